@@ -1,0 +1,58 @@
+//! The loop's clock: real, or virtual (jumps to the next timer when every bot waits).
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use crate::timers::{Nanos, nanos};
+
+/// Time as one loop sees it.
+#[derive(Debug)]
+pub(crate) struct Clock {
+    /// The loop's time zero.
+    start: Instant,
+    /// `Some(t)`: virtual time, now `t` nanoseconds after `start`; it moves only when the loop
+    /// advances it to the next timer. `None`: real time.
+    virtual_now: Option<Cell<Nanos>>,
+}
+
+impl Clock {
+    /// A clock starting now; virtual if `virtual_time`.
+    pub(crate) fn new(virtual_time: bool) -> Self {
+        Clock {
+            start: Instant::now(),
+            virtual_now: virtual_time.then(|| Cell::new(0)),
+        }
+    }
+
+    /// Whether this clock is virtual.
+    pub(crate) fn is_virtual(&self) -> bool {
+        self.virtual_now.is_some()
+    }
+
+    /// Nanoseconds since the loop's start.
+    pub(crate) fn now(&self) -> Nanos {
+        match &self.virtual_now {
+            Some(now) => now.get(),
+            None => nanos(self.start.elapsed()),
+        }
+    }
+
+    /// The instant `at` nanoseconds after the loop's start.
+    pub(crate) fn instant(&self, at: Nanos) -> Instant {
+        self.start + Duration::from_nanos(at)
+    }
+
+    /// Nanoseconds from the loop's start to `instant` (0 if before it).
+    pub(crate) fn since_start(&self, instant: Instant) -> Nanos {
+        nanos(instant.saturating_duration_since(self.start))
+    }
+
+    /// Moves virtual time forward to `at` (never backwards; no effect on a real clock).
+    pub(crate) fn advance_to(&self, at: Nanos) {
+        if let Some(now) = &self.virtual_now
+            && at > now.get()
+        {
+            now.set(at);
+        }
+    }
+}

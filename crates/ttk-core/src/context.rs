@@ -1,0 +1,79 @@
+//! The thread-local context: which loop runs on this thread and which bot it is polling.
+//!
+//! Leaf operations (yield, sleep, I/O, receive) read it to register interest for the running bot.
+//! This replaces the `Waker` on the hot path: no refcount, no atomic per switch.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use crate::loop_state::LoopState;
+
+thread_local! {
+    /// The loop running on this thread, while it runs.
+    static CURRENT_LOOP: RefCell<Option<Rc<LoopState>>> = const { RefCell::new(None) };
+    /// Set by `yield_!()` while a bot is polled; read and cleared by the scheduler after the poll.
+    /// A plain `Cell<bool>` keeps a yield to one thread-local store.
+    static YIELD_REQUESTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Asks the scheduler to put the running bot at the back of the ready queue.
+#[inline]
+pub(crate) fn request_yield() {
+    YIELD_REQUESTED.with(|flag| flag.set(true));
+}
+
+/// Reads and clears the yield request of the bot just polled.
+#[inline]
+pub(crate) fn take_yield_request() -> bool {
+    YIELD_REQUESTED.with(|flag| flag.replace(false))
+}
+
+/// Calls `f` with the loop running on this thread.
+///
+/// # Panics
+/// Outside a running loop, with a message that says so: ttk operations only work inside bots.
+pub(crate) fn with_loop<R>(f: impl FnOnce(&Rc<LoopState>) -> R) -> R {
+    CURRENT_LOOP.with(|current| {
+        let current = current.borrow();
+        let state = current.as_ref().unwrap_or_else(|| {
+            panic!(
+                "a ttk operation was used outside a running ttk loop: \
+                 call it from a bot started by ttk::run or ttk::Runtime"
+            )
+        });
+        f(state)
+    })
+}
+
+/// Makes `state` the current loop until the guard drops (also when a panic unwinds).
+#[derive(Debug)]
+pub(crate) struct EnterGuard(());
+
+impl EnterGuard {
+    /// Enters `state`.
+    ///
+    /// # Panics
+    /// If a loop already runs on this thread: runs do not nest (a bot must not call `ttk::run`).
+    pub(crate) fn enter(state: Rc<LoopState>) -> EnterGuard {
+        CURRENT_LOOP.with(|current| {
+            let mut current = current.borrow_mut();
+            assert!(
+                current.is_none(),
+                "ttk::run was called inside a running ttk loop: runs do not nest; \
+                 start more bots from the outer run instead"
+            );
+            *current = Some(state);
+        });
+        YIELD_REQUESTED.with(|flag| flag.set(false));
+        EnterGuard(())
+    }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        // Take the state out first, then drop it after the borrow ends: its drop may run user
+        // code (a world, a hook) that looks at the context again.
+        let state = CURRENT_LOOP.with(|current| current.borrow_mut().take());
+        drop(state);
+    }
+}

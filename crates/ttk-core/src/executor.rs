@@ -1,0 +1,111 @@
+//! The tick loop over a run's bots, stored in place.
+
+use std::future::Future;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use crate::context;
+use crate::loop_state::LoopState;
+use crate::outcome::{BotError, BotErrorKind};
+
+/// One bot's place in the run: its state machine while it runs, then its outcome.
+///
+/// Bots made by one factory share one type, so they live side by side in one allocation: no box
+/// per bot, and a tick walks memory instead of chasing pointers.
+enum Slot<B: Future> {
+    /// Still running (or parked).
+    Running(B),
+    /// Finished with a value.
+    Finished(B::Output),
+    /// Panicked or stalled.
+    Failed(BotError),
+}
+
+/// Runs `bots` on `state` until every one has finished or failed, and returns their outcomes in
+/// index order. `state` must be the current loop of this thread.
+pub(crate) fn run_to_completion<B: Future>(
+    state: &LoopState,
+    bots: Vec<B>,
+) -> io::Result<Vec<Result<B::Output, BotError>>> {
+    let mut slots: Box<[Slot<B>]> = bots.into_iter().map(Slot::Running).collect();
+    let mut live = slots.len();
+    let mut task_context = Context::from_waker(Waker::noop());
+    while live > 0 {
+        let queued = state.ready.borrow().len();
+        if queued == 0 {
+            if !state.wait_for_work()? {
+                fail_stalled(&mut slots);
+                break;
+            }
+            continue;
+        }
+        for _ in 0..queued {
+            let Some(index) = state.ready.borrow_mut().pop() else {
+                break;
+            };
+            let slot = &mut slots[index as usize];
+            let Slot::Running(bot) = slot else {
+                continue;
+            };
+            state.set_current(index);
+            // SAFETY: `slots` is allocated once before the loop and never grows, shrinks or
+            // moves while any bot runs, so the bot is pinned in place; it is dropped in place
+            // (by assigning over the slot) before its memory is reused.
+            let bot = unsafe { Pin::new_unchecked(bot) };
+            match panic::catch_unwind(AssertUnwindSafe(|| bot.poll(&mut task_context))) {
+                Ok(Poll::Pending) => {
+                    if context::take_yield_request() {
+                        state.wake(index);
+                    }
+                }
+                Ok(Poll::Ready(output)) => {
+                    live -= 1;
+                    finish(slot, Slot::Finished(output));
+                }
+                Err(payload) => {
+                    live -= 1;
+                    context::take_yield_request();
+                    let error = BotError::panicked(index as usize, &*payload);
+                    finish(slot, Slot::Failed(error));
+                }
+            }
+        }
+        state.end_tick()?;
+    }
+    Ok(slots
+        .into_vec()
+        .into_iter()
+        .map(|slot| match slot {
+            Slot::Finished(output) => Ok(output),
+            Slot::Failed(error) => Err(error),
+            Slot::Running(_) => unreachable!("the loop ends only when every bot is done"),
+        })
+        .collect())
+}
+
+/// Replaces a running bot by its outcome, dropping the bot in place (it is pinned).
+///
+/// Dropping a bot runs user code (destructors of its locals), which may panic: that panic is
+/// swallowed and the outcome stands. A plain assignment would not do: if the old value's drop
+/// unwinds, the slot would be left holding a half-dropped bot that is dropped again later.
+fn finish<B: Future>(slot: &mut Slot<B>, outcome: Slot<B>) {
+    let slot: *mut Slot<B> = slot;
+    // SAFETY: `slot` comes from a `&mut`, so it is valid, aligned and initialized, and nothing
+    // else uses it during the call. Dropping in place respects the pinning of a running bot.
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { slot.drop_in_place() }));
+    // SAFETY: `slot` is valid for writes; its old value was dropped just above (a destructor
+    // that unwound still counts as dropped), so overwriting it without a drop leaks nothing and
+    // drops nothing twice.
+    unsafe { slot.write(outcome) };
+}
+
+/// Marks every bot still running as stalled.
+fn fail_stalled<B: Future>(slots: &mut [Slot<B>]) {
+    for (index, slot) in slots.iter_mut().enumerate() {
+        if matches!(slot, Slot::Running(_)) {
+            finish(slot, Slot::Failed(BotError::new(index, BotErrorKind::Stalled)));
+        }
+    }
+}

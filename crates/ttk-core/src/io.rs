@@ -1,0 +1,222 @@
+//! Custom transports: register any [`mio::event::Source`] with the running loop and wait for it.
+//!
+//! `ttk-net`'s sockets are built on this module alone, so a transport it lacks (a Unix socket, a
+//! serial line, a pipe to a child process) can be written the same way outside ttk.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::rc::Rc;
+use std::task::Poll;
+
+use mio::Token;
+use mio::event::Source;
+
+use crate::context::with_loop;
+use crate::io_table::Direction;
+use crate::loop_state::LoopState;
+
+/// An I/O source registered with the loop of the bot that created it.
+///
+/// The source is registered once, edge-triggered. Operations try the syscall first; only when it
+/// returns `WouldBlock` does the bot park until the selector reports the source ready, so a
+/// request/response round trip costs one write, one read and a share of one `epoll_wait`.
+/// Dropping an `IoSource` deregisters the source (and drops it, closing its descriptor).
+///
+/// # Examples
+/// A Unix socket pair, which `ttk-net` does not offer:
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// use std::io::{Read, Write};
+/// use mio::net::UnixStream;
+/// use ttk_core::io::IoSource;
+///
+/// #[bot(crate = ttk_core)]
+/// fn pair(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+///     let (left, right) = UnixStream::pair()?;
+///     let (left, right) = (IoSource::new(left)?, IoSource::new(right)?);
+///     ttk_core::yield_!(left.write_with(|mut s| s.write(b"ping")))?;
+///     let mut buf = [0; 4];
+///     let n = ttk_core::yield_!(right.read_with(|mut s| s.read(&mut buf)))?;
+///     Ok(buf[..n].to_vec())
+/// }
+///
+/// assert_eq!(ttk_core::run(1, pair)[0].as_ref().unwrap(), b"ping");
+/// ```
+pub struct IoSource<S: Source> {
+    /// The source; `Option` only so [`IoSource::into_inner`] can take it out before `Drop`.
+    source: Option<S>,
+    /// Its token in the loop's I/O table.
+    token: Token,
+    /// The loop it is registered with.
+    state: Rc<LoopState>,
+}
+
+impl<S: Source> IoSource<S> {
+    /// Registers `source` with the running loop, for reading and writing.
+    ///
+    /// # Errors
+    /// What the selector's registration returns (e.g. the source is already registered).
+    ///
+    /// # Panics
+    /// Outside a running loop.
+    pub fn new(mut source: S) -> io::Result<Self> {
+        let state = with_loop(Rc::clone);
+        let token = state.register(&mut source)?;
+        Ok(IoSource {
+            source: Some(source),
+            token,
+            state,
+        })
+    }
+
+    /// The source.
+    pub fn get_ref(&self) -> &S {
+        self.source.as_ref().expect("the source is present until into_inner")
+    }
+
+    /// The source, mutably (to set options; do not register it elsewhere).
+    pub fn get_mut(&mut self) -> &mut S {
+        self.source.as_mut().expect("the source is present until into_inner")
+    }
+
+    /// Deregisters the source and gives it back.
+    pub fn into_inner(mut self) -> S {
+        let mut source = self.source.take().expect("the source is present until into_inner");
+        self.state.deregister(&mut source, self.token);
+        source
+    }
+
+    /// Runs `op` on the source until it does not return `WouldBlock`, parking the bot until the
+    /// source is readable in between. Wait for it with `yield_!(io.read_with(|s| ...))`.
+    ///
+    /// Use it for every operation that waits for input: reads, receives, accepts.
+    pub async fn read_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        poll_fn(|_| self.poll_op(Direction::Read, &mut op)).await
+    }
+
+    /// Runs `op` on the source until it does not return `WouldBlock`, parking the bot until the
+    /// source is writable in between. Use it for writes, sends and finishing a connect.
+    pub async fn write_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        poll_fn(|_| self.poll_op(Direction::Write, &mut op)).await
+    }
+
+    /// Like [`IoSource::read_with`], for operations that need `&mut S`.
+    pub async fn read_with_mut<R>(
+        &mut self,
+        mut op: impl FnMut(&mut S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        poll_fn(|_| self.poll_op_mut(Direction::Read, &mut op)).await
+    }
+
+    /// Like [`IoSource::write_with`], for operations that need `&mut S`.
+    pub async fn write_with_mut<R>(
+        &mut self,
+        mut op: impl FnMut(&mut S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        poll_fn(|_| self.poll_op_mut(Direction::Write, &mut op)).await
+    }
+
+    /// Waits for the next readiness event for reading. Call it only after an operation on the
+    /// source returned `WouldBlock` (edge-triggered: an event comes only when state changes);
+    /// [`IoSource::read_with`] does this for you.
+    pub async fn readable(&self) {
+        self.next_event(Direction::Read).await;
+    }
+
+    /// Waits for the next readiness event for writing; see [`IoSource::readable`].
+    pub async fn writable(&self) {
+        self.next_event(Direction::Write).await;
+    }
+
+    /// Parks the bot until an event says `direction` is ready.
+    async fn next_event(&self, direction: Direction) {
+        let mut parked = false;
+        poll_fn(|_| {
+            if parked && self.state.io_ready(self.token, direction) {
+                return Poll::Ready(());
+            }
+            parked = true;
+            self.park(direction);
+            Poll::Pending
+        })
+        .await;
+    }
+
+    /// One attempt at `op` (see [`IoSource::read_with`]).
+    fn poll_op<R>(
+        &self,
+        direction: Direction,
+        op: &mut impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.attempt(direction, || op(self.get_ref()))
+    }
+
+    /// One attempt at `op` (see [`IoSource::read_with_mut`]).
+    fn poll_op_mut<R>(
+        &mut self,
+        direction: Direction,
+        op: &mut impl FnMut(&mut S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let (token, state) = (self.token, Rc::clone(&self.state));
+        let source = self.get_mut();
+        attempt(&state, token, direction, || op(source))
+    }
+
+    /// Tries `op` unless the source is known not to be ready.
+    fn attempt<R>(
+        &self,
+        direction: Direction,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        attempt(&self.state, self.token, direction, op)
+    }
+
+    /// Parks the running bot on this source.
+    fn park(&self, direction: Direction) {
+        self.state.park_on_io(self.token, direction);
+    }
+}
+
+/// Tries `op` unless the source is known not to be ready; parks the running bot on `WouldBlock`.
+fn attempt<R>(
+    state: &LoopState,
+    token: Token,
+    direction: Direction,
+    mut op: impl FnMut() -> io::Result<R>,
+) -> Poll<io::Result<R>> {
+    // The bit is clear only if an operation hit `WouldBlock` and no event came since: the
+    // syscall would fail again, so skip it.
+    if !state.io_ready(token, direction) {
+        state.park_on_io(token, direction);
+        return Poll::Pending;
+    }
+    loop {
+        match op() {
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                state.park_on_io(token, direction);
+                return Poll::Pending;
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            result => return Poll::Ready(result),
+        }
+    }
+}
+
+impl<S: Source> Drop for IoSource<S> {
+    fn drop(&mut self) {
+        if let Some(source) = &mut self.source {
+            self.state.deregister(source, self.token);
+        }
+    }
+}
+
+impl<S: Source + fmt::Debug> fmt::Debug for IoSource<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IoSource")
+            .field("source", &self.source)
+            .field("token", &self.token)
+            .finish()
+    }
+}

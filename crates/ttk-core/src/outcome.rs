@@ -1,0 +1,93 @@
+//! What became of a bot that did not finish.
+
+use std::any::Any;
+use std::fmt;
+
+/// Why a bot did not produce a result.
+///
+/// [`try_run`](crate::try_run) returns one per bot that failed; [`run`](crate::run) turns the
+/// first into a panic.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// #[bot(crate = ttk_core)]
+/// fn fragile(_cx: Cx, id: usize) -> usize {
+///     assert!(id != 1, "bot 1 always fails");
+///     id
+/// }
+///
+/// let outcomes = ttk_core::try_run(3, fragile);
+/// let error = outcomes[1].as_ref().unwrap_err();
+/// assert_eq!(error.bot(), 1);
+/// assert!(error.to_string().contains("bot 1 always fails"));
+/// assert_eq!(outcomes[2].as_ref().ok(), Some(&2));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BotError {
+    /// The failed bot's id.
+    bot: usize,
+    /// What happened.
+    kind: BotErrorKind,
+}
+
+/// What happened to a bot that did not finish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BotErrorKind {
+    /// The bot panicked; the panic's message.
+    Panicked(String),
+    /// The bot was parked with nothing left that could wake it: every other bot had finished or
+    /// was parked too, and no timer or socket was pending.
+    Stalled,
+}
+
+impl BotError {
+    /// A failure of bot `bot`.
+    pub(crate) fn new(bot: usize, kind: BotErrorKind) -> Self {
+        BotError { bot, kind }
+    }
+
+    /// A panic of bot `bot`, with the panic's payload.
+    pub(crate) fn panicked(bot: usize, payload: &(dyn Any + Send)) -> Self {
+        Self::new(bot, BotErrorKind::Panicked(panic_message(payload)))
+    }
+
+    /// The failed bot's id.
+    pub fn bot(&self) -> usize {
+        self.bot
+    }
+
+    /// What happened.
+    pub fn kind(&self) -> &BotErrorKind {
+        &self.kind
+    }
+}
+
+impl fmt::Display for BotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            BotErrorKind::Panicked(message) => write!(f, "bot {} panicked: {message}", self.bot),
+            BotErrorKind::Stalled => write!(
+                f,
+                "bot {} stalled: it waited with nothing left that could wake it \
+                 (no ready bot, timer or socket)",
+                self.bot
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BotError {}
+
+/// The text of a panic payload (`&str` or `String`, as `panic!` makes them).
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic with a non-text payload".to_owned()
+    }
+}

@@ -1,0 +1,169 @@
+//! `#[bot]`: parse → check → rewrite the body → emit.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{ItemFn, ReturnType, Type};
+
+use crate::args::BotArgs;
+use crate::rewrite::YieldRewriter;
+
+/// Expands `#[bot(attr)] item`. Errors come back as `compile_error!`s next to the best item that
+/// can still be emitted, so IDEs keep seeing the function.
+pub(crate) fn bot(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let args = match BotArgs::parse(attr) {
+        Ok(args) => args,
+        Err(error) => return with_error(error, item),
+    };
+    let function = match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            let error = syn::Error::new_spanned(
+                &item,
+                "#[bot] goes on a fn: it turns the function's body into a resumable bot",
+            );
+            return with_error(error, item);
+        }
+    };
+    match transform(args, function) {
+        Ok(tokens) => tokens,
+        Err(error) => with_error(error, item),
+    }
+}
+
+/// The original item, preceded by the error.
+fn with_error(error: syn::Error, item: TokenStream) -> TokenStream {
+    let error = error.to_compile_error();
+    quote! { #error #item }
+}
+
+/// Rewrites a checked function into one that returns its body as a bot.
+fn transform(args: BotArgs, mut function: ItemFn) -> syn::Result<TokenStream> {
+    check_signature(&function)?;
+    let krate = args.krate;
+    let mut rewriter = YieldRewriter::new(krate.clone());
+    rewriter.visit_block_mut(&mut function.block);
+
+    let body = &function.block;
+    let output = match &function.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+    };
+    let output_span = function.sig.output.span();
+    // Naming the body's type pins down what `?` converts errors into and lets `return` inside the
+    // body work as in a plain fn. An `impl Trait` output cannot name a `let`, so it is inferred.
+    let bot_body = if returns_impl_trait(&function.sig.output) {
+        quote_spanned!(body.span()=> async move #body)
+    } else {
+        quote_spanned! {body.span()=>
+            async move {
+                let __ttk_output: #output = #body;
+                __ttk_output
+            }
+        }
+    };
+    function.sig.output = syn::parse2(quote_spanned! {output_span=>
+        -> impl ::core::future::Future<Output = #output>
+    })?;
+    let ItemFn {
+        attrs, vis, sig, ..
+    } = &function;
+    Ok(quote! {
+        #(#attrs)*
+        #vis #sig {
+            #bot_body
+        }
+    })
+}
+
+/// Rejects signatures a bot cannot have, with a hint at the fix.
+fn check_signature(function: &ItemFn) -> syn::Result<()> {
+    let sig = &function.sig;
+    if let Some(token) = &sig.asyncness {
+        return Err(syn::Error::new_spanned(
+            token,
+            "#[bot] functions are written as plain `fn`s: remove `async` \
+             (#[bot] makes the state machine; use `ttk::yield_!(op)` where you would `.await`)",
+        ));
+    }
+    if let Some(token) = &sig.constness {
+        return Err(syn::Error::new_spanned(
+            token,
+            "a #[bot] cannot be a `const fn`: it suspends at run time",
+        ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        return Err(syn::Error::new_spanned(
+            variadic,
+            "a #[bot] cannot be variadic",
+        ));
+    }
+    if let Some(abi) = &sig.abi {
+        return Err(syn::Error::new_spanned(
+            abi,
+            "a #[bot] cannot have an `extern` ABI: it returns a Rust state machine",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the declared return type is (or contains at its top) `impl Trait`.
+fn returns_impl_trait(output: &ReturnType) -> bool {
+    match output {
+        ReturnType::Default => false,
+        ReturnType::Type(_, ty) => contains_impl_trait(ty),
+    }
+}
+
+/// Whether `impl Trait` appears anywhere in `ty`.
+fn contains_impl_trait(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'a> syn::visit::Visit<'a> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'a syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::Visit::visit_type(&mut finder, ty);
+    finder.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand(item: TokenStream) -> String {
+        bot(TokenStream::new(), item).to_string()
+    }
+
+    #[test]
+    fn the_body_becomes_an_async_block_and_yields_become_awaits() {
+        let out = expand(quote! {
+            pub fn player(cx: Cx, id: usize) -> u32 { ttk::yield_!(); 1 }
+        });
+        assert!(out.contains("pub fn player (cx : Cx , id : usize)"), "{out}");
+        assert!(out.contains("impl :: core :: future :: Future < Output = u32 >"), "{out}");
+        assert!(out.contains("async move"), "{out}");
+        assert!(out.contains(":: ttk :: __private :: yield_now () . await"), "{out}");
+        assert!(!out.contains("yield_ !"), "{out}");
+    }
+
+    #[test]
+    fn the_crate_option_changes_the_runtime_path() {
+        let out = bot(
+            quote!(crate = ttk_core),
+            quote! { fn f() { yield_!(); } },
+        )
+        .to_string();
+        assert!(out.contains("ttk_core :: __private :: yield_now"), "{out}");
+    }
+
+    #[test]
+    fn unknown_options_and_async_fns_are_errors() {
+        let out = bot(quote!(krate = x), quote! { fn f() {} }).to_string();
+        assert!(out.contains("compile_error"), "{out}");
+        let out = expand(quote! { async fn f() {} });
+        assert!(out.contains("remove `async`"), "{out}");
+    }
+}

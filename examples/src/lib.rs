@@ -1,0 +1,1 @@
+//! Runnable ttk programs live beside this crate as `[[example]]`s; see the README.
