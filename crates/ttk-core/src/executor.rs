@@ -25,11 +25,14 @@ enum Slot<B: Future> {
 
 /// Runs `bots` on `state` until every one has finished or failed, and returns their outcomes in
 /// index order. `state` must be the current loop of this thread.
+///
+/// The bots are built straight into their slots: collecting them first and moving them after
+/// would hold two copies at once and double the run's peak memory.
 pub(crate) fn run_to_completion<B: Future>(
     state: &LoopState,
-    bots: Vec<B>,
+    bots: impl Iterator<Item = B>,
 ) -> io::Result<Vec<Result<B::Output, BotError>>> {
-    let mut slots: Box<[Slot<B>]> = bots.into_iter().map(Slot::Running).collect();
+    let mut slots: Box<[Slot<B>]> = bots.map(Slot::Running).collect();
     let mut live = slots.len();
     let mut task_context = Context::from_waker(Waker::noop());
     while live > 0 {
@@ -105,7 +108,10 @@ fn finish<B: Future>(slot: &mut Slot<B>, outcome: Slot<B>) {
 fn fail_stalled<B: Future>(slots: &mut [Slot<B>]) {
     for (index, slot) in slots.iter_mut().enumerate() {
         if matches!(slot, Slot::Running(_)) {
-            finish(slot, Slot::Failed(BotError::new(index, BotErrorKind::Stalled)));
+            finish(
+                slot,
+                Slot::Failed(BotError::new(index, BotErrorKind::Stalled)),
+            );
         }
     }
 }

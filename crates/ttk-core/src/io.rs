@@ -73,17 +73,24 @@ impl<S: Source> IoSource<S> {
 
     /// The source.
     pub fn get_ref(&self) -> &S {
-        self.source.as_ref().expect("the source is present until into_inner")
+        self.source
+            .as_ref()
+            .expect("the source is present until into_inner")
     }
 
     /// The source, mutably (to set options; do not register it elsewhere).
     pub fn get_mut(&mut self) -> &mut S {
-        self.source.as_mut().expect("the source is present until into_inner")
+        self.source
+            .as_mut()
+            .expect("the source is present until into_inner")
     }
 
     /// Deregisters the source and gives it back.
     pub fn into_inner(mut self) -> S {
-        let mut source = self.source.take().expect("the source is present until into_inner");
+        let mut source = self
+            .source
+            .take()
+            .expect("the source is present until into_inner");
         self.state.deregister(&mut source, self.token);
         source
     }

@@ -102,7 +102,11 @@ impl LoopState {
     pub(crate) fn register(&self, source: &mut impl mio::event::Source) -> io::Result<Token> {
         let token = self.io.borrow_mut().insert();
         let registered = self.registry(|registry| {
-            registry.register(source, token, mio::Interest::READABLE | mio::Interest::WRITABLE)
+            registry.register(
+                source,
+                token,
+                mio::Interest::READABLE | mio::Interest::WRITABLE,
+            )
         });
         if let Err(error) = registered {
             self.io.borrow_mut().remove(token);
@@ -131,9 +135,7 @@ impl LoopState {
 
     /// Parks the running bot until `token` is ready in `direction`.
     pub(crate) fn park_on_io(&self, token: Token, direction: Direction) {
-        self.io
-            .borrow_mut()
-            .park(token, direction, self.current());
+        self.io.borrow_mut().park(token, direction, self.current());
     }
 
     /// Ends a tick: delivers what the tick produced, then looks for I/O and due timers without
@@ -209,7 +211,11 @@ impl LoopState {
             let failed = event.is_error() || event.is_read_closed() || event.is_write_closed();
             let readable = event.is_readable() || failed;
             let writable = event.is_writable() || failed;
-            for bot in io.on_event(event.token(), readable, writable).into_iter().flatten() {
+            for bot in io
+                .on_event(event.token(), readable, writable)
+                .into_iter()
+                .flatten()
+            {
                 ready.push(bot);
             }
         }

@@ -25,7 +25,12 @@ use std::fmt;
 /// assert_eq!(outcomes[2].as_ref().ok(), Some(&2));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BotError {
+pub struct BotError(Box<Failure>);
+
+/// The contents of a [`BotError`], boxed so that a run's outcomes (`Result<T, BotError>` per
+/// bot) stay one pointer wide: failures are rare, a million outcomes are not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Failure {
     /// The failed bot's id.
     bot: usize,
     /// What happened.
@@ -46,7 +51,7 @@ pub enum BotErrorKind {
 impl BotError {
     /// A failure of bot `bot`.
     pub(crate) fn new(bot: usize, kind: BotErrorKind) -> Self {
-        BotError { bot, kind }
+        BotError(Box::new(Failure { bot, kind }))
     }
 
     /// A panic of bot `bot`, with the panic's payload.
@@ -56,24 +61,24 @@ impl BotError {
 
     /// The failed bot's id.
     pub fn bot(&self) -> usize {
-        self.bot
+        self.0.bot
     }
 
     /// What happened.
     pub fn kind(&self) -> &BotErrorKind {
-        &self.kind
+        &self.0.kind
     }
 }
 
 impl fmt::Display for BotError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            BotErrorKind::Panicked(message) => write!(f, "bot {} panicked: {message}", self.bot),
+        let bot = self.bot();
+        match self.kind() {
+            BotErrorKind::Panicked(message) => write!(f, "bot {bot} panicked: {message}"),
             BotErrorKind::Stalled => write!(
                 f,
-                "bot {} stalled: it waited with nothing left that could wake it \
-                 (no ready bot, timer or socket)",
-                self.bot
+                "bot {bot} stalled: it waited with nothing left that could wake it \
+                 (no ready bot, timer or socket)"
             ),
         }
     }

@@ -94,7 +94,7 @@ impl Runtime {
             .unwrap_or_else(|error| panic!("ttk could not create its selector (epoll): {error}"));
         let state = Rc::new(state);
         let _entered = EnterGuard::enter(Rc::clone(&state));
-        let bots: Vec<B> = (0..count).map(|index| f(Cx::new(index), index as usize)).collect();
+        let bots = (0..count).map(|index| f(Cx::new(index), index as usize));
         executor::run_to_completion(&state, bots)
             .unwrap_or_else(|error| panic!("the ttk loop's selector failed: {error}"))
     }

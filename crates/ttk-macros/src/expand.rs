@@ -142,20 +142,25 @@ mod tests {
         let out = expand(quote! {
             pub fn player(cx: Cx, id: usize) -> u32 { ttk::yield_!(); 1 }
         });
-        assert!(out.contains("pub fn player (cx : Cx , id : usize)"), "{out}");
-        assert!(out.contains("impl :: core :: future :: Future < Output = u32 >"), "{out}");
+        assert!(
+            out.contains("pub fn player (cx : Cx , id : usize)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("impl :: core :: future :: Future < Output = u32 >"),
+            "{out}"
+        );
         assert!(out.contains("async move"), "{out}");
-        assert!(out.contains(":: ttk :: __private :: yield_now () . await"), "{out}");
+        assert!(
+            out.contains(":: ttk :: __private :: yield_now () . await"),
+            "{out}"
+        );
         assert!(!out.contains("yield_ !"), "{out}");
     }
 
     #[test]
     fn the_crate_option_changes_the_runtime_path() {
-        let out = bot(
-            quote!(crate = ttk_core),
-            quote! { fn f() { yield_!(); } },
-        )
-        .to_string();
+        let out = bot(quote!(crate = ttk_core), quote! { fn f() { yield_!(); } }).to_string();
         assert!(out.contains("ttk_core :: __private :: yield_now"), "{out}");
     }
 

@@ -62,7 +62,11 @@ impl YieldRewriter {
 
     /// The await expression for one `yield_!` invocation.
     fn rewrite_yield(&mut self, mac: &Macro) -> Expr {
-        let span = mac.path.segments.last().map_or_else(Span::call_site, |s| s.ident.span());
+        let span = mac
+            .path
+            .segments
+            .last()
+            .map_or_else(Span::call_site, |s| s.ident.span());
         if mac.tokens.is_empty() {
             let krate = &self.krate;
             return syn::parse_quote_spanned!(span=> #krate::__private::yield_now().await);
@@ -73,9 +77,8 @@ impl YieldRewriter {
                 syn::parse_quote_spanned!(span=> (#op).await)
             }
             Err(error) => {
-                let message = format!(
-                    "`yield_!` takes nothing or one operation to wait for ({error})"
-                );
+                let message =
+                    format!("`yield_!` takes nothing or one operation to wait for ({error})");
                 syn::parse_quote_spanned!(error.span()=> ::core::compile_error!(#message))
             }
         }
@@ -84,7 +87,10 @@ impl YieldRewriter {
 
 /// Whether `mac` is `yield_!` (by any path: `yield_!`, `ttk::yield_!`, `ttk_core::yield_!`).
 fn is_yield(mac: &Macro) -> bool {
-    mac.path.segments.last().is_some_and(|segment| segment.ident == YIELD)
+    mac.path
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == YIELD)
 }
 
 impl VisitMut for YieldRewriter {
@@ -98,10 +104,8 @@ impl VisitMut for YieldRewriter {
                 expr_macro.mac.tokens = rewrite_tokens(tokens, Mode::Allowed(&self.krate));
             }
             Expr::Closure(_) => {
-                let tokens = rewrite_tokens(
-                    expr.to_token_stream(),
-                    Mode::Forbidden(Forbidden::Closure),
-                );
+                let tokens =
+                    rewrite_tokens(expr.to_token_stream(), Mode::Forbidden(Forbidden::Closure));
                 if let Ok(rewritten) = syn::parse2(tokens) {
                     *expr = rewritten;
                 }
@@ -127,16 +131,13 @@ impl VisitMut for YieldRewriter {
     fn visit_item_mut(&mut self, item: &mut Item) {
         // A nested `#[bot]` expands by itself; any other nested item cannot yield.
         let nested_bot = matches!(item, Item::Fn(function)
-            if function.attrs.iter().any(|attr| {
-                attr.path().segments.last().is_some_and(|segment| segment.ident == "bot")
-            }));
+        if function.attrs.iter().any(|attr| {
+            attr.path().segments.last().is_some_and(|segment| segment.ident == "bot")
+        }));
         if nested_bot {
             return;
         }
-        let tokens = rewrite_tokens(
-            item.to_token_stream(),
-            Mode::Forbidden(Forbidden::NestedFn),
-        );
+        let tokens = rewrite_tokens(item.to_token_stream(), Mode::Forbidden(Forbidden::NestedFn));
         if let Ok(rewritten) = syn::parse2(tokens) {
             *item = rewritten;
         }
@@ -150,13 +151,15 @@ fn rewrite_tokens(tokens: TokenStream, mode: Mode<'_>) -> TokenStream {
     while let Some(tree) = iter.next() {
         match tree {
             TokenTree::Ident(ident) if ident == YIELD => {
-                let is_call = matches!(iter.peek(), Some(TokenTree::Punct(p)) if p.as_char() == '!');
+                let is_call =
+                    matches!(iter.peek(), Some(TokenTree::Punct(p)) if p.as_char() == '!');
                 if !is_call {
                     out.push(TokenTree::Ident(ident));
                     continue;
                 }
                 let bang = iter.next().expect("peeked");
-                let Some(TokenTree::Group(args)) = iter.next_if(|t| matches!(t, TokenTree::Group(_)))
+                let Some(TokenTree::Group(args)) =
+                    iter.next_if(|t| matches!(t, TokenTree::Group(_)))
                 else {
                     out.push(TokenTree::Ident(ident));
                     out.push(bang);
@@ -210,7 +213,6 @@ fn strip_path_prefix(out: &mut Vec<TokenTree>) {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,4 @@
+#[ttk::bot]
+const fn player() {}
+
+fn main() {}

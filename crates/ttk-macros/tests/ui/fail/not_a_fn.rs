@@ -1,0 +1,4 @@
+#[ttk::bot]
+struct Player;
+
+fn main() {}

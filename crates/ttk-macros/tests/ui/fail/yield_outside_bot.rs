@@ -1,0 +1,7 @@
+fn not_a_bot() {
+    ttk::yield_!();
+}
+
+fn main() {
+    not_a_bot();
+}
