@@ -77,11 +77,6 @@ impl LoopState {
         self.current.set(bot);
     }
 
-    /// Number of ticks completed.
-    pub(crate) fn tick(&self) -> u64 {
-        self.tick.get()
-    }
-
     /// Queues `bot` to run (no effect if it is queued already).
     #[inline]
     pub(crate) fn wake(&self, bot: u32) {
@@ -91,11 +86,6 @@ impl LoopState {
     /// Wakes the running bot at `deadline`.
     pub(crate) fn add_timer(&self, deadline: Nanos) {
         self.timers.borrow_mut().insert(deadline, self.current());
-    }
-
-    /// Adds work to run at the end of every tick, after the work added before it.
-    pub(crate) fn on_end_of_tick(&self, work: Box<dyn FnMut()>) {
-        self.end_of_tick.borrow_mut().push(work);
     }
 
     /// Registers an I/O source with the selector, edge-triggered, for reading and writing.

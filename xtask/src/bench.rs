@@ -1,0 +1,124 @@
+//! `cargo xtask bench`: criterion benches + memory probes → table and `summary.json`.
+
+use std::process::Command;
+
+use crate::cargo;
+use crate::criterion::median_ns;
+use crate::report::{self, Figure, Goal};
+
+/// Switches per iteration of the round-robin benches (100,000 bots × 100 yields).
+const ROUND_ROBIN_SWITCHES: f64 = 100_000.0 * 100.0;
+/// Bots per iteration of the spawn bench.
+const SPAWN_BOTS: f64 = 100_000.0;
+/// Bots in the memory probe.
+const MEMORY_BOTS: u64 = 1_000_000;
+/// Runs of each memory probe; the median is reported.
+const MEMORY_RUNS: usize = 3;
+
+/// Runs everything and reports. `criterion_args` go to the bench binaries (e.g. `--quick`).
+pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
+    let mut bench_args = vec!["bench", "-p", "ttk-benches", "--bench", "scheduler", "--"];
+    bench_args.extend(criterion_args.iter().map(String::as_str));
+    cargo::run(&bench_args)?;
+    cargo::run(&[
+        "build",
+        "--release",
+        "-p",
+        "ttk-benches",
+        "--bin",
+        "mem_probe",
+    ])?;
+
+    let mut figures = scheduler_figures()?;
+    figures.extend(memory_figures()?);
+
+    let table = report::table(&figures);
+    println!("\n{table}");
+    let dir = cargo::target_dir().join("ttk-bench");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join("summary.json");
+    let json = serde_json::to_string_pretty(&report::json(&figures)).expect("JSON of numbers");
+    std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Yield cost, ratios to the floor and to tokio, spawn cost, cost of parked bots.
+fn scheduler_figures() -> Result<Vec<Figure>, String> {
+    let group = "round_robin_100k_x_100";
+    let ttk = median_ns(group, "ttk")? / ROUND_ROBIN_SWITCHES;
+    let floor = median_ns(group, "hand_written_floor")? / ROUND_ROBIN_SWITCHES;
+    let tokio = median_ns(group, "tokio_yield_now")? / ROUND_ROBIN_SWITCHES;
+    let spawn = median_ns("spawn_100k", "ttk")? / SPAWN_BOTS;
+    let tick_alone = median_ns("tick_with_parked_bots", "0_parked")?;
+    let tick_parked = median_ns("tick_with_parked_bots", "1000000_parked")?;
+    let figure = |name: &str, value, unit, goal| Figure {
+        name: name.to_owned(),
+        value,
+        unit,
+        goal,
+    };
+    Ok(vec![
+        figure("yield: ttk, per switch", ttk, "ns", Goal::None),
+        figure(
+            "yield: hand-written floor, per switch",
+            floor,
+            "ns",
+            Goal::None,
+        ),
+        figure(
+            "yield: tokio yield_now, per switch",
+            tokio,
+            "ns",
+            Goal::None,
+        ),
+        figure("yield: ttk / floor", ttk / floor, "x", Goal::AtMost(1.5)),
+        figure("yield: tokio / ttk", tokio / ttk, "x", Goal::AtLeast(10.0)),
+        figure("spawn+run+drop, per bot", spawn, "ns", Goal::None),
+        figure("tick, 1 bot alone", tick_alone, "ns", Goal::None),
+        figure("tick, 1 bot + 1M parked", tick_parked, "ns", Goal::None),
+        figure(
+            "tick: 1M parked / alone",
+            tick_parked / tick_alone,
+            "x",
+            Goal::AtMost(1.5),
+        ),
+    ])
+}
+
+/// Peak RSS per trivial bot above an empty process.
+fn memory_figures() -> Result<Vec<Figure>, String> {
+    let empty = median_peak_rss(0)?;
+    let full = median_peak_rss(MEMORY_BOTS)?;
+    let per_bot = full.saturating_sub(empty) as f64 / MEMORY_BOTS as f64;
+    Ok(vec![Figure {
+        name: "memory: peak RSS per trivial bot (1M)".to_owned(),
+        value: per_bot,
+        unit: "B/bot",
+        goal: Goal::AtMost(64.0),
+    }])
+}
+
+/// The median peak RSS of `MEMORY_RUNS` runs of the memory probe with `bots` bots.
+fn median_peak_rss(bots: u64) -> Result<u64, String> {
+    let probe = cargo::target_dir().join("release").join("mem_probe");
+    let mut peaks = Vec::with_capacity(MEMORY_RUNS);
+    for _ in 0..MEMORY_RUNS {
+        let output = Command::new(&probe)
+            .arg(bots.to_string())
+            .output()
+            .map_err(|error| format!("cannot run {}: {error}", probe.display()))?;
+        if !output.status.success() {
+            return Err(format!("{} {bots} failed: {:?}", probe.display(), output));
+        }
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .map_err(|error| format!("mem_probe printed no JSON: {error}"))?;
+        peaks.push(
+            json["peak_rss_bytes"]
+                .as_u64()
+                .ok_or("mem_probe: no peak_rss_bytes")?,
+        );
+    }
+    peaks.sort_unstable();
+    Ok(peaks[MEMORY_RUNS / 2])
+}

@@ -1,0 +1,32 @@
+//! Project chores, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
+//!
+//! - `cargo xtask bench [criterion args...]`: runs the criterion benches and the memory probes,
+//!   prints a table of the figures against their targets and writes
+//!   `target/ttk-bench/summary.json`.
+
+mod bench;
+mod cargo;
+mod criterion;
+mod report;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let task = args.next();
+    let rest: Vec<String> = args.collect();
+    let outcome = match task.as_deref() {
+        Some("bench") => bench::run(&rest),
+        _ => {
+            eprintln!("usage: cargo xtask bench [criterion args, e.g. --quick]");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
