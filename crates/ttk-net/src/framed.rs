@@ -1,0 +1,148 @@
+//! Reading and writing whole frames on a TCP stream.
+
+use std::io;
+
+use crate::frame_format::FrameFormat;
+use crate::tcp_stream::TcpStream;
+
+/// The most bytes one read asks for; a buffer grows in steps up to one whole frame.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A [`TcpStream`] that reads and writes whole frames of a [`FrameFormat`].
+///
+/// The read buffer is allocated at the first read and grows only as far as a frame needs, so an
+/// idle bot holds no buffer and a hostile length prefix cannot make it allocate.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// use ttk_net::{FrameFormat, Framed, TcpListener, TcpStream};
+///
+/// #[bot(crate = ttk_core)]
+/// fn framed(_cx: Cx, _id: usize) -> std::io::Result<Vec<Vec<u8>>> {
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+///     let mut client = Framed::new(client, FrameFormat::u32_be());
+///     let mut server = Framed::new(server, FrameFormat::u32_be());
+///     ttk_core::yield_!(client.write_frame(b"join lobby"))?;
+///     ttk_core::yield_!(client.write_frame(b"say hi"))?;
+///     let mut got = Vec::new();
+///     for _ in 0..2 {
+///         let frame = ttk_core::yield_!(server.read_frame())?.expect("a frame");
+///         got.push(frame.to_vec());
+///     }
+///     Ok(got)
+/// }
+///
+/// let frames = ttk_core::run(1, framed).pop().unwrap().unwrap();
+/// assert_eq!(frames, [b"join lobby".to_vec(), b"say hi".to_vec()]);
+/// ```
+#[derive(Debug)]
+pub struct Framed {
+    /// The connection.
+    stream: TcpStream,
+    /// How frames are cut.
+    format: FrameFormat,
+    /// Bytes read and not yet returned live in `read_buf[start..end]`.
+    read_buf: Vec<u8>,
+    /// Start of unconsumed bytes.
+    start: usize,
+    /// End of bytes read.
+    end: usize,
+    /// A frame being encoded, reused between writes (one `write` syscall per frame).
+    write_buf: Vec<u8>,
+}
+
+impl Framed {
+    /// Frames `stream` with `format`.
+    pub fn new(stream: TcpStream, format: FrameFormat) -> Framed {
+        Framed {
+            stream,
+            format,
+            read_buf: Vec::new(),
+            start: 0,
+            end: 0,
+            write_buf: Vec::new(),
+        }
+    }
+
+    /// Reads the next frame: `Ok(Some(payload))`, or `Ok(None)` if the peer closed the
+    /// connection between frames.
+    ///
+    /// # Errors
+    /// `InvalidData` for a frame over the format's maximum; `UnexpectedEof` if the peer closed
+    /// in the middle of a frame; those of [`TcpStream::read`].
+    pub async fn read_frame(&mut self) -> io::Result<Option<&[u8]>> {
+        let payload = loop {
+            if let Some((payload, used)) =
+                self.format.decode(&self.read_buf[self.start..self.end])?
+            {
+                let payload = self.start + payload.start..self.start + payload.end;
+                self.start += used;
+                break payload;
+            }
+            self.make_room();
+            let n = self.stream.read(&mut self.read_buf[self.end..]).await?;
+            if n == 0 {
+                if self.start == self.end {
+                    return Ok(None);
+                }
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "the peer closed the connection in the middle of a frame \
+                         ({} bytes of it received)",
+                        self.end - self.start
+                    ),
+                ));
+            }
+            self.end += n;
+        };
+        Ok(Some(&self.read_buf[payload]))
+    }
+
+    /// Makes free space at the end of the read buffer: moves unconsumed bytes to the front, and
+    /// grows the buffer (up to one maximal frame) only if that is not enough.
+    fn make_room(&mut self) {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.end < self.read_buf.len() {
+            return;
+        }
+        if self.start > 0 {
+            self.read_buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            return;
+        }
+        let wanted = (self.read_buf.len() + READ_CHUNK).min(self.format.max_wire_len().max(1));
+        // `decode` already rejected anything over the maximum, so a full buffer below it has
+        // room to grow; at the maximum it would have produced a frame or an error.
+        self.read_buf.resize(wanted.max(self.end + 1), 0);
+    }
+
+    /// Writes `payload` as one frame.
+    ///
+    /// # Errors
+    /// `InvalidInput` if the payload is over the format's maximum; those of
+    /// [`TcpStream::write_all`].
+    pub async fn write_frame(&mut self, payload: &[u8]) -> io::Result<()> {
+        self.write_buf.clear();
+        self.format.encode(payload, &mut self.write_buf)?;
+        self.stream.write_all(&self.write_buf).await
+    }
+
+    /// The connection.
+    pub fn get_ref(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// The connection, giving up bytes read and not yet returned as frames.
+    pub fn into_inner(self) -> TcpStream {
+        self.stream
+    }
+}

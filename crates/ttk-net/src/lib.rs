@@ -1,0 +1,49 @@
+//! TCP and UDP sockets for ttk bots, and framing codecs.
+//!
+//! Every socket is registered with the loop of the bot that made it, through ttk-core's public
+//! [`IoSource`](ttk_core::io::IoSource) alone — the same API a custom transport uses. Names
+//! mirror std and tokio; every operation that waits is used with `yield_!`:
+//! `let n = ttk::yield_!(stream.read(&mut buf))?;`.
+//!
+//! Errors are `io::Error`s with the kinds std uses (`ConnectionRefused`, `ConnectionReset`,
+//! `UnexpectedEof`, `InvalidData` for bad frames, `TimedOut` from `ttk::timeout`); an exhausted
+//! OS limit (descriptors, local ports) is `QuotaExceeded` wrapping a [`LimitReached`] that names
+//! the limit and what to raise.
+//!
+//! # Examples
+//! ```
+//! # use ttk_macros::bot;
+//! # use ttk_core::Cx;
+//! use ttk_net::{TcpListener, TcpStream};
+//!
+//! #[bot(crate = ttk_core)]
+//! fn echo_once(_cx: Cx, _id: usize) -> std::io::Result<String> {
+//!     let listener = TcpListener::bind("127.0.0.1:0")?;
+//!     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+//!     let (server, _) = ttk_core::yield_!(listener.accept())?;
+//!     ttk_core::yield_!(client.write_all(b"hello"))?;
+//!     let mut buf = [0; 5];
+//!     ttk_core::yield_!(server.read_exact(&mut buf))?;
+//!     Ok(String::from_utf8_lossy(&buf).into_owned())
+//! }
+//!
+//! assert_eq!(ttk_core::run(1, echo_once)[0].as_ref().unwrap(), "hello");
+//! ```
+
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod frame_format;
+mod framed;
+mod limits;
+mod tcp_listener;
+mod tcp_socket;
+mod tcp_stream;
+mod udp_socket;
+
+pub use frame_format::{Endian, FrameFormat, PrefixWidth};
+pub use framed::Framed;
+pub use limits::LimitReached;
+pub use tcp_listener::TcpListener;
+pub use tcp_socket::TcpSocket;
+pub use tcp_stream::TcpStream;
+pub use udp_socket::UdpSocket;

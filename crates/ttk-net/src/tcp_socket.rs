@@ -1,0 +1,184 @@
+//! Setting TCP options before connecting: buffer sizes, linger, a source address.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::limits;
+use crate::tcp_stream::TcpStream;
+
+/// A TCP socket not yet connected: set options, optionally bind a source address, then
+/// `yield_!(socket.connect(addr))`.
+///
+/// A single source address reaches one destination from at most one ephemeral port range
+/// (28,232 ports by default on Linux); runs with more connections bind each bot to another
+/// loopback source (`127.0.0.2`, `127.0.0.3`, ...). Binding with port 0 sets
+/// `IP_BIND_ADDRESS_NO_PORT` where the OS has it, so the port is chosen at connect time per
+/// destination instead of being reserved for every destination at bind time.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// use std::time::Duration;
+/// use ttk_net::{TcpListener, TcpSocket};
+///
+/// #[bot(crate = ttk_core)]
+/// fn tuned(_cx: Cx, _id: usize) -> std::io::Result<String> {
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let socket = TcpSocket::new_v4()?;
+///     socket.set_recv_buffer_size(64 * 1024)?;
+///     socket.set_linger(Some(Duration::ZERO))?;
+///     socket.bind("127.0.0.2:0".parse().unwrap())?;
+///     let stream = ttk_core::yield_!(socket.connect(listener.local_addr()?))?;
+///     Ok(stream.local_addr()?.ip().to_string())
+/// }
+///
+/// assert_eq!(ttk_core::run(1, tuned)[0].as_ref().unwrap(), "127.0.0.2");
+/// ```
+#[derive(Debug)]
+pub struct TcpSocket {
+    /// The socket, non-blocking from the start.
+    socket: Socket,
+}
+
+impl TcpSocket {
+    /// A new IPv4 TCP socket.
+    ///
+    /// # Errors
+    /// The OS's, with the open-file limit named if that is what was hit.
+    pub fn new_v4() -> io::Result<TcpSocket> {
+        TcpSocket::new(Domain::IPV4)
+    }
+
+    /// A new IPv6 TCP socket.
+    ///
+    /// # Errors
+    /// The OS's, with the open-file limit named if that is what was hit.
+    pub fn new_v6() -> io::Result<TcpSocket> {
+        TcpSocket::new(Domain::IPV6)
+    }
+
+    /// A new socket for the family of `addr`.
+    fn for_addr(addr: SocketAddr) -> io::Result<TcpSocket> {
+        TcpSocket::new(Domain::for_address(addr))
+    }
+
+    /// A new non-blocking socket of `domain`.
+    fn new(domain: Domain) -> io::Result<TcpSocket> {
+        let socket = Socket::new(domain, Type::STREAM.nonblocking(), Some(Protocol::TCP))
+            .map_err(|error| limits::explain(error, None))?;
+        Ok(TcpSocket { socket })
+    }
+
+    /// Sets `SO_RCVBUF` (the kernel may round or double it).
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn set_recv_buffer_size(&self, bytes: usize) -> io::Result<()> {
+        self.socket.set_recv_buffer_size(bytes)
+    }
+
+    /// Sets `SO_SNDBUF` (the kernel may round or double it).
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn set_send_buffer_size(&self, bytes: usize) -> io::Result<()> {
+        self.socket.set_send_buffer_size(bytes)
+    }
+
+    /// Sets `SO_LINGER`: `Some(Duration::ZERO)` makes closing send a reset instead of a FIN,
+    /// which frees the port at once (no `TIME_WAIT`) — useful for churn tests.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        self.socket.set_linger(linger)
+    }
+
+    /// Sets `TCP_NODELAY` (disables Nagle's algorithm).
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.socket.set_tcp_nodelay(nodelay)
+    }
+
+    /// Binds the source address. With port 0, the port is picked at connect time
+    /// (`IP_BIND_ADDRESS_NO_PORT` on Linux).
+    ///
+    /// # Errors
+    /// The OS's (e.g. the address is not local).
+    pub fn bind(&self, source: SocketAddr) -> io::Result<()> {
+        if source.port() == 0 {
+            self.bind_address_no_port()?;
+        }
+        self.socket
+            .bind(&SockAddr::from(source))
+            .map_err(|error| limits::explain(error, None))
+    }
+
+    /// Sets `IP_BIND_ADDRESS_NO_PORT` where the OS has it.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn bind_address_no_port(&self) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let enable: libc::c_int = 1;
+        // SAFETY: the descriptor is open (owned by `self.socket`), and the option value points
+        // to a live `c_int` whose size is passed alongside it.
+        let status = unsafe {
+            libc::setsockopt(
+                self.socket.as_raw_fd(),
+                libc::IPPROTO_IP,
+                libc::IP_BIND_ADDRESS_NO_PORT,
+                (&raw const enable).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if status == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Without `IP_BIND_ADDRESS_NO_PORT`, binding port 0 reserves a port at bind time.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn bind_address_no_port(&self) -> io::Result<()> {
+        Ok(())
+    }
+
+    /// Connects to `addr` without blocking the loop; wait for it with
+    /// `yield_!(socket.connect(addr))`.
+    ///
+    /// # Errors
+    /// `ConnectionRefused` if nothing listens, a [`LimitReached`](crate::LimitReached) error
+    /// if the local ports for this destination ran out, and the OS's other errors.
+    ///
+    /// # Panics
+    /// Outside a running ttk loop.
+    pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
+        match self.socket.connect(&SockAddr::from(addr)) {
+            Ok(()) => {}
+            Err(error) if error.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(error) => return Err(limits::explain(error, Some(addr))),
+        }
+        let stream = TcpStream::from_std(self.socket.into())?;
+        stream.finish_connect().await?;
+        Ok(stream)
+    }
+}
+
+/// Connects to the first address of `addrs` that accepts (see [`TcpStream::connect`]).
+pub(crate) async fn connect_any(addrs: impl ToSocketAddrs) -> io::Result<TcpStream> {
+    let mut last_error = None;
+    for addr in addrs.to_socket_addrs()? {
+        match TcpSocket::for_addr(addr)?.connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to")))
+}

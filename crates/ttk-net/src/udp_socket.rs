@@ -1,0 +1,115 @@
+//! A bot's UDP socket.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use ttk_core::io::IoSource;
+
+use crate::limits;
+
+/// A UDP socket registered with the bot's loop. Names follow std and tokio.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// use ttk_net::UdpSocket;
+///
+/// #[bot(crate = ttk_core)]
+/// fn datagrams(_cx: Cx, _id: usize) -> std::io::Result<(Vec<u8>, bool)> {
+///     let server = UdpSocket::bind("127.0.0.1:0")?;
+///     let client = UdpSocket::bind("127.0.0.1:0")?;
+///     client.connect(server.local_addr()?)?;
+///     ttk_core::yield_!(client.send(b"move north"))?;
+///     let mut buf = [0; 64];
+///     let (n, from) = ttk_core::yield_!(server.recv_from(&mut buf))?;
+///     Ok((buf[..n].to_vec(), from == client.local_addr()?))
+/// }
+///
+/// let (payload, from_client) = ttk_core::run(1, datagrams).pop().unwrap().unwrap();
+/// assert_eq!(payload, b"move north");
+/// assert!(from_client);
+/// ```
+#[derive(Debug)]
+pub struct UdpSocket {
+    /// The registered socket.
+    io: IoSource<mio::net::UdpSocket>,
+}
+
+impl UdpSocket {
+    /// Binds to the first address of `addr` that works.
+    ///
+    /// # Errors
+    /// `AddrInUse`, a [`LimitReached`](crate::LimitReached) error if descriptors ran out, the
+    /// OS's other errors.
+    ///
+    /// # Panics
+    /// Outside a running ttk loop.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        let socket = std::net::UdpSocket::bind(addr).map_err(|e| limits::explain(e, None))?;
+        socket.set_nonblocking(true)?;
+        Ok(UdpSocket {
+            io: IoSource::new(mio::net::UdpSocket::from_std(socket))?,
+        })
+    }
+
+    /// Sets the default destination of [`UdpSocket::send`] and filters [`UdpSocket::recv`] to
+    /// datagrams from it. Immediate: UDP has no handshake.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
+        self.io.get_ref().connect(addr)
+    }
+
+    /// Sends a datagram to the connected address.
+    ///
+    /// # Errors
+    /// `ConnectionRefused` if an earlier datagram was refused (ICMP); the OS's other errors.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.write_with(|socket| socket.send(buf)).await
+    }
+
+    /// Receives a datagram from the connected address; the rest of a datagram longer than
+    /// `buf` is lost.
+    ///
+    /// # Errors
+    /// `ConnectionRefused` if the peer's port is closed (ICMP); the OS's other errors.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.read_with(|socket| socket.recv(buf)).await
+    }
+
+    /// Sends a datagram to `target`.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.io
+            .write_with(|socket| socket.send_to(buf, target))
+            .await
+    }
+
+    /// Receives a datagram and the address it came from.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.read_with(|socket| socket.recv_from(buf)).await
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    /// The OS's.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The connected address.
+    ///
+    /// # Errors
+    /// `NotConnected` if [`UdpSocket::connect`] was not called.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+}
