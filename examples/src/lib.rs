@@ -1,1 +1,10 @@
-//! Runnable ttk programs live beside this crate as `[[example]]`s; see the README.
+//! Support for ttk's runnable examples: targets to aim the bots at.
+//!
+//! The examples themselves live beside this crate as `[[example]]`s (see the README). The echo
+//! targets here are written on mio directly, not on ttk, so that a bug in ttk cannot hide behind
+//! a matching bug in its target.
+
+#![deny(missing_docs, missing_debug_implementations)]
+
+pub mod echo_target;
+pub mod storm;

@@ -1,0 +1,28 @@
+//! Running the examples that `cargo test` builds beside the test binaries.
+
+// Each test binary includes this module and uses only part of it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// Runs example `name` with `args` and returns its output, asserting it exited successfully.
+pub(crate) fn run_example(name: &str, args: &[&str]) -> String {
+    let output = run_example_raw(name, args);
+    assert!(output.status.success(), "{name} failed: {output:?}");
+    String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+/// Runs example `name` with `args`, whatever its exit status.
+pub(crate) fn run_example_raw(name: &str, args: &[&str]) -> Output {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let binary: PathBuf = profile_dir.join("examples").join(name);
+    Command::new(&binary)
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {}: {error}", binary.display()))
+}
