@@ -28,8 +28,7 @@ const LISTENER: Token = Token(usize::MAX);
 /// assert_eq!(&buf, b"ping");
 /// ```
 pub fn spawn_tcp(addr: impl ToSocketAddrs) -> io::Result<SocketAddr> {
-    let addr = first_addr(addr)?;
-    let listener = TcpListener::bind(addr)?;
+    let listener = TcpListener::from_std(listen(first_addr(addr)?)?);
     let local = listener.local_addr()?;
     thread::Builder::new()
         .name("tcp-echo-target".into())
@@ -73,6 +72,17 @@ pub fn spawn_udp(addr: impl ToSocketAddrs) -> io::Result<SocketAddr> {
             }
         })?;
     Ok(local)
+}
+
+/// A non-blocking listener with a backlog deep enough for a storm of connects (mio's default
+/// of 1,024 overflows, and each overflowed SYN waits a second before it is retried).
+fn listen(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking(), None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(65_535)?;
+    Ok(socket.into())
 }
 
 /// The first address `addr` resolves to.

@@ -17,7 +17,8 @@ const MEMORY_RUNS: usize = 3;
 
 /// Runs everything and reports. `criterion_args` go to the bench binaries (e.g. `--quick`).
 pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
-    let mut bench_args = vec!["bench", "-p", "ttk-benches", "--bench", "scheduler", "--"];
+    let mut bench_args = vec!["bench", "-p", "ttk-benches"];
+    bench_args.extend(["--bench", "scheduler", "--bench", "echo", "--"]);
     bench_args.extend(criterion_args.iter().map(String::as_str));
     cargo::run(&bench_args)?;
     cargo::run(&[
@@ -27,10 +28,18 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         "ttk-benches",
         "--bin",
         "mem_probe",
+        "--bin",
+        "net_probe",
+        "-p",
+        "ttk-examples",
+        "--bin",
+        "echo_target",
     ])?;
 
     let mut figures = scheduler_figures()?;
     figures.extend(memory_figures()?);
+    figures.extend(echo_latency_figures()?);
+    figures.extend(crate::net::figures()?);
 
     let table = report::table(&figures);
     println!("\n{table}");
@@ -84,6 +93,22 @@ fn scheduler_figures() -> Result<Vec<Figure>, String> {
             Goal::AtMost(1.5),
         ),
     ])
+}
+
+/// Time per echo round trip from the criterion bench (the loop's throughput, not latency).
+fn echo_latency_figures() -> Result<Vec<Figure>, String> {
+    let mut figures = Vec::new();
+    for bots in [100.0, 1000.0] {
+        let function = format!("{bots}_bots");
+        let per_request = median_ns("echo_round_trips", &function)? / (bots * 100.0);
+        figures.push(Figure {
+            name: format!("echo {bots} bots (criterion): wall time per request"),
+            value: per_request / 1000.0,
+            unit: "us",
+            goal: Goal::None,
+        });
+    }
+    Ok(figures)
 }
 
 /// Peak RSS per trivial bot above an empty process.

@@ -7,6 +7,7 @@
 mod bench;
 mod cargo;
 mod criterion;
+mod net;
 mod report;
 
 use std::process::ExitCode;
