@@ -3,11 +3,12 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-/// A bot's handle on its run: who it is, and (with a message type `M`) its mailbox.
+/// A bot's handle on its run: who it is, its mailbox for messages of type `M`, its groups, the
+/// shared world of type `W`, its random generator.
 ///
-/// A bot entry point takes a `Cx` as its first argument; `Cx` alone (`Cx<()>`) is the context of a
-/// run without messages. The message type is part of the type, so sending the wrong kind of
-/// message is a compile error, not a runtime downcast.
+/// A bot entry point takes a `Cx` as its first argument; `Cx` alone (`Cx<(), ()>`) is the
+/// context of a run without messages or world. Both types are part of the type, so sending the
+/// wrong kind of message is a compile error, not a runtime downcast.
 ///
 /// # Examples
 /// ```
@@ -21,19 +22,22 @@ use std::marker::PhantomData;
 ///
 /// assert_eq!(ttk_core::run(3, whoami), vec![0, 1, 2]);
 /// ```
-pub struct Cx<M = ()> {
+pub struct Cx<M = (), W = ()> {
     /// The bot's index in its loop (equal to its id while a run has one loop).
     pub(crate) index: u32,
-    /// Ties the context to its message type; `fn(M) -> M` keeps `M` invariant.
-    _messages: PhantomData<fn(M) -> M>,
+    /// Ties the context to its message and world types.
+    _types: PhantomData<Invariant<(M, W)>>,
 }
 
-impl<M> Cx<M> {
+/// `fn(T) -> T` is invariant in `T` and is `Send`/`Sync` whatever `T` is.
+type Invariant<T> = fn(T) -> T;
+
+impl<M, W> Cx<M, W> {
     /// The context of bot `index`.
     pub(crate) fn new(index: u32) -> Self {
         Cx {
             index,
-            _messages: PhantomData,
+            _types: PhantomData,
         }
     }
 
@@ -43,7 +47,7 @@ impl<M> Cx<M> {
     }
 }
 
-impl<M> fmt::Debug for Cx<M> {
+impl<M, W> fmt::Debug for Cx<M, W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cx").field("id", &self.id()).finish()
     }

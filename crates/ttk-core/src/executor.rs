@@ -38,7 +38,7 @@ pub(crate) fn run_to_completion<B: Future>(
     while live > 0 {
         let queued = state.ready.borrow().len();
         if queued == 0 {
-            if !state.wait_for_work()? {
+            if !state.wait_for_work()? && !state.release_stalled() {
                 fail_stalled(&mut slots);
                 break;
             }
@@ -66,12 +66,14 @@ pub(crate) fn run_to_completion<B: Future>(
                 Ok(Poll::Ready(output)) => {
                     live -= 1;
                     finish(slot, Slot::Finished(output));
+                    state.bot_exited(index);
                 }
                 Err(payload) => {
                     live -= 1;
                     context::take_yield_request();
                     let error = BotError::panicked(index as usize, &*payload);
                     finish(slot, Slot::Failed(error));
+                    state.bot_exited(index);
                 }
             }
         }

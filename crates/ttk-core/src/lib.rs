@@ -31,26 +31,36 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
+mod barrier;
 mod clock;
 mod context;
 mod cx;
 mod executor;
+mod groups;
 pub mod io;
 mod io_table;
 mod loop_state;
 mod macros;
+mod messages;
 mod outcome;
 mod ready;
+mod rng;
 mod runtime;
 mod time;
 mod timers;
+mod world;
 mod yield_now;
 
 #[doc(hidden)]
 pub mod __private;
 
+pub use barrier::{Barrier, BarrierError, BarrierWait, BarrierWaitResult};
 pub use cx::Cx;
+pub use groups::GroupError;
+pub use messages::Message;
 pub use outcome::{BotError, BotErrorKind};
+pub use rng::BotRng;
 pub use runtime::{Runtime, run, try_run};
 pub use time::{Elapsed, Sleep, now, sleep, sleep_until, timeout};
+pub use world::{TickInfo, tick};
 pub use yield_now::YieldNow;

@@ -3,22 +3,43 @@
 //! It is not generic over the bots' type, so leaf operations reach it through the thread-local
 //! context; the typed bot storage stays in the executor.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::io;
+use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use mio::{Events, Poll, Registry, Token};
 
+use crate::barrier::{self, BarrierState};
 use crate::clock::Clock;
+use crate::groups::Groups;
 use crate::io_table::{Direction, IoTable};
 use crate::ready::ReadyQueue;
 use crate::timers::{Nanos, Timers};
+use crate::world::TickInfo;
+
+/// End-of-tick work with access to the loop (message delivery).
+type LoopWork = Box<dyn FnMut(&LoopState)>;
+/// A user's tick hook, bound to the world.
+pub(crate) type TickHook = Box<dyn FnMut(&TickInfo)>;
+
+thread_local! {
+    /// Ids for loops created on this thread, so a barrier knows which loop it registered with.
+    static NEXT_LOOP_ID: Cell<u64> = const { Cell::new(0) };
+}
 
 /// How many selector events one `epoll_wait` may return.
 const EVENTS_PER_POLL: usize = 1024;
 
 /// Per-loop state.
 pub(crate) struct LoopState {
+    /// This loop's id (unique on its thread).
+    id: u64,
+    /// Number of bots.
+    bots: u32,
+    /// Bots not yet finished.
+    live: Cell<usize>,
     /// Bots that run in the coming tick.
     pub(crate) ready: RefCell<ReadyQueue>,
     /// Index of the bot being polled.
@@ -35,8 +56,22 @@ pub(crate) struct LoopState {
     poll: RefCell<Poll>,
     /// Reused event buffer.
     events: RefCell<Events>,
-    /// Work to do at the end of every tick (message delivery, user hooks), in order.
-    end_of_tick: RefCell<Vec<Box<dyn FnMut()>>>,
+    /// The run's typed mailboxes (`Rc<RefCell<Mailboxes<M>>>`), once a message is used.
+    pub(crate) mail: RefCell<Option<Rc<dyn Any>>>,
+    /// Delivers the tick's messages at its end.
+    message_delivery: RefCell<Option<LoopWork>>,
+    /// Group memberships.
+    pub(crate) groups: RefCell<Groups>,
+    /// Barriers used in this loop, told about exits and stalls.
+    barriers: RefCell<Vec<Weak<RefCell<BarrierState>>>>,
+    /// The shared world (`Rc<RefCell<W>>`).
+    world: Rc<dyn Any>,
+    /// User hooks run after every tick, in order.
+    hooks: RefCell<Vec<TickHook>>,
+    /// The run's random seed.
+    seed: u64,
+    /// Each bot's random state, made at the first use.
+    rngs: RefCell<Vec<u64>>,
 }
 
 impl std::fmt::Debug for LoopState {
@@ -50,9 +85,18 @@ impl std::fmt::Debug for LoopState {
 }
 
 impl LoopState {
-    /// A loop for `bots` bots, all ready.
-    pub(crate) fn new(bots: u32, virtual_time: bool) -> io::Result<Self> {
+    /// A loop for `bots` bots, all ready, sharing `world`.
+    pub(crate) fn new(
+        bots: u32,
+        virtual_time: bool,
+        seed: u64,
+        world: Rc<dyn Any>,
+    ) -> io::Result<Self> {
+        let id = NEXT_LOOP_ID.with(|next| next.replace(next.get() + 1));
         Ok(LoopState {
+            id,
+            bots,
+            live: Cell::new(bots as usize),
             ready: RefCell::new(ReadyQueue::all_ready(bots)),
             current: Cell::new(0),
             tick: Cell::new(0),
@@ -61,8 +105,95 @@ impl LoopState {
             io: RefCell::new(IoTable::default()),
             poll: RefCell::new(Poll::new()?),
             events: RefCell::new(Events::with_capacity(EVENTS_PER_POLL)),
-            end_of_tick: RefCell::new(Vec::new()),
+            mail: RefCell::new(None),
+            message_delivery: RefCell::new(None),
+            groups: RefCell::new(Groups::default()),
+            barriers: RefCell::new(Vec::new()),
+            world,
+            hooks: RefCell::new(Vec::new()),
+            seed,
+            rngs: RefCell::new(Vec::new()),
         })
+    }
+
+    /// This loop's id.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Number of bots in the loop.
+    pub(crate) fn bot_count(&self) -> u32 {
+        self.bots
+    }
+
+    /// The number of the running tick.
+    pub(crate) fn tick(&self) -> u64 {
+        self.tick.get()
+    }
+
+    /// Sets how the tick's messages are delivered (once, at the first message).
+    pub(crate) fn set_message_delivery(&self, delivery: LoopWork) {
+        *self.message_delivery.borrow_mut() = Some(delivery);
+    }
+
+    /// Adds a user hook, run after the hooks added before it.
+    pub(crate) fn add_hook(&self, hook: TickHook) {
+        self.hooks.borrow_mut().push(hook);
+    }
+
+    /// Removes the user hooks (they hold the world).
+    pub(crate) fn take_hooks(&self) -> Vec<TickHook> {
+        std::mem::take(&mut *self.hooks.borrow_mut())
+    }
+
+    /// The shared world.
+    ///
+    /// # Panics
+    /// If `W` is not the run's world type (`Cx<M, W>` is made only by a run with world `W`).
+    pub(crate) fn world<W: 'static>(&self) -> Rc<RefCell<W>> {
+        Rc::clone(&self.world)
+            .downcast::<RefCell<W>>()
+            .unwrap_or_else(|_| unreachable!("a Cx<M, W> is only made by a run with world W"))
+    }
+
+    /// Calls `f` with bot `index`'s random state, seeding every bot's at the first use.
+    pub(crate) fn with_rng_state<R>(&self, index: u32, f: impl FnOnce(&mut u64) -> R) -> R {
+        let mut rngs = self.rngs.borrow_mut();
+        if rngs.is_empty() {
+            *rngs = (0..self.bots)
+                .map(|bot| crate::rng::initial_state(self.seed, bot))
+                .collect();
+        }
+        f(&mut rngs[index as usize])
+    }
+
+    /// Starts telling `barrier` about exits and stalls.
+    pub(crate) fn watch_barrier(&self, barrier: Weak<RefCell<BarrierState>>) {
+        let mut barriers = self.barriers.borrow_mut();
+        barriers.retain(|barrier| barrier.strong_count() > 0);
+        barriers.push(barrier);
+    }
+
+    /// Bookkeeping when bot `index` finishes or fails: it leaves its groups, and barriers it
+    /// waited on break.
+    pub(crate) fn bot_exited(&self, index: u32) {
+        self.live.set(self.live.get() - 1);
+        self.groups.borrow_mut().exit(index);
+        let barriers = self.barriers.borrow().clone();
+        for barrier in &barriers {
+            barrier::bot_exited(barrier, index, self);
+        }
+    }
+
+    /// Called when nothing can wake any bot: releases barrier waiters with an error. True if
+    /// that woke a bot (the run goes on).
+    pub(crate) fn release_stalled(&self) -> bool {
+        let barriers = self.barriers.borrow().clone();
+        let mut woke = false;
+        for barrier in &barriers {
+            woke |= barrier::loop_stalled(barrier, self);
+        }
+        woke
     }
 
     /// The bot being polled.
@@ -131,8 +262,8 @@ impl LoopState {
     /// Ends a tick: delivers what the tick produced, then looks for I/O and due timers without
     /// blocking, so bots they wake run in the next tick.
     pub(crate) fn end_tick(&self) -> io::Result<()> {
-        self.tick.set(self.tick.get() + 1);
         self.run_end_of_tick_work();
+        self.tick.set(self.tick.get() + 1);
         if !self.io.borrow().is_empty() {
             self.poll_io(Some(Duration::ZERO))?;
         }
@@ -140,18 +271,24 @@ impl LoopState {
         Ok(())
     }
 
-    /// Runs the end-of-tick work. The list is taken out while it runs, so work may add work.
+    /// Delivers the tick's messages, applies group changes, then runs the user's hooks.
     fn run_end_of_tick_work(&self) {
-        let mut work = std::mem::take(&mut *self.end_of_tick.borrow_mut());
-        if work.is_empty() {
+        if let Some(deliver) = &mut *self.message_delivery.borrow_mut() {
+            deliver(self);
+        }
+        self.groups.borrow_mut().commit();
+        let mut hooks = self.hooks.borrow_mut();
+        if hooks.is_empty() {
             return;
         }
-        for step in &mut work {
-            step();
+        let info = TickInfo {
+            tick: self.tick.get(),
+            now: self.clock.instant(self.clock.now()),
+            live_bots: self.live.get(),
+        };
+        for hook in hooks.iter_mut() {
+            hook(&info);
         }
-        let mut list = self.end_of_tick.borrow_mut();
-        work.append(&mut list);
-        *list = work;
     }
 
     /// Called when no bot is ready: waits for an I/O event or the next timer (virtual time jumps

@@ -31,8 +31,9 @@ pub use ttk_macros::bot;
 pub use ttk_core::yield_;
 
 pub use ttk_core::{
-    BotError, BotErrorKind, Cx, Elapsed, Runtime, Sleep, YieldNow, now, run, sleep, sleep_until,
-    timeout, try_run,
+    Barrier, BarrierError, BarrierWait, BarrierWaitResult, BotError, BotErrorKind, BotRng, Cx,
+    Elapsed, GroupError, Message, Runtime, Sleep, TickInfo, YieldNow, now, run, sleep, sleep_until,
+    tick, timeout, try_run,
 };
 
 /// Custom transports: register any mio source with the running loop (see [`ttk_core::io`]).

@@ -1,0 +1,264 @@
+//! Reusable barriers: a set of bots meets, then all go on in the same tick.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
+
+use crate::context::with_loop;
+use crate::loop_state::LoopState;
+
+/// A barrier for `parties` bots, reusable round after round (every round of a game).
+///
+/// `yield_!(barrier.wait())` parks the bot until `parties` bots have arrived; then all of them
+/// go on together in the next tick. A barrier that can never complete does not hang: when a bot
+/// that has waited on it finishes or panics, or when every bot of the loop is finished or
+/// parked, its waiters are released with a [`BarrierError`]. Clones share the barrier.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::{Barrier, Cx};
+///
+/// #[bot(crate = ttk_core)]
+/// fn rounds(_cx: Cx, id: usize, barrier: Barrier) -> Vec<u64> {
+///     let mut ticks = Vec::new();
+///     for _ in 0..3 {
+///         // Bots arrive at different times...
+///         for _ in 0..id {
+///             ttk_core::yield_!();
+///         }
+///         ttk_core::yield_!(barrier.wait()).expect("nobody leaves early");
+///         // ...and leave together.
+///         ticks.push(ttk_core::tick());
+///     }
+///     ticks
+/// }
+///
+/// let barrier = Barrier::new(3);
+/// let ticks = ttk_core::run(3, |cx, id| rounds(cx, id, barrier.clone()));
+/// assert!(ticks.iter().all(|t| *t == ticks[0]));
+/// ```
+#[derive(Clone)]
+pub struct Barrier {
+    /// The shared state.
+    inner: Rc<RefCell<BarrierState>>,
+}
+
+/// The state of a [`Barrier`].
+#[derive(Debug)]
+pub(crate) struct BarrierState {
+    /// How many bots make a round.
+    parties: usize,
+    /// Bots waiting in the current round.
+    waiting: Vec<u32>,
+    /// Every bot that has ever waited here (its exit breaks the barrier).
+    members: Vec<u32>,
+    /// Completed rounds.
+    generation: u64,
+    /// Why the barrier can no longer complete, once it cannot.
+    broken: Option<BarrierError>,
+    /// The loop it is registered with (for exits and stalls), by loop id.
+    registered_with: Option<u64>,
+}
+
+impl Barrier {
+    /// A barrier for `parties` bots (at least 1).
+    pub fn new(parties: usize) -> Barrier {
+        Barrier {
+            inner: Rc::new(RefCell::new(BarrierState {
+                parties: parties.max(1),
+                waiting: Vec::new(),
+                members: Vec::new(),
+                generation: 0,
+                broken: None,
+                registered_with: None,
+            })),
+        }
+    }
+
+    /// How many bots make a round.
+    pub fn parties(&self) -> usize {
+        self.inner.borrow().parties
+    }
+
+    /// Waits until `parties` bots have arrived: `yield_!(barrier.wait())`.
+    ///
+    /// # Errors
+    /// [`BarrierError`] if the round can never complete.
+    pub fn wait(&self) -> BarrierWait {
+        BarrierWait {
+            inner: Rc::clone(&self.inner),
+            arrived: None,
+        }
+    }
+}
+
+impl fmt::Debug for Barrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.inner.borrow();
+        f.debug_struct("Barrier")
+            .field("parties", &state.parties)
+            .field("waiting", &state.waiting.len())
+            .field("generation", &state.generation)
+            .finish()
+    }
+}
+
+/// Arrival at a [`Barrier`]; made by [`Barrier::wait`].
+#[derive(Debug)]
+#[must_use = "a barrier wait does nothing unless waited on with yield_!"]
+pub struct BarrierWait {
+    /// The barrier.
+    inner: Rc<RefCell<BarrierState>>,
+    /// Once arrived: (this bot, the round it arrived in, whether it completed the round).
+    arrived: Option<(u32, u64, bool)>,
+}
+
+/// What a bot learns when a round completes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BarrierWaitResult {
+    /// Whether this bot was the last to arrive.
+    leader: bool,
+}
+
+impl BarrierWaitResult {
+    /// Whether this bot was the last to arrive (exactly one per round is).
+    pub fn is_leader(&self) -> bool {
+        self.leader
+    }
+}
+
+impl Future for BarrierWait {
+    type Output = Result<BarrierWaitResult, BarrierError>;
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+        with_loop(|state| {
+            let this = &mut *self;
+            let mut barrier = this.inner.borrow_mut();
+            if let Some((_, round, leader)) = this.arrived {
+                if barrier.generation > round {
+                    return Poll::Ready(Ok(BarrierWaitResult { leader }));
+                }
+                if let Some(error) = &barrier.broken {
+                    return Poll::Ready(Err(error.clone()));
+                }
+                return Poll::Pending;
+            }
+            if let Some(error) = &barrier.broken {
+                return Poll::Ready(Err(error.clone()));
+            }
+            if barrier.registered_with != Some(state.id()) {
+                barrier.registered_with = Some(state.id());
+                state.watch_barrier(Rc::downgrade(&this.inner));
+            }
+            let me = state.current();
+            if !barrier.members.contains(&me) {
+                barrier.members.push(me);
+            }
+            barrier.waiting.push(me);
+            let round = barrier.generation;
+            let complete = barrier.waiting.len() >= barrier.parties;
+            if complete {
+                // Everyone, this bot included, goes on in the next tick: together.
+                barrier.generation += 1;
+                for bot in barrier.waiting.drain(..) {
+                    state.wake(bot);
+                }
+            }
+            this.arrived = Some((me, round, complete));
+            Poll::Pending
+        })
+    }
+}
+
+impl Drop for BarrierWait {
+    /// A bot that stops waiting (a timeout, say) no longer counts as arrived.
+    fn drop(&mut self) {
+        if let Some((me, round, _)) = self.arrived
+            && let Ok(mut barrier) = self.inner.try_borrow_mut()
+            && barrier.generation == round
+            && let Some(position) = barrier.waiting.iter().position(|&bot| bot == me)
+        {
+            barrier.waiting.remove(position);
+        }
+    }
+}
+
+impl BarrierState {
+    /// Breaks the barrier, waking its waiters so they see `error`.
+    fn break_with(&mut self, error: BarrierError, state: &LoopState) {
+        if self.broken.is_none() {
+            self.broken = Some(error);
+        }
+        for bot in self.waiting.drain(..) {
+            state.wake(bot);
+        }
+    }
+}
+
+/// Called when `bot` finishes or fails: a barrier it has waited on can no longer complete.
+pub(crate) fn bot_exited(barrier: &Weak<RefCell<BarrierState>>, bot: u32, state: &LoopState) {
+    if let Some(barrier) = barrier.upgrade() {
+        let mut barrier = barrier.borrow_mut();
+        if barrier.members.contains(&bot) {
+            barrier.break_with(BarrierError::PartyFinished { bot: bot as usize }, state);
+        }
+    }
+}
+
+/// Called when nothing can wake any bot: releases the waiters; true if there were any.
+pub(crate) fn loop_stalled(barrier: &Weak<RefCell<BarrierState>>, state: &LoopState) -> bool {
+    let Some(barrier) = barrier.upgrade() else {
+        return false;
+    };
+    let mut barrier = barrier.borrow_mut();
+    if barrier.waiting.is_empty() {
+        return false;
+    }
+    let error = BarrierError::Stalled {
+        arrived: barrier.waiting.len(),
+        parties: barrier.parties,
+    };
+    barrier.break_with(error, state);
+    true
+}
+
+/// Why a barrier released its waiters without completing a round.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BarrierError {
+    /// A bot that had waited on the barrier finished or panicked, so a round can never gather
+    /// all parties again.
+    PartyFinished {
+        /// The bot.
+        bot: usize,
+    },
+    /// Every bot of the loop was finished or parked with too few at the barrier.
+    Stalled {
+        /// Bots that had arrived.
+        arrived: usize,
+        /// Bots needed.
+        parties: usize,
+    },
+}
+
+impl fmt::Display for BarrierError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BarrierError::PartyFinished { bot } => write!(
+                f,
+                "barrier broken: bot {bot}, one of its parties, finished or panicked"
+            ),
+            BarrierError::Stalled { arrived, parties } => write!(
+                f,
+                "barrier can never complete: {arrived} of {parties} parties arrived and no other \
+                 bot can come"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BarrierError {}
