@@ -28,3 +28,12 @@ fn lifecycle_prints_do_something_interleaved_by_tick() {
          process 1: working\nprocess 0: terminated\nprocess 1: terminated\n"
     );
 }
+
+#[test]
+fn groups_prints_the_original_groups_example() {
+    assert_eq!(
+        run_example("groups", &[]),
+        "process 0: sent \"Hello\" to process 1\nprocess 2: sent \"Hello\" to process 3\n\
+         process 1: received \"Hello\" from process 0\nprocess 3: received \"Hello\" from process 2\n"
+    );
+}

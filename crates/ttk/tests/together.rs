@@ -1,0 +1,294 @@
+//! Bots together: the delivery rule, groups, barriers, the world, hooks and determinism.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use ttk::{Barrier, BarrierError, Cx, Runtime};
+
+/// (tick, what) pairs a bot saw.
+type Seen = Vec<(u64, Option<(usize, u32)>)>;
+
+#[ttk::bot]
+fn delivery(cx: Cx<u32>, id: usize) -> Seen {
+    let mut seen = Vec::new();
+    // Bot 0 runs before bot 1 in a tick, bot 2 after: both directions are covered.
+    if id == 1 {
+        cx.send(0, 10);
+        cx.send(2, 12);
+    }
+    for _ in 0..2 {
+        let got = cx.try_recv().map(|m| (m.from, m.data));
+        seen.push((ttk::tick(), got));
+        ttk::yield_!();
+    }
+    seen
+}
+
+#[test]
+fn a_message_sent_in_tick_t_is_seen_from_tick_t_plus_1_whatever_the_order() {
+    let seen = ttk::run(3, delivery);
+    assert_eq!(seen[0], [(0, None), (1, Some((1, 10)))]);
+    assert_eq!(seen[2], [(0, None), (1, Some((1, 12)))]);
+    assert_eq!(seen[1], [(0, None), (1, None)]);
+}
+
+#[ttk::bot]
+fn chatter(cx: Cx<&'static str>, id: usize) -> Vec<(usize, &'static str)> {
+    cx.join("all");
+    ttk::yield_!();
+    match id {
+        0 => {
+            cx.send(0, "to myself");
+            cx.send_group("all", "group");
+            cx.broadcast("everyone");
+            cx.send_many(&[0, 1, 2], "list");
+            cx.send(2, "only for 2");
+        }
+        1 => cx.send(2, "from 1"),
+        _ => {}
+    }
+    ttk::yield_!();
+    let mut got = Vec::new();
+    if id == 2 {
+        assert!(cx.has_message_from(&[1]));
+        assert!(cx.has_message_from(&[1]), "has_message does not consume");
+        let first = cx.try_recv_from(&[1]).unwrap();
+        got.push((first.from, first.data));
+    }
+    while let Some(message) = cx.try_recv() {
+        got.push((message.from, message.data));
+    }
+    got
+}
+
+#[test]
+fn messages_never_reach_their_sender_and_filters_leave_the_rest() {
+    let got = ttk::run(3, chatter);
+    assert!(got[0].is_empty(), "{:?}", got[0]);
+    assert_eq!(got[1], [(0, "group"), (0, "everyone"), (0, "list")]);
+    assert_eq!(
+        got[2],
+        [
+            (1, "from 1"),
+            (0, "group"),
+            (0, "everyone"),
+            (0, "list"),
+            (0, "only for 2")
+        ]
+    );
+}
+
+/// Counts the polls of the future it wraps.
+struct Counted<F>(Pin<Box<F>>, Rc<Cell<u32>>);
+
+impl<F: Future> Future for Counted<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.1.set(self.1.get() + 1);
+        self.0.as_mut().poll(cx)
+    }
+}
+
+#[ttk::bot]
+fn late_sender(cx: Cx<u32>, id: usize, polls: Rc<Cell<u32>>) -> u32 {
+    if id == 0 {
+        let message = ttk::yield_!(Counted(Box::pin(cx.recv()), polls));
+        return message.data;
+    }
+    for _ in 0..100 {
+        ttk::yield_!();
+    }
+    cx.send(0, 7);
+    0
+}
+
+#[test]
+fn a_parked_receiver_is_polled_once_to_park_and_once_when_the_message_comes() {
+    let polls = Rc::new(Cell::new(0));
+    let results = ttk::run(2, |cx, id| late_sender(cx, id, polls.clone()));
+    assert_eq!(results[0], 7);
+    assert_eq!(polls.get(), 2);
+}
+
+#[ttk::bot]
+fn grouping(cx: Cx, id: usize) -> (Vec<usize>, Vec<usize>, String, Vec<usize>) {
+    cx.join("g");
+    let seen_by_self = cx.members("g");
+    ttk::yield_!();
+    let after_commit = cx.members("g");
+    let error = cx.leave("not mine").unwrap_err().to_string();
+    if id == 0 {
+        cx.leave("g").unwrap();
+    }
+    ttk::yield_!();
+    if id == 1 {
+        cx.leave("g").unwrap();
+    }
+    ttk::yield_!();
+    (seen_by_self, after_commit, error, cx.members("g"))
+}
+
+#[test]
+fn group_rules_join_next_tick_leave_errors_and_empty_groups_vanish() {
+    let results = ttk::run(2, grouping);
+    assert_eq!(results[0].0, [0], "a bot sees its own join at once");
+    assert_eq!(results[1].0, [1], "others see it from the next tick");
+    assert_eq!(results[0].1, [0, 1]);
+    assert_eq!(
+        results[0].2,
+        "bot 0 cannot leave group \"not mine\": it is not a member"
+    );
+    assert!(
+        results[0].3.is_empty() && results[1].3.is_empty(),
+        "the group is gone"
+    );
+}
+
+#[ttk::bot]
+fn leaves_by_finishing(cx: Cx, id: usize) -> Vec<usize> {
+    cx.join("room");
+    ttk::yield_!();
+    if id == 0 {
+        return Vec::new();
+    }
+    ttk::yield_!();
+    ttk::yield_!();
+    cx.members("room")
+}
+
+#[test]
+fn a_finished_bot_leaves_its_groups() {
+    assert_eq!(ttk::run(3, leaves_by_finishing)[1], [1, 2]);
+}
+
+#[ttk::bot]
+fn meets(_cx: Cx, id: usize, barrier: Barrier) -> Vec<(u64, bool)> {
+    let mut rounds = Vec::new();
+    for round in 0..3 {
+        for _ in 0..(id + round) % 3 {
+            ttk::yield_!();
+        }
+        let result = ttk::yield_!(barrier.wait()).expect("everyone comes");
+        rounds.push((ttk::tick(), result.is_leader()));
+    }
+    rounds
+}
+
+#[test]
+fn a_barrier_is_reusable_and_releases_everyone_in_the_same_tick() {
+    let barrier = Barrier::new(3);
+    let rounds = ttk::run(3, |cx, id| meets(cx, id, barrier.clone()));
+    for round in 0..3 {
+        let ticks: Vec<u64> = rounds.iter().map(|bot| bot[round].0).collect();
+        assert!(
+            ticks.iter().all(|&t| t == ticks[0]),
+            "round {round}: {ticks:?}"
+        );
+        let leaders = rounds.iter().filter(|bot| bot[round].1).count();
+        assert_eq!(leaders, 1);
+    }
+}
+
+#[ttk::bot]
+fn one_drops_out(_cx: Cx, id: usize, barrier: Barrier, panics: bool) -> Result<u32, BarrierError> {
+    ttk::yield_!(barrier.wait())?;
+    if id == 2 {
+        assert!(!panics, "bot 2 crashed");
+        return Ok(1);
+    }
+    ttk::yield_!(barrier.wait())?;
+    Ok(2)
+}
+
+#[test]
+fn a_barrier_whose_member_finished_or_panicked_releases_the_others_with_an_error() {
+    for panics in [false, true] {
+        let barrier = Barrier::new(3);
+        let outcomes = ttk::try_run(3, |cx, id| one_drops_out(cx, id, barrier.clone(), panics));
+        for outcome in &outcomes[..2] {
+            let error = outcome.as_ref().unwrap().as_ref().unwrap_err();
+            assert_eq!(error, &BarrierError::PartyFinished { bot: 2 });
+        }
+        assert_eq!(outcomes[2].is_err(), panics);
+    }
+}
+
+#[ttk::bot]
+fn too_few(_cx: Cx, _id: usize, barrier: Barrier) -> Result<(), BarrierError> {
+    ttk::yield_!(barrier.wait())?;
+    Ok(())
+}
+
+#[test]
+fn a_barrier_that_can_never_fill_releases_its_waiters_instead_of_hanging() {
+    let barrier = Barrier::new(5);
+    let outcomes = ttk::run(2, |cx, id| too_few(cx, id, barrier.clone()));
+    for outcome in outcomes {
+        assert_eq!(
+            outcome,
+            Err(BarrierError::Stalled {
+                arrived: 2,
+                parties: 5
+            })
+        );
+    }
+}
+
+/// What a determinism run records: (virtual ms since start, tick, bot, event).
+type Log = Vec<(u128, u64, usize, String)>;
+
+#[ttk::bot]
+fn wanderer(cx: Cx<u64, Log>, id: usize) {
+    let start = ttk::now();
+    let log = |event: String| {
+        let at = (ttk::now() - start).as_millis();
+        cx.world(|log| log.push((at, ttk::tick(), id, event)));
+    };
+    for _ in 0..5 {
+        let nap = cx.rng().range(1..1000);
+        ttk::yield_!(ttk::sleep(Duration::from_millis(nap)));
+        let to = cx.rng().below(20) as usize;
+        cx.send(to, nap);
+        log(format!("slept {nap}, wrote to {to}"));
+        while let Some(message) = cx.try_recv() {
+            log(format!("read {} from {}", message.data, message.from));
+        }
+    }
+}
+
+fn deterministic_run(seed: u64) -> Log {
+    let runtime = Runtime::new()
+        .virtual_time(true)
+        .seed(seed)
+        .world(Log::new());
+    runtime.run_with_world(20, wanderer).1
+}
+
+#[test]
+fn the_same_seed_under_the_virtual_clock_gives_the_same_event_log() {
+    let first = deterministic_run(42);
+    assert_eq!(first.len() >= 100, true, "{}", first.len());
+    assert_eq!(first, deterministic_run(42));
+    assert_ne!(first, deterministic_run(43));
+}
+
+#[ttk::bot]
+fn ticker(_cx: Cx<(), Vec<String>>, _id: usize) {
+    ttk::yield_!();
+}
+
+#[test]
+fn tick_hooks_stack_in_order_and_see_the_world() {
+    let (_, log) = Runtime::new()
+        .world(Vec::new())
+        .on_tick(|log: &mut Vec<String>, info| log.push(format!("a{}", info.tick)))
+        .on_tick(|log: &mut Vec<String>, info| {
+            log.push(format!("b{}:{}", info.tick, info.live_bots))
+        })
+        .run_with_world(2, ticker);
+    assert_eq!(log, ["a0", "b0:2", "a1", "b1:0"]);
+}
