@@ -71,3 +71,27 @@ fn echo_storm_against_a_dead_target_counts_errors_and_fails() {
     assert!(figure(&stdout, "errors") > 0, "{stdout}");
     assert!(stdout.contains("refused"), "{stdout}");
 }
+
+#[test]
+fn lobby_plays_every_room_to_the_end_and_every_check_passes() {
+    let output = run_example("lobby", &["--players", "200", "--rounds", "2"]);
+    assert!(output.contains("rooms played: 50\n"), "{output}");
+    assert!(
+        output.contains("rounds completed: 100 (player-rounds 400)"),
+        "{output}"
+    );
+    // Each mover's teammates (3) hear of each move: 200 players x 2 rounds x 3.
+    assert!(
+        output.contains("messages between players: 1200\n"),
+        "{output}"
+    );
+    assert!(output.ends_with("all checks passed\n"), "{output}");
+}
+
+#[test]
+fn lobby_rejects_a_player_count_that_does_not_fill_rooms() {
+    let output = run_example_raw("lobby", &["--players", "10"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("multiple of 4"), "{stderr}");
+}
