@@ -18,7 +18,15 @@ const MEMORY_RUNS: usize = 3;
 /// Runs everything and reports. `criterion_args` go to the bench binaries (e.g. `--quick`).
 pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
     let mut bench_args = vec!["bench", "-p", "ttk-benches"];
-    bench_args.extend(["--bench", "scheduler", "--bench", "echo", "--"]);
+    bench_args.extend([
+        "--bench",
+        "scheduler",
+        "--bench",
+        "echo",
+        "--bench",
+        "together",
+        "--",
+    ]);
     bench_args.extend(criterion_args.iter().map(String::as_str));
     cargo::run(&bench_args)?;
     cargo::run(&[
@@ -39,6 +47,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
     let mut figures = scheduler_figures()?;
     figures.extend(memory_figures()?);
     figures.extend(echo_latency_figures()?);
+    figures.extend(together_figures()?);
     figures.extend(crate::net::figures()?);
 
     let table = report::table(&figures);
@@ -109,6 +118,31 @@ fn echo_latency_figures() -> Result<Vec<Figure>, String> {
         });
     }
     Ok(figures)
+}
+
+/// Messages, barriers, virtual time and timers.
+fn together_figures() -> Result<Vec<Figure>, String> {
+    let message = median_ns("messages", "send_and_receive_100k")? / 100_000.0;
+    let barrier = median_ns("barrier", "10k_bots_10_rounds")? / 100_000.0;
+    let hour = median_ns("virtual_time", "hour_10k_sleeping_bots")? / 1e6;
+    let timer = median_ns("virtual_time", "1m_timers")? / 1e6;
+    let figure = |name: &str, value, unit, goal| Figure {
+        name: name.to_owned(),
+        value,
+        unit,
+        goal,
+    };
+    Ok(vec![
+        figure("message send+receive", message, "ns", Goal::AtMost(50.0)),
+        figure("barrier wait, 10k bots, per bot", barrier, "ns", Goal::None),
+        figure(
+            "virtual hour, 10k sleeping bots",
+            hour,
+            "ms",
+            Goal::AtMost(1000.0),
+        ),
+        figure("1M bots each sleep once (virtual)", timer, "ms", Goal::None),
+    ])
 }
 
 /// Peak RSS per trivial bot above an empty process.

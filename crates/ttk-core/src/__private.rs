@@ -7,3 +7,9 @@ pub use crate::yield_now::YieldNow;
 pub fn yield_now() -> YieldNow {
     YieldNow::new()
 }
+
+/// Returns `bot` unchanged; its bound tells the compiler the body's output type.
+#[inline]
+pub fn bot<T, F: core::future::Future<Output = T>>(bot: F) -> F {
+    bot
+}

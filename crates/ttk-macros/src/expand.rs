@@ -51,16 +51,15 @@ fn transform(args: BotArgs, mut function: ItemFn) -> syn::Result<TokenStream> {
         ReturnType::Type(_, ty) => ty.to_token_stream(),
     };
     let output_span = function.sig.output.span();
-    // Naming the body's type pins down what `?` converts errors into and lets `return` inside the
-    // body work as in a plain fn. An `impl Trait` output cannot name a `let`, so it is inferred.
+    // Naming the body's output type (through an identity fn bounded on it) pins down what `?`
+    // converts errors into and lets `return` work as in a plain fn, without a tail expression
+    // that would warn as unreachable after a diverging body. An `impl Trait` output cannot be
+    // named, so it is inferred.
     let bot_body = if returns_impl_trait(&function.sig.output) {
         quote_spanned!(body.span()=> async move #body)
     } else {
         quote_spanned! {body.span()=>
-            async move {
-                let __ttk_output: #output = #body;
-                __ttk_output
-            }
+            #krate::__private::bot::<#output, _>(async move #body)
         }
     };
     function.sig.output = syn::parse2(quote_spanned! {output_span=>
