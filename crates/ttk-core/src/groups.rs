@@ -76,9 +76,20 @@ impl Groups {
         self.committed.retain(|_, members| !members.is_empty());
     }
 
-    /// Records that `bot` is done.
+    /// Records that `bot` is done. Only a member of some group needs the record: a run of a
+    /// million bots that never join a group must not queue a million no-op changes.
     pub(crate) fn exit(&mut self, bot: u32) {
-        self.pending.push((bot, Change::Exit));
+        let member = self
+            .committed
+            .values()
+            .any(|members| members.contains(&bot))
+            || self
+                .pending
+                .iter()
+                .any(|(changer, change)| *changer == bot && matches!(change, Change::Join(_)));
+        if member {
+            self.pending.push((bot, Change::Exit));
+        }
     }
 }
 

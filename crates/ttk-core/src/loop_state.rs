@@ -179,8 +179,8 @@ impl LoopState {
     pub(crate) fn bot_exited(&self, index: u32) {
         self.live.set(self.live.get() - 1);
         self.groups.borrow_mut().exit(index);
-        let barriers = self.barriers.borrow().clone();
-        for barrier in &barriers {
+        // Breaking a barrier only wakes bots (the ready queue); the list itself is not touched.
+        for barrier in self.barriers.borrow().iter() {
             barrier::bot_exited(barrier, index, self);
         }
     }
@@ -188,9 +188,8 @@ impl LoopState {
     /// Called when nothing can wake any bot: releases barrier waiters with an error. True if
     /// that woke a bot (the run goes on).
     pub(crate) fn release_stalled(&self) -> bool {
-        let barriers = self.barriers.borrow().clone();
         let mut woke = false;
-        for barrier in &barriers {
+        for barrier in self.barriers.borrow().iter() {
             woke |= barrier::loop_stalled(barrier, self);
         }
         woke
