@@ -50,8 +50,10 @@ pub struct Barrier {
 /// The state of a [`Barrier`].
 #[derive(Debug)]
 pub(crate) struct BarrierState {
-    /// How many bots make a round.
+    /// How many bots make a round (for a group's barrier: its member count when last checked).
     parties: usize,
+    /// For a group's barrier: the group, whose current members make a round.
+    group: Option<String>,
     /// Bots waiting in the current round.
     waiting: Vec<u32>,
     /// Every bot that has ever waited here (its exit breaks the barrier).
@@ -67,9 +69,15 @@ pub(crate) struct BarrierState {
 impl Barrier {
     /// A barrier for `parties` bots (at least 1).
     pub fn new(parties: usize) -> Barrier {
+        Barrier::with_parties(parties, None)
+    }
+
+    /// A barrier whose round is `parties` bots, or the members of `group`.
+    fn with_parties(parties: usize, group: Option<String>) -> Barrier {
         Barrier {
             inner: Rc::new(RefCell::new(BarrierState {
                 parties: parties.max(1),
+                group,
                 waiting: Vec::new(),
                 members: Vec::new(),
                 generation: 0,
@@ -160,13 +168,18 @@ impl Future for BarrierWait {
             }
             barrier.waiting.push(me);
             let round = barrier.generation;
-            let complete = barrier.waiting.len() >= barrier.parties;
-            if complete {
-                // Everyone, this bot included, goes on in the next tick: together.
-                barrier.generation += 1;
-                for bot in barrier.waiting.drain(..) {
-                    state.wake(bot);
+            let complete = match &barrier.group {
+                Some(group) => {
+                    let members = state.groups.borrow().members_seen_by(me, group);
+                    barrier.parties = members.len().max(1);
+                    members
+                        .iter()
+                        .all(|member| barrier.waiting.contains(member))
                 }
+                None => barrier.waiting.len() >= barrier.parties,
+            };
+            if complete {
+                barrier.release(state);
             }
             this.arrived = Some((me, round, complete));
             Poll::Pending
@@ -188,6 +201,15 @@ impl Drop for BarrierWait {
 }
 
 impl BarrierState {
+    /// Completes the round: everyone waiting (the last arriver included) goes on in the next
+    /// tick, together.
+    fn release(&mut self, state: &LoopState) {
+        self.generation += 1;
+        for bot in self.waiting.drain(..) {
+            state.wake(bot);
+        }
+    }
+
     /// Breaks the barrier, waking its waiters so they see `error`.
     fn break_with(&mut self, error: BarrierError, state: &LoopState) {
         if self.broken.is_none() {
@@ -199,13 +221,37 @@ impl BarrierState {
     }
 }
 
-/// Called when `bot` finishes or fails: a barrier it has waited on can no longer complete.
+/// Called when `bot` finishes or fails: a barrier of fixed parties it has waited on can no
+/// longer complete. (A group's barrier carries on with the members left: see [`regroup`].)
 pub(crate) fn bot_exited(barrier: &Weak<RefCell<BarrierState>>, bot: u32, state: &LoopState) {
     if let Some(barrier) = barrier.upgrade() {
         let mut barrier = barrier.borrow_mut();
-        if barrier.members.contains(&bot) {
+        if barrier.group.is_none() && barrier.members.contains(&bot) {
             barrier.break_with(BarrierError::PartyFinished { bot: bot as usize }, state);
         }
+    }
+}
+
+/// Called after the tick's group changes: a group's barrier whose waiters are now all of the
+/// group's members (someone left or finished) completes its round.
+pub(crate) fn regroup(barrier: &Weak<RefCell<BarrierState>>, state: &LoopState) {
+    let Some(barrier) = barrier.upgrade() else {
+        return;
+    };
+    let mut barrier = barrier.borrow_mut();
+    let Some(group) = barrier.group.clone() else {
+        return;
+    };
+    if barrier.waiting.is_empty() || barrier.broken.is_some() {
+        return;
+    }
+    let members = state.groups.borrow().members(&group);
+    barrier.parties = members.len().max(1);
+    if members
+        .iter()
+        .all(|member| barrier.waiting.contains(member))
+    {
+        barrier.release(state);
     }
 }
 
@@ -224,6 +270,42 @@ pub(crate) fn loop_stalled(barrier: &Weak<RefCell<BarrierState>>, state: &LoopSt
     };
     barrier.break_with(error, state);
     true
+}
+
+/// # Barriers
+///
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::Cx;
+///
+/// #[bot(crate = ttk_core)]
+/// fn table(cx: Cx, id: usize) -> u64 {
+///     cx.join("table");
+///     ttk_core::yield_!();
+///     for _ in 0..id {
+///         ttk_core::yield_!(); // arrive at different times
+///     }
+///     let meeting = cx.group_barrier("table");
+///     ttk_core::yield_!(meeting.wait()).expect("the table meets");
+///     ttk_core::tick()
+/// }
+///
+/// let ticks = ttk_core::run(3, table);
+/// assert!(ticks.iter().all(|t| *t == ticks[0]), "{ticks:?}");
+/// ```
+impl<M, W> crate::Cx<M, W> {
+    /// The barrier of `group`, shared by every bot of the loop that asks for it: a round
+    /// completes when all of the group's current members wait on it. A member that leaves the
+    /// group or finishes no longer counts, so the others go on without it.
+    pub fn group_barrier(&self, group: &str) -> Barrier {
+        with_loop(|state| {
+            let mut barriers = state.group_barriers.borrow_mut();
+            barriers
+                .entry(group.to_owned())
+                .or_insert_with(|| Barrier::with_parties(1, Some(group.to_owned())))
+                .clone()
+        })
+    }
 }
 
 /// Why a barrier released its waiters without completing a round.

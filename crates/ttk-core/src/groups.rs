@@ -31,8 +31,16 @@ pub(crate) struct Groups {
 }
 
 impl Groups {
+    /// The members of `group` this tick.
+    pub(crate) fn members(&self, group: &str) -> Vec<u32> {
+        self.committed
+            .get(group)
+            .map(|members| members.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
     /// The members of `group` as `bot` sees them: this tick's members plus `bot`'s own changes.
-    fn members_seen_by(&self, bot: u32, group: &str) -> BTreeSet<u32> {
+    pub(crate) fn members_seen_by(&self, bot: u32, group: &str) -> BTreeSet<u32> {
         let mut members = self.committed.get(group).cloned().unwrap_or_default();
         for (changer, change) in &self.pending {
             if *changer != bot {
@@ -51,10 +59,10 @@ impl Groups {
         members
     }
 
-    /// Applies this tick's changes; empty groups disappear.
-    pub(crate) fn commit(&mut self) {
+    /// Applies this tick's changes; empty groups disappear. Returns whether anything changed.
+    pub(crate) fn commit(&mut self) -> bool {
         if self.pending.is_empty() {
-            return;
+            return false;
         }
         for (bot, change) in self.pending.drain(..) {
             match change {
@@ -74,6 +82,7 @@ impl Groups {
             }
         }
         self.committed.retain(|_, members| !members.is_empty());
+        true
     }
 
     /// Records that `bot` is done. Only a member of some group needs the record: a run of a

@@ -5,13 +5,14 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::io;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use mio::{Events, Poll, Registry, Token};
 
-use crate::barrier::{self, BarrierState};
+use crate::barrier::{self, Barrier, BarrierState};
 use crate::clock::Clock;
 use crate::groups::Groups;
 use crate::io_table::{Direction, IoTable};
@@ -62,8 +63,10 @@ pub(crate) struct LoopState {
     message_delivery: RefCell<Option<LoopWork>>,
     /// Group memberships.
     pub(crate) groups: RefCell<Groups>,
-    /// Barriers used in this loop, told about exits and stalls.
+    /// Barriers used in this loop, told about exits, group changes and stalls.
     barriers: RefCell<Vec<Weak<RefCell<BarrierState>>>>,
+    /// The barriers of groups, by group name.
+    pub(crate) group_barriers: RefCell<HashMap<String, Barrier>>,
     /// The shared world (`Rc<RefCell<W>>`).
     world: Rc<dyn Any>,
     /// User hooks run after every tick, in order.
@@ -109,6 +112,7 @@ impl LoopState {
             message_delivery: RefCell::new(None),
             groups: RefCell::new(Groups::default()),
             barriers: RefCell::new(Vec::new()),
+            group_barriers: RefCell::new(HashMap::new()),
             world,
             hooks: RefCell::new(Vec::new()),
             seed,
@@ -275,7 +279,11 @@ impl LoopState {
         if let Some(deliver) = &mut *self.message_delivery.borrow_mut() {
             deliver(self);
         }
-        self.groups.borrow_mut().commit();
+        if self.groups.borrow_mut().commit() {
+            for barrier in self.barriers.borrow().iter() {
+                barrier::regroup(barrier, self);
+            }
+        }
         let mut hooks = self.hooks.borrow_mut();
         if hooks.is_empty() {
             return;

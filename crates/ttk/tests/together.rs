@@ -292,3 +292,32 @@ fn tick_hooks_stack_in_order_and_see_the_world() {
         .run_with_world(2, ticker);
     assert_eq!(log, ["a0", "b0:2", "a1", "b1:0"]);
 }
+
+#[ttk::bot]
+fn table(cx: Cx, id: usize) -> Option<u64> {
+    cx.join("table");
+    ttk::yield_!();
+    if id == 3 {
+        // Leaves the table before the meeting: the others must not wait for it.
+        for _ in 0..5 {
+            ttk::yield_!();
+        }
+        return None;
+    }
+    ttk::yield_!(cx.group_barrier("table").wait()).expect("the rest of the table meets");
+    Some(ttk::tick())
+}
+
+#[test]
+fn a_group_barrier_waits_for_the_current_members_only() {
+    let ticks = ttk::run(4, table);
+    assert_eq!(ticks[3], None);
+    assert!(
+        ticks[0].is_some() && ticks[0] == ticks[1] && ticks[1] == ticks[2],
+        "{ticks:?}"
+    );
+    assert!(
+        ticks[0].unwrap() > 5,
+        "released only once bot 3 had left: {ticks:?}"
+    );
+}
