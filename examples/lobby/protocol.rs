@@ -137,36 +137,3 @@ pub(crate) fn invalid(what: &str) -> io::Error {
         format!("protocol error: {what}"),
     )
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_round_trip_through_text() {
-        for frame in [
-            Frame::Join {
-                name: "player-3".into(),
-            },
-            Frame::Room {
-                room: 2,
-                seat: 1,
-                names: vec!["a".into(), "b".into()],
-            },
-            Frame::Moved {
-                round: 1,
-                seat: 3,
-                value: 99,
-            },
-            Frame::Said {
-                seat: 0,
-                text: "gg well played".into(),
-            },
-            Frame::Bye,
-        ] {
-            assert_eq!(Frame::parse(frame.to_string().as_bytes()).unwrap(), frame);
-        }
-        assert!(Frame::parse(b"MOVE x 1").is_err());
-        assert!(Frame::parse(b"DANCE").is_err());
-    }
-}
