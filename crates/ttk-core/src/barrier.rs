@@ -155,12 +155,17 @@ impl Future for BarrierWait {
                 }
                 return Poll::Pending;
             }
+            if barrier.registered_with != Some(state.id()) {
+                // First use in this run: what an earlier run left (its bots, its breakage)
+                // does not apply to this one.
+                barrier.registered_with = Some(state.id());
+                barrier.waiting.clear();
+                barrier.members.clear();
+                barrier.broken = None;
+                state.watch_barrier(Rc::downgrade(&this.inner));
+            }
             if let Some(error) = &barrier.broken {
                 return Poll::Ready(Err(error.clone()));
-            }
-            if barrier.registered_with != Some(state.id()) {
-                barrier.registered_with = Some(state.id());
-                state.watch_barrier(Rc::downgrade(&this.inner));
             }
             let me = state.current();
             if !barrier.members.contains(&me) {

@@ -65,6 +65,9 @@ pub(crate) fn run_to_completion<B: Future>(
                 }
                 Ok(Poll::Ready(output)) => {
                     live -= 1;
+                    // A yield inside a finished poll (under a `timeout`, say) must not requeue
+                    // the next bot that parks.
+                    context::take_yield_request();
                     finish(slot, Slot::Finished(output));
                     state.bot_exited(index);
                 }

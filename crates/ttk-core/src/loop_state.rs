@@ -67,8 +67,8 @@ pub(crate) struct LoopState {
     barriers: RefCell<Vec<Weak<RefCell<BarrierState>>>>,
     /// The barriers of groups, by group name.
     pub(crate) group_barriers: RefCell<HashMap<String, Barrier>>,
-    /// The shared world (`Rc<RefCell<W>>`).
-    world: Rc<dyn Any>,
+    /// The shared world (`Rc<RefCell<W>>`), until the run ends.
+    world: RefCell<Option<Rc<dyn Any>>>,
     /// User hooks run after every tick, in order.
     hooks: RefCell<Vec<TickHook>>,
     /// The run's random seed.
@@ -113,7 +113,7 @@ impl LoopState {
             groups: RefCell::new(Groups::default()),
             barriers: RefCell::new(Vec::new()),
             group_barriers: RefCell::new(HashMap::new()),
-            world,
+            world: RefCell::new(Some(world)),
             hooks: RefCell::new(Vec::new()),
             seed,
             rngs: RefCell::new(Vec::new()),
@@ -145,9 +145,19 @@ impl LoopState {
         self.hooks.borrow_mut().push(hook);
     }
 
-    /// Removes the user hooks (they hold the world).
-    pub(crate) fn take_hooks(&self) -> Vec<TickHook> {
-        std::mem::take(&mut *self.hooks.borrow_mut())
+    /// Ends the run's hold on what bots shared: the world, the hooks (which hold the world) and
+    /// the mailboxes. A socket can outlive its run (a bot may return one) and keeps this state
+    /// alive; without this, a socket stored in the world or left in a mailbox would keep the
+    /// state alive in a cycle and leak every descriptor of the run.
+    pub(crate) fn release_shared(&self) {
+        // Everything is taken out before anything is dropped: a drop (a socket's) reaches back
+        // into this state and must find no borrow held.
+        let hooks = std::mem::take(&mut *self.hooks.borrow_mut());
+        let delivery = self.message_delivery.borrow_mut().take();
+        let mail = self.mail.borrow_mut().take();
+        let world = self.world.borrow_mut().take();
+        let group_barriers = std::mem::take(&mut *self.group_barriers.borrow_mut());
+        drop((hooks, delivery, mail, world, group_barriers));
     }
 
     /// The shared world.
@@ -155,7 +165,9 @@ impl LoopState {
     /// # Panics
     /// If `W` is not the run's world type (`Cx<M, W>` is made only by a run with world `W`).
     pub(crate) fn world<W: 'static>(&self) -> Rc<RefCell<W>> {
-        Rc::clone(&self.world)
+        let world = self.world.borrow().clone();
+        world
+            .expect("the world is shared while the run lasts")
             .downcast::<RefCell<W>>()
             .unwrap_or_else(|_| unreachable!("a Cx<M, W> is only made by a run with world W"))
     }

@@ -214,11 +214,10 @@ impl<W: 'static> Runtime<W> {
             executor::run_to_completion(&state, bots)
                 .unwrap_or_else(|error| panic!("the ttk loop's selector failed: {error}"))
         };
-        drop(state.take_hooks());
+        state.release_shared();
         drop(state);
-        let world = Rc::try_unwrap(world).unwrap_or_else(|_| {
-            panic!("the world is still shared after the run: a bot's result holds its Cx")
-        });
+        let world = Rc::try_unwrap(world)
+            .unwrap_or_else(|_| unreachable!("the run released every handle on the world"));
         (outcomes, world.into_inner())
     }
 }

@@ -45,7 +45,9 @@ fn transform(args: BotArgs, mut function: ItemFn) -> syn::Result<TokenStream> {
     let mut rewriter = YieldRewriter::new(krate.clone());
     rewriter.visit_block_mut(&mut function.block);
 
-    let body = &function.block;
+    let bindings = bind_arguments(&mut function.sig);
+    let block = &function.block;
+    let body = quote_spanned!(block.span()=> { #bindings #block });
     let output = match &function.sig.output {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => ty.to_token_stream(),
@@ -56,9 +58,9 @@ fn transform(args: BotArgs, mut function: ItemFn) -> syn::Result<TokenStream> {
     // that would warn as unreachable after a diverging body. An `impl Trait` output cannot be
     // named, so it is inferred.
     let bot_body = if returns_impl_trait(&function.sig.output) {
-        quote_spanned!(body.span()=> async move #body)
+        quote_spanned!(block.span()=> async move #body)
     } else {
-        quote_spanned! {body.span()=>
+        quote_spanned! {block.span()=>
             #krate::__private::bot::<#output, _>(async move #body)
         }
     };
@@ -74,6 +76,40 @@ fn transform(args: BotArgs, mut function: ItemFn) -> syn::Result<TokenStream> {
             #bot_body
         }
     })
+}
+
+/// Moves every argument into the bot, as an `async fn` does: an `async move` block captures
+/// only what its body uses, so an unused argument (a connection held open, `_guard: Guard`)
+/// would otherwise be dropped as soon as the bot is built. Returns the `let`s that start the
+/// body; arguments with patterns other than a plain name are renamed in the signature.
+fn bind_arguments(sig: &mut syn::Signature) -> TokenStream {
+    let mut bindings = TokenStream::new();
+    for (index, input) in sig.inputs.iter_mut().enumerate() {
+        let syn::FnArg::Typed(argument) = input else {
+            continue;
+        };
+        match &mut *argument.pat {
+            syn::Pat::Ident(binding) if binding.by_ref.is_none() && binding.subpat.is_none() => {
+                let mutability = binding.mutability.take();
+                let name = &binding.ident;
+                bindings.extend(quote! {
+                    #[allow(clippy::redundant_locals)]
+                    let #mutability #name = #name;
+                });
+            }
+            pattern => {
+                let name = quote::format_ident!("__ttk_arg{}", index);
+                let original = std::mem::replace(pattern, syn::parse_quote!(#name));
+                // `let _ = x` would not move `x`: a wildcard keeps the hidden name instead.
+                let target = match original {
+                    syn::Pat::Wild(_) => quote!(#name),
+                    other => other.to_token_stream(),
+                };
+                bindings.extend(quote!(let #target = #name;));
+            }
+        }
+    }
+    bindings
 }
 
 /// Rejects signatures a bot cannot have, with a hint at the fix.

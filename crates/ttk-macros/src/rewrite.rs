@@ -114,6 +114,22 @@ impl VisitMut for YieldRewriter {
         }
     }
 
+    fn visit_block_mut(&mut self, block: &mut syn::Block) {
+        // `yield_! { op }` may stand without a semicolon in the middle of a block; as an
+        // expression statement it then needs one.
+        let last = block.stmts.len().saturating_sub(1);
+        for (index, stmt) in block.stmts.iter_mut().enumerate() {
+            if let Stmt::Macro(stmt_macro) = stmt
+                && is_yield(&stmt_macro.mac)
+                && stmt_macro.semi_token.is_none()
+                && index < last
+            {
+                stmt_macro.semi_token = Some(Default::default());
+            }
+            self.visit_stmt_mut(stmt);
+        }
+    }
+
     fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {
         match stmt {
             Stmt::Macro(stmt_macro) if is_yield(&stmt_macro.mac) => {
@@ -206,12 +222,56 @@ fn strip_path_prefix(out: &mut Vec<TokenTree>) {
             return;
         }
         out.truncate(len - 2);
-        if matches!(out.last(), Some(TokenTree::Ident(_))) {
-            out.pop();
-        } else {
-            return;
+        match out.last() {
+            Some(TokenTree::Ident(ident)) if !is_keyword(&ident.to_string()) => {
+                out.pop();
+            }
+            _ => return,
         }
     }
+}
+
+/// Whether `word` is a keyword that cannot start a path (`return ::ttk::yield_!()` keeps its
+/// `return`); `crate`, `self`, `super` and `Self` can, so they are not listed.
+fn is_keyword(word: &str) -> bool {
+    matches!(
+        word,
+        "as" | "async"
+            | "await"
+            | "box"
+            | "break"
+            | "const"
+            | "continue"
+            | "dyn"
+            | "else"
+            | "enum"
+            | "extern"
+            | "false"
+            | "fn"
+            | "for"
+            | "if"
+            | "impl"
+            | "in"
+            | "let"
+            | "loop"
+            | "match"
+            | "mod"
+            | "move"
+            | "mut"
+            | "pub"
+            | "ref"
+            | "return"
+            | "static"
+            | "struct"
+            | "trait"
+            | "true"
+            | "type"
+            | "unsafe"
+            | "use"
+            | "where"
+            | "while"
+            | "yield"
+    )
 }
 
 #[cfg(test)]
@@ -241,6 +301,12 @@ mod tests {
         )
         .to_string();
         assert!(out.starts_with("| x | :: core :: compile_error !"), "{out}");
+    }
+
+    #[test]
+    fn a_keyword_before_an_absolute_path_is_kept() {
+        let out = allowed(quote!(return ::ttk::yield_!(f())));
+        assert_eq!(out, "return ((f ()) . await)");
     }
 
     #[test]

@@ -227,7 +227,9 @@ impl FrameFormat {
                     }
                     Ok(Some((0..end, newline + 1)))
                 }
-                None if buf.len() > self.max_frame_len + 1 => Err(self.oversized(buf.len())),
+                None if buf.len() > self.max_frame_len.saturating_add(1) => {
+                    Err(self.oversized(buf.len()))
+                }
                 None => Ok(None),
             },
         }

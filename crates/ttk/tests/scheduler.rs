@@ -128,3 +128,39 @@ fn runs_can_follow_each_other_on_one_thread() {
         assert_eq!(ttk::run(2, |_cx: Cx, id| async move { id }), [0, 1]);
     }
 }
+
+/// Records when it is dropped.
+struct DropFlag(Rc<Cell<bool>>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.set(true);
+    }
+}
+
+#[ttk::bot]
+fn holds_unused(_cx: Cx, _id: usize, _guard: DropFlag, dropped: Rc<Cell<bool>>) -> bool {
+    ttk::yield_!();
+    dropped.get()
+}
+
+#[ttk::bot]
+fn holds_wildcard(_: Cx, _: usize, (_, _): (u8, u8), _: DropFlag, dropped: Rc<Cell<bool>>) -> bool {
+    ttk::yield_!();
+    dropped.get()
+}
+
+#[test]
+fn unused_arguments_live_as_long_as_the_bot_as_in_an_async_fn() {
+    let dropped = Rc::new(Cell::new(false));
+    let seen = ttk::run(1, |cx, id| {
+        holds_unused(cx, id, DropFlag(dropped.clone()), dropped.clone())
+    });
+    assert_eq!(seen, [false], "the argument was dropped while the bot ran");
+    assert!(dropped.get());
+    let dropped = Rc::new(Cell::new(false));
+    let seen = ttk::run(1, |cx, id| {
+        holds_wildcard(cx, id, (1, 2), DropFlag(dropped.clone()), dropped.clone())
+    });
+    assert_eq!(seen, [false]);
+}

@@ -37,6 +37,14 @@ fn opaque(id: usize) -> impl Display {
     id
 }
 
+#[ttk::bot]
+fn braces(_cx: Cx, _id: usize) -> u32 {
+    ttk::yield_! {}
+    let a = 1;
+    ttk::yield_! { ttk::sleep(std::time::Duration::ZERO) }
+    a
+}
+
 struct Player {
     moves: u32,
 }
@@ -67,4 +75,5 @@ fn entry(cx: Cx, id: usize) -> String {
 fn main() {
     assert_eq!(ttk::run(2, entry), ["0 1 2 0 0", "1 1 2 1 1"]);
     ttk::run(1, no_output);
+    assert_eq!(ttk::run(1, braces), [1]);
 }
