@@ -100,13 +100,15 @@ impl<S: Source> IoSource<S> {
     ///
     /// Use it for every operation that waits for input: reads, receives, accepts.
     pub async fn read_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|_| self.poll_op(Direction::Read, &mut op)).await
+        let mut parked = ParkGuard::new(&self.state, self.token, Direction::Read);
+        poll_fn(|_| parked.track(self.poll_op(Direction::Read, &mut op))).await
     }
 
     /// Runs `op` on the source until it does not return `WouldBlock`, parking the bot until the
     /// source is writable in between. Use it for writes, sends and finishing a connect.
     pub async fn write_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        poll_fn(|_| self.poll_op(Direction::Write, &mut op)).await
+        let mut parked = ParkGuard::new(&self.state, self.token, Direction::Write);
+        poll_fn(|_| parked.track(self.poll_op(Direction::Write, &mut op))).await
     }
 
     /// Like [`IoSource::read_with`], for operations that need `&mut S`.
@@ -114,7 +116,9 @@ impl<S: Source> IoSource<S> {
         &mut self,
         mut op: impl FnMut(&mut S) -> io::Result<R>,
     ) -> io::Result<R> {
-        poll_fn(|_| self.poll_op_mut(Direction::Read, &mut op)).await
+        let state = Rc::clone(&self.state);
+        let mut parked = ParkGuard::new(&state, self.token, Direction::Read);
+        poll_fn(|_| parked.track(self.poll_op_mut(Direction::Read, &mut op))).await
     }
 
     /// Like [`IoSource::write_with`], for operations that need `&mut S`.
@@ -122,7 +126,9 @@ impl<S: Source> IoSource<S> {
         &mut self,
         mut op: impl FnMut(&mut S) -> io::Result<R>,
     ) -> io::Result<R> {
-        poll_fn(|_| self.poll_op_mut(Direction::Write, &mut op)).await
+        let state = Rc::clone(&self.state);
+        let mut parked = ParkGuard::new(&state, self.token, Direction::Write);
+        poll_fn(|_| parked.track(self.poll_op_mut(Direction::Write, &mut op))).await
     }
 
     /// Waits for the next readiness event for reading. Call it only after an operation on the
@@ -139,14 +145,15 @@ impl<S: Source> IoSource<S> {
 
     /// Parks the bot until an event says `direction` is ready.
     async fn next_event(&self, direction: Direction) {
-        let mut parked = false;
+        let mut parked = ParkGuard::new(&self.state, self.token, direction);
+        let mut waited = false;
         poll_fn(|_| {
-            if parked && self.state.io_ready(self.token, direction) {
-                return Poll::Ready(());
+            if waited && self.state.io_ready(self.token, direction) {
+                return parked.track(Poll::Ready(()));
             }
-            parked = true;
+            waited = true;
             self.park(direction);
-            Poll::Pending
+            parked.track(Poll::Pending)
         })
         .await;
     }
@@ -207,6 +214,46 @@ fn attempt<R>(
             }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             result => return Poll::Ready(result),
+        }
+    }
+}
+
+/// Remembers which bot an operation parked, and un-parks it if the operation is dropped before
+/// it completes (a `timeout` ran out, a bot was dropped): a stale waiter would make a deadlocked
+/// run wait for I/O forever instead of reporting the stall.
+struct ParkGuard<'a> {
+    /// The loop.
+    state: &'a LoopState,
+    /// The source.
+    token: Token,
+    /// The half waited on.
+    direction: Direction,
+    /// The bot parked by the last poll, if it returned `Pending`.
+    parked: Option<u32>,
+}
+
+impl<'a> ParkGuard<'a> {
+    /// A guard for an operation that has not parked yet.
+    fn new(state: &'a LoopState, token: Token, direction: Direction) -> Self {
+        ParkGuard {
+            state,
+            token,
+            direction,
+            parked: None,
+        }
+    }
+
+    /// Records the outcome of a poll and passes it on.
+    fn track<T>(&mut self, poll: Poll<T>) -> Poll<T> {
+        self.parked = poll.is_pending().then(|| self.state.current());
+        poll
+    }
+}
+
+impl Drop for ParkGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(bot) = self.parked {
+            self.state.unpark_io(self.token, self.direction, bot);
         }
     }
 }

@@ -24,10 +24,74 @@ struct Slot {
     readable: bool,
     /// The last event said writable and no write has hit `WouldBlock` since.
     writable: bool,
-    /// The bot parked until readable, or [`NO_BOT`].
-    read_waiter: u32,
-    /// The bot parked until writable, or [`NO_BOT`].
-    write_waiter: u32,
+    /// Bots parked until readable.
+    readers: Waiters,
+    /// Bots parked until writable.
+    writers: Waiters,
+}
+
+/// The bots parked on one half of a source: almost always one, so it is kept inline; bots
+/// sharing a socket (a listener, a UDP socket) spill into `more`.
+#[derive(Debug)]
+struct Waiters {
+    /// The first waiter, or [`NO_BOT`].
+    first: u32,
+    /// Further waiters.
+    more: Vec<u32>,
+}
+
+impl Default for Waiters {
+    fn default() -> Self {
+        Waiters {
+            first: NO_BOT,
+            more: Vec::new(),
+        }
+    }
+}
+
+impl Waiters {
+    /// Adds `bot`; true if it was not waiting already.
+    fn add(&mut self, bot: u32) -> bool {
+        if self.first == bot || self.more.contains(&bot) {
+            false
+        } else if self.first == NO_BOT {
+            self.first = bot;
+            true
+        } else {
+            self.more.push(bot);
+            true
+        }
+    }
+
+    /// Removes `bot`; true if it was waiting.
+    fn remove(&mut self, bot: u32) -> bool {
+        if self.first == bot {
+            self.first = self.more.pop().unwrap_or(NO_BOT);
+            true
+        } else if let Some(position) = self.more.iter().position(|&b| b == bot) {
+            self.more.swap_remove(position);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// How many bots wait.
+    fn len(&self) -> usize {
+        usize::from(self.first != NO_BOT) + self.more.len()
+    }
+
+    /// Hands every waiter to `wake` and forgets them; returns how many there were.
+    fn wake_all(&mut self, wake: &mut impl FnMut(u32)) -> usize {
+        let count = self.len();
+        if self.first != NO_BOT {
+            wake(std::mem::replace(&mut self.first, NO_BOT));
+        }
+        for bot in self.more.drain(..) {
+            wake(bot);
+        }
+        count
+    }
 }
 
 /// A slab of [`Slot`]s; a slot's index is its mio [`Token`].
@@ -50,8 +114,8 @@ impl IoTable {
         let slot = Slot {
             readable: true,
             writable: true,
-            read_waiter: NO_BOT,
-            write_waiter: NO_BOT,
+            readers: Waiters::default(),
+            writers: Waiters::default(),
         };
         self.live += 1;
         if let Some(index) = self.free.pop() {
@@ -68,8 +132,7 @@ impl IoTable {
         if let Some(slot) = self.slots.get_mut(token.0)
             && let Some(slot) = slot.take()
         {
-            self.waiters -= usize::from(slot.read_waiter != NO_BOT);
-            self.waiters -= usize::from(slot.write_waiter != NO_BOT);
+            self.waiters -= slot.readers.len() + slot.writers.len();
             self.live -= 1;
             self.free.push(token.0);
         }
@@ -99,54 +162,62 @@ impl IoTable {
     /// Records that `direction` returned `WouldBlock` and parks `bot` until an event says ready.
     pub(crate) fn park(&mut self, token: Token, direction: Direction, bot: u32) {
         if let Some(Some(slot)) = self.slots.get_mut(token.0) {
-            match direction {
+            let added = match direction {
                 Direction::Read => {
                     slot.readable = false;
-                    self.waiters += usize::from(slot.read_waiter == NO_BOT);
-                    slot.read_waiter = bot;
+                    slot.readers.add(bot)
                 }
                 Direction::Write => {
                     slot.writable = false;
-                    self.waiters += usize::from(slot.write_waiter == NO_BOT);
-                    slot.write_waiter = bot;
+                    slot.writers.add(bot)
                 }
-            }
+            };
+            self.waiters += usize::from(added);
         }
     }
 
-    /// Applies an event and returns the bots it wakes (read waiter first).
+    /// Forgets `bot` as a waiter (it stopped waiting: a timeout, a dropped operation).
+    pub(crate) fn unpark(&mut self, token: Token, direction: Direction, bot: u32) {
+        if let Some(Some(slot)) = self.slots.get_mut(token.0) {
+            let removed = match direction {
+                Direction::Read => slot.readers.remove(bot),
+                Direction::Write => slot.writers.remove(bot),
+            };
+            self.waiters -= usize::from(removed);
+        }
+    }
+
+    /// Applies an event, handing the bots it wakes to `wake` (readers first).
     pub(crate) fn on_event(
         &mut self,
         token: Token,
         readable: bool,
         writable: bool,
-    ) -> [Option<u32>; 2] {
+        mut wake: impl FnMut(u32),
+    ) {
         let Some(Some(slot)) = self.slots.get_mut(token.0) else {
-            return [None, None];
+            return;
         };
-        let mut woken = [None, None];
         if readable {
             slot.readable = true;
-            woken[0] = take_waiter(&mut slot.read_waiter);
+            self.waiters -= slot.readers.wake_all(&mut wake);
         }
         if writable {
             slot.writable = true;
-            woken[1] = take_waiter(&mut slot.write_waiter);
+            self.waiters -= slot.writers.wake_all(&mut wake);
         }
-        self.waiters -= woken.iter().flatten().count();
-        woken
     }
-}
-
-/// Takes the bot out of a waiter field.
-fn take_waiter(waiter: &mut u32) -> Option<u32> {
-    let bot = std::mem::replace(waiter, NO_BOT);
-    (bot != NO_BOT).then_some(bot)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn woken(table: &mut IoTable, token: Token, readable: bool, writable: bool) -> Vec<u32> {
+        let mut bots = Vec::new();
+        table.on_event(token, readable, writable, |bot| bots.push(bot));
+        bots
+    }
 
     #[test]
     fn an_event_wakes_the_parked_bot_once_and_sets_the_bit() {
@@ -155,18 +226,35 @@ mod tests {
         assert!(table.is_ready(token, Direction::Read));
         table.park(token, Direction::Read, 7);
         assert!(!table.is_ready(token, Direction::Read));
-        assert_eq!(table.on_event(token, true, false), [Some(7), None]);
+        assert!(table.has_waiters());
+        assert_eq!(woken(&mut table, token, true, false), [7]);
         assert!(table.is_ready(token, Direction::Read));
-        assert_eq!(table.on_event(token, true, true), [None, None]);
+        assert!(!table.has_waiters());
+        assert!(woken(&mut table, token, true, true).is_empty());
+    }
+
+    #[test]
+    fn every_bot_sharing_a_source_is_woken_and_a_bot_that_left_is_not() {
+        let mut table = IoTable::default();
+        let token = table.insert();
+        for bot in [1, 2, 3, 2] {
+            table.park(token, Direction::Read, bot);
+        }
+        table.unpark(token, Direction::Read, 1);
+        table.park(token, Direction::Write, 4);
+        assert_eq!(woken(&mut table, token, true, true), [3, 2, 4]);
+        assert!(!table.has_waiters());
     }
 
     #[test]
     fn freed_slots_are_reused_and_ignore_stale_events() {
         let mut table = IoTable::default();
         let first = table.insert();
+        table.park(first, Direction::Read, 1);
         table.remove(first);
         assert!(table.is_empty());
-        assert_eq!(table.on_event(first, true, true), [None, None]);
+        assert!(!table.has_waiters());
+        assert!(woken(&mut table, first, true, true).is_empty());
         assert_eq!(table.insert(), first);
     }
 }

@@ -274,6 +274,11 @@ impl LoopState {
         self.io.borrow_mut().park(token, direction, self.current());
     }
 
+    /// Forgets `bot` as a waiter on `token` (its operation was dropped while parked).
+    pub(crate) fn unpark_io(&self, token: Token, direction: Direction, bot: u32) {
+        self.io.borrow_mut().unpark(token, direction, bot);
+    }
+
     /// Ends a tick: delivers what the tick produced, then looks for I/O and due timers without
     /// blocking, so bots they wake run in the next tick.
     pub(crate) fn end_tick(&self) -> io::Result<()> {
@@ -357,13 +362,7 @@ impl LoopState {
             let failed = event.is_error() || event.is_read_closed() || event.is_write_closed();
             let readable = event.is_readable() || failed;
             let writable = event.is_writable() || failed;
-            for bot in io
-                .on_event(event.token(), readable, writable)
-                .into_iter()
-                .flatten()
-            {
-                ready.push(bot);
-            }
+            io.on_event(event.token(), readable, writable, |bot| ready.push(bot));
         }
         Ok(())
     }
