@@ -62,12 +62,7 @@ fn main() -> io::Result<()> {
         duration: Duration::from_secs(5),
         target: None,
     });
-    let target = match &args.target {
-        Some(addr) => addr.parse().map_err(|_| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("bad address {addr}"))
-        })?,
-        None => echo_target::spawn_tcp("127.0.0.1:0")?,
-    };
+    let target = args.target(|| echo_target::spawn_tcp("127.0.0.1:0"))?;
     println!(
         "echo_storm: {} bots against {target} for {:?}",
         args.bots, args.duration
@@ -78,9 +73,5 @@ fn main() -> io::Result<()> {
     ttk::run(args.bots, |cx, id| {
         client(cx, id, target, until, Rc::clone(&tally))
     });
-    println!("{}", tally.summary(started.elapsed()));
-    if tally.requests() == 0 {
-        return Err(io::Error::other("no request completed"));
-    }
-    Ok(())
+    tally.report(started.elapsed())
 }

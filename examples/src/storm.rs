@@ -2,6 +2,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::io;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -68,6 +70,19 @@ impl StormArgs {
         Ok(parsed)
     }
 
+    /// The address to aim at: `--target`, or one that `start` starts in this process.
+    ///
+    /// # Errors
+    /// A bad `--target`, or what `start` returns.
+    pub fn target(&self, start: impl FnOnce() -> io::Result<SocketAddr>) -> io::Result<SocketAddr> {
+        match &self.target {
+            Some(addr) => addr.parse().map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidInput, format!("bad address {addr}"))
+            }),
+            None => start(),
+        }
+    }
+
     /// Parses the process's arguments, or prints the error and exits with status 2.
     pub fn from_env_or_exit(defaults: StormArgs) -> StormArgs {
         StormArgs::parse(std::env::args().skip(1), defaults).unwrap_or_else(|error| {
@@ -120,6 +135,18 @@ impl Tally {
     /// Completed requests.
     pub fn requests(&self) -> u64 {
         self.latencies.borrow().len()
+    }
+
+    /// Prints the summary of a run that lasted `elapsed`; an error if no request completed.
+    ///
+    /// # Errors
+    /// If no request completed: the run measured nothing.
+    pub fn report(&self, elapsed: Duration) -> io::Result<()> {
+        println!("{}", self.summary(elapsed));
+        if self.requests() == 0 {
+            return Err(io::Error::other("no request completed"));
+        }
+        Ok(())
     }
 
     /// Errors seen.

@@ -70,12 +70,7 @@ fn scheduler_figures() -> Result<Vec<Figure>, String> {
     let spawn = median_ns("spawn_100k", "ttk")? / SPAWN_BOTS;
     let tick_alone = median_ns("tick_with_parked_bots", "0_parked")?;
     let tick_parked = median_ns("tick_with_parked_bots", "1000000_parked")?;
-    let figure = |name: &str, value, unit, goal| Figure {
-        name: name.to_owned(),
-        value,
-        unit,
-        goal,
-    };
+    let figure = Figure::new;
     Ok(vec![
         figure("yield: ttk, per switch", ttk, "ns", Goal::None),
         figure(
@@ -110,12 +105,12 @@ fn echo_latency_figures() -> Result<Vec<Figure>, String> {
     for bots in [100.0, 1000.0] {
         let function = format!("{bots}_bots");
         let per_request = median_ns("echo_round_trips", &function)? / (bots * 100.0);
-        figures.push(Figure {
-            name: format!("echo {bots} bots (criterion): wall time per request"),
-            value: per_request / 1000.0,
-            unit: "us",
-            goal: Goal::None,
-        });
+        figures.push(Figure::new(
+            format!("echo {bots} bots (criterion): wall time per request"),
+            per_request / 1000.0,
+            "us",
+            Goal::None,
+        ));
     }
     Ok(figures)
 }
@@ -126,12 +121,7 @@ fn together_figures() -> Result<Vec<Figure>, String> {
     let barrier = median_ns("barrier", "10k_bots_10_rounds")? / 100_000.0;
     let hour = median_ns("virtual_time", "hour_10k_sleeping_bots")? / 1e6;
     let timer = median_ns("virtual_time", "1m_timers")? / 1e6;
-    let figure = |name: &str, value, unit, goal| Figure {
-        name: name.to_owned(),
-        value,
-        unit,
-        goal,
-    };
+    let figure = Figure::new;
     Ok(vec![
         figure("message send+receive", message, "ns", Goal::AtMost(50.0)),
         figure("barrier wait, 10k bots, per bot", barrier, "ns", Goal::None),
@@ -150,12 +140,12 @@ fn memory_figures() -> Result<Vec<Figure>, String> {
     let empty = median_peak_rss(0)?;
     let full = median_peak_rss(MEMORY_BOTS)?;
     let per_bot = full.saturating_sub(empty) as f64 / MEMORY_BOTS as f64;
-    Ok(vec![Figure {
-        name: "memory: peak RSS per trivial bot (1M)".to_owned(),
-        value: per_bot,
-        unit: "B/bot",
-        goal: Goal::AtMost(64.0),
-    }])
+    Ok(vec![Figure::new(
+        "memory: peak RSS per trivial bot (1M)",
+        per_bot,
+        "B/bot",
+        Goal::AtMost(64.0),
+    )])
 }
 
 /// The median peak RSS of `MEMORY_RUNS` runs of the memory probe with `bots` bots.

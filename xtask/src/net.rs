@@ -79,43 +79,43 @@ pub(crate) fn figures() -> Result<Vec<Figure>, String> {
         if errors > 0.0 {
             return Err(format!("echo probe with {bots} bots saw errors: {json}"));
         }
-        figures.push(Figure {
-            name: format!("echo {bots} bots: requests/s"),
-            value: requests / number(&json, "seconds")?,
-            unit: "req/s",
-            goal: Goal::None,
-        });
-        figures.push(Figure {
-            name: format!("echo {bots} bots: client CPU per request"),
-            value: number(&json, "cpu_seconds")? * 1e6 / requests,
-            unit: "us",
+        figures.push(Figure::new(
+            format!("echo {bots} bots: requests/s"),
+            requests / number(&json, "seconds")?,
+            "req/s",
+            Goal::None,
+        ));
+        figures.push(Figure::new(
+            format!("echo {bots} bots: client CPU per request"),
+            number(&json, "cpu_seconds")? * 1e6 / requests,
+            "us",
             goal,
-        });
+        ));
     }
 
     let empty = number(&probe(&["idle", "0", &target.addr])?, "peak_rss_bytes")?;
     let idle = probe(&["idle", &IDLE_BOTS.to_string(), &target.addr])?;
-    figures.push(Figure {
-        name: "memory per connected idle bot (10k)".to_owned(),
-        value: (number(&idle, "peak_rss_bytes")? - empty) / IDLE_BOTS as f64,
-        unit: "B/bot",
-        goal: Goal::AtMost(1024.0),
-    });
+    figures.push(Figure::new(
+        "memory per connected idle bot (10k)",
+        (number(&idle, "peak_rss_bytes")? - empty) / IDLE_BOTS as f64,
+        "B/bot",
+        Goal::AtMost(1024.0),
+    ));
 
     let crowd = probe(&["idle", "19900", &target.addr])?;
-    figures.push(Figure {
-        name: "connected bots, target in another process".to_owned(),
-        value: number(&crowd, "connected")?,
-        unit: "bots",
-        goal: Goal::AtLeast(19_900.0),
-    });
+    figures.push(Figure::new(
+        "connected bots, target in another process",
+        number(&crowd, "connected")?,
+        "bots",
+        Goal::AtLeast(19_900.0),
+    ));
     drop(target);
     let crowd = probe(&["idle", "9900"])?;
-    figures.push(Figure {
-        name: "connected bots, target in this process".to_owned(),
-        value: number(&crowd, "connected")?,
-        unit: "bots",
-        goal: Goal::AtLeast(9_900.0),
-    });
+    figures.push(Figure::new(
+        "connected bots, target in this process",
+        number(&crowd, "connected")?,
+        "bots",
+        Goal::AtLeast(9_900.0),
+    ));
     Ok(figures)
 }

@@ -26,6 +26,16 @@ pub(crate) struct Figure {
 }
 
 impl Figure {
+    /// A figure named `name`.
+    pub(crate) fn new(name: impl Into<String>, value: f64, unit: &'static str, goal: Goal) -> Self {
+        Figure {
+            name: name.into(),
+            value,
+            unit,
+            goal,
+        }
+    }
+
     /// Whether the figure meets its target (`None` if it has none).
     pub(crate) fn meets_goal(&self) -> Option<bool> {
         match self.goal {
