@@ -45,6 +45,11 @@ pub(crate) fn with_loop<R>(f: impl FnOnce(&Rc<LoopState>) -> R) -> R {
     })
 }
 
+/// Calls `f` with the loop running on this thread, if there is one.
+pub(crate) fn try_with_loop<R>(f: impl FnOnce(&Rc<LoopState>) -> R) -> Option<R> {
+    CURRENT_LOOP.with(|current| current.borrow().as_ref().map(f))
+}
+
 /// Makes `state` the current loop until the guard drops (also when a panic unwinds).
 #[derive(Debug)]
 pub(crate) struct EnterGuard(());

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use crate::context;
 use crate::loop_state::LoopState;
@@ -34,7 +34,7 @@ pub(crate) fn run_to_completion<B: Future>(
 ) -> io::Result<Vec<Result<B::Output, BotError>>> {
     let mut slots: Box<[Slot<B>]> = bots.map(Slot::Running).collect();
     let mut live = slots.len();
-    let mut task_context = Context::from_waker(Waker::noop());
+    let mut task_context = Context::from_waker(crate::waker::borrowed());
     while live > 0 {
         let queued = state.ready.borrow().len();
         if queued == 0 {

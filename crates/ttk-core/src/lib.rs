@@ -48,6 +48,7 @@ mod rng;
 mod runtime;
 mod time;
 mod timers;
+mod waker;
 mod world;
 mod yield_now;
 

@@ -8,6 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io;
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mio::{Events, Poll, Registry, Token};
@@ -18,6 +19,7 @@ use crate::groups::Groups;
 use crate::io_table::{Direction, IoTable};
 use crate::ready::ReadyQueue;
 use crate::timers::{Nanos, Timers};
+use crate::waker::{REMOTE_TOKEN, Remote};
 use crate::world::TickInfo;
 
 /// End-of-tick work with access to the loop (message delivery).
@@ -71,6 +73,9 @@ pub(crate) struct LoopState {
     world: RefCell<Option<Rc<dyn Any>>>,
     /// User hooks run after every tick, in order.
     hooks: RefCell<Vec<TickHook>>,
+    /// How other threads wake bots of this loop; made when a foreign future first clones
+    /// its waker.
+    remote: RefCell<Option<Arc<Remote>>>,
     /// The run's random seed.
     seed: u64,
     /// Each bot's random state, made at the first use.
@@ -115,6 +120,7 @@ impl LoopState {
             group_barriers: RefCell::new(HashMap::new()),
             world: RefCell::new(Some(world)),
             hooks: RefCell::new(Vec::new()),
+            remote: RefCell::new(None),
             seed,
             rngs: RefCell::new(Vec::new()),
         })
@@ -181,6 +187,25 @@ impl LoopState {
                 .collect();
         }
         f(&mut rngs[index as usize])
+    }
+
+    /// How other threads wake this loop's bots (made at the first use).
+    pub(crate) fn remote(&self) -> io::Result<Arc<Remote>> {
+        let mut remote = self.remote.borrow_mut();
+        if let Some(remote) = &*remote {
+            return Ok(Arc::clone(remote));
+        }
+        let made = Arc::new(self.registry(|registry| Remote::new(registry, self.id))?);
+        *remote = Some(Arc::clone(&made));
+        Ok(made)
+    }
+
+    /// Whether an owned waker of a foreign future is alive somewhere (it may wake a bot).
+    fn foreign_wakers_alive(&self) -> bool {
+        self.remote
+            .borrow()
+            .as_ref()
+            .is_some_and(|remote| Arc::strong_count(remote) > 1)
     }
 
     /// Starts telling `barrier` about exits and stalls.
@@ -284,7 +309,7 @@ impl LoopState {
     pub(crate) fn end_tick(&self) -> io::Result<()> {
         self.run_end_of_tick_work();
         self.tick.set(self.tick.get() + 1);
-        if !self.io.borrow().is_empty() {
+        if !self.io.borrow().is_empty() || self.remote.borrow().is_some() {
             self.poll_io(Some(Duration::ZERO))?;
         }
         self.fire_due_timers();
@@ -319,7 +344,7 @@ impl LoopState {
     /// to it). Returns `false` when nothing can ever wake a parked bot.
     pub(crate) fn wait_for_work(&self) -> io::Result<bool> {
         let next_deadline = self.timers.borrow().next_deadline();
-        let io_waiters = self.io.borrow().has_waiters();
+        let io_waiters = self.io.borrow().has_waiters() || self.foreign_wakers_alive();
         if next_deadline.is_none() && !io_waiters {
             return Ok(false);
         }
@@ -358,6 +383,16 @@ impl LoopState {
         let mut io = self.io.borrow_mut();
         let mut ready = self.ready.borrow_mut();
         for event in events.iter() {
+            if event.token() == REMOTE_TOKEN {
+                if let Some(remote) = &*self.remote.borrow() {
+                    for bot in remote.take_woken() {
+                        if bot < self.bots {
+                            ready.push(bot);
+                        }
+                    }
+                }
+                continue;
+            }
             // Errors and hang-ups wake both halves: the next operation reports them.
             let failed = event.is_error() || event.is_read_closed() || event.is_write_closed();
             let readable = event.is_readable() || failed;
