@@ -36,15 +36,16 @@ struct Slot {
 struct Waiters {
     /// The first waiter, or [`NO_BOT`].
     first: u32,
-    /// Further waiters.
-    more: Vec<u32>,
+    /// Further waiters; boxed so that a socket nobody shares pays one pointer for it (this is
+    /// memory per connected bot).
+    more: Option<Box<Vec<u32>>>,
 }
 
 impl Default for Waiters {
     fn default() -> Self {
         Waiters {
             first: NO_BOT,
-            more: Vec::new(),
+            more: None,
         }
     }
 }
@@ -52,24 +53,27 @@ impl Default for Waiters {
 impl Waiters {
     /// Adds `bot`; true if it was not waiting already.
     fn add(&mut self, bot: u32) -> bool {
-        if self.first == bot || self.more.contains(&bot) {
+        if self.first == bot || self.more.as_ref().is_some_and(|more| more.contains(&bot)) {
             false
         } else if self.first == NO_BOT {
             self.first = bot;
             true
         } else {
-            self.more.push(bot);
+            self.more.get_or_insert_default().push(bot);
             true
         }
     }
 
     /// Removes `bot`; true if it was waiting.
     fn remove(&mut self, bot: u32) -> bool {
+        let more = self.more.as_deref_mut();
         if self.first == bot {
-            self.first = self.more.pop().unwrap_or(NO_BOT);
+            self.first = more.and_then(Vec::pop).unwrap_or(NO_BOT);
             true
-        } else if let Some(position) = self.more.iter().position(|&b| b == bot) {
-            self.more.swap_remove(position);
+        } else if let Some(more) = more
+            && let Some(position) = more.iter().position(|&b| b == bot)
+        {
+            more.swap_remove(position);
             true
         } else {
             false
@@ -78,7 +82,7 @@ impl Waiters {
 
     /// How many bots wait.
     fn len(&self) -> usize {
-        usize::from(self.first != NO_BOT) + self.more.len()
+        usize::from(self.first != NO_BOT) + self.more.as_ref().map_or(0, |more| more.len())
     }
 
     /// Hands every waiter to `wake` and forgets them; returns how many there were.
@@ -87,8 +91,10 @@ impl Waiters {
         if self.first != NO_BOT {
             wake(std::mem::replace(&mut self.first, NO_BOT));
         }
-        for bot in self.more.drain(..) {
-            wake(bot);
+        if let Some(more) = &mut self.more {
+            for bot in more.drain(..) {
+                wake(bot);
+            }
         }
         count
     }

@@ -45,7 +45,7 @@ fn transform(args: BotArgs, mut function: ItemFn) -> syn::Result<TokenStream> {
     let mut rewriter = YieldRewriter::new(krate.clone());
     rewriter.visit_block_mut(&mut function.block);
 
-    let bindings = bind_arguments(&mut function.sig);
+    let bindings = bind_arguments(&mut function.sig, &function.block);
     let block = &function.block;
     let body = quote_spanned!(block.span()=> { #bindings #block });
     let output = match &function.sig.output {
@@ -78,31 +78,39 @@ fn transform(args: BotArgs, mut function: ItemFn) -> syn::Result<TokenStream> {
     })
 }
 
-/// Moves every argument into the bot, as an `async fn` does: an `async move` block captures
-/// only what its body uses, so an unused argument (a connection held open, `_guard: Guard`)
-/// would otherwise be dropped as soon as the bot is built. Returns the `let`s that start the
-/// body; arguments with patterns other than a plain name are renamed in the signature.
-fn bind_arguments(sig: &mut syn::Signature) -> TokenStream {
+/// Keeps every argument alive as long as the bot, as an `async fn` does. An `async move` block
+/// captures what its body uses, and a captured value lives until the bot ends; but an unused
+/// argument (a connection held open, `_guard: Guard`) is not captured and would be dropped as
+/// soon as the bot is built. Such arguments are moved in with a `let` at the start of the body.
+///
+/// Only those: a `let` for a used argument would store it twice in the state machine (the
+/// capture and the local), and a bot's size is memory per bot. Arguments whose type has no
+/// destructor (references, numbers, `Cx`) are skipped too: dropping them early is invisible.
+/// Arguments with patterns other than a plain name are renamed in the signature and bound.
+fn bind_arguments(sig: &mut syn::Signature, body: &syn::Block) -> TokenStream {
+    let used = identifiers(body.to_token_stream());
     let mut bindings = TokenStream::new();
     for (index, input) in sig.inputs.iter_mut().enumerate() {
         let syn::FnArg::Typed(argument) = input else {
             continue;
         };
+        let droppable = may_have_destructor(&argument.ty);
         match &mut *argument.pat {
             syn::Pat::Ident(binding) if binding.by_ref.is_none() && binding.subpat.is_none() => {
-                let mutability = binding.mutability.take();
                 let name = &binding.ident;
-                bindings.extend(quote! {
-                    #[allow(clippy::redundant_locals)]
-                    let #mutability #name = #name;
-                });
+                if droppable && !used.contains(&name.to_string()) {
+                    let mutability = &binding.mutability;
+                    bindings.extend(quote!(let #mutability #name = #name;));
+                    binding.mutability = None;
+                }
             }
             pattern => {
                 let name = quote::format_ident!("__ttk_arg{}", index);
                 let original = std::mem::replace(pattern, syn::parse_quote!(#name));
                 // `let _ = x` would not move `x`: a wildcard keeps the hidden name instead.
                 let target = match original {
-                    syn::Pat::Wild(_) => quote!(#name),
+                    syn::Pat::Wild(_) if droppable => quote!(#name),
+                    syn::Pat::Wild(_) => continue,
                     other => other.to_token_stream(),
                 };
                 bindings.extend(quote!(let #target = #name;));
@@ -110,6 +118,62 @@ fn bind_arguments(sig: &mut syn::Signature) -> TokenStream {
         }
     }
     bindings
+}
+
+/// Every identifier in `tokens`, at any depth (macro arguments included).
+fn identifiers(tokens: TokenStream) -> std::collections::HashSet<String> {
+    let mut found = std::collections::HashSet::new();
+    let mut stack = vec![tokens];
+    while let Some(tokens) = stack.pop() {
+        for tree in tokens {
+            match tree {
+                proc_macro2::TokenTree::Ident(ident) => {
+                    found.insert(ident.to_string());
+                }
+                proc_macro2::TokenTree::Group(group) => stack.push(group.stream()),
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+/// Whether a value of type `ty` may run code when dropped (false only for types known not to:
+/// references, raw pointers, primitive numbers, `bool`, `char`, `Cx`).
+fn may_have_destructor(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(_) | Type::Ptr(_) | Type::Never(_) => false,
+        Type::Paren(inner) => may_have_destructor(&inner.elem),
+        Type::Path(path) if path.qself.is_none() => {
+            let Some(last) = path.path.segments.last() else {
+                return true;
+            };
+            let name = last.ident.to_string();
+            !matches!(
+                name.as_str(),
+                "Cx" | "bool"
+                    | "char"
+                    | "u8"
+                    | "u16"
+                    | "u32"
+                    | "u64"
+                    | "u128"
+                    | "usize"
+                    | "i8"
+                    | "i16"
+                    | "i32"
+                    | "i64"
+                    | "i128"
+                    | "isize"
+                    | "f32"
+                    | "f64"
+                    | "Duration"
+                    | "Instant"
+                    | "SocketAddr"
+            )
+        }
+        _ => true,
+    }
 }
 
 /// Rejects signatures a bot cannot have, with a hint at the fix.
