@@ -36,8 +36,9 @@ struct Slot {
 struct Waiters {
     /// The first waiter, or [`NO_BOT`].
     first: u32,
-    /// Further waiters; boxed so that a socket nobody shares pays one pointer for it (this is
-    /// memory per connected bot).
+    /// Further waiters; boxed so that a socket nobody shares pays one pointer for it instead of
+    /// a `Vec`'s three (this is memory per connected bot).
+    #[allow(clippy::box_collection)]
     more: Option<Box<Vec<u32>>>,
 }
 
