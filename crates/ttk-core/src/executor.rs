@@ -36,48 +36,33 @@ pub(crate) fn run_to_completion<B: Future>(
     let mut live = slots.len();
     let mut task_context = Context::from_waker(crate::waker::borrowed());
     while live > 0 {
-        let queued = state.ready.borrow().len();
-        if queued == 0 {
+        let mut remaining = state.ready.borrow().len();
+        if remaining == 0 {
             if !state.wait_for_work()? && !state.release_stalled() {
                 fail_stalled(&mut slots);
                 break;
             }
             continue;
         }
-        for _ in 0..queued {
-            let Some(index) = state.ready.borrow_mut().pop() else {
-                break;
-            };
-            let slot = &mut slots[index as usize];
-            let Slot::Running(bot) = slot else {
-                continue;
-            };
-            state.set_current(index);
-            // SAFETY: `slots` is allocated once before the loop and never grows, shrinks or
-            // moves while any bot runs, so the bot is pinned in place; it is dropped in place
-            // (by assigning over the slot) before its memory is reused.
-            let bot = unsafe { Pin::new_unchecked(bot) };
-            match panic::catch_unwind(AssertUnwindSafe(|| bot.poll(&mut task_context))) {
-                Ok(Poll::Pending) => {
-                    if context::take_yield_request() {
-                        state.wake(index);
-                    }
-                }
-                Ok(Poll::Ready(output)) => {
-                    live -= 1;
-                    // A yield inside a finished poll (under a `timeout`, say) must not requeue
-                    // the next bot that parks.
-                    context::take_yield_request();
-                    finish(slot, Slot::Finished(output));
-                    state.bot_exited(index);
-                }
-                Err(payload) => {
-                    live -= 1;
-                    context::take_yield_request();
-                    let error = BotError::panicked(index as usize, &*payload);
-                    finish(slot, Slot::Failed(error));
-                    state.bot_exited(index);
-                }
+        // One `catch_unwind` per tick rather than per poll keeps the landing pad off the hot
+        // path; after a panic, the tick resumes with the next bot.
+        while remaining > 0 {
+            let ticked = panic::catch_unwind(AssertUnwindSafe(|| {
+                run_tick(
+                    state,
+                    &mut slots,
+                    &mut remaining,
+                    &mut live,
+                    &mut task_context,
+                );
+            }));
+            if let Err(payload) = ticked {
+                let index = state.current();
+                live -= 1;
+                context::take_yield_request();
+                let error = BotError::panicked(index as usize, &*payload);
+                finish(&mut slots[index as usize], Slot::Failed(error));
+                state.bot_exited(index);
             }
         }
         state.end_tick()?;
@@ -91,6 +76,49 @@ pub(crate) fn run_to_completion<B: Future>(
             Slot::Running(_) => unreachable!("the loop ends only when every bot is done"),
         })
         .collect())
+}
+
+/// Polls the next `remaining` bots of the ready queue once each. `remaining` counts down
+/// before each poll, so if a poll panics the caller knows that bot (`state.current()`) is done
+/// with and can resume the tick after it.
+fn run_tick<B: Future>(
+    state: &LoopState,
+    slots: &mut [Slot<B>],
+    remaining: &mut usize,
+    live: &mut usize,
+    task_context: &mut Context<'_>,
+) {
+    while *remaining > 0 {
+        *remaining -= 1;
+        let Some(index) = state.ready.borrow_mut().pop() else {
+            *remaining = 0;
+            return;
+        };
+        let slot = &mut slots[index as usize];
+        let Slot::Running(bot) = slot else {
+            continue;
+        };
+        state.set_current(index);
+        // SAFETY: `slots` is allocated once before the loop and never grows, shrinks or moves
+        // while any bot runs, so the bot is pinned in place; it is dropped in place (`finish`)
+        // before its memory is reused.
+        let bot = unsafe { Pin::new_unchecked(bot) };
+        match bot.poll(task_context) {
+            Poll::Pending => {
+                if context::take_yield_request() {
+                    state.wake(index);
+                }
+            }
+            Poll::Ready(output) => {
+                *live -= 1;
+                // A yield inside a finished poll (under a `timeout`, say) must not requeue the
+                // next bot that parks.
+                context::take_yield_request();
+                finish(slot, Slot::Finished(output));
+                state.bot_exited(index);
+            }
+        }
+    }
 }
 
 /// Replaces a running bot by its outcome, dropping the bot in place (it is pinned).
