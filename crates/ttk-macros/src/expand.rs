@@ -64,8 +64,12 @@ fn transform(args: BotArgs, mut function: ItemFn) -> syn::Result<TokenStream> {
             #krate::__private::bot::<#output, _>(async move #body)
         }
     };
+    // The `impl` keyword takes this crate's edition (2024) through a mixed-site span, so the
+    // returned bot captures the arguments' lifetimes in the user's crate whatever its edition
+    // (before 2024, `impl Trait` in return position captured only the lifetimes it named).
+    let opaque = quote::quote_spanned!(proc_macro2::Span::mixed_site()=> impl);
     function.sig.output = syn::parse2(quote_spanned! {output_span=>
-        -> impl ::core::future::Future<Output = #output>
+        -> #opaque ::core::future::Future<Output = #output>
     })?;
     let ItemFn {
         attrs, vis, sig, ..
