@@ -1,5 +1,5 @@
 //! `#[bot]` in a crate of an older edition: the returned bot still captures the lifetimes of
-//! reference arguments (this test target is compiled as edition 2021).
+//! reference arguments (this crate is edition 2021).
 
 use ttk::Cx;
 

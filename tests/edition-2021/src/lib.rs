@@ -1,0 +1,1 @@
+//! Nothing here: the check is `tests/bots.rs`, compiled as edition 2021.
