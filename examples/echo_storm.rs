@@ -57,11 +57,7 @@ fn requests(stream: &TcpStream, until: Instant, tally: &Tally) -> io::Result<()>
 }
 
 fn main() -> io::Result<()> {
-    let args = StormArgs::from_env_or_exit(StormArgs {
-        bots: 100,
-        duration: Duration::from_secs(5),
-        target: None,
-    });
+    let args = StormArgs::from_env_or_exit();
     let target = args.target(|| echo_target::spawn_tcp("127.0.0.1:0"))?;
     println!(
         "echo_storm: {} bots against {target} for {:?}",

@@ -44,11 +44,7 @@ fn client(
 }
 
 fn main() -> io::Result<()> {
-    let args = StormArgs::from_env_or_exit(StormArgs {
-        bots: 100,
-        duration: Duration::from_secs(5),
-        target: None,
-    });
+    let args = StormArgs::from_env_or_exit();
     let target = args.target(|| echo_target::spawn_udp("127.0.0.1:0"))?;
     println!(
         "udp_storm: {} bots against {target} for {:?}",

@@ -19,6 +19,17 @@ pub struct StormArgs {
     pub target: Option<String>,
 }
 
+impl Default for StormArgs {
+    /// 100 bots for 5 seconds against a target started in-process.
+    fn default() -> Self {
+        StormArgs {
+            bots: 100,
+            duration: Duration::from_secs(5),
+            target: None,
+        }
+    }
+}
+
 impl StormArgs {
     /// Parses `args` (without the program name), starting from `defaults`.
     ///
@@ -83,9 +94,10 @@ impl StormArgs {
         }
     }
 
-    /// Parses the process's arguments, or prints the error and exits with status 2.
-    pub fn from_env_or_exit(defaults: StormArgs) -> StormArgs {
-        StormArgs::parse(std::env::args().skip(1), defaults).unwrap_or_else(|error| {
+    /// Parses the process's arguments over the defaults, or prints the error and exits with
+    /// status 2.
+    pub fn from_env_or_exit() -> StormArgs {
+        StormArgs::parse(std::env::args().skip(1), StormArgs::default()).unwrap_or_else(|error| {
             eprintln!("{error}");
             std::process::exit(2);
         })
