@@ -24,6 +24,8 @@ use crate::world::TickInfo;
 
 /// End-of-tick work with access to the loop (message delivery).
 type LoopWork = Box<dyn FnMut(&LoopState)>;
+/// Work for one bot (closing its mailbox when it finishes).
+pub(crate) type BotWork = Box<dyn FnMut(u32)>;
 /// A user's tick hook, bound to the world.
 pub(crate) type TickHook = Box<dyn FnMut(&TickInfo)>;
 
@@ -43,6 +45,9 @@ pub(crate) struct LoopState {
     bots: u32,
     /// Bots not yet finished.
     live: Cell<usize>,
+    /// One bit per bot, set when it finishes or fails (for state made after the fact, such as
+    /// mailboxes created at a run's first message).
+    exited: RefCell<Vec<u64>>,
     /// Bots that run in the coming tick.
     pub(crate) ready: RefCell<ReadyQueue>,
     /// Index of the bot being polled.
@@ -63,6 +68,8 @@ pub(crate) struct LoopState {
     pub(crate) mail: RefCell<Option<Rc<dyn Any>>>,
     /// Delivers the tick's messages at its end.
     message_delivery: RefCell<Option<LoopWork>>,
+    /// Closes a finished bot's mailbox.
+    message_exit: RefCell<Option<BotWork>>,
     /// Group memberships.
     pub(crate) groups: RefCell<Groups>,
     /// Barriers used in this loop, told about exits, group changes and stalls.
@@ -105,6 +112,7 @@ impl LoopState {
             id,
             bots,
             live: Cell::new(bots as usize),
+            exited: RefCell::new(vec![0; (bots as usize).div_ceil(64)]),
             ready: RefCell::new(ReadyQueue::all_ready(bots)),
             current: Cell::new(0),
             tick: Cell::new(0),
@@ -115,6 +123,7 @@ impl LoopState {
             events: RefCell::new(Events::with_capacity(EVENTS_PER_POLL)),
             mail: RefCell::new(None),
             message_delivery: RefCell::new(None),
+            message_exit: RefCell::new(None),
             groups: RefCell::new(Groups::default()),
             barriers: RefCell::new(Vec::new()),
             group_barriers: RefCell::new(HashMap::new()),
@@ -131,6 +140,11 @@ impl LoopState {
         self.id
     }
 
+    /// Whether bot `index` has finished or failed.
+    pub(crate) fn has_exited(&self, index: u32) -> bool {
+        self.exited.borrow()[index as usize / 64] & (1 << (index % 64)) != 0
+    }
+
     /// Number of bots in the loop.
     pub(crate) fn bot_count(&self) -> u32 {
         self.bots
@@ -141,9 +155,11 @@ impl LoopState {
         self.tick.get()
     }
 
-    /// Sets how the tick's messages are delivered (once, at the first message).
-    pub(crate) fn set_message_delivery(&self, delivery: LoopWork) {
+    /// Sets how the tick's messages are delivered and how a finished bot's mailbox is closed
+    /// (once, at the first message).
+    pub(crate) fn set_message_delivery(&self, delivery: LoopWork, exit: BotWork) {
         *self.message_delivery.borrow_mut() = Some(delivery);
+        *self.message_exit.borrow_mut() = Some(exit);
     }
 
     /// Adds a user hook, run after the hooks added before it.
@@ -160,10 +176,11 @@ impl LoopState {
         // into this state and must find no borrow held.
         let hooks = std::mem::take(&mut *self.hooks.borrow_mut());
         let delivery = self.message_delivery.borrow_mut().take();
+        let exit = self.message_exit.borrow_mut().take();
         let mail = self.mail.borrow_mut().take();
         let world = self.world.borrow_mut().take();
         let group_barriers = std::mem::take(&mut *self.group_barriers.borrow_mut());
-        drop((hooks, delivery, mail, world, group_barriers));
+        drop((hooks, delivery, exit, mail, world, group_barriers));
     }
 
     /// The shared world.
@@ -219,7 +236,11 @@ impl LoopState {
     /// waited on break.
     pub(crate) fn bot_exited(&self, index: u32) {
         self.live.set(self.live.get() - 1);
+        self.exited.borrow_mut()[index as usize / 64] |= 1 << (index % 64);
         self.groups.borrow_mut().exit(index);
+        if let Some(close_mailbox) = &mut *self.message_exit.borrow_mut() {
+            close_mailbox(index);
+        }
         // Breaking a barrier only wakes bots (the ready queue); the list itself is not touched.
         for barrier in self.barriers.borrow().iter() {
             barrier::bot_exited(barrier, index, self);

@@ -30,17 +30,34 @@ pub(crate) struct Mailboxes<M> {
     pending: Vec<(u32, u32, M)>,
     /// Delivered and not yet received, per bot.
     inboxes: Vec<VecDeque<(u32, M)>>,
-    /// Whether each bot is parked in a receive.
-    waiting: Vec<bool>,
+    /// Where each bot stands.
+    status: Vec<Status>,
+}
+
+/// A bot's relation to its mailbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    /// Running or parked on something else.
+    Idle,
+    /// Parked in a receive.
+    Waiting,
+    /// Finished: messages to it are dropped (they would pile up unread for the rest of the run).
+    Closed,
 }
 
 impl<M> Mailboxes<M> {
-    /// Mailboxes for `bots` bots.
-    fn new(bots: u32) -> Self {
+    /// Mailboxes for the bots of `state`; those already finished are closed.
+    fn new(state: &LoopState) -> Self {
+        let bots = state.bot_count();
         Mailboxes {
             pending: Vec::new(),
             inboxes: (0..bots).map(|_| VecDeque::new()).collect(),
-            waiting: vec![false; bots as usize],
+            status: (0..bots)
+                .map(|bot| match state.has_exited(bot) {
+                    true => Status::Closed,
+                    false => Status::Idle,
+                })
+                .collect(),
         }
     }
 
@@ -50,12 +67,24 @@ impl<M> Mailboxes<M> {
             let Some(inbox) = self.inboxes.get_mut(to as usize) else {
                 continue;
             };
-            inbox.push_back((from, data));
-            let waiting = &mut self.waiting[to as usize];
-            if *waiting {
-                *waiting = false;
-                state.wake(to);
+            let status = &mut self.status[to as usize];
+            match status {
+                Status::Closed => continue,
+                Status::Waiting => {
+                    *status = Status::Idle;
+                    state.wake(to);
+                }
+                Status::Idle => {}
             }
+            inbox.push_back((from, data));
+        }
+    }
+
+    /// Closes a finished bot's mailbox: what is in it is dropped, and so is what comes later.
+    fn close(&mut self, bot: u32) {
+        if let Some(inbox) = self.inboxes.get_mut(bot as usize) {
+            *inbox = VecDeque::new();
+            self.status[bot as usize] = Status::Closed;
         }
     }
 
@@ -96,10 +125,14 @@ impl<M: 'static> Mailboxes<M> {
                 .downcast::<RefCell<Mailboxes<M>>>()
                 .unwrap_or_else(|_| unreachable!("one run has one message type"));
         }
-        let mailboxes = Rc::new(RefCell::new(Mailboxes::<M>::new(state.bot_count())));
+        let mailboxes = Rc::new(RefCell::new(Mailboxes::<M>::new(state)));
         *mail = Some(Rc::clone(&mailboxes) as Rc<dyn Any>);
         let delivery = Rc::clone(&mailboxes);
-        state.set_message_delivery(Box::new(move |state| delivery.borrow_mut().deliver(state)));
+        let exits = Rc::clone(&mailboxes);
+        state.set_message_delivery(
+            Box::new(move |state| delivery.borrow_mut().deliver(state)),
+            Box::new(move |bot| exits.borrow_mut().close(bot)),
+        );
         mailboxes
     }
 }
@@ -228,7 +261,7 @@ impl<M: 'static, W> Cx<M, W> {
                 |mailboxes: &mut Mailboxes<M>, _| match mailboxes.take(me, senders) {
                     Some(message) => Poll::Ready(message),
                     None => {
-                        mailboxes.waiting[me as usize] = true;
+                        mailboxes.status[me as usize] = Status::Waiting;
                         Poll::Pending
                     }
                 },

@@ -321,3 +321,35 @@ fn a_group_barrier_waits_for_the_current_members_only() {
         "released only once bot 3 had left: {ticks:?}"
     );
 }
+
+/// A message that counts its drops.
+#[derive(Clone)]
+struct DropCounted(Rc<Cell<u32>>);
+
+impl Drop for DropCounted {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+#[ttk::bot]
+fn writes_to_the_departed(cx: Cx<DropCounted>, id: usize, drops: Rc<Cell<u32>>) -> u32 {
+    if id == 1 {
+        return 0;
+    }
+    ttk::yield_!();
+    for _ in 0..3 {
+        cx.send(1, DropCounted(drops.clone()));
+    }
+    ttk::yield_!();
+    ttk::yield_!();
+    // Seen before the run ends: the messages were dropped at delivery, not kept unread.
+    drops.get()
+}
+
+#[test]
+fn messages_to_a_finished_bot_are_dropped_not_kept() {
+    let drops = Rc::new(Cell::new(0));
+    let seen = ttk::run(2, |cx, id| writes_to_the_departed(cx, id, drops.clone()));
+    assert_eq!(seen[0], 3);
+}
