@@ -57,12 +57,18 @@ pub(crate) fn run_to_completion<B: Future>(
                 );
             }));
             if let Err(payload) = ticked {
-                let index = state.current();
-                live -= 1;
                 context::take_yield_request();
-                let error = BotError::panicked(index as usize, &*payload);
-                finish(&mut slots[index as usize], Slot::Failed(error));
-                state.bot_exited(index);
+                let index = state.current();
+                let slot = &mut slots[index as usize];
+                // Only a bot's poll can panic here (its destructors and those of its unread
+                // messages are contained where they run), so the slot is still running; the
+                // check keeps a finished bot's outcome if that ever changes.
+                if matches!(slot, Slot::Running(_)) {
+                    live -= 1;
+                    let error = BotError::panicked(index as usize, &*payload);
+                    finish(slot, Slot::Failed(error));
+                    state.bot_exited(index);
+                }
             }
         }
         state.end_tick()?;

@@ -100,15 +100,15 @@ impl<S: Source> IoSource<S> {
     ///
     /// Use it for every operation that waits for input: reads, receives, accepts.
     pub async fn read_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        let mut parked = ParkGuard::new(&self.state, self.token, Direction::Read);
-        poll_fn(|_| parked.track(self.poll_op(Direction::Read, &mut op))).await
+        let mut waiting = Waiting::new(&self.state, self.token, Direction::Read);
+        poll_fn(|_| waiting.attempt(|| op(self.get_ref()))).await
     }
 
     /// Runs `op` on the source until it does not return `WouldBlock`, parking the bot until the
     /// source is writable in between. Use it for writes, sends and finishing a connect.
     pub async fn write_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
-        let mut parked = ParkGuard::new(&self.state, self.token, Direction::Write);
-        poll_fn(|_| parked.track(self.poll_op(Direction::Write, &mut op))).await
+        let mut waiting = Waiting::new(&self.state, self.token, Direction::Write);
+        poll_fn(|_| waiting.attempt(|| op(self.get_ref()))).await
     }
 
     /// Like [`IoSource::read_with`], for operations that need `&mut S`.
@@ -117,8 +117,8 @@ impl<S: Source> IoSource<S> {
         mut op: impl FnMut(&mut S) -> io::Result<R>,
     ) -> io::Result<R> {
         let state = Rc::clone(&self.state);
-        let mut parked = ParkGuard::new(&state, self.token, Direction::Read);
-        poll_fn(|_| parked.track(self.poll_op_mut(Direction::Read, &mut op))).await
+        let mut waiting = Waiting::new(&state, self.token, Direction::Read);
+        poll_fn(|_| waiting.attempt(|| op(self.get_mut()))).await
     }
 
     /// Like [`IoSource::write_with`], for operations that need `&mut S`.
@@ -127,8 +127,8 @@ impl<S: Source> IoSource<S> {
         mut op: impl FnMut(&mut S) -> io::Result<R>,
     ) -> io::Result<R> {
         let state = Rc::clone(&self.state);
-        let mut parked = ParkGuard::new(&state, self.token, Direction::Write);
-        poll_fn(|_| parked.track(self.poll_op_mut(Direction::Write, &mut op))).await
+        let mut waiting = Waiting::new(&state, self.token, Direction::Write);
+        poll_fn(|_| waiting.attempt(|| op(self.get_mut()))).await
     }
 
     /// Waits for the next readiness event for reading. Call it only after an operation on the
@@ -145,116 +145,92 @@ impl<S: Source> IoSource<S> {
 
     /// Parks the bot until an event says `direction` is ready.
     async fn next_event(&self, direction: Direction) {
-        let mut parked = ParkGuard::new(&self.state, self.token, direction);
-        let mut waited = false;
+        let mut waiting = Waiting::new(&self.state, self.token, direction);
         poll_fn(|_| {
-            if waited && self.state.io_ready(self.token, direction) {
-                return parked.track(Poll::Ready(()));
+            if waiting.parked.is_some() && self.state.io_ready(self.token, direction) {
+                waiting.done();
+                return Poll::Ready(());
             }
-            waited = true;
-            self.park(direction);
-            parked.track(Poll::Pending)
+            waiting.park();
+            Poll::Pending
         })
         .await;
     }
-
-    /// One attempt at `op` (see [`IoSource::read_with`]).
-    fn poll_op<R>(
-        &self,
-        direction: Direction,
-        op: &mut impl FnMut(&S) -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
-        self.attempt(direction, || op(self.get_ref()))
-    }
-
-    /// One attempt at `op` (see [`IoSource::read_with_mut`]).
-    fn poll_op_mut<R>(
-        &mut self,
-        direction: Direction,
-        op: &mut impl FnMut(&mut S) -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
-        let (token, state) = (self.token, Rc::clone(&self.state));
-        let source = self.get_mut();
-        attempt(&state, token, direction, || op(source))
-    }
-
-    /// Tries `op` unless the source is known not to be ready.
-    fn attempt<R>(
-        &self,
-        direction: Direction,
-        op: impl FnMut() -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
-        attempt(&self.state, self.token, direction, op)
-    }
-
-    /// Parks the running bot on this source.
-    fn park(&self, direction: Direction) {
-        self.state.park_on_io(self.token, direction);
-    }
 }
 
-/// Tries `op` unless the source is known not to be ready; parks the running bot on `WouldBlock`.
-fn attempt<R>(
-    state: &LoopState,
-    token: Token,
-    direction: Direction,
-    mut op: impl FnMut() -> io::Result<R>,
-) -> Poll<io::Result<R>> {
-    // The bit is clear only if an operation hit `WouldBlock` and no event came since: the
-    // syscall would fail again, so skip it.
-    if !state.io_ready(token, direction) {
-        state.park_on_io(token, direction);
-        return Poll::Pending;
-    }
-    loop {
-        match op() {
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                state.park_on_io(token, direction);
-                return Poll::Pending;
-            }
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            result => return Poll::Ready(result),
-        }
-    }
-}
-
-/// Remembers which bot an operation parked, and un-parks it if the operation is dropped before
-/// it completes (a `timeout` ran out, a bot was dropped): a stale waiter would make a deadlocked
-/// run wait for I/O forever instead of reporting the stall.
-struct ParkGuard<'a> {
+/// One operation's wait on one half of a source.
+///
+/// It tries the syscall first and parks the bot only on `WouldBlock`; while the readiness bit
+/// is clear it skips the syscall (it would fail again). If the operation is dropped while
+/// parked (a `timeout` ran out, a bot was dropped), it un-parks itself: a stale waiter would
+/// make a deadlocked run wait for I/O forever instead of reporting the stall. Its id keeps it
+/// apart from another operation of the same bot on the same half.
+struct Waiting<'a> {
     /// The loop.
     state: &'a LoopState,
     /// The source.
     token: Token,
     /// The half waited on.
     direction: Direction,
+    /// This operation's id.
+    op: u32,
     /// The bot parked by the last poll, if it returned `Pending`.
     parked: Option<u32>,
 }
 
-impl<'a> ParkGuard<'a> {
-    /// A guard for an operation that has not parked yet.
+impl<'a> Waiting<'a> {
+    /// A wait that has not parked yet.
     fn new(state: &'a LoopState, token: Token, direction: Direction) -> Self {
-        ParkGuard {
+        Waiting {
             state,
             token,
             direction,
+            op: state.next_op_id(),
             parked: None,
         }
     }
 
-    /// Records the outcome of a poll and passes it on.
-    fn track<T>(&mut self, poll: Poll<T>) -> Poll<T> {
-        self.parked = poll.is_pending().then(|| self.state.current());
-        poll
+    /// Tries `op` unless the source is known not to be ready; parks on `WouldBlock`.
+    fn attempt<R>(&mut self, mut op: impl FnMut() -> io::Result<R>) -> Poll<io::Result<R>> {
+        if !self.state.io_ready(self.token, self.direction) {
+            self.park();
+            return Poll::Pending;
+        }
+        loop {
+            match op() {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    self.park();
+                    return Poll::Pending;
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                result => {
+                    self.done();
+                    return Poll::Ready(result);
+                }
+            }
+        }
+    }
+
+    /// Parks the running bot (clearing the readiness bit).
+    fn park(&mut self) {
+        let bot = self.state.current();
+        self.state
+            .park_on_io(self.token, self.direction, bot, self.op);
+        self.parked = Some(bot);
+    }
+
+    /// The operation is over: forget its registration, if an event has not already.
+    fn done(&mut self) {
+        if let Some(bot) = self.parked.take() {
+            self.state
+                .unpark_io(self.token, self.direction, bot, self.op);
+        }
     }
 }
 
-impl Drop for ParkGuard<'_> {
+impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        if let Some(bot) = self.parked {
-            self.state.unpark_io(self.token, self.direction, bot);
-        }
+        self.done();
     }
 }
 

@@ -30,49 +30,62 @@ struct Slot {
     writers: Waiters,
 }
 
-/// The bots parked on one half of a source: almost always one, so it is kept inline; bots
+/// One parked operation: (bot, operation id). The id tells apart two operations of one bot on
+/// the same half (a read, and a readiness wait under a timeout): dropping one must not un-park
+/// the other.
+type Waiter = (u32, u32);
+
+/// "No operation waits here."
+const NO_WAITER: Waiter = (NO_BOT, 0);
+
+/// The operations parked on one half of a source: almost always one, so it is kept inline; bots
 /// sharing a socket (a listener, a UDP socket) spill into `more`.
 #[derive(Debug)]
 struct Waiters {
-    /// The first waiter, or [`NO_BOT`].
-    first: u32,
+    /// The first waiter, or [`NO_WAITER`].
+    first: Waiter,
     /// Further waiters; boxed so that a socket nobody shares pays one pointer for it instead of
     /// a `Vec`'s three (this is memory per connected bot).
     #[allow(clippy::box_collection)]
-    more: Option<Box<Vec<u32>>>,
+    more: Option<Box<Vec<Waiter>>>,
 }
 
 impl Default for Waiters {
     fn default() -> Self {
         Waiters {
-            first: NO_BOT,
+            first: NO_WAITER,
             more: None,
         }
     }
 }
 
 impl Waiters {
-    /// Adds `bot`; true if it was not waiting already.
-    fn add(&mut self, bot: u32) -> bool {
-        if self.first == bot || self.more.as_ref().is_some_and(|more| more.contains(&bot)) {
+    /// Adds `waiter`; true if it was not waiting already.
+    fn add(&mut self, waiter: Waiter) -> bool {
+        if self.first == waiter
+            || self
+                .more
+                .as_ref()
+                .is_some_and(|more| more.contains(&waiter))
+        {
             false
-        } else if self.first == NO_BOT {
-            self.first = bot;
+        } else if self.first == NO_WAITER {
+            self.first = waiter;
             true
         } else {
-            self.more.get_or_insert_default().push(bot);
+            self.more.get_or_insert_default().push(waiter);
             true
         }
     }
 
-    /// Removes `bot`; true if it was waiting.
-    fn remove(&mut self, bot: u32) -> bool {
+    /// Removes `waiter`; true if it was waiting.
+    fn remove(&mut self, waiter: Waiter) -> bool {
         let more = self.more.as_deref_mut();
-        if self.first == bot {
-            self.first = more.and_then(Vec::pop).unwrap_or(NO_BOT);
+        if self.first == waiter {
+            self.first = more.and_then(Vec::pop).unwrap_or(NO_WAITER);
             true
         } else if let Some(more) = more
-            && let Some(position) = more.iter().position(|&b| b == bot)
+            && let Some(position) = more.iter().position(|&w| w == waiter)
         {
             more.swap_remove(position);
             true
@@ -81,19 +94,19 @@ impl Waiters {
         }
     }
 
-    /// How many bots wait.
+    /// How many operations wait.
     fn len(&self) -> usize {
-        usize::from(self.first != NO_BOT) + self.more.as_ref().map_or(0, |more| more.len())
+        usize::from(self.first != NO_WAITER) + self.more.as_ref().map_or(0, |more| more.len())
     }
 
-    /// Hands every waiter to `wake` and forgets them; returns how many there were.
+    /// Hands every waiting bot to `wake` and forgets the waiters; returns how many there were.
     fn wake_all(&mut self, wake: &mut impl FnMut(u32)) -> usize {
         let count = self.len();
-        if self.first != NO_BOT {
-            wake(std::mem::replace(&mut self.first, NO_BOT));
+        if self.first != NO_WAITER {
+            wake(std::mem::replace(&mut self.first, NO_WAITER).0);
         }
         if let Some(more) = &mut self.more {
-            for bot in more.drain(..) {
+            for (bot, _) in more.drain(..) {
                 wake(bot);
             }
         }
@@ -166,29 +179,30 @@ impl IoTable {
         }
     }
 
-    /// Records that `direction` returned `WouldBlock` and parks `bot` until an event says ready.
-    pub(crate) fn park(&mut self, token: Token, direction: Direction, bot: u32) {
+    /// Records that `direction` returned `WouldBlock` and parks operation `op` of `bot` until an
+    /// event says ready.
+    pub(crate) fn park(&mut self, token: Token, direction: Direction, bot: u32, op: u32) {
         if let Some(Some(slot)) = self.slots.get_mut(token.0) {
             let added = match direction {
                 Direction::Read => {
                     slot.readable = false;
-                    slot.readers.add(bot)
+                    slot.readers.add((bot, op))
                 }
                 Direction::Write => {
                     slot.writable = false;
-                    slot.writers.add(bot)
+                    slot.writers.add((bot, op))
                 }
             };
             self.waiters += usize::from(added);
         }
     }
 
-    /// Forgets `bot` as a waiter (it stopped waiting: a timeout, a dropped operation).
-    pub(crate) fn unpark(&mut self, token: Token, direction: Direction, bot: u32) {
+    /// Forgets operation `op` of `bot` as a waiter (it completed or was dropped).
+    pub(crate) fn unpark(&mut self, token: Token, direction: Direction, bot: u32, op: u32) {
         if let Some(Some(slot)) = self.slots.get_mut(token.0) {
             let removed = match direction {
-                Direction::Read => slot.readers.remove(bot),
-                Direction::Write => slot.writers.remove(bot),
+                Direction::Read => slot.readers.remove((bot, op)),
+                Direction::Write => slot.writers.remove((bot, op)),
             };
             self.waiters -= usize::from(removed);
         }
@@ -231,7 +245,7 @@ mod tests {
         let mut table = IoTable::default();
         let token = table.insert();
         assert!(table.is_ready(token, Direction::Read));
-        table.park(token, Direction::Read, 7);
+        table.park(token, Direction::Read, 7, 0);
         assert!(!table.is_ready(token, Direction::Read));
         assert!(table.has_waiters());
         assert_eq!(woken(&mut table, token, true, false), [7]);
@@ -245,19 +259,30 @@ mod tests {
         let mut table = IoTable::default();
         let token = table.insert();
         for bot in [1, 2, 3, 2] {
-            table.park(token, Direction::Read, bot);
+            table.park(token, Direction::Read, bot, 0);
         }
-        table.unpark(token, Direction::Read, 1);
-        table.park(token, Direction::Write, 4);
+        table.unpark(token, Direction::Read, 1, 0);
+        table.park(token, Direction::Write, 4, 0);
         assert_eq!(woken(&mut table, token, true, true), [3, 2, 4]);
         assert!(!table.has_waiters());
+    }
+
+    #[test]
+    fn dropping_one_operation_of_a_bot_leaves_its_other_operation_parked() {
+        let mut table = IoTable::default();
+        let token = table.insert();
+        table.park(token, Direction::Read, 5, 1);
+        table.park(token, Direction::Read, 5, 2);
+        table.unpark(token, Direction::Read, 5, 2);
+        assert!(table.has_waiters());
+        assert_eq!(woken(&mut table, token, true, false), [5]);
     }
 
     #[test]
     fn freed_slots_are_reused_and_ignore_stale_events() {
         let mut table = IoTable::default();
         let first = table.insert();
-        table.park(first, Direction::Read, 1);
+        table.park(first, Direction::Read, 1, 0);
         table.remove(first);
         assert!(table.is_empty());
         assert!(!table.has_waiters());

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::io;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use mio::{Events, Poll, Registry, Token};
@@ -29,10 +30,9 @@ pub(crate) type BotWork = Box<dyn FnMut(u32)>;
 /// A user's tick hook, bound to the world.
 pub(crate) type TickHook = Box<dyn FnMut(&TickInfo)>;
 
-thread_local! {
-    /// Ids for loops created on this thread, so a barrier knows which loop it registered with.
-    static NEXT_LOOP_ID: Cell<u64> = const { Cell::new(0) };
-}
+/// Ids for loops, unique in the process: a barrier knows which loop it registered with, and a
+/// waker woken on another loop's thread knows it is not at home. Taken once per run.
+static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(0);
 
 /// How many selector events one `epoll_wait` may return.
 const EVENTS_PER_POLL: usize = 1024;
@@ -60,6 +60,8 @@ pub(crate) struct LoopState {
     timers: RefCell<Timers>,
     /// Registered I/O sources.
     io: RefCell<IoTable>,
+    /// The id of the next I/O operation.
+    next_op: Cell<u32>,
     /// The selector.
     poll: RefCell<Poll>,
     /// Reused event buffer.
@@ -107,7 +109,7 @@ impl LoopState {
         seed: u64,
         world: Rc<dyn Any>,
     ) -> io::Result<Self> {
-        let id = NEXT_LOOP_ID.with(|next| next.replace(next.get() + 1));
+        let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
         Ok(LoopState {
             id,
             bots,
@@ -119,6 +121,7 @@ impl LoopState {
             clock: Clock::new(virtual_time),
             timers: RefCell::new(Timers::default()),
             io: RefCell::new(IoTable::default()),
+            next_op: Cell::new(0),
             poll: RefCell::new(Poll::new()?),
             events: RefCell::new(Events::with_capacity(EVENTS_PER_POLL)),
             mail: RefCell::new(None),
@@ -315,14 +318,22 @@ impl LoopState {
         self.io.borrow().is_ready(token, direction)
     }
 
-    /// Parks the running bot until `token` is ready in `direction`.
-    pub(crate) fn park_on_io(&self, token: Token, direction: Direction) {
-        self.io.borrow_mut().park(token, direction, self.current());
+    /// Parks operation `op` of `bot` until `token` is ready in `direction`.
+    pub(crate) fn park_on_io(&self, token: Token, direction: Direction, bot: u32, op: u32) {
+        self.io.borrow_mut().park(token, direction, bot, op);
     }
 
-    /// Forgets `bot` as a waiter on `token` (its operation was dropped while parked).
-    pub(crate) fn unpark_io(&self, token: Token, direction: Direction, bot: u32) {
-        self.io.borrow_mut().unpark(token, direction, bot);
+    /// A new id for an I/O operation (see [`LoopState::park_on_io`]); ids wrap, which is fine:
+    /// they only tell apart operations parked on one socket at the same time.
+    pub(crate) fn next_op_id(&self) -> u32 {
+        let id = self.next_op.get();
+        self.next_op.set(id.wrapping_add(1));
+        id
+    }
+
+    /// Forgets operation `op` of `bot` as a waiter on `token` (it completed or was dropped).
+    pub(crate) fn unpark_io(&self, token: Token, direction: Direction, bot: u32, op: u32) {
+        self.io.borrow_mut().unpark(token, direction, bot, op);
     }
 
     /// Ends a tick: delivers what the tick produced, then looks for I/O and due timers without
@@ -330,9 +341,10 @@ impl LoopState {
     pub(crate) fn end_tick(&self) -> io::Result<()> {
         self.run_end_of_tick_work();
         self.tick.set(self.tick.get() + 1);
-        if !self.io.borrow().is_empty() || self.remote.borrow().is_some() {
+        if !self.io.borrow().is_empty() {
             self.poll_io(Some(Duration::ZERO))?;
         }
+        self.take_remote_wakes();
         self.fire_due_timers();
         Ok(())
     }
@@ -361,9 +373,26 @@ impl LoopState {
         }
     }
 
+    /// Queues the bots woken from other threads since the last look (one atomic load when none
+    /// were: this runs every tick).
+    fn take_remote_wakes(&self) {
+        if let Some(remote) = &*self.remote.borrow() {
+            let woken = remote.take_woken();
+            let mut ready = self.ready.borrow_mut();
+            for bot in woken.into_iter().filter(|&bot| bot < self.bots) {
+                ready.push(bot);
+            }
+        }
+    }
+
     /// Called when no bot is ready: waits for an I/O event or the next timer (virtual time jumps
     /// to it). Returns `false` when nothing can ever wake a parked bot.
     pub(crate) fn wait_for_work(&self) -> io::Result<bool> {
+        // A wake from another thread may have come after the end of the tick looked.
+        self.take_remote_wakes();
+        if self.ready.borrow().len() > 0 {
+            return Ok(true);
+        }
         let next_deadline = self.timers.borrow().next_deadline();
         let io_waiters = self.io.borrow().has_waiters() || self.foreign_wakers_alive();
         if next_deadline.is_none() && !io_waiters {
@@ -389,6 +418,7 @@ impl LoopState {
                 std::thread::sleep(timeout);
             }
         }
+        self.take_remote_wakes();
         self.fire_due_timers();
         Ok(true)
     }
@@ -405,13 +435,7 @@ impl LoopState {
         let mut ready = self.ready.borrow_mut();
         for event in events.iter() {
             if event.token() == REMOTE_TOKEN {
-                if let Some(remote) = &*self.remote.borrow() {
-                    for bot in remote.take_woken() {
-                        if bot < self.bots {
-                            ready.push(bot);
-                        }
-                    }
-                }
+                // The wakes themselves are taken after the poll (`take_remote_wakes`).
                 continue;
             }
             // Errors and hang-ups wake both halves: the next operation reports them.

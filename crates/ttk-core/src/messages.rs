@@ -69,7 +69,11 @@ impl<M> Mailboxes<M> {
             };
             let status = &mut self.status[to as usize];
             match status {
-                Status::Closed => continue,
+                Status::Closed => {
+                    // User code (a destructor) must not take the run down.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(data)));
+                    continue;
+                }
                 Status::Waiting => {
                     *status = Status::Idle;
                     state.wake(to);
@@ -80,11 +84,15 @@ impl<M> Mailboxes<M> {
         }
     }
 
-    /// Closes a finished bot's mailbox: what is in it is dropped, and so is what comes later.
-    fn close(&mut self, bot: u32) {
-        if let Some(inbox) = self.inboxes.get_mut(bot as usize) {
-            *inbox = VecDeque::new();
-            self.status[bot as usize] = Status::Closed;
+    /// Closes a finished bot's mailbox: later messages are dropped at delivery; the unread ones
+    /// are returned, for the caller to drop once it holds no borrow.
+    fn close(&mut self, bot: u32) -> VecDeque<(u32, M)> {
+        match self.inboxes.get_mut(bot as usize) {
+            Some(inbox) => {
+                self.status[bot as usize] = Status::Closed;
+                std::mem::take(inbox)
+            }
+            None => VecDeque::new(),
         }
     }
 
@@ -131,7 +139,11 @@ impl<M: 'static> Mailboxes<M> {
         let exits = Rc::clone(&mailboxes);
         state.set_message_delivery(
             Box::new(move |state| delivery.borrow_mut().deliver(state)),
-            Box::new(move |bot| exits.borrow_mut().close(bot)),
+            Box::new(move |bot| {
+                let unread = exits.borrow_mut().close(bot);
+                // A message's destructor is user code: a panic there must not take the run down.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(unread)));
+            }),
         );
         mailboxes
     }

@@ -7,6 +7,7 @@
 //! makes an owned waker for the running bot, which wakes the loop through a mio `Waker` when
 //! called from another thread.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{RawWaker, RawWakerVTable, Wake, Waker};
 
@@ -23,6 +24,8 @@ pub(crate) const REMOTE_TOKEN: Token = Token(usize::MAX);
 pub(crate) struct Remote {
     /// Bots woken from other threads since the loop last looked.
     woken: Mutex<Vec<u32>>,
+    /// Whether `woken` may be non-empty: the loop checks it every tick without locking.
+    pending: AtomicBool,
     /// Interrupts the loop's `epoll_wait`.
     waker: mio::Waker,
     /// The loop's id, to tell "on the loop's own thread" from "elsewhere".
@@ -34,6 +37,7 @@ impl Remote {
     pub(crate) fn new(registry: &mio::Registry, loop_id: u64) -> std::io::Result<Remote> {
         Ok(Remote {
             woken: Mutex::new(Vec::new()),
+            pending: AtomicBool::new(false),
             waker: mio::Waker::new(registry, REMOTE_TOKEN)?,
             loop_id,
         })
@@ -41,6 +45,9 @@ impl Remote {
 
     /// Takes the bots woken from other threads.
     pub(crate) fn take_woken(&self) -> Vec<u32> {
+        if !self.pending.swap(false, Ordering::Acquire) {
+            return Vec::new();
+        }
         std::mem::take(&mut *self.woken.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
@@ -74,6 +81,7 @@ impl Wake for BotWaker {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(self.bot);
+            self.remote.pending.store(true, Ordering::Release);
             // A failed wake means the loop is gone: nobody is left to wake.
             let _ = self.remote.waker.wake();
         }

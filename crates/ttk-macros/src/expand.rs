@@ -92,7 +92,7 @@ fn transform(args: BotArgs, mut function: ItemFn) -> syn::Result<TokenStream> {
 /// destructor (references, numbers, `Cx`) are skipped too: dropping them early is invisible.
 /// Arguments with patterns other than a plain name are renamed in the signature and bound.
 fn bind_arguments(sig: &mut syn::Signature, body: &syn::Block) -> TokenStream {
-    let used = identifiers(body.to_token_stream());
+    let used = identifiers(body);
     let mut bindings = TokenStream::new();
     for (index, input) in sig.inputs.iter_mut().enumerate() {
         let syn::FnArg::Typed(argument) = input else {
@@ -110,7 +110,9 @@ fn bind_arguments(sig: &mut syn::Signature, body: &syn::Block) -> TokenStream {
             }
             pattern => {
                 let name = quote::format_ident!("__ttk_arg{}", index);
-                let original = std::mem::replace(pattern, syn::parse_quote!(#name));
+                // `mut`, so that a `ref mut` inside the pattern can borrow it mutably.
+                let original = std::mem::replace(pattern, syn::parse_quote!(mut #name));
+                argument.attrs.push(syn::parse_quote!(#[allow(unused_mut)]));
                 // `let _ = x` would not move `x`: a wildcard keeps the hidden name instead.
                 let target = match original {
                     syn::Pat::Wild(_) if droppable => quote!(#name),
@@ -124,22 +126,39 @@ fn bind_arguments(sig: &mut syn::Signature, body: &syn::Block) -> TokenStream {
     bindings
 }
 
-/// Every identifier in `tokens`, at any depth (macro arguments included).
-fn identifiers(tokens: TokenStream) -> std::collections::HashSet<String> {
-    let mut found = std::collections::HashSet::new();
-    let mut stack = vec![tokens];
-    while let Some(tokens) = stack.pop() {
-        for tree in tokens {
-            match tree {
-                proc_macro2::TokenTree::Ident(ident) => {
-                    found.insert(ident.to_string());
+/// The names the body reads as variables: single-segment paths in expressions, and (to be safe)
+/// every identifier inside macro arguments, which syn cannot see into. Nested items are skipped:
+/// they cannot use the function's arguments.
+fn identifiers(body: &syn::Block) -> std::collections::HashSet<String> {
+    struct Uses(std::collections::HashSet<String>);
+    impl<'a> syn::visit::Visit<'a> for Uses {
+        fn visit_expr_path(&mut self, path: &'a syn::ExprPath) {
+            if path.qself.is_none()
+                && let Some(ident) = path.path.get_ident()
+            {
+                self.0.insert(ident.to_string());
+            }
+            syn::visit::visit_expr_path(self, path);
+        }
+        fn visit_macro(&mut self, mac: &'a syn::Macro) {
+            let mut stack = vec![mac.tokens.clone()];
+            while let Some(tokens) = stack.pop() {
+                for tree in tokens {
+                    match tree {
+                        proc_macro2::TokenTree::Ident(ident) => {
+                            self.0.insert(ident.to_string());
+                        }
+                        proc_macro2::TokenTree::Group(group) => stack.push(group.stream()),
+                        _ => {}
+                    }
                 }
-                proc_macro2::TokenTree::Group(group) => stack.push(group.stream()),
-                _ => {}
             }
         }
+        fn visit_item(&mut self, _: &'a syn::Item) {}
     }
-    found
+    let mut uses = Uses(std::collections::HashSet::new());
+    syn::visit::Visit::visit_block(&mut uses, body);
+    uses.0
 }
 
 /// Whether a value of type `ty` may run code when dropped (false only for types known not to:

@@ -164,3 +164,26 @@ fn unused_arguments_live_as_long_as_the_bot_as_in_an_async_fn() {
     });
     assert_eq!(seen, [false]);
 }
+
+/// Counts something; its field shares a name with an argument below.
+#[derive(Default)]
+struct Stats {
+    _guard: u32,
+}
+
+#[ttk::bot]
+fn named_like_a_field(_cx: Cx, _id: usize, _guard: DropFlag, dropped: Rc<Cell<bool>>) -> bool {
+    let stats = Stats::default();
+    ttk::yield_!();
+    // `stats._guard` is a field, not the argument: the argument is still unused.
+    dropped.get() || stats._guard > 0
+}
+
+#[test]
+fn an_unused_argument_named_like_a_field_still_lives_as_long_as_the_bot() {
+    let dropped = Rc::new(Cell::new(false));
+    let seen = ttk::run(1, |cx, id| {
+        named_like_a_field(cx, id, DropFlag(dropped.clone()), dropped.clone())
+    });
+    assert_eq!(seen, [false]);
+}

@@ -45,6 +45,14 @@ fn braces(_cx: Cx, _id: usize) -> u32 {
     a
 }
 
+#[ttk::bot]
+fn ref_patterns(ref mut text: String, (ref mut word, count): (String, usize)) -> String {
+    ttk::yield_!();
+    text.push_str(word);
+    word.clear();
+    format!("{text}{count}")
+}
+
 struct Player {
     moves: u32,
 }
@@ -76,4 +84,6 @@ fn main() {
     assert_eq!(ttk::run(2, entry), ["0 1 2 0 0", "1 1 2 1 1"]);
     ttk::run(1, no_output);
     assert_eq!(ttk::run(1, braces), [1]);
+    let joined = ttk::run(1, |_cx: Cx, _id| ref_patterns("a".into(), ("b".into(), 2)));
+    assert_eq!(joined, ["ab2"]);
 }
