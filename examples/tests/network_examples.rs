@@ -2,7 +2,7 @@
 
 mod util;
 
-use util::{run_example, run_example_raw};
+use util::{assert_usage_error, run_example, run_example_raw};
 
 #[test]
 fn hello_server_prints_the_four_lines_in_order() {
@@ -51,10 +51,11 @@ fn udp_storm_completes_requests() {
 
 #[test]
 fn a_bad_option_is_a_clear_error_with_exit_status_2() {
-    let output = run_example_raw("echo_storm", &["--bots", "many"]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--bots: not a count: many"), "{stderr}");
+    assert_usage_error(
+        "echo_storm",
+        &["--bots", "many"],
+        "--bots: not a count: many",
+    );
 }
 
 #[test]
@@ -90,8 +91,5 @@ fn lobby_plays_every_room_to_the_end_and_every_check_passes() {
 
 #[test]
 fn lobby_rejects_a_player_count_that_does_not_fill_rooms() {
-    let output = run_example_raw("lobby", &["--players", "10"]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("multiple of 4"), "{stderr}");
+    assert_usage_error("lobby", &["--players", "10"], "multiple of 4");
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ttk_macros::bot;
 use ttk_net::{FrameFormat, Framed, TcpStream};
-use util::{closed_port, run_beside_healthy_bots, spawn_server};
+use util::{closed_port, run_beside_healthy_bots, silent, spawn_server};
 
 #[bot(crate = ttk_core)]
 fn connect_only(addr: SocketAddr) -> io::Result<()> {
@@ -48,12 +48,6 @@ fn reset_in_the_middle_of_a_response() {
     let addr = spawn_server(reset_mid_stream);
     let error = run_beside_healthy_bots(|| request_response(addr));
     assert_eq!(error.kind(), io::ErrorKind::ConnectionReset, "{error}");
-}
-
-/// Accepts and never answers (holds the connection until the client leaves).
-fn silent(mut stream: StdStream) {
-    let mut sink = Vec::new();
-    let _ = stream.read_to_end(&mut sink);
 }
 
 #[bot(crate = ttk_core)]

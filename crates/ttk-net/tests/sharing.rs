@@ -61,10 +61,7 @@ fn gives_up_then_waits_for_mail(cx: Cx<u8>, _id: usize, addr: SocketAddr) -> io:
 
 #[test]
 fn an_abandoned_read_does_not_hide_a_deadlock() {
-    let addr = util::spawn_server(|mut stream| {
-        let mut sink = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut stream, &mut sink);
-    });
+    let addr = util::spawn_server(util::silent);
     let outcomes = ttk_core::try_run(1, |cx, id| gives_up_then_waits_for_mail(cx, id, addr));
     let error = outcomes[0].as_ref().unwrap_err();
     assert_eq!(error.kind(), &BotErrorKind::Stalled);

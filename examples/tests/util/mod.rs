@@ -26,3 +26,11 @@ pub(crate) fn run_example_raw(name: &str, args: &[&str]) -> Output {
         .output()
         .unwrap_or_else(|error| panic!("cannot run {}: {error}", binary.display()))
 }
+
+/// Runs example `name` with bad `args` and checks it exits with status 2 and says `expected`.
+pub(crate) fn assert_usage_error(name: &str, args: &[&str], expected: &str) {
+    let output = run_example_raw(name, args);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(expected), "{stderr}");
+}

@@ -34,6 +34,12 @@ pub(crate) fn echo(mut stream: TcpStream) {
     }
 }
 
+/// Accepts and never answers: holds the connection until the client leaves.
+pub(crate) fn silent(mut stream: TcpStream) {
+    let mut sink = Vec::new();
+    let _ = stream.read_to_end(&mut sink);
+}
+
 /// An address where nothing listens (bound, then released).
 pub(crate) fn closed_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
