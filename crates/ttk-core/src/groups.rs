@@ -26,6 +26,8 @@ enum Change {
 pub(crate) struct Groups {
     /// Members by group name, as every bot sees them this tick.
     committed: HashMap<String, BTreeSet<u32>>,
+    /// The same memberships by bot, so that a bot's exit costs its own groups, not all groups.
+    groups_of: HashMap<u32, BTreeSet<String>>,
     /// Changes made this tick, in order: (bot, change).
     pending: Vec<(u32, Change)>,
 }
@@ -64,34 +66,46 @@ impl Groups {
         if self.pending.is_empty() {
             return false;
         }
-        for (bot, change) in self.pending.drain(..) {
+        // Taken out so `remove` can borrow `self`; put back afterwards to keep its capacity.
+        let mut pending = std::mem::take(&mut self.pending);
+        for (bot, change) in pending.drain(..) {
             match change {
                 Change::Join(group) => {
+                    self.groups_of.entry(bot).or_default().insert(group.clone());
                     self.committed.entry(group).or_default().insert(bot);
                 }
-                Change::Leave(group) => {
-                    if let Some(members) = self.committed.get_mut(&group) {
-                        members.remove(&bot);
-                    }
-                }
+                Change::Leave(group) => self.remove(bot, &group),
                 Change::Exit => {
-                    for members in self.committed.values_mut() {
-                        members.remove(&bot);
+                    for group in self.groups_of.remove(&bot).unwrap_or_default() {
+                        self.remove(bot, &group);
                     }
                 }
             }
         }
-        self.committed.retain(|_, members| !members.is_empty());
+        self.pending = pending;
         true
+    }
+
+    /// Takes `bot` out of `group`; a group left empty disappears.
+    fn remove(&mut self, bot: u32, group: &str) {
+        if let Some(groups) = self.groups_of.get_mut(&bot) {
+            groups.remove(group);
+            if groups.is_empty() {
+                self.groups_of.remove(&bot);
+            }
+        }
+        if let Some(members) = self.committed.get_mut(group) {
+            members.remove(&bot);
+            if members.is_empty() {
+                self.committed.remove(group);
+            }
+        }
     }
 
     /// Records that `bot` is done. Only a member of some group needs the record: a run of a
     /// million bots that never join a group must not queue a million no-op changes.
     pub(crate) fn exit(&mut self, bot: u32) {
-        let member = self
-            .committed
-            .values()
-            .any(|members| members.contains(&bot))
+        let member = self.groups_of.contains_key(&bot)
             || self
                 .pending
                 .iter()
