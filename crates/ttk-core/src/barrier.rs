@@ -1,13 +1,16 @@
 //! Reusable barriers: a set of bots meets, then all go on in the same tick.
 
 use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
-use crate::context::with_loop;
+use crate::context::{self, with_loop};
+use crate::feature::{Feature, Stage};
+use crate::groups;
 use crate::loop_state::LoopState;
 
 /// A barrier for `parties` bots, reusable round after round (every round of a game).
@@ -16,6 +19,9 @@ use crate::loop_state::LoopState;
 /// go on together in the next tick. A barrier that can never complete does not hang: when a bot
 /// that has waited on it finishes or panics, or when every bot of the loop is finished or
 /// parked, its waiters are released with a [`BarrierError`]. Clones share the barrier.
+///
+/// Every operation costs O(1) (amortized) whatever the number of parties: arrivals, departures
+/// (a wait dropped under a `timeout`), a party's exit.
 ///
 /// # Examples
 /// ```
@@ -47,49 +53,93 @@ pub struct Barrier {
     inner: Rc<RefCell<BarrierState>>,
 }
 
+/// Who makes a round.
+#[derive(Debug)]
+enum Round {
+    /// A fixed number of bots.
+    Fixed(usize),
+    /// The members of a group, as they are at the end of the tick.
+    Group(String),
+}
+
+/// "No bot here": a waiter that left its place in `waiting`.
+const LEFT: u32 = u32::MAX;
+
 /// The state of a [`Barrier`].
 #[derive(Debug)]
 pub(crate) struct BarrierState {
-    /// How many bots make a round (for a group's barrier: its member count when last checked).
-    parties: usize,
-    /// For a group's barrier: the group, whose current members make a round.
-    group: Option<String>,
-    /// Bots waiting in the current round.
+    /// Who makes a round.
+    round: Round,
+    /// Bots waiting in the current round, in arrival order ([`LEFT`] where one left).
     waiting: Vec<u32>,
-    /// Every bot that has ever waited here (its exit breaks the barrier).
-    members: Vec<u32>,
+    /// Each waiting bot's place in `waiting`.
+    place: HashMap<u32, usize>,
+    /// For a group's barrier: how many waiting bots are members of the group.
+    members_waiting: usize,
+    /// For a fixed barrier: every bot that has waited here (its exit breaks the barrier).
+    parties: HashSet<u32>,
     /// Completed rounds.
     generation: u64,
+    /// The last to arrive in the last completed round.
+    leader: u32,
     /// Why the barrier can no longer complete, once it cannot.
     broken: Option<BarrierError>,
     /// The loop it is registered with (for exits and stalls), by loop id.
-    registered_with: Option<u64>,
+    registered_with: Option<u32>,
+    /// Whether a group's barrier is on its group's list of meetings to check this tick.
+    pub(crate) queued_for_check: bool,
 }
 
 impl Barrier {
     /// A barrier for `parties` bots (at least 1).
     pub fn new(parties: usize) -> Barrier {
-        Barrier::with_parties(parties, None)
+        Barrier::with_round(Round::Fixed(parties.max(1)))
     }
 
-    /// A barrier whose round is `parties` bots, or the members of `group`.
-    fn with_parties(parties: usize, group: Option<String>) -> Barrier {
+    /// The barrier of `group`'s meetings.
+    pub(crate) fn for_group(group: &str) -> Barrier {
+        Barrier::with_round(Round::Group(group.to_owned()))
+    }
+
+    /// A barrier whose round is `round`.
+    fn with_round(round: Round) -> Barrier {
         Barrier {
             inner: Rc::new(RefCell::new(BarrierState {
-                parties: parties.max(1),
-                group,
+                round,
                 waiting: Vec::new(),
-                members: Vec::new(),
+                place: HashMap::new(),
+                members_waiting: 0,
+                parties: HashSet::new(),
                 generation: 0,
+                leader: LEFT,
                 broken: None,
                 registered_with: None,
+                queued_for_check: false,
             })),
         }
     }
 
-    /// How many bots make a round.
+    /// The barrier whose state is `inner`.
+    pub(crate) fn from_state(inner: Rc<RefCell<BarrierState>>) -> Barrier {
+        Barrier { inner }
+    }
+
+    /// The shared state.
+    pub(crate) fn state(&self) -> &Rc<RefCell<BarrierState>> {
+        &self.inner
+    }
+
+    /// How many bots make a round (for a group's barrier: the bots waiting now, at least 1).
     pub fn parties(&self) -> usize {
-        self.inner.borrow().parties
+        let state = self.inner.borrow();
+        match state.round {
+            Round::Fixed(parties) => parties,
+            Round::Group(ref group) => {
+                crate::context::try_with_loop(|loop_state| groups::member_count(loop_state, group))
+                    .unwrap_or(0)
+                    .max(1)
+            }
+        }
     }
 
     /// Waits until `parties` bots have arrived: `yield_!(barrier.wait())`.
@@ -108,8 +158,8 @@ impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.inner.borrow();
         f.debug_struct("Barrier")
-            .field("parties", &state.parties)
-            .field("waiting", &state.waiting.len())
+            .field("round", &state.round)
+            .field("waiting", &state.place.len())
             .field("generation", &state.generation)
             .finish()
     }
@@ -121,8 +171,8 @@ impl fmt::Debug for Barrier {
 pub struct BarrierWait {
     /// The barrier.
     inner: Rc<RefCell<BarrierState>>,
-    /// Once arrived: (this bot, the round it arrived in, whether it completed the round).
-    arrived: Option<(u32, u64, bool)>,
+    /// Once arrived: (this bot, the round it arrived in).
+    arrived: Option<(u32, u64)>,
 }
 
 /// What a bot learns when a round completes.
@@ -145,9 +195,10 @@ impl Future for BarrierWait {
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
         with_loop(|state| {
             let this = &mut *self;
-            let mut barrier = this.inner.borrow_mut();
-            if let Some((_, round, leader)) = this.arrived {
+            if let Some((me, round)) = this.arrived {
+                let barrier = this.inner.borrow();
                 if barrier.generation > round {
+                    let leader = barrier.generation == round + 1 && barrier.leader == me;
                     return Poll::Ready(Ok(BarrierWaitResult { leader }));
                 }
                 if let Some(error) = &barrier.broken {
@@ -155,64 +206,165 @@ impl Future for BarrierWait {
                 }
                 return Poll::Pending;
             }
+            let me = state.current();
+            let mut barrier = this.inner.borrow_mut();
             if barrier.registered_with != Some(state.id()) {
                 // First use in this run: what an earlier run left (its bots, its breakage)
                 // does not apply to this one.
-                barrier.registered_with = Some(state.id());
-                barrier.waiting.clear();
-                barrier.members.clear();
-                barrier.broken = None;
-                state.watch_barrier(Rc::downgrade(&this.inner));
+                barrier.reset_for(state.id());
+                Barriers::of(state).watch(&this.inner);
             }
             if let Some(error) = &barrier.broken {
                 return Poll::Ready(Err(error.clone()));
             }
-            let me = state.current();
-            if !barrier.members.contains(&me) {
-                barrier.members.push(me);
-            }
-            barrier.waiting.push(me);
             let round = barrier.generation;
-            let complete = match &barrier.group {
-                Some(group) => {
-                    let members = state.groups.borrow().members_seen_by(me, group);
-                    barrier.parties = members.len().max(1);
-                    members
-                        .iter()
-                        .all(|member| barrier.waiting.contains(member))
-                }
-                None => barrier.waiting.len() >= barrier.parties,
-            };
-            if complete {
-                barrier.release(state);
+            let added = barrier.add_waiter(me);
+            this.arrived = Some((me, round));
+            if !added {
+                return Poll::Pending;
             }
-            this.arrived = Some((me, round, complete));
+            match barrier.round {
+                Round::Fixed(parties) => {
+                    if barrier.parties.insert(me) {
+                        Barriers::of(state).add_party(me, &this.inner);
+                    }
+                    if barrier.place.len() >= parties {
+                        barrier.release(state, me);
+                    }
+                }
+                Round::Group(ref group) => {
+                    // Whether the round is complete is decided at the end of the tick, when the
+                    // tick's joins and leaves are known.
+                    let group = group.clone();
+                    drop(barrier);
+                    groups::meeting_arrival(state, &group, me, &this.inner);
+                }
+            }
             Poll::Pending
         })
     }
 }
 
 impl Drop for BarrierWait {
-    /// A bot that stops waiting (a timeout, say) no longer counts as arrived.
+    /// A bot that stops waiting (a timeout, say, or a stopped run) no longer counts as arrived.
     fn drop(&mut self) {
-        if let Some((me, round, _)) = self.arrived
+        if let Some((me, round)) = self.arrived
             && let Ok(mut barrier) = self.inner.try_borrow_mut()
             && barrier.generation == round
-            && let Some(position) = barrier.waiting.iter().position(|&bot| bot == me)
+            && barrier.registered_with == Some(context::current_loop_id())
         {
-            barrier.waiting.remove(position);
+            barrier.remove_waiter(me);
         }
     }
 }
 
 impl BarrierState {
-    /// Completes the round: everyone waiting (the last arriver included) goes on in the next
-    /// tick, together.
-    fn release(&mut self, state: &LoopState) {
+    /// Forgets an earlier run and registers with loop `loop_id`.
+    fn reset_for(&mut self, loop_id: u32) {
+        self.registered_with = Some(loop_id);
+        self.waiting.clear();
+        self.place.clear();
+        self.members_waiting = 0;
+        self.parties.clear();
+        self.broken = None;
+        self.queued_for_check = false;
+    }
+
+    /// Records `bot` as waiting; false if it was already.
+    fn add_waiter(&mut self, bot: u32) -> bool {
+        match self.place.entry(bot) {
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(self.waiting.len());
+                self.waiting.push(bot);
+                true
+            }
+            std::collections::hash_map::Entry::Occupied(_) => false,
+        }
+    }
+
+    /// The group whose meetings this barrier holds, if it is a group's.
+    pub(crate) fn group(&self) -> Option<&str> {
+        match &self.round {
+            Round::Group(group) => Some(group),
+            Round::Fixed(_) => None,
+        }
+    }
+
+    /// `bot` stops waiting.
+    fn remove_waiter(&mut self, bot: u32) {
+        if let Some(position) = self.place.remove(&bot) {
+            self.waiting[position] = LEFT;
+            if self.members_waiting > 0 && self.is_member_waiting_counted(bot) {
+                self.members_waiting -= 1;
+            }
+            if self.place.is_empty() {
+                self.waiting.clear();
+            }
+        }
+    }
+
+    /// Whether `bot`, which was waiting, counted among the members waiting.
+    fn is_member_waiting_counted(&self, bot: u32) -> bool {
+        match &self.round {
+            Round::Group(group) => crate::context::try_with_loop(|state| {
+                groups::is_committed_member(state, group, bot)
+            })
+            .unwrap_or(false),
+            Round::Fixed(_) => false,
+        }
+    }
+
+    /// Whether `bot` waits in the current round.
+    pub(crate) fn is_waiting(&self, bot: u32) -> bool {
+        self.place.contains_key(&bot)
+    }
+
+    /// How many bots wait.
+    pub(crate) fn waiters(&self) -> usize {
+        self.place.len()
+    }
+
+    /// How many waiting bots are members of the barrier's group.
+    pub(crate) fn members_waiting(&self) -> usize {
+        self.members_waiting
+    }
+
+    /// A member of the group started or stopped waiting, or a waiting bot joined or left it.
+    pub(crate) fn count_member(&mut self, joined: bool) {
+        if joined {
+            self.members_waiting += 1;
+        } else {
+            self.members_waiting = self.members_waiting.saturating_sub(1);
+        }
+    }
+
+    /// Completes the round: everyone waiting goes on in the next tick, together; `leader` was
+    /// the last to arrive.
+    pub(crate) fn release(&mut self, state: &LoopState, leader: u32) {
         self.generation += 1;
-        for bot in self.waiting.drain(..) {
+        self.leader = leader;
+        self.wake_all(state);
+    }
+
+    /// Completes the round of a group's barrier; the leader is the last waiting arrival.
+    pub(crate) fn release_meeting(&mut self, state: &LoopState) {
+        let leader = self
+            .waiting
+            .iter()
+            .rev()
+            .copied()
+            .find(|&bot| bot != LEFT)
+            .unwrap_or(LEFT);
+        self.release(state, leader);
+    }
+
+    /// Wakes every waiter and empties the round.
+    fn wake_all(&mut self, state: &LoopState) {
+        for bot in self.waiting.drain(..).filter(|&bot| bot != LEFT) {
             state.wake(bot);
         }
+        self.place.clear();
+        self.members_waiting = 0;
     }
 
     /// Breaks the barrier, waking its waiters so they see `error`.
@@ -220,61 +372,98 @@ impl BarrierState {
         if self.broken.is_none() {
             self.broken = Some(error);
         }
-        for bot in self.waiting.drain(..) {
-            state.wake(bot);
+        self.wake_all(state);
+    }
+}
+
+/// The barriers a loop knows: for each bot, the fixed barriers it has waited on (its exit
+/// breaks them); and every barrier (a stall releases their waiters).
+#[derive(Default)]
+struct Barriers {
+    /// The state.
+    inner: RefCell<BarriersInner>,
+}
+
+/// The contents of [`Barriers`].
+#[derive(Default)]
+struct BarriersInner {
+    /// Fixed barriers by party.
+    of_party: HashMap<u32, Vec<Weak<RefCell<BarrierState>>>>,
+    /// Every barrier used in this loop.
+    all: Vec<Weak<RefCell<BarrierState>>>,
+    /// Length of `all` after its last clean-up (it is cleaned when it doubles).
+    cleaned_len: usize,
+}
+
+impl Barriers {
+    /// The loop's barriers (registered at the first use).
+    fn of(state: &LoopState) -> Rc<Barriers> {
+        state
+            .features()
+            .get_or_insert(Stage::Meetings, Barriers::default)
+    }
+
+    /// Starts watching `barrier` for stalls.
+    fn watch(&self, barrier: &Rc<RefCell<BarrierState>>) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.all.len() >= 2 * inner.cleaned_len.max(16) {
+            inner.all.retain(|barrier| barrier.strong_count() > 0);
+            inner.cleaned_len = inner.all.len();
+        }
+        inner.all.push(Rc::downgrade(barrier));
+    }
+
+    /// Records that `bot` is a party of the fixed `barrier`.
+    fn add_party(&self, bot: u32, barrier: &Rc<RefCell<BarrierState>>) {
+        self.inner
+            .borrow_mut()
+            .of_party
+            .entry(bot)
+            .or_default()
+            .push(Rc::downgrade(barrier));
+    }
+}
+
+impl Feature for Barriers {
+    /// A fixed barrier one of whose parties is done can no longer complete. (A group's barrier
+    /// carries on with the members left: the bot leaves its groups.)
+    fn bot_exited(&self, state: &LoopState, bot: u32) {
+        let barriers = self.inner.borrow_mut().of_party.remove(&bot);
+        for barrier in barriers.into_iter().flatten() {
+            if let Some(barrier) = barrier.upgrade()
+                && let Ok(mut barrier) = barrier.try_borrow_mut()
+                && barrier.parties.contains(&bot)
+            {
+                let bot = state.id_of(bot);
+                barrier.break_with(BarrierError::PartyFinished { bot }, state);
+            }
         }
     }
-}
 
-/// Called when `bot` finishes or fails: a barrier of fixed parties it has waited on can no
-/// longer complete. (A group's barrier carries on with the members left: see [`regroup`].)
-pub(crate) fn bot_exited(barrier: &Weak<RefCell<BarrierState>>, bot: u32, state: &LoopState) {
-    if let Some(barrier) = barrier.upgrade() {
-        let mut barrier = barrier.borrow_mut();
-        if barrier.group.is_none() && barrier.members.contains(&bot) {
-            barrier.break_with(BarrierError::PartyFinished { bot: bot as usize }, state);
+    /// Nothing can wake any bot: barriers release their waiters with an error.
+    fn stalled(&self, state: &LoopState) -> bool {
+        let all: Vec<_> = self.inner.borrow().all.clone();
+        let mut woke = false;
+        for barrier in all.iter().filter_map(Weak::upgrade) {
+            let mut barrier = barrier.borrow_mut();
+            if barrier.place.is_empty() {
+                continue;
+            }
+            let parties = match barrier.round {
+                Round::Fixed(parties) => parties,
+                Round::Group(ref group) => {
+                    groups::member_count(state, group).max(barrier.place.len())
+                }
+            };
+            let error = BarrierError::Stalled {
+                arrived: barrier.place.len(),
+                parties,
+            };
+            barrier.break_with(error, state);
+            woke = true;
         }
+        woke
     }
-}
-
-/// Called after the tick's group changes: a group's barrier whose waiters are now all of the
-/// group's members (someone left or finished) completes its round.
-pub(crate) fn regroup(barrier: &Weak<RefCell<BarrierState>>, state: &LoopState) {
-    let Some(barrier) = barrier.upgrade() else {
-        return;
-    };
-    let mut barrier = barrier.borrow_mut();
-    let Some(group) = barrier.group.clone() else {
-        return;
-    };
-    if barrier.waiting.is_empty() || barrier.broken.is_some() {
-        return;
-    }
-    let members = state.groups.borrow().members(&group);
-    barrier.parties = members.len().max(1);
-    if members
-        .iter()
-        .all(|member| barrier.waiting.contains(member))
-    {
-        barrier.release(state);
-    }
-}
-
-/// Called when nothing can wake any bot: releases the waiters; true if there were any.
-pub(crate) fn loop_stalled(barrier: &Weak<RefCell<BarrierState>>, state: &LoopState) -> bool {
-    let Some(barrier) = barrier.upgrade() else {
-        return false;
-    };
-    let mut barrier = barrier.borrow_mut();
-    if barrier.waiting.is_empty() {
-        return false;
-    }
-    let error = BarrierError::Stalled {
-        arrived: barrier.waiting.len(),
-        parties: barrier.parties,
-    };
-    barrier.break_with(error, state);
-    true
 }
 
 /// # Barriers
@@ -286,7 +475,6 @@ pub(crate) fn loop_stalled(barrier: &Weak<RefCell<BarrierState>>, state: &LoopSt
 /// #[bot(crate = ttk_core)]
 /// fn table(cx: Cx, id: usize) -> u64 {
 ///     cx.join("table");
-///     ttk_core::yield_!();
 ///     for _ in 0..id {
 ///         ttk_core::yield_!(); // arrive at different times
 ///     }
@@ -299,17 +487,16 @@ pub(crate) fn loop_stalled(barrier: &Weak<RefCell<BarrierState>>, state: &LoopSt
 /// assert!(ticks.iter().all(|t| *t == ticks[0]), "{ticks:?}");
 /// ```
 impl<M, W> crate::Cx<M, W> {
-    /// The barrier of `group`, shared by every bot of the loop that asks for it: a round
-    /// completes when all of the group's current members wait on it. A member that leaves the
-    /// group or finishes no longer counts, so the others go on without it.
+    /// The barrier of `group`, shared by every bot of the loop that asks for it.
+    ///
+    /// A group barrier is a meeting of the whole group: a round completes when every member of
+    /// the group — counting the joins and leaves made in the tick the last of them arrives —
+    /// waits on it, and all go on in the same tick. Completion is decided at the end of the tick,
+    /// where the tick's group changes are applied, so bots that join and arrive in the same tick
+    /// wait for each other. A member that leaves the group or finishes no longer counts, so the
+    /// others go on without it.
     pub fn group_barrier(&self, group: &str) -> Barrier {
-        with_loop(|state| {
-            let mut barriers = state.group_barriers.borrow_mut();
-            barriers
-                .entry(group.to_owned())
-                .or_insert_with(|| Barrier::with_parties(1, Some(group.to_owned())))
-                .clone()
-        })
+        self.with_loop(|state| groups::meeting_of(state, group))
     }
 }
 

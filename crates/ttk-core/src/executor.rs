@@ -1,138 +1,287 @@
-//! The tick loop over a run's bots, stored in place.
+//! The tick loop over a run's bots: it starts them, polls the ready ones, hands each outcome
+//! over as the bot ends, and stops the run when asked.
 
 use std::future::Future;
-use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::context;
-use crate::loop_state::LoopState;
-use crate::outcome::{BotError, BotErrorKind};
+use crate::loop_state::{LoopState, Wait};
+use crate::outcome::{BotError, BotErrorKind, panic_message};
+use crate::run_end::{RunEnd, RunError};
+use crate::slots::{Slot, Slots};
+use crate::source::{Ask, BotSource};
 
-/// One bot's place in the run: its state machine while it runs, then its outcome.
-///
-/// Bots made by one factory share one type, so they live side by side in one allocation: no box
-/// per bot, and a tick walks memory instead of chasing pointers.
-enum Slot<B: Future> {
-    /// Still running (or parked).
-    Running(B),
-    /// Finished with a value.
-    Finished(B::Output),
-    /// Panicked or stalled.
-    Failed(BotError),
+/// Where each bot's outcome goes when it ends: (id, outcome).
+pub(crate) type Sink<'a, T> = &'a mut dyn FnMut(usize, Result<T, BotError>);
+
+/// Runs the bots of one loop.
+pub(crate) struct Executor<'a, B: Future, F> {
+    /// The loop (the current loop of this thread).
+    state: &'a LoopState,
+    /// The bots.
+    slots: Slots<B>,
+    /// Makes bot `id` for place `index`.
+    factory: F,
+    /// Takes each outcome.
+    sink: Sink<'a, B::Output>,
+    /// Bots that arrive while the run goes on.
+    source: Option<Box<dyn BotSource + 'a>>,
 }
 
-/// Runs `bots` on `state` until every one has finished or failed, and returns their outcomes in
-/// index order. `state` must be the current loop of this thread.
-///
-/// The bots are built straight into their slots: collecting them first and moving them after
-/// would hold two copies at once and double the run's peak memory.
-pub(crate) fn run_to_completion<B: Future>(
-    state: &LoopState,
-    bots: impl Iterator<Item = B>,
-) -> io::Result<Vec<Result<B::Output, BotError>>> {
-    let mut slots: Box<[Slot<B>]> = bots.map(Slot::Running).collect();
-    let mut live = slots.len();
-    let mut task_context = Context::from_waker(crate::waker::borrowed());
-    while live > 0 {
-        let mut remaining = state.ready.borrow().len();
-        if remaining == 0 {
-            if !state.wait_for_work()? && !state.release_stalled() {
-                fail_stalled(&mut slots);
-                break;
-            }
-            continue;
+impl<'a, B, F> Executor<'a, B, F>
+where
+    B: Future,
+    F: FnMut(u32, usize) -> B,
+{
+    /// An executor whose first `first` bots will get one allocation.
+    pub(crate) fn new(
+        state: &'a LoopState,
+        first: usize,
+        factory: F,
+        sink: Sink<'a, B::Output>,
+        source: Option<Box<dyn BotSource + 'a>>,
+    ) -> Self {
+        state.ready.grow_to(first as u32);
+        Executor {
+            state,
+            slots: Slots::new(first),
+            factory,
+            sink,
+            source,
         }
-        // One `catch_unwind` per tick rather than per poll keeps the landing pad off the hot
-        // path; after a panic, the tick resumes with the next bot.
+    }
+
+    /// Starts `first` bots, then runs until every bot has ended and no more can come, or the
+    /// run is stopped.
+    pub(crate) fn run(mut self, first: usize) -> RunEnd {
+        let state = self.state;
+        state.start_bots(first);
+        self.place_new_bots();
+        self.ask_source();
+        loop {
+            if let Some(end) = self.stop_reason() {
+                self.stop_all(BotErrorKind::Stopped);
+                return end;
+            }
+            if state.live_bots() == 0
+                && !state.source_active()
+                && !state.bots.borrow().has_unplaced()
+            {
+                return RunEnd::Completed;
+            }
+            if state.ready.len() == 0 {
+                match state.wait_for_work() {
+                    Err(error) => {
+                        self.stop_all(BotErrorKind::Stopped);
+                        return RunEnd::Failed(RunError::Selector(error));
+                    }
+                    Ok(Wait::Woke) => {
+                        if state.source_is_due() {
+                            self.ask_source();
+                        }
+                    }
+                    Ok(Wait::Nothing) => {
+                        if !state.release_stalled() {
+                            self.stop_all(BotErrorKind::Stalled);
+                            return RunEnd::Stalled;
+                        }
+                    }
+                }
+                continue;
+            }
+            self.tick();
+            // Bots started by bots this tick run from the next one, and can be sent messages
+            // already (delivery comes next).
+            self.place_new_bots();
+            state.run_end_of_tick_work();
+            self.place_new_bots();
+            if state.source_is_due() {
+                self.ask_source();
+            }
+            state.count_tick();
+            if let Err(error) = state.collect_events() {
+                self.stop_all(BotErrorKind::Stopped);
+                return RunEnd::Failed(RunError::Selector(error));
+            }
+        }
+    }
+
+    /// Why the run must stop now, if it must.
+    fn stop_reason(&self) -> Option<RunEnd> {
+        let state = self.state;
+        if let Some(failure) = state.take_failure() {
+            Some(RunEnd::Failed(failure))
+        } else if state.stop_requested() {
+            Some(RunEnd::Stopped)
+        } else if state.deadline_passed() {
+            Some(RunEnd::DeadlineReached)
+        } else {
+            None
+        }
+    }
+
+    /// Runs one tick: every bot queued when it began, once. One `catch_unwind` per tick rather
+    /// than per poll keeps the landing pad off the hot path; after a panic, the tick resumes
+    /// with the next bot.
+    fn tick(&mut self) {
+        let mut remaining = self.state.ready.len();
         while remaining > 0 {
-            let ticked = panic::catch_unwind(AssertUnwindSafe(|| {
-                run_tick(
-                    state,
-                    &mut slots,
-                    &mut remaining,
-                    &mut live,
-                    &mut task_context,
-                );
-            }));
+            let ticked = panic::catch_unwind(AssertUnwindSafe(|| self.poll_bots(&mut remaining)));
             if let Err(payload) = ticked {
                 context::take_yield_request();
-                let index = state.current();
-                let slot = &mut slots[index as usize];
-                // Only a bot's poll can panic here (its destructors and those of its unread
-                // messages are contained where they run), so the slot is still running; the
-                // check keeps a finished bot's outcome if that ever changes.
-                if matches!(slot, Slot::Running(_)) {
-                    live -= 1;
-                    let error = BotError::panicked(index as usize, &*payload);
-                    finish(slot, Slot::Failed(error));
-                    state.bot_exited(index);
+                let index = self.state.current();
+                // Only a bot's poll can panic here (destructors and user callbacks are
+                // contained where they run), so its place still holds it.
+                if let Some(Slot::Running(_)) = self.slots.get_mut(index) {
+                    let id = self.state.id_of(index);
+                    let error = BotError::panicked(id, &*payload);
+                    self.exit(index, Err(error));
+                }
+                drop_contained(payload);
+            }
+        }
+    }
+
+    /// Polls the next `remaining` bots of the ready queue once each. `remaining` counts down
+    /// before each poll, so if a poll panics the caller knows that bot (`state.current()`) is
+    /// done with and can resume the tick after it.
+    #[inline]
+    fn poll_bots(&mut self, remaining: &mut usize) {
+        let state = self.state;
+        let mut task_context = Context::from_waker(crate::waker::borrowed());
+        while *remaining > 0 {
+            *remaining -= 1;
+            let Some(index) = state.ready.pop() else {
+                *remaining = 0;
+                return;
+            };
+            let Some(Slot::Running(bot)) = self.slots.get_mut(index) else {
+                continue;
+            };
+            state.set_current(index);
+            // SAFETY: a place never moves once allocated (see `Slots`), and a bot is dropped in
+            // place (`vacate`) before its place is reused, so the bot is pinned.
+            let bot = unsafe { Pin::new_unchecked(bot) };
+            match bot.poll(&mut task_context) {
+                Poll::Pending => {
+                    if context::take_yield_request() {
+                        state.ready.push(index);
+                    }
+                }
+                Poll::Ready(output) => {
+                    // A yield inside a finished poll (under a `timeout`, say) must not requeue
+                    // the next bot that parks.
+                    context::take_yield_request();
+                    self.exit(index, Ok(output));
                 }
             }
         }
-        state.end_tick()?;
     }
-    Ok(slots
-        .into_vec()
-        .into_iter()
-        .map(|slot| match slot {
-            Slot::Finished(output) => Ok(output),
-            Slot::Failed(error) => Err(error),
-            Slot::Running(_) => unreachable!("the loop ends only when every bot is done"),
-        })
-        .collect())
-}
 
-/// Polls the next `remaining` bots of the ready queue once each. `remaining` counts down
-/// before each poll, so if a poll panics the caller knows that bot (`state.current()`) is done
-/// with and can resume the tick after it.
-fn run_tick<B: Future>(
-    state: &LoopState,
-    slots: &mut [Slot<B>],
-    remaining: &mut usize,
-    live: &mut usize,
-    task_context: &mut Context<'_>,
-) {
-    while *remaining > 0 {
-        *remaining -= 1;
-        let Some(index) = state.ready.borrow_mut().pop() else {
-            *remaining = 0;
+    /// Ends bot `index`: drops it in place, tells the loop (its place becomes free) and hands
+    /// its outcome to the sink.
+    fn exit(&mut self, index: u32, outcome: Result<B::Output, BotError>) {
+        if let Some(slot) = self.slots.get_mut(index) {
+            vacate(slot);
+        }
+        let id = self.state.bot_exited(index);
+        (self.sink)(id, outcome);
+    }
+
+    /// Builds and queues the bots whose ids were handed out but that have no place yet. A
+    /// panicking factory ends the run.
+    fn place_new_bots(&mut self) {
+        let state = self.state;
+        loop {
+            let Some((index, id)) = state.bots.borrow_mut().place_next() else {
+                return;
+            };
+            state.set_current(index);
+            let made = panic::catch_unwind(AssertUnwindSafe(|| (self.factory)(index, id)));
+            match made {
+                Ok(bot) => {
+                    self.slots.put(index, bot);
+                    state.bot_started(index, id);
+                }
+                Err(payload) => {
+                    let message = panic_message(&*payload);
+                    drop_contained(payload);
+                    state.bots.borrow_mut().remove(index);
+                    let error = BotError::new(id, BotErrorKind::Panicked(message.clone()));
+                    (self.sink)(id, Err(error));
+                    state.fail(RunError::FactoryPanicked { bot: id, message });
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Asks the bot source for bots, and starts them.
+    fn ask_source(&mut self) {
+        let state = self.state;
+        let Some(source) = &mut self.source else {
             return;
         };
-        let slot = &mut slots[index as usize];
-        let Slot::Running(bot) = slot else {
-            continue;
-        };
-        state.set_current(index);
-        // SAFETY: `slots` is allocated once before the loop and never grows, shrinks or moves
-        // while any bot runs, so the bot is pinned in place; it is dropped in place (`finish`)
-        // before its memory is reused.
-        let bot = unsafe { Pin::new_unchecked(bot) };
-        match bot.poll(task_context) {
-            Poll::Pending => {
-                if context::take_yield_request() {
-                    state.wake(index);
+        let now = state.clock.now();
+        let live = state.live_bots();
+        let asked = panic::catch_unwind(AssertUnwindSafe(|| {
+            source.arrivals(state.clock.instant(now), live)
+        }));
+        match asked {
+            Ok(arrivals) => {
+                state.start_bots(arrivals.count());
+                let due = match arrivals.ask() {
+                    Ask::NextTick => Some(now),
+                    Ask::At(at) => Some(state.clock.since_start(at)),
+                    Ask::Never => None,
+                };
+                state.set_source_due(due);
+                if due.is_none() {
+                    self.source = None;
                 }
+                self.place_new_bots();
             }
-            Poll::Ready(output) => {
-                *live -= 1;
-                // A yield inside a finished poll (under a `timeout`, say) must not requeue the
-                // next bot that parks.
-                context::take_yield_request();
-                finish(slot, Slot::Finished(output));
-                state.bot_exited(index);
+            Err(payload) => {
+                let message = panic_message(&*payload);
+                drop_contained(payload);
+                state.set_source_due(None);
+                self.source = None;
+                state.fail(RunError::SourcePanicked { message });
             }
+        }
+    }
+
+    /// Ends every bot still running with `kind` (dropped in place: sockets closed, timers
+    /// cancelled), and gives the ids handed out but never placed the same outcome.
+    fn stop_all(&mut self, kind: BotErrorKind) {
+        let state = self.state;
+        state.set_source_due(None);
+        self.source = None;
+        let live: Vec<u32> = state.bots.borrow().live_indices().collect();
+        for index in live {
+            state.set_current(index);
+            let id = state.id_of(index);
+            self.exit(index, Err(BotError::new(id, kind.clone())));
+        }
+        loop {
+            let placed = state.bots.borrow_mut().place_next();
+            let Some((index, id)) = placed else {
+                break;
+            };
+            state.bots.borrow_mut().remove(index);
+            (self.sink)(id, Err(BotError::new(id, kind.clone())));
         }
     }
 }
 
-/// Replaces a running bot by its outcome, dropping the bot in place (it is pinned).
+/// Drops a bot in place (it is pinned), leaving the place vacant.
 ///
 /// Dropping a bot runs user code (destructors of its locals), which may panic: that panic is
 /// swallowed and the outcome stands. A plain assignment would not do: if the old value's drop
-/// unwinds, the slot would be left holding a half-dropped bot that is dropped again later.
-fn finish<B: Future>(slot: &mut Slot<B>, outcome: Slot<B>) {
+/// unwinds, the place would be left holding a half-dropped bot that is dropped again later.
+fn vacate<B>(slot: &mut Slot<B>) {
     let slot: *mut Slot<B> = slot;
     // SAFETY: `slot` comes from a `&mut`, so it is valid, aligned and initialized, and nothing
     // else uses it during the call. Dropping in place respects the pinning of a running bot.
@@ -140,17 +289,10 @@ fn finish<B: Future>(slot: &mut Slot<B>, outcome: Slot<B>) {
     // SAFETY: `slot` is valid for writes; its old value was dropped just above (a destructor
     // that unwound still counts as dropped), so overwriting it without a drop leaks nothing and
     // drops nothing twice.
-    unsafe { slot.write(outcome) };
+    unsafe { slot.write(Slot::Vacant) };
 }
 
-/// Marks every bot still running as stalled.
-fn fail_stalled<B: Future>(slots: &mut [Slot<B>]) {
-    for (index, slot) in slots.iter_mut().enumerate() {
-        if matches!(slot, Slot::Running(_)) {
-            finish(
-                slot,
-                Slot::Failed(BotError::new(index, BotErrorKind::Stalled)),
-            );
-        }
-    }
+/// Drops a panic payload; its destructor is user code and must not unwind into the loop.
+fn drop_contained(payload: Box<dyn std::any::Any + Send>) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(payload)));
 }

@@ -12,7 +12,7 @@ use std::task::Poll;
 use mio::Token;
 use mio::event::Source;
 
-use crate::context::with_loop;
+use crate::context::{self, with_loop};
 use crate::io_table::Direction;
 use crate::loop_state::LoopState;
 
@@ -22,6 +22,10 @@ use crate::loop_state::LoopState;
 /// returns `WouldBlock` does the bot park until the selector reports the source ready, so a
 /// request/response round trip costs one write, one read and a share of one `epoll_wait`.
 /// Dropping an `IoSource` deregisters the source (and drops it, closing its descriptor).
+///
+/// A source belongs to the run whose bot made it: it cannot leave the run's thread (it is not
+/// `Send`), and waited on in another run it fails with an error naming the mistake instead of
+/// parking that run's bots on this one's selector.
 ///
 /// # Examples
 /// A Unix socket pair, which `ttk-net` does not offer:
@@ -144,7 +148,13 @@ impl<S: Source> IoSource<S> {
     }
 
     /// Parks the bot until an event says `direction` is ready.
+    ///
+    /// # Panics
+    /// Outside the run that made the source.
     async fn next_event(&self, direction: Direction) {
+        if context::current_loop_id() != self.state.id() {
+            panic!("{}", foreign_loop_error());
+        }
         let mut waiting = Waiting::new(&self.state, self.token, direction);
         poll_fn(|_| {
             if waiting.parked.is_some() && self.state.io_ready(self.token, direction) {
@@ -156,6 +166,14 @@ impl<S: Source> IoSource<S> {
         })
         .await;
     }
+}
+
+/// The error of a source waited on outside the run that made it.
+fn foreign_loop_error() -> io::Error {
+    io::Error::other(
+        "a ttk socket (I/O source) was used outside the run that made it: it belongs to that \
+         run's loop; make sockets inside the bots of the run that uses them",
+    )
 }
 
 /// One operation's wait on one half of a source.
@@ -192,6 +210,9 @@ impl<'a> Waiting<'a> {
 
     /// Tries `op` unless the source is known not to be ready; parks on `WouldBlock`.
     fn attempt<R>(&mut self, mut op: impl FnMut() -> io::Result<R>) -> Poll<io::Result<R>> {
+        if context::current_loop_id() != self.state.id() {
+            return Poll::Ready(Err(foreign_loop_error()));
+        }
         if !self.state.io_ready(self.token, self.direction) {
             self.park();
             return Poll::Pending;

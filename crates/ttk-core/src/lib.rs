@@ -32,10 +32,12 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod barrier;
+mod bots;
 mod clock;
 mod context;
 mod cx;
 mod executor;
+mod feature;
 mod groups;
 pub mod io;
 mod io_table;
@@ -45,7 +47,11 @@ mod messages;
 mod outcome;
 mod ready;
 mod rng;
+mod run_end;
 mod runtime;
+mod slots;
+mod source;
+mod stop;
 mod time;
 mod timers;
 mod waker;
@@ -61,7 +67,10 @@ pub use groups::GroupError;
 pub use messages::Message;
 pub use outcome::{BotError, BotErrorKind};
 pub use rng::BotRng;
+pub use run_end::{RunEnd, RunError, RunReport, RunSummary};
 pub use runtime::{Runtime, run, try_run};
+pub use source::{Arrivals, BotSource};
+pub use stop::StopHandle;
 pub use time::{Elapsed, Sleep, now, sleep, sleep_until, timeout};
-pub use world::{TickInfo, tick};
+pub use world::{TickInfo, start_bots, tick};
 pub use yield_now::YieldNow;

@@ -1,55 +1,54 @@
-//! The state one loop shares with its bots: ready queue, clock, timers, selector.
+//! The state one loop shares with its bots: the bot table, ready queue, clock, timers, selector,
+//! and the features plugged into it.
 //!
 //! It is not generic over the bots' type, so leaf operations reach it through the thread-local
-//! context; the typed bot storage stays in the executor.
+//! context; the typed bot storage stays in the executor. It names no feature: messages, groups,
+//! barriers, the world and hooks register as [`Feature`](crate::feature::Feature)s.
 
-use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::io;
-use std::rc::{Rc, Weak};
+use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use mio::{Events, Poll, Registry, Token};
 
-use crate::barrier::{self, Barrier, BarrierState};
+use crate::bots::BotTable;
 use crate::clock::Clock;
-use crate::groups::Groups;
+use crate::context::NO_LOOP;
+use crate::feature::Features;
 use crate::io_table::{Direction, IoTable};
 use crate::ready::ReadyQueue;
-use crate::timers::{Nanos, Timers};
+use crate::run_end::RunError;
+use crate::stop::StopSignal;
+use crate::timers::{Nanos, TimerKey, Timers};
 use crate::waker::{REMOTE_TOKEN, Remote};
-use crate::world::TickInfo;
 
-/// End-of-tick work with access to the loop (message delivery).
-type LoopWork = Box<dyn FnMut(&LoopState)>;
-/// Work for one bot (closing its mailbox when it finishes).
-pub(crate) type BotWork = Box<dyn FnMut(u32)>;
-/// A user's tick hook, bound to the world.
-pub(crate) type TickHook = Box<dyn FnMut(&TickInfo)>;
-
-/// Ids for loops, unique in the process: a barrier knows which loop it registered with, and a
-/// waker woken on another loop's thread knows it is not at home. Taken once per run.
-static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(0);
+/// Ids for loops, unique in the process (until 2³² runs have been made): a handle knows which
+/// loop it belongs to, and a waker woken on another loop's thread knows it is not at home.
+static NEXT_LOOP_ID: AtomicU32 = AtomicU32::new(NO_LOOP + 1);
 
 /// How many selector events one `epoll_wait` may return.
 const EVENTS_PER_POLL: usize = 1024;
 
+/// What a loop waits for when no bot is ready.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Something happened (or may have): run the ready bots.
+    Woke,
+    /// Nothing can ever wake a parked bot.
+    Nothing,
+}
+
 /// Per-loop state.
 pub(crate) struct LoopState {
-    /// This loop's id (unique on its thread).
-    id: u64,
-    /// Number of bots.
-    bots: u32,
-    /// Bots not yet finished.
-    live: Cell<usize>,
-    /// One bit per bot, set when it finishes or fails (for state made after the fact, such as
-    /// mailboxes created at a run's first message).
-    exited: RefCell<Vec<u64>>,
+    /// This loop's id.
+    id: u32,
+    /// Which bot is where.
+    pub(crate) bots: RefCell<BotTable>,
     /// Bots that run in the coming tick.
-    pub(crate) ready: RefCell<ReadyQueue>,
+    pub(crate) ready: ReadyQueue,
     /// Index of the bot being polled.
     current: Cell<u32>,
     /// Number of ticks completed.
@@ -66,35 +65,27 @@ pub(crate) struct LoopState {
     poll: RefCell<Poll>,
     /// Reused event buffer.
     events: RefCell<Events>,
-    /// The run's typed mailboxes (`Rc<RefCell<Mailboxes<M>>>`), once a message is used.
-    pub(crate) mail: RefCell<Option<Rc<dyn Any>>>,
-    /// Delivers the tick's messages at its end.
-    message_delivery: RefCell<Option<LoopWork>>,
-    /// Closes a finished bot's mailbox.
-    message_exit: RefCell<Option<BotWork>>,
-    /// Group memberships.
-    pub(crate) groups: RefCell<Groups>,
-    /// Barriers used in this loop, told about exits, group changes and stalls.
-    barriers: RefCell<Vec<Weak<RefCell<BarrierState>>>>,
-    /// The barriers of groups, by group name.
-    pub(crate) group_barriers: RefCell<HashMap<String, Barrier>>,
-    /// The shared world (`Rc<RefCell<W>>`), until the run ends.
-    world: RefCell<Option<Rc<dyn Any>>>,
-    /// User hooks run after every tick, in order.
-    hooks: RefCell<Vec<TickHook>>,
-    /// How other threads wake bots of this loop; made when a foreign future first clones
-    /// its waker.
+    /// How other threads wake this loop; made at the first foreign waker or stop handle.
     remote: RefCell<Option<Arc<Remote>>>,
+    /// The features plugged in.
+    features: Features,
     /// The run's random seed.
     seed: u64,
-    /// Each bot's random state, made at the first use.
-    rngs: RefCell<Vec<u64>>,
+    /// Set from other threads to stop the run.
+    stop: Arc<StopSignal>,
+    /// When the run stops by itself, on the loop's clock.
+    deadline: Option<Nanos>,
+    /// When the run's bot source wants to be asked again, on the loop's clock.
+    source_due: Cell<Option<Nanos>>,
+    /// A failure outside the bots that ends the run (a tick hook panicked).
+    failure: RefCell<Option<RunError>>,
 }
 
 impl std::fmt::Debug for LoopState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoopState")
-            .field("ready", &self.ready.borrow().len())
+            .field("id", &self.id)
+            .field("ready", &self.ready.len())
             .field("tick", &self.tick.get())
             .field("clock", &self.clock)
             .finish_non_exhaustive()
@@ -102,20 +93,21 @@ impl std::fmt::Debug for LoopState {
 }
 
 impl LoopState {
-    /// A loop for `bots` bots, all ready, sharing `world`.
+    /// An empty loop.
     pub(crate) fn new(
-        bots: u32,
         virtual_time: bool,
         seed: u64,
-        world: Rc<dyn Any>,
+        stop: Arc<StopSignal>,
+        deadline: Option<Duration>,
     ) -> io::Result<Self> {
-        let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
-        Ok(LoopState {
+        let mut id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
+        if id == NO_LOOP {
+            id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
+        }
+        let state = LoopState {
             id,
-            bots,
-            live: Cell::new(bots as usize),
-            exited: RefCell::new(vec![0; (bots as usize).div_ceil(64)]),
-            ready: RefCell::new(ReadyQueue::all_ready(bots)),
+            bots: RefCell::new(BotTable::default()),
+            ready: ReadyQueue::default(),
             current: Cell::new(0),
             tick: Cell::new(0),
             clock: Clock::new(virtual_time),
@@ -124,33 +116,36 @@ impl LoopState {
             next_op: Cell::new(0),
             poll: RefCell::new(Poll::new()?),
             events: RefCell::new(Events::with_capacity(EVENTS_PER_POLL)),
-            mail: RefCell::new(None),
-            message_delivery: RefCell::new(None),
-            message_exit: RefCell::new(None),
-            groups: RefCell::new(Groups::default()),
-            barriers: RefCell::new(Vec::new()),
-            group_barriers: RefCell::new(HashMap::new()),
-            world: RefCell::new(Some(world)),
-            hooks: RefCell::new(Vec::new()),
             remote: RefCell::new(None),
+            features: Features::default(),
             seed,
-            rngs: RefCell::new(Vec::new()),
-        })
+            stop,
+            deadline: deadline.map(crate::timers::nanos),
+            source_due: Cell::new(None),
+            failure: RefCell::new(None),
+        };
+        // A stop handle given out before the run must be able to interrupt the selector.
+        if Arc::strong_count(&state.stop) > 1 {
+            let remote = state.remote()?;
+            state.stop.set_waker(remote.waker());
+        }
+        Ok(state)
     }
 
     /// This loop's id.
-    pub(crate) fn id(&self) -> u64 {
+    #[inline]
+    pub(crate) fn id(&self) -> u32 {
         self.id
     }
 
-    /// Whether bot `index` has finished or failed.
-    pub(crate) fn has_exited(&self, index: u32) -> bool {
-        self.exited.borrow()[index as usize / 64] & (1 << (index % 64)) != 0
+    /// The features plugged into this loop.
+    pub(crate) fn features(&self) -> &Features {
+        &self.features
     }
 
-    /// Number of bots in the loop.
-    pub(crate) fn bot_count(&self) -> u32 {
-        self.bots
+    /// The run's random seed.
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
     }
 
     /// The number of the running tick.
@@ -158,55 +153,99 @@ impl LoopState {
         self.tick.get()
     }
 
-    /// Sets how the tick's messages are delivered and how a finished bot's mailbox is closed
-    /// (once, at the first message).
-    pub(crate) fn set_message_delivery(&self, delivery: LoopWork, exit: BotWork) {
-        *self.message_delivery.borrow_mut() = Some(delivery);
-        *self.message_exit.borrow_mut() = Some(exit);
+    /// Counts a finished tick.
+    pub(crate) fn count_tick(&self) {
+        self.tick.set(self.tick.get() + 1);
     }
 
-    /// Adds a user hook, run after the hooks added before it.
-    pub(crate) fn add_hook(&self, hook: TickHook) {
-        self.hooks.borrow_mut().push(hook);
+    /// Bots alive.
+    pub(crate) fn live_bots(&self) -> usize {
+        self.bots.borrow().live()
     }
 
-    /// Ends the run's hold on what bots shared: the world, the hooks (which hold the world) and
-    /// the mailboxes. A socket can outlive its run (a bot may return one) and keeps this state
-    /// alive; without this, a socket stored in the world or left in a mailbox would keep the
-    /// state alive in a cycle and leak every descriptor of the run.
-    pub(crate) fn release_shared(&self) {
-        // Everything is taken out before anything is dropped: a drop (a socket's) reaches back
-        // into this state and must find no borrow held.
-        let hooks = std::mem::take(&mut *self.hooks.borrow_mut());
-        let delivery = self.message_delivery.borrow_mut().take();
-        let exit = self.message_exit.borrow_mut().take();
-        let mail = self.mail.borrow_mut().take();
-        let world = self.world.borrow_mut().take();
-        let group_barriers = std::mem::take(&mut *self.group_barriers.borrow_mut());
-        drop((hooks, delivery, exit, mail, world, group_barriers));
+    /// The id of the bot at `index`.
+    pub(crate) fn id_of(&self, index: u32) -> usize {
+        self.bots.borrow().id_of(index)
     }
 
-    /// The shared world.
-    ///
-    /// # Panics
-    /// If `W` is not the run's world type (`Cx<M, W>` is made only by a run with world `W`).
-    pub(crate) fn world<W: 'static>(&self) -> Rc<RefCell<W>> {
-        let world = self.world.borrow().clone();
-        world
-            .expect("the world is shared while the run lasts")
-            .downcast::<RefCell<W>>()
-            .unwrap_or_else(|_| unreachable!("a Cx<M, W> is only made by a run with world W"))
+    /// The index of live bot `id`.
+    pub(crate) fn index_of(&self, id: usize) -> Option<u32> {
+        self.bots.borrow().index_of(id)
     }
 
-    /// Calls `f` with bot `index`'s random state, seeding every bot's at the first use.
-    pub(crate) fn with_rng_state<R>(&self, index: u32, f: impl FnOnce(&mut u64) -> R) -> R {
-        let mut rngs = self.rngs.borrow_mut();
-        if rngs.is_empty() {
-            *rngs = (0..self.bots)
-                .map(|bot| crate::rng::initial_state(self.seed, bot))
-                .collect();
+    /// Hands out ids for `count` bots that start at the end of this tick (or of the hook or
+    /// source asking).
+    pub(crate) fn start_bots(&self, count: usize) -> Range<usize> {
+        self.bots.borrow_mut().reserve(count)
+    }
+
+    /// Bookkeeping when bot `id` has been placed at `index` and built: it is queued, and the
+    /// features learn of it.
+    pub(crate) fn bot_started(&self, index: u32, id: usize) {
+        self.ready.grow_to(index + 1);
+        self.ready.push(index);
+        if !self.features.is_empty() {
+            self.features
+                .for_each(|feature| feature.bot_started(self, index, id));
         }
-        f(&mut rngs[index as usize])
+    }
+
+    /// Bookkeeping when bot `index` has finished, failed or been stopped (and been dropped):
+    /// the features learn of it, then its place is freed. Returns its id.
+    pub(crate) fn bot_exited(&self, index: u32) -> usize {
+        if !self.features.is_empty() {
+            self.features
+                .for_each(|feature| feature.bot_exited(self, index));
+        }
+        self.bots.borrow_mut().remove(index)
+    }
+
+    /// Ends a failed run with `error` (the first failure is kept).
+    pub(crate) fn fail(&self, error: RunError) {
+        self.failure.borrow_mut().get_or_insert(error);
+    }
+
+    /// The failure that ends the run, if any.
+    pub(crate) fn take_failure(&self) -> Option<RunError> {
+        self.failure.borrow_mut().take()
+    }
+
+    /// Whether a stop handle asked the run to stop.
+    #[inline]
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.stop.is_requested()
+    }
+
+    /// Whether the run's deadline has passed.
+    #[inline]
+    pub(crate) fn deadline_passed(&self) -> bool {
+        self.deadline
+            .is_some_and(|deadline| self.clock.now() >= deadline)
+    }
+
+    /// Records when the bot source wants to be asked again (`None`: never).
+    pub(crate) fn set_source_due(&self, due: Option<Nanos>) {
+        self.source_due.set(due);
+    }
+
+    /// Whether the bot source wants to be asked now.
+    pub(crate) fn source_is_due(&self) -> bool {
+        self.source_due
+            .get()
+            .is_some_and(|due| due <= self.clock.now())
+    }
+
+    /// Whether the bot source may still start bots.
+    pub(crate) fn source_active(&self) -> bool {
+        self.source_due.get().is_some()
+    }
+
+    /// Ends the run's hold on what bots shared (the world, hooks, mailboxes). A socket can
+    /// outlive its run (a bot may return one) and keeps this state alive; without this, a socket
+    /// stored in the world or left in a mailbox would keep the state alive in a cycle and leak
+    /// every descriptor of the run.
+    pub(crate) fn release_shared(&self) {
+        self.features.release();
     }
 
     /// How other threads wake this loop's bots (made at the first use).
@@ -225,38 +264,15 @@ impl LoopState {
         self.remote
             .borrow()
             .as_ref()
-            .is_some_and(|remote| Arc::strong_count(remote) > 1)
+            .is_some_and(|remote| remote.wakers_alive())
     }
 
-    /// Starts telling `barrier` about exits and stalls.
-    pub(crate) fn watch_barrier(&self, barrier: Weak<RefCell<BarrierState>>) {
-        let mut barriers = self.barriers.borrow_mut();
-        barriers.retain(|barrier| barrier.strong_count() > 0);
-        barriers.push(barrier);
-    }
-
-    /// Bookkeeping when bot `index` finishes or fails: it leaves its groups, and barriers it
-    /// waited on break.
-    pub(crate) fn bot_exited(&self, index: u32) {
-        self.live.set(self.live.get() - 1);
-        self.exited.borrow_mut()[index as usize / 64] |= 1 << (index % 64);
-        self.groups.borrow_mut().exit(index);
-        if let Some(close_mailbox) = &mut *self.message_exit.borrow_mut() {
-            close_mailbox(index);
-        }
-        // Breaking a barrier only wakes bots (the ready queue); the list itself is not touched.
-        for barrier in self.barriers.borrow().iter() {
-            barrier::bot_exited(barrier, index, self);
-        }
-    }
-
-    /// Called when nothing can wake any bot: releases barrier waiters with an error. True if
-    /// that woke a bot (the run goes on).
+    /// Called when nothing can wake any bot: features release what they hold (barrier waiters,
+    /// with an error). True if that woke a bot (the run goes on).
     pub(crate) fn release_stalled(&self) -> bool {
         let mut woke = false;
-        for barrier in self.barriers.borrow().iter() {
-            woke |= barrier::loop_stalled(barrier, self);
-        }
+        self.features
+            .for_each(|feature| woke |= feature.stalled(self));
         woke
     }
 
@@ -275,12 +291,17 @@ impl LoopState {
     /// Queues `bot` to run (no effect if it is queued already).
     #[inline]
     pub(crate) fn wake(&self, bot: u32) {
-        self.ready.borrow_mut().push(bot);
+        self.ready.push(bot);
     }
 
-    /// Wakes the running bot at `deadline`.
-    pub(crate) fn add_timer(&self, deadline: Nanos) {
-        self.timers.borrow_mut().insert(deadline, self.current());
+    /// Wakes the running bot at `deadline`; the key cancels the timer.
+    pub(crate) fn add_timer(&self, deadline: Nanos) -> TimerKey {
+        self.timers.borrow_mut().insert(deadline, self.current())
+    }
+
+    /// Cancels a pending timer (no effect if it fired or was cancelled already).
+    pub(crate) fn cancel_timer(&self, key: TimerKey) {
+        self.timers.borrow_mut().cancel(key);
     }
 
     /// Registers an I/O source with the selector, edge-triggered, for reading and writing.
@@ -336,11 +357,16 @@ impl LoopState {
         self.io.borrow_mut().unpark(token, direction, bot, op);
     }
 
-    /// Ends a tick: delivers what the tick produced, then looks for I/O and due timers without
-    /// blocking, so bots they wake run in the next tick.
-    pub(crate) fn end_tick(&self) -> io::Result<()> {
-        self.run_end_of_tick_work();
-        self.tick.set(self.tick.get() + 1);
+    /// The features' end-of-tick work: deliveries, memberships, hooks.
+    pub(crate) fn run_end_of_tick_work(&self) {
+        if !self.features.is_empty() {
+            self.features.for_each(|feature| feature.end_of_tick(self));
+        }
+    }
+
+    /// Looks for I/O and due timers without blocking, so the bots they wake run in the next
+    /// tick.
+    pub(crate) fn collect_events(&self) -> io::Result<()> {
         if !self.io.borrow().is_empty() {
             self.poll_io(Some(Duration::ZERO))?;
         }
@@ -349,78 +375,73 @@ impl LoopState {
         Ok(())
     }
 
-    /// Delivers the tick's messages, applies group changes, then runs the user's hooks.
-    fn run_end_of_tick_work(&self) {
-        if let Some(deliver) = &mut *self.message_delivery.borrow_mut() {
-            deliver(self);
-        }
-        if self.groups.borrow_mut().commit() {
-            for barrier in self.barriers.borrow().iter() {
-                barrier::regroup(barrier, self);
-            }
-        }
-        let mut hooks = self.hooks.borrow_mut();
-        if hooks.is_empty() {
-            return;
-        }
-        let info = TickInfo {
-            tick: self.tick.get(),
-            now: self.clock.instant(self.clock.now()),
-            live_bots: self.live.get(),
-        };
-        for hook in hooks.iter_mut() {
-            hook(&info);
-        }
-    }
-
     /// Queues the bots woken from other threads since the last look (one atomic load when none
     /// were: this runs every tick).
     fn take_remote_wakes(&self) {
         if let Some(remote) = &*self.remote.borrow() {
-            let woken = remote.take_woken();
-            let mut ready = self.ready.borrow_mut();
-            for bot in woken.into_iter().filter(|&bot| bot < self.bots) {
-                ready.push(bot);
+            for bot in remote.take_woken() {
+                // A stale wake (its bot exited and the place was reused) costs one extra poll,
+                // which every ttk wait tolerates.
+                if self.bots.borrow().is_live(bot) {
+                    self.ready.push(bot);
+                }
             }
         }
     }
 
-    /// Called when no bot is ready: waits for an I/O event or the next timer (virtual time jumps
-    /// to it). Returns `false` when nothing can ever wake a parked bot.
-    pub(crate) fn wait_for_work(&self) -> io::Result<bool> {
+    /// Called when no bot is ready: waits for an I/O event, the next timer, the bot source's
+    /// next time or the deadline, whichever comes first. A virtual clock jumps to the next
+    /// timer only while no bot waits on I/O; while one does, it runs at the speed of real time.
+    /// Returns [`Wait::Nothing`] when nothing can ever wake a parked bot (a deadline does not
+    /// count: bots deadlocked on each other are reported at once, not at the deadline).
+    pub(crate) fn wait_for_work(&self) -> io::Result<Wait> {
         // A wake from another thread may have come after the end of the tick looked.
         self.take_remote_wakes();
-        if self.ready.borrow().len() > 0 {
-            return Ok(true);
+        if self.ready.len() > 0 || self.stop_requested() {
+            return Ok(Wait::Woke);
         }
-        let next_deadline = self.timers.borrow().next_deadline();
+        let next_timer = self.timers.borrow().next_deadline();
         let io_waiters = self.io.borrow().has_waiters() || self.foreign_wakers_alive();
-        if next_deadline.is_none() && !io_waiters {
-            return Ok(false);
+        let source_due = self.source_due.get();
+        if next_timer.is_none() && source_due.is_none() && !io_waiters {
+            return Ok(Wait::Nothing);
         }
-        if self.clock.is_virtual() {
-            if io_waiters {
-                self.poll_io(Some(Duration::ZERO))?;
-                if self.ready.borrow().len() > 0 {
-                    return Ok(true);
-                }
-            }
-            match next_deadline {
-                Some(deadline) => self.clock.advance_to(deadline),
-                None => self.poll_io(None)?,
+        let wake_at = [next_timer, source_due, self.deadline]
+            .into_iter()
+            .flatten()
+            .min();
+        let now = self.clock.now();
+        if self.clock.is_virtual() && !io_waiters {
+            if let Some(at) = wake_at {
+                self.clock.advance_to(at);
             }
         } else {
-            let timeout = next_deadline
-                .map(|deadline| Duration::from_nanos(deadline.saturating_sub(self.clock.now())));
+            let timeout = wake_at.map(|at| Duration::from_nanos(at.saturating_sub(now)));
+            let started = std::time::Instant::now();
             if io_waiters {
                 self.poll_io(timeout)?;
             } else if let Some(timeout) = timeout {
-                std::thread::sleep(timeout);
+                self.sleep(timeout)?;
             }
+            // Under a virtual clock, time spent waiting on I/O passes for the bots too: a
+            // timeout around a read must be able to expire.
+            self.clock
+                .advance_to(now.saturating_add(crate::timers::nanos(started.elapsed())));
         }
         self.take_remote_wakes();
         self.fire_due_timers();
-        Ok(true)
+        Ok(Wait::Woke)
+    }
+
+    /// Sleeps `timeout`, but wakes early if a stop handle can interrupt the loop (the selector
+    /// then holds its waker).
+    fn sleep(&self, timeout: Duration) -> io::Result<()> {
+        if self.remote.borrow().is_some() {
+            self.poll_io(Some(timeout))
+        } else {
+            std::thread::sleep(timeout);
+            Ok(())
+        }
     }
 
     /// Asks the selector for events and wakes the bots parked on them.
@@ -432,7 +453,6 @@ impl LoopState {
             Err(error) => return Err(error),
         }
         let mut io = self.io.borrow_mut();
-        let mut ready = self.ready.borrow_mut();
         for event in events.iter() {
             if event.token() == REMOTE_TOKEN {
                 // The wakes themselves are taken after the poll (`take_remote_wakes`).
@@ -442,7 +462,9 @@ impl LoopState {
             let failed = event.is_error() || event.is_read_closed() || event.is_write_closed();
             let readable = event.is_readable() || failed;
             let writable = event.is_writable() || failed;
-            io.on_event(event.token(), readable, writable, |bot| ready.push(bot));
+            io.on_event(event.token(), readable, writable, |bot| {
+                self.ready.push(bot)
+            });
         }
         Ok(())
     }
@@ -454,9 +476,8 @@ impl LoopState {
             return;
         }
         let now = self.clock.now();
-        let mut ready = self.ready.borrow_mut();
         while let Some(bot) = timers.pop_due(now) {
-            ready.push(bot);
+            self.ready.push(bot);
         }
     }
 }

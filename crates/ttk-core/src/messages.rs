@@ -3,16 +3,14 @@
 //! A message sent during tick `t` is visible to its receiver from tick `t + 1`, whatever order
 //! the bots run in (as in the seed). Messages from one sender arrive in the order sent.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
-use std::rc::Rc;
 use std::task::Poll;
 
-use crate::context::with_loop;
 use crate::cx::Cx;
+use crate::feature::{Feature, Stage};
 use crate::loop_state::LoopState;
 
 /// A message as received: who sent it, and what.
@@ -26,11 +24,11 @@ pub struct Message<M> {
 
 /// The mailboxes of one run's bots, for message type `M`.
 pub(crate) struct Mailboxes<M> {
-    /// Sent this tick, delivered at its end: (to, from, message).
-    pending: Vec<(u32, u32, M)>,
-    /// Delivered and not yet received, per bot.
-    inboxes: Vec<VecDeque<(u32, M)>>,
-    /// Where each bot stands.
+    /// Sent this tick, delivered at its end: (to, from), by id, and the message.
+    pending: Vec<(usize, usize, M)>,
+    /// Delivered and not yet received, by bot index: (sender id, message).
+    inboxes: Vec<VecDeque<(usize, M)>>,
+    /// Where each bot stands, by index.
     status: Vec<Status>,
 }
 
@@ -41,52 +39,67 @@ enum Status {
     Idle,
     /// Parked in a receive.
     Waiting,
-    /// Finished: messages to it are dropped (they would pile up unread for the rest of the run).
+    /// Finished (or no bot there): messages to it are dropped (they would pile up unread).
     Closed,
 }
 
 impl<M> Mailboxes<M> {
-    /// Mailboxes for the bots of `state`; those already finished are closed.
+    /// Mailboxes for the bots of `state`.
     fn new(state: &LoopState) -> Self {
-        let bots = state.bot_count();
+        let bots = state.bots.borrow();
         Mailboxes {
             pending: Vec::new(),
-            inboxes: (0..bots).map(|_| VecDeque::new()).collect(),
-            status: (0..bots)
-                .map(|bot| match state.has_exited(bot) {
-                    true => Status::Closed,
-                    false => Status::Idle,
+            inboxes: (0..bots.capacity()).map(|_| VecDeque::new()).collect(),
+            status: (0..bots.capacity())
+                .map(|index| match bots.is_live(index) {
+                    true => Status::Idle,
+                    false => Status::Closed,
                 })
                 .collect(),
         }
     }
 
     /// Moves this tick's messages into the inboxes and wakes the receivers waiting for them.
-    fn deliver(&mut self, state: &LoopState) {
+    /// Messages to bots that are gone are returned, for the caller to drop once it holds no
+    /// borrow.
+    fn deliver(&mut self, state: &LoopState) -> Vec<M> {
+        let mut undeliverable = Vec::new();
         for (to, from, data) in self.pending.drain(..) {
-            let Some(inbox) = self.inboxes.get_mut(to as usize) else {
+            let Some(index) = state.index_of(to) else {
+                undeliverable.push(data);
                 continue;
             };
-            let status = &mut self.status[to as usize];
+            let index = index as usize;
+            let status = &mut self.status[index];
             match status {
                 Status::Closed => {
-                    // User code (a destructor) must not take the run down.
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(data)));
+                    undeliverable.push(data);
                     continue;
                 }
                 Status::Waiting => {
                     *status = Status::Idle;
-                    state.wake(to);
+                    state.wake(index as u32);
                 }
                 Status::Idle => {}
             }
-            inbox.push_back((from, data));
+            self.inboxes[index].push_back((from, data));
         }
+        undeliverable
+    }
+
+    /// Opens the mailbox of a bot that took place `bot`.
+    fn open(&mut self, bot: u32) {
+        let index = bot as usize;
+        if self.inboxes.len() <= index {
+            self.inboxes.resize_with(index + 1, VecDeque::new);
+            self.status.resize(index + 1, Status::Closed);
+        }
+        self.status[index] = Status::Idle;
     }
 
     /// Closes a finished bot's mailbox: later messages are dropped at delivery; the unread ones
     /// are returned, for the caller to drop once it holds no borrow.
-    fn close(&mut self, bot: u32) -> VecDeque<(u32, M)> {
+    fn close(&mut self, bot: u32) -> VecDeque<(usize, M)> {
         match self.inboxes.get_mut(bot as usize) {
             Some(inbox) => {
                 self.status[bot as usize] = Status::Closed;
@@ -98,64 +111,78 @@ impl<M> Mailboxes<M> {
 
     /// Takes the first message in `bot`'s inbox from one of `senders` (any sender if `None`).
     fn take(&mut self, bot: u32, senders: Option<&[usize]>) -> Option<Message<M>> {
-        let inbox = &mut self.inboxes[bot as usize];
+        let inbox = self.inboxes.get_mut(bot as usize)?;
         let position = match senders {
             None => (!inbox.is_empty()).then_some(0)?,
-            Some(senders) => inbox
-                .iter()
-                .position(|(from, _)| senders.contains(&(*from as usize)))?,
+            Some(senders) => inbox.iter().position(|(from, _)| senders.contains(from))?,
         };
         let (from, data) = inbox.remove(position).expect("position is in range");
-        Some(Message {
-            from: from as usize,
-            data,
-        })
+        Some(Message { from, data })
     }
 
     /// Whether `bot` has a message from one of `senders` (any sender if `None`).
     fn has(&self, bot: u32, senders: Option<&[usize]>) -> bool {
-        let inbox = &self.inboxes[bot as usize];
+        let Some(inbox) = self.inboxes.get(bot as usize) else {
+            return false;
+        };
         match senders {
             None => !inbox.is_empty(),
-            Some(senders) => inbox
-                .iter()
-                .any(|(from, _)| senders.contains(&(*from as usize))),
+            Some(senders) => inbox.iter().any(|(from, _)| senders.contains(from)),
         }
     }
 }
 
-impl<M: 'static> Mailboxes<M> {
-    /// The run's mailboxes, created at the first use (a run without messages pays nothing).
-    fn of(state: &LoopState) -> Rc<RefCell<Mailboxes<M>>> {
-        let mut mail = state.mail.borrow_mut();
-        if let Some(existing) = &*mail {
-            return Rc::clone(existing)
-                .downcast::<RefCell<Mailboxes<M>>>()
-                .unwrap_or_else(|_| unreachable!("one run has one message type"));
+/// The mailboxes as a feature of the loop.
+struct Mail<M> {
+    /// The mailboxes.
+    boxes: RefCell<Mailboxes<M>>,
+}
+
+/// Drops user values (messages) where a panicking destructor cannot take the run down.
+fn drop_contained<T>(values: T) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(values)));
+}
+
+impl<M: 'static> Feature for Mail<M> {
+    fn bot_started(&self, _state: &LoopState, index: u32, _id: usize) {
+        self.boxes.borrow_mut().open(index);
+    }
+
+    fn bot_exited(&self, _state: &LoopState, index: u32) {
+        let unread = self.boxes.borrow_mut().close(index);
+        drop_contained(unread);
+    }
+
+    fn end_of_tick(&self, state: &LoopState) {
+        let mut boxes = self.boxes.borrow_mut();
+        if boxes.pending.is_empty() {
+            return;
         }
-        let mailboxes = Rc::new(RefCell::new(Mailboxes::<M>::new(state)));
-        *mail = Some(Rc::clone(&mailboxes) as Rc<dyn Any>);
-        let delivery = Rc::clone(&mailboxes);
-        let exits = Rc::clone(&mailboxes);
-        state.set_message_delivery(
-            Box::new(move |state| delivery.borrow_mut().deliver(state)),
-            Box::new(move |bot| {
-                let unread = exits.borrow_mut().close(bot);
-                // A message's destructor is user code: a panic there must not take the run down.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(unread)));
-            }),
-        );
-        mailboxes
+        let undeliverable = boxes.deliver(state);
+        drop(boxes);
+        drop_contained(undeliverable);
+    }
+
+    fn release(&self) {
+        let mut boxes = self.boxes.borrow_mut();
+        let pending = std::mem::take(&mut boxes.pending);
+        let inboxes = std::mem::take(&mut boxes.inboxes);
+        drop(boxes);
+        drop_contained((pending, inboxes));
     }
 }
 
-/// Calls `f` with the running loop's mailboxes for `M`.
-fn with_mailboxes<M: 'static, R>(f: impl FnOnce(&mut Mailboxes<M>, &LoopState) -> R) -> R {
-    with_loop(|state| {
-        let mailboxes = Mailboxes::<M>::of(state);
-        let mut mailboxes = mailboxes.borrow_mut();
-        f(&mut mailboxes, state)
-    })
+/// Calls `f` with the running loop's mailboxes for `M` (made at the first use: a run without
+/// messages pays nothing).
+fn with_mailboxes<M: 'static, R>(
+    state: &LoopState,
+    f: impl FnOnce(&mut Mailboxes<M>, &LoopState) -> R,
+) -> R {
+    let mail = state.features().get_or_insert(Stage::Delivery, || Mail {
+        boxes: RefCell::new(Mailboxes::<M>::new(state)),
+    });
+    let mut boxes = mail.boxes.borrow_mut();
+    f(&mut boxes, state)
 }
 
 /// # Messages
@@ -181,14 +208,22 @@ fn with_mailboxes<M: 'static, R>(f: impl FnOnce(&mut Mailboxes<M>, &LoopState) -
 /// assert_eq!(ttk_core::run(2, pass_the_ball), [None, Some((0, 42))]);
 /// ```
 impl<M: 'static, W> Cx<M, W> {
-    /// Sends `data` to bot `to` (ignored if `to` is this bot or not a bot of the run).
+    /// Calls `f` with this bot's loop's mailboxes and this bot's (index, id).
+    fn with_mail<R>(&self, f: impl FnOnce(&mut Mailboxes<M>, &LoopState, u32, usize) -> R) -> R {
+        let index = self.index;
+        self.with_loop(|state| {
+            let id = state.id_of(index);
+            with_mailboxes(state, |boxes, state| f(boxes, state, index, id))
+        })
+    }
+
+    /// Sends `data` to bot `to` (ignored if `to` is this bot; dropped if no bot with that id is
+    /// running when the tick ends).
     pub fn send(&self, to: usize, data: M) {
-        if to == self.id() || to >= u32::MAX as usize {
-            return;
-        }
-        let from = self.index;
-        with_mailboxes(|mailboxes: &mut Mailboxes<M>, _| {
-            mailboxes.pending.push((to as u32, from, data));
+        self.with_mail(|boxes, _, _, me| {
+            if to != me {
+                boxes.pending.push((to, me, data));
+            }
         });
     }
 
@@ -197,12 +232,9 @@ impl<M: 'static, W> Cx<M, W> {
     where
         M: Clone,
     {
-        let from = self.index;
-        let me = self.id();
-        with_mailboxes(|mailboxes: &mut Mailboxes<M>, state| {
-            let bots = state.bot_count() as usize;
-            for &bot in to.iter().filter(|&&bot| bot != me && bot < bots) {
-                mailboxes.pending.push((bot as u32, from, data.clone()));
+        self.with_mail(|boxes, _, _, me| {
+            for &bot in to.iter().filter(|&&bot| bot != me) {
+                boxes.pending.push((bot, me, data.clone()));
             }
         });
     }
@@ -216,15 +248,15 @@ impl<M: 'static, W> Cx<M, W> {
         self.send_many(&self.members(group), data);
     }
 
-    /// Sends a copy of `data` to every other bot of the run.
+    /// Sends a copy of `data` to every other bot running in the loop.
     pub fn broadcast(&self, data: M)
     where
         M: Clone,
     {
-        let from = self.index;
-        with_mailboxes(|mailboxes: &mut Mailboxes<M>, state| {
-            for bot in (0..state.bot_count()).filter(|&bot| bot != from) {
-                mailboxes.pending.push((bot, from, data.clone()));
+        self.with_mail(|boxes, state, me_index, me| {
+            let bots = state.bots.borrow();
+            for index in bots.live_indices().filter(|&index| index != me_index) {
+                boxes.pending.push((bots.id_of(index), me, data.clone()));
             }
         });
     }
@@ -243,41 +275,36 @@ impl<M: 'static, W> Cx<M, W> {
 
     /// The next message from anyone, if one has arrived.
     pub fn try_recv(&self) -> Option<Message<M>> {
-        let me = self.index;
-        with_mailboxes(|mailboxes: &mut Mailboxes<M>, _| mailboxes.take(me, None))
+        self.with_mail(|boxes, _, me, _| boxes.take(me, None))
     }
 
     /// The next message from one of `senders`, if one has arrived.
     pub fn try_recv_from(&self, senders: &[usize]) -> Option<Message<M>> {
-        let me = self.index;
-        with_mailboxes(|mailboxes: &mut Mailboxes<M>, _| mailboxes.take(me, Some(senders)))
+        self.with_mail(|boxes, _, me, _| boxes.take(me, Some(senders)))
     }
 
     /// Whether a message has arrived (without taking it).
     pub fn has_message(&self) -> bool {
-        let me = self.index;
-        with_mailboxes(|mailboxes: &mut Mailboxes<M>, _| mailboxes.has(me, None))
+        self.with_mail(|boxes, _, me, _| boxes.has(me, None))
     }
 
     /// Whether a message from one of `senders` has arrived (without taking it).
     pub fn has_message_from(&self, senders: &[usize]) -> bool {
-        let me = self.index;
-        with_mailboxes(|mailboxes: &mut Mailboxes<M>, _| mailboxes.has(me, Some(senders)))
+        self.with_mail(|boxes, _, me, _| boxes.has(me, Some(senders)))
     }
 
     /// Takes a matching message, or parks the bot until a delivery.
     async fn recv_filtered(&self, senders: Option<&[usize]>) -> Message<M> {
-        let me = self.index;
         poll_fn(|_| {
-            with_mailboxes(
-                |mailboxes: &mut Mailboxes<M>, _| match mailboxes.take(me, senders) {
-                    Some(message) => Poll::Ready(message),
-                    None => {
-                        mailboxes.status[me as usize] = Status::Waiting;
-                        Poll::Pending
+            self.with_mail(|boxes, _, me, _| match boxes.take(me, senders) {
+                Some(message) => Poll::Ready(message),
+                None => {
+                    if let Some(status) = boxes.status.get_mut(me as usize) {
+                        *status = Status::Waiting;
                     }
-                },
-            )
+                    Poll::Pending
+                }
+            })
         })
         .await
     }

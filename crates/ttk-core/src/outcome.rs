@@ -46,6 +46,9 @@ pub enum BotErrorKind {
     /// The bot was parked with nothing left that could wake it: every other bot had finished or
     /// was parked too, and no timer or socket was pending.
     Stalled,
+    /// The run was stopped (a deadline, a [`StopHandle`](crate::StopHandle), a failure outside
+    /// the bots) while the bot still ran; it was dropped in place.
+    Stopped,
 }
 
 impl BotError {
@@ -80,6 +83,7 @@ impl fmt::Display for BotError {
                 "bot {bot} stalled: it waited with nothing left that could wake it \
                  (no ready bot, timer or socket)"
             ),
+            BotErrorKind::Stopped => write!(f, "bot {bot} was stopped: the run ended first"),
         }
     }
 }
@@ -87,7 +91,7 @@ impl fmt::Display for BotError {
 impl std::error::Error for BotError {}
 
 /// The text of a panic payload (`&str` or `String`, as `panic!` makes them).
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {

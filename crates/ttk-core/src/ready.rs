@@ -1,13 +1,26 @@
 //! The ready queue: which bots run in the coming tick, and in what order.
 
+use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 
 /// Bot indices waiting to run, plus one flag per bot so a bot is never queued twice.
 ///
-/// A tick pops exactly the entries that were queued when it began
-/// ([`ReadyQueue::len`] read at the start); anything pushed during the tick runs in the next one.
+/// A tick pops exactly the entries that were queued when it began ([`ReadyQueue::len`] read at
+/// the start); anything pushed during the tick runs in the next one.
+///
+/// This is the hottest state of the loop (a pop and a push per switch), so it is reached through
+/// `&self` without a `RefCell`'s borrow flag: no method hands out a reference into it or calls
+/// code that could come back to it, and the type is not `Sync`, so each method has the queue to
+/// itself for its whole body.
 #[derive(Debug, Default)]
 pub(crate) struct ReadyQueue {
+    /// The queue.
+    inner: UnsafeCell<Queue>,
+}
+
+/// The contents of a [`ReadyQueue`].
+#[derive(Debug, Default)]
+struct Queue {
     /// Bot indices in run order.
     order: VecDeque<u32>,
     /// `queued[i]` is true while bot `i` is in `order`.
@@ -15,33 +28,51 @@ pub(crate) struct ReadyQueue {
 }
 
 impl ReadyQueue {
-    /// A queue for `bots` bots, holding every one of them in index order (the first tick).
-    pub(crate) fn all_ready(bots: u32) -> Self {
-        ReadyQueue {
-            order: (0..bots).collect(),
-            queued: vec![true; bots as usize],
-        }
+    /// Calls `f` with the queue.
+    #[inline]
+    fn with<R>(&self, f: impl FnOnce(&mut Queue) -> R) -> R {
+        // SAFETY: the queue is only reached through this function, whose callers below never
+        // call back into the queue or into user code inside `f`, so no other reference to it
+        // exists while `f` runs; `UnsafeCell` makes the type `!Sync`, so no other thread does.
+        f(unsafe { &mut *self.inner.get() })
+    }
+
+    /// Makes room for bot indices below `bots` (none of them queued).
+    pub(crate) fn grow_to(&self, bots: u32) {
+        self.with(|queue| {
+            if queue.queued.len() < bots as usize {
+                queue.queued.resize(bots as usize, false);
+            }
+        });
     }
 
     /// How many bots are queued.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.order.len()
+        self.with(|queue| queue.order.len())
     }
 
     /// Takes the next bot to run.
-    pub(crate) fn pop(&mut self) -> Option<u32> {
-        let bot = self.order.pop_front()?;
-        self.queued[bot as usize] = false;
-        Some(bot)
+    #[inline]
+    pub(crate) fn pop(&self) -> Option<u32> {
+        self.with(|queue| {
+            let bot = queue.order.pop_front()?;
+            queue.queued[bot as usize] = false;
+            Some(bot)
+        })
     }
 
-    /// Queues `bot` at the back unless it is queued already.
-    pub(crate) fn push(&mut self, bot: u32) {
-        let flag = &mut self.queued[bot as usize];
-        if !*flag {
-            *flag = true;
-            self.order.push_back(bot);
-        }
+    /// Queues `bot` at the back unless it is queued already (or is not a bot of the loop).
+    #[inline]
+    pub(crate) fn push(&self, bot: u32) {
+        self.with(|queue| {
+            if let Some(flag) = queue.queued.get_mut(bot as usize)
+                && !*flag
+            {
+                *flag = true;
+                queue.order.push_back(bot);
+            }
+        });
     }
 }
 
@@ -50,9 +81,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn first_tick_is_in_index_order_and_nothing_is_queued_twice() {
-        let mut queue = ReadyQueue::all_ready(3);
-        queue.push(1);
+    fn bots_run_in_push_order_and_nothing_is_queued_twice() {
+        let queue = ReadyQueue::default();
+        queue.grow_to(3);
+        for bot in [0, 1, 2, 1, 7] {
+            queue.push(bot);
+        }
         assert_eq!(queue.len(), 3);
         assert_eq!(queue.pop(), Some(0));
         queue.push(0);

@@ -1,8 +1,12 @@
 //! A seeded random generator per bot: the same run seed gives the same numbers.
 
+use std::cell::RefCell;
 use std::ops::Range;
 
-use crate::context::with_loop;
+use crate::context::with_own_loop;
+use crate::cx::NotSend;
+use crate::feature::{Feature, Stage};
+use crate::loop_state::LoopState;
 
 /// The random generator of one bot, from [`Cx::rng`](crate::Cx::rng).
 ///
@@ -29,13 +33,50 @@ use crate::context::with_loop;
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct BotRng {
-    /// The bot whose stream this is.
+    /// The place of the bot whose stream this is.
     pub(crate) index: u32,
+    /// Its loop.
+    pub(crate) loop_id: u32,
+    /// It finds its loop through a thread-local: it stays on its thread.
+    pub(crate) _thread: NotSend,
+}
+
+/// Every bot's random state, by place: made at the first use of a generator in a run, and
+/// re-seeded for each bot that takes a place.
+struct Streams {
+    /// States by bot index.
+    states: RefCell<Vec<u64>>,
+}
+
+impl Feature for Streams {
+    fn bot_started(&self, state: &LoopState, index: u32, id: usize) {
+        let mut states = self.states.borrow_mut();
+        if states.len() <= index as usize {
+            states.resize(index as usize + 1, 0);
+        }
+        states[index as usize] = initial_state(state.seed(), id);
+    }
+}
+
+/// Calls `f` with bot `index`'s random state.
+fn with_state<R>(state: &LoopState, index: u32, f: impl FnOnce(&mut u64) -> R) -> R {
+    let streams = state.features().get_or_insert(Stage::Streams, || {
+        let capacity = state.bots.borrow().capacity();
+        Streams {
+            states: RefCell::new(
+                (0..capacity)
+                    .map(|index| initial_state(state.seed(), state.id_of(index)))
+                    .collect(),
+            ),
+        }
+    });
+    let mut states = streams.states.borrow_mut();
+    f(&mut states[index as usize])
 }
 
 /// The first state of bot `index`'s stream under `seed`.
-pub(crate) fn initial_state(seed: u64, index: u32) -> u64 {
-    let mut state = seed ^ (u64::from(index)).wrapping_mul(0xD1B5_4A32_D192_ED03);
+fn initial_state(seed: u64, id: usize) -> u64 {
+    let mut state = seed ^ (id as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
     splitmix(&mut state)
 }
 
@@ -54,7 +95,9 @@ impl BotRng {
     /// # Panics
     /// Outside the bot's running loop.
     pub fn next_u64(&self) -> u64 {
-        with_loop(|state| state.with_rng_state(self.index, splitmix))
+        with_own_loop(self.loop_id, "a BotRng", |state| {
+            with_state(state, self.index, splitmix)
+        })
     }
 
     /// A number in `0..bound` (0 if `bound` is 0).

@@ -3,14 +3,20 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::context::EnterGuard;
 use crate::cx::Cx;
-use crate::executor;
+use crate::executor::Executor;
 use crate::loop_state::LoopState;
-use crate::outcome::BotError;
-use crate::world::TickInfo;
+use crate::outcome::{BotError, panic_message};
+use crate::run_end::{RunEnd, RunError, RunReport, RunSummary};
+use crate::source::BotSource;
+use crate::stop::{StopHandle, StopSignal};
+use crate::world::{self, TickInfo};
 
 /// Options for a run; [`run`] and [`try_run`] use the defaults. `W` is the type of the shared
 /// world (see [`Runtime::world`]).
@@ -40,6 +46,12 @@ pub struct Runtime<W = ()> {
     world: W,
     /// Hooks run after every tick, in order.
     hooks: Vec<WorldHook<W>>,
+    /// When the run stops by itself.
+    deadline: Option<Duration>,
+    /// Shared with the stop handles given out.
+    stop: Arc<StopSignal>,
+    /// Bots that arrive while the run goes on.
+    source: Option<Box<dyn BotSource>>,
 }
 
 /// A tick hook as the user gave it.
@@ -53,6 +65,9 @@ impl Runtime {
             seed: 0,
             world: (),
             hooks: Vec::new(),
+            deadline: None,
+            stop: Arc::default(),
+            source: None,
         }
     }
 }
@@ -69,6 +84,8 @@ impl<W> fmt::Debug for Runtime<W> {
             .field("virtual_time", &self.virtual_time)
             .field("seed", &self.seed)
             .field("hooks", &self.hooks.len())
+            .field("deadline", &self.deadline)
+            .field("source", &self.source.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -76,7 +93,11 @@ impl<W> fmt::Debug for Runtime<W> {
 impl<W: 'static> Runtime<W> {
     /// Uses a virtual clock: time stands still while bots run, and when every bot waits, it jumps
     /// to the next timer. Sleeping bots then finish in no wall time, in the same order every run.
-    /// Sockets still wait in real time; a run mixing both polls them before each jump.
+    ///
+    /// With sockets, the rule is: the clock jumps only while no bot waits on I/O. While one
+    /// does, virtual time passes at the speed of real time, so a `timeout` around a read
+    /// expires after its real duration instead of at once. A run with sockets is therefore not
+    /// deterministic (neither is the network); one without is.
     pub fn virtual_time(mut self, enabled: bool) -> Self {
         self.virtual_time = enabled;
         self
@@ -88,6 +109,53 @@ impl<W: 'static> Runtime<W> {
         self
     }
 
+    /// Stops the run once `duration` has passed on its clock (virtual under
+    /// [`Runtime::virtual_time`]): every bot still running is dropped in place — sockets closed,
+    /// timers cancelled — and its outcome is [`BotErrorKind::Stopped`](crate::BotErrorKind);
+    /// the run ends with [`RunEnd::DeadlineReached`]. Bots parked on I/O are stopped too: the
+    /// loop's wait for events ends at the deadline.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use std::time::Duration;
+    /// use ttk_core::{Cx, RunEnd, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn ticker(_cx: Cx, _id: usize) {
+    ///     loop {
+    ///         ttk_core::yield_!(ttk_core::sleep(Duration::from_secs(1)));
+    ///     }
+    /// }
+    ///
+    /// let report = Runtime::new()
+    ///     .virtual_time(true)
+    ///     .deadline(Duration::from_secs(3600))
+    ///     .execute(10, ticker);
+    /// assert_eq!(report.end, RunEnd::DeadlineReached);
+    /// ```
+    pub fn deadline(mut self, duration: Duration) -> Self {
+        self.deadline = Some(duration);
+        self
+    }
+
+    /// A handle that stops the run from any thread or a signal handler (see [`StopHandle`]).
+    /// Take it before starting the run; every handle taken stops the same run.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle {
+            signal: Arc::clone(&self.stop),
+        }
+    }
+
+    /// Adds bots while the run goes on: the loop asks `source` at the times it names (see
+    /// [`BotSource`]), and the run's factory makes each bot with the next id. Finished bots'
+    /// places are reused, so memory follows the bots alive, not all that ever ran; pair it with
+    /// [`Runtime::execute_each`] so outcomes are not kept either.
+    pub fn source(mut self, source: impl BotSource + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
     /// Shares `world` among the bots, which reach it with [`Cx::world`] (their context is then a
     /// `Cx<M, W2>`). Hooks added before are dropped: they were written for the old world.
     pub fn world<W2: 'static>(self, world: W2) -> Runtime<W2> {
@@ -96,11 +164,16 @@ impl<W: 'static> Runtime<W> {
             seed: self.seed,
             world,
             hooks: Vec::new(),
+            deadline: self.deadline,
+            stop: self.stop,
+            source: self.source,
         }
     }
 
     /// Adds a hook run after every tick (after the tick's messages are delivered), with the
     /// world — a simulation step, a progress line. Hooks stack: they run in the order added.
+    /// A hook may start bots ([`start_bots`](crate::start_bots)). A hook that panics ends the
+    /// run with [`RunError::HookPanicked`] naming it.
     ///
     /// # Examples
     /// ```
@@ -129,9 +202,10 @@ impl<W: 'static> Runtime<W> {
     /// and returns their results in id order.
     ///
     /// # Panics
-    /// After all bots are done, if one panicked (or stalled: it waited with nothing left that
-    /// could wake it), with the first failure's bot id and message, as `std::thread::scope`
-    /// does. Use [`Runtime::try_run`] to get every bot's outcome instead.
+    /// After all bots are done, if one panicked, stalled (it waited with nothing left that could
+    /// wake it) or was stopped, with the first failure's bot id and message, as
+    /// `std::thread::scope` does. Use [`Runtime::try_run`] to get every bot's outcome instead.
+    /// Also as [`Runtime::try_run`].
     pub fn run<M, F, B>(self, n: usize, f: F) -> Vec<B::Output>
     where
         M: 'static,
@@ -171,8 +245,10 @@ impl<W: 'static> Runtime<W> {
     /// Like [`Runtime::run`], but returns each bot's outcome: its result, or why it failed.
     ///
     /// # Panics
-    /// If `n` exceeds `u32::MAX - 1`, if called from inside a bot (runs do not nest), or if the
-    /// operating system refuses the loop its selector (e.g. the open-file limit is reached).
+    /// If `n` exceeds `u32::MAX - 1`, if called from inside a bot (runs do not nest), or, once
+    /// the run has ended cleanly, if it ended with [`RunEnd::Failed`] (a tick hook, the factory
+    /// or the source panicked; the selector failed or could not be made), with that error's
+    /// message. [`Runtime::execute`] returns that error instead.
     pub fn try_run<M, F, B>(self, n: usize, f: F) -> Vec<Result<B::Output, BotError>>
     where
         M: 'static,
@@ -189,37 +265,137 @@ impl<W: 'static> Runtime<W> {
     pub fn try_run_with_world<M, F, B>(
         self,
         n: usize,
-        mut f: F,
+        f: F,
     ) -> (Vec<Result<B::Output, BotError>>, W)
     where
         M: 'static,
         F: FnMut(Cx<M, W>, usize) -> B,
         B: Future,
     {
-        let count = u32::try_from(n)
-            .ok()
-            .filter(|&count| count < u32::MAX)
-            .unwrap_or_else(|| panic!("a loop holds at most {} bots, not {n}", u32::MAX - 1));
-        let world = Rc::new(RefCell::new(self.world));
-        let state = LoopState::new(count, self.virtual_time, self.seed, world.clone())
-            .unwrap_or_else(|error| panic!("ttk could not create its selector (epoll): {error}"));
-        for mut hook in self.hooks {
-            let world = Rc::clone(&world);
-            state.add_hook(Box::new(move |info| hook(&mut world.borrow_mut(), info)));
+        let report = self.execute(n, f);
+        if let RunEnd::Failed(error) = report.end {
+            panic!("{error}");
         }
-        let state = Rc::new(state);
-        let outcomes = {
-            let _entered = EnterGuard::enter(Rc::clone(&state));
-            let bots = (0..count).map(|index| f(Cx::new(index), index as usize));
-            executor::run_to_completion(&state, bots)
-                .unwrap_or_else(|error| panic!("the ttk loop's selector failed: {error}"))
+        (report.outcomes, report.world)
+    }
+
+    /// Runs bots `f(cx, id)` for `id` in `0..n` (and those started while the run goes on) and
+    /// reports every outcome in id order, the world, and why the run ended. Nothing that goes
+    /// wrong escapes as a panic: a failing hook, factory, source or selector ends the run cleanly
+    /// with [`RunEnd::Failed`].
+    ///
+    /// # Panics
+    /// If `n` exceeds `u32::MAX - 1`, or if called from inside a bot (runs do not nest).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, RunEnd, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn waits_forever(cx: Cx<u8>, _id: usize) {
+    ///     ttk_core::yield_!(cx.recv()); // nobody sends
+    /// }
+    ///
+    /// let report = Runtime::new().execute(2, waits_forever);
+    /// assert_eq!(report.end, RunEnd::Stalled);
+    /// assert!(report.outcomes.iter().all(Result::is_err));
+    /// ```
+    pub fn execute<M, F, B>(self, n: usize, f: F) -> RunReport<B::Output, W>
+    where
+        M: 'static,
+        F: FnMut(Cx<M, W>, usize) -> B,
+        B: Future,
+    {
+        let mut outcomes: Vec<Option<Result<B::Output, BotError>>> = Vec::with_capacity(n);
+        let summary = self.execute_each(n, f, |id, outcome| {
+            if outcomes.len() <= id {
+                outcomes.resize_with(id + 1, || None);
+            }
+            outcomes[id] = Some(outcome);
+        });
+        let outcomes = outcomes
+            .into_iter()
+            .map(|outcome| outcome.unwrap_or_else(|| unreachable!("every bot has an outcome")))
+            .collect();
+        RunReport {
+            outcomes,
+            world: summary.world,
+            end: summary.end,
+        }
+    }
+
+    /// Like [`Runtime::execute`], but hands each bot's outcome to `on_exit(id, outcome)` as the
+    /// bot ends and keeps none: a run of ten million short sessions holds memory for the bots
+    /// alive only. A panic in `on_exit` ends the run with [`RunError::CallbackPanicked`].
+    ///
+    /// # Panics
+    /// As [`Runtime::execute`].
+    pub fn execute_each<M, F, B>(
+        self,
+        n: usize,
+        mut f: F,
+        mut on_exit: impl FnMut(usize, Result<B::Output, BotError>),
+    ) -> RunSummary<W>
+    where
+        M: 'static,
+        F: FnMut(Cx<M, W>, usize) -> B,
+        B: Future,
+    {
+        assert!(
+            u32::try_from(n).is_ok_and(|count| count < u32::MAX),
+            "a loop holds at most {} bots, not {n}",
+            u32::MAX - 1
+        );
+        let world = Rc::new(RefCell::new(self.world));
+        let state = match LoopState::new(self.virtual_time, self.seed, self.stop, self.deadline) {
+            Ok(state) => Rc::new(state),
+            Err(error) => {
+                return RunSummary {
+                    world: unwrap_world(world),
+                    end: RunEnd::Failed(RunError::Selector(error)),
+                    bots_started: 0,
+                };
+            }
         };
+        world::install(&state, &world, self.hooks);
+        let end = {
+            let _entered = EnterGuard::enter(Rc::clone(&state));
+            let loop_id = state.id();
+            let failures = Rc::clone(&state);
+            let mut sink = |id: usize, outcome: Result<B::Output, BotError>| {
+                let delivered = panic::catch_unwind(AssertUnwindSafe(|| on_exit(id, outcome)));
+                if let Err(payload) = delivered {
+                    let message = panic_message(&*payload);
+                    let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(payload)));
+                    failures.fail(RunError::CallbackPanicked { bot: id, message });
+                }
+            };
+            let executor = Executor::new(
+                &state,
+                n,
+                |index, id| f(Cx::new(index, loop_id), id),
+                &mut sink,
+                self.source,
+            );
+            executor.run(n)
+        };
+        let bots_started = state.bots.borrow().ids_reserved();
         state.release_shared();
         drop(state);
-        let world = Rc::try_unwrap(world)
-            .unwrap_or_else(|_| unreachable!("the run released every handle on the world"));
-        (outcomes, world.into_inner())
+        RunSummary {
+            world: unwrap_world(world),
+            end,
+            bots_started,
+        }
     }
+}
+
+/// The world back from its `Rc`, once the run has released every handle on it.
+fn unwrap_world<W>(world: Rc<RefCell<W>>) -> W {
+    Rc::try_unwrap(world)
+        .unwrap_or_else(|_| unreachable!("the run released every handle on the world"))
+        .into_inner()
 }
 
 /// Runs bots `f(cx, id)` for `id` in `0..n` on this thread and returns their results in id order.

@@ -10,8 +10,8 @@ use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::context::with_loop;
-use crate::timers::{Nanos, nanos};
+use crate::context::{self, with_loop, with_own_loop};
+use crate::timers::{Nanos, TimerKey, nanos};
 
 /// The current time of the running loop (virtual time under a virtual clock).
 ///
@@ -39,7 +39,9 @@ pub fn now() -> Instant {
 
 /// Waits until `duration` has passed; wait for it with `yield_!(ttk::sleep(d))`.
 ///
-/// The bot is parked meanwhile: it costs nothing until its timer fires.
+/// The bot is parked meanwhile: it costs nothing until its timer fires. A sleep dropped before
+/// its time (the operation of a [`timeout`] won) cancels its timer: nothing is kept and the bot
+/// is not woken for it later.
 ///
 /// # Examples
 /// ```
@@ -58,7 +60,7 @@ pub fn now() -> Instant {
 pub fn sleep(duration: Duration) -> Sleep {
     Sleep {
         wait: Wait::For(duration),
-        registered: false,
+        timer: None,
     }
 }
 
@@ -82,7 +84,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         wait: Wait::Until(deadline),
-        registered: false,
+        timer: None,
     }
 }
 
@@ -92,8 +94,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     /// What the sleep waits for; resolved to a deadline on the loop's clock at the first poll.
     wait: Wait,
-    /// Whether the timer is in the loop's heap.
-    registered: bool,
+    /// Once set: the loop it was set in, and the timer's key.
+    timer: Option<(u32, TimerKey)>,
 }
 
 /// The deadline of a [`Sleep`], before and after it is resolved.
@@ -111,7 +113,8 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        with_loop(|state| {
+        let timer = self.timer;
+        let run = |state: &std::rc::Rc<crate::loop_state::LoopState>| {
             let now = state.clock.now();
             let deadline = match self.wait {
                 Wait::For(duration) => now.saturating_add(nanos(duration)),
@@ -122,14 +125,29 @@ impl Future for Sleep {
             if now >= deadline {
                 return Poll::Ready(());
             }
-            // A spurious wake-up (a stale timer, say) polls again before the deadline: the timer
-            // set the first time is still pending, so it is not set twice.
-            if !self.registered {
-                self.registered = true;
-                state.add_timer(deadline);
+            // A spurious wake-up polls again before the deadline: the timer set the first time
+            // is still pending, so it is not set twice.
+            if self.timer.is_none() {
+                self.timer = Some((state.id(), state.add_timer(deadline)));
             }
             Poll::Pending
-        })
+        };
+        match timer {
+            // Its deadline is on that loop's clock, and its timer in that loop's heap.
+            Some((loop_id, _)) => with_own_loop(loop_id, "a ttk::sleep", run),
+            None => with_loop(run),
+        }
+    }
+}
+
+impl Drop for Sleep {
+    /// Cancels the timer if it has not fired: no memory kept, no wake-up later.
+    fn drop(&mut self) {
+        if let Some((loop_id, key)) = self.timer
+            && context::current_loop_id() == loop_id
+        {
+            context::try_with_loop(|state| state.cancel_timer(key));
+        }
     }
 }
 

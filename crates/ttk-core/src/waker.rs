@@ -7,7 +7,7 @@
 //! makes an owned waker for the running bot, which wakes the loop through a mio `Waker` when
 //! called from another thread.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{RawWaker, RawWakerVTable, Wake, Waker};
 
@@ -26,21 +26,35 @@ pub(crate) struct Remote {
     woken: Mutex<Vec<u32>>,
     /// Whether `woken` may be non-empty: the loop checks it every tick without locking.
     pending: AtomicBool,
-    /// Interrupts the loop's `epoll_wait`.
-    waker: mio::Waker,
+    /// Interrupts the loop's `epoll_wait` (shared with the run's stop handle: a selector has
+    /// one waker).
+    waker: Arc<mio::Waker>,
+    /// Owned bot wakers alive: while there is one, a parked bot may still be woken.
+    wakers: AtomicUsize,
     /// The loop's id, to tell "on the loop's own thread" from "elsewhere".
-    loop_id: u64,
+    loop_id: u32,
 }
 
 impl Remote {
     /// A remote for the loop `loop_id` whose selector is `registry`.
-    pub(crate) fn new(registry: &mio::Registry, loop_id: u64) -> std::io::Result<Remote> {
+    pub(crate) fn new(registry: &mio::Registry, loop_id: u32) -> std::io::Result<Remote> {
         Ok(Remote {
             woken: Mutex::new(Vec::new()),
             pending: AtomicBool::new(false),
-            waker: mio::Waker::new(registry, REMOTE_TOKEN)?,
+            waker: Arc::new(mio::Waker::new(registry, REMOTE_TOKEN)?),
+            wakers: AtomicUsize::new(0),
             loop_id,
         })
+    }
+
+    /// The selector's waker.
+    pub(crate) fn waker(&self) -> Arc<mio::Waker> {
+        Arc::clone(&self.waker)
+    }
+
+    /// Whether an owned bot waker is alive somewhere.
+    pub(crate) fn wakers_alive(&self) -> bool {
+        self.wakers.load(Ordering::Acquire) > 0
     }
 
     /// Takes the bots woken from other threads.
@@ -58,6 +72,20 @@ struct BotWaker {
     bot: u32,
     /// Its loop.
     remote: Arc<Remote>,
+}
+
+impl BotWaker {
+    /// A waker for `bot`, counted as alive until dropped.
+    fn new(bot: u32, remote: Arc<Remote>) -> BotWaker {
+        remote.wakers.fetch_add(1, Ordering::AcqRel);
+        BotWaker { bot, remote }
+    }
+}
+
+impl Drop for BotWaker {
+    fn drop(&mut self) {
+        self.remote.wakers.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Wake for BotWaker {
@@ -128,5 +156,5 @@ fn drop_borrowed(_: *const ()) {}
 /// refused a waker).
 fn owned_waker(state: &LoopState, bot: u32) -> Option<Waker> {
     let remote = state.remote().ok()?;
-    Some(Waker::from(Arc::new(BotWaker { bot, remote })))
+    Some(Waker::from(Arc::new(BotWaker::new(bot, remote))))
 }
