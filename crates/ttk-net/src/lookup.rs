@@ -19,7 +19,9 @@ use crate::to_socket_addrs::sealed::{Addrs, Resolution};
 ///
 /// An IP literal is answered at once, with no lookup and no thread. A host name is looked up
 /// by the process-wide resolver ([`set_resolver`](crate::set_resolver); the system's by
-/// default) on a helper thread, while this bot waits and the other bots run.
+/// default) on a helper thread, while this bot waits and the other bots run. Use it to bind or
+/// send to a named host: [`TcpListener::bind`](crate::TcpListener::bind) and
+/// [`UdpSocket::bind`](crate::UdpSocket::bind) take only literals, because they cannot wait.
 ///
 /// # Errors
 /// `InvalidInput` if `addr` is malformed (`"host"` without a port, a bad port); the resolver's
@@ -49,6 +51,24 @@ pub(crate) async fn resolve<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<A
     match addr.resolution() {
         Resolution::Known(addrs) => addrs,
         Resolution::Name(host, port) => HostLookup::start(host, port).await.map(Addrs::from),
+    }
+}
+
+/// The addresses `addr` names if it is made of IP literals, for `operation`, which cannot wait
+/// for a lookup.
+///
+/// # Errors
+/// `InvalidInput` for a host name (saying to use [`lookup_host`]) or a malformed `addr`.
+pub(crate) fn literal<A: ToSocketAddrs + ?Sized>(addr: &A, operation: &str) -> io::Result<Addrs> {
+    match addr.resolution() {
+        Resolution::Known(addrs) => addrs,
+        Resolution::Name(host, port) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{operation} takes an IP address, not a host name ({host:?}): a lookup would \
+                 block the loop; look it up first with `yield_!(lookup_host((\"{host}\", {port})))`"
+            ),
+        )),
     }
 }
 

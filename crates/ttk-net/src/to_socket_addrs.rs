@@ -1,4 +1,4 @@
-//! What `connect` and `lookup_host` accept: addresses, or host names to look up.
+//! What `connect`, `bind` and `lookup_host` accept: addresses, or host names to look up.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
@@ -6,8 +6,9 @@ use std::{option, vec};
 
 use sealed::{Resolution, ToSocketAddrsPriv};
 
-/// Names one or more socket addresses: what [`TcpStream::connect`](crate::TcpStream::connect)
-/// and [`lookup_host`](crate::lookup_host) take.
+/// Names one or more socket addresses: what [`TcpStream::connect`](crate::TcpStream::connect),
+/// [`lookup_host`](crate::lookup_host), [`TcpListener::bind`](crate::TcpListener::bind) and
+/// [`UdpSocket::bind`](crate::UdpSocket::bind) take.
 ///
 /// It is implemented for the types std's [`std::net::ToSocketAddrs`] is (`SocketAddr`,
 /// `SocketAddrV4`, `SocketAddrV6`, `(IpAddr, u16)`, `(Ipv4Addr, u16)`, `(Ipv6Addr, u16)`,
@@ -27,11 +28,12 @@ use sealed::{Resolution, ToSocketAddrsPriv};
 /// ```
 /// # use ttk_macros::bot;
 /// # use ttk_core::Cx;
+/// use std::net::Ipv4Addr;
 /// use ttk_net::{TcpListener, TcpStream};
 ///
 /// #[bot(crate = ttk_core)]
 /// fn three_ways(_cx: Cx, _id: usize) -> std::io::Result<usize> {
-///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
 ///     let addr = listener.local_addr()?;
 ///     let written = format!("127.0.0.1:{}", addr.port());
 ///     let _a = ttk_core::yield_!(TcpStream::connect(addr))?;

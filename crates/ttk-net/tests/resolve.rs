@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use ttk_core::{BotErrorKind, Cx};
 use ttk_macros::bot;
-use ttk_net::{TcpStream, lookup_host};
+use ttk_net::{TcpListener, TcpStream, UdpSocket, lookup_host};
 use util::{echo, spawn_server};
 
 /// How long `slow.test` takes to look up.
@@ -141,6 +141,8 @@ fn connect_to_literals(_cx: Cx, _id: usize, addr: SocketAddr) -> io::Result<usiz
     }
     let addrs = ttk_core::yield_!(lookup_host(("::1".to_owned(), 80)))?;
     assert_eq!(addrs, ["[::1]:80".parse::<SocketAddr>().unwrap()]);
+    let _listener = TcpListener::bind(String::from("127.0.0.1:0"))?;
+    let _socket = UdpSocket::bind(("127.0.0.1", 0))?;
     Ok(connected.len())
 }
 
@@ -223,6 +225,24 @@ fn malformed_addresses_are_invalid_input_without_a_lookup() {
         assert_eq!(error.kind(), io::ErrorKind::InvalidInput, "{addr}: {error}");
     }
     assert!(!asked("malformed.test"));
+}
+
+/// Binds to a host name, which binding cannot wait to look up.
+#[bot(crate = ttk_core)]
+fn bind_to_names(_cx: Cx, _id: usize) -> [io::Error; 2] {
+    [
+        TcpListener::bind("localhost:0").unwrap_err(),
+        UdpSocket::bind(("localhost", 0)).unwrap_err(),
+    ]
+}
+
+#[test]
+fn binding_to_a_name_is_invalid_input_that_points_to_lookup_host() {
+    install();
+    for error in ttk_core::run(1, bind_to_names).pop().unwrap() {
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+        assert!(error.to_string().contains("lookup_host"), "{error}");
+    }
 }
 
 /// Gives up on a lookup, then waits for mail that never comes.
