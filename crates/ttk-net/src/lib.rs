@@ -5,6 +5,12 @@
 //! mirror std and tokio; every operation that waits is used with `yield_!`:
 //! `let n = ttk::yield_!(stream.read(&mut buf))?;`.
 //!
+//! Addresses are given as std's are ([`ToSocketAddrs`]), but name resolution never blocks the
+//! loop: an IP literal (`"127.0.0.1:7000"`, a `SocketAddr`) is used at once, on the loop thread,
+//! while a host name (`"localhost:7000"`) is looked up on a helper thread as the bot waits and
+//! the other bots run ([`lookup_host`]). The resolver is process-wide and replaceable
+//! ([`set_resolver`]), e.g. to map made-up names for a load test.
+//!
 //! Errors are `io::Error`s with the kinds std uses (`ConnectionRefused`, `ConnectionReset`,
 //! `UnexpectedEof`, `InvalidData` for bad frames, `TimedOut` from `ttk::timeout`); an exhausted
 //! OS limit (descriptors, local ports) is `QuotaExceeded` wrapping a [`LimitReached`] that names
@@ -34,16 +40,23 @@
 
 mod frame_format;
 mod framed;
+mod helper_threads;
 mod limits;
+mod lookup;
+mod resolver;
 mod tcp_listener;
 mod tcp_socket;
 mod tcp_stream;
+mod to_socket_addrs;
 mod udp_socket;
 
 pub use frame_format::{Endian, FrameFormat, PrefixWidth};
 pub use framed::Framed;
 pub use limits::LimitReached;
+pub use lookup::lookup_host;
+pub use resolver::set_resolver;
 pub use tcp_listener::TcpListener;
 pub use tcp_socket::TcpSocket;
 pub use tcp_stream::TcpStream;
+pub use to_socket_addrs::ToSocketAddrs;
 pub use udp_socket::UdpSocket;

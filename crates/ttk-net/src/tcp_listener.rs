@@ -1,13 +1,15 @@
 //! A bot's TCP server socket.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use ttk_core::io::IoSource;
 
 use crate::limits;
+use crate::lookup;
 use crate::tcp_stream::TcpStream;
+use crate::to_socket_addrs::ToSocketAddrs;
 
 /// The accept backlog asked for; the kernel caps it at `net.core.somaxconn`. A storm of bots
 /// connecting at once overflows a small backlog, and each overflowed SYN waits a second.
@@ -41,15 +43,20 @@ pub struct TcpListener {
 impl TcpListener {
     /// Binds and listens on the first address of `addr` that works (`SO_REUSEADDR` set).
     ///
+    /// `addr` must be an IP literal (`"127.0.0.1:0"`, a `SocketAddr`): binding cannot wait, and
+    /// looking up a host name would block the loop. Look a name up first with
+    /// [`lookup_host`](crate::lookup_host).
+    ///
     /// # Errors
-    /// `AddrInUse`, a [`LimitReached`](crate::LimitReached) error if descriptors ran out, the
-    /// OS's other errors.
+    /// `InvalidInput` for a host name or a malformed `addr`; `AddrInUse`; a
+    /// [`LimitReached`](crate::LimitReached) error if descriptors ran out; the OS's other
+    /// errors.
     ///
     /// # Panics
     /// Outside a running ttk loop.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let mut last_error = None;
-        for addr in addr.to_socket_addrs()? {
+        for addr in lookup::literal(&addr, "TcpListener::bind")? {
             match listen(addr) {
                 Ok(listener) => {
                     return Ok(TcpListener {

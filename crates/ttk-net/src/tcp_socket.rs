@@ -1,13 +1,15 @@
 //! Setting TCP options before connecting: buffer sizes, linger, a source address.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::limits;
+use crate::lookup;
 use crate::tcp_stream::TcpStream;
+use crate::to_socket_addrs::ToSocketAddrs;
 
 /// A TCP socket not yet connected: set options, optionally bind a source address, then
 /// `yield_!(socket.connect(addr))`.
@@ -173,7 +175,7 @@ impl TcpSocket {
 /// Connects to the first address of `addrs` that accepts (see [`TcpStream::connect`]).
 pub(crate) async fn connect_any(addrs: impl ToSocketAddrs) -> io::Result<TcpStream> {
     let mut last_error = None;
-    for addr in addrs.to_socket_addrs()? {
+    for addr in lookup::resolve(&addrs).await? {
         match TcpSocket::for_addr(addr)?.connect(addr).await {
             Ok(stream) => return Ok(stream),
             Err(error) => last_error = Some(error),

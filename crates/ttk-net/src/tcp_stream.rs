@@ -1,11 +1,12 @@
 //! A bot's TCP connection.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 
 use ttk_core::io::IoSource;
 
 use crate::tcp_socket;
+use crate::to_socket_addrs::ToSocketAddrs;
 
 /// A TCP connection registered with the bot's loop. Names follow std and tokio.
 ///
@@ -42,9 +43,14 @@ impl TcpStream {
     /// with `yield_!(TcpStream::connect(addr))`. Use [`TcpSocket`](crate::TcpSocket) to set
     /// options or a source address first.
     ///
+    /// An IP literal (`"127.0.0.1:7000"`, a `SocketAddr`) is connected to at once; a host name
+    /// (`"localhost:7000"`) is first looked up on a helper thread while the other bots run (see
+    /// [`ToSocketAddrs`](crate::ToSocketAddrs)).
+    ///
     /// # Errors
     /// `ConnectionRefused` if nothing listens; a [`LimitReached`](crate::LimitReached) error if
-    /// descriptors or local ports ran out; the OS's other errors.
+    /// descriptors or local ports ran out; those of [`lookup_host`](crate::lookup_host) for a
+    /// host name; the OS's other errors.
     ///
     /// # Panics
     /// Outside a running ttk loop.

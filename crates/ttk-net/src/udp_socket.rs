@@ -1,11 +1,13 @@
 //! A bot's UDP socket.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
 use ttk_core::io::IoSource;
 
 use crate::limits;
+use crate::lookup;
+use crate::to_socket_addrs::ToSocketAddrs;
 
 /// A UDP socket registered with the bot's loop. Names follow std and tokio.
 ///
@@ -39,18 +41,32 @@ pub struct UdpSocket {
 impl UdpSocket {
     /// Binds to the first address of `addr` that works.
     ///
+    /// `addr` must be an IP literal (`"127.0.0.1:0"`, a `SocketAddr`): binding cannot wait, and
+    /// looking up a host name would block the loop. Look a name up first with
+    /// [`lookup_host`](crate::lookup_host).
+    ///
     /// # Errors
-    /// `AddrInUse`, a [`LimitReached`](crate::LimitReached) error if descriptors ran out, the
-    /// OS's other errors.
+    /// `InvalidInput` for a host name or a malformed `addr`; `AddrInUse`; a
+    /// [`LimitReached`](crate::LimitReached) error if descriptors ran out; the OS's other
+    /// errors.
     ///
     /// # Panics
     /// Outside a running ttk loop.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        let socket = std::net::UdpSocket::bind(addr).map_err(|e| limits::explain(e, None))?;
-        socket.set_nonblocking(true)?;
-        Ok(UdpSocket {
-            io: IoSource::new(mio::net::UdpSocket::from_std(socket))?,
-        })
+        let mut last_error = None;
+        for addr in lookup::literal(&addr, "UdpSocket::bind")? {
+            match std::net::UdpSocket::bind(addr) {
+                Ok(socket) => {
+                    socket.set_nonblocking(true)?;
+                    return Ok(UdpSocket {
+                        io: IoSource::new(mio::net::UdpSocket::from_std(socket))?,
+                    });
+                }
+                Err(error) => last_error = Some(limits::explain(error, None)),
+            }
+        }
+        Err(last_error
+            .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")))
     }
 
     /// Sets the default destination of [`UdpSocket::send`] and filters [`UdpSocket::recv`] to
