@@ -127,11 +127,13 @@ where
     /// with the next bot.
     fn tick(&mut self) {
         let mut remaining = self.state.ready.len();
+        self.state.set_polling(true);
         while remaining > 0 {
             let ticked = panic::catch_unwind(AssertUnwindSafe(|| self.poll_bots(&mut remaining)));
             if let Err(payload) = ticked {
                 context::take_yield_request();
                 let index = self.state.current();
+                self.state.ready.settle(index);
                 // Only a bot's poll can panic here (destructors and user callbacks are
                 // contained where they run), so its place still holds it.
                 if let Some(Slot::Running(_)) = self.slots.get_mut(index) {
@@ -142,6 +144,7 @@ where
                 drop_contained(payload);
             }
         }
+        self.state.set_polling(false);
     }
 
     /// Polls the next `remaining` bots of the ready queue once each. `remaining` counts down
@@ -158,6 +161,7 @@ where
                 return;
             };
             let Some(Slot::Running(bot)) = self.slots.get_mut(index) else {
+                state.ready.settle(index);
                 continue;
             };
             state.set_current(index);
@@ -167,13 +171,16 @@ where
             match bot.poll(&mut task_context) {
                 Poll::Pending => {
                     if context::take_yield_request() {
-                        state.ready.push(index);
+                        state.ready.requeue(index);
+                    } else {
+                        state.ready.settle(index);
                     }
                 }
                 Poll::Ready(output) => {
                     // A yield inside a finished poll (under a `timeout`, say) must not requeue
                     // the next bot that parks.
                     context::take_yield_request();
+                    state.ready.settle(index);
                     self.exit(index, Ok(output));
                 }
             }
@@ -187,6 +194,8 @@ where
             vacate(slot);
         }
         let id = self.state.bot_exited(index);
+        // What the exit woke of the bot itself (it is gone) must not requeue the next one.
+        context::take_yield_request();
         (self.sink)(id, outcome);
     }
 

@@ -51,6 +51,8 @@ pub(crate) struct LoopState {
     pub(crate) ready: ReadyQueue,
     /// Index of the bot being polled.
     current: Cell<u32>,
+    /// Whether the executor is polling `current` (a wake of it then becomes a yield request).
+    polling: Cell<bool>,
     /// Number of ticks completed.
     tick: Cell<u64>,
     /// Real or virtual time.
@@ -109,6 +111,7 @@ impl LoopState {
             bots: RefCell::new(BotTable::default()),
             ready: ReadyQueue::default(),
             current: Cell::new(0),
+            polling: Cell::new(false),
             tick: Cell::new(0),
             clock: Clock::new(virtual_time),
             timers: RefCell::new(Timers::default()),
@@ -288,10 +291,22 @@ impl LoopState {
         self.current.set(bot);
     }
 
-    /// Queues `bot` to run (no effect if it is queued already).
+    /// Records whether the executor is polling bots (between the first and the last poll of
+    /// a tick).
+    #[inline]
+    pub(crate) fn set_polling(&self, polling: bool) {
+        self.polling.set(polling);
+    }
+
+    /// Queues `bot` to run (no effect if it is queued already). The running bot, woken by its
+    /// own poll, is requeued by the executor after the poll, as a yield is.
     #[inline]
     pub(crate) fn wake(&self, bot: u32) {
-        self.ready.push(bot);
+        if self.polling.get() && bot == self.current.get() {
+            crate::context::request_yield();
+        } else {
+            self.ready.push(bot);
+        }
     }
 
     /// Wakes the running bot at `deadline`; the key cancels the timer.

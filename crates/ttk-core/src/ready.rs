@@ -5,6 +5,11 @@ use std::collections::VecDeque;
 
 /// Bot indices waiting to run, plus one flag per bot so a bot is never queued twice.
 ///
+/// A bot's flag stays set from the moment it is queued until the executor settles it after its
+/// poll: a bot that yields goes back to the queue with no flag work at all ([`ReadyQueue::requeue`]),
+/// which is the hot path of a switch. (A wake of the running bot by itself goes through the
+/// yield request instead: see `LoopState::wake`.)
+///
 /// A tick pops exactly the entries that were queued when it began ([`ReadyQueue::len`] read at
 /// the start); anything pushed during the tick runs in the next one.
 ///
@@ -23,7 +28,7 @@ pub(crate) struct ReadyQueue {
 struct Queue {
     /// Bot indices in run order.
     order: VecDeque<u32>,
-    /// `queued[i]` is true while bot `i` is in `order`.
+    /// `queued[i]` is true while bot `i` is in `order` or being polled.
     queued: Vec<bool>,
 }
 
@@ -52,14 +57,27 @@ impl ReadyQueue {
         self.with(|queue| queue.order.len())
     }
 
-    /// Takes the next bot to run.
+    /// Takes the next bot to run; its flag stays set until [`ReadyQueue::requeue`] or
+    /// [`ReadyQueue::settle`].
     #[inline]
     pub(crate) fn pop(&self) -> Option<u32> {
+        self.with(|queue| queue.order.pop_front())
+    }
+
+    /// Queues the bot just popped and polled at the back again (its flag is still set).
+    #[inline]
+    pub(crate) fn requeue(&self, bot: u32) {
+        self.with(|queue| queue.order.push_back(bot));
+    }
+
+    /// The bot just popped and polled waits (or is gone): clears its flag.
+    #[inline]
+    pub(crate) fn settle(&self, bot: u32) {
         self.with(|queue| {
-            let bot = queue.order.pop_front()?;
-            queue.queued[bot as usize] = false;
-            Some(bot)
-        })
+            if let Some(flag) = queue.queued.get_mut(bot as usize) {
+                *flag = false;
+            }
+        });
     }
 
     /// Queues `bot` at the back unless it is queued already (or is not a bot of the loop).
@@ -89,6 +107,8 @@ mod tests {
         }
         assert_eq!(queue.len(), 3);
         assert_eq!(queue.pop(), Some(0));
+        queue.push(0);
+        queue.settle(0);
         queue.push(0);
         queue.push(0);
         assert_eq!(
