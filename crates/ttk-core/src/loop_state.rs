@@ -130,7 +130,7 @@ impl LoopState {
         // A stop handle given out before the run must be able to interrupt the selector.
         if Arc::strong_count(&state.stop) > 1 {
             let remote = state.remote()?;
-            state.stop.set_waker(remote.waker());
+            state.stop.set_waker(&remote.waker());
         }
         Ok(state)
     }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 /// Stops a run from any thread: a signal handler, a timer thread, another run's bot.
 ///
@@ -51,8 +51,9 @@ pub struct StopHandle {
 pub(crate) struct StopSignal {
     /// Set by [`StopHandle::stop`].
     requested: AtomicBool,
-    /// Interrupts the loop's wait, once the loop has started.
-    waker: OnceLock<Arc<mio::Waker>>,
+    /// Interrupts the loop's wait, once the loop has started. Weak: a handle kept after its run
+    /// must not keep the run's wake-up descriptor open.
+    waker: OnceLock<Weak<mio::Waker>>,
 }
 
 impl StopSignal {
@@ -63,17 +64,17 @@ impl StopSignal {
     }
 
     /// Lets a stop interrupt the loop whose selector `waker` wakes.
-    pub(crate) fn set_waker(&self, waker: Arc<mio::Waker>) {
-        let _ = self.waker.set(waker);
+    pub(crate) fn set_waker(&self, waker: &Arc<mio::Waker>) {
+        let _ = self.waker.set(Arc::downgrade(waker));
     }
 }
 
 impl StopHandle {
     /// Stops the run (see [`StopHandle`]). Safe to call from a signal handler: it sets an atomic
-    /// flag and writes to an eventfd, nothing else.
+    /// flag and writes to an eventfd, with no lock and no allocation.
     pub fn stop(&self) {
         self.signal.requested.store(true, Ordering::Release);
-        if let Some(waker) = self.signal.waker.get() {
+        if let Some(waker) = self.signal.waker.get().and_then(Weak::upgrade) {
             // A failed wake means the loop is gone: there is nothing left to stop.
             let _ = waker.wake();
         }

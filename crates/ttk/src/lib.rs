@@ -31,9 +31,10 @@ pub use ttk_macros::bot;
 pub use ttk_core::yield_;
 
 pub use ttk_core::{
-    Barrier, BarrierError, BarrierWait, BarrierWaitResult, BotError, BotErrorKind, BotRng, Cx,
-    Elapsed, GroupError, Message, Runtime, Sleep, TickInfo, YieldNow, now, run, sleep, sleep_until,
-    tick, timeout, try_run,
+    Arrivals, Barrier, BarrierError, BarrierWait, BarrierWaitResult, BotError, BotErrorKind,
+    BotRng, BotSource, Cx, Elapsed, GroupError, Message, RunEnd, RunError, RunReport, RunSummary,
+    Runtime, Sleep, StopHandle, TickInfo, YieldNow, now, run, sleep, sleep_until, start_bots, tick,
+    timeout, try_run,
 };
 
 /// Custom transports: register any mio source with the running loop (see [`ttk_core::io`]).

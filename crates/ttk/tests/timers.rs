@@ -1,0 +1,159 @@
+//! Timers that cancel: a wait that ends early releases its timer, so it never wakes its bot,
+//! never counts as pending work and never moves the virtual clock.
+
+mod util;
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use ttk::{BotErrorKind, Cx, RunEnd, Runtime};
+use util::CountPolls;
+
+/// Rounds of the request/response test.
+const ROUNDS: u32 = 10_000;
+
+/// Bot 0 asks, bot 1 answers after a (virtual) millisecond. Bot 0 waits for each answer under
+/// a 5 ms timeout, or without one: a timer left behind by a won timeout would fire rounds later
+/// and poll bot 0 for nothing.
+#[ttk::bot]
+fn ask_and_answer(cx: Cx<u32>, id: usize, with_timeout: bool) -> u32 {
+    let mut answered = 0;
+    for round in 0..ROUNDS {
+        if id == 0 {
+            cx.send(1, round);
+            let answer = if with_timeout {
+                ttk::yield_!(ttk::timeout(Duration::from_millis(5), cx.recv()))
+                    .expect("the answer comes in 1 ms")
+            } else {
+                ttk::yield_!(cx.recv())
+            };
+            assert_eq!(answer.data, round);
+            answered += 1;
+        } else {
+            let question = ttk::yield_!(cx.recv());
+            ttk::yield_!(ttk::sleep(Duration::from_millis(1)));
+            cx.send(0, question.data);
+            answered += 1;
+        }
+    }
+    answered
+}
+
+/// How often bot 0 is polled over the whole exchange, and the virtual time it took.
+fn polls_of_the_asker(with_timeout: bool) -> (u64, Duration) {
+    let polls = Rc::new(Cell::new(0));
+    let elapsed = Rc::new(Cell::new(Duration::ZERO));
+    let (counted, clock) = (Rc::clone(&polls), Rc::clone(&elapsed));
+    let report = Runtime::new().virtual_time(true).execute(2, move |cx, id| {
+        let clock = Rc::clone(&clock);
+        let bot = async move {
+            let began = ttk::now();
+            let answered = ask_and_answer(cx, id, with_timeout).await;
+            clock.set(ttk::now() - began);
+            answered
+        };
+        CountPolls {
+            bot: Box::pin(bot),
+            polls: if id == 0 {
+                Rc::clone(&counted)
+            } else {
+                Rc::default()
+            },
+        }
+    });
+    assert_eq!(report.end, RunEnd::Completed);
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .all(|outcome| outcome.as_ref().ok() == Some(&ROUNDS))
+    );
+    (polls.get(), elapsed.get())
+}
+
+#[test]
+fn a_bot_doing_requests_under_a_timeout_is_polled_as_often_as_one_without() {
+    let (without, time_without) = polls_of_the_asker(false);
+    let (with, time_with) = polls_of_the_asker(true);
+    assert_eq!(with, without, "stale timers woke the bot");
+    assert_eq!(
+        time_with, time_without,
+        "stale timers moved the virtual clock"
+    );
+    assert_eq!(time_with, Duration::from_millis(u64::from(ROUNDS)));
+}
+
+/// Waits a minute for something that comes in a millisecond, then for a message nobody sends.
+#[ttk::bot]
+fn deadlocked_after_a_timeout(cx: Cx<u8>, _id: usize) {
+    let quick = ttk::sleep(Duration::from_millis(1));
+    ttk::yield_!(ttk::timeout(Duration::from_secs(60), quick)).expect("1 ms < 60 s");
+    ttk::yield_!(cx.recv());
+}
+
+#[test]
+fn bots_deadlocked_after_a_completed_timeout_are_stalled_at_once() {
+    let started = Instant::now();
+    let report = Runtime::new().execute(2, deadlocked_after_a_timeout);
+    assert_eq!(report.end, RunEnd::Stalled);
+    for outcome in &report.outcomes {
+        assert_eq!(outcome.as_ref().unwrap_err().kind(), &BotErrorKind::Stalled);
+    }
+    // The cancelled 60 s timers must not keep the run waiting for them (a generous bound: the
+    // point is "not a minute").
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// Drops a long sleep after polling it once, then sleeps briefly; under a virtual clock the
+/// run must end at the brief sleep, not at the dropped one.
+#[ttk::bot]
+fn drops_a_sleep(_cx: Cx, _id: usize) -> Duration {
+    let start = ttk::now();
+    let long = ttk::sleep(Duration::from_secs(3600));
+    let _ = ttk::yield_!(ttk::timeout(Duration::from_millis(10), long));
+    ttk::yield_!(ttk::sleep(Duration::from_millis(10)));
+    ttk::now() - start
+}
+
+#[test]
+fn a_dropped_sleep_never_moves_the_virtual_clock() {
+    let report = Runtime::new().virtual_time(true).execute(3, drops_a_sleep);
+    assert_eq!(report.end, RunEnd::Completed);
+    for outcome in report.outcomes {
+        assert_eq!(outcome.unwrap(), Duration::from_millis(20));
+    }
+}
+
+/// Sleeps with a timeout that may win or lose, a million times in total over the bots.
+#[ttk::bot]
+fn churn(_cx: Cx, id: usize) -> u32 {
+    let mut won = 0;
+    for round in 0..10_000u64 {
+        let nap = ttk::sleep(Duration::from_micros(1 + (round + id as u64) % 7));
+        if ttk::yield_!(ttk::timeout(Duration::from_micros(4), nap)).is_ok() {
+            won += 1;
+        }
+    }
+    won
+}
+
+#[test]
+fn a_million_timers_set_and_cancelled_keep_order_and_determinism() {
+    let first = Runtime::new().virtual_time(true).run(100, churn);
+    let again = Runtime::new().virtual_time(true).run(100, churn);
+    assert_eq!(first, again);
+    // Naps of 1..=3 µs win against a 4 µs limit, 4 µs ties go to the op (polled first), the rest lose.
+    let expected: Vec<u32> = (0..100u64)
+        .map(|id| {
+            (0..10_000u64)
+                .filter(|round| 1 + (round + id) % 7 <= 4)
+                .count() as u32
+        })
+        .collect();
+    assert_eq!(first, expected);
+}
