@@ -44,7 +44,9 @@ pub(crate) fn open_descriptors() -> usize {
 }
 
 /// Waits (up to two seconds) for the descriptors of this process to fall back to `before`:
-/// server threads close their ends once they see EOF. Returns the last count.
+/// server threads close their ends once they see EOF (and may accept a connection late, after
+/// its client closed, so `before` itself may count one that is about to close: compare with
+/// `<=`). Returns the last count.
 pub(crate) fn descriptors_settle_to(before: usize) -> usize {
     let mut now = open_descriptors();
     for _ in 0..200 {
