@@ -65,7 +65,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
 fn scheduler_figures() -> Result<Vec<Figure>, String> {
     let group = "round_robin_100k_x_100";
     let ttk = median_ns(group, "ttk")? / ROUND_ROBIN_SWITCHES;
-    let floor = median_ns(group, "hand_written_floor")? / ROUND_ROBIN_SWITCHES;
+    let floor = median_ns(group, "tight_floor")? / ROUND_ROBIN_SWITCHES;
     let tokio = median_ns(group, "tokio_yield_now")? / ROUND_ROBIN_SWITCHES;
     let spawn = median_ns("spawn_100k", "ttk")? / SPAWN_BOTS;
     let tick_alone = median_ns("tick_with_parked_bots", "0_parked")?;
@@ -74,7 +74,7 @@ fn scheduler_figures() -> Result<Vec<Figure>, String> {
     Ok(vec![
         figure("yield: ttk, per switch", ttk, "ns", Goal::None),
         figure(
-            "yield: hand-written floor, per switch",
+            "yield: tight floor (queue + 16-byte state), per switch",
             floor,
             "ns",
             Goal::None,
@@ -85,7 +85,12 @@ fn scheduler_figures() -> Result<Vec<Figure>, String> {
             "ns",
             Goal::None,
         ),
-        figure("yield: ttk / floor", ttk / floor, "x", Goal::AtMost(1.5)),
+        figure(
+            "yield: ttk / tight floor",
+            ttk / floor,
+            "x",
+            Goal::AtMost(1.5),
+        ),
         figure("yield: tokio / ttk", tokio / ttk, "x", Goal::AtLeast(10.0)),
         figure("spawn+run+drop, per bot", spawn, "ns", Goal::None),
         figure("tick, 1 bot alone", tick_alone, "ns", Goal::None),
