@@ -15,20 +15,10 @@ const MEMORY_BOTS: u64 = 1_000_000;
 /// Runs of each memory probe; the median is reported.
 const MEMORY_RUNS: usize = 3;
 
-/// Runs everything and reports. `criterion_args` go to the bench binaries (e.g. `--quick`).
+/// Runs everything and reports: prints the table, writes `summary.json`, and fails (so the
+/// process exits non-zero) if any figure missed its target or could not be measured.
+/// `criterion_args` go to the bench binaries (e.g. `--quick`).
 pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
-    let mut bench_args = vec!["bench", "-p", "ttk-benches"];
-    bench_args.extend([
-        "--bench",
-        "scheduler",
-        "--bench",
-        "echo",
-        "--bench",
-        "together",
-        "--",
-    ]);
-    bench_args.extend(criterion_args.iter().map(String::as_str));
-    cargo::run(&bench_args)?;
     cargo::run(&[
         "build",
         "--release",
@@ -44,21 +34,69 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         "echo_target",
     ])?;
 
-    let mut figures = scheduler_figures()?;
-    figures.extend(memory_figures()?);
-    figures.extend(echo_latency_figures()?);
-    figures.extend(together_figures()?);
-    figures.extend(crate::net::figures()?);
+    let mut figures = Vec::new();
+    let mut errors = Vec::new();
+    let mut record = |section: Result<Vec<Figure>, String>| match section {
+        Ok(measured) => figures.extend(measured),
+        Err(error) => errors.push(error),
+    };
+    match run_criterion(criterion_args) {
+        Ok(()) => {
+            record(scheduler_figures());
+            record(echo_latency_figures());
+            record(together_figures());
+        }
+        Err(error) => record(Err(error)),
+    }
+    record(memory_figures());
+    record(crate::net::figures());
 
     let table = report::table(&figures);
     println!("\n{table}");
+    for error in &errors {
+        println!("not measured: {error}");
+    }
     let dir = cargo::target_dir().join("ttk-bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join("summary.json");
-    let json = serde_json::to_string_pretty(&report::json(&figures)).expect("JSON of numbers");
+    let json =
+        serde_json::to_string_pretty(&report::json(&figures, &errors)).expect("JSON of numbers");
     std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("wrote {}", path.display());
-    Ok(())
+
+    let missed = report::missed(&figures);
+    match (missed.is_empty(), errors.is_empty()) {
+        (true, true) => Ok(()),
+        (false, _) => Err(format!(
+            "{} figure(s) missed their targets: {}{}",
+            missed.len(),
+            missed.join("; "),
+            if errors.is_empty() {
+                String::new()
+            } else {
+                format!("; and {} section(s) failed", errors.len())
+            }
+        )),
+        (true, false) => Err(format!("{} section(s) failed", errors.len())),
+    }
+}
+
+/// Runs the criterion benches with `criterion_args`.
+fn run_criterion(criterion_args: &[String]) -> Result<(), String> {
+    let mut bench_args = vec![
+        "bench",
+        "-p",
+        "ttk-benches",
+        "--bench",
+        "scheduler",
+        "--bench",
+        "echo",
+        "--bench",
+        "together",
+        "--",
+    ];
+    bench_args.extend(criterion_args.iter().map(String::as_str));
+    cargo::run(&bench_args)
 }
 
 /// Yield cost, ratios to the floor and to tokio, spawn cost, cost of parked bots.

@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask bench [criterion args...]`: runs the criterion benches and the memory probes,
 //!   prints a table of the figures against their targets and writes
-//!   `target/ttk-bench/summary.json`.
+//!   `target/ttk-bench/summary.json`. Exits with status 1 if any figure missed its target or
+//!   could not be measured (the table and summary say which), 2 on a usage error.
 
 mod bench;
 mod cargo;

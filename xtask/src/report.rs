@@ -82,8 +82,18 @@ pub(crate) fn table(figures: &[Figure]) -> String {
     out
 }
 
-/// The JSON summary.
-pub(crate) fn json(figures: &[Figure]) -> serde_json::Value {
+/// The names of the figures that missed their targets.
+pub(crate) fn missed(figures: &[Figure]) -> Vec<&str> {
+    figures
+        .iter()
+        .filter(|figure| figure.meets_goal() == Some(false))
+        .map(|figure| figure.name.as_str())
+        .collect()
+}
+
+/// The JSON summary: every figure, which missed their targets, and the errors that kept some
+/// figures from being measured. `passed` is true only if nothing missed and nothing failed.
+pub(crate) fn json(figures: &[Figure], errors: &[String]) -> serde_json::Value {
     let entries: Vec<serde_json::Value> = figures
         .iter()
         .map(|figure| {
@@ -96,5 +106,38 @@ pub(crate) fn json(figures: &[Figure]) -> serde_json::Value {
             })
         })
         .collect();
-    serde_json::json!({ "version": 1, "figures": entries })
+    let missed = missed(figures);
+    serde_json::json!({
+        "version": 2,
+        "passed": missed.is_empty() && errors.is_empty(),
+        "missed": missed,
+        "errors": errors,
+        "figures": entries,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_figures_that_miss_a_target_are_missed() {
+        let figures = [
+            Figure::new("low enough", 1.0, "x", Goal::AtMost(1.5)),
+            Figure::new("too high", 2.0, "x", Goal::AtMost(1.5)),
+            Figure::new("too low", 9.0, "x", Goal::AtLeast(10.0)),
+            Figure::new("no target", 1e9, "ns", Goal::None),
+        ];
+        assert_eq!(missed(&figures), ["too high", "too low"]);
+        let json = json(&figures, &[]);
+        assert_eq!(json["passed"], false);
+        assert_eq!(json["missed"][1], "too low");
+    }
+
+    #[test]
+    fn a_failed_section_fails_the_summary() {
+        let figures = [Figure::new("fine", 1.0, "x", Goal::AtMost(1.5))];
+        assert_eq!(json(&figures, &[])["passed"], true);
+        assert_eq!(json(&figures, &["probe died".to_owned()])["passed"], false);
+    }
 }
