@@ -1,9 +1,10 @@
 //! `cargo xtask bench`: criterion benches + memory probes → table and `summary.json`.
 
 use std::process::Command;
+use std::time::SystemTime;
 
 use crate::cargo;
-use crate::criterion::median_ns;
+use crate::criterion::Results;
 use crate::report::{self, Figure, Goal};
 
 /// Switches per iteration of the round-robin benches (100,000 bots × 100 yields).
@@ -19,6 +20,14 @@ const MEMORY_RUNS: usize = 3;
 /// process exits non-zero) if any figure missed its target or could not be measured.
 /// `criterion_args` go to the bench binaries (e.g. `--quick`).
 pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
+    let dir = cargo::target_dir().join("ttk-bench");
+    let summary = dir.join("summary.json");
+    // An earlier run's summary must not outlive a run that fails before writing its own.
+    match std::fs::remove_file(&summary) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(format!("cannot remove {}: {error}", summary.display())),
+    }
     cargo::run(&[
         "build",
         "--release",
@@ -40,11 +49,13 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         Ok(measured) => figures.extend(measured),
         Err(error) => errors.push(error),
     };
+    let started = SystemTime::now();
     match run_criterion(criterion_args) {
         Ok(()) => {
-            record(scheduler_figures());
-            record(echo_latency_figures());
-            record(together_figures());
+            let results = Results::since(started);
+            record(scheduler_figures(results));
+            record(echo_latency_figures(results));
+            record(together_figures(results));
         }
         Err(error) => record(Err(error)),
     }
@@ -56,13 +67,12 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
     for error in &errors {
         println!("not measured: {error}");
     }
-    let dir = cargo::target_dir().join("ttk-bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let path = dir.join("summary.json");
     let json =
         serde_json::to_string_pretty(&report::json(&figures, &errors)).expect("JSON of numbers");
-    std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    println!("wrote {}", path.display());
+    std::fs::write(&summary, json)
+        .map_err(|e| format!("cannot write {}: {e}", summary.display()))?;
+    println!("wrote {}", summary.display());
 
     let missed = report::missed(&figures);
     match (missed.is_empty(), errors.is_empty()) {
@@ -100,14 +110,14 @@ fn run_criterion(criterion_args: &[String]) -> Result<(), String> {
 }
 
 /// Yield cost, ratios to the floor and to tokio, spawn cost, cost of parked bots.
-fn scheduler_figures() -> Result<Vec<Figure>, String> {
+fn scheduler_figures(results: Results) -> Result<Vec<Figure>, String> {
     let group = "round_robin_100k_x_100";
-    let ttk = median_ns(group, "ttk")? / ROUND_ROBIN_SWITCHES;
-    let floor = median_ns(group, "tight_floor")? / ROUND_ROBIN_SWITCHES;
-    let tokio = median_ns(group, "tokio_yield_now")? / ROUND_ROBIN_SWITCHES;
-    let spawn = median_ns("spawn_100k", "ttk")? / SPAWN_BOTS;
-    let tick_alone = median_ns("tick_with_parked_bots", "0_parked")?;
-    let tick_parked = median_ns("tick_with_parked_bots", "1000000_parked")?;
+    let ttk = results.median_ns(group, "ttk")? / ROUND_ROBIN_SWITCHES;
+    let floor = results.median_ns(group, "tight_floor")? / ROUND_ROBIN_SWITCHES;
+    let tokio = results.median_ns(group, "tokio_yield_now")? / ROUND_ROBIN_SWITCHES;
+    let spawn = results.median_ns("spawn_100k", "ttk")? / SPAWN_BOTS;
+    let tick_alone = results.median_ns("tick_with_parked_bots", "0_parked")?;
+    let tick_parked = results.median_ns("tick_with_parked_bots", "1000000_parked")?;
     let figure = Figure::new;
     Ok(vec![
         figure("yield: ttk, per switch", ttk, "ns", Goal::None),
@@ -143,11 +153,11 @@ fn scheduler_figures() -> Result<Vec<Figure>, String> {
 }
 
 /// Time per echo round trip from the criterion bench (the loop's throughput, not latency).
-fn echo_latency_figures() -> Result<Vec<Figure>, String> {
+fn echo_latency_figures(results: Results) -> Result<Vec<Figure>, String> {
     let mut figures = Vec::new();
     for bots in [100.0, 1000.0] {
         let function = format!("{bots}_bots");
-        let per_request = median_ns("echo_round_trips", &function)? / (bots * 100.0);
+        let per_request = results.median_ns("echo_round_trips", &function)? / (bots * 100.0);
         figures.push(Figure::new(
             format!("echo {bots} bots (criterion): wall time per request"),
             per_request / 1000.0,
@@ -159,11 +169,11 @@ fn echo_latency_figures() -> Result<Vec<Figure>, String> {
 }
 
 /// Messages, barriers, virtual time and timers.
-fn together_figures() -> Result<Vec<Figure>, String> {
-    let message = median_ns("messages", "send_and_receive_100k")? / 100_000.0;
-    let barrier = median_ns("barrier", "10k_bots_10_rounds")? / 100_000.0;
-    let hour = median_ns("virtual_time", "hour_10k_sleeping_bots")? / 1e6;
-    let timer = median_ns("virtual_time", "1m_timers")? / 1e6;
+fn together_figures(results: Results) -> Result<Vec<Figure>, String> {
+    let message = results.median_ns("messages", "send_and_receive_100k")? / 100_000.0;
+    let barrier = results.median_ns("barrier", "10k_bots_10_rounds")? / 100_000.0;
+    let hour = results.median_ns("virtual_time", "hour_10k_sleeping_bots")? / 1e6;
+    let timer = results.median_ns("virtual_time", "1m_timers")? / 1e6;
     let figure = Figure::new;
     Ok(vec![
         figure("message send+receive", message, "ns", Goal::AtMost(50.0)),
