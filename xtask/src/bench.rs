@@ -1,10 +1,10 @@
 //! `cargo xtask bench`: criterion benches + memory probes → table and `summary.json`.
 
-use std::process::Command;
 use std::time::SystemTime;
 
 use crate::cargo;
 use crate::criterion::Results;
+use crate::probe;
 use crate::report::{self, Figure, Goal};
 
 /// Switches per iteration of the round-robin benches (100,000 bots × 100 yields).
@@ -203,18 +203,9 @@ fn memory_figures() -> Result<Vec<Figure>, String> {
 
 /// The median peak RSS of `MEMORY_RUNS` runs of the memory probe with `bots` bots.
 fn median_peak_rss(bots: u64) -> Result<u64, String> {
-    let probe = cargo::target_dir().join("release").join("mem_probe");
     let mut peaks = Vec::with_capacity(MEMORY_RUNS);
     for _ in 0..MEMORY_RUNS {
-        let output = Command::new(&probe)
-            .arg(bots.to_string())
-            .output()
-            .map_err(|error| format!("cannot run {}: {error}", probe.display()))?;
-        if !output.status.success() {
-            return Err(format!("{} {bots} failed: {:?}", probe.display(), output));
-        }
-        let json: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .map_err(|error| format!("mem_probe printed no JSON: {error}"))?;
+        let json = probe::json("mem_probe", &[&bots.to_string()])?;
         peaks.push(
             json["peak_rss_bytes"]
                 .as_u64()

@@ -9,6 +9,7 @@ mod bench;
 mod cargo;
 mod criterion;
 mod net;
+mod probe;
 mod report;
 
 use std::process::ExitCode;

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::cargo;
+use crate::probe::{self, number};
 use crate::report::{Figure, Goal};
 
 /// Seconds each echo probe runs.
@@ -22,7 +22,7 @@ struct ExternalTarget {
 impl ExternalTarget {
     /// Starts `target/release/echo_target`.
     fn start() -> Result<ExternalTarget, String> {
-        let binary = cargo::target_dir().join("release").join("echo_target");
+        let binary = probe::path("echo_target");
         let mut child = Command::new(&binary)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -49,23 +49,7 @@ impl Drop for ExternalTarget {
 
 /// Runs `net_probe` with `args` and returns its JSON line.
 fn probe(args: &[&str]) -> Result<serde_json::Value, String> {
-    let binary = cargo::target_dir().join("release").join("net_probe");
-    let output = Command::new(&binary)
-        .args(args)
-        .output()
-        .map_err(|error| format!("cannot run {}: {error}", binary.display()))?;
-    if !output.status.success() {
-        return Err(format!("net_probe {} failed: {output:?}", args.join(" ")));
-    }
-    serde_json::from_slice(&output.stdout)
-        .map_err(|error| format!("net_probe {} printed no JSON: {error}", args.join(" ")))
-}
-
-/// A number from a probe's JSON.
-fn number(json: &serde_json::Value, key: &str) -> Result<f64, String> {
-    json[key]
-        .as_f64()
-        .ok_or_else(|| format!("probe output has no {key}: {json}"))
+    probe::json("net_probe", args)
 }
 
 /// Every network figure.
