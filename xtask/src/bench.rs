@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: criterion benches + memory probes → table and `summary.json`.
+//! `cargo xtask bench`: criterion benches + probes → table and `summary.json`.
 
 use std::time::SystemTime;
 
@@ -7,8 +7,6 @@ use crate::criterion::Results;
 use crate::probe;
 use crate::report::{self, Figure, Goal};
 
-/// Switches per iteration of the round-robin benches (100,000 bots × 100 yields).
-const ROUND_ROBIN_SWITCHES: f64 = 100_000.0 * 100.0;
 /// Bots per iteration of the spawn bench.
 const SPAWN_BOTS: f64 = 100_000.0;
 /// Bots in the memory probe.
@@ -37,6 +35,8 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         "mem_probe",
         "--bin",
         "net_probe",
+        "--bin",
+        "yield_probe",
         "-p",
         "ttk-examples",
         "--bin",
@@ -49,6 +49,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         Ok(measured) => figures.extend(measured),
         Err(error) => errors.push(error),
     };
+    record(crate::yields::figures());
     let started = SystemTime::now();
     match run_criterion(criterion_args) {
         Ok(()) => {
@@ -109,37 +110,14 @@ fn run_criterion(criterion_args: &[String]) -> Result<(), String> {
     cargo::run(&bench_args)
 }
 
-/// Yield cost, ratios to the floor and to tokio, spawn cost, cost of parked bots.
+/// Spawn cost and the cost of parked bots. (The yield figures come from the interleaved
+/// probe, see `yields.rs`; criterion's round-robin group is for people profiling by hand.)
 fn scheduler_figures(results: Results) -> Result<Vec<Figure>, String> {
-    let group = "round_robin_100k_x_100";
-    let ttk = results.median_ns(group, "ttk")? / ROUND_ROBIN_SWITCHES;
-    let floor = results.median_ns(group, "tight_floor")? / ROUND_ROBIN_SWITCHES;
-    let tokio = results.median_ns(group, "tokio_yield_now")? / ROUND_ROBIN_SWITCHES;
     let spawn = results.median_ns("spawn_100k", "ttk")? / SPAWN_BOTS;
     let tick_alone = results.median_ns("tick_with_parked_bots", "0_parked")?;
     let tick_parked = results.median_ns("tick_with_parked_bots", "1000000_parked")?;
     let figure = Figure::new;
     Ok(vec![
-        figure("yield: ttk, per switch", ttk, "ns", Goal::None),
-        figure(
-            "yield: tight floor (queue + 16-byte state), per switch",
-            floor,
-            "ns",
-            Goal::None,
-        ),
-        figure(
-            "yield: tokio yield_now, per switch",
-            tokio,
-            "ns",
-            Goal::None,
-        ),
-        figure(
-            "yield: ttk / tight floor",
-            ttk / floor,
-            "x",
-            Goal::AtMost(1.5),
-        ),
-        figure("yield: tokio / ttk", tokio / ttk, "x", Goal::AtLeast(10.0)),
         figure("spawn+run+drop, per bot", spawn, "ns", Goal::None),
         figure("tick, 1 bot alone", tick_alone, "ns", Goal::None),
         figure("tick, 1 bot + 1M parked", tick_parked, "ns", Goal::None),

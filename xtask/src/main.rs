@@ -11,6 +11,7 @@ mod criterion;
 mod net;
 mod probe;
 mod report;
+mod yields;
 
 use std::process::ExitCode;
 

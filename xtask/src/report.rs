@@ -23,6 +23,8 @@ pub(crate) struct Figure {
     pub(crate) unit: &'static str,
     /// The target.
     pub(crate) goal: Goal,
+    /// The smallest and largest of the samples the value is the median of, if it is one.
+    pub(crate) range: Option<(f64, f64)>,
 }
 
 impl Figure {
@@ -33,6 +35,23 @@ impl Figure {
             value,
             unit,
             goal,
+            range: None,
+        }
+    }
+
+    /// The same figure, noting that its value is the median of samples from `min` to `max`.
+    pub(crate) fn with_range(self, min: f64, max: f64) -> Self {
+        Figure {
+            range: Some((min, max)),
+            ..self
+        }
+    }
+
+    /// The range as text (empty if the figure has none).
+    fn range_text(&self) -> String {
+        match self.range {
+            Some((min, max)) => format!("{min:.2}..{max:.2}"),
+            None => String::new(),
         }
     }
 
@@ -61,8 +80,8 @@ pub(crate) fn table(figures: &[Figure]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<width$}  {:>14}  {:<10}  {:<10}  status",
-        "figure", "value", "unit", "target"
+        "{:<width$}  {:>14}  {:<20}  {:<10}  {:<10}  status",
+        "figure", "value", "range (min..max)", "unit", "target"
     );
     for figure in figures {
         let status = match figure.meets_goal() {
@@ -72,9 +91,10 @@ pub(crate) fn table(figures: &[Figure]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<width$}  {:>14.2}  {:<10}  {:<10}  {status}",
+            "{:<width$}  {:>14.2}  {:<20}  {:<10}  {:<10}  {status}",
             figure.name,
             figure.value,
+            figure.range_text(),
             figure.unit,
             figure.goal_text()
         );
@@ -100,6 +120,8 @@ pub(crate) fn json(figures: &[Figure], errors: &[String]) -> serde_json::Value {
             serde_json::json!({
                 "name": figure.name,
                 "value": figure.value,
+                "min": figure.range.map(|(min, _)| min),
+                "max": figure.range.map(|(_, max)| max),
                 "unit": figure.unit,
                 "target": figure.goal_text(),
                 "meets_target": figure.meets_goal(),
