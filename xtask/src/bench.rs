@@ -50,6 +50,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         Err(error) => errors.push(error),
     };
     record(crate::yields::figures());
+    record(crate::instructions::figures());
     let started = SystemTime::now();
     match run_criterion(criterion_args) {
         Ok(()) => {

@@ -8,6 +8,7 @@
 mod bench;
 mod cargo;
 mod criterion;
+mod instructions;
 mod net;
 mod probe;
 mod report;

@@ -13,12 +13,20 @@ pub(crate) enum Goal {
     None,
 }
 
+/// A figure's value, or why it was not measured.
+pub(crate) enum Value {
+    /// What this run measured.
+    Measured(f64),
+    /// Not measured, and why (say, no tool to count instructions): neither met nor missed.
+    Skipped(String),
+}
+
 /// One line of the summary.
 pub(crate) struct Figure {
     /// What is measured.
     pub(crate) name: String,
     /// The measured value.
-    pub(crate) value: f64,
+    pub(crate) value: Value,
     /// Its unit.
     pub(crate) unit: &'static str,
     /// The target.
@@ -32,10 +40,23 @@ impl Figure {
     pub(crate) fn new(name: impl Into<String>, value: f64, unit: &'static str, goal: Goal) -> Self {
         Figure {
             name: name.into(),
-            value,
+            value: Value::Measured(value),
             unit,
             goal,
             range: None,
+        }
+    }
+
+    /// A figure that was not measured, because of `reason`.
+    pub(crate) fn skipped(
+        name: impl Into<String>,
+        reason: impl Into<String>,
+        unit: &'static str,
+        goal: Goal,
+    ) -> Self {
+        Figure {
+            value: Value::Skipped(reason.into()),
+            ..Figure::new(name, 0.0, unit, goal)
         }
     }
 
@@ -55,12 +76,33 @@ impl Figure {
         }
     }
 
-    /// Whether the figure meets its target (`None` if it has none).
+    /// Whether the figure meets its target (`None` if it has none or was skipped).
     pub(crate) fn meets_goal(&self) -> Option<bool> {
+        let Value::Measured(value) = self.value else {
+            return None;
+        };
         match self.goal {
-            Goal::AtMost(target) => Some(self.value <= target),
-            Goal::AtLeast(target) => Some(self.value >= target),
+            Goal::AtMost(target) => Some(value <= target),
+            Goal::AtLeast(target) => Some(value >= target),
             Goal::None => None,
+        }
+    }
+
+    /// The value as text for the table.
+    fn value_text(&self) -> String {
+        match self.value {
+            Value::Measured(value) => format!("{value:.2}"),
+            Value::Skipped(_) => "skipped".to_owned(),
+        }
+    }
+
+    /// The status column: met, missed, or why it was skipped.
+    fn status_text(&self) -> String {
+        match (&self.value, self.meets_goal()) {
+            (Value::Skipped(reason), _) => format!("skipped: {reason}"),
+            (_, Some(true)) => "ok".to_owned(),
+            (_, Some(false)) => "MISSED".to_owned(),
+            (_, None) => String::new(),
         }
     }
 
@@ -84,19 +126,15 @@ pub(crate) fn table(figures: &[Figure]) -> String {
         "figure", "value", "range (min..max)", "unit", "target"
     );
     for figure in figures {
-        let status = match figure.meets_goal() {
-            Some(true) => "ok",
-            Some(false) => "MISSED",
-            None => "",
-        };
         let _ = writeln!(
             out,
-            "{:<width$}  {:>14.2}  {:<20}  {:<10}  {:<10}  {status}",
+            "{:<width$}  {:>14}  {:<20}  {:<10}  {:<10}  {}",
             figure.name,
-            figure.value,
+            figure.value_text(),
             figure.range_text(),
             figure.unit,
-            figure.goal_text()
+            figure.goal_text(),
+            figure.status_text(),
         );
     }
     out
@@ -119,7 +157,14 @@ pub(crate) fn json(figures: &[Figure], errors: &[String]) -> serde_json::Value {
         .map(|figure| {
             serde_json::json!({
                 "name": figure.name,
-                "value": figure.value,
+                "value": match figure.value {
+                    Value::Measured(value) => Some(value),
+                    Value::Skipped(_) => None,
+                },
+                "skipped": match &figure.value {
+                    Value::Measured(_) => None,
+                    Value::Skipped(reason) => Some(reason),
+                },
                 "min": figure.range.map(|(min, _)| min),
                 "max": figure.range.map(|(_, max)| max),
                 "unit": figure.unit,
@@ -154,6 +199,22 @@ mod tests {
         let json = json(&figures, &[]);
         assert_eq!(json["passed"], false);
         assert_eq!(json["missed"][1], "too low");
+    }
+
+    #[test]
+    fn a_skipped_figure_neither_meets_nor_misses() {
+        let figures = [Figure::skipped(
+            "counted",
+            "no counter",
+            "instr",
+            Goal::AtMost(1.5),
+        )];
+        assert_eq!(figures[0].meets_goal(), None);
+        assert!(missed(&figures).is_empty());
+        let json = json(&figures, &[]);
+        assert_eq!(json["passed"], true);
+        assert_eq!(json["figures"][0]["value"], serde_json::Value::Null);
+        assert_eq!(json["figures"][0]["skipped"], "no counter");
     }
 
     #[test]
