@@ -47,6 +47,24 @@ impl Figure {
         }
     }
 
+    /// A figure whose value is the median of `samples` (at least one), with their range.
+    pub(crate) fn median_of(
+        name: impl Into<String>,
+        samples: &[f64],
+        unit: &'static str,
+        goal: Goal,
+    ) -> Self {
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        };
+        Figure::new(name, median, unit, goal).with_range(sorted[0], sorted[n - 1])
+    }
+
     /// A figure that was not measured, because of `reason`.
     pub(crate) fn skipped(
         name: impl Into<String>,
@@ -199,6 +217,15 @@ mod tests {
         let json = json(&figures, &[]);
         assert_eq!(json["passed"], false);
         assert_eq!(json["missed"][1], "too low");
+    }
+
+    #[test]
+    fn a_median_of_samples_keeps_their_range() {
+        let odd = Figure::median_of("odd", &[3.0, 1.0, 2.0], "ns", Goal::None);
+        assert!(matches!(odd.value, Value::Measured(2.0)));
+        assert_eq!(odd.range, Some((1.0, 3.0)));
+        let even = Figure::median_of("even", &[4.0, 1.0, 2.0, 3.0], "ns", Goal::None);
+        assert!(matches!(even.value, Value::Measured(2.5)));
     }
 
     #[test]
