@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ttk::{Cx, Runtime};
-use ttk_benches::{YIELD_BOTS, YIELDS_PER_BOT, hand_written_round_robin, yielder};
+use ttk_benches::{YIELD_BOTS, YIELDS_PER_BOT, tight_round_robin, yielder};
 
 /// Switches per iteration of the round-robin benches.
 const SWITCHES: u64 = YIELD_BOTS as u64 * YIELDS_PER_BOT as u64;
@@ -21,8 +21,8 @@ fn round_robin(c: &mut Criterion) {
             black_box(ids)
         })
     });
-    group.bench_function("hand_written_floor", |b| {
-        b.iter(|| black_box(hand_written_round_robin(YIELD_BOTS, YIELDS_PER_BOT)))
+    group.bench_function("tight_floor", |b| {
+        b.iter(|| black_box(tight_round_robin(YIELD_BOTS, YIELDS_PER_BOT)))
     });
     group.bench_function("tokio_yield_now", |b| {
         let runtime = tokio::runtime::Builder::new_current_thread()

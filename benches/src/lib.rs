@@ -1,5 +1,9 @@
 //! Workloads shared by ttk's criterion benches and the probes that `cargo xtask bench` runs.
 
+mod floor;
+
+pub use floor::tight_round_robin;
+
 use ttk::Cx;
 
 /// Bots in the round-robin yield bench.
@@ -35,30 +39,6 @@ pub fn trivial(_cx: Cx, id: usize) -> usize {
     let tripled = doubled + id;
     ttk::yield_!();
     tripled
-}
-
-/// The hand-written floor of round-robin scheduling: the same ready queue of `u32` indices and
-/// in-place state, with the state machine written by hand (a countdown per bot) instead of built
-/// by the compiler. Returns the number of switches made.
-///
-/// # Examples
-/// ```
-/// assert_eq!(ttk_benches::hand_written_round_robin(10, 3), 30);
-/// ```
-pub fn hand_written_round_robin(bots: usize, yields: u32) -> u64 {
-    let mut remaining = vec![yields; bots];
-    let mut ready: std::collections::VecDeque<u32> = (0..bots as u32).collect();
-    let mut switches = 0;
-    while let Some(bot) = ready.pop_front() {
-        let left = &mut remaining[bot as usize];
-        let left_now = std::hint::black_box(*left);
-        if left_now > 0 {
-            *left = left_now - 1;
-            switches += 1;
-            ready.push_back(bot);
-        }
-    }
-    switches
 }
 
 /// Peak resident set size of this process so far, in bytes (Linux: `VmHWM`).

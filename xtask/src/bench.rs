@@ -1,13 +1,12 @@
-//! `cargo xtask bench`: criterion benches + memory probes → table and `summary.json`.
+//! `cargo xtask bench`: criterion benches + probes → table and `summary.json`.
 
-use std::process::Command;
+use std::time::SystemTime;
 
 use crate::cargo;
-use crate::criterion::median_ns;
+use crate::criterion::Results;
+use crate::probe;
 use crate::report::{self, Figure, Goal};
 
-/// Switches per iteration of the round-robin benches (100,000 bots × 100 yields).
-const ROUND_ROBIN_SWITCHES: f64 = 100_000.0 * 100.0;
 /// Bots per iteration of the spawn bench.
 const SPAWN_BOTS: f64 = 100_000.0;
 /// Bots in the memory probe.
@@ -15,20 +14,18 @@ const MEMORY_BOTS: u64 = 1_000_000;
 /// Runs of each memory probe; the median is reported.
 const MEMORY_RUNS: usize = 3;
 
-/// Runs everything and reports. `criterion_args` go to the bench binaries (e.g. `--quick`).
+/// Runs everything and reports: prints the table, writes `summary.json`, and fails (so the
+/// process exits non-zero) if any figure missed its target or could not be measured.
+/// `criterion_args` go to the bench binaries (e.g. `--quick`).
 pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
-    let mut bench_args = vec!["bench", "-p", "ttk-benches"];
-    bench_args.extend([
-        "--bench",
-        "scheduler",
-        "--bench",
-        "echo",
-        "--bench",
-        "together",
-        "--",
-    ]);
-    bench_args.extend(criterion_args.iter().map(String::as_str));
-    cargo::run(&bench_args)?;
+    let dir = cargo::target_dir().join("ttk-bench");
+    let summary = dir.join("summary.json");
+    // An earlier run's summary must not outlive a run that fails before writing its own.
+    match std::fs::remove_file(&summary) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(format!("cannot remove {}: {error}", summary.display())),
+    }
     cargo::run(&[
         "build",
         "--release",
@@ -38,55 +35,90 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         "mem_probe",
         "--bin",
         "net_probe",
+        "--bin",
+        "yield_probe",
         "-p",
         "ttk-examples",
         "--bin",
         "echo_target",
     ])?;
 
-    let mut figures = scheduler_figures()?;
-    figures.extend(memory_figures()?);
-    figures.extend(echo_latency_figures()?);
-    figures.extend(together_figures()?);
-    figures.extend(crate::net::figures()?);
+    let mut figures = Vec::new();
+    let mut errors = Vec::new();
+    let mut record = |section: Result<Vec<Figure>, String>| match section {
+        Ok(measured) => figures.extend(measured),
+        Err(error) => errors.push(error),
+    };
+    record(crate::yields::figures());
+    record(crate::instructions::figures());
+    let started = SystemTime::now();
+    match run_criterion(criterion_args) {
+        Ok(()) => {
+            let results = Results::since(started);
+            record(scheduler_figures(results));
+            record(echo_latency_figures(results));
+            record(together_figures(results));
+        }
+        Err(error) => record(Err(error)),
+    }
+    record(memory_figures());
+    record(crate::net::figures());
 
     let table = report::table(&figures);
     println!("\n{table}");
-    let dir = cargo::target_dir().join("ttk-bench");
+    for error in &errors {
+        println!("not measured: {error}");
+    }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let path = dir.join("summary.json");
-    let json = serde_json::to_string_pretty(&report::json(&figures)).expect("JSON of numbers");
-    std::fs::write(&path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    println!("wrote {}", path.display());
-    Ok(())
+    let json =
+        serde_json::to_string_pretty(&report::json(&figures, &errors)).expect("JSON of numbers");
+    std::fs::write(&summary, json)
+        .map_err(|e| format!("cannot write {}: {e}", summary.display()))?;
+    println!("wrote {}", summary.display());
+
+    let missed = report::missed(&figures);
+    match (missed.is_empty(), errors.is_empty()) {
+        (true, true) => Ok(()),
+        (false, _) => Err(format!(
+            "{} figure(s) missed their targets: {}{}",
+            missed.len(),
+            missed.join("; "),
+            if errors.is_empty() {
+                String::new()
+            } else {
+                format!("; and {} section(s) failed", errors.len())
+            }
+        )),
+        (true, false) => Err(format!("{} section(s) failed", errors.len())),
+    }
 }
 
-/// Yield cost, ratios to the floor and to tokio, spawn cost, cost of parked bots.
-fn scheduler_figures() -> Result<Vec<Figure>, String> {
-    let group = "round_robin_100k_x_100";
-    let ttk = median_ns(group, "ttk")? / ROUND_ROBIN_SWITCHES;
-    let floor = median_ns(group, "hand_written_floor")? / ROUND_ROBIN_SWITCHES;
-    let tokio = median_ns(group, "tokio_yield_now")? / ROUND_ROBIN_SWITCHES;
-    let spawn = median_ns("spawn_100k", "ttk")? / SPAWN_BOTS;
-    let tick_alone = median_ns("tick_with_parked_bots", "0_parked")?;
-    let tick_parked = median_ns("tick_with_parked_bots", "1000000_parked")?;
+/// Runs the criterion benches with `criterion_args`.
+fn run_criterion(criterion_args: &[String]) -> Result<(), String> {
+    let mut bench_args = vec![
+        "bench",
+        "-p",
+        "ttk-benches",
+        "--bench",
+        "scheduler",
+        "--bench",
+        "echo",
+        "--bench",
+        "together",
+        "--",
+    ];
+    bench_args.extend(criterion_args.iter().map(String::as_str));
+    cargo::run(&bench_args)
+}
+
+/// Spawn cost and the cost of parked bots. (The yield figures come from the interleaved
+/// probe, see `yields.rs`; criterion's round-robin group is for people profiling by hand.)
+fn scheduler_figures(results: Results) -> Result<Vec<Figure>, String> {
+    let spawn = results.median_ns("spawn_100k", "ttk")? / SPAWN_BOTS;
+    let tick_alone = results.median_ns("tick_with_parked_bots", "0_parked")?;
+    let tick_parked = results.median_ns("tick_with_parked_bots", "1000000_parked")?;
     let figure = Figure::new;
     Ok(vec![
-        figure("yield: ttk, per switch", ttk, "ns", Goal::None),
-        figure(
-            "yield: hand-written floor, per switch",
-            floor,
-            "ns",
-            Goal::None,
-        ),
-        figure(
-            "yield: tokio yield_now, per switch",
-            tokio,
-            "ns",
-            Goal::None,
-        ),
-        figure("yield: ttk / floor", ttk / floor, "x", Goal::AtMost(1.5)),
-        figure("yield: tokio / ttk", tokio / ttk, "x", Goal::AtLeast(10.0)),
         figure("spawn+run+drop, per bot", spawn, "ns", Goal::None),
         figure("tick, 1 bot alone", tick_alone, "ns", Goal::None),
         figure("tick, 1 bot + 1M parked", tick_parked, "ns", Goal::None),
@@ -100,11 +132,11 @@ fn scheduler_figures() -> Result<Vec<Figure>, String> {
 }
 
 /// Time per echo round trip from the criterion bench (the loop's throughput, not latency).
-fn echo_latency_figures() -> Result<Vec<Figure>, String> {
+fn echo_latency_figures(results: Results) -> Result<Vec<Figure>, String> {
     let mut figures = Vec::new();
     for bots in [100.0, 1000.0] {
         let function = format!("{bots}_bots");
-        let per_request = median_ns("echo_round_trips", &function)? / (bots * 100.0);
+        let per_request = results.median_ns("echo_round_trips", &function)? / (bots * 100.0);
         figures.push(Figure::new(
             format!("echo {bots} bots (criterion): wall time per request"),
             per_request / 1000.0,
@@ -116,11 +148,11 @@ fn echo_latency_figures() -> Result<Vec<Figure>, String> {
 }
 
 /// Messages, barriers, virtual time and timers.
-fn together_figures() -> Result<Vec<Figure>, String> {
-    let message = median_ns("messages", "send_and_receive_100k")? / 100_000.0;
-    let barrier = median_ns("barrier", "10k_bots_10_rounds")? / 100_000.0;
-    let hour = median_ns("virtual_time", "hour_10k_sleeping_bots")? / 1e6;
-    let timer = median_ns("virtual_time", "1m_timers")? / 1e6;
+fn together_figures(results: Results) -> Result<Vec<Figure>, String> {
+    let message = results.median_ns("messages", "send_and_receive_100k")? / 100_000.0;
+    let barrier = results.median_ns("barrier", "10k_bots_10_rounds")? / 100_000.0;
+    let hour = results.median_ns("virtual_time", "hour_10k_sleeping_bots")? / 1e6;
+    let timer = results.median_ns("virtual_time", "1m_timers")? / 1e6;
     let figure = Figure::new;
     Ok(vec![
         figure("message send+receive", message, "ns", Goal::AtMost(50.0)),
@@ -150,18 +182,9 @@ fn memory_figures() -> Result<Vec<Figure>, String> {
 
 /// The median peak RSS of `MEMORY_RUNS` runs of the memory probe with `bots` bots.
 fn median_peak_rss(bots: u64) -> Result<u64, String> {
-    let probe = cargo::target_dir().join("release").join("mem_probe");
     let mut peaks = Vec::with_capacity(MEMORY_RUNS);
     for _ in 0..MEMORY_RUNS {
-        let output = Command::new(&probe)
-            .arg(bots.to_string())
-            .output()
-            .map_err(|error| format!("cannot run {}: {error}", probe.display()))?;
-        if !output.status.success() {
-            return Err(format!("{} {bots} failed: {:?}", probe.display(), output));
-        }
-        let json: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .map_err(|error| format!("mem_probe printed no JSON: {error}"))?;
+        let json = probe::json("mem_probe", &[&bots.to_string()])?;
         peaks.push(
             json["peak_rss_bytes"]
                 .as_u64()

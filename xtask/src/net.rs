@@ -1,13 +1,16 @@
-//! Network figures: echo CPU per request, memory per idle connected bot, bots per process.
+//! Network figures: echo CPU per request (ttk's client and a plain mio one), memory per idle
+//! connected bot, bots per process.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::cargo;
+use crate::probe::{self, number};
 use crate::report::{Figure, Goal};
 
 /// Seconds each echo probe runs.
-const ECHO_SECONDS: &str = "5";
+const ECHO_SECONDS: &str = "2";
+/// Pairs of echo probe runs (one ttk, one mio) at each size; medians are reported.
+const ECHO_PAIRS: usize = 5;
 /// Bots in the idle-memory probe.
 const IDLE_BOTS: u64 = 10_000;
 
@@ -22,7 +25,7 @@ struct ExternalTarget {
 impl ExternalTarget {
     /// Starts `target/release/echo_target`.
     fn start() -> Result<ExternalTarget, String> {
-        let binary = cargo::target_dir().join("release").join("echo_target");
+        let binary = probe::path("echo_target");
         let mut child = Command::new(&binary)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -49,49 +52,70 @@ impl Drop for ExternalTarget {
 
 /// Runs `net_probe` with `args` and returns its JSON line.
 fn probe(args: &[&str]) -> Result<serde_json::Value, String> {
-    let binary = cargo::target_dir().join("release").join("net_probe");
-    let output = Command::new(&binary)
-        .args(args)
-        .output()
-        .map_err(|error| format!("cannot run {}: {error}", binary.display()))?;
-    if !output.status.success() {
-        return Err(format!("net_probe {} failed: {output:?}", args.join(" ")));
-    }
-    serde_json::from_slice(&output.stdout)
-        .map_err(|error| format!("net_probe {} printed no JSON: {error}", args.join(" ")))
+    probe::json("net_probe", args)
 }
 
-/// A number from a probe's JSON.
-fn number(json: &serde_json::Value, key: &str) -> Result<f64, String> {
-    json[key]
-        .as_f64()
-        .ok_or_else(|| format!("probe output has no {key}: {json}"))
+/// CPU per request (us) and requests per second of one echo probe run with `client`
+/// (`echo` for ttk, `mio-echo` for the plain mio client).
+fn echo(client: &str, bots: &str, target: &str) -> Result<(f64, f64), String> {
+    let json = probe(&[client, bots, ECHO_SECONDS, target])?;
+    let requests = number(&json, "requests")?;
+    if number(&json, "errors")? > 0.0 || requests == 0.0 {
+        return Err(format!(
+            "{client} probe with {bots} bots saw errors: {json}"
+        ));
+    }
+    Ok((
+        number(&json, "cpu_seconds")? * 1e6 / requests,
+        requests / number(&json, "seconds")?,
+    ))
+}
+
+/// ttk's echo client and the plain mio one against the same external target, in alternating
+/// runs (the order flips every pair), with medians and ranges, and the per-pair ratio of
+/// their CPU per request.
+fn echo_figures(target: &ExternalTarget) -> Result<Vec<Figure>, String> {
+    let mut figures = Vec::new();
+    for (bots, goal) in [("100", Goal::AtMost(15.0)), ("1000", Goal::None)] {
+        let (mut ttk_cpu, mut ttk_rate, mut mio_cpu, mut ratio) = (vec![], vec![], vec![], vec![]);
+        for pair in 0..ECHO_PAIRS {
+            let (ttk, mio) = if pair % 2 == 0 {
+                let ttk = echo("echo", bots, &target.addr)?;
+                (ttk, echo("mio-echo", bots, &target.addr)?)
+            } else {
+                let mio = echo("mio-echo", bots, &target.addr)?;
+                (echo("echo", bots, &target.addr)?, mio)
+            };
+            ttk_cpu.push(ttk.0);
+            ttk_rate.push(ttk.1);
+            mio_cpu.push(mio.0);
+            ratio.push(ttk.0 / mio.0);
+        }
+        let name = |what: &str| format!("echo {bots} bots: {what}");
+        figures.extend([
+            Figure::median_of(name("requests/s (ttk)"), &ttk_rate, "req/s", Goal::None),
+            Figure::median_of(name("client CPU per request (ttk)"), &ttk_cpu, "us", goal),
+            Figure::median_of(
+                name("client CPU per request (plain mio)"),
+                &mio_cpu,
+                "us",
+                Goal::None,
+            ),
+            // For information, no target: the issue asks for the ratio to be shown but sets no
+            // bound, and gating the exit status on one the bench made up would be its own kind
+            // of dishonesty. Read it knowing that much of a round trip's CPU is the kernel's
+            // (a write, a read, epoll), the same for both clients, so the ratio understates
+            // how much more ttk's own code costs than mio's.
+            Figure::median_of(name("ttk / mio CPU per request"), &ratio, "x", Goal::None),
+        ]);
+    }
+    Ok(figures)
 }
 
 /// Every network figure.
 pub(crate) fn figures() -> Result<Vec<Figure>, String> {
     let target = ExternalTarget::start()?;
-    let mut figures = Vec::new();
-    for (bots, goal) in [("100", Goal::AtMost(15.0)), ("1000", Goal::None)] {
-        let json = probe(&["echo", bots, ECHO_SECONDS, &target.addr])?;
-        let requests = number(&json, "requests")?;
-        let errors = number(&json, "errors")?;
-        if errors > 0.0 {
-            return Err(format!("echo probe with {bots} bots saw errors: {json}"));
-        }
-        figures.push(Figure::new(
-            format!("echo {bots} bots: requests/s"),
-            requests / number(&json, "seconds")?,
-            "req/s",
-            Goal::None,
-        ));
-        figures.push(Figure::new(
-            format!("echo {bots} bots: client CPU per request"),
-            number(&json, "cpu_seconds")? * 1e6 / requests,
-            "us",
-            goal,
-        ));
-    }
+    let mut figures = echo_figures(&target)?;
 
     let empty = number(&probe(&["idle", "0", &target.addr])?, "peak_rss_bytes")?;
     let idle = probe(&["idle", &IDLE_BOTS.to_string(), &target.addr])?;

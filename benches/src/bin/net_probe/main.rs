@@ -2,6 +2,8 @@
 //!
 //! - `net_probe echo BOTS SECONDS TARGET`: BOTS bots do 13-byte echo round trips against TARGET
 //!   for SECONDS; prints requests and this process's CPU time (user + sys, getrusage).
+//! - `net_probe mio-echo BOTS SECONDS TARGET`: the same round trips from a client written by
+//!   hand on mio (see `mio_echo.rs`), printing the same fields, to compare ttk's against.
 //! - `net_probe idle BOTS [TARGET]`: BOTS bots connect (to TARGET, or to an echo target started
 //!   in this process) and stay connected and idle; prints how many connected and peak RSS.
 
@@ -14,7 +16,9 @@ use std::time::{Duration, Instant};
 use ttk::Cx;
 use ttk::net::{TcpSocket, TcpStream};
 
-/// The request of the echo probe.
+mod mio_echo;
+
+/// The request of the echo probes.
 const REQUEST: &[u8; 13] = b"hello, world\n";
 
 #[ttk::bot]
@@ -83,23 +87,28 @@ fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| args.get(i).map(String::as_str);
     match (arg(0), arg(1)) {
-        (Some("echo"), Some(bots)) => {
+        (Some(mode @ ("echo" | "mio-echo")), Some(bots)) => {
             let bots: usize = bots.parse().expect("BOTS");
             let seconds: f64 = arg(2).expect("SECONDS").parse().expect("SECONDS");
             let target: SocketAddr = arg(3).expect("TARGET").parse().expect("TARGET");
-            let done = Rc::new(Cell::new(0));
             let cpu_before = cpu_time();
             let started = Instant::now();
             let until = started + Duration::from_secs_f64(seconds);
-            let outcomes = ttk::run(bots, |cx, id| {
-                echo_client(cx, id, target, until, done.clone())
-            });
+            let (requests, errors) = if mode == "echo" {
+                let done = Rc::new(Cell::new(0));
+                let outcomes = ttk::run(bots, |cx, id| {
+                    echo_client(cx, id, target, until, done.clone())
+                });
+                let errors = outcomes.iter().filter(|outcome| outcome.is_err()).count();
+                (done.get(), errors)
+            } else {
+                let outcome = mio_echo::run(bots, target, until)?;
+                (outcome.requests, outcome.errors)
+            };
             let elapsed = started.elapsed();
             let cpu = cpu_time() - cpu_before;
-            let errors = outcomes.iter().filter(|outcome| outcome.is_err()).count();
             println!(
-                "{{\"bots\": {bots}, \"requests\": {}, \"errors\": {errors}, \"seconds\": {}, \"cpu_seconds\": {}}}",
-                done.get(),
+                "{{\"bots\": {bots}, \"requests\": {requests}, \"errors\": {errors}, \"seconds\": {}, \"cpu_seconds\": {}}}",
                 elapsed.as_secs_f64(),
                 cpu.as_secs_f64()
             );
@@ -130,7 +139,9 @@ fn main() -> io::Result<()> {
             );
         }
         _ => {
-            eprintln!("usage: net_probe echo BOTS SECONDS TARGET | net_probe idle BOTS [TARGET]");
+            eprintln!(
+                "usage: net_probe echo|mio-echo BOTS SECONDS TARGET | net_probe idle BOTS [TARGET]"
+            );
             std::process::exit(2);
         }
     }

@@ -1,0 +1,38 @@
+//! Running the probe binaries (`target/release/<probe>`) and reading the JSON line each prints.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::cargo;
+
+/// The path of the release build of `probe`.
+pub(crate) fn path(probe: &str) -> PathBuf {
+    cargo::target_dir().join("release").join(probe)
+}
+
+/// Runs `probe` with `args` and returns the JSON it printed; an error if it fails or prints
+/// no JSON. The output is read from this very run, never from a file an earlier run left.
+pub(crate) fn json(probe: &str, args: &[&str]) -> Result<serde_json::Value, String> {
+    let binary = path(probe);
+    let output = Command::new(&binary)
+        .args(args)
+        .output()
+        .map_err(|error| format!("cannot run {}: {error}", binary.display()))?;
+    if !output.status.success() {
+        return Err(format!("{probe} {} failed: {output:?}", args.join(" ")));
+    }
+    serde_json::from_slice(&output.stdout)
+        .map_err(|error| format!("{probe} {} printed no JSON: {error}", args.join(" ")))
+}
+
+/// The number at `key` in a probe's JSON (`key` may be a path such as `/ttk/median`).
+pub(crate) fn number(json: &serde_json::Value, key: &str) -> Result<f64, String> {
+    let value = if key.starts_with('/') {
+        json.pointer(key)
+    } else {
+        json.get(key)
+    };
+    value
+        .and_then(serde_json::Value::as_f64)
+        .ok_or_else(|| format!("probe output has no number at {key}: {json}"))
+}
