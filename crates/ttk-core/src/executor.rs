@@ -126,10 +126,10 @@ where
     /// than per poll keeps the landing pad off the hot path; after a panic, the tick resumes
     /// with the next bot.
     fn tick(&mut self) {
-        let mut remaining = self.state.ready.len();
+        self.state.ready.begin_tick();
         self.state.set_polling(true);
-        while remaining > 0 {
-            let ticked = panic::catch_unwind(AssertUnwindSafe(|| self.poll_bots(&mut remaining)));
+        loop {
+            let ticked = panic::catch_unwind(AssertUnwindSafe(|| self.poll_bots()));
             if let Err(payload) = ticked {
                 context::take_yield_request();
                 let index = self.state.current();
@@ -142,24 +142,21 @@ where
                     self.exit(index, Err(error));
                 }
                 drop_contained(payload);
+            } else {
+                break;
             }
         }
         self.state.set_polling(false);
     }
 
-    /// Polls the next `remaining` bots of the ready queue once each. `remaining` counts down
-    /// before each poll, so if a poll panics the caller knows that bot (`state.current()`) is
-    /// done with and can resume the tick after it.
+    /// Polls the bots left in the running tick once each. A bot is taken off the tick before
+    /// its poll, so if the poll panics the caller knows that bot (`state.current()`) is done
+    /// with and can resume the tick after it.
     #[inline]
-    fn poll_bots(&mut self, remaining: &mut usize) {
+    fn poll_bots(&mut self) {
         let state = self.state;
         let mut task_context = Context::from_waker(crate::waker::borrowed());
-        while *remaining > 0 {
-            *remaining -= 1;
-            let Some(index) = state.ready.pop() else {
-                *remaining = 0;
-                return;
-            };
+        while let Some(index) = state.ready.pop() {
             let Some(Slot::Running(bot)) = self.slots.get_mut(index) else {
                 state.ready.settle(index);
                 continue;

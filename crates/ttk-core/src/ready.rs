@@ -1,7 +1,6 @@
 //! The ready queue: which bots run in the coming tick, and in what order.
 
 use std::cell::UnsafeCell;
-use std::collections::VecDeque;
 
 /// Bot indices waiting to run, plus one flag per bot so a bot is never queued twice.
 ///
@@ -24,11 +23,20 @@ pub(crate) struct ReadyQueue {
 }
 
 /// The contents of a [`ReadyQueue`].
+///
+/// Two plain vectors rather than one ring: a tick runs exactly the bots queued when it began and
+/// everything queued during it runs in the next, so the tick reads one vector front to back
+/// while pushes append to the other, and the two swap at the start of each tick. A pop is a
+/// load and a cursor bump, a push an append: no wrap-around arithmetic on the hot path.
 #[derive(Debug, Default)]
 struct Queue {
-    /// Bot indices in run order.
-    order: VecDeque<u32>,
-    /// `queued[i]` is true while bot `i` is in `order` or being polled.
+    /// The bots of the running tick, in run order; those before `cursor` have run.
+    now: Vec<u32>,
+    /// The next bot of `now` to run.
+    cursor: usize,
+    /// The bots queued for the next tick, in run order.
+    next: Vec<u32>,
+    /// `queued[i]` is true while bot `i` is in `now` (not yet run), in `next`, or being polled.
     queued: Vec<bool>,
 }
 
@@ -51,23 +59,43 @@ impl ReadyQueue {
         });
     }
 
-    /// How many bots are queued.
+    /// How many bots are queued (not yet run).
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.with(|queue| queue.order.len())
+        self.with(|queue| queue.now.len() - queue.cursor + queue.next.len())
     }
 
-    /// Takes the next bot to run; its flag stays set until [`ReadyQueue::requeue`] or
-    /// [`ReadyQueue::settle`].
+    /// Starts a tick: the bots queued so far are the ones [`ReadyQueue::pop`] hands out until
+    /// the next call; bots pushed meanwhile wait for it.
+    pub(crate) fn begin_tick(&self) {
+        self.with(|queue| {
+            if queue.cursor < queue.now.len() {
+                // A tick left unfinished (never, today): its bots run first.
+                queue.now.drain(..queue.cursor);
+                queue.now.append(&mut queue.next);
+            } else {
+                std::mem::swap(&mut queue.now, &mut queue.next);
+                queue.next.clear();
+            }
+            queue.cursor = 0;
+        });
+    }
+
+    /// Takes the next bot of the running tick; its flag stays set until
+    /// [`ReadyQueue::requeue`] or [`ReadyQueue::settle`].
     #[inline]
     pub(crate) fn pop(&self) -> Option<u32> {
-        self.with(|queue| queue.order.pop_front())
+        self.with(|queue| {
+            let bot = *queue.now.get(queue.cursor)?;
+            queue.cursor += 1;
+            Some(bot)
+        })
     }
 
-    /// Queues the bot just popped and polled at the back again (its flag is still set).
+    /// Queues the bot just popped and polled for the next tick (its flag is still set).
     #[inline]
     pub(crate) fn requeue(&self, bot: u32) {
-        self.with(|queue| queue.order.push_back(bot));
+        self.with(|queue| queue.next.push(bot));
     }
 
     /// The bot just popped and polled waits (or is gone): clears its flag.
@@ -80,7 +108,8 @@ impl ReadyQueue {
         });
     }
 
-    /// Queues `bot` at the back unless it is queued already (or is not a bot of the loop).
+    /// Queues `bot` for the next tick unless it is queued already (or is not a bot of the
+    /// loop).
     #[inline]
     pub(crate) fn push(&self, bot: u32) {
         self.with(|queue| {
@@ -88,7 +117,7 @@ impl ReadyQueue {
                 && !*flag
             {
                 *flag = true;
-                queue.order.push_back(bot);
+                queue.next.push(bot);
             }
         });
     }
@@ -106,14 +135,20 @@ mod tests {
             queue.push(bot);
         }
         assert_eq!(queue.len(), 3);
+        queue.begin_tick();
         assert_eq!(queue.pop(), Some(0));
         queue.push(0);
         queue.settle(0);
         queue.push(0);
         queue.push(0);
+        assert_eq!(queue.len(), 3);
         assert_eq!(
             std::iter::from_fn(|| queue.pop()).collect::<Vec<_>>(),
-            vec![1, 2, 0]
+            vec![1, 2],
+            "a bot queued during the tick waits for the next"
         );
+        queue.begin_tick();
+        assert_eq!(queue.pop(), Some(0));
+        assert_eq!(queue.pop(), None);
     }
 }
