@@ -1,0 +1,143 @@
+//! A group barrier is a meeting of the whole group: a round completes only when every member —
+//! counting the joins and leaves of the tick in which bots arrive — has arrived, and all are
+//! released in the same tick.
+
+use ttk::{Cx, Runtime};
+
+/// What a bot saw of one meeting: the tick it was released in, and whether it led.
+type Seen = (u64, bool);
+
+/// Joins `room`, yields `delay` times, meets.
+#[ttk::bot]
+fn meet_after(cx: Cx, _id: usize, room: &'static str, delay: u32) -> Seen {
+    cx.join(room);
+    for _ in 0..delay {
+        ttk::yield_!();
+    }
+    let result = ttk::yield_!(cx.group_barrier(room).wait()).expect("the room meets");
+    (ttk::tick(), result.is_leader())
+}
+
+/// All released in one tick, exactly one leader.
+fn one_meeting(seen: &[Seen]) -> u64 {
+    assert!(seen.iter().all(|(tick, _)| *tick == seen[0].0), "{seen:?}");
+    assert_eq!(
+        seen.iter().filter(|(_, leader)| *leader).count(),
+        1,
+        "{seen:?}"
+    );
+    seen[0].0
+}
+
+#[test]
+fn bots_that_join_and_arrive_in_one_tick_wait_for_a_roommate_who_comes_later() {
+    // The case: bot 3 yields once; bots 0-2 must not pass alone.
+    let seen = ttk::run(4, |cx, id| meet_after(cx, id, "room", u32::from(id == 3)));
+    let tick = one_meeting(&seen);
+    assert_eq!(tick, 2, "released after bot 3 arrived in tick 1: {seen:?}");
+    assert!(seen[3].1, "the last to arrive leads");
+}
+
+#[test]
+fn bots_that_join_and_arrive_in_the_same_tick_all_meet() {
+    let seen = ttk::run(4, |cx, id| meet_after(cx, id, "room", 0));
+    assert_eq!(one_meeting(&seen), 1);
+}
+
+/// Bots 0-2 join in tick 0 and arrive in tick 2; bot 3 joins in tick 2 (the arrivals' tick)
+/// and arrives in tick 4.
+#[ttk::bot]
+fn late_joiner(cx: Cx, id: usize) -> Seen {
+    let (join_at, arrive_at) = if id == 3 { (2, 4) } else { (0, 2) };
+    for tick in 0..=arrive_at {
+        if tick == join_at {
+            cx.join("room");
+        }
+        if tick < arrive_at {
+            ttk::yield_!();
+        }
+    }
+    let result = ttk::yield_!(cx.group_barrier("room").wait()).expect("the room meets");
+    (ttk::tick(), result.is_leader())
+}
+
+#[test]
+fn a_join_in_the_tick_of_the_arrivals_counts() {
+    let seen = ttk::run(4, late_joiner);
+    assert_eq!(one_meeting(&seen), 5, "{seen:?}");
+}
+
+/// Bots 0-2 arrive in tick 1; bot 3 leaves in tick 1 (the arrivals' tick) and never comes.
+#[ttk::bot]
+fn leaver(cx: Cx, id: usize) -> Option<Seen> {
+    cx.join("room");
+    ttk::yield_!();
+    if id == 3 {
+        cx.leave("room").unwrap();
+        for _ in 0..10 {
+            ttk::yield_!();
+        }
+        return None;
+    }
+    let result = ttk::yield_!(cx.group_barrier("room").wait()).expect("the room meets");
+    Some((ttk::tick(), result.is_leader()))
+}
+
+#[test]
+fn a_leave_in_the_tick_of_the_arrivals_counts() {
+    let seen = ttk::run(4, leaver);
+    assert_eq!(seen[3], None);
+    let met: Vec<Seen> = seen.into_iter().flatten().collect();
+    assert_eq!(one_meeting(&met), 2, "{met:?}");
+}
+
+/// Rooms of four meet five times, each bot arriving after a random number of yields (0-3),
+/// joining and leaving nothing in between.
+#[ttk::bot]
+fn rounds_in_rooms(cx: Cx<usize>, id: usize) -> Vec<Seen> {
+    let room = format!("room{}", id / 4);
+    cx.join(&room);
+    let meeting = cx.group_barrier(&room);
+    let mut seen = Vec::new();
+    for round in 0..5 {
+        for _ in 0..cx.rng().below(4) {
+            ttk::yield_!();
+        }
+        cx.send_group(&room, round);
+        let result = ttk::yield_!(meeting.wait()).expect("the room meets");
+        seen.push((ttk::tick(), result.is_leader()));
+        while cx.try_recv().is_some() {}
+    }
+    seen
+}
+
+#[test]
+fn ten_thousand_bots_in_rooms_of_four_meet_together_every_round() {
+    let seen = Runtime::new().seed(7).run(10_000, rounds_in_rooms);
+    for room in seen.chunks(4) {
+        for round in 0..5 {
+            let meeting: Vec<Seen> = room.iter().map(|bot| bot[round]).collect();
+            one_meeting(&meeting);
+        }
+    }
+}
+
+/// Waits at a group barrier without being a member; the members arrive later.
+#[ttk::bot]
+fn outsider(cx: Cx, id: usize) -> u64 {
+    if id == 0 {
+        ttk::yield_!(cx.group_barrier("room").wait()).unwrap();
+    } else {
+        cx.join("room");
+        ttk::yield_!();
+        ttk::yield_!();
+        ttk::yield_!(cx.group_barrier("room").wait()).unwrap();
+    }
+    ttk::tick()
+}
+
+#[test]
+fn a_bot_outside_the_group_waits_for_all_of_its_members() {
+    let ticks = ttk::run(3, outsider);
+    assert!(ticks.iter().all(|tick| *tick == 3), "{ticks:?}");
+}
