@@ -16,7 +16,7 @@ use crate::outcome::{BotError, panic_message};
 use crate::run_end::{RunEnd, RunError, RunReport, RunSummary};
 use crate::source::BotSource;
 use crate::stop::{StopHandle, StopSignal};
-use crate::world::{self, TickInfo};
+use crate::world::{self, TickInfo, WorldHook};
 
 /// Options for a run; [`run`] and [`try_run`] use the defaults. `W` is the type of the shared
 /// world (see [`Runtime::world`]).
@@ -54,8 +54,6 @@ pub struct Runtime<W = ()> {
     source: Option<Box<dyn BotSource>>,
 }
 
-/// A tick hook as the user gave it.
-type WorldHook<W> = Box<dyn FnMut(&mut W, &TickInfo)>;
 
 impl Runtime {
     /// A runtime with the default options: real time, seed 0, no world.

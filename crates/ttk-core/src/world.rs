@@ -16,6 +16,9 @@ use crate::run_end::RunError;
 /// A user's tick hook, bound to the world.
 type TickHook = Box<dyn FnMut(&TickInfo)>;
 
+/// A tick hook as the user gave it, given the world.
+pub(crate) type WorldHook<W> = Box<dyn FnMut(&mut W, &TickInfo)>;
+
 /// The run's world (`Rc<RefCell<W>>`), until the run ends.
 struct SharedWorld {
     /// The world.
@@ -67,7 +70,7 @@ impl Feature for TickHooks {
 pub(crate) fn install<W: 'static>(
     state: &LoopState,
     world: &Rc<RefCell<W>>,
-    hooks: Vec<Box<dyn FnMut(&mut W, &TickInfo)>>,
+    hooks: Vec<WorldHook<W>>,
 ) {
     let shared = Rc::clone(world) as Rc<dyn Any>;
     state

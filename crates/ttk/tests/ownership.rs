@@ -7,9 +7,12 @@ use std::rc::Rc;
 use ttk::net::{TcpListener, TcpStream};
 use ttk::{BotErrorKind, BotRng, Cx};
 
+/// The handles a bot hands out of its run.
+type Leaked = (Cx<u8>, BotRng, TcpStream);
+
 /// Hands its context, generator and a connected socket out of the run.
 #[ttk::bot]
-fn leaker(cx: Cx<u8>, _id: usize, out: Rc<RefCell<Option<(Cx<u8>, BotRng, TcpStream)>>>) {
+fn leaker(cx: Cx<u8>, _id: usize, out: Rc<RefCell<Option<Leaked>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let stream = ttk::yield_!(TcpStream::connect(listener.local_addr().unwrap())).unwrap();
     let rng = cx.rng();
@@ -33,7 +36,7 @@ fn failure_of(op: impl FnOnce() + 'static) -> String {
 }
 
 /// The handles of a finished run.
-fn leaked() -> (Cx<u8>, BotRng, TcpStream) {
+fn leaked() -> Leaked {
     let out = Rc::new(RefCell::new(None));
     let cell = Rc::clone(&out);
     ttk::run(1, move |cx, id| leaker(cx, id, Rc::clone(&cell)));
