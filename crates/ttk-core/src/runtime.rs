@@ -54,7 +54,6 @@ pub struct Runtime<W = ()> {
     source: Option<Box<dyn BotSource>>,
 }
 
-
 impl Runtime {
     /// A runtime with the default options: real time, seed 0, no world.
     pub fn new() -> Self {

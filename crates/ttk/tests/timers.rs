@@ -149,11 +149,7 @@ fn a_million_timers_set_and_cancelled_keep_order_and_determinism() {
     assert_eq!(first, again);
     // Naps of 1..=3 µs win against a 4 µs limit, 4 µs ties go to the op (polled first), the rest lose.
     let expected: Vec<u32> = (0..100u64)
-        .map(|id| {
-            (0..10_000u64)
-                .filter(|round| (round + id) % 7 < 4)
-                .count() as u32
-        })
+        .map(|id| (0..10_000u64).filter(|round| (round + id) % 7 < 4).count() as u32)
         .collect();
     assert_eq!(first, expected);
 }
