@@ -1,8 +1,10 @@
 //! Workloads shared by ttk's criterion benches and the probes that `cargo xtask bench` runs.
 
 mod floor;
+mod memory;
 
 pub use floor::tight_round_robin;
+pub use memory::{peak_rss_bytes, rss_bytes};
 
 use ttk::Cx;
 
@@ -39,17 +41,4 @@ pub fn trivial(_cx: Cx, id: usize) -> usize {
     let tripled = doubled + id;
     ttk::yield_!();
     tripled
-}
-
-/// Peak resident set size of this process so far, in bytes (Linux: `VmHWM`).
-///
-/// # Examples
-/// ```
-/// assert!(ttk_benches::peak_rss_bytes().unwrap() > 0);
-/// ```
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
 }
