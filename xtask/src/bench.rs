@@ -58,6 +58,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
             record(scheduler_figures(results));
             record(echo_latency_figures(results));
             record(together_figures(results));
+            record(crate::rooms::figures(results));
         }
         Err(error) => record(Err(error)),
     }
@@ -105,6 +106,8 @@ fn run_criterion(criterion_args: &[String]) -> Result<(), String> {
         "echo",
         "--bench",
         "together",
+        "--bench",
+        "rooms",
         "--",
     ];
     bench_args.extend(criterion_args.iter().map(String::as_str));

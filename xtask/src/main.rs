@@ -13,6 +13,7 @@ mod instructions;
 mod net;
 mod probe;
 mod report;
+mod rooms;
 mod yields;
 
 use std::process::ExitCode;
