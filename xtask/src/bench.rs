@@ -59,6 +59,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
             record(echo_latency_figures(results));
             record(together_figures(results));
             record(crate::rooms::figures(results));
+            record(crate::timeouts::figures(results));
         }
         Err(error) => record(Err(error)),
     }
@@ -108,6 +109,8 @@ fn run_criterion(criterion_args: &[String]) -> Result<(), String> {
         "together",
         "--bench",
         "rooms",
+        "--bench",
+        "timeouts",
         "--",
     ];
     bench_args.extend(criterion_args.iter().map(String::as_str));

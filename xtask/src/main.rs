@@ -14,6 +14,7 @@ mod net;
 mod probe;
 mod report;
 mod rooms;
+mod timeouts;
 mod yields;
 
 use std::process::ExitCode;
