@@ -54,15 +54,9 @@ impl Figure {
         unit: &'static str,
         goal: Goal,
     ) -> Self {
-        let mut sorted = samples.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len();
-        let median = if n % 2 == 1 {
-            sorted[n / 2]
-        } else {
-            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-        };
-        Figure::new(name, median, unit, goal).with_range(sorted[0], sorted[n - 1])
+        let min = samples.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = samples.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Figure::new(name, median(samples), unit, goal).with_range(min, max)
     }
 
     /// A figure that was not measured, because of `reason`.
@@ -131,6 +125,19 @@ impl Figure {
             Goal::AtLeast(target) => format!(">= {target}"),
             Goal::None => String::new(),
         }
+    }
+}
+
+/// The median of `samples` (at least one): the middle one, or the mean of the two middle ones
+/// for an even count.
+pub(crate) fn median(samples: &[f64]) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
     }
 }
 
