@@ -36,6 +36,8 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         "--bin",
         "net_probe",
         "--bin",
+        "session_probe",
+        "--bin",
         "yield_probe",
         "-p",
         "ttk-examples",
@@ -64,6 +66,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         Err(error) => record(Err(error)),
     }
     record(memory_figures());
+    record(crate::sessions::figures());
     record(crate::net::figures());
 
     let table = report::table(&figures);

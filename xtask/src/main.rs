@@ -1,8 +1,8 @@
 //! Project chores, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
 //!
 //! - `cargo xtask bench [criterion args...]`: runs the criterion benches and the probes (yield
-//!   time and instructions, memory, network), prints a table of the figures against their
-//!   targets and writes `target/ttk-bench/summary.json`. Exits with status 1 if any figure
+//!   time and instructions, memory, sessions, network), prints a table of the figures against
+//!   their targets and writes `target/ttk-bench/summary.json`. Exits with status 1 if any figure
 //!   missed its target or could not be measured (the table and summary say which), 2 on a
 //!   usage error.
 
@@ -14,6 +14,7 @@ mod net;
 mod probe;
 mod report;
 mod rooms;
+mod sessions;
 mod timeouts;
 mod yields;
 
