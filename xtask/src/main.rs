@@ -4,7 +4,8 @@
 //!   time and instructions, memory, sessions, network), prints a table of the figures against
 //!   their targets and writes `target/ttk-bench/summary.json`. Exits with status 1 if any figure
 //!   missed its target or could not be measured (the table and summary say which), 2 on a
-//!   usage error.
+//!   usage error. `TTK_BENCH_LOAD_SECONDS` shortens the minute the timeouts-under-load probe
+//!   runs, for a quick local check (the figures' names then say so).
 
 mod bench;
 mod cargo;

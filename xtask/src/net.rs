@@ -1,5 +1,5 @@
-//! Network figures: echo CPU per request (ttk's client and a plain mio one), memory per idle
-//! connected bot, bots per process.
+//! Network figures: echo CPU per request (ttk's client and a plain mio one), RSS growth under a
+//! steady load of timeouts, memory per idle connected bot, bots per process.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -13,6 +13,16 @@ const ECHO_SECONDS: &str = "2";
 const ECHO_PAIRS: usize = 5;
 /// Bots in the idle-memory probe.
 const IDLE_BOTS: u64 = 10_000;
+/// Bots in the timeouts-under-load probe.
+const LOAD_BOTS: &str = "50";
+/// Seconds the timeouts-under-load probe runs (the issue asks for a minute).
+const LOAD_SECONDS: &str = "60";
+/// Overrides [`LOAD_SECONDS`] for a quick local check; the figures' names say how long the
+/// probe ran, so a shortened run cannot pass for a full one.
+const LOAD_SECONDS_VAR: &str = "TTK_BENCH_LOAD_SECONDS";
+/// How far the RSS may grow after the probe's 3-second warm-up, in KiB: timers that are
+/// cancelled must leave nothing behind, and a page or so of allocator noise is no leak.
+const LOAD_GROWTH_KIB: f64 = 1024.0;
 
 /// An echo target in its own process; it exits when its stdin closes (on drop).
 struct ExternalTarget {
@@ -112,10 +122,36 @@ fn echo_figures(target: &ExternalTarget) -> Result<Vec<Figure>, String> {
     Ok(figures)
 }
 
+/// RSS growth while bots do echo round trips at full speed, each under a timeout that is set and
+/// cancelled, and their rate.
+fn timeouts_under_load(target: &ExternalTarget) -> Result<Vec<Figure>, String> {
+    let seconds = std::env::var(LOAD_SECONDS_VAR).unwrap_or_else(|_| LOAD_SECONDS.to_owned());
+    let json = probe(&["timeouts", LOAD_BOTS, &seconds, &target.addr])?;
+    if number(&json, "errors")? > 0.0 || number(&json, "requests")? == 0.0 {
+        return Err(format!("timeouts probe saw errors: {json}"));
+    }
+    let name = |what: &str| format!("timeouts under load, {LOAD_BOTS} bots, {seconds} s: {what}");
+    Ok(vec![
+        Figure::new(
+            name("requests/s"),
+            number(&json, "requests")? / number(&json, "seconds")?,
+            "req/s",
+            Goal::None,
+        ),
+        Figure::new(
+            name("RSS growth after 3 s"),
+            number(&json, "growth")? / 1024.0,
+            "KiB",
+            Goal::AtMost(LOAD_GROWTH_KIB),
+        ),
+    ])
+}
+
 /// Every network figure.
 pub(crate) fn figures() -> Result<Vec<Figure>, String> {
     let target = ExternalTarget::start()?;
     let mut figures = echo_figures(&target)?;
+    figures.extend(timeouts_under_load(&target)?);
 
     let empty = number(&probe(&["idle", "0", &target.addr])?, "peak_rss_bytes")?;
     let idle = probe(&["idle", &IDLE_BOTS.to_string(), &target.addr])?;

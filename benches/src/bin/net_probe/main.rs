@@ -6,6 +6,10 @@
 //!   hand on mio (see `mio_echo.rs`), printing the same fields, to compare ttk's against.
 //! - `net_probe idle BOTS [TARGET]`: BOTS bots connect (to TARGET, or to an echo target started
 //!   in this process) and stay connected and idle; prints how many connected and peak RSS.
+//! - `net_probe timeouts BOTS SECONDS TARGET`: BOTS bots do echo round trips against TARGET at
+//!   full speed for SECONDS (more than 3), each under a 30-second timeout, while the RSS is
+//!   sampled (see `timeouts.rs`); prints requests, the RSS after 3 s, the peak RSS after it and
+//!   their difference (growth).
 
 use std::cell::Cell;
 use std::io;
@@ -17,6 +21,7 @@ use ttk::Cx;
 use ttk::net::{TcpSocket, TcpStream};
 
 mod mio_echo;
+mod timeouts;
 
 /// The request of the echo probes.
 const REQUEST: &[u8; 13] = b"hello, world\n";
@@ -138,9 +143,35 @@ fn main() -> io::Result<()> {
                 first_error.map(ToString::to_string).unwrap_or_default()
             );
         }
+        (Some("timeouts"), Some(bots)) => {
+            let bots: usize = bots.parse().expect("BOTS");
+            let seconds: f64 = arg(2).expect("SECONDS").parse().expect("SECONDS");
+            let seconds = Duration::from_secs_f64(seconds);
+            assert!(
+                seconds > timeouts::WARM_UP,
+                "SECONDS must exceed the warm-up"
+            );
+            let target: SocketAddr = arg(3).expect("TARGET").parse().expect("TARGET");
+            let started = Instant::now();
+            let outcome = timeouts::run(bots, seconds, target);
+            println!(
+                "{{\"bots\": {bots}, \"seconds\": {}, \"requests\": {}, \"errors\": {}, \
+                 \"first_error\": {:?}, \"rss_after_3s\": {}, \"peak_rss\": {}, \
+                 \"growth\": {}, \"samples\": {}}}",
+                started.elapsed().as_secs_f64(),
+                outcome.requests,
+                outcome.errors,
+                outcome.first_error.unwrap_or_default(),
+                outcome.rss_after_warm_up,
+                outcome.peak_rss,
+                outcome.peak_rss.saturating_sub(outcome.rss_after_warm_up),
+                outcome.samples,
+            );
+        }
         _ => {
             eprintln!(
-                "usage: net_probe echo|mio-echo BOTS SECONDS TARGET | net_probe idle BOTS [TARGET]"
+                "usage: net_probe echo|mio-echo BOTS SECONDS TARGET | net_probe idle BOTS [TARGET] \
+                 | net_probe timeouts BOTS SECONDS TARGET"
             );
             std::process::exit(2);
         }
