@@ -156,7 +156,13 @@ where
     fn poll_bots(&mut self) {
         let state = self.state;
         let mut task_context = Context::from_waker(crate::waker::borrowed());
-        while let Some(index) = state.ready.pop() {
+        let (rest, count) = state.ready.rest_of_tick();
+        for position in 0..count {
+            // SAFETY: `rest` points at `count` bot indices of the running tick, which nothing
+            // changes or frees until the tick ends (see `ReadyQueue::rest_of_tick`); the loop
+            // stays below `count`.
+            let index = unsafe { *rest.add(position) };
+            state.ready.advance_cursor();
             let Some(Slot::Running(bot)) = self.slots.get_mut(index) else {
                 state.ready.settle(index);
                 continue;

@@ -81,10 +81,31 @@ impl ReadyQueue {
         });
     }
 
+    /// The bots of the running tick from the next one to run: `(first, count)`. The executor
+    /// walks them without going back to the queue for each one (the pointer and count stay in
+    /// registers across polls), recording its progress with [`ReadyQueue::advance_cursor`] so
+    /// that a tick resumed after a panic starts at the right bot. While it walks them, nothing
+    /// changes or frees the running tick's vector: pushes go to the next tick's, and only
+    /// [`ReadyQueue::begin_tick`], between ticks, writes this one.
+    #[inline]
+    pub(crate) fn rest_of_tick(&self) -> (*const u32, usize) {
+        self.with(|queue| {
+            let rest = &queue.now[queue.cursor.min(queue.now.len())..];
+            (rest.as_ptr(), rest.len())
+        })
+    }
+
+    /// Records that the executor took the next bot of the running tick.
+    #[inline]
+    pub(crate) fn advance_cursor(&self) {
+        self.with(|queue| queue.cursor += 1);
+    }
+
     /// Takes the next bot of the running tick; its flag stays set until
     /// [`ReadyQueue::requeue`] or [`ReadyQueue::settle`].
     #[inline]
-    pub(crate) fn pop(&self) -> Option<u32> {
+    #[cfg(test)]
+    fn pop(&self) -> Option<u32> {
         self.with(|queue| {
             let bot = *queue.now.get(queue.cursor)?;
             queue.cursor += 1;
