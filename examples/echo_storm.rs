@@ -4,12 +4,13 @@
 //! `cargo run --release --example echo_storm -- --bots 100 --seconds 5` starts its own target
 //! (in this process, on its own thread); `--target HOST:PORT` aims at another one.
 
+use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use ttk::Cx;
+use ttk::{Cx, RunEnd, Runtime};
 use ttk::net::TcpStream;
 use ttk_examples::echo_target;
 use ttk_examples::storm::{StormArgs, Tally};
@@ -17,11 +18,12 @@ use ttk_examples::storm::{StormArgs, Tally};
 /// The request: 13 bytes, echoed back whole.
 const REQUEST: &[u8; 13] = b"hello, world\n";
 
-/// One bot: connect, then request/response until the deadline. A failed connection is counted
-/// and replaced, as a real client would reconnect.
+/// One bot: connect, then request/response until the run's deadline stops it (also in the
+/// middle of a read, if the target stalls). A failed connection is counted and replaced, as a
+/// real client would reconnect.
 #[ttk::bot]
-fn client(_cx: Cx, _id: usize, target: SocketAddr, until: Instant, tally: Rc<Tally>) {
-    while ttk::now() < until {
+fn client(_cx: Cx, _id: usize, target: SocketAddr, tally: Rc<Tally>) {
+    loop {
         let stream = match ttk::yield_!(TcpStream::connect(target)) {
             Ok(stream) => stream,
             Err(error) => {
@@ -30,18 +32,17 @@ fn client(_cx: Cx, _id: usize, target: SocketAddr, until: Instant, tally: Rc<Tal
                 continue;
             }
         };
-        if let Err(error) = ttk::yield_!(requests(&stream, until, &tally)) {
-            tally.error(error);
-        }
+        let Err(error) = ttk::yield_!(requests(&stream, &tally));
+        tally.error(error);
     }
 }
 
-/// Request/response on one connection until the deadline.
+/// Request/response on one connection until an error (or the run's end).
 #[ttk::bot]
-fn requests(stream: &TcpStream, until: Instant, tally: &Tally) -> io::Result<()> {
+fn requests(stream: &TcpStream, tally: &Tally) -> io::Result<Infallible> {
     stream.set_nodelay(true)?;
     let mut response = [0; REQUEST.len()];
-    while ttk::now() < until {
+    loop {
         let sent = Instant::now();
         ttk::yield_!(stream.write_all(REQUEST))?;
         ttk::yield_!(stream.read_exact(&mut response))?;
@@ -53,7 +54,6 @@ fn requests(stream: &TcpStream, until: Instant, tally: &Tally) -> io::Result<()>
             ));
         }
     }
-    Ok(())
 }
 
 fn main() -> io::Result<()> {
@@ -65,9 +65,11 @@ fn main() -> io::Result<()> {
     );
     let tally = Rc::new(Tally::default());
     let started = Instant::now();
-    let until = started + args.duration;
-    ttk::run(args.bots, |cx, id| {
-        client(cx, id, target, until, Rc::clone(&tally))
-    });
+    let report = Runtime::new()
+        .deadline(args.duration)
+        .execute(args.bots, |cx, id| client(cx, id, target, Rc::clone(&tally)));
+    if report.end != RunEnd::DeadlineReached {
+        return Err(io::Error::other(format!("the run ended early: {}", report.end)));
+    }
     tally.report(started.elapsed())
 }
