@@ -59,7 +59,7 @@ enum Round {
     /// A fixed number of bots.
     Fixed(usize),
     /// The members of a group, as they are at the end of the tick.
-    Group(String),
+    Group(Rc<str>),
 }
 
 /// "No bot here": a waiter that left its place in `waiting`.
@@ -98,7 +98,7 @@ impl Barrier {
 
     /// The barrier of `group`'s meetings.
     pub(crate) fn for_group(group: &str) -> Barrier {
-        Barrier::with_round(Round::Group(group.to_owned()))
+        Barrier::with_round(Round::Group(Rc::from(group)))
     }
 
     /// A barrier whose round is `round`.
@@ -129,7 +129,7 @@ impl Barrier {
         &self.inner
     }
 
-    /// How many bots make a round (for a group's barrier: the bots waiting now, at least 1).
+    /// How many bots make a round (for a group's barrier: the group's members now, at least 1).
     pub fn parties(&self) -> usize {
         let state = self.inner.borrow();
         match state.round {
@@ -235,7 +235,7 @@ impl Future for BarrierWait {
                 Round::Group(ref group) => {
                     // Whether the round is complete is decided at the end of the tick, when the
                     // tick's joins and leaves are known.
-                    let group = group.clone();
+                    let group = Rc::clone(group);
                     drop(barrier);
                     groups::meeting_arrival(state, &group, me, &this.inner);
                 }
@@ -299,6 +299,13 @@ impl BarrierState {
             }
             if self.place.is_empty() {
                 self.waiting.clear();
+            } else if self.place.len() * 2 < self.waiting.len() {
+                // Bots that come and go in one round (a `timeout` around each wait) must not
+                // grow the list: compact it once it is mostly holes (amortized O(1)).
+                self.waiting.retain(|&bot| bot != LEFT);
+                for (position, bot) in self.waiting.iter().enumerate() {
+                    self.place.insert(*bot, position);
+                }
             }
         }
     }

@@ -72,6 +72,35 @@ pub(crate) fn with_own_loop<R>(loop_id: u32, what: &str, f: impl FnOnce(&Rc<Loop
     with_loop(f)
 }
 
+/// Calls `f` with the running loop, which must be loop `loop_id`, from the bot at `index` (the
+/// one the handle `what` belongs to) when a bot is being polled.
+///
+/// # Panics
+/// Outside a running loop, in another loop, or in another bot's step, naming the mistake.
+pub(crate) fn with_bot_loop<R>(
+    loop_id: u32,
+    index: u32,
+    what: &str,
+    f: impl FnOnce(&Rc<LoopState>) -> R,
+) -> R {
+    with_own_loop(loop_id, what, |state| {
+        if state.is_polling() && state.current() != index {
+            foreign_bot(what, state, index);
+        }
+        f(state)
+    })
+}
+
+/// The panic of a bot's handle used by another bot.
+#[cold]
+fn foreign_bot(what: &str, state: &LoopState, index: u32) -> ! {
+    let running = state.id_of(state.current());
+    panic!(
+        "{what} was used by bot {running}, not by the bot it belongs to (place {index}): a bot's \
+         context and generator act for that bot only, and only while it runs"
+    )
+}
+
 /// The panic of a handle used outside its run.
 #[cold]
 fn foreign_loop(what: &str) -> ! {

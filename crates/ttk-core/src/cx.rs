@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::rc::Rc;
 
-use crate::context::{self, with_own_loop};
+use crate::context::{self, with_bot_loop};
 use crate::loop_state::LoopState;
 use crate::rng::BotRng;
 
@@ -15,9 +15,9 @@ use crate::rng::BotRng;
 /// context of a run without messages or world. Both types are part of the type, so sending the
 /// wrong kind of message is a compile error, not a runtime downcast.
 ///
-/// A `Cx` belongs to its bot's run: it cannot leave the run's thread (it is not `Send`), and
-/// used in another run on the same thread it panics with a message naming the mistake instead
-/// of acting on that run's bots.
+/// A `Cx` belongs to its bot: it cannot leave the run's thread (it is not `Send`), and used in
+/// another run, or by another bot of its run, it panics with a message naming the mistake
+/// instead of acting for a bot that is not its own.
 ///
 /// # Examples
 /// ```
@@ -58,7 +58,7 @@ impl<M, W> Cx<M, W> {
 
     /// Calls `f` with this context's loop, checking that it is the running one.
     pub(crate) fn with_loop<R>(&self, f: impl FnOnce(&Rc<LoopState>) -> R) -> R {
-        with_own_loop(self.loop_id, "a Cx", f)
+        with_bot_loop(self.loop_id, self.index, "a Cx", f)
     }
 
     /// This bot's id: unique among the bots of the run (`0..n` for the first `n`, then one

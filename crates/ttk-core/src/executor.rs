@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::context;
-use crate::loop_state::{LoopState, Wait};
+use crate::loop_state::{LoopState, SourceDue, Wait};
 use crate::outcome::{BotError, BotErrorKind, panic_message};
 use crate::run_end::{RunEnd, RunError};
 use crate::slots::{Slot, Slots};
@@ -56,6 +56,23 @@ where
     /// Starts `first` bots, then runs until every bot has ended and no more can come, or the
     /// run is stopped.
     pub(crate) fn run(mut self, first: usize) -> RunEnd {
+        let end = self.run_until_the_end(first);
+        // Whatever ended the run, a failure outside the bots while stopping them (the outcome
+        // callback) is what the run reports.
+        let end = match self.state.take_failure() {
+            Some(failure) => RunEnd::Failed(failure),
+            None => end,
+        };
+        // The factory and the source are user values: their drops must not unwind out.
+        let Executor {
+            factory, source, ..
+        } = self;
+        drop_contained(Box::new((factory, source)));
+        end
+    }
+
+    /// The loop of [`Executor::run`].
+    fn run_until_the_end(&mut self, first: usize) -> RunEnd {
         let state = self.state;
         state.start_bots(first);
         self.place_new_bots();
@@ -83,6 +100,14 @@ where
                         }
                     }
                     Ok(Wait::Nothing) => {
+                        // A source that asks again "next tick" gets its turn now: no tick comes.
+                        if state.source_due() == SourceDue::NextTick {
+                            let waiting = state.live_bots();
+                            self.ask_source();
+                            if state.live_bots() > waiting || state.ready.len() > 0 {
+                                continue;
+                            }
+                        }
                         if !state.release_stalled() {
                             self.stop_all(BotErrorKind::Stalled);
                             return RunEnd::Stalled;
@@ -245,21 +270,21 @@ where
             Ok(arrivals) => {
                 state.start_bots(arrivals.count());
                 let due = match arrivals.ask() {
-                    Ask::NextTick => Some(now),
-                    Ask::At(at) => Some(state.clock.since_start(at)),
-                    Ask::Never => None,
+                    Ask::NextTick => SourceDue::NextTick,
+                    Ask::At(at) => SourceDue::At(state.clock.since_start(at)),
+                    Ask::Never => SourceDue::Never,
                 };
                 state.set_source_due(due);
-                if due.is_none() {
-                    self.source = None;
+                if due == SourceDue::Never {
+                    drop_contained(self.source.take());
                 }
                 self.place_new_bots();
             }
             Err(payload) => {
                 let message = panic_message(&*payload);
                 drop_contained(payload);
-                state.set_source_due(None);
-                self.source = None;
+                state.set_source_due(SourceDue::Never);
+                drop_contained(self.source.take());
                 state.fail(RunError::SourcePanicked { message });
             }
         }
@@ -269,8 +294,8 @@ where
     /// cancelled), and gives the ids handed out but never placed the same outcome.
     fn stop_all(&mut self, kind: BotErrorKind) {
         let state = self.state;
-        state.set_source_due(None);
-        self.source = None;
+        state.set_source_due(SourceDue::Never);
+        drop_contained(self.source.take());
         let live: Vec<u32> = state.bots.borrow().live_indices().collect();
         for index in live {
             state.set_current(index);
@@ -304,7 +329,8 @@ fn vacate<B>(slot: &mut Slot<B>) {
     unsafe { slot.write(Slot::Vacant) };
 }
 
-/// Drops a panic payload; its destructor is user code and must not unwind into the loop.
-fn drop_contained(payload: Box<dyn std::any::Any + Send>) {
-    let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(payload)));
+/// Drops a user value (a panic payload, the factory, the source): its destructor is user code
+/// and must not unwind into the loop.
+fn drop_contained<T>(value: T) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(value)));
 }

@@ -121,15 +121,24 @@ impl Features {
         let mut position = 0;
         loop {
             // The borrow ends before `f` runs: a feature may register another.
-            let Some(feature) = self
-                .entries
-                .borrow()
-                .get(position)
-                .map(|entry| Rc::clone(&entry.feature))
-            else {
-                return;
+            let (feature, count) = {
+                let entries = self.entries.borrow();
+                let Some(entry) = entries.get(position) else {
+                    return;
+                };
+                (Rc::clone(&entry.feature), entries.len())
             };
             f(&*feature);
+            // A feature registered meanwhile at an earlier stage shifted this one: find it again
+            // so that none is visited twice.
+            if self.entries.borrow().len() != count {
+                position = self
+                    .entries
+                    .borrow()
+                    .iter()
+                    .position(|entry| Rc::ptr_eq(&entry.feature, &feature))
+                    .unwrap_or(position);
+            }
             position += 1;
         }
     }

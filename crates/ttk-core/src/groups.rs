@@ -1,8 +1,8 @@
 //! Groups of bots: join, leave, members — and the meetings of a group (its barrier).
 //!
 //! As in the seed, a change becomes visible to the other bots from the next tick; the bot that
-//! made it sees it at once. A group with no members disappears. A bot that finishes or fails
-//! leaves all its groups.
+//! made it sees it at once. A group with no members disappears (its barrier too, once nobody
+//! holds or waits on it). A bot that finishes or fails leaves all its groups.
 //!
 //! Every operation costs O(log n) in the group's size or O(1) in the bot's own groups and
 //! changes: memberships are indexed both by group and by bot, and a bot's own changes of the
@@ -69,6 +69,11 @@ struct GroupsInner {
     intents: HashMap<u32, Vec<(String, bool)>>,
     /// Group barriers whose round may have completed this tick.
     to_check: Vec<Rc<RefCell<BarrierState>>>,
+    /// Groups without members that were kept because their barrier was in use (or made before
+    /// anyone joined): swept, once the list has doubled, of those nobody uses any more.
+    candidates: Vec<String>,
+    /// The length of `candidates` after the last sweep.
+    swept_len: usize,
 }
 
 impl Groups {
@@ -181,9 +186,33 @@ impl GroupsInner {
             }
         }
         Self::check_meeting(&mut self.to_check, group);
-        if group.is_unused() {
-            self.groups.remove(name);
+        if group.members.is_empty() {
+            match group.meeting {
+                None => {
+                    self.groups.remove(name);
+                }
+                // Its barrier may still be held or waited on (it is in `to_check` right now).
+                Some(_) => self.candidates.push(name.to_owned()),
+            }
         }
+    }
+
+    /// Forgets the groups without members whose barrier nobody uses any more, once enough
+    /// candidates have gathered (amortized O(1) per candidate; never a scan of every group).
+    fn sweep(&mut self) {
+        if self.candidates.len() < 2 * self.swept_len.max(16) {
+            return;
+        }
+        let groups = &mut self.groups;
+        self.candidates.retain(|name| match groups.get(name) {
+            Some(group) if group.is_unused() => {
+                groups.remove(name);
+                false
+            }
+            Some(group) => group.members.is_empty(),
+            None => false,
+        });
+        self.swept_len = self.candidates.len();
     }
 
     /// Completes the rounds of group barriers whose every member now waits: all are released
@@ -226,6 +255,7 @@ impl Feature for Groups {
         if !inner.to_check.is_empty() {
             inner.complete_meetings(state);
         }
+        inner.sweep();
     }
 
     fn release(&self) {
@@ -238,13 +268,20 @@ impl Feature for Groups {
 pub(crate) fn meeting_of(state: &LoopState, group: &str) -> Barrier {
     let groups = Groups::of(state);
     let mut inner = groups.inner.borrow_mut();
-    inner
-        .groups
-        .entry(group.to_owned())
-        .or_default()
-        .meeting
-        .get_or_insert_with(|| Barrier::for_group(group))
-        .clone()
+    if let Some(entry) = inner.groups.get_mut(group) {
+        return entry
+            .meeting
+            .get_or_insert_with(|| Barrier::for_group(group))
+            .clone();
+    }
+    let meeting = Barrier::for_group(group);
+    let entry = Group {
+        members: BTreeSet::new(),
+        meeting: Some(meeting.clone()),
+    };
+    inner.groups.insert(group.to_owned(), entry);
+    inner.candidates.push(group.to_owned());
+    meeting
 }
 
 /// Bot `bot` arrived at `barrier`, the barrier of `group`: it counts if it is a member, and the
@@ -258,10 +295,21 @@ pub(crate) fn meeting_arrival(
     let groups = Groups::of(state);
     let mut inner = groups.inner.borrow_mut();
     let member = inner.is_committed_member(group, bot);
-    let entry = inner.groups.entry(group.to_owned()).or_default();
-    if entry.meeting.is_none() {
-        // A barrier kept from an earlier run of the same thread: it becomes this run's.
-        entry.meeting = Some(Barrier::from_state(Rc::clone(barrier)));
+    match inner.groups.get_mut(group) {
+        Some(entry) => {
+            if entry.meeting.is_none() {
+                entry.meeting = Some(Barrier::from_state(Rc::clone(barrier)));
+            }
+        }
+        None => {
+            // A barrier kept from an earlier run of the same thread: it becomes this run's.
+            let entry = Group {
+                members: BTreeSet::new(),
+                meeting: Some(Barrier::from_state(Rc::clone(barrier))),
+            };
+            inner.groups.insert(group.to_owned(), entry);
+            inner.candidates.push(group.to_owned());
+        }
     }
     let mut meeting = barrier.borrow_mut();
     if member {

@@ -41,6 +41,17 @@ pub(crate) enum Wait {
     Nothing,
 }
 
+/// When the run's bot source wants to be asked again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SourceDue {
+    /// Never again (or there is no source).
+    Never,
+    /// At the end of the next tick — or, if no bot can run, as soon as the loop would wait.
+    NextTick,
+    /// Once the loop's clock reaches this time.
+    At(Nanos),
+}
+
 /// Per-loop state.
 pub(crate) struct LoopState {
     /// This loop's id.
@@ -77,8 +88,11 @@ pub(crate) struct LoopState {
     stop: Arc<StopSignal>,
     /// When the run stops by itself, on the loop's clock.
     deadline: Option<Nanos>,
-    /// When the run's bot source wants to be asked again, on the loop's clock.
-    source_due: Cell<Option<Nanos>>,
+    /// When the run's bot source wants to be asked again.
+    source_due: Cell<SourceDue>,
+    /// Under a virtual clock: the real time when the clock last caught up with real time
+    /// while bots waited on I/O.
+    real_mark: Cell<std::time::Instant>,
     /// A failure outside the bots that ends the run (a tick hook panicked).
     failure: RefCell<Option<RunError>>,
 }
@@ -124,7 +138,8 @@ impl LoopState {
             seed,
             stop,
             deadline: deadline.map(crate::timers::nanos),
-            source_due: Cell::new(None),
+            source_due: Cell::new(SourceDue::Never),
+            real_mark: Cell::new(std::time::Instant::now()),
             failure: RefCell::new(None),
         };
         // A stop handle given out before the run must be able to interrupt the selector.
@@ -226,21 +241,28 @@ impl LoopState {
             .is_some_and(|deadline| self.clock.now() >= deadline)
     }
 
-    /// Records when the bot source wants to be asked again (`None`: never).
-    pub(crate) fn set_source_due(&self, due: Option<Nanos>) {
+    /// Records when the bot source wants to be asked again.
+    pub(crate) fn set_source_due(&self, due: SourceDue) {
         self.source_due.set(due);
     }
 
-    /// Whether the bot source wants to be asked now.
+    /// When the bot source wants to be asked again.
+    pub(crate) fn source_due(&self) -> SourceDue {
+        self.source_due.get()
+    }
+
+    /// Whether the bot source wants to be asked at the end of this tick.
     pub(crate) fn source_is_due(&self) -> bool {
-        self.source_due
-            .get()
-            .is_some_and(|due| due <= self.clock.now())
+        match self.source_due.get() {
+            SourceDue::Never => false,
+            SourceDue::NextTick => true,
+            SourceDue::At(due) => due <= self.clock.now(),
+        }
     }
 
     /// Whether the bot source may still start bots.
     pub(crate) fn source_active(&self) -> bool {
-        self.source_due.get().is_some()
+        self.source_due.get() != SourceDue::Never
     }
 
     /// Ends the run's hold on what bots shared (the world, hooks, mailboxes). A socket can
@@ -289,6 +311,12 @@ impl LoopState {
     #[inline]
     pub(crate) fn set_current(&self, bot: u32) {
         self.current.set(bot);
+    }
+
+    /// Whether the executor is polling a bot (`current`).
+    #[inline]
+    pub(crate) fn is_polling(&self) -> bool {
+        self.polling.get()
     }
 
     /// Records whether the executor is polling bots (between the first and the last poll of
@@ -386,8 +414,23 @@ impl LoopState {
             self.poll_io(Some(Duration::ZERO))?;
         }
         self.take_remote_wakes();
+        self.catch_up_with_real_time();
         self.fire_due_timers();
         Ok(())
+    }
+
+    /// Under a virtual clock, while a bot waits on I/O, time passes for the bots as it does in
+    /// reality (also while other bots keep running): a `timeout` around a read must expire.
+    fn catch_up_with_real_time(&self) {
+        if !self.clock.is_virtual() {
+            return;
+        }
+        let real_now = std::time::Instant::now();
+        let since = real_now.saturating_duration_since(self.real_mark.replace(real_now));
+        if self.io.borrow().has_waiters() {
+            self.clock
+                .advance_to(self.clock.now().saturating_add(crate::timers::nanos(since)));
+        }
     }
 
     /// Queues the bots woken from other threads since the last look (one atomic load when none
@@ -417,11 +460,20 @@ impl LoopState {
         }
         let next_timer = self.timers.borrow().next_deadline();
         let io_waiters = self.io.borrow().has_waiters() || self.foreign_wakers_alive();
-        let source_due = self.source_due.get();
-        if next_timer.is_none() && source_due.is_none() && !io_waiters {
+        let source_at = match self.source_due.get() {
+            SourceDue::At(at) => Some(at),
+            SourceDue::Never | SourceDue::NextTick => None,
+        };
+        if next_timer.is_none() && source_at.is_none() && !io_waiters {
+            // A wake from another thread may have come just before its waker was dropped: the
+            // waker count read above is newer than the look at the wakes, so look again.
+            self.take_remote_wakes();
+            if self.ready.len() > 0 {
+                return Ok(Wait::Woke);
+            }
             return Ok(Wait::Nothing);
         }
-        let wake_at = [next_timer, source_due, self.deadline]
+        let wake_at = [next_timer, source_at, self.deadline]
             .into_iter()
             .flatten()
             .min();
@@ -430,18 +482,16 @@ impl LoopState {
             if let Some(at) = wake_at {
                 self.clock.advance_to(at);
             }
+            self.real_mark.set(std::time::Instant::now());
         } else {
             let timeout = wake_at.map(|at| Duration::from_nanos(at.saturating_sub(now)));
-            let started = std::time::Instant::now();
             if io_waiters {
                 self.poll_io(timeout)?;
             } else if let Some(timeout) = timeout {
                 self.sleep(timeout)?;
             }
-            // Under a virtual clock, time spent waiting on I/O passes for the bots too: a
-            // timeout around a read must be able to expire.
-            self.clock
-                .advance_to(now.saturating_add(crate::timers::nanos(started.elapsed())));
+            // Under a virtual clock, time spent waiting on I/O passes for the bots too.
+            self.catch_up_with_real_time();
         }
         self.take_remote_wakes();
         self.fire_due_timers();

@@ -220,11 +220,16 @@ impl<M: 'static, W> Cx<M, W> {
     /// Sends `data` to bot `to` (ignored if `to` is this bot; dropped if no bot with that id is
     /// running when the tick ends).
     pub fn send(&self, to: usize, data: M) {
-        self.with_mail(|boxes, _, _, me| {
-            if to != me {
-                boxes.pending.push((to, me, data));
+        // A message to oneself is dropped after the mailboxes are let go: its destructor is user
+        // code, which may send too.
+        let refused = self.with_mail(|boxes, _, _, me| {
+            if to == me {
+                return Some(data);
             }
+            boxes.pending.push((to, me, data));
+            None
         });
+        drop(refused);
     }
 
     /// Sends a copy of `data` to each bot of `to` except this one.
@@ -295,6 +300,10 @@ impl<M: 'static, W> Cx<M, W> {
 
     /// Takes a matching message, or parks the bot until a delivery.
     async fn recv_filtered(&self, senders: Option<&[usize]>) -> Message<M> {
+        let mut parked = StopWaiting {
+            cx: self,
+            parked: false,
+        };
         poll_fn(|_| {
             self.with_mail(|boxes, _, me, _| match boxes.take(me, senders) {
                 Some(message) => Poll::Ready(message),
@@ -302,11 +311,43 @@ impl<M: 'static, W> Cx<M, W> {
                     if let Some(status) = boxes.status.get_mut(me as usize) {
                         *status = Status::Waiting;
                     }
+                    parked.parked = true;
                     Poll::Pending
                 }
             })
         })
         .await
+    }
+}
+
+/// A receive that parked: if it is dropped before a delivery woke it (a `timeout` ran out), the
+/// bot no longer waits for messages, and the next one must not wake it for nothing.
+struct StopWaiting<'a, M: 'static, W> {
+    /// The receiving bot.
+    cx: &'a Cx<M, W>,
+    /// Whether the receive parked.
+    parked: bool,
+}
+
+impl<M: 'static, W> Drop for StopWaiting<'_, M, W> {
+    fn drop(&mut self) {
+        if !self.parked || crate::context::current_loop_id() != self.cx.loop_id {
+            return;
+        }
+        let index = self.cx.index;
+        crate::context::try_with_loop(|state| {
+            let Some(mail) = state.features().get::<Mail<M>>() else {
+                return;
+            };
+            let Ok(mut boxes) = mail.boxes.try_borrow_mut() else {
+                return;
+            };
+            if let Some(status) = boxes.status.get_mut(index as usize)
+                && *status == Status::Waiting
+            {
+                *status = Status::Idle;
+            }
+        });
     }
 }
 

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
-use crate::context::with_own_loop;
+use crate::context::with_bot_loop;
 use crate::cx::NotSend;
 use crate::feature::{Feature, Stage};
 use crate::loop_state::LoopState;
@@ -95,7 +95,7 @@ impl BotRng {
     /// # Panics
     /// Outside the bot's running loop.
     pub fn next_u64(&self) -> u64 {
-        with_own_loop(self.loop_id, "a BotRng", |state| {
+        with_bot_loop(self.loop_id, self.index, "a BotRng", |state| {
             with_state(state, self.index, splitmix)
         })
     }

@@ -47,7 +47,6 @@ impl<B: Future> Slots<B> {
     }
 
     /// A place past the first ones.
-    #[cold]
     fn grown(chunks: &mut [Box<[Slot<B>]>], index: usize) -> Option<&mut Slot<B>> {
         chunks.get_mut(index / CHUNK)?.get_mut(index % CHUNK)
     }

@@ -71,7 +71,8 @@ impl StopSignal {
 
 impl StopHandle {
     /// Stops the run (see [`StopHandle`]). Safe to call from a signal handler: it sets an atomic
-    /// flag and writes to an eventfd, with no lock and no allocation.
+    /// flag and writes to an eventfd, with no lock and no allocation. (If the run ends at that
+    /// very moment, the handler may be the last to let go of the run's waker and free it.)
     pub fn stop(&self) {
         self.signal.requested.store(true, Ordering::Release);
         if let Some(waker) = self.signal.waker.get().and_then(Weak::upgrade) {

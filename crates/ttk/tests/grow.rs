@@ -148,3 +148,47 @@ fn reused_places_keep_messages_and_groups_apart() {
         assert_eq!(outcome.unwrap(), id ^ 1, "bot {id} heard from a stranger");
     }
 }
+
+/// Sleeps a (virtual) second.
+#[ttk::bot]
+fn sleeper(_cx: Cx, id: usize) -> usize {
+    ttk::yield_!(ttk::sleep(Duration::from_secs(1)));
+    id
+}
+
+#[test]
+fn a_source_asking_every_tick_lets_a_virtual_clock_run_and_sleepers_finish() {
+    let mut left = 30;
+    let source = move |_now: Instant, live: usize| {
+        let count = (10 - live).min(left);
+        left -= count;
+        match left {
+            0 => Arrivals::start(count).then_done(),
+            _ => Arrivals::start(count),
+        }
+    };
+    let report = Runtime::new()
+        .virtual_time(true)
+        .source(source)
+        .execute(0, sleeper);
+    assert_eq!(report.end, RunEnd::Completed);
+    assert_eq!(report.outcomes.len(), 30);
+}
+
+/// Waits for a message while a source keeps asking every tick and starts nobody.
+#[ttk::bot]
+fn waits_for_nobody(cx: Cx<u8>, _id: usize) {
+    ttk::yield_!(cx.recv());
+}
+
+#[test]
+fn bots_deadlocked_beside_an_idle_source_are_stalled() {
+    let mut asked = 0;
+    let source = move |_now: Instant, _live: usize| {
+        asked += 1;
+        Arrivals::start(usize::from(asked == 1) * 2)
+    };
+    let report = Runtime::new().source(source).execute(0, waits_for_nobody);
+    assert_eq!(report.end, RunEnd::Stalled);
+    assert_eq!(report.outcomes.len(), 2);
+}

@@ -2,6 +2,8 @@
 //! counting the joins and leaves of the tick in which bots arrive — has arrived, and all are
 //! released in the same tick.
 
+use std::time::Duration;
+
 use ttk::{Cx, Runtime};
 
 /// What a bot saw of one meeting: the tick it was released in, and whether it led.
@@ -140,4 +142,50 @@ fn outsider(cx: Cx, id: usize) -> u64 {
 fn a_bot_outside_the_group_waits_for_all_of_its_members() {
     let ticks = ttk::run(3, outsider);
     assert!(ticks.iter().all(|tick| *tick == 3), "{ticks:?}");
+}
+
+/// Bot 3 waits first, under a timeout that runs out at 20 ms, then comes back at 80 ms; bots
+/// 0-2 arrive at 50 ms. Bot 3's abandoned wait must not count: the round completes at 80 ms,
+/// with all four.
+#[ttk::bot]
+fn impatient_member(cx: Cx, id: usize) -> Seen {
+    cx.join("room");
+    ttk::yield_!();
+    let meeting = cx.group_barrier("room");
+    if id == 3 {
+        let waited = ttk::yield_!(ttk::timeout(Duration::from_millis(20), meeting.wait()));
+        assert!(waited.is_err(), "nobody else is there yet");
+        ttk::yield_!(ttk::sleep(Duration::from_millis(60)));
+    } else {
+        ttk::yield_!(ttk::sleep(Duration::from_millis(50)));
+    }
+    let result = ttk::yield_!(meeting.wait()).expect("the room meets");
+    (ttk::tick(), result.is_leader())
+}
+
+#[test]
+fn an_abandoned_wait_does_not_count_as_arrived() {
+    let seen = Runtime::new().virtual_time(true).run(4, impatient_member);
+    one_meeting(&seen);
+    assert!(seen[3].1, "bot 3 came last");
+}
+
+/// A member that waits and then panics: the others go on without it.
+#[ttk::bot]
+fn crashes_at_the_table(cx: Cx, id: usize) -> u64 {
+    cx.join("room");
+    ttk::yield_!();
+    if id == 0 {
+        ttk::yield_!();
+        panic!("bot 0 leaves the hard way");
+    }
+    ttk::yield_!(cx.group_barrier("room").wait()).expect("the room meets without bot 0");
+    ttk::tick()
+}
+
+#[test]
+fn a_member_that_ends_while_others_wait_no_longer_counts() {
+    let outcomes = ttk::try_run(3, crashes_at_the_table);
+    assert!(outcomes[0].is_err());
+    assert_eq!(outcomes[1].as_ref().ok(), outcomes[2].as_ref().ok());
 }

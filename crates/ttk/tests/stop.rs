@@ -45,7 +45,7 @@ fn a_deadline_stops_bots_parked_in_reads_and_closes_their_sockets() {
     let started = Instant::now();
     let barrier = Barrier::new(1_000);
     let report = Runtime::new()
-        .deadline(Duration::from_millis(300))
+        .deadline(Duration::from_secs(2))
         .execute(50, |cx, id| {
             let barrier = if id % 2 == 0 {
                 barrier.clone()
@@ -57,17 +57,17 @@ fn a_deadline_stops_bots_parked_in_reads_and_closes_their_sockets() {
     let took = started.elapsed();
     assert_eq!(report.end, RunEnd::DeadlineReached);
     all_stopped(&report.outcomes);
+    assert!(took >= Duration::from_secs(2), "stopped early: {took:?}");
     assert!(
-        took >= Duration::from_millis(300),
-        "stopped early: {took:?}"
+        format!("{barrier:?}").contains("waiting: 0"),
+        "the barrier still holds stopped bots: {barrier:?}"
     );
     assert!(
         took < Duration::from_secs(20),
         "the deadline was not kept: {took:?}"
     );
-    assert_eq!(
-        util::descriptors_settle_to(before),
-        before,
+    assert!(
+        util::descriptors_settle_to(before) <= before,
         "descriptors leaked"
     );
 }
@@ -91,9 +91,8 @@ fn a_stop_handle_stops_the_run_from_another_thread_and_twice_is_harmless() {
     all_stopped(&report.outcomes);
     assert!(again.is_stopped());
     again.stop();
-    assert_eq!(
-        util::descriptors_settle_to(before),
-        before,
+    assert!(
+        util::descriptors_settle_to(before) <= before,
         "descriptors leaked"
     );
 }

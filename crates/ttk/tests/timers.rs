@@ -109,24 +109,34 @@ fn bots_deadlocked_after_a_completed_timeout_are_stalled_at_once() {
     );
 }
 
-/// Drops a long sleep after polling it once, then sleeps briefly; under a virtual clock the
-/// run must end at the brief sleep, not at the dropped one.
+/// Bot 0 waits for a quick sleep under a 50 ms timeout (the sleep wins at 5 ms), then for a
+/// message that bot 1 sends at 100 ms. The cancelled 50 ms timer must not make a tick happen
+/// (or the clock stop) at 50 ms.
 #[ttk::bot]
-fn drops_a_sleep(_cx: Cx, _id: usize) -> Duration {
-    let start = ttk::now();
-    let long = ttk::sleep(Duration::from_secs(3600));
-    let _ = ttk::yield_!(ttk::timeout(Duration::from_millis(10), long));
-    ttk::yield_!(ttk::sleep(Duration::from_millis(10)));
-    ttk::now() - start
+fn outlives_its_timeout(cx: Cx<u8, Vec<Duration>>, id: usize) {
+    if id == 0 {
+        let quick = ttk::sleep(Duration::from_millis(5));
+        ttk::yield_!(ttk::timeout(Duration::from_millis(50), quick)).expect("5 ms < 50 ms");
+        ttk::yield_!(cx.recv());
+    } else {
+        ttk::yield_!(ttk::sleep(Duration::from_millis(100)));
+        cx.send(0, 1);
+    }
 }
 
 #[test]
-fn a_dropped_sleep_never_moves_the_virtual_clock() {
-    let report = Runtime::new().virtual_time(true).execute(3, drops_a_sleep);
-    assert_eq!(report.end, RunEnd::Completed);
-    for outcome in report.outcomes {
-        assert_eq!(outcome.unwrap(), Duration::from_millis(20));
-    }
+fn a_cancelled_timer_never_moves_the_virtual_clock_or_wakes_anyone() {
+    let mut start = None;
+    let (_, times) = Runtime::new()
+        .virtual_time(true)
+        .world(Vec::new())
+        .on_tick(move |times: &mut Vec<Duration>, info| {
+            let start = *start.get_or_insert(info.now);
+            times.push(info.now - start);
+        })
+        .run_with_world(2, outlives_its_timeout);
+    let ms: Vec<u128> = times.iter().map(Duration::as_millis).collect();
+    assert_eq!(ms, [0, 5, 100, 100], "ticks at these virtual times");
 }
 
 /// Sleeps with a timeout that may win or lose, a million times in total over the bots.
