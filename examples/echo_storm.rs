@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use ttk::{Cx, RunEnd, Runtime};
 use ttk::net::TcpStream;
+use ttk::{Cx, RunEnd, Runtime};
 use ttk_examples::echo_target;
 use ttk_examples::storm::{StormArgs, Tally};
 
@@ -67,9 +67,14 @@ fn main() -> io::Result<()> {
     let started = Instant::now();
     let report = Runtime::new()
         .deadline(args.duration)
-        .execute(args.bots, |cx, id| client(cx, id, target, Rc::clone(&tally)));
+        .execute(args.bots, |cx, id| {
+            client(cx, id, target, Rc::clone(&tally))
+        });
     if report.end != RunEnd::DeadlineReached {
-        return Err(io::Error::other(format!("the run ended early: {}", report.end)));
+        return Err(io::Error::other(format!(
+            "the run ended early: {}",
+            report.end
+        )));
     }
     tally.report(started.elapsed())
 }
