@@ -1,7 +1,6 @@
 //! Reusable barriers: a set of bots meets, then all go on in the same tick.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -9,8 +8,9 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
 use crate::context::{self, with_loop};
+use crate::fast_hash::{FastMap, FastSet};
 use crate::feature::{Feature, Stage};
-use crate::groups;
+use crate::groups::{self, GroupId};
 use crate::loop_state::LoopState;
 
 /// A barrier for `parties` bots, reusable round after round (every round of a game).
@@ -73,11 +73,11 @@ pub(crate) struct BarrierState {
     /// Bots waiting in the current round, in arrival order ([`LEFT`] where one left).
     waiting: Vec<u32>,
     /// Each waiting bot's place in `waiting`.
-    place: HashMap<u32, usize>,
+    place: FastMap<u32, usize>,
     /// For a group's barrier: how many waiting bots are members of the group.
     members_waiting: usize,
     /// For a fixed barrier: every bot that has waited here (its exit breaks the barrier).
-    parties: HashSet<u32>,
+    parties: FastSet<u32>,
     /// Completed rounds.
     generation: u64,
     /// The last to arrive in the last completed round.
@@ -88,6 +88,9 @@ pub(crate) struct BarrierState {
     registered_with: Option<u32>,
     /// Whether a group's barrier is on its group's list of meetings to check this tick.
     pub(crate) queued_for_check: bool,
+    /// For a group's barrier: (the loop, the group's number in it), so arrivals reach the group
+    /// without looking its name up.
+    group_id: Option<(u32, GroupId)>,
 }
 
 impl Barrier {
@@ -96,9 +99,11 @@ impl Barrier {
         Barrier::with_round(Round::Fixed(parties.max(1)))
     }
 
-    /// The barrier of `group`'s meetings.
-    pub(crate) fn for_group(group: &str) -> Barrier {
-        Barrier::with_round(Round::Group(Rc::from(group)))
+    /// The barrier of the meetings of `group`, group number `id` of loop `loop_id`.
+    pub(crate) fn for_group(group: &Rc<str>, loop_id: u32, id: GroupId) -> Barrier {
+        let barrier = Barrier::with_round(Round::Group(Rc::clone(group)));
+        barrier.inner.borrow_mut().group_id = Some((loop_id, id));
+        barrier
     }
 
     /// A barrier whose round is `round`.
@@ -107,14 +112,15 @@ impl Barrier {
             inner: Rc::new(RefCell::new(BarrierState {
                 round,
                 waiting: Vec::new(),
-                place: HashMap::new(),
+                place: FastMap::default(),
                 members_waiting: 0,
-                parties: HashSet::new(),
+                parties: FastSet::default(),
                 generation: 0,
                 leader: LEFT,
                 broken: None,
                 registered_with: None,
                 queued_for_check: false,
+                group_id: None,
             })),
         }
     }
@@ -134,11 +140,13 @@ impl Barrier {
         let state = self.inner.borrow();
         match state.round {
             Round::Fixed(parties) => parties,
-            Round::Group(ref group) => {
-                crate::context::try_with_loop(|loop_state| groups::member_count(loop_state, group))
-                    .unwrap_or(0)
-                    .max(1)
-            }
+            Round::Group(_) => crate::context::try_with_loop(|loop_state| {
+                state
+                    .group_id(loop_state.id())
+                    .map_or(0, |id| groups::member_count(loop_state, id))
+            })
+            .unwrap_or(0)
+            .max(1),
         }
     }
 
@@ -282,14 +290,6 @@ impl BarrierState {
         }
     }
 
-    /// The group whose meetings this barrier holds, if it is a group's.
-    pub(crate) fn group(&self) -> Option<&str> {
-        match &self.round {
-            Round::Group(group) => Some(group),
-            Round::Fixed(_) => None,
-        }
-    }
-
     /// `bot` stops waiting.
     fn remove_waiter(&mut self, bot: u32) {
         if let Some(position) = self.place.remove(&bot) {
@@ -312,13 +312,24 @@ impl BarrierState {
 
     /// Whether `bot`, which was waiting, counted among the members waiting.
     fn is_member_waiting_counted(&self, bot: u32) -> bool {
-        match &self.round {
-            Round::Group(group) => crate::context::try_with_loop(|state| {
-                groups::is_committed_member(state, group, bot)
-            })
-            .unwrap_or(false),
-            Round::Fixed(_) => false,
+        crate::context::try_with_loop(|state| {
+            self.group_id(state.id())
+                .is_some_and(|id| groups::is_committed_member(state, id, bot))
+        })
+        .unwrap_or(false)
+    }
+
+    /// The number of this group barrier's group in loop `loop_id`, if known there.
+    pub(crate) fn group_id(&self, loop_id: u32) -> Option<GroupId> {
+        match self.group_id {
+            Some((known_in, id)) if known_in == loop_id => Some(id),
+            _ => None,
         }
+    }
+
+    /// Records the number of this group barrier's group in loop `loop_id`.
+    pub(crate) fn set_group_id(&mut self, loop_id: u32, id: GroupId) {
+        self.group_id = Some((loop_id, id));
     }
 
     /// Whether `bot` waits in the current round.
@@ -395,7 +406,7 @@ struct Barriers {
 #[derive(Default)]
 struct BarriersInner {
     /// Fixed barriers by party.
-    of_party: HashMap<u32, Vec<Weak<RefCell<BarrierState>>>>,
+    of_party: FastMap<u32, Vec<Weak<RefCell<BarrierState>>>>,
     /// Every barrier used in this loop.
     all: Vec<Weak<RefCell<BarrierState>>>,
     /// Length of `all` after its last clean-up (it is cleaned when it doubles).
@@ -458,9 +469,10 @@ impl Feature for Barriers {
             }
             let parties = match barrier.round {
                 Round::Fixed(parties) => parties,
-                Round::Group(ref group) => {
-                    groups::member_count(state, group).max(barrier.place.len())
-                }
+                Round::Group(_) => barrier
+                    .group_id(state.id())
+                    .map_or(0, |id| groups::member_count(state, id))
+                    .max(barrier.place.len()),
             };
             let error = BarrierError::Stalled {
                 arrived: barrier.place.len(),

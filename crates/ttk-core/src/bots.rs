@@ -2,10 +2,11 @@
 //!
 //! A bot's id is unique for the whole run; its index is its place in the loop's storage, reused
 //! once it exits, so memory follows the bots alive, not every bot that ever lived. The first
-//! bots of a run have id = index, and as long as no place is reused the two stay equal; only
-//! bots placed in a reused slot need a mapping, kept in two small maps.
+//! bots of a run have id = index, and as long as no place is reused the two stay equal and no
+//! mapping is kept at all; from the first reuse on, each place records its bot's id (8 bytes a
+//! place) and a map finds the place of the bots whose id is not their index.
 
-use std::collections::HashMap;
+use crate::fast_hash::FastMap;
 
 /// Where the bots of a loop are.
 #[derive(Debug, Default)]
@@ -22,10 +23,10 @@ pub(crate) struct BotTable {
     next_id: usize,
     /// The first id not yet placed (ids handed out by `reserve` wait for a place).
     next_placed: usize,
-    /// The ids of bots whose id is not their index.
-    moved_id_of: HashMap<u32, usize>,
-    /// The indices of those bots.
-    moved_index_of: HashMap<usize, u32>,
+    /// Each place's bot id; empty while every bot's id is its index.
+    id_of_place: Vec<usize>,
+    /// The places of the live bots whose id is not their index.
+    moved_index_of: FastMap<usize, u32>,
 }
 
 impl BotTable {
@@ -66,9 +67,17 @@ impl BotTable {
                 self.capacity - 1
             }
         };
-        if id != index as usize {
-            self.moved_id_of.insert(index, id);
-            self.moved_index_of.insert(id, index);
+        if id != index as usize && self.id_of_place.is_empty() {
+            self.id_of_place = (0..self.capacity as usize).collect();
+        }
+        if !self.id_of_place.is_empty() {
+            if self.id_of_place.len() <= index as usize {
+                self.id_of_place.resize(index as usize + 1, 0);
+            }
+            self.id_of_place[index as usize] = id;
+            if id != index as usize {
+                self.moved_index_of.insert(id, index);
+            }
         }
         self.occupied[index as usize / 64] |= 1 << (index % 64);
         self.live += 1;
@@ -78,9 +87,7 @@ impl BotTable {
     /// Frees bot `index`'s place; returns its id.
     pub(crate) fn remove(&mut self, index: u32) -> usize {
         let id = self.id_of(index);
-        if !self.moved_id_of.is_empty()
-            && let Some(id) = self.moved_id_of.remove(&index)
-        {
+        if id != index as usize {
             self.moved_index_of.remove(&id);
         }
         self.occupied[index as usize / 64] &= !(1 << (index % 64));
@@ -92,13 +99,10 @@ impl BotTable {
     /// The id of the bot at `index` (meaningful while it is live).
     #[inline]
     pub(crate) fn id_of(&self, index: u32) -> usize {
-        if self.moved_id_of.is_empty() {
-            return index as usize;
+        match self.id_of_place.get(index as usize) {
+            Some(&id) => id,
+            None => index as usize,
         }
-        self.moved_id_of
-            .get(&index)
-            .copied()
-            .unwrap_or(index as usize)
     }
 
     /// The index of live bot `id`, or `None` if no live bot has that id.
@@ -107,7 +111,7 @@ impl BotTable {
             Some(&index) => index,
             None => {
                 let index = u32::try_from(id).ok()?;
-                if self.moved_id_of.contains_key(&index) {
+                if self.id_of(index) != id {
                     return None;
                 }
                 index

@@ -37,6 +37,7 @@ mod clock;
 mod context;
 mod cx;
 mod executor;
+mod fast_hash;
 mod feature;
 mod groups;
 pub mod io;
