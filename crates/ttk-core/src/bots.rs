@@ -84,15 +84,21 @@ impl BotTable {
         Some((index, id))
     }
 
-    /// Frees bot `index`'s place; returns its id.
+    /// Frees bot `index`'s place for reuse; returns its id.
     pub(crate) fn remove(&mut self, index: u32) -> usize {
+        let id = self.retire(index);
+        self.free.push(index);
+        id
+    }
+
+    /// Ends bot `index` without freeing its place (it keeps the bot's outcome); returns its id.
+    pub(crate) fn retire(&mut self, index: u32) -> usize {
         let id = self.id_of(index);
         if id != index as usize {
             self.moved_index_of.remove(&id);
         }
         self.occupied[index as usize / 64] &= !(1 << (index % 64));
         self.live -= 1;
-        self.free.push(index);
         id
     }
 

@@ -28,6 +28,9 @@ pub(crate) struct Executor<'a, B: Future, F> {
     sink: Sink<'a, B::Output>,
     /// Bots that arrive while the run goes on.
     source: Option<Box<dyn BotSource + 'a>>,
+    /// Whether the first bots' outcomes stay in their places (which are then never reused)
+    /// instead of going to the sink.
+    keep_first: bool,
 }
 
 impl<'a, B, F> Executor<'a, B, F>
@@ -42,6 +45,7 @@ where
         factory: F,
         sink: Sink<'a, B::Output>,
         source: Option<Box<dyn BotSource + 'a>>,
+        keep_first: bool,
     ) -> Self {
         state.ready.grow_to(first as u32);
         Executor {
@@ -50,12 +54,17 @@ where
             factory,
             sink,
             source,
+            keep_first,
         }
     }
 
     /// Starts `first` bots, then runs until every bot has ended and no more can come, or the
-    /// run is stopped.
-    pub(crate) fn run(mut self, first: usize) -> RunEnd {
+    /// run is stopped. Returns how it ended and, if the first bots' outcomes were kept, those
+    /// (by id).
+    pub(crate) fn run(
+        mut self,
+        first: usize,
+    ) -> (RunEnd, Option<Vec<Result<B::Output, BotError>>>) {
         let end = self.run_until_the_end(first);
         // Whatever ended the run, a failure outside the bots while stopping them (the outcome
         // callback) is what the run reports.
@@ -65,10 +74,21 @@ where
         };
         // The factory and the source are user values: their drops must not unwind out.
         let Executor {
-            factory, source, ..
+            factory,
+            source,
+            slots,
+            keep_first,
+            ..
         } = self;
         drop_contained(Box::new((factory, source)));
-        end
+        let kept = keep_first.then(|| {
+            slots
+                .into_first_outcomes()
+                .into_iter()
+                .map(|outcome| outcome.expect("every first bot has an outcome at the end"))
+                .collect()
+        });
+        (end, kept)
     }
 
     /// The loop of [`Executor::run`].
@@ -218,13 +238,32 @@ where
     /// Ends bot `index`: drops it in place, tells the loop (its place becomes free) and hands
     /// its outcome to the sink.
     fn exit(&mut self, index: u32, outcome: Result<B::Output, BotError>) {
+        let keep = self.keeps_outcome_of(index as usize);
         if let Some(slot) = self.slots.get_mut(index) {
             vacate(slot);
         }
-        let id = self.state.bot_exited(index);
+        let id = self.state.bot_exited(index, !keep);
         // What the exit woke of the bot itself (it is gone) must not requeue the next one.
         context::take_yield_request();
-        (self.sink)(id, outcome);
+        self.deliver(id, outcome);
+    }
+
+    /// Whether the outcome of the bot with this id (or place: for the first bots they are the
+    /// same) stays in its place.
+    fn keeps_outcome_of(&self, id: usize) -> bool {
+        self.keep_first && id < self.slots.first_len()
+    }
+
+    /// Hands bot `id`'s outcome over: into its place if kept there, else to the sink.
+    fn deliver(&mut self, id: usize, outcome: Result<B::Output, BotError>) {
+        if self.keeps_outcome_of(id) {
+            if let Some(slot) = self.slots.get_mut(id as u32) {
+                // The place is vacant (its bot was dropped, or never made): nothing to drop.
+                *slot = Slot::Done(outcome);
+            }
+        } else {
+            (self.sink)(id, outcome);
+        }
     }
 
     /// Builds and queues the bots whose ids were handed out but that have no place yet. A
@@ -245,9 +284,13 @@ where
                 Err(payload) => {
                     let message = panic_message(&*payload);
                     drop_contained(payload);
-                    state.bots.borrow_mut().remove(index);
+                    if self.keeps_outcome_of(id) {
+                        state.bots.borrow_mut().retire(index);
+                    } else {
+                        state.bots.borrow_mut().remove(index);
+                    }
                     let error = BotError::new(id, BotErrorKind::Panicked(message.clone()));
-                    (self.sink)(id, Err(error));
+                    self.deliver(id, Err(error));
                     state.fail(RunError::FactoryPanicked { bot: id, message });
                     return;
                 }
@@ -307,8 +350,12 @@ where
             let Some((index, id)) = placed else {
                 break;
             };
-            state.bots.borrow_mut().remove(index);
-            (self.sink)(id, Err(BotError::new(id, kind.clone())));
+            if self.keeps_outcome_of(id) {
+                state.bots.borrow_mut().retire(index);
+            } else {
+                state.bots.borrow_mut().remove(index);
+            }
+            self.deliver(id, Err(BotError::new(id, kind.clone())));
         }
     }
 }
@@ -318,7 +365,7 @@ where
 /// Dropping a bot runs user code (destructors of its locals), which may panic: that panic is
 /// swallowed and the outcome stands. A plain assignment would not do: if the old value's drop
 /// unwinds, the place would be left holding a half-dropped bot that is dropped again later.
-fn vacate<B>(slot: &mut Slot<B>) {
+fn vacate<B: Future>(slot: &mut Slot<B>) {
     let slot: *mut Slot<B> = slot;
     // SAFETY: `slot` comes from a `&mut`, so it is valid, aligned and initialized, and nothing
     // else uses it during the call. Dropping in place respects the pinning of a running bot.

@@ -209,13 +209,18 @@ impl LoopState {
     }
 
     /// Bookkeeping when bot `index` has finished, failed or been stopped (and been dropped):
-    /// the features learn of it, then its place is freed. Returns its id.
-    pub(crate) fn bot_exited(&self, index: u32) -> usize {
+    /// the features learn of it, then its place is freed (for reuse, unless it keeps the bot's
+    /// outcome). Returns its id.
+    pub(crate) fn bot_exited(&self, index: u32, reuse_place: bool) -> usize {
         if !self.features.is_empty() {
             self.features
                 .for_each(|feature| feature.bot_exited(self, index));
         }
-        self.bots.borrow_mut().remove(index)
+        let mut bots = self.bots.borrow_mut();
+        match reuse_place {
+            true => bots.remove(index),
+            false => bots.retire(index),
+        }
     }
 
     /// Ends a failed run with `error` (the first failure is kept).

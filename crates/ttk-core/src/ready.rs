@@ -50,11 +50,17 @@ impl ReadyQueue {
         f(unsafe { &mut *self.inner.get() })
     }
 
-    /// Makes room for bot indices below `bots` (none of them queued).
+    /// Makes room for bot indices below `bots` (none of them queued). Each bot is queued at
+    /// most once, so neither vector ever holds more than `bots` entries: reserving that much up
+    /// front spares them growing by doubling (and overshooting, and copying) a push at a time.
     pub(crate) fn grow_to(&self, bots: u32) {
         self.with(|queue| {
-            if queue.queued.len() < bots as usize {
-                queue.queued.resize(bots as usize, false);
+            let bots = bots as usize;
+            if queue.queued.len() < bots {
+                queue.queued.resize(bots, false);
+                queue
+                    .next
+                    .reserve_exact(bots.saturating_sub(queue.next.len()));
             }
         });
     }
@@ -78,6 +84,10 @@ impl ReadyQueue {
                 queue.next.clear();
             }
             queue.cursor = 0;
+            let bots = queue.queued.len();
+            queue
+                .next
+                .reserve_exact(bots.saturating_sub(queue.next.len()));
         });
     }
 

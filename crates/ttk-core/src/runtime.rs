@@ -223,19 +223,14 @@ impl<W: 'static> Runtime<W> {
         B: Future,
     {
         let (outcomes, world) = self.try_run_with_world(n, f);
-        let mut results = Vec::with_capacity(outcomes.len());
-        let mut first_failure = None;
-        for outcome in outcomes {
-            match outcome {
-                Ok(value) => results.push(value),
-                Err(error) => {
-                    first_failure.get_or_insert(error);
-                }
-            }
-        }
-        if let Some(error) = first_failure {
+        if let Some(Err(error)) = outcomes.iter().find(|outcome| outcome.is_err()) {
             std::panic::resume_unwind(Box::new(error.to_string()));
         }
+        // Collected in place: a million results must not be held twice.
+        let results = outcomes
+            .into_iter()
+            .map(|outcome| outcome.unwrap_or_else(|_| unreachable!("no failure was found")))
+            .collect();
         (results, world)
     }
 
@@ -304,17 +299,22 @@ impl<W: 'static> Runtime<W> {
         F: FnMut(Cx<M, W>, usize) -> B,
         B: Future,
     {
-        let mut outcomes: Vec<Option<Result<B::Output, BotError>>> = Vec::with_capacity(n);
-        let summary = self.execute_each(n, f, |id, outcome| {
-            if outcomes.len() <= id {
-                outcomes.resize_with(id + 1, || None);
+        // The first `n` outcomes stay in their bots' places (no second copy of a million
+        // outcomes); those of bots started later are gathered here, by id.
+        let mut later: Vec<Option<Result<B::Output, BotError>>> = Vec::new();
+        let (summary, first) = self.launch(n, f, true, |id, outcome| {
+            let offset = id - n;
+            if later.len() <= offset {
+                later.resize_with(offset + 1, || None);
             }
-            outcomes[id] = Some(outcome);
+            later[offset] = Some(outcome);
         });
-        let outcomes = outcomes
-            .into_iter()
-            .map(|outcome| outcome.unwrap_or_else(|| unreachable!("every bot has an outcome")))
-            .collect();
+        let mut outcomes = first.unwrap_or_default();
+        outcomes.extend(
+            later
+                .into_iter()
+                .map(|outcome| outcome.unwrap_or_else(|| unreachable!("every bot has an outcome"))),
+        );
         RunReport {
             outcomes,
             world: summary.world,
@@ -331,9 +331,27 @@ impl<W: 'static> Runtime<W> {
     pub fn execute_each<M, F, B>(
         self,
         n: usize,
-        mut f: F,
-        mut on_exit: impl FnMut(usize, Result<B::Output, BotError>),
+        f: F,
+        on_exit: impl FnMut(usize, Result<B::Output, BotError>),
     ) -> RunSummary<W>
+    where
+        M: 'static,
+        F: FnMut(Cx<M, W>, usize) -> B,
+        B: Future,
+    {
+        self.launch(n, f, false, on_exit).0
+    }
+
+    /// Runs the bots: outcomes go to `on_exit`, except, if `keep_first`, those of the first `n`
+    /// bots, which are returned (by id) at the end.
+    #[allow(clippy::type_complexity)]
+    fn launch<M, F, B>(
+        self,
+        n: usize,
+        mut f: F,
+        keep_first: bool,
+        mut on_exit: impl FnMut(usize, Result<B::Output, BotError>),
+    ) -> (RunSummary<W>, Option<Vec<Result<B::Output, BotError>>>)
     where
         M: 'static,
         F: FnMut(Cx<M, W>, usize) -> B,
@@ -348,15 +366,16 @@ impl<W: 'static> Runtime<W> {
         let state = match LoopState::new(self.virtual_time, self.seed, self.stop, self.deadline) {
             Ok(state) => Rc::new(state),
             Err(error) => {
-                return RunSummary {
+                let summary = RunSummary {
                     world: unwrap_world(world),
                     end: RunEnd::Failed(RunError::Selector(error)),
                     bots_started: 0,
                 };
+                return (summary, None);
             }
         };
         world::install(&state, &world, self.hooks);
-        let end = {
+        let (end, first) = {
             let _entered = EnterGuard::enter(Rc::clone(&state));
             let loop_id = state.id();
             let failures = Rc::clone(&state);
@@ -374,17 +393,19 @@ impl<W: 'static> Runtime<W> {
                 |index, id| f(Cx::new(index, loop_id), id),
                 &mut sink,
                 self.source,
+                keep_first,
             );
             executor.run(n)
         };
         let bots_started = state.bots.borrow().ids_reserved();
         state.release_shared();
         drop(state);
-        RunSummary {
+        let summary = RunSummary {
             world: unwrap_world(world),
             end,
             bots_started,
-        }
+        };
+        (summary, first)
     }
 }
 

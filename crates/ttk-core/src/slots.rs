@@ -2,15 +2,20 @@
 
 use std::future::Future;
 
+use crate::outcome::BotError;
+
 /// Places per chunk added when a run grows past its first bots.
 const CHUNK: usize = 1024;
 
-/// One bot's place: its state machine while it runs, or nothing.
-pub(crate) enum Slot<B> {
+/// One bot's place: its state machine while it runs, then nothing — or, for the first bots of
+/// a run whose outcomes are kept, the outcome.
+pub(crate) enum Slot<B: Future> {
     /// A running (or parked) bot.
     Running(B),
     /// A free place.
     Vacant,
+    /// The outcome of the bot that ran here (the place is not reused).
+    Done(Result<B::Output, BotError>),
 }
 
 /// The places of a run's bots, indexed by bot index.
@@ -20,7 +25,7 @@ pub(crate) enum Slot<B> {
 /// exactly their number (the hot path is one bounds check into it); a run that grows adds
 /// chunks of [`CHUNK`] places. No place ever moves once allocated, so a bot is pinned where it
 /// is built until it is dropped in place.
-pub(crate) struct Slots<B> {
+pub(crate) struct Slots<B: Future> {
     /// The places of the run's first bots.
     first: Box<[Slot<B>]>,
     /// Places added while the run grew, [`CHUNK`] each.
@@ -51,6 +56,26 @@ impl<B: Future> Slots<B> {
         chunks.get_mut(index / CHUNK)?.get_mut(index % CHUNK)
     }
 
+    /// How many places the first bots have.
+    pub(crate) fn first_len(&self) -> usize {
+        self.first.len()
+    }
+
+    /// The outcomes kept in the first bots' places, in place order; `None` if a place holds
+    /// none (it was never given one).
+    pub(crate) fn into_first_outcomes(self) -> Vec<Option<Result<B::Output, BotError>>> {
+        // In place: a place is at least as large as an outcome, so a million outcomes reuse
+        // the places' memory instead of being held twice.
+        self.first
+            .into_vec()
+            .into_iter()
+            .map(|slot| match slot {
+                Slot::Done(outcome) => Some(outcome),
+                Slot::Running(_) | Slot::Vacant => None,
+            })
+            .collect()
+    }
+
     /// Puts `bot` in the vacant place `index`, allocating it if needed.
     pub(crate) fn put(&mut self, index: u32, bot: B) {
         let past_first = (index as usize).checked_sub(self.first.len());
@@ -61,6 +86,7 @@ impl<B: Future> Slots<B> {
         }
         let slot = self.get_mut(index).expect("the place was just allocated");
         debug_assert!(matches!(slot, Slot::Vacant), "a place holds one bot");
+        // A vacant place has nothing to drop: assigning cannot run user code.
         *slot = Slot::Running(bot);
     }
 }
