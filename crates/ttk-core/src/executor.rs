@@ -13,6 +13,9 @@ use crate::run_end::{RunEnd, RunError};
 use crate::slots::{Slot, Slots};
 use crate::source::{Ask, BotSource};
 
+/// Every bot's outcome, by id.
+pub(crate) type Outcomes<T> = Vec<Result<T, BotError>>;
+
 /// Where each bot's outcome goes when it ends: (id, outcome).
 pub(crate) type Sink<'a, T> = &'a mut dyn FnMut(usize, Result<T, BotError>);
 

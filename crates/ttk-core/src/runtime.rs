@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::context::EnterGuard;
 use crate::cx::Cx;
-use crate::executor::Executor;
+use crate::executor::{Executor, Outcomes};
 use crate::loop_state::LoopState;
 use crate::outcome::{BotError, panic_message};
 use crate::run_end::{RunEnd, RunError, RunReport, RunSummary};
@@ -344,14 +344,13 @@ impl<W: 'static> Runtime<W> {
 
     /// Runs the bots: outcomes go to `on_exit`, except, if `keep_first`, those of the first `n`
     /// bots, which are returned (by id) at the end.
-    #[allow(clippy::type_complexity)]
     fn launch<M, F, B>(
         self,
         n: usize,
         mut f: F,
         keep_first: bool,
         mut on_exit: impl FnMut(usize, Result<B::Output, BotError>),
-    ) -> (RunSummary<W>, Option<Vec<Result<B::Output, BotError>>>)
+    ) -> (RunSummary<W>, Option<Outcomes<B::Output>>)
     where
         M: 'static,
         F: FnMut(Cx<M, W>, usize) -> B,
