@@ -67,7 +67,7 @@ where
     pub(crate) fn run(
         mut self,
         first: usize,
-    ) -> (RunEnd, Option<Vec<Result<B::Output, BotError>>>) {
+    ) -> (RunEnd, Option<Outcomes<B::Output>>) {
         let end = self.run_until_the_end(first);
         // Whatever ended the run, a failure outside the bots while stopping them (the outcome
         // callback) is what the run reports.
