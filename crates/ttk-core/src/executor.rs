@@ -64,10 +64,7 @@ where
     /// Starts `first` bots, then runs until every bot has ended and no more can come, or the
     /// run is stopped. Returns how it ended and, if the first bots' outcomes were kept, those
     /// (by id).
-    pub(crate) fn run(
-        mut self,
-        first: usize,
-    ) -> (RunEnd, Option<Outcomes<B::Output>>) {
+    pub(crate) fn run(mut self, first: usize) -> (RunEnd, Option<Outcomes<B::Output>>) {
         let end = self.run_until_the_end(first);
         // Whatever ended the run, a failure outside the bots while stopping them (the outcome
         // callback) is what the run reports.
