@@ -16,7 +16,7 @@ fn process(cx: Cx<&'static str>, process: usize) {
     let group = format!("group {}", process / 2);
     cx.join(&group);
     ttk::yield_!();
-    if process % 2 == 0 {
+    if process.is_multiple_of(2) {
         let members = cx.members(&group);
         cx.send_group(&group, "Hello");
         for member in members.iter().filter(|&&member| member != process) {

@@ -96,7 +96,9 @@ where
         let state = self.state;
         state.start_bots(first);
         self.place_new_bots();
-        self.ask_source();
+        if !state.has_failed() {
+            self.ask_source();
+        }
         loop {
             if let Some(end) = self.stop_reason() {
                 self.stop_all(BotErrorKind::Stopped);

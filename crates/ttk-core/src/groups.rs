@@ -345,16 +345,25 @@ pub(crate) fn meeting_arrival(
 ) {
     let groups = Groups::of(state);
     let mut inner = groups.inner.borrow_mut();
-    let known = barrier.borrow().group_id(state.id());
+    // The number cached on the barrier holds only while the barrier is its group's: a barrier
+    // kept from an earlier run may have lost that place to another.
+    let known = barrier.borrow().group_id(state.id()).filter(|&id| {
+        inner
+            .group(id)
+            .and_then(|group| group.meeting.as_ref())
+            .is_some_and(|meeting| Rc::ptr_eq(meeting.state(), barrier))
+    });
     let id = match known {
         Some(id) => id,
         None => {
             let id = inner.id_or_make(name);
             let group = inner.groups[id as usize].as_mut().expect("just made");
-            group
+            let meeting = group
                 .meeting
                 .get_or_insert_with(|| Barrier::from_state(Rc::clone(barrier)));
-            barrier.borrow_mut().set_group_id(state.id(), id);
+            if Rc::ptr_eq(meeting.state(), barrier) {
+                barrier.borrow_mut().set_group_id(state.id(), id);
+            }
             id
         }
     };

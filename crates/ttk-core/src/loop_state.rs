@@ -228,6 +228,11 @@ impl LoopState {
         self.failure.borrow_mut().get_or_insert(error);
     }
 
+    /// Whether a failure outside the bots will end the run.
+    pub(crate) fn has_failed(&self) -> bool {
+        self.failure.borrow().is_some()
+    }
+
     /// The failure that ends the run, if any.
     pub(crate) fn take_failure(&self) -> Option<RunError> {
         self.failure.borrow_mut().take()
@@ -424,15 +429,18 @@ impl LoopState {
         Ok(())
     }
 
-    /// Under a virtual clock, while a bot waits on I/O, time passes for the bots as it does in
-    /// reality (also while other bots keep running): a `timeout` around a read must expire.
+    /// Under a virtual clock, while a bot waits on I/O (or on a foreign future another thread
+    /// may wake), time passes for the bots as it does in reality (also while other bots keep
+    /// running): a `timeout` around a read must expire.
     fn catch_up_with_real_time(&self) {
         if !self.clock.is_virtual() {
             return;
         }
         let real_now = std::time::Instant::now();
         let since = real_now.saturating_duration_since(self.real_mark.replace(real_now));
-        if self.io.borrow().has_waiters() {
+        // The same rule as `wait_for_work`: a bot waiting on a foreign future (another thread
+        // may wake it) waits on the outside world too.
+        if self.io.borrow().has_waiters() || self.foreign_wakers_alive() {
             self.clock
                 .advance_to(self.clock.now().saturating_add(crate::timers::nanos(since)));
         }

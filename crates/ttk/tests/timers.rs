@@ -205,3 +205,33 @@ fn under_virtual_time_a_timeout_around_a_read_waits_its_real_duration() {
         "the timeouts expired early: {took:?}"
     );
 }
+
+/// A foreign future that keeps a clone of its waker (another thread could wake it) and never
+/// completes.
+struct HeldWaker(Option<std::task::Waker>);
+
+impl std::future::Future for HeldWaker {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        self.0 = Some(cx.waker().clone());
+        std::task::Poll::Pending
+    }
+}
+
+/// Waits on the foreign future under a timeout.
+#[ttk::bot]
+fn waits_on_a_foreign_future(_cx: Cx, _id: usize) -> bool {
+    ttk::yield_!(ttk::timeout(Duration::from_millis(50), HeldWaker(None))).is_err()
+}
+
+#[test]
+fn under_virtual_time_a_timeout_around_a_foreign_future_expires() {
+    let timed_out = Runtime::new()
+        .virtual_time(true)
+        .run(1, waits_on_a_foreign_future);
+    assert_eq!(timed_out, [true]);
+}
