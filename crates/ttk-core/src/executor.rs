@@ -204,11 +204,15 @@ where
         let state = self.state;
         let mut task_context = Context::from_waker(crate::waker::borrowed());
         let (rest, count) = state.ready.rest_of_tick();
-        for position in 0..count {
-            // SAFETY: `rest` points at `count` bot indices of the running tick, which nothing
-            // changes or frees until the tick ends (see `ReadyQueue::rest_of_tick`); the loop
-            // stays below `count`.
-            let index = unsafe { *rest.add(position) };
+        // A pointer walked up to an end pointer: one register fewer than an index and a count,
+        // which keeps the bots' storage in registers on the hottest loop of the crate.
+        let (mut next, end) = (rest, rest.wrapping_add(count));
+        while next != end {
+            // SAFETY: `next` is below `end`, so it points at one of the `count` bot indices of
+            // the running tick, which nothing changes or frees until the tick ends (see
+            // `ReadyQueue::rest_of_tick`).
+            let index = unsafe { *next };
+            next = next.wrapping_add(1);
             state.ready.advance_cursor();
             let Some(Slot::Running(bot)) = self.slots.get_mut(index) else {
                 state.ready.settle(index);
