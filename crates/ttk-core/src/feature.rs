@@ -115,6 +115,17 @@ impl Features {
         )
     }
 
+    /// Calls `f` with the feature of type `T`, if registered, without cloning its `Rc` (the
+    /// hot path of messages). `f` must not register a feature: the table is borrowed meanwhile.
+    #[inline]
+    pub(crate) fn with<T: 'static, R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let wanted = TypeId::of::<T>();
+        let entries = self.entries.borrow();
+        let entry = entries.iter().find(|entry| entry.type_id == wanted)?;
+        let feature = entry.any.downcast_ref::<T>()?;
+        Some(f(feature))
+    }
+
     /// Calls `f` with each feature in stage order. Features registered while it runs are
     /// visited too if they sort after the current one.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&dyn Feature)) {

@@ -178,10 +178,21 @@ fn with_mailboxes<M: 'static, R>(
     state: &LoopState,
     f: impl FnOnce(&mut Mailboxes<M>, &LoopState) -> R,
 ) -> R {
+    // Once the mailboxes exist (every call but the first), reach them without touching their
+    // `Rc`; `f` only works on the mailboxes, so the feature table may stay borrowed.
+    let mut f = Some(f);
+    let done = state.features().with(|mail: &Mail<M>| {
+        let f = f.take().expect("called once");
+        f(&mut mail.boxes.borrow_mut(), state)
+    });
+    if let Some(result) = done {
+        return result;
+    }
     let mail = state.features().get_or_insert(Stage::Delivery, || Mail {
         boxes: RefCell::new(Mailboxes::<M>::new(state)),
     });
     let mut boxes = mail.boxes.borrow_mut();
+    let f = f.take().expect("not called yet");
     f(&mut boxes, state)
 }
 
@@ -215,6 +226,12 @@ impl<M: 'static, W> Cx<M, W> {
             let id = state.id_of(index);
             with_mailboxes(state, |boxes, state| f(boxes, state, index, id))
         })
+    }
+
+    /// Calls `f` with this bot's loop's mailboxes and this bot's index (receiving needs no id).
+    fn with_inbox<R>(&self, f: impl FnOnce(&mut Mailboxes<M>, u32) -> R) -> R {
+        let index = self.index;
+        self.with_loop(|state| with_mailboxes(state, |boxes, _| f(boxes, index)))
     }
 
     /// Sends `data` to bot `to` (ignored if `to` is this bot; dropped if no bot with that id is
@@ -280,22 +297,22 @@ impl<M: 'static, W> Cx<M, W> {
 
     /// The next message from anyone, if one has arrived.
     pub fn try_recv(&self) -> Option<Message<M>> {
-        self.with_mail(|boxes, _, me, _| boxes.take(me, None))
+        self.with_inbox(|boxes, me| boxes.take(me, None))
     }
 
     /// The next message from one of `senders`, if one has arrived.
     pub fn try_recv_from(&self, senders: &[usize]) -> Option<Message<M>> {
-        self.with_mail(|boxes, _, me, _| boxes.take(me, Some(senders)))
+        self.with_inbox(|boxes, me| boxes.take(me, Some(senders)))
     }
 
     /// Whether a message has arrived (without taking it).
     pub fn has_message(&self) -> bool {
-        self.with_mail(|boxes, _, me, _| boxes.has(me, None))
+        self.with_inbox(|boxes, me| boxes.has(me, None))
     }
 
     /// Whether a message from one of `senders` has arrived (without taking it).
     pub fn has_message_from(&self, senders: &[usize]) -> bool {
-        self.with_mail(|boxes, _, me, _| boxes.has(me, Some(senders)))
+        self.with_inbox(|boxes, me| boxes.has(me, Some(senders)))
     }
 
     /// Takes a matching message, or parks the bot until a delivery.
@@ -305,7 +322,7 @@ impl<M: 'static, W> Cx<M, W> {
             parked: false,
         };
         poll_fn(|_| {
-            self.with_mail(|boxes, _, me, _| match boxes.take(me, senders) {
+            self.with_inbox(|boxes, me| match boxes.take(me, senders) {
                 Some(message) => Poll::Ready(message),
                 None => {
                     if let Some(status) = boxes.status.get_mut(me as usize) {
