@@ -183,6 +183,23 @@ impl GroupsInner {
         }
     }
 
+    /// `bot` joined or left `group`: if it waits at the group's barrier, the count of members
+    /// waiting follows, and the barrier's round is checked at the end of the tick.
+    fn membership_changed(
+        to_check: &mut Vec<Rc<RefCell<BarrierState>>>,
+        group: &Group,
+        bot: u32,
+        joined: bool,
+    ) {
+        if let Some(meeting) = &group.meeting {
+            let mut meeting = meeting.state().borrow_mut();
+            if meeting.is_waiting(bot) {
+                meeting.count_member(joined);
+            }
+        }
+        Self::check_meeting(to_check, group);
+    }
+
     /// Applies this tick's changes.
     fn commit(&mut self) {
         // Taken out so the loop can borrow `self`; put back afterwards to keep its capacity.
@@ -219,13 +236,7 @@ impl GroupsInner {
         if !group.members.insert(bot) {
             return;
         }
-        if let Some(meeting) = &group.meeting {
-            let mut meeting = meeting.state().borrow_mut();
-            if meeting.is_waiting(bot) {
-                meeting.count_member(true);
-            }
-        }
-        Self::check_meeting(&mut self.to_check, group);
+        Self::membership_changed(&mut self.to_check, group, bot, true);
         self.of_bot.entry(bot).or_default().groups.push(id);
     }
 
@@ -237,13 +248,7 @@ impl GroupsInner {
         if !group.members.remove(&bot) {
             return;
         }
-        if let Some(meeting) = &group.meeting {
-            let mut meeting = meeting.state().borrow_mut();
-            if meeting.is_waiting(bot) {
-                meeting.count_member(false);
-            }
-        }
-        Self::check_meeting(&mut self.to_check, group);
+        Self::membership_changed(&mut self.to_check, group, bot, false);
         if group.members.is_empty() {
             self.candidates.push(id);
         }
@@ -378,6 +383,27 @@ pub(crate) fn meeting_arrival(
     }
 }
 
+/// Calls `f` with the id of each member of group `name` as `bot` sees it (this tick's members,
+/// with `bot`'s own changes of the tick applied), in place order.
+fn for_each_member_seen_by(state: &LoopState, bot: u32, name: &str, mut f: impl FnMut(usize)) {
+    let Some(groups) = state.features().get::<Groups>() else {
+        return;
+    };
+    let inner = groups.inner.borrow();
+    let Some(id) = inner.id(name) else {
+        return;
+    };
+    let bots = state.bots.borrow();
+    if let Some(group) = inner.group(id) {
+        for &member in group.members.iter().filter(|&&member| member != bot) {
+            f(bots.id_of(member));
+        }
+    }
+    if inner.is_member_seen_by(bot, id) {
+        f(bots.id_of(bot));
+    }
+}
+
 /// Whether `bot` is a member of group `id` this tick.
 pub(crate) fn is_committed_member(state: &LoopState, id: GroupId, bot: u32) -> bool {
     state
@@ -474,25 +500,8 @@ impl<M, W> Cx<M, W> {
     pub fn members(&self, group: &str) -> Vec<usize> {
         let bot = self.index;
         self.with_loop(|state| {
-            let Some(groups) = state.features().get::<Groups>() else {
-                return Vec::new();
-            };
-            let inner = groups.inner.borrow();
-            let Some(id) = inner.id(group) else {
-                return Vec::new();
-            };
-            let me = inner.is_member_seen_by(bot, id);
-            let bots = state.bots.borrow();
-            let mut members: Vec<usize> = inner
-                .group(id)
-                .into_iter()
-                .flat_map(|group| group.members.iter())
-                .filter(|&&member| member != bot)
-                .map(|&member| bots.id_of(member))
-                .collect();
-            if me {
-                members.push(bots.id_of(bot));
-            }
+            let mut members = Vec::new();
+            for_each_member_seen_by(state, bot, group, |id| members.push(id));
             // Indices are in id order unless places were reused; ids are what bots see.
             members.sort_unstable();
             members
