@@ -66,10 +66,7 @@ fn a_deadline_stops_bots_parked_in_reads_and_closes_their_sockets() {
         took < Duration::from_secs(20),
         "the deadline was not kept: {took:?}"
     );
-    assert!(
-        util::descriptors_settle_to(before) <= before,
-        "descriptors leaked"
-    );
+    util::assert_no_descriptor_left(before);
 }
 
 #[test]
@@ -91,10 +88,7 @@ fn a_stop_handle_stops_the_run_from_another_thread_and_twice_is_harmless() {
     all_stopped(&report.outcomes);
     assert!(again.is_stopped());
     again.stop();
-    assert!(
-        util::descriptors_settle_to(before) <= before,
-        "descriptors leaked"
-    );
+    util::assert_no_descriptor_left(before);
 }
 
 #[test]

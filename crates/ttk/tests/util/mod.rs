@@ -59,6 +59,16 @@ pub(crate) fn descriptors_settle_to(before: usize) -> usize {
     now
 }
 
+/// Asserts that this process's descriptors fall back to `before` (see
+/// [`descriptors_settle_to`]): nothing the run opened is left open.
+pub(crate) fn assert_no_descriptor_left(before: usize) {
+    let after = descriptors_settle_to(before);
+    assert!(
+        after <= before,
+        "descriptors leaked: {before} before, {after} after"
+    );
+}
+
 /// A bot wrapped so that every poll of it is counted.
 pub(crate) struct CountPolls<F> {
     /// The bot.
