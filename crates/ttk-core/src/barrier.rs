@@ -515,7 +515,7 @@ impl<M, W> crate::Cx<M, W> {
     /// wait for each other. A member that leaves the group or finishes no longer counts, so the
     /// others go on without it.
     pub fn group_barrier(&self, group: &str) -> Barrier {
-        self.with_loop(|state| groups::meeting_of(state, group))
+        self.with_loop(|state| groups::meeting_of(state, self.index, group))
     }
 }
 
