@@ -1,0 +1,151 @@
+//! A latency histogram that serializes losslessly: HDR, 1 µs to 1 h, 3 significant digits, kept
+//! in JSON as the base64 of its V2 serialization (the format HdrHistogram's other ports read).
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+use serde::{Deserialize, Deserializer as _, Serialize, Serializer as _};
+
+/// The lowest latency told apart, in microseconds.
+pub const LOWEST_US: u64 = 1;
+/// The highest latency recorded, in microseconds (one hour); longer ones count as one hour.
+pub const HIGHEST_US: u64 = 3_600_000_000;
+/// Significant decimal digits kept of every value.
+pub const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// Latencies in microseconds (see the module docs for the bounds).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use ttk_report::Histogram;
+///
+/// let mut a = Histogram::new();
+/// a.record(Duration::from_micros(100));
+/// let mut b = Histogram::new();
+/// b.record(Duration::from_micros(300));
+/// a.merge(&b);
+/// assert_eq!(a.inner().len(), 2);
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct Histogram(hdrhistogram::Histogram<u64>);
+
+/// A histogram that could not be read back.
+#[derive(Debug)]
+pub struct HistogramError(String);
+
+impl fmt::Display for HistogramError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad histogram: {}", self.0)
+    }
+}
+
+impl std::error::Error for HistogramError {}
+
+impl Histogram {
+    /// An empty histogram with the standard bounds.
+    pub fn new() -> Self {
+        Histogram(
+            hdrhistogram::Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+                .expect("the standard bounds are valid"),
+        )
+    }
+
+    /// Wraps an HDR histogram made with [`Histogram::new`]'s bounds (as ttk-core records them).
+    pub fn from_inner(inner: hdrhistogram::Histogram<u64>) -> Self {
+        Histogram(inner)
+    }
+
+    /// The HDR histogram inside.
+    pub fn inner(&self) -> &hdrhistogram::Histogram<u64> {
+        &self.0
+    }
+
+    /// Records one latency (below 1 µs counts as 1 µs, above an hour as an hour).
+    pub fn record(&mut self, latency: Duration) {
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.0.saturating_record(micros.clamp(LOWEST_US, HIGHEST_US));
+    }
+
+    /// Adds every count of `other`: the merge is exact.
+    pub fn merge(&mut self, other: &Histogram) {
+        self.0
+            .add(&other.0)
+            .expect("histograms with the standard bounds always merge");
+    }
+
+    /// The base64 of the V2 serialization.
+    pub fn to_base64(&self) -> String {
+        let mut bytes = Vec::new();
+        V2Serializer::new()
+            .serialize(&self.0, &mut bytes)
+            .expect("serializing into memory cannot fail");
+        STANDARD.encode(bytes)
+    }
+
+    /// Reads what [`Histogram::to_base64`] wrote.
+    pub fn from_base64(text: &str) -> Result<Self, HistogramError> {
+        let bytes = STANDARD
+            .decode(text)
+            .map_err(|error| HistogramError(error.to_string()))?;
+        let read: hdrhistogram::Histogram<u64> = Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|error| HistogramError(format!("{error:?}")))?;
+        // Counts are re-recorded into the standard bounds so that any two histograms merge.
+        let mut histogram = Histogram::new();
+        histogram
+            .0
+            .add(&read)
+            .map_err(|error| HistogramError(format!("{error:?}")))?;
+        Ok(histogram)
+    }
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram::new()
+    }
+}
+
+impl fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Histogram")
+            .field("count", &self.0.len())
+            .field("max_us", &self.0.max())
+            .finish()
+    }
+}
+
+impl Serialize for Histogram {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_base64())
+    }
+}
+
+impl<'de> Deserialize<'de> for Histogram {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Histogram::from_base64(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trip_keeps_every_count() {
+        let mut histogram = Histogram::new();
+        for micros in [1, 7, 999, 1_000, 54_321, 3_600_000_000] {
+            histogram.record(Duration::from_micros(micros));
+        }
+        histogram.record(Duration::from_secs(7200));
+        let back = Histogram::from_base64(&histogram.to_base64()).unwrap();
+        assert_eq!(back, histogram);
+        assert_eq!(back.inner().len(), 7);
+        assert!(Histogram::from_base64("not base64!").is_err());
+    }
+}

@@ -1,0 +1,32 @@
+//! The report of a ttk run: one versioned JSON document (see `docs/report-schema.md`) that holds
+//! every transaction's full latency histogram, so reports from several processes merge exactly;
+//! and what is made from it: the end-of-run summary, thresholds and the HTML page.
+//!
+//! # Examples
+//! ```
+//! use std::time::Duration;
+//! use ttk_report::{Latency, Report, TransactionReport};
+//!
+//! let mut login = TransactionReport::new("login");
+//! login.record_ok(Duration::from_millis(12));
+//! login.record_ok(Duration::from_millis(30));
+//! let mut report = Report::new("demo");
+//! report.transactions.push(login);
+//!
+//! let json = report.to_json();
+//! let back = Report::from_json(&json).unwrap();
+//! let latency: Latency = back.transactions[0].latency();
+//! assert_eq!(latency.count, 2);
+//! assert_eq!(latency.max_us, 30_015); // 3 significant digits: the top of the value's bucket
+//! ```
+
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod histogram;
+mod model;
+
+pub use histogram::{Histogram, HistogramError};
+pub use model::{
+    BotTally, ErrorTally, GaugeReport, Latency, Parameters, Report, ReportError, RunInfo,
+    SCHEMA, SecondReport, SecondTransaction, ThresholdResult, TransactionReport,
+};
