@@ -67,7 +67,8 @@ impl Histogram {
     /// Records one latency (below 1 µs counts as 1 µs, above an hour as an hour).
     pub fn record(&mut self, latency: Duration) {
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.0.saturating_record(micros.clamp(LOWEST_US, HIGHEST_US));
+        self.0
+            .saturating_record(micros.clamp(LOWEST_US, HIGHEST_US));
     }
 
     /// Adds every count of `other`: the merge is exact.

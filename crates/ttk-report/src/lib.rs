@@ -24,9 +24,11 @@
 
 mod histogram;
 mod model;
+mod write;
 
 pub use histogram::{Histogram, HistogramError};
 pub use model::{
-    BotTally, ErrorTally, GaugeReport, Latency, Parameters, Report, ReportError, RunInfo,
-    SCHEMA, SecondReport, SecondTransaction, ThresholdResult, TransactionReport,
+    BotTally, ErrorTally, GaugeReport, Latency, Parameters, Report, ReportError, RunInfo, SCHEMA,
+    SecondReport, SecondTransaction, ThresholdResult, TransactionReport,
 };
+pub use write::write_atomically;

@@ -226,7 +226,10 @@ impl fmt::Display for ReportError {
         match self {
             ReportError::Json(error) => write!(f, "not a ttk report: {error}"),
             ReportError::Schema(schema) => {
-                write!(f, "a report of schema {schema:?}; this ttk reads {SCHEMA:?}")
+                write!(
+                    f,
+                    "a report of schema {schema:?}; this ttk reads {SCHEMA:?}"
+                )
             }
             ReportError::Merge(why) => write!(f, "cannot merge these reports: {why}"),
             ReportError::Io(error) => write!(f, "{error}"),
