@@ -343,6 +343,7 @@ where
     /// cancelled), and gives the ids handed out but never placed the same outcome.
     fn stop_all(&mut self, kind: BotErrorKind) {
         let state = self.state;
+        state.set_stopping();
         state.set_source_due(SourceDue::Never);
         drop_contained(self.source.take());
         let live: Vec<u32> = state.bots.borrow().live_indices().collect();

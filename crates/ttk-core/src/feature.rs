@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::loop_state::LoopState;
+use crate::timers::Nanos;
 
 /// When in the end of a tick a feature does its work: delivery first (messages sent this tick
 /// become visible), then memberships (joins and leaves become visible, meetings complete), then
@@ -26,6 +27,8 @@ pub(crate) enum Stage {
     Meetings,
     /// Random generators (no end-of-tick work).
     Streams,
+    /// Metrics (their intervals close on time, not per tick).
+    Measures,
     /// The user's tick hooks run.
     Hooks,
 }
@@ -40,6 +43,13 @@ pub(crate) trait Feature {
 
     /// The tick's bots have all run.
     fn end_of_tick(&self, _state: &LoopState) {}
+
+    /// The time the feature asked for with [`LoopState::wake_features_at`] has come (`now` is
+    /// the loop's clock). Every feature hears it; each checks its own time and asks again.
+    fn time_passed(&self, _state: &LoopState, _now: Nanos) {}
+
+    /// The run is over (every bot is done or was stopped); the features are released next.
+    fn run_ended(&self, _state: &LoopState) {}
 
     /// Nothing can wake any bot. Returns whether the feature woke one (the run goes on).
     fn stalled(&self, _state: &LoopState) -> bool {

@@ -95,6 +95,12 @@ pub(crate) struct LoopState {
     real_mark: Cell<std::time::Instant>,
     /// A failure outside the bots that ends the run (a tick hook panicked).
     failure: RefCell<Option<RunError>>,
+    /// The earliest time a feature asked to hear of (`Feature::time_passed`); `Nanos::MAX`
+    /// when none did. It bounds the wait for events but is not work: it neither keeps the
+    /// run from stalling nor from completing.
+    features_due: Cell<Nanos>,
+    /// Set once the run is stopping: the bots dropped from now on were stopped, not abandoned.
+    stopping: Cell<bool>,
 }
 
 impl std::fmt::Debug for LoopState {
@@ -141,6 +147,8 @@ impl LoopState {
             source_due: Cell::new(SourceDue::Never),
             real_mark: Cell::new(std::time::Instant::now()),
             failure: RefCell::new(None),
+            features_due: Cell::new(Nanos::MAX),
+            stopping: Cell::new(false),
         };
         // A stop handle given out before the run must be able to interrupt the selector.
         if Arc::strong_count(&state.stop) > 1 {
@@ -224,6 +232,38 @@ impl LoopState {
     }
 
     /// Ends a failed run with `error` (the first failure is kept).
+    /// Marks the run as stopping: bots are about to be dropped in place.
+    pub(crate) fn set_stopping(&self) {
+        self.stopping.set(true);
+    }
+
+    /// Whether the run is stopping (see [`LoopState::set_stopping`]).
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.get()
+    }
+
+    /// Asks for [`Feature::time_passed`](crate::feature::Feature::time_passed) once the clock
+    /// reaches `at`: the wait for events ends by then (a virtual clock jumps there).
+    pub(crate) fn wake_features_at(&self, at: Nanos) {
+        if at < self.features_due.get() {
+            self.features_due.set(at);
+        }
+    }
+
+    /// Tells the features that their time has come, if it has.
+    fn run_due_features(&self) {
+        let due = self.features_due.get();
+        if due == Nanos::MAX {
+            return;
+        }
+        let now = self.clock.now();
+        if now >= due {
+            self.features_due.set(Nanos::MAX);
+            self.features
+                .for_each(|feature| feature.time_passed(self, now));
+        }
+    }
+
     pub(crate) fn fail(&self, error: RunError) {
         self.failure.borrow_mut().get_or_insert(error);
     }
@@ -279,6 +319,11 @@ impl LoopState {
     /// outlive its run (a bot may return one) and keeps this state alive; without this, a socket
     /// stored in the world or left in a mailbox would keep the state alive in a cycle and leak
     /// every descriptor of the run.
+    /// Tells the features the run is over.
+    pub(crate) fn end_features(&self) {
+        self.features.for_each(|feature| feature.run_ended(self));
+    }
+
     pub(crate) fn release_shared(&self) {
         self.features.release();
     }
@@ -426,6 +471,7 @@ impl LoopState {
         self.take_remote_wakes();
         self.catch_up_with_real_time();
         self.fire_due_timers();
+        self.run_due_features();
         Ok(())
     }
 
@@ -486,7 +532,8 @@ impl LoopState {
             }
             return Ok(Wait::Nothing);
         }
-        let wake_at = [next_timer, source_at, self.deadline]
+        let features_due = Some(self.features_due.get()).filter(|&due| due != Nanos::MAX);
+        let wake_at = [next_timer, source_at, self.deadline, features_due]
             .into_iter()
             .flatten()
             .min();
@@ -508,6 +555,7 @@ impl LoopState {
         }
         self.take_remote_wakes();
         self.fire_due_timers();
+        self.run_due_features();
         Ok(Wait::Woke)
     }
 

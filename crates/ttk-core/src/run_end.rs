@@ -82,6 +82,11 @@ pub enum RunError {
     },
     /// The selector (epoll) failed.
     Selector(io::Error),
+    /// The metrics sink ([`Runtime::metrics`](crate::Runtime::metrics)) panicked.
+    MetricsSinkPanicked {
+        /// The panic's message.
+        message: String,
+    },
 }
 
 impl PartialEq for RunError {
@@ -111,6 +116,9 @@ impl fmt::Display for RunError {
                 write!(f, "the run's bot source panicked: {message}")
             }
             RunError::Selector(error) => write!(f, "the loop's selector failed: {error}"),
+            RunError::MetricsSinkPanicked { message } => {
+                write!(f, "the metrics sink panicked: {message}")
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::context::EnterGuard;
 use crate::cx::Cx;
 use crate::executor::{Executor, Outcomes};
 use crate::loop_state::LoopState;
+use crate::metrics::{self, MetricsSnapshot};
 use crate::outcome::{BotError, panic_message};
 use crate::run_end::{RunEnd, RunError, RunReport, RunSummary};
 use crate::source::BotSource;
@@ -52,6 +53,8 @@ pub struct Runtime<W = ()> {
     stop: Arc<StopSignal>,
     /// Bots that arrive while the run goes on.
     source: Option<Box<dyn BotSource>>,
+    /// Where the loop's metrics go, and how often.
+    metrics: Option<(metrics::Sink, Duration)>,
 }
 
 impl Runtime {
@@ -65,6 +68,7 @@ impl Runtime {
             deadline: None,
             stop: Arc::default(),
             source: None,
+            metrics: None,
         }
     }
 }
@@ -153,6 +157,52 @@ impl<W: 'static> Runtime<W> {
         self
     }
 
+    /// Hands the bots' measurements (see [`metrics`](crate::metrics)) to `sink`: a
+    /// [`MetricsSnapshot`] of each second of the run, on the loop's clock, and one more for the
+    /// rest of the last second when the run ends. The sink runs on the loop's thread between
+    /// ticks: keep it short (send the snapshot to another thread to print or store it). A
+    /// sink that panics ends the run with [`RunError::MetricsSinkPanicked`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use std::time::Duration;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn pinger(cx: Cx, _id: usize) {
+    ///     for _ in 0..10 {
+    ///         let _: () = ttk_core::yield_!(cx.time("ping", ttk_core::sleep(Duration::from_millis(500))));
+    ///     }
+    /// }
+    ///
+    /// let (sender, receiver) = std::sync::mpsc::channel();
+    /// Runtime::new()
+    ///     .virtual_time(true)
+    ///     .metrics(move |snapshot| sender.send(snapshot).unwrap())
+    ///     .run(2, pinger);
+    /// let snapshots: Vec<_> = receiver.try_iter().collect();
+    /// assert_eq!(snapshots.len(), 5 + 1); // five seconds, then the rest
+    /// assert!(snapshots.last().unwrap().last);
+    /// // An interval holds what ended in it; the pings ending at 1 s fall in the second one.
+    /// assert_eq!(snapshots[0].transactions[0].ok, 2);
+    /// let pings: u64 = snapshots.iter().flat_map(|s| &s.transactions).map(|t| t.ok).sum();
+    /// assert_eq!(pings, 20);
+    /// ```
+    pub fn metrics(self, sink: impl FnMut(MetricsSnapshot) + 'static) -> Self {
+        self.metrics_every(Duration::from_secs(1), sink)
+    }
+
+    /// Like [`Runtime::metrics`], with snapshots every `interval` instead of every second.
+    pub fn metrics_every(
+        mut self,
+        interval: Duration,
+        sink: impl FnMut(MetricsSnapshot) + 'static,
+    ) -> Self {
+        self.metrics = Some((Box::new(sink), interval));
+        self
+    }
+
     /// Shares `world` among the bots, which reach it with [`Cx::world`] (their context is then a
     /// `Cx<M, W2>`). Hooks added before are dropped: they were written for the old world.
     pub fn world<W2: 'static>(self, world: W2) -> Runtime<W2> {
@@ -164,6 +214,7 @@ impl<W: 'static> Runtime<W> {
             deadline: self.deadline,
             stop: self.stop,
             source: self.source,
+            metrics: self.metrics,
         }
     }
 
@@ -374,6 +425,9 @@ impl<W: 'static> Runtime<W> {
             }
         };
         world::install(&state, &world, self.hooks);
+        if let Some((sink, interval)) = self.metrics {
+            metrics::install(&state, sink, interval);
+        }
         let (end, first) = {
             let _entered = EnterGuard::enter(Rc::clone(&state));
             let loop_id = state.id();
@@ -394,7 +448,14 @@ impl<W: 'static> Runtime<W> {
                 self.source,
                 keep_first,
             );
-            executor.run(n)
+            let (end, first) = executor.run(n);
+            state.end_features();
+            // A failure while closing the run (the metrics sink's last snapshot) is its end.
+            let end = match state.take_failure() {
+                Some(failure) => RunEnd::Failed(failure),
+                None => end,
+            };
+            (end, first)
         };
         let bots_started = state.bots.borrow().ids_reserved();
         state.release_shared();

@@ -188,7 +188,7 @@ pub async fn timeout<F: IntoFuture>(limit: Duration, op: F) -> Result<F::Output,
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Elapsed {
     /// The limit that passed.
-    limit: Duration,
+    pub(crate) limit: Duration,
 }
 
 impl Elapsed {

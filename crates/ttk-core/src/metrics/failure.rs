@@ -1,0 +1,185 @@
+//! What counts as a failed transaction, and how failures are classified.
+
+use std::any::Any;
+use std::error::Error;
+use std::fmt::{self, Display};
+use std::io;
+
+use crate::time::Elapsed;
+
+/// The output of an operation timed with [`Cx::time`](crate::Cx::time): it says whether the
+/// operation failed. A `Result` fails when it is an `Err`; `()` never fails.
+///
+/// # Examples
+/// ```
+/// use std::io;
+/// use ttk_core::metrics::TransactionOutput;
+///
+/// let failed: io::Result<usize> = Err(io::ErrorKind::ConnectionReset.into());
+/// assert_eq!(failed.failure().unwrap().kind(), "ConnectionReset");
+/// assert!(Ok::<_, io::Error>(3).failure().is_none());
+/// ```
+pub trait TransactionOutput {
+    /// The failure this output stands for, if it is one.
+    fn failure(&self) -> Option<Failure<'_>>;
+}
+
+impl<T, E: Display + 'static> TransactionOutput for Result<T, E> {
+    fn failure(&self) -> Option<Failure<'_>> {
+        self.as_ref().err().map(Failure::of)
+    }
+}
+
+impl TransactionOutput for () {
+    fn failure(&self) -> Option<Failure<'_>> {
+        None
+    }
+}
+
+/// A failure: its kind (what the report counts it under) and its message (kept as a sample).
+#[derive(Clone, Copy)]
+pub struct Failure<'a> {
+    pub(crate) kind: FailureKind<'a>,
+    message: Message<'a>,
+}
+
+/// A failure's message, formatted only when it is kept as a sample.
+#[derive(Clone, Copy)]
+enum Message<'a> {
+    Error(&'a dyn Display),
+    Text(&'a str),
+}
+
+/// What a failure is counted under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum FailureKind<'a> {
+    /// An I/O error, by its kind.
+    Io(io::ErrorKind),
+    /// Another error, by its type's name, or a reason a bot gave.
+    Named(&'a str),
+}
+
+impl fmt::Debug for Failure<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Failure")
+            .field("kind", &self.kind())
+            .field("message", &self.message())
+            .finish()
+    }
+}
+
+impl<'a> Failure<'a> {
+    /// Classifies `error`: an [`io::Error`] by its [`io::ErrorKind`] (so a timeout of
+    /// [`ttk::timeout`](crate::timeout), a `TimedOut` I/O error, counts as `TimedOut`), a boxed
+    /// error by what it holds, anything else by its type's name.
+    pub fn of<E: Display + 'static>(error: &'a E) -> Failure<'a> {
+        Failure {
+            kind: classify(error),
+            message: Message::Error(error),
+        }
+    }
+
+    /// A failure counted under `reason`, with `reason` as its message too.
+    pub fn reason(reason: &'a str) -> Failure<'a> {
+        Failure {
+            kind: FailureKind::Named(reason),
+            message: Message::Text(reason),
+        }
+    }
+
+    /// The name of the failure's kind.
+    pub fn kind(&self) -> String {
+        self.kind.name()
+    }
+
+    /// The failure's message.
+    pub fn message(&self) -> String {
+        match self.message {
+            Message::Error(error) => error.to_string(),
+            Message::Text(text) => text.to_owned(),
+        }
+    }
+}
+
+impl FailureKind<'_> {
+    pub(crate) fn name(&self) -> String {
+        match self {
+            FailureKind::Io(kind) => format!("{kind:?}"),
+            FailureKind::Named(name) => (*name).to_owned(),
+        }
+    }
+}
+
+fn classify<E: Display + 'static>(error: &E) -> FailureKind<'static> {
+    let any = error as &dyn Any;
+    if let Some(kind) = known_kind(any) {
+        return kind;
+    }
+    let boxed = any
+        .downcast_ref::<Box<dyn Error + Send + Sync>>()
+        .map(|inner| &**inner as &dyn Error)
+        .or_else(|| any.downcast_ref::<Box<dyn Error>>().map(|inner| &**inner));
+    if let Some(inner) = boxed {
+        if let Some(io) = inner.downcast_ref::<io::Error>() {
+            return FailureKind::Io(io.kind());
+        }
+        if inner.is::<Elapsed>() {
+            return FailureKind::Io(io::ErrorKind::TimedOut);
+        }
+        // The type inside a box has no name to give.
+        return FailureKind::Named("Error");
+    }
+    FailureKind::Named(short_type_name::<E>())
+}
+
+fn known_kind(any: &dyn Any) -> Option<FailureKind<'static>> {
+    if let Some(io) = any.downcast_ref::<io::Error>() {
+        Some(FailureKind::Io(io.kind()))
+    } else if any.is::<Elapsed>() {
+        Some(FailureKind::Io(io::ErrorKind::TimedOut))
+    } else {
+        None
+    }
+}
+
+/// `my_crate::proto::LoginError` → `LoginError` (generic arguments kept).
+fn short_type_name<E>() -> &'static str {
+    let full = std::any::type_name::<E>();
+    let generic_start = full.find('<').unwrap_or(full.len());
+    let start = full[..generic_start].rfind("::").map_or(0, |at| at + 2);
+    &full[start..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct LoginRefused;
+
+    impl Display for LoginRefused {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("login refused")
+        }
+    }
+
+    impl Error for LoginRefused {}
+
+    #[test]
+    fn kinds_follow_the_error() {
+        let io = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(Failure::of(&io).kind(), "ConnectionRefused");
+        let elapsed = crate::time::Elapsed {
+            limit: std::time::Duration::from_millis(5),
+        };
+        assert_eq!(Failure::of(&elapsed).kind(), "TimedOut");
+        assert_eq!(Failure::of(&LoginRefused).kind(), "LoginRefused");
+        assert_eq!(Failure::of(&LoginRefused).message(), "login refused");
+        let boxed: Box<dyn Error + Send + Sync> = Box::new(io::Error::other("x"));
+        assert_eq!(Failure::of(&boxed).kind(), "Other");
+        let boxed: Box<dyn Error> = Box::new(LoginRefused);
+        assert_eq!(Failure::of(&boxed).kind(), "Error");
+        assert_eq!(Failure::of(&"bad".to_owned()).kind(), "String");
+        assert_eq!(Failure::reason("full").kind(), "full");
+    }
+}

@@ -1,0 +1,163 @@
+//! Measurements bots record: named transactions (timed operations), counters and gauges.
+//!
+//! A bot records through its [`Cx`](crate::Cx): [`Cx::time`](crate::Cx::time) times an
+//! operation, [`Cx::transaction`](crate::Cx::transaction) starts one finished by hand,
+//! [`Cx::count`](crate::Cx::count) and [`Cx::gauge`](crate::Cx::gauge) keep figures by name.
+//! Each loop keeps its own measurements: latencies in HDR histograms (1 µs to 1 h, 3
+//! significant digits), one per transaction, so memory does not grow with the samples.
+//! Every interval (a second by default), and when the run ends, the loop hands what happened in
+//! the interval to the sink given to [`Runtime::metrics`](crate::Runtime::metrics) as a
+//! [`MetricsSnapshot`]; adding the snapshots up gives the run's totals exactly.
+//!
+//! Recording takes a hash of the name and a histogram increment, and allocates nothing after a
+//! name's first use (see the `metrics` bench).
+
+mod cx_metrics;
+mod failure;
+mod registry;
+mod snapshot;
+mod transaction;
+
+use std::cell::{Cell, RefCell};
+use std::panic::{self, AssertUnwindSafe};
+use std::time::Duration;
+
+pub use failure::{Failure, TransactionOutput};
+pub use snapshot::{
+    ErrorDelta, GaugeValue, HIGHEST_MICROS, LOWEST_MICROS, MetricsSnapshot, SIGNIFICANT_DIGITS,
+    TransactionDelta, latency_histogram,
+};
+pub use transaction::Transaction;
+
+use registry::Registry;
+
+use crate::context::with_own_loop;
+use crate::fast_hash::FastMap;
+use crate::feature::{Feature, Stage};
+use crate::loop_state::LoopState;
+use crate::outcome::panic_message;
+use crate::run_end::RunError;
+use crate::timers::{Nanos, nanos};
+
+/// Where a loop's snapshots go.
+pub(crate) type Sink = Box<dyn FnMut(MetricsSnapshot)>;
+
+/// One loop's metrics, plugged into it as a feature.
+pub(crate) struct Metrics {
+    registry: RefCell<Registry>,
+    /// Where each bot's next transaction is timed from, for bots given one
+    /// ([`Cx::measure_from`](crate::Cx::measure_from)); usually empty.
+    origins: RefCell<FastMap<u32, Nanos>>,
+    sink: RefCell<Option<Sink>>,
+    interval: Nanos,
+    next_close: Cell<Nanos>,
+}
+
+impl Metrics {
+    fn new(sink: Option<Sink>, interval: Duration) -> Self {
+        let interval = nanos(interval).max(1);
+        Metrics {
+            registry: RefCell::default(),
+            origins: RefCell::default(),
+            sink: RefCell::new(sink),
+            interval,
+            next_close: Cell::new(interval),
+        }
+    }
+
+    /// When a transaction starting now in the current bot is timed from.
+    #[inline]
+    fn start_time(&self, state: &LoopState) -> Nanos {
+        let mut origins = self.origins.borrow_mut();
+        if !origins.is_empty()
+            && let Some(origin) = origins.remove(&state.current())
+        {
+            return origin;
+        }
+        state.clock.now()
+    }
+
+    /// Closes the interval: hands its snapshot to the sink.
+    fn close_interval(&self, state: &LoopState, now: Nanos, last: bool) {
+        let mut sink = self.sink.borrow_mut();
+        let Some(deliver) = sink.as_mut() else {
+            return;
+        };
+        let snapshot = self
+            .registry
+            .borrow_mut()
+            .snapshot(now, state.live_bots(), last);
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| deliver(snapshot))) {
+            let message = panic_message(&*payload);
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(payload)));
+            // A sink that failed once gets nothing more: what it holds may be half-updated.
+            *sink = None;
+            state.fail(RunError::MetricsSinkPanicked { message });
+        }
+    }
+}
+
+impl Feature for Metrics {
+    fn bot_exited(&self, _state: &LoopState, index: u32) {
+        let mut origins = self.origins.borrow_mut();
+        if !origins.is_empty() {
+            origins.remove(&index);
+        }
+    }
+
+    fn time_passed(&self, state: &LoopState, now: Nanos) {
+        let mut next = self.next_close.get();
+        if now >= next {
+            self.close_interval(state, now, false);
+            // Intervals the loop slept through are not made up: the next one ends on the grid.
+            while next <= now {
+                next += self.interval;
+            }
+            self.next_close.set(next);
+        }
+        if self.sink.borrow().is_some() {
+            state.wake_features_at(next);
+        }
+    }
+
+    fn run_ended(&self, state: &LoopState) {
+        self.close_interval(state, state.clock.now(), true);
+    }
+
+    fn release(&self) {
+        let sink = self.sink.borrow_mut().take();
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(sink)));
+    }
+}
+
+/// Installs the loop's metrics with a sink that gets a snapshot every `interval`.
+pub(crate) fn install(state: &LoopState, sink: Sink, interval: Duration) {
+    let metrics = state
+        .features()
+        .get_or_insert(Stage::Measures, || Metrics::new(Some(sink), interval));
+    state.wake_features_at(metrics.next_close.get());
+}
+
+/// Calls `f` with the metrics of loop `loop_id` (made at first use, without a sink, if the run
+/// was given none).
+///
+/// # Panics
+/// Outside that loop.
+#[inline]
+pub(crate) fn with_metrics<R>(
+    loop_id: u32,
+    what: &str,
+    f: impl FnOnce(&LoopState, &Metrics) -> R,
+) -> R {
+    with_own_loop(loop_id, what, |state| {
+        let mut f = Some(f);
+        let mut run = |metrics: &Metrics| (f.take().expect("called once"))(state, metrics);
+        if let Some(result) = state.features().with::<Metrics, R>(&mut run) {
+            return result;
+        }
+        let metrics = state.features().get_or_insert(Stage::Measures, || {
+            Metrics::new(None, Duration::from_secs(1))
+        });
+        run(&metrics)
+    })
+}

@@ -1,0 +1,139 @@
+//! A transaction started by hand: [`Transaction`].
+
+use std::fmt::Display;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use super::failure::{Failure, TransactionOutput};
+use super::registry::Unfinished;
+use super::with_metrics;
+use crate::context;
+use crate::cx::NotSend;
+use crate::timers::Nanos;
+
+/// A transaction in flight, started with [`Cx::transaction`](crate::Cx::transaction): finish it
+/// with [`ok`](Transaction::ok) or [`fail`](Transaction::fail), after as many yields as it
+/// takes. One dropped unfinished counts as *abandoned* — or as *stopped* when the run's end
+/// dropped it (its bot was stopped at a deadline or by a stop handle), never as a success.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use std::time::Duration;
+/// use ttk_core::{Cx, Runtime};
+///
+/// #[bot(crate = ttk_core)]
+/// fn shopper(cx: Cx, id: usize) {
+///     let checkout = cx.transaction("checkout");
+///     ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(20)));
+///     if id == 0 {
+///         checkout.fail("card declined");
+///     } else {
+///         checkout.ok();
+///     }
+/// }
+///
+/// let snapshots = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+/// let seen = snapshots.clone();
+/// Runtime::new()
+///     .virtual_time(true)
+///     .metrics(move |snapshot| seen.borrow_mut().push(snapshot))
+///     .run(3, shopper);
+/// let checkout = &snapshots.borrow()[0].transactions[0];
+/// assert_eq!((checkout.ok, checkout.failed), (2, 1));
+/// assert_eq!(checkout.errors[0].kind, "card declined");
+/// assert!(checkout.latencies.equivalent(checkout.latencies.max(), 20_000)); // µs
+/// ```
+#[derive(Debug)]
+#[must_use = "a transaction dropped unfinished counts as abandoned"]
+pub struct Transaction {
+    number: u32,
+    start: Nanos,
+    loop_id: u32,
+    finished: bool,
+    _thread: NotSend,
+}
+
+const WHAT: &str = "a Transaction";
+
+impl Transaction {
+    pub(crate) fn start(loop_id: u32, name: &str) -> Transaction {
+        let (number, start) = with_metrics(loop_id, WHAT, |state, metrics| {
+            let number = metrics.registry.borrow_mut().transaction(name);
+            let start = metrics.start_time(state);
+            (number, start)
+        });
+        Transaction {
+            number,
+            start,
+            loop_id,
+            finished: false,
+            _thread: PhantomData,
+        }
+    }
+
+    /// Finishes the transaction as a success; returns how long it took.
+    pub fn ok(mut self) -> Duration {
+        self.finished = true;
+        with_metrics(self.loop_id, WHAT, |state, metrics| {
+            let latency = state.clock.now().saturating_sub(self.start);
+            metrics
+                .registry
+                .borrow_mut()
+                .succeeded(self.number, latency);
+            Duration::from_nanos(latency)
+        })
+    }
+
+    /// Finishes the transaction as a failure counted under `reason`; returns how long it took.
+    pub fn fail(self, reason: &str) -> Duration {
+        self.finish_failed(&Failure::reason(reason))
+    }
+
+    /// Finishes the transaction as a failure classified by `error` (an [`io::Error`] by its
+    /// kind, another error by its type's name), keeping its message as a sample.
+    ///
+    /// [`io::Error`]: std::io::Error
+    pub fn fail_with<E: Display + 'static>(self, error: &E) -> Duration {
+        self.finish_failed(&Failure::of(error))
+    }
+
+    /// Finishes the transaction by `output`: a failure if it is one (an `Err`), else a
+    /// success.
+    pub fn finish<O: TransactionOutput + ?Sized>(self, output: &O) -> Duration {
+        match output.failure() {
+            Some(failure) => self.finish_failed(&failure),
+            None => self.ok(),
+        }
+    }
+
+    fn finish_failed(mut self, failure: &Failure<'_>) -> Duration {
+        self.finished = true;
+        with_metrics(self.loop_id, WHAT, |state, metrics| {
+            let latency = state.clock.now().saturating_sub(self.start);
+            metrics
+                .registry
+                .borrow_mut()
+                .failed(self.number, latency, failure);
+            Duration::from_nanos(latency)
+        })
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        // Dropped after its run, or by another loop's thread: nothing to count it in.
+        if self.finished || context::current_loop_id() != self.loop_id {
+            return;
+        }
+        context::try_with_loop(|state| {
+            let how = match state.is_stopping() {
+                true => Unfinished::Stopped,
+                false => Unfinished::Abandoned,
+            };
+            with_metrics(self.loop_id, WHAT, |_, metrics| {
+                metrics.registry.borrow_mut().unfinished(self.number, how);
+            });
+        });
+    }
+}
