@@ -32,13 +32,17 @@ pub use ttk_core::yield_;
 
 pub use ttk_core::{
     Arrivals, Barrier, BarrierError, BarrierWait, BarrierWaitResult, BotError, BotErrorKind,
-    BotRng, BotSource, Cx, Elapsed, GroupError, Message, RunEnd, RunError, RunReport, RunSummary,
-    Runtime, Sleep, StopHandle, TickInfo, YieldNow, now, run, sleep, sleep_until, start_bots, tick,
-    timeout, try_run,
+    BotRng, BotSource, Cx, Elapsed, GroupError, Message, MetricsSnapshot, RunEnd, RunError,
+    RunReport, RunSummary, Runtime, Sleep, StopHandle, TickInfo, Transaction, YieldNow, now, run,
+    sleep, sleep_until, start_bots, tick, timeout, try_run,
 };
 
 /// Custom transports: register any mio source with the running loop (see [`ttk_core::io`]).
 pub use ttk_core::io;
+
+pub use ttk_core::metrics;
+
+pub mod cli;
 
 /// TCP and UDP sockets for bots, and framing codecs (the `ttk-net` crate).
 pub use ttk_net as net;

@@ -1,0 +1,75 @@
+//! The standard flags of a load test's command line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use ttk_report::Threshold;
+
+use super::shape::{RampUp, Rate, parse_duration};
+
+/// The flags every [`LoadTest`](super::LoadTest) has. Add your own beside them with
+/// [`LoadTest::try_from_args_with`](super::LoadTest::try_from_args_with).
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Load")]
+pub struct LoadArgs {
+    /// Bots of the closed model: each runs its iterations, then ends.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub bots: usize,
+
+    /// Start the bots evenly over this time (`30s`), or in stages (`10:30s,100:1m`: reach 10
+    /// bots in 30 s, then 100 in the next minute).
+    #[arg(long, value_name = "TIME|STAGES", value_parser = parse_ramp)]
+    pub ramp_up: Option<RampUp>,
+
+    /// Stop the run after this long (`30s`, `5m`, `1h 30m`); the bots still running are
+    /// stopped and their transactions in flight count as stopped.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Open model: start sessions at this rate, each a new bot, and time each from when it was
+    /// meant to start (`50/s`; stages `10/s:30s,100/s:1m`).
+    #[arg(long, value_name = "RATE", value_parser = parse_rate, conflicts_with_all = ["bots", "ramp_up"])]
+    pub rate: Option<Rate>,
+
+    /// Iterations each bot runs (default: one, or until --duration ends the run if given).
+    #[arg(long, value_name = "N")]
+    pub iterations: Option<u64>,
+
+    /// Seed of the bots' random generators: the same seed, the same choices.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+
+    /// The system under test, handed to the bots (an address, a URL…).
+    #[arg(long, value_name = "ADDR")]
+    pub target: Option<String>,
+
+    /// Write the JSON report here (schema: docs/report-schema.md).
+    #[arg(long, value_name = "PATH", help_heading = "Report")]
+    pub json: Option<PathBuf>,
+
+    /// Write the HTML report here: one file, opens offline.
+    #[arg(long, value_name = "PATH", help_heading = "Report")]
+    pub html: Option<PathBuf>,
+
+    /// Fail the run (exit code 1) unless this holds: `p99(login) < 50ms`, `p(99.9) < 200ms`,
+    /// `failures < 0.1%`, `rate(move) > 1000`, `count(chat) >= 5000`. Repeatable.
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold, help_heading = "Report")]
+    pub thresholds: Vec<Threshold>,
+
+    /// No live progress; the summary is still printed.
+    #[arg(long, short, help_heading = "Report")]
+    pub quiet: bool,
+}
+
+fn parse_ramp(text: &str) -> Result<RampUp, String> {
+    text.parse()
+}
+
+fn parse_rate(text: &str) -> Result<Rate, String> {
+    text.parse()
+}
+
+fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    Threshold::parse(text).map_err(|error| error.to_string())
+}

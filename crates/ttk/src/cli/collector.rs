@@ -1,0 +1,152 @@
+//! Adds up the loops' metric snapshots into a report: totals (exact histogram merges) and one
+//! entry per second.
+
+use std::collections::BTreeMap;
+
+use ttk_core::metrics::{ErrorDelta, MetricsSnapshot, TransactionDelta};
+use ttk_report::{ErrorTally, GaugeReport, Histogram, Report, SecondReport, TransactionReport};
+
+/// Distinct sample messages kept per error kind.
+const SAMPLES_PER_KIND: usize = 3;
+
+/// A report in the making.
+#[derive(Debug)]
+pub(crate) struct Collector {
+    report: Report,
+    /// Each transaction's place in `report.transactions`.
+    places: BTreeMap<String, usize>,
+    seconds: BTreeMap<u64, SecondReport>,
+}
+
+impl Collector {
+    pub(crate) fn new(report: Report) -> Self {
+        Collector {
+            report,
+            places: BTreeMap::new(),
+            seconds: BTreeMap::new(),
+        }
+    }
+
+    /// Adds one loop's snapshot; returns its second's entry.
+    pub(crate) fn add(&mut self, snapshot: &MetricsSnapshot) -> &SecondReport {
+        // A second is named by its end; a run's last, partial, interval counts as a second of
+        // its own.
+        let t = snapshot.elapsed.as_secs_f64().ceil().max(1.0) as u64;
+        let second = self.seconds.entry(t).or_insert_with(|| SecondReport {
+            t,
+            ..SecondReport::default()
+        });
+        second.active_bots += snapshot.live_bots as u64;
+        for delta in &snapshot.transactions {
+            let place = match self.places.get(&delta.name) {
+                Some(&place) => place,
+                None => {
+                    self.report
+                        .transactions
+                        .push(TransactionReport::new(&delta.name));
+                    let place = self.report.transactions.len() - 1;
+                    self.places.insert(delta.name.clone(), place);
+                    place
+                }
+            };
+            add_totals(&mut self.report.transactions[place], delta);
+            second.errors += delta.failed;
+            let entry = second.transactions.entry(delta.name.clone()).or_default();
+            entry.ok += delta.ok;
+            entry.failed += delta.failed;
+            entry
+                .histogram
+                .merge(&Histogram::from_inner(delta.latencies.clone()));
+        }
+        for (name, amount) in &snapshot.counters {
+            *self.report.counters.entry(name.clone()).or_default() += amount;
+        }
+        for gauge in &snapshot.gauges {
+            let total = self
+                .report
+                .gauges
+                .entry(gauge.name.clone())
+                .or_insert(GaugeReport {
+                    last: gauge.last,
+                    min: gauge.min,
+                    max: gauge.max,
+                });
+            total.last = gauge.last;
+            total.min = total.min.min(gauge.min);
+            total.max = total.max.max(gauge.max);
+        }
+        &self.seconds[&t]
+    }
+
+    /// The report so far (transactions and counters; the series is added by [`finish`]).
+    ///
+    /// [`finish`]: Collector::finish
+    pub(crate) fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The report, with its series.
+    pub(crate) fn finish(mut self) -> Report {
+        self.report.series = self.seconds.into_values().collect();
+        self.report
+    }
+}
+
+fn add_totals(total: &mut TransactionReport, delta: &TransactionDelta) {
+    total.ok += delta.ok;
+    total.failed += delta.failed;
+    total.abandoned += delta.abandoned;
+    total.stopped += delta.stopped;
+    total
+        .histogram
+        .merge(&Histogram::from_inner(delta.latencies.clone()));
+    if delta.failed > 0 {
+        total
+            .failed_histogram
+            .merge(&Histogram::from_inner(delta.failed_latencies.clone()));
+    }
+    for error in &delta.errors {
+        add_error(&mut total.errors, error);
+    }
+}
+
+fn add_error(errors: &mut Vec<ErrorTally>, delta: &ErrorDelta) {
+    let tally = match errors.iter().position(|tally| tally.kind == delta.kind) {
+        Some(place) => &mut errors[place],
+        None => {
+            errors.push(ErrorTally {
+                kind: delta.kind.clone(),
+                count: 0,
+                samples: Vec::new(),
+            });
+            errors.last_mut().expect("just pushed")
+        }
+    };
+    tally.count += delta.count;
+    for sample in &delta.new_samples {
+        if tally.samples.len() < SAMPLES_PER_KIND && !tally.samples.contains(sample) {
+            tally.samples.push(sample.clone());
+        }
+    }
+}
+
+/// Adds a bot's failure to a tally of kinds.
+pub(crate) fn add_bot_error(errors: &mut Vec<ErrorTally>, kind: &str, message: String) {
+    add_error(
+        errors,
+        &ErrorDelta {
+            kind: kind.to_owned(),
+            count: 1,
+            new_samples: vec![message],
+        },
+    );
+}
+
+/// The latencies of every transaction of one second, merged.
+pub(crate) fn all_latencies(second: &SecondReport) -> Histogram {
+    let mut all = Histogram::new();
+    for transaction in second.transactions.values() {
+        all.merge(&transaction.histogram);
+    }
+    all
+}

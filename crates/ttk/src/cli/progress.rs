@@ -1,0 +1,105 @@
+//! The live view of a run: a line every second with elapsed/total time, active bots,
+//! transactions per second, p50/p99 and errors — redrawn in place on a terminal (indicatif),
+//! printed as plain lines otherwise.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ttk_report::{Latency, SecondReport, format_duration_us};
+
+use super::collector::all_latencies;
+
+/// Where the progress goes.
+#[derive(Debug)]
+pub(crate) enum Progress {
+    /// `--quiet`: nowhere.
+    Silent,
+    /// A live area on the terminal.
+    Live(ProgressBar),
+    /// Plain lines on standard output.
+    Lines,
+}
+
+impl Progress {
+    pub(crate) fn new(quiet: bool, total: Option<Duration>) -> Progress {
+        if quiet {
+            return Progress::Silent;
+        }
+        if !std::io::stdout().is_terminal() {
+            return Progress::Lines;
+        }
+        let bar = match total {
+            Some(total) => {
+                let bar = ProgressBar::with_draw_target(
+                    Some(total.as_secs().max(1)),
+                    ProgressDrawTarget::stdout(),
+                );
+                bar.set_style(
+                    ProgressStyle::with_template("{bar:24.cyan/blue} {msg}")
+                        .expect("the template is valid")
+                        .progress_chars("━╸ "),
+                );
+                bar
+            }
+            None => {
+                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout());
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner:.cyan} {msg}")
+                        .expect("the template is valid"),
+                );
+                bar
+            }
+        };
+        Progress::Live(bar)
+    }
+
+    /// Shows one second of the run.
+    pub(crate) fn show(&self, second: &SecondReport, total: Option<Duration>, errors_so_far: u64) {
+        let line = || line(second, total, errors_so_far);
+        match self {
+            Progress::Silent => {}
+            Progress::Live(bar) => {
+                bar.set_position(second.t);
+                bar.set_message(line());
+            }
+            Progress::Lines => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{}", line());
+                let _ = out.flush();
+            }
+        }
+    }
+
+    /// Clears the live area before the summary.
+    pub(crate) fn finish(&self) {
+        if let Progress::Live(bar) = self {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn line(second: &SecondReport, total: Option<Duration>, errors_so_far: u64) -> String {
+    let elapsed = match total {
+        Some(total) => format!("{:>4}s/{}s", second.t, total.as_secs()),
+        None => format!("{:>4}s", second.t),
+    };
+    let done: u64 = second
+        .transactions
+        .values()
+        .map(|transaction| transaction.ok + transaction.failed)
+        .sum();
+    let latency = Latency::of(&all_latencies(second));
+    let percentiles = match latency.count {
+        0 => "p50 -  p99 -".to_owned(),
+        _ => format!(
+            "p50 {}  p99 {}",
+            format_duration_us(latency.p50_us),
+            format_duration_us(latency.p99_us)
+        ),
+    };
+    format!(
+        "{elapsed}  bots {:>6}  {:>8} tx/s  {percentiles}  errors {} ({} this second)",
+        second.active_bots, done, errors_so_far, second.errors
+    )
+}

@@ -1,0 +1,382 @@
+//! Load shapes: how many bots start when. The closed model's ramp-up ([`RampUp`]) and the open
+//! model's arrival rate ([`Rate`]), parsed from the command line and turned into a
+//! [`BotSource`](crate::BotSource) that starts bots on schedule.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::Rc;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use crate::{Arrivals, BotSource};
+
+/// The closed model's ramp-up: bots started evenly over a time, or in stages.
+///
+/// Written `30s` (the `--bots` start evenly over 30 s) or as stages `10:30s,100:1m` (reach 10
+/// bots over 30 s, then 100 over the next minute).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use ttk::cli::RampUp;
+///
+/// let ramp: RampUp = "10:30s,100:1m".parse().unwrap();
+/// assert_eq!(ramp.bots(5), 100); // stages name their own counts
+/// assert_eq!(ramp.start_offset(10, 5), Duration::from_secs(30));
+/// assert_eq!(ramp.start_offset(55, 5), Duration::from_secs(60));
+/// assert!("10:30".parse::<RampUp>().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RampUp {
+    text: String,
+    /// `(bots reached, over how long)`; `None` bots: the `--bots` count.
+    stages: Vec<(Option<usize>, Duration)>,
+}
+
+impl RampUp {
+    /// How many bots the ramp starts in all, given `--bots`.
+    pub fn bots(&self, bots: usize) -> usize {
+        self.stages
+            .iter()
+            .map(|&(target, _)| target.unwrap_or(bots))
+            .max()
+            .unwrap_or(bots)
+    }
+
+    /// When bot number `n` (from 0) starts, after the run's start.
+    pub fn start_offset(&self, n: usize, bots: usize) -> Duration {
+        let mut started = 0;
+        let mut offset = Duration::ZERO;
+        for &(target, over) in &self.stages {
+            let target = target.unwrap_or(bots);
+            if n < target {
+                let in_stage = (target - started) as f64;
+                let position = (n - started) as f64;
+                return offset + over.mul_f64(position / in_stage);
+            }
+            started = started.max(target);
+            offset += over;
+        }
+        offset
+    }
+
+    /// The ramp as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl FromStr for RampUp {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let stages = text
+            .split(',')
+            .map(|stage| match stage.split_once(':') {
+                None => Ok((None, parse_duration(stage)?)),
+                Some((bots, over)) => {
+                    let bots = bots.trim().parse::<usize>().map_err(|_| {
+                        format!("`{bots}` in stage `{stage}` is not a number of bots")
+                    })?;
+                    Ok((Some(bots), parse_duration(over)?))
+                }
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if stages.len() > 1 && stages.iter().any(|(bots, _)| bots.is_none()) {
+            return Err("stages need a count each: `10:30s,100:1m`".to_owned());
+        }
+        let mut highest = 0;
+        for (bots, _) in &stages {
+            if let Some(bots) = *bots {
+                if bots < highest {
+                    return Err(format!(
+                        "stage counts must not fall ({bots} after {highest}): a ramp-up only starts bots"
+                    ));
+                }
+                highest = bots;
+            }
+        }
+        Ok(RampUp {
+            text: text.to_owned(),
+            stages,
+        })
+    }
+}
+
+impl fmt::Display for RampUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// The open model's arrival rate: sessions per second, in stages.
+///
+/// Written `50/s` (for the whole run) or `10/s:30s,100/s:1m` (10 a second for 30 s, then 100 a
+/// second for a minute); `/m` and `/h` work too. A stage without a length lasts until the
+/// run's `--duration`.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use ttk::cli::Rate;
+///
+/// let rate: Rate = "10/s:30s,100/s:1m".parse().unwrap();
+/// assert_eq!(rate.total_duration(), Some(Duration::from_secs(90)));
+/// assert_eq!(rate.arrival_offset(300), Some(Duration::from_secs(30)));
+/// assert_eq!(rate.arrival_offset(301), Some(Duration::from_millis(30_010)));
+/// assert_eq!(rate.arrival_offset(6_300), None); // after the last stage
+/// assert!("100".parse::<Rate>().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rate {
+    text: String,
+    /// `(sessions per second, for how long)`; `None`: until the run ends.
+    stages: Vec<(f64, Option<Duration>)>,
+}
+
+impl Rate {
+    /// When the stages end, if they all have a length.
+    pub fn total_duration(&self) -> Option<Duration> {
+        self.stages.iter().map(|&(_, over)| over).sum()
+    }
+
+    /// When session number `n` (from 0) is meant to start, after the run's start; `None` if
+    /// the stages end first.
+    pub fn arrival_offset(&self, n: u64) -> Option<Duration> {
+        let mut before = 0_u64;
+        let mut offset = Duration::ZERO;
+        for &(per_second, over) in &self.stages {
+            let in_stage = match over {
+                Some(over) => (per_second * over.as_secs_f64()).round() as u64,
+                None => u64::MAX,
+            };
+            if n - before < in_stage {
+                let position = (n - before) as f64;
+                return Some(offset + Duration::from_secs_f64(position / per_second));
+            }
+            before += in_stage;
+            offset += over?;
+        }
+        None
+    }
+
+    /// The rate as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl FromStr for Rate {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let stages = text
+            .split(',')
+            .map(|stage| {
+                let (rate, over) = match stage.split_once(':') {
+                    Some((rate, over)) => (rate, Some(parse_duration(over)?)),
+                    None => (stage, None),
+                };
+                Ok((parse_per_second(rate)?, over))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let open_ended = stages.iter().filter(|(_, over)| over.is_none()).count();
+        if open_ended > 1 || (open_ended == 1 && stages.last().is_some_and(|s| s.1.is_some())) {
+            return Err("only the last stage may go without a length: `10/s:30s,100/s`".to_owned());
+        }
+        Ok(Rate {
+            text: text.to_owned(),
+            stages,
+        })
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn parse_per_second(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let (count, unit) = text.split_once('/').ok_or_else(|| {
+        format!("`{text}` is not a rate: write sessions per time unit, like `50/s` or `600/m`")
+    })?;
+    let count: f64 = count
+        .trim()
+        .parse()
+        .ok()
+        .filter(|count: &f64| count.is_finite() && *count > 0.0)
+        .ok_or_else(|| format!("`{count}` in `{text}` is not a positive number"))?;
+    let seconds = match unit.trim() {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        other => return Err(format!("`/{other}` in `{text}`: the unit is /s, /m or /h")),
+    };
+    Ok(count / seconds)
+}
+
+/// A duration as humantime reads it (`30s`, `1m`, `1h 30m`, `250ms`).
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    humantime::parse_duration(text)
+        .map_err(|error| format!("`{text}` is not a duration ({error}); write e.g. 30s, 5m, 250ms"))
+}
+
+/// Starts the closed model's bots on their ramp-up schedule.
+pub(crate) struct RampSource {
+    ramp: RampUp,
+    bots: usize,
+    started: usize,
+    start: Option<Instant>,
+}
+
+impl RampSource {
+    pub(crate) fn new(ramp: RampUp, bots: usize) -> Self {
+        RampSource {
+            bots: ramp.bots(bots),
+            ramp,
+            started: 0,
+            start: None,
+        }
+    }
+}
+
+impl BotSource for RampSource {
+    fn arrivals(&mut self, now: Instant, _live: usize) -> Arrivals {
+        let start = *self.start.get_or_insert(now);
+        let mut due = 0;
+        while self.started + due < self.bots
+            && start + self.ramp.start_offset(self.started + due, self.bots) <= now
+        {
+            due += 1;
+        }
+        self.started += due;
+        if self.started == self.bots {
+            return Arrivals::start(due).then_done();
+        }
+        let next = start + self.ramp.start_offset(self.started, self.bots);
+        Arrivals::start(due).then_at(next)
+    }
+}
+
+/// Intended start times of sessions the source started and the factory has not made yet.
+pub(crate) type IntendedStarts = Rc<RefCell<VecDeque<Instant>>>;
+
+/// Starts the open model's sessions at their arrival times, recording each one's intended
+/// start for the factory.
+pub(crate) struct RateSource {
+    rate: Rate,
+    started: u64,
+    start: Option<Instant>,
+    until: Option<Duration>,
+    intended: IntendedStarts,
+}
+
+impl RateSource {
+    pub(crate) fn new(rate: Rate, until: Option<Duration>, intended: IntendedStarts) -> Self {
+        RateSource {
+            rate,
+            started: 0,
+            start: None,
+            until,
+            intended,
+        }
+    }
+
+    fn next_arrival(&self, start: Instant) -> Option<Instant> {
+        let offset = self.rate.arrival_offset(self.started)?;
+        if self.until.is_some_and(|until| offset >= until) {
+            return None;
+        }
+        Some(start + offset)
+    }
+}
+
+impl BotSource for RateSource {
+    fn arrivals(&mut self, now: Instant, _live: usize) -> Arrivals {
+        let start = *self.start.get_or_insert(now);
+        let mut due = 0;
+        let mut intended = self.intended.borrow_mut();
+        while let Some(at) = self.next_arrival(start)
+            && at <= now
+        {
+            intended.push_back(at);
+            self.started += 1;
+            due += 1;
+        }
+        match self.next_arrival(start) {
+            Some(next) => Arrivals::start(due).then_at(next),
+            None => Arrivals::start(due).then_done(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ramp_spreads_bots_evenly() {
+        let ramp: RampUp = "10s".parse().unwrap();
+        assert_eq!(ramp.bots(100), 100);
+        assert_eq!(ramp.start_offset(0, 100), Duration::ZERO);
+        assert_eq!(ramp.start_offset(50, 100), Duration::from_secs(5));
+        assert_eq!(ramp.start_offset(99, 100), Duration::from_millis(9_900));
+    }
+
+    #[test]
+    fn ramp_errors_say_what_is_wrong() {
+        let error = "100:30s,10:1m".parse::<RampUp>().unwrap_err();
+        assert!(error.contains("must not fall"), "{error}");
+        let error = "x:30s".parse::<RampUp>().unwrap_err();
+        assert!(error.contains("not a number of bots"), "{error}");
+        let error = "30".parse::<RampUp>().unwrap_err();
+        assert!(error.contains("not a duration"), "{error}");
+    }
+
+    #[test]
+    fn rates_parse_units_and_open_ended_stages() {
+        let rate: Rate = "600/m".parse().unwrap();
+        assert_eq!(rate.arrival_offset(10), Some(Duration::from_secs(1)));
+        assert_eq!(rate.total_duration(), None);
+        let rate: Rate = "10/s:1s,20/s".parse().unwrap();
+        assert_eq!(rate.arrival_offset(12), Some(Duration::from_millis(1_100)));
+        assert!("10/s,20/s:1s".parse::<Rate>().is_err());
+        assert!("10/d".parse::<Rate>().unwrap_err().contains("/s, /m or /h"));
+        assert!("-1/s".parse::<Rate>().is_err());
+    }
+
+    #[test]
+    fn rate_source_starts_sessions_on_time_and_records_their_intent() {
+        let intended = IntendedStarts::default();
+        let rate: Rate = "100/s:1s".parse().unwrap();
+        let mut source = RateSource::new(rate, None, Rc::clone(&intended));
+        let start = Instant::now();
+        let first = source.arrivals(start, 0);
+        assert_eq!(first.count(), 1);
+        assert_eq!(first.next_time(), Some(start + Duration::from_millis(10)));
+        // The loop fell 55 ms behind: the sessions it missed all start now, each with its time.
+        let late = source.arrivals(start + Duration::from_millis(55), 1);
+        assert_eq!(late.count(), 5);
+        let times: Vec<_> = intended.borrow().iter().map(|at| *at - start).collect();
+        assert_eq!(times.len(), 6);
+        assert_eq!(times[5], Duration::from_millis(50));
+        let rest = source.arrivals(start + Duration::from_secs(2), 6);
+        assert_eq!(rest.count(), 94);
+        assert!(rest.is_done());
+    }
+
+    #[test]
+    fn ramp_source_ends_when_every_bot_started() {
+        let ramp: RampUp = "1s".parse().unwrap();
+        let mut source = RampSource::new(ramp, 4);
+        let start = Instant::now();
+        assert_eq!(source.arrivals(start, 0).count(), 1);
+        let all = source.arrivals(start + Duration::from_secs(1), 1);
+        assert_eq!(all.count(), 3);
+        assert!(all.is_done());
+    }
+}
