@@ -26,7 +26,7 @@ mod histogram;
 mod model;
 mod write;
 
-pub use histogram::{Histogram, HistogramError};
+pub use histogram::{HIGHEST_US, Histogram, HistogramError, LOWEST_US, SIGNIFICANT_DIGITS};
 pub use model::{
     BotTally, ErrorTally, GaugeReport, Latency, Parameters, Report, ReportError, RunInfo, SCHEMA,
     SecondReport, SecondTransaction, ThresholdResult, TransactionReport,
