@@ -22,8 +22,10 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
+mod file;
 mod format;
 mod histogram;
+mod merge;
 mod model;
 mod threshold;
 mod write;
