@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
-use serde::{Deserialize, Deserializer as _, Serialize, Serializer as _};
+use serde::{Deserialize, Serialize};
 
 /// The lowest latency told apart, in microseconds.
 pub const LOWEST_US: u64 = 1;

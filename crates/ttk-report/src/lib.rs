@@ -22,13 +22,19 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
+mod file;
+mod format;
 mod histogram;
+mod merge;
 mod model;
+mod threshold;
 mod write;
 
-pub use histogram::{Histogram, HistogramError};
+pub use format::format_duration_us;
+pub use histogram::{HIGHEST_US, Histogram, HistogramError, LOWEST_US, SIGNIFICANT_DIGITS};
 pub use model::{
     BotTally, ErrorTally, GaugeReport, Latency, Parameters, Report, ReportError, RunInfo, SCHEMA,
     SecondReport, SecondTransaction, ThresholdResult, TransactionReport,
 };
+pub use threshold::{Threshold, ThresholdError};
 pub use write::write_atomically;

@@ -103,8 +103,20 @@ pub struct ErrorTally {
     pub kind: String,
     /// How many.
     pub count: u64,
-    /// The first few distinct messages (server-controlled text: escape before display).
+    /// The first few distinct messages, at most [`ErrorTally::MAX_SAMPLES`] (server-controlled
+    /// text: escape before display).
     pub samples: Vec<String>,
+}
+
+impl ErrorTally {
+    /// How many distinct sample messages a tally keeps: enough to tell one cause from several,
+    /// few enough that a flood of failures does not bloat the report.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(ttk_report::ErrorTally::MAX_SAMPLES, 3);
+    /// ```
+    pub const MAX_SAMPLES: usize = 3;
 }
 
 /// A gauge over the run.

@@ -1,0 +1,238 @@
+//! Merging the reports of the processes (shards) of one run into the report of the whole run.
+//!
+//! What a report counts is a sum, and its histograms keep every count, so the merge is exact:
+//! the merged report is the one a single process would have written had it run every bot —
+//! except for the gauges' extremes, which no sum can recover (see [`Report::merge`]).
+
+use std::collections::btree_map::Entry;
+
+use crate::model::{
+    BotTally, ErrorTally, GaugeReport, Report, ReportError, RunInfo, SCHEMA, SecondReport,
+    SecondTransaction, TransactionReport,
+};
+
+impl Report {
+    /// Merges the reports of the processes of one run, exactly.
+    ///
+    /// - **Transactions** are matched by name, in order of first appearance; their counts are
+    ///   summed and their histograms merged (no count is lost). Error tallies are matched by
+    ///   kind: counts summed, samples kept distinct, at most [`ErrorTally::MAX_SAMPLES`].
+    /// - **Counters** and **bots** are summed.
+    /// - **Gauges**: `last`, `min` and `max` are each summed, because each process holds its
+    ///   own share of what a gauge counts (players in a lobby: the run's total is the sum of
+    ///   every process's). `last` is then exact; the summed `min` can only be lower, and the
+    ///   summed `max` only higher, than the true extremes of the total, since the processes do
+    ///   not reach theirs in the same second.
+    /// - **Series** are aligned by `t`, each process's seconds since its own start: seconds of
+    ///   the same `t` are merged (counts and `active_bots` summed, histograms merged).
+    /// - **Run**: `processes` are summed; `started_unix_s` is the earliest and `duration_s`
+    ///   the longest (the series' timeline); `end` is the worst one, in the order `failed` >
+    ///   `interrupted` > `stalled` > `duration` > `completed` (an end this version does not
+    ///   know ranks just below `failed`, so it is never hidden), with that report's
+    ///   `end_detail`. `ttk_version` and `parameters` are the first report's.
+    /// - **Thresholds** are cleared: they are checked again on the merged report
+    ///   ([`Report::check_thresholds`]), since none of the processes' verdicts is the run's.
+    ///
+    /// # Errors
+    /// [`ReportError::Merge`] when there are no reports, when a report is not of [`SCHEMA`],
+    /// or when the reports are of runs of different names (not shards of one run).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::{Report, TransactionReport};
+    ///
+    /// let shard = |millis| {
+    ///     let mut login = TransactionReport::new("login");
+    ///     login.record_ok(Duration::from_millis(millis));
+    ///     let mut report = Report::new("checkout");
+    ///     report.transactions.push(login);
+    ///     report
+    /// };
+    /// let merged = Report::merge([shard(10), shard(30)]).unwrap();
+    /// assert_eq!(merged.run.processes, 2);
+    /// assert_eq!(merged.transactions[0].ok, 2);
+    /// assert_eq!(merged.transactions[0].latency().count, 2);
+    ///
+    /// let other_run = Report::new("browse");
+    /// assert!(Report::merge([shard(10), other_run]).is_err());
+    /// ```
+    pub fn merge(reports: impl IntoIterator<Item = Report>) -> Result<Report, ReportError> {
+        let mut reports = reports.into_iter();
+        let mut merged = reports
+            .next()
+            .ok_or_else(|| ReportError::Merge("there are no reports to merge".to_owned()))?;
+        check_schema(&merged, 1)?;
+        merged.thresholds.clear();
+        // Seconds are added by binary search on `t`: the first report's must be in order.
+        merged.series.sort_by_key(|second| second.t);
+        for (index, report) in reports.enumerate() {
+            let number = index + 2;
+            check_schema(&report, number)?;
+            if report.run.name != merged.run.name {
+                return Err(ReportError::Merge(format!(
+                    "report {number} is of the run {:?}, report 1 of the run {:?}; \
+                     only the reports of one run's processes merge",
+                    report.run.name, merged.run.name
+                )));
+            }
+            merged.add(report);
+        }
+        Ok(merged)
+    }
+
+    /// Adds everything `other` counted to this report.
+    fn add(&mut self, other: Report) {
+        self.run.add(other.run);
+        for transaction in other.transactions {
+            match self
+                .transactions
+                .iter_mut()
+                .find(|mine| mine.name == transaction.name)
+            {
+                Some(mine) => mine.add(transaction),
+                None => self.transactions.push(transaction),
+            }
+        }
+        for (name, value) in other.counters {
+            let mine = self.counters.entry(name).or_default();
+            *mine = mine.saturating_add(value);
+        }
+        for (name, gauge) in other.gauges {
+            match self.gauges.entry(name) {
+                Entry::Occupied(mut mine) => mine.get_mut().add(gauge),
+                Entry::Vacant(slot) => {
+                    slot.insert(gauge);
+                }
+            }
+        }
+        self.bots.add(other.bots);
+        for second in other.series {
+            // Series are in order of `t`: a binary search finds the second or where it goes.
+            match self.series.binary_search_by_key(&second.t, |mine| mine.t) {
+                Ok(index) => self.series[index].add(second),
+                Err(index) => self.series.insert(index, second),
+            }
+        }
+    }
+}
+
+/// Refuses a report this version cannot merge; `number` counts from 1 for the message.
+fn check_schema(report: &Report, number: usize) -> Result<(), ReportError> {
+    if report.schema == SCHEMA {
+        return Ok(());
+    }
+    Err(ReportError::Merge(format!(
+        "report {number} (run {:?}) is of schema {:?}; this ttk merges {SCHEMA:?}",
+        report.run.name, report.schema
+    )))
+}
+
+impl RunInfo {
+    /// Adds the run of another process of the same run.
+    fn add(&mut self, other: RunInfo) {
+        self.processes = self.processes.saturating_add(other.processes);
+        self.started_unix_s = self.started_unix_s.min(other.started_unix_s);
+        self.duration_s = self.duration_s.max(other.duration_s);
+        if end_severity(&other.end) > end_severity(&self.end) {
+            self.end = other.end;
+            self.end_detail = other.end_detail;
+        }
+    }
+}
+
+/// How bad an end is, for keeping the worst of several processes' ends: a run whose one
+/// process failed has failed, one whose one process was interrupted was interrupted.
+fn end_severity(end: &str) -> u8 {
+    match end {
+        "completed" => 0,
+        "duration" => 1,
+        "stalled" => 2,
+        "interrupted" => 3,
+        "failed" => 5,
+        // Unknown (a newer ttk's): worse than any known end but a failure, so never hidden.
+        _ => 4,
+    }
+}
+
+impl TransactionReport {
+    /// Adds the same transaction of another process.
+    fn add(&mut self, other: TransactionReport) {
+        self.ok = self.ok.saturating_add(other.ok);
+        self.failed = self.failed.saturating_add(other.failed);
+        self.abandoned = self.abandoned.saturating_add(other.abandoned);
+        self.stopped = self.stopped.saturating_add(other.stopped);
+        self.histogram.merge(&other.histogram);
+        self.failed_histogram.merge(&other.failed_histogram);
+        add_errors(&mut self.errors, other.errors);
+    }
+}
+
+/// Adds error tallies to others, matched by kind (new kinds go last).
+fn add_errors(tallies: &mut Vec<ErrorTally>, others: Vec<ErrorTally>) {
+    for other in others {
+        let index = match tallies.iter().position(|mine| mine.kind == other.kind) {
+            Some(index) => index,
+            None => {
+                tallies.push(ErrorTally {
+                    kind: other.kind.clone(),
+                    count: 0,
+                    samples: Vec::new(),
+                });
+                tallies.len() - 1
+            }
+        };
+        let mine = &mut tallies[index];
+        mine.count = mine.count.saturating_add(other.count);
+        for sample in other.samples {
+            if mine.samples.len() < ErrorTally::MAX_SAMPLES && !mine.samples.contains(&sample) {
+                mine.samples.push(sample);
+            }
+        }
+    }
+}
+
+impl GaugeReport {
+    /// Adds another process's share of the same gauge.
+    fn add(&mut self, other: GaugeReport) {
+        self.last = self.last.saturating_add(other.last);
+        self.min = self.min.saturating_add(other.min);
+        self.max = self.max.saturating_add(other.max);
+    }
+}
+
+impl BotTally {
+    /// Adds another process's bots.
+    fn add(&mut self, other: BotTally) {
+        self.started = self.started.saturating_add(other.started);
+        self.finished = self.finished.saturating_add(other.finished);
+        self.failed = self.failed.saturating_add(other.failed);
+        self.stopped = self.stopped.saturating_add(other.stopped);
+        add_errors(&mut self.errors, other.errors);
+    }
+}
+
+impl SecondReport {
+    /// Adds another process's second of the same `t`.
+    fn add(&mut self, other: SecondReport) {
+        self.active_bots = self.active_bots.saturating_add(other.active_bots);
+        self.errors = self.errors.saturating_add(other.errors);
+        for (name, transaction) in other.transactions {
+            match self.transactions.entry(name) {
+                Entry::Occupied(mut mine) => mine.get_mut().add(transaction),
+                Entry::Vacant(slot) => {
+                    slot.insert(transaction);
+                }
+            }
+        }
+    }
+}
+
+impl SecondTransaction {
+    /// Adds another process's second of the same transaction.
+    fn add(&mut self, other: SecondTransaction) {
+        self.ok = self.ok.saturating_add(other.ok);
+        self.failed = self.failed.saturating_add(other.failed);
+        self.histogram.merge(&other.histogram);
+    }
+}

@@ -1,0 +1,147 @@
+//! Building reports for the tests: a recorder that counts samples the way a run would, and a
+//! reproducible stream of samples.
+
+// Each test file uses its own part of this module.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use ttk_report::{ErrorTally, Report, SecondReport, TransactionReport};
+
+/// How one transaction ended.
+#[derive(Clone, Debug)]
+pub(crate) enum Outcome {
+    Ok,
+    Failed { kind: String, message: String },
+    Abandoned,
+    Stopped,
+}
+
+/// One transaction's end, in a second of the run.
+#[derive(Clone, Debug)]
+pub(crate) struct Sample {
+    pub(crate) second: u64,
+    pub(crate) transaction: String,
+    pub(crate) outcome: Outcome,
+    pub(crate) micros: u64,
+}
+
+/// Counts `sample` into `report` as a run's recorder would.
+pub(crate) fn record(report: &mut Report, sample: &Sample) {
+    let latency = Duration::from_micros(sample.micros);
+    let index = match report
+        .transactions
+        .iter()
+        .position(|tx| tx.name == sample.transaction)
+    {
+        Some(index) => index,
+        None => {
+            report
+                .transactions
+                .push(TransactionReport::new(&sample.transaction));
+            report.transactions.len() - 1
+        }
+    };
+    let tx = &mut report.transactions[index];
+    let second = second(&mut report.series, sample.second);
+    match &sample.outcome {
+        Outcome::Ok => {
+            tx.record_ok(latency);
+            let in_second = second
+                .transactions
+                .entry(sample.transaction.clone())
+                .or_default();
+            in_second.ok += 1;
+            in_second.histogram.record(latency);
+        }
+        Outcome::Failed { kind, message } => {
+            tx.failed += 1;
+            tx.failed_histogram.record(latency);
+            tally(&mut tx.errors, kind, message);
+            second.errors += 1;
+            second
+                .transactions
+                .entry(sample.transaction.clone())
+                .or_default()
+                .failed += 1;
+        }
+        Outcome::Abandoned => tx.abandoned += 1,
+        Outcome::Stopped => tx.stopped += 1,
+    }
+}
+
+/// The entry of second `t` in a report's series, made if missing (the series stays in order).
+fn second(series: &mut Vec<SecondReport>, t: u64) -> &mut SecondReport {
+    let index = match series.binary_search_by_key(&t, |second| second.t) {
+        Ok(index) => index,
+        Err(index) => {
+            series.insert(
+                index,
+                SecondReport {
+                    t,
+                    ..SecondReport::default()
+                },
+            );
+            index
+        }
+    };
+    &mut series[index]
+}
+
+/// Counts one error of `kind` into `tallies`, keeping the first distinct samples.
+pub(crate) fn tally(tallies: &mut Vec<ErrorTally>, kind: &str, message: &str) {
+    let index = match tallies.iter().position(|tally| tally.kind == kind) {
+        Some(index) => index,
+        None => {
+            tallies.push(ErrorTally {
+                kind: kind.to_owned(),
+                count: 0,
+                samples: Vec::new(),
+            });
+            tallies.len() - 1
+        }
+    };
+    let tally = &mut tallies[index];
+    tally.count += 1;
+    if tally.samples.len() < ErrorTally::MAX_SAMPLES && !tally.samples.iter().any(|s| s == message)
+    {
+        tally.samples.push(message.to_owned());
+    }
+}
+
+/// `count` samples, the same for the same `seed`: three transactions, seconds 1 to 10,
+/// latencies from 1 µs to about 10 s, failures of four kinds with several messages each.
+pub(crate) fn samples(count: usize, seed: u64) -> Vec<Sample> {
+    let mut state = seed | 1;
+    let mut next = move || {
+        // xorshift64*: reproducible, and good enough to spread samples.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    (0..count)
+        .map(|_| {
+            let random = next();
+            let transaction = ["login", "browse", "checkout"][(random % 3) as usize].to_owned();
+            let outcome = match next() % 20 {
+                0..=2 => Outcome::Failed {
+                    kind: ["TimedOut", "ConnectionReset", "Http500", "Refused"]
+                        [(next() % 4) as usize]
+                        .to_owned(),
+                    message: format!("message {}", next() % 6),
+                },
+                3 => Outcome::Abandoned,
+                4 => Outcome::Stopped,
+                _ => Outcome::Ok,
+            };
+            let magnitude = 10u64.pow(1 + (next() % 7) as u32);
+            Sample {
+                second: 1 + next() % 10,
+                transaction,
+                outcome,
+                micros: 1 + next() % magnitude,
+            }
+        })
+        .collect()
+}
