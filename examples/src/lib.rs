@@ -7,4 +7,5 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 pub mod echo_target;
+pub mod reply_target;
 pub mod storm;

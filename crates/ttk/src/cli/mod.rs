@@ -223,6 +223,11 @@ impl<A> LoadTest<A> {
         &self.args
     }
 
+    /// The standard flags, to change before the run (a default of the test's own, say).
+    pub fn args_mut(&mut self) -> &mut LoadArgs {
+        &mut self.args
+    }
+
     /// The test's own flags.
     pub fn flags(&self) -> &A {
         &self.flags
