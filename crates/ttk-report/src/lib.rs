@@ -27,6 +27,8 @@ mod format;
 mod histogram;
 mod merge;
 mod model;
+mod summary;
+mod table;
 mod threshold;
 mod write;
 

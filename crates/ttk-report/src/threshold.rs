@@ -272,7 +272,7 @@ impl Metric {
                 transaction,
             } => {
                 let latencies = successes(report, transaction)?;
-                Ok(latencies.inner().value_at_quantile(percent / 100.0) as f64)
+                Ok(latencies.inner().value_at_quantile(quantile(*percent)) as f64)
             }
             Metric::Mean(transaction) => Ok(successes(report, transaction)?.inner().mean()),
             Metric::Max(transaction) => Ok(successes(report, transaction)?.inner().max() as f64),
@@ -308,6 +308,14 @@ impl Metric {
                 .ok_or("no such counter"),
         }
     }
+}
+
+/// The quantile of a percentile, the very `f64` the summary asks the histogram for: `99.9 /
+/// 100.0` is `0.9990000000000001`, not `0.999`, and its rank can be the next sample (p99.9 of
+/// 1000 samples would be the 1000th, not the 999th). Rounding to a ten-thousandth of a percent
+/// first, then one division of exact integers, gives the `f64` nearest to the decimal.
+fn quantile(percent: f64) -> f64 {
+    (percent * 1e4).round() / 1e6
 }
 
 /// The transaction named, or all of them.
@@ -637,6 +645,16 @@ mod tests {
             assert_eq!(comparison, Comparison::Less, "{expression}");
             assert_eq!(got_limit, limit, "{expression}");
         }
+    }
+
+    #[test]
+    fn percentiles_become_the_quantiles_the_summary_uses() {
+        assert_eq!(quantile(50.0), 0.5);
+        assert_eq!(quantile(90.0), 0.9);
+        assert_eq!(quantile(99.0), 0.99);
+        assert_eq!(quantile(99.9), 0.999);
+        assert_eq!(quantile(99.99), 0.9999);
+        assert_eq!(quantile(100.0), 1.0);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use ttk_report::{ErrorTally, Report, SecondReport, TransactionReport};
+use ttk_report::{ErrorTally, GaugeReport, Report, SecondReport, TransactionReport};
 
 /// How one transaction ended.
 #[derive(Clone, Debug)]
@@ -144,4 +144,72 @@ pub(crate) fn samples(count: usize, seed: u64) -> Vec<Sample> {
             }
         })
         .collect()
+}
+
+/// The name of the transaction of [`known_report`] that never succeeded.
+pub(crate) const NEVER_OK: &str = "a-transaction-with-a-rather-long-name";
+
+/// A report with figures known in advance (every latency below 2048 µs, which the histogram
+/// keeps exactly):
+/// - `login`: 1000 successes of 1, 2, … 1000 µs; 10 failures, 7 `TimedOut` and 3 `Http500`;
+/// - `browse`: 100 successes of 1500 µs;
+/// - [`NEVER_OK`]: 2 failures, 1 abandoned, 3 stopped;
+/// - a run of 10 s; counter `bytes` = 4096; gauge `lobby` 3 (0 to 12); 50 bots, 2 panicked.
+pub(crate) fn known_report() -> Report {
+    let mut report = Report::new("checkout");
+    report.run.end = "completed".to_owned();
+    report.run.duration_s = 10.0;
+
+    let mut login = TransactionReport::new("login");
+    for micros in 1..=1000 {
+        login.record_ok(Duration::from_micros(micros));
+    }
+    login.failed = 10;
+    for _ in 0..7 {
+        tally(
+            &mut login.errors,
+            "TimedOut",
+            "connection timed out after 5s",
+        );
+    }
+    let long = format!("HTTP 500\n\x1b[31m{}", "internal error ".repeat(20));
+    for _ in 0..3 {
+        tally(&mut login.errors, "Http500", &long);
+    }
+    let mut browse = TransactionReport::new("browse");
+    for _ in 0..100 {
+        browse.record_ok(Duration::from_micros(1500));
+    }
+    let mut never_ok = TransactionReport::new(NEVER_OK);
+    never_ok.failed = 2;
+    never_ok.abandoned = 1;
+    never_ok.stopped = 3;
+    tally(&mut never_ok.errors, "Refused", "connection refused");
+    tally(&mut never_ok.errors, "Refused", "connection refused");
+    report.transactions = vec![login, browse, never_ok];
+
+    report.counters.insert("bytes".to_owned(), 4096);
+    report.gauges.insert(
+        "lobby".to_owned(),
+        GaugeReport {
+            last: 3,
+            min: 0,
+            max: 12,
+        },
+    );
+    report.bots.started = 50;
+    report.bots.finished = 47;
+    report.bots.failed = 2;
+    report.bots.stopped = 1;
+    tally(
+        &mut report.bots.errors,
+        "panicked",
+        "bot 3 panicked at 'index out of bounds'",
+    );
+    tally(
+        &mut report.bots.errors,
+        "panicked",
+        "bot 9 panicked at 'index out of bounds'",
+    );
+    report
 }
