@@ -25,7 +25,8 @@ const KNOWN_METRICS: &str = "p50, p90, p99, p99.9 (any pNN), p(NN), p(NN, name),
 /// | `counter(name)` | a counter's value | a whole number |
 ///
 /// OP is one of `<`, `<=`, `>`, `>=`, `==`. Without a name, a metric covers every transaction
-/// together (their histograms merged, their counts summed).
+/// together (their histograms merged, their counts summed). A name runs to the first `)`, so it
+/// may hold spaces and commas but not `)`.
 ///
 /// # Examples
 /// ```
