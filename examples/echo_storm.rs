@@ -11,9 +11,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use ttk::Cx;
 use ttk::cli::{LoadTest, Session, clap};
 use ttk::net::TcpStream;
-use ttk::Cx;
 use ttk_examples::echo_target;
 
 /// The request: 13 bytes, echoed back whole.
@@ -62,7 +62,10 @@ fn request(stream: &TcpStream, response: &mut [u8; REQUEST.len()]) -> io::Result
     ttk::yield_!(stream.read_exact(response))?;
     match response == REQUEST {
         true => Ok(()),
-        false => Err(io::Error::new(io::ErrorKind::InvalidData, "the echo differs")),
+        false => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the echo differs",
+        )),
     }
 }
 

@@ -20,9 +20,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use ttk::Cx;
 use ttk::cli::{LoadTest, Session};
 use ttk::net::TcpStream;
-use ttk::Cx;
 use ttk_examples::reply_target::{ReplyPolicy, ReplyTarget};
 
 /// A session: connect, then one request per iteration, each timed as `request`.

@@ -138,7 +138,10 @@ impl ReplyTarget {
 
     /// How long the server held the replies it served, in microseconds, as it measured them.
     pub fn held(&self) -> Histogram<u64> {
-        self.held.lock().expect("no thread panics holding it").clone()
+        self.held
+            .lock()
+            .expect("no thread panics holding it")
+            .clone()
     }
 
     /// Stops accepting connections (those open are served until their clients close).

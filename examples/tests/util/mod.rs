@@ -15,12 +15,7 @@ pub(crate) fn run_example(name: &str, args: &[&str]) -> String {
 
 /// Runs example `name` with `args`, whatever its exit status.
 pub(crate) fn run_example_raw(name: &str, args: &[&str]) -> Output {
-    let test_binary = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = test_binary
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let binary: PathBuf = profile_dir.join("examples").join(name);
+    let binary = example_path(name);
     Command::new(&binary)
         .args(args)
         .output()
@@ -33,4 +28,14 @@ pub(crate) fn assert_usage_error(name: &str, args: &[&str], expected: &str) {
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(expected), "{stderr}");
+}
+
+/// The path of example `name`'s binary, built beside the test binaries.
+pub(crate) fn example_path(name: &str) -> PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    profile_dir.join("examples").join(name)
 }

@@ -108,7 +108,8 @@ impl Feature for Metrics {
     fn time_passed(&self, state: &LoopState, now: Nanos) {
         let mut next = self.next_close.get();
         if now >= next {
-            self.close_interval(state, now, false);
+            // Named by its end on the grid: the loop may look a little after it.
+            self.close_interval(state, next, false);
             // Intervals the loop slept through are not made up: the next one ends on the grid.
             while next <= now {
                 next += self.interval;

@@ -32,7 +32,8 @@ pub fn latency_histogram() -> Histogram<u64> {
 /// See [`Runtime::metrics`](crate::Runtime::metrics) for an example.
 #[derive(Clone, Debug)]
 pub struct MetricsSnapshot {
-    /// The loop's time at the end of the interval, since the run started.
+    /// When the interval ended, since the run started: a multiple of the interval, except for
+    /// the last snapshot (the run's end).
     pub elapsed: Duration,
     /// Bots alive at the end of the interval.
     pub live_bots: usize,

@@ -29,9 +29,15 @@ impl Collector {
 
     /// Adds one loop's snapshot; returns its second's entry.
     pub(crate) fn add(&mut self, snapshot: &MetricsSnapshot) -> &SecondReport {
-        // A second is named by its end; a run's last, partial, interval counts as a second of
-        // its own.
-        let t = snapshot.elapsed.as_secs_f64().ceil().max(1.0) as u64;
+        // A second is named by its end. The run's last, partial, interval is a second of its own,
+        // unless it is a sliver after a whole second (a run stopped at its deadline), which it
+        // joins.
+        let seconds = snapshot.elapsed.as_secs_f64();
+        let t = match snapshot.last {
+            true => (seconds - 0.001).ceil(),
+            false => seconds.round(),
+        }
+        .max(1.0) as u64;
         let second = self.seconds.entry(t).or_insert_with(|| SecondReport {
             t,
             ..SecondReport::default()
