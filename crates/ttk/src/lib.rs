@@ -37,6 +37,8 @@ pub use ttk_core::{
     timeout, try_run,
 };
 
+pub use ttk_core::{Acquire, Permit, Semaphore};
+
 /// Custom transports: register any mio source with the running loop (see [`ttk_core::io`]).
 pub use ttk_core::io;
 
