@@ -224,7 +224,6 @@ fn waits_given_up_under_a_timeout_leave_the_queue_in_any_order_at_scale() {
     const N: usize = 100_000;
     let sem = Semaphore::new(1);
     let log = Log::default();
-    let started = Instant::now();
     let got = Runtime::new().virtual_time(true).run(N, |cx, id| {
         patient_or_not(cx, id, N, sem.clone(), log.clone())
     });
@@ -238,8 +237,6 @@ fn waits_given_up_under_a_timeout_leave_the_queue_in_any_order_at_scale() {
         "the patient got in in arrival order"
     );
     assert_eq!((sem.available(), sem.waiting()), (1, 0));
-    // Not a benchmark: a queue scanned per departure would take minutes, not seconds.
-    assert!(started.elapsed() < Duration::from_secs(60));
 }
 
 /// Bot 0 holds the permit for a tick. Bot 1 polls a wait once (it queues first), lets the
@@ -346,13 +343,15 @@ fn deadlock(_cx: Cx, _id: usize, sem: Semaphore) {
 fn bots_waiting_for_permits_nobody_can_give_back_stall_the_run() {
     for permits in [0, 1] {
         let sem = Semaphore::new(permits);
-        let started = Instant::now();
-        let report = Runtime::new().execute(5, |cx, id| deadlock(cx, id, sem.clone()));
+        // Without stall detection the run would end at the deadline (a deadline does not count
+        // as something that can wake a bot), not hang the test.
+        let report = Runtime::new()
+            .deadline(Duration::from_secs(60))
+            .execute(5, |cx, id| deadlock(cx, id, sem.clone()));
         assert_eq!(report.end, RunEnd::Stalled, "permits {permits}");
         for outcome in &report.outcomes {
             assert_eq!(*outcome.as_ref().unwrap_err().kind(), BotErrorKind::Stalled);
         }
-        assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!((sem.available(), sem.waiting()), (permits, 0));
     }
 }
