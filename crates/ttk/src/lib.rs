@@ -37,7 +37,7 @@ pub use ttk_core::{
     timeout, try_run,
 };
 
-pub use ttk_core::{Acquire, Permit, Semaphore};
+pub use ttk_core::{Acquire, Permit, Semaphore, ThinkTime};
 
 /// Custom transports: register any mio source with the running loop (see [`ttk_core::io`]).
 pub use ttk_core::io;
