@@ -207,7 +207,8 @@ impl Semaphore {
 
     /// Adds `permits` permits: the longest-waiting bots get them first, the rest become
     /// available. With a semaphore made with fewer permits, this raises the number of bots let
-    /// in at once as a run goes on (a ramp of connects, say).
+    /// in at once as a run goes on (a ramp of connects, say). The count saturates at
+    /// `usize::MAX` (so `add_permits(usize::MAX)` opens the gate for good).
     ///
     /// # Examples
     /// ```
@@ -219,8 +220,20 @@ impl Semaphore {
     /// assert_eq!(sem.available(), 2);
     /// ```
     pub fn add_permits(&self, permits: usize) {
-        for _ in 0..permits {
-            self.release_one();
+        for given in 0..permits {
+            let granted = {
+                let mut state = self.inner.borrow_mut();
+                let granted = state.grant_front();
+                if granted.is_none() {
+                    // Nobody else waits: the rest become available at once.
+                    state.available = state.available.saturating_add(permits - given);
+                }
+                granted
+            };
+            match granted {
+                Some((bot, loop_id)) => wake(bot, loop_id),
+                None => return,
+            }
         }
     }
 
@@ -265,15 +278,27 @@ impl Semaphore {
     /// Gives one permit back: to the longest-waiting bot if any (woken to run in the next
     /// tick), else to the free ones.
     fn release_one(&self) {
-        let granted = self.inner.borrow_mut().release_one();
-        if let Some((bot, loop_id)) = granted {
-            // A waiter always belongs to the running loop (its bot is dropped, and its wait
-            // with it, before its run ends); checking costs nothing and keeps a mistake from
-            // waking a bot of another run.
-            if context::current_loop_id() == loop_id {
-                context::try_with_loop(|state| state.wake(bot));
+        let granted = {
+            let mut state = self.inner.borrow_mut();
+            let granted = state.grant_front();
+            if granted.is_none() {
+                state.available = state.available.saturating_add(1);
             }
+            granted
+        };
+        if let Some((bot, loop_id)) = granted {
+            wake(bot, loop_id);
         }
+    }
+}
+
+/// Wakes `bot` of loop `loop_id`, granted a permit, to run in the next tick.
+fn wake(bot: u32, loop_id: u32) {
+    // A waiter always belongs to the running loop (its bot is dropped, and its wait with it,
+    // before its run ends); checking costs nothing and keeps a mistake from waking a bot of
+    // another run.
+    if context::current_loop_id() == loop_id {
+        context::try_with_loop(|state| state.wake(bot));
     }
 }
 
@@ -288,11 +313,10 @@ impl fmt::Debug for Semaphore {
 }
 
 impl State {
-    /// Gives one permit back; returns the bot granted it, with its loop, if one was waiting.
-    fn release_one(&mut self) -> Option<(u32, u32)> {
+    /// Hands a permit to the longest-waiting bot, if one waits; returns it, with its loop.
+    fn grant_front(&mut self) -> Option<(u32, u32)> {
         let key = self.head;
         if key == NIL {
-            self.available += 1;
             return None;
         }
         self.unlink(key);

@@ -115,6 +115,9 @@ fn added_permits_go_to_the_waiters_first() {
     ttk::run(4, |cx, id| opener(cx, id, sem.clone(), log.clone()));
     assert_eq!(*log.borrow(), [1, 2, 3]);
     assert_eq!((sem.available(), sem.waiting()), (2, 0));
+    // Many at once cost one step, not one per permit.
+    sem.add_permits(usize::MAX);
+    assert_eq!(sem.available(), usize::MAX);
 }
 
 /// Takes a permit, then ends as `how` says: 0 finishes, 1 panics, 2 sleeps until stopped.
