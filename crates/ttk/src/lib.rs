@@ -37,6 +37,8 @@ pub use ttk_core::{
     sleep, sleep_until, start_bots, tick, timeout, try_run,
 };
 
+pub use ttk_core::{Acquire, Permit, Semaphore, ThinkTime};
+
 /// Custom transports: register any mio source with the running loop (see [`ttk_core::io`]).
 pub use ttk_core::io;
 
