@@ -92,6 +92,19 @@ impl<'a> Failure<'a> {
         self.kind.name()
     }
 
+    /// Writes the failure's message into `out` (cleared first): no allocation once `out` has
+    /// grown to the messages.
+    pub(crate) fn write_message(&self, out: &mut String) {
+        out.clear();
+        match self.message {
+            Message::Error(error) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{error}");
+            }
+            Message::Text(text) => out.push_str(text),
+        }
+    }
+
     /// The failure's message.
     pub fn message(&self) -> String {
         match self.message {

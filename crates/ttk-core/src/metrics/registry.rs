@@ -21,6 +21,9 @@ const MAX_KINDS: usize = 100;
 const OTHER_KINDS: &str = "other kinds";
 /// Distinct sample messages kept per kind over the run.
 const SAMPLES_PER_KIND: usize = 3;
+/// Failures of a kind whose messages are looked at for samples: past them, a kind that has
+/// repeated one message is not formatted again for every failure.
+const SAMPLED_FAILURES: u64 = 1_000;
 
 /// How a transaction ended without finishing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,11 +61,15 @@ struct ErrorTable {
     by_io_kind: FastMap<io::ErrorKind, u32>,
     by_name: FastMap<Box<str>, u32>,
     entries: Vec<ErrorEntry>,
+    /// Where a message is written to be compared with the samples, reused.
+    scratch: String,
 }
 
 struct ErrorEntry {
     kind: String,
     count: u64,
+    /// Failures of this kind over the run.
+    seen: u64,
     samples: Vec<String>,
     samples_sent: usize,
 }
@@ -241,10 +248,11 @@ impl ErrorTable {
         };
         let entry = &mut self.entries[number as usize];
         entry.count += 1;
-        if entry.samples.len() < SAMPLES_PER_KIND {
-            let message = failure.message();
-            if !entry.samples.contains(&message) {
-                entry.samples.push(message);
+        entry.seen += 1;
+        if entry.samples.len() < SAMPLES_PER_KIND && entry.seen <= SAMPLED_FAILURES {
+            failure.write_message(&mut self.scratch);
+            if !entry.samples.contains(&self.scratch) {
+                entry.samples.push(self.scratch.clone());
             }
         }
     }
@@ -271,6 +279,7 @@ impl ErrorTable {
         self.entries.push(ErrorEntry {
             kind,
             count: 0,
+            seen: 0,
             samples: Vec::new(),
             samples_sent: 0,
         });
