@@ -23,6 +23,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod histogram;
+mod html;
 mod model;
 mod write;
 
