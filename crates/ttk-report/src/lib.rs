@@ -25,6 +25,7 @@
 mod file;
 mod format;
 mod histogram;
+mod html;
 mod merge;
 mod model;
 mod summary;
