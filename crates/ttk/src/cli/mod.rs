@@ -430,7 +430,7 @@ impl<A> LoadTest<A> {
             write(
                 "HTML",
                 path,
-                Err(format!("HTML_PENDING {}", report.run.name)),
+                report.write_html(path).map_err(|e| e.to_string()),
             );
         }
         written
