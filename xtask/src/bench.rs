@@ -38,6 +38,8 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         "--bin",
         "session_probe",
         "--bin",
+        "metrics_probe",
+        "--bin",
         "yield_probe",
         "-p",
         "ttk-examples",
@@ -62,11 +64,13 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
             record(together_figures(results));
             record(crate::rooms::figures(results));
             record(crate::timeouts::figures(results));
+            record(crate::metrics::timing_figures(results));
         }
         Err(error) => record(Err(error)),
     }
     record(memory_figures());
     record(crate::sessions::figures());
+    record(crate::metrics::probe_figures());
     record(crate::net::figures());
 
     let table = report::table(&figures);
@@ -114,6 +118,8 @@ fn run_criterion(criterion_args: &[String]) -> Result<(), String> {
         "rooms",
         "--bench",
         "timeouts",
+        "--bench",
+        "metrics",
         "--",
     ];
     bench_args.extend(criterion_args.iter().map(String::as_str));

@@ -106,7 +106,7 @@ fn perf_count(command: &[&str]) -> Result<u64, String> {
 
 /// Runs `command` under callgrind, writing its profile to `out`, and returns the program's
 /// total instructions (`Ir`) from the profile's `totals:` (or `summary:`) line.
-fn callgrind_count(command: &[&str], out: &Path) -> Result<u64, String> {
+pub(crate) fn callgrind_count(command: &[&str], out: &Path) -> Result<u64, String> {
     // A profile left by an earlier run must not be read as this one's.
     match std::fs::remove_file(out) {
         Ok(()) => {}

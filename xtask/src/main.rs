@@ -11,6 +11,7 @@ mod bench;
 mod cargo;
 mod criterion;
 mod instructions;
+mod metrics;
 mod net;
 mod probe;
 mod report;

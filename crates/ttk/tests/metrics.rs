@@ -147,7 +147,7 @@ fn instant_session(cx: Cx, session: Session) {
 #[test]
 fn open_model_sessions_are_timed_from_their_intended_start() {
     let test = LoadTest::try_from_args("open", ["open", "--rate", "100/s:1s", "--quiet"]).unwrap();
-    let outcome = test.run(|cx, session| instant_session(cx, session));
+    let outcome = test.run(instant_session);
     let request = outcome.report.transaction("request").unwrap();
     assert_eq!(request.ok, 100);
     let latency = request.latency();
@@ -173,7 +173,7 @@ fn fragile(_cx: Cx, session: Session) -> std::io::Result<()> {
 #[test]
 fn failed_bots_are_counted_by_kind_and_the_run_goes_on() {
     let test = LoadTest::try_from_args("fragile", ["fragile", "--bots", "5", "--quiet"]).unwrap();
-    let outcome = test.run(|cx, session| fragile(cx, session));
+    let outcome = test.run(fragile);
     let bots = &outcome.report.bots;
     assert_eq!((bots.started, bots.finished, bots.failed), (5, 3, 2));
     let kinds: Vec<(&str, u64)> = bots

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::failure::TransactionOutput;
 use super::transaction::Transaction;
-use super::with_metrics;
+use super::{with_metrics, with_registry};
 use crate::cx::Cx;
 use crate::time::{Elapsed, timeout};
 use crate::timers::nanos;
@@ -141,8 +141,7 @@ impl<M, W> Cx<M, W> {
     /// ```
     #[inline]
     pub fn record(&self, name: &str, latency: Duration) {
-        with_metrics(self.loop_id, WHAT, |_, metrics| {
-            let mut registry = metrics.registry.borrow_mut();
+        with_registry(self.loop_id, WHAT, |registry| {
             let number = registry.transaction(name);
             registry.succeeded(number, nanos(latency));
         });
@@ -169,9 +168,7 @@ impl<M, W> Cx<M, W> {
     /// ```
     #[inline]
     pub fn count(&self, name: &str, amount: u64) {
-        with_metrics(self.loop_id, WHAT, |_, metrics| {
-            metrics.registry.borrow_mut().count(name, amount);
-        });
+        with_registry(self.loop_id, WHAT, |registry| registry.count(name, amount));
     }
 
     /// Sets the gauge `name` (players in the lobby, queue length…); the report keeps its last,
@@ -197,9 +194,7 @@ impl<M, W> Cx<M, W> {
     /// ```
     #[inline]
     pub fn gauge(&self, name: &str, value: i64) {
-        with_metrics(self.loop_id, WHAT, |_, metrics| {
-            metrics.registry.borrow_mut().gauge(name, value);
-        });
+        with_registry(self.loop_id, WHAT, |registry| registry.gauge(name, value));
     }
 
     /// Times this bot's next transaction from `start` instead of from when it begins.

@@ -12,14 +12,17 @@
 //! Recording takes a hash of the name and a histogram increment, and allocates nothing after a
 //! name's first use (see the `metrics` bench).
 
+mod counts;
 mod cx_metrics;
 mod failure;
+mod names;
 mod registry;
 mod snapshot;
 mod transaction;
 
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
 use std::time::Duration;
 
 pub use failure::{Failure, TransactionOutput};
@@ -29,9 +32,9 @@ pub use snapshot::{
 };
 pub use transaction::Transaction;
 
-use registry::Registry;
+pub(crate) use registry::Registry;
 
-use crate::context::with_own_loop;
+use crate::context::{with_loop, with_own_loop};
 use crate::fast_hash::FastMap;
 use crate::feature::{Feature, Stage};
 use crate::loop_state::LoopState;
@@ -126,8 +129,45 @@ impl Feature for Metrics {
     }
 
     fn release(&self) {
+        let cached =
+            RUNNING.with(|running| running.try_borrow_mut().ok().and_then(|mut r| r.take()));
+        drop(cached);
         let sink = self.sink.borrow_mut().take();
         let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(sink)));
+    }
+}
+
+thread_local! {
+    /// The metrics of the loop running on this thread, with its id, once something has
+    /// recorded in it: one look finds them, instead of the loop's list of features. Set at the
+    /// first use in a run and cleared when the run releases its features, so an entry is only
+    /// ever that of the loop running here (loop ids are never reused).
+    static RUNNING: RefCell<Option<(u32, Rc<Metrics>)>> = const { RefCell::new(None) };
+}
+
+/// Calls `f` with the metrics of loop `loop_id`: the fast way for recordings that need
+/// nothing else of the loop.
+///
+/// # Panics
+/// Outside that loop.
+#[inline]
+pub(crate) fn with_registry<R>(loop_id: u32, what: &str, f: impl FnOnce(&mut Registry) -> R) -> R {
+    let mut f = Some(f);
+    let cached = RUNNING.with(|running| match &*running.borrow() {
+        Some((id, metrics)) if *id == loop_id => {
+            let f = f.take().expect("not called yet");
+            Some(f(&mut metrics.registry.borrow_mut()))
+        }
+        _ => None,
+    });
+    match cached {
+        Some(result) => result,
+        None => {
+            let f = f.take().expect("not called yet");
+            with_metrics(loop_id, what, |_, metrics| {
+                f(&mut metrics.registry.borrow_mut())
+            })
+        }
     }
 }
 
@@ -150,15 +190,30 @@ pub(crate) fn with_metrics<R>(
     what: &str,
     f: impl FnOnce(&LoopState, &Metrics) -> R,
 ) -> R {
+    let mut f = Some(f);
+    let cached = RUNNING.with(|running| match &*running.borrow() {
+        // The cached metrics are those of the loop running here (see `RUNNING`).
+        Some((id, metrics)) if *id == loop_id => Some(with_loop(|state| {
+            (f.take().expect("not called yet"))(state, metrics)
+        })),
+        _ => None,
+    });
+    if let Some(result) = cached {
+        return result;
+    }
+    let f = f.take().expect("not called yet");
     with_own_loop(loop_id, what, |state| {
-        let mut f = Some(f);
-        let mut run = |metrics: &Metrics| (f.take().expect("called once"))(state, metrics);
-        if let Some(result) = state.features().with::<Metrics, R>(&mut run) {
-            return result;
-        }
-        let metrics = state.features().get_or_insert(Stage::Measures, || {
-            Metrics::new(None, Duration::from_secs(1))
+        let metrics = match state.features().get::<Metrics>() {
+            Some(metrics) => metrics,
+            None => state.features().get_or_insert(Stage::Measures, || {
+                Metrics::new(None, Duration::from_secs(1))
+            }),
+        };
+        RUNNING.with(|running| {
+            if let Ok(mut running) = running.try_borrow_mut() {
+                *running = Some((loop_id, Rc::clone(&metrics)));
+            }
         });
-        run(&metrics)
+        f(state, &metrics)
     })
 }

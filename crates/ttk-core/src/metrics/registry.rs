@@ -6,7 +6,9 @@ use std::io;
 
 use hdrhistogram::Histogram;
 
+use super::counts::LatencyCounts;
 use super::failure::{Failure, FailureKind};
+use super::names::NameIndex;
 use super::snapshot::{
     ErrorDelta, GaugeValue, HIGHEST_MICROS, LOWEST_MICROS, MetricsSnapshot, TransactionDelta,
     latency_histogram,
@@ -36,11 +38,11 @@ pub(crate) enum Unfinished {
 
 #[derive(Default)]
 pub(crate) struct Registry {
-    transaction_names: FastMap<Box<str>, u32>,
+    transaction_names: NameIndex,
     transactions: Vec<TransactionState>,
-    counter_names: FastMap<Box<str>, u32>,
+    counter_names: NameIndex,
     counters: Vec<(Box<str>, u64)>,
-    gauge_names: FastMap<Box<str>, u32>,
+    gauge_names: NameIndex,
     gauges: Vec<GaugeState>,
 }
 
@@ -50,7 +52,7 @@ struct TransactionState {
     failed: u64,
     abandoned: u64,
     stopped: u64,
-    latencies: Histogram<u64>,
+    latencies: LatencyCounts,
     /// Made at the first failure: most transactions never fail.
     failed_latencies: Option<Histogram<u64>>,
     errors: ErrorTable,
@@ -91,34 +93,32 @@ impl Registry {
     /// The number of the transaction named `name`, made at its first use.
     #[inline]
     pub(crate) fn transaction(&mut self, name: &str) -> u32 {
-        if let Some(&number) = self.transaction_names.get(name) {
-            return number;
+        match self.transaction_names.find(name) {
+            Some(number) => number,
+            None => self.new_transaction(name),
         }
-        self.new_transaction(name)
     }
 
     #[cold]
     fn new_transaction(&mut self, name: &str) -> u32 {
-        let number = u32::try_from(self.transactions.len()).expect("fewer than 2^32 names");
         self.transactions.push(TransactionState {
             name: name.into(),
             ok: 0,
             failed: 0,
             abandoned: 0,
             stopped: 0,
-            latencies: latency_histogram(),
+            latencies: LatencyCounts::new(),
             failed_latencies: None,
             errors: ErrorTable::default(),
         });
-        self.transaction_names.insert(name.into(), number);
-        number
+        self.transaction_names.add(name)
     }
 
     #[inline]
     pub(crate) fn succeeded(&mut self, transaction: u32, latency: Nanos) {
         let state = &mut self.transactions[transaction as usize];
         state.ok += 1;
-        state.latencies.saturating_record(micros(latency));
+        state.latencies.record(micros(latency));
     }
 
     pub(crate) fn failed(&mut self, transaction: u32, latency: Nanos, failure: &Failure<'_>) {
@@ -141,13 +141,11 @@ impl Registry {
 
     #[inline]
     pub(crate) fn count(&mut self, name: &str, amount: u64) {
-        let number = match self.counter_names.get(name) {
-            Some(&number) => number,
+        let number = match self.counter_names.find(name) {
+            Some(number) => number,
             None => {
-                let number = u32::try_from(self.counters.len()).expect("fewer than 2^32 names");
                 self.counters.push((name.into(), 0));
-                self.counter_names.insert(name.into(), number);
-                number
+                self.counter_names.add(name)
             }
         };
         let counter = &mut self.counters[number as usize].1;
@@ -156,22 +154,21 @@ impl Registry {
 
     #[inline]
     pub(crate) fn gauge(&mut self, name: &str, value: i64) {
-        match self.gauge_names.get(name) {
-            Some(&number) => {
+        match self.gauge_names.find(name) {
+            Some(number) => {
                 let gauge = &mut self.gauges[number as usize];
                 gauge.last = value;
                 gauge.min = gauge.min.min(value);
                 gauge.max = gauge.max.max(value);
             }
             None => {
-                let number = u32::try_from(self.gauges.len()).expect("fewer than 2^32 names");
                 self.gauges.push(GaugeState {
                     name: name.into(),
                     last: value,
                     min: value,
                     max: value,
                 });
-                self.gauge_names.insert(name.into(), number);
+                self.gauge_names.add(name);
             }
         }
     }
@@ -213,8 +210,8 @@ impl Registry {
 
 impl TransactionState {
     fn take(&mut self) -> TransactionDelta {
-        let latencies = self.latencies.clone();
-        self.latencies.reset();
+        let mut latencies = latency_histogram();
+        self.latencies.drain_into(&mut latencies);
         let failed_latencies = match &mut self.failed_latencies {
             Some(histogram) => {
                 let taken = histogram.clone();
