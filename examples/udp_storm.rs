@@ -1,64 +1,119 @@
-//! The UDP load test: N bots send datagrams to a UDP echo target for D seconds and wait for each
-//! echo (a lost datagram counts as an error after a timeout), then the run prints requests,
-//! errors, requests/s and latency percentiles.
+//! A UDP load test: bots send datagrams to a UDP echo target and wait for each echo, each
+//! round trip timed as an `echo` transaction through the harness (`ttk::cli`). A datagram
+//! whose echo does not come back within a second is lost: a failed `echo` of kind `TimedOut`.
 //!
-//! `cargo run --release --example udp_storm -- --bots 100 --seconds 5 [--target HOST:PORT]`
+//! `cargo run --release --example udp_storm -- --bots 100 --duration 5s` starts its own target
+//! (in this process, on its own thread); `--target HOST:PORT` aims at another one. Without
+//! `--duration`, `--iterations` or `--rate`, it runs for 5 s.
 
 use std::io;
-use std::net::SocketAddr;
-use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
 
 use ttk::Cx;
+use ttk::cli::{LoadTest, Session, clap};
 use ttk::net::UdpSocket;
 use ttk_examples::echo_target;
-use ttk_examples::storm::{StormArgs, Tally};
 
 /// How long a bot waits for an echo before counting the datagram as lost.
 const ECHO_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a bot pauses after an error other than a lost datagram (a target that refuses),
+/// as a real client would rather than spin.
+const BACK_OFF: Duration = Duration::from_millis(100);
 
-/// One bot: a socket connected to the target, then datagram/echo until the deadline.
+/// Flags of this test besides the standard ones.
+#[derive(clap::Args, Debug)]
+struct UdpFlags {
+    /// The run's length in seconds (an older spelling of --duration).
+    #[arg(long, hide = true, value_name = "S")]
+    seconds: Option<f64>,
+}
+
+/// One bot: a socket connected to the target, then one datagram and its echo per iteration.
 #[ttk::bot]
-fn client(
-    _cx: Cx,
-    id: usize,
-    target: SocketAddr,
-    until: Instant,
-    tally: Rc<Tally>,
-) -> io::Result<()> {
-    let socket = UdpSocket::bind("127.0.0.1:0")?;
+fn client(cx: Cx, session: Session, target: SocketAddr) -> io::Result<()> {
+    let any: IpAddr = match target {
+        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let socket = UdpSocket::bind(SocketAddr::new(any, 0))?;
     socket.connect(target)?;
-    let request = format!("move {id:>8}");
+    let prefix = format!("echo {} ", session.id());
     let mut response = [0; 64];
-    while ttk::now() < until {
-        let sent = Instant::now();
-        ttk::yield_!(socket.send(request.as_bytes()))?;
-        match ttk::yield_!(ttk::timeout(ECHO_TIMEOUT, socket.recv(&mut response))) {
-            Ok(Ok(n)) if response[..n] == *request.as_bytes() => tally.request(sent.elapsed()),
-            Ok(Ok(_)) => tally.error("an echo that differs from the datagram sent"),
-            Ok(Err(error)) => tally.error(error),
-            Err(elapsed) => tally.error(format!("datagram lost: {elapsed}")),
+    for sequence in session.iterations() {
+        let round_trip = echo(&socket, &prefix, sequence, &mut response);
+        match ttk::yield_!(cx.time_within("echo", ECHO_TIMEOUT, round_trip)) {
+            Err(error) if error.kind() != io::ErrorKind::TimedOut => {
+                ttk::yield_!(ttk::sleep(BACK_OFF));
+            }
+            _ => {}
         }
     }
     Ok(())
 }
 
-fn main() -> io::Result<()> {
-    let args = StormArgs::from_env_or_exit();
-    let target = args.target(|| echo_target::spawn_udp("127.0.0.1:0"))?;
-    println!(
-        "udp_storm: {} bots against {target} for {:?}",
-        args.bots, args.duration
-    );
-    let tally = Rc::new(Tally::default());
-    let started = Instant::now();
-    let until = started + args.duration;
-    for outcome in ttk::run(args.bots, |cx, id| {
-        client(cx, id, target, until, Rc::clone(&tally))
-    }) {
-        if let Err(error) = outcome {
-            tally.error(error);
+/// Sends datagram `sequence` of this bot and waits for its echo. Late echoes of earlier
+/// datagrams (already counted lost) are skipped.
+#[ttk::bot]
+fn echo(
+    socket: &UdpSocket,
+    prefix: &str,
+    sequence: u64,
+    response: &mut [u8; 64],
+) -> io::Result<()> {
+    let request = format!("{prefix}{sequence}");
+    ttk::yield_!(socket.send(request.as_bytes()))?;
+    loop {
+        let n = ttk::yield_!(socket.recv(response))?;
+        let echo = &response[..n];
+        if echo == request.as_bytes() {
+            return Ok(());
+        }
+        let earlier = std::str::from_utf8(echo)
+            .ok()
+            .and_then(|echo| echo.strip_prefix(prefix))
+            .and_then(|number| number.parse::<u64>().ok())
+            .is_some_and(|number| number < sequence);
+        if !earlier {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "an echo that differs from the datagram sent",
+            ));
         }
     }
-    tally.report(started.elapsed())
+}
+
+fn main() -> ExitCode {
+    let mut test: LoadTest<UdpFlags> = LoadTest::from_env_with("udp_storm");
+    let seconds = test.flags().seconds;
+    let args = test.args_mut();
+    if let Some(seconds) = seconds {
+        match Duration::try_from_secs_f64(seconds) {
+            Ok(duration) if !duration.is_zero() => args.duration = Some(duration),
+            _ => {
+                eprintln!("udp_storm: --seconds: not a positive number: {seconds}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if args.duration.is_none() && args.iterations.is_none() && args.rate.is_none() {
+        args.duration = Some(Duration::from_secs(5));
+    }
+    let target = match &args.target {
+        Some(target) => target.parse::<SocketAddr>().map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("bad address {target}"))
+        }),
+        None => echo_target::spawn_udp("127.0.0.1:0"),
+    };
+    let target = match target {
+        Ok(target) => target,
+        Err(error) => {
+            eprintln!("udp_storm: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    test.default_target(|| target.to_string());
+    test.run(|cx, session| client(cx, session, target))
+        .exit_code()
 }

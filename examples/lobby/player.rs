@@ -1,18 +1,27 @@
 //! The players: bots that join the lobby, play their room's rounds, tell their teammates about
 //! their moves through ttk messages, meet at a barrier after every round, chat, and check every
 //! answer the server gives.
+//!
+//! What they measure, through the harness: the transactions `join` (connect and JOIN until
+//! seated), `move` (MOVE sent until the server relays it as MOVED), `chat` (CHAT sent until it
+//! comes back as SAID) and `round` (from the round's start until the table has met at the
+//! barrier after it); the counters `frames sent`, `frames received` and
+//! `messages between players`; the gauge `players seated`.
 
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hdrhistogram::Histogram;
+use ttk::cli::Session;
 use ttk::net::{Framed, TcpStream};
 use ttk::{Barrier, Cx};
 
 use crate::protocol::{self, Frame, invalid};
 use crate::server::SEATS;
+
+/// How long a player waits for a frame, or for a teammate's word, before giving up.
+const PATIENCE: Duration = Duration::from_secs(10);
 
 /// What a player tells its teammates: "my move in this round".
 #[derive(Clone, Debug)]
@@ -24,37 +33,30 @@ pub(crate) struct Told {
 }
 
 /// What all players of the run share.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Lobby {
     /// One barrier per room, made by the first player to learn its room.
     barriers: HashMap<u32, Barrier>,
-    /// Move → MOVED latencies seen by the movers, in microseconds.
-    pub(crate) latencies: Histogram<u64>,
-    /// Frames the players sent and received.
-    pub(crate) frames: u64,
-    /// Messages between players (ttk messages).
-    pub(crate) messages: u64,
-    /// Rounds completed, summed over players.
-    pub(crate) rounds: u64,
-    /// Rooms seen.
-    pub(crate) rooms: std::collections::BTreeSet<u32>,
-}
-
-impl Default for Lobby {
-    fn default() -> Self {
-        Lobby {
-            barriers: HashMap::new(),
-            latencies: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
-            frames: 0,
-            messages: 0,
-            rounds: 0,
-            rooms: Default::default(),
-        }
-    }
+    /// Players at a table now (between ROOM and BYE): the `players seated` gauge.
+    seated: i64,
 }
 
 /// The player's context: messages are [`Told`], the world is the [`Lobby`].
 type PlayerCx = Cx<Told, Lobby>;
+
+/// Where a player sits.
+struct Place {
+    /// The player's seat.
+    seat: usize,
+    /// The table: names by seat.
+    names: Vec<String>,
+    /// The table: bot ids by seat.
+    team: Vec<usize>,
+    /// The room's message group.
+    group: String,
+    /// The room's barrier.
+    barrier: Barrier,
+}
 
 /// The bot id behind a player name (`player-<id>`).
 fn id_of(name: &str) -> io::Result<usize> {
@@ -68,56 +70,100 @@ fn check(ok: bool, what: impl FnOnce() -> String) -> io::Result<()> {
     if ok { Ok(()) } else { Err(invalid(&what())) }
 }
 
+/// Sets the `players seated` gauge after `change` players sat down (or, negative, left).
+fn seat_change(cx: &PlayerCx, change: i64) {
+    let seated = cx.world(|lobby| {
+        lobby.seated += change;
+        lobby.seated
+    });
+    cx.gauge("players seated", seated);
+}
+
 /// One player, from JOIN to BYE.
 #[ttk::bot]
-pub(crate) fn player(cx: PlayerCx, id: usize, server: SocketAddr, rounds: u32) -> io::Result<()> {
+pub(crate) fn player(
+    cx: PlayerCx,
+    session: Session,
+    server: SocketAddr,
+    rounds: u32,
+) -> io::Result<()> {
+    let me = format!("player-{}", session.id());
+    let (mut conn, room, place) = ttk::yield_!(cx.time("join", join(&cx, server, me)))?;
+    cx.join(&place.group);
+    seat_change(&cx, 1);
+    let played = ttk::yield_!(play(&cx, &mut conn, &place, rounds));
+    seat_change(&cx, -1);
+    played?;
+    cx.leave(&place.group)
+        .map_err(|error| io::Error::other(format!("room {room}: {error}")))
+}
+
+/// Connects, joins, and waits for a seat: the connection, the room and the place in it.
+#[ttk::bot]
+fn join(cx: &PlayerCx, server: SocketAddr, me: String) -> io::Result<(Framed, u32, Place)> {
     let stream = ttk::yield_!(TcpStream::connect(server))?;
     stream.set_nodelay(true)?;
     let mut conn = Framed::new(stream, protocol::format());
-    let me = format!("player-{id}");
-    ttk::yield_!(send(&cx, &mut conn, Frame::Join { name: me.clone() }))?;
-    let (room, seat, names) = match ttk::yield_!(receive(&cx, &mut conn))? {
+    ttk::yield_!(send(cx, &mut conn, Frame::Join { name: me.clone() }))?;
+    let (room, seat, names) = match ttk::yield_!(receive(cx, &mut conn))? {
         Frame::Room { room, seat, names } => (room, seat, names),
         other => return Err(invalid(&format!("{other} instead of ROOM"))),
     };
     check(names.len() == SEATS && names.get(seat) == Some(&me), || {
         format!("seat {seat} at table {names:?} is not {me}")
     })?;
-    let team: Vec<usize> = names
+    let team = names
         .iter()
         .map(|name| id_of(name))
         .collect::<io::Result<_>>()?;
-    let group = format!("room-{room}");
-    cx.join(&group);
     let barrier = cx.world(|lobby| {
-        lobby.rooms.insert(room);
         lobby
             .barriers
             .entry(room)
             .or_insert_with(|| Barrier::new(SEATS))
             .clone()
     });
+    let place = Place {
+        seat,
+        names,
+        team,
+        group: format!("room-{room}"),
+        barrier,
+    };
+    Ok((conn, room, place))
+}
 
+/// Plays the rounds (each a `round`, then the chat after it), then leaves the table.
+#[ttk::bot]
+fn play(cx: &PlayerCx, conn: &mut Framed, place: &Place, rounds: u32) -> io::Result<()> {
     for round in 1..=rounds {
-        let mut sum = 0;
-        for (turn, &mover) in team.iter().enumerate() {
-            let frame = ttk::yield_!(receive(&cx, &mut conn))?;
-            check(frame == Frame::Turn { round, seat: turn }, || {
-                format!("{frame} when TURN {round} {turn} was due")
-            })?;
-            let mine = if turn == seat {
-                // Think, then move; tell the teammates what the move was.
-                let think = Duration::from_millis(cx.rng().range(1..6));
-                ttk::yield_!(ttk::sleep(think));
-                let value = cx.rng().range(1..100) as u32;
-                let sent = Instant::now();
-                ttk::yield_!(send(&cx, &mut conn, Frame::Move { round, value }))?;
-                cx.send_group(&group, Told { round, value });
-                Some((value, sent))
-            } else {
-                None
-            };
-            let value = match ttk::yield_!(receive(&cx, &mut conn))? {
+        ttk::yield_!(cx.time("round", play_round(cx, conn, place, round)))?;
+        ttk::yield_!(chat_round(cx, conn, place, round))?;
+    }
+    ttk::yield_!(send(cx, conn, Frame::Leave))?;
+    let frame = ttk::yield_!(receive(cx, conn))?;
+    check(frame == Frame::Bye, || format!("{frame} instead of BYE"))
+}
+
+/// One round: every seat's turn, the score, and the table meeting at the barrier.
+#[ttk::bot]
+fn play_round(cx: &PlayerCx, conn: &mut Framed, place: &Place, round: u32) -> io::Result<()> {
+    let mut sum = 0;
+    for (turn, &mover) in place.team.iter().enumerate() {
+        let frame = ttk::yield_!(receive(cx, conn))?;
+        check(frame == Frame::Turn { round, seat: turn }, || {
+            format!("{frame} when TURN {round} {turn} was due")
+        })?;
+        let value = if turn == place.seat {
+            // Think, then move.
+            let think = Duration::from_millis(cx.rng().range(1..6));
+            ttk::yield_!(ttk::sleep(think));
+            let value = cx.rng().range(1..100) as u32;
+            let moved = make_move(cx, conn, &place.group, round, turn, value);
+            ttk::yield_!(cx.time("move", moved))?;
+            value
+        } else {
+            let value = match ttk::yield_!(receive(cx, conn))? {
                 Frame::Moved {
                     round: r,
                     seat: s,
@@ -125,72 +171,99 @@ pub(crate) fn player(cx: PlayerCx, id: usize, server: SocketAddr, rounds: u32) -
                 } if r == round && s == turn => value,
                 other => return Err(invalid(&format!("{other} instead of MOVED {round} {turn}"))),
             };
-            match mine {
-                Some((mine, sent)) => {
-                    check(value == mine, || {
-                        format!("the server saw {value}, I moved {mine}")
-                    })?;
-                    let micros = sent.elapsed().as_micros() as u64;
-                    cx.world(|lobby| lobby.latencies.saturating_record(micros.max(1)));
-                }
-                None => {
-                    let mover = [mover];
-                    let wait = ttk::timeout(Duration::from_secs(5), cx.recv_from(&mover));
-                    let told = ttk::yield_!(wait)
-                        .map_err(|_| invalid("a teammate never told its move"))?;
-                    cx.world(|lobby| lobby.messages += 1);
-                    check(told.data.round == round && told.data.value == value, || {
-                        format!("teammate said {:?}, the server said {value}", told.data)
-                    })?;
-                }
-            }
-            sum += value;
-        }
-        let frame = ttk::yield_!(receive(&cx, &mut conn))?;
-        check(frame == Frame::Score { round, sum }, || {
-            format!("{frame}, expected SCORE {round} {sum}")
-        })?;
-
-        // The whole table meets before chatting.
-        ttk::yield_!(barrier.wait()).map_err(|error| invalid(&error.to_string()))?;
-        for (turn, name) in names.iter().enumerate() {
-            if turn == seat {
-                let text = format!("gg from {me} in round {round}");
-                ttk::yield_!(send(&cx, &mut conn, Frame::Chat { text }))?;
-            }
-            let expected = format!("gg from {name} in round {round}");
-            let frame = ttk::yield_!(receive(&cx, &mut conn))?;
-            check(
-                frame
-                    == Frame::Said {
-                        seat: turn,
-                        text: expected.clone(),
-                    },
-                || format!("{frame}, expected SAID {turn} {expected}"),
-            )?;
-        }
-        cx.world(|lobby| lobby.rounds += 1);
+            // The mover's word must match what the server relayed.
+            let mover = [mover];
+            let told = ttk::yield_!(ttk::timeout(PATIENCE, cx.recv_from(&mover)))
+                .map_err(|_| invalid("a teammate never told its move"))?;
+            cx.count("messages between players", 1);
+            check(told.data.round == round && told.data.value == value, || {
+                format!("teammate said {:?}, the server said {value}", told.data)
+            })?;
+            value
+        };
+        sum += value;
     }
-    ttk::yield_!(send(&cx, &mut conn, Frame::Leave))?;
-    let frame = ttk::yield_!(receive(&cx, &mut conn))?;
-    check(frame == Frame::Bye, || format!("{frame} instead of BYE"))?;
-    cx.leave(&group)
-        .map_err(|error| invalid(&error.to_string()))
+    let frame = ttk::yield_!(receive(cx, conn))?;
+    check(frame == Frame::Score { round, sum }, || {
+        format!("{frame}, expected SCORE {round} {sum}")
+    })?;
+    // The whole table meets before chatting.
+    ttk::yield_!(place.barrier.wait()).map_err(io::Error::other)?;
+    Ok(())
+}
+
+/// Sends this player's MOVE, tells the teammates, and waits for the server's MOVED.
+#[ttk::bot]
+fn make_move(
+    cx: &PlayerCx,
+    conn: &mut Framed,
+    group: &str,
+    round: u32,
+    seat: usize,
+    value: u32,
+) -> io::Result<()> {
+    ttk::yield_!(send(cx, conn, Frame::Move { round, value }))?;
+    cx.send_group(group, Told { round, value });
+    match ttk::yield_!(receive(cx, conn))? {
+        Frame::Moved {
+            round: r,
+            seat: s,
+            value: seen,
+        } if r == round && s == seat => check(seen == value, || {
+            format!("the server saw {seen}, I moved {value}")
+        }),
+        other => Err(invalid(&format!("{other} instead of MOVED {round} {seat}"))),
+    }
+}
+
+/// The chat after a round: each seat in turn says "gg"; this player's line is a `chat`.
+#[ttk::bot]
+fn chat_round(cx: &PlayerCx, conn: &mut Framed, place: &Place, round: u32) -> io::Result<()> {
+    for (turn, name) in place.names.iter().enumerate() {
+        let text = format!("gg from {name} in round {round}");
+        if turn == place.seat {
+            ttk::yield_!(cx.time("chat", chat(cx, conn, turn, text)))?;
+        } else {
+            ttk::yield_!(hear(cx, conn, turn, text))?;
+        }
+    }
+    Ok(())
+}
+
+/// Sends this player's CHAT and waits for the server to relay it.
+#[ttk::bot]
+fn chat(cx: &PlayerCx, conn: &mut Framed, seat: usize, text: String) -> io::Result<()> {
+    ttk::yield_!(send(cx, conn, Frame::Chat { text: text.clone() }))?;
+    ttk::yield_!(hear(cx, conn, seat, text))
+}
+
+/// Receives a chat line, which must be `text` said by `seat`.
+#[ttk::bot]
+fn hear(cx: &PlayerCx, conn: &mut Framed, seat: usize, text: String) -> io::Result<()> {
+    let frame = ttk::yield_!(receive(cx, conn))?;
+    check(
+        frame
+            == Frame::Said {
+                seat,
+                text: text.clone(),
+            },
+        || format!("{frame}, expected SAID {seat} {text}"),
+    )
 }
 
 /// Sends one frame.
 #[ttk::bot]
 fn send(cx: &PlayerCx, conn: &mut Framed, frame: Frame) -> io::Result<()> {
     ttk::yield_!(conn.write_frame(frame.to_string().as_bytes()))?;
-    cx.world(|lobby| lobby.frames += 1);
+    cx.count("frames sent", 1);
     Ok(())
 }
 
 /// Receives one frame (a server that goes quiet is an error, not a hang).
 #[ttk::bot]
 fn receive(cx: &PlayerCx, conn: &mut Framed) -> io::Result<Frame> {
-    let payload = ttk::yield_!(ttk::timeout(Duration::from_secs(10), conn.read_frame()))??;
+    let payload = ttk::yield_!(ttk::timeout(PATIENCE, conn.read_frame()))??;
     let frame = Frame::parse(payload.ok_or_else(|| invalid("the server hung up"))?)?;
-    cx.world(|lobby| lobby.frames += 1);
+    cx.count("frames received", 1);
     Ok(frame)
 }

@@ -12,7 +12,8 @@ use crate::protocol::{self, Frame, invalid};
 
 /// Players per room.
 pub(crate) const SEATS: usize = 4;
-/// How long the server waits for a player's frame before giving up on the room.
+/// How long the server waits for a player (its connection, or its next frame) before giving up:
+/// players that never come (stopped by the run's end, say) must not hang the server.
 const PLAYER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A seated player.
@@ -87,7 +88,7 @@ fn lobby(cx: &Cx<Table>, listener: &TcpListener, players: usize) -> io::Result<S
     let mut waiting = Vec::with_capacity(SEATS);
     let mut next_room = 0;
     for _ in 0..players {
-        let (stream, _) = ttk::yield_!(listener.accept())?;
+        let (stream, _) = ttk::yield_!(ttk::timeout(PLAYER_TIMEOUT, listener.accept()))??;
         let mut conn = Framed::new(stream, protocol::format());
         let name = match ttk::yield_!(read(&mut conn, &mut stats))? {
             Frame::Join { name } => name,

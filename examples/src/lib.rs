@@ -8,4 +8,3 @@
 
 pub mod echo_target;
 pub mod reply_target;
-pub mod storm;

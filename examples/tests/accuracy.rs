@@ -54,7 +54,11 @@ fn percentiles_and_counts_match_what_the_server_saw() {
     let measured = request.latency();
     let truth = target.held();
     assert_eq!(request.ok, 2_000);
-    assert_eq!(request.ok, target.served(), "ttk's successes = the server's replies");
+    assert_eq!(
+        request.ok,
+        target.served(),
+        "ttk's successes = the server's replies"
+    );
     assert_eq!(request.failed + request.abandoned + request.stopped, 0);
     let (true_p50, true_p99) = (truth.value_at_quantile(0.5), truth.value_at_quantile(0.99));
     eprintln!(

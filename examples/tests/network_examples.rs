@@ -2,6 +2,9 @@
 
 mod util;
 
+use std::process::Output;
+
+use ttk::cli::ttk_report::{Report, TransactionReport};
 use util::{assert_usage_error, run_example, run_example_raw};
 
 #[test]
@@ -21,32 +24,67 @@ fn hello_server_prints_the_four_lines_in_order() {
     assert_eq!(lines[3], "process 1: received \"hello\"");
 }
 
-/// The number after `label: ` in a summary.
-fn figure(output: &str, label: &str) -> u64 {
-    output
-        .lines()
-        .find_map(|line| {
-            line.strip_prefix(label)?
-                .strip_prefix(": ")?
-                .split(' ')
-                .next()
-        })
-        .and_then(|value| value.parse().ok())
-        .unwrap_or_else(|| panic!("no {label} in:\n{output}"))
+/// Runs example `name` with `args`, `--quiet` and `--json` to a fresh file; its output and its
+/// report.
+fn run_with_report(name: &str, test: &str, args: &[&str]) -> (Output, Report) {
+    let path = std::env::temp_dir().join(format!("ttk-network-{test}-{}.json", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let mut all = args.to_vec();
+    all.extend(["--quiet", "--json", path.to_str().expect("a UTF-8 path")]);
+    let output = run_example_raw(name, &all);
+    let report = Report::read_json(&path).unwrap_or_else(|error| {
+        panic!("{name} wrote no report ({error}): {output:?}");
+    });
+    let _ = std::fs::remove_file(&path);
+    (output, report)
+}
+
+/// Transaction `name` of `report`, which must be there.
+fn transaction<'r>(report: &'r Report, name: &str) -> &'r TransactionReport {
+    report
+        .transaction(name)
+        .unwrap_or_else(|| panic!("no {name} transaction in:\n{}", report.summary()))
+}
+
+/// Transaction `name` ended `ok` times well and never otherwise.
+fn assert_all_ok(report: &Report, name: &str, ok: u64) {
+    let tx = transaction(report, name);
+    assert_eq!(
+        (tx.ok, tx.failed, tx.abandoned, tx.stopped),
+        (ok, 0, 0, 0),
+        "{name}:\n{}",
+        report.summary()
+    );
 }
 
 #[test]
 fn echo_storm_completes_requests_without_errors() {
-    let output = run_example("echo_storm", &["--bots", "20", "--seconds", "1"]);
-    assert!(figure(&output, "requests") > 0, "{output}");
-    assert_eq!(figure(&output, "errors"), 0, "{output}");
-    assert!(figure(&output, "latency p99") >= figure(&output, "latency p50"));
+    let (output, report) =
+        run_with_report("echo_storm", "echo", &["--bots", "20", "--seconds", "1"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(report.run.end, "duration");
+    assert_all_ok(&report, "connect", 20);
+    let request = transaction(&report, "request");
+    assert!(request.ok > 0, "{}", report.summary());
+    assert_eq!(
+        request.failed + request.abandoned,
+        0,
+        "{}",
+        report.summary()
+    );
+    let latency = request.latency();
+    assert!(latency.p99_us >= latency.p50_us, "{latency:?}");
 }
 
 #[test]
 fn udp_storm_completes_requests() {
-    let output = run_example("udp_storm", &["--bots", "20", "--seconds", "1"]);
-    assert!(figure(&output, "requests") > 0, "{output}");
+    let (output, report) = run_with_report("udp_storm", "udp", &["--bots", "20", "--seconds", "1"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let echo = transaction(&report, "echo");
+    assert!(echo.ok > 0, "{}", report.summary());
+    assert_eq!(echo.failed + echo.abandoned, 0, "{}", report.summary());
+    // The run's end caught each bot waiting for an echo.
+    assert_eq!(echo.stopped, 20, "{}", report.summary());
 }
 
 #[test]
@@ -54,8 +92,19 @@ fn a_bad_option_is_a_clear_error_with_exit_status_2() {
     assert_usage_error(
         "echo_storm",
         &["--bots", "many"],
-        "--bots: not a count: many",
+        "invalid value 'many' for '--bots",
     );
+    assert_usage_error(
+        "udp_storm",
+        &["--bots", "many"],
+        "invalid value 'many' for '--bots",
+    );
+    assert_usage_error(
+        "udp_storm",
+        &["--seconds", "0"],
+        "--seconds: not a positive number: 0",
+    );
+    assert_usage_error("udp_storm", &["--target", "nowhere"], "bad address nowhere");
 }
 
 #[test]
@@ -63,33 +112,113 @@ fn echo_storm_against_a_dead_target_counts_errors_and_fails() {
     let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = unused.local_addr().unwrap().to_string();
     drop(unused);
-    let output = run_example_raw(
+    let (output, report) = run_with_report(
         "echo_storm",
-        &["--bots", "3", "--seconds", "0.3", "--target", &addr],
+        "dead",
+        &[
+            "--bots",
+            "3",
+            "--seconds",
+            "0.3",
+            "--target",
+            &addr,
+            "--threshold",
+            "failures < 1%",
+        ],
     );
-    assert!(!output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(figure(&stdout, "errors") > 0, "{stdout}");
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let connect = transaction(&report, "connect");
+    assert_eq!(connect.ok, 0, "{stdout}");
+    assert!(connect.failed > 0, "{stdout}");
+    assert_eq!(connect.errors[0].kind, "ConnectionRefused", "{stdout}");
+    assert!(
+        report
+            .transaction("request")
+            .is_none_or(|request| request.ok == 0)
+    );
     assert!(stdout.contains("refused"), "{stdout}");
+    assert!(!report.thresholds[0].passed, "{stdout}");
 }
 
 #[test]
 fn lobby_plays_every_room_to_the_end_and_every_check_passes() {
-    let output = run_example("lobby", &["--players", "200", "--rounds", "2"]);
-    assert!(output.contains("rooms played: 50\n"), "{output}");
-    assert!(
-        output.contains("rounds completed: 100 (player-rounds 400)"),
-        "{output}"
+    let (players, rounds) = (200, 2);
+    let (output, report) =
+        run_with_report("lobby", "lobby", &["--players", "200", "--rounds", "2"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.ends_with("all checks passed\n"), "{stdout}");
+    assert_eq!(report.run.end, "completed");
+    assert_eq!(
+        (report.bots.started, report.bots.finished),
+        (players, players)
     );
-    // Each mover's teammates (3) hear of each move: 200 players x 2 rounds x 3.
+    // Each player joins once, and in each round moves once, chats once and plays the round.
+    assert_all_ok(&report, "join", players);
+    for name in ["move", "chat", "round"] {
+        assert_all_ok(&report, name, players * rounds);
+    }
+    let counter = |name: &str| report.counters.get(name).copied().unwrap_or(0);
+    // Each mover's teammates (3) hear of each move.
+    assert_eq!(counter("messages between players"), players * rounds * 3);
+    // A player sends JOIN, MOVE and CHAT each round, LEAVE; it receives ROOM, each round 4
+    // TURN, 4 MOVED, SCORE and 4 SAID, then BYE.
+    assert_eq!(counter("frames sent"), players * (2 + 2 * rounds));
+    assert_eq!(counter("frames received"), players * (2 + 13 * rounds));
+    let seated = &report.gauges["players seated"];
+    assert_eq!(seated.last, 0, "everyone left");
+    assert!((4..=players as i64).contains(&seated.max), "{seated:?}");
     assert!(
-        output.contains("messages between players: 1200\n"),
-        "{output}"
+        stdout.contains(&format!(
+            "server: {} frames read, {} written",
+            players * (2 + 2 * rounds),
+            players * (2 + 13 * rounds)
+        )),
+        "{stdout}"
     );
-    assert!(output.ends_with("all checks passed\n"), "{output}");
+}
+
+#[test]
+fn a_lobby_cut_short_fails_its_checks() {
+    let output = run_example_raw(
+        "lobby",
+        &[
+            "--players",
+            "40",
+            "--rounds",
+            "1000",
+            "--duration",
+            "300ms",
+            "--quiet",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let checks = stdout
+        .split_once("checks failed: ")
+        .unwrap_or_else(|| panic!("no failed checks after the summary:\n{stdout}"))
+        .1;
+    assert!(
+        checks.contains("40 players were stopped before the end"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn lobby_rejects_a_player_count_that_does_not_fill_rooms() {
     assert_usage_error("lobby", &["--players", "10"], "multiple of 4");
+    assert_usage_error("lobby", &["--players", "0"], "multiple of 4");
+}
+
+#[test]
+fn lobby_refuses_flags_that_would_reshape_its_game() {
+    assert_usage_error("lobby", &["--bots", "8"], "use --players");
+    assert_usage_error("lobby", &["--iterations", "2"], "use --rounds");
+    assert_usage_error("lobby", &["--target", "127.0.0.1:1"], "its own server");
+    assert_usage_error(
+        "lobby",
+        &["--players", "8", "--ramp-up", "4:1s"],
+        "not the --players 8",
+    );
 }
