@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use ttk_core::metrics::{ErrorDelta, MetricsSnapshot, TransactionDelta};
 use ttk_report::{ErrorTally, GaugeReport, Histogram, Report, SecondReport, TransactionReport};
 
+/// The longest last interval that joins the second before it, in seconds.
+const SLIVER_S: f64 = 0.05;
+
 /// Distinct sample messages kept per error kind.
 const SAMPLES_PER_KIND: usize = 3;
 
@@ -30,11 +33,11 @@ impl Collector {
     /// Adds one loop's snapshot; returns its second's entry.
     pub(crate) fn add(&mut self, snapshot: &MetricsSnapshot) -> &SecondReport {
         // A second is named by its end. The run's last, partial, interval is a second of its own,
-        // unless it is a sliver after a whole second (a run stopped at its deadline), which it
-        // joins.
+        // unless it is a sliver (under 50 ms) after a whole second — a run stopped at its
+        // deadline — which joins that second.
         let seconds = snapshot.elapsed.as_secs_f64();
         let t = match snapshot.last {
-            true => (seconds - 0.001).ceil(),
+            true => (seconds - SLIVER_S).ceil(),
             false => seconds.round(),
         }
         .max(1.0) as u64;

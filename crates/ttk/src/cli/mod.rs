@@ -4,21 +4,24 @@
 //!
 //! ```no_run
 //! use std::process::ExitCode;
-//! use ttk::{bot, Cx};
 //! use ttk::cli::{LoadTest, Session};
+//! use ttk::{Cx, net::TcpStream};
 //!
-//! #[bot]
+//! #[ttk::bot]
 //! fn shopper(cx: Cx, session: Session) -> std::io::Result<()> {
 //!     let target = session.target().unwrap_or("127.0.0.1:8080").to_owned();
 //!     for _ in session.iterations() {
-//!         let stream = ttk::yield_!(cx.time("connect", ttk::net::TcpStream::connect(target.as_str())))?;
-//!         drop(stream);
+//!         let stream = ttk::yield_!(cx.time("connect", TcpStream::connect(target.as_str())))?;
+//!         ttk::yield_!(cx.time("hello", stream.write_all(b"hello\n")))?;
+//!         ttk::yield_!(cx.think(ttk::ThinkTime::uniform(ms(100), ms(500))));
 //!     }
 //!     Ok(())
 //! }
 //!
+//! fn ms(n: u64) -> std::time::Duration { std::time::Duration::from_millis(n) }
+//!
 //! fn main() -> ExitCode {
-//!     LoadTest::from_env("shop").run(|cx, session| shopper(cx, session)).exit_code()
+//!     LoadTest::from_env("shop").run(shopper).exit_code()
 //! }
 //! ```
 //!
