@@ -12,44 +12,36 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ttk::Cx;
-use ttk::cli::{LoadTest, Session, clap};
+use ttk::cli::{LoadTest, Session};
 use ttk::net::TcpStream;
 use ttk_examples::echo_target;
+use ttk_examples::storm_setup::{StormFlags, prepare};
 
 /// The request: 13 bytes, echoed back whole.
 const REQUEST: &[u8; 13] = b"hello, world\n";
-
-/// Flags of this test besides the standard ones.
-#[derive(clap::Args, Debug)]
-struct EchoFlags {
-    /// The run's length in seconds (an older spelling of --duration).
-    #[arg(long, hide = true, value_name = "S")]
-    seconds: Option<f64>,
-}
 
 /// One bot: connect (timed as `connect`), then one request per iteration on the connection. A
 /// failed connection is counted and replaced after a pause, as a real client would reconnect.
 #[ttk::bot]
 fn client(cx: Cx, session: Session, target: SocketAddr) {
     let mut iterations = session.iterations();
-    loop {
+    // A failed connect uses up the iteration it was for: against a dead target the run still
+    // ends after --iterations.
+    while iterations.next().is_some() {
         let stream = match ttk::yield_!(cx.time("connect", TcpStream::connect(target))) {
-            Ok(stream) => stream,
-            Err(_) => {
+            Ok(stream) if stream.set_nodelay(true).is_ok() => stream,
+            _ => {
                 ttk::yield_!(ttk::sleep(Duration::from_millis(100)));
                 continue;
             }
         };
-        if stream.set_nodelay(true).is_err() {
-            continue;
-        }
         let mut response = [0; REQUEST.len()];
         loop {
-            if iterations.next().is_none() {
-                return;
-            }
             if ttk::yield_!(cx.time("request", request(&stream, &mut response))).is_err() {
                 break;
+            }
+            if iterations.next().is_none() {
+                return;
             }
         }
     }
@@ -70,35 +62,13 @@ fn request(stream: &TcpStream, response: &mut [u8; REQUEST.len()]) -> io::Result
 }
 
 fn main() -> ExitCode {
-    let mut test: LoadTest<EchoFlags> = LoadTest::from_env_with("echo_storm");
-    let seconds = test.flags().seconds;
-    let args = test.args_mut();
-    if let Some(seconds) = seconds {
-        match Duration::try_from_secs_f64(seconds) {
-            Ok(duration) if !duration.is_zero() => args.duration = Some(duration),
-            _ => {
-                eprintln!("echo_storm: --seconds: not a positive number: {seconds}");
-                return ExitCode::from(2);
-            }
-        }
+    let mut test: LoadTest<StormFlags> = LoadTest::from_env_with("echo_storm");
+    match prepare(&mut test, "echo_storm", || {
+        echo_target::spawn_tcp("127.0.0.1:0")
+    }) {
+        Ok(target) => test
+            .run(|cx, session| client(cx, session, target))
+            .exit_code(),
+        Err(code) => code,
     }
-    if args.duration.is_none() && args.iterations.is_none() && args.rate.is_none() {
-        args.duration = Some(Duration::from_secs(5));
-    }
-    let target = match &args.target {
-        Some(target) => target.parse::<SocketAddr>().map_err(|_| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("bad address {target}"))
-        }),
-        None => echo_target::spawn_tcp("127.0.0.1:0"),
-    };
-    let target = match target {
-        Ok(target) => target,
-        Err(error) => {
-            eprintln!("echo_storm: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    test.default_target(|| target.to_string());
-    test.run(|cx, session| client(cx, session, target))
-        .exit_code()
 }

@@ -24,6 +24,7 @@ use ttk::Cx;
 use ttk::cli::{LoadTest, Session};
 use ttk::net::TcpStream;
 use ttk_examples::reply_target::{ReplyPolicy, ReplyTarget};
+use ttk_examples::storm_setup::{StormFlags, prepare};
 
 /// A session: connect, then one request per iteration, each timed as `request`.
 #[ttk::bot]
@@ -49,28 +50,21 @@ fn request(stream: &TcpStream) -> io::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let mut test = LoadTest::from_env("stall_demo");
+    let mut test: LoadTest<StormFlags> = LoadTest::from_env_with("stall_demo");
     let policy = ReplyPolicy::Stalls {
         period: Duration::from_secs(5),
         stall: Duration::from_secs(1),
     };
     let mut own_target = None;
-    if test.args().target.is_none() {
-        match ReplyTarget::spawn(policy) {
-            Ok(target) => {
-                test.default_target(|| target.addr().to_string());
-                own_target = Some(target);
-            }
-            Err(error) => {
-                eprintln!("stall_demo: the target could not listen: {error}");
-                return ExitCode::from(3);
-            }
-        }
-    }
-    let target = test.args().target.clone().unwrap_or_default();
-    let Ok(addr) = target.parse::<SocketAddr>() else {
-        eprintln!("stall_demo: --target must be IP:PORT, not {target:?}");
-        return ExitCode::from(2);
+    let started = prepare(&mut test, "stall_demo", || {
+        let target = ReplyTarget::spawn(policy)?;
+        let addr = target.addr();
+        own_target = Some(target);
+        Ok(addr)
+    });
+    let addr = match started {
+        Ok(addr) => addr,
+        Err(code) => return code,
     };
     let outcome = test.run(|cx, session| client(cx, session, addr));
     if let Some(target) = own_target {

@@ -12,23 +12,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ttk::Cx;
-use ttk::cli::{LoadTest, Session, clap};
+use ttk::cli::{LoadTest, Session};
 use ttk::net::UdpSocket;
 use ttk_examples::echo_target;
+use ttk_examples::storm_setup::{StormFlags, prepare};
 
 /// How long a bot waits for an echo before counting the datagram as lost.
 const ECHO_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a bot pauses after an error other than a lost datagram (a target that refuses),
 /// as a real client would rather than spin.
 const BACK_OFF: Duration = Duration::from_millis(100);
-
-/// Flags of this test besides the standard ones.
-#[derive(clap::Args, Debug)]
-struct UdpFlags {
-    /// The run's length in seconds (an older spelling of --duration).
-    #[arg(long, hide = true, value_name = "S")]
-    seconds: Option<f64>,
-}
 
 /// One bot: a socket connected to the target, then one datagram and its echo per iteration.
 #[ttk::bot]
@@ -85,35 +78,13 @@ fn echo(
 }
 
 fn main() -> ExitCode {
-    let mut test: LoadTest<UdpFlags> = LoadTest::from_env_with("udp_storm");
-    let seconds = test.flags().seconds;
-    let args = test.args_mut();
-    if let Some(seconds) = seconds {
-        match Duration::try_from_secs_f64(seconds) {
-            Ok(duration) if !duration.is_zero() => args.duration = Some(duration),
-            _ => {
-                eprintln!("udp_storm: --seconds: not a positive number: {seconds}");
-                return ExitCode::from(2);
-            }
-        }
+    let mut test: LoadTest<StormFlags> = LoadTest::from_env_with("udp_storm");
+    match prepare(&mut test, "udp_storm", || {
+        echo_target::spawn_udp("127.0.0.1:0")
+    }) {
+        Ok(target) => test
+            .run(|cx, session| client(cx, session, target))
+            .exit_code(),
+        Err(code) => code,
     }
-    if args.duration.is_none() && args.iterations.is_none() && args.rate.is_none() {
-        args.duration = Some(Duration::from_secs(5));
-    }
-    let target = match &args.target {
-        Some(target) => target.parse::<SocketAddr>().map_err(|_| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("bad address {target}"))
-        }),
-        None => echo_target::spawn_udp("127.0.0.1:0"),
-    };
-    let target = match target {
-        Ok(target) => target,
-        Err(error) => {
-            eprintln!("udp_storm: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    test.default_target(|| target.to_string());
-    test.run(|cx, session| client(cx, session, target))
-        .exit_code()
 }

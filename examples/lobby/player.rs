@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use ttk::cli::Session;
 use ttk::net::{Framed, TcpStream};
-use ttk::{Barrier, Cx};
+use ttk::{Barrier, Cx, ThinkTime};
 
 use crate::protocol::{self, Frame, invalid};
 use crate::server::SEATS;
@@ -156,8 +156,8 @@ fn play_round(cx: &PlayerCx, conn: &mut Framed, place: &Place, round: u32) -> io
         })?;
         let value = if turn == place.seat {
             // Think, then move.
-            let think = Duration::from_millis(cx.rng().range(1..6));
-            ttk::yield_!(ttk::sleep(think));
+            let think = ThinkTime::uniform(Duration::from_millis(1), Duration::from_millis(5));
+            ttk::yield_!(cx.think(think));
             let value = cx.rng().range(1..100) as u32;
             let moved = make_move(cx, conn, &place.group, round, turn, value);
             ttk::yield_!(cx.time("move", moved))?;

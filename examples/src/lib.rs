@@ -8,3 +8,4 @@
 
 pub mod echo_target;
 pub mod reply_target;
+pub mod storm_setup;

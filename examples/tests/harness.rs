@@ -91,12 +91,31 @@ fn thresholds_decide_the_exit_code() {
     );
     let stdout = String::from_utf8_lossy(&failing.stdout);
     assert_eq!(failing.status.code(), Some(1), "{stdout}");
-    let failed_line = stdout
-        .lines()
-        .find(|line| line.contains("p99(request) < 1us"))
-        .unwrap_or_else(|| panic!("the failed threshold is not named:\n{stdout}"));
-    assert!(failed_line.contains("1us"), "{failed_line}");
-    assert!(stdout.contains("count(request) >= 1000"), "{stdout}");
+    // `p99(request) < 1us      FAILED     112us    1us`: the verdict, the measured value, the limit.
+    let columns = |expression: &str| -> Vec<String> {
+        let line = stdout
+            .lines()
+            .find(|line| line.starts_with(expression))
+            .unwrap_or_else(|| panic!("the threshold {expression} is not named:\n{stdout}"));
+        line[expression.len()..]
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    let latency = columns("p99(request) < 1us");
+    assert_eq!(latency[0], "FAILED", "{stdout}");
+    assert_eq!(latency[2], "1us", "{stdout}");
+    assert!(
+        latency[1].ends_with("us") || latency[1].ends_with("ms"),
+        "a measured latency: {stdout}"
+    );
+    assert_ne!(latency[1], "1us", "{stdout}");
+    // Passing thresholds are listed too: 5 bots × 200 requests.
+    assert_eq!(
+        columns("count(request) >= 1000")[..2],
+        ["ok", "1000"],
+        "{stdout}"
+    );
 
     let passing = run_example_raw(
         "echo_storm",
@@ -180,4 +199,36 @@ fn a_signal_stops_the_run_and_leaves_complete_reports() {
         let page = std::fs::read_to_string(&html).expect("the HTML report");
         assert!(page.trim_end().ends_with("</html>"), "{name}: a torn page");
     }
+}
+
+/// Reports go where they are asked to, directories made as needed.
+#[test]
+fn report_directories_are_made() {
+    let dir = report_dir("nested");
+    let json = dir.join("a/b/report.json");
+    let html = dir.join("c/report.html");
+    let output = run_example_raw(
+        "echo_storm",
+        &[
+            "--bots",
+            "2",
+            "--iterations",
+            "10",
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(
+        Report::read_json(&json)
+            .unwrap()
+            .transaction("request")
+            .unwrap()
+            .ok,
+        20
+    );
+    assert!(html.exists());
 }

@@ -83,8 +83,9 @@ fn udp_storm_completes_requests() {
     let echo = transaction(&report, "echo");
     assert!(echo.ok > 0, "{}", report.summary());
     assert_eq!(echo.failed + echo.abandoned, 0, "{}", report.summary());
-    // The run's end caught each bot waiting for an echo.
-    assert_eq!(echo.stopped, 20, "{}", report.summary());
+    // After --seconds each bot finished the echo it waited for, then stopped sending.
+    assert_eq!(echo.stopped, 0, "{}", report.summary());
+    assert_eq!(report.bots.finished, 20, "{}", report.summary());
 }
 
 #[test]
@@ -104,7 +105,11 @@ fn a_bad_option_is_a_clear_error_with_exit_status_2() {
         &["--seconds", "0"],
         "--seconds: not a positive number: 0",
     );
-    assert_usage_error("udp_storm", &["--target", "nowhere"], "bad address nowhere");
+    assert_usage_error(
+        "udp_storm",
+        &["--target", "nowhere"],
+        "--target must be IP:PORT, not \"nowhere\"",
+    );
 }
 
 #[test]

@@ -231,7 +231,6 @@ impl LoopState {
         }
     }
 
-    /// Ends a failed run with `error` (the first failure is kept).
     /// Marks the run as stopping: bots are about to be dropped in place.
     pub(crate) fn set_stopping(&self) {
         self.stopping.set(true);
@@ -264,6 +263,7 @@ impl LoopState {
         }
     }
 
+    /// Ends a failed run with `error` (the first failure is kept).
     pub(crate) fn fail(&self, error: RunError) {
         self.failure.borrow_mut().get_or_insert(error);
     }
@@ -315,15 +315,15 @@ impl LoopState {
         self.source_due.get() != SourceDue::Never
     }
 
-    /// Ends the run's hold on what bots shared (the world, hooks, mailboxes). A socket can
-    /// outlive its run (a bot may return one) and keeps this state alive; without this, a socket
-    /// stored in the world or left in a mailbox would keep the state alive in a cycle and leak
-    /// every descriptor of the run.
     /// Tells the features the run is over.
     pub(crate) fn end_features(&self) {
         self.features.for_each(|feature| feature.run_ended(self));
     }
 
+    /// Ends the run's hold on what bots shared (the world, hooks, mailboxes). A socket can
+    /// outlive its run (a bot may return one) and keeps this state alive; without this, a socket
+    /// stored in the world or left in a mailbox would keep the state alive in a cycle and leak
+    /// every descriptor of the run.
     pub(crate) fn release_shared(&self) {
         self.features.release();
     }

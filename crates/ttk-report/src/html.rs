@@ -159,16 +159,13 @@ mod tests {
         });
         let mut histogram = Histogram::new();
         histogram.record(Duration::from_millis(5));
-        let second = SecondTransaction {
-            ok: 1,
-            failed: 1,
-            histogram,
-        };
+        let second = SecondTransaction::new(1, 1, &histogram);
         report.series.push(SecondReport {
             t: 1,
             active_bots: 1,
             errors: 1,
             transactions: [(HOSTILE.to_owned(), second)].into(),
+            ..SecondReport::default()
         });
         report
     }

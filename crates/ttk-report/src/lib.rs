@@ -34,7 +34,9 @@ mod threshold;
 mod write;
 
 pub use format::format_duration_us;
-pub use histogram::{HIGHEST_US, Histogram, HistogramError, LOWEST_US, SIGNIFICANT_DIGITS};
+pub use histogram::{
+    HIGHEST_US, Histogram, HistogramError, LOWEST_US, PackedHistogram, SIGNIFICANT_DIGITS,
+};
 pub use model::{
     BotTally, ErrorTally, GaugeReport, Latency, Parameters, Report, ReportError, RunInfo, SCHEMA,
     SecondReport, SecondTransaction, ThresholdResult, TransactionReport,

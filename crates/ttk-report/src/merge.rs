@@ -217,9 +217,11 @@ impl SecondReport {
     fn add(&mut self, other: SecondReport) {
         self.active_bots = self.active_bots.saturating_add(other.active_bots);
         self.errors = self.errors.saturating_add(other.errors);
+        // Processes' seconds of the same number cover the same time: the longest stands.
+        self.length_s = self.length_s.max(other.length_s);
         for (name, transaction) in other.transactions {
             match self.transactions.entry(name) {
-                Entry::Occupied(mut mine) => mine.get_mut().add(transaction),
+                Entry::Occupied(mut mine) => mine.get_mut().add_second(transaction),
                 Entry::Vacant(slot) => {
                     slot.insert(transaction);
                 }
@@ -230,9 +232,7 @@ impl SecondReport {
 
 impl SecondTransaction {
     /// Adds another process's second of the same transaction.
-    fn add(&mut self, other: SecondTransaction) {
-        self.ok = self.ok.saturating_add(other.ok);
-        self.failed = self.failed.saturating_add(other.failed);
-        self.histogram.merge(&other.histogram);
+    fn add_second(&mut self, other: SecondTransaction) {
+        self.add(other.ok, other.failed, &other.histogram.unpack());
     }
 }

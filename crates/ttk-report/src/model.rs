@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::histogram::Histogram;
+use crate::histogram::{Histogram, PackedHistogram};
 
 /// The schema this crate writes and reads.
 pub const SCHEMA: &str = "ttk-report/1";
@@ -146,7 +146,7 @@ pub struct BotTally {
 }
 
 /// One second of the run.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SecondReport {
     /// Seconds since the start at the end of this interval (1 for the first).
     pub t: u64,
@@ -154,8 +154,29 @@ pub struct SecondReport {
     pub active_bots: u64,
     /// Failed transactions in the second (all names).
     pub errors: u64,
+    /// The length of time this entry covers, in seconds: 1, except for the run's last, partial
+    /// second, and after a second the loop could not close on time (it was blocked), whose
+    /// entry covers the seconds it missed.
+    #[serde(default = "one_second")]
+    pub length_s: f64,
     /// Each transaction active in the second, by name.
     pub transactions: BTreeMap<String, SecondTransaction>,
+}
+
+fn one_second() -> f64 {
+    1.0
+}
+
+impl Default for SecondReport {
+    fn default() -> Self {
+        SecondReport {
+            t: 0,
+            active_bots: 0,
+            errors: 0,
+            length_s: one_second(),
+            transactions: BTreeMap::new(),
+        }
+    }
 }
 
 /// One transaction over one second.
@@ -165,8 +186,60 @@ pub struct SecondTransaction {
     pub ok: u64,
     /// Failed in the second.
     pub failed: u64,
-    /// Latencies of the second's successes, in microseconds.
-    pub histogram: Histogram,
+    /// Median latency of the second's successes, in microseconds (0 without successes).
+    #[serde(default)]
+    pub p50_us: u64,
+    /// 90th percentile, in microseconds.
+    #[serde(default)]
+    pub p90_us: u64,
+    /// 99th percentile, in microseconds.
+    #[serde(default)]
+    pub p99_us: u64,
+    /// Highest latency, in microseconds.
+    #[serde(default)]
+    pub max_us: u64,
+    /// Latencies of the second's successes, in microseconds, kept packed (see
+    /// [`PackedHistogram`]): the percentiles above are read from it.
+    pub histogram: PackedHistogram,
+}
+
+impl SecondTransaction {
+    /// One transaction's second: `ok` successes with the latencies in `histogram`, `failed`
+    /// failures.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::{Histogram, SecondTransaction};
+    ///
+    /// let mut latencies = Histogram::new();
+    /// latencies.record(Duration::from_millis(2));
+    /// let second = SecondTransaction::new(1, 0, &latencies);
+    /// assert_eq!(second.max_us, 2_001); // the top of 2 ms's bucket
+    /// ```
+    pub fn new(ok: u64, failed: u64, histogram: &Histogram) -> Self {
+        let latency = Latency::of(histogram);
+        SecondTransaction {
+            ok,
+            failed,
+            p50_us: latency.p50_us,
+            p90_us: latency.p90_us,
+            p99_us: latency.p99_us,
+            max_us: latency.max_us,
+            histogram: PackedHistogram::pack(histogram),
+        }
+    }
+
+    /// Adds `ok` successes with the latencies in `histogram`, and `failed` failures.
+    pub fn add(&mut self, ok: u64, failed: u64, histogram: &Histogram) {
+        let mut merged = self.histogram.unpack();
+        merged.merge(histogram);
+        *self = SecondTransaction::new(
+            self.ok.saturating_add(ok),
+            self.failed.saturating_add(failed),
+            &merged,
+        );
+    }
 }
 
 /// One threshold and how the run did against it.

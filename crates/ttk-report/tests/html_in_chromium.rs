@@ -333,11 +333,7 @@ fn realistic_report() -> Report {
             second.errors += failed;
             second.transactions.insert(
                 shape.name.to_owned(),
-                SecondTransaction {
-                    ok,
-                    failed,
-                    histogram,
-                },
+                SecondTransaction::new(ok, failed, &histogram),
             );
         }
         report.series.push(second);

@@ -4,8 +4,11 @@ mod util;
 
 use std::time::Duration;
 
-use ttk_report::{ErrorTally, GaugeReport, Report, ReportError, SecondReport, TransactionReport};
-use util::{record, samples, tally};
+use ttk_report::{
+    ErrorTally, GaugeReport, Report, ReportError, SecondReport, SecondTransaction,
+    TransactionReport,
+};
+use util::{record_all, samples, tally};
 
 /// A shard's report: the given samples, and run figures that differ between shards.
 fn shard_report(shard: usize, samples: &[util::Sample]) -> Report {
@@ -14,9 +17,7 @@ fn shard_report(shard: usize, samples: &[util::Sample]) -> Report {
     report.run.duration_s = 10.0 - shard as f64 * 0.5;
     report.run.end = ["completed", "duration", "completed"][shard].to_owned();
     report.run.parameters.seed = 42;
-    for sample in samples {
-        record(&mut report, sample);
-    }
+    record_all(&mut report, samples);
     report
         .counters
         .insert("bytes".to_owned(), 1_000 * (shard as u64 + 1));
@@ -53,9 +54,7 @@ fn merging_shards_equals_recording_every_sample_in_one_report() {
     whole.run.end = "duration".to_owned();
     whole.run.processes = 3;
     whole.run.parameters.seed = 42;
-    for sample in &all {
-        record(&mut whole, sample);
-    }
+    record_all(&mut whole, &all);
     whole.counters.insert("bytes".to_owned(), 6_000);
     whole.counters.insert("retries".to_owned(), 14);
     whole.bots.started = 300;
@@ -172,10 +171,10 @@ fn series_align_by_second() {
                 errors: 1,
                 ..SecondReport::default()
             };
-            let login = second.transactions.entry("login".to_owned()).or_default();
-            login.ok = 1;
-            login.failed = 1;
-            login.histogram.record(Duration::from_micros(micros));
+            let mut latencies = ttk_report::Histogram::new();
+            latencies.record(Duration::from_micros(micros));
+            let login = SecondTransaction::new(1, 1, &latencies);
+            second.transactions.insert("login".to_owned(), login);
             report.series.push(second);
         }
         report
@@ -191,8 +190,8 @@ fn series_align_by_second() {
     assert_eq!((both.active_bots, both.errors), (20, 2));
     let login = &both.transactions["login"];
     assert_eq!((login.ok, login.failed), (2, 2));
-    assert_eq!(login.histogram.inner().len(), 2);
-    assert_eq!(login.histogram.inner().max(), 300);
+    assert_eq!(login.histogram.unpack().inner().len(), 2);
+    assert_eq!(login.histogram.unpack().inner().max(), 300);
     assert_eq!(merged.series[2].active_bots, 10);
 }
 

@@ -28,7 +28,7 @@ fn the_example_is_a_report_with_the_figures_it_describes() {
     );
     assert_eq!(login.failed_histogram.inner().len(), 1);
     assert_eq!(
-        report.series[0].transactions["login"].histogram,
+        report.series[0].transactions["login"].histogram.unpack(),
         login.histogram
     );
 

@@ -186,3 +186,73 @@ fn failed_bots_are_counted_by_kind_and_the_run_goes_on() {
     assert_eq!(outcome.report.run.end, "completed");
     assert_eq!(outcome.code, 0);
 }
+
+/// The core records latencies in the same bounds the report reads them with.
+#[test]
+fn the_core_and_the_report_agree_on_the_histogram_bounds() {
+    use ttk::cli::ttk_report;
+    assert_eq!(ttk::metrics::LOWEST_MICROS, ttk_report::LOWEST_US);
+    assert_eq!(ttk::metrics::HIGHEST_MICROS, ttk_report::HIGHEST_US);
+    assert_eq!(
+        ttk::metrics::SIGNIFICANT_DIGITS,
+        ttk_report::SIGNIFICANT_DIGITS
+    );
+}
+
+/// A bot that naps in a loop, each nap a transaction.
+#[ttk::bot]
+fn napper(cx: Cx, session: Session) {
+    for n in session.iterations() {
+        let nap = Duration::from_millis(50 + n % 100);
+        let _: () = ttk::yield_!(cx.time("nap", ttk::sleep(nap)));
+    }
+}
+
+#[test]
+fn an_hour_long_run_keeps_a_small_series() {
+    let test = LoadTest::try_from_args(
+        "hour",
+        ["hour", "--bots", "2", "--duration", "1h", "--quiet"],
+    )
+    .unwrap();
+    let outcome = test.run_with(Runtime::new().virtual_time(true), napper);
+    let report = outcome.report;
+    assert_eq!(report.run.end, "duration");
+    // The naps under way at the hour end within the grace period, in the last second.
+    assert_eq!(report.series.len(), 3600);
+    let (last, whole) = report.series.split_last().unwrap();
+    assert!(whole.iter().all(|second| second.length_s == 1.0));
+    assert!((1.0..1.2).contains(&last.length_s), "{}", last.length_s);
+    let nap = report.transaction("nap").unwrap();
+    let in_series: u64 = report.series.iter().map(|s| s.transactions["nap"].ok).sum();
+    assert_eq!(in_series, nap.ok, "the series holds every success");
+    // Each second's histogram is kept packed: a few hundred bytes, not 188 KB.
+    let packed: usize = report
+        .series
+        .iter()
+        .map(|second| second.transactions["nap"].histogram.bytes())
+        .sum();
+    assert!(packed < 3600 * 1024, "{packed} bytes for an hour");
+    // Rates are per second of the run's own (virtual) clock.
+    assert!((3600.0..3600.2).contains(&report.run.duration_s));
+    assert!(
+        (nap.rate(report.run.duration_s) - 2.0 / 0.1).abs() < 1.0,
+        "{}",
+        nap.ok
+    );
+}
+
+/// Bots that wait for a message nobody sends.
+#[ttk::bot]
+fn waiting(cx: Cx<u8>, _session: Session) {
+    let _ = ttk::yield_!(cx.recv());
+}
+
+#[test]
+fn a_stalled_run_fails_with_exit_code_3() {
+    let test = LoadTest::try_from_args("stall", ["stall", "--bots", "3", "--quiet"]).unwrap();
+    let outcome = test.run(waiting);
+    assert_eq!(outcome.report.run.end, "stalled");
+    assert_eq!(outcome.report.bots.failed, 3);
+    assert_eq!(outcome.code, 3);
+}

@@ -54,6 +54,8 @@ pub(crate) struct Metrics {
     sink: RefCell<Option<Sink>>,
     interval: Nanos,
     next_close: Cell<Nanos>,
+    /// When the last interval closed (the run's start at first).
+    last_close: Cell<Nanos>,
 }
 
 impl Metrics {
@@ -65,6 +67,7 @@ impl Metrics {
             sink: RefCell::new(sink),
             interval,
             next_close: Cell::new(interval),
+            last_close: Cell::new(0),
         }
     }
 
@@ -81,15 +84,18 @@ impl Metrics {
     }
 
     /// Closes the interval: hands its snapshot to the sink.
-    fn close_interval(&self, state: &LoopState, now: Nanos, last: bool) {
+    fn close_interval(&self, state: &LoopState, end: Nanos, last: bool) {
         let mut sink = self.sink.borrow_mut();
         let Some(deliver) = sink.as_mut() else {
             return;
         };
-        let snapshot = self
-            .registry
-            .borrow_mut()
-            .snapshot(now, state.live_bots(), last);
+        let start = self.last_close.replace(end);
+        let snapshot = self.registry.borrow_mut().snapshot(
+            end,
+            end.saturating_sub(start),
+            state.live_bots(),
+            last,
+        );
         if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| deliver(snapshot))) {
             let message = panic_message(&*payload);
             let _ = panic::catch_unwind(AssertUnwindSafe(|| drop(payload)));
@@ -111,12 +117,11 @@ impl Feature for Metrics {
     fn time_passed(&self, state: &LoopState, now: Nanos) {
         let mut next = self.next_close.get();
         if now >= next {
-            // Named by its end on the grid: the loop may look a little after it.
-            self.close_interval(state, next, false);
-            // Intervals the loop slept through are not made up: the next one ends on the grid.
-            while next <= now {
-                next += self.interval;
-            }
+            // Named by the last end on the grid it reached: the loop looks a little after it,
+            // or, if it was blocked, after several; then this interval covers them all.
+            let end = now - now % self.interval;
+            self.close_interval(state, end, false);
+            next = end + self.interval;
             self.next_close.set(next);
         }
         if self.sink.borrow().is_some() {

@@ -305,12 +305,14 @@ impl Registry {
     pub(crate) fn snapshot(
         &mut self,
         elapsed: Nanos,
+        covers: Nanos,
         live_bots: usize,
         last: bool,
     ) -> MetricsSnapshot {
         let (transactions, counters, gauges) = self.take_interval();
         MetricsSnapshot {
             elapsed: std::time::Duration::from_nanos(elapsed),
+            covers: std::time::Duration::from_nanos(covers),
             live_bots,
             last,
             transactions,

@@ -35,6 +35,9 @@ pub struct MetricsSnapshot {
     /// When the interval ended, since the run started: a multiple of the interval, except for
     /// the last snapshot (the run's end).
     pub elapsed: Duration,
+    /// How long the interval lasted: the interval, except for the last snapshot, and for one
+    /// the loop closed late because it was blocked past several ends (it covers them all).
+    pub covers: Duration,
     /// Bots alive at the end of the interval.
     pub live_bots: usize,
     /// Whether this is the run's last snapshot (sent when the run ends, for the rest of the

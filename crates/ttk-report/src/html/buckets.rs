@@ -45,7 +45,12 @@ pub(crate) fn buckets(series: &[SecondReport]) -> Vec<Bucket<'_>> {
     series
         .chunks(width)
         .map(|seconds| {
-            let n = seconds.len() as f64;
+            // Rates divide by the time the seconds cover: a last, partial second is shorter.
+            let span = seconds
+                .iter()
+                .map(|second| second.length_s)
+                .sum::<f64>()
+                .max(f64::EPSILON);
             let last = seconds.last().expect("chunks are never empty");
             let mut names: Vec<&str> = Vec::new();
             for second in seconds {
@@ -59,33 +64,36 @@ pub(crate) fn buckets(series: &[SecondReport]) -> Vec<Bucket<'_>> {
                 .into_iter()
                 .map(|name| {
                     let mut tx = BucketTransaction::default();
-                    let mut histograms = Vec::new();
+                    let mut ones = Vec::new();
                     for second in seconds {
                         if let Some(one) = second.transactions.get(name) {
-                            tx.ok_per_s += one.ok as f64 / n;
-                            tx.failed_per_s += one.failed as f64 / n;
-                            histograms.push(&one.histogram);
+                            tx.ok_per_s += one.ok as f64 / span;
+                            tx.failed_per_s += one.failed as f64 / span;
+                            ones.push(one);
                         }
                     }
-                    let merged;
-                    let histogram = match histograms[..] {
-                        [one] => one,
+                    let (p50_us, p99_us, count) = match ones[..] {
+                        // One second: its own figures, without unpacking its histogram.
+                        [one] => (one.p50_us, one.p99_us, one.ok),
                         _ => {
-                            merged =
-                                histograms
-                                    .into_iter()
-                                    .fold(Histogram::new(), |mut sum, one| {
-                                        sum.merge(one);
-                                        sum
-                                    });
-                            &merged
+                            let merged = ones.iter().fold(Histogram::new(), |mut sum, one| {
+                                sum.merge(&one.histogram.unpack());
+                                sum
+                            });
+                            let inner = merged.inner();
+                            match inner.is_empty() {
+                                true => (0, 0, 0),
+                                false => (
+                                    inner.value_at_quantile(0.5),
+                                    inner.value_at_quantile(0.99),
+                                    inner.len(),
+                                ),
+                            }
                         }
                     };
-                    let inner = histogram.inner();
-                    if !inner.is_empty() {
-                        let ms = |quantile| inner.value_at_quantile(quantile) as f64 / 1000.0;
-                        tx.p50_ms = Some(ms(0.5));
-                        tx.p99_ms = Some(ms(0.99));
+                    if count > 0 {
+                        tx.p50_ms = Some(p50_us as f64 / 1000.0);
+                        tx.p99_ms = Some(p99_us as f64 / 1000.0);
                     }
                     (name, tx)
                 })
@@ -93,7 +101,7 @@ pub(crate) fn buckets(series: &[SecondReport]) -> Vec<Bucket<'_>> {
             Bucket {
                 t: last.t as f64,
                 active_bots: last.active_bots as f64,
-                errors_per_s: seconds.iter().map(|s| s.errors as f64).sum::<f64>() / n,
+                errors_per_s: seconds.iter().map(|s| s.errors as f64).sum::<f64>() / span,
                 transactions,
             }
         })
@@ -112,16 +120,13 @@ mod tests {
         for _ in 0..ok {
             histogram.record(Duration::from_millis(latency_ms));
         }
-        let tx = SecondTransaction {
-            ok,
-            failed: 1,
-            histogram,
-        };
+        let tx = SecondTransaction::new(ok, 1, &histogram);
         SecondReport {
             t,
             active_bots: t,
             errors: 1,
             transactions: [("get".to_owned(), tx)].into(),
+            ..SecondReport::default()
         }
     }
 

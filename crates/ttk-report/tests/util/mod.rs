@@ -4,9 +4,10 @@
 // Each test file uses its own part of this module.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ttk_report::{ErrorTally, GaugeReport, Report, SecondReport, TransactionReport};
+use ttk_report::{ErrorTally, GaugeReport, Histogram, Report, SecondReport, TransactionReport};
 
 /// How one transaction ended.
 #[derive(Clone, Debug)]
@@ -26,8 +27,27 @@ pub(crate) struct Sample {
     pub(crate) micros: u64,
 }
 
-/// Counts `sample` into `report` as a run's recorder would.
-pub(crate) fn record(report: &mut Report, sample: &Sample) {
+/// Counts `samples` into `report` as a run's recorder would.
+pub(crate) fn record_all(report: &mut Report, samples: &[Sample]) {
+    // Each second's latencies are gathered first, then packed once per second and name.
+    let mut latencies: BTreeMap<(u64, String), Histogram> = BTreeMap::new();
+    for sample in samples {
+        record(report, sample, &mut latencies);
+    }
+    for ((t, name), histogram) in latencies {
+        let second = second(&mut report.series, t);
+        let entry = second.transactions.entry(name).or_default();
+        let ok = std::mem::take(&mut entry.ok);
+        entry.add(ok, 0, &histogram);
+    }
+}
+
+/// Counts `sample` into `report`; a success's latency goes into `latencies`.
+fn record(
+    report: &mut Report,
+    sample: &Sample,
+    latencies: &mut BTreeMap<(u64, String), Histogram>,
+) {
     let latency = Duration::from_micros(sample.micros);
     let index = match report
         .transactions
@@ -52,7 +72,10 @@ pub(crate) fn record(report: &mut Report, sample: &Sample) {
                 .entry(sample.transaction.clone())
                 .or_default();
             in_second.ok += 1;
-            in_second.histogram.record(latency);
+            latencies
+                .entry((sample.second, sample.transaction.clone()))
+                .or_default()
+                .record(latency);
         }
         Outcome::Failed { kind, message } => {
             tx.failed += 1;

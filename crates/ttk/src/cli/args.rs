@@ -22,10 +22,16 @@ pub struct LoadArgs {
     #[arg(long, value_name = "TIME|STAGES", value_parser = parse_ramp)]
     pub ramp_up: Option<RampUp>,
 
-    /// Stop the run after this long (`30s`, `5m`, `1h 30m`); the bots still running are
-    /// stopped and their transactions in flight count as stopped.
+    /// Make load for this long (`30s`, `5m`, `1h 30m`): then sessions stop arriving and bots
+    /// end after their current iteration; those still running after --grace are stopped, and
+    /// their transactions in flight count as stopped.
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+
+    /// After --duration, how long bots get to finish the iteration they are in before they are
+    /// stopped.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "10s")]
+    pub grace: Duration,
 
     /// Open model: start sessions at this rate, each a new bot, and time each from when it was
     /// meant to start (`50/s`; stages `10/s:30s,100/s:1m`).

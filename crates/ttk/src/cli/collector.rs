@@ -2,9 +2,12 @@
 //! entry per second.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use ttk_core::metrics::{ErrorDelta, MetricsSnapshot, TransactionDelta};
-use ttk_report::{ErrorTally, GaugeReport, Histogram, Report, SecondReport, TransactionReport};
+use ttk_report::{
+    ErrorTally, GaugeReport, Histogram, Report, SecondReport, SecondTransaction, TransactionReport,
+};
 
 /// The longest last interval that joins the second before it, in seconds.
 const SLIVER_S: f64 = 0.05;
@@ -19,6 +22,8 @@ pub(crate) struct Collector {
     /// Each transaction's place in `report.transactions`.
     places: BTreeMap<String, usize>,
     seconds: BTreeMap<u64, SecondReport>,
+    /// The loop's time at the latest snapshot, in seconds: the run's length on its own clock.
+    loop_elapsed: f64,
 }
 
 impl Collector {
@@ -27,6 +32,7 @@ impl Collector {
             report,
             places: BTreeMap::new(),
             seconds: BTreeMap::new(),
+            loop_elapsed: 0.0,
         }
     }
 
@@ -41,10 +47,25 @@ impl Collector {
             false => seconds.round(),
         }
         .max(1.0) as u64;
-        let second = self.seconds.entry(t).or_insert_with(|| SecondReport {
-            t,
-            ..SecondReport::default()
-        });
+        let covers = snapshot.covers.as_secs_f64();
+        let joins_the_second_before = snapshot.last && (t as f64) < seconds;
+        self.loop_elapsed = self.loop_elapsed.max(seconds);
+        let second = match self.seconds.entry(t) {
+            Entry::Vacant(slot) => slot.insert(SecondReport {
+                t,
+                length_s: covers,
+                ..SecondReport::default()
+            }),
+            Entry::Occupied(slot) => {
+                let second = slot.into_mut();
+                second.length_s = match joins_the_second_before {
+                    true => second.length_s + covers,
+                    // Another loop's interval over the same time.
+                    false => second.length_s.max(covers),
+                };
+                second
+            }
+        };
         second.active_bots += snapshot.live_bots as u64;
         for delta in &snapshot.transactions {
             let place = match self.places.get(&delta.name) {
@@ -60,12 +81,14 @@ impl Collector {
             };
             add_totals(&mut self.report.transactions[place], delta);
             second.errors += delta.failed;
-            let entry = second.transactions.entry(delta.name.clone()).or_default();
-            entry.ok += delta.ok;
-            entry.failed += delta.failed;
-            entry
-                .histogram
-                .merge(&Histogram::from_inner(delta.latencies.clone()));
+            let latencies = Histogram::from_inner(delta.latencies.clone());
+            match second.transactions.get_mut(&delta.name) {
+                Some(entry) => entry.add(delta.ok, delta.failed, &latencies),
+                None => {
+                    let entry = SecondTransaction::new(delta.ok, delta.failed, &latencies);
+                    second.transactions.insert(delta.name.clone(), entry);
+                }
+            }
         }
         for (name, amount) in &snapshot.counters {
             *self.report.counters.entry(name.clone()).or_default() += amount;
@@ -87,17 +110,10 @@ impl Collector {
         &self.seconds[&t]
     }
 
-    /// The report so far (transactions and counters; the series is added by [`finish`]).
-    ///
-    /// [`finish`]: Collector::finish
-    pub(crate) fn report(&self) -> &Report {
-        &self.report
-    }
-
-    /// The report, with its series.
-    pub(crate) fn finish(mut self) -> Report {
+    /// The report, with its series, and the run's length on the loop's clock (in seconds).
+    pub(crate) fn finish(mut self) -> (Report, f64) {
         self.report.series = self.seconds.into_values().collect();
-        self.report
+        (self.report, self.loop_elapsed)
     }
 }
 
@@ -155,7 +171,7 @@ pub(crate) fn add_bot_error(errors: &mut Vec<ErrorTally>, kind: &str, message: S
 pub(crate) fn all_latencies(second: &SecondReport) -> Histogram {
     let mut all = Histogram::new();
     for transaction in second.transactions.values() {
-        all.merge(&transaction.histogram);
+        all.merge(&transaction.histogram.unpack());
     }
     all
 }

@@ -47,37 +47,25 @@
 mod args;
 mod collector;
 mod progress;
+mod run;
 mod session;
 mod shape;
 mod signals;
 
-use std::cell::RefCell;
 use std::ffi::OsString;
-use std::future::Future;
-use std::path::Path;
 use std::process::ExitCode;
-use std::rc::Rc;
-use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use clap::parser::ValueSource;
 use clap::{Args, Command, FromArgMatches};
-use ttk_core::metrics::TransactionOutput;
-use ttk_report::{BotTally, Parameters, Report};
+use ttk_report::Report;
 
 pub use args::LoadArgs;
-pub use session::Session;
+pub use session::{Iterations, Session};
 pub use shape::{RampUp, Rate};
 pub use ttk_report;
 
 /// clap, for load tests that add flags of their own (derive `clap::Args` on a struct).
 pub use clap;
-
-use collector::{Collector, add_bot_error};
-use progress::Progress;
-use shape::{IntendedStarts, RampSource, RateSource};
-use signals::Interrupts;
-
-use crate::{BotErrorKind, Cx, RunEnd, Runtime};
 
 /// No flags besides the standard ones.
 #[derive(Args, Clone, Copy, Debug, Default)]
@@ -197,14 +185,16 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
         let matches = command.try_get_matches_from_mut(args.iter().cloned())?;
         let load = LoadArgs::from_arg_matches(&matches)?;
         let flags = A::from_arg_matches(&matches)?;
-        if let Some(rate) = &load.rate
-            && rate.total_duration().is_none()
-            && load.duration.is_none()
+        if let Some(ramp) = &load.ramp_up
+            && matches.value_source("bots") == Some(ValueSource::CommandLine)
+            && ramp.bots(load.bots) != load.bots
         {
             return Err(command.error(
-                clap::error::ErrorKind::MissingRequiredArgument,
+                clap::error::ErrorKind::ArgumentConflict,
                 format!(
-                    "--rate {rate} runs until told to stop: give --duration, or a length to its last stage"
+                    "--ramp-up {ramp} reaches {} bots, --bots says {}: give one count",
+                    ramp.bots(load.bots),
+                    load.bots
                 ),
             ));
         }
@@ -250,245 +240,5 @@ impl<A> LoadTest<A> {
             self.args.html = Some(path.into());
         }
         self
-    }
-
-    /// Runs the test: bots `factory(cx, session)`, shaped by the command line; prints the live
-    /// progress and the summary, writes the reports, checks the thresholds. A bot's `Err`
-    /// output counts as a failed bot, classified like a failed transaction.
-    pub fn run<M, F, B>(self, factory: F) -> RunOutcome
-    where
-        M: 'static,
-        F: FnMut(Cx<M>, Session) -> B,
-        B: Future,
-        B::Output: TransactionOutput,
-    {
-        self.run_with(Runtime::new(), factory)
-    }
-
-    /// Like [`LoadTest::run`], on a runtime set up by the test (a world, tick hooks). The
-    /// harness sets its seed, deadline, source of bots and metrics sink.
-    pub fn run_with<M, W, F, B>(self, runtime: Runtime<W>, mut factory: F) -> RunOutcome
-    where
-        M: 'static,
-        W: 'static,
-        F: FnMut(Cx<M, W>, Session) -> B,
-        B: Future,
-        B::Output: TransactionOutput,
-    {
-        let args = &self.args;
-        let mut report = Report::new(&self.name);
-        report.run.parameters = self.parameters();
-        let started_wall = SystemTime::now();
-        report.run.started_unix_s = started_wall
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |since| since.as_secs_f64());
-
-        let intended = IntendedStarts::default();
-        let (first_bots, deadline, iterations) = self.shape();
-        let mut runtime = runtime.seed(args.seed);
-        if let Some(deadline) = deadline {
-            runtime = runtime.deadline(deadline);
-        }
-        if let Some(rate) = &args.rate {
-            runtime = runtime.source(RateSource::new(
-                rate.clone(),
-                args.duration,
-                Rc::clone(&intended),
-            ));
-        } else if let Some(ramp) = &args.ramp_up {
-            runtime = runtime.source(RampSource::new(ramp.clone(), args.bots));
-        }
-
-        let (sender, receiver) = mpsc::channel();
-        let runtime = runtime.metrics(move |snapshot| {
-            // The collector only goes away if it panicked: the run goes on without it.
-            let _ = sender.send(snapshot);
-        });
-        let quiet = args.quiet;
-        let collector = std::thread::Builder::new()
-            .name("ttk-report".to_owned())
-            .spawn(move || collect(report, receiver, quiet, deadline))
-            .expect("a thread for the report");
-        let interrupts = match Interrupts::watch(runtime.stop_handle()) {
-            Ok(interrupts) => Some(interrupts),
-            Err(error) => {
-                eprintln!("warning: Ctrl-C will not stop the run gracefully: {error}");
-                None
-            }
-        };
-
-        let target: Option<Rc<str>> = args.target.as_deref().map(Rc::from);
-        let tally = RefCell::new(BotTally::default());
-        let wall_start = Instant::now();
-        let summary = runtime.execute_each(
-            first_bots,
-            |cx: Cx<M, W>, id| {
-                let intended_start = intended.borrow_mut().pop_front();
-                if let Some(at) = intended_start {
-                    cx.measure_from(at);
-                }
-                let session = Session {
-                    id,
-                    target: target.clone(),
-                    iterations,
-                    intended_start,
-                };
-                factory(cx, session)
-            },
-            |_, outcome| tally_bot(&mut tally.borrow_mut(), outcome),
-        );
-        let duration = wall_start.elapsed();
-        let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);
-        drop(interrupts);
-
-        let mut report = collector.join().unwrap_or_else(|_| Report::new(&self.name));
-        report.run.duration_s = duration.as_secs_f64();
-        let mut tally = tally.into_inner();
-        tally.started = summary.bots_started as u64;
-        report.bots = tally;
-        let (end, detail) = match (&summary.end, interrupted) {
-            (RunEnd::Failed(error), _) => ("failed", Some(error.to_string())),
-            (_, true) => ("interrupted", None),
-            (RunEnd::Completed, _) => ("completed", None),
-            (RunEnd::DeadlineReached, _) => ("duration", None),
-            (RunEnd::Stalled, _) => (
-                "stalled",
-                Some("every bot left waited for something nothing could do".to_owned()),
-            ),
-            (RunEnd::Stopped, _) => ("interrupted", None),
-            (_, false) => ("failed", Some(format!("{:?}", summary.end))),
-        };
-        report.run.end = end.to_owned();
-        report.run.end_detail = detail;
-        let passed = report.check_thresholds(&self.args.thresholds);
-        println!("{}", report.summary());
-        let written = self.write_reports(&report);
-        let code = if end == "interrupted" {
-            130
-        } else if end == "failed" || !written {
-            3
-        } else if !passed {
-            1
-        } else {
-            0
-        };
-        RunOutcome { report, code }
-    }
-
-    /// How many bots start at once, when the run stops, and each bot's iterations.
-    fn shape(&self) -> (usize, Option<Duration>, Option<u64>) {
-        let args = &self.args;
-        if let Some(rate) = &args.rate {
-            let deadline = args.duration.or(rate.total_duration());
-            return (0, deadline, Some(args.iterations.unwrap_or(1)));
-        }
-        let iterations = match (args.iterations, args.duration) {
-            (Some(iterations), _) => Some(iterations),
-            (None, Some(_)) => None,
-            (None, None) => Some(1),
-        };
-        let first = if args.ramp_up.is_some() { 0 } else { args.bots };
-        (first, args.duration, iterations)
-    }
-
-    fn parameters(&self) -> Parameters {
-        let args = &self.args;
-        let bots = match (&args.rate, &args.ramp_up) {
-            (Some(_), _) => None,
-            (None, Some(ramp)) => Some(ramp.bots(args.bots) as u64),
-            (None, None) => Some(args.bots as u64),
-        };
-        Parameters {
-            bots,
-            ramp_up: args.ramp_up.as_ref().map(|ramp| ramp.to_string()),
-            duration: args
-                .duration
-                .map(|duration| humantime::format_duration(duration).to_string()),
-            rate: args.rate.as_ref().map(|rate| rate.to_string()),
-            iterations: args.iterations,
-            seed: args.seed,
-            target: args.target.clone(),
-            command_line: self.command_line.clone(),
-        }
-    }
-
-    /// Writes the reports asked for; says where, or why not.
-    fn write_reports(&self, report: &Report) -> bool {
-        let mut written = true;
-        let mut write = |what: &str, path: &Path, result: Result<(), String>| match result {
-            Ok(()) => println!("{what} report: {}", path.display()),
-            Err(error) => {
-                eprintln!("error: the {what} report was not written: {error}");
-                written = false;
-            }
-        };
-        if let Some(path) = &self.args.json {
-            write(
-                "JSON",
-                path,
-                report.write_json(path).map_err(|e| e.to_string()),
-            );
-        }
-        if let Some(path) = &self.args.html {
-            write(
-                "HTML",
-                path,
-                report.write_html(path).map_err(|e| e.to_string()),
-            );
-        }
-        written
-    }
-}
-
-/// The collector thread: adds up the snapshots, shows the progress, returns the report.
-fn collect(
-    report: Report,
-    snapshots: mpsc::Receiver<ttk_core::MetricsSnapshot>,
-    quiet: bool,
-    total: Option<Duration>,
-) -> Report {
-    let progress = Progress::new(quiet, total);
-    let mut collector = Collector::new(report);
-    for snapshot in snapshots {
-        let second = collector.add(&snapshot).clone();
-        if !snapshot.last {
-            let errors = collector
-                .report()
-                .transactions
-                .iter()
-                .map(|transaction| transaction.failed)
-                .sum();
-            progress.show(&second, total, errors);
-        }
-    }
-    progress.finish();
-    collector.finish()
-}
-
-/// Counts how a bot ended.
-fn tally_bot<T: TransactionOutput>(tally: &mut BotTally, outcome: Result<T, crate::BotError>) {
-    match outcome {
-        Ok(output) => match output.failure() {
-            None => tally.finished += 1,
-            Some(failure) => {
-                tally.failed += 1;
-                add_bot_error(&mut tally.errors, &failure.kind(), failure.message());
-            }
-        },
-        Err(error) => match error.kind() {
-            BotErrorKind::Stopped => tally.stopped += 1,
-            BotErrorKind::Stalled => {
-                tally.failed += 1;
-                add_bot_error(&mut tally.errors, "stalled", error.to_string());
-            }
-            BotErrorKind::Panicked(message) => {
-                tally.failed += 1;
-                add_bot_error(&mut tally.errors, "panicked", message.clone());
-            }
-            _ => {
-                tally.failed += 1;
-                add_bot_error(&mut tally.errors, "failed", error.to_string());
-            }
-        },
     }
 }

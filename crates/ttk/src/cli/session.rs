@@ -28,7 +28,32 @@ pub struct Session {
     pub(crate) id: usize,
     pub(crate) target: Option<Rc<str>>,
     pub(crate) iterations: Option<u64>,
+    pub(crate) until: Option<Instant>,
     pub(crate) intended_start: Option<Instant>,
+}
+
+/// A bot's iterations (see [`Session::iterations`]): an iterator of their numbers that ends
+/// after the last one, or once the run's `--duration` is over.
+#[derive(Clone, Debug)]
+pub struct Iterations {
+    next: u64,
+    count: Option<u64>,
+    until: Option<Instant>,
+}
+
+impl Iterator for Iterations {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        if self.count.is_some_and(|count| self.next >= count) {
+            return None;
+        }
+        if self.until.is_some_and(|until| crate::now() >= until) {
+            return None;
+        }
+        self.next += 1;
+        Some(self.next - 1)
+    }
 }
 
 impl Session {
@@ -42,11 +67,15 @@ impl Session {
         self.target.as_deref()
     }
 
-    /// The iterations to run: `--iterations` of them, or, without it, one per open-model
-    /// session and endless ones for closed-model bots when the run has a `--duration` (the
-    /// run's end stops them), else one.
-    pub fn iterations(&self) -> std::ops::Range<u64> {
-        0..self.iterations.unwrap_or(u64::MAX)
+    /// The iterations to run, numbered from 0: `--iterations` of them, or, without it, one per
+    /// open-model session, and for closed-model bots as many as fit in `--duration` if one is
+    /// given, else one. Once the run's `--duration` is over, no iteration starts.
+    pub fn iterations(&self) -> Iterations {
+        Iterations {
+            next: 0,
+            count: self.iterations,
+            until: self.until,
+        }
     }
 
     /// When this open-model session was meant to start (its first transaction is timed from

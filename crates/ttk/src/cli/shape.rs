@@ -147,8 +147,10 @@ impl Rate {
         let mut before = 0_u64;
         let mut offset = Duration::ZERO;
         for &(per_second, over) in &self.stages {
+            // Sessions at 0, 1/rate, 2/rate… while inside the stage: a stage shorter than the
+            // gap between two still starts one.
             let in_stage = match over {
-                Some(over) => (per_second * over.as_secs_f64()).round() as u64,
+                Some(over) => (per_second * over.as_secs_f64()).ceil() as u64,
                 None => u64::MAX,
             };
             if n - before < in_stage {
@@ -209,13 +211,24 @@ fn parse_per_second(text: &str) -> Result<f64, String> {
         .ok()
         .filter(|count: &f64| count.is_finite() && *count > 0.0)
         .ok_or_else(|| format!("`{count}` in `{text}` is not a positive number"))?;
-    let seconds = match unit.trim() {
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        other => return Err(format!("`/{other}` in `{text}`: the unit is /s, /m or /h")),
-    };
-    Ok(count / seconds)
+    let per_second = count / seconds_per_unit(unit.trim(), text)?;
+    if per_second < MIN_PER_SECOND {
+        return Err(format!("`{text}` is below the lowest rate, 1/h"));
+    }
+    Ok(per_second)
+}
+
+/// The lowest arrival rate: one an hour (slower rates put arrivals past any run).
+const MIN_PER_SECOND: f64 = 1.0 / 3600.0 - 1e-12;
+
+/// Seconds in the unit of a rate.
+fn seconds_per_unit(unit: &str, text: &str) -> Result<f64, String> {
+    match unit {
+        "s" => Ok(1.0),
+        "m" => Ok(60.0),
+        "h" => Ok(3600.0),
+        other => Err(format!("`/{other}` in `{text}`: the unit is /s, /m or /h")),
+    }
 }
 
 /// A duration as humantime reads it (`30s`, `1m`, `1h 30m`, `250ms`).
@@ -347,6 +360,16 @@ mod tests {
         assert!("10/s,20/s:1s".parse::<Rate>().is_err());
         assert!("10/d".parse::<Rate>().unwrap_err().contains("/s, /m or /h"));
         assert!("-1/s".parse::<Rate>().is_err());
+        assert!("1/d".parse::<Rate>().is_err());
+        assert!("0.1/h".parse::<Rate>().unwrap_err().contains("lowest rate"));
+    }
+
+    #[test]
+    fn a_stage_shorter_than_one_gap_still_starts_a_session() {
+        let rate: Rate = "0.4/s:1s,1/m:29s".parse().unwrap();
+        assert_eq!(rate.arrival_offset(0), Some(Duration::ZERO));
+        assert_eq!(rate.arrival_offset(1), Some(Duration::from_secs(1)));
+        assert_eq!(rate.arrival_offset(2), None);
     }
 
     #[test]
