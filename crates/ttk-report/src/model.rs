@@ -36,7 +36,7 @@ pub struct Report {
 /// The run: its name, parameters and end.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct RunInfo {
-    /// The load test's name (its binary's name by default).
+    /// The load test's name, as the test gives it (`LoadTest::from_env("shop")`).
     pub name: String,
     /// The ttk version that wrote the report.
     pub ttk_version: String,

@@ -37,7 +37,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let mut file = fs::File::create(&temporary)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        fs::rename(&temporary, path)
+        fs::rename(&temporary, path)?;
+        // The rename itself reaches the disk with its directory: best effort, as the file is
+        // in place whatever this says.
+        let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty());
+        let _ = fs::File::open(dir.unwrap_or(Path::new("."))).and_then(|dir| dir.sync_all());
+        Ok(())
     })();
     if written.is_err() {
         let _ = fs::remove_file(&temporary);
