@@ -86,8 +86,11 @@ pub(crate) fn over_time(frame: Frame, x_max: f64, y_desc: &str, traces: &[Trace]
     let x_format = move |t: &f64| {
         if long {
             format::clock(*t)
-        } else {
+        } else if (t - t.round()).abs() < 1e-6 {
             format!("{t:.0}")
+        } else {
+            // Short runs get ticks between whole seconds: `0.5`, not a second `0`.
+            format!("{t:.1}")
         }
     };
     let y_top = highest(traces);
