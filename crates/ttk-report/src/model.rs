@@ -215,7 +215,7 @@ impl SecondTransaction {
     /// let mut latencies = Histogram::new();
     /// latencies.record(Duration::from_millis(2));
     /// let second = SecondTransaction::new(1, 0, &latencies);
-    /// assert_eq!(second.max_us, 2_001); // the top of 2 ms's bucket
+    /// assert_eq!(second.max_us, 3_001); // the top of 3 ms's bucket
     /// ```
     pub fn new(ok: u64, failed: u64, histogram: &Histogram) -> Self {
         let latency = Latency::of(histogram);
