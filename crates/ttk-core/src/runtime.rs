@@ -194,6 +194,32 @@ impl<W: 'static> Runtime<W> {
     }
 
     /// Like [`Runtime::metrics`], with snapshots every `interval` instead of every second.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use std::time::Duration;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn pinger(cx: Cx, _id: usize) {
+    ///     for _ in 0..4 {
+    ///         let ping = cx.time("ping", ttk_core::sleep(Duration::from_millis(100)));
+    ///         let _: () = ttk_core::yield_!(ping);
+    ///     }
+    /// }
+    ///
+    /// let (sender, receiver) = std::sync::mpsc::channel();
+    /// Runtime::new()
+    ///     .virtual_time(true)
+    ///     .metrics_every(Duration::from_millis(250), move |s| sender.send(s).unwrap())
+    ///     .run(1, pinger);
+    /// let intervals: Vec<_> = receiver
+    ///     .try_iter()
+    ///     .map(|s| (s.elapsed.as_millis(), s.transactions[0].ok))
+    ///     .collect();
+    /// assert_eq!(intervals, [(250, 2), (400, 2)]); // two pings a quarter, then the run's end
+    /// ```
     pub fn metrics_every(
         mut self,
         interval: Duration,

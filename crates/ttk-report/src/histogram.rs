@@ -34,6 +34,12 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 pub struct Histogram(hdrhistogram::Histogram<u64>);
 
 /// A histogram that could not be read back.
+///
+/// # Examples
+/// ```
+/// let error = ttk_report::Histogram::from_base64("not base64!").unwrap_err();
+/// assert!(error.to_string().starts_with("bad histogram: "));
+/// ```
 #[derive(Debug)]
 pub struct HistogramError(String);
 
@@ -47,6 +53,15 @@ impl std::error::Error for HistogramError {}
 
 impl Histogram {
     /// An empty histogram with the standard bounds.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_report::{HIGHEST_US, Histogram};
+    ///
+    /// let histogram = Histogram::new();
+    /// assert!(histogram.inner().is_empty());
+    /// assert_eq!(histogram.inner().high(), HIGHEST_US);
+    /// ```
     pub fn new() -> Self {
         Histogram(
             hdrhistogram::Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
@@ -55,16 +70,52 @@ impl Histogram {
     }
 
     /// Wraps an HDR histogram made with [`Histogram::new`]'s bounds (as ttk-core records them).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_report::{HIGHEST_US, Histogram, LOWEST_US, SIGNIFICANT_DIGITS};
+    ///
+    /// let mut inner = hdrhistogram::Histogram::new_with_bounds(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+    ///     .unwrap();
+    /// inner.record(250).unwrap(); // µs
+    /// let histogram = Histogram::from_inner(inner);
+    /// assert_eq!(histogram.inner().max(), 250);
+    /// ```
     pub fn from_inner(inner: hdrhistogram::Histogram<u64>) -> Self {
         Histogram(inner)
     }
 
     /// The HDR histogram inside.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::Histogram;
+    ///
+    /// let mut histogram = Histogram::new();
+    /// for millis in 1..=100 {
+    ///     histogram.record(Duration::from_millis(millis));
+    /// }
+    /// assert_eq!(histogram.inner().len(), 100);
+    /// assert_eq!(histogram.inner().value_at_quantile(0.5), 50_015); // µs, to 3 significant digits
+    /// ```
     pub fn inner(&self) -> &hdrhistogram::Histogram<u64> {
         &self.0
     }
 
     /// Records one latency (below 1 µs counts as 1 µs, above an hour as an hour).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::{HIGHEST_US, Histogram};
+    ///
+    /// let mut histogram = Histogram::new();
+    /// histogram.record(Duration::from_nanos(10)); // counts as 1 µs
+    /// histogram.record(Duration::from_secs(2 * 3600)); // counts as an hour
+    /// assert_eq!(histogram.inner().min(), 1);
+    /// assert!(histogram.inner().equivalent(histogram.inner().max(), HIGHEST_US));
+    /// ```
     pub fn record(&mut self, latency: Duration) {
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         self.0
@@ -72,6 +123,21 @@ impl Histogram {
     }
 
     /// Adds every count of `other`: the merge is exact.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::Histogram;
+    ///
+    /// let mut total = Histogram::new();
+    /// for millis in [5, 7, 7] {
+    ///     let mut one_process = Histogram::new();
+    ///     one_process.record(Duration::from_millis(millis));
+    ///     total.merge(&one_process);
+    /// }
+    /// assert_eq!(total.inner().len(), 3);
+    /// assert_eq!(total.inner().count_at(7_000), 2);
+    /// ```
     pub fn merge(&mut self, other: &Histogram) {
         self.0
             .add(&other.0)
@@ -79,6 +145,18 @@ impl Histogram {
     }
 
     /// The base64 of the V2 serialization.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::Histogram;
+    ///
+    /// let mut histogram = Histogram::new();
+    /// histogram.record(Duration::from_millis(3));
+    /// let text = histogram.to_base64();
+    /// assert!(text.is_ascii());
+    /// assert_eq!(Histogram::from_base64(&text).unwrap(), histogram);
+    /// ```
     pub fn to_base64(&self) -> String {
         let mut bytes = Vec::new();
         V2Serializer::new()
@@ -88,6 +166,18 @@ impl Histogram {
     }
 
     /// Reads what [`Histogram::to_base64`] wrote.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::Histogram;
+    ///
+    /// let mut histogram = Histogram::new();
+    /// histogram.record(Duration::from_micros(420));
+    /// let back = Histogram::from_base64(&histogram.to_base64()).unwrap();
+    /// assert_eq!(back.inner().max(), 420);
+    /// assert!(Histogram::from_base64("not base64!").is_err());
+    /// ```
     pub fn from_base64(text: &str) -> Result<Self, HistogramError> {
         let bytes = STANDARD
             .decode(text)
@@ -161,6 +251,17 @@ pub struct PackedHistogram(Vec<u8>);
 
 impl PackedHistogram {
     /// Packs `histogram`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::{Histogram, PackedHistogram};
+    ///
+    /// let mut histogram = Histogram::new();
+    /// histogram.record(Duration::from_millis(3));
+    /// let packed = PackedHistogram::pack(&histogram);
+    /// assert_eq!(packed.unpack(), histogram);
+    /// ```
     pub fn pack(histogram: &Histogram) -> Self {
         let mut bytes = Vec::new();
         V2Serializer::new()
@@ -170,11 +271,37 @@ impl PackedHistogram {
     }
 
     /// The histogram, unpacked.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::{Histogram, PackedHistogram};
+    ///
+    /// let mut histogram = Histogram::new();
+    /// histogram.record(Duration::from_micros(700));
+    /// let unpacked = PackedHistogram::pack(&histogram).unpack();
+    /// assert_eq!(unpacked.inner().max(), 700);
+    /// assert!(PackedHistogram::default().unpack().inner().is_empty());
+    /// ```
     pub fn unpack(&self) -> Histogram {
         Histogram::from_bytes(&self.0).expect("a packed histogram was made from a valid one")
     }
 
     /// Adds every count of `other`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::{Histogram, PackedHistogram};
+    ///
+    /// let (mut a, mut b) = (Histogram::new(), Histogram::new());
+    /// a.record(Duration::from_millis(1));
+    /// b.record(Duration::from_millis(2));
+    /// let mut packed = PackedHistogram::pack(&a);
+    /// packed.merge(&PackedHistogram::pack(&b));
+    /// a.merge(&b);
+    /// assert_eq!(packed.unpack(), a); // the same as merging unpacked
+    /// ```
     pub fn merge(&mut self, other: &PackedHistogram) {
         let mut merged = self.unpack();
         merged.merge(&other.unpack());
@@ -182,6 +309,20 @@ impl PackedHistogram {
     }
 
     /// The size of the packed form, in bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::{Histogram, PackedHistogram};
+    ///
+    /// let mut histogram = Histogram::new();
+    /// for micros in 1..=1_000 {
+    ///     histogram.record(Duration::from_micros(micros * 37));
+    /// }
+    /// let packed = PackedHistogram::pack(&histogram);
+    /// assert!(PackedHistogram::default().bytes() < packed.bytes());
+    /// assert!(packed.bytes() < 4_096); // against about 188 KB of counts
+    /// ```
     pub fn bytes(&self) -> usize {
         self.0.len()
     }

@@ -213,9 +213,9 @@ impl SecondTransaction {
     /// use ttk_report::{Histogram, SecondTransaction};
     ///
     /// let mut latencies = Histogram::new();
-    /// latencies.record(Duration::from_millis(2));
+    /// latencies.record(Duration::from_millis(3));
     /// let second = SecondTransaction::new(1, 0, &latencies);
-    /// assert_eq!(second.max_us, 2_001); // the top of 2 ms's bucket
+    /// assert_eq!(second.max_us, 3_001); // the top of 3 ms's bucket
     /// ```
     pub fn new(ok: u64, failed: u64, histogram: &Histogram) -> Self {
         let latency = Latency::of(histogram);
@@ -231,6 +231,21 @@ impl SecondTransaction {
     }
 
     /// Adds `ok` successes with the latencies in `histogram`, and `failed` failures.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::{Histogram, SecondTransaction};
+    ///
+    /// let mut first = Histogram::new();
+    /// first.record(Duration::from_millis(2));
+    /// let mut second = SecondTransaction::new(1, 0, &first);
+    /// let mut more = Histogram::new();
+    /// more.record(Duration::from_millis(8));
+    /// second.add(1, 2, &more);
+    /// assert_eq!((second.ok, second.failed), (2, 2));
+    /// assert_eq!(second.max_us, 8_003); // the top of 8 ms's bucket
+    /// ```
     pub fn add(&mut self, ok: u64, failed: u64, histogram: &Histogram) {
         let mut merged = self.histogram.unpack();
         merged.merge(histogram);
@@ -276,6 +291,20 @@ pub struct Latency {
 
 impl Latency {
     /// The figures of `histogram`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::{Histogram, Latency};
+    ///
+    /// let mut histogram = Histogram::new();
+    /// for millis in [1, 2, 3, 4] {
+    ///     histogram.record(Duration::from_millis(millis));
+    /// }
+    /// let latency = Latency::of(&histogram);
+    /// assert_eq!((latency.count, latency.p50_us, latency.max_us), (4, 2_000, 4_001));
+    /// assert_eq!(Latency::of(&Histogram::new()), Latency::default()); // empty: all zero
+    /// ```
     pub fn of(histogram: &Histogram) -> Latency {
         let inner = histogram.inner();
         if inner.is_empty() {
@@ -294,6 +323,18 @@ impl Latency {
 }
 
 /// A report that could not be read.
+///
+/// # Examples
+/// ```
+/// use ttk_report::{Report, ReportError};
+///
+/// let error = Report::from_json(r#"{"schema": "ttk-report/0"}"#).unwrap_err();
+/// assert!(matches!(error, ReportError::Schema(_)));
+/// assert_eq!(
+///     error.to_string(),
+///     r#"a report of schema "ttk-report/0"; this ttk reads "ttk-report/1""#,
+/// );
+/// ```
 #[derive(Debug)]
 pub enum ReportError {
     /// Not JSON, or not a report.
@@ -334,6 +375,16 @@ impl std::error::Error for ReportError {
 
 impl Report {
     /// An empty report of the current schema for a run named `name`.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_report::{Report, SCHEMA};
+    ///
+    /// let report = Report::new("checkout");
+    /// assert_eq!(report.schema, SCHEMA);
+    /// assert_eq!((report.run.name.as_str(), report.run.processes), ("checkout", 1));
+    /// assert!(report.transactions.is_empty());
+    /// ```
     pub fn new(name: &str) -> Report {
         Report {
             schema: SCHEMA.to_owned(),
@@ -348,11 +399,29 @@ impl Report {
     }
 
     /// The report as pretty JSON.
+    ///
+    /// # Examples
+    /// ```
+    /// let json = ttk_report::Report::new("demo").to_json();
+    /// assert!(json.contains(r#""schema": "ttk-report/1""#));
+    /// assert!(json.contains(r#""name": "demo""#));
+    /// ```
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a report always serializes")
     }
 
     /// Reads a report, checking its schema.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_report::{Report, ReportError};
+    ///
+    /// let report = Report::new("demo");
+    /// assert_eq!(Report::from_json(&report.to_json()).unwrap(), report);
+    /// let newer = report.to_json().replace("ttk-report/1", "ttk-report/2");
+    /// assert!(matches!(Report::from_json(&newer), Err(ReportError::Schema(_))));
+    /// assert!(matches!(Report::from_json("{}"), Err(ReportError::Json(_))));
+    /// ```
     pub fn from_json(text: &str) -> Result<Report, ReportError> {
         #[derive(Deserialize)]
         struct Versioned {
@@ -366,6 +435,16 @@ impl Report {
     }
 
     /// The transaction named `name`.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_report::{Report, TransactionReport};
+    ///
+    /// let mut report = Report::new("demo");
+    /// report.transactions.push(TransactionReport::new("login"));
+    /// assert_eq!(report.transaction("login").unwrap().name, "login");
+    /// assert!(report.transaction("logout").is_none());
+    /// ```
     pub fn transaction(&self, name: &str) -> Option<&TransactionReport> {
         self.transactions.iter().find(|tx| tx.name == name)
     }
@@ -373,6 +452,15 @@ impl Report {
 
 impl TransactionReport {
     /// A transaction with nothing recorded.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_report::TransactionReport;
+    ///
+    /// let login = TransactionReport::new("login");
+    /// assert_eq!((login.ok, login.failed, login.abandoned, login.stopped), (0, 0, 0, 0));
+    /// assert_eq!(login.latency().count, 0);
+    /// ```
     pub fn new(name: &str) -> Self {
         TransactionReport {
             name: name.to_owned(),
@@ -387,17 +475,54 @@ impl TransactionReport {
     }
 
     /// Counts one success that took `latency`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::TransactionReport;
+    ///
+    /// let mut login = TransactionReport::new("login");
+    /// login.record_ok(Duration::from_millis(5));
+    /// assert_eq!(login.ok, 1);
+    /// assert_eq!(login.histogram.inner().max(), 5_003); // µs: the top of 5 ms's bucket
+    /// ```
     pub fn record_ok(&mut self, latency: Duration) {
         self.ok += 1;
         self.histogram.record(latency);
     }
 
     /// The latency figures of the successes.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::TransactionReport;
+    ///
+    /// let mut login = TransactionReport::new("login");
+    /// for millis in 1..=100 {
+    ///     login.record_ok(Duration::from_millis(millis));
+    /// }
+    /// let latency = login.latency();
+    /// assert_eq!((latency.count, latency.p99_us, latency.max_us), (100, 99_007, 100_031));
+    /// ```
     pub fn latency(&self) -> Latency {
         Latency::of(&self.histogram)
     }
 
     /// Successes per second over `duration_s` seconds.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::TransactionReport;
+    ///
+    /// let mut login = TransactionReport::new("login");
+    /// for _ in 0..30 {
+    ///     login.record_ok(Duration::from_millis(5));
+    /// }
+    /// assert_eq!(login.rate(10.0), 3.0);
+    /// assert_eq!(login.rate(0.0), 0.0); // no time, no rate
+    /// ```
     pub fn rate(&self, duration_s: f64) -> f64 {
         if duration_s > 0.0 {
             self.ok as f64 / duration_s

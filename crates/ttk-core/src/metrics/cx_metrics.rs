@@ -114,6 +114,30 @@ impl<M, W> Cx<M, W> {
     }
 
     /// Starts a transaction named `name`, finished by hand (see [`Transaction`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use std::time::Duration;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn player(cx: Cx, id: usize) {
+    ///     let round = cx.transaction("round"); // spans several waits
+    ///     for _ in 0..3 {
+    ///         ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(100)));
+    ///     }
+    ///     if id == 0 {
+    ///         round.ok();
+    ///     } // bot 1 drops it unfinished: abandoned
+    /// }
+    ///
+    /// let (sender, snapshots) = std::sync::mpsc::channel();
+    /// Runtime::new().virtual_time(true).metrics(move |s| sender.send(s).unwrap()).run(2, player);
+    /// let round = &snapshots.recv().unwrap().transactions[0];
+    /// assert_eq!((round.ok, round.abandoned), (1, 1));
+    /// assert!(round.latencies.equivalent(round.latencies.max(), 300_000)); // µs
+    /// ```
     pub fn transaction(&self, name: &str) -> Transaction {
         Transaction::start(self.loop_id, name)
     }

@@ -24,12 +24,32 @@ pub trait TransactionOutput {
     fn failure(&self) -> Option<Failure<'_>>;
 }
 
+/// An `Err` is a failure, classified by [`Failure::of`]; an `Ok` is not.
+///
+/// # Examples
+/// ```
+/// use ttk_core::metrics::TransactionOutput;
+///
+/// let too_big = "300".parse::<u8>();
+/// let failure = too_big.failure().unwrap();
+/// assert_eq!(failure.kind(), "ParseIntError");
+/// assert_eq!(failure.message(), "number too large to fit in target type");
+/// assert!("200".parse::<u8>().failure().is_none());
+/// ```
 impl<T, E: Display + 'static> TransactionOutput for Result<T, E> {
     fn failure(&self) -> Option<Failure<'_>> {
         self.as_ref().err().map(Failure::of)
     }
 }
 
+/// An operation with nothing to report (a sleep, a send that cannot fail) never fails.
+///
+/// # Examples
+/// ```
+/// use ttk_core::metrics::TransactionOutput;
+///
+/// assert!(().failure().is_none());
+/// ```
 impl TransactionOutput for () {
     fn failure(&self) -> Option<Failure<'_>> {
         None
@@ -37,6 +57,17 @@ impl TransactionOutput for () {
 }
 
 /// A failure: its kind (what the report counts it under) and its message (kept as a sample).
+///
+/// # Examples
+/// ```
+/// use std::{error::Error, io};
+/// use ttk_core::metrics::Failure;
+///
+/// let boxed: Box<dyn Error + Send + Sync> = Box::new(io::Error::from(io::ErrorKind::BrokenPipe));
+/// let failure = Failure::of(&boxed);
+/// assert_eq!(failure.kind(), "BrokenPipe"); // a boxed error, by what it holds
+/// assert_eq!(failure.message(), "broken pipe");
+/// ```
 #[derive(Clone, Copy)]
 pub struct Failure<'a> {
     pub(crate) kind: FailureKind<'a>,
@@ -72,6 +103,17 @@ impl<'a> Failure<'a> {
     /// Classifies `error`: an [`io::Error`] by its [`io::ErrorKind`] (so a timeout of
     /// [`ttk::timeout`](crate::timeout), a `TimedOut` I/O error, counts as `TimedOut`), a boxed
     /// error by what it holds, anything else by its type's name.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io;
+    /// use ttk_core::metrics::Failure;
+    ///
+    /// let refused = io::Error::new(io::ErrorKind::ConnectionRefused, "nobody home");
+    /// assert_eq!(Failure::of(&refused).kind(), "ConnectionRefused");
+    /// let bad_number = "x".parse::<u8>().unwrap_err();
+    /// assert_eq!(Failure::of(&bad_number).kind(), "ParseIntError");
+    /// ```
     pub fn of<E: Display + 'static>(error: &'a E) -> Failure<'a> {
         Failure {
             kind: classify(error),
@@ -80,6 +122,15 @@ impl<'a> Failure<'a> {
     }
 
     /// A failure counted under `reason`, with `reason` as its message too.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::metrics::Failure;
+    ///
+    /// let full = Failure::reason("room full");
+    /// assert_eq!(full.kind(), "room full");
+    /// assert_eq!(full.message(), "room full");
+    /// ```
     pub fn reason(reason: &'a str) -> Failure<'a> {
         Failure {
             kind: FailureKind::Named(reason),
@@ -88,6 +139,15 @@ impl<'a> Failure<'a> {
     }
 
     /// The name of the failure's kind.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io;
+    /// use ttk_core::metrics::Failure;
+    ///
+    /// assert_eq!(Failure::of(&io::Error::from(io::ErrorKind::TimedOut)).kind(), "TimedOut");
+    /// assert_eq!(Failure::of(&"no seat".to_owned()).kind(), "String"); // by its type's name
+    /// ```
     pub fn kind(&self) -> String {
         self.kind.name()
     }
@@ -106,6 +166,17 @@ impl<'a> Failure<'a> {
     }
 
     /// The failure's message.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io;
+    /// use ttk_core::metrics::Failure;
+    ///
+    /// let error = io::Error::other("disk on fire");
+    /// let failure = Failure::of(&error);
+    /// assert_eq!(failure.message(), "disk on fire");
+    /// assert_eq!(failure.kind(), "Other"); // the message is a sample, the kind what is counted
+    /// ```
     pub fn message(&self) -> String {
         match self.message {
             Message::Error(error) => error.to_string(),

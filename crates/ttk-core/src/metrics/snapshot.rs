@@ -29,7 +29,31 @@ pub fn latency_histogram() -> Histogram<u64> {
 /// run ends): counts and histograms of what happened *in the interval*, so the sink adds them
 /// up (exactly: histograms merge without loss) for totals and keeps them for time series.
 ///
-/// See [`Runtime::metrics`](crate::Runtime::metrics) for an example.
+/// [`Runtime::metrics`](crate::Runtime::metrics) has another example.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use std::time::Duration;
+/// use ttk_core::{Cx, MetricsSnapshot, Runtime};
+///
+/// #[bot(crate = ttk_core)]
+/// fn walker(cx: Cx, _id: usize) {
+///     for _ in 0..3 {
+///         ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(700)));
+///         cx.count("steps", 1);
+///     }
+/// }
+///
+/// let (sender, receiver) = std::sync::mpsc::channel();
+/// Runtime::new().virtual_time(true).metrics(move |s| sender.send(s).unwrap()).run(2, walker);
+/// let snapshots: Vec<MetricsSnapshot> = receiver.try_iter().collect();
+/// let ends: Vec<u128> = snapshots.iter().map(|s| s.elapsed.as_millis()).collect();
+/// assert_eq!(ends, [1_000, 2_000, 2_100]); // whole seconds, then the run's end
+/// assert_eq!((snapshots[0].live_bots, snapshots[2].covers), (2, Duration::from_millis(100)));
+/// let steps: u64 = snapshots.iter().flat_map(|s| &s.counters).map(|(_, n)| n).sum();
+/// assert_eq!(steps, 6);
+/// ```
 #[derive(Clone, Debug)]
 pub struct MetricsSnapshot {
     /// When the interval ended, since the run started: a multiple of the interval, except for
@@ -52,6 +76,29 @@ pub struct MetricsSnapshot {
 }
 
 /// One transaction over one interval.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use std::time::Duration;
+/// use ttk_core::{Cx, Runtime};
+///
+/// #[bot(crate = ttk_core)]
+/// fn caller(cx: Cx, id: usize) {
+///     let call = cx.transaction("call");
+///     match id {
+///         0 => drop(call.ok()),
+///         1 => drop(call), // given up on: abandoned
+///         _ => ttk_core::yield_!(ttk_core::sleep(Duration::from_secs(60))), // the deadline stops it: stopped
+///     }
+/// }
+///
+/// let (sender, snapshots) = std::sync::mpsc::channel();
+/// let runtime = Runtime::new().virtual_time(true).deadline(Duration::from_millis(500));
+/// let _ = runtime.metrics(move |s| sender.send(s).unwrap()).try_run(3, caller);
+/// let call = &snapshots.recv().unwrap().transactions[0];
+/// assert_eq!((call.ok, call.failed, call.abandoned, call.stopped), (1, 0, 1, 1));
+/// ```
 #[derive(Clone, Debug)]
 pub struct TransactionDelta {
     /// Its name.
@@ -73,6 +120,25 @@ pub struct TransactionDelta {
 }
 
 /// Failures of one kind in one interval.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use std::io;
+/// use ttk_core::{Cx, Runtime};
+///
+/// #[bot(crate = ttk_core)]
+/// fn sender(cx: Cx, id: usize) {
+///     let error = io::Error::new(io::ErrorKind::TimedOut, format!("peer {}", id % 4));
+///     cx.transaction("send").fail_with(&error);
+/// }
+///
+/// let (sink, snapshots) = std::sync::mpsc::channel();
+/// Runtime::new().metrics(move |s| sink.send(s).unwrap()).run(8, sender);
+/// let timed_out = &snapshots.recv().unwrap().transactions[0].errors[0];
+/// assert_eq!((timed_out.kind.as_str(), timed_out.count), ("TimedOut", 8));
+/// assert_eq!(timed_out.new_samples, ["peer 0", "peer 1", "peer 2"]); // three at most
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ErrorDelta {
     /// The kind: an [`io::ErrorKind`](std::io::ErrorKind)'s name (`TimedOut`), an error type's
@@ -85,6 +151,26 @@ pub struct ErrorDelta {
 }
 
 /// A gauge: its last value, and the lowest and highest it took in the interval.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use std::time::Duration;
+/// use ttk_core::{Cx, Runtime};
+///
+/// #[bot(crate = ttk_core)]
+/// fn lobby(cx: Cx, _id: usize) {
+///     cx.gauge("players", 5);
+///     cx.gauge("players", 2);
+///     ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(1_500)));
+/// }
+///
+/// let (sender, receiver) = std::sync::mpsc::channel();
+/// Runtime::new().virtual_time(true).metrics(move |s| sender.send(s).unwrap()).run(1, lobby);
+/// let gauges: Vec<_> = receiver.try_iter().map(|s| s.gauges[0].clone()).collect();
+/// assert_eq!((gauges[0].last, gauges[0].min, gauges[0].max), (2, 2, 5));
+/// assert_eq!((gauges[1].last, gauges[1].min, gauges[1].max), (2, 2, 2)); // not set again
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GaugeValue {
     /// Its name.

@@ -73,6 +73,23 @@ impl Transaction {
     }
 
     /// Finishes the transaction as a success; returns how long it took.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use std::time::Duration;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn loader(cx: Cx, _id: usize) -> Duration {
+    ///     let load = cx.transaction("load");
+    ///     ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(40)));
+    ///     load.ok()
+    /// }
+    ///
+    /// let took = Runtime::new().virtual_time(true).run(1, loader);
+    /// assert_eq!(took, [Duration::from_millis(40)]);
+    /// ```
     pub fn ok(mut self) -> Duration {
         self.finished = true;
         with_metrics(self.loop_id, WHAT, |state, metrics| {
@@ -86,6 +103,23 @@ impl Transaction {
     }
 
     /// Finishes the transaction as a failure counted under `reason`; returns how long it took.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn buyer(cx: Cx, _id: usize) {
+    ///     cx.transaction("buy").fail("out of stock");
+    /// }
+    ///
+    /// let (sender, snapshots) = std::sync::mpsc::channel();
+    /// Runtime::new().metrics(move |snapshot| sender.send(snapshot).unwrap()).run(2, buyer);
+    /// let buy = &snapshots.recv().unwrap().transactions[0];
+    /// assert_eq!((buy.ok, buy.failed), (0, 2));
+    /// assert_eq!(buy.errors[0].kind, "out of stock");
+    /// ```
     pub fn fail(self, reason: &str) -> Duration {
         self.finish_failed(&Failure::reason(reason))
     }
@@ -94,12 +128,50 @@ impl Transaction {
     /// kind, another error by its type's name), keeping its message as a sample.
     ///
     /// [`io::Error`]: std::io::Error
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use std::io;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn connector(cx: Cx, _id: usize) {
+    ///     let connect = cx.transaction("connect");
+    ///     connect.fail_with(&io::Error::new(io::ErrorKind::ConnectionRefused, "nobody at :8080"));
+    /// }
+    ///
+    /// let (sender, snapshots) = std::sync::mpsc::channel();
+    /// Runtime::new().metrics(move |snapshot| sender.send(snapshot).unwrap()).run(1, connector);
+    /// let refused = &snapshots.recv().unwrap().transactions[0].errors[0];
+    /// assert_eq!(refused.kind, "ConnectionRefused"); // counted by kind…
+    /// assert_eq!(refused.new_samples, ["nobody at :8080"]); // …its message kept as a sample
+    /// ```
     pub fn fail_with<E: Display + 'static>(self, error: &E) -> Duration {
         self.finish_failed(&Failure::of(error))
     }
 
     /// Finishes the transaction by `output`: a failure if it is one (an `Err`), else a
     /// success.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn parser(cx: Cx, id: usize) {
+    ///     let parse = cx.transaction("parse");
+    ///     let number = ["12", "twelve"][id].parse::<u32>();
+    ///     parse.finish(&number);
+    /// }
+    ///
+    /// let (sender, snapshots) = std::sync::mpsc::channel();
+    /// Runtime::new().metrics(move |snapshot| sender.send(snapshot).unwrap()).run(2, parser);
+    /// let parse = &snapshots.recv().unwrap().transactions[0];
+    /// assert_eq!((parse.ok, parse.failed), (1, 1));
+    /// assert_eq!(parse.errors[0].kind, "ParseIntError");
+    /// ```
     pub fn finish<O: TransactionOutput + ?Sized>(self, output: &O) -> Duration {
         match output.failure() {
             Some(failure) => self.finish_failed(&failure),

@@ -10,6 +10,20 @@ use super::shape::{RampUp, Rate, parse_duration};
 
 /// The flags every [`LoadTest`](super::LoadTest) has. Add your own beside them with
 /// [`LoadTest::try_from_args_with`](super::LoadTest::try_from_args_with).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use ttk::cli::LoadTest;
+///
+/// let test = LoadTest::try_from_args("shop", ["shop", "--ramp-up", "10:30s,100:1m"]).unwrap();
+/// let args = test.args();
+/// assert_eq!(args.ramp_up.as_ref().unwrap().bots(args.bots), 100); // the stages' count
+/// assert_eq!(args.grace, Duration::from_secs(10)); // the default
+/// assert!(args.duration.is_none() && args.json.is_none() && !args.quiet);
+/// // One model at a time: --rate starts sessions, --bots a fixed set.
+/// assert!(LoadTest::try_from_args("shop", ["shop", "--rate", "5/s", "--bots", "3"]).is_err());
+/// ```
 #[derive(Args, Clone, Debug)]
 #[command(next_help_heading = "Load")]
 pub struct LoadArgs {

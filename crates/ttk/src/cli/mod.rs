@@ -68,6 +68,15 @@ pub use ttk_report;
 pub use clap;
 
 /// No flags besides the standard ones.
+///
+/// # Examples
+/// ```
+/// use ttk::cli::{LoadTest, NoFlags};
+///
+/// let test: LoadTest<NoFlags> = LoadTest::try_from_args("plain", ["plain", "-q"]).unwrap();
+/// assert!(test.args().quiet);
+/// assert!(LoadTest::try_from_args("plain", ["plain", "--room-size", "8"]).is_err());
+/// ```
 #[derive(Args, Clone, Copy, Debug, Default)]
 pub struct NoFlags {}
 
@@ -115,6 +124,21 @@ pub struct RunOutcome {
 
 impl RunOutcome {
     /// The exit code, for `main` to return.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::process::ExitCode;
+    /// use ttk::Cx;
+    /// use ttk::cli::{LoadTest, Session};
+    ///
+    /// #[ttk::bot]
+    /// fn idle(_cx: Cx, _session: Session) {}
+    ///
+    /// let args = ["strict", "--bots", "2", "--threshold", "count(login) > 0", "--quiet"];
+    /// let outcome = LoadTest::try_from_args("strict", args).unwrap().run(idle);
+    /// assert_eq!(outcome.code, 1); // a threshold failed: no bot logged in
+    /// assert_eq!(outcome.exit_code(), ExitCode::from(1));
+    /// ```
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.code)
     }
@@ -123,6 +147,25 @@ impl RunOutcome {
 impl LoadTest<NoFlags> {
     /// Reads the process's command line; prints the error and exits with code 2 if it is bad
     /// (or the help, with 0, for `--help`).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use std::process::ExitCode;
+    /// use ttk::Cx;
+    /// use ttk::cli::{LoadTest, Session};
+    ///
+    /// #[ttk::bot]
+    /// fn visitor(cx: Cx, session: Session) {
+    ///     for _ in session.iterations() {
+    ///         cx.transaction("visit").ok();
+    ///     }
+    /// }
+    ///
+    /// fn main() -> ExitCode {
+    ///     // `visits --bots 100 --duration 1m --threshold 'count(visit) > 1000'`
+    ///     LoadTest::from_env("visits").run(visitor).exit_code()
+    /// }
+    /// ```
     pub fn from_env(name: &str) -> LoadTest {
         LoadTest::from_env_with(name)
     }
@@ -131,6 +174,19 @@ impl LoadTest<NoFlags> {
     ///
     /// # Errors
     /// A bad command line; `error.exit()` prints it and exits with code 2.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk::cli::LoadTest;
+    ///
+    /// let test = LoadTest::try_from_args("shop", ["shop", "--bots", "50", "--duration", "1m"]);
+    /// let test = test.unwrap();
+    /// assert_eq!(test.args().bots, 50);
+    /// assert_eq!(test.args().duration, Some(Duration::from_secs(60)));
+    /// let bad = LoadTest::try_from_args("shop", ["shop", "--bots", "many"]).unwrap_err();
+    /// assert_eq!(bad.exit_code(), 2);
+    /// ```
     pub fn try_from_args<I, T>(name: &str, args: I) -> Result<LoadTest, clap::Error>
     where
         I: IntoIterator<Item = T>,
@@ -143,6 +199,22 @@ impl LoadTest<NoFlags> {
 impl<A: Args + FromArgMatches> LoadTest<A> {
     /// Like [`LoadTest::from_env`], with flags of the test's own, `A` (a struct deriving
     /// [`clap::Args`]), beside the standard ones.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use ttk::cli::{LoadTest, clap};
+    ///
+    /// #[derive(clap::Args, Debug)]
+    /// struct Lobby {
+    ///     /// Players per room.
+    ///     #[arg(long, default_value_t = 4)]
+    ///     room_size: usize,
+    /// }
+    ///
+    /// // `lobby --bots 100 --room-size 8`
+    /// let test = LoadTest::<Lobby>::from_env_with("lobby");
+    /// println!("rooms of {}", test.flags().room_size);
+    /// ```
     pub fn from_env_with(name: &str) -> LoadTest<A> {
         LoadTest::try_from_args_with(name, std::env::args_os()).unwrap_or_else(|error| error.exit())
     }
@@ -212,21 +284,73 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
 
 impl<A> LoadTest<A> {
     /// The standard flags as given.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::cli::LoadTest;
+    ///
+    /// let test = LoadTest::try_from_args("shop", ["shop", "--rate", "50/s", "--seed", "7"]);
+    /// let test = test.unwrap();
+    /// assert_eq!(test.args().seed, 7);
+    /// assert_eq!(test.args().rate.as_ref().unwrap().as_str(), "50/s");
+    /// assert_eq!(test.args().bots, 10); // the default
+    /// ```
     pub fn args(&self) -> &LoadArgs {
         &self.args
     }
 
     /// The standard flags, to change before the run (a default of the test's own, say).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::cli::LoadTest;
+    ///
+    /// let mut test = LoadTest::try_from_args("smoke", ["smoke", "--iterations", "5"]).unwrap();
+    /// let args = test.args_mut();
+    /// args.iterations.get_or_insert(3); // the test's default: the given 5 stands
+    /// args.thresholds.push("failures < 1%".parse().unwrap()); // checked on every run
+    /// assert_eq!(test.args().iterations, Some(5));
+    /// assert_eq!(test.args().thresholds.len(), 1);
+    /// ```
     pub fn args_mut(&mut self) -> &mut LoadArgs {
         &mut self.args
     }
 
     /// The test's own flags.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::cli::{LoadTest, clap};
+    ///
+    /// #[derive(clap::Args, Debug)]
+    /// struct Chat {
+    ///     /// Messages each bot sends.
+    ///     #[arg(long, default_value_t = 10)]
+    ///     messages: u32,
+    /// }
+    ///
+    /// let test: LoadTest<Chat> = LoadTest::try_from_args_with("chat", ["chat"]).unwrap();
+    /// assert_eq!(test.flags().messages, 10);
+    /// ```
     pub fn flags(&self) -> &A {
         &self.flags
     }
 
     /// Sets the target if the command line gave none (e.g. to a server the test starts).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::cli::LoadTest;
+    ///
+    /// let mut local = LoadTest::try_from_args("echo", ["echo"]).unwrap();
+    /// local.default_target(|| "127.0.0.1:7".to_owned()); // e.g. a server the test started
+    /// assert_eq!(local.args().target.as_deref(), Some("127.0.0.1:7"));
+    ///
+    /// let args = ["echo", "--target", "10.0.0.5:7"];
+    /// let mut given = LoadTest::try_from_args("echo", args).unwrap();
+    /// given.default_target(|| unreachable!("not called: the command line gave a target"));
+    /// assert_eq!(given.args().target.as_deref(), Some("10.0.0.5:7"));
+    /// ```
     pub fn default_target(&mut self, target: impl FnOnce() -> String) -> &mut Self {
         if self.args.target.is_none() {
             self.args.target = Some(target());
@@ -235,6 +359,23 @@ impl<A> LoadTest<A> {
     }
 
     /// Sets where the HTML report goes if the command line did not say.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::Cx;
+    /// use ttk::cli::{LoadTest, Session};
+    ///
+    /// #[ttk::bot]
+    /// fn idle(_cx: Cx, _session: Session) {}
+    ///
+    /// let path = std::env::temp_dir().join(format!("ttk-html-{}.html", std::process::id()));
+    /// let mut test = LoadTest::try_from_args("idle", ["idle", "--quiet"]).unwrap();
+    /// test.default_html(&path);
+    /// assert_eq!(test.run(idle).code, 0);
+    /// let html = std::fs::read_to_string(&path).unwrap();
+    /// assert!(html.contains("<title>idle — ttk report</title>"));
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn default_html(&mut self, path: impl Into<std::path::PathBuf>) -> &mut Self {
         if self.args.html.is_none() {
             self.args.html = Some(path.into());

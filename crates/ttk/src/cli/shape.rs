@@ -36,6 +36,16 @@ pub struct RampUp {
 
 impl RampUp {
     /// How many bots the ramp starts in all, given `--bots`.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::cli::RampUp;
+    ///
+    /// let even: RampUp = "30s".parse().unwrap();
+    /// assert_eq!(even.bots(40), 40); // the --bots count
+    /// let staged: RampUp = "10:30s,100:1m".parse().unwrap();
+    /// assert_eq!(staged.bots(40), 100); // the stages' highest count
+    /// ```
     pub fn bots(&self, bots: usize) -> usize {
         self.stages
             .iter()
@@ -45,6 +55,16 @@ impl RampUp {
     }
 
     /// When bot number `n` (from 0) starts, after the run's start.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk::cli::RampUp;
+    ///
+    /// let ramp: RampUp = "10s".parse().unwrap();
+    /// assert_eq!(ramp.start_offset(0, 100), Duration::ZERO);
+    /// assert_eq!(ramp.start_offset(50, 100), Duration::from_secs(5));
+    /// ```
     pub fn start_offset(&self, n: usize, bots: usize) -> Duration {
         let mut started = 0;
         let mut offset = Duration::ZERO;
@@ -62,6 +82,15 @@ impl RampUp {
     }
 
     /// The ramp as written.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::cli::RampUp;
+    ///
+    /// let ramp: RampUp = "10:30s,100:1m".parse().unwrap();
+    /// assert_eq!(ramp.as_str(), "10:30s,100:1m");
+    /// assert_eq!(ramp.to_string(), ramp.as_str());
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -137,12 +166,34 @@ pub struct Rate {
 
 impl Rate {
     /// When the stages end, if they all have a length.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk::cli::Rate;
+    ///
+    /// let staged: Rate = "10/s:30s,100/s:1m".parse().unwrap();
+    /// assert_eq!(staged.total_duration(), Some(Duration::from_secs(90)));
+    /// let open_ended: Rate = "50/s".parse().unwrap();
+    /// assert_eq!(open_ended.total_duration(), None); // until --duration
+    /// ```
     pub fn total_duration(&self) -> Option<Duration> {
         self.stages.iter().map(|&(_, over)| over).sum()
     }
 
     /// When session number `n` (from 0) is meant to start, after the run's start; `None` if
     /// the stages end first.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk::cli::Rate;
+    ///
+    /// let rate: Rate = "600/m:1s".parse().unwrap(); // ten a second, for a second
+    /// assert_eq!(rate.arrival_offset(0), Some(Duration::ZERO));
+    /// assert_eq!(rate.arrival_offset(5), Some(Duration::from_millis(500)));
+    /// assert_eq!(rate.arrival_offset(10), None); // the stage is over
+    /// ```
     pub fn arrival_offset(&self, n: u64) -> Option<Duration> {
         let mut before = 0_u64;
         let mut offset = Duration::ZERO;
@@ -164,6 +215,15 @@ impl Rate {
     }
 
     /// The rate as written.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::cli::Rate;
+    ///
+    /// let rate: Rate = "10/s:30s,100/s".parse().unwrap();
+    /// assert_eq!(rate.as_str(), "10/s:30s,100/s");
+    /// assert_eq!(rate.to_string(), rate.as_str());
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.text
     }
