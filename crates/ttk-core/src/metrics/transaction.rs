@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::time::Duration;
 
 use super::failure::{Failure, TransactionOutput};
-use super::registry::Unfinished;
+use super::registry::{Registry, Unfinished};
 use super::with_metrics;
 use crate::context;
 use crate::cx::NotSend;
@@ -90,16 +90,8 @@ impl Transaction {
     /// let took = Runtime::new().virtual_time(true).run(1, loader);
     /// assert_eq!(took, [Duration::from_millis(40)]);
     /// ```
-    pub fn ok(mut self) -> Duration {
-        self.finished = true;
-        with_metrics(self.loop_id, WHAT, |state, metrics| {
-            let latency = state.clock.now().saturating_sub(self.start);
-            metrics
-                .registry
-                .borrow_mut()
-                .succeeded(self.number, latency);
-            Duration::from_nanos(latency)
-        })
+    pub fn ok(self) -> Duration {
+        self.complete(|registry, number, latency| registry.succeeded(number, latency))
     }
 
     /// Finishes the transaction as a failure counted under `reason`; returns how long it took.
@@ -179,14 +171,16 @@ impl Transaction {
         }
     }
 
-    fn finish_failed(mut self, failure: &Failure<'_>) -> Duration {
+    fn finish_failed(self, failure: &Failure<'_>) -> Duration {
+        self.complete(|registry, number, latency| registry.failed(number, latency, failure))
+    }
+
+    /// Ends the transaction now, recording it with `record` (given its number and latency).
+    fn complete(mut self, record: impl FnOnce(&mut Registry, u32, Nanos)) -> Duration {
         self.finished = true;
         with_metrics(self.loop_id, WHAT, |state, metrics| {
             let latency = state.clock.now().saturating_sub(self.start);
-            metrics
-                .registry
-                .borrow_mut()
-                .failed(self.number, latency, failure);
+            record(&mut metrics.registry.borrow_mut(), self.number, latency);
             Duration::from_nanos(latency)
         })
     }
