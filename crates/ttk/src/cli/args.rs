@@ -52,7 +52,8 @@ pub struct LoadArgs {
     #[arg(long, value_name = "RATE", value_parser = parse_rate, conflicts_with_all = ["bots", "ramp_up"])]
     pub rate: Option<Rate>,
 
-    /// Iterations each bot runs (default: one, or until --duration ends the run if given).
+    /// Iterations each bot runs (default: as many as fit in --duration if given, else one; one
+    /// per open-model session).
     #[arg(long, value_name = "N")]
     pub iterations: Option<u64>,
 

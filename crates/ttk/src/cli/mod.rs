@@ -247,13 +247,16 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
         T: Into<OsString> + Clone,
     {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-        let command = Command::new(name.to_owned())
+        // The test's own flags get a heading of their own; the about text is set last, as each
+        // set of flags would otherwise put its own doc comment there.
+        let command = LoadArgs::augment_args(Command::new(name.to_owned()))
+            .next_help_heading(format!("{name}'s own"));
+        let mut command = A::augment_args(command)
             .about(format!("{name}: a ttk load test"))
             .after_help(
                 "Exit codes: 0 passed, 1 a threshold failed, 2 bad command line, \
                  3 the run failed, 130 interrupted.",
             );
-        let mut command = A::augment_args(LoadArgs::augment_args(command));
         let matches = command.try_get_matches_from_mut(args.iter().cloned())?;
         let load = LoadArgs::from_arg_matches(&matches)?;
         let flags = A::from_arg_matches(&matches)?;
