@@ -186,7 +186,10 @@ where
                 if let Some(Slot::Running(_)) = self.slots.get_mut(index) {
                     let id = self.state.id_of(index);
                     let error = BotError::panicked(id, &*payload);
+                    // What the bot held is dropped now: a transaction in flight failed with it.
+                    self.state.set_dropping_panicked(true);
                     self.exit(index, Err(error));
+                    self.state.set_dropping_panicked(false);
                 }
                 drop_contained(payload);
             } else {

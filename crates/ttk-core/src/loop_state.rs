@@ -101,6 +101,8 @@ pub(crate) struct LoopState {
     features_due: Cell<Nanos>,
     /// Set once the run is stopping: the bots dropped from now on were stopped, not abandoned.
     stopping: Cell<bool>,
+    /// Set while a bot that panicked is dropped: what it held failed with it.
+    dropping_panicked: Cell<bool>,
 }
 
 impl std::fmt::Debug for LoopState {
@@ -149,6 +151,7 @@ impl LoopState {
             failure: RefCell::new(None),
             features_due: Cell::new(Nanos::MAX),
             stopping: Cell::new(false),
+            dropping_panicked: Cell::new(false),
         };
         // A stop handle given out before the run must be able to interrupt the selector.
         if Arc::strong_count(&state.stop) > 1 {
@@ -234,6 +237,16 @@ impl LoopState {
     /// Marks the run as stopping: bots are about to be dropped in place.
     pub(crate) fn set_stopping(&self) {
         self.stopping.set(true);
+    }
+
+    /// Marks the bot being dropped as one that panicked (or no longer).
+    pub(crate) fn set_dropping_panicked(&self, panicked: bool) {
+        self.dropping_panicked.set(panicked);
+    }
+
+    /// Whether the bot being dropped panicked.
+    pub(crate) fn is_dropping_panicked(&self) -> bool {
+        self.dropping_panicked.get()
     }
 
     /// Whether the run is stopping (see [`LoopState::set_stopping`]).

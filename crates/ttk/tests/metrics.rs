@@ -44,7 +44,7 @@ fn unfinished(cx: Cx, id: usize) {
 }
 
 #[test]
-fn unfinished_transactions_count_as_abandoned_or_stopped_never_as_successes() {
+fn unfinished_transactions_count_as_abandoned_stopped_or_failed_never_as_successes() {
     let snapshots = Rc::new(RefCell::new(Vec::new()));
     let seen = Rc::clone(&snapshots);
     let report = Runtime::new()
@@ -54,8 +54,15 @@ fn unfinished_transactions_count_as_abandoned_or_stopped_never_as_successes() {
         .execute(4, unfinished);
     assert_eq!(report.end, ttk::RunEnd::DeadlineReached);
     let snapshots = snapshots.borrow();
-    // ok 1; abandoned: the one given up and the one whose bot panicked; stopped: 1.
-    assert_eq!(totals(&snapshots, "work"), (1, 0, 2, 1));
+    // ok 1; failed: the one whose bot panicked; abandoned: the one given up; stopped: 1.
+    assert_eq!(totals(&snapshots, "work"), (1, 1, 1, 1));
+    let failed = snapshots
+        .iter()
+        .flat_map(|snapshot| &snapshot.transactions)
+        .flat_map(|transaction| &transaction.errors)
+        .map(|error| error.kind.as_str())
+        .collect::<Vec<_>>();
+    assert_eq!(failed, ["panicked"]);
     // Ten seconds on the grid, then the rest.
     assert_eq!(snapshots.len(), 11);
     assert!(snapshots[..10].iter().enumerate().all(|(n, snapshot)| {

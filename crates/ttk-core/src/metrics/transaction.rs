@@ -13,8 +13,10 @@ use crate::timers::Nanos;
 
 /// A transaction in flight, started with [`Cx::transaction`](crate::Cx::transaction): finish it
 /// with [`ok`](Transaction::ok) or [`fail`](Transaction::fail), after as many yields as it
-/// takes. One dropped unfinished counts as *abandoned* — or as *stopped* when the run's end
-/// dropped it (its bot was stopped at a deadline or by a stop handle), never as a success.
+/// takes. One dropped unfinished counts as *abandoned* (its bot gave up on it) — or as
+/// *stopped* when the run's end dropped it (its bot was stopped at a deadline or by a stop
+/// handle), or as a failure of kind `panicked` when its bot panicked in the middle of it; never
+/// as a success.
 ///
 /// # Examples
 /// ```
@@ -55,6 +57,9 @@ pub struct Transaction {
 }
 
 const WHAT: &str = "a Transaction";
+
+/// The kind of failure of a transaction whose bot panicked in the middle of it.
+const PANICKED: &str = "panicked";
 
 impl Transaction {
     pub(crate) fn start(loop_id: u32, name: &str) -> Transaction {
@@ -192,13 +197,19 @@ impl Drop for Transaction {
         if self.finished || context::current_loop_id() != self.loop_id {
             return;
         }
-        context::try_with_loop(|state| {
-            let how = match state.is_stopping() {
-                true => Unfinished::Stopped,
-                false => Unfinished::Abandoned,
-            };
-            with_metrics(self.loop_id, WHAT, |_, metrics| {
-                metrics.registry.borrow_mut().unfinished(self.number, how);
+        context::try_with_loop(|_| {
+            with_metrics(self.loop_id, WHAT, |state, metrics| {
+                let mut registry = metrics.registry.borrow_mut();
+                if state.is_stopping() {
+                    registry.unfinished(self.number, Unfinished::Stopped);
+                } else if std::thread::panicking() || state.is_dropping_panicked() {
+                    // Dropped by the unwinding of its bot's panic (a local of the bot), or
+                    // with the bot after it (held by what the bot was built with).
+                    let latency = state.clock.now().saturating_sub(self.start);
+                    registry.failed(self.number, latency, &Failure::reason(PANICKED));
+                } else {
+                    registry.unfinished(self.number, Unfinished::Abandoned);
+                }
             });
         });
     }
