@@ -230,5 +230,14 @@ fn report_directories_are_made() {
             .ok,
         20
     );
-    assert!(html.exists());
+    // The page the harness wrote has every plot drawn (the browser test in ttk-report renders
+    // such pages in chromium).
+    let page = std::fs::read_to_string(&html).unwrap();
+    for plot in ["throughput", "latency", "bots", "distribution", "errors"] {
+        let at = page
+            .find(&format!("<figure class=\"plot\" id=\"plot-{plot}\""))
+            .unwrap_or_else(|| panic!("no {plot} plot"));
+        let figure = &page[at..at + page[at..].find("</figure>").unwrap()];
+        assert!(figure.contains("<svg"), "the {plot} plot has no drawing");
+    }
 }
