@@ -263,3 +263,48 @@ fn a_stalled_run_fails_with_exit_code_3() {
     assert_eq!(outcome.report.bots.failed, 3);
     assert_eq!(outcome.code, 3);
 }
+
+/// A session that does two seconds of untimed work before its iteration.
+#[ttk::bot]
+fn slow_to_begin(cx: Cx, session: Session) {
+    ttk::yield_!(ttk::sleep(Duration::from_secs(2)));
+    for _ in session.iterations() {
+        cx.transaction("request").ok();
+    }
+}
+
+#[test]
+fn open_model_sessions_that_arrived_in_time_all_count() {
+    let test = LoadTest::try_from_args(
+        "late",
+        ["late", "--rate", "10/s", "--duration", "1s", "--quiet"],
+    )
+    .unwrap();
+    let outcome = test.run_with(Runtime::new().virtual_time(true), slow_to_begin);
+    let request = outcome.report.transaction("request").unwrap();
+    // Every session reached its iteration after the 1 s of load: each is still counted, with
+    // its wait (measured from when it was meant to start).
+    assert_eq!((request.ok, request.failed, request.stopped), (10, 0, 0));
+    assert_eq!(request.latency().p50_us / 1000, 2_000);
+}
+
+#[test]
+fn a_run_that_ends_before_its_duration_says_completed() {
+    let test = LoadTest::try_from_args(
+        "early",
+        [
+            "early",
+            "--bots",
+            "2",
+            "--iterations",
+            "3",
+            "--duration",
+            "1h",
+            "--quiet",
+        ],
+    )
+    .unwrap();
+    let outcome = test.run_with(Runtime::new().virtual_time(true), napper);
+    assert_eq!(outcome.report.run.end, "completed");
+    assert_eq!(outcome.report.transaction("nap").unwrap().ok, 6);
+}

@@ -54,7 +54,8 @@ pub(crate) struct Metrics {
     sink: RefCell<Option<Sink>>,
     interval: Nanos,
     next_close: Cell<Nanos>,
-    /// When the last interval closed (the run's start at first).
+    /// When the last interval was closed, on the loop's clock (the run's start at first): the
+    /// next interval covers the samples from then on.
     last_close: Cell<Nanos>,
 }
 
@@ -83,16 +84,18 @@ impl Metrics {
         state.clock.now()
     }
 
-    /// Closes the interval: hands its snapshot to the sink.
-    fn close_interval(&self, state: &LoopState, end: Nanos, last: bool) {
+    /// Closes the interval at `now` and hands its snapshot to the sink, naming it `end` (its
+    /// end on the grid, or `now` for the last one): it covers the samples since the previous
+    /// close.
+    fn close_interval(&self, state: &LoopState, end: Nanos, now: Nanos, last: bool) {
         let mut sink = self.sink.borrow_mut();
         let Some(deliver) = sink.as_mut() else {
             return;
         };
-        let start = self.last_close.replace(end);
+        let start = self.last_close.replace(now);
         let snapshot = self.registry.borrow_mut().snapshot(
             end,
-            end.saturating_sub(start),
+            now.saturating_sub(start),
             state.live_bots(),
             last,
         );
@@ -120,7 +123,7 @@ impl Feature for Metrics {
             // Named by the last end on the grid it reached: the loop looks a little after it,
             // or, if it was blocked, after several; then this interval covers them all.
             let end = now - now % self.interval;
-            self.close_interval(state, end, false);
+            self.close_interval(state, end, now, false);
             next = end + self.interval;
             self.next_close.set(next);
         }
@@ -130,7 +133,8 @@ impl Feature for Metrics {
     }
 
     fn run_ended(&self, state: &LoopState) {
-        self.close_interval(state, state.clock.now(), true);
+        let now = state.clock.now();
+        self.close_interval(state, now, now, true);
     }
 
     fn release(&self) {

@@ -59,8 +59,10 @@ pub struct MetricsSnapshot {
     /// When the interval ended, since the run started: a multiple of the interval, except for
     /// the last snapshot (the run's end).
     pub elapsed: Duration,
-    /// How long the interval lasted: the interval, except for the last snapshot, and for one
-    /// the loop closed late because it was blocked past several ends (it covers them all).
+    /// How long the interval lasted, from the previous close to this one: about the interval
+    /// (the loop closes a little after each end), except for the last snapshot, and for one the
+    /// loop closed late because it was blocked past several ends (it covers them all). The
+    /// snapshots' lengths add up to the run's.
     pub covers: Duration,
     /// Bots alive at the end of the interval.
     pub live_bots: usize,

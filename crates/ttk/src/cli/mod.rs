@@ -41,7 +41,8 @@
 //!
 //! # Exit codes
 //! 0: the run ended and every threshold held. 1: a threshold failed. 2: bad command line.
-//! 3: the run failed (the loop could not start, a report could not be written).
+//! 3: the run failed (the loop could not start, the bots stalled — each waited for something
+//! nothing could do —, the report could not be made or written).
 //! 130: interrupted (Ctrl-C or SIGTERM); the reports are still written.
 
 mod args;

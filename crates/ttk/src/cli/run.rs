@@ -15,7 +15,7 @@ use ttk_report::{BotTally, Parameters, Report};
 use super::collector::{Collector, add_bot_error};
 use super::progress::Progress;
 use super::session::Session;
-use super::shape::{IntendedStarts, RampSource, RateSource};
+use super::shape::{IntendedStarts, RampSource, RateSource, RunStart};
 use super::signals::Interrupts;
 use super::{LoadTest, RunOutcome};
 use crate::{BotErrorKind, Cx, RunEnd, Runtime};
@@ -119,6 +119,7 @@ impl<A> LoadTest<A> {
 
         let plan = self.plan();
         let intended = IntendedStarts::default();
+        let run_start = RunStart::default();
         let mut runtime = runtime.seed(args.seed);
         if let Some(deadline) = plan.deadline {
             runtime = runtime.deadline(deadline);
@@ -128,9 +129,15 @@ impl<A> LoadTest<A> {
                 rate.clone(),
                 plan.load_for,
                 Rc::clone(&intended),
+                Rc::clone(&run_start),
             ));
         } else if let Some(ramp) = &args.ramp_up {
-            runtime = runtime.source(RampSource::new(ramp.clone(), args.bots));
+            runtime = runtime.source(RampSource::new(
+                ramp.clone(),
+                args.bots,
+                plan.load_for,
+                Rc::clone(&run_start),
+            ));
         }
 
         let (sender, receiver) = mpsc::channel();
@@ -153,7 +160,8 @@ impl<A> LoadTest<A> {
 
         let target: Option<Rc<str>> = args.target.as_deref().map(Rc::from);
         let tally = RefCell::new(BotTally::default());
-        // When load stops, on the loop's clock: set when the first bot is made.
+        // When load stops, on the loop's clock: from the run's start (as the source saw it, or
+        // when the first bot is made, at the start of a run without a source).
         let load_until: Cell<Option<Option<Instant>>> = Cell::new(None);
         let wall_start = Instant::now();
         let summary = runtime.execute_each(
@@ -162,7 +170,10 @@ impl<A> LoadTest<A> {
                 let until = match load_until.get() {
                     Some(until) => until,
                     None => {
-                        let until = plan.load_for.map(|load_for| crate::now() + load_for);
+                        let start = run_start.get().unwrap_or_else(crate::now);
+                        let until = plan
+                            .load_for
+                            .and_then(|load_for| start.checked_add(load_for));
                         load_until.set(Some(until));
                         until
                     }
@@ -175,7 +186,13 @@ impl<A> LoadTest<A> {
                     id,
                     target: target.clone(),
                     iterations: plan.iterations,
-                    until,
+                    // An open-model session that arrived in time runs its iterations, however
+                    // late it gets to them: it is one of the slowest, and must be counted.
+                    until: if intended_start.is_some() {
+                        None
+                    } else {
+                        until
+                    },
                     intended_start,
                 };
                 factory(cx, session)
@@ -202,14 +219,23 @@ impl<A> LoadTest<A> {
         let (end, detail) = match (&summary.end, interrupted) {
             (RunEnd::Failed(error), _) => ("failed", Some(error.to_string())),
             (_, true) | (RunEnd::Stopped, _) => ("interrupted", None),
-            (RunEnd::Completed, _) if plan.load_for.is_some() => ("duration", None),
+            // Every bot done once load stopped: the run made load for its whole duration.
+            (RunEnd::Completed, _)
+                if plan
+                    .load_for
+                    .is_some_and(|load_for| loop_elapsed + 0.001 >= load_for.as_secs_f64()) =>
+            {
+                ("duration", None)
+            }
             (RunEnd::Completed, _) => ("completed", None),
             (RunEnd::DeadlineReached, _) => (
                 "duration",
-                Some(format!(
-                    "{stopped} bots still running after the {} grace period were stopped",
-                    humantime::format_duration(self.args.grace)
-                )),
+                (stopped > 0).then(|| {
+                    format!(
+                        "{stopped} bots still running after the {} grace period were stopped",
+                        humantime::format_duration(self.args.grace)
+                    )
+                }),
             ),
             (RunEnd::Stalled, _) => (
                 "stalled",
@@ -225,9 +251,11 @@ impl<A> LoadTest<A> {
         let passed = report.check_thresholds(&self.args.thresholds);
         println!("{}", report.summary());
         let written = self.write_reports(&report);
-        // Kept until the reports are written: a first Ctrl-C meanwhile does not cut them.
+        // Kept until the reports are written: a first Ctrl-C meanwhile does not cut them, and
+        // still makes the exit code say interrupted.
+        let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);
         drop(interrupts);
-        let code = if end == "interrupted" {
+        let code = if end == "interrupted" || interrupted {
             INTERRUPTED
         } else if matches!(end, "failed" | "stalled") || !written || !collected {
             RUN_FAILED
@@ -272,7 +300,7 @@ impl<A> LoadTest<A> {
             return Plan {
                 first_bots: 0,
                 load_for,
-                deadline: load_for.map(|load_for| load_for + args.grace),
+                deadline: load_for.map(|load_for| load_for.saturating_add(args.grace)),
                 iterations: Some(args.iterations.unwrap_or(1)),
             };
         }
@@ -284,7 +312,9 @@ impl<A> LoadTest<A> {
         Plan {
             first_bots: if args.ramp_up.is_some() { 0 } else { args.bots },
             load_for: args.duration,
-            deadline: args.duration.map(|duration| duration + args.grace),
+            deadline: args
+                .duration
+                .map(|duration| duration.saturating_add(args.grace)),
             iterations,
         }
     }

@@ -2,7 +2,7 @@
 //! model's arrival rate ([`Rate`]), parsed from the command line and turned into a
 //! [`BotSource`](crate::BotSource) that starts bots on schedule.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::rc::Rc;
@@ -298,62 +298,84 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|error| format!("`{text}` is not a duration ({error}); write e.g. 30s, 5m, 250ms"))
 }
 
-/// Starts the closed model's bots on their ramp-up schedule.
+/// Starts the closed model's bots on their ramp-up schedule, until the run's `--duration`.
 pub(crate) struct RampSource {
     ramp: RampUp,
     bots: usize,
     started: usize,
-    start: Option<Instant>,
+    until: Option<Duration>,
+    start: RunStart,
 }
 
 impl RampSource {
-    pub(crate) fn new(ramp: RampUp, bots: usize) -> Self {
+    pub(crate) fn new(ramp: RampUp, bots: usize, until: Option<Duration>, start: RunStart) -> Self {
         RampSource {
             bots: ramp.bots(bots),
             ramp,
             started: 0,
-            start: None,
+            until,
+            start,
+        }
+    }
+
+    /// When the next bot is due, after the start; `None` once all have started or load ends.
+    fn next_offset(&self) -> Option<Duration> {
+        if self.started == self.bots {
+            return None;
+        }
+        let offset = self.ramp.start_offset(self.started, self.bots);
+        match self.until {
+            Some(until) if offset >= until => None,
+            _ => Some(offset),
         }
     }
 }
 
 impl BotSource for RampSource {
     fn arrivals(&mut self, now: Instant, _live: usize) -> Arrivals {
-        let start = *self.start.get_or_insert(now);
+        let start = self.start.get().unwrap_or(now);
+        self.start.set(Some(start));
         let mut due = 0;
-        while self.started + due < self.bots
-            && start + self.ramp.start_offset(self.started + due, self.bots) <= now
+        while let Some(offset) = self.next_offset()
+            && start + offset <= now
         {
+            self.started += 1;
             due += 1;
         }
-        self.started += due;
-        if self.started == self.bots {
-            return Arrivals::start(due).then_done();
+        match self.next_offset() {
+            Some(offset) => Arrivals::start(due).then_at(start + offset),
+            None => Arrivals::start(due).then_done(),
         }
-        let next = start + self.ramp.start_offset(self.started, self.bots);
-        Arrivals::start(due).then_at(next)
     }
 }
 
 /// Intended start times of sessions the source started and the factory has not made yet.
 pub(crate) type IntendedStarts = Rc<RefCell<VecDeque<Instant>>>;
 
+/// When the run started, as the source saw it at its first call (the loop asks it at once).
+pub(crate) type RunStart = Rc<Cell<Option<Instant>>>;
+
 /// Starts the open model's sessions at their arrival times, recording each one's intended
 /// start for the factory.
 pub(crate) struct RateSource {
     rate: Rate,
     started: u64,
-    start: Option<Instant>,
+    start: RunStart,
     until: Option<Duration>,
     intended: IntendedStarts,
 }
 
 impl RateSource {
-    pub(crate) fn new(rate: Rate, until: Option<Duration>, intended: IntendedStarts) -> Self {
+    pub(crate) fn new(
+        rate: Rate,
+        until: Option<Duration>,
+        intended: IntendedStarts,
+        start: RunStart,
+    ) -> Self {
         RateSource {
             rate,
             started: 0,
-            start: None,
+            start,
             until,
             intended,
         }
@@ -370,7 +392,8 @@ impl RateSource {
 
 impl BotSource for RateSource {
     fn arrivals(&mut self, now: Instant, _live: usize) -> Arrivals {
-        let start = *self.start.get_or_insert(now);
+        let start = self.start.get().unwrap_or(now);
+        self.start.set(Some(start));
         let mut due = 0;
         let mut intended = self.intended.borrow_mut();
         while let Some(at) = self.next_arrival(start)
@@ -436,7 +459,7 @@ mod tests {
     fn rate_source_starts_sessions_on_time_and_records_their_intent() {
         let intended = IntendedStarts::default();
         let rate: Rate = "100/s:1s".parse().unwrap();
-        let mut source = RateSource::new(rate, None, Rc::clone(&intended));
+        let mut source = RateSource::new(rate, None, Rc::clone(&intended), RunStart::default());
         let start = Instant::now();
         let first = source.arrivals(start, 0);
         assert_eq!(first.count(), 1);
@@ -455,11 +478,24 @@ mod tests {
     #[test]
     fn ramp_source_ends_when_every_bot_started() {
         let ramp: RampUp = "1s".parse().unwrap();
-        let mut source = RampSource::new(ramp, 4);
+        let mut source = RampSource::new(ramp, 4, None, RunStart::default());
         let start = Instant::now();
         assert_eq!(source.arrivals(start, 0).count(), 1);
         let all = source.arrivals(start + Duration::from_secs(1), 1);
         assert_eq!(all.count(), 3);
         assert!(all.is_done());
+    }
+
+    #[test]
+    fn ramp_source_stops_starting_bots_when_load_ends() {
+        let ramp: RampUp = "10s".parse().unwrap();
+        let run_start = RunStart::default();
+        let mut source = RampSource::new(ramp, 10, Some(Duration::from_secs(3)), run_start.clone());
+        let start = Instant::now();
+        assert_eq!(source.arrivals(start, 0).count(), 1);
+        assert_eq!(run_start.get(), Some(start));
+        let rest = source.arrivals(start + Duration::from_secs(9), 1);
+        assert_eq!(rest.count(), 2, "bots at 1 s and 2 s; none from 3 s");
+        assert!(rest.is_done());
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
 use signal_hook::SigId;
@@ -36,6 +36,21 @@ fn default_when_idle() -> io::Result<&'static Arc<AtomicBool>> {
     }
 }
 
+/// Runs watching the signals in this process (tests may run several at once): the default
+/// action comes back when the last one ends.
+static WATCHERS: Mutex<usize> = Mutex::new(0);
+
+/// Counts a run in (`+1`) or out (`-1`) of watching, and arms the default action when none is.
+fn count_watcher(change: isize) -> io::Result<()> {
+    let idle = default_when_idle()?;
+    let mut watchers = WATCHERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    *watchers = watchers.saturating_add_signed(change);
+    idle.store(*watchers == 0, Ordering::SeqCst);
+    Ok(())
+}
+
 /// Watches for the signals while a run goes on.
 #[derive(Debug)]
 pub(crate) struct Interrupts {
@@ -50,20 +65,32 @@ impl Interrupts {
     /// Stops the run through `stop` at the first SIGINT or SIGTERM; exits the process at the
     /// second.
     pub(crate) fn watch(stop: StopHandle) -> io::Result<Interrupts> {
-        default_when_idle()?.store(false, Ordering::SeqCst);
+        default_when_idle()?;
         let received = Arc::new(AtomicBool::new(false));
         let mut registered = Vec::new();
-        for signal in [SIGINT, SIGTERM] {
-            // Registered before the flag is set by the same signal: the first signal finds the
-            // flag clear and only sets it; a second finds it set and exits.
-            registered.push(flag::register_conditional_shutdown(
-                signal,
-                EXIT_AT_ONCE,
-                Arc::clone(&received),
-            )?);
-            registered.push(flag::register(signal, Arc::clone(&received))?);
-        }
-        let mut signals = Signals::new([SIGINT, SIGTERM])?;
+        let mut register = || -> io::Result<Signals> {
+            for signal in [SIGINT, SIGTERM] {
+                // Registered before the flag is set by the same signal: the first signal finds
+                // the flag clear and only sets it; a second finds it set and exits.
+                registered.push(flag::register_conditional_shutdown(
+                    signal,
+                    EXIT_AT_ONCE,
+                    Arc::clone(&received),
+                )?);
+                registered.push(flag::register(signal, Arc::clone(&received))?);
+            }
+            Signals::new([SIGINT, SIGTERM])
+        };
+        let signals = register();
+        let mut signals = match signals {
+            Ok(signals) => signals,
+            Err(error) => {
+                for id in registered {
+                    signal_hook::low_level::unregister(id);
+                }
+                return Err(error);
+            }
+        };
         let handle = signals.handle();
         let thread = std::thread::Builder::new()
             .name("ttk-signals".to_owned())
@@ -71,7 +98,19 @@ impl Interrupts {
                 if signals.forever().next().is_some() {
                     stop.stop();
                 }
-            })?;
+            });
+        let thread = match thread {
+            Ok(thread) => thread,
+            Err(error) => {
+                handle.close();
+                for id in registered {
+                    signal_hook::low_level::unregister(id);
+                }
+                return Err(error);
+            }
+        };
+        // Only now, with everything in place, does the default action step aside.
+        count_watcher(1)?;
         Ok(Interrupts {
             received,
             registered,
@@ -88,11 +127,10 @@ impl Interrupts {
 
 impl Drop for Interrupts {
     fn drop(&mut self) {
+        // The default action comes back first, so that no signal falls between the two.
+        let _ = count_watcher(-1);
         for id in self.registered.drain(..) {
             signal_hook::low_level::unregister(id);
-        }
-        if let Ok(idle) = default_when_idle() {
-            idle.store(true, Ordering::SeqCst);
         }
         self.handle.close();
         if let Some(thread) = self.thread.take() {
