@@ -36,8 +36,9 @@ impl Collector {
         }
     }
 
-    /// Adds one loop's snapshot; returns its second's entry.
-    pub(crate) fn add(&mut self, snapshot: &MetricsSnapshot) -> &SecondReport {
+    /// Adds one loop's snapshot (its histograms move into the report: nothing is copied);
+    /// returns its second's entry.
+    pub(crate) fn add(&mut self, snapshot: MetricsSnapshot) -> &SecondReport {
         // A second is named by its end. The run's last, partial, interval is a second of its own,
         // unless it is a sliver (under 50 ms) after a whole second — a run stopped at its
         // deadline — which joins that second.
@@ -67,7 +68,7 @@ impl Collector {
             }
         };
         second.active_bots += snapshot.live_bots as u64;
-        for delta in &snapshot.transactions {
+        for delta in snapshot.transactions {
             let place = match self.places.get(&delta.name) {
                 Some(&place) => place,
                 None => {
@@ -79,14 +80,14 @@ impl Collector {
                     place
                 }
             };
-            add_totals(&mut self.report.transactions[place], delta);
             second.errors += delta.failed;
-            let latencies = Histogram::from_inner(delta.latencies.clone());
-            match second.transactions.get_mut(&delta.name) {
-                Some(entry) => entry.add(delta.ok, delta.failed, &latencies),
+            let (name, ok, failed) = (delta.name.clone(), delta.ok, delta.failed);
+            let latencies = add_totals(&mut self.report.transactions[place], delta);
+            match second.transactions.get_mut(&name) {
+                Some(entry) => entry.add(ok, failed, &latencies),
                 None => {
-                    let entry = SecondTransaction::new(delta.ok, delta.failed, &latencies);
-                    second.transactions.insert(delta.name.clone(), entry);
+                    let entry = SecondTransaction::new(ok, failed, &latencies);
+                    second.transactions.insert(name, entry);
                 }
             }
         }
@@ -117,22 +118,23 @@ impl Collector {
     }
 }
 
-fn add_totals(total: &mut TransactionReport, delta: &TransactionDelta) {
+/// Adds `delta` to `total`; returns its success latencies.
+fn add_totals(total: &mut TransactionReport, delta: TransactionDelta) -> Histogram {
     total.ok += delta.ok;
     total.failed += delta.failed;
     total.abandoned += delta.abandoned;
     total.stopped += delta.stopped;
-    total
-        .histogram
-        .merge(&Histogram::from_inner(delta.latencies.clone()));
+    let latencies = Histogram::from_inner(delta.latencies);
+    total.histogram.merge(&latencies);
     if delta.failed > 0 {
         total
             .failed_histogram
-            .merge(&Histogram::from_inner(delta.failed_latencies.clone()));
+            .merge(&Histogram::from_inner(delta.failed_latencies));
     }
     for error in &delta.errors {
         add_error(&mut total.errors, error);
     }
+    latencies
 }
 
 fn add_error(errors: &mut Vec<ErrorTally>, delta: &ErrorDelta) {

@@ -98,8 +98,9 @@ fn line(second: &SecondReport, total: Option<Duration>, errors_so_far: u64) -> S
             format_duration_us(latency.p99_us)
         ),
     };
+    let per_second = (done as f64 / second.length_s.max(f64::EPSILON)).round();
     format!(
-        "{elapsed}  bots {:>6}  {:>8} tx/s  {percentiles}  errors {} ({} this second)",
-        second.active_bots, done, errors_so_far, second.errors
+        "{elapsed}  bots {:>6}  {per_second:>8} tx/s  {percentiles}  errors {} ({} this second)",
+        second.active_bots, errors_so_far, second.errors
     )
 }

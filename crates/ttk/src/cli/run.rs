@@ -381,8 +381,9 @@ fn collect(
     let mut errors = 0;
     for snapshot in snapshots {
         errors += snapshot.transactions.iter().map(|t| t.failed).sum::<u64>();
-        let second = collector.add(&snapshot);
-        if !snapshot.last {
+        let last = snapshot.last;
+        let second = collector.add(snapshot);
+        if !last {
             progress.show(second, total, errors);
         }
     }
