@@ -219,11 +219,12 @@ impl<A> LoadTest<A> {
         let (end, detail) = match (&summary.end, interrupted) {
             (RunEnd::Failed(error), _) => ("failed", Some(error.to_string())),
             (_, true) | (RunEnd::Stopped, _) => ("interrupted", None),
-            // Every bot done once load stopped: the run made load for its whole duration.
+            // Every bot done once load stopped: the run made load for its whole duration. (Open
+            // model sessions arrive until the end of it, the last one up to a gap before.)
             (RunEnd::Completed, _)
-                if plan
-                    .load_for
-                    .is_some_and(|load_for| loop_elapsed + 0.001 >= load_for.as_secs_f64()) =>
+                if plan.load_for.is_some_and(|load_for| {
+                    args.rate.is_some() || loop_elapsed + 0.001 >= load_for.as_secs_f64()
+                }) =>
             {
                 ("duration", None)
             }
