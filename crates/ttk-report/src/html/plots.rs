@@ -54,16 +54,7 @@ fn throughput(buckets: &[Bucket<'_>], x_max: f64, palette: &Palette<'_>, html: &
         if !buckets.iter().any(|b| b.transactions.contains_key(name)) {
             continue;
         }
-        // A second in which the transaction did not appear had no success: a zero, not a gap.
-        let points = buckets
-            .iter()
-            .map(|b| (b.t, b.transactions.get(name).map_or(0.0, |tx| tx.ok_per_s)))
-            .collect();
-        traces.push(Trace {
-            color: palette.color(name),
-            look: Look::Line,
-            segments: vec![points],
-        });
+        traces.push(rate_line(buckets, name, palette, |tx| tx.ok_per_s));
         keys.push(key(name, palette, Look::Line));
     }
     let content = if buckets.is_empty() {
@@ -271,20 +262,7 @@ fn failures(buckets: &[Bucket<'_>], x_max: f64, palette: &Palette<'_>, html: &mu
         .collect();
     if failing.len() > 1 {
         for name in failing {
-            let points = buckets
-                .iter()
-                .map(|b| {
-                    (
-                        b.t,
-                        b.transactions.get(name).map_or(0.0, |tx| tx.failed_per_s),
-                    )
-                })
-                .collect();
-            traces.push(Trace {
-                color: palette.color(name),
-                look: Look::Line,
-                segments: vec![points],
-            });
+            traces.push(rate_line(buckets, name, palette, |tx| tx.failed_per_s));
             keys.push(key(name, palette, Look::Line));
         }
     }
@@ -316,6 +294,25 @@ fn failures(buckets: &[Bucket<'_>], x_max: f64, palette: &Palette<'_>, html: &mu
 
 /// The note of a time chart when the report has no per-second series.
 const NO_SERIES: &str = "No per-second data in this report.";
+
+/// The line of one transaction's `rate` over time. A second in which the transaction did not
+/// appear had none: a zero, not a gap.
+fn rate_line(
+    buckets: &[Bucket<'_>],
+    name: &str,
+    palette: &Palette<'_>,
+    rate: impl Fn(&BucketTransaction) -> f64,
+) -> Trace {
+    let points = buckets
+        .iter()
+        .map(|b| (b.t, b.transactions.get(name).map_or(0.0, &rate)))
+        .collect();
+    Trace {
+        color: palette.color(name),
+        look: Look::Line,
+        segments: vec![points],
+    }
+}
 
 /// The legend entry of transaction `name`.
 fn key(name: &str, palette: &Palette<'_>, look: Look) -> Key {
