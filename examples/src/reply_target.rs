@@ -136,7 +136,8 @@ impl ReplyTarget {
         self.served.load(Ordering::SeqCst)
     }
 
-    /// How long the server held the replies it served, in microseconds, as it measured them.
+    /// How long the server held each reply before writing it, in microseconds, as it measured
+    /// them (a reply whose write failed is in here too, though not in [`served`](Self::served)).
     pub fn held(&self) -> Histogram<u64> {
         self.held
             .lock()
@@ -172,13 +173,18 @@ impl ReplyTarget {
                 }
                 thread::sleep(rest);
             }
-            writer.write_all(&line)?;
             let held = u64::try_from(received.elapsed().as_micros()).unwrap_or(u64::MAX);
+            // Counted before the write so that a client holding the reply always finds it
+            // counted; a write that fails takes the count back.
             self.held
                 .lock()
                 .expect("no thread panics holding it")
                 .saturating_record(held.max(1));
             self.served.fetch_add(1, Ordering::SeqCst);
+            if let Err(error) = writer.write_all(&line) {
+                self.served.fetch_sub(1, Ordering::SeqCst);
+                return Err(error);
+            }
         }
     }
 }
