@@ -6,6 +6,11 @@
 //!   missed its target or could not be measured (the table and summary say which), 2 on a
 //!   usage error. `TTK_BENCH_LOAD_SECONDS` shortens the minute the timeouts-under-load probe
 //!   runs, for a quick local check (the figures' names then say so).
+//! - `cargo xtask slurm`: runs a ttk load test sharded over a real Slurm cluster it starts on
+//!   this machine (installing Debian's Slurm packages if they are missing): a job array of 4
+//!   shards through `deploy/slurm/`, merged by a dependent job, compared with the same workload
+//!   run as one process. Prints the comparison; exits with status 1 on any difference or
+//!   failure. Leaves no daemon running.
 
 mod bench;
 mod cargo;
@@ -17,6 +22,7 @@ mod probe;
 mod report;
 mod rooms;
 mod sessions;
+mod slurm;
 mod timeouts;
 mod yields;
 
@@ -28,8 +34,10 @@ fn main() -> ExitCode {
     let rest: Vec<String> = args.collect();
     let outcome = match task.as_deref() {
         Some("bench") => bench::run(&rest),
+        Some("slurm") if rest.is_empty() => slurm::run(),
         _ => {
             eprintln!("usage: cargo xtask bench [criterion args, e.g. --quick]");
+            eprintln!("       cargo xtask slurm");
             return ExitCode::from(2);
         }
     };
