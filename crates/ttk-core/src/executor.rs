@@ -247,26 +247,27 @@ where
     /// Ends bot `index`: drops it in place, tells the loop (its place becomes free) and hands
     /// its outcome to the sink.
     fn exit(&mut self, index: u32, outcome: Result<B::Output, BotError>) {
-        let keep = self.keeps_outcome_of(index as usize);
+        let keep = self.keeps_outcome_at(index);
         if let Some(slot) = self.slots.get_mut(index) {
             vacate(slot);
         }
         let id = self.state.bot_exited(index, !keep);
         // What the exit woke of the bot itself (it is gone) must not requeue the next one.
         context::take_yield_request();
-        self.deliver(id, outcome);
+        self.deliver(index, id, outcome);
     }
 
-    /// Whether the outcome of the bot with this id (or place: for the first bots they are the
-    /// same) stays in its place.
-    fn keeps_outcome_of(&self, id: usize) -> bool {
-        self.keep_first && id < self.slots.first_len()
+    /// Whether the outcome of the bot at `index` stays in its place: the first bots' places
+    /// keep them (those places are never reused, so only first bots are ever there).
+    fn keeps_outcome_at(&self, index: u32) -> bool {
+        self.keep_first && (index as usize) < self.slots.first_len()
     }
 
-    /// Hands bot `id`'s outcome over: into its place if kept there, else to the sink.
-    fn deliver(&mut self, id: usize, outcome: Result<B::Output, BotError>) {
-        if self.keeps_outcome_of(id) {
-            if let Some(slot) = self.slots.get_mut(id as u32) {
+    /// Hands the outcome of bot `id`, at `index`, over: into its place if kept there, else to
+    /// the sink.
+    fn deliver(&mut self, index: u32, id: usize, outcome: Result<B::Output, BotError>) {
+        if self.keeps_outcome_at(index) {
+            if let Some(slot) = self.slots.get_mut(index) {
                 // The place is vacant (its bot was dropped, or never made): nothing to drop.
                 *slot = Slot::Done(outcome);
             }
@@ -293,13 +294,13 @@ where
                 Err(payload) => {
                     let message = panic_message(&*payload);
                     drop_contained(payload);
-                    if self.keeps_outcome_of(id) {
+                    if self.keeps_outcome_at(index) {
                         state.bots.borrow_mut().retire(index);
                     } else {
                         state.bots.borrow_mut().remove(index);
                     }
                     let error = BotError::new(id, BotErrorKind::Panicked(message.clone()));
-                    self.deliver(id, Err(error));
+                    self.deliver(index, id, Err(error));
                     state.fail(RunError::FactoryPanicked { bot: id, message });
                     return;
                 }
@@ -360,12 +361,12 @@ where
             let Some((index, id)) = placed else {
                 break;
             };
-            if self.keeps_outcome_of(id) {
+            if self.keeps_outcome_at(index) {
                 state.bots.borrow_mut().retire(index);
             } else {
                 state.bots.borrow_mut().remove(index);
             }
-            self.deliver(id, Err(BotError::new(id, kind.clone())));
+            self.deliver(index, id, Err(BotError::new(id, kind.clone())));
         }
     }
 }

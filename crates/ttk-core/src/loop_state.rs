@@ -18,6 +18,7 @@ use crate::bots::BotTable;
 use crate::clock::Clock;
 use crate::context::NO_LOOP;
 use crate::feature::Features;
+use crate::ids::IdSlice;
 use crate::io_table::{Direction, IoTable};
 use crate::ready::ReadyQueue;
 use crate::run_end::RunError;
@@ -123,6 +124,7 @@ impl LoopState {
         seed: u64,
         stop: Arc<StopSignal>,
         deadline: Option<Duration>,
+        ids: IdSlice,
     ) -> io::Result<Self> {
         let mut id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
         if id == NO_LOOP {
@@ -130,7 +132,7 @@ impl LoopState {
         }
         let state = LoopState {
             id,
-            bots: RefCell::new(BotTable::default()),
+            bots: RefCell::new(BotTable::new(ids)),
             ready: ReadyQueue::default(),
             current: Cell::new(0),
             polling: Cell::new(false),
@@ -204,8 +206,30 @@ impl LoopState {
 
     /// Hands out ids for `count` bots that start at the end of this tick (or of the hook or
     /// source asking).
+    ///
+    /// # Panics
+    /// In a run cut in lanes, if the ids are not contiguous (bots started later go round the
+    /// lanes, so only one at a time gets a range of ids).
     pub(crate) fn start_bots(&self, count: usize) -> Range<usize> {
-        self.bots.borrow_mut().reserve(count)
+        let mut bots = self.bots.borrow_mut();
+        let local = bots.reserve(count);
+        let ids = bots.ids();
+        if ids.is_whole() {
+            return local;
+        }
+        let first = ids.global(local.start);
+        if local.is_empty() {
+            return first..first;
+        }
+        let last = ids.global(local.end - 1);
+        assert!(
+            last - first == local.len() - 1,
+            "this run is cut in {} lanes (workers or shards), and bots started while it runs \
+             take one id in {}: start them one at a time (`start_bots(1)`) to get each one's id",
+            ids.lanes(),
+            ids.lanes()
+        );
+        first..last + 1
     }
 
     /// Bookkeeping when bot `id` has been placed at `index` and built: it is queued, and the

@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::context::EnterGuard;
 use crate::cx::Cx;
 use crate::executor::{Executor, Outcomes};
+use crate::ids::IdSlice;
 use crate::loop_state::LoopState;
 use crate::metrics::{self, MetricsSnapshot};
 use crate::outcome::{BotError, panic_message};
@@ -55,6 +56,8 @@ pub struct Runtime<W = ()> {
     source: Option<Box<dyn BotSource>>,
     /// Where the loop's metrics go, and how often.
     metrics: Option<(metrics::Sink, Duration)>,
+    /// Which of the run's bot ids this loop holds.
+    ids: IdSlice,
 }
 
 impl Runtime {
@@ -69,6 +72,7 @@ impl Runtime {
             stop: Arc::default(),
             source: None,
             metrics: None,
+            ids: IdSlice::whole(),
         }
     }
 }
@@ -87,6 +91,7 @@ impl<W> fmt::Debug for Runtime<W> {
             .field("hooks", &self.hooks.len())
             .field("deadline", &self.deadline)
             .field("source", &self.source.is_some())
+            .field("ids", &self.ids)
             .finish_non_exhaustive()
     }
 }
@@ -229,6 +234,39 @@ impl<W: 'static> Runtime<W> {
         self
     }
 
+    /// Runs one lane of a run cut in several (a shard of a run spread over processes or
+    /// machines): the bots of this loop get the lane's global ids (see [`IdSlice`]), which is
+    /// what their factory is given, [`Cx::id`] returns, messages are addressed to and their
+    /// random generators are seeded from — bot 1234 is the same bot however the run is cut.
+    ///
+    /// `execute(n, f)` then starts this lane's first `n` bots at once (usually its whole block,
+    /// `slice.first_ids().len()`); bots started later take the lane's later ids.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, IdSlice, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn roll(cx: Cx, id: usize) -> (usize, u64) {
+    ///     (id, cx.rng().below(1000))
+    /// }
+    ///
+    /// let whole = Runtime::new().seed(7).run(10, roll);
+    /// // The same ten bots cut in three shards: each runs its block, with the same choices.
+    /// let mut cut = Vec::new();
+    /// for shard in 0..3 {
+    ///     let slice = IdSlice::new(shard, 3).unwrap().planned(10);
+    ///     let block = slice.first_ids();
+    ///     cut.extend(Runtime::new().seed(7).ids(slice).run(block.len(), roll));
+    /// }
+    /// assert_eq!(cut, whole);
+    /// ```
+    pub fn ids(mut self, slice: IdSlice) -> Self {
+        self.ids = slice;
+        self
+    }
+
     /// Shares `world` among the bots, which reach it with [`Cx::world`] (their context is then a
     /// `Cx<M, W2>`). Hooks added before are dropped: they were written for the old world.
     pub fn world<W2: 'static>(self, world: W2) -> Runtime<W2> {
@@ -241,6 +279,7 @@ impl<W: 'static> Runtime<W> {
             stop: self.stop,
             source: self.source,
             metrics: self.metrics,
+            ids: self.ids,
         }
     }
 
@@ -379,8 +418,10 @@ impl<W: 'static> Runtime<W> {
         // The first `n` outcomes stay in their bots' places (no second copy of a million
         // outcomes); those of bots started later are gathered here, by id.
         let mut later: Vec<Option<Result<B::Output, BotError>>> = Vec::new();
+        let ids = self.ids;
         let (summary, first) = self.launch(n, f, true, |id, outcome| {
-            let offset = id - n;
+            let local = ids.local(id).expect("the loop's bots hold the loop's ids");
+            let offset = local - n;
             if later.len() <= offset {
                 later.resize_with(offset + 1, || None);
             }
@@ -439,7 +480,13 @@ impl<W: 'static> Runtime<W> {
             u32::MAX - 1
         );
         let world = Rc::new(RefCell::new(self.world));
-        let state = match LoopState::new(self.virtual_time, self.seed, self.stop, self.deadline) {
+        let state = match LoopState::new(
+            self.virtual_time,
+            self.seed,
+            self.stop,
+            self.deadline,
+            self.ids,
+        ) {
             Ok(state) => Rc::new(state),
             Err(error) => {
                 let summary = RunSummary {

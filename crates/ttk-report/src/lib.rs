@@ -38,8 +38,9 @@ pub use histogram::{
     HIGHEST_US, Histogram, HistogramError, LOWEST_US, PackedHistogram, SIGNIFICANT_DIGITS,
 };
 pub use model::{
-    BotTally, ErrorTally, GaugeReport, Latency, Parameters, Report, ReportError, RunInfo, SCHEMA,
-    SecondReport, SecondTransaction, ThresholdResult, TransactionReport,
+    BotTally, ErrorTally, GaugeReport, Latency, Parameters, READS_TOO, Report, ReportError,
+    RunInfo, SCHEMA, SecondReport, SecondTransaction, Shard, ShardSet, ThresholdResult,
+    TransactionReport,
 };
 pub use threshold::{Threshold, ThresholdError};
 pub use write::write_atomically;

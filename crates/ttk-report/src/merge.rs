@@ -7,8 +7,8 @@
 use std::collections::btree_map::Entry;
 
 use crate::model::{
-    BotTally, ErrorTally, GaugeReport, Report, ReportError, RunInfo, SCHEMA, SecondReport,
-    SecondTransaction, TransactionReport,
+    BotTally, ErrorTally, GaugeReport, Parameters, Report, ReportError, RunInfo, SCHEMA,
+    SecondReport, SecondTransaction, ShardSet, TransactionReport,
 };
 
 impl Report {
@@ -33,9 +33,18 @@ impl Report {
     /// - **Thresholds** are cleared: they are checked again on the merged report
     ///   ([`Report::check_thresholds`]), since none of the processes' verdicts is the run's.
     ///
+    /// - **Shards**: reports of shards (`run.shard`, or earlier merges' `run.shards`) must be
+    ///   of the same count and hold no shard twice; the merge's `run.shards` says which shards
+    ///   it holds and names those missing — a merge without every shard is still made, and is
+    ///   *incomplete*.
+    /// - **Series** are aligned on the wall clock: a report that started whole seconds after
+    ///   the earliest has its seconds shifted by that many.
+    ///
     /// # Errors
     /// [`ReportError::Merge`] when there are no reports, when a report is not of [`SCHEMA`],
-    /// or when the reports are of runs of different names (not shards of one run).
+    /// when the reports are of different runs (names or run ids differ), of different
+    /// parameters (the command lines aside), or when their shards do not fit together (another
+    /// count, a shard twice, a whole run among shards).
     ///
     /// # Examples
     /// ```
@@ -58,26 +67,39 @@ impl Report {
     /// assert!(Report::merge([shard(10), other_run]).is_err());
     /// ```
     pub fn merge(reports: impl IntoIterator<Item = Report>) -> Result<Report, ReportError> {
+        let mut reports: Vec<Report> = reports.into_iter().collect();
+        if reports.is_empty() {
+            return Err(ReportError::Merge(
+                "there are no reports to merge".to_owned(),
+            ));
+        }
+        for (index, report) in reports.iter().enumerate() {
+            check_schema(report, index + 1)?;
+            check_same_run(&reports[0], report, index + 1)?;
+        }
+        let shards = shard_set(&reports)?;
+        // Seconds are aligned on the wall clock: each report's are shifted by how many whole
+        // seconds after the earliest one it started (0 for shards started together).
+        let earliest = reports
+            .iter()
+            .map(|report| report.run.started_unix_s)
+            .fold(f64::INFINITY, f64::min);
+        for report in &mut reports {
+            let shift = (report.run.started_unix_s - earliest).round().max(0.0) as u64;
+            for second in &mut report.series {
+                second.t += shift;
+            }
+        }
         let mut reports = reports.into_iter();
-        let mut merged = reports
-            .next()
-            .ok_or_else(|| ReportError::Merge("there are no reports to merge".to_owned()))?;
-        check_schema(&merged, 1)?;
+        let mut merged = reports.next().expect("there is a report");
         merged.thresholds.clear();
         // Seconds are added by binary search on `t`: the first report's must be in order.
         merged.series.sort_by_key(|second| second.t);
-        for (index, report) in reports.enumerate() {
-            let number = index + 2;
-            check_schema(&report, number)?;
-            if report.run.name != merged.run.name {
-                return Err(ReportError::Merge(format!(
-                    "report {number} is of the run {:?}, report 1 of the run {:?}; \
-                     only the reports of one run's processes merge",
-                    report.run.name, merged.run.name
-                )));
-            }
+        for report in reports {
             merged.add(report);
         }
+        merged.run.shard = None;
+        merged.run.shards = shards;
         Ok(merged)
     }
 
@@ -115,6 +137,106 @@ impl Report {
             }
         }
     }
+}
+
+/// Refuses report `number` (from 1) if it is not of the same run as `first`: another name,
+/// run id or parameters.
+fn check_same_run(first: &Report, report: &Report, number: usize) -> Result<(), ReportError> {
+    let (mine, theirs) = (&first.run, &report.run);
+    if theirs.name != mine.name {
+        return Err(ReportError::Merge(format!(
+            "report {number} is of the run {:?}, report 1 of the run {:?}; \
+             only the reports of one run's processes merge",
+            theirs.name, mine.name
+        )));
+    }
+    if theirs.run_id != mine.run_id {
+        return Err(ReportError::Merge(format!(
+            "report {number} is of run id {:?}, report 1 of run id {:?}: \
+             they are not shards of one run",
+            theirs.run_id, mine.run_id
+        )));
+    }
+    let differ = differing_parameters(&mine.parameters, &theirs.parameters);
+    if !differ.is_empty() {
+        return Err(ReportError::Merge(format!(
+            "report {number} was run with other parameters than report 1 ({}): \
+             shards of one run are given the same",
+            differ.join("; ")
+        )));
+    }
+    Ok(())
+}
+
+/// The parameters (the command line aside) that differ, as `name: a vs b`.
+fn differing_parameters(a: &Parameters, b: &Parameters) -> Vec<String> {
+    let as_map = |parameters: &Parameters| match serde_json::to_value(parameters) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            map.remove("command_line");
+            map
+        }
+        _ => unreachable!("parameters serialize to an object"),
+    };
+    let (a, b) = (as_map(a), as_map(b));
+    a.iter()
+        .filter(|(key, value)| b.get(*key) != Some(value))
+        .map(|(key, value)| {
+            let other = b.get(key).cloned().unwrap_or(serde_json::Value::Null);
+            format!("{key}: {value} vs {other}")
+        })
+        .collect()
+}
+
+/// The shards the reports hold, if they are shards' reports: each shard once, of one count.
+fn shard_set(reports: &[Report]) -> Result<Option<ShardSet>, ReportError> {
+    let held = |report: &Report| match (&report.run.shard, &report.run.shards) {
+        (Some(shard), _) => Some((shard.count, vec![shard.index])),
+        (None, Some(set)) => Some((set.count, set.merged.clone())),
+        (None, None) => None,
+    };
+    let Some((count, _)) = held(&reports[0]) else {
+        if let Some(number) = reports.iter().position(|report| held(report).is_some()) {
+            return Err(ReportError::Merge(format!(
+                "report {} is a shard's and report 1 is not: a whole run does not merge with shards",
+                number + 1
+            )));
+        }
+        return Ok(None);
+    };
+    let mut seen: Vec<Option<usize>> = vec![None; count as usize];
+    for (index, report) in reports.iter().enumerate() {
+        let number = index + 1;
+        let Some((their_count, shards)) = held(report) else {
+            return Err(ReportError::Merge(format!(
+                "report {number} is not a shard's and report 1 is: a whole run does not merge with shards"
+            )));
+        };
+        if their_count != count {
+            return Err(ReportError::Merge(format!(
+                "report {number} is of a run cut in {their_count} shards, report 1 of one cut in {count}"
+            )));
+        }
+        for shard in shards {
+            let Some(slot) = seen.get_mut(shard as usize) else {
+                return Err(ReportError::Merge(format!(
+                    "report {number} says it holds shard {shard} of {count}, which does not exist"
+                )));
+            };
+            if let Some(before) = slot.replace(number) {
+                return Err(ReportError::Merge(format!(
+                    "shard {shard} is in report {before} and in report {number}: \
+                     a shard merges once"
+                )));
+            }
+        }
+    }
+    let (merged, missing): (Vec<u32>, Vec<u32>) =
+        (0..count).partition(|&shard| seen[shard as usize].is_some());
+    Ok(Some(ShardSet {
+        count,
+        merged,
+        missing,
+    }))
 }
 
 /// Refuses a report this version cannot merge; `number` counts from 1 for the message.
@@ -213,8 +335,27 @@ impl BotTally {
 }
 
 impl SecondReport {
-    /// Adds another process's second of the same `t`.
-    fn add(&mut self, other: SecondReport) {
+    /// Adds another process's second of the same `t` (counts and active bots summed,
+    /// histograms merged exactly).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_report::{Histogram, SecondReport, SecondTransaction};
+    ///
+    /// let second = |ok, micros| {
+    ///     let mut histogram = Histogram::new();
+    ///     histogram.record(std::time::Duration::from_micros(micros));
+    ///     let mut second = SecondReport { t: 3, active_bots: 10, ..SecondReport::default() };
+    ///     second.transactions.insert("login".into(), SecondTransaction::new(ok, 0, &histogram));
+    ///     second
+    /// };
+    /// let mut mine = second(1, 100);
+    /// mine.add(second(1, 300));
+    /// assert_eq!(mine.active_bots, 20);
+    /// assert_eq!(mine.transactions["login"].ok, 2);
+    /// assert_eq!(mine.transactions["login"].max_us, 300);
+    /// ```
+    pub fn add(&mut self, other: SecondReport) {
         self.active_bots = self.active_bots.saturating_add(other.active_bots);
         self.errors = self.errors.saturating_add(other.errors);
         // Processes' seconds of the same number cover the same time: the longest stands.

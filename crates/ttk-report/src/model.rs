@@ -9,8 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::histogram::{Histogram, PackedHistogram};
 
-/// The schema this crate writes and reads.
-pub const SCHEMA: &str = "ttk-report/1";
+/// The schema this crate writes (and reads).
+pub const SCHEMA: &str = "ttk-report/2";
+
+/// Older schemas this crate still reads: a report of one is read as [`SCHEMA`], its newer
+/// fields at their defaults (version 2 added the run id and the shards).
+pub const READS_TOO: &[&str] = &["ttk-report/1"];
 
 /// A whole report.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -50,8 +54,70 @@ pub struct RunInfo {
     pub end_detail: Option<String>,
     /// How many processes' reports were merged into this one (1 for a single run).
     pub processes: u32,
+    /// The run's id: the shards of one run share it, and only reports of one run merge.
+    #[serde(default)]
+    pub run_id: String,
+    /// Which shard of its run this report is of, for a shard's own report.
+    #[serde(default)]
+    pub shard: Option<Shard>,
+    /// For a merge of shards' reports: which shards it holds, and which are missing.
+    #[serde(default)]
+    pub shards: Option<ShardSet>,
     /// The load shape and other parameters the run was given.
     pub parameters: Parameters,
+}
+
+/// One shard of a run cut in `count` (`--shard index/count`).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub index: u32,
+    /// How many shards the run is cut in.
+    pub count: u32,
+}
+
+/// The shards a merged report holds.
+///
+/// # Examples
+/// ```
+/// use ttk_report::ShardSet;
+///
+/// let set = ShardSet { count: 4, merged: vec![0, 1, 3], missing: vec![2] };
+/// assert!(!set.is_complete());
+/// assert_eq!(set.describe_missing().unwrap(), "shard 2 of 4 is missing: its bots are not counted");
+/// ```
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ShardSet {
+    /// How many shards the run is cut in.
+    pub count: u32,
+    /// The shards merged, in increasing order.
+    pub merged: Vec<u32>,
+    /// The shards whose reports were not merged, in increasing order: the report is
+    /// incomplete unless this is empty.
+    pub missing: Vec<u32>,
+}
+
+impl ShardSet {
+    /// Whether every shard was merged.
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty()
+    }
+
+    /// What is missing, as a sentence, if anything is.
+    pub fn describe_missing(&self) -> Option<String> {
+        let (last, rest) = self.missing.split_last()?;
+        let count = self.count;
+        Some(match rest {
+            [] => format!("shard {last} of {count} is missing: its bots are not counted"),
+            _ => {
+                let rest: Vec<String> = rest.iter().map(u32::to_string).collect();
+                let rest = rest.join(", ");
+                format!(
+                    "shards {rest} and {last} of {count} are missing: their bots are not counted"
+                )
+            }
+        })
+    }
 }
 
 /// The parameters of a run, as given on its command line.
@@ -71,7 +137,10 @@ pub struct Parameters {
     pub seed: u64,
     /// The target handed to the bots.
     pub target: Option<String>,
-    /// The whole command line.
+    /// When the run was set to start (`--start-at`), as given, if it was.
+    #[serde(default)]
+    pub start_at: Option<String>,
+    /// The whole command line (of one process; not compared when merging).
     pub command_line: Vec<String>,
 }
 
@@ -332,7 +401,7 @@ impl Latency {
 /// assert!(matches!(error, ReportError::Schema(_)));
 /// assert_eq!(
 ///     error.to_string(),
-///     r#"a report of schema "ttk-report/0"; this ttk reads "ttk-report/1""#,
+///     r#"a report of schema "ttk-report/0"; this ttk reads "ttk-report/2" and "ttk-report/1""#,
 /// );
 /// ```
 #[derive(Debug)]
@@ -355,7 +424,11 @@ impl fmt::Display for ReportError {
                 write!(
                     f,
                     "a report of schema {schema:?}; this ttk reads {SCHEMA:?}"
-                )
+                )?;
+                for older in READS_TOO {
+                    write!(f, " and {older:?}")?;
+                }
+                Ok(())
             }
             ReportError::Merge(why) => write!(f, "cannot merge these reports: {why}"),
             ReportError::Io(error) => write!(f, "{error}"),
@@ -403,7 +476,7 @@ impl Report {
     /// # Examples
     /// ```
     /// let json = ttk_report::Report::new("demo").to_json();
-    /// assert!(json.contains(r#""schema": "ttk-report/1""#));
+    /// assert!(json.contains(r#""schema": "ttk-report/2""#));
     /// assert!(json.contains(r#""name": "demo""#));
     /// ```
     pub fn to_json(&self) -> String {
@@ -418,7 +491,7 @@ impl Report {
     ///
     /// let report = Report::new("demo");
     /// assert_eq!(Report::from_json(&report.to_json()).unwrap(), report);
-    /// let newer = report.to_json().replace("ttk-report/1", "ttk-report/2");
+    /// let newer = report.to_json().replace("ttk-report/2", "ttk-report/9");
     /// assert!(matches!(Report::from_json(&newer), Err(ReportError::Schema(_))));
     /// assert!(matches!(Report::from_json("{}"), Err(ReportError::Json(_))));
     /// ```
@@ -428,10 +501,12 @@ impl Report {
             schema: String,
         }
         let versioned: Versioned = serde_json::from_str(text).map_err(ReportError::Json)?;
-        if versioned.schema != SCHEMA {
+        if versioned.schema != SCHEMA && !READS_TOO.contains(&versioned.schema.as_str()) {
             return Err(ReportError::Schema(versioned.schema));
         }
-        serde_json::from_str(text).map_err(ReportError::Json)
+        let mut report: Report = serde_json::from_str(text).map_err(ReportError::Json)?;
+        report.schema = SCHEMA.to_owned();
+        Ok(report)
     }
 
     /// The transaction named `name`.

@@ -71,6 +71,11 @@ impl Report {
             out.push_str(&one_line(detail, SAMPLE_CHARS));
         }
         out.push('\n');
+        if let Some(missing) = run.shards.as_ref().and_then(|set| set.describe_missing()) {
+            out.push_str("INCOMPLETE: ");
+            out.push_str(&missing);
+            out.push('\n');
+        }
 
         let bots = &self.bots;
         out.push_str(&format!(

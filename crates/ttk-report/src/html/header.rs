@@ -30,6 +30,11 @@ pub(crate) fn header(report: &Report, html: &mut Html) {
             .text(detail)
             .raw("</span>");
     }
+    if let Some(missing) = run.shards.as_ref().and_then(|set| set.describe_missing()) {
+        html.raw(" <span class=\"badge bad\">incomplete</span> <span class=\"detail\">")
+            .text(&missing)
+            .raw("</span>");
+    }
     if !report.thresholds.is_empty() {
         let passed = report.thresholds.iter().filter(|t| t.passed).count();
         let class = if passed == report.thresholds.len() {
@@ -136,6 +141,27 @@ fn parameters(report: &Report, html: &mut Html) {
             "Processes merged",
             format::count(u64::from(report.run.processes)),
         ));
+    }
+    if let Some(shard) = &report.run.shard {
+        rows.push(("Shard", format!("{} of {}", shard.index, shard.count)));
+    }
+    if let Some(set) = &report.run.shards {
+        let merged: Vec<String> = set.merged.iter().map(u32::to_string).collect();
+        rows.push((
+            "Shards merged",
+            format!(
+                "{} of {}: {}",
+                set.merged.len(),
+                set.count,
+                merged.join(", ")
+            ),
+        ));
+    }
+    if let Some(start_at) = &given.start_at {
+        rows.push(("Start at", start_at.clone()));
+    }
+    if !report.run.run_id.is_empty() {
+        rows.push(("Run id", report.run.run_id.clone()));
     }
 
     html.raw("<section id=\"parameters\">\n<h2>Parameters</h2>\n<dl class=\"params\">\n");

@@ -7,6 +7,7 @@ use clap::Args;
 use ttk_report::Threshold;
 
 use super::shape::{RampUp, Rate, parse_duration};
+use super::shard::{ShardSpec, StartAt};
 
 /// The flags every [`LoadTest`](super::LoadTest) has. Add your own beside them with
 /// [`LoadTest::try_from_args_with`](super::LoadTest::try_from_args_with).
@@ -81,6 +82,33 @@ pub struct LoadArgs {
     /// No live progress; the summary is still printed.
     #[arg(long, short, help_heading = "Report")]
     pub quiet: bool,
+
+    /// Run shard I of N (from 0): its block of the --bots (started when the whole run would
+    /// start them), or its share of the --rate. Merge the shards' --json reports with the
+    /// `merge` command.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, help_heading = "Scale out")]
+    pub shard: Option<ShardSpec>,
+
+    /// The run's id, written in the report: shards of one run share it, and only reports of
+    /// one run merge (default for a shard: derived from the test's name, parameters and
+    /// --start-at).
+    #[arg(long, value_name = "ID", help_heading = "Scale out")]
+    pub run_id: Option<String>,
+
+    /// Wait until this time to start (`2026-11-26T10:00:00Z`, or `@UNIX_SECONDS`), so that
+    /// shards on several machines start together.
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at, help_heading = "Scale out")]
+    pub start_at: Option<StartAt>,
+
+    /// Run the test as N shard processes of this binary: one combined progress, one merged
+    /// summary and report. The way past the per-process limit of open files.
+    #[arg(long, value_name = "N", conflicts_with = "shard", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Scale out")]
+    pub processes: Option<u32>,
+
+    /// Set by --processes in its children: write each second's figures to stdout as JSON
+    /// lines for the parent to combine.
+    #[arg(long, hide = true)]
+    pub progress_lines: bool,
 }
 
 fn parse_ramp(text: &str) -> Result<RampUp, String> {
@@ -88,6 +116,14 @@ fn parse_ramp(text: &str) -> Result<RampUp, String> {
 }
 
 fn parse_rate(text: &str) -> Result<Rate, String> {
+    text.parse()
+}
+
+fn parse_shard(text: &str) -> Result<ShardSpec, String> {
+    text.parse()
+}
+
+fn parse_start_at(text: &str) -> Result<StartAt, String> {
     text.parse()
 }
 

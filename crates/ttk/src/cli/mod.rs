@@ -46,11 +46,16 @@
 //! 130: interrupted (Ctrl-C or SIGTERM); the reports are still written.
 
 mod args;
+mod codes;
 mod collector;
+mod merge;
+mod processes;
 mod progress;
+mod report_files;
 mod run;
 mod session;
 mod shape;
+mod shard;
 mod signals;
 
 use std::ffi::OsString;
@@ -61,8 +66,10 @@ use clap::{Args, Command, FromArgMatches};
 use ttk_report::Report;
 
 pub use args::LoadArgs;
+pub use merge::MergeArgs;
 pub use session::{Iterations, Session};
 pub use shape::{RampUp, Rate};
+pub use shard::{ShardSpec, StartAt};
 pub use ttk_report;
 
 /// clap, for load tests that add flags of their own (derive `clap::Args` on a struct).
@@ -111,6 +118,8 @@ pub struct LoadTest<A = NoFlags> {
     args: LoadArgs,
     flags: A,
     command_line: Vec<String>,
+    /// `merge`'s flags, when the command line is `merge …` rather than a run.
+    merge: Option<MergeArgs>,
 }
 
 /// How a run ended: its report and the process's exit code.
@@ -252,13 +261,28 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
         // set of flags would otherwise put its own doc comment there.
         let command = LoadArgs::augment_args(Command::new(name.to_owned()))
             .next_help_heading(format!("{name}'s own"));
+        let merge_command = MergeArgs::augment_args(Command::new("merge"))
+            .about(format!(
+                "Merge the JSON reports of {name}'s shards (--shard I/N) into the whole run's"
+            ))
+            .after_help(
+                "Exit codes: 0 every shard merged and the thresholds held, 1 a threshold \
+                 failed, 2 the reports are not of one run, 3 a shard is missing (the merge \
+                 of the others is still written).",
+            );
         let mut command = A::augment_args(command)
             .about(format!("{name}: a ttk load test"))
+            .subcommand(merge_command)
+            .args_conflicts_with_subcommands(true)
             .after_help(
                 "Exit codes: 0 passed, 1 a threshold failed, 2 bad command line, \
                  3 the run failed, 130 interrupted.",
             );
         let matches = command.try_get_matches_from_mut(args.iter().cloned())?;
+        let merge = match matches.subcommand_matches("merge") {
+            Some(merge) => Some(MergeArgs::from_arg_matches(merge)?),
+            None => None,
+        };
         let load = LoadArgs::from_arg_matches(&matches)?;
         let flags = A::from_arg_matches(&matches)?;
         if let Some(ramp) = &load.ramp_up
@@ -282,6 +306,7 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
                 .iter()
                 .map(|arg| arg.to_string_lossy().into_owned())
                 .collect(),
+            merge,
         })
     }
 }
@@ -301,6 +326,12 @@ impl<A> LoadTest<A> {
     /// ```
     pub fn args(&self) -> &LoadArgs {
         &self.args
+    }
+
+    /// `merge`'s flags, when the command line asks to merge shard reports rather than to run:
+    /// [`LoadTest::run`] then merges (see [`MergeArgs`]).
+    pub fn merge_args(&self) -> Option<&MergeArgs> {
+        self.merge.as_ref()
     }
 
     /// The standard flags, to change before the run (a default of the test's own, say).

@@ -19,10 +19,15 @@ pub(crate) enum Progress {
     Live(ProgressBar),
     /// Plain lines on standard output.
     Lines,
+    /// Each second as a line of JSON on standard output, for the parent of `--processes`.
+    Stream,
 }
 
 impl Progress {
-    pub(crate) fn new(quiet: bool, total: Option<Duration>) -> Progress {
+    pub(crate) fn new(quiet: bool, stream: bool, total: Option<Duration>) -> Progress {
+        if stream {
+            return Progress::Stream;
+        }
         if quiet {
             return Progress::Silent;
         }
@@ -66,6 +71,12 @@ impl Progress {
             Progress::Lines => {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{}", line());
+                let _ = out.flush();
+            }
+            Progress::Stream => {
+                let json = serde_json::to_string(second).expect("a second always serializes");
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{json}");
                 let _ = out.flush();
             }
         }

@@ -3,35 +3,30 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::path::Path;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ttk_core::MetricsSnapshot;
 use ttk_core::metrics::TransactionOutput;
-use ttk_report::{BotTally, Parameters, Report};
+use ttk_report::{BotTally, Parameters, Report, Shard};
 
+use super::codes::{BAD_COMMAND_LINE, INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
 use super::collector::{Collector, add_bot_error};
 use super::progress::Progress;
+use super::report_files::write_reports;
 use super::session::Session;
 use super::shape::{IntendedStarts, RampSource, RateSource, RunStart};
+use super::shard::{StartAt, derived_run_id, fresh_run_id};
 use super::signals::Interrupts;
 use super::{LoadTest, RunOutcome};
-use crate::{BotErrorKind, Cx, RunEnd, Runtime};
-
-/// Exit codes (see the module docs).
-const PASSED: u8 = 0;
-const THRESHOLD_FAILED: u8 = 1;
-const BAD_COMMAND_LINE: u8 = 2;
-const RUN_FAILED: u8 = 3;
-const INTERRUPTED: u8 = 130;
+use crate::{BotErrorKind, Cx, IdSlice, RunEnd, Runtime};
 
 /// How a run goes: bots at the start, how long load is made, when the run stops at the latest,
 /// and each bot's iterations.
-struct Plan {
+pub(crate) struct Plan {
     first_bots: usize,
-    load_for: Option<Duration>,
+    pub(crate) load_for: Option<Duration>,
     deadline: Option<Duration>,
     iterations: Option<u64>,
 }
@@ -110,23 +105,29 @@ impl<A> LoadTest<A> {
                 code: BAD_COMMAND_LINE,
             };
         }
+        if let Some(merge) = &self.merge {
+            return merge.run(&self.name);
+        }
+        if let Some(processes) = self.args.processes {
+            return super::processes::run(&self, processes);
+        }
         let args = &self.args;
+        let run_id = self.run_id();
         let mut report = Report::new(&self.name);
         report.run.parameters = self.parameters();
-        report.run.started_unix_s = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |since| since.as_secs_f64());
 
         let plan = self.plan();
+        let slice = self.id_slice();
         let intended = IntendedStarts::default();
         let run_start = RunStart::default();
-        let mut runtime = runtime.seed(args.seed);
+        let mut runtime = runtime.seed(args.seed).ids(slice);
         if let Some(deadline) = plan.deadline {
             runtime = runtime.deadline(deadline);
         }
         if let Some(rate) = &args.rate {
             runtime = runtime.source(RateSource::new(
                 rate.clone(),
+                (slice.lane() as u64, slice.lanes() as u64),
                 plan.load_for,
                 Rc::clone(&intended),
                 Rc::clone(&run_start),
@@ -135,6 +136,7 @@ impl<A> LoadTest<A> {
             runtime = runtime.source(RampSource::new(
                 ramp.clone(),
                 args.bots,
+                slice.first_ids(),
                 plan.load_for,
                 Rc::clone(&run_start),
             ));
@@ -145,10 +147,11 @@ impl<A> LoadTest<A> {
             // The collector only goes away if it panicked: the run goes on without it.
             let _ = sender.send(snapshot);
         });
-        let (quiet, total) = (args.quiet, plan.load_for);
+        let progress = Progress::new(args.quiet, args.progress_lines, plan.load_for);
+        let total = plan.load_for;
         let collector = std::thread::Builder::new()
             .name("ttk-report".to_owned())
-            .spawn(move || collect(report, receiver, quiet, total))
+            .spawn(move || collect(report, receiver, progress, total))
             .expect("a thread for the report");
         let interrupts = match Interrupts::watch(runtime.stop_handle()) {
             Ok(interrupts) => Some(interrupts),
@@ -157,6 +160,13 @@ impl<A> LoadTest<A> {
                 None
             }
         };
+
+        if let Some(start_at) = &args.start_at {
+            wait_for_start(start_at, interrupts.as_ref(), args.progress_lines);
+        }
+        let started_unix_s = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
 
         let target: Option<Rc<str>> = args.target.as_deref().map(Rc::from);
         let tally = RefCell::new(BotTally::default());
@@ -207,6 +217,12 @@ impl<A> LoadTest<A> {
             Err(_) => (Report::new(&self.name), 0.0, false),
         };
         report.run.parameters = self.parameters();
+        report.run.started_unix_s = started_unix_s;
+        report.run.run_id = run_id;
+        report.run.shard = args.shard.map(|shard| Shard {
+            index: shard.index,
+            count: shard.count,
+        });
         // Rates are per second of the loop's clock (virtual under a virtual clock).
         report.run.duration_s = match loop_elapsed > 0.0 {
             true => loop_elapsed,
@@ -250,8 +266,17 @@ impl<A> LoadTest<A> {
             false => Some("the report's collector failed: the figures are missing".to_owned()),
         };
         let passed = report.check_thresholds(&self.args.thresholds);
-        println!("{}", report.summary());
-        let written = self.write_reports(&report);
+        // A child of --processes leaves the summary to its parent (its stdout is the parent's
+        // progress stream).
+        if !args.progress_lines {
+            println!("{}", report.summary());
+        }
+        let written = write_reports(
+            &report,
+            args.json.as_deref(),
+            args.html.as_deref(),
+            !args.progress_lines,
+        );
         // Kept until the reports are written: a first Ctrl-C meanwhile does not cut them, and
         // still makes the exit code say interrupted.
         let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);
@@ -294,7 +319,41 @@ impl<A> LoadTest<A> {
         Ok(())
     }
 
-    fn plan(&self) -> Plan {
+    /// Which of the run's bot ids this process runs: a shard's, or all of them.
+    pub(crate) fn id_slice(&self) -> IdSlice {
+        let args = &self.args;
+        let planned = match (&args.rate, &args.ramp_up) {
+            (Some(_), _) => 0,
+            (None, Some(ramp)) => ramp.bots(args.bots),
+            (None, None) => args.bots,
+        };
+        let slice = match args.shard {
+            None => IdSlice::whole(),
+            Some(shard) => IdSlice::new(shard.index as usize, shard.count as usize)
+                .expect("--shard was checked"),
+        };
+        slice.planned(planned)
+    }
+
+    /// The run id: as given, derived from the parameters for a shard (so its sibling shards
+    /// derive the same), or fresh.
+    pub(crate) fn run_id(&self) -> String {
+        let args = &self.args;
+        if let Some(id) = &args.run_id {
+            return id.clone();
+        }
+        if args.shard.is_none() {
+            return fresh_run_id(&self.name);
+        }
+        let mut parameters = self.parameters();
+        parameters.command_line.clear();
+        derived_run_id(
+            &self.name,
+            &serde_json::to_string(&parameters).expect("parameters serialize"),
+        )
+    }
+
+    pub(crate) fn plan(&self) -> Plan {
         let args = &self.args;
         if let Some(rate) = &args.rate {
             let load_for = args.duration.or(rate.total_duration());
@@ -311,7 +370,10 @@ impl<A> LoadTest<A> {
             (None, None) => Some(1),
         };
         Plan {
-            first_bots: if args.ramp_up.is_some() { 0 } else { args.bots },
+            first_bots: match args.ramp_up {
+                Some(_) => 0,
+                None => self.id_slice().first_ids().len(),
+            },
             load_for: args.duration,
             deadline: args
                 .duration
@@ -337,35 +399,9 @@ impl<A> LoadTest<A> {
             iterations: args.iterations,
             seed: args.seed,
             target: args.target.clone(),
+            start_at: args.start_at.as_ref().map(|at| at.as_str().to_owned()),
             command_line: self.command_line.clone(),
         }
-    }
-
-    /// Writes the reports asked for; says where, or why not.
-    fn write_reports(&self, report: &Report) -> bool {
-        let mut written = true;
-        let mut write = |what: &str, path: &Path, result: Result<(), String>| match result {
-            Ok(()) => println!("{what} report: {}", path.display()),
-            Err(error) => {
-                eprintln!("error: the {what} report was not written: {error}");
-                written = false;
-            }
-        };
-        if let Some(path) = &self.args.json {
-            write(
-                "JSON",
-                path,
-                report.write_json(path).map_err(|e| e.to_string()),
-            );
-        }
-        if let Some(path) = &self.args.html {
-            write(
-                "HTML",
-                path,
-                report.write_html(path).map_err(|e| e.to_string()),
-            );
-        }
-        written
     }
 }
 
@@ -374,10 +410,9 @@ impl<A> LoadTest<A> {
 fn collect(
     report: Report,
     snapshots: mpsc::Receiver<MetricsSnapshot>,
-    quiet: bool,
+    progress: Progress,
     total: Option<Duration>,
 ) -> (Report, f64) {
-    let progress = Progress::new(quiet, total);
     let mut collector = Collector::new(report);
     let mut errors = 0;
     for snapshot in snapshots {
@@ -390,6 +425,37 @@ fn collect(
     }
     progress.finish();
     collector.finish()
+}
+
+/// Waits until `start_at`, saying so (unless the parent of --processes reads the output); an
+/// interrupt ends the wait (the run then stops at once).
+fn wait_for_start(start_at: &StartAt, interrupts: Option<&Interrupts>, quiet: bool) {
+    let wait = start_at.wait();
+    if wait.is_zero() {
+        let late = SystemTime::now()
+            .duration_since(start_at.time())
+            .unwrap_or_default();
+        if late > Duration::from_secs(1) {
+            eprintln!(
+                "warning: --start-at {start_at} passed {} ago; starting now",
+                humantime::format_duration(Duration::from_secs(late.as_secs()))
+            );
+        }
+        return;
+    }
+    if !quiet {
+        eprintln!(
+            "waiting {} to start at {start_at}",
+            humantime::format_duration(Duration::from_millis(wait.as_millis() as u64))
+        );
+    }
+    let deadline = Instant::now() + wait;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        if left.is_zero() || interrupts.is_some_and(Interrupts::interrupted) {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
 }
 
 /// Counts how a bot ended.

@@ -5,6 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
+use std::ops::Range;
 use std::rc::Rc;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -298,21 +299,34 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|error| format!("`{text}` is not a duration ({error}); write e.g. 30s, 5m, 250ms"))
 }
 
-/// Starts the closed model's bots on their ramp-up schedule, until the run's `--duration`.
+/// Starts the closed model's bots on their ramp-up schedule, until the run's `--duration`: the
+/// bots of `ids` (a shard's block of the run's bots; all of them for a whole run), each when
+/// the whole run's schedule starts it.
 pub(crate) struct RampSource {
     ramp: RampUp,
     bots: usize,
+    /// The global id of the next bot to start.
     started: usize,
+    /// Past the last bot to start.
+    end: usize,
     until: Option<Duration>,
     start: RunStart,
 }
 
 impl RampSource {
-    pub(crate) fn new(ramp: RampUp, bots: usize, until: Option<Duration>, start: RunStart) -> Self {
+    pub(crate) fn new(
+        ramp: RampUp,
+        bots: usize,
+        ids: Range<usize>,
+        until: Option<Duration>,
+        start: RunStart,
+    ) -> Self {
+        let bots = ramp.bots(bots);
         RampSource {
-            bots: ramp.bots(bots),
+            bots,
             ramp,
-            started: 0,
+            started: ids.start.min(bots),
+            end: ids.end.min(bots),
             until,
             start,
         }
@@ -320,7 +334,7 @@ impl RampSource {
 
     /// When the next bot is due, after the start; `None` once all have started or load ends.
     fn next_offset(&self) -> Option<Duration> {
-        if self.started == self.bots {
+        if self.started >= self.end {
             return None;
         }
         let offset = self.ramp.start_offset(self.started, self.bots);
@@ -356,10 +370,14 @@ pub(crate) type IntendedStarts = Rc<RefCell<VecDeque<Instant>>>;
 pub(crate) type RunStart = Rc<Cell<Option<Instant>>>;
 
 /// Starts the open model's sessions at their arrival times, recording each one's intended
-/// start for the factory.
+/// start for the factory. A shard `lane` of `lanes` starts every `lanes`th session of the
+/// whole run's schedule, from session `lane` on: its share of the rate.
 pub(crate) struct RateSource {
     rate: Rate,
+    /// The number, in the whole run, of the next session to start.
     started: u64,
+    /// One session in `step` is this source's.
+    step: u64,
     start: RunStart,
     until: Option<Duration>,
     intended: IntendedStarts,
@@ -368,13 +386,15 @@ pub(crate) struct RateSource {
 impl RateSource {
     pub(crate) fn new(
         rate: Rate,
+        (lane, lanes): (u64, u64),
         until: Option<Duration>,
         intended: IntendedStarts,
         start: RunStart,
     ) -> Self {
         RateSource {
             rate,
-            started: 0,
+            started: lane,
+            step: lanes.max(1),
             start,
             until,
             intended,
@@ -400,7 +420,7 @@ impl BotSource for RateSource {
             && at <= now
         {
             intended.push_back(at);
-            self.started += 1;
+            self.started += self.step;
             due += 1;
         }
         match self.next_arrival(start) {
@@ -459,7 +479,13 @@ mod tests {
     fn rate_source_starts_sessions_on_time_and_records_their_intent() {
         let intended = IntendedStarts::default();
         let rate: Rate = "100/s:1s".parse().unwrap();
-        let mut source = RateSource::new(rate, None, Rc::clone(&intended), RunStart::default());
+        let mut source = RateSource::new(
+            rate,
+            (0, 1),
+            None,
+            Rc::clone(&intended),
+            RunStart::default(),
+        );
         let start = Instant::now();
         let first = source.arrivals(start, 0);
         assert_eq!(first.count(), 1);
@@ -478,7 +504,7 @@ mod tests {
     #[test]
     fn ramp_source_ends_when_every_bot_started() {
         let ramp: RampUp = "1s".parse().unwrap();
-        let mut source = RampSource::new(ramp, 4, None, RunStart::default());
+        let mut source = RampSource::new(ramp, 4, 0..4, None, RunStart::default());
         let start = Instant::now();
         assert_eq!(source.arrivals(start, 0).count(), 1);
         let all = source.arrivals(start + Duration::from_secs(1), 1);
@@ -490,12 +516,63 @@ mod tests {
     fn ramp_source_stops_starting_bots_when_load_ends() {
         let ramp: RampUp = "10s".parse().unwrap();
         let run_start = RunStart::default();
-        let mut source = RampSource::new(ramp, 10, Some(Duration::from_secs(3)), run_start.clone());
+        let mut source = RampSource::new(
+            ramp,
+            10,
+            0..10,
+            Some(Duration::from_secs(3)),
+            run_start.clone(),
+        );
         let start = Instant::now();
         assert_eq!(source.arrivals(start, 0).count(), 1);
         assert_eq!(run_start.get(), Some(start));
         let rest = source.arrivals(start + Duration::from_secs(9), 1);
         assert_eq!(rest.count(), 2, "bots at 1 s and 2 s; none from 3 s");
         assert!(rest.is_done());
+    }
+
+    #[test]
+    fn shards_start_their_sessions_at_the_whole_runs_times() {
+        // 3 shards of 10 sessions a second: together, exactly the whole run's arrivals.
+        let rate: Rate = "10/s:2s".parse().unwrap();
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for shard in 0..3 {
+            let intended = IntendedStarts::default();
+            let run_start = RunStart::default();
+            run_start.set(Some(start));
+            let mut source = RateSource::new(
+                rate.clone(),
+                (shard, 3),
+                None,
+                Rc::clone(&intended),
+                run_start,
+            );
+            let all = source.arrivals(start + Duration::from_secs(5), 0);
+            assert!(all.is_done());
+            assert_eq!(all.count(), [7, 7, 6][shard as usize]);
+            times.extend(intended.borrow().iter().map(|at| *at - start));
+        }
+        times.sort();
+        let whole: Vec<_> = (0..20).map(|n| rate.arrival_offset(n).unwrap()).collect();
+        assert_eq!(times, whole);
+    }
+
+    #[test]
+    fn a_shard_ramps_its_block_when_the_whole_run_would() {
+        // Bots 4..8 of 10 over 10 s: the whole run starts bot n at n seconds.
+        let ramp: RampUp = "10s".parse().unwrap();
+        let run_start = RunStart::default();
+        let start = Instant::now();
+        run_start.set(Some(start));
+        let mut source = RampSource::new(ramp, 10, 4..8, None, run_start);
+        let first = source.arrivals(start, 0);
+        assert_eq!(first.count(), 0);
+        assert_eq!(first.next_time(), Some(start + Duration::from_secs(4)));
+        let next = source.arrivals(start + Duration::from_millis(6500), 0);
+        assert_eq!(next.count(), 3, "bots 4, 5 and 6");
+        let last = source.arrivals(start + Duration::from_secs(20), 3);
+        assert_eq!(last.count(), 1);
+        assert!(last.is_done());
     }
 }

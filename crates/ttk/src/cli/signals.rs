@@ -65,6 +65,12 @@ impl Interrupts {
     /// Stops the run through `stop` at the first SIGINT or SIGTERM; exits the process at the
     /// second.
     pub(crate) fn watch(stop: StopHandle) -> io::Result<Interrupts> {
+        Interrupts::watch_with(move || stop.stop())
+    }
+
+    /// Like [`Interrupts::watch`], calling `on_first` (on a thread of its own) at the first
+    /// signal.
+    pub(crate) fn watch_with(on_first: impl FnOnce() + Send + 'static) -> io::Result<Interrupts> {
         default_when_idle()?;
         let received = Arc::new(AtomicBool::new(false));
         let mut registered = Vec::new();
@@ -96,7 +102,7 @@ impl Interrupts {
             .name("ttk-signals".to_owned())
             .spawn(move || {
                 if signals.forever().next().is_some() {
-                    stop.stop();
+                    on_first();
                 }
             });
         let thread = match thread {

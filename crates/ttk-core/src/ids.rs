@@ -1,0 +1,245 @@
+//! A run cut into lanes: [`IdSlice`], which of the run's global bot ids one loop holds.
+
+use std::fmt;
+use std::ops::Range;
+
+/// Which of a run's bot ids one loop holds, when the run is cut into *lanes*: the shards of a
+/// run spread over processes or machines (`--shard i/N`), the worker loops of a process, or
+/// both. Every bot keeps its global id however the run is cut — the id its factory is given,
+/// [`Cx::id`](crate::Cx::id), the address of its messages, the seed of its
+/// [`rng`](crate::Cx::rng) — so bot 1234 makes the same choices in a single loop and in lane 3
+/// of 8.
+///
+/// - The first `planned` ids (the bots a run plans from its start, started at once or ramped
+///   up) are cut in contiguous blocks, one per lane, as even as can be: lane `k` of `n` holds
+///   `planned * k / n .. planned * (k + 1) / n`. Neighbours stay together (a room of players
+///   with consecutive ids stays in one lane unless a block boundary cuts it).
+/// - Ids after them (bots started while the run goes on, the open model's sessions) go round
+///   the lanes: id `planned + j` belongs to lane `j % n`. Lane `k`'s arrivals are then every
+///   `n`th arrival of the whole run, which is how an arrival rate is shared.
+///
+/// The whole run ([`IdSlice::whole`]) is one lane holding every id.
+///
+/// # Examples
+/// ```
+/// use ttk_core::IdSlice;
+///
+/// // 10 planned bots cut in 3 lanes: blocks of 3, 3 and 4; later bots go round.
+/// let lane = IdSlice::new(1, 3).unwrap().planned(10);
+/// assert_eq!(lane.first_ids(), 3..6);
+/// assert_eq!(lane.global(0), 3); // the lane's first bot is the run's bot 3
+/// assert_eq!(lane.global(3), 11); // its first later bot: 10 + 1
+/// assert_eq!(lane.global(4), 14); // then every third
+/// assert_eq!(lane.local(14), Some(4));
+/// assert_eq!(lane.local(2), None); // lane 0's
+/// assert_eq!(lane.owner(2), 0);
+/// assert_eq!(lane.owner(9), 2);
+/// assert_eq!(lane.owner(12), 2);
+/// assert!(IdSlice::new(3, 3).is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct IdSlice {
+    /// This lane, from 0.
+    lane: usize,
+    /// How many lanes the run is cut in.
+    lanes: usize,
+    /// The ids cut in blocks.
+    planned: usize,
+}
+
+impl IdSlice {
+    /// The whole run: one lane that holds every id (a bot's global id is its place in the
+    /// loop's order of starts).
+    pub const fn whole() -> IdSlice {
+        IdSlice {
+            lane: 0,
+            lanes: 1,
+            planned: 0,
+        }
+    }
+
+    /// Lane `lane` of `lanes` (counted from 0), with no planned bots (see
+    /// [`IdSlice::planned`]).
+    ///
+    /// # Errors
+    /// If `lanes` is 0 or `lane` is not below it, with a message saying so.
+    pub fn new(lane: usize, lanes: usize) -> Result<IdSlice, String> {
+        if lanes == 0 {
+            return Err("a run is cut in at least one lane".to_owned());
+        }
+        if lane >= lanes {
+            return Err(format!(
+                "lane {lane} of {lanes} does not exist: lanes are numbered 0 to {}",
+                lanes - 1
+            ));
+        }
+        Ok(IdSlice {
+            lane,
+            lanes,
+            planned: 0,
+        })
+    }
+
+    /// The same lane, with the run's first `bots` ids cut in blocks among the lanes.
+    pub const fn planned(self, bots: usize) -> IdSlice {
+        IdSlice {
+            planned: bots,
+            ..self
+        }
+    }
+
+    /// This lane, from 0.
+    pub const fn lane(&self) -> usize {
+        self.lane
+    }
+
+    /// How many lanes the run is cut in.
+    pub const fn lanes(&self) -> usize {
+        self.lanes
+    }
+
+    /// How many of the run's first ids are cut in blocks.
+    pub const fn planned_bots(&self) -> usize {
+        self.planned
+    }
+
+    /// The block of planned ids this lane holds.
+    pub fn first_ids(&self) -> Range<usize> {
+        self.block(self.lane)
+    }
+
+    /// Lane `lane`'s block of planned ids.
+    fn block(&self, lane: usize) -> Range<usize> {
+        let start = |lane: usize| {
+            // u128: `planned * lane` may not fit in 64 bits.
+            (self.planned as u128 * lane as u128 / self.lanes as u128) as usize
+        };
+        start(lane)..start(lane + 1)
+    }
+
+    /// The global id of this lane's `local`th bot (in the order the lane starts them).
+    ///
+    /// # Panics
+    /// If the id does not fit in a `usize`.
+    pub fn global(&self, local: usize) -> usize {
+        let block = self.first_ids();
+        if local < block.len() {
+            return block.start + local;
+        }
+        let round = local - block.len();
+        round
+            .checked_mul(self.lanes)
+            .and_then(|offset| offset.checked_add(self.planned + self.lane))
+            .expect("a bot id fits in a usize")
+    }
+
+    /// The place in this lane's order of starts of global id `global`, if this lane holds it.
+    pub fn local(&self, global: usize) -> Option<usize> {
+        let block = self.first_ids();
+        if global < self.planned {
+            return block.contains(&global).then(|| global - block.start);
+        }
+        let after = global - self.planned;
+        (after % self.lanes == self.lane).then(|| block.len() + after / self.lanes)
+    }
+
+    /// The lane that holds global id `global`.
+    pub fn owner(&self, global: usize) -> usize {
+        if global >= self.planned {
+            return (global - self.planned) % self.lanes;
+        }
+        // The block starts are floor(planned * k / lanes): start from the estimate and step to
+        // the block that holds the id (at most a step or two away).
+        let mut lane = ((global as u128 * self.lanes as u128) / self.planned as u128) as usize;
+        lane = lane.min(self.lanes - 1);
+        while self.block(lane).start > global {
+            lane -= 1;
+        }
+        while self.block(lane).end <= global {
+            lane += 1;
+        }
+        lane
+    }
+
+    /// Whether this lane holds global id `global`.
+    pub fn holds(&self, global: usize) -> bool {
+        self.local(global).is_some()
+    }
+
+    /// Whether this slice is the whole run.
+    pub fn is_whole(&self) -> bool {
+        self.lanes == 1
+    }
+}
+
+impl Default for IdSlice {
+    fn default() -> Self {
+        IdSlice::whole()
+    }
+}
+
+impl fmt::Debug for IdSlice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "IdSlice(lane {} of {}, {} planned)",
+            self.lane, self.lanes, self.planned
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every id below `ids` belongs to exactly one lane, which maps it back and forth.
+    fn check_partition(planned: usize, lanes: usize, ids: usize) {
+        let slices: Vec<IdSlice> = (0..lanes)
+            .map(|lane| IdSlice::new(lane, lanes).unwrap().planned(planned))
+            .collect();
+        let mut next_local = vec![0usize; lanes];
+        for global in 0..ids {
+            let holders: Vec<usize> = (0..lanes).filter(|&k| slices[k].holds(global)).collect();
+            assert_eq!(
+                holders.len(),
+                1,
+                "id {global} of {planned}/{lanes}: {holders:?}"
+            );
+            let lane = holders[0];
+            assert_eq!(slices[0].owner(global), lane, "owner of {global}");
+            let local = slices[lane].local(global).unwrap();
+            assert_eq!(slices[lane].global(local), global);
+            if global < planned {
+                // Blocks: a lane's planned ids come in order, without gaps.
+                assert_eq!(local, next_local[lane]);
+                next_local[lane] += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn lanes_partition_the_ids() {
+        for (planned, lanes) in [(0, 1), (10, 1), (10, 3), (3, 4), (0, 4), (1000, 7), (7, 7)] {
+            check_partition(planned, lanes, planned + 50);
+        }
+    }
+
+    #[test]
+    fn the_whole_run_maps_ids_to_themselves() {
+        let whole = IdSlice::whole().planned(5);
+        for id in 0..20 {
+            assert_eq!(whole.global(id), id);
+            assert_eq!(whole.local(id), Some(id));
+            assert_eq!(whole.owner(id), 0);
+        }
+    }
+
+    #[test]
+    fn huge_runs_do_not_overflow() {
+        let slice = IdSlice::new(5, 6).unwrap().planned(usize::MAX / 2);
+        let block = slice.first_ids();
+        assert_eq!(block.end, usize::MAX / 2);
+        assert_eq!(slice.owner(block.start), 5);
+        assert_eq!(slice.owner(block.start - 1), 4);
+    }
+}

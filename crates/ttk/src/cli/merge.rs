@@ -1,0 +1,105 @@
+//! The `merge` command of a load test: shard reports in, the whole run's summary and reports
+//! out.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use ttk_report::{Report, Threshold};
+
+use super::RunOutcome;
+use super::codes::{BAD_COMMAND_LINE, PASSED, RUN_FAILED, THRESHOLD_FAILED};
+use super::report_files::write_reports;
+
+/// `merge`'s flags: the reports to merge, and where the merged ones go.
+///
+/// # Examples
+/// ```
+/// use ttk::cli::LoadTest;
+///
+/// let test = LoadTest::try_from_args("shop", ["shop", "merge", "a.json", "b.json", "--json", "all.json"]);
+/// let merge = test.unwrap().merge_args().cloned().unwrap();
+/// assert_eq!(merge.reports.len(), 2);
+/// assert_eq!(merge.json.unwrap().to_str(), Some("all.json"));
+/// // `merge` takes no load flags.
+/// assert!(LoadTest::try_from_args("shop", ["shop", "--bots", "3", "merge", "a.json"]).is_err());
+/// ```
+#[derive(Args, Clone, Debug)]
+pub struct MergeArgs {
+    /// The shards' JSON reports (`--json` of each shard).
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub reports: Vec<PathBuf>,
+
+    /// Write the merged JSON report here.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+
+    /// Write the merged HTML report here.
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+
+    /// Check this on the merged report (as the run's `--threshold`). Repeatable.
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
+    pub thresholds: Vec<Threshold>,
+}
+
+fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    Threshold::parse(text).map_err(|error| error.to_string())
+}
+
+impl MergeArgs {
+    /// Reads the reports, merges them, prints the summary, writes the merged reports and checks
+    /// the thresholds. A report that cannot be read is named and left out: the merge of the
+    /// others is still written, and names the shards it lacks. Exit code: 0 when every shard
+    /// was merged and the thresholds held, 1 when a threshold failed, 2 when the reports are not
+    /// of one run (nothing is written), 3 when a shard is missing.
+    pub(crate) fn run(&self, name: &str) -> RunOutcome {
+        let mut reports = Vec::new();
+        let mut unreadable = 0;
+        for path in &self.reports {
+            match Report::read_json(path) {
+                Ok(report) => reports.push(report),
+                Err(error) => {
+                    eprintln!("error: {} is left out: {error}", path.display());
+                    unreadable += 1;
+                }
+            }
+        }
+        if reports.is_empty() {
+            eprintln!("error: no report to merge could be read");
+            return RunOutcome {
+                report: Report::new(name),
+                code: RUN_FAILED,
+            };
+        }
+        let mut merged = match Report::merge(reports) {
+            Ok(merged) => merged,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return RunOutcome {
+                    report: Report::new(name),
+                    code: BAD_COMMAND_LINE,
+                };
+            }
+        };
+        let passed = merged.check_thresholds(&self.thresholds);
+        println!("{}", merged.summary());
+        let written = write_reports(&merged, self.json.as_deref(), self.html.as_deref(), true);
+        let complete = unreadable == 0
+            && merged
+                .run
+                .shards
+                .as_ref()
+                .is_none_or(ttk_report::ShardSet::is_complete);
+        let code = if !complete || !written {
+            RUN_FAILED
+        } else if !passed {
+            THRESHOLD_FAILED
+        } else {
+            PASSED
+        };
+        RunOutcome {
+            report: merged,
+            code,
+        }
+    }
+}

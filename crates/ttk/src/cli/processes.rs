@@ -1,0 +1,401 @@
+//! `--processes N`: a run as N shard processes of the same binary, with one combined live
+//! progress and one merged summary and report — the way past the per-process limit of open
+//! files.
+//!
+//! The parent starts each child with `--shard i/N`, one run id, one start time and a report
+//! file of its own, and reads each second's figures the children write to their standard
+//! output (`--progress-lines`); it shows a second once every child still running has sent
+//! it. A child that dies is named with its exit status or signal, and the others' reports are
+//! merged all the same (the merge names the missing shard). A first Ctrl-C or SIGTERM is
+//! passed on to every child as one SIGTERM, so each stops gracefully and writes its report.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ttk_report::{Report, SecondReport};
+
+use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
+use super::progress::Progress;
+use super::report_files::write_reports;
+use super::shard::fresh_run_id;
+use super::signals::Interrupts;
+use super::{LoadTest, RunOutcome};
+
+/// Flags of the parent that its children are not given (they get their own values, or the
+/// parent does the work), with whether each takes a value.
+const NOT_PASSED_ON: &[(&str, bool)] = &[
+    ("--processes", true),
+    ("--shard", true),
+    ("--run-id", true),
+    ("--start-at", true),
+    ("--json", true),
+    ("--html", true),
+    ("--threshold", true),
+    ("--target", true),
+    ("--quiet", false),
+    ("-q", false),
+    ("--progress-lines", false),
+];
+
+/// How long children get from being started to their common start time: enough to start a
+/// process and parse its command line.
+const START_MARGIN: Duration = Duration::from_millis(500);
+
+/// What the children's threads tell the parent.
+enum Event {
+    /// A second of a child's run.
+    Second(SecondReport),
+    /// Child `shard` ended.
+    Exited(usize, std::io::Result<ExitStatus>),
+}
+
+/// Runs `test` as `processes` shard processes and merges their reports.
+pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
+    let args = test.args();
+    let run_id = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| fresh_run_id(&test.name));
+    let dir = std::env::temp_dir().join(format!("ttk-{run_id}"));
+    if let Err(error) = std::fs::create_dir_all(&dir) {
+        eprintln!(
+            "error: cannot make {} for the shards' reports: {error}",
+            dir.display()
+        );
+        return failed(test, RUN_FAILED);
+    }
+    let start_at = match &args.start_at {
+        Some(at) => at.as_str().to_owned(),
+        None => {
+            let at = SystemTime::now() + START_MARGIN;
+            let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+            format!("@{}.{:03}", since.as_secs(), since.subsec_millis())
+        }
+    };
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(error) => {
+            eprintln!("error: cannot find this program to start its shards: {error}");
+            return failed(test, RUN_FAILED);
+        }
+    };
+    let passed_on = passed_on(&test.command_line);
+    let report_path = |shard: usize| dir.join(format!("shard-{shard}.json"));
+
+    let (events, received) = mpsc::channel();
+    let mut pids = Vec::new();
+    let mut running = 0;
+    for shard in 0..processes as usize {
+        let mut command = Command::new(&exe);
+        command
+            .args(&passed_on)
+            .arg("--shard")
+            .arg(format!("{shard}/{processes}"))
+            .arg("--run-id")
+            .arg(&run_id)
+            .arg("--start-at")
+            .arg(&start_at)
+            .arg("--json")
+            .arg(report_path(shard))
+            .arg("--progress-lines");
+        if let Some(target) = &args.target {
+            command.arg("--target").arg(target);
+        }
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            // A group of its own: the terminal's Ctrl-C reaches the parent only, which passes
+            // on exactly one SIGTERM (a second signal would stop a child at once, reportless).
+            .process_group(0);
+        die_with_parent(&mut command);
+        match command.spawn() {
+            Ok(child) => {
+                pids.push(child.id());
+                running += 1;
+                watch_child(shard, child, events.clone());
+            }
+            Err(error) => eprintln!("error: shard {shard} could not be started: {error}"),
+        }
+    }
+    drop(events);
+
+    let children = pids.clone();
+    let interrupts = match Interrupts::watch_with(move || {
+        for &pid in &children {
+            terminate(pid);
+        }
+    }) {
+        Ok(interrupts) => Some(interrupts),
+        Err(error) => {
+            eprintln!("warning: Ctrl-C will not stop the shards gracefully: {error}");
+            None
+        }
+    };
+
+    let total = test.plan().load_for;
+    let progress = Progress::new(args.quiet, false, total);
+    let mut seconds: BTreeMap<u64, (SecondReport, usize)> = BTreeMap::new();
+    let mut errors = 0;
+    let mut died = Vec::new();
+    let mut interrupted_children = 0;
+    for event in received {
+        match event {
+            Event::Second(second) => {
+                errors += second.errors;
+                let t = second.t;
+                match seconds.get_mut(&t) {
+                    Some((mine, heard)) => {
+                        mine.add(second);
+                        *heard += 1;
+                    }
+                    None => {
+                        seconds.insert(t, (second, 1));
+                    }
+                }
+            }
+            Event::Exited(shard, status) => {
+                running -= 1;
+                match status {
+                    Ok(status) if status.code() == Some(i32::from(INTERRUPTED)) => {
+                        interrupted_children += 1;
+                    }
+                    Ok(status) if matches!(status.code(), Some(0 | 1 | 3)) => {}
+                    Ok(status) => died.push(format!(
+                        "shard {shard} (pid {}) {}",
+                        pids.get(shard).copied().unwrap_or_default(),
+                        describe(status)
+                    )),
+                    Err(error) => died.push(format!("shard {shard}: cannot wait for it: {error}")),
+                }
+            }
+        }
+        // A second is shown once every child still running has sent it.
+        while let Some(entry) = seconds.first_entry() {
+            if entry.get().1 < running {
+                break;
+            }
+            let (second, _) = entry.remove();
+            progress.show(&second, total, errors);
+        }
+    }
+    progress.finish();
+    for death in &died {
+        eprintln!("error: {death}");
+    }
+
+    let mut reports = Vec::new();
+    for shard in 0..processes as usize {
+        let path = report_path(shard);
+        match Report::read_json(&path) {
+            Ok(report) => reports.push(report),
+            Err(error) => eprintln!("error: shard {shard} left no report ({error})"),
+        }
+    }
+    let merged = match reports.is_empty() {
+        true => Err("no shard left a report".to_owned()),
+        false => Report::merge(reports).map_err(|error| error.to_string()),
+    };
+    let mut report = match merged {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("error: the shards' reports were not merged: {error}");
+            eprintln!("their reports are in {}", dir.display());
+            return failed(test, RUN_FAILED);
+        }
+    };
+    if let Some(set) = report.run.shards.as_mut() {
+        // Shards that never started left no report: the merge counts them missing too.
+        set.count = processes;
+    }
+    if !died.is_empty() {
+        let detail = died.join("; ");
+        report.run.end_detail = Some(match report.run.end_detail.take() {
+            Some(before) => format!("{detail}; {before}"),
+            None => detail,
+        });
+    }
+    report.run.parameters.command_line = test.command_line.clone();
+    let passed = report.check_thresholds(&args.thresholds);
+    println!("{}", report.summary());
+    let written = write_reports(&report, args.json.as_deref(), args.html.as_deref(), true);
+    let complete = report
+        .run
+        .shards
+        .as_ref()
+        .is_none_or(|set| set.is_complete());
+    let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted)
+        || interrupted_children > 0
+        || report.run.end == "interrupted";
+    drop(interrupts);
+    let code = if interrupted {
+        INTERRUPTED
+    } else if !died.is_empty() || !complete || !written || report.run.end == "failed" {
+        RUN_FAILED
+    } else if !passed {
+        THRESHOLD_FAILED
+    } else {
+        PASSED
+    };
+    if complete {
+        remove_reports(&dir, processes);
+    } else {
+        eprintln!("the shards' reports are in {}", dir.display());
+    }
+    RunOutcome { report, code }
+}
+
+/// The parent's command line, without the program and the flags the children get their own
+/// values of.
+fn passed_on(command_line: &[String]) -> Vec<String> {
+    let mut kept = Vec::new();
+    let mut words = command_line.iter().skip(1);
+    while let Some(word) = words.next() {
+        let flag = word.split_once('=').map_or(word.as_str(), |(flag, _)| flag);
+        match NOT_PASSED_ON.iter().find(|(name, _)| *name == flag) {
+            Some((_, takes_value)) => {
+                if *takes_value && !word.contains('=') {
+                    words.next();
+                }
+            }
+            None => kept.push(word.clone()),
+        }
+    }
+    kept
+}
+
+/// Reads child `shard`'s output on a thread of its own: its seconds go to the parent, any
+/// other line to standard error; then waits for it.
+fn watch_child(shard: usize, mut child: Child, events: mpsc::Sender<Event>) {
+    let stdout = child.stdout.take();
+    let spawned = std::thread::Builder::new()
+        .name(format!("ttk-shard-{shard}"))
+        .spawn(move || {
+            if let Some(stdout) = stdout {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    match serde_json::from_str::<SecondReport>(&line) {
+                        Ok(second) => {
+                            let _ = events.send(Event::Second(second));
+                        }
+                        Err(_) => eprintln!("[shard {shard}] {line}"),
+                    }
+                }
+            }
+            let _ = events.send(Event::Exited(shard, child.wait()));
+        });
+    if let Err(error) = spawned {
+        eprintln!("error: no thread to watch shard {shard}: {error}");
+    }
+}
+
+/// How a child ended, in words.
+fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}{}", signal_name(signal)),
+        (None, None) => format!("ended: {status}"),
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGKILL => " (SIGKILL)",
+        libc::SIGTERM => " (SIGTERM)",
+        libc::SIGINT => " (SIGINT)",
+        libc::SIGSEGV => " (SIGSEGV)",
+        libc::SIGABRT => " (SIGABRT)",
+        libc::SIGBUS => " (SIGBUS)",
+        _ => "",
+    }
+}
+
+/// Asks process `pid` to stop gracefully.
+fn terminate(pid: u32) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: kill(2) only sends a signal; any pid and signal number are valid arguments, and
+    // a process that has already gone makes it fail with ESRCH, which is ignored.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+}
+
+/// Makes the child get SIGTERM if the parent dies (a second Ctrl-C exits the parent at once:
+/// its children must not run on unwatched).
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: the closure runs in the child between fork and exec, where only
+    // async-signal-safe calls are allowed: prctl(2) is a plain system call.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
+
+/// Removes the shards' reports once merged, and their directory if nothing else is in it.
+fn remove_reports(dir: &Path, processes: u32) {
+    for shard in 0..processes {
+        let _ = std::fs::remove_file(dir.join(format!("shard-{shard}.json")));
+    }
+    let _ = std::fs::remove_dir(dir);
+}
+
+/// The outcome of a run that could not be made or merged.
+fn failed<A>(test: &LoadTest<A>, code: u8) -> RunOutcome {
+    RunOutcome {
+        report: Report::new(&test.name),
+        code,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_get_the_load_flags_but_not_the_parents_own() {
+        let words: Vec<String> = [
+            "shop",
+            "--bots",
+            "100",
+            "--processes",
+            "4",
+            "--json=out.json",
+            "--html",
+            "out.html",
+            "-q",
+            "--threshold",
+            "p99 < 1s",
+            "--room-size",
+            "8",
+        ]
+        .iter()
+        .map(|word| word.to_string())
+        .collect();
+        assert_eq!(passed_on(&words), ["--bots", "100", "--room-size", "8"]);
+    }
+
+    #[test]
+    fn deaths_are_described_with_their_signal() {
+        assert_eq!(
+            describe(ExitStatus::from_raw(9)),
+            "was killed by signal 9 (SIGKILL)"
+        );
+        assert_eq!(
+            describe(ExitStatus::from_raw(3 << 8)),
+            "exited with status 3"
+        );
+    }
+}
