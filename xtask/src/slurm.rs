@@ -2,14 +2,16 @@
 //! machine, and checks that the merged report holds the same totals as one process.
 //!
 //! The flow: install Slurm if it is missing; build the workload (`shard_ledger`, deterministic
-//! on a virtual clock, so its counts do not depend on how the run is cut) and run it once as one
-//! process; start a cluster of [`NODES`] nodes; submit `deploy/slurm/ttk-shards.sbatch` as an
-//! array of [`SHARDS`] tasks and `deploy/slurm/ttk-merge.sbatch` as a job that depends on it;
-//! wait for both; compare the merged report with the single one; stop the cluster. Everything
-//! lives in one temporary directory, removed on success and kept (and named) on failure.
+//! on a virtual clock, so its counts and histograms do not depend on how the run is cut) and run
+//! it once as one process; start a cluster of [`NODES`] nodes; submit
+//! `deploy/slurm/ttk-shards.sbatch` as an array of [`SHARDS`] tasks and
+//! `deploy/slurm/ttk-merge.sbatch` as a job that depends on it; wait for both; compare the
+//! merged report with the single one; stop the cluster. Everything lives in one temporary
+//! directory, removed on success and kept (and named) on failure.
 
 mod cluster;
 mod compare;
+mod config;
 mod install;
 mod jobs;
 
