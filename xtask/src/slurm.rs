@@ -34,7 +34,7 @@ const NODES: usize = 3;
 /// The workload: an example of the `ttk-examples` package.
 const WORKLOAD: &str = "shard_ledger";
 /// The workload's flags, the same for the single run and for every shard.
-const WORKLOAD_ARGS: &[&str] = &[];
+const WORKLOAD_ARGS: &[&str] = &["--bots", "200"];
 /// How long the shards and the merge may take, from submission to leaving the queue.
 const JOBS_TIMEOUT: Duration = Duration::from_secs(120);
 

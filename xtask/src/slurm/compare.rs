@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use ttk_report::{Report, TransactionReport, format_duration_us};
+use ttk_report::{Latency, Report, ShardSet, TransactionReport, format_duration_us};
 
 /// One compared figure: its two values and whether they agree.
 #[derive(Debug)]
@@ -34,9 +34,10 @@ impl Row {
     }
 }
 
-/// Compares `merged` (of `shards` processes) with `single`: the transactions' names, their ok,
-/// failed and latency counts (noting whether the histograms are identical), the counters, the
-/// bots started and finished, and the merged report's process count.
+/// Compares `merged` (of `shards` processes) with `single`: the transactions' names, their ok and
+/// failed counts and latency histograms, the counters, the bots started and finished, and the
+/// merged report's processes and shards. The histograms must be identical, not only hold as
+/// many samples: the workload promises that its shards merge into exactly the single run's.
 pub(crate) fn compare(single: &Report, merged: &Report, shards: u32) -> Vec<Row> {
     let names = |report: &Report| -> BTreeSet<String> {
         report
@@ -63,23 +64,31 @@ pub(crate) fn compare(single: &Report, merged: &Report, shards: u32) -> Vec<Row>
             all.failed,
         ));
         let (one_latency, all_latency) = (one.latency(), all.latency());
-        let mut latency = Row::equal(
+        rows.push(Row::equal(
             format!("{name}: latency samples"),
             one_latency.count,
             all_latency.count,
-        );
-        latency.note = if one.histogram == all.histogram {
-            "histograms identical".into()
-        } else {
+        ));
+        let figures = |latency: Latency| {
             format!(
-                "histograms differ: p50 {} / {}, max {} / {}",
-                format_duration_us(one_latency.p50_us),
-                format_duration_us(all_latency.p50_us),
-                format_duration_us(one_latency.max_us),
-                format_duration_us(all_latency.max_us),
+                "p50 {} max {}",
+                format_duration_us(latency.p50_us),
+                format_duration_us(latency.max_us)
             )
         };
-        rows.push(latency);
+        let identical = one.histogram == all.histogram;
+        rows.push(Row {
+            what: format!("{name}: latency histogram"),
+            single: figures(one_latency),
+            merged: figures(all_latency),
+            agrees: identical,
+            note: if identical {
+                "identical"
+            } else {
+                "not identical"
+            }
+            .into(),
+        });
     }
     let counters: BTreeSet<&String> = single
         .counters
@@ -115,6 +124,28 @@ pub(crate) fn compare(single: &Report, merged: &Report, shards: u32) -> Vec<Row>
         merged: merged.run.processes.to_string(),
         agrees: merged.run.processes == shards,
         note: format!("merged must be {shards}"),
+    });
+    let shard_set = |report: &Report| {
+        report.run.shards.as_ref().map_or_else(
+            || "-".to_owned(),
+            |set| format!("{} of {}", set.merged.len(), set.count),
+        )
+    };
+    rows.push(Row {
+        what: "shards merged".into(),
+        single: shard_set(single),
+        merged: shard_set(merged),
+        agrees: merged
+            .run
+            .shards
+            .as_ref()
+            .is_some_and(|set| set.count == shards && set.is_complete()),
+        note: merged
+            .run
+            .shards
+            .as_ref()
+            .and_then(ShardSet::describe_missing)
+            .unwrap_or_default(),
     });
     rows
 }
@@ -169,6 +200,13 @@ mod tests {
         report.transactions.push(deposit);
         report.counters.insert("entries".into(), oks);
         report.bots.started = 2;
+        if processes > 1 {
+            report.run.shards = Some(ShardSet {
+                count: processes,
+                merged: (0..processes).collect(),
+                missing: Vec::new(),
+            });
+        }
         report
     }
 
@@ -176,7 +214,35 @@ mod tests {
     fn equal_totals_agree_and_say_the_histograms_are_identical() {
         let rows = compare(&report(1, 8), &report(4, 8), 4);
         assert!(all_agree(&rows), "{}", table(&rows));
-        assert!(table(&rows).contains("histograms identical"));
+        assert!(table(&rows).contains("ok  identical"));
+    }
+
+    #[test]
+    fn a_histogram_of_as_many_samples_elsewhere_differs() {
+        let mut merged = report(4, 8);
+        let mut slower = TransactionReport::new("deposit");
+        for _ in 0..8 {
+            slower.record_ok(Duration::from_millis(2));
+        }
+        merged.transactions[0] = slower;
+        let text = table(&compare(&report(1, 8), &merged, 4));
+        assert!(text.contains("deposit: latency samples"), "{text}");
+        assert_eq!(text.matches("DIFFERS").count(), 1, "{text}"); // the histogram only
+    }
+
+    #[test]
+    fn a_missing_shard_differs() {
+        let mut merged = report(4, 8);
+        merged.run.shards = Some(ShardSet {
+            count: 4,
+            merged: vec![0, 1, 3],
+            missing: vec![2],
+        });
+        let text = table(&compare(&report(1, 8), &merged, 4));
+        assert!(
+            text.contains("3 of 4  DIFFERS  shard 2 of 4 is missing"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -185,7 +251,8 @@ mod tests {
         assert!(!all_agree(&rows));
         let text = table(&rows);
         assert!(text.contains("deposit: ok"), "{text}");
-        assert_eq!(text.matches("DIFFERS").count(), 3, "{text}"); // ok, samples, counter
+        // ok, samples, histogram, counter
+        assert_eq!(text.matches("DIFFERS").count(), 4, "{text}");
         assert!(!all_agree(&compare(&report(1, 8), &report(3, 8), 4)));
     }
 
