@@ -1,7 +1,7 @@
 //! Finding Slurm's programs, and installing Debian's packages of them when they are missing.
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The Debian packages that hold the controller, the node daemon and the client commands.
 const PACKAGES: [&str; 3] = ["slurmctld", "slurmd", "slurm-client"];
@@ -73,9 +73,11 @@ fn program(name: &str) -> Option<PathBuf> {
 
 /// Runs `apt-get <args>` without questions.
 fn apt_get(args: &[&str]) -> Result<(), String> {
+    // dpkg's progress goes to stdout even with -qq; apt-get's errors go to stderr.
     let status = Command::new("apt-get")
         .args(args)
         .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdout(Stdio::null())
         .status()
         .map_err(|error| format!("cannot run apt-get (is this Debian?): {error}"))?;
     if status.success() {
