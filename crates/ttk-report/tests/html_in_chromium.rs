@@ -40,19 +40,7 @@ const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[test]
 fn report_renders_in_chromium_without_running_injected_markup() {
-    let Some(browser) = find_browser() else {
-        if std::env::var_os("TTK_REQUIRE_CHROMIUM").is_some() {
-            panic!(
-                "TTK_REQUIRE_CHROMIUM is set but no chromium, chromium-browser or google-chrome \
-                 is on PATH: install it with `apt-get install -y chromium`"
-            );
-        }
-        // Straight to the standard error stream, not through eprintln!, which the test
-        // harness captures and shows only for failing tests: a skip must be seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: chromium not installed (set TTK_REQUIRE_CHROMIUM=1 to require it)"
-        );
+    let Some(browser) = browser_or_skip() else {
         return;
     };
 
@@ -116,6 +104,60 @@ fn report_renders_in_chromium_without_running_injected_markup() {
         bytes.len()
     );
     eprintln!("page: {}\nscreenshot: {}", page.display(), png.display());
+}
+
+/// The merge of shards' reports, one shard missing, renders with every plot and says it is
+/// incomplete.
+#[test]
+fn a_merged_report_renders_in_chromium_and_says_what_is_missing() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let shard = |index| {
+        let mut report = realistic_report();
+        report.run.run_id = "shop-42".to_owned();
+        report.run.shard = Some(ttk_report::Shard { index, count: 3 });
+        report
+    };
+    let merged = Report::merge([shard(0), shard(2)]).unwrap();
+    let dir = output_dir();
+    let page = dir.join("merged.html");
+    merged.write_html(&page).unwrap();
+    let url = format!("file://{}", page.display());
+    let dom = run_browser(&browser, &dir, "merged-dump-dom", &["--dump-dom", &url]);
+    for id in PLOTS {
+        let figure = element(
+            &dom,
+            &format!("<figure class=\"plot\" id=\"{id}\">"),
+            "</figure>",
+        )
+        .unwrap_or_else(|| panic!("no figure {id} in the merged report's DOM"));
+        assert!(figure.contains("<svg"), "{id} has no svg");
+    }
+    assert!(dom.contains(">incomplete</span>"), "no incomplete badge");
+    assert!(dom.contains("shard 1 of 3 is missing"));
+    assert!(dom.contains("Shards merged"));
+}
+
+/// The browser, or `None` after saying the test is skipped (unless TTK_REQUIRE_CHROMIUM is
+/// set: then a missing browser fails the test).
+fn browser_or_skip() -> Option<PathBuf> {
+    let browser = find_browser();
+    if browser.is_none() {
+        if std::env::var_os("TTK_REQUIRE_CHROMIUM").is_some() {
+            panic!(
+                "TTK_REQUIRE_CHROMIUM is set but no chromium, chromium-browser or google-chrome \
+                 is on PATH: install it with `apt-get install -y chromium`"
+            );
+        }
+        // Straight to the standard error stream, not through eprintln!, which the test
+        // harness captures and shows only for failing tests: a skip must be seen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: chromium not installed (set TTK_REQUIRE_CHROMIUM=1 to require it)"
+        );
+    }
+    browser
 }
 
 /// `<target>/ttk-report/`, made if needed.
