@@ -19,6 +19,8 @@ use crate::timers::Nanos;
 /// the user's hooks, which see everything the tick did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Stage {
+    /// Messages from other loops are taken in.
+    Exchange,
     /// Messages are delivered.
     Delivery,
     /// Group changes are applied; group barriers complete.
@@ -50,6 +52,16 @@ pub(crate) trait Feature {
 
     /// The run is over (every bot is done or was stopped); the features are released next.
     fn run_ended(&self, _state: &LoopState) {}
+
+    /// Nothing of this loop's own can wake a bot (no timer, no I/O): returns whether the loop
+    /// should wait anyway, for another loop of the run that may (a message). A feature that
+    /// says so must be told when the wait ends ([`Feature::peers_woke`]).
+    fn hold_for_peers(&self, _state: &LoopState) -> bool {
+        false
+    }
+
+    /// The loop's wait ended (for whatever reason): take in what other loops handed over.
+    fn peers_woke(&self, _state: &LoopState) {}
 
     /// Nothing can wake any bot. Returns whether the feature woke one (the run goes on).
     fn stalled(&self, _state: &LoopState) -> bool {

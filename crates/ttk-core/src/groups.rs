@@ -19,6 +19,7 @@ use crate::barrier::{Barrier, BarrierState};
 use crate::cx::Cx;
 use crate::fast_hash::{FastMap, FastSet};
 use crate::feature::{Feature, Stage};
+use crate::link::Linked;
 use crate::loop_state::LoopState;
 
 /// A group's number in its loop (its place in the table of groups, reused once it is gone).
@@ -493,9 +494,25 @@ impl std::error::Error for GroupError {}
 /// ```
 impl<M, W> Cx<M, W> {
     /// Joins `group` (no effect if already a member).
+    ///
+    /// # Panics
+    /// In a run on several workers, if the group already lives on another worker's loop (its
+    /// first member joined there): a group's members must share a loop. The panic ends this
+    /// bot only, with a message that says so.
     pub fn join(&self, group: &str) {
         let bot = self.index;
         self.with_loop(|state| {
+            if let Some(linked) = state.features().get::<Linked>()
+                && let Err(home) = linked.claim_group(group)
+            {
+                panic!(
+                    "group {group:?} lives on worker {home}, and bot {} runs on worker {}: a \
+                     group's members must share a worker (a group's changes and barriers follow \
+                     one loop's ticks); keep them together with `Workers::keep_together`",
+                    state.id_of(bot),
+                    linked.lane()
+                );
+            }
             let groups = Groups::of(state);
             let mut inner = groups.inner.borrow_mut();
             let id = inner.id_or_make_for(bot, group);

@@ -45,6 +45,8 @@ pub struct IdSlice {
     lanes: usize,
     /// The ids cut in blocks.
     planned: usize,
+    /// Block boundaries fall on multiples of this (1: anywhere).
+    together: usize,
 }
 
 impl IdSlice {
@@ -55,6 +57,7 @@ impl IdSlice {
             lane: 0,
             lanes: 1,
             planned: 0,
+            together: 1,
         }
     }
 
@@ -77,6 +80,7 @@ impl IdSlice {
             lane,
             lanes,
             planned: 0,
+            together: 1,
         })
     }
 
@@ -84,6 +88,24 @@ impl IdSlice {
     pub const fn planned(self, bots: usize) -> IdSlice {
         IdSlice {
             planned: bots,
+            ..self
+        }
+    }
+
+    /// The same lane, with block boundaries on multiples of `count`: planned bots `k * count`
+    /// to `(k + 1) * count - 1` (a room of `count` players) are always in one lane. Blocks are
+    /// then as even as whole groups allow.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// let cut = |lane| IdSlice::new(lane, 3).unwrap().planned(20).together(4).first_ids();
+    /// assert_eq!([cut(0), cut(1), cut(2)], [0..4, 4..12, 12..20]);
+    /// ```
+    pub const fn together(self, count: usize) -> IdSlice {
+        IdSlice {
+            together: if count == 0 { 1 } else { count },
             ..self
         }
     }
@@ -111,8 +133,12 @@ impl IdSlice {
     /// Lane `lane`'s block of planned ids.
     fn block(&self, lane: usize) -> Range<usize> {
         let start = |lane: usize| {
+            if lane >= self.lanes {
+                return self.planned;
+            }
             // u128: `planned * lane` may not fit in 64 bits.
-            (self.planned as u128 * lane as u128 / self.lanes as u128) as usize
+            let even = (self.planned as u128 * lane as u128 / self.lanes as u128) as usize;
+            even - even % self.together
         };
         start(lane)..start(lane + 1)
     }
@@ -182,8 +208,8 @@ impl fmt::Debug for IdSlice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "IdSlice(lane {} of {}, {} planned)",
-            self.lane, self.lanes, self.planned
+            "IdSlice(lane {} of {}, {} planned, together {})",
+            self.lane, self.lanes, self.planned, self.together
         )
     }
 }
@@ -193,9 +219,14 @@ mod tests {
     use super::*;
 
     /// Every id below `ids` belongs to exactly one lane, which maps it back and forth.
-    fn check_partition(planned: usize, lanes: usize, ids: usize) {
+    fn check_partition(planned: usize, lanes: usize, together: usize, ids: usize) {
         let slices: Vec<IdSlice> = (0..lanes)
-            .map(|lane| IdSlice::new(lane, lanes).unwrap().planned(planned))
+            .map(|lane| {
+                IdSlice::new(lane, lanes)
+                    .unwrap()
+                    .planned(planned)
+                    .together(together)
+            })
             .collect();
         let mut next_local = vec![0usize; lanes];
         for global in 0..ids {
@@ -220,7 +251,23 @@ mod tests {
     #[test]
     fn lanes_partition_the_ids() {
         for (planned, lanes) in [(0, 1), (10, 1), (10, 3), (3, 4), (0, 4), (1000, 7), (7, 7)] {
-            check_partition(planned, lanes, planned + 50);
+            check_partition(planned, lanes, 1, planned + 50);
+        }
+    }
+
+    #[test]
+    fn groups_kept_together_are_never_cut() {
+        for (planned, lanes, together) in [(20, 3, 4), (1000, 7, 10), (5, 4, 8), (100, 2, 3)] {
+            check_partition(planned, lanes, together, planned + 30);
+            for group in 0..planned / together {
+                let first = group * together;
+                let owner = IdSlice::new(0, lanes)
+                    .unwrap()
+                    .planned(planned)
+                    .together(together);
+                let lane = owner.owner(first);
+                assert!((first..first + together).all(|id| owner.owner(id) == lane));
+            }
         }
     }
 

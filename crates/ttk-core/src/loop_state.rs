@@ -567,7 +567,18 @@ impl LoopState {
             if self.ready.len() > 0 {
                 return Ok(Wait::Woke);
             }
-            return Ok(Wait::Nothing);
+            if !self.hold_for_peers() {
+                return Ok(Wait::Nothing);
+            }
+            // Another loop of the run may still send: wait for it (or the deadline, a
+            // feature's time, a stop).
+            let features_due = Some(self.features_due.get()).filter(|&due| due != Nanos::MAX);
+            let wake_at = [self.deadline, features_due].into_iter().flatten().min();
+            let now = self.clock.now();
+            self.poll_io(wake_at.map(|at| Duration::from_nanos(at.saturating_sub(now))))?;
+            self.catch_up_with_real_time();
+            self.after_wait();
+            return Ok(Wait::Woke);
         }
         let features_due = Some(self.features_due.get()).filter(|&due| due != Nanos::MAX);
         let wake_at = [next_timer, source_at, self.deadline, features_due]
@@ -590,10 +601,27 @@ impl LoopState {
             // Under a virtual clock, time spent waiting on I/O passes for the bots too.
             self.catch_up_with_real_time();
         }
+        self.after_wait();
+        Ok(Wait::Woke)
+    }
+
+    /// What every wait ends with: bots woken from other threads, timers due, features' times
+    /// and what other loops handed over.
+    fn after_wait(&self) {
         self.take_remote_wakes();
         self.fire_due_timers();
         self.run_due_features();
-        Ok(Wait::Woke)
+        if !self.features.is_empty() {
+            self.features.for_each(|feature| feature.peers_woke(self));
+        }
+    }
+
+    /// Whether a feature asks the loop to wait for another loop of the run.
+    fn hold_for_peers(&self) -> bool {
+        let mut hold = false;
+        self.features
+            .for_each(|feature| hold |= feature.hold_for_peers(self));
+        hold
     }
 
     /// Sleeps `timeout`, but wakes early if a stop handle can interrupt the loop (the selector

@@ -10,6 +10,7 @@ use std::future::poll_fn;
 use std::task::Poll;
 
 use crate::cx::Cx;
+use crate::exchange::{Addressee, CrossMail};
 use crate::feature::{Feature, Stage};
 use crate::loop_state::LoopState;
 
@@ -196,6 +197,47 @@ fn with_mailboxes<M: 'static, R>(
     f(&mut boxes, state)
 }
 
+/// Queues a message that came from another loop with this tick's: it is delivered with them.
+pub(crate) fn enqueue_from_afar<M: 'static>(
+    state: &LoopState,
+    to: Addressee<M>,
+    from: usize,
+    data: M,
+) {
+    with_mailboxes(state, |boxes, state| match to {
+        Addressee::Bot(id) => boxes.pending.push((id, from, data)),
+        Addressee::Everyone(copy) => {
+            let bots = state.bots.borrow();
+            for index in bots.live_indices() {
+                boxes.pending.push((bots.id_of(index), from, copy(&data)));
+            }
+        }
+    });
+}
+
+/// Delivers the messages queued so far now, as the end of a tick would (for a loop that was
+/// waiting when messages came from another loop).
+pub(crate) fn deliver_now<M: 'static>(state: &LoopState) {
+    if let Some(mail) = state.features().get::<Mail<M>>() {
+        mail.end_of_tick(state);
+    }
+}
+
+/// Hands `data` to the loop of bot `to` if it lives on another loop of the run; gives it back
+/// if `to` is this loop's (or the run has one loop).
+fn send_away<M: 'static>(state: &LoopState, to: usize, from: usize, data: M) -> Option<M> {
+    if state.bots.borrow().ids().is_whole() {
+        return Some(data);
+    }
+    let mut data = Some(data);
+    state.features().with(|cross: &CrossMail<M>| {
+        if cross.is_away(to) {
+            cross.post(to, from, data.take().expect("not sent yet"));
+        }
+    });
+    data
+}
+
 /// # Messages
 ///
 /// A run's bots exchange messages of type `M` (the first type parameter of their `Cx`). A
@@ -235,14 +277,16 @@ impl<M: 'static, W> Cx<M, W> {
     }
 
     /// Sends `data` to bot `to` (ignored if `to` is this bot; dropped if no bot with that id is
-    /// running when the tick ends).
+    /// running when the tick ends). In a run on several workers, a bot of another loop gets it
+    /// on that loop's next tick.
     pub fn send(&self, to: usize, data: M) {
         // A message to oneself is dropped after the mailboxes are let go: its destructor is user
         // code, which may send too.
-        let refused = self.with_mail(|boxes, _, _, me| {
+        let refused = self.with_mail(|boxes, state, _, me| {
             if to == me {
                 return Some(data);
             }
+            let data = send_away(state, to, me, data)?;
             boxes.pending.push((to, me, data));
             None
         });
@@ -254,9 +298,11 @@ impl<M: 'static, W> Cx<M, W> {
     where
         M: Clone,
     {
-        self.with_mail(|boxes, _, _, me| {
+        self.with_mail(|boxes, state, _, me| {
             for &bot in to.iter().filter(|&&bot| bot != me) {
-                boxes.pending.push((bot, me, data.clone()));
+                if let Some(data) = send_away(state, bot, me, data.clone()) {
+                    boxes.pending.push((bot, me, data));
+                }
             }
         });
     }
@@ -270,12 +316,16 @@ impl<M: 'static, W> Cx<M, W> {
         self.send_many(&self.members(group), data);
     }
 
-    /// Sends a copy of `data` to every other bot running in the loop.
+    /// Sends a copy of `data` to every other bot running in the run (on every worker's loop:
+    /// the others' bots get it on their loop's next tick).
     pub fn broadcast(&self, data: M)
     where
         M: Clone,
     {
         self.with_mail(|boxes, state, me_index, me| {
+            state
+                .features()
+                .with(|cross: &CrossMail<M>| cross.post_everywhere(me, &data));
             let bots = state.bots.borrow();
             for index in bots.live_indices().filter(|&index| index != me_index) {
                 boxes.pending.push((bots.id_of(index), me, data.clone()));

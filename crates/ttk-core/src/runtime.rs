@@ -41,24 +41,29 @@ use crate::world::{self, TickInfo, WorldHook};
 /// ```
 pub struct Runtime<W = ()> {
     /// Whether time is virtual (see [`Runtime::virtual_time`]).
-    virtual_time: bool,
+    pub(crate) virtual_time: bool,
     /// The seed of the bots' random generators.
-    seed: u64,
+    pub(crate) seed: u64,
     /// The shared world.
-    world: W,
+    pub(crate) world: W,
     /// Hooks run after every tick, in order.
-    hooks: Vec<WorldHook<W>>,
+    pub(crate) hooks: Vec<WorldHook<W>>,
     /// When the run stops by itself.
-    deadline: Option<Duration>,
+    pub(crate) deadline: Option<Duration>,
     /// Shared with the stop handles given out.
-    stop: Arc<StopSignal>,
+    pub(crate) stop: Arc<StopSignal>,
     /// Bots that arrive while the run goes on.
-    source: Option<Box<dyn BotSource>>,
+    pub(crate) source: Option<Box<dyn BotSource>>,
     /// Where the loop's metrics go, and how often.
-    metrics: Option<(metrics::Sink, Duration)>,
+    pub(crate) metrics: Option<(metrics::Sink, Duration)>,
     /// Which of the run's bot ids this loop holds.
-    ids: IdSlice,
+    pub(crate) ids: IdSlice,
+    /// Plug the loop into the other loops of a run on several workers, once it is made.
+    pub(crate) installers: Vec<Installer>,
 }
+
+/// Plugs something into a loop once it is made (before its first bot).
+pub(crate) type Installer = Box<dyn FnOnce(&LoopState) -> std::io::Result<()>>;
 
 impl Runtime {
     /// A runtime with the default options: real time, seed 0, no world.
@@ -73,6 +78,7 @@ impl Runtime {
             source: None,
             metrics: None,
             ids: IdSlice::whole(),
+            installers: Vec::new(),
         }
     }
 }
@@ -280,6 +286,7 @@ impl<W: 'static> Runtime<W> {
             source: self.source,
             metrics: self.metrics,
             ids: self.ids,
+            installers: self.installers,
         }
     }
 
@@ -497,6 +504,18 @@ impl<W: 'static> Runtime<W> {
                 return (summary, None);
             }
         };
+        for install in self.installers {
+            if let Err(error) = install(&state) {
+                state.release_shared();
+                drop(state);
+                let summary = RunSummary {
+                    world: unwrap_world(world),
+                    end: RunEnd::Failed(RunError::Selector(error)),
+                    bots_started: 0,
+                };
+                return (summary, None);
+            }
+        }
         world::install(&state, &world, self.hooks);
         if let Some((sink, interval)) = self.metrics {
             metrics::install(&state, sink, interval);

@@ -1,7 +1,7 @@
 //! Stopping a run from outside it: [`StopHandle`].
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
 /// Stops a run from any thread: a signal handler, a timer thread, another run's bot.
@@ -47,13 +47,30 @@ pub struct StopHandle {
 }
 
 /// The state a [`StopHandle`] shares with its run.
-#[derive(Default)]
 pub(crate) struct StopSignal {
     /// Set by [`StopHandle::stop`].
     requested: AtomicBool,
-    /// Interrupts the loop's wait, once the loop has started. Weak: a handle kept after its run
-    /// must not keep the run's wake-up descriptor open.
-    waker: OnceLock<Weak<mio::Waker>>,
+    /// Interrupt the loops' waits, once the loops have started: one per loop of the run (a run
+    /// on several workers shares one signal). Weak: a handle kept after its run must not keep
+    /// the run's wake-up descriptors open. Fixed slots, not a growable list: `stop` may run in
+    /// a signal handler, where no lock may be taken.
+    wakers: [OnceLock<Weak<mio::Waker>>; MAX_LOOPS],
+    /// The next free slot in `wakers`.
+    next_waker: AtomicUsize,
+}
+
+/// The most loops one stop signal wakes (a run on more workers than this stops them at their
+/// next tick, but cannot interrupt their waits).
+pub(crate) const MAX_LOOPS: usize = 256;
+
+impl Default for StopSignal {
+    fn default() -> Self {
+        StopSignal {
+            requested: AtomicBool::new(false),
+            wakers: [const { OnceLock::new() }; MAX_LOOPS],
+            next_waker: AtomicUsize::new(0),
+        }
+    }
 }
 
 impl StopSignal {
@@ -65,7 +82,10 @@ impl StopSignal {
 
     /// Lets a stop interrupt the loop whose selector `waker` wakes.
     pub(crate) fn set_waker(&self, waker: &Arc<mio::Waker>) {
-        let _ = self.waker.set(Arc::downgrade(waker));
+        let slot = self.next_waker.fetch_add(1, Ordering::AcqRel);
+        if let Some(slot) = self.wakers.get(slot) {
+            let _ = slot.set(Arc::downgrade(waker));
+        }
     }
 }
 
@@ -75,9 +95,14 @@ impl StopHandle {
     /// very moment, the handler may be the last to let go of the run's waker and free it.)
     pub fn stop(&self) {
         self.signal.requested.store(true, Ordering::Release);
-        if let Some(waker) = self.signal.waker.get().and_then(Weak::upgrade) {
-            // A failed wake means the loop is gone: there is nothing left to stop.
-            let _ = waker.wake();
+        for slot in &self.signal.wakers {
+            let Some(weak) = slot.get() else {
+                break;
+            };
+            if let Some(waker) = weak.upgrade() {
+                // A failed wake means the loop is gone: there is nothing left to stop.
+                let _ = waker.wake();
+            }
         }
     }
 
