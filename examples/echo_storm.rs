@@ -67,7 +67,7 @@ fn main() -> ExitCode {
         echo_target::spawn_tcp("127.0.0.1:0")
     }) {
         Ok(target) => test
-            .run(|cx, session| client(cx, session, target))
+            .run_parallel(move |cx, session| client(cx, session, target))
             .exit_code(),
         Err(code) => code,
     }

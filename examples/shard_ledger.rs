@@ -40,6 +40,6 @@ fn dealer(cx: Cx, session: Session) {
 fn main() -> ExitCode {
     let mut test = LoadTest::from_env("shard_ledger");
     test.args_mut().iterations.get_or_insert(20);
-    test.run_with(Runtime::new().virtual_time(true), dealer)
+    test.run_parallel_with(Runtime::new().virtual_time(true), dealer)
         .exit_code()
 }

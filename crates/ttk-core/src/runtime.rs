@@ -273,6 +273,12 @@ impl<W: 'static> Runtime<W> {
         self
     }
 
+    /// Which of the run's bot ids this loop holds (the whole run unless set with
+    /// [`Runtime::ids`], or by [`Workers`](crate::Workers) for each worker's loop).
+    pub fn id_slice(&self) -> IdSlice {
+        self.ids
+    }
+
     /// Shares `world` among the bots, which reach it with [`Cx::world`] (their context is then a
     /// `Cx<M, W2>`). Hooks added before are dropped: they were written for the old world.
     pub fn world<W2: 'static>(self, world: W2) -> Runtime<W2> {

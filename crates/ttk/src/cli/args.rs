@@ -100,6 +100,11 @@ pub struct LoadArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_start_at, help_heading = "Scale out")]
     pub start_at: Option<StartAt>,
 
+    /// Loops of this process, each on a thread of its own (default: one per core, for tests
+    /// that run in parallel; 1 otherwise).
+    #[arg(long, value_name = "N", help_heading = "Scale out")]
+    pub workers: Option<usize>,
+
     /// Run the test as N shard processes of this binary: one combined progress, one merged
     /// summary and report. The way past the per-process limit of open files.
     #[arg(long, value_name = "N", conflicts_with = "shard", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Scale out")]

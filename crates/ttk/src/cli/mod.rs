@@ -48,6 +48,7 @@
 mod args;
 mod codes;
 mod collector;
+mod launch;
 mod merge;
 mod processes;
 mod progress;

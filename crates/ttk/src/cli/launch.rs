@@ -1,0 +1,387 @@
+//! What a run of the harness is made of, whatever runs it (one loop or several workers): the
+//! collector and the interrupts around the run, each loop's sources and sessions, and the end.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ttk_core::MetricsSnapshot;
+use ttk_core::metrics::TransactionOutput;
+use ttk_report::{BotTally, Report, Shard};
+
+use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
+use super::collector::{Collector, add_bot_error};
+use super::progress::Progress;
+use super::report_files::write_reports;
+use super::run::Plan;
+use super::session::Session;
+use super::shape::{IntendedStarts, RampSource, RateSource, RunStart};
+use super::shard::StartAt;
+use super::signals::Interrupts;
+use super::{LoadTest, RunOutcome};
+use crate::{BotErrorKind, Cx, RunEnd, Runtime, StopHandle};
+
+/// A run under way: its report's collector, its interrupts, when it started.
+pub(crate) struct Launch {
+    run_id: String,
+    snapshots: mpsc::Sender<MetricsSnapshot>,
+    collector: JoinHandle<(Report, f64)>,
+    interrupts: Option<Interrupts>,
+    started_unix_s: f64,
+    wall_start: Instant,
+}
+
+impl Launch {
+    /// Starts the collector (combining `loops` loops' seconds) and the interrupts (stopping
+    /// the run through `stop`), and waits for `--start-at`.
+    pub(crate) fn start<A>(
+        test: &LoadTest<A>,
+        plan: &Plan,
+        stop: StopHandle,
+        loops: usize,
+    ) -> Launch {
+        let args = &test.args;
+        let mut report = Report::new(&test.name);
+        report.run.parameters = test.parameters();
+        let (snapshots, received) = mpsc::channel();
+        let progress = Progress::new(args.quiet, args.progress_lines, plan.load_for);
+        let total = plan.load_for;
+        let collector = std::thread::Builder::new()
+            .name("ttk-report".to_owned())
+            .spawn(move || collect(report, received, progress, total, loops))
+            .expect("a thread for the report");
+        let interrupts = match Interrupts::watch(stop) {
+            Ok(interrupts) => Some(interrupts),
+            Err(error) => {
+                eprintln!("warning: Ctrl-C will not stop the run gracefully: {error}");
+                None
+            }
+        };
+        if let Some(start_at) = &args.start_at {
+            wait_for_start(start_at, interrupts.as_ref(), args.progress_lines);
+        }
+        Launch {
+            run_id: test.run_id(),
+            snapshots,
+            collector,
+            interrupts,
+            started_unix_s: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |since| since.as_secs_f64()),
+            wall_start: Instant::now(),
+        }
+    }
+
+    /// Sets up one loop's runtime (whose [`ids`](Runtime::ids) are set): its source of bots,
+    /// its metrics sink, its deadline; returns it with what its sessions are made from.
+    pub(crate) fn loop_runtime<W: 'static>(
+        snapshots: mpsc::Sender<MetricsSnapshot>,
+        test: &LoadTestParts,
+        runtime: Runtime<W>,
+    ) -> (Runtime<W>, LoopSessions) {
+        let slice = runtime.id_slice();
+        let sessions = LoopSessions::new(test);
+        let mut runtime = runtime;
+        if let Some(rate) = &test.rate {
+            runtime = runtime.source(RateSource::new(
+                rate.clone(),
+                (slice.lane() as u64, slice.lanes() as u64),
+                test.load_for,
+                Rc::clone(&sessions.intended),
+                Rc::clone(&sessions.run_start),
+            ));
+        } else if let Some(ramp) = &test.ramp_up {
+            runtime = runtime.source(RampSource::new(
+                ramp.clone(),
+                test.bots,
+                slice.first_ids(),
+                test.load_for,
+                Rc::clone(&sessions.run_start),
+            ));
+        }
+        let runtime = runtime.metrics(move |snapshot| {
+            // The collector only goes away if it panicked: the run goes on without it.
+            let _ = snapshots.send(snapshot);
+        });
+        (runtime, sessions)
+    }
+
+    /// A sender of snapshots, for one more loop.
+    pub(crate) fn snapshots(&self) -> mpsc::Sender<MetricsSnapshot> {
+        self.snapshots.clone()
+    }
+
+    /// Ends the run: the report (figures, end, bots), the summary, the reports written, the
+    /// exit code.
+    pub(crate) fn finish<A>(
+        self,
+        test: &LoadTest<A>,
+        plan: &Plan,
+        end: &RunEnd,
+        bots_started: usize,
+        tally: BotTally,
+    ) -> RunOutcome {
+        let args = &test.args;
+        let Launch {
+            run_id,
+            snapshots,
+            collector,
+            interrupts,
+            started_unix_s,
+            wall_start,
+        } = self;
+        let wall = wall_start.elapsed();
+        let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);
+        // The loops' senders are gone with their runs: this last one ends the collector.
+        drop(snapshots);
+        let (mut report, loop_elapsed, collected) = match collector.join() {
+            Ok((report, loop_elapsed)) => (report, loop_elapsed, true),
+            Err(_) => (Report::new(&test.name), 0.0, false),
+        };
+        report.run.parameters = test.parameters();
+        report.run.started_unix_s = started_unix_s;
+        report.run.run_id = run_id;
+        report.run.shard = args.shard.map(|shard| Shard {
+            index: shard.index,
+            count: shard.count,
+        });
+        // Rates are per second of the loop's clock (virtual under a virtual clock).
+        report.run.duration_s = match loop_elapsed > 0.0 {
+            true => loop_elapsed,
+            false => wall.as_secs_f64(),
+        };
+        let mut tally = tally;
+        tally.started = bots_started as u64;
+        let stopped = tally.stopped;
+        report.bots = tally;
+        let (end, detail) = match (end, interrupted) {
+            (RunEnd::Failed(error), _) => ("failed", Some(error.to_string())),
+            (_, true) | (RunEnd::Stopped, _) => ("interrupted", None),
+            // Every bot done once load stopped: the run made load for its whole duration. (Open
+            // model sessions arrive until the end of it, the last one up to a gap before.)
+            (RunEnd::Completed, _)
+                if plan.load_for.is_some_and(|load_for| {
+                    args.rate.is_some() || loop_elapsed + 0.001 >= load_for.as_secs_f64()
+                }) =>
+            {
+                ("duration", None)
+            }
+            (RunEnd::Completed, _) => ("completed", None),
+            (RunEnd::DeadlineReached, _) => (
+                "duration",
+                (stopped > 0).then(|| {
+                    format!(
+                        "{stopped} bots still running after the {} grace period were stopped",
+                        humantime::format_duration(args.grace)
+                    )
+                }),
+            ),
+            (RunEnd::Stalled, _) => (
+                "stalled",
+                Some("every bot left waited for something nothing could do".to_owned()),
+            ),
+            (_, false) => ("failed", Some(format!("{end:?}"))),
+        };
+        report.run.end = end.to_owned();
+        report.run.end_detail = match collected {
+            true => detail,
+            false => Some("the report's collector failed: the figures are missing".to_owned()),
+        };
+        let passed = report.check_thresholds(&args.thresholds);
+        // A child of --processes leaves the summary to its parent (its stdout is the parent's
+        // progress stream).
+        if !args.progress_lines {
+            println!("{}", report.summary());
+        }
+        let written = write_reports(
+            &report,
+            args.json.as_deref(),
+            args.html.as_deref(),
+            !args.progress_lines,
+        );
+        // Kept until the reports are written: a first Ctrl-C meanwhile does not cut them, and
+        // still makes the exit code say interrupted.
+        let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);
+        drop(interrupts);
+        let code = if end == "interrupted" || interrupted {
+            INTERRUPTED
+        } else if matches!(end, "failed" | "stalled") || !written || !collected {
+            RUN_FAILED
+        } else if !passed {
+            THRESHOLD_FAILED
+        } else {
+            PASSED
+        };
+        RunOutcome { report, code }
+    }
+}
+
+/// What each loop needs of the test, `Send` and `Sync` (for the workers' threads).
+#[derive(Clone, Debug)]
+pub(crate) struct LoadTestParts {
+    pub(crate) bots: usize,
+    pub(crate) ramp_up: Option<super::RampUp>,
+    pub(crate) rate: Option<super::Rate>,
+    pub(crate) load_for: Option<Duration>,
+    pub(crate) iterations: Option<u64>,
+    pub(crate) target: Option<String>,
+}
+
+/// One loop's makings of sessions: when load stops, the open model's intended starts.
+pub(crate) struct LoopSessions {
+    intended: IntendedStarts,
+    run_start: RunStart,
+    /// When load stops, on the loop's clock: from the run's start (as the source saw it, or
+    /// when the first bot is made, at the start of a run without a source).
+    load_until: Cell<Option<Option<Instant>>>,
+    load_for: Option<Duration>,
+    iterations: Option<u64>,
+    target: Option<Rc<str>>,
+}
+
+impl LoopSessions {
+    fn new(test: &LoadTestParts) -> LoopSessions {
+        LoopSessions {
+            intended: IntendedStarts::default(),
+            run_start: RunStart::default(),
+            load_until: Cell::new(None),
+            load_for: test.load_for,
+            iterations: test.iterations,
+            target: test.target.as_deref().map(Rc::from),
+        }
+    }
+
+    /// The session of bot `id`, made now (an open-model session is timed from its intended
+    /// start).
+    pub(crate) fn session<M, W>(&self, cx: &Cx<M, W>, id: usize) -> Session {
+        let until = match self.load_until.get() {
+            Some(until) => until,
+            None => {
+                let start = self.run_start.get().unwrap_or_else(crate::now);
+                let until = self
+                    .load_for
+                    .and_then(|load_for| start.checked_add(load_for));
+                self.load_until.set(Some(until));
+                until
+            }
+        };
+        let intended_start = self.intended.borrow_mut().pop_front();
+        if let Some(at) = intended_start {
+            cx.measure_from(at);
+        }
+        Session {
+            id,
+            target: self.target.clone(),
+            iterations: self.iterations,
+            // An open-model session that arrived in time runs its iterations, however late it
+            // gets to them: it is one of the slowest, and must be counted.
+            until: if intended_start.is_some() {
+                None
+            } else {
+                until
+            },
+            intended_start,
+        }
+    }
+}
+
+thread_local! {
+    /// The sessions of the loop on this thread, in a run on several workers (the factory is
+    /// shared by the workers; each finds its own loop's here).
+    pub(crate) static WORKER_SESSIONS: RefCell<Option<LoopSessions>> = const { RefCell::new(None) };
+}
+
+/// Waits until `start_at`, saying so (unless the parent of --processes reads the output); an
+/// interrupt ends the wait (the run then stops at once).
+fn wait_for_start(start_at: &StartAt, interrupts: Option<&Interrupts>, quiet: bool) {
+    let wait = start_at.wait();
+    if wait.is_zero() {
+        let late = SystemTime::now()
+            .duration_since(start_at.time())
+            .unwrap_or_default();
+        if late > Duration::from_secs(1) {
+            eprintln!(
+                "warning: --start-at {start_at} passed {} ago; starting now",
+                humantime::format_duration(Duration::from_secs(late.as_secs()))
+            );
+        }
+        return;
+    }
+    if !quiet {
+        eprintln!(
+            "waiting {} to start at {start_at}",
+            humantime::format_duration(Duration::from_millis(wait.as_millis() as u64))
+        );
+    }
+    let deadline = Instant::now() + wait;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        if left.is_zero() || interrupts.is_some_and(Interrupts::interrupted) {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+}
+
+/// The collector thread: adds up the snapshots of `loops` loops, shows the progress of each
+/// second once every loop has sent it, returns the report and the run's length on the loops'
+/// clocks.
+fn collect(
+    report: Report,
+    snapshots: mpsc::Receiver<MetricsSnapshot>,
+    progress: Progress,
+    total: Option<Duration>,
+    loops: usize,
+) -> (Report, f64) {
+    let mut collector = Collector::new(report);
+    let mut errors = 0;
+    let mut heard: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    for snapshot in snapshots {
+        errors += snapshot.transactions.iter().map(|t| t.failed).sum::<u64>();
+        let last = snapshot.last;
+        let second = collector.add(snapshot);
+        if last {
+            continue;
+        }
+        let count = heard.entry(second.t).or_default();
+        *count += 1;
+        if *count == loops {
+            heard.remove(&second.t);
+            progress.show(second, total, errors);
+        }
+    }
+    progress.finish();
+    collector.finish()
+}
+
+/// Counts how a bot ended.
+pub(crate) fn tally_bot<T: TransactionOutput>(
+    tally: &mut BotTally,
+    outcome: Result<T, crate::BotError>,
+) {
+    match outcome {
+        Ok(output) => match output.failure() {
+            None => tally.finished += 1,
+            Some(failure) => {
+                tally.failed += 1;
+                add_bot_error(&mut tally.errors, &failure.kind(), failure.message());
+            }
+        },
+        Err(error) => match error.kind() {
+            BotErrorKind::Stopped => tally.stopped += 1,
+            BotErrorKind::Stalled => {
+                tally.failed += 1;
+                add_bot_error(&mut tally.errors, "stalled", error.to_string());
+            }
+            BotErrorKind::Panicked(message) => {
+                tally.failed += 1;
+                add_bot_error(&mut tally.errors, "panicked", message.clone());
+            }
+            _ => {
+                tally.failed += 1;
+                add_bot_error(&mut tally.errors, "failed", error.to_string());
+            }
+        },
+    }
+}
