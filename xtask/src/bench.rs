@@ -41,6 +41,8 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         "metrics_probe",
         "--bin",
         "yield_probe",
+        "--bin",
+        "workers_probe",
         "-p",
         "ttk-examples",
         "--bin",
@@ -70,6 +72,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
     }
     record(memory_figures());
     record(crate::sessions::figures());
+    record(crate::workers::figures());
     record(crate::metrics::probe_figures());
     record(crate::net::figures());
 

@@ -24,6 +24,7 @@ mod rooms;
 mod sessions;
 mod slurm;
 mod timeouts;
+mod workers;
 mod yields;
 
 use std::process::ExitCode;
