@@ -276,3 +276,44 @@ fn merge_names_what_it_could_not_read_and_refuses_other_runs() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ctrl_c_stops_every_child_and_still_merges() {
+    let dir = report_dir("interrupt");
+    let json = dir.join("merged.json");
+    let parent = Command::new(example_path("echo_storm"))
+        .args([
+            "--bots",
+            "4",
+            "--duration",
+            "60s",
+            "--processes",
+            "2",
+            "--json",
+        ])
+        .arg(&json)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("echo_storm starts");
+    std::thread::sleep(Duration::from_millis(2_500));
+    let pid = libc::pid_t::try_from(parent.id()).unwrap();
+    let sent = Instant::now();
+    // SAFETY: kill has no memory-safety preconditions; the pid is our child's.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let output = parent.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(sent.elapsed() < Duration::from_secs(15), "slow to stop");
+    assert_eq!(output.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(stdout.contains("interrupted"), "{stdout}");
+    let merged = Report::read_json(&json).unwrap();
+    assert_eq!(merged.run.end, "interrupted");
+    assert!(
+        merged.run.shards.as_ref().unwrap().is_complete(),
+        "both wrote their reports"
+    );
+    assert_eq!(merged.bots.started, 4);
+    assert!(merged.transaction("request").unwrap().ok > 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
