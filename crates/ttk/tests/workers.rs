@@ -225,3 +225,25 @@ fn a_hundred_thousand_bots_message_across_two_loops() {
     assert_eq!(got.len(), BOTS);
     assert!(got.iter().all(|&n| n == 1));
 }
+
+#[ttk::bot]
+fn share(cx: Cx, session: ttk::cli::Session) {
+    for _ in session.iterations() {
+        cx.gauge("players here", 5);
+        cx.count("visits", 1);
+        cx.transaction("visit").ok();
+        ttk::yield_!();
+    }
+}
+
+#[test]
+fn the_harness_adds_up_every_loops_figures() {
+    let args = ["share", "--bots", "40", "--iterations", "3", "--workers", "2", "--quiet"];
+    let test = ttk::cli::LoadTest::try_from_args("share", args).unwrap();
+    let report = test.run_parallel(share).report;
+    assert_eq!(report.transaction("visit").unwrap().ok, 120);
+    assert_eq!(report.counters["visits"], 120);
+    assert_eq!(report.bots.started, 40);
+    // Each loop holds its share of a gauge: the run's is their sum.
+    assert_eq!(report.gauges["players here"].last, 10);
+}

@@ -24,6 +24,9 @@ pub(crate) struct Collector {
     seconds: BTreeMap<u64, SecondReport>,
     /// The loop's time at the latest snapshot, in seconds: the run's length on its own clock.
     loop_elapsed: f64,
+    /// Each gauge of each loop (by loop, then name): each loop holds its share of what a gauge
+    /// counts, and the run's gauge is their sum.
+    gauges: BTreeMap<(usize, String), GaugeReport>,
 }
 
 impl Collector {
@@ -33,12 +36,13 @@ impl Collector {
             places: BTreeMap::new(),
             seconds: BTreeMap::new(),
             loop_elapsed: 0.0,
+            gauges: BTreeMap::new(),
         }
     }
 
-    /// Adds one loop's snapshot (its histograms move into the report: nothing is copied);
+    /// Adds loop `from`'s snapshot (its histograms move into the report: nothing is copied);
     /// returns its second's entry.
-    pub(crate) fn add(&mut self, snapshot: MetricsSnapshot) -> &SecondReport {
+    pub(crate) fn add(&mut self, from: usize, snapshot: MetricsSnapshot) -> &SecondReport {
         // A second is named by its end. The run's last, partial, interval is a second of its own,
         // unless it is a sliver (under 50 ms) after a whole second — a run stopped at its
         // deadline — which joins that second.
@@ -95,25 +99,36 @@ impl Collector {
             *self.report.counters.entry(name.clone()).or_default() += amount;
         }
         for gauge in &snapshot.gauges {
-            let total = self
-                .report
+            let mine = self
                 .gauges
-                .entry(gauge.name.clone())
+                .entry((from, gauge.name.clone()))
                 .or_insert(GaugeReport {
                     last: gauge.last,
                     min: gauge.min,
                     max: gauge.max,
                 });
-            total.last = gauge.last;
-            total.min = total.min.min(gauge.min);
-            total.max = total.max.max(gauge.max);
+            mine.last = gauge.last;
+            mine.min = mine.min.min(gauge.min);
+            mine.max = mine.max.max(gauge.max);
         }
         &self.seconds[&t]
     }
 
-    /// The report, with its series, and the run's length on the loop's clock (in seconds).
+    /// The report, with its series and gauges, and the run's length on the loops' clocks (in
+    /// seconds). A gauge's `last` is the sum of the loops' last values; its `min` and `max`
+    /// are the sums of theirs, bounds of the true extremes, as when processes' reports merge.
     pub(crate) fn finish(mut self) -> (Report, f64) {
         self.report.series = self.seconds.into_values().collect();
+        for ((_, name), gauge) in self.gauges {
+            let total = self.report.gauges.entry(name).or_insert(GaugeReport {
+                last: 0,
+                min: 0,
+                max: 0,
+            });
+            total.last = total.last.saturating_add(gauge.last);
+            total.min = total.min.saturating_add(gauge.min);
+            total.max = total.max.saturating_add(gauge.max);
+        }
         (self.report, self.loop_elapsed)
     }
 }

@@ -26,7 +26,7 @@ use crate::{BotErrorKind, Cx, RunEnd, Runtime, StopHandle};
 /// A run under way: its report's collector, its interrupts, when it started.
 pub(crate) struct Launch {
     run_id: String,
-    snapshots: mpsc::Sender<MetricsSnapshot>,
+    snapshots: mpsc::Sender<(usize, MetricsSnapshot)>,
     collector: JoinHandle<(Report, f64)>,
     interrupts: Option<Interrupts>,
     started_unix_s: f64,
@@ -74,10 +74,11 @@ impl Launch {
         }
     }
 
-    /// Sets up one loop's runtime (whose [`ids`](Runtime::ids) are set): its source of bots,
-    /// its metrics sink, its deadline; returns it with what its sessions are made from.
+    /// Sets up loop `worker`'s runtime (whose [`ids`](Runtime::ids) are set): its source of
+    /// bots and its metrics sink; returns it with what its sessions are made from.
     pub(crate) fn loop_runtime<W: 'static>(
-        snapshots: mpsc::Sender<MetricsSnapshot>,
+        snapshots: mpsc::Sender<(usize, MetricsSnapshot)>,
+        worker: usize,
         test: &LoadTestParts,
         runtime: Runtime<W>,
     ) -> (Runtime<W>, LoopSessions) {
@@ -103,13 +104,13 @@ impl Launch {
         }
         let runtime = runtime.metrics(move |snapshot| {
             // The collector only goes away if it panicked: the run goes on without it.
-            let _ = snapshots.send(snapshot);
+            let _ = snapshots.send((worker, snapshot));
         });
         (runtime, sessions)
     }
 
     /// A sender of snapshots, for one more loop.
-    pub(crate) fn snapshots(&self) -> mpsc::Sender<MetricsSnapshot> {
+    pub(crate) fn snapshots(&self) -> mpsc::Sender<(usize, MetricsSnapshot)> {
         self.snapshots.clone()
     }
 
@@ -329,7 +330,7 @@ fn wait_for_start(start_at: &StartAt, interrupts: Option<&Interrupts>, quiet: bo
 /// clocks.
 fn collect(
     report: Report,
-    snapshots: mpsc::Receiver<MetricsSnapshot>,
+    snapshots: mpsc::Receiver<(usize, MetricsSnapshot)>,
     progress: Progress,
     total: Option<Duration>,
     loops: usize,
@@ -337,10 +338,10 @@ fn collect(
     let mut collector = Collector::new(report);
     let mut errors = 0;
     let mut heard: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
-    for snapshot in snapshots {
+    for (from, snapshot) in snapshots {
         errors += snapshot.transactions.iter().map(|t| t.failed).sum::<u64>();
         let last = snapshot.last;
-        let second = collector.add(snapshot);
+        let second = collector.add(from, snapshot);
         if last {
             continue;
         }

@@ -117,7 +117,7 @@ impl<A> LoadTest<A> {
         }
         let launch = Launch::start(&self, &plan, runtime.stop_handle(), 1);
         let (runtime, sessions) =
-            Launch::loop_runtime(launch.snapshots(), &self.parts(&plan), runtime);
+            Launch::loop_runtime(launch.snapshots(), 0, &self.parts(&plan), runtime);
         let tally = RefCell::new(BotTally::default());
         let summary = runtime.execute_each(
             plan.first_bots,
@@ -216,12 +216,12 @@ impl<A> LoadTest<A> {
         let launch = Launch::start(&self, &plan, workers.stop_handle(), workers.count());
         let snapshots = Mutex::new(launch.snapshots());
         let parts = self.parts(&plan);
-        let workers = workers.each_loop(move |_, runtime| {
+        let workers = workers.each_loop(move |worker, runtime| {
             let snapshots = snapshots
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .clone();
-            let (runtime, sessions) = Launch::loop_runtime(snapshots, &parts, runtime);
+            let (runtime, sessions) = Launch::loop_runtime(snapshots, worker, &parts, runtime);
             WORKER_SESSIONS.with(|slot| *slot.borrow_mut() = Some(sessions));
             runtime
         });
