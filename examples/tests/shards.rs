@@ -317,3 +317,50 @@ fn ctrl_c_stops_every_child_and_still_merges() {
     assert!(merged.transaction("request").unwrap().ok > 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `shard_ledger` with `shape` in one process and in `processes` shard processes, merged.
+fn whole_and_merged(test: &str, shape: &[&str], processes: &str) -> (Report, Report) {
+    let dir = report_dir(test);
+    let (whole, merged) = (dir.join("whole.json"), dir.join("merged.json"));
+    let common = ["--iterations", "5", "--quiet"];
+    run_example(
+        "shard_ledger",
+        &[shape, &common, &["--json", text(&whole)]].concat(),
+    );
+    run_example(
+        "shard_ledger",
+        &[
+            shape,
+            &common,
+            &["--processes", processes, "--json", text(&merged)],
+        ]
+        .concat(),
+    );
+    let reports = (
+        Report::read_json(&whole).unwrap(),
+        Report::read_json(&merged).unwrap(),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    reports
+}
+
+#[test]
+fn ramped_and_open_model_runs_cut_in_shards_add_up_too() {
+    for (test, shape) in [
+        ("ramp", &["--bots", "300", "--ramp-up", "2s"][..]),
+        ("rate", &["--rate", "300/s:2s"][..]),
+    ] {
+        let (whole, merged) = whole_and_merged(test, shape, "3");
+        assert!(
+            whole.transactions[0].ok >= 1_000,
+            "{test}: the workload ran"
+        );
+        assert_eq!(merged.transactions.len(), whole.transactions.len());
+        for (mine, theirs) in merged.transactions.iter().zip(&whole.transactions) {
+            assert_eq!((mine.ok, mine.failed), (theirs.ok, theirs.failed), "{test}");
+            assert_eq!(mine.histogram, theirs.histogram, "{test}: {}", mine.name);
+        }
+        assert_eq!(merged.counters, whole.counters, "{test}");
+        assert_eq!(merged.bots.started, whole.bots.started, "{test}");
+    }
+}

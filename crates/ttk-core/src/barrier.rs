@@ -514,8 +514,14 @@ impl<M, W> crate::Cx<M, W> {
     /// where the tick's group changes are applied, so bots that join and arrive in the same tick
     /// wait for each other. A member that leaves the group or finishes no longer counts, so the
     /// others go on without it.
+    ///
+    /// # Panics
+    /// In a run on several workers, if the group lives on another worker's loop.
     pub fn group_barrier(&self, group: &str) -> Barrier {
-        self.with_loop(|state| groups::meeting_of(state, self.index, group))
+        self.with_loop(|state| {
+            groups::check_home(state, self.index, group, false);
+            groups::meeting_of(state, self.index, group)
+        })
     }
 }
 

@@ -41,6 +41,20 @@ pub(crate) struct Exchange<M> {
 }
 
 impl<M> Exchange<M> {
+    /// Closes worker `worker`'s inbox (its run is over): what is in it and what comes later is
+    /// dropped, and uncounted.
+    pub(crate) fn close(&self, worker: usize, link: &Link) {
+        let inbox = &self.inboxes[worker];
+        let left = {
+            let mut queue = inbox.queue.lock().unwrap_or_else(|e| e.into_inner());
+            queue.0 = true;
+            std::mem::take(&mut queue.1)
+        };
+        let count = left.len();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(left)));
+        link.received(count);
+    }
+
     /// Inboxes for `loops` loops.
     pub(crate) fn new(loops: usize) -> Arc<Exchange<M>> {
         Arc::new(Exchange {
@@ -172,13 +186,7 @@ impl<M: 'static> Feature for CrossMail<M> {
     }
 
     fn run_ended(&self, _state: &LoopState) {
-        let inbox = &self.exchange.inboxes[self.ids.lane() - self.first_lane];
-        let left = {
-            let mut queue = inbox.queue.lock().unwrap_or_else(|e| e.into_inner());
-            queue.0 = true;
-            std::mem::take(&mut queue.1)
-        };
-        self.link.received(left.len());
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(left)));
+        self.exchange
+            .close(self.ids.lane() - self.first_lane, &self.link);
     }
 }

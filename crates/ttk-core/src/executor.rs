@@ -94,7 +94,7 @@ where
     /// The loop of [`Executor::run`].
     fn run_until_the_end(&mut self, first: usize) -> RunEnd {
         let state = self.state;
-        state.start_bots(first);
+        state.reserve_bots(first);
         self.place_new_bots();
         if !state.has_failed() {
             self.ask_source();
@@ -321,7 +321,7 @@ where
         }));
         match asked {
             Ok(arrivals) => {
-                state.start_bots(arrivals.count());
+                state.reserve_bots(arrivals.count());
                 let due = match arrivals.ask() {
                     Ask::NextTick => SourceDue::NextTick,
                     Ask::At(at) => SourceDue::At(state.clock.since_start(at)),

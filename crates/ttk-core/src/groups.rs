@@ -437,6 +437,29 @@ fn for_each_member_seen_by(state: &LoopState, bot: u32, name: &str, mut f: impl 
     }
 }
 
+/// In a run on several workers, makes sure group `name` lives on `bot`'s loop (claiming it if
+/// `claim` and no loop has yet), or panics in the bot with the reason: a group's members must
+/// share a loop.
+pub(crate) fn check_home(state: &LoopState, bot: u32, name: &str, claim: bool) {
+    let elsewhere = state.features().with(|linked: &Linked| {
+        let home = match claim {
+            true => linked.claim_group(name).err(),
+            false => linked
+                .group_home(name)
+                .filter(|&home| home != linked.lane()),
+        };
+        home.map(|home| (home, linked.lane()))
+    });
+    if let Some(Some((home, here))) = elsewhere {
+        panic!(
+            "group {name:?} lives on worker {home}, and bot {} runs on worker {here}: a group's \
+             members must share a worker (a group's changes and barriers follow one loop's \
+             ticks); keep them together with `Workers::keep_together`",
+            state.id_of(bot)
+        );
+    }
+}
+
 /// Whether `bot` is a member of group `id` this tick.
 pub(crate) fn is_committed_member(state: &LoopState, id: GroupId, bot: u32) -> bool {
     state
@@ -502,17 +525,7 @@ impl<M, W> Cx<M, W> {
     pub fn join(&self, group: &str) {
         let bot = self.index;
         self.with_loop(|state| {
-            if let Some(linked) = state.features().get::<Linked>()
-                && let Err(home) = linked.claim_group(group)
-            {
-                panic!(
-                    "group {group:?} lives on worker {home}, and bot {} runs on worker {}: a \
-                     group's members must share a worker (a group's changes and barriers follow \
-                     one loop's ticks); keep them together with `Workers::keep_together`",
-                    state.id_of(bot),
-                    linked.lane()
-                );
-            }
+            check_home(state, bot, group, true);
             let groups = Groups::of(state);
             let mut inner = groups.inner.borrow_mut();
             let id = inner.id_or_make_for(bot, group);
@@ -546,9 +559,13 @@ impl<M, W> Cx<M, W> {
 
     /// The ids of `group`'s members, in id order (empty if the group does not exist), as this
     /// bot sees them: this tick's members, with this bot's own changes of the tick applied.
+    ///
+    /// # Panics
+    /// In a run on several workers, if the group lives on another worker's loop.
     pub fn members(&self, group: &str) -> Vec<usize> {
         let bot = self.index;
         self.with_loop(|state| {
+            check_home(state, bot, group, false);
             let mut members = Vec::new();
             for_each_member_seen_by(state, bot, group, |id| members.push(id));
             // Indices are in id order unless places were reused; ids are what bots see.

@@ -39,14 +39,21 @@ use std::ops::Range;
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct IdSlice {
-    /// This lane, from 0.
+    /// This lane, from 0 (in block order: a shard's workers are consecutive lanes).
     lane: usize,
     /// How many lanes the run is cut in.
     lanes: usize,
+    /// How many lanes the run was first cut in (shards), before each was split (in workers):
+    /// `lanes / outer` lanes each. Later ids go round the shards first, so a shard's arrivals
+    /// do not depend on how many workers it has.
+    outer: usize,
     /// The ids cut in blocks.
     planned: usize,
     /// Block boundaries fall on multiples of this (1: anywhere).
     together: usize,
+    /// This lane's block, worked out once (every id lookup uses it).
+    block_start: usize,
+    block_end: usize,
 }
 
 impl IdSlice {
@@ -56,8 +63,11 @@ impl IdSlice {
         IdSlice {
             lane: 0,
             lanes: 1,
+            outer: 1,
             planned: 0,
             together: 1,
+            block_start: 0,
+            block_end: 0,
         }
     }
 
@@ -79,17 +89,51 @@ impl IdSlice {
         Ok(IdSlice {
             lane,
             lanes,
-            planned: 0,
-            together: 1,
-        })
+            outer: lanes,
+            ..IdSlice::whole()
+        }
+        .fixed())
+    }
+
+    /// Lane `part` of this lane cut in `parts` (a shard's workers): its block is its share of
+    /// this lane's block, and of the ids after the planned ones it takes every `parts`th of
+    /// this lane's, so the lane's ids are the same whatever `parts` is.
+    ///
+    /// # Errors
+    /// If `parts` is 0 or `part` is not below it.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// // Shard 1 of 2 of 100 planned bots holds 50..100, and of later ids the odd ones.
+    /// let shard = IdSlice::new(1, 2).unwrap().planned(100);
+    /// let workers: Vec<IdSlice> = (0..3).map(|w| shard.split(w, 3).unwrap()).collect();
+    /// assert_eq!(workers[0].first_ids(), 50..66);
+    /// assert_eq!(workers[2].first_ids(), 83..100);
+    /// // Later ids: the shard's (odd: 101, 103, 105…) go round its three workers, lanes 3-5.
+    /// assert_eq!([101, 103, 105, 107].map(|id| workers[0].owner(id)), [3, 4, 5, 3]);
+    /// assert!(workers[1].holds(103) && workers.iter().all(|worker| !worker.holds(102)));
+    /// ```
+    pub fn split(self, part: usize, parts: usize) -> Result<IdSlice, String> {
+        if parts == 0 || part >= parts {
+            return Err(format!("part {part} of {parts} does not exist"));
+        }
+        Ok(IdSlice {
+            lane: self.lane * parts + part,
+            lanes: self.lanes * parts,
+            ..self
+        }
+        .fixed())
     }
 
     /// The same lane, with the run's first `bots` ids cut in blocks among the lanes.
-    pub const fn planned(self, bots: usize) -> IdSlice {
+    pub fn planned(self, bots: usize) -> IdSlice {
         IdSlice {
             planned: bots,
             ..self
         }
+        .fixed()
     }
 
     /// The same lane, with block boundaries on multiples of `count`: planned bots `k * count`
@@ -103,9 +147,20 @@ impl IdSlice {
     /// let cut = |lane| IdSlice::new(lane, 3).unwrap().planned(20).together(4).first_ids();
     /// assert_eq!([cut(0), cut(1), cut(2)], [0..4, 4..12, 12..20]);
     /// ```
-    pub const fn together(self, count: usize) -> IdSlice {
+    pub fn together(self, count: usize) -> IdSlice {
         IdSlice {
-            together: if count == 0 { 1 } else { count },
+            together: count.max(1),
+            ..self
+        }
+        .fixed()
+    }
+
+    /// The slice with its block worked out.
+    fn fixed(self) -> IdSlice {
+        let block = self.block(self.lane);
+        IdSlice {
+            block_start: block.start,
+            block_end: block.end,
             ..self
         }
     }
@@ -125,74 +180,108 @@ impl IdSlice {
         self.planned
     }
 
+    /// How many ids in a group are kept in one lane (see [`IdSlice::together`]).
+    pub const fn kept_together(&self) -> usize {
+        self.together
+    }
+
+    /// Which of every `lanes()` ids after the planned ones this lane holds: id
+    /// `planned + arrival_lane() + k * lanes()` for `k` = 0, 1, 2…
+    pub const fn arrival_lane(&self) -> usize {
+        let inner = self.lanes / self.outer;
+        let shard = self.lane / inner;
+        let part = self.lane % inner;
+        shard + self.outer * part
+    }
+
+    /// The block lane of arrival lane `arrival` (the inverse of [`IdSlice::arrival_lane`]).
+    const fn block_lane(&self, arrival: usize) -> usize {
+        let inner = self.lanes / self.outer;
+        let shard = arrival % self.outer;
+        let part = arrival / self.outer;
+        shard * inner + part
+    }
+
     /// The block of planned ids this lane holds.
     pub fn first_ids(&self) -> Range<usize> {
-        self.block(self.lane)
+        self.block_start..self.block_end
     }
 
     /// Lane `lane`'s block of planned ids.
     fn block(&self, lane: usize) -> Range<usize> {
-        let start = |lane: usize| {
-            if lane >= self.lanes {
-                return self.planned;
-            }
-            // u128: `planned * lane` may not fit in 64 bits.
-            let even = (self.planned as u128 * lane as u128 / self.lanes as u128) as usize;
-            even - even % self.together
-        };
-        start(lane)..start(lane + 1)
+        self.block_start_of(lane)..self.block_start_of(lane + 1)
+    }
+
+    /// Where lane `lane`'s block starts (`planned` past the last lane).
+    fn block_start_of(&self, lane: usize) -> usize {
+        if lane >= self.lanes {
+            return self.planned;
+        }
+        // u128: `planned * lane` may not fit in 64 bits.
+        let even = (self.planned as u128 * lane as u128 / self.lanes as u128) as usize;
+        even - even % self.together
     }
 
     /// The global id of this lane's `local`th bot (in the order the lane starts them).
     ///
     /// # Panics
     /// If the id does not fit in a `usize`.
+    #[inline]
     pub fn global(&self, local: usize) -> usize {
-        let block = self.first_ids();
-        if local < block.len() {
-            return block.start + local;
+        let block_len = self.block_end - self.block_start;
+        if local < block_len {
+            return self.block_start + local;
         }
-        let round = local - block.len();
+        let round = local - block_len;
         round
             .checked_mul(self.lanes)
-            .and_then(|offset| offset.checked_add(self.planned + self.lane))
+            .and_then(|offset| offset.checked_add(self.planned + self.arrival_lane()))
             .expect("a bot id fits in a usize")
     }
 
     /// The place in this lane's order of starts of global id `global`, if this lane holds it.
+    #[inline]
     pub fn local(&self, global: usize) -> Option<usize> {
-        let block = self.first_ids();
         if global < self.planned {
-            return block.contains(&global).then(|| global - block.start);
+            return (self.block_start..self.block_end)
+                .contains(&global)
+                .then(|| global - self.block_start);
         }
         let after = global - self.planned;
-        (after % self.lanes == self.lane).then(|| block.len() + after / self.lanes)
+        (after % self.lanes == self.arrival_lane())
+            .then(|| self.block_end - self.block_start + after / self.lanes)
     }
 
     /// The lane that holds global id `global`.
     pub fn owner(&self, global: usize) -> usize {
         if global >= self.planned {
-            return (global - self.planned) % self.lanes;
+            return self.block_lane((global - self.planned) % self.lanes);
         }
-        // The block starts are floor(planned * k / lanes): start from the estimate and step to
-        // the block that holds the id (at most a step or two away).
-        let mut lane = ((global as u128 * self.lanes as u128) / self.planned as u128) as usize;
-        lane = lane.min(self.lanes - 1);
-        while self.block(lane).start > global {
-            lane -= 1;
+        if (self.block_start..self.block_end).contains(&global) {
+            return self.lane;
         }
-        while self.block(lane).end <= global {
-            lane += 1;
+        // The first lane whose block ends past the id (blocks are in order; some may be
+        // empty).
+        let (mut low, mut high) = (0, self.lanes - 1);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if self.block_start_of(middle + 1) <= global {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
         }
-        lane
+        low
     }
 
     /// Whether this lane holds global id `global`.
+    #[inline]
     pub fn holds(&self, global: usize) -> bool {
         self.local(global).is_some()
     }
 
     /// Whether this slice is the whole run.
+    #[inline]
     pub fn is_whole(&self) -> bool {
         self.lanes == 1
     }
@@ -208,8 +297,8 @@ impl fmt::Debug for IdSlice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "IdSlice(lane {} of {}, {} planned, together {})",
-            self.lane, self.lanes, self.planned, self.together
+            "IdSlice(lane {} of {} ({} outer), {} planned, together {})",
+            self.lane, self.lanes, self.outer, self.planned, self.together
         )
     }
 }
@@ -267,6 +356,44 @@ mod tests {
                     .together(together);
                 let lane = owner.owner(first);
                 assert!((first..first + together).all(|id| owner.owner(id) == lane));
+            }
+        }
+    }
+
+    #[test]
+    fn shards_hold_the_same_ids_whatever_their_workers() {
+        let (planned, shards) = (1_000, 3);
+        for workers in [1, 2, 5] {
+            let lanes: Vec<IdSlice> = (0..shards)
+                .flat_map(|shard| {
+                    let slice = IdSlice::new(shard, shards)
+                        .unwrap()
+                        .planned(planned)
+                        .together(4);
+                    (0..workers).map(move |worker| slice.split(worker, workers).unwrap())
+                })
+                .collect();
+            for global in 0..planned + 200 {
+                let holders: Vec<usize> = (0..lanes.len())
+                    .filter(|&lane| lanes[lane].holds(global))
+                    .collect();
+                assert_eq!(holders.len(), 1, "{global} with {workers} workers");
+                let lane = holders[0];
+                assert_eq!(lanes[0].owner(global), lane);
+                assert_eq!(
+                    lanes[lane].global(lanes[lane].local(global).unwrap()),
+                    global
+                );
+                // The shard is the one that holds it unsplit.
+                let unsplit = IdSlice::new(lane / workers, shards)
+                    .unwrap()
+                    .planned(planned)
+                    .together(4);
+                assert!(
+                    unsplit.holds(global),
+                    "{global}: shard {} with {workers} workers",
+                    lane / workers
+                );
             }
         }
     }

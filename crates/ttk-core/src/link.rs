@@ -12,7 +12,7 @@
 //! (see [`Linked::claim_group`]).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use crate::feature::Feature;
@@ -23,16 +23,38 @@ use crate::loop_state::LoopState;
 pub(crate) struct Link {
     /// Each loop's wake-up: interrupts its wait.
     doors: Box<[OnceLock<Weak<mio::Waker>>]>,
-    /// Loops parked waiting for peers.
-    parked: AtomicUsize,
-    /// Loops whose run is over.
-    finished: AtomicUsize,
-    /// Messages handed to a loop and not yet taken in by it.
-    in_flight: AtomicUsize,
+    /// Loops parked waiting for peers, loops finished and messages in flight, in one word (see
+    /// [`Counts`]) so that every change sees them all at one instant.
+    counts: AtomicU64,
+    /// Which loops have finished (each is counted once).
+    finished: Box<[AtomicBool]>,
     /// Set once every loop still running waits for the others, with nothing on its way.
     stalled: AtomicBool,
     /// Which loop each group lives on, by name.
     group_homes: Mutex<HashMap<String, usize>>,
+}
+
+/// The fields of [`Link::counts`]: messages in flight in the low 40 bits, then loops parked
+/// and loops finished, 12 bits each (loops are at most [`MAX_LOOPS`](crate::stop::MAX_LOOPS)).
+struct Counts;
+
+impl Counts {
+    const MESSAGE: u64 = 1;
+    const PARKED: u64 = 1 << 40;
+    const FINISHED: u64 = 1 << 52;
+    const LOOP_BITS: u64 = (1 << 12) - 1;
+
+    fn in_flight(word: u64) -> u64 {
+        word & (Counts::PARKED - 1)
+    }
+
+    fn parked(word: u64) -> u64 {
+        (word >> 40) & Counts::LOOP_BITS
+    }
+
+    fn finished(word: u64) -> u64 {
+        (word >> 52) & Counts::LOOP_BITS
+    }
 }
 
 impl Link {
@@ -40,9 +62,8 @@ impl Link {
     pub(crate) fn new(loops: usize) -> Arc<Link> {
         Arc::new(Link {
             doors: (0..loops).map(|_| OnceLock::new()).collect(),
-            parked: AtomicUsize::new(0),
-            finished: AtomicUsize::new(0),
-            in_flight: AtomicUsize::new(0),
+            counts: AtomicU64::new(0),
+            finished: (0..loops).map(|_| AtomicBool::new(false)).collect(),
             stalled: AtomicBool::new(false),
             group_homes: Mutex::new(HashMap::new()),
         })
@@ -63,22 +84,57 @@ impl Link {
 
     /// Counts `count` messages as on their way (before they are handed over).
     pub(crate) fn sending(&self, count: usize) {
-        self.in_flight.fetch_add(count, Ordering::AcqRel);
+        self.counts
+            .fetch_add(count as u64 * Counts::MESSAGE, Ordering::AcqRel);
     }
 
-    /// Uncounts `count` messages taken in.
+    /// Uncounts `count` messages taken in (or dropped by a loop that finished).
     pub(crate) fn received(&self, count: usize) {
-        self.in_flight.fetch_sub(count, Ordering::AcqRel);
+        if count == 0 {
+            return;
+        }
+        let delta = count as u64 * Counts::MESSAGE;
+        let word = self.counts.fetch_sub(delta, Ordering::AcqRel) - delta;
+        self.check_stalled(word);
     }
 
-    /// Whether every loop still running waits for the others with nothing on its way; if so,
-    /// marks the run stalled and wakes every loop to end it.
-    fn check_stalled(&self) -> bool {
+    /// Counts loop `lane` as finished (once; it is no longer parked). Its end may leave the
+    /// others all waiting for one another.
+    pub(crate) fn finish(&self, lane: usize, was_parked: bool) {
+        if self.finished[lane].swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let delta = match was_parked {
+            true => Counts::FINISHED - Counts::PARKED,
+            false => Counts::FINISHED,
+        };
+        let word = self
+            .counts
+            .fetch_add(delta, Ordering::AcqRel)
+            .wrapping_add(delta);
+        self.check_stalled(word);
+    }
+
+    /// Counts a loop as parked; returns whether the run has stalled.
+    fn park(&self) -> bool {
+        let word = self.counts.fetch_add(Counts::PARKED, Ordering::AcqRel) + Counts::PARKED;
+        self.check_stalled(word)
+    }
+
+    /// Uncounts a parked loop.
+    fn unpark(&self) {
+        self.counts.fetch_sub(Counts::PARKED, Ordering::AcqRel);
+    }
+
+    /// Whether the run has stalled: now, if `word` (the counts just after a change) says that
+    /// every loop still running waits for the others with nothing on its way — then every loop
+    /// is woken to end — or before.
+    fn check_stalled(&self, word: u64) -> bool {
         if self.stalled.load(Ordering::Acquire) {
             return true;
         }
-        let waiting = self.parked.load(Ordering::Acquire) + self.finished.load(Ordering::Acquire);
-        if waiting < self.loops() || self.in_flight.load(Ordering::Acquire) != 0 {
+        let waiting = Counts::parked(word) + Counts::finished(word);
+        if waiting < self.loops() as u64 || Counts::in_flight(word) != 0 {
             return false;
         }
         self.stalled.store(true, Ordering::Release);
@@ -130,32 +186,46 @@ impl Linked {
             .group_homes
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let home = *homes.entry(name.to_owned()).or_insert(self.lane);
+        let home = match homes.get(name) {
+            Some(&home) => home,
+            None => {
+                homes.insert(name.to_owned(), self.lane);
+                self.lane
+            }
+        };
         match home == self.lane {
             true => Ok(()),
             false => Err(home),
         }
     }
+
+    /// The loop group `name` lives on, if any loop has claimed it.
+    pub(crate) fn group_home(&self, name: &str) -> Option<usize> {
+        self.link
+            .group_homes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(name)
+            .copied()
+    }
 }
 
 impl Feature for Linked {
     fn hold_for_peers(&self, _state: &LoopState) -> bool {
-        if !self.parked.replace(true) {
-            self.link.parked.fetch_add(1, Ordering::AcqRel);
+        if self.parked.replace(true) {
+            return !self.link.stalled.load(Ordering::Acquire);
         }
-        !self.link.check_stalled()
+        !self.link.park()
     }
 
     fn peers_woke(&self, _state: &LoopState) {
         if self.parked.replace(false) {
-            self.link.parked.fetch_sub(1, Ordering::AcqRel);
+            self.link.unpark();
         }
     }
 
-    fn run_ended(&self, state: &LoopState) {
-        self.peers_woke(state);
-        self.link.finished.fetch_add(1, Ordering::AcqRel);
-        // This loop's end may leave the others all waiting for one another.
-        self.link.check_stalled();
+    fn run_ended(&self, _state: &LoopState) {
+        let was_parked = self.parked.replace(false);
+        self.link.finish(self.lane, was_parked);
     }
 }

@@ -205,7 +205,14 @@ impl LoopState {
     }
 
     /// Hands out ids for `count` bots that start at the end of this tick (or of the hook or
-    /// source asking).
+    /// source asking), without saying which (they need not be contiguous: see
+    /// [`LoopState::start_bots`]).
+    pub(crate) fn reserve_bots(&self, count: usize) {
+        self.bots.borrow_mut().reserve(count);
+    }
+
+    /// Hands out ids for `count` bots that start at the end of this tick (or of the hook or
+    /// source asking), and returns them.
     ///
     /// # Panics
     /// In a run cut in lanes, if the ids are not contiguous (bots started later go round the

@@ -155,11 +155,11 @@ impl<W: Clone + Send + 'static> Workers<W> {
     /// Which ids worker `worker`'s loop holds, the run's first `planned` bots cut among the
     /// workers (and among the shards, if the runtime is one).
     pub fn slice(&self, worker: usize, planned: usize) -> IdSlice {
-        let lanes = self.ids.lanes() * self.count;
-        IdSlice::new(self.ids.lane() * self.count + worker, lanes)
-            .expect("the worker is one of the run's")
+        self.ids
             .planned(planned)
-            .together(self.together)
+            .together(self.together.max(self.ids.kept_together()))
+            .split(worker, self.count)
+            .expect("the worker is one of the run's")
     }
 
     /// Runs the run's bots `f(cx, id)` on the workers, and hands each one's outcome to
@@ -190,9 +190,16 @@ impl<W: Clone + Send + 'static> Workers<W> {
                     let runtime = self.runtime_for(worker, slice, &link, &exchange);
                     let each_loop = self.each_loop.clone();
                     let first = if n > 0 { slice.first_ids().len() } else { 0 };
+                    let guard = LoopGuard {
+                        link: Arc::clone(&link),
+                        exchange: Arc::clone(&exchange),
+                        worker,
+                        stop: self.stop_handle(),
+                    };
                     std::thread::Builder::new()
                         .name(format!("ttk-worker-{worker}"))
                         .spawn_scoped(scope, move || {
+                            let _guard = guard;
                             let runtime = runtime.build();
                             let runtime = match &each_loop {
                                 Some(setup) => setup(worker, runtime),
@@ -332,6 +339,26 @@ impl<W: 'static, M: 'static> LoopPlan<W, M> {
             Ok(())
         }));
         runtime
+    }
+}
+
+/// Makes sure a worker's loop counts as finished, its inbox closed, however its thread ends:
+/// a loop that failed to start, or a thread that panicked outside the bots, must not leave the
+/// others waiting for it. A panic also stops the other loops (it is passed on once all end).
+struct LoopGuard<M> {
+    link: Arc<Link>,
+    exchange: Arc<Exchange<M>>,
+    worker: usize,
+    stop: StopHandle,
+}
+
+impl<M> Drop for LoopGuard<M> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.stop.stop();
+        }
+        self.exchange.close(self.worker, &self.link);
+        self.link.finish(self.worker, false);
     }
 }
 

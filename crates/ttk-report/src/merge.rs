@@ -23,10 +23,10 @@ impl Report {
     ///   every process's). `last` is then exact; the summed `min` can only be lower, and the
     ///   summed `max` only higher, than the true extremes of the total, since the processes do
     ///   not reach theirs in the same second.
-    /// - **Series** are aligned by `t`, each process's seconds since its own start: seconds of
-    ///   the same `t` are merged (counts and `active_bots` summed, histograms merged).
+    /// - **Series**: seconds of the same `t` (after the wall-clock shift below) are merged
+    ///   (counts and `active_bots` summed, histograms merged).
     /// - **Run**: `processes` are summed; `started_unix_s` is the earliest and `duration_s`
-    ///   the longest (the series' timeline); `end` is the worst one, in the order `failed` >
+    ///   runs from it to the latest end; `end` is the worst one, in the order `failed` >
     ///   `interrupted` > `stalled` > `duration` > `completed` (an end this version does not
     ///   know ranks just below `failed`, so it is never hidden), with that report's
     ///   `end_detail`. `ttk_version` and `parameters` are the first report's.
@@ -254,8 +254,11 @@ impl RunInfo {
     /// Adds the run of another process of the same run.
     fn add(&mut self, other: RunInfo) {
         self.processes = self.processes.saturating_add(other.processes);
+        // From the earliest start to the latest end.
+        let end =
+            (self.started_unix_s + self.duration_s).max(other.started_unix_s + other.duration_s);
         self.started_unix_s = self.started_unix_s.min(other.started_unix_s);
-        self.duration_s = self.duration_s.max(other.duration_s);
+        self.duration_s = end - self.started_unix_s;
         if end_severity(&other.end) > end_severity(&self.end) {
             self.end = other.end;
             self.end_detail = other.end_detail;

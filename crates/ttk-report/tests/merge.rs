@@ -213,7 +213,10 @@ fn the_run_takes_the_earliest_start_longest_duration_and_worst_end() {
     .unwrap();
     assert_eq!(merged.run.processes, 3);
     assert_eq!(merged.run.started_unix_s, 10.0);
-    assert_eq!(merged.run.duration_s, 8.0);
+    assert_eq!(
+        merged.run.duration_s, 26.0,
+        "from the earliest start to the latest end"
+    );
     assert_eq!(merged.run.end, "stalled");
     assert_eq!(
         merged.run.end_detail.as_deref(),

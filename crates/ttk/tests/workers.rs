@@ -238,7 +238,16 @@ fn share(cx: Cx, session: ttk::cli::Session) {
 
 #[test]
 fn the_harness_adds_up_every_loops_figures() {
-    let args = ["share", "--bots", "40", "--iterations", "3", "--workers", "2", "--quiet"];
+    let args = [
+        "share",
+        "--bots",
+        "40",
+        "--iterations",
+        "3",
+        "--workers",
+        "2",
+        "--quiet",
+    ];
     let test = ttk::cli::LoadTest::try_from_args("share", args).unwrap();
     let report = test.run_parallel(share).report;
     assert_eq!(report.transaction("visit").unwrap().ok, 120);
@@ -246,4 +255,64 @@ fn the_harness_adds_up_every_loops_figures() {
     assert_eq!(report.bots.started, 40);
     // Each loop holds its share of a gauge: the run's is their sum.
     assert_eq!(report.gauges["players here"].last, 10);
+}
+
+#[ttk::bot]
+fn arrival(cx: Cx, session: ttk::cli::Session) {
+    cx.count(&format!("session {}", session.id()), 1);
+    let _: () = ttk::yield_!(cx.time("visit", ttk::sleep(Duration::from_millis(3))));
+}
+
+/// The sessions an open-model run of 200 arrivals started, on `workers` workers, as shard
+/// `shard` (of 2) if given.
+fn open_model_sessions(workers: &str, shard: Option<&str>) -> Vec<usize> {
+    let mut args = vec![
+        "arrivals",
+        "--rate",
+        "400/s:500ms",
+        "--workers",
+        workers,
+        "--quiet",
+    ];
+    if let Some(shard) = shard {
+        args.extend(["--shard", shard, "--run-id", "open"]);
+    }
+    let test = ttk::cli::LoadTest::try_from_args("arrivals", args).unwrap();
+    let outcome = test.run_parallel_with(Runtime::new().virtual_time(true), arrival);
+    assert_eq!(outcome.code, 0, "{:?}", outcome.report.run);
+    let mut ids: Vec<usize> = outcome
+        .report
+        .counters
+        .iter()
+        .map(|(name, &count)| {
+            assert_eq!(count, 1, "{name} ran twice");
+            name["session ".len()..].parse().unwrap()
+        })
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(
+        outcome.report.transaction("visit").unwrap().ok,
+        ids.len() as u64
+    );
+    ids
+}
+
+#[test]
+fn the_open_model_starts_the_same_sessions_on_any_workers_and_shards() {
+    let all: Vec<usize> = (0..200).collect();
+    assert_eq!(open_model_sessions("1", None), all);
+    assert_eq!(open_model_sessions("3", None), all);
+    // Shards take every other session, whatever their workers.
+    let first = open_model_sessions("2", Some("0/2"));
+    let second = open_model_sessions("3", Some("1/2"));
+    assert!(first.iter().all(|id| id % 2 == 0) && second.iter().all(|id| id % 2 == 1));
+    let mut both = [first, second].concat();
+    both.sort_unstable();
+    assert_eq!(both, all);
+}
+
+#[test]
+fn loops_without_bots_end_at_once_and_hold_up_nothing() {
+    let results = Runtime::new().workers(7).run(3, |cx, id| chain(cx, id, 3));
+    assert_eq!(results.len(), 3);
 }

@@ -114,6 +114,11 @@ impl Collector {
         &self.seconds[&t]
     }
 
+    /// The entry of second `t`, if any loop sent it.
+    pub(crate) fn second(&self, t: u64) -> Option<&SecondReport> {
+        self.seconds.get(&t)
+    }
+
     /// The report, with its series and gauges, and the run's length on the loops' clocks (in
     /// seconds). A gauge's `last` is the sum of the loops' last values; its `min` and `max`
     /// are the sums of theirs, bounds of the true extremes, as when processes' reports merge.

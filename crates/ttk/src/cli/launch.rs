@@ -88,7 +88,7 @@ impl Launch {
         if let Some(rate) = &test.rate {
             runtime = runtime.source(RateSource::new(
                 rate.clone(),
-                (slice.lane() as u64, slice.lanes() as u64),
+                (slice.arrival_lane() as u64, slice.lanes() as u64),
                 test.load_for,
                 Rc::clone(&sessions.intended),
                 Rc::clone(&sessions.run_start),
@@ -337,19 +337,26 @@ fn collect(
 ) -> (Report, f64) {
     let mut collector = Collector::new(report);
     let mut errors = 0;
-    let mut heard: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    // Seconds some loops have sent, by how many; a second is shown once every loop still
+    // running has sent it (a loop that ended sends no more).
+    let mut heard: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
+    let mut running = loops;
     for (from, snapshot) in snapshots {
         errors += snapshot.transactions.iter().map(|t| t.failed).sum::<u64>();
         let last = snapshot.last;
-        let second = collector.add(from, snapshot);
-        if last {
-            continue;
+        let t = collector.add(from, snapshot).t;
+        match last {
+            true => running = running.saturating_sub(1),
+            false => *heard.entry(t).or_default() += 1,
         }
-        let count = heard.entry(second.t).or_default();
-        *count += 1;
-        if *count == loops {
-            heard.remove(&second.t);
-            progress.show(second, total, errors);
+        while let Some(entry) = heard.first_entry() {
+            if *entry.get() < running || running == 0 {
+                break;
+            }
+            let t = entry.remove_entry().0;
+            if let Some(second) = collector.second(t) {
+                progress.show(second, total, errors);
+            }
         }
     }
     progress.finish();

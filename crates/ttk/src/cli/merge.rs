@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use ttk_report::{Report, Threshold};
+use ttk_report::{Report, ReportError, Threshold};
 
 use super::RunOutcome;
 use super::codes::{BAD_COMMAND_LINE, PASSED, RUN_FAILED, THRESHOLD_FAILED};
@@ -48,16 +48,25 @@ fn parse_threshold(text: &str) -> Result<Threshold, String> {
 
 impl MergeArgs {
     /// Reads the reports, merges them, prints the summary, writes the merged reports and checks
-    /// the thresholds. A report that cannot be read is named and left out: the merge of the
-    /// others is still written, and names the shards it lacks. Exit code: 0 when every shard
-    /// was merged and the thresholds held, 1 when a threshold failed, 2 when the reports are not
-    /// of one run (nothing is written), 3 when a shard is missing.
+    /// the thresholds. A report that cannot be read (missing, torn) is named and left out: the
+    /// merge of the others is still written, and names the shards it lacks. Exit code: 0 when
+    /// every shard was merged and the thresholds held, 1 when a threshold failed, 2 when the
+    /// reports are not of one run or one is of a schema this ttk does not read (nothing is
+    /// written), 3 when a shard is missing.
     pub(crate) fn run(&self, name: &str) -> RunOutcome {
         let mut reports = Vec::new();
         let mut unreadable = 0;
         for path in &self.reports {
             match Report::read_json(path) {
                 Ok(report) => reports.push(report),
+                // A report of another version is not a shard gone missing: refuse the merge.
+                Err(error @ ReportError::Schema(_)) => {
+                    eprintln!("error: {}: {error}", path.display());
+                    return RunOutcome {
+                        report: Report::new(name),
+                        code: BAD_COMMAND_LINE,
+                    };
+                }
                 Err(error) => {
                     eprintln!("error: {} is left out: {error}", path.display());
                     unreadable += 1;

@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ttk_report::{Report, SecondReport};
@@ -40,6 +40,7 @@ const NOT_PASSED_ON: &[(&str, bool)] = &[
     ("--quiet", false),
     ("-q", false),
     ("--progress-lines", false),
+    ("--workers", true),
 ];
 
 /// How long children get from being started to their common start time: enough to start a
@@ -86,11 +87,36 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
     };
     let passed_on = passed_on(&test.command_line);
     let report_path = |shard: usize| dir.join(format!("shard-{shard}.json"));
+    // Children share the cores: unless told, each gets its share of them.
+    let workers = args.workers.unwrap_or_else(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        (cores / processes as usize).max(1)
+    });
+
+    // Watched before any child starts: a Ctrl-C from now on reaches each child once.
+    let pids: Arc<Mutex<Vec<Option<u32>>>> = Arc::new(Mutex::new(vec![None; processes as usize]));
+    let children = Arc::clone(&pids);
+    let interrupts = match Interrupts::watch_with(move || {
+        let children = children
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for &pid in children.iter().flatten() {
+            terminate(pid);
+        }
+    }) {
+        Ok(interrupts) => Some(interrupts),
+        Err(error) => {
+            eprintln!("warning: Ctrl-C will not stop the shards gracefully: {error}");
+            None
+        }
+    };
 
     let (events, received) = mpsc::channel();
-    let mut pids = Vec::new();
     let mut running = 0;
-    for shard in 0..processes as usize {
+    let mut started_pids = vec![None; processes as usize];
+    for (shard, started_pid) in started_pids.iter_mut().enumerate() {
+        // A report left by an earlier run of the same run id must not pass for this one's.
+        let _ = std::fs::remove_file(report_path(shard));
         let mut command = Command::new(&exe);
         command
             .args(&passed_on)
@@ -102,7 +128,9 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
             .arg(&start_at)
             .arg("--json")
             .arg(report_path(shard))
-            .arg("--progress-lines");
+            .arg("--progress-lines")
+            .arg("--workers")
+            .arg(workers.to_string());
         if let Some(target) = &args.target {
             command.arg("--target").arg(target);
         }
@@ -116,27 +144,16 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
         die_with_parent(&mut command);
         match command.spawn() {
             Ok(child) => {
-                pids.push(child.id());
+                *started_pid = Some(child.id());
+                pids.lock().unwrap_or_else(|poisoned| poisoned.into_inner())[shard] =
+                    Some(child.id());
                 running += 1;
-                watch_child(shard, child, events.clone());
+                watch_child(shard, child, events.clone(), Arc::clone(&pids));
             }
             Err(error) => eprintln!("error: shard {shard} could not be started: {error}"),
         }
     }
     drop(events);
-
-    let children = pids.clone();
-    let interrupts = match Interrupts::watch_with(move || {
-        for &pid in &children {
-            terminate(pid);
-        }
-    }) {
-        Ok(interrupts) => Some(interrupts),
-        Err(error) => {
-            eprintln!("warning: Ctrl-C will not stop the shards gracefully: {error}");
-            None
-        }
-    };
 
     let total = test.plan().load_for;
     let progress = Progress::new(args.quiet, false, total);
@@ -168,7 +185,7 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
                     Ok(status) if matches!(status.code(), Some(0 | 1 | 3)) => {}
                     Ok(status) => died.push(format!(
                         "shard {shard} (pid {}) {}",
-                        pids.get(shard).copied().unwrap_or_default(),
+                        started_pids[shard].unwrap_or_default(),
                         describe(status)
                     )),
                     Err(error) => died.push(format!("shard {shard}: cannot wait for it: {error}")),
@@ -235,7 +252,11 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
     drop(interrupts);
     let code = if interrupted {
         INTERRUPTED
-    } else if !died.is_empty() || !complete || !written || report.run.end == "failed" {
+    } else if !died.is_empty()
+        || !complete
+        || !written
+        || matches!(report.run.end.as_str(), "failed" | "stalled")
+    {
         RUN_FAILED
     } else if !passed {
         THRESHOLD_FAILED
@@ -271,7 +292,12 @@ fn passed_on(command_line: &[String]) -> Vec<String> {
 
 /// Reads child `shard`'s output on a thread of its own: its seconds go to the parent, any
 /// other line to standard error; then waits for it.
-fn watch_child(shard: usize, mut child: Child, events: mpsc::Sender<Event>) {
+fn watch_child(
+    shard: usize,
+    mut child: Child,
+    events: mpsc::Sender<Event>,
+    pids: Arc<Mutex<Vec<Option<u32>>>>,
+) {
     let stdout = child.stdout.take();
     let spawned = std::thread::Builder::new()
         .name(format!("ttk-shard-{shard}"))
@@ -287,7 +313,10 @@ fn watch_child(shard: usize, mut child: Child, events: mpsc::Sender<Event>) {
                     }
                 }
             }
-            let _ = events.send(Event::Exited(shard, child.wait()));
+            let status = child.wait();
+            // Reaped: its pid may be reused, so a Ctrl-C must no longer signal it.
+            pids.lock().unwrap_or_else(|poisoned| poisoned.into_inner())[shard] = None;
+            let _ = events.send(Event::Exited(shard, status));
         });
     if let Err(error) = spawned {
         eprintln!("error: no thread to watch shard {shard}: {error}");

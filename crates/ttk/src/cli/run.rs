@@ -338,6 +338,13 @@ impl<A> LoadTest<A> {
         if args.shard.is_none() {
             return fresh_run_id(&self.name);
         }
+        if args.start_at.is_none() && !args.progress_lines {
+            eprintln!(
+                "warning: --shard without --run-id or --start-at: the run id is made from the \
+                 parameters alone, so shards of another run with the same parameters would \
+                 merge with these"
+            );
+        }
         let mut parameters = self.parameters();
         parameters.command_line.clear();
         derived_run_id(
