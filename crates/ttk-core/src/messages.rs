@@ -316,8 +316,9 @@ impl<M: 'static, W> Cx<M, W> {
         self.send_many(&self.members(group), data);
     }
 
-    /// Sends a copy of `data` to every other bot running in the run (on every worker's loop:
-    /// the others' bots get it on their loop's next tick).
+    /// Sends a copy of `data` to every other bot running in the run (on every worker's loop of
+    /// this process: the others' bots get it on their loop's next tick; shards in other
+    /// processes are out of reach).
     pub fn broadcast(&self, data: M)
     where
         M: Clone,

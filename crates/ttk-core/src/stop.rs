@@ -95,9 +95,16 @@ impl StopHandle {
     /// very moment, the handler may be the last to let go of the run's waker and free it.)
     pub fn stop(&self) {
         self.signal.requested.store(true, Ordering::Release);
-        for slot in &self.signal.wakers {
+        // Every slot handed out so far: one being filled right now is skipped (its loop sees
+        // the flag before it first waits), not taken for the end of the list.
+        let taken = self
+            .signal
+            .next_waker
+            .load(Ordering::Acquire)
+            .min(MAX_LOOPS);
+        for slot in &self.signal.wakers[..taken] {
             let Some(weak) = slot.get() else {
-                break;
+                continue;
             };
             if let Some(waker) = weak.upgrade() {
                 // A failed wake means the loop is gone: there is nothing left to stop.

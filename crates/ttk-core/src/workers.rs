@@ -24,8 +24,13 @@ type EachLoop<W> = Arc<dyn Fn(usize, Runtime<W>) -> Runtime<W> + Send + Sync>;
 ///   worker (neighbours stay together; [`Workers::keep_together`] keeps whole groups of ids on
 ///   one worker), and bots started later go round the workers (see [`IdSlice`]).
 /// - **Messages** reach bots on any worker: a bot of another loop receives it on that loop's
-///   next tick; [`Cx::broadcast`] reaches every bot of the run. Message types cross threads,
-///   so they must be `Send`.
+///   next tick; [`Cx::broadcast`] reaches every bot of the process's loops. Message types
+///   cross threads, so they must be `Send`. Messages do not cross processes: in a shard (see
+///   [`Runtime::ids`]), a message to a bot of another shard is dropped, as one to a bot that
+///   is not running.
+/// - **Determinism**: each loop is deterministic on its own, but when a message from another
+///   loop arrives depends on the threads' timing, so runs whose bots message across workers
+///   are not deterministic (runs whose bots only talk within their loop are).
 /// - **Stalls**: a loop whose bots wait for messages waits for the other loops; the run has
 ///   stalled only when every loop waits for the others with no message on its way.
 /// - **Groups** live on one loop: a group's members must share a worker, and a bot that joins
@@ -100,7 +105,9 @@ impl<W> Runtime<W> {
              loop: set them in Workers::each_loop"
         );
         let count = match count {
-            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            0 => std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(MAX_LOOPS),
             count => count,
         };
         assert!(
@@ -123,12 +130,27 @@ impl<W> Runtime<W> {
 
 impl<W: Clone + Send + 'static> Workers<W> {
     /// How many workers (loops) the run has.
+    ///
+    /// # Examples
+    /// ```
+    /// let workers = ttk_core::Runtime::new().workers(3);
+    /// assert_eq!(workers.count(), 3);
+    /// assert!(ttk_core::Runtime::new().workers(0).count() >= 1); // one per core
+    /// ```
     pub fn count(&self) -> usize {
         self.count
     }
 
     /// Keeps the planned bots in whole groups of `count` consecutive ids on one worker (the
     /// players of a room, ids `k * count ..`), so that groups of them can meet.
+    ///
+    /// # Examples
+    /// ```
+    /// let workers = ttk_core::Runtime::new().workers(3).keep_together(4);
+    /// // 20 bots in rooms of 4: no room is cut.
+    /// let blocks: Vec<_> = (0..3).map(|worker| workers.slice(worker, 20).first_ids()).collect();
+    /// assert_eq!(blocks, [0..4, 4..12, 12..20]);
+    /// ```
     pub fn keep_together(mut self, count: usize) -> Self {
         self.together = count.max(1);
         self
@@ -137,6 +159,29 @@ impl<W: Clone + Send + 'static> Workers<W> {
     /// Sets up each worker's loop: `setup(worker, runtime)` gets the runtime made for worker
     /// `worker` (from 0) and returns it with what belongs to one loop — a bot source, tick
     /// hooks, a metrics sink. It runs on the worker's thread.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn step(_cx: Cx, _id: usize) {
+    ///     ttk_core::yield_!();
+    /// }
+    ///
+    /// static TICKS: AtomicU64 = AtomicU64::new(0);
+    /// Runtime::new()
+    ///     .workers(2)
+    ///     .each_loop(|_worker, runtime| {
+    ///         runtime.on_tick(|_: &mut (), _| {
+    ///             TICKS.fetch_add(1, Ordering::Relaxed);
+    ///         })
+    ///     })
+    ///     .run(10, step);
+    /// assert!(TICKS.load(Ordering::Relaxed) >= 2, "each loop ran its hook");
+    /// ```
     pub fn each_loop(
         mut self,
         setup: impl Fn(usize, Runtime<W>) -> Runtime<W> + Send + Sync + 'static,
@@ -146,6 +191,24 @@ impl<W: Clone + Send + 'static> Workers<W> {
     }
 
     /// A handle that stops every worker's loop (see [`StopHandle`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, RunEnd, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn forever(_cx: Cx, _id: usize) {
+    ///     loop {
+    ///         ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_millis(1)));
+    ///     }
+    /// }
+    ///
+    /// let workers = Runtime::new().workers(2);
+    /// let stop = workers.stop_handle();
+    /// std::thread::spawn(move || stop.stop());
+    /// assert_eq!(workers.execute(4, forever).end, RunEnd::Stopped);
+    /// ```
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle {
             signal: Arc::clone(&self.stop),
@@ -154,6 +217,17 @@ impl<W: Clone + Send + 'static> Workers<W> {
 
     /// Which ids worker `worker`'s loop holds, the run's first `planned` bots cut among the
     /// workers (and among the shards, if the runtime is one).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::{IdSlice, Runtime};
+    ///
+    /// // Shard 1 of 2 of a run of 100 bots, on two workers: 50..75 and 75..100.
+    /// let shard = IdSlice::new(1, 2).unwrap();
+    /// let workers = Runtime::new().ids(shard).workers(2);
+    /// assert_eq!(workers.slice(0, 100).first_ids(), 50..75);
+    /// assert_eq!(workers.slice(1, 100).first_ids(), 75..100);
+    /// ```
     pub fn slice(&self, worker: usize, planned: usize) -> IdSlice {
         self.ids
             .planned(planned)
@@ -168,6 +242,27 @@ impl<W: Clone + Send + 'static> Workers<W> {
     /// loops' sources, and the runtime's [`ids`](Runtime::ids) say how many are planned.
     /// Returns each worker's world and the run's end: the worst of the loops' (a loop that
     /// failed, then one that stalled, was stopped or reached the deadline).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use ttk_core::{Cx, RunEnd, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn double(_cx: Cx, id: usize) -> usize {
+    ///     id * 2
+    /// }
+    ///
+    /// let sum = AtomicUsize::new(0);
+    /// let summary = Runtime::new().workers(2).execute_each(100, double, |_, outcome| {
+    ///     sum.fetch_add(outcome.unwrap(), Ordering::Relaxed);
+    /// });
+    /// assert_eq!(summary.end, RunEnd::Completed);
+    /// assert_eq!(summary.bots_started, 100);
+    /// assert_eq!(summary.world.len(), 2); // each worker's world
+    /// assert_eq!(sum.into_inner(), 9_900);
+    /// ```
     pub fn execute_each<M, F, B>(
         self,
         n: usize,
@@ -236,6 +331,22 @@ impl<W: Clone + Send + 'static> Workers<W> {
 
     /// Like [`Workers::execute_each`], keeping the outcomes: those of bots `0..n` in id order,
     /// then those of bots started later, in id order.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn maybe(_cx: Cx, id: usize) -> usize {
+    ///     assert!(id != 7, "seven fails");
+    ///     id
+    /// }
+    ///
+    /// let report = Runtime::new().workers(2).execute(10, maybe);
+    /// assert_eq!(report.outcomes.len(), 10);
+    /// assert!(report.outcomes[7].is_err() && report.outcomes[8].is_ok());
+    /// ```
     pub fn execute<M, F, B>(self, n: usize, f: F) -> RunReport<B::Output, Vec<W>>
     where
         M: Send + 'static,
