@@ -121,6 +121,8 @@ pub struct LoadTest<A = NoFlags> {
     command_line: Vec<String>,
     /// `merge`'s flags, when the command line is `merge …` rather than a run.
     merge: Option<MergeArgs>,
+    /// Planned bots are kept on one worker (and shard) in groups of this many.
+    together: usize,
 }
 
 /// How a run ended: its report and the process's exit code.
@@ -308,6 +310,7 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
                 .map(|arg| arg.to_string_lossy().into_owned())
                 .collect(),
             merge,
+            together: 1,
         })
     }
 }
@@ -370,6 +373,34 @@ impl<A> LoadTest<A> {
     /// ```
     pub fn flags(&self) -> &A {
         &self.flags
+    }
+
+    /// Keeps the planned bots in groups of `count` consecutive ids (the players of a room:
+    /// bots `k * count ..`) on one worker and in one shard, so that groups of them can meet
+    /// (a group's members must share a worker: see [`Workers`](crate::Workers)).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::Cx;
+    /// use ttk::cli::{LoadTest, Session};
+    ///
+    /// #[ttk::bot]
+    /// fn player(cx: Cx, session: Session) {
+    ///     let room = format!("room {}", session.id() / 4);
+    ///     cx.join(&room);
+    ///     ttk::yield_!();
+    ///     cx.gauge("room size", cx.members(&room).len() as i64);
+    /// }
+    ///
+    /// let args = ["rooms", "--bots", "30", "--workers", "3", "--quiet"];
+    /// let mut test = LoadTest::try_from_args("rooms", args).unwrap();
+    /// test.keep_together(4);
+    /// let outcome = test.run_parallel(player);
+    /// assert_eq!(outcome.report.bots.failed, 0, "no room was cut between workers");
+    /// ```
+    pub fn keep_together(&mut self, count: usize) -> &mut Self {
+        self.together = count.max(1);
+        self
     }
 
     /// Sets the target if the command line gave none (e.g. to a server the test starts).

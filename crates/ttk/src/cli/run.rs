@@ -325,7 +325,7 @@ impl<A> LoadTest<A> {
             Some(shard) => IdSlice::new(shard.index as usize, shard.count as usize)
                 .expect("--shard was checked"),
         };
-        slice.planned(planned)
+        slice.planned(planned).together(self.together)
     }
 
     /// The run id: as given, derived from the parameters for a shard (so its sibling shards
