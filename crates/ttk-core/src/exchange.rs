@@ -174,6 +174,12 @@ impl<M: 'static> CrossMail<M> {
 }
 
 impl<M: 'static> Feature for CrossMail<M> {
+    fn mail_waiting(&self) -> bool {
+        self.exchange.inboxes[self.ids.lane() - self.first_lane]
+            .pending
+            .load(Ordering::Acquire)
+    }
+
     fn end_of_tick(&self, state: &LoopState) {
         self.take_in(state);
     }

@@ -63,6 +63,12 @@ pub(crate) trait Feature {
     /// The loop's wait ended (for whatever reason): take in what other loops handed over.
     fn peers_woke(&self, _state: &LoopState) {}
 
+    /// Whether other loops handed over something not yet taken in (checked before the loop
+    /// waits: the knock that came with it may have been used up by a quick poll).
+    fn mail_waiting(&self) -> bool {
+        false
+    }
+
     /// Nothing can wake any bot. Returns whether the feature woke one (the run goes on).
     fn stalled(&self, _state: &LoopState) -> bool {
         false

@@ -30,6 +30,9 @@ pub(crate) struct Link {
     finished: Box<[AtomicBool]>,
     /// Set once every loop still running waits for the others, with nothing on its way.
     stalled: AtomicBool,
+    /// Set once a loop ended at the run's deadline: the others end so too, whatever their
+    /// clocks say.
+    deadline_reached: AtomicBool,
     /// Which loop each group lives on, by name.
     group_homes: Mutex<HashMap<String, usize>>,
 }
@@ -65,6 +68,7 @@ impl Link {
             counts: AtomicU64::new(0),
             finished: (0..loops).map(|_| AtomicBool::new(false)).collect(),
             stalled: AtomicBool::new(false),
+            deadline_reached: AtomicBool::new(false),
             group_homes: Mutex::new(HashMap::new()),
         })
     }
@@ -211,7 +215,12 @@ impl Linked {
 }
 
 impl Feature for Linked {
-    fn hold_for_peers(&self, _state: &LoopState) -> bool {
+    fn hold_for_peers(&self, state: &LoopState) -> bool {
+        if self.link.deadline_reached.load(Ordering::Acquire) {
+            // A peer ended at the deadline: so does this loop (the wait returns at once).
+            state.force_deadline();
+            return true;
+        }
         if self.parked.replace(true) {
             return !self.link.stalled.load(Ordering::Acquire);
         }
@@ -224,7 +233,15 @@ impl Feature for Linked {
         }
     }
 
-    fn run_ended(&self, _state: &LoopState) {
+    fn run_ended(&self, state: &LoopState) {
+        if state.deadline_passed() && !state.stop_requested() {
+            // Before this loop counts as finished: a peer parked waiting for it must end at the
+            // deadline, not as stalled.
+            self.link.deadline_reached.store(true, Ordering::Release);
+            for lane in 0..self.link.loops() {
+                self.link.knock(lane);
+            }
+        }
         let was_parked = self.parked.replace(false);
         self.link.finish(self.lane, was_parked);
     }

@@ -89,6 +89,9 @@ pub(crate) struct LoopState {
     stop: Arc<StopSignal>,
     /// When the run stops by itself, on the loop's clock.
     deadline: Option<Nanos>,
+    /// Set when the run's deadline is taken as passed before this loop's clock reaches it (a
+    /// peer loop of the run reached it first).
+    deadline_forced: Cell<bool>,
     /// When the run's bot source wants to be asked again.
     source_due: Cell<SourceDue>,
     /// Under a virtual clock: the real time when the clock last caught up with real time
@@ -153,6 +156,7 @@ impl LoopState {
             failure: RefCell::new(None),
             features_due: Cell::new(Nanos::MAX),
             stopping: Cell::new(false),
+            deadline_forced: Cell::new(false),
             dropping_panicked: Cell::new(false),
         };
         // A stop handle given out before the run must be able to interrupt the selector.
@@ -331,8 +335,18 @@ impl LoopState {
     /// Whether the run's deadline has passed.
     #[inline]
     pub(crate) fn deadline_passed(&self) -> bool {
-        self.deadline
-            .is_some_and(|deadline| self.clock.now() >= deadline)
+        self.deadline_forced.get()
+            || self
+                .deadline
+                .is_some_and(|deadline| self.clock.now() >= deadline)
+    }
+
+    /// Takes the run's deadline as passed now: another loop of the run reached it, and this
+    /// one must end as that one did (its own clock may lag, or, virtual, stand still).
+    pub(crate) fn force_deadline(&self) {
+        if self.deadline.is_some() {
+            self.deadline_forced.set(true);
+        }
     }
 
     /// Records when the bot source wants to be asked again.
@@ -556,8 +570,12 @@ impl LoopState {
     /// Returns [`Wait::Nothing`] when nothing can ever wake a parked bot (a deadline does not
     /// count: bots deadlocked on each other are reported at once, not at the deadline).
     pub(crate) fn wait_for_work(&self) -> io::Result<Wait> {
-        // A wake from another thread may have come after the end of the tick looked.
+        // A wake from another thread may have come after the end of the tick looked, and mail
+        // from another loop may wait whose knock a quick poll for events used up.
         self.take_remote_wakes();
+        if self.ready.len() == 0 && self.mail_waiting() {
+            self.after_wait();
+        }
         if self.ready.len() > 0 || self.stop_requested() {
             return Ok(Wait::Woke);
         }
@@ -576,6 +594,11 @@ impl LoopState {
             }
             if !self.hold_for_peers() {
                 return Ok(Wait::Nothing);
+            }
+            if self.deadline_passed() {
+                // A peer reached the run's deadline: end as it did.
+                self.after_wait();
+                return Ok(Wait::Woke);
             }
             // Another loop of the run may still send: wait for it (or the deadline, a
             // feature's time, a stop).
@@ -621,6 +644,16 @@ impl LoopState {
         if !self.features.is_empty() {
             self.features.for_each(|feature| feature.peers_woke(self));
         }
+    }
+
+    /// Whether another loop of the run handed this one messages not yet taken in.
+    fn mail_waiting(&self) -> bool {
+        let mut waiting = false;
+        if !self.features.is_empty() {
+            self.features
+                .for_each(|feature| waiting |= feature.mail_waiting());
+        }
+        waiting
     }
 
     /// Whether a feature asks the loop to wait for another loop of the run.

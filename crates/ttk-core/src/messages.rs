@@ -209,7 +209,12 @@ pub(crate) fn enqueue_from_afar<M: 'static>(
         Addressee::Everyone(copy) => {
             let bots = state.bots.borrow();
             for index in bots.live_indices() {
-                boxes.pending.push((bots.id_of(index), from, copy(&data)));
+                // A copy that panics is skipped: the sender's clone is user code, and on one
+                // loop its panic would have failed the sender only.
+                let copied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| copy(&data)));
+                if let Ok(copied) = copied {
+                    boxes.pending.push((bots.id_of(index), from, copied));
+                }
             }
         }
     });

@@ -231,7 +231,10 @@ impl<W: Clone + Send + 'static> Workers<W> {
     pub fn slice(&self, worker: usize, planned: usize) -> IdSlice {
         self.ids
             .planned(planned)
-            .together(self.together.max(self.ids.kept_together()))
+            .together(least_common_multiple(
+                self.together,
+                self.ids.kept_together(),
+            ))
             .split(worker, self.count)
             .expect("the worker is one of the run's")
     }
@@ -471,6 +474,16 @@ impl<M> Drop for LoopGuard<M> {
         self.exchange.close(self.worker, &self.link);
         self.link.finish(self.worker, false);
     }
+}
+
+/// The smallest count both groupings divide: rooms of 4 kept together in shards cut on rooms
+/// of 6 are kept together in blocks of 12.
+fn least_common_multiple(a: usize, b: usize) -> usize {
+    let (mut x, mut y) = (a.max(1), b.max(1));
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    a.max(1) / x * b.max(1)
 }
 
 /// How bad an end is, to report the worst of the loops'.

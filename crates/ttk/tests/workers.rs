@@ -1,6 +1,8 @@
 //! Runs on several workers mean what they mean on one: global ids, messages between loops,
 //! broadcasts, stalls of the whole run, groups on one loop, stops and deadlines for all.
 
+mod util;
+
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -315,4 +317,58 @@ fn the_open_model_starts_the_same_sessions_on_any_workers_and_shards() {
 fn loops_without_bots_end_at_once_and_hold_up_nothing() {
     let results = Runtime::new().workers(7).run(3, |cx, id| chain(cx, id, 3));
     assert_eq!(results.len(), 3);
+}
+
+#[ttk::bot]
+fn sleeper_or_waiter(cx: Cx<u8>, id: usize) {
+    // Bots 0-4 (worker 0) wait for mail that never comes; bots 5-9 (worker 1) sleep past
+    // the deadline. Under a virtual clock, worker 0's clock stands still while it waits.
+    if id < 5 {
+        ttk::yield_!(cx.recv());
+    } else {
+        ttk::yield_!(ttk::sleep(Duration::from_secs(3600)));
+    }
+}
+
+#[test]
+fn a_deadline_ends_every_loop_as_a_deadline_not_a_stall() {
+    let report = Runtime::new()
+        .virtual_time(true)
+        .deadline(Duration::from_secs(10))
+        .workers(2)
+        .execute(10, sleeper_or_waiter);
+    assert_eq!(report.end, RunEnd::DeadlineReached);
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .all(|outcome| matches!(outcome.as_ref().unwrap_err().kind(), BotErrorKind::Stopped)),
+        "{:?}",
+        report.outcomes
+    );
+}
+
+#[ttk::bot]
+fn holds_a_socket_and_waits(cx: Cx<u32>, id: usize, target: std::net::SocketAddr) -> u32 {
+    // Each bot holds an idle connection (registered with its loop, never read) while it
+    // waits for a message from a bot of the other worker.
+    let _stream = ttk::yield_!(ttk::net::TcpStream::connect(target)).unwrap();
+    let partner = (id + 10) % 20;
+    ttk::yield_!(ttk::sleep(Duration::from_millis((id as u64 * 7) % 20)));
+    cx.send(partner, id as u32);
+    ttk::yield_!(cx.recv()).data
+}
+
+#[test]
+fn mail_reaches_loops_that_hold_idle_sockets() {
+    let target = util::silent_server();
+    for _ in 0..10 {
+        let got = Runtime::new()
+            .deadline(Duration::from_secs(30))
+            .workers(2)
+            .run(20, move |cx, id| holds_a_socket_and_waits(cx, id, target));
+        for (id, from) in got.iter().enumerate() {
+            assert_eq!(*from as usize, (id + 10) % 20);
+        }
+    }
 }

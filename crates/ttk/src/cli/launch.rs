@@ -337,23 +337,12 @@ fn collect(
 ) -> (Report, f64) {
     let mut collector = Collector::new(report);
     let mut errors = 0;
-    // Seconds some loops have sent, by how many; a second is shown once every loop still
-    // running has sent it (a loop that ended sends no more).
-    let mut heard: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
-    let mut running = loops;
+    let mut seconds = SecondsShown::new(loops);
     for (from, snapshot) in snapshots {
         errors += snapshot.transactions.iter().map(|t| t.failed).sum::<u64>();
         let last = snapshot.last;
         let t = collector.add(from, snapshot).t;
-        match last {
-            true => running = running.saturating_sub(1),
-            false => *heard.entry(t).or_default() += 1,
-        }
-        while let Some(entry) = heard.first_entry() {
-            if *entry.get() < running || running == 0 {
-                break;
-            }
-            let t = entry.remove_entry().0;
+        for t in seconds.heard(from, t, last) {
             if let Some(second) = collector.second(t) {
                 progress.show(second, total, errors);
             }
@@ -361,6 +350,46 @@ fn collect(
     }
     progress.finish();
     collector.finish()
+}
+
+/// Which seconds of a run of several loops (or processes) can be shown: those every source
+/// still running has sent (a source sends its seconds in order; one that ended sends no
+/// more), each once.
+#[derive(Debug)]
+pub(crate) struct SecondsShown {
+    /// The latest second each source sent, while it runs (`Some(0)`: none yet; `None`: ended).
+    latest: Vec<Option<u64>>,
+    /// Seconds up to this one were shown.
+    shown: u64,
+}
+
+impl SecondsShown {
+    pub(crate) fn new(sources: usize) -> SecondsShown {
+        SecondsShown {
+            latest: vec![Some(0); sources],
+            shown: 0,
+        }
+    }
+
+    /// Source `from` sent second `t` (its last, if `last`); returns the seconds to show now.
+    pub(crate) fn heard(
+        &mut self,
+        from: usize,
+        t: u64,
+        last: bool,
+    ) -> std::ops::RangeInclusive<u64> {
+        if let Some(latest) = self.latest.get_mut(from) {
+            *latest = match last {
+                true => None,
+                false => latest.map(|latest| latest.max(t)),
+            };
+        }
+        // Once every source ended, the rest is the summary's, not the progress's.
+        let ready = self.latest.iter().flatten().min().copied().unwrap_or(0);
+        let show = self.shown + 1..=ready;
+        self.shown = self.shown.max(ready);
+        show
+    }
 }
 
 /// Counts how a bot ended.

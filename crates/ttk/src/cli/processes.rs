@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ttk_report::{Report, SecondReport};
 
 use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
+use super::launch::SecondsShown;
 use super::progress::Progress;
 use super::report_files::write_reports;
 use super::shard::fresh_run_id;
@@ -49,8 +50,8 @@ const START_MARGIN: Duration = Duration::from_millis(500);
 
 /// What the children's threads tell the parent.
 enum Event {
-    /// A second of a child's run.
-    Second(SecondReport),
+    /// A second of child `shard`'s run.
+    Second(usize, SecondReport),
     /// Child `shard` ended.
     Exited(usize, std::io::Result<ExitStatus>),
 }
@@ -112,9 +113,18 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
     };
 
     let (events, received) = mpsc::channel();
-    let mut running = 0;
+    // Each second, merged over the children that sent it; shown once every child still
+    // running has sent it.
+    let mut seconds: BTreeMap<u64, SecondReport> = BTreeMap::new();
+    let mut shown = SecondsShown::new(processes as usize);
+    let interrupted = || interrupts.as_ref().is_some_and(Interrupts::interrupted);
     let mut started_pids = vec![None; processes as usize];
     for (shard, started_pid) in started_pids.iter_mut().enumerate() {
+        if interrupted() {
+            // Interrupted while starting: the shards not yet started are not started.
+            shown.heard(shard, 0, true);
+            continue;
+        }
         // A report left by an earlier run of the same run id must not pass for this one's.
         let _ = std::fs::remove_file(report_path(shard));
         let mut command = Command::new(&exe);
@@ -147,37 +157,39 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
                 *started_pid = Some(child.id());
                 pids.lock().unwrap_or_else(|poisoned| poisoned.into_inner())[shard] =
                     Some(child.id());
-                running += 1;
+                // A Ctrl-C that came while it started did not reach it.
+                if interrupted() {
+                    terminate(child.id());
+                }
                 watch_child(shard, child, events.clone(), Arc::clone(&pids));
             }
-            Err(error) => eprintln!("error: shard {shard} could not be started: {error}"),
+            Err(error) => {
+                eprintln!("error: shard {shard} could not be started: {error}");
+                shown.heard(shard, 0, true);
+            }
         }
     }
     drop(events);
 
     let total = test.plan().load_for;
     let progress = Progress::new(args.quiet, false, total);
-    let mut seconds: BTreeMap<u64, (SecondReport, usize)> = BTreeMap::new();
     let mut errors = 0;
     let mut died = Vec::new();
     let mut interrupted_children = 0;
     for event in received {
-        match event {
-            Event::Second(second) => {
+        let ready = match event {
+            Event::Second(shard, second) => {
                 errors += second.errors;
                 let t = second.t;
                 match seconds.get_mut(&t) {
-                    Some((mine, heard)) => {
-                        mine.add(second);
-                        *heard += 1;
-                    }
+                    Some(mine) => mine.add(second),
                     None => {
-                        seconds.insert(t, (second, 1));
+                        seconds.insert(t, second);
                     }
                 }
+                shown.heard(shard, t, false)
             }
             Event::Exited(shard, status) => {
-                running -= 1;
                 match status {
                     Ok(status) if status.code() == Some(i32::from(INTERRUPTED)) => {
                         interrupted_children += 1;
@@ -190,15 +202,13 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
                     )),
                     Err(error) => died.push(format!("shard {shard}: cannot wait for it: {error}")),
                 }
+                shown.heard(shard, 0, true)
             }
-        }
-        // A second is shown once every child still running has sent it.
-        while let Some(entry) = seconds.first_entry() {
-            if entry.get().1 < running {
-                break;
+        };
+        for t in ready {
+            if let Some(second) = seconds.remove(&t) {
+                progress.show(&second, total, errors);
             }
-            let (second, _) = entry.remove();
-            progress.show(&second, total, errors);
         }
     }
     progress.finish();
@@ -307,7 +317,7 @@ fn watch_child(
                     let Ok(line) = line else { break };
                     match serde_json::from_str::<SecondReport>(&line) {
                         Ok(second) => {
-                            let _ = events.send(Event::Second(second));
+                            let _ = events.send(Event::Second(shard, second));
                         }
                         Err(_) => eprintln!("[shard {shard}] {line}"),
                     }
