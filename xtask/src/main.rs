@@ -10,13 +10,18 @@
 mod bench;
 mod cargo;
 mod criterion;
+mod hold;
+mod hold_figures;
 mod instructions;
 mod metrics;
 mod net;
 mod probe;
+mod procfs;
 mod report;
 mod rooms;
+mod sampler;
 mod sessions;
+mod sysctl;
 mod timeouts;
 mod yields;
 
@@ -28,8 +33,18 @@ fn main() -> ExitCode {
     let rest: Vec<String> = args.collect();
     let outcome = match task.as_deref() {
         Some("bench") => bench::run(&rest),
+        Some("hold") => match hold::Plan::parse(&rest) {
+            Ok(plan) => hold::run(&plan),
+            Err(error) => {
+                eprintln!("xtask hold: {error}\nusage: {}", hold::USAGE);
+                return ExitCode::from(2);
+            }
+        },
         _ => {
-            eprintln!("usage: cargo xtask bench [criterion args, e.g. --quick]");
+            eprintln!(
+                "usage: cargo xtask bench [criterion args, e.g. --quick]\n       {}",
+                hold::USAGE
+            );
             return ExitCode::from(2);
         }
     };
