@@ -100,6 +100,8 @@ pub struct SharedPortServer {
     stats: ServerStats,
     /// Where reads land before they are written back (one for every connection).
     buf: Box<[u8]>,
+    /// Whether a [`Stopper`] stopped it.
+    stopped: bool,
 }
 
 /// Stops a [`SharedPortServer`] from another thread.
@@ -110,7 +112,8 @@ pub struct Stopper {
 }
 
 impl Stopper {
-    /// Makes the server's [`serve_until`](SharedPortServer::serve_until) return.
+    /// Makes the server's [`serve_until`](SharedPortServer::serve_until) return, now and
+    /// whenever it is called again.
     ///
     /// # Errors
     /// If the server's poll cannot be woken.
@@ -141,9 +144,14 @@ impl SharedPortServer {
     ///     stream.read_exact(&mut reply).unwrap();
     ///     reply
     /// });
-    /// let stats = server.serve_until(Instant::now() + Duration::from_millis(500)).unwrap();
+    /// let stopped = server.serve_until(Instant::now() + Duration::from_millis(500)).unwrap();
+    /// assert!(!stopped); // the deadline came
     /// assert_eq!(&client.join().unwrap(), b"hold\n");
-    /// assert_eq!((stats.accepted, stats.lines), (1, 1));
+    /// assert_eq!((server.stats().accepted, server.stats().lines), (1, 1));
+    /// assert_eq!(server.open(), 0); // the client closed its end
+    /// let stopper = server.stopper();
+    /// stopper.stop().unwrap();
+    /// assert!(server.serve_until(Instant::now() + Duration::from_secs(60)).unwrap());
     /// ```
     pub fn bind(addr: SocketAddr) -> io::Result<SharedPortServer> {
         let socket = shared_socket(addr)?;
@@ -162,6 +170,7 @@ impl SharedPortServer {
             open: 0,
             stats: ServerStats::default(),
             buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            stopped: false,
         })
     }
 
@@ -180,14 +189,15 @@ impl SharedPortServer {
         }
     }
 
-    /// Serves until `deadline` or until stopped, then closes every connection and returns what
-    /// it did.
+    /// Serves until `deadline` or until stopped (by a [`Stopper`], now or earlier); returns
+    /// whether it was stopped. Connections stay open across calls, so a worker can serve in
+    /// slices and report between them; they close when the server is dropped.
     ///
     /// # Errors
     /// If the poll fails.
-    pub fn serve_until(&mut self, deadline: Instant) -> io::Result<ServerStats> {
+    pub fn serve_until(&mut self, deadline: Instant) -> io::Result<bool> {
         let mut events = Events::with_capacity(EVENTS);
-        loop {
+        while !self.stopped {
             let now = Instant::now();
             if now >= deadline {
                 break;
@@ -197,21 +207,25 @@ impl SharedPortServer {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Err(error),
             }
-            let mut stopped = false;
             for event in &events {
                 match event.token() {
                     LISTENER => self.accept_all(),
-                    STOP => stopped = true,
+                    STOP => self.stopped = true,
                     Token(index) => self.serve(index),
                 }
             }
-            if stopped {
-                break;
-            }
         }
-        self.connections.clear();
-        self.open = 0;
-        Ok(self.stats)
+        Ok(self.stopped)
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.open
+    }
+
+    /// What it did so far.
+    pub fn stats(&self) -> ServerStats {
+        self.stats
     }
 
     /// Accepts every queued connection. Out of descriptors it stops: the next connection to

@@ -24,10 +24,13 @@ impl Target {
             .stderr(Stdio::piped())
             .spawn()
             .expect("hold_target starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
         let mut addr = String::new();
-        BufReader::new(child.stdout.take().expect("piped"))
+        stdout
             .read_line(&mut addr)
             .expect("hold_target prints its address");
+        // Then a count every second, not needed here.
+        std::thread::spawn(move || stdout.lines().count());
         Target {
             child,
             addr: addr.trim().to_owned(),

@@ -1,7 +1,11 @@
 //! The target of `hold`: `hold_target --processes K --for 2m [--addr 127.0.0.1:0]` starts K
 //! worker processes (this program again, with `--worker`) that listen on one port with
 //! `SO_REUSEPORT`, each serving its share of the connections on one thread with mio and echoing
-//! lines. Once every worker listens it prints the address on standard output, one line.
+//! lines.
+//!
+//! Standard output: once every worker listens, the address (`127.0.0.1:PORT`); then, every
+//! second, `connections N`: the connections the workers hold open, summed (each worker reports
+//! its own count every second).
 //!
 //! It stops by itself after `--for`, or as soon as its standard input closes (so it never
 //! outlives whoever started it); each worker does the same with the pipe from this process, and
@@ -15,6 +19,17 @@ use std::net::SocketAddr;
 use std::process::{Child, ChildStdout, Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// How often workers report their count, and the parent the sum.
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+
+/// What the parent waits for.
+enum Event {
+    /// Worker `index` holds this many connections.
+    Open(usize, u64),
+    /// The parent's standard input closed: stop.
+    StdinClosed,
+}
 
 use ttk::cli::clap::{self, Parser};
 use ttk_examples::reuseport_target::{SharedPortServer, reserve};
@@ -83,30 +98,73 @@ fn parent(flags: &Flags, deadline: Instant) -> Result<(), String> {
             }
         }
     }
-    for (index, worker) in workers.iter_mut().enumerate() {
-        if let Err(error) = wait_ready(worker.stdout.as_mut()) {
-            stop(workers);
-            return Err(format!("worker {index} did not start: {error}"));
+    let (events, received) = mpsc::channel();
+    let pipes: Vec<Option<ChildStdout>> = workers
+        .iter_mut()
+        .map(|worker| worker.stdout.take())
+        .collect();
+    for (index, pipe) in pipes.into_iter().enumerate() {
+        let Some(mut stdout) = pipe.map(BufReader::new) else {
+            return Err(stopped(workers, format!("no pipe from worker {index}")));
+        };
+        if let Err(error) = wait_ready(&mut stdout) {
+            return Err(stopped(
+                workers,
+                format!("worker {index} did not start: {error}"),
+            ));
         }
+        let events = events.clone();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if let Some(Ok(open)) = line.strip_prefix("open ").map(str::parse) {
+                    let _ = events.send(Event::Open(index, open));
+                }
+            }
+        });
     }
     println!("{addr}");
     let _ = std::io::stdout().flush();
 
-    let (closed, stdin_closed) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = std::io::stdin().read_to_end(&mut Vec::new());
-        let _ = closed.send(());
+        let _ = events.send(Event::StdinClosed);
     });
-    let _ = stdin_closed.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+    let mut open = vec![0; workers.len()];
+    let mut next_report = Instant::now() + REPORT_EVERY;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        if now >= next_report {
+            // Whoever started it may have stopped reading: that is no reason to stop serving.
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "connections {}", open.iter().sum::<u64>());
+            let _ = stdout.flush();
+            next_report += REPORT_EVERY;
+        }
+        match received.recv_timeout(next_report.min(deadline).saturating_duration_since(now)) {
+            Ok(Event::Open(index, count)) => open[index] = count,
+            Ok(Event::StdinClosed) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
     stop(workers);
     Ok(())
 }
 
+/// Stops the workers and returns `error`, for a start that failed.
+fn stopped(workers: Vec<Child>, error: String) -> String {
+    stop(workers);
+    error
+}
+
 /// Reads the worker's first line, which it writes once it listens.
-fn wait_ready(stdout: Option<&mut ChildStdout>) -> Result<(), String> {
-    let stdout = stdout.ok_or("no pipe to the worker")?;
+fn wait_ready(stdout: &mut BufReader<ChildStdout>) -> Result<(), String> {
     let mut line = String::new();
-    BufReader::new(stdout)
+    stdout
         .read_line(&mut line)
         .map_err(|error| error.to_string())?;
     match line.trim() {
@@ -138,9 +196,19 @@ fn worker(index: u32, addr: SocketAddr, deadline: Instant) -> Result<(), String>
     });
     println!("listening");
     let _ = std::io::stdout().flush();
-    let stats = server
-        .serve_until(deadline)
-        .map_err(|error| format!("worker {index}: {error}"))?;
+    let mut next_report = Instant::now();
+    loop {
+        next_report += REPORT_EVERY;
+        let stopped = server
+            .serve_until(next_report.min(deadline))
+            .map_err(|error| format!("worker {index}: {error}"))?;
+        if stopped || Instant::now() >= deadline {
+            break;
+        }
+        println!("open {}", server.open());
+        let _ = std::io::stdout().flush();
+    }
+    let stats = server.stats();
     let mut line = format!(
         "hold_target worker {index}: held {} connections at most, accepted {}, echoed {} lines",
         stats.peak_connections, stats.accepted, stats.lines
