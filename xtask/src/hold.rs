@@ -7,6 +7,8 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cargo;
@@ -191,6 +193,8 @@ struct Target {
     pid: u32,
     /// The address it listens on.
     addr: String,
+    /// The connections its workers hold, as it last reported (every second).
+    open: Arc<AtomicU64>,
 }
 
 impl Target {
@@ -204,9 +208,10 @@ impl Target {
             .stdout(Stdio::piped())
             .spawn()
             .map_err(|error| format!("cannot start {}: {error}", binary.display()))?;
-        let mut addr = String::new();
         let stdout = child.stdout.take().ok_or("no pipe from hold_target")?;
-        BufReader::new(stdout)
+        let mut stdout = BufReader::new(stdout);
+        let mut addr = String::new();
+        stdout
             .read_line(&mut addr)
             .map_err(|error| format!("hold_target printed no address: {error}"))?;
         let pid = child.id();
@@ -215,7 +220,27 @@ impl Target {
             let _ = child.wait();
             return Err("hold_target exited without listening".to_owned());
         }
-        Ok(Target { child, pid, addr })
+        let open = Arc::new(AtomicU64::new(0));
+        let latest = open.clone();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if let Some(Ok(count)) = line.strip_prefix("connections ").map(str::parse) {
+                    latest.store(count, Ordering::Relaxed);
+                }
+            }
+        });
+        Ok(Target {
+            child,
+            pid,
+            addr,
+            open,
+        })
+    }
+
+    /// The connections its workers hold, as it last reported.
+    fn open(&self) -> u64 {
+        self.open.load(Ordering::Relaxed)
     }
 }
 
@@ -285,13 +310,15 @@ fn watch(
             let _ = client.child.kill();
             killed = true;
         }
-        let sample = sampler.sample(Some(client.child.id()), Some(target.pid))?;
+        let mut sample = sampler.sample(Some(client.child.id()), Some(target.pid))?;
+        sample.target_open = target.open();
         if tick.is_multiple_of(5) {
             println!(
-                "  t {:>4.0}s  connections {:>9}  client RSS {:>7} MiB ({} processes)  \
+                "  t {:>4.0}s  connections {:>9} (established / 2: {:>9})  client RSS {:>7} MiB ({} processes)  \
                  target RSS {:>6} MiB  slab +{:>6} MiB  TCP mem {:>6} pages  \
                  CPUs used: client {:.2} target {:.2} (machine {:>3.0}% busy)",
                 sample.t,
+                sample.target_open,
                 sample.connections_above(before),
                 sample.client.kib / 1024,
                 sample.client.processes,

@@ -11,6 +11,9 @@ use crate::procfs::{self, ProcessTree, TICKS_PER_SECOND};
 pub(crate) struct Sample {
     /// Seconds since the client was started (negative before).
     pub(crate) t: f64,
+    /// Connections the target's workers hold open, as they last reported (they report every
+    /// second): the exact count of connections held.
+    pub(crate) target_open: u64,
     /// TCP sockets established, machine-wide (both ends of a loopback connection).
     pub(crate) established: u64,
     /// TCP sockets in use (`/proc/net/sockstat`).
@@ -40,7 +43,8 @@ pub(crate) struct Sample {
 
 impl Sample {
     /// Connections on this machine above `before`: established sockets beyond those of
-    /// `before`, halved (each loopback connection has both its ends here).
+    /// `before`, halved (each loopback connection has both its ends here). Approximate: other
+    /// users' connections that open or close meanwhile count too.
     pub(crate) fn connections_above(&self, before: &Sample) -> u64 {
         self.established.saturating_sub(before.established) / 2
     }
@@ -49,6 +53,7 @@ impl Sample {
     pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "t_s": (self.t * 10.0).round() / 10.0,
+            "target_open": self.target_open,
             "established": self.established,
             "tcp_inuse": self.tcp_inuse,
             "tcp_mem_pages": self.tcp_mem_pages,
@@ -125,6 +130,7 @@ impl Sampler {
         };
         Ok(Sample {
             t,
+            target_open: 0,
             established: procfs::established()?,
             tcp_inuse,
             tcp_mem_pages,
