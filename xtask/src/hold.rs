@@ -352,3 +352,37 @@ fn remove(path: &Path) -> Result<(), String> {
         Err(error) => Err(format!("cannot remove {}: {error}", path.display())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn defaults_follow_from_the_connections() {
+        let plan = Plan::parse(&words("--connections 1_000_000")).unwrap();
+        assert_eq!((plan.processes, plan.targets), (59, 67));
+        assert_eq!((plan.ramp_up_s, plan.hold_s, plan.every_s), (400, 20, 5));
+        let plan = Plan::parse(&words("--processes 6")).unwrap();
+        assert_eq!(
+            (plan.connections, plan.processes, plan.targets),
+            (100_000, 6, 7)
+        );
+        assert_eq!(plan.ramp_up_s, 40);
+    }
+
+    #[test]
+    fn bad_flags_are_refused() {
+        assert!(Plan::parse(&words("--connections")).is_err());
+        assert!(Plan::parse(&words("--connections many")).is_err());
+        assert!(Plan::parse(&words("--processes 0")).is_err());
+        assert!(
+            Plan::parse(&words("--bots 10"))
+                .unwrap_err()
+                .contains("unknown flag")
+        );
+    }
+}
