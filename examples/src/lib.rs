@@ -8,4 +8,5 @@
 
 pub mod echo_target;
 pub mod reply_target;
+pub mod reuseport_target;
 pub mod storm_setup;

@@ -11,18 +11,28 @@
 //!   shards through `deploy/slurm/`, merged by a dependent job, compared with the same workload
 //!   run as one process. Prints the comparison; exits with status 1 on any difference or
 //!   failure. Leaves no daemon running.
+//! - `cargo xtask hold [--connections N] [--processes P] …`: holds N concurrent TCP connections
+//!   (default 100,000) from P client processes of the `hold` example to `hold_target`, samples
+//!   `/proc` (memory, slab, sockets) each second, prints the figures and writes
+//!   `target/ttk-bench/hold.json`; exits with status 1 unless every connection was held at once
+//!   with no failure.
 
 mod bench;
 mod cargo;
 mod criterion;
+mod hold;
+mod hold_figures;
 mod instructions;
 mod metrics;
 mod net;
 mod probe;
+mod procfs;
 mod report;
 mod rooms;
+mod sampler;
 mod sessions;
 mod slurm;
+mod sysctl;
 mod timeouts;
 mod workers;
 mod yields;
@@ -36,9 +46,17 @@ fn main() -> ExitCode {
     let outcome = match task.as_deref() {
         Some("bench") => bench::run(&rest),
         Some("slurm") if rest.is_empty() => slurm::run(),
+        Some("hold") => match hold::Plan::parse(&rest) {
+            Ok(plan) => hold::run(&plan),
+            Err(error) => {
+                eprintln!("xtask hold: {error}\nusage: {}", hold::USAGE);
+                return ExitCode::from(2);
+            }
+        },
         _ => {
             eprintln!("usage: cargo xtask bench [criterion args, e.g. --quick]");
             eprintln!("       cargo xtask slurm");
+            eprintln!("       {}", hold::USAGE);
             return ExitCode::from(2);
         }
     };
