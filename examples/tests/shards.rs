@@ -157,25 +157,36 @@ fn children_of(parent: u32) -> Vec<(u32, String)> {
     children
 }
 
+/// `echo_storm` with `bots` bots for `duration` as `processes` shard processes, merged into
+/// `json`; its output piped.
+fn echo_storm_in_processes(
+    bots: &str,
+    duration: &str,
+    processes: &str,
+    json: &Path,
+) -> std::process::Child {
+    Command::new(example_path("echo_storm"))
+        .args([
+            "--bots",
+            bots,
+            "--duration",
+            duration,
+            "--processes",
+            processes,
+        ])
+        .arg("--json")
+        .arg(json)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("echo_storm starts")
+}
+
 #[test]
 fn a_child_killed_mid_run_is_named_and_the_others_still_merge() {
     let dir = report_dir("killed");
     let json = dir.join("merged.json");
-    let parent = Command::new(example_path("echo_storm"))
-        .args([
-            "--bots",
-            "6",
-            "--duration",
-            "4s",
-            "--processes",
-            "3",
-            "--json",
-        ])
-        .arg(&json)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("echo_storm starts");
+    let parent = echo_storm_in_processes("6", "4s", "3", &json);
     // Shard 1, once it runs.
     let deadline = Instant::now() + Duration::from_secs(10);
     let victim = loop {
@@ -281,21 +292,7 @@ fn merge_names_what_it_could_not_read_and_refuses_other_runs() {
 fn ctrl_c_stops_every_child_and_still_merges() {
     let dir = report_dir("interrupt");
     let json = dir.join("merged.json");
-    let parent = Command::new(example_path("echo_storm"))
-        .args([
-            "--bots",
-            "4",
-            "--duration",
-            "60s",
-            "--processes",
-            "2",
-            "--json",
-        ])
-        .arg(&json)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("echo_storm starts");
+    let parent = echo_storm_in_processes("4", "60s", "2", &json);
     std::thread::sleep(Duration::from_millis(2_500));
     let pid = libc::pid_t::try_from(parent.id()).unwrap();
     let sent = Instant::now();
