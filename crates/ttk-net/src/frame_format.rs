@@ -21,13 +21,22 @@ pub enum Endian {
     Little,
 }
 
+/// What ends a line that is sent (any line read may end in `\n` or `\r\n`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineEnding {
+    /// `\n`.
+    Lf,
+    /// `\r\n`, as IRC, SMTP, Redis's inline commands and HTTP/1 heads want.
+    CrLf,
+}
+
 /// How frames are delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Delimiting {
     /// A length prefix, then that many bytes.
     Length(PrefixWidth, Endian),
-    /// Bytes up to `\n` (a `\r` before it is dropped too).
-    Lines,
+    /// Bytes up to `\n` (a `\r` before it is dropped too); sent with this ending.
+    Lines(LineEnding),
 }
 
 /// A frame format: length-prefixed (u16/u32, big/little endian) or line-delimited, with a
@@ -91,8 +100,32 @@ impl FrameFormat {
 
     /// Lines ending in `\n` (`\r\n` accepted on input).
     pub fn lines() -> FrameFormat {
+        Self::lines_ending(LineEnding::Lf)
+    }
+
+    /// Lines sent ending in `\r\n` (`\n` alone accepted on input): IRC, SMTP, Redis's inline
+    /// commands, HTTP/1 heads.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::FrameFormat;
+    ///
+    /// let irc = FrameFormat::crlf_lines();
+    /// let mut wire = Vec::new();
+    /// irc.encode(b"NICK bot7", &mut wire).unwrap();
+    /// assert_eq!(wire, b"NICK bot7\r\n");
+    /// let (line, used) = irc.decode(b":srv 001 bot7 :Welcome\r\nPING").unwrap().unwrap();
+    /// assert_eq!((line, used), (0..22, 24));
+    /// assert!(irc.encode(b"two\rlines", &mut wire).is_err());
+    /// ```
+    pub fn crlf_lines() -> FrameFormat {
+        Self::lines_ending(LineEnding::CrLf)
+    }
+
+    /// Lines sent with `ending` (either ending accepted on input).
+    pub fn lines_ending(ending: LineEnding) -> FrameFormat {
         FrameFormat {
-            delimiting: Delimiting::Lines,
+            delimiting: Delimiting::Lines(ending),
             max_frame_len: Self::DEFAULT_MAX_FRAME_LEN,
         }
     }
@@ -113,7 +146,7 @@ impl FrameFormat {
         let overhead = match self.delimiting {
             Delimiting::Length(PrefixWidth::U16, _) => 2,
             Delimiting::Length(PrefixWidth::U32, _) => 4,
-            Delimiting::Lines => 2,
+            Delimiting::Lines(_) => 2,
         };
         self.max_frame_len.saturating_add(overhead)
     }
@@ -163,15 +196,25 @@ impl FrameFormat {
                 }
                 out.extend_from_slice(payload);
             }
-            Delimiting::Lines => {
+            Delimiting::Lines(ending) => {
                 if payload.contains(&b'\n') {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidInput,
                         "a line frame cannot contain a newline",
                     ));
                 }
+                if ending == LineEnding::CrLf && payload.contains(&b'\r') {
+                    // A bare CR ends a line for some peers (and smuggles commands to others).
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "a CRLF line frame cannot contain a carriage return",
+                    ));
+                }
                 out.extend_from_slice(payload);
-                out.push(b'\n');
+                match ending {
+                    LineEnding::Lf => out.push(b'\n'),
+                    LineEnding::CrLf => out.extend_from_slice(b"\r\n"),
+                }
             }
         }
         Ok(())
@@ -215,7 +258,7 @@ impl FrameFormat {
                 }
                 Ok(Some((prefix..prefix + len, prefix + len)))
             }
-            Delimiting::Lines => match buf.iter().position(|&byte| byte == b'\n') {
+            Delimiting::Lines(_) => match buf.iter().position(|&byte| byte == b'\n') {
                 Some(newline) => {
                     let end = if newline > 0 && buf[newline - 1] == b'\r' {
                         newline - 1

@@ -1,14 +1,16 @@
-//! Reading and writing whole frames on a TCP stream.
+//! Reading and writing whole frames on a byte stream.
 
 use std::io;
 
+use crate::byte_stream::ByteStream;
 use crate::frame_format::FrameFormat;
 use crate::tcp_stream::TcpStream;
 
 /// The most bytes one read asks for; a buffer grows in steps up to one whole frame.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// A [`TcpStream`] that reads and writes whole frames of a [`FrameFormat`].
+/// A byte stream — a [`TcpStream`] by default, or any [`ByteStream`] — that reads and writes
+/// whole frames of a [`FrameFormat`], and raw bytes between them.
 ///
 /// The read buffer is allocated at the first read and grows only as far as a frame needs, so an
 /// idle bot holds no buffer and a hostile length prefix cannot make it allocate.
@@ -40,9 +42,9 @@ const READ_CHUNK: usize = 16 * 1024;
 /// assert_eq!(frames, [b"join lobby".to_vec(), b"say hi".to_vec()]);
 /// ```
 #[derive(Debug)]
-pub struct Framed {
+pub struct Framed<S = TcpStream> {
     /// The connection.
-    stream: TcpStream,
+    stream: S,
     /// How frames are cut.
     format: FrameFormat,
     /// Bytes read and not yet returned live in `read_buf[start..end]`.
@@ -55,9 +57,9 @@ pub struct Framed {
     write_buf: Vec<u8>,
 }
 
-impl Framed {
+impl<S: ByteStream> Framed<S> {
     /// Frames `stream` with `format`.
-    pub fn new(stream: TcpStream, format: FrameFormat) -> Framed {
+    pub fn new(stream: S, format: FrameFormat) -> Framed<S> {
         Framed {
             stream,
             format,
@@ -73,7 +75,7 @@ impl Framed {
     ///
     /// # Errors
     /// `InvalidData` for a frame over the format's maximum; `UnexpectedEof` if the peer closed
-    /// in the middle of a frame; those of [`TcpStream::read`].
+    /// in the middle of a frame; those of the stream's [`ByteStream::read`] ([`TcpStream::read`]).
     pub async fn read_frame(&mut self) -> io::Result<Option<&[u8]>> {
         let payload = loop {
             if let Some((payload, used)) =
@@ -129,20 +131,52 @@ impl Framed {
     ///
     /// # Errors
     /// `InvalidInput` if the payload is over the format's maximum; those of
-    /// [`TcpStream::write_all`].
+    /// the stream's [`ByteStream::write_all`] ([`TcpStream::write_all`]).
     pub async fn write_frame(&mut self, payload: &[u8]) -> io::Result<()> {
         self.write_buf.clear();
         self.format.encode(payload, &mut self.write_buf)?;
         self.stream.write_all(&self.write_buf).await
     }
 
+    /// Writes `bytes` as they are, with no delimiter or prefix: a handshake or preamble
+    /// before the frames, a protocol's binary blob between them. One write, in order with
+    /// the frames.
+    ///
+    /// # Errors
+    /// Those of the stream's [`ByteStream::write_all`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{FrameFormat, Framed, TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn raw(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     let mut client = Framed::new(client, FrameFormat::crlf_lines());
+    ///     ttk_core::yield_!(client.write_raw(b"\x00\x01"))?; // a preamble
+    ///     ttk_core::yield_!(client.write_frame(b"HELLO"))?;
+    ///     let mut wire = [0; 9];
+    ///     ttk_core::yield_!(server.read_exact(&mut wire))?;
+    ///     Ok(wire.to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, raw)[0].as_ref().unwrap(), b"\x00\x01HELLO\r\n");
+    /// ```
+    pub async fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream.write_all(bytes).await
+    }
+
     /// The connection.
-    pub fn get_ref(&self) -> &TcpStream {
+    pub fn get_ref(&self) -> &S {
         &self.stream
     }
 
     /// The connection, giving up bytes read and not yet returned as frames.
-    pub fn into_inner(self) -> TcpStream {
+    pub fn into_inner(self) -> S {
         self.stream
     }
 }

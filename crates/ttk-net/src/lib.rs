@@ -38,6 +38,9 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
+mod byte_stream;
+#[cfg(unix)]
+mod fd;
 mod frame_format;
 mod framed;
 mod helper_threads;
@@ -50,7 +53,8 @@ mod tcp_stream;
 mod to_socket_addrs;
 mod udp_socket;
 
-pub use frame_format::{Endian, FrameFormat, PrefixWidth};
+pub use byte_stream::ByteStream;
+pub use frame_format::{Endian, FrameFormat, LineEnding, PrefixWidth};
 pub use framed::Framed;
 pub use limits::LimitReached;
 pub use lookup::lookup_host;

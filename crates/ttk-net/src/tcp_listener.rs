@@ -41,6 +41,11 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
+    /// The registered mio socket (for its descriptor).
+    pub(crate) fn mio(&self) -> &mio::net::TcpListener {
+        self.io.get_ref()
+    }
+
     /// Binds and listens on the first address of `addr` that works (`SO_REUSEADDR` set).
     ///
     /// `addr` must be an IP literal (`"127.0.0.1:0"`, a `SocketAddr`): binding cannot wait, and

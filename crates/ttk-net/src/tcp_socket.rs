@@ -47,6 +47,11 @@ pub struct TcpSocket {
 }
 
 impl TcpSocket {
+    /// The socket (for its descriptor).
+    pub(crate) fn socket2(&self) -> &Socket {
+        &self.socket
+    }
+
     /// A new IPv4 TCP socket.
     ///
     /// # Errors

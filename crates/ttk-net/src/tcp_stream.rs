@@ -39,6 +39,11 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
+    /// The registered mio socket (for its descriptor).
+    pub(crate) fn mio(&self) -> &mio::net::TcpStream {
+        self.io.get_ref()
+    }
+
     /// Connects to `addr` (the first address that accepts, if it names several); wait for it
     /// with `yield_!(TcpStream::connect(addr))`. Use [`TcpSocket`](crate::TcpSocket) to set
     /// options or a source address first.

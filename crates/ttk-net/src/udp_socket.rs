@@ -39,6 +39,11 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
+    /// The registered mio socket (for its descriptor).
+    pub(crate) fn mio(&self) -> &mio::net::UdpSocket {
+        self.io.get_ref()
+    }
+
     /// Binds to the first address of `addr` that works.
     ///
     /// `addr` must be an IP literal (`"127.0.0.1:0"`, a `SocketAddr`): binding cannot wait, and

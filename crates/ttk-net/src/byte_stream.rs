@@ -1,0 +1,65 @@
+//! What framing reads from and writes to: [`ByteStream`].
+
+use std::future::Future;
+use std::io;
+
+use crate::tcp_stream::TcpStream;
+
+/// A byte stream that [`Framed`](crate::Framed) can cut into frames: [`TcpStream`], or a
+/// transport of one's own (a Unix socket, a TLS layer, a pipe) built on
+/// [`ttk_core::io::IoSource`], which implements these two operations.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// use std::io::{self, Read, Write};
+/// use ttk_core::io::IoSource;
+/// use ttk_net::{ByteStream, FrameFormat, Framed};
+///
+/// /// A Unix stream socket on the running loop.
+/// struct UnixStream(IoSource<mio::net::UnixStream>);
+///
+/// impl ByteStream for UnixStream {
+///     async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+///         self.0.read_with(|mut stream| stream.read(buf)).await
+///     }
+///
+///     async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+///         while !buf.is_empty() {
+///             let n = self.0.write_with(|mut stream| stream.write(buf)).await?;
+///             buf = &buf[n..];
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// #[bot(crate = ttk_core)]
+/// fn over_unix(_cx: Cx, _id: usize) -> io::Result<Vec<u8>> {
+///     let (a, b) = mio::net::UnixStream::pair()?;
+///     let mut a = Framed::new(UnixStream(IoSource::new(a)?), FrameFormat::crlf_lines());
+///     let mut b = Framed::new(UnixStream(IoSource::new(b)?), FrameFormat::crlf_lines());
+///     ttk_core::yield_!(a.write_frame(b"PING :bot"))?;
+///     Ok(ttk_core::yield_!(b.read_frame())?.expect("a line").to_vec())
+/// }
+///
+/// assert_eq!(ttk_core::run(1, over_unix)[0].as_ref().unwrap(), b"PING :bot");
+/// ```
+pub trait ByteStream {
+    /// Reads what is available into `buf`, waiting until something is; `Ok(0)` means the peer
+    /// closed its side.
+    fn read(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>>;
+
+    /// Writes all of `buf`, waiting while the stream cannot take more.
+    fn write_all(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>>;
+}
+
+impl ByteStream for TcpStream {
+    fn read(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        TcpStream::read(self, buf)
+    }
+
+    fn write_all(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
+        TcpStream::write_all(self, buf)
+    }
+}
