@@ -39,6 +39,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod byte_stream;
+mod datagram_frames;
 #[cfg(unix)]
 mod fd;
 mod frame_format;
@@ -54,6 +55,7 @@ mod to_socket_addrs;
 mod udp_socket;
 
 pub use byte_stream::ByteStream;
+pub use datagram_frames::DatagramFrames;
 pub use frame_format::{Endian, FrameFormat, LineEnding, PrefixWidth};
 pub use framed::Framed;
 pub use limits::LimitReached;
