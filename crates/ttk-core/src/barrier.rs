@@ -519,7 +519,8 @@ impl<M, W> crate::Cx<M, W> {
     /// In a run on several workers, if the group lives on another worker's loop.
     pub fn group_barrier(&self, group: &str) -> Barrier {
         self.with_loop(|state| {
-            groups::check_home(state, self.index, group, false);
+            // A meeting makes the group on this loop: it claims it, as a join does.
+            groups::check_home(state, self.index, group, true);
             groups::meeting_of(state, self.index, group)
         })
     }

@@ -442,6 +442,14 @@ fn for_each_member_seen_by(state: &LoopState, bot: u32, name: &str, mut f: impl 
 /// share a loop.
 pub(crate) fn check_home(state: &LoopState, bot: u32, name: &str, claim: bool) {
     let elsewhere = state.features().with(|linked: &Linked| {
+        // A group this loop knows was claimed by it (its first member joined here): no need
+        // to ask the run, under its lock.
+        let known_here = state
+            .features()
+            .with(|groups: &Groups| groups.inner.borrow().id_for(bot, name).is_some());
+        if known_here == Some(true) {
+            return None;
+        }
         let home = match claim {
             true => linked.claim_group(name).err(),
             false => linked
