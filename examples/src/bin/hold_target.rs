@@ -223,6 +223,9 @@ fn worker(index: u32, addr: SocketAddr, deadline: Instant) -> Result<(), String>
     if stats.accept_errors > 0 {
         line += &format!("; {} accepts failed otherwise", stats.accept_errors);
     }
-    eprintln!("{line}");
+    // One write, newline included: the workers share the parent's standard error, and a line
+    // written in pieces (as `eprintln!` may) interleaves with another worker's.
+    line.push('\n');
+    let _ = std::io::stderr().write_all(line.as_bytes());
     Ok(())
 }
