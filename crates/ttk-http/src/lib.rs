@@ -12,3 +12,9 @@
 //! response head over [`HttpConnection::set_max_head_len`] or a body over
 //! [`HttpConnection::set_max_body_len`]; `UnexpectedEof` when the server closes in the middle of
 //! a response; `TimedOut` when a request's [`Request::timeout`] passes.
+
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod request;
+
+pub use request::Request;
