@@ -15,6 +15,12 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
+mod chunked;
+mod connection;
+mod error;
 mod request;
+mod response;
 
+pub use connection::HttpConnection;
 pub use request::Request;
+pub use response::Response;

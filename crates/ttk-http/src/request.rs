@@ -208,7 +208,9 @@ impl Request {
 
     /// Whether the request has this header (the name compared case-insensitively).
     fn has_header(&self, name: &str) -> bool {
-        self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
     /// Whether the method's response never has a body.
