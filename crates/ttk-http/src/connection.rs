@@ -1,7 +1,9 @@
 //! A bot's HTTP/1.1 connection: one socket, a read buffer and a write buffer, all reused.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use ttk_net::TcpStream;
 
@@ -18,6 +20,17 @@ const DEFAULT_MAX_HEAD: usize = 16 * 1024;
 
 /// The default [`HttpConnection::set_max_body_len`].
 const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// What is known about a request waiting for its response.
+#[derive(Debug, Clone, Copy)]
+struct Expect {
+    /// It was a `HEAD`: the response has no body.
+    is_head: bool,
+    /// It asked the server to close the connection after answering.
+    asks_close: bool,
+    /// Its [`Request::timeout`].
+    timeout: Option<Duration>,
+}
 
 /// How the response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,8 +110,14 @@ pub struct HttpConnection {
     max_head: usize,
     /// The longest response body accepted.
     max_body: usize,
-    /// A request was started and not finished: the connection's state is unknown.
-    in_flight: bool,
+    /// The requests waiting for a response, oldest first (those queued and not yet written
+    /// are encoded in `write_buf`).
+    awaiting: VecDeque<Expect>,
+    /// Requests written on a connection the server closed before answering them: each next
+    /// `receive` reports one.
+    lost: usize,
+    /// An operation was started and not finished: the connection's state is unknown.
+    broken: bool,
     /// Connections opened so far.
     opened: u64,
 }
@@ -145,7 +164,9 @@ impl HttpConnection {
             head: Head::default(),
             max_head: DEFAULT_MAX_HEAD,
             max_body: DEFAULT_MAX_BODY,
-            in_flight: false,
+            awaiting: VecDeque::new(),
+            lost: 0,
+            broken: false,
             opened: 0,
         };
         connection.reconnect().await?;
@@ -219,36 +240,178 @@ impl HttpConnection {
     /// `UnexpectedEof` if the server closed the connection before the response was complete
     /// (also if it closed an idle kept-alive connection just as the request was sent: the next
     /// request reconnects); `TimedOut` past the request's [`Request::timeout`]; the socket's
-    /// errors. After an error the next request opens a new connection.
+    /// errors. After an error the next request opens a new connection. `InvalidInput` if
+    /// pipelined requests ([`HttpConnection::queue`]) still await their responses.
     ///
     /// # Examples
     /// See [`HttpConnection`] and [`Response`].
     pub async fn send(&mut self, request: &Request) -> io::Result<Response<'_>> {
-        match request.timeout_limit() {
-            None => self.exchange(request).await?,
-            Some(limit) => ttk_core::timeout(limit, self.exchange(request)).await??,
+        self.recover();
+        let waiting = self.awaiting.len() + self.lost;
+        if waiting > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{waiting} pipelined requests still await their responses: receive them \
+                     before sending another request"
+                ),
+            ));
+        }
+        self.queue(request);
+        self.receive().await
+    }
+
+    /// Queues `request` for pipelining: it is encoded after any queued before it, and all are
+    /// written together (one `write`) by [`flush`](HttpConnection::flush) or the next
+    /// [`receive`](HttpConnection::receive), which then return the responses in order. Only
+    /// pipeline requests the server may answer in any case (idempotent ones, usually).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use std::io::{Read, Write};
+    /// use ttk_http::{HttpConnection, Request};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = listener.local_addr()?.to_string();
+    /// # std::thread::spawn(move || {
+    /// #     let (mut socket, _) = listener.accept().unwrap();
+    /// #     let mut got = Vec::new();
+    /// #     let mut buf = [0; 1024];
+    /// #     while got.windows(4).filter(|w| w == b"\r\n\r\n").count() < 3 {
+    /// #         let n = socket.read(&mut buf).unwrap();
+    /// #         got.extend_from_slice(&buf[..n]);
+    /// #     }
+    /// #     for body in ["a", "b", "c"] {
+    /// #         write!(socket, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n{body}").unwrap();
+    /// #     }
+    /// #     let _ = socket.read(&mut buf);
+    /// # });
+    /// #[bot(crate = ttk_core)]
+    /// fn three_at_once(_cx: Cx, _id: usize, addr: String) -> std::io::Result<String> {
+    ///     let mut http = ttk_core::yield_!(HttpConnection::connect(&addr))?;
+    ///     for path in ["/a", "/b", "/c"] {
+    ///         http.queue(&Request::get(path));
+    ///     }
+    ///     let mut bodies = String::new();
+    ///     for _ in 0..3 {
+    ///         bodies += ttk_core::yield_!(http.receive())?.text()?;
+    ///     }
+    ///     Ok(bodies)
+    /// }
+    ///
+    /// let bodies = ttk_core::run(1, |cx, id| three_at_once(cx, id, addr.clone())).pop().unwrap()?;
+    /// assert_eq!(bodies, "abc");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn queue(&mut self, request: &Request) {
+        self.recover();
+        request.encode(&self.host, &mut self.write_buf);
+        self.awaiting.push_back(Expect {
+            is_head: request.is_head(),
+            asks_close: request.asks_close(),
+            timeout: request.timeout_limit(),
+        });
+    }
+
+    /// How many requests await their responses: queued or written, not yet received.
+    ///
+    /// # Examples
+    /// ```
+    /// # async fn f(http: &mut ttk_http::HttpConnection) {
+    /// http.queue(&ttk_http::Request::get("/"));
+    /// assert_eq!(http.pending(), 1);
+    /// # }
+    /// ```
+    pub fn pending(&self) -> usize {
+        self.awaiting.len() + self.lost
+    }
+
+    /// Writes the queued requests (one `write`), connecting first if need be.
+    ///
+    /// # Errors
+    /// Those of [`TcpStream::connect`] and [`TcpStream::write_all`]; the queued requests are
+    /// then dropped and the next request opens a new connection.
+    ///
+    /// # Examples
+    /// See [`HttpConnection::queue`]; [`receive`](HttpConnection::receive) flushes by itself.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        self.recover();
+        if self.write_buf.is_empty() {
+            return Ok(());
+        }
+        // Until this completes the connection's state is unknown: an error or a dropped future
+        // leaves `broken` set, and the next use starts over on a new connection.
+        self.broken = true;
+        if self.stream.is_none() {
+            self.reconnect().await?;
+        }
+        let stream = self.stream.as_ref().expect("connected above");
+        stream.write_all(&self.write_buf).await?;
+        self.write_buf.clear();
+        self.broken = false;
+        Ok(())
+    }
+
+    /// Reads the response to the oldest request still waiting for one (flushing queued requests
+    /// first), within that request's [`Request::timeout`] if it has one.
+    ///
+    /// # Errors
+    /// Those of [`HttpConnection::send`]; `UnexpectedEof` for a pipelined request that the
+    /// server closed the connection before answering; `InvalidInput` if no request is waiting.
+    ///
+    /// # Examples
+    /// See [`HttpConnection::queue`].
+    pub async fn receive(&mut self) -> io::Result<Response<'_>> {
+        match self.awaiting.front().and_then(|expect| expect.timeout) {
+            None => self.receive_next().await?,
+            Some(limit) => ttk_core::timeout(limit, self.receive_next()).await??,
         }
         Ok(Response::new(&self.read_buf, &self.head))
     }
 
-    /// Writes `request` and reads its response into the read buffer.
-    async fn exchange(&mut self, request: &Request) -> io::Result<()> {
-        if self.in_flight || self.stream.is_none() {
-            self.reconnect().await?;
+    /// Flushes, then reads the next response into the read buffer.
+    async fn receive_next(&mut self) -> io::Result<()> {
+        self.recover();
+        if self.lost > 0 {
+            self.lost -= 1;
+            return Err(closed_early(
+                "the server closed the connection before answering this pipelined request",
+            ));
         }
-        // Until this exchange completes, the connection's state is unknown: an error or a
-        // dropped future leaves `in_flight` set, and the next request reconnects.
-        self.in_flight = true;
-        self.write_buf.clear();
-        request.encode(&self.host, &mut self.write_buf);
-        let stream = self.stream.as_ref().expect("connected above");
-        stream.write_all(&self.write_buf).await?;
-        let close = self.read_response(request.is_head()).await? || request.asks_close();
+        let Some(&expect) = self.awaiting.front() else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no request awaits a response: send or queue one first",
+            ));
+        };
+        self.flush().await?;
+        self.broken = true;
+        let close = self.read_response(expect.is_head).await? || expect.asks_close;
+        self.awaiting.pop_front();
         if close {
+            // Requests written after this one will not be answered on this connection.
             self.stream = None;
+            self.lost = self.awaiting.len();
+            self.awaiting.clear();
         }
-        self.in_flight = false;
+        self.broken = false;
         Ok(())
+    }
+
+    /// After an operation that failed or was abandoned part way, forgets the connection and
+    /// every request waiting on it, so that the next one starts on a new connection.
+    fn recover(&mut self) {
+        if self.broken {
+            self.stream = None;
+            self.awaiting.clear();
+            self.lost = 0;
+            self.write_buf.clear();
+            self.broken = false;
+        }
     }
 
     /// Reads the next response into the read buffer, skipping interim (1xx) ones; returns

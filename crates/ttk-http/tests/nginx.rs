@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ttk_http::Request;
-use util::{Limits, exchange, exchange_with};
+use util::{Limits, exchange, exchange_with, pipelined};
 
 /// A static file served with a Content-Length, big enough to take several reads.
 const BIG_LEN: usize = 300_000;
@@ -156,6 +156,7 @@ fn against_nginx() {
     head_post_redirect_and_not_found(&nginx);
     connection_close_reconnects(&nginx);
     a_body_over_the_limit_is_refused(&nginx);
+    pipelined_requests_are_answered_in_order(&nginx);
 }
 
 fn keep_alive_serves_many_requests_on_one_connection(nginx: &Nginx) {
@@ -237,4 +238,36 @@ fn a_body_over_the_limit_is_refused(nginx: &Nginx) {
         error.to_string().contains("over the limit of 1000"),
         "{error}"
     );
+}
+
+fn pipelined_requests_are_answered_in_order(nginx: &Nginx) {
+    let requests = vec![
+        Request::get("/hello"),
+        Request::get("/ssi.html"),
+        Request::head("/big.bin"),
+        Request::get("/missing"),
+        Request::get("/big.bin"),
+        Request::get("/hello"),
+    ];
+    let (outcomes, opened) = pipelined(&nginx.addr, requests);
+    let got: Vec<_> = outcomes
+        .into_iter()
+        .map(|outcome| {
+            let outcome = outcome.unwrap();
+            (outcome.status, outcome.body.len())
+        })
+        .collect();
+    let hello = b"hello from nginx\n".len();
+    assert_eq!(
+        got,
+        [
+            (200, hello),
+            (200, 14),
+            (200, 0),
+            (404, got[3].1),
+            (200, BIG_LEN),
+            (200, hello)
+        ]
+    );
+    assert_eq!(opened, 1);
 }

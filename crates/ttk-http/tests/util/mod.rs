@@ -175,6 +175,45 @@ fn client(
     Ok((outcomes, http.connections_opened()))
 }
 
+/// Queues every request, then receives every response, on one connection; the outcomes and
+/// how many connections the client opened.
+#[bot(crate = ttk_core)]
+fn pipelining_client(
+    _cx: Cx,
+    _id: usize,
+    addr: String,
+    requests: Vec<Request>,
+) -> io::Result<(Vec<io::Result<Outcome>>, u64)> {
+    let mut http = ttk_core::yield_!(HttpConnection::connect(&addr))?;
+    for request in &requests {
+        http.queue(request);
+    }
+    let mut outcomes = Vec::new();
+    for _ in &requests {
+        let outcome = ttk_core::yield_!(http.receive()).map(|response| Outcome {
+            status: response.status(),
+            headers: response
+                .headers()
+                .map(|(n, v)| (n.to_string(), v.to_vec()))
+                .collect(),
+            body: response.body().to_vec(),
+        });
+        outcomes.push(outcome);
+    }
+    Ok((outcomes, http.connections_opened()))
+}
+
+/// Runs [`pipelining_client`].
+pub fn pipelined(addr: &str, requests: Vec<Request>) -> (Vec<io::Result<Outcome>>, u64) {
+    let addr = addr.to_string();
+    ttk_core::run(1, move |cx, id| {
+        pipelining_client(cx, id, addr.clone(), requests.clone())
+    })
+    .pop()
+    .unwrap()
+    .unwrap()
+}
+
 /// Runs [`client`] with default limits.
 pub fn exchange(addr: &str, requests: Vec<Request>) -> (Vec<io::Result<Outcome>>, u64) {
     exchange_with(addr, requests, Limits::default())
