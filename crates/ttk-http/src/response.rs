@@ -136,28 +136,43 @@ impl<'a> Response<'a> {
     }
 
     /// The status code (`200`, `404`, …).
+    ///
+    /// # Examples
+    /// See [`Response`].
     pub fn status(&self) -> u16 {
         self.head.status
     }
 
     /// The reason phrase (`"OK"`, `"Not Found"`, possibly empty); `""` if it is not UTF-8.
+    ///
+    /// # Examples
+    /// See [`Response`].
     pub fn reason(&self) -> &'a str {
         std::str::from_utf8(&self.buf[self.head.reason.clone()]).unwrap_or("")
     }
 
     /// The minor version of HTTP/1.x the server answered with (`1`, or `0` for HTTP/1.0).
+    ///
+    /// # Examples
+    /// See [`Response`].
     pub fn minor_version(&self) -> u8 {
         self.head.minor_version
     }
 
     /// The first header named `name` (compared case-insensitively), if any and if its value is
     /// UTF-8 (see [`Response::header_bytes`] for any value).
+    ///
+    /// # Examples
+    /// See [`Response`].
     pub fn header(&self, name: &str) -> Option<&'a str> {
         self.header_bytes(name)
             .and_then(|value| std::str::from_utf8(value).ok())
     }
 
     /// The first header named `name` (compared case-insensitively), as bytes.
+    ///
+    /// # Examples
+    /// See [`Response`].
     pub fn header_bytes(&self, name: &str) -> Option<&'a [u8]> {
         let buf = self.buf;
         self.head
@@ -168,6 +183,9 @@ impl<'a> Response<'a> {
     }
 
     /// Every header, in order, as name and value bytes (names as the server spelled them).
+    ///
+    /// # Examples
+    /// See [`Response`].
     pub fn headers(&self) -> impl Iterator<Item = (&'a str, &'a [u8])> + 'a {
         let buf = self.buf;
         self.head.headers.iter().map(move |(n, v)| {
@@ -178,6 +196,9 @@ impl<'a> Response<'a> {
     }
 
     /// The body, decoded from chunks if it was chunked; empty for none.
+    ///
+    /// # Examples
+    /// See [`Response`].
     pub fn body(&self) -> &'a [u8] {
         &self.buf[self.head.body.clone()]
     }
@@ -186,6 +207,9 @@ impl<'a> Response<'a> {
     ///
     /// # Errors
     /// `InvalidData` if it is not UTF-8.
+    ///
+    /// # Examples
+    /// See [`Response`].
     pub fn text(&self) -> io::Result<&'a str> {
         std::str::from_utf8(self.body())
             .map_err(|error| invalid(format_args!("the response body is not UTF-8: {error}")))
