@@ -124,7 +124,8 @@ pub struct HttpConnection {
 
 impl HttpConnection {
     /// Connects to `authority` (`"host:port"`, e.g. `"127.0.0.1:8080"` or
-    /// `"localhost:8080"`), which is also sent as every request's `Host`. A host name is looked
+    /// `"localhost:8080"`; port 80 if it has none), which is also sent as every request's
+    /// `Host`. A host name is looked
     /// up once, without blocking the loop; reconnects reuse the address found. The socket has
     /// `TCP_NODELAY` set.
     ///
@@ -146,7 +147,11 @@ impl HttpConnection {
     /// assert_eq!(ttk_core::run(1, refused)[0], std::io::ErrorKind::ConnectionRefused);
     /// ```
     pub async fn connect(authority: &str) -> io::Result<HttpConnection> {
-        let addrs = ttk_net::lookup_host(authority).await?;
+        let addrs = if has_port(authority) {
+            ttk_net::lookup_host(authority).await?
+        } else {
+            ttk_net::lookup_host((authority.trim_matches(['[', ']']), 80)).await?
+        };
         let addr = *addrs.first().ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
@@ -573,10 +578,11 @@ impl HttpConnection {
     /// Reads a body that ends when the server closes the connection.
     async fn read_until_close(&mut self, head_len: usize) -> io::Result<()> {
         loop {
+            let closed = self.fill().await? == 0;
             if self.end - head_len > self.max_body {
                 return Err(self.body_too_long(self.end - head_len));
             }
-            if self.fill().await? == 0 {
+            if closed {
                 self.head.body = head_len..self.end;
                 self.next = self.end;
                 return Ok(());
@@ -597,5 +603,36 @@ impl HttpConnection {
         let n = stream.read(&mut self.read_buf[self.end..]).await?;
         self.end += n;
         Ok(n)
+    }
+}
+
+/// Whether an authority (`host`, `host:port`, `[v6]`, `[v6]:port`) names a port.
+fn has_port(authority: &str) -> bool {
+    match authority.rsplit_once(':') {
+        None => false,
+        Some((host, port)) => {
+            (host.starts_with('[') || !host.contains(':'))
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_port;
+
+    #[test]
+    fn finds_the_port_in_an_authority() {
+        for (authority, port) in [
+            ("example.com", false),
+            ("example.com:8080", true),
+            ("127.0.0.1:80", true),
+            ("[::1]", false),
+            ("[::1]:8080", true),
+            ("::1", false),
+        ] {
+            assert_eq!(has_port(authority), port, "{authority}");
+        }
     }
 }

@@ -50,9 +50,14 @@ impl Head {
                 )));
             }
         };
+        // Every part httparse returns is a slice of `buf`, except possibly an empty one (an
+        // empty reason phrase), which is given an empty range.
         let at = |part: &[u8]| {
-            let start = part.as_ptr() as usize - buf.as_ptr() as usize;
-            start..start + part.len()
+            let start = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+            match start.checked_add(part.len()) {
+                Some(end) if !part.is_empty() && end <= buf.len() => start..end,
+                _ => 0..0,
+            }
         };
         self.minor_version = response.version.unwrap_or(1);
         self.status = response.code.unwrap_or(0);
@@ -224,5 +229,38 @@ impl fmt::Debug for Response<'_> {
             .field("headers", &self.head.headers.len())
             .field("body_len", &self.body().len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Head, Response};
+
+    #[test]
+    fn a_missing_or_empty_reason_phrase_is_empty() {
+        for wire in [
+            &b"HTTP/1.1 200\r\nA: b\r\n\r\n"[..],
+            b"HTTP/1.1 200 \r\nA: b\r\n\r\n",
+        ] {
+            let mut head = Head::default();
+            assert_eq!(head.parse(wire).unwrap(), Some(wire.len()));
+            let response = Response::new(wire, &head);
+            assert_eq!((response.status(), response.reason()), (200, ""));
+            assert_eq!(response.header("a"), Some("b"));
+        }
+    }
+
+    #[test]
+    fn headers_are_found_case_insensitively_in_order() {
+        let wire = b"HTTP/1.0 301 Moved\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n\r\n";
+        let mut head = Head::default();
+        head.parse(wire).unwrap();
+        let response = Response::new(wire, &head);
+        assert_eq!(response.minor_version(), 0);
+        assert_eq!(response.reason(), "Moved");
+        assert_eq!(response.header("SET-COOKIE"), Some("a=1"));
+        let cookies: Vec<_> = head.values(wire, "Set-Cookie").collect();
+        assert_eq!(cookies, [&b"a=1"[..], b"b=2"]);
+        assert!(head.lists(wire, "set-cookie", "B=2"));
     }
 }
