@@ -125,8 +125,8 @@ pub struct HttpConnection {
 impl HttpConnection {
     /// Connects to `authority` (`"host:port"`, e.g. `"127.0.0.1:8080"` or
     /// `"localhost:8080"`; port 80 if it has none), which is also sent as every request's
-    /// `Host`. A host name is looked
-    /// up once, without blocking the loop; reconnects reuse the address found. The socket has
+    /// `Host`. A host name is looked up once, without blocking the loop; the first of its
+    /// addresses that accepts is used, and reconnects go to the same one. The socket has
     /// `TCP_NODELAY` set.
     ///
     /// # Errors
@@ -152,12 +152,9 @@ impl HttpConnection {
         } else {
             ttk_net::lookup_host((authority.trim_matches(['[', ']']), 80)).await?
         };
-        let addr = *addrs.first().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{authority} has no address"),
-            )
-        })?;
+        // The first address that accepts; reconnects go to the same one.
+        let stream = TcpStream::connect(addrs.as_slice()).await?;
+        let addr = stream.peer_addr()?;
         let mut connection = HttpConnection {
             stream: None,
             addr,
@@ -174,7 +171,7 @@ impl HttpConnection {
             broken: false,
             opened: 0,
         };
-        connection.reconnect().await?;
+        connection.adopt(stream)?;
         Ok(connection)
     }
 
@@ -184,6 +181,11 @@ impl HttpConnection {
         self.end = 0;
         self.next = 0;
         let stream = TcpStream::connect(self.addr).await?;
+        self.adopt(stream)
+    }
+
+    /// Makes `stream`, just connected, the connection.
+    fn adopt(&mut self, stream: TcpStream) -> io::Result<()> {
         stream.set_nodelay(true)?;
         self.stream = Some(stream);
         self.opened += 1;

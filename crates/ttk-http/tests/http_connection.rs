@@ -276,3 +276,53 @@ fn a_request_timeout_is_timed_out_and_the_next_request_reconnects() {
     assert_eq!(outcomes[1].as_ref().unwrap().body, b"hello");
     assert_eq!(opened, 2);
 }
+
+#[test]
+fn a_large_post_body_is_written_whole() {
+    let server = Server::start(|mut peer, _| {
+        while let Some((_, body)) = peer.next_request() {
+            let sum: u64 = body.iter().map(|&b| u64::from(b)).sum();
+            let reply = format!("{} {sum}", body.len());
+            peer.send(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{reply}",
+                    reply.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    let body: Vec<u8> = (0..3_000_000u32).map(|i| (i % 7) as u8).collect();
+    let sum: u64 = body.iter().map(|&b| u64::from(b)).sum();
+    let outcome = one(
+        &server.addr,
+        Request::post("/upload").body(body),
+        Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(outcome.body, format!("3000000 {sum}").into_bytes());
+}
+
+#[test]
+fn a_host_name_is_looked_up_and_sent_as_host() {
+    let server = Server::start(|mut peer, _| {
+        while let Some((head, _)) = peer.next_request() {
+            let host = head
+                .lines()
+                .find_map(|line| line.strip_prefix("Host: "))
+                .unwrap()
+                .to_string();
+            peer.send(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{host}",
+                    host.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    let port = server.addr.rsplit_once(':').unwrap().1;
+    let authority = format!("localhost:{port}");
+    let outcome = one(&authority, Request::get("/"), Limits::default()).unwrap();
+    assert_eq!(outcome.body, authority.into_bytes());
+}
