@@ -77,6 +77,16 @@ fn echo_storm_completes_requests_without_errors() {
 }
 
 #[test]
+fn http_get_completes_requests_on_kept_alive_connections() {
+    let (output, report) =
+        run_with_report("http_get", "http", &["--bots", "10", "--iterations", "200"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    // One connection per bot, kept alive for all of its 200 requests.
+    assert_all_ok(&report, "connect", 10);
+    assert_all_ok(&report, "request", 10 * 200);
+}
+
+#[test]
 fn udp_storm_completes_requests() {
     let (output, report) = run_with_report("udp_storm", "udp", &["--bots", "20", "--seconds", "1"]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");

@@ -1,0 +1,640 @@
+//! A bot's HTTP/1.1 connection: one socket, a read buffer and a write buffer, all reused.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ttk_net::TcpStream;
+
+use crate::chunked::Dechunker;
+use crate::error::{closed_early, invalid};
+use crate::request::Request;
+use crate::response::{Head, Response};
+
+/// The read buffer's first size, and the least free space a read is given.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// The default [`HttpConnection::set_max_head_len`].
+const DEFAULT_MAX_HEAD: usize = 16 * 1024;
+
+/// The default [`HttpConnection::set_max_body_len`].
+const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// What is known about a request waiting for its response.
+#[derive(Debug, Clone, Copy)]
+struct Expect {
+    /// It was a `HEAD`: the response has no body.
+    is_head: bool,
+    /// It asked the server to close the connection after answering.
+    asks_close: bool,
+    /// Its [`Request::timeout`].
+    timeout: Option<Duration>,
+}
+
+/// How the response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// No body (a `HEAD` request; a 1xx, 204 or 304 status).
+    Empty,
+    /// `Content-Length` bytes.
+    Length(usize),
+    /// Chunked transfer coding.
+    Chunked,
+    /// Everything until the server closes the connection.
+    UntilClose,
+}
+
+/// An HTTP/1.1 client connection for one bot: [`connect`](HttpConnection::connect) once, then
+/// [`send`](HttpConnection::send) requests one after another on the same kept-alive socket.
+///
+/// Its read and write buffers live as long as it does, so a request/response costs about one
+/// `write` and one `read` and, once the buffers have grown to the responses' size, allocates
+/// nothing. If the server closes the connection (`Connection: close`, an HTTP/1.0 answer, a
+/// body cut by the close) or a request fails or is abandoned part way (an error, a
+/// [`Request::timeout`], a dropped future), the next request opens a new connection to the
+/// same address. Redirects are not followed.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// # use std::io::{Read, Write};
+/// use ttk_http::{HttpConnection, Request};
+///
+/// # fn main() -> std::io::Result<()> {
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let addr = listener.local_addr()?.to_string();
+/// # std::thread::spawn(move || {
+/// #     let (mut socket, _) = listener.accept().unwrap();
+/// #     let mut request = [0; 1024];
+/// #     while socket.read(&mut request).unwrap() > 0 {
+/// #         socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").unwrap();
+/// #     }
+/// # });
+/// #[bot(crate = ttk_core)]
+/// fn poll_status(_cx: Cx, _id: usize, addr: String) -> std::io::Result<u64> {
+///     let mut http = ttk_core::yield_!(HttpConnection::connect(&addr))?;
+///     let status = Request::get("/status");
+///     for _ in 0..3 {
+///         let response = ttk_core::yield_!(http.send(&status))?;
+///         assert_eq!((response.status(), response.body()), (200, &b"ok"[..]));
+///     }
+///     Ok(http.connections_opened())
+/// }
+///
+/// let opened = ttk_core::run(1, |cx, id| poll_status(cx, id, addr.clone())).pop().unwrap()?;
+/// assert_eq!(opened, 1); // three requests, one connection
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct HttpConnection {
+    /// The socket, `None` once the server closed it or it was given up.
+    stream: Option<TcpStream>,
+    /// The server's address, for reconnecting.
+    addr: SocketAddr,
+    /// The `Host` header's value: the authority given to `connect`.
+    host: String,
+    /// The read buffer: the current response at `0..next`, bytes after it up to `end`.
+    read_buf: Vec<u8>,
+    /// End of the bytes read.
+    end: usize,
+    /// End of the current response (where the next one starts).
+    next: usize,
+    /// The encoded request, reused.
+    write_buf: Vec<u8>,
+    /// The current response's parts.
+    head: Head,
+    /// The longest response head accepted.
+    max_head: usize,
+    /// The longest response body accepted.
+    max_body: usize,
+    /// The requests waiting for a response, oldest first (those queued and not yet written
+    /// are encoded in `write_buf`).
+    awaiting: VecDeque<Expect>,
+    /// Requests written on a connection the server closed before answering them: each next
+    /// `receive` reports one.
+    lost: usize,
+    /// An operation was started and not finished: the connection's state is unknown.
+    broken: bool,
+    /// Connections opened so far.
+    opened: u64,
+}
+
+impl HttpConnection {
+    /// Connects to `authority` (`"host:port"`, e.g. `"127.0.0.1:8080"` or
+    /// `"localhost:8080"`; port 80 if it has none), which is also sent as every request's
+    /// `Host`. A host name is looked up once, without blocking the loop; the first of its
+    /// addresses that accepts is used, and reconnects go to the same one. The socket has
+    /// `TCP_NODELAY` set.
+    ///
+    /// # Errors
+    /// Those of [`ttk_net::lookup_host`] and [`TcpStream::connect`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_http::HttpConnection;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn refused(_cx: Cx, _id: usize) -> std::io::ErrorKind {
+    ///     // Port 1 on loopback: nothing listens.
+    ///     ttk_core::yield_!(HttpConnection::connect("127.0.0.1:1")).unwrap_err().kind()
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, refused)[0], std::io::ErrorKind::ConnectionRefused);
+    /// ```
+    pub async fn connect(authority: &str) -> io::Result<HttpConnection> {
+        let addrs = if has_port(authority) {
+            ttk_net::lookup_host(authority).await?
+        } else {
+            ttk_net::lookup_host((authority.trim_matches(['[', ']']), 80)).await?
+        };
+        // The first address that accepts; reconnects go to the same one.
+        let stream = TcpStream::connect(addrs.as_slice()).await?;
+        let addr = stream.peer_addr()?;
+        let mut connection = HttpConnection {
+            stream: None,
+            addr,
+            host: authority.to_string(),
+            read_buf: Vec::new(),
+            end: 0,
+            next: 0,
+            write_buf: Vec::new(),
+            head: Head::default(),
+            max_head: DEFAULT_MAX_HEAD,
+            max_body: DEFAULT_MAX_BODY,
+            awaiting: VecDeque::new(),
+            lost: 0,
+            broken: false,
+            opened: 0,
+        };
+        connection.adopt(stream)?;
+        Ok(connection)
+    }
+
+    /// Opens a new connection to the same address, dropping any bytes left from the old one.
+    async fn reconnect(&mut self) -> io::Result<()> {
+        self.stream = None;
+        self.end = 0;
+        self.next = 0;
+        let stream = TcpStream::connect(self.addr).await?;
+        self.adopt(stream)
+    }
+
+    /// Makes `stream`, just connected, the connection.
+    fn adopt(&mut self, stream: TcpStream) -> io::Result<()> {
+        stream.set_nodelay(true)?;
+        self.stream = Some(stream);
+        self.opened += 1;
+        Ok(())
+    }
+
+    /// Sets the longest response head (status line and headers) accepted, 16 KiB by default;
+    /// a longer one fails the request with `InvalidData`.
+    ///
+    /// # Examples
+    /// ```
+    /// # async fn f(http: &mut ttk_http::HttpConnection) {
+    /// http.set_max_head_len(64 * 1024);
+    /// # }
+    /// ```
+    pub fn set_max_head_len(&mut self, limit: usize) {
+        self.max_head = limit;
+    }
+
+    /// Sets the longest response body accepted (decoded), 16 MiB by default; a longer one fails
+    /// the request with `InvalidData`. The read buffer grows to hold the longest body received.
+    ///
+    /// # Examples
+    /// ```
+    /// # async fn f(http: &mut ttk_http::HttpConnection) {
+    /// http.set_max_body_len(1024 * 1024);
+    /// # }
+    /// ```
+    pub fn set_max_body_len(&mut self, limit: usize) {
+        self.max_body = limit;
+    }
+
+    /// How many TCP connections this client has opened: 1 after `connect`, more after the
+    /// server closed one or a request was given up.
+    ///
+    /// # Examples
+    /// See [`HttpConnection`].
+    pub fn connections_opened(&self) -> u64 {
+        self.opened
+    }
+
+    /// The server's address.
+    ///
+    /// # Examples
+    /// ```
+    /// # async fn f(http: &ttk_http::HttpConnection) {
+    /// println!("talking to {}", http.peer_addr());
+    /// # }
+    /// ```
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Sends `request` and reads its response, which borrows the connection until the next
+    /// request. Reconnects first if the last connection was closed or left in an unknown state.
+    ///
+    /// # Errors
+    /// `InvalidData` for a malformed response, or one whose head or body is over the limits;
+    /// `UnexpectedEof` if the server closed the connection before the response was complete
+    /// (also if it closed an idle kept-alive connection just as the request was sent: the next
+    /// request reconnects); `TimedOut` past the request's [`Request::timeout`]; the socket's
+    /// errors. After an error the next request opens a new connection. `InvalidInput` if
+    /// pipelined requests ([`HttpConnection::queue`]) still await their responses.
+    ///
+    /// # Examples
+    /// See [`HttpConnection`] and [`Response`].
+    pub async fn send(&mut self, request: &Request) -> io::Result<Response<'_>> {
+        self.recover();
+        let waiting = self.awaiting.len() + self.lost;
+        if waiting > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{waiting} pipelined requests still await their responses: receive them \
+                     before sending another request"
+                ),
+            ));
+        }
+        self.queue(request);
+        self.receive().await
+    }
+
+    /// Queues `request` for pipelining: it is encoded after any queued before it, and all are
+    /// written together (one `write`) by [`flush`](HttpConnection::flush) or the next
+    /// [`receive`](HttpConnection::receive), which then return the responses in order. Only
+    /// pipeline requests the server may answer in any case (idempotent ones, usually).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use std::io::{Read, Write};
+    /// use ttk_http::{HttpConnection, Request};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = listener.local_addr()?.to_string();
+    /// # std::thread::spawn(move || {
+    /// #     let (mut socket, _) = listener.accept().unwrap();
+    /// #     let mut got = Vec::new();
+    /// #     let mut buf = [0; 1024];
+    /// #     while got.windows(4).filter(|w| w == b"\r\n\r\n").count() < 3 {
+    /// #         let n = socket.read(&mut buf).unwrap();
+    /// #         got.extend_from_slice(&buf[..n]);
+    /// #     }
+    /// #     for body in ["a", "b", "c"] {
+    /// #         write!(socket, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n{body}").unwrap();
+    /// #     }
+    /// #     let _ = socket.read(&mut buf);
+    /// # });
+    /// #[bot(crate = ttk_core)]
+    /// fn three_at_once(_cx: Cx, _id: usize, addr: String) -> std::io::Result<String> {
+    ///     let mut http = ttk_core::yield_!(HttpConnection::connect(&addr))?;
+    ///     for path in ["/a", "/b", "/c"] {
+    ///         http.queue(&Request::get(path));
+    ///     }
+    ///     let mut bodies = String::new();
+    ///     for _ in 0..3 {
+    ///         bodies += ttk_core::yield_!(http.receive())?.text()?;
+    ///     }
+    ///     Ok(bodies)
+    /// }
+    ///
+    /// let bodies = ttk_core::run(1, |cx, id| three_at_once(cx, id, addr.clone())).pop().unwrap()?;
+    /// assert_eq!(bodies, "abc");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn queue(&mut self, request: &Request) {
+        self.recover();
+        request.encode(&self.host, &mut self.write_buf);
+        self.awaiting.push_back(Expect {
+            is_head: request.is_head(),
+            asks_close: request.asks_close(),
+            timeout: request.timeout_limit(),
+        });
+    }
+
+    /// How many requests await their responses: queued or written, not yet received.
+    ///
+    /// # Examples
+    /// ```
+    /// # async fn f(http: &mut ttk_http::HttpConnection) {
+    /// http.queue(&ttk_http::Request::get("/"));
+    /// assert_eq!(http.pending(), 1);
+    /// # }
+    /// ```
+    pub fn pending(&self) -> usize {
+        self.awaiting.len() + self.lost
+    }
+
+    /// Writes the queued requests (one `write`), connecting first if need be.
+    ///
+    /// # Errors
+    /// Those of [`TcpStream::connect`] and [`TcpStream::write_all`]; the queued requests are
+    /// then dropped and the next request opens a new connection.
+    ///
+    /// # Examples
+    /// See [`HttpConnection::queue`]; [`receive`](HttpConnection::receive) flushes by itself.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        self.recover();
+        if self.write_buf.is_empty() {
+            return Ok(());
+        }
+        // Until this completes the connection's state is unknown: an error or a dropped future
+        // leaves `broken` set, and the next use starts over on a new connection.
+        self.broken = true;
+        if self.stream.is_none() {
+            self.reconnect().await?;
+        }
+        let stream = self.stream.as_ref().expect("connected above");
+        stream.write_all(&self.write_buf).await?;
+        self.write_buf.clear();
+        self.broken = false;
+        Ok(())
+    }
+
+    /// Reads the response to the oldest request still waiting for one (flushing queued requests
+    /// first), within that request's [`Request::timeout`] if it has one.
+    ///
+    /// # Errors
+    /// Those of [`HttpConnection::send`]; `UnexpectedEof` for a pipelined request that the
+    /// server closed the connection before answering; `InvalidInput` if no request is waiting.
+    ///
+    /// # Examples
+    /// See [`HttpConnection::queue`].
+    pub async fn receive(&mut self) -> io::Result<Response<'_>> {
+        match self.awaiting.front().and_then(|expect| expect.timeout) {
+            None => self.receive_next().await?,
+            Some(limit) => ttk_core::timeout(limit, self.receive_next()).await??,
+        }
+        Ok(Response::new(&self.read_buf, &self.head))
+    }
+
+    /// Flushes, then reads the next response into the read buffer.
+    async fn receive_next(&mut self) -> io::Result<()> {
+        self.recover();
+        if self.lost > 0 {
+            self.lost -= 1;
+            return Err(closed_early(
+                "the server closed the connection before answering this pipelined request",
+            ));
+        }
+        let Some(&expect) = self.awaiting.front() else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no request awaits a response: send or queue one first",
+            ));
+        };
+        self.flush().await?;
+        self.broken = true;
+        let close = self.read_response(expect.is_head).await? || expect.asks_close;
+        self.awaiting.pop_front();
+        if close {
+            // Requests written after this one will not be answered on this connection.
+            self.stream = None;
+            self.lost = self.awaiting.len();
+            self.awaiting.clear();
+        }
+        self.broken = false;
+        Ok(())
+    }
+
+    /// After an operation that failed or was abandoned part way, forgets the connection and
+    /// every request waiting on it, so that the next one starts on a new connection.
+    fn recover(&mut self) {
+        if self.broken {
+            self.stream = None;
+            self.awaiting.clear();
+            self.lost = 0;
+            self.write_buf.clear();
+            self.broken = false;
+        }
+    }
+
+    /// Reads the next response into the read buffer, skipping interim (1xx) ones; returns
+    /// whether the server will close the connection after it.
+    async fn read_response(&mut self, is_head: bool) -> io::Result<bool> {
+        loop {
+            self.discard_current();
+            let head_len = self.read_head().await?;
+            let status = self.head.status;
+            if (100..200).contains(&status) && status != 101 {
+                self.next = head_len;
+                continue;
+            }
+            let framing = self.framing(is_head)?;
+            let buf = &self.read_buf;
+            let mut close = if self.head.minor_version == 0 {
+                !self.head.lists(buf, "connection", "keep-alive")
+            } else {
+                self.head.lists(buf, "connection", "close")
+            };
+            match framing {
+                Framing::Empty => self.next = head_len,
+                Framing::Length(len) => self.read_length(head_len, len).await?,
+                Framing::Chunked => self.read_chunked(head_len).await?,
+                Framing::UntilClose => {
+                    self.read_until_close(head_len).await?;
+                    close = true;
+                }
+            }
+            return Ok(close);
+        }
+    }
+
+    /// Moves the bytes after the current response to the start of the buffer.
+    fn discard_current(&mut self) {
+        self.read_buf.copy_within(self.next..self.end, 0);
+        self.end -= self.next;
+        self.next = 0;
+    }
+
+    /// Reads until the buffer holds a whole response head; returns its length.
+    async fn read_head(&mut self) -> io::Result<usize> {
+        loop {
+            if let Some(len) = self.head.parse(&self.read_buf[..self.end])? {
+                if len > self.max_head {
+                    return Err(self.head_too_long());
+                }
+                return Ok(len);
+            }
+            if self.end > self.max_head {
+                return Err(self.head_too_long());
+            }
+            if self.fill().await? == 0 {
+                return Err(if self.end == 0 {
+                    closed_early("the server closed the connection without responding")
+                } else {
+                    closed_early(format_args!(
+                        "the server closed the connection in the middle of the response head \
+                         ({} bytes of it received)",
+                        self.end
+                    ))
+                });
+            }
+        }
+    }
+
+    /// The error for a response head over the limit.
+    fn head_too_long(&self) -> io::Error {
+        invalid(format_args!(
+            "the response head is over the limit of {} bytes",
+            self.max_head
+        ))
+    }
+
+    /// How the body of the response just parsed is delimited.
+    fn framing(&self, is_head: bool) -> io::Result<Framing> {
+        let status = self.head.status;
+        if is_head || (100..200).contains(&status) || status == 204 || status == 304 {
+            return Ok(Framing::Empty);
+        }
+        let buf = &self.read_buf;
+        if let Some(coding) = self.head.values(buf, "transfer-encoding").last() {
+            let last = coding.rsplit(|&b| b == b',').next().unwrap_or(b"");
+            return Ok(if last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
+                Framing::Chunked
+            } else {
+                Framing::UntilClose
+            });
+        }
+        let mut length = None;
+        for value in self.head.values(buf, "content-length") {
+            let parsed = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .ok_or_else(|| {
+                    invalid(format_args!(
+                        "malformed Content-Length {:?}",
+                        String::from_utf8_lossy(value)
+                    ))
+                })?;
+            if length.is_some_and(|l| l != parsed) {
+                return Err(invalid(
+                    "the response has conflicting Content-Length headers",
+                ));
+            }
+            length = Some(parsed);
+        }
+        Ok(length.map_or(Framing::UntilClose, Framing::Length))
+    }
+
+    /// Reads a body of `len` bytes after a head of `head_len`.
+    async fn read_length(&mut self, head_len: usize, len: usize) -> io::Result<()> {
+        if len > self.max_body {
+            return Err(self.body_too_long(len));
+        }
+        let total = head_len + len;
+        while self.end < total {
+            if self.fill().await? == 0 {
+                return Err(closed_early(format_args!(
+                    "the server closed the connection in the middle of the response body \
+                     ({} of {len} bytes received)",
+                    self.end - head_len
+                )));
+            }
+        }
+        self.head.body = head_len..total;
+        self.next = total;
+        Ok(())
+    }
+
+    /// The error for a body of `len` bytes, over the limit.
+    fn body_too_long(&self, len: usize) -> io::Error {
+        invalid(format_args!(
+            "the response body ({len} bytes) is over the limit of {} bytes",
+            self.max_body
+        ))
+    }
+
+    /// Reads and decodes a chunked body after a head of `head_len`.
+    async fn read_chunked(&mut self, head_len: usize) -> io::Result<()> {
+        let mut dechunker = Dechunker::new(head_len, self.max_body);
+        loop {
+            if let Some(next) = dechunker.advance(&mut self.read_buf, self.end)? {
+                self.head.body = dechunker.body();
+                self.next = next;
+                return Ok(());
+            }
+            self.end = dechunker.compact(&mut self.read_buf, self.end);
+            if self.fill().await? == 0 {
+                return Err(closed_early(format_args!(
+                    "the server closed the connection in the middle of the chunked response \
+                     body ({} bytes of it decoded)",
+                    dechunker.body().len()
+                )));
+            }
+        }
+    }
+
+    /// Reads a body that ends when the server closes the connection.
+    async fn read_until_close(&mut self, head_len: usize) -> io::Result<()> {
+        loop {
+            let closed = self.fill().await? == 0;
+            if self.end - head_len > self.max_body {
+                return Err(self.body_too_long(self.end - head_len));
+            }
+            if closed {
+                self.head.body = head_len..self.end;
+                self.next = self.end;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads what the socket has after the bytes already read, growing the buffer when it has
+    /// less than [`READ_CHUNK`] free; returns how many bytes came (0: the server closed).
+    async fn fill(&mut self) -> io::Result<usize> {
+        if self.read_buf.len() - self.end < READ_CHUNK {
+            let grown = (self.read_buf.len() * 2).max(self.end + READ_CHUNK);
+            self.read_buf.resize(grown, 0);
+        }
+        let Some(stream) = self.stream.as_ref() else {
+            return Ok(0);
+        };
+        let n = stream.read(&mut self.read_buf[self.end..]).await?;
+        self.end += n;
+        Ok(n)
+    }
+}
+
+/// Whether an authority (`host`, `host:port`, `[v6]`, `[v6]:port`) names a port.
+fn has_port(authority: &str) -> bool {
+    match authority.rsplit_once(':') {
+        None => false,
+        Some((host, port)) => {
+            (host.starts_with('[') || !host.contains(':'))
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_port;
+
+    #[test]
+    fn finds_the_port_in_an_authority() {
+        for (authority, port) in [
+            ("example.com", false),
+            ("example.com:8080", true),
+            ("127.0.0.1:80", true),
+            ("[::1]", false),
+            ("[::1]:8080", true),
+            ("::1", false),
+        ] {
+            assert_eq!(has_port(authority), port, "{authority}");
+        }
+    }
+}

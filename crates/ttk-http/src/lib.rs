@@ -1,0 +1,67 @@
+//! An HTTP/1.1 client for ttk bots, on ttk-net's sockets.
+//!
+//! A bot opens one [`HttpConnection`] (a connection per bot is the default model), builds its
+//! [`Request`]s once and sends them again and again: the connection is kept alive, the request
+//! is written with one `write` from a reused buffer and the response read into a reused buffer,
+//! so a request/response costs about one write and one read and, in steady state, no allocation.
+//! The [`Response`] borrows its head and body from that buffer.
+//!
+//! Responses are parsed with `httparse`; bodies are cut by `Content-Length`, by chunked transfer
+//! coding, or by the server closing the connection. Redirects are not followed (a 3xx is a
+//! response like any other). Errors are `io::Error`s: `InvalidData` for a malformed response, a
+//! response head over [`HttpConnection::set_max_head_len`] or a body over
+//! [`HttpConnection::set_max_body_len`]; `UnexpectedEof` when the server closes in the middle of
+//! a response; `TimedOut` when a request's [`Request::timeout`] passes. After an error, or a
+//! response that closes the connection, the next request opens a new connection.
+//!
+//! Requests can also be pipelined: [`HttpConnection::queue`] several, then
+//! [`HttpConnection::receive`] their responses in order.
+//!
+//! # Examples
+//! ```
+//! # use std::io::{Read, Write};
+//! use ttk_core::Cx;
+//! use ttk_http::{HttpConnection, Request};
+//!
+//! # fn main() -> std::io::Result<()> {
+//! # // A server on another thread: a chunked answer to every request.
+//! # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+//! # let addr = listener.local_addr()?.to_string();
+//! # std::thread::spawn(move || {
+//! #     let (mut socket, _) = listener.accept().unwrap();
+//! #     let mut request = [0; 1024];
+//! #     while socket.read(&mut request).unwrap() > 0 {
+//! #         socket.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+//! #             6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n").unwrap();
+//! #     }
+//! # });
+//! #[ttk_macros::bot(crate = ttk_core)]
+//! fn player(_cx: Cx, _id: usize, server: String) -> std::io::Result<Vec<String>> {
+//!     let mut http = ttk_core::yield_!(HttpConnection::connect(&server))?;
+//!     let greeting = Request::get("/greeting").header("Accept", "text/plain");
+//!     let mut texts = Vec::new();
+//!     for _ in 0..2 {
+//!         let response = ttk_core::yield_!(http.send(&greeting))?;
+//!         assert_eq!(response.status(), 200);
+//!         texts.push(response.text()?.to_string());
+//!     }
+//!     Ok(texts)
+//! }
+//!
+//! let texts = ttk_core::run(1, |cx, id| player(cx, id, addr.clone())).pop().unwrap()?;
+//! assert_eq!(texts, ["hello world", "hello world"]);
+//! # Ok(())
+//! # }
+//! ```
+
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod chunked;
+mod connection;
+mod error;
+mod request;
+mod response;
+
+pub use connection::HttpConnection;
+pub use request::Request;
+pub use response::Response;

@@ -1,0 +1,304 @@
+//! An HTTP request to send, built once and sent as often as a bot likes.
+
+use std::borrow::Cow;
+use std::io::Write;
+use std::time::Duration;
+
+/// An HTTP/1.1 request: method, path (with its query), headers, body and an optional timeout.
+///
+/// Build it once and send it many times with [`HttpConnection::send`](crate::HttpConnection::send):
+/// sending borrows it, and encoding it reuses the connection's write buffer. What the request
+/// does not set itself is added when it is encoded: `Host` (the connection's), `Content-Length`
+/// (when there is a body, or the method is one that carries one) and `Connection: keep-alive`.
+///
+/// # Examples
+/// ```
+/// use ttk_http::Request;
+///
+/// let login = Request::post("/login")
+///     .header("Content-Type", "application/json")
+///     .body(r#"{"user":"bot-7"}"#);
+/// let mut wire = Vec::new();
+/// login.encode("game.example:8080", &mut wire);
+/// assert_eq!(
+///     wire,
+///     b"POST /login HTTP/1.1\r\n\
+///       Content-Type: application/json\r\n\
+///       Host: game.example:8080\r\n\
+///       Content-Length: 16\r\n\
+///       Connection: keep-alive\r\n\
+///       \r\n\
+///       {\"user\":\"bot-7\"}"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The method, as sent (`GET`, `POST`, …).
+    method: Cow<'static, str>,
+    /// The request target: the path and its query, e.g. `/search?q=bots`.
+    path: String,
+    /// Headers in the order given, names as given.
+    headers: Vec<(String, String)>,
+    /// The body; empty for none.
+    body: Vec<u8>,
+    /// How long the whole exchange may take, if limited.
+    timeout: Option<Duration>,
+}
+
+impl Request {
+    /// A request with any `method` (`"OPTIONS"`, `"PROPFIND"`, …) for `path`.
+    ///
+    /// # Examples
+    /// ```
+    /// let options = ttk_http::Request::new("OPTIONS", "*");
+    /// assert_eq!(options.method(), "OPTIONS");
+    /// ```
+    pub fn new(method: impl Into<Cow<'static, str>>, path: impl Into<String>) -> Request {
+        Request {
+            method: method.into(),
+            path: path.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            timeout: None,
+        }
+    }
+
+    /// A `GET` for `path` (with its query, e.g. `"/scores?top=10"`).
+    ///
+    /// # Examples
+    /// ```
+    /// let scores = ttk_http::Request::get("/scores?top=10");
+    /// assert_eq!((scores.method(), scores.path()), ("GET", "/scores?top=10"));
+    /// ```
+    pub fn get(path: impl Into<String>) -> Request {
+        Request::new("GET", path)
+    }
+
+    /// A `HEAD` for `path`: its response has a head and never a body.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(ttk_http::Request::head("/").method(), "HEAD");
+    /// ```
+    pub fn head(path: impl Into<String>) -> Request {
+        Request::new("HEAD", path)
+    }
+
+    /// A `POST` for `path`; give it a [`body`](Request::body).
+    ///
+    /// # Examples
+    /// ```
+    /// let post = ttk_http::Request::post("/chat").body("hi");
+    /// assert_eq!(post.body_bytes(), b"hi");
+    /// ```
+    pub fn post(path: impl Into<String>) -> Request {
+        Request::new("POST", path)
+    }
+
+    /// A `PUT` for `path`.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(ttk_http::Request::put("/me").method(), "PUT");
+    /// ```
+    pub fn put(path: impl Into<String>) -> Request {
+        Request::new("PUT", path)
+    }
+
+    /// A `DELETE` for `path`.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(ttk_http::Request::delete("/me").method(), "DELETE");
+    /// ```
+    pub fn delete(path: impl Into<String>) -> Request {
+        Request::new("DELETE", path)
+    }
+
+    /// Adds a header. Setting `Host`, `Content-Length` or `Connection` replaces what would be
+    /// added for it (`Connection: close` makes the server close after answering).
+    ///
+    /// # Examples
+    /// ```
+    /// let req = ttk_http::Request::get("/").header("Accept", "text/html");
+    /// assert_eq!(req.headers().next(), Some(("Accept", "text/html")));
+    /// ```
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Request {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body; `Content-Length` is added for it.
+    ///
+    /// # Examples
+    /// ```
+    /// let req = ttk_http::Request::put("/avatar").body(vec![0u8; 3]);
+    /// assert_eq!(req.body_bytes(), [0, 0, 0]);
+    /// ```
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Request {
+        self.body = body.into();
+        self
+    }
+
+    /// Limits the whole exchange — connecting if need be, writing the request, reading the
+    /// response — to `limit`; past it, sending fails with `TimedOut` and the connection is
+    /// replaced at the next request. (Wrapping a send in `ttk::timeout` works as well.)
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let req = ttk_http::Request::get("/").timeout(Duration::from_secs(2));
+    /// assert_eq!(req.timeout_limit(), Some(Duration::from_secs(2)));
+    /// ```
+    pub fn timeout(mut self, limit: Duration) -> Request {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// The method.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(ttk_http::Request::get("/").method(), "GET");
+    /// ```
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The path with its query.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(ttk_http::Request::get("/a?b=c").path(), "/a?b=c");
+    /// ```
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The headers set on the request, in order (not those added when it is encoded).
+    ///
+    /// # Examples
+    /// ```
+    /// let req = ttk_http::Request::get("/").header("X-Bot", "7");
+    /// assert_eq!(req.headers().collect::<Vec<_>>(), [("X-Bot", "7")]);
+    /// ```
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// The body (empty for none).
+    ///
+    /// # Examples
+    /// ```
+    /// assert!(ttk_http::Request::get("/").body_bytes().is_empty());
+    /// ```
+    pub fn body_bytes(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The timeout set with [`Request::timeout`].
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(ttk_http::Request::get("/").timeout_limit(), None);
+    /// ```
+    pub fn timeout_limit(&self) -> Option<std::time::Duration> {
+        self.timeout
+    }
+
+    /// Whether the request has this header (the name compared case-insensitively).
+    fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether the method's response never has a body.
+    pub(crate) fn is_head(&self) -> bool {
+        self.method.eq_ignore_ascii_case("HEAD")
+    }
+
+    /// Whether the request itself asks the server to close after answering.
+    pub(crate) fn asks_close(&self) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"))
+    }
+
+    /// Appends the request as it goes on the wire to `out` — head, then body — adding `Host:
+    /// host`, `Content-Length` and `Connection: keep-alive` where the request has not set
+    /// them. Appending to a cleared buffer of enough capacity allocates nothing.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut wire = Vec::new();
+    /// ttk_http::Request::get("/").encode("localhost", &mut wire);
+    /// assert_eq!(
+    ///     wire,
+    ///     b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n"
+    /// );
+    /// ```
+    pub fn encode(&self, host: &str, out: &mut Vec<u8>) {
+        line(out, &[&self.method, " ", &self.path, " HTTP/1.1"]);
+        for (name, value) in &self.headers {
+            line(out, &[name, ": ", value]);
+        }
+        if !self.has_header("host") {
+            line(out, &["Host: ", host]);
+        }
+        let carries_body = !self.body.is_empty()
+            || ["POST", "PUT", "PATCH"]
+                .iter()
+                .any(|m| self.method.eq_ignore_ascii_case(m));
+        if carries_body
+            && !self.has_header("content-length")
+            && !self.has_header("transfer-encoding")
+        {
+            // Writing a number into a Vec cannot fail.
+            let _ = write!(out, "Content-Length: {}\r\n", self.body.len());
+        }
+        if !self.has_header("connection") {
+            line(out, &["Connection: keep-alive"]);
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.body);
+    }
+}
+
+/// Appends `parts` and a CRLF to `out`.
+fn line(out: &mut Vec<u8>, parts: &[&str]) {
+    for part in parts {
+        out.extend_from_slice(part.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Request;
+
+    fn wire(req: &Request) -> String {
+        let mut out = Vec::new();
+        req.encode("h", &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn set_headers_replace_the_added_ones() {
+        let req = Request::post("/")
+            .header("host", "other")
+            .header("Content-Length", "0")
+            .header("Connection", "close");
+        assert_eq!(
+            wire(&req),
+            "POST / HTTP/1.1\r\nhost: other\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        assert!(req.asks_close());
+    }
+
+    #[test]
+    fn an_empty_post_says_its_length() {
+        assert!(wire(&Request::post("/")).contains("Content-Length: 0\r\n"));
+        assert!(!wire(&Request::get("/")).contains("Content-Length"));
+    }
+}
