@@ -71,7 +71,7 @@ impl MergeArgs {
     ///     let args = ["idle", "--bots", "4", "--shard", &format!("{i}/2"), "--run-id", "doc", "-q"];
     ///     let mut test = LoadTest::try_from_args("idle", args).unwrap();
     ///     test.args_mut().json = Some(path.clone());
-    ///     test.run(|_cx, _session| async {});
+    ///     test.run(|_cx: ttk::Cx, _session| async {});
     ///     path
     /// };
     /// let (a, b) = (shard(0), shard(1));
