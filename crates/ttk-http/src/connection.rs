@@ -10,7 +10,7 @@ use ttk_net::TcpStream;
 use crate::chunked::Dechunker;
 use crate::error::{closed_early, invalid};
 use crate::request::Request;
-use crate::response::{Head, Response};
+use crate::response::{ContentLength, Head, Response};
 
 /// The read buffer's first size, and the least free space a read is given.
 const READ_CHUNK: usize = 8 * 1024;
@@ -433,11 +433,10 @@ impl HttpConnection {
                 continue;
             }
             let framing = self.framing(is_head)?;
-            let buf = &self.read_buf;
             let mut close = if self.head.minor_version == 0 {
-                !self.head.lists(buf, "connection", "keep-alive")
+                !self.head.framing.keep_alive
             } else {
-                self.head.lists(buf, "connection", "close")
+                self.head.framing.close
             };
             match framing {
                 Framing::Empty => self.next = head_len,
@@ -499,8 +498,9 @@ impl HttpConnection {
         if is_head || (100..200).contains(&status) || status == 204 || status == 304 {
             return Ok(Framing::Empty);
         }
-        let buf = &self.read_buf;
-        if let Some(coding) = self.head.values(buf, "transfer-encoding").last() {
+        let headers = &self.head.framing;
+        if let Some(coding) = &headers.transfer_encoding {
+            let coding = &self.read_buf[coding.clone()];
             let last = coding.rsplit(|&b| b == b',').next().unwrap_or(b"");
             return Ok(if last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
                 Framing::Chunked
@@ -508,25 +508,17 @@ impl HttpConnection {
                 Framing::UntilClose
             });
         }
-        let mut length = None;
-        for value in self.head.values(buf, "content-length") {
-            let parsed = std::str::from_utf8(value)
-                .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .ok_or_else(|| {
-                    invalid(format_args!(
-                        "malformed Content-Length {:?}",
-                        String::from_utf8_lossy(value)
-                    ))
-                })?;
-            if length.is_some_and(|l| l != parsed) {
-                return Err(invalid(
-                    "the response has conflicting Content-Length headers",
-                ));
-            }
-            length = Some(parsed);
+        match &headers.content_length {
+            ContentLength::Absent => Ok(Framing::UntilClose),
+            ContentLength::Length(len) => Ok(Framing::Length(*len)),
+            ContentLength::Malformed(value) => Err(invalid(format_args!(
+                "malformed Content-Length {:?}",
+                String::from_utf8_lossy(&self.read_buf[value.clone()])
+            ))),
+            ContentLength::Conflicting => Err(invalid(
+                "the response has conflicting Content-Length headers",
+            )),
         }
-        Ok(length.map_or(Framing::UntilClose, Framing::Length))
     }
 
     /// Reads a body of `len` bytes after a head of `head_len`.

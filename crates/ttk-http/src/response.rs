@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use crate::error::invalid;
@@ -23,6 +24,71 @@ pub(crate) struct Head {
     pub(crate) headers: Vec<(Range<usize>, Range<usize>)>,
     /// The body, decoded.
     pub(crate) body: Range<usize>,
+    /// What the headers that delimit the body and keep the connection say, found while
+    /// parsing (one pass, instead of a search of the headers per question per response).
+    pub(crate) framing: FramingHeaders,
+}
+
+/// What a response's `Transfer-Encoding`, `Content-Length` and `Connection` headers say.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct FramingHeaders {
+    /// The last `Transfer-Encoding` value, if any.
+    pub(crate) transfer_encoding: Option<Range<usize>>,
+    /// The `Content-Length`.
+    pub(crate) content_length: ContentLength,
+    /// Whether a `Connection` header lists `close`.
+    pub(crate) close: bool,
+    /// Whether a `Connection` header lists `keep-alive`.
+    pub(crate) keep_alive: bool,
+}
+
+/// The `Content-Length` of a response.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum ContentLength {
+    /// No such header.
+    #[default]
+    Absent,
+    /// Every such header says this length.
+    Length(usize),
+    /// This value is not a length.
+    Malformed(Range<usize>),
+    /// Two headers say different lengths.
+    Conflicting,
+}
+
+impl FramingHeaders {
+    /// Takes in the header `name: value` if it is one of these (`value` lies at `at` in the
+    /// buffer).
+    fn note(&mut self, name: &[u8], value: &[u8], at: Range<usize>) {
+        // The length first: most headers are none of these, and differ in length.
+        match name.len() {
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                    self.close |= token.eq_ignore_ascii_case(b"close");
+                    self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                }
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                let parsed = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                self.content_length = match (&self.content_length, parsed) {
+                    (ContentLength::Malformed(_) | ContentLength::Conflicting, _) => {
+                        return;
+                    }
+                    (_, None) => ContentLength::Malformed(at),
+                    (ContentLength::Length(old), Some(new)) if *old != new => {
+                        ContentLength::Conflicting
+                    }
+                    (_, Some(new)) => ContentLength::Length(new),
+                };
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                self.transfer_encoding = Some(at);
+            }
+            _ => {}
+        }
+    }
 }
 
 impl Head {
@@ -32,9 +98,16 @@ impl Head {
     /// # Errors
     /// `InvalidData` for a malformed head or one with over [`MAX_HEADERS`] headers.
     pub(crate) fn parse(&mut self, buf: &[u8]) -> io::Result<Option<usize>> {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut response = httparse::Response::new(&mut headers);
-        let len = match response.parse(buf) {
+        // Left uninitialised: httparse writes the headers it returns, and filling 64 empty
+        // ones (2 KiB) per response would cost more than parsing a small head.
+        let mut headers = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut response = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut response,
+            buf,
+            &mut headers,
+        );
+        let len = match parsed {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::Error::TooManyHeaders) => {
@@ -63,33 +136,15 @@ impl Head {
         self.status = response.code.unwrap_or(0);
         self.reason = at(response.reason.unwrap_or("").as_bytes());
         self.headers.clear();
+        self.framing = FramingHeaders::default();
         for header in response.headers.iter() {
-            self.headers
-                .push((at(header.name.as_bytes()), at(header.value)));
+            let value = at(header.value);
+            self.framing
+                .note(header.name.as_bytes(), header.value, value.clone());
+            self.headers.push((at(header.name.as_bytes()), value));
         }
         self.body = len..len;
         Ok(Some(len))
-    }
-
-    /// The values of the headers named `name` (case-insensitively), in order.
-    pub(crate) fn values<'b>(
-        &'b self,
-        buf: &'b [u8],
-        name: &'b str,
-    ) -> impl Iterator<Item = &'b [u8]> + 'b {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| buf[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
-            .map(move |(_, v)| &buf[v.clone()])
-    }
-
-    /// Whether a comma-separated header named `name` lists `token` (case-insensitively).
-    pub(crate) fn lists(&self, buf: &[u8], name: &str, token: &str) -> bool {
-        self.values(buf, name).any(|value| {
-            value
-                .split(|&b| b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-        })
     }
 }
 
@@ -234,7 +289,7 @@ impl fmt::Debug for Response<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Head, Response};
+    use super::{ContentLength, Head, Response};
 
     #[test]
     fn a_missing_or_empty_reason_phrase_is_empty() {
@@ -259,8 +314,36 @@ mod tests {
         assert_eq!(response.minor_version(), 0);
         assert_eq!(response.reason(), "Moved");
         assert_eq!(response.header("SET-COOKIE"), Some("a=1"));
-        let cookies: Vec<_> = head.values(wire, "Set-Cookie").collect();
+        let cookies: Vec<_> = response
+            .headers()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("Set-Cookie"))
+            .map(|(_, value)| value)
+            .collect();
         assert_eq!(cookies, [&b"a=1"[..], b"b=2"]);
-        assert!(head.lists(wire, "set-cookie", "B=2"));
+    }
+
+    #[test]
+    fn framing_headers_are_read_in_the_parse() {
+        let parse = |wire: &[u8]| {
+            let mut head = Head::default();
+            head.parse(wire).unwrap();
+            head.framing
+        };
+        let keep = parse(
+            b"HTTP/1.1 200 OK\r\nConnection: Upgrade, Keep-Alive\r\nContent-Length: 5\r\n\r\n",
+        );
+        assert!(keep.keep_alive && !keep.close);
+        assert_eq!(keep.content_length, ContentLength::Length(5));
+        let wire =
+            b"HTTP/1.1 200 OK\r\nconnection: close\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
+        let chunked = parse(wire);
+        assert!(chunked.close);
+        assert_eq!(&wire[chunked.transfer_encoding.unwrap()], b"gzip, chunked");
+        let twice = parse(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n");
+        assert_eq!(twice.content_length, ContentLength::Conflicting);
+        let same = parse(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n");
+        assert_eq!(same.content_length, ContentLength::Length(5));
+        let bad = parse(b"HTTP/1.1 200 OK\r\nContent-Length: five\r\nContent-Length: 5\r\n\r\n");
+        assert!(matches!(bad.content_length, ContentLength::Malformed(_)));
     }
 }
