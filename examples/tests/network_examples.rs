@@ -215,6 +215,24 @@ fn lobby_plays_every_room_to_the_end_and_every_check_passes() {
 }
 
 #[test]
+fn lobby_plays_over_websocket_too() {
+    let (players, rounds) = (200, 2);
+    let (output, report) = run_with_report(
+        "lobby",
+        "lobby-ws",
+        &["--players", "200", "--rounds", "2", "--websocket"],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("(WebSocket)"), "{stdout}");
+    assert!(stdout.ends_with("all checks passed\n"), "{stdout}");
+    assert_all_ok(&report, "join", players);
+    for name in ["move", "chat", "round"] {
+        assert_all_ok(&report, name, players * rounds);
+    }
+}
+
+#[test]
 fn a_lobby_cut_short_fails_its_checks() {
     let output = run_example_raw(
         "lobby",
