@@ -5,6 +5,7 @@ mod util;
 
 use std::cell::Cell;
 use std::io::{self, ErrorKind};
+use std::pin::Pin;
 use std::rc::Rc;
 
 use ttk_core::Cx;
@@ -37,15 +38,12 @@ fn bots_talk_to_an_echo_server_of_bots_on_another_loop() {
     }
 }
 
+/// One side of a conversation: given its socket, says what it saw.
+type Side = fn(WebSocket) -> Pin<Box<dyn Future<Output = io::Result<String>>>>;
+
 /// Bot 0 serves one connection with `serve`; bot 1 connects and runs `client`.
 #[bot(crate = ttk_core)]
-fn pair(
-    _cx: Cx,
-    id: usize,
-    port: Rc<Cell<u16>>,
-    serve: fn(WebSocket) -> std::pin::Pin<Box<dyn Future<Output = io::Result<String>>>>,
-    client: fn(WebSocket) -> std::pin::Pin<Box<dyn Future<Output = io::Result<String>>>>,
-) -> io::Result<String> {
+fn pair(_cx: Cx, id: usize, port: Rc<Cell<u16>>, serve: Side, client: Side) -> io::Result<String> {
     if id == 0 {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         port.set(listener.local_addr()?.port());
@@ -60,10 +58,7 @@ fn pair(
 }
 
 /// Runs `serve` and `client` as [`pair`] on one loop; returns what each said.
-fn on_one_loop(
-    serve: fn(WebSocket) -> std::pin::Pin<Box<dyn Future<Output = io::Result<String>>>>,
-    client: fn(WebSocket) -> std::pin::Pin<Box<dyn Future<Output = io::Result<String>>>>,
-) -> (String, String) {
+fn on_one_loop(serve: Side, client: Side) -> (String, String) {
     let port = Rc::new(Cell::new(0));
     let mut outcomes = ttk_core::run(2, |cx, id| pair(cx, id, port.clone(), serve, client));
     let client = outcomes.pop().unwrap().unwrap();
