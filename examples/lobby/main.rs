@@ -14,7 +14,8 @@
 //!
 //! # Flags
 //! `--players N` is the lobby's own flag: it sets the run's bots, one per player, and must be
-//! a positive multiple of 4. `--rounds R` is how many rounds each room plays. Of the standard
+//! a positive multiple of 4. `--rounds R` is how many rounds each room plays. `--websocket`
+//! speaks the same protocol over WebSocket (`ttk::ws`), one text message per frame. Of the standard
 //! flags, `--ramp-up TIME` starts the players over that time, `--duration` caps the run (a
 //! lobby cut short fails its checks), and `--seed`, `--json`, `--html`, `--threshold` and
 //! `--quiet` work as everywhere; `--bots`, `--rate`, `--iterations` and `--target` do not
@@ -26,6 +27,7 @@
 //! interrupted); and 1 when the run passed but a check of the lobby's failed (the failures are
 //! printed after the summary).
 
+mod conn;
 mod player;
 mod protocol;
 mod server;
@@ -53,6 +55,11 @@ struct LobbyFlags {
     /// Rounds each room plays.
     #[arg(long, default_value_t = 3, value_name = "R")]
     rounds: u32,
+
+    /// Speaks the protocol over WebSocket (one text message per frame) instead of
+    /// length-prefixed frames on TCP.
+    #[arg(long)]
+    websocket: bool,
 }
 
 /// `--players`: a positive multiple of the room size.
@@ -185,9 +192,10 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let (players, rounds) = (test.flags().players, test.flags().rounds);
+    let websocket = test.flags().websocket;
 
     let (ready, address) = mpsc::channel();
-    let server = thread::spawn(move || server::serve(players, rounds, ready));
+    let server = thread::spawn(move || server::serve(players, rounds, websocket, ready));
     let addr = match address.recv() {
         Ok(Ok(addr)) => addr,
         Ok(Err(error)) => {
@@ -200,13 +208,14 @@ fn main() -> ExitCode {
         }
     };
     println!(
-        "lobby: {players} players, {} rooms of {SEATS}, {rounds} rounds, server {addr}",
-        players / SEATS
+        "lobby: {players} players, {} rooms of {SEATS}, {rounds} rounds, server {addr}{}",
+        players / SEATS,
+        if websocket { " (WebSocket)" } else { "" }
     );
     test.default_target(|| addr.to_string());
 
     let outcome = test.run_with(Runtime::new().world(Lobby::default()), |cx, session| {
-        player(cx, session, addr, rounds)
+        player(cx, session, addr, rounds, websocket)
     });
     let server = server.join().ok();
 

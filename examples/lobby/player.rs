@@ -14,10 +14,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ttk::cli::Session;
-use ttk::net::{Framed, TcpStream};
 use ttk::{Barrier, Cx, ThinkTime};
 
-use crate::protocol::{self, Frame, invalid};
+use crate::conn::Conn;
+use crate::protocol::{Frame, invalid};
 use crate::server::SEATS;
 
 /// How long a player waits for a frame, or for a teammate's word, before giving up.
@@ -86,9 +86,10 @@ pub(crate) fn player(
     session: Session,
     server: SocketAddr,
     rounds: u32,
+    websocket: bool,
 ) -> io::Result<()> {
     let me = format!("player-{}", session.id());
-    let (mut conn, room, place) = ttk::yield_!(cx.time("join", join(&cx, server, me)))?;
+    let (mut conn, room, place) = ttk::yield_!(cx.time("join", join(&cx, server, websocket, me)))?;
     cx.join(&place.group);
     seat_change(&cx, 1);
     let played = ttk::yield_!(play(&cx, &mut conn, &place, rounds));
@@ -100,10 +101,13 @@ pub(crate) fn player(
 
 /// Connects, joins, and waits for a seat: the connection, the room and the place in it.
 #[ttk::bot]
-fn join(cx: &PlayerCx, server: SocketAddr, me: String) -> io::Result<(Framed, u32, Place)> {
-    let stream = ttk::yield_!(TcpStream::connect(server))?;
-    stream.set_nodelay(true)?;
-    let mut conn = Framed::new(stream, protocol::format());
+fn join(
+    cx: &PlayerCx,
+    server: SocketAddr,
+    websocket: bool,
+    me: String,
+) -> io::Result<(Conn, u32, Place)> {
+    let mut conn = ttk::yield_!(Conn::connect(server, websocket))?;
     ttk::yield_!(send(cx, &mut conn, Frame::Join { name: me.clone() }))?;
     let (room, seat, names) = match ttk::yield_!(receive(cx, &mut conn))? {
         Frame::Room { room, seat, names } => (room, seat, names),
@@ -135,7 +139,7 @@ fn join(cx: &PlayerCx, server: SocketAddr, me: String) -> io::Result<(Framed, u3
 
 /// Plays the rounds (each a `round`, then the chat after it), then leaves the table.
 #[ttk::bot]
-fn play(cx: &PlayerCx, conn: &mut Framed, place: &Place, rounds: u32) -> io::Result<()> {
+fn play(cx: &PlayerCx, conn: &mut Conn, place: &Place, rounds: u32) -> io::Result<()> {
     for round in 1..=rounds {
         ttk::yield_!(cx.time("round", play_round(cx, conn, place, round)))?;
         ttk::yield_!(chat_round(cx, conn, place, round))?;
@@ -147,7 +151,7 @@ fn play(cx: &PlayerCx, conn: &mut Framed, place: &Place, rounds: u32) -> io::Res
 
 /// One round: every seat's turn, the score, and the table meeting at the barrier.
 #[ttk::bot]
-fn play_round(cx: &PlayerCx, conn: &mut Framed, place: &Place, round: u32) -> io::Result<()> {
+fn play_round(cx: &PlayerCx, conn: &mut Conn, place: &Place, round: u32) -> io::Result<()> {
     let mut sum = 0;
     for (turn, &mover) in place.team.iter().enumerate() {
         let frame = ttk::yield_!(receive(cx, conn))?;
@@ -196,7 +200,7 @@ fn play_round(cx: &PlayerCx, conn: &mut Framed, place: &Place, round: u32) -> io
 #[ttk::bot]
 fn make_move(
     cx: &PlayerCx,
-    conn: &mut Framed,
+    conn: &mut Conn,
     group: &str,
     round: u32,
     seat: usize,
@@ -218,7 +222,7 @@ fn make_move(
 
 /// The chat after a round: each seat in turn says "gg"; this player's line is a `chat`.
 #[ttk::bot]
-fn chat_round(cx: &PlayerCx, conn: &mut Framed, place: &Place, round: u32) -> io::Result<()> {
+fn chat_round(cx: &PlayerCx, conn: &mut Conn, place: &Place, round: u32) -> io::Result<()> {
     for (turn, name) in place.names.iter().enumerate() {
         let text = format!("gg from {name} in round {round}");
         if turn == place.seat {
@@ -232,14 +236,14 @@ fn chat_round(cx: &PlayerCx, conn: &mut Framed, place: &Place, round: u32) -> io
 
 /// Sends this player's CHAT and waits for the server to relay it.
 #[ttk::bot]
-fn chat(cx: &PlayerCx, conn: &mut Framed, seat: usize, text: String) -> io::Result<()> {
+fn chat(cx: &PlayerCx, conn: &mut Conn, seat: usize, text: String) -> io::Result<()> {
     ttk::yield_!(send(cx, conn, Frame::Chat { text: text.clone() }))?;
     ttk::yield_!(hear(cx, conn, seat, text))
 }
 
 /// Receives a chat line, which must be `text` said by `seat`.
 #[ttk::bot]
-fn hear(cx: &PlayerCx, conn: &mut Framed, seat: usize, text: String) -> io::Result<()> {
+fn hear(cx: &PlayerCx, conn: &mut Conn, seat: usize, text: String) -> io::Result<()> {
     let frame = ttk::yield_!(receive(cx, conn))?;
     check(
         frame
@@ -253,17 +257,17 @@ fn hear(cx: &PlayerCx, conn: &mut Framed, seat: usize, text: String) -> io::Resu
 
 /// Sends one frame.
 #[ttk::bot]
-fn send(cx: &PlayerCx, conn: &mut Framed, frame: Frame) -> io::Result<()> {
-    ttk::yield_!(conn.write_frame(frame.to_string().as_bytes()))?;
+fn send(cx: &PlayerCx, conn: &mut Conn, frame: Frame) -> io::Result<()> {
+    ttk::yield_!(conn.write(&frame))?;
     cx.count("frames sent", 1);
     Ok(())
 }
 
 /// Receives one frame (a server that goes quiet is an error, not a hang).
 #[ttk::bot]
-fn receive(cx: &PlayerCx, conn: &mut Framed) -> io::Result<Frame> {
-    let payload = ttk::yield_!(ttk::timeout(PATIENCE, conn.read_frame()))??;
-    let frame = Frame::parse(payload.ok_or_else(|| invalid("the server hung up"))?)?;
+fn receive(cx: &PlayerCx, conn: &mut Conn) -> io::Result<Frame> {
+    let frame = ttk::yield_!(ttk::timeout(PATIENCE, conn.read()))??;
+    let frame = frame.ok_or_else(|| invalid("the server hung up"))?;
     cx.count("frames received", 1);
     Ok(frame)
 }

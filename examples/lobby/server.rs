@@ -6,9 +6,11 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use ttk::Cx;
-use ttk::net::{Framed, TcpListener};
+use ttk::net::TcpListener;
 
-use crate::protocol::{self, Frame, invalid};
+use crate::conn::Conn;
+
+use crate::protocol::{Frame, invalid};
 
 /// Players per room.
 pub(crate) const SEATS: usize = 4;
@@ -19,7 +21,7 @@ const PLAYER_TIMEOUT: Duration = Duration::from_secs(10);
 /// A seated player.
 pub(crate) struct Seat {
     /// The connection.
-    conn: Framed,
+    conn: Conn,
     /// The name it joined with.
     name: String,
 }
@@ -41,17 +43,19 @@ pub(crate) struct ServerStats {
     pub(crate) frames_out: u64,
 }
 
-/// Runs the server for `players` players and `rounds` rounds; reports its address on `ready`
+/// Runs the server for `players` players and `rounds` rounds, over WebSocket if `websocket`;
+/// reports its address on `ready`
 /// once listening. Returns each bot's outcome: what it counted, or how it failed.
 pub(crate) fn serve(
     players: usize,
     rounds: u32,
+    websocket: bool,
     ready: mpsc::Sender<io::Result<std::net::SocketAddr>>,
 ) -> Vec<Result<io::Result<ServerStats>, ttk::BotError>> {
     let rooms = players / SEATS;
     let mut ready = Some(ready);
     ttk::try_run(1 + rooms, |cx, id| {
-        server_bot(cx, id, players, rounds, ready.take())
+        server_bot(cx, id, players, rounds, websocket, ready.take())
     })
 }
 
@@ -62,6 +66,7 @@ fn server_bot(
     id: usize,
     players: usize,
     rounds: u32,
+    websocket: bool,
     ready: Option<mpsc::Sender<io::Result<std::net::SocketAddr>>>,
 ) -> io::Result<ServerStats> {
     if id == 0 {
@@ -74,7 +79,7 @@ fn server_bot(
             }
         };
         let _ = ready.send(listener.local_addr());
-        ttk::yield_!(lobby(&cx, &listener, players))
+        ttk::yield_!(lobby(&cx, &listener, players, websocket))
     } else {
         let table = ttk::yield_!(cx.recv()).data;
         ttk::yield_!(room(table, rounds))
@@ -83,13 +88,21 @@ fn server_bot(
 
 /// Accepts `players` players, reads their JOIN, and sends each full table to its room bot.
 #[ttk::bot]
-fn lobby(cx: &Cx<Table>, listener: &TcpListener, players: usize) -> io::Result<ServerStats> {
+fn lobby(
+    cx: &Cx<Table>,
+    listener: &TcpListener,
+    players: usize,
+    websocket: bool,
+) -> io::Result<ServerStats> {
     let mut stats = ServerStats::default();
     let mut waiting = Vec::with_capacity(SEATS);
     let mut next_room = 0;
     for _ in 0..players {
         let (stream, _) = ttk::yield_!(ttk::timeout(PLAYER_TIMEOUT, listener.accept()))??;
-        let mut conn = Framed::new(stream, protocol::format());
+        let mut conn = ttk::yield_!(ttk::timeout(
+            PLAYER_TIMEOUT,
+            Conn::accept(stream, websocket)
+        ))??;
         let name = match ttk::yield_!(read(&mut conn, &mut stats))? {
             Frame::Join { name } => name,
             other => return Err(invalid(&format!("{other} instead of JOIN"))),
@@ -171,17 +184,17 @@ fn room(mut table: Table, rounds: u32) -> io::Result<ServerStats> {
 
 /// Reads one frame (with a time limit: a silent player must not hang the server).
 #[ttk::bot]
-fn read(conn: &mut Framed, stats: &mut ServerStats) -> io::Result<Frame> {
-    let payload = ttk::yield_!(ttk::timeout(PLAYER_TIMEOUT, conn.read_frame()))??;
-    let frame = Frame::parse(payload.ok_or_else(|| invalid("a player hung up"))?)?;
+fn read(conn: &mut Conn, stats: &mut ServerStats) -> io::Result<Frame> {
+    let frame = ttk::yield_!(ttk::timeout(PLAYER_TIMEOUT, conn.read()))??;
+    let frame = frame.ok_or_else(|| invalid("a player hung up"))?;
     stats.frames_in += 1;
     Ok(frame)
 }
 
 /// Writes one frame.
 #[ttk::bot]
-fn write(conn: &mut Framed, frame: &Frame, stats: &mut ServerStats) -> io::Result<()> {
-    ttk::yield_!(conn.write_frame(frame.to_string().as_bytes()))?;
+fn write(conn: &mut Conn, frame: &Frame, stats: &mut ServerStats) -> io::Result<()> {
+    ttk::yield_!(conn.write(frame))?;
     stats.frames_out += 1;
     Ok(())
 }

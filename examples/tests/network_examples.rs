@@ -87,6 +87,26 @@ fn http_get_completes_requests_on_kept_alive_connections() {
 }
 
 #[test]
+fn ws_echo_runs_1000_websocket_bots_without_a_failure() {
+    let (output, report) =
+        run_with_report("ws_echo", "ws", &["--bots", "1000", "--duration", "2s"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(report.bots.finished, 1000, "{}", report.summary());
+    // Each bot connected, pinged and closed once, and echoed until the time was up.
+    assert_all_ok(&report, "connect", 1000);
+    assert_all_ok(&report, "ping", 1000);
+    assert_all_ok(&report, "close", 1000);
+    let echo = transaction(&report, "echo");
+    assert!(echo.ok > 0, "{}", report.summary());
+    assert_eq!(
+        echo.failed + echo.abandoned + echo.stopped,
+        0,
+        "{}",
+        report.summary()
+    );
+}
+
+#[test]
 fn udp_storm_completes_requests() {
     let (output, report) = run_with_report("udp_storm", "udp", &["--bots", "20", "--seconds", "1"]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
@@ -192,6 +212,24 @@ fn lobby_plays_every_room_to_the_end_and_every_check_passes() {
         )),
         "{stdout}"
     );
+}
+
+#[test]
+fn lobby_plays_over_websocket_too() {
+    let (players, rounds) = (200, 2);
+    let (output, report) = run_with_report(
+        "lobby",
+        "lobby-ws",
+        &["--players", "200", "--rounds", "2", "--websocket"],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("(WebSocket)"), "{stdout}");
+    assert!(stdout.ends_with("all checks passed\n"), "{stdout}");
+    assert_all_ok(&report, "join", players);
+    for name in ["move", "chat", "round"] {
+        assert_all_ok(&report, name, players * rounds);
+    }
 }
 
 #[test]

@@ -17,6 +17,8 @@
 //! Requests can also be pipelined: [`HttpConnection::queue`] several, then
 //! [`HttpConnection::receive`] their responses in order.
 //!
+//! WebSocket bots are in [`ws`].
+//!
 //! # Examples
 //! ```
 //! # use std::io::{Read, Write};
@@ -61,6 +63,7 @@ mod connection;
 mod error;
 mod request;
 mod response;
+pub mod ws;
 
 pub use connection::HttpConnection;
 pub use request::Request;

@@ -1,0 +1,174 @@
+//! `ws::WebSocket` on both sides: ttk bots accept (`WebSocket::accept`) and ttk bots connect,
+//! on one loop or on two.
+
+mod util;
+
+use std::cell::Cell;
+use std::io::{self, ErrorKind};
+use std::pin::Pin;
+use std::rc::Rc;
+
+use ttk_core::Cx;
+use ttk_http::ws::{Bytes, CloseCode, CloseFrame, Message, WebSocket};
+use ttk_macros::bot;
+use ttk_net::TcpListener;
+use util::ws::ttk_echo_server;
+
+#[test]
+fn bots_talk_to_an_echo_server_of_bots_on_another_loop() {
+    let url = ttk_echo_server();
+    let outcomes = ttk_core::run(100, |_cx: Cx, id| {
+        let url = url.clone();
+        async move {
+            let mut ws = WebSocket::connect(&url).await?;
+            for i in 0..10 {
+                let text = format!("{id}:{i}");
+                ws.send_text(&text).await?;
+                assert_eq!(ws.receive().await?, Message::text(text));
+                ws.send_binary(&[id as u8, i]).await?;
+                assert_eq!(ws.receive().await?, Message::binary(vec![id as u8, i]));
+            }
+            ws.ping(b"p").await?;
+            assert_eq!(ws.receive().await?, Message::Pong(Bytes::from_static(b"p")));
+            ws.close(None).await
+        }
+    });
+    for outcome in outcomes {
+        outcome.unwrap();
+    }
+}
+
+/// One side of a conversation: given its socket, says what it saw.
+type Side = fn(WebSocket) -> Pin<Box<dyn Future<Output = io::Result<String>>>>;
+
+/// Bot 0 serves one connection with `serve`; bot 1 connects and runs `client`.
+#[bot(crate = ttk_core)]
+fn pair(_cx: Cx, id: usize, port: Rc<Cell<u16>>, serve: Side, client: Side) -> io::Result<String> {
+    if id == 0 {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        port.set(listener.local_addr()?.port());
+        let (stream, _) = ttk_core::yield_!(listener.accept())?;
+        let ws = ttk_core::yield_!(WebSocket::accept(stream))?;
+        ttk_core::yield_!(serve(ws))
+    } else {
+        let url = format!("ws://127.0.0.1:{}/", port.get());
+        let ws = ttk_core::yield_!(WebSocket::connect(&url))?;
+        ttk_core::yield_!(client(ws))
+    }
+}
+
+/// Runs `serve` and `client` as [`pair`] on one loop; returns what each said.
+fn on_one_loop(serve: Side, client: Side) -> (String, String) {
+    let port = Rc::new(Cell::new(0));
+    let mut outcomes = ttk_core::run(2, |cx, id| pair(cx, id, port.clone(), serve, client));
+    let client = outcomes.pop().unwrap().unwrap();
+    let server = outcomes.pop().unwrap().unwrap();
+    (server, client)
+}
+
+#[test]
+fn the_client_closes_and_the_server_bot_sees_it() {
+    let (server, client) = on_one_loop(
+        |mut ws| {
+            Box::pin(async move {
+                let mut seen = Vec::new();
+                loop {
+                    match ws.receive().await? {
+                        Message::Close(frame) => {
+                            seen.push(format!("close {frame:?}"));
+                            break;
+                        }
+                        message => seen.push(message.into_text().unwrap().to_string()),
+                    }
+                }
+                // A server's socket is done once the close is answered.
+                let after = ws.receive().await.unwrap_err();
+                seen.push(format!("{:?}", after.kind()));
+                Ok(seen.join("; "))
+            })
+        },
+        |mut ws| {
+            Box::pin(async move {
+                ws.send_text("a").await?;
+                ws.send_text("b").await?;
+                let frame = CloseFrame {
+                    code: CloseCode::Normal,
+                    reason: "done".into(),
+                };
+                ws.close(Some(frame)).await?;
+                Ok("closed".to_string())
+            })
+        },
+    );
+    assert_eq!(client, "closed");
+    assert!(
+        server.starts_with("a; b; close Some(CloseFrame { code: Normal"),
+        "{server}"
+    );
+    assert!(server.ends_with("; NotConnected"), "{server}");
+}
+
+#[test]
+fn the_server_bot_closes_and_pings() {
+    let (server, client) = on_one_loop(
+        |mut ws| {
+            Box::pin(async move {
+                ws.ping(b"are you there").await?;
+                let pong = ws.receive().await?;
+                ws.close(Some(CloseFrame {
+                    code: CloseCode::Away,
+                    reason: "restart".into(),
+                }))
+                .await?;
+                Ok(format!("{pong:?}"))
+            })
+        },
+        |mut ws| {
+            Box::pin(async move {
+                let mut seen = Vec::new();
+                loop {
+                    match ws.receive().await {
+                        Ok(message) => seen.push(format!("{message:?}")),
+                        Err(error) => {
+                            seen.push(format!("{:?}", error.kind()));
+                            break;
+                        }
+                    }
+                }
+                Ok(seen.join("; "))
+            })
+        },
+    );
+    assert_eq!(server, r#"Pong(b"are you there")"#);
+    assert!(client.starts_with(r#"Ping(b"are you there"); Close(Some(CloseFrame { code: Away"#));
+    // The server bot returned and dropped its socket, which ended the client's wait.
+    assert!(client.ends_with("; ConnectionAborted"), "{client}");
+}
+
+#[test]
+fn a_client_that_is_not_a_websocket_is_refused_by_accept() {
+    let port = Rc::new(Cell::new(0));
+    let outcomes = ttk_core::run(2, |_cx: Cx, id| {
+        let port = port.clone();
+        async move {
+            if id == 0 {
+                let listener = TcpListener::bind("127.0.0.1:0")?;
+                port.set(listener.local_addr()?.port());
+                let (stream, _) = listener.accept().await?;
+                WebSocket::accept(stream).await.map(|_| ())
+            } else {
+                let stream = ttk_net::TcpStream::connect(("127.0.0.1", port.get())).await?;
+                stream
+                    .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .await?;
+                Ok(())
+            }
+        }
+    });
+    let error = outcomes[0].as_ref().unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidData, "{error}");
+    assert!(
+        error.to_string().contains("WebSocket protocol error"),
+        "{error}"
+    );
+}
