@@ -1,19 +1,12 @@
-//! `HttpConnection` against a real nginx on loopback: the test starts its own nginx (one
-//! process, `daemon off; master_process off;`, a config and files under the target directory,
-//! a free port) and stops it at the end.
-//!
-//! Needs nginx (Debian: `apt-get install -y nginx`; `.ci/run` installs it). Without it the test
-//! says it is skipped and passes, unless `TTK_REQUIRE_NGINX` is set.
+//! `HttpConnection` against a real nginx on loopback: the test starts its own nginx (see
+//! `support/nginx.rs`) and stops it at the end.
 
+mod support;
 mod util;
 
 use std::fs;
-use std::io::Write as _;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
+use support::nginx::Nginx;
 use ttk_http::Request;
 use util::{Limits, exchange, exchange_with, pipelined};
 
@@ -47,98 +40,16 @@ http {
 }
 "#;
 
-/// A running nginx, stopped when dropped.
-struct Nginx {
-    /// The process.
-    child: Child,
-    /// `127.0.0.1:port`.
-    addr: String,
-    /// Its files.
-    dir: PathBuf,
-}
-
-impl Nginx {
-    /// Starts nginx with [`CONFIG`], or says the test is skipped and returns `None`.
-    fn start() -> Option<Nginx> {
-        let Some(binary) = find_nginx() else {
-            if std::env::var_os("TTK_REQUIRE_NGINX").is_some() {
-                panic!(
-                    "TTK_REQUIRE_NGINX is set but nginx is not installed: \
-                     install it with `apt-get install -y nginx`"
-                );
-            }
-            // Straight to stderr, not through eprintln!, which the harness captures: a skip
-            // must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped: nginx not installed (set TTK_REQUIRE_NGINX=1 to require it)"
-            );
-            return None;
-        };
-        let dir =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("nginx-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(dir.join("www")).unwrap();
+/// Starts nginx with [`CONFIG`] and the files the cases read.
+fn start_nginx() -> Option<Nginx> {
+    Nginx::start(CONFIG, |dir| {
         fs::write(dir.join("www/big.bin"), big_body()).unwrap();
         fs::write(
             dir.join("www/ssi.html"),
             "start <!--# echo var=\"request_method\" --> end\n",
         )
         .unwrap();
-        // A free port: bind one, let it go, give it to nginx.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config = CONFIG
-            .replace("{dir}", dir.to_str().unwrap())
-            .replace("{port}", &port.to_string());
-        fs::write(dir.join("nginx.conf"), config).unwrap();
-        let child = Command::new(binary)
-            .arg("-p")
-            .arg(&dir)
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("nginx starts");
-        let nginx = Nginx {
-            child,
-            addr: format!("127.0.0.1:{port}"),
-            dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(&nginx.addr).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nginx did not listen on {} within 10 s; its log: {}",
-                nginx.addr,
-                fs::read_to_string(nginx.dir.join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(nginx)
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// nginx on PATH or where Debian puts it (`/usr/sbin`, not on a user's PATH).
-fn find_nginx() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin")])
-        .map(|dir| dir.join("nginx"))
-        .find(|candidate| candidate.is_file())
+    })
 }
 
 /// The content of `big.bin`.
@@ -149,7 +60,7 @@ fn big_body() -> Vec<u8> {
 /// All the cases share one nginx (starting it is the slow part).
 #[test]
 fn against_nginx() {
-    let Some(nginx) = Nginx::start() else { return };
+    let Some(nginx) = start_nginx() else { return };
     keep_alive_serves_many_requests_on_one_connection(&nginx);
     a_large_static_file_arrives_whole(&nginx);
     ssi_output_arrives_chunked(&nginx);

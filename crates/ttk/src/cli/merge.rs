@@ -47,6 +47,43 @@ fn parse_threshold(text: &str) -> Result<Threshold, String> {
 }
 
 impl MergeArgs {
+    /// Merges the reports as the `merge` command of a load test named `name` does, for a
+    /// program with a `merge` command of its own (the `ttk` command's `ttk merge`): reads the
+    /// reports, prints the summary, writes the merged reports and checks the thresholds. Exit
+    /// code: 0 when every shard was merged and the thresholds held, 1 when a threshold failed,
+    /// 2 when the reports are not of one run, 3 when a shard is missing (the merge of the
+    /// others is still written).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::cli::{LoadTest, MergeArgs, clap::Parser};
+    ///
+    /// #[derive(Parser)]
+    /// struct Command {
+    ///     #[command(flatten)]
+    ///     merge: MergeArgs,
+    /// }
+    ///
+    /// let dir = std::env::temp_dir().join(format!("ttk-merge-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let shard = |i: usize| {
+    ///     let path = dir.join(format!("shard-{i}.json"));
+    ///     let args = ["idle", "--bots", "4", "--shard", &format!("{i}/2"), "--run-id", "doc", "-q"];
+    ///     let mut test = LoadTest::try_from_args("idle", args).unwrap();
+    ///     test.args_mut().json = Some(path.clone());
+    ///     test.run(|_cx: ttk::Cx, _session| async {});
+    ///     path
+    /// };
+    /// let (a, b) = (shard(0), shard(1));
+    /// let command = Command::parse_from(["ttk", a.to_str().unwrap(), b.to_str().unwrap()]);
+    /// let outcome = command.merge.merge("idle");
+    /// assert_eq!((outcome.code, outcome.report.bots.started), (0, 4));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn merge(&self, name: &str) -> RunOutcome {
+        self.run(name)
+    }
+
     /// Reads the reports, merges them, prints the summary, writes the merged reports and checks
     /// the thresholds. A report that cannot be read (missing, torn) is named and left out: the
     /// merge of the others is still written, and names the shards it lacks. Exit code: 0 when

@@ -1,0 +1,68 @@
+//! The command line: `ttk` and its subcommands.
+
+use clap::{Parser, Subcommand};
+
+use crate::demo::DemoArgs;
+use crate::http_load::HttpArgs;
+use crate::line_load::TcpArgs;
+use crate::report_command::ReportArgs;
+use crate::udp_load::UdpArgs;
+
+/// Load without writing code: HTTP, TCP and UDP, each connection a ttk bot.
+#[derive(Parser, Debug)]
+#[command(
+    name = "ttk",
+    version,
+    after_help = "Exit codes: 0 passed, 1 a threshold failed, 2 bad command line, \
+                  3 the run failed, 130 interrupted.\n\
+                  Scripted bots (several steps, bots that play together): write a load test \
+                  with the ttk crate; see the README."
+)]
+pub(crate) struct Ttk {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// HTTP/1.1 load: keep-alive connections sending a request again and again (like wrk, oha,
+    /// hey), or on a schedule with --rate.
+    Http(HttpArgs),
+    /// Line-protocol load over TCP: each connection sends a line and reads the reply line.
+    Tcp(TcpArgs),
+    /// Datagram load over UDP: each bot sends a datagram and waits for the reply datagram.
+    Udp(UdpArgs),
+    /// Merge the JSON reports of a sharded run (--shard I/N of each) into the whole run's.
+    Merge(ttk::cli::MergeArgs),
+    /// Print a JSON report's summary, write its HTML page, check thresholds against it.
+    Report(ReportArgs),
+    /// Start a built-in HTTP target and run a short, visible load against it.
+    Demo(DemoArgs),
+}
+
+impl Ttk {
+    /// Runs the subcommand; its exit code.
+    pub(crate) fn run(self) -> u8 {
+        match self.command {
+            Command::Http(args) => args.run(),
+            Command::Tcp(args) => args.run(),
+            Command::Udp(args) => args.run(),
+            Command::Merge(args) => args.merge("ttk").code,
+            Command::Report(args) => args.run(),
+            Command::Demo(args) => args.run(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Ttk;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Ttk::command().debug_assert();
+    }
+}

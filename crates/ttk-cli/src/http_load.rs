@@ -1,0 +1,249 @@
+//! `ttk http`: keep-alive connections sending one request again and again.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use ttk::Cx;
+use ttk::cli::{LoadTest, RunOutcome, Session};
+use ttk::http::{HttpConnection, Request};
+
+use crate::http_target::HttpTarget;
+use crate::load_flags::LoadFlags;
+use crate::pace::Pace;
+use crate::status::failure_reason;
+
+/// `ttk http`'s flags.
+#[derive(Args, Clone, Debug)]
+#[command(
+    after_help = "Each connection is a bot that sends the request, reads the whole \
+    response, and sends again (keep-alive; it reconnects if the server closes). A response \
+    with status 400 or more counts as a failed request. When the duration is over, each \
+    connection finishes the request it is in. Transactions in the report and thresholds: \
+    `connect` and `request`.\n\n\
+    Examples:\n  \
+    ttk http http://127.0.0.1:8080/ -c 100 -d 10s\n  \
+    ttk http http://127.0.0.1:8080/ -c 50 --rate 2000 --html report.html\n  \
+    ttk http http://127.0.0.1:8080/login -m POST -b '{\"user\":\"a\"}' \
+    -H 'Content-Type: application/json' --threshold 'p99(request) < 20ms'"
+)]
+pub(crate) struct HttpArgs {
+    /// http://HOST[:PORT][/PATH][?QUERY]
+    #[arg(value_name = "URL", value_parser = parse_target)]
+    url: HttpTarget,
+
+    /// Request method [oha -m, hey -m, curl -X]
+    #[arg(short = 'm', long, default_value = "GET", value_parser = parse_method)]
+    method: String,
+
+    /// A request header, 'Name: value'; repeatable [wrk -H, oha -H, hey -H]
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    headers: Vec<(String, String)>,
+
+    /// The request body [oha -d, hey -d, curl -d]
+    #[arg(short = 'b', long, value_name = "BODY")]
+    body: Option<String>,
+
+    /// The request body, read from a file [oha -D, hey -D]
+    #[arg(long, value_name = "PATH", conflicts_with = "body")]
+    body_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    load: LoadFlags,
+}
+
+/// What every connection of a run shares.
+#[derive(Debug)]
+struct HttpPlan {
+    target: HttpTarget,
+    request: Request,
+    load: LoadFlags,
+    pace: Option<Pace>,
+}
+
+impl HttpArgs {
+    /// Runs the load; the exit code.
+    pub(crate) fn run(self) -> u8 {
+        self.run_named("ttk http")
+    }
+
+    /// Runs the load as the harness run `name`; the exit code.
+    pub(crate) fn run_named(self, name: &str) -> u8 {
+        match self.prepare(name) {
+            Ok((test, plan)) => run_load(test, plan).code,
+            Err(code) => code,
+        }
+    }
+
+    /// The harness run and the plan its connections follow; `Err` is an exit code.
+    fn prepare(self, name: &str) -> Result<(LoadTest, Arc<HttpPlan>), u8> {
+        let body = match &self.body_file {
+            Some(path) => std::fs::read(path).map_err(|error| {
+                eprintln!(
+                    "error: cannot read the body file {}: {error}",
+                    path.display()
+                );
+                2
+            })?,
+            None => self.body.clone().unwrap_or_default().into_bytes(),
+        };
+        let mut request = Request::new(self.method.clone(), self.url.path.clone());
+        for (name, value) in &self.headers {
+            request = request.header(name.clone(), value.clone());
+        }
+        if !body.is_empty() {
+            request = request.body(body);
+        }
+        if let Some(limit) = self.load.timeout {
+            request = request.timeout(limit);
+        }
+        let test = self.load.load_test(name, 1)?;
+        let pace = self
+            .load
+            .rate
+            .clone()
+            .map(|rate| Pace::new(rate, self.load.connections, self.load.load_duration()));
+        Ok((
+            test,
+            Arc::new(HttpPlan {
+                target: self.url,
+                request,
+                load: self.load,
+                pace,
+            }),
+        ))
+    }
+}
+
+/// Runs `plan`'s connections as `test`'s bots.
+fn run_load(test: LoadTest, plan: Arc<HttpPlan>) -> RunOutcome {
+    test.run_parallel(move |cx, session| connection(cx, session, Arc::clone(&plan)))
+}
+
+/// One connection: connects, then sends the request for each of its iterations (on the
+/// schedule, with `--rate`).
+#[ttk::bot]
+fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
+    let mut http: Option<HttpConnection> = None;
+    let schedule = plan
+        .pace
+        .as_ref()
+        .map(|pace| (pace, pace.start(ttk::now())));
+    for k in session.iterations() {
+        let send_at = match schedule {
+            Some((pace, start)) => {
+                let Some(at) = pace.send_at(start, session.id(), k) else {
+                    break;
+                };
+                if at > ttk::now() {
+                    ttk::yield_!(ttk::sleep_until(at));
+                }
+                Some(at)
+            }
+            None => None,
+        };
+        if http.is_none() {
+            match ttk::yield_!(connect(&cx, &plan)) {
+                Ok(connected) => http = Some(connected),
+                Err(_) => {
+                    // Refused or timed out (counted): without a schedule, pause before trying
+                    // again rather than spin on a server that is down.
+                    if schedule.is_none() {
+                        ttk::yield_!(ttk::sleep(RECONNECT_PAUSE));
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some(connection) = http.as_mut() else {
+            continue;
+        };
+        if let Some(at) = send_at {
+            cx.measure_from(at);
+        }
+        let request = cx.transaction("request");
+        match ttk::yield_!(connection.send(&plan.request)) {
+            Ok(response) if response.status() < 400 => {
+                request.ok();
+            }
+            Ok(response) => {
+                request.fail(failure_reason(response.status()));
+            }
+            Err(error) => {
+                request.fail_with(&error);
+            }
+        }
+    }
+}
+
+/// How long a connection that could not connect waits before trying again.
+const RECONNECT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Connects, timed as `connect` (within `--timeout`).
+async fn connect(cx: &Cx, plan: &HttpPlan) -> io::Result<HttpConnection> {
+    let connect = HttpConnection::connect(&plan.target.authority);
+    match plan.load.timeout {
+        Some(limit) => cx.time_within("connect", limit, connect).await,
+        None => cx.time("connect", connect).await,
+    }
+}
+
+fn parse_target(url: &str) -> Result<HttpTarget, String> {
+    url.parse()
+}
+
+/// A method: an HTTP token (`GET`, `POST`, `PROPFIND`).
+fn parse_method(method: &str) -> Result<String, String> {
+    if !method.is_empty() && method.bytes().all(is_token_byte) {
+        Ok(method.to_owned())
+    } else {
+        Err(format!(
+            "`{method}` is not a method; write e.g. GET, POST, PUT"
+        ))
+    }
+}
+
+/// A header, `Name: value`: the name an HTTP token, the value on one line.
+fn parse_header(header: &str) -> Result<(String, String), String> {
+    let Some((name, value)) = header.split_once(':') else {
+        return Err(format!("`{header}` has no `:`; write 'Name: value'"));
+    };
+    let name = name.trim();
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return Err(format!(
+            "`{name}` is not a header name; write 'Name: value'"
+        ));
+    }
+    if value.contains(['\r', '\n']) {
+        return Err(format!("the value of `{name}` has a line break"));
+    }
+    Ok((name.to_owned(), value.trim().to_owned()))
+}
+
+/// Whether `byte` may appear in an HTTP token (RFC 9110, section 5.6.2).
+fn is_token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_and_methods_are_checked() {
+        assert_eq!(
+            parse_header("Content-Type:  text/plain "),
+            Ok(("Content-Type".into(), "text/plain".into()))
+        );
+        assert!(parse_header("no colon").unwrap_err().contains("no `:`"));
+        assert!(
+            parse_header("bad name: x")
+                .unwrap_err()
+                .contains("not a header name")
+        );
+        assert_eq!(parse_method("PROPFIND"), Ok("PROPFIND".into()));
+        assert!(parse_method("GET /").is_err());
+        assert!(parse_method("").is_err());
+    }
+}

@@ -1,0 +1,198 @@
+//! `ttk tcp`: connections sending a line and reading the reply line.
+
+use std::io;
+use std::sync::Arc;
+
+use clap::Args;
+use ttk::Cx;
+use ttk::cli::Session;
+use ttk::net::{FrameFormat, Framed, TcpStream};
+
+use crate::load_flags::LoadFlags;
+use crate::pace::Pace;
+
+/// `ttk tcp`'s flags.
+#[derive(Args, Clone, Debug)]
+#[command(
+    after_help = "Each connection is a bot that writes the line, reads one reply \
+    line, and writes again; with --expect, a reply without that text fails the request. A \
+    connection the server closes is opened again. Transactions: `connect` and `request`.\n\n\
+    Examples:\n  \
+    ttk tcp 127.0.0.1:6379 --send PING --expect PONG --crlf -c 50 -d 10s\n  \
+    ttk tcp 127.0.0.1:7000 --send hello --expect hello --rate 5000"
+)]
+pub(crate) struct TcpArgs {
+    /// HOST:PORT
+    #[arg(value_name = "ADDR")]
+    addr: String,
+
+    /// The line to send (the line ending is added)
+    #[arg(long, value_name = "TEXT")]
+    send: String,
+
+    /// A reply line must contain this text
+    #[arg(long, value_name = "TEXT")]
+    expect: Option<String>,
+
+    /// Lines end in CRLF (Redis inline commands, IRC, SMTP), not LF
+    #[arg(long)]
+    crlf: bool,
+
+    /// The longest reply line accepted, in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    max_line: usize,
+
+    #[command(flatten)]
+    load: LoadFlags,
+}
+
+/// What every connection of a run shares.
+#[derive(Debug)]
+struct LinePlan {
+    args: TcpArgs,
+    format: FrameFormat,
+    pace: Option<Pace>,
+}
+
+impl TcpArgs {
+    /// Runs the load; the exit code.
+    pub(crate) fn run(self) -> u8 {
+        if self.send.contains(['\r', '\n']) {
+            eprintln!("error: --send is one line: it has a line break (the ending is added)");
+            return 2;
+        }
+        let test = match self.load.load_test("ttk tcp", 1) {
+            Ok(test) => test,
+            Err(code) => return code,
+        };
+        let format = if self.crlf {
+            FrameFormat::crlf_lines()
+        } else {
+            FrameFormat::lines()
+        }
+        .max_frame_len(self.max_line);
+        let pace = self
+            .load
+            .rate
+            .clone()
+            .map(|rate| Pace::new(rate, self.load.connections, self.load.load_duration()));
+        let plan = Arc::new(LinePlan {
+            args: self,
+            format,
+            pace,
+        });
+        test.run_parallel(move |cx, session| line_connection(cx, session, Arc::clone(&plan)))
+            .code
+    }
+}
+
+/// One connection: connects, then exchanges a line for each of its iterations.
+#[ttk::bot]
+fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
+    let mut framed: Option<Framed> = None;
+    let schedule = plan
+        .pace
+        .as_ref()
+        .map(|pace| (pace, pace.start(ttk::now())));
+    for k in session.iterations() {
+        let send_at = match schedule {
+            Some((pace, start)) => {
+                let Some(at) = pace.send_at(start, session.id(), k) else {
+                    break;
+                };
+                if at > ttk::now() {
+                    ttk::yield_!(ttk::sleep_until(at));
+                }
+                Some(at)
+            }
+            None => None,
+        };
+        if framed.is_none() {
+            let connect = TcpStream::connect(plan.args.addr.as_str());
+            let connected = match plan.args.load.timeout {
+                Some(limit) => ttk::yield_!(cx.time_within("connect", limit, connect)),
+                None => ttk::yield_!(cx.time("connect", connect)),
+            };
+            match connected {
+                Ok(stream) => {
+                    let _ = stream.set_nodelay(true);
+                    framed = Some(Framed::new(stream, plan.format));
+                }
+                Err(_) => {
+                    if schedule.is_none() {
+                        ttk::yield_!(ttk::sleep(std::time::Duration::from_millis(100)));
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some(connection) = framed.as_mut() else {
+            continue;
+        };
+        if let Some(at) = send_at {
+            cx.measure_from(at);
+        }
+        let request = cx.transaction("request");
+        let exchanged = match plan.args.load.timeout {
+            Some(limit) => match ttk::yield_!(ttk::timeout(limit, exchange(connection, &plan))) {
+                Ok(done) => done,
+                Err(elapsed) => Err(elapsed.into()),
+            },
+            None => ttk::yield_!(exchange(connection, &plan)),
+        };
+        match exchanged {
+            Ok(()) => {
+                request.ok();
+            }
+            Err(error) => {
+                request.fail_with(&error);
+                // The connection's state is unknown (a reply may still come): start over.
+                framed = None;
+            }
+        }
+    }
+}
+
+/// Writes the line and reads the reply line; `InvalidData` if it lacks `--expect`.
+async fn exchange(framed: &mut Framed, plan: &LinePlan) -> io::Result<()> {
+    framed.write_frame(plan.args.send.as_bytes()).await?;
+    let Some(reply) = framed.read_frame().await? else {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the server closed the connection instead of replying",
+        ));
+    };
+    check_reply(reply, plan.args.expect.as_deref())
+}
+
+/// Whether `reply` contains `expect` (any reply does without one); the error shows the reply.
+pub(crate) fn check_reply(reply: &[u8], expect: Option<&str>) -> io::Result<()> {
+    let Some(expect) = expect else {
+        return Ok(());
+    };
+    let expect = expect.as_bytes();
+    if expect.is_empty() || reply.windows(expect.len()).any(|window| window == expect) {
+        return Ok(());
+    }
+    let shown = String::from_utf8_lossy(&reply[..reply.len().min(80)]);
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("the reply `{shown}` lacks the expected text"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_reply;
+
+    #[test]
+    fn a_reply_must_contain_the_expected_text() {
+        assert!(check_reply(b"+PONG", Some("PONG")).is_ok());
+        assert!(check_reply(b"anything", None).is_ok());
+        let error = check_reply(b"-ERR unknown", Some("PONG")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the reply `-ERR unknown` lacks the expected text"
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! `--rate`: when each connection's requests are meant to be sent.
+//!
+//! The rate is one schedule for the whole run (request `n` at the rate's `n`-th arrival); the
+//! connections take its requests in turn, connection `i` the `i`-th, `i + c`-th, `i + 2c`-th…
+//! A request is timed from when it was meant to be sent, so a server that stalls (or a
+//! connection that fell behind) shows in the latencies as every user would have felt it.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use ttk::cli::Rate;
+
+/// The schedule, shared by every connection of the run (across workers).
+#[derive(Clone, Debug)]
+pub(crate) struct Pace {
+    rate: Rate,
+    connections: u64,
+    /// How long the load lasts.
+    duration: Duration,
+    /// The run's start: the first connection to ask sets it.
+    start: Arc<OnceLock<Instant>>,
+}
+
+impl Pace {
+    /// A schedule of `rate` over `connections`, for `duration`.
+    pub(crate) fn new(rate: Rate, connections: u32, duration: Duration) -> Pace {
+        Pace {
+            rate,
+            connections: u64::from(connections.max(1)),
+            duration,
+            start: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The schedule's start: the first call's `now`.
+    pub(crate) fn start(&self, now: Instant) -> Instant {
+        *self.start.get_or_init(|| now)
+    }
+
+    /// When connection `connection`'s request number `k` (from 0) is meant to be sent, or
+    /// `None` once the schedule (or the load's duration) is over.
+    pub(crate) fn send_at(&self, start: Instant, connection: usize, k: u64) -> Option<Instant> {
+        let n =
+            (connection as u64 % self.connections).checked_add(k.checked_mul(self.connections)?)?;
+        let offset = self.rate.arrival_offset(n)?;
+        (offset < self.duration).then(|| start + offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_take_the_schedule_in_turn() {
+        let pace = Pace::new("100/s".parse().unwrap(), 4, Duration::from_secs(1));
+        let start = pace.start(Instant::now());
+        let at = |connection, k| pace.send_at(start, connection, k).map(|at| at - start);
+        assert_eq!(at(0, 0), Some(Duration::ZERO));
+        assert_eq!(at(1, 0), Some(Duration::from_millis(10)));
+        assert_eq!(at(0, 1), Some(Duration::from_millis(40)));
+        assert_eq!(at(3, 24), Some(Duration::from_millis(990)));
+        assert_eq!(at(0, 25), None, "the second is over");
+        let sent: usize = (0..4)
+            .map(|connection| (0..).take_while(|&k| at(connection, k).is_some()).count())
+            .sum();
+        assert_eq!(sent, 100);
+    }
+
+    #[test]
+    fn the_first_caller_sets_the_start() {
+        let pace = Pace::new(
+            "10/s:1s,20/s:1s".parse().unwrap(),
+            3,
+            Duration::from_secs(2),
+        );
+        let early = Instant::now();
+        assert_eq!(pace.clone().start(early), early);
+        assert_eq!(pace.start(early + Duration::from_secs(5)), early);
+        let total: usize = (0..3)
+            .map(|c| {
+                (0..)
+                    .take_while(|&k| pace.send_at(early, c, k).is_some())
+                    .count()
+            })
+            .sum();
+        assert_eq!(total, 30);
+    }
+}

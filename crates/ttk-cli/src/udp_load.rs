@@ -1,0 +1,126 @@
+//! `ttk udp`: bots sending a datagram and waiting for the reply datagram.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use ttk::Cx;
+use ttk::cli::Session;
+use ttk::net::UdpSocket;
+
+use crate::line_load::check_reply;
+use crate::load_flags::LoadFlags;
+use crate::pace::Pace;
+
+/// How long a bot waits for a reply datagram without `--timeout`: UDP loses datagrams, and a
+/// bot must not wait for a lost one until the run's grace is over.
+const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// `ttk udp`'s flags.
+#[derive(Args, Clone, Debug)]
+#[command(
+    after_help = "Each bot has its own socket, sends the datagram to ADDR and waits for \
+    one reply datagram from it (up to --timeout, 1s if not given: a lost datagram fails the \
+    request), then sends again. With --expect, a reply without that text fails the request. \
+    Transactions: `request`.\n\n\
+    Example:\n  \
+    ttk udp 127.0.0.1:9000 --send ping --expect pong -c 20 --rate 10000 -d 10s"
+)]
+pub(crate) struct UdpArgs {
+    /// HOST:PORT
+    #[arg(value_name = "ADDR")]
+    addr: String,
+
+    /// The datagram to send
+    #[arg(long, value_name = "TEXT")]
+    send: String,
+
+    /// A reply datagram must contain this text
+    #[arg(long, value_name = "TEXT")]
+    expect: Option<String>,
+
+    #[command(flatten)]
+    load: LoadFlags,
+}
+
+/// What every bot of a run shares.
+#[derive(Debug)]
+struct UdpPlan {
+    args: UdpArgs,
+    pace: Option<Pace>,
+}
+
+impl UdpArgs {
+    /// Runs the load; the exit code.
+    pub(crate) fn run(self) -> u8 {
+        let test = match self.load.load_test("ttk udp", 1) {
+            Ok(test) => test,
+            Err(code) => return code,
+        };
+        let pace = self
+            .load
+            .rate
+            .clone()
+            .map(|rate| Pace::new(rate, self.load.connections, self.load.load_duration()));
+        let plan = Arc::new(UdpPlan { args: self, pace });
+        test.run_parallel(move |cx, session| datagram_bot(cx, session, Arc::clone(&plan)))
+            .code
+    }
+}
+
+/// One bot: a socket of its own, a datagram and its reply for each iteration.
+#[ttk::bot]
+fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> {
+    let socket = ttk::yield_!(open(&plan.args.addr))?;
+    let limit = plan.args.load.timeout.unwrap_or(DEFAULT_REPLY_TIMEOUT);
+    let mut reply = vec![0; 64 * 1024];
+    let schedule = plan
+        .pace
+        .as_ref()
+        .map(|pace| (pace, pace.start(ttk::now())));
+    for k in session.iterations() {
+        if let Some((pace, start)) = schedule {
+            let Some(at) = pace.send_at(start, session.id(), k) else {
+                break;
+            };
+            if at > ttk::now() {
+                ttk::yield_!(ttk::sleep_until(at));
+            }
+            cx.measure_from(at);
+        }
+        let request = cx.transaction("request");
+        let exchange = async {
+            socket.send(plan.args.send.as_bytes()).await?;
+            let len = socket.recv(&mut reply).await?;
+            check_reply(&reply[..len], plan.args.expect.as_deref())
+        };
+        let exchanged = match ttk::yield_!(ttk::timeout(limit, exchange)) {
+            Ok(done) => done,
+            Err(elapsed) => Err(elapsed.into()),
+        };
+        match exchanged {
+            Ok(()) => request.ok(),
+            Err(error) => request.fail_with(&error),
+        };
+    }
+    Ok(())
+}
+
+/// A socket bound to an ephemeral port of `addr`'s family and connected to `addr`.
+async fn open(addr: &str) -> io::Result<UdpSocket> {
+    let target = *ttk::net::lookup_host(addr).await?.first().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{addr}` names no address"),
+        )
+    })?;
+    let local: SocketAddr = match target {
+        SocketAddr::V4(_) => ([0, 0, 0, 0], 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    let socket = UdpSocket::bind(local)?;
+    socket.connect(target)?;
+    Ok(socket)
+}

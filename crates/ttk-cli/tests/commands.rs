@@ -1,0 +1,322 @@
+//! The `ttk` binary as a user runs it: each subcommand against a real server on loopback (the
+//! built-in demo target, a line server and a datagram server on threads of this test), and bad
+//! input meeting a clear message and exit code 2.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ttk_cli::DemoTarget;
+use ttk_report::Report;
+
+/// Runs `ttk args…`.
+fn ttk(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ttk"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ttk-cli-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn bad_flags_and_urls_get_a_message_and_exit_2() {
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &["http", "127.0.0.1:80/"],
+            "has no scheme; write http://127.0.0.1:80/",
+        ),
+        (&["http", "https://127.0.0.1/"], "https is not supported"),
+        (&["http", "http://127.0.0.1:70000/"], "port `70000`"),
+        (&["http", "http://127.0.0.1/", "-c", "0"], "--connections"),
+        (
+            &["http", "http://127.0.0.1/", "-d", "soon"],
+            "write e.g. 10s",
+        ),
+        (
+            &["http", "http://127.0.0.1/", "-H", "NoColon"],
+            "write 'Name: value'",
+        ),
+        (
+            &["http", "http://127.0.0.1/", "--threshold", "p99 <"],
+            "threshold",
+        ),
+        (&["tcp", "127.0.0.1:1", "--expect", "x"], "--send"),
+    ];
+    for (args, message) in cases {
+        let output = ttk(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(message),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    let output = ttk(&["http", "http://127.0.0.1/", "-c", "1000000"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("open files"),
+        "{}",
+        stderr(&output)
+    );
+    let output = ttk(&["frobnicate"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn help_reads_well() {
+    let output = ttk(&["--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    for command in ["http", "tcp", "udp", "merge", "report", "demo"] {
+        assert!(stdout(&output).contains(command), "{command} in --help");
+        let help = ttk(&[command, "--help"]);
+        assert_eq!(help.status.code(), Some(0), "{command} --help");
+        assert!(
+            stdout(&help).starts_with(char::is_uppercase),
+            "{command}: {}",
+            stdout(&help)
+        );
+    }
+}
+
+#[test]
+fn demo_runs_a_visible_load_on_its_own_target() {
+    let dir = scratch("demo");
+    let html = dir.join("demo.html");
+    let output = ttk(&[
+        "demo",
+        "-c",
+        "10",
+        "-d",
+        "1s",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains("ttk demo: an HTTP target is listening on 127.0.0.1:"));
+    assert!(out.contains("bots: 10 started, 10 finished"), "{out}");
+    // The summary's successes are the target's own count.
+    let ok = out
+        .lines()
+        .find_map(|line| line.strip_prefix("request "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap();
+    assert!(
+        out.contains(&format!("The target answered {ok} requests")),
+        "{out}"
+    );
+    assert!(std::fs::read_to_string(&html).unwrap().contains("<html"));
+}
+
+#[test]
+fn a_rate_sends_on_schedule() {
+    let target = DemoTarget::start().unwrap();
+    let dir = scratch("rate");
+    let json = dir.join("rate.json");
+    let url = format!("http://{}/", target.addr());
+    let args = [
+        "http", &url, "-c", "4", "--rate", "200", "-d", "1s", "-q", "--json",
+    ];
+    let output = ttk(&[&args[..], &[json.to_str().unwrap()]].concat());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = Report::read_json(&json).unwrap();
+    // 200 a second for one second: request n at n / 200 s, n from 0 to 199.
+    assert_eq!(report.transaction("request").unwrap().ok, 200);
+    assert_eq!(target.served(), 200);
+}
+
+/// A line server: answers each line with `+PONG` if it is `PING`, else `-ERR`.
+fn line_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for socket in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut writer = socket.try_clone().unwrap();
+                for line in BufReader::new(socket).lines() {
+                    let Ok(line) = line else { return };
+                    let reply: &[u8] = if line.trim_end() == "PING" {
+                        b"+PONG\r\n"
+                    } else {
+                        b"-ERR unknown\r\n"
+                    };
+                    if writer.write_all(reply).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn tcp_exchanges_lines_and_checks_the_replies() {
+    let addr = line_server();
+    let dir = scratch("tcp");
+    let json = dir.join("tcp.json");
+    let json = json.to_str().unwrap();
+    let args = ["tcp", &addr, "--send", "PING", "--expect", "PONG", "--crlf"];
+    let output = ttk(&[&args[..], &["-c", "5", "-d", "500ms", "-q", "--json", json]].concat());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let request = Report::read_json(json).unwrap().transactions[1].clone();
+    assert_eq!((request.name.as_str(), request.failed), ("request", 0));
+    assert!(request.ok > 100, "{}", request.ok);
+
+    let args = [
+        "tcp", &addr, "--send", "HELLO", "--expect", "PONG", "--crlf",
+    ];
+    let rest = [
+        "-c",
+        "2",
+        "-d",
+        "300ms",
+        "-q",
+        "--threshold",
+        "failures < 1%",
+    ];
+    let output = ttk(&[&args[..], &rest].concat());
+    assert_eq!(output.status.code(), Some(1), "the threshold failed");
+    assert!(stdout(&output).contains("the reply `-ERR unknown` lacks the expected text"));
+}
+
+#[test]
+fn udp_exchanges_datagrams() {
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap().to_string();
+    let answered = Arc::new(AtomicU64::new(0));
+    let count = Arc::clone(&answered);
+    std::thread::spawn(move || {
+        let mut buf = [0; 1500];
+        while let Ok((len, from)) = server.recv_from(&mut buf) {
+            if &buf[..len] == b"ping" {
+                count.fetch_add(1, Ordering::SeqCst);
+                let _ = server.send_to(b"pong", from);
+            }
+        }
+    });
+    let dir = scratch("udp");
+    let json = dir.join("udp.json");
+    let json = json.to_str().unwrap();
+    let args = [
+        "udp", &addr, "--send", "ping", "--expect", "pong", "-c", "3",
+    ];
+    let output = ttk(&[
+        &args[..],
+        &["--rate", "300", "-d", "1s", "-q", "--json", json],
+    ]
+    .concat());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let request = Report::read_json(json).unwrap().transactions[0].clone();
+    assert_eq!((request.ok, request.failed), (300, 0));
+    assert_eq!(answered.load(Ordering::SeqCst), 300);
+}
+
+#[test]
+fn report_rereads_a_run_and_checks_new_thresholds() {
+    let target = DemoTarget::start().unwrap();
+    let dir = scratch("report");
+    let json = dir.join("run.json");
+    let url = format!("http://{}/", target.addr());
+    let output = ttk(&[
+        "http",
+        &url,
+        "-c",
+        "2",
+        "-d",
+        "300ms",
+        "-q",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let html = dir.join("run.html");
+    let output = ttk(&[
+        "report",
+        json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).starts_with("ttk http: ran its whole duration"));
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("<title>ttk http — ttk report</title>")
+    );
+
+    let output = ttk(&[
+        "report",
+        json.to_str().unwrap(),
+        "--threshold",
+        "count(request) > 1000000000",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("FAILED"));
+
+    let output = ttk(&["report", dir.join("absent.json").to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("absent.json"));
+}
+
+#[test]
+fn merge_joins_shard_reports() {
+    let dir = scratch("merge");
+    let shard = |index: usize| {
+        let path = dir.join(format!("shard-{index}.json"));
+        let shard = format!("{index}/2");
+        let args = [
+            "shop",
+            "--bots",
+            "6",
+            "--shard",
+            &shard,
+            "--run-id",
+            "merge-test",
+            "-q",
+        ];
+        let mut test = ttk::cli::LoadTest::try_from_args("shop", args).unwrap();
+        test.args_mut().json = Some(path.clone());
+        assert_eq!(test.run(|_cx: ttk::Cx, _session| async {}).code, 0);
+        path.to_str().unwrap().to_owned()
+    };
+    let (first, second) = (shard(0), shard(1));
+    let merged = dir.join("all.json");
+    let output = ttk(&["merge", &first, &second, "--json", merged.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = Report::read_json(&merged).unwrap();
+    assert_eq!(report.bots.started, 6);
+    assert!(report.run.shards.as_ref().unwrap().is_complete());
+
+    let output = ttk(&["merge", &first]);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "a shard is missing: {}",
+        stderr(&output)
+    );
+}

@@ -1,0 +1,3 @@
+//! Test support shared by ttk-http's tests.
+
+pub mod nginx;

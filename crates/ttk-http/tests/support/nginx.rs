@@ -1,0 +1,106 @@
+//! A real nginx on loopback for tests: started from a config the test gives (a single
+//! process, `daemon off; master_process off;`, its files under the target directory, a free
+//! port) and stopped when dropped. Shared by ttk-http's and ttk-cli's tests (ttk-cli includes
+//! this file by path).
+//!
+//! Needs nginx (Debian: `apt-get install -y nginx`; `.ci/run` installs it). Without it a test
+//! says it is skipped and passes, unless `TTK_REQUIRE_NGINX` is set.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::fs;
+use std::io::Write as _;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running nginx, stopped when dropped.
+pub struct Nginx {
+    /// The process.
+    child: Child,
+    /// `127.0.0.1:port`.
+    pub addr: String,
+    /// Its files: the config, the logs, `www/` (the root the config may serve).
+    pub dir: PathBuf,
+}
+
+impl Nginx {
+    /// Starts nginx with `config`, in which `{dir}` and `{port}` are filled in, after
+    /// `prepare` put files in `{dir}`; or says the test is skipped and returns `None`.
+    pub fn start(config: &str, prepare: impl FnOnce(&Path)) -> Option<Nginx> {
+        let Some(binary) = find_nginx() else {
+            if std::env::var_os("TTK_REQUIRE_NGINX").is_some() {
+                panic!(
+                    "TTK_REQUIRE_NGINX is set but nginx is not installed: \
+                     install it with `apt-get install -y nginx`"
+                );
+            }
+            // Straight to stderr, not through eprintln!, which the harness captures: a skip
+            // must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: nginx not installed (set TTK_REQUIRE_NGINX=1 to require it)"
+            );
+            return None;
+        };
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("nginx-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("www")).unwrap();
+        prepare(&dir);
+        // A free port: bind one, let it go, give it to nginx.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = config
+            .replace("{dir}", dir.to_str().unwrap())
+            .replace("{port}", &port.to_string());
+        fs::write(dir.join("nginx.conf"), config).unwrap();
+        let child = Command::new(binary)
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("nginx starts");
+        let nginx = Nginx {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(&nginx.addr).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not listen on {} within 10 s; its log: {}",
+                nginx.addr,
+                fs::read_to_string(nginx.dir.join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(nginx)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// nginx on PATH or where Debian puts it (`/usr/sbin`, not on a user's PATH).
+fn find_nginx() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin")])
+        .map(|dir| dir.join("nginx"))
+        .find(|candidate| candidate.is_file())
+}
