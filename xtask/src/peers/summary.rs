@@ -163,7 +163,7 @@ impl Summary {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{:<6} {:>6}  {:<34} {:>9} {:>9}  {:<24} {:>23}",
+            "{:<6} {:>6}  {:<26} {:>9} {:>9}  {:<26} {:>21}",
             "client",
             "conns",
             "req/s median [min..max]",
@@ -176,7 +176,7 @@ impl Summary {
             let run = &line.median_run;
             let _ = writeln!(
                 out,
-                "{:<6} {:>6}  {:<34} {:>9} {:>9}  {:<24} {:>23}",
+                "{:<6} {:>6}  {:<26} {:>9} {:>9}  {:<26} {:>21}",
                 line.kind.name(),
                 line.connections,
                 line.rate.text(0),
