@@ -160,6 +160,7 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
         .map_err(|error| format!("cannot create {}: {error}", work.display()))?;
     let server = nginx::Nginx::start(&nginx_binary, dir.join("peers-nginx"), SERVER_CORE)?;
     let url = server.url();
+    let load_before = machine::load_average();
     println!(
         "peers: nginx on {} (core {SERVER_CORE}), clients on core {CLIENT_CORE}, {} round(s) of {} s",
         server.addr, plan.rounds, plan.seconds
@@ -199,6 +200,7 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
         }
     }
     drop(server);
+    let load_after = machine::load_average();
 
     let summary = Summary::new(&samples, &plan.connections);
     let wrk_skipped = skipped
@@ -207,6 +209,7 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
         .map(|(_, reason)| reason.as_str());
     let missed = summary.missed(wrk_skipped.is_some());
     println!("\n{}", summary.table(&skipped, &failures));
+    println!("load average before: {load_before}; after: {load_after}");
 
     let json = serde_json::json!({
         "version": 1,
@@ -219,6 +222,7 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
             "body_bytes": nginx::BODY.len(),
         },
         "machine": machine::json(),
+        "load_average": { "before": load_before, "after": load_after },
         "tools": tools,
         "skipped": skipped.iter().map(|(kind, reason)| serde_json::json!({
             "client": kind.name(), "reason": reason,

@@ -17,6 +17,19 @@ pub(crate) fn json() -> serde_json::Value {
     serde_json::json!({ "cores": cores, "kernel": kernel, "cpu": cpu })
 }
 
+/// The 1-, 5- and 15-minute load averages (`/proc/loadavg`): on a machine shared with other
+/// work, they tell how far to trust the figures.
+pub(crate) fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
 /// The version `binary` prints with `flag` (the first line of its stdout, or of its stderr,
 /// where nginx prints it), or `unknown`.
 pub(crate) fn version(binary: &Path, flag: Option<&str>) -> String {
