@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: criterion benches + probes → table and `summary.json`.
+//! `cargo xtask bench`: criterion benches + probes + `ttk http` beside wrk, hey and oha (see
+//! `peers.rs`) → table and `summary.json`.
 
 use std::time::SystemTime;
 
@@ -75,6 +76,17 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
     record(crate::workers::figures());
     record(crate::metrics::probe_figures());
     record(crate::net::figures());
+    // Last: it builds ttk-cli, and its rounds take a few minutes. A client the machine lacks is
+    // skipped, not missed; ttk failing to build or run is a failure.
+    match crate::peers::measure(&crate::peers::Plan::default()) {
+        Ok(measured) => {
+            record(Ok(measured.figures));
+            for failure in measured.failures {
+                record(Err(format!("peers: {failure}")));
+            }
+        }
+        Err(error) => record(Err(format!("peers: {error}"))),
+    }
 
     let table = report::table(&figures);
     println!("\n{table}");

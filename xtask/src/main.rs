@@ -1,10 +1,10 @@
 //! Project chores, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
 //!
 //! - `cargo xtask bench [criterion args...]`: runs the criterion benches and the probes (yield
-//!   time and instructions, memory, sessions, network), prints a table of the figures against
-//!   their targets and writes `target/ttk-bench/summary.json`. Exits with status 1 if any figure
-//!   missed its target or could not be measured (the table and summary say which), 2 on a
-//!   usage error. `TTK_BENCH_LOAD_SECONDS` shortens the minute the timeouts-under-load probe
+//!   time and instructions, memory, sessions, network), then `cargo xtask peers` with its
+//!   defaults, prints a table of the figures against their targets and writes
+//!   `target/ttk-bench/summary.json`. Exits with status 1 if any figure missed its target or
+//!   could not be measured (the table and summary say which), 2 on a usage error. `TTK_BENCH_LOAD_SECONDS` shortens the minute the timeouts-under-load probe
 //!   runs, for a quick local check (the figures' names then say so).
 //! - `cargo xtask slurm`: runs a ttk load test sharded over a real Slurm cluster it starts on
 //!   this machine (installing Debian's Slurm packages if they are missing): a job array of 4
@@ -16,6 +16,11 @@
 //!   `/proc` (memory, slab, sockets) each second, prints the figures and writes
 //!   `target/ttk-bench/hold.json`; exits with status 1 unless every connection was held at once
 //!   with no failure.
+//! - `cargo xtask peers [--duration 5s] [--rounds 3] [--connections 100,1000]`: `ttk http` side
+//!   by side with wrk, hey and oha against one pinned nginx on loopback (see `peers.rs`); prints
+//!   a table, writes `target/ttk-bench/peers.json`; exits with status 1 if ttk could not be
+//!   built or run, a client failed, or ttk missed its targets against wrk. Clients this machine
+//!   lacks are skipped and said so.
 
 mod bench;
 mod cargo;
@@ -25,6 +30,7 @@ mod hold_figures;
 mod instructions;
 mod metrics;
 mod net;
+mod peers;
 mod probe;
 mod procfs;
 mod report;
@@ -46,6 +52,13 @@ fn main() -> ExitCode {
     let outcome = match task.as_deref() {
         Some("bench") => bench::run(&rest),
         Some("slurm") if rest.is_empty() => slurm::run(),
+        Some("peers") => match peers::Plan::parse(&rest) {
+            Ok(plan) => peers::run(&plan),
+            Err(error) => {
+                eprintln!("xtask peers: {error}\nusage: {}", peers::USAGE);
+                return ExitCode::from(2);
+            }
+        },
         Some("hold") => match hold::Plan::parse(&rest) {
             Ok(plan) => hold::run(&plan),
             Err(error) => {
@@ -57,6 +70,7 @@ fn main() -> ExitCode {
             eprintln!("usage: cargo xtask bench [criterion args, e.g. --quick]");
             eprintln!("       cargo xtask slurm");
             eprintln!("       {}", hold::USAGE);
+            eprintln!("       {}", peers::USAGE);
             return ExitCode::from(2);
         }
     };

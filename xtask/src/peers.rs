@@ -1,0 +1,298 @@
+//! `cargo xtask peers [--duration 5s] [--rounds 3] [--connections 100,1000]`: `ttk http` side by
+//! side with wrk, hey and oha against one nginx on loopback (one worker, pinned to its own core,
+//! a 13-byte body on keep-alive connections), each client on the other core with one thread.
+//! Rounds are interleaved (every client once per round and connection count, in an order that
+//! turns each round); the client's CPU time comes from the kernel (`wait4`), the server's count
+//! of requests from `stub_status`. Prints a table, writes `target/ttk-bench/peers.json`, and
+//! fails if ttk could not be built or run, if a client failed, or if ttk missed its targets
+//! against wrk. Clients this machine lacks are reported as skipped, never faked.
+
+mod client;
+mod hey;
+mod machine;
+mod measure;
+mod nginx;
+mod oha;
+mod output;
+mod summary;
+mod ttk;
+mod wrk;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use client::{Client, Kind};
+use summary::{Sample, Summary};
+
+use crate::cargo;
+use crate::report::Figure;
+
+/// The usage line of `cargo xtask peers`.
+pub(crate) const USAGE: &str =
+    "cargo xtask peers [--duration SECONDS(s)] [--rounds N] [--connections N,N,...]";
+
+/// The core every client runs on.
+const CLIENT_CORE: usize = 0;
+/// The core nginx runs on.
+const SERVER_CORE: usize = 1;
+/// The pause between two runs, for the previous client's connections to close.
+const PAUSE: Duration = Duration::from_secs(1);
+
+/// What to run, from the command line.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Plan {
+    /// Seconds each client runs per round.
+    pub(crate) seconds: u64,
+    /// Rounds.
+    pub(crate) rounds: usize,
+    /// The connection counts, each run in every round.
+    pub(crate) connections: Vec<u64>,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            seconds: 5,
+            rounds: 3,
+            connections: vec![100, 1000],
+        }
+    }
+}
+
+impl Plan {
+    /// Reads the flags after `peers`.
+    pub(crate) fn parse(args: &[String]) -> Result<Plan, String> {
+        let mut plan = Plan::default();
+        let mut words = args.iter();
+        while let Some(flag) = words.next() {
+            let value = words.next().ok_or(format!("{flag} needs a value"))?;
+            let whole = |text: &str| -> Result<u64, String> {
+                match text.replace('_', "").parse() {
+                    Ok(0) | Err(_) => Err(format!("{flag}: not a whole number above 0: {value:?}")),
+                    Ok(number) => Ok(number),
+                }
+            };
+            match flag.as_str() {
+                "--duration" => {
+                    plan.seconds = match value.strip_suffix('m') {
+                        Some(minutes) => whole(minutes)? * 60,
+                        None => whole(value.strip_suffix('s').unwrap_or(value))?,
+                    }
+                }
+                "--rounds" => plan.rounds = whole(value)? as usize,
+                "--connections" => {
+                    plan.connections = value.split(',').map(whole).collect::<Result<_, _>>()?
+                }
+                _ => return Err(format!("unknown flag {flag}")),
+            }
+        }
+        Ok(plan)
+    }
+}
+
+/// What a measurement gave: the figures for the bench summary, what failed, what missed.
+pub(crate) struct Measured {
+    /// Each client's medians and ttk's ratios to wrk.
+    pub(crate) figures: Vec<Figure>,
+    /// Runs and builds that failed (ttk not built, a client that exited with an error).
+    pub(crate) failures: Vec<String>,
+    /// ttk's targets it missed.
+    pub(crate) missed: Vec<String>,
+}
+
+/// `cargo xtask peers`: measures and reports; an error if anything failed or missed.
+pub(crate) fn run(plan: &Plan) -> Result<(), String> {
+    let measured = measure(plan)?;
+    match (measured.failures.len(), measured.missed.len()) {
+        (0, 0) => Ok(()),
+        (failed, missed) => Err(format!(
+            "{failed} failure(s), {missed} target(s) missed{}",
+            if missed > 0 {
+                format!(": {}", measured.missed.join("; "))
+            } else {
+                String::new()
+            }
+        )),
+    }
+}
+
+/// Runs every round, prints the table, writes `peers.json`.
+pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
+    let dir = cargo::target_dir().join("ttk-bench");
+    let json_path = dir.join("peers.json");
+    // An earlier run's figures must not outlive a run that fails before writing its own.
+    match std::fs::remove_file(&json_path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(format!("cannot remove {}: {error}", json_path.display())),
+    }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if cores < 2 {
+        return Err(format!(
+            "peers needs 2 cores (one for nginx, one for the client); this machine has {cores}"
+        ));
+    }
+    let nginx_binary = nginx::find()
+        .ok_or("nginx not found on PATH or in /usr/sbin (Debian: apt-get install nginx)")?;
+
+    let mut failures = Vec::new();
+    let mut skipped = Vec::new();
+    let mut clients = Vec::new();
+    for kind in Kind::ALL {
+        match find(kind) {
+            Ok(binary) => clients.push(Client { kind, binary }),
+            Err(Found::Skipped(reason)) => skipped.push((kind, reason)),
+            Err(Found::Failed(reason)) => failures.push(reason),
+        }
+    }
+    let mut tools = serde_json::Map::new();
+    tools.insert(
+        "nginx".into(),
+        machine::version(&nginx_binary, Some("-v")).into(),
+    );
+    for client in &clients {
+        let version = machine::version(&client.binary, client.kind.version_flag());
+        tools.insert(client.kind.name().into(), version.into());
+    }
+
+    let work = dir.join("peers-work");
+    std::fs::create_dir_all(&work)
+        .map_err(|error| format!("cannot create {}: {error}", work.display()))?;
+    let server = nginx::Nginx::start(&nginx_binary, dir.join("peers-nginx"), SERVER_CORE)?;
+    let url = server.url();
+    let load_before = machine::load_average();
+    println!(
+        "peers: nginx on {} (core {SERVER_CORE}), clients on core {CLIENT_CORE}, {} round(s) of {} s",
+        server.addr, plan.rounds, plan.seconds
+    );
+    let mut samples = Vec::new();
+    for round in 0..plan.rounds {
+        for &connections in &plan.connections {
+            let mut order = clients.clone();
+            let turn = round % order.len().max(1);
+            order.rotate_left(turn);
+            for client in &order {
+                let run = client.run(&url, connections, plan.seconds, CLIENT_CORE, &work, || {
+                    server.requests()
+                });
+                match &run {
+                    Ok(run) => println!(
+                        "  round {}/{}, {connections} connections, {}: {:.0} req/s, {} errors",
+                        round + 1,
+                        plan.rounds,
+                        client.kind.name(),
+                        run.output.rate(),
+                        run.output.errors,
+                    ),
+                    Err(error) => {
+                        println!("  round {}: {error}", round + 1);
+                        failures.push(format!("round {}: {error}", round + 1));
+                    }
+                }
+                samples.push(Sample {
+                    round,
+                    connections,
+                    kind: client.kind,
+                    run,
+                });
+                std::thread::sleep(PAUSE);
+            }
+        }
+    }
+    drop(server);
+    let load_after = machine::load_average();
+
+    let summary = Summary::new(&samples, &plan.connections);
+    let wrk_skipped = skipped
+        .iter()
+        .find(|(kind, _)| *kind == Kind::Wrk)
+        .map(|(_, reason)| reason.as_str());
+    let missed = summary.missed(wrk_skipped.is_some());
+    println!("\n{}", summary.table(&skipped, &failures));
+    println!("load average before: {load_before}; after: {load_after}");
+
+    let json = serde_json::json!({
+        "version": 1,
+        "plan": {
+            "duration_s": plan.seconds,
+            "rounds": plan.rounds,
+            "connections": plan.connections,
+            "client_core": CLIENT_CORE,
+            "server_core": SERVER_CORE,
+            "body_bytes": nginx::BODY.len(),
+        },
+        "machine": machine::json(),
+        "load_average": { "before": load_before, "after": load_after },
+        "tools": tools,
+        "skipped": skipped.iter().map(|(kind, reason)| serde_json::json!({
+            "client": kind.name(), "reason": reason,
+        })).collect::<Vec<_>>(),
+        "failures": failures,
+        "missed": missed,
+        "passed": failures.is_empty() && missed.is_empty(),
+        "runs": samples.iter().map(summary::sample_json).collect::<Vec<_>>(),
+        "summary": summary.json(),
+    });
+    std::fs::write(
+        &json_path,
+        serde_json::to_string_pretty(&json).expect("JSON of numbers and strings"),
+    )
+    .map_err(|error| format!("cannot write {}: {error}", json_path.display()))?;
+    println!("wrote {}", json_path.display());
+    Ok(Measured {
+        figures: summary.figures(wrk_skipped),
+        failures,
+        missed,
+    })
+}
+
+/// Why a client is not run.
+enum Found {
+    /// It is not on this machine: reported, not a failure.
+    Skipped(String),
+    /// It should be and is not: ttk that did not build.
+    Failed(String),
+}
+
+/// The executable of `kind`: ttk built from this workspace, the others from `PATH`.
+fn find(kind: Kind) -> Result<PathBuf, Found> {
+    if kind == Kind::Ttk {
+        cargo::run(&["build", "--release", "-p", "ttk-cli"])
+            .map_err(|error| Found::Failed(format!("ttk could not be built: {error}")))?;
+        let binary = cargo::target_dir().join("release").join("ttk");
+        return if binary.is_file() {
+            Ok(binary)
+        } else {
+            Err(Found::Failed(format!(
+                "ttk was built but {} is missing",
+                binary.display()
+            )))
+        };
+    }
+    client::on_path(kind.name())
+        .ok_or_else(|| Found::Skipped(format!("{} not found on PATH", kind.name())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn flags_override_the_defaults() {
+        assert_eq!(Plan::parse(&[]).unwrap(), Plan::default());
+        let plan = Plan::parse(&args("--duration 3s --rounds 1 --connections 10,2_000")).unwrap();
+        assert_eq!(
+            (plan.seconds, plan.rounds, plan.connections),
+            (3, 1, vec![10, 2000])
+        );
+        assert_eq!(Plan::parse(&args("--duration 2m")).unwrap().seconds, 120);
+        assert!(Plan::parse(&args("--rounds 0")).is_err());
+        assert!(Plan::parse(&args("--connections 100,")).is_err());
+        assert!(Plan::parse(&args("--duration 1.5s")).is_err());
+        assert!(Plan::parse(&args("--verbose 1")).is_err());
+    }
+}

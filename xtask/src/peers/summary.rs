@@ -1,0 +1,474 @@
+//! The rounds' figures brought together: medians and ranges per client and connection count,
+//! ttk's ratios to wrk against the targets, as a table for people and JSON for machines.
+
+use std::fmt::Write as _;
+
+use super::client::{Kind, Run};
+use crate::report::{self, Figure, Goal};
+
+/// ttk's CPU per request over wrk's must be at most this.
+pub(crate) const CPU_RATIO_TARGET: f64 = 0.9;
+/// ttk's requests/s over wrk's must be at least this (nginx is the bottleneck, so both should
+/// get what it gives; 5% allows for the noise of a shared machine).
+pub(crate) const RATE_RATIO_TARGET: f64 = 0.95;
+
+/// One run of the bench: which round, which client, how many connections, and what came of it.
+#[derive(Debug)]
+pub(crate) struct Sample {
+    /// The round, from 0.
+    pub(crate) round: usize,
+    /// Connections.
+    pub(crate) connections: u64,
+    /// The client.
+    pub(crate) kind: Kind,
+    /// Its figures, or why it failed.
+    pub(crate) run: Result<Run, String>,
+}
+
+/// The median, smallest and largest of some samples.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Spread {
+    /// The median.
+    pub(crate) median: f64,
+    /// The smallest.
+    pub(crate) min: f64,
+    /// The largest.
+    pub(crate) max: f64,
+}
+
+impl Spread {
+    /// The spread of `samples`, if there are any.
+    fn of(samples: &[f64]) -> Option<Spread> {
+        if samples.is_empty() {
+            return None;
+        }
+        Some(Spread {
+            median: report::median(samples),
+            min: samples.iter().copied().fold(f64::INFINITY, f64::min),
+            max: samples.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        })
+    }
+
+    /// `median [min..max]`, each with `decimals` decimals.
+    fn text(self, decimals: usize) -> String {
+        format!(
+            "{} [{}..{}]",
+            grouped(self.median, decimals),
+            grouped(self.min, decimals),
+            grouped(self.max, decimals)
+        )
+    }
+
+    /// As JSON.
+    fn json(self) -> serde_json::Value {
+        serde_json::json!({ "median": self.median, "min": self.min, "max": self.max })
+    }
+}
+
+/// One client at one connection count, over the rounds that succeeded.
+#[derive(Debug)]
+pub(crate) struct Line {
+    /// The client.
+    pub(crate) kind: Kind,
+    /// Connections.
+    pub(crate) connections: u64,
+    /// Successful responses per second.
+    pub(crate) rate: Spread,
+    /// CPU per successful response, in microseconds.
+    pub(crate) cpu_us: Option<Spread>,
+    /// The round with the median rate, whose percentiles and counts are shown.
+    pub(crate) median_run: Run,
+}
+
+/// ttk over wrk at one connection count, from the rounds where both ran.
+#[derive(Debug)]
+pub(crate) struct Ratio {
+    /// Connections.
+    pub(crate) connections: u64,
+    /// ttk's CPU per request over wrk's, per round.
+    pub(crate) cpu: Option<Spread>,
+    /// ttk's requests/s over wrk's, per round.
+    pub(crate) rate: Option<Spread>,
+}
+
+/// Everything measured.
+#[derive(Debug)]
+pub(crate) struct Summary {
+    /// Per client and connection count.
+    pub(crate) lines: Vec<Line>,
+    /// ttk against wrk, per connection count.
+    pub(crate) ratios: Vec<Ratio>,
+}
+
+impl Summary {
+    /// Brings `samples` together for `connections`.
+    pub(crate) fn new(samples: &[Sample], connections: &[u64]) -> Summary {
+        let ok = |kind: Kind, n: u64| -> Vec<(usize, &Run)> {
+            samples
+                .iter()
+                .filter(|s| s.kind == kind && s.connections == n)
+                .filter_map(|s| Some((s.round, s.run.as_ref().ok()?)))
+                .collect()
+        };
+        let mut lines = Vec::new();
+        let mut ratios = Vec::new();
+        for &n in connections {
+            for kind in Kind::ALL {
+                let runs = ok(kind, n);
+                let rates: Vec<f64> = runs.iter().map(|(_, run)| run.output.rate()).collect();
+                let Some(rate) = Spread::of(&rates) else {
+                    continue;
+                };
+                let cpu: Vec<f64> = runs
+                    .iter()
+                    .filter_map(|(_, run)| run.cpu_us_per_request())
+                    .collect();
+                let mut by_rate: Vec<&Run> = runs.iter().map(|(_, run)| *run).collect();
+                by_rate.sort_by(|a, b| a.output.rate().total_cmp(&b.output.rate()));
+                lines.push(Line {
+                    kind,
+                    connections: n,
+                    rate,
+                    cpu_us: Spread::of(&cpu),
+                    median_run: by_rate[by_rate.len() / 2].clone(),
+                });
+            }
+            let (ttk, wrk) = (ok(Kind::Ttk, n), ok(Kind::Wrk, n));
+            let mut cpu = Vec::new();
+            let mut rate = Vec::new();
+            for (round, ttk_run) in &ttk {
+                let Some((_, wrk_run)) = wrk.iter().find(|(r, _)| r == round) else {
+                    continue;
+                };
+                if let (Some(a), Some(b)) =
+                    (ttk_run.cpu_us_per_request(), wrk_run.cpu_us_per_request())
+                {
+                    cpu.push(a / b);
+                }
+                if wrk_run.output.rate() > 0.0 {
+                    rate.push(ttk_run.output.rate() / wrk_run.output.rate());
+                }
+            }
+            ratios.push(Ratio {
+                connections: n,
+                cpu: Spread::of(&cpu),
+                rate: Spread::of(&rate),
+            });
+        }
+        Summary { lines, ratios }
+    }
+
+    /// The table printed to the terminal; `skipped` are the clients not run, with why.
+    pub(crate) fn table(&self, skipped: &[(Kind, String)], failures: &[String]) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{:<6} {:>6}  {:<26} {:>9} {:>9}  {:<26} {:>21}",
+            "client",
+            "conns",
+            "req/s median [min..max]",
+            "p50",
+            "p99",
+            "CPU us/req median [range]",
+            "served / counted"
+        );
+        for line in &self.lines {
+            let run = &line.median_run;
+            let _ = writeln!(
+                out,
+                "{:<6} {:>6}  {:<26} {:>9} {:>9}  {:<26} {:>21}",
+                line.kind.name(),
+                line.connections,
+                line.rate.text(0),
+                latency(run.output.p50_us),
+                latency(run.output.p99_us),
+                line.cpu_us.map_or("-".to_owned(), |cpu| cpu.text(2)),
+                format!(
+                    "{} / {}",
+                    grouped(run.served as f64, 0),
+                    grouped(run.output.ok as f64, 0)
+                ),
+            );
+        }
+        for (kind, reason) in skipped {
+            let _ = writeln!(out, "skipped: {} ({reason})", kind.name());
+        }
+        for failure in failures {
+            let _ = writeln!(out, "FAILED: {failure}");
+        }
+        for ratio in &self.ratios {
+            let _ = writeln!(
+                out,
+                "ttk / wrk at {} connections: CPU per request {}, requests/s {}",
+                ratio.connections,
+                verdict(ratio.cpu, Goal::AtMost(CPU_RATIO_TARGET)),
+                verdict(ratio.rate, Goal::AtLeast(RATE_RATIO_TARGET)),
+            );
+        }
+        out
+    }
+
+    /// The figures for `cargo xtask bench`'s summary: each client's medians for information,
+    /// and ttk's ratios to wrk against their targets — skipped with `why_not` when there is no
+    /// wrk to compare with, missing when ttk did not run.
+    pub(crate) fn figures(&self, wrk_skipped: Option<&str>) -> Vec<Figure> {
+        let mut figures = Vec::new();
+        for line in &self.lines {
+            let name = |what: &str| {
+                format!(
+                    "peers {} conns: {what} ({})",
+                    line.connections,
+                    line.kind.name()
+                )
+            };
+            let rate = line.rate;
+            figures.push(
+                Figure::new(name("requests/s"), rate.median, "req/s", Goal::None)
+                    .with_range(rate.min, rate.max),
+            );
+            if let Some(cpu) = line.cpu_us {
+                figures.push(
+                    Figure::new(name("client CPU per request"), cpu.median, "us", Goal::None)
+                        .with_range(cpu.min, cpu.max),
+                );
+            }
+        }
+        for ratio in &self.ratios {
+            let n = ratio.connections;
+            for (what, spread, goal) in [
+                ("CPU per request", ratio.cpu, Goal::AtMost(CPU_RATIO_TARGET)),
+                ("requests/s", ratio.rate, Goal::AtLeast(RATE_RATIO_TARGET)),
+            ] {
+                let name = format!("peers {n} conns: ttk / wrk {what}");
+                figures.push(match (spread, wrk_skipped) {
+                    (Some(s), _) => Figure::new(name, s.median, "x", goal).with_range(s.min, s.max),
+                    (None, Some(reason)) => Figure::skipped(name, reason, "x", goal),
+                    // ttk (or wrk) ran in no round: a figure that should exist and does not.
+                    (None, None) => Figure::new(name, f64::NAN, "x", goal),
+                });
+            }
+        }
+        figures
+    }
+
+    /// The ratios that missed their targets (or could not be computed although wrk ran).
+    pub(crate) fn missed(&self, wrk_skipped: bool) -> Vec<String> {
+        let mut missed = Vec::new();
+        for ratio in &self.ratios {
+            let checks = [
+                ("CPU per request", ratio.cpu, Goal::AtMost(CPU_RATIO_TARGET)),
+                ("requests/s", ratio.rate, Goal::AtLeast(RATE_RATIO_TARGET)),
+            ];
+            for (what, spread, goal) in checks {
+                let met = match spread {
+                    Some(spread) => meets(spread.median, goal),
+                    None => wrk_skipped,
+                };
+                if !met {
+                    missed.push(format!(
+                        "ttk / wrk {what} at {} connections",
+                        ratio.connections
+                    ));
+                }
+            }
+        }
+        missed
+    }
+
+    /// Medians and ratios as JSON.
+    pub(crate) fn json(&self) -> serde_json::Value {
+        let lines: Vec<serde_json::Value> = self
+            .lines
+            .iter()
+            .map(|line| {
+                let run = &line.median_run;
+                serde_json::json!({
+                    "client": line.kind.name(),
+                    "connections": line.connections,
+                    "requests_per_s": line.rate.json(),
+                    "cpu_us_per_request": line.cpu_us.map(Spread::json),
+                    "median_round": {
+                        "p50_us": run.output.p50_us,
+                        "p99_us": run.output.p99_us,
+                        "ok": run.output.ok,
+                        "errors": run.output.errors,
+                        "served": run.served,
+                    },
+                })
+            })
+            .collect();
+        let ratios: Vec<serde_json::Value> = self
+            .ratios
+            .iter()
+            .map(|ratio| {
+                serde_json::json!({
+                    "connections": ratio.connections,
+                    "cpu_per_request": ratio.cpu.map(Spread::json),
+                    "cpu_per_request_target": format!("<= {CPU_RATIO_TARGET}"),
+                    "cpu_per_request_met": ratio.cpu.map(|s| meets(s.median, Goal::AtMost(CPU_RATIO_TARGET))),
+                    "requests_per_s": ratio.rate.map(Spread::json),
+                    "requests_per_s_target": format!(">= {RATE_RATIO_TARGET}"),
+                    "requests_per_s_met": ratio.rate.map(|s| meets(s.median, Goal::AtLeast(RATE_RATIO_TARGET))),
+                })
+            })
+            .collect();
+        serde_json::json!({ "medians": lines, "ttk_over_wrk": ratios })
+    }
+}
+
+/// One run as JSON, for the raw figures of every round.
+pub(crate) fn sample_json(sample: &Sample) -> serde_json::Value {
+    let mut json = serde_json::json!({
+        "round": sample.round,
+        "connections": sample.connections,
+        "client": sample.kind.name(),
+    });
+    match &sample.run {
+        Ok(run) => {
+            json["ok"] = run.output.ok.into();
+            json["errors"] = run.output.errors.into();
+            json["seconds"] = run.output.seconds.into();
+            json["requests_per_s"] = run.output.rate().into();
+            json["p50_us"] = run.output.p50_us.into();
+            json["p99_us"] = run.output.p99_us.into();
+            json["cpu_s"] = run.cpu_s.into();
+            json["cpu_us_per_request"] = run.cpu_us_per_request().into();
+            json["served"] = run.served.into();
+        }
+        Err(error) => json["error"] = error.as_str().into(),
+    }
+    json
+}
+
+/// Whether `value` meets `goal`.
+fn meets(value: f64, goal: Goal) -> bool {
+    match goal {
+        Goal::AtMost(target) => value <= target,
+        Goal::AtLeast(target) => value >= target,
+        Goal::None => true,
+    }
+}
+
+/// A ratio with its range and whether it met its target.
+fn verdict(spread: Option<Spread>, goal: Goal) -> String {
+    let target = match goal {
+        Goal::AtMost(target) => format!("<= {target}"),
+        Goal::AtLeast(target) => format!(">= {target}"),
+        Goal::None => String::new(),
+    };
+    match spread {
+        Some(s) => format!(
+            "{:.2}x [{:.2}..{:.2}] (target {target}: {})",
+            s.median,
+            s.min,
+            s.max,
+            if meets(s.median, goal) {
+                "met"
+            } else {
+                "MISSED"
+            }
+        ),
+        None => format!("not measured (target {target})"),
+    }
+}
+
+/// A latency in microseconds as `721us` or `15.63ms`.
+fn latency(micros: Option<f64>) -> String {
+    match micros {
+        None => "-".to_owned(),
+        Some(us) if us < 1000.0 => format!("{us:.0}us"),
+        Some(us) => format!("{:.2}ms", us / 1000.0),
+    }
+}
+
+/// `value` with `decimals` decimals and its thousands grouped: `62,895`.
+fn grouped(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    let (whole, fraction) = text
+        .split_once('.')
+        .map_or((text.as_str(), None), |(w, f)| (w, Some(f)));
+    let (sign, digits) = whole.strip_prefix('-').map_or(("", whole), |d| ("-", d));
+    let mut out = String::from(sign);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if let Some(fraction) = fraction {
+        out.push('.');
+        out.push_str(fraction);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peers::output::Output;
+
+    fn run(ok: u64, cpu_s: f64) -> Result<Run, String> {
+        Ok(Run {
+            output: Output {
+                ok,
+                errors: 0,
+                seconds: 1.0,
+                p50_us: Some(700.0),
+                p99_us: Some(9_000.0),
+            },
+            cpu_s,
+            served: ok + 100,
+        })
+    }
+
+    fn sample(round: usize, kind: Kind, run: Result<Run, String>) -> Sample {
+        Sample {
+            round,
+            connections: 100,
+            kind,
+            run,
+        }
+    }
+
+    #[test]
+    fn ratios_are_taken_round_by_round() {
+        let samples = [
+            sample(0, Kind::Ttk, run(60_000, 0.6)),
+            sample(0, Kind::Wrk, run(60_000, 0.8)),
+            sample(1, Kind::Wrk, run(50_000, 0.5)),
+            sample(1, Kind::Ttk, Err("died".to_owned())),
+            sample(2, Kind::Ttk, run(62_000, 0.93)),
+            sample(2, Kind::Wrk, run(62_000, 0.62)),
+        ];
+        let summary = Summary::new(&samples, &[100]);
+        let cpu = summary.ratios[0].cpu.unwrap();
+        // Rounds 0 and 2 (ttk failed in round 1): 0.75 and 1.5.
+        assert_eq!((cpu.min, cpu.median, cpu.max), (0.75, 1.125, 1.5));
+        assert_eq!(
+            summary.missed(false),
+            ["ttk / wrk CPU per request at 100 connections"]
+        );
+        let wrk = summary.lines.iter().find(|l| l.kind == Kind::Wrk).unwrap();
+        assert_eq!(wrk.rate.median, 60_000.0);
+        assert_eq!(wrk.median_run.output.ok, 60_000);
+    }
+
+    #[test]
+    fn without_ttk_the_ratios_are_missed_unless_wrk_was_skipped() {
+        let samples = [sample(0, Kind::Wrk, run(60_000, 0.8))];
+        let summary = Summary::new(&samples, &[100]);
+        assert_eq!(summary.missed(false).len(), 2);
+        assert!(summary.missed(true).is_empty());
+        let figures = summary.figures(Some("wrk not found on PATH"));
+        assert!(report::missed(&figures).is_empty());
+    }
+
+    #[test]
+    fn numbers_are_grouped() {
+        assert_eq!(grouped(62_895.88, 0), "62,896");
+        assert_eq!(grouped(1_234_567.891, 2), "1,234,567.89");
+        assert_eq!(grouped(999.0, 0), "999");
+        assert_eq!(latency(Some(721.0)), "721us");
+        assert_eq!(latency(Some(15_630.0)), "15.63ms");
+    }
+}
