@@ -115,6 +115,50 @@ impl<S: Source> IoSource<S> {
         poll_fn(|_| waiting.attempt(|| op(self.get_ref()))).await
     }
 
+    /// Marks the source not readable until the selector's next read event, sparing the next
+    /// read a syscall that would fail with `WouldBlock`. Call it after a read from a stream
+    /// socket returned fewer bytes than it asked for: the kernel's queue was empty then, and
+    /// on Linux's edge-triggered epoll every byte that arrives later brings an event. Once an
+    /// event said the peer closed (or the source failed), it has no effect: that event does
+    /// not come twice. Not for datagram sockets (a short datagram says nothing of the queue).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::io::{self, Read, Write};
+    /// use ttk_core::io::IoSource;
+    ///
+    /// /// Reads once, the way `ttk_net::TcpStream::read` does.
+    /// async fn read(io: &IoSource<mio::net::UnixStream>, buf: &mut [u8]) -> io::Result<usize> {
+    ///     let n = io.read_with(|mut stream| stream.read(buf)).await?;
+    ///     if n > 0 && n < buf.len() {
+    ///         io.clear_read_ready();
+    ///     }
+    ///     Ok(n)
+    /// }
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn pair(_cx: Cx, _id: usize) -> io::Result<Vec<u8>> {
+    ///     let (a, mut b) = mio::net::UnixStream::pair()?;
+    ///     let a = IoSource::new(a)?;
+    ///     b.write_all(b"ping")?;
+    ///     let mut buf = [0; 16];
+    ///     let n = ttk_core::yield_!(read(&a, &mut buf))?;
+    ///     // The next read waits for the selector's event rather than failing first.
+    ///     b.write_all(b"pong")?;
+    ///     let m = ttk_core::yield_!(read(&a, &mut buf[n..]))?;
+    ///     Ok(buf[..n + m].to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, pair)[0].as_ref().unwrap(), b"pingpong");
+    /// ```
+    pub fn clear_read_ready(&self) {
+        if context::current_loop_id() == self.state.id() {
+            self.state.io_clear_read(self.token);
+        }
+    }
+
     /// Like [`IoSource::read_with`], for operations that need `&mut S`.
     pub async fn read_with_mut<R>(
         &mut self,

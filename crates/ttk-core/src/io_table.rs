@@ -24,6 +24,10 @@ struct Slot {
     readable: bool,
     /// The last event said writable and no write has hit `WouldBlock` since.
     writable: bool,
+    /// An event said the peer closed its side or the source failed. It stays set: such an
+    /// event comes once, so the read half must never again wait for one (see
+    /// [`IoTable::clear_read`]).
+    closed: bool,
     /// Bots parked until readable.
     readers: Waiters,
     /// Bots parked until writable.
@@ -134,6 +138,7 @@ impl IoTable {
         let slot = Slot {
             readable: true,
             writable: true,
+            closed: false,
             readers: Waiters::default(),
             writers: Waiters::default(),
         };
@@ -208,17 +213,31 @@ impl IoTable {
         }
     }
 
-    /// Applies an event, handing the bots it wakes to `wake` (readers first).
+    /// Marks the read half of `token` not ready until its next event, unless an event already
+    /// said the peer closed (or the source failed): that event will not come again, and the
+    /// read that reports it must not wait for it.
+    pub(crate) fn clear_read(&mut self, token: Token) {
+        if let Some(Some(slot)) = self.slots.get_mut(token.0)
+            && !slot.closed
+        {
+            slot.readable = false;
+        }
+    }
+
+    /// Applies an event, handing the bots it wakes to `wake` (readers first). `closed`: the
+    /// event says the peer closed its side, or an error.
     pub(crate) fn on_event(
         &mut self,
         token: Token,
         readable: bool,
         writable: bool,
+        closed: bool,
         mut wake: impl FnMut(u32),
     ) {
         let Some(Some(slot)) = self.slots.get_mut(token.0) else {
             return;
         };
+        slot.closed |= closed;
         if readable {
             slot.readable = true;
             self.waiters -= slot.readers.wake_all(&mut wake);
@@ -236,7 +255,7 @@ mod tests {
 
     fn woken(table: &mut IoTable, token: Token, readable: bool, writable: bool) -> Vec<u32> {
         let mut bots = Vec::new();
-        table.on_event(token, readable, writable, |bot| bots.push(bot));
+        table.on_event(token, readable, writable, false, |bot| bots.push(bot));
         bots
     }
 
@@ -252,6 +271,25 @@ mod tests {
         assert!(table.is_ready(token, Direction::Read));
         assert!(!table.has_waiters());
         assert!(woken(&mut table, token, true, true).is_empty());
+    }
+
+    #[test]
+    fn a_drained_read_half_waits_for_an_event_unless_the_peer_closed() {
+        let mut table = IoTable::default();
+        let token = table.insert();
+        table.clear_read(token);
+        assert!(!table.is_ready(token, Direction::Read));
+        assert!(
+            table.is_ready(token, Direction::Write),
+            "only the read half"
+        );
+        assert!(woken(&mut table, token, true, false).is_empty());
+        assert!(table.is_ready(token, Direction::Read));
+        // The peer's close comes in one event: after it, nothing waits for another.
+        let mut bots = Vec::new();
+        table.on_event(token, true, true, true, |bot| bots.push(bot));
+        table.clear_read(token);
+        assert!(table.is_ready(token, Direction::Read));
     }
 
     #[test]

@@ -495,6 +495,11 @@ impl LoopState {
         self.io.borrow().is_ready(token, direction)
     }
 
+    /// Marks `token` not readable until its next event (see [`IoTable::clear_read`]).
+    pub(crate) fn io_clear_read(&self, token: Token) {
+        self.io.borrow_mut().clear_read(token);
+    }
+
     /// Parks operation `op` of `bot` until `token` is ready in `direction`.
     pub(crate) fn park_on_io(&self, token: Token, direction: Direction, bot: u32, op: u32) {
         self.io.borrow_mut().park(token, direction, bot, op);
@@ -693,7 +698,7 @@ impl LoopState {
             let failed = event.is_error() || event.is_read_closed() || event.is_write_closed();
             let readable = event.is_readable() || failed;
             let writable = event.is_writable() || failed;
-            io.on_event(event.token(), readable, writable, |bot| {
+            io.on_event(event.token(), readable, writable, failed, |bot| {
                 self.ready.push(bot)
             });
         }

@@ -99,7 +99,13 @@ impl TcpStream {
     /// # Errors
     /// `ConnectionReset` if the peer reset the connection; the OS's other errors.
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|mut stream| stream.read(buf)).await
+        let n = self.io.read_with(|mut stream| stream.read(buf)).await?;
+        if n > 0 && n < buf.len() {
+            // The queue is empty: the next read waits for the event of the next bytes instead
+            // of failing with `WouldBlock` first (a syscall saved per request/reply).
+            self.io.clear_read_ready();
+        }
+        Ok(n)
     }
 
     /// Reads exactly `buf.len()` bytes.
