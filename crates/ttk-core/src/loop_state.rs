@@ -526,9 +526,12 @@ impl LoopState {
     }
 
     /// Looks for I/O and due timers without blocking, so the bots they wake run in the next
-    /// tick.
+    /// tick. The selector is asked only while bots are ready to run: with none, the loop's
+    /// wait asks it next anyway (blocking until something happens), and a second call per
+    /// tick would cost a syscall for nothing — with bots that each send a request and park on
+    /// the reply, most ticks end with none ready.
     pub(crate) fn collect_events(&self) -> io::Result<()> {
-        if !self.io.borrow().is_empty() {
+        if self.ready.len() > 0 && !self.io.borrow().is_empty() {
             self.poll_io(Some(Duration::ZERO))?;
         }
         self.take_remote_wakes();
