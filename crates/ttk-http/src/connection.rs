@@ -316,7 +316,7 @@ impl HttpConnection {
     /// ```
     pub fn queue(&mut self, request: &Request) {
         self.recover();
-        request.encode(&self.host, &mut self.write_buf);
+        request.encode_cached(&self.host, &mut self.write_buf);
         self.awaiting.push_back(Expect {
             is_head: request.is_head(),
             asks_close: request.asks_close(),

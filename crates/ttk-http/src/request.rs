@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::io::Write;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// An HTTP/1.1 request: method, path (with its query), headers, body and an optional timeout.
@@ -43,7 +44,24 @@ pub struct Request {
     body: Vec<u8>,
     /// How long the whole exchange may take, if limited.
     timeout: Option<Duration>,
+    /// The request as last encoded, and for which host: a request sent again and again to
+    /// one host is copied, not encoded, each time.
+    encoded: EncodedOnce,
 }
+
+/// A request's encoding, made at its first send. It is no part of the request's value: equal
+/// requests are equal whether or not one was sent. The builder methods take the request by
+/// value and drop it with the change.
+#[derive(Clone, Debug, Default)]
+struct EncodedOnce(OnceLock<(Box<str>, Box<[u8]>)>);
+
+impl PartialEq for EncodedOnce {
+    fn eq(&self, _: &EncodedOnce) -> bool {
+        true
+    }
+}
+
+impl Eq for EncodedOnce {}
 
 impl Request {
     /// A request with any `method` (`"OPTIONS"`, `"PROPFIND"`, …) for `path`.
@@ -60,6 +78,7 @@ impl Request {
             headers: Vec::new(),
             body: Vec::new(),
             timeout: None,
+            encoded: EncodedOnce::default(),
         }
     }
 
@@ -125,6 +144,7 @@ impl Request {
     /// ```
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Request {
         self.headers.push((name.into(), value.into()));
+        self.encoded = EncodedOnce::default();
         self
     }
 
@@ -137,6 +157,7 @@ impl Request {
     /// ```
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Request {
         self.body = body.into();
+        self.encoded = EncodedOnce::default();
         self
     }
 
@@ -225,6 +246,21 @@ impl Request {
             .any(|(n, v)| n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"))
     }
 
+    /// Appends the request as [`Request::encode`] does, from a copy made at the first call
+    /// for `host` (a call for another host encodes afresh).
+    pub(crate) fn encode_cached(&self, host: &str, out: &mut Vec<u8>) {
+        let (cached_host, bytes) = self.encoded.0.get_or_init(|| {
+            let mut bytes = Vec::new();
+            self.encode(host, &mut bytes);
+            (host.into(), bytes.into())
+        });
+        if **cached_host == *host {
+            out.extend_from_slice(bytes);
+        } else {
+            self.encode(host, out);
+        }
+    }
+
     /// Appends the request as it goes on the wire to `out` — head, then body — adding `Host:
     /// host`, `Content-Length` and `Connection: keep-alive` where the request has not set
     /// them. Appending to a cleared buffer of enough capacity allocates nothing.
@@ -294,6 +330,24 @@ mod tests {
             "POST / HTTP/1.1\r\nhost: other\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         );
         assert!(req.asks_close());
+    }
+
+    #[test]
+    fn a_cached_encoding_is_the_encoding_for_its_host_only() {
+        let req = Request::get("/x").header("A", "1");
+        for host in ["h", "h", "other", "h"] {
+            let (mut cached, mut fresh) = (b"before ".to_vec(), b"before ".to_vec());
+            req.encode_cached(host, &mut cached);
+            req.encode(host, &mut fresh);
+            assert_eq!(cached, fresh);
+        }
+        // A changed copy is encoded afresh, and the cache is no part of equality.
+        let changed = req.clone().header("B", "2");
+        assert!(wire(&changed).contains("B: 2\r\n"));
+        let mut out = Vec::new();
+        changed.encode_cached("h", &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), wire(&changed));
+        assert_eq!(req, Request::get("/x").header("A", "1"));
     }
 
     #[test]
