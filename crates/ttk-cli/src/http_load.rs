@@ -49,6 +49,11 @@ pub(crate) struct HttpArgs {
     #[arg(long, value_name = "PATH", conflicts_with = "body")]
     body_file: Option<PathBuf>,
 
+    /// Follow up to N redirects on the same host (default 0: a 3xx is the response, as in wrk)
+    /// [oha --redirect, curl -L --max-redirs]
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    redirects: u8,
+
     #[command(flatten)]
     load: LoadFlags,
 }
@@ -98,6 +103,7 @@ impl HttpArgs {
         if let Some(limit) = self.load.timeout {
             request = request.timeout(limit);
         }
+        request = request.follow_redirects(self.redirects);
         let test = self.load.load_test(name, 1)?;
         let pace = self
             .load

@@ -32,6 +32,7 @@ http {
         listen 127.0.0.1:{port};
         location = / { return 200 "Hello, World!"; }
         location = /missing { return 404; }
+        location = /moved { return 302 /; }
     }
 }
 "#;
@@ -99,4 +100,15 @@ fn successes_are_the_requests_nginx_served() {
     assert!(request.failed > 0);
     assert_eq!(request.errors[0].kind, "HTTP 404");
     assert_eq!(request.failed as usize, served(&nginx, 404));
+
+    // With --redirects, each request is the redirect and the page it leads to.
+    let moved = format!("http://{}/moved", nginx.addr);
+    let before = served(&nginx, 200);
+    let args = ["http", &moved, "-c", "2", "-d", "300ms", "--redirects", "1"];
+    let (code, report) = ttk(&args, &nginx, "moved");
+    assert_eq!(code, 0);
+    let request = report.transaction("request").unwrap();
+    assert_eq!(request.failed, 0);
+    assert_eq!(request.ok as usize, served(&nginx, 302));
+    assert_eq!(request.ok as usize, served(&nginx, 200) - before);
 }

@@ -265,7 +265,55 @@ impl HttpConnection {
             ));
         }
         self.queue(request);
-        self.receive().await
+        self.receive_in_time().await?;
+        let mut hops = 0;
+        while let Some(next) = self.redirect(request, hops)? {
+            hops += 1;
+            self.queue(&next);
+            self.receive_in_time().await?;
+        }
+        Ok(Response::new(&self.read_buf, &self.head))
+    }
+
+    /// The request that follows the response just received, if it is a redirect that
+    /// `original` asks to follow and `hops` were followed so far.
+    fn redirect(&self, original: &Request, hops: u8) -> io::Result<Option<Request>> {
+        let status = self.head.status;
+        if original.redirect_limit() == 0 || !matches!(status, 301 | 302 | 303 | 307 | 308) {
+            return Ok(None);
+        }
+        let response = Response::new(&self.read_buf, &self.head);
+        let Some(location) = response.header("location") else {
+            return Ok(None);
+        };
+        if hops >= original.redirect_limit() {
+            return Err(invalid(format_args!(
+                "more than {} redirects (the last to {location})",
+                original.redirect_limit()
+            )));
+        }
+        let path = match location.split_once("://") {
+            None if location.starts_with('/') && !location.starts_with("//") => location,
+            None => {
+                return Err(invalid(format_args!(
+                    "a redirect to {location:?}, which is not a path from the root: not followed"
+                )));
+            }
+            Some((scheme, rest)) => {
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                if !scheme.eq_ignore_ascii_case("http")
+                    || !authority.eq_ignore_ascii_case(&self.host)
+                {
+                    return Err(invalid(format_args!(
+                        "a redirect to {location}, off this connection's host {}: not followed \
+                         (a connection follows redirects on its own host)",
+                        self.host
+                    )));
+                }
+                if path.is_empty() { "/" } else { path }
+            }
+        };
+        Ok(Some(original.redirected(status, path)))
     }
 
     /// Queues `request` for pipelining: it is encoded after any queued before it, and all are
@@ -373,11 +421,16 @@ impl HttpConnection {
     /// # Examples
     /// See [`HttpConnection::queue`].
     pub async fn receive(&mut self) -> io::Result<Response<'_>> {
-        match self.awaiting.front().and_then(|expect| expect.timeout) {
-            None => self.receive_next().await?,
-            Some(limit) => ttk_core::timeout(limit, self.receive_next()).await??,
-        }
+        self.receive_in_time().await?;
         Ok(Response::new(&self.read_buf, &self.head))
+    }
+
+    /// Reads the next response into the read buffer, within its request's timeout.
+    async fn receive_in_time(&mut self) -> io::Result<()> {
+        match self.awaiting.front().and_then(|expect| expect.timeout) {
+            None => self.receive_next().await,
+            Some(limit) => ttk_core::timeout(limit, self.receive_next()).await?,
+        }
     }
 
     /// Flushes, then reads the next response into the read buffer.

@@ -44,6 +44,8 @@ pub struct Request {
     body: Vec<u8>,
     /// How long the whole exchange may take, if limited.
     timeout: Option<Duration>,
+    /// How many redirects to follow (0: none, the default).
+    redirects: u8,
     /// The request as last encoded, and for which host: a request sent again and again to
     /// one host is copied, not encoded, each time.
     encoded: EncodedOnce,
@@ -78,6 +80,7 @@ impl Request {
             headers: Vec::new(),
             body: Vec::new(),
             timeout: None,
+            redirects: 0,
             encoded: EncodedOnce::default(),
         }
     }
@@ -174,6 +177,55 @@ impl Request {
     pub fn timeout(mut self, limit: Duration) -> Request {
         self.timeout = Some(limit);
         self
+    }
+
+    /// Follows up to `max` redirects (301, 302, 303, 307, 308 with a `Location` on the same
+    /// host) instead of returning them: off (0) by default, as in wrk. 303 — and 301 or 302
+    /// after a `POST` — continue as a `GET` without the body, as browsers do; 307 and 308 keep
+    /// the method and body. Each hop is a request on the same connection, within the
+    /// [`Request::timeout`] of its own. More redirects than `max`, or one to another host or
+    /// scheme (a connection talks to one host), fail the send with `InvalidData`.
+    ///
+    /// # Examples
+    /// ```
+    /// let login = ttk_http::Request::get("/login").follow_redirects(5);
+    /// assert_eq!(login.redirect_limit(), 5);
+    /// assert_eq!(ttk_http::Request::get("/").redirect_limit(), 0);
+    /// ```
+    pub fn follow_redirects(mut self, max: u8) -> Request {
+        self.redirects = max;
+        self
+    }
+
+    /// How many redirects are followed (see [`Request::follow_redirects`]).
+    ///
+    /// # Examples
+    /// See [`Request::follow_redirects`].
+    pub fn redirect_limit(&self) -> u8 {
+        self.redirects
+    }
+
+    /// The request that follows a redirect of `status` to `path` (on the same host).
+    pub(crate) fn redirected(&self, status: u16, path: &str) -> Request {
+        let as_get = status == 303
+            || (matches!(status, 301 | 302) && self.method.eq_ignore_ascii_case("POST"));
+        let mut next = Request::new(self.method.clone(), path);
+        next.timeout = self.timeout;
+        next.redirects = self.redirects;
+        for (name, value) in &self.headers {
+            let body_header = name.eq_ignore_ascii_case("content-length")
+                || name.eq_ignore_ascii_case("content-type")
+                || name.eq_ignore_ascii_case("transfer-encoding");
+            if !(as_get && body_header) {
+                next.headers.push((name.clone(), value.clone()));
+            }
+        }
+        if as_get {
+            next.method = Cow::Borrowed("GET");
+        } else {
+            next.body.clone_from(&self.body);
+        }
+        next
     }
 
     /// The method.

@@ -111,6 +111,7 @@ fn head_post_redirect_and_not_found(nginx: &Nginx) {
         Request::get("/moved"),
         Request::get("/missing"),
         Request::get("/hello"),
+        Request::get("/moved").follow_redirects(1),
     ];
     let (outcomes, opened) = exchange(&nginx.addr, requests);
     let outcomes: Vec<_> = outcomes.into_iter().map(Result::unwrap).collect();
@@ -125,6 +126,11 @@ fn head_post_redirect_and_not_found(nginx: &Nginx) {
     assert_eq!(outcomes[2].status, 302, "redirects are not followed");
     assert_eq!(outcomes[3].status, 404);
     assert_eq!(outcomes[4].body, b"hello from nginx\n");
+    // nginx's Location is absolute (http://127.0.0.1:PORT/hello): the same host, followed.
+    assert_eq!(
+        (outcomes[5].status, &outcomes[5].body[..]),
+        (200, &b"hello from nginx\n"[..])
+    );
     assert_eq!(opened, 1);
 }
 
