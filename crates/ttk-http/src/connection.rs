@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use ttk_net::TcpStream;
 
-use crate::chunked::Dechunker;
-use crate::error::{closed_early, invalid};
+use crate::error::closed_early;
 use crate::request::Request;
-use crate::response::{ContentLength, Head, Response};
+
+mod reading;
+mod redirect;
+use crate::response::{Head, Response};
 
 /// The read buffer's first size, and the least free space a read is given.
 const READ_CHUNK: usize = 8 * 1024;
@@ -32,19 +34,6 @@ struct Expect {
     timeout: Option<Duration>,
 }
 
-/// How the response body is delimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
-    /// No body (a `HEAD` request; a 1xx, 204 or 304 status).
-    Empty,
-    /// `Content-Length` bytes.
-    Length(usize),
-    /// Chunked transfer coding.
-    Chunked,
-    /// Everything until the server closes the connection.
-    UntilClose,
-}
-
 /// An HTTP/1.1 client connection for one bot: [`connect`](HttpConnection::connect) once, then
 /// [`send`](HttpConnection::send) requests one after another on the same kept-alive socket.
 ///
@@ -53,7 +42,8 @@ enum Framing {
 /// nothing. If the server closes the connection (`Connection: close`, an HTTP/1.0 answer, a
 /// body cut by the close) or a request fails or is abandoned part way (an error, a
 /// [`Request::timeout`], a dropped future), the next request opens a new connection to the
-/// same address. Redirects are not followed.
+/// same address. Redirects are returned unless the request asks to follow them
+/// ([`Request::follow_redirects`]).
 ///
 /// # Examples
 /// ```
@@ -275,47 +265,6 @@ impl HttpConnection {
         Ok(Response::new(&self.read_buf, &self.head))
     }
 
-    /// The request that follows the response just received, if it is a redirect that
-    /// `original` asks to follow and `hops` were followed so far.
-    fn redirect(&self, original: &Request, hops: u8) -> io::Result<Option<Request>> {
-        let status = self.head.status;
-        if original.redirect_limit() == 0 || !matches!(status, 301 | 302 | 303 | 307 | 308) {
-            return Ok(None);
-        }
-        let response = Response::new(&self.read_buf, &self.head);
-        let Some(location) = response.header("location") else {
-            return Ok(None);
-        };
-        if hops >= original.redirect_limit() {
-            return Err(invalid(format_args!(
-                "more than {} redirects (the last to {location})",
-                original.redirect_limit()
-            )));
-        }
-        let path = match location.split_once("://") {
-            None if location.starts_with('/') && !location.starts_with("//") => location,
-            None => {
-                return Err(invalid(format_args!(
-                    "a redirect to {location:?}, which is not a path from the root: not followed"
-                )));
-            }
-            Some((scheme, rest)) => {
-                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-                if !scheme.eq_ignore_ascii_case("http")
-                    || !authority.eq_ignore_ascii_case(&self.host)
-                {
-                    return Err(invalid(format_args!(
-                        "a redirect to {location}, off this connection's host {}: not followed \
-                         (a connection follows redirects on its own host)",
-                        self.host
-                    )));
-                }
-                if path.is_empty() { "/" } else { path }
-            }
-        };
-        Ok(Some(original.redirected(status, path)))
-    }
-
     /// Queues `request` for pipelining: it is encoded after any queued before it, and all are
     /// written together (one `write`) by [`flush`](HttpConnection::flush) or the next
     /// [`receive`](HttpConnection::receive), which then return the responses in order. Only
@@ -472,184 +421,6 @@ impl HttpConnection {
             self.write_buf.clear();
             self.broken = false;
         }
-    }
-
-    /// Reads the next response into the read buffer, skipping interim (1xx) ones; returns
-    /// whether the server will close the connection after it.
-    async fn read_response(&mut self, is_head: bool) -> io::Result<bool> {
-        loop {
-            self.discard_current();
-            let head_len = self.read_head().await?;
-            let status = self.head.status;
-            if (100..200).contains(&status) && status != 101 {
-                self.next = head_len;
-                continue;
-            }
-            let framing = self.framing(is_head)?;
-            let mut close = if self.head.minor_version == 0 {
-                !self.head.framing.keep_alive
-            } else {
-                self.head.framing.close
-            };
-            match framing {
-                Framing::Empty => self.next = head_len,
-                Framing::Length(len) => self.read_length(head_len, len).await?,
-                Framing::Chunked => self.read_chunked(head_len).await?,
-                Framing::UntilClose => {
-                    self.read_until_close(head_len).await?;
-                    close = true;
-                }
-            }
-            return Ok(close);
-        }
-    }
-
-    /// Moves the bytes after the current response to the start of the buffer.
-    fn discard_current(&mut self) {
-        self.read_buf.copy_within(self.next..self.end, 0);
-        self.end -= self.next;
-        self.next = 0;
-    }
-
-    /// Reads until the buffer holds a whole response head; returns its length.
-    async fn read_head(&mut self) -> io::Result<usize> {
-        loop {
-            if let Some(len) = self.head.parse(&self.read_buf[..self.end])? {
-                if len > self.max_head {
-                    return Err(self.head_too_long());
-                }
-                return Ok(len);
-            }
-            if self.end > self.max_head {
-                return Err(self.head_too_long());
-            }
-            if self.fill().await? == 0 {
-                return Err(if self.end == 0 {
-                    closed_early("the server closed the connection without responding")
-                } else {
-                    closed_early(format_args!(
-                        "the server closed the connection in the middle of the response head \
-                         ({} bytes of it received)",
-                        self.end
-                    ))
-                });
-            }
-        }
-    }
-
-    /// The error for a response head over the limit.
-    fn head_too_long(&self) -> io::Error {
-        invalid(format_args!(
-            "the response head is over the limit of {} bytes",
-            self.max_head
-        ))
-    }
-
-    /// How the body of the response just parsed is delimited.
-    fn framing(&self, is_head: bool) -> io::Result<Framing> {
-        let status = self.head.status;
-        if is_head || (100..200).contains(&status) || status == 204 || status == 304 {
-            return Ok(Framing::Empty);
-        }
-        let headers = &self.head.framing;
-        if let Some(coding) = &headers.transfer_encoding {
-            let coding = &self.read_buf[coding.clone()];
-            let last = coding.rsplit(|&b| b == b',').next().unwrap_or(b"");
-            return Ok(if last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
-                Framing::Chunked
-            } else {
-                Framing::UntilClose
-            });
-        }
-        match &headers.content_length {
-            ContentLength::Absent => Ok(Framing::UntilClose),
-            ContentLength::Length(len) => Ok(Framing::Length(*len)),
-            ContentLength::Malformed(value) => Err(invalid(format_args!(
-                "malformed Content-Length {:?}",
-                String::from_utf8_lossy(&self.read_buf[value.clone()])
-            ))),
-            ContentLength::Conflicting => Err(invalid(
-                "the response has conflicting Content-Length headers",
-            )),
-        }
-    }
-
-    /// Reads a body of `len` bytes after a head of `head_len`.
-    async fn read_length(&mut self, head_len: usize, len: usize) -> io::Result<()> {
-        if len > self.max_body {
-            return Err(self.body_too_long(len));
-        }
-        let total = head_len + len;
-        while self.end < total {
-            if self.fill().await? == 0 {
-                return Err(closed_early(format_args!(
-                    "the server closed the connection in the middle of the response body \
-                     ({} of {len} bytes received)",
-                    self.end - head_len
-                )));
-            }
-        }
-        self.head.body = head_len..total;
-        self.next = total;
-        Ok(())
-    }
-
-    /// The error for a body of `len` bytes, over the limit.
-    fn body_too_long(&self, len: usize) -> io::Error {
-        invalid(format_args!(
-            "the response body ({len} bytes) is over the limit of {} bytes",
-            self.max_body
-        ))
-    }
-
-    /// Reads and decodes a chunked body after a head of `head_len`.
-    async fn read_chunked(&mut self, head_len: usize) -> io::Result<()> {
-        let mut dechunker = Dechunker::new(head_len, self.max_body);
-        loop {
-            if let Some(next) = dechunker.advance(&mut self.read_buf, self.end)? {
-                self.head.body = dechunker.body();
-                self.next = next;
-                return Ok(());
-            }
-            self.end = dechunker.compact(&mut self.read_buf, self.end);
-            if self.fill().await? == 0 {
-                return Err(closed_early(format_args!(
-                    "the server closed the connection in the middle of the chunked response \
-                     body ({} bytes of it decoded)",
-                    dechunker.body().len()
-                )));
-            }
-        }
-    }
-
-    /// Reads a body that ends when the server closes the connection.
-    async fn read_until_close(&mut self, head_len: usize) -> io::Result<()> {
-        loop {
-            let closed = self.fill().await? == 0;
-            if self.end - head_len > self.max_body {
-                return Err(self.body_too_long(self.end - head_len));
-            }
-            if closed {
-                self.head.body = head_len..self.end;
-                self.next = self.end;
-                return Ok(());
-            }
-        }
-    }
-
-    /// Reads what the socket has after the bytes already read, growing the buffer when it has
-    /// less than [`READ_CHUNK`] free; returns how many bytes came (0: the server closed).
-    async fn fill(&mut self) -> io::Result<usize> {
-        if self.read_buf.len() - self.end < READ_CHUNK {
-            let grown = (self.read_buf.len() * 2).max(self.end + READ_CHUNK);
-            self.read_buf.resize(grown, 0);
-        }
-        let Some(stream) = self.stream.as_ref() else {
-            return Ok(0);
-        };
-        let n = stream.read(&mut self.read_buf[self.end..]).await?;
-        self.end += n;
-        Ok(n)
     }
 }
 
