@@ -526,18 +526,22 @@ impl LoopState {
     }
 
     /// Looks for I/O and due timers without blocking, so the bots they wake run in the next
-    /// tick. The selector is asked only while bots are ready to run: with none, the loop's
-    /// wait asks it next anyway (blocking until something happens), and a second call per
-    /// tick would cost a syscall for nothing — with bots that each send a request and park on
-    /// the reply, most ticks end with none ready.
+    /// tick. The selector is asked only if some bot is ready to run once the timers and the
+    /// other threads' wakes are in: with none, the loop's wait asks it next anyway (blocking
+    /// until something happens), and a second call per tick would cost a syscall for nothing
+    /// (with bots that each send a request and park on the reply, most ticks end with none
+    /// ready). Asking it whenever bots are ready keeps I/O from waiting behind bots that a
+    /// timer wakes every tick.
     pub(crate) fn collect_events(&self) -> io::Result<()> {
-        if self.ready.len() > 0 && !self.io.borrow().is_empty() {
-            self.poll_io(Some(Duration::ZERO))?;
-        }
         self.take_remote_wakes();
         self.catch_up_with_real_time();
         self.fire_due_timers();
         self.run_due_features();
+        if self.ready.len() > 0 && !self.io.borrow().is_empty() {
+            self.poll_io(Some(Duration::ZERO))?;
+            // Remote wakes signalled through the selector are taken after it.
+            self.take_remote_wakes();
+        }
         Ok(())
     }
 
