@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// An HTTP/1.1 request: method, path (with its query), headers, body and an optional timeout.
@@ -51,11 +52,25 @@ pub struct Request {
     encoded: EncodedOnce,
 }
 
-/// A request's encoding, made at its first send. It is no part of the request's value: equal
-/// requests are equal whether or not one was sent. The builder methods take the request by
-/// value and drop it with the change.
-#[derive(Clone, Debug, Default)]
-struct EncodedOnce(OnceLock<(Box<str>, Box<[u8]>)>);
+/// A request's encoding, kept from its second send on (a request built for one send costs no
+/// copy). It is no part of the request's value: equal requests are equal whether or not one
+/// was sent. The builder methods take the request by value and drop it with the change.
+#[derive(Debug, Default)]
+struct EncodedOnce {
+    /// Whether the request was encoded once already.
+    sent: AtomicBool,
+    /// The host and the bytes encoded for it.
+    bytes: OnceLock<(Box<str>, Box<[u8]>)>,
+}
+
+impl Clone for EncodedOnce {
+    fn clone(&self) -> EncodedOnce {
+        EncodedOnce {
+            sent: AtomicBool::new(self.sent.load(Ordering::Relaxed)),
+            bytes: self.bytes.clone(),
+        }
+    }
+}
 
 impl PartialEq for EncodedOnce {
     fn eq(&self, _: &EncodedOnce) -> bool {
@@ -207,8 +222,9 @@ impl Request {
 
     /// The request that follows a redirect of `status` to `path` (on the same host).
     pub(crate) fn redirected(&self, status: u16, path: &str) -> Request {
-        let as_get = status == 303
-            || (matches!(status, 301 | 302) && self.method.eq_ignore_ascii_case("POST"));
+        let as_get = !self.is_head()
+            && (status == 303
+                || (matches!(status, 301 | 302) && self.method.eq_ignore_ascii_case("POST")));
         let mut next = Request::new(self.method.clone(), path);
         next.timeout = self.timeout;
         next.redirects = self.redirects;
@@ -298,18 +314,22 @@ impl Request {
             .any(|(n, v)| n.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"))
     }
 
-    /// Appends the request as [`Request::encode`] does, from a copy made at the first call
-    /// for `host` (a call for another host encodes afresh).
+    /// Appends the request as [`Request::encode`] does: from a copy of its encoding for
+    /// `host` once it was sent twice (a call for another host encodes afresh).
     pub(crate) fn encode_cached(&self, host: &str, out: &mut Vec<u8>) {
-        let (cached_host, bytes) = self.encoded.0.get_or_init(|| {
-            let mut bytes = Vec::new();
-            self.encode(host, &mut bytes);
-            (host.into(), bytes.into())
-        });
-        if **cached_host == *host {
-            out.extend_from_slice(bytes);
-        } else {
-            self.encode(host, out);
+        if let Some((cached_host, bytes)) = self.encoded.bytes.get() {
+            if **cached_host == *host {
+                out.extend_from_slice(bytes);
+            } else {
+                self.encode(host, out);
+            }
+            return;
+        }
+        let start = out.len();
+        self.encode(host, out);
+        if self.encoded.sent.swap(true, Ordering::Relaxed) {
+            // Sent again: it will likely be sent many times.
+            let _ = self.encoded.bytes.set((host.into(), out[start..].into()));
         }
     }
 

@@ -31,10 +31,15 @@ fn redirecting_server() -> (Server, Arc<Mutex<Vec<String>>>) {
                 "/keep" => {
                     "HTTP/1.1 307 Temporary Redirect\r\nLocation: /new\r\nContent-Length: 0\r\n\r\n"
                 }
+                "/frag" => "HTTP/1.1 302 Found\r\nLocation: /new#top\r\nContent-Length: 0\r\n\r\n",
+                "/abs" => {
+                    "HTTP/1.1 301 Moved\r\nLocation: http://Example.test:80/new?x=1\r\nContent-Length: 0\r\n\r\n"
+                }
                 "/loop" => "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n",
                 "/away" => {
                     "HTTP/1.1 301 Moved\r\nLocation: http://elsewhere.test/\r\nContent-Length: 0\r\n\r\n"
                 }
+                _ if method == "HEAD" => "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n",
                 _ => "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nnew",
             };
             peer.send(response.as_bytes());
@@ -110,5 +115,33 @@ fn a_loop_or_another_host_is_an_error_naming_it() {
         errors[1].contains("a redirect to http://elsewhere.test/, off this connection's host"),
         "{}",
         errors[1]
+    );
+}
+
+#[test]
+fn a_fragment_is_not_sent_a_head_stays_a_head_and_the_host_header_counts() {
+    let (server, seen) = redirecting_server();
+    let requests = vec![
+        Request::get("/frag").follow_redirects(1),
+        Request::head("/see-other").follow_redirects(1),
+        Request::get("/abs")
+            .header("Host", "example.test")
+            .follow_redirects(1),
+    ];
+    let (outcomes, opened) = exchange(&server.addr, requests);
+    for outcome in outcomes {
+        assert_eq!(outcome.unwrap().status, 200);
+    }
+    assert_eq!(opened, 1);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "GET /frag ",
+            "GET /new ",
+            "HEAD /see-other ",
+            "HEAD /new ",
+            "GET /abs ",
+            "GET /new?x=1 "
+        ]
     );
 }

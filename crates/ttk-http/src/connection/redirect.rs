@@ -25,27 +25,60 @@ impl HttpConnection {
                 original.redirect_limit()
             )));
         }
+        // The fragment is the client's own: never sent.
+        let location = location.split('#').next().unwrap_or_default();
         let path = match location.split_once("://") {
-            None if location.starts_with('/') && !location.starts_with("//") => location,
+            None if location.starts_with('/') && !location.starts_with("//") => location.to_owned(),
             None => {
                 return Err(invalid(format_args!(
                     "a redirect to {location:?}, which is not a path from the root: not followed"
                 )));
             }
             Some((scheme, rest)) => {
-                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-                if !scheme.eq_ignore_ascii_case("http")
-                    || !authority.eq_ignore_ascii_case(&self.host)
-                {
+                let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+                // The host the request named: its own `Host` header, or the connection's.
+                let host = original
+                    .headers()
+                    .find(|(name, _)| name.eq_ignore_ascii_case("host"))
+                    .map_or(self.host.as_str(), |(_, value)| value);
+                if !scheme.eq_ignore_ascii_case("http") || !same_host(authority, host) {
                     return Err(invalid(format_args!(
-                        "a redirect to {location}, off this connection's host {}: not followed \
-                         (a connection follows redirects on its own host)",
-                        self.host
+                        "a redirect to {location}, off this connection's host {host}: not \
+                         followed (a connection follows redirects on its own host)"
                     )));
                 }
-                if path.is_empty() { "/" } else { path }
+                match path {
+                    "" => "/".to_owned(),
+                    _ if path.starts_with('?') => format!("/{path}"),
+                    _ => path.to_owned(),
+                }
             }
         };
-        Ok(Some(original.redirected(status, path)))
+        Ok(Some(original.redirected(status, &path)))
+    }
+}
+
+/// Whether two authorities name the same host and port (case aside; port 80 written or not).
+fn same_host(a: &str, b: &str) -> bool {
+    let bare = |authority: &str| -> String {
+        let lower = authority.to_ascii_lowercase();
+        match lower.strip_suffix(":80") {
+            Some(host) => host.to_owned(),
+            None => lower,
+        }
+    };
+    bare(a) == bare(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_host;
+
+    #[test]
+    fn the_default_port_and_case_do_not_matter() {
+        assert!(same_host("Example.test:80", "example.test"));
+        assert!(same_host("127.0.0.1:8080", "127.0.0.1:8080"));
+        assert!(!same_host("127.0.0.1:8080", "127.0.0.1"));
+        assert!(!same_host("a.test", "b.test"));
     }
 }
