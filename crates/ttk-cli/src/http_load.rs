@@ -10,7 +10,7 @@ use ttk::cli::{LoadTest, RunOutcome, Session};
 use ttk::http::{HttpConnection, Request};
 
 use crate::http_target::HttpTarget;
-use crate::load_flags::LoadFlags;
+use crate::load_flags::{LoadFlags, finish};
 use crate::pace::Pace;
 use crate::status::failure_reason;
 
@@ -21,7 +21,9 @@ use crate::status::failure_reason;
     response, and sends again (keep-alive; it reconnects if the server closes). A response \
     with status 400 or more counts as a failed request. When the duration is over, each \
     connection finishes the request it is in. Transactions in the report and thresholds: \
-    `connect` and `request`.\n\n\
+    `connect` and `request` (a reconnect after the server closed a kept-alive connection is part \
+    of the next request, as in wrk; after an error the connection is opened again as a \
+    `connect`). Exit code 1 if no request succeeded.\n\n\
     Examples:\n  \
     ttk http http://127.0.0.1:8080/ -c 100 -d 10s\n  \
     ttk http http://127.0.0.1:8080/ -c 50 --rate 2000 --html report.html\n  \
@@ -76,7 +78,7 @@ impl HttpArgs {
     /// Runs the load as the harness run `name`; the exit code.
     pub(crate) fn run_named(self, name: &str) -> u8 {
         match self.prepare(name) {
-            Ok((test, plan)) => run_load(test, plan).code,
+            Ok((test, plan)) => finish(run_load(test, plan)),
             Err(code) => code,
         }
     }
@@ -178,6 +180,9 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             }
             Err(error) => {
                 request.fail_with(&error);
+                // Start over through `connect`: timed as such, and paused if the server is
+                // gone, rather than a reconnect inside every following request.
+                http = None;
             }
         }
     }

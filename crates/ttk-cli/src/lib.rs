@@ -20,6 +20,7 @@
 mod command;
 mod demo;
 mod demo_target;
+mod host_port;
 mod http_load;
 mod http_target;
 mod limits;

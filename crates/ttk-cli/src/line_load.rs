@@ -8,7 +8,8 @@ use ttk::Cx;
 use ttk::cli::Session;
 use ttk::net::{FrameFormat, Framed, TcpStream};
 
-use crate::load_flags::LoadFlags;
+use crate::host_port::parse_host_port;
+use crate::load_flags::{LoadFlags, finish};
 use crate::pace::Pace;
 
 /// `ttk tcp`'s flags.
@@ -23,7 +24,7 @@ use crate::pace::Pace;
 )]
 pub(crate) struct TcpArgs {
     /// HOST:PORT
-    #[arg(value_name = "ADDR")]
+    #[arg(value_name = "ADDR", value_parser = parse_host_port)]
     addr: String,
 
     /// The line to send (the line ending is added)
@@ -81,8 +82,9 @@ impl TcpArgs {
             format,
             pace,
         });
-        test.run_parallel(move |cx, session| line_connection(cx, session, Arc::clone(&plan)))
-            .code
+        finish(
+            test.run_parallel(move |cx, session| line_connection(cx, session, Arc::clone(&plan))),
+        )
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use ttk::cli::{LoadTest, Rate};
+use ttk::cli::{LoadTest, Rate, RunOutcome};
 
 use crate::limits::check_open_files;
 
@@ -20,9 +20,10 @@ pub(crate) struct LoadFlags {
     #[arg(short = 'd', long, value_name = "TIME", value_parser = parse_duration)]
     pub(crate) duration: Option<Duration>,
 
-    /// Requests per second over all connections, sent on schedule whatever the server does and
-    /// each timed from when it was meant to be sent (no coordinated omission) [wrk2 -R, oha -q
-    /// × -c]: `2000`, `2000/s`, `120000/m`, or stages `100/s:10s,1000/s:20s`
+    /// Requests per second over all connections, on one schedule, each timed from when it was
+    /// due (no coordinated omission): a connection still waiting for a reply sends its next
+    /// request late, and the wait counts [wrk2 -R, oha -q]: `2000`, `2000/s`, `120000/m`, or
+    /// stages `100/s:10s,1000/s:20s`
     #[arg(long, value_name = "RATE", value_parser = parse_rate)]
     pub(crate) rate: Option<Rate>,
 
@@ -90,6 +91,21 @@ impl LoadFlags {
         harness.html.clone_from(&self.html);
         Ok(test)
     }
+}
+
+/// The exit code of a finished run: the harness's, except that a run in which no request
+/// succeeded (a wrong address, a server down, every reply refused) fails with 1 although it
+/// had no threshold to fail: load that never reached the server measured nothing.
+pub(crate) fn finish(outcome: RunOutcome) -> u8 {
+    let succeeded = outcome
+        .report
+        .transaction("request")
+        .is_some_and(|request| request.ok > 0);
+    if outcome.code == 0 && !succeeded {
+        eprintln!("error: no request succeeded (the errors are listed above)");
+        return 1;
+    }
+    outcome.code
 }
 
 /// A duration as the harness reads them (`250ms`, `10s`, `1m30s`).

@@ -10,8 +10,9 @@ use ttk::Cx;
 use ttk::cli::Session;
 use ttk::net::UdpSocket;
 
+use crate::host_port::parse_host_port;
 use crate::line_load::check_reply;
-use crate::load_flags::LoadFlags;
+use crate::load_flags::{LoadFlags, finish};
 use crate::pace::Pace;
 
 /// How long a bot waits for a reply datagram without `--timeout`: UDP loses datagrams, and a
@@ -23,14 +24,15 @@ const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 #[command(
     after_help = "Each bot has its own socket, sends the datagram to ADDR and waits for \
     one reply datagram from it (up to --timeout, 1s if not given: a lost datagram fails the \
-    request), then sends again. With --expect, a reply without that text fails the request. \
-    Transactions: `request`.\n\n\
+    request, and the bot goes on from a new socket so that a late reply is not taken for the \
+    next one), then sends again. With --expect, a reply without that text fails the request. \
+    Transactions: `request`. Exit code 1 if no request succeeded.\n\n\
     Example:\n  \
     ttk udp 127.0.0.1:9000 --send ping --expect pong -c 20 --rate 10000 -d 10s"
 )]
 pub(crate) struct UdpArgs {
     /// HOST:PORT
-    #[arg(value_name = "ADDR")]
+    #[arg(value_name = "ADDR", value_parser = parse_host_port)]
     addr: String,
 
     /// The datagram to send
@@ -65,15 +67,14 @@ impl UdpArgs {
             .clone()
             .map(|rate| Pace::new(rate, self.load.connections, self.load.load_duration()));
         let plan = Arc::new(UdpPlan { args: self, pace });
-        test.run_parallel(move |cx, session| datagram_bot(cx, session, Arc::clone(&plan)))
-            .code
+        finish(test.run_parallel(move |cx, session| datagram_bot(cx, session, Arc::clone(&plan))))
     }
 }
 
 /// One bot: a socket of its own, a datagram and its reply for each iteration.
 #[ttk::bot]
 fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> {
-    let socket = ttk::yield_!(open(&plan.args.addr))?;
+    let mut socket = ttk::yield_!(open(&plan.args.addr))?;
     let limit = plan.args.load.timeout.unwrap_or(DEFAULT_REPLY_TIMEOUT);
     let mut reply = vec![0; 64 * 1024];
     let schedule = plan
@@ -101,9 +102,17 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
             Err(elapsed) => Err(elapsed.into()),
         };
         match exchanged {
-            Ok(()) => request.ok(),
-            Err(error) => request.fail_with(&error),
-        };
+            Ok(()) => {
+                request.ok();
+            }
+            Err(error) => {
+                request.fail_with(&error);
+                // A reply that comes after its time must not pass for the next request's (a
+                // datagram says nothing of which request it answers): a new socket, on a new
+                // port, gets only the replies to what it sends.
+                socket = ttk::yield_!(open(&plan.args.addr))?;
+            }
+        }
     }
     Ok(())
 }

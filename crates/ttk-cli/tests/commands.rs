@@ -38,7 +38,9 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn bad_flags_and_urls_get_a_message_and_exit_2() {
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
+        (&["tcp", "127.0.0.1", "--send", "PING"], "has no port"),
+        (&["udp", "127.0.0.1:0", "--send", "ping"], "port `0`"),
         (
             &["http", "127.0.0.1:80/"],
             "has no scheme; write http://127.0.0.1:80/",
