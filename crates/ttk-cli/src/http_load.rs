@@ -11,7 +11,7 @@ use ttk::http::{HttpConnection, Request};
 
 use crate::http_target::HttpTarget;
 use crate::load_flags::{LoadFlags, finish};
-use crate::pace::Pace;
+use crate::pace::{Pace, Turns};
 use crate::status::failure_reason;
 
 /// `ttk http`'s flags.
@@ -134,22 +134,10 @@ fn run_load(test: LoadTest, plan: Arc<HttpPlan>) -> RunOutcome {
 #[ttk::bot]
 fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
     let mut http: Option<HttpConnection> = None;
-    let schedule = plan
-        .pace
-        .as_ref()
-        .map(|pace| (pace, pace.start(ttk::now())));
+    let turns = Turns::new(plan.pace.as_ref(), session.id());
     for k in session.iterations() {
-        let send_at = match schedule {
-            Some((pace, start)) => {
-                let Some(at) = pace.send_at(start, session.id(), k) else {
-                    break;
-                };
-                if at > ttk::now() {
-                    ttk::yield_!(ttk::sleep_until(at));
-                }
-                Some(at)
-            }
-            None => None,
+        let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
+            break;
         };
         if http.is_none() {
             match ttk::yield_!(connect(&cx, &plan)) {
@@ -157,7 +145,7 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                 Err(_) => {
                     // Refused or timed out (counted): without a schedule, pause before trying
                     // again rather than spin on a server that is down.
-                    if schedule.is_none() {
+                    if !turns.paced() {
                         ttk::yield_!(ttk::sleep(RECONNECT_PAUSE));
                     }
                     continue;

@@ -10,7 +10,7 @@ use ttk::net::{FrameFormat, Framed, TcpStream};
 
 use crate::host_port::parse_host_port;
 use crate::load_flags::{LoadFlags, finish};
-use crate::pace::Pace;
+use crate::pace::{Pace, Turns};
 
 /// `ttk tcp`'s flags.
 #[derive(Args, Clone, Debug)]
@@ -92,22 +92,10 @@ impl TcpArgs {
 #[ttk::bot]
 fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
     let mut framed: Option<Framed> = None;
-    let schedule = plan
-        .pace
-        .as_ref()
-        .map(|pace| (pace, pace.start(ttk::now())));
+    let turns = Turns::new(plan.pace.as_ref(), session.id());
     for k in session.iterations() {
-        let send_at = match schedule {
-            Some((pace, start)) => {
-                let Some(at) = pace.send_at(start, session.id(), k) else {
-                    break;
-                };
-                if at > ttk::now() {
-                    ttk::yield_!(ttk::sleep_until(at));
-                }
-                Some(at)
-            }
-            None => None,
+        let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
+            break;
         };
         if framed.is_none() {
             let connect = TcpStream::connect(plan.args.addr.as_str());
@@ -121,7 +109,7 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
                     framed = Some(Framed::new(stream, plan.format));
                 }
                 Err(_) => {
-                    if schedule.is_none() {
+                    if !turns.paced() {
                         ttk::yield_!(ttk::sleep(std::time::Duration::from_millis(100)));
                     }
                     continue;

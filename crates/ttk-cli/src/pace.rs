@@ -47,6 +47,43 @@ impl Pace {
     }
 }
 
+/// One connection's turns in the schedule (every request at once without `--rate`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Turns<'a> {
+    /// The schedule and its start, with `--rate`.
+    schedule: Option<(&'a Pace, Instant)>,
+    /// The connection's number.
+    connection: usize,
+}
+
+impl<'a> Turns<'a> {
+    /// Connection `connection`'s turns in `pace` (none: no schedule).
+    pub(crate) fn new(pace: Option<&'a Pace>, connection: usize) -> Turns<'a> {
+        Turns {
+            schedule: pace.map(|pace| (pace, pace.start(ttk::now()))),
+            connection,
+        }
+    }
+
+    /// Whether requests go on a schedule.
+    pub(crate) fn paced(&self) -> bool {
+        self.schedule.is_some()
+    }
+
+    /// Waits until request `k` is due: `Some(Some(due))` on a schedule, `Some(None)` without
+    /// one, `None` once the schedule is over.
+    pub(crate) async fn wait(&self, k: u64) -> Option<Option<Instant>> {
+        let Some((pace, start)) = self.schedule else {
+            return Some(None);
+        };
+        let at = pace.send_at(start, self.connection, k)?;
+        if at > ttk::now() {
+            ttk::sleep_until(at).await;
+        }
+        Some(Some(at))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use ttk::net::UdpSocket;
 use crate::host_port::parse_host_port;
 use crate::line_load::check_reply;
 use crate::load_flags::{LoadFlags, finish};
-use crate::pace::Pace;
+use crate::pace::{Pace, Turns};
 
 /// How long a bot waits for a reply datagram without `--timeout`: UDP loses datagrams, and a
 /// bot must not wait for a lost one until the run's grace is over.
@@ -77,18 +77,12 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
     let mut socket = ttk::yield_!(open(&plan.args.addr))?;
     let limit = plan.args.load.timeout.unwrap_or(DEFAULT_REPLY_TIMEOUT);
     let mut reply = vec![0; 64 * 1024];
-    let schedule = plan
-        .pace
-        .as_ref()
-        .map(|pace| (pace, pace.start(ttk::now())));
+    let turns = Turns::new(plan.pace.as_ref(), session.id());
     for k in session.iterations() {
-        if let Some((pace, start)) = schedule {
-            let Some(at) = pace.send_at(start, session.id(), k) else {
-                break;
-            };
-            if at > ttk::now() {
-                ttk::yield_!(ttk::sleep_until(at));
-            }
+        let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
+            break;
+        };
+        if let Some(at) = send_at {
             cx.measure_from(at);
         }
         let request = cx.transaction("request");
