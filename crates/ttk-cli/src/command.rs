@@ -34,10 +34,12 @@ enum Command {
     /// Datagram load over UDP: each bot sends a datagram and waits for the reply datagram.
     Udp(UdpArgs),
     /// Merge the JSON reports of a sharded run (--shard I/N of each) into the whole run's.
-    #[command(after_help = "Example:\n  ttk merge shard-*.json --json all.json --html all.html\n\n\
+    #[command(
+        after_help = "Example:\n  ttk merge shard-*.json --json all.json --html all.html\n\n\
         Exit codes: 0 every shard merged and the thresholds held, 1 a threshold failed, 2 the \
         reports are not of one run, 3 a shard is missing (the merge of the others is still \
-        written).")]
+        written)."
+    )]
     Merge(ttk::cli::MergeArgs),
     /// Print a JSON report's summary, write its HTML page, check thresholds against it.
     Report(ReportArgs),

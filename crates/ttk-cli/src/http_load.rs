@@ -21,9 +21,8 @@ use crate::status::failure_reason;
     response, and sends again (keep-alive; it reconnects if the server closes). A response \
     with status 400 or more counts as a failed request. When the duration is over, each \
     connection finishes the request it is in. Transactions in the report and thresholds: \
-    `connect` and `request` (a reconnect after the server closed a kept-alive connection is part \
-    of the next request, as in wrk; after an error the connection is opened again as a \
-    `connect`). Exit code 1 if no request succeeded.\n\n\
+    `connect` and `request` (a connection the server closed, or an error broke, is opened \
+    again as a `connect`). Exit code 1 if no request succeeded.\n\n\
     Examples:\n  \
     ttk http http://127.0.0.1:8080/ -c 100 -d 10s\n  \
     ttk http http://127.0.0.1:8080/ -c 50 --rate 2000 --html report.html\n  \
@@ -168,10 +167,15 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             }
             Err(error) => {
                 request.fail_with(&error);
-                // Start over through `connect`: timed as such, and paused if the server is
-                // gone, rather than a reconnect inside every following request.
-                http = None;
             }
+        }
+        // Closed by the server or broken by an error: start over through `connect`, timed as
+        // such (and paused if the server is gone) rather than inside the next request.
+        if http
+            .as_ref()
+            .is_some_and(|connection| !connection.is_open())
+        {
+            http = None;
         }
     }
 }

@@ -17,7 +17,8 @@ use crate::pace::{Pace, Turns};
 #[command(
     after_help = "Each connection is a bot that writes the line, reads one reply \
     line, and writes again; with --expect, a reply without that text fails the request. A \
-    connection the server closes is opened again. Transactions: `connect` and `request`.\n\n\
+    connection the server closes is opened again. Transactions: `connect` and `request`. Exit \
+    code 1 if no request succeeded.\n\n\
     Examples:\n  \
     ttk tcp 127.0.0.1:6379 --send PING --expect PONG --crlf -c 50 -d 10s\n  \
     ttk tcp 127.0.0.1:7000 --send hello --expect hello --rate 5000"

@@ -74,9 +74,10 @@ impl UdpArgs {
 /// One bot: a socket of its own, a datagram and its reply for each iteration.
 #[ttk::bot]
 fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> {
-    let mut socket = ttk::yield_!(open(&plan.args.addr))?;
+    let target = ttk::yield_!(resolve(&plan.args.addr))?;
     let limit = plan.args.load.timeout.unwrap_or(DEFAULT_REPLY_TIMEOUT);
     let mut reply = vec![0; 64 * 1024];
+    let mut socket: Option<UdpSocket> = None;
     let turns = Turns::new(plan.pace.as_ref(), session.id());
     for k in session.iterations() {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
@@ -86,39 +87,69 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
             cx.measure_from(at);
         }
         let request = cx.transaction("request");
-        let exchange = async {
-            socket.send(plan.args.send.as_bytes()).await?;
-            let len = socket.recv(&mut reply).await?;
-            check_reply(&reply[..len], plan.args.expect.as_deref())
+        let opened = match socket.take() {
+            Some(open) => Ok(open),
+            None => open(target),
         };
-        let exchanged = match ttk::yield_!(ttk::timeout(limit, exchange)) {
-            Ok(done) => done,
-            Err(elapsed) => Err(elapsed.into()),
+        let exchanged = match opened {
+            Ok(open) => {
+                let exchange = async {
+                    open.send(plan.args.send.as_bytes()).await?;
+                    let len = open.recv(&mut reply).await?;
+                    check_reply(&reply[..len], plan.args.expect.as_deref())
+                };
+                let exchanged = match ttk::yield_!(ttk::timeout(limit, exchange)) {
+                    Ok(done) => done,
+                    Err(elapsed) => Err(elapsed.into()),
+                };
+                // After a failure the socket is dropped: a reply that comes after its time
+                // must not pass for the next request's (a datagram says nothing of which
+                // request it answers), and a new socket, on a new port, gets only the replies
+                // to what it sends.
+                if exchanged.is_ok() {
+                    socket = Some(open);
+                }
+                exchanged
+            }
+            Err(error) => Err(error),
         };
         match exchanged {
             Ok(()) => {
                 request.ok();
             }
             Err(error) => {
+                let timed_out = error.kind() == io::ErrorKind::TimedOut;
                 request.fail_with(&error);
-                // A reply that comes after its time must not pass for the next request's (a
-                // datagram says nothing of which request it answers): a new socket, on a new
-                // port, gets only the replies to what it sends.
-                socket = ttk::yield_!(open(&plan.args.addr))?;
+                // Refused at once (ICMP), or no socket: without a schedule, pause rather than
+                // spin on a port nobody listens to.
+                if !timed_out && !turns.paced() {
+                    ttk::yield_!(ttk::sleep(FAILURE_PAUSE));
+                }
             }
         }
     }
     Ok(())
 }
 
-/// A socket bound to an ephemeral port of `addr`'s family and connected to `addr`.
-async fn open(addr: &str) -> io::Result<UdpSocket> {
-    let target = *ttk::net::lookup_host(addr).await?.first().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("`{addr}` names no address"),
-        )
-    })?;
+/// How long a bot whose request failed at once waits before the next, without `--rate`.
+const FAILURE_PAUSE: Duration = Duration::from_millis(100);
+
+/// The address `addr` names (looked up once per bot, off the loop).
+async fn resolve(addr: &str) -> io::Result<SocketAddr> {
+    ttk::net::lookup_host(addr)
+        .await?
+        .first()
+        .copied()
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("`{addr}` names no address"),
+            )
+        })
+}
+
+/// A socket bound to an ephemeral port of `target`'s family and connected to it.
+fn open(target: SocketAddr) -> io::Result<UdpSocket> {
     let local: SocketAddr = match target {
         SocketAddr::V4(_) => ([0, 0, 0, 0], 0).into(),
         SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),

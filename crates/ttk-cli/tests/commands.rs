@@ -322,3 +322,75 @@ fn merge_joins_shard_reports() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_run_in_which_nothing_succeeded_exits_1() {
+    // Nothing listens on a port just let go.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let output = ttk(&["http", &url, "-c", "2", "-d", "300ms", "-q"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("no request succeeded"));
+    assert!(
+        stdout(&output).contains("ConnectionRefused"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_late_datagram_is_not_taken_for_the_next_reply() {
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut buf = [0; 1500];
+        let mut first = true;
+        while let Ok((_, from)) = server.recv_from(&mut buf) {
+            if first {
+                // The first request's reply comes after its 100 ms and says so.
+                first = false;
+                let late = server.try_clone().unwrap();
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    let _ = late.send_to(b"stale", from);
+                });
+            } else {
+                let _ = server.send_to(b"pong", from);
+            }
+        }
+    });
+    let dir = scratch("udp-late");
+    let json = dir.join("late.json");
+    let json = json.to_str().unwrap();
+    let args = [
+        "udp",
+        &addr,
+        "--send",
+        "ping",
+        "--expect",
+        "pong",
+        "-c",
+        "1",
+        "--timeout",
+        "100ms",
+    ];
+    let output = ttk(&[
+        &args[..],
+        &["--rate", "20", "-d", "1s", "-q", "--json", json],
+    ]
+    .concat());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let request = Report::read_json(json).unwrap().transactions[0].clone();
+    assert_eq!((request.ok, request.failed), (19, 1));
+    assert_eq!(
+        request.errors.len(),
+        1,
+        "only the timeout: {:?}",
+        request.errors
+    );
+    assert_eq!(request.errors[0].kind, "TimedOut");
+}

@@ -256,13 +256,54 @@ impl HttpConnection {
         }
         self.queue(request);
         self.receive_in_time().await?;
+        // Each hop follows from the request that received the redirect (a 307 after a 303
+        // keeps the GET the 303 made), with the original's limit.
         let mut hops = 0;
-        while let Some(next) = self.redirect(request, hops)? {
+        let mut current: Option<Request> = None;
+        while let Some(next) = self.redirect(current.as_ref().unwrap_or(request), hops)? {
             hops += 1;
             self.queue(&next);
+            current = Some(next);
             self.receive_in_time().await?;
         }
         Ok(Response::new(&self.read_buf, &self.head))
+    }
+
+    /// Whether the next request goes out on the connection already open: false once the
+    /// server closed it (`Connection: close`, an HTTP/1.0 answer, a body cut by the close) or
+    /// an operation failed or was abandoned part way; the next request then opens a new one.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use std::io::{Read, Write};
+    /// use ttk_http::{HttpConnection, Request};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = listener.local_addr()?.to_string();
+    /// # std::thread::spawn(move || {
+    /// #     let (mut socket, _) = listener.accept().unwrap();
+    /// #     let mut request = [0; 1024];
+    /// #     let _ = socket.read(&mut request).unwrap();
+    /// #     socket.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok").unwrap();
+    /// # });
+    /// #[bot(crate = ttk_core)]
+    /// fn once(_cx: Cx, _id: usize, addr: String) -> std::io::Result<(bool, bool)> {
+    ///     let mut http = ttk_core::yield_!(HttpConnection::connect(&addr))?;
+    ///     let before = http.is_open();
+    ///     ttk_core::yield_!(http.send(&Request::get("/")))?; // answered with Connection: close
+    ///     Ok((before, http.is_open()))
+    /// }
+    ///
+    /// let open = ttk_core::run(1, |cx, id| once(cx, id, addr.clone())).pop().unwrap()?;
+    /// assert_eq!(open, (true, false)); // a load test may time the reconnect as a connect
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_open(&self) -> bool {
+        self.stream.is_some() && !self.broken
     }
 
     /// Queues `request` for pipelining: it is encoded after any queued before it, and all are

@@ -35,6 +35,10 @@ fn redirecting_server() -> (Server, Arc<Mutex<Vec<String>>>) {
                 "/abs" => {
                     "HTTP/1.1 301 Moved\r\nLocation: http://Example.test:80/new?x=1\r\nContent-Length: 0\r\n\r\n"
                 }
+                "/a" => "HTTP/1.1 303 See Other\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n",
+                "/b" => {
+                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: /new\r\nContent-Length: 0\r\n\r\n"
+                }
                 "/loop" => "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n",
                 "/away" => {
                     "HTTP/1.1 301 Moved\r\nLocation: http://elsewhere.test/\r\nContent-Length: 0\r\n\r\n"
@@ -143,5 +147,18 @@ fn a_fragment_is_not_sent_a_head_stays_a_head_and_the_host_header_counts() {
             "GET /abs ",
             "GET /new?x=1 "
         ]
+    );
+}
+
+#[test]
+fn each_hop_follows_from_the_request_that_was_redirected() {
+    let (server, seen) = redirecting_server();
+    let post = Request::post("/a").body("score").follow_redirects(2);
+    let (outcomes, _) = exchange(&server.addr, vec![post]);
+    assert_eq!(outcomes[0].as_ref().unwrap().status, 200);
+    // The 303 made a GET; the 307 after it keeps that GET, not the original POST.
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["POST /a score", "GET /b ", "GET /new "]
     );
 }
