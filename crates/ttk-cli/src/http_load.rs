@@ -142,11 +142,8 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             match ttk::yield_!(connect(&cx, &plan)) {
                 Ok(connected) => http = Some(connected),
                 Err(_) => {
-                    // Refused or timed out (counted): without a schedule, pause before trying
-                    // again rather than spin on a server that is down.
-                    if !turns.paced() {
-                        ttk::yield_!(ttk::sleep(RECONNECT_PAUSE));
-                    }
+                    // Refused or timed out (counted as a failed connect).
+                    ttk::yield_!(turns.pause_after_failure());
                     continue;
                 }
             }
@@ -179,9 +176,6 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         }
     }
 }
-
-/// How long a connection that could not connect waits before trying again.
-const RECONNECT_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Connects, timed as `connect` (within `--timeout`).
 async fn connect(cx: &Cx, plan: &HttpPlan) -> io::Result<HttpConnection> {

@@ -110,9 +110,7 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
                     framed = Some(Framed::new(stream, plan.format));
                 }
                 Err(_) => {
-                    if !turns.paced() {
-                        ttk::yield_!(ttk::sleep(std::time::Duration::from_millis(100)));
-                    }
+                    ttk::yield_!(turns.pause_after_failure());
                     continue;
                 }
             }

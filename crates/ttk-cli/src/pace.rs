@@ -47,6 +47,10 @@ impl Pace {
     }
 }
 
+/// How long a connection whose connect or request failed at once waits before the next try,
+/// without `--rate`.
+const FAILURE_PAUSE: Duration = Duration::from_millis(100);
+
 /// One connection's turns in the schedule (every request at once without `--rate`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Turns<'a> {
@@ -65,9 +69,13 @@ impl<'a> Turns<'a> {
         }
     }
 
-    /// Whether requests go on a schedule.
-    pub(crate) fn paced(&self) -> bool {
-        self.schedule.is_some()
+    /// After a failure that came at once (a refused connect or datagram): without a schedule,
+    /// waits [`FAILURE_PAUSE`] rather than spin on a server that is down; on one, the schedule
+    /// paces the retries already.
+    pub(crate) async fn pause_after_failure(&self) {
+        if self.schedule.is_none() {
+            ttk::sleep(FAILURE_PAUSE).await;
+        }
     }
 
     /// Waits until request `k` is due: `Some(Some(due))` on a schedule, `Some(None)` without

@@ -120,19 +120,15 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
             Err(error) => {
                 let timed_out = error.kind() == io::ErrorKind::TimedOut;
                 request.fail_with(&error);
-                // Refused at once (ICMP), or no socket: without a schedule, pause rather than
-                // spin on a port nobody listens to.
-                if !timed_out && !turns.paced() {
-                    ttk::yield_!(ttk::sleep(FAILURE_PAUSE));
+                // Refused at once (ICMP), or no socket; a timeout has waited already.
+                if !timed_out {
+                    ttk::yield_!(turns.pause_after_failure());
                 }
             }
         }
     }
     Ok(())
 }
-
-/// How long a bot whose request failed at once waits before the next, without `--rate`.
-const FAILURE_PAUSE: Duration = Duration::from_millis(100);
 
 /// The address `addr` names (looked up once per bot, off the loop).
 async fn resolve(addr: &str) -> io::Result<SocketAddr> {

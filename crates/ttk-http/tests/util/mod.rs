@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ttk_core::Cx;
-use ttk_http::{HttpConnection, Request};
+use ttk_http::{HttpConnection, Request, Response};
 use ttk_macros::bot;
 
 /// A server whose connections each run a handler on their own thread.
@@ -138,6 +138,20 @@ pub struct Outcome {
     pub body: Vec<u8>,
 }
 
+impl Outcome {
+    /// What a test sees of `response`.
+    fn of(response: Response<'_>) -> Outcome {
+        Outcome {
+            status: response.status(),
+            headers: response
+                .headers()
+                .map(|(n, v)| (n.to_string(), v.to_vec()))
+                .collect(),
+            body: response.body().to_vec(),
+        }
+    }
+}
+
 /// Limits for the client, `None` for the default.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Limits {
@@ -164,14 +178,7 @@ fn client(
     }
     let mut outcomes = Vec::new();
     for request in &requests {
-        let outcome = ttk_core::yield_!(http.send(request)).map(|response| Outcome {
-            status: response.status(),
-            headers: response
-                .headers()
-                .map(|(n, v)| (n.to_string(), v.to_vec()))
-                .collect(),
-            body: response.body().to_vec(),
-        });
+        let outcome = ttk_core::yield_!(http.send(request)).map(Outcome::of);
         outcomes.push(outcome);
     }
     Ok((outcomes, http.connections_opened()))
@@ -192,14 +199,7 @@ fn pipelining_client(
     }
     let mut outcomes = Vec::new();
     for _ in &requests {
-        let outcome = ttk_core::yield_!(http.receive()).map(|response| Outcome {
-            status: response.status(),
-            headers: response
-                .headers()
-                .map(|(n, v)| (n.to_string(), v.to_vec()))
-                .collect(),
-            body: response.body().to_vec(),
-        });
+        let outcome = ttk_core::yield_!(http.receive()).map(Outcome::of);
         outcomes.push(outcome);
     }
     Ok((outcomes, http.connections_opened()))
