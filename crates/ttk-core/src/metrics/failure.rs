@@ -205,7 +205,10 @@ fn classify<E: Display + 'static>(error: &E) -> FailureKind<'static> {
         .or_else(|| any.downcast_ref::<Box<dyn Error>>().map(|inner| &**inner));
     if let Some(inner) = boxed {
         if let Some(io) = inner.downcast_ref::<io::Error>() {
-            return FailureKind::Io(io.kind());
+            return io_kind(io);
+        }
+        if let Some(kinded) = inner.downcast_ref::<KindedError>() {
+            return FailureKind::Named(kinded.kind);
         }
         if inner.is::<Elapsed>() {
             return FailureKind::Io(io::ErrorKind::TimedOut);
@@ -218,13 +221,88 @@ fn classify<E: Display + 'static>(error: &E) -> FailureKind<'static> {
 
 fn known_kind(any: &dyn Any) -> Option<FailureKind<'static>> {
     if let Some(io) = any.downcast_ref::<io::Error>() {
-        Some(FailureKind::Io(io.kind()))
+        Some(io_kind(io))
     } else if any.is::<Elapsed>() {
         Some(FailureKind::Io(io::ErrorKind::TimedOut))
+    } else if let Some(kinded) = any.downcast_ref::<KindedError>() {
+        Some(FailureKind::Named(kinded.kind))
     } else {
         None
     }
 }
+
+/// An I/O error's kind: the one a [`KindedError`] inside it names, else its [`io::ErrorKind`].
+fn io_kind(io: &io::Error) -> FailureKind<'static> {
+    match io.get_ref().and_then(|inner| inner.downcast_ref::<KindedError>()) {
+        Some(kinded) => FailureKind::Named(kinded.kind),
+        None => FailureKind::Io(io.kind()),
+    }
+}
+
+/// An error that names the failure kind it counts under, for errors that an
+/// [`io::ErrorKind`] describes too coarsely: a TLS layer's "certificate from an unknown
+/// issuer" and "certificate for another host" are both `InvalidData`, but a report should count
+/// them apart. Wrapped in an [`io::Error`] ([`KindedError::into_io`]), it keeps the `io::Error`
+/// kind for code that matches on it, while [`Failure::of`] counts it under its own name.
+///
+/// # Examples
+/// ```
+/// use std::io;
+/// use ttk_core::metrics::{Failure, KindedError};
+///
+/// let error = KindedError::new("TlsUnknownIssuer", "127.0.0.1's certificate is from an unknown issuer")
+///     .into_io(io::ErrorKind::InvalidData);
+/// assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+/// assert_eq!(Failure::of(&error).kind(), "TlsUnknownIssuer");
+/// assert_eq!(Failure::of(&error).message(), "127.0.0.1's certificate is from an unknown issuer");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindedError {
+    /// The failure kind's name.
+    kind: &'static str,
+    /// What went wrong and what to do about it.
+    message: String,
+}
+
+impl KindedError {
+    /// An error counted under `kind`, with `message` as its text.
+    ///
+    /// # Examples
+    /// ```
+    /// let error = ttk_core::metrics::KindedError::new("RoomFull", "room 7 is full");
+    /// assert_eq!((error.kind(), error.to_string().as_str()), ("RoomFull", "room 7 is full"));
+    /// ```
+    pub fn new(kind: &'static str, message: impl Into<String>) -> KindedError {
+        KindedError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The failure kind's name.
+    ///
+    /// # Examples
+    /// See [`KindedError::new`].
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// This error inside an [`io::Error`] of `kind`.
+    ///
+    /// # Examples
+    /// See [`KindedError`].
+    pub fn into_io(self, kind: io::ErrorKind) -> io::Error {
+        io::Error::new(kind, self)
+    }
+}
+
+impl Display for KindedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Error for KindedError {}
 
 /// `my_crate::proto::LoginError` → `LoginError` (generic arguments kept).
 fn short_type_name<E>() -> &'static str {

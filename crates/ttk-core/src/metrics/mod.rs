@@ -25,7 +25,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Duration;
 
-pub use failure::{Failure, TransactionOutput};
+pub use failure::{Failure, KindedError, TransactionOutput};
 pub use snapshot::{
     ErrorDelta, GaugeValue, HIGHEST_MICROS, LOWEST_MICROS, MetricsSnapshot, SIGNIFICANT_DIGITS,
     TransactionDelta, latency_histogram,
