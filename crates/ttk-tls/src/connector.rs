@@ -1,0 +1,515 @@
+//! The client side: [`TlsConnector`] and its [`TlsConnectorBuilder`].
+
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::Resumption;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, Connection, RootCertStore};
+use ttk_net::ByteStream;
+
+use crate::errors::config_error;
+use crate::insecure::AcceptAnyCertificate;
+use crate::pem;
+use crate::stream::TlsStream;
+
+/// How long a handshake may take by default before it fails as `TlsHandshake` (`TimedOut`).
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The sessions a connector keeps for resumption, per server name.
+const SESSIONS_KEPT: usize = 4;
+
+/// A TLS protocol version, to restrict what a connector or acceptor offers.
+///
+/// # Examples
+/// ```
+/// use ttk_tls::{TlsConnector, TlsVersion};
+///
+/// # fn main() -> std::io::Result<()> {
+/// let tls12_only = TlsConnector::builder().versions(&[TlsVersion::Tls12]).insecure(true).build()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TlsVersion {
+    /// TLS 1.2.
+    Tls12,
+    /// TLS 1.3.
+    Tls13,
+}
+
+impl TlsVersion {
+    /// rustls's description of the version.
+    pub(crate) fn rustls(self) -> &'static rustls::SupportedProtocolVersion {
+        match self {
+            TlsVersion::Tls12 => &rustls::version::TLS12,
+            TlsVersion::Tls13 => &rustls::version::TLS13,
+        }
+    }
+}
+
+/// The crypto provider every configuration uses: *ring*, which builds with only a C compiler
+/// (aws-lc-rs, rustls's default, needs more on some machines and builds far slower).
+///
+/// rustls deprecated this provider for lacking post-quantum key exchange: handshakes use
+/// X25519 (or P-256/P-384), which every server still accepts.
+#[allow(deprecated)]
+pub(crate) fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The client side of TLS: a configuration shared by many connections (cheap to clone), and
+/// [`connect`](TlsConnector::connect), which runs the handshake over a bot's stream.
+///
+/// Server certificates are checked against the system's roots (`/etc/ssl/certs`), plus the CAs
+/// given with [`ca_file`](TlsConnectorBuilder::ca_file) — or not at all with
+/// [`insecure`](TlsConnectorBuilder::insecure), for self-signed test servers. Sessions are
+/// resumed as browsers resume them: each connector keeps the sessions of the servers it
+/// connected to, so a bot that holds its own connector ([`TlsConnector::for_one_client`])
+/// reconnects with an abbreviated handshake; [`resumption`](TlsConnectorBuilder::resumption)
+/// `(false)` forces a full handshake every time.
+///
+/// # Examples
+/// ```
+/// use ttk_tls::TlsConnector;
+///
+/// # fn main() -> std::io::Result<()> {
+/// let connector = TlsConnector::builder().alpn(&["http/1.1"]).build()?;
+/// assert!(!connector.is_insecure());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct TlsConnector {
+    /// rustls's configuration, shared.
+    config: Arc<ClientConfig>,
+    /// Certificates are not checked.
+    insecure: bool,
+    /// Sessions are resumed.
+    resume: bool,
+    /// How long a handshake may take.
+    handshake_timeout: Option<Duration>,
+}
+
+impl TlsConnector {
+    /// A connector with the defaults: the system's roots, TLS 1.2 and 1.3, resumption on, no
+    /// ALPN, no client certificate.
+    ///
+    /// # Errors
+    /// Those of [`TlsConnectorBuilder::build`].
+    ///
+    /// # Examples
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let connector = ttk_tls::TlsConnector::new()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new() -> io::Result<TlsConnector> {
+        TlsConnector::builder().build()
+    }
+
+    /// A builder, to set roots, client certificates, ALPN, versions and resumption.
+    ///
+    /// # Examples
+    /// See [`TlsConnector`].
+    pub fn builder() -> TlsConnectorBuilder {
+        TlsConnectorBuilder::default()
+    }
+
+    /// A connector like this one with a session cache of its own: give one to each bot, so
+    /// that a bot resumes its own sessions, as a browser does, and not another bot's.
+    ///
+    /// # Examples
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let shared = ttk_tls::TlsConnector::builder().insecure(true).build()?;
+    /// let mine = shared.for_one_client();
+    /// assert!(mine.is_insecure());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn for_one_client(&self) -> TlsConnector {
+        if !self.resume {
+            return self.clone();
+        }
+        let mut config = ClientConfig::clone(&self.config);
+        config.resumption = Resumption::in_memory_sessions(SESSIONS_KEPT);
+        TlsConnector {
+            config: Arc::new(config),
+            ..self.clone()
+        }
+    }
+
+    /// Runs the client handshake over `stream` for the server `server_name` (a host name, sent
+    /// as SNI and checked against the certificate, or an IP address, checked against the
+    /// certificate's IP entries), within the handshake timeout.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a name that is neither a DNS name nor an IP address; the stream's
+    /// errors; and TLS failures with kinds of their own (see the crate's docs):
+    /// `TlsUnknownIssuer`, `TlsExpired`, `TlsWrongHost`, `TlsBadCertificate`, `TlsVersion`,
+    /// `TlsAlert`, `TlsHandshake` (also for a handshake not done within the timeout, with
+    /// `io::ErrorKind::TimedOut`).
+    ///
+    /// # Examples
+    /// See [`TlsStream`].
+    pub async fn connect<S: ByteStream>(
+        &self,
+        server_name: &str,
+        stream: S,
+    ) -> io::Result<TlsStream<S>> {
+        let bare = server_name.trim_start_matches('[').trim_end_matches(']');
+        let name = ServerName::try_from(bare.to_owned()).map_err(|_| {
+            config_error(format!(
+                "`{server_name}` is neither a host name nor an IP address: no TLS server name"
+            ))
+        })?;
+        let conn = ClientConnection::new(Arc::clone(&self.config), name)
+            .map_err(|error| config_error(format!("TLS with {server_name}: {error}")))?;
+        let tls = TlsStream::new(stream, Connection::Client(conn), server_name);
+        tls.handshake(self.handshake_timeout).await?;
+        Ok(tls)
+    }
+
+    /// Whether certificates go unchecked ([`TlsConnectorBuilder::insecure`]).
+    ///
+    /// # Examples
+    /// See [`TlsConnector`].
+    pub fn is_insecure(&self) -> bool {
+        self.insecure
+    }
+
+    /// Whether sessions are resumed ([`TlsConnectorBuilder::resumption`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let full = ttk_tls::TlsConnector::builder().resumption(false).build()?;
+    /// assert!(!full.resumes_sessions());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn resumes_sessions(&self) -> bool {
+        self.resume
+    }
+
+    /// The ALPN protocols offered, most preferred first.
+    ///
+    /// # Examples
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let connector = ttk_tls::TlsConnector::builder().alpn(&["h2", "http/1.1"]).build()?;
+    /// assert_eq!(connector.alpn_protocols(), [b"h2".to_vec(), b"http/1.1".to_vec()]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn alpn_protocols(&self) -> &[Vec<u8>] {
+        &self.config.alpn_protocols
+    }
+}
+
+impl fmt::Debug for TlsConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsConnector")
+            .field("insecure", &self.insecure)
+            .field("resume", &self.resume)
+            .field("alpn", &self.config.alpn_protocols)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .finish()
+    }
+}
+
+/// Builds a [`TlsConnector`]; every setting has a default ([`TlsConnector::new`]'s).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use ttk_tls::{TestPki, TlsConnector, TlsVersion};
+///
+/// # fn main() -> std::io::Result<()> {
+/// let pki = TestPki::new()?;
+/// let me = pki.client_certificate("bot-1")?;
+/// let connector = TlsConnector::builder()
+///     .ca_pem(pki.ca_pem())?                  // trust the test CA (beside the system's roots)
+///     .client_certificate_pem(me.chain_pem(), me.key_pem())? // mutual TLS
+///     .alpn(&["http/1.1"])
+///     .versions(&[TlsVersion::Tls13])
+///     .resumption(false)                      // a full handshake on every connect
+///     .handshake_timeout(Some(Duration::from_secs(5)))
+///     .build()?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Default)]
+pub struct TlsConnectorBuilder {
+    /// Extra trusted roots.
+    roots: Vec<CertificateDer<'static>>,
+    /// Leave out the system's roots.
+    no_system_roots: bool,
+    /// The client certificate chain and key.
+    identity: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    /// Accept any server certificate.
+    insecure: bool,
+    /// ALPN protocols.
+    alpn: Vec<Vec<u8>>,
+    /// Versions offered (empty: 1.2 and 1.3).
+    versions: Vec<TlsVersion>,
+    /// Resumption off.
+    no_resumption: bool,
+    /// The handshake timeout, if set.
+    handshake_timeout: Option<Option<Duration>>,
+}
+
+impl TlsConnectorBuilder {
+    /// Trusts the CA certificates in the PEM file at `path`, beside the system's roots.
+    ///
+    /// # Errors
+    /// `NotFound` and the like, naming the file, if it cannot be read; `InvalidInput` if it
+    /// holds no PEM certificate.
+    ///
+    /// # Examples
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let error = ttk_tls::TlsConnector::builder().ca_file("/no/such/ca.pem").unwrap_err();
+    /// assert!(error.to_string().contains("/no/such/ca.pem"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn ca_file(self, path: impl AsRef<Path>) -> io::Result<TlsConnectorBuilder> {
+        let path = path.as_ref();
+        let pem = pem::read_file(path, "CA certificate")?;
+        self.ca_pem_from(&pem, &path.display().to_string())
+    }
+
+    /// Trusts the CA certificates in `pem` (PEM text), beside the system's roots.
+    ///
+    /// # Errors
+    /// `InvalidInput` if it holds no PEM certificate.
+    ///
+    /// # Examples
+    /// See [`TlsConnectorBuilder`].
+    pub fn ca_pem(self, pem: impl AsRef<[u8]>) -> io::Result<TlsConnectorBuilder> {
+        self.ca_pem_from(pem.as_ref(), "the CA PEM text")
+    }
+
+    /// Trusts the certificates in `pem`, read from `source`.
+    fn ca_pem_from(mut self, pem: &[u8], source: &str) -> io::Result<TlsConnectorBuilder> {
+        self.roots.extend(pem::certificates(pem, source)?);
+        Ok(self)
+    }
+
+    /// Whether to trust the system's roots too (the default), or only the CAs given.
+    ///
+    /// # Examples
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let pki = ttk_tls::TestPki::new()?;
+    /// let only_mine = ttk_tls::TlsConnector::builder()
+    ///     .system_roots(false)
+    ///     .ca_pem(pki.ca_pem())?
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn system_roots(mut self, trust: bool) -> TlsConnectorBuilder {
+        self.no_system_roots = !trust;
+        self
+    }
+
+    /// Presents the client certificate chain in the PEM file `cert` with the private key in
+    /// `key`, to servers that ask for one (mutual TLS).
+    ///
+    /// # Errors
+    /// The files' read errors, naming them; `InvalidInput` if they hold no certificate or key.
+    ///
+    /// # Examples
+    /// ```
+    /// let error = ttk_tls::TlsConnector::builder()
+    ///     .client_certificate_files("/no/cert.pem", "/no/key.pem")
+    ///     .unwrap_err();
+    /// assert!(error.to_string().contains("/no/cert.pem"));
+    /// ```
+    pub fn client_certificate_files(
+        self,
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> io::Result<TlsConnectorBuilder> {
+        let (cert, key) = (cert.as_ref(), key.as_ref());
+        let chain = pem::certificates(
+            &pem::read_file(cert, "client certificate")?,
+            &cert.display().to_string(),
+        )?;
+        let key = pem::private_key(
+            &pem::read_file(key, "client key")?,
+            &key.display().to_string(),
+        )?;
+        Ok(self.identity(chain, key))
+    }
+
+    /// Presents the client certificate chain `cert` with the private key `key` (both PEM text).
+    ///
+    /// # Errors
+    /// `InvalidInput` if they hold no certificate or key.
+    ///
+    /// # Examples
+    /// See [`TlsConnectorBuilder`].
+    pub fn client_certificate_pem(
+        self,
+        cert: impl AsRef<[u8]>,
+        key: impl AsRef<[u8]>,
+    ) -> io::Result<TlsConnectorBuilder> {
+        let chain = pem::certificates(cert.as_ref(), "the client certificate PEM text")?;
+        let key = pem::private_key(key.as_ref(), "the client key PEM text")?;
+        Ok(self.identity(chain, key))
+    }
+
+    /// Sets the client identity.
+    fn identity(
+        mut self,
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> TlsConnectorBuilder {
+        self.identity = Some((chain, key));
+        self
+    }
+
+    /// Accepts any server certificate — expired, self-signed, for another name — while still
+    /// checking the handshake's signatures: for test servers only. A run that uses it should
+    /// say so (the `ttk` command prints it in the summary and records it in the report).
+    ///
+    /// # Examples
+    /// See [`TlsConnector::for_one_client`].
+    pub fn insecure(mut self, insecure: bool) -> TlsConnectorBuilder {
+        self.insecure = insecure;
+        self
+    }
+
+    /// The application protocols offered by ALPN, most preferred first (e.g. `["h2",
+    /// "http/1.1"]`); none by default.
+    ///
+    /// # Examples
+    /// See [`TlsConnector::alpn_protocols`].
+    pub fn alpn(mut self, protocols: &[&str]) -> TlsConnectorBuilder {
+        self.alpn = protocols.iter().map(|p| p.as_bytes().to_vec()).collect();
+        self
+    }
+
+    /// The protocol versions offered; TLS 1.2 and 1.3 by default.
+    ///
+    /// # Examples
+    /// See [`TlsVersion`].
+    pub fn versions(mut self, versions: &[TlsVersion]) -> TlsConnectorBuilder {
+        self.versions = versions.to_vec();
+        self
+    }
+
+    /// Whether to resume sessions (on by default, as in browsers); off, every connect makes a
+    /// full handshake — what a test of handshake cost wants.
+    ///
+    /// # Examples
+    /// See [`TlsConnector::resumes_sessions`].
+    pub fn resumption(mut self, resume: bool) -> TlsConnectorBuilder {
+        self.no_resumption = !resume;
+        self
+    }
+
+    /// How long a handshake may take ([`DEFAULT_HANDSHAKE_TIMEOUT`] by default; `None`: no
+    /// limit).
+    ///
+    /// # Examples
+    /// See [`TlsConnectorBuilder`].
+    pub fn handshake_timeout(mut self, limit: Option<Duration>) -> TlsConnectorBuilder {
+        self.handshake_timeout = Some(limit);
+        self
+    }
+
+    /// The connector.
+    ///
+    /// # Errors
+    /// `InvalidInput` if no root is trusted at all (no system roots found and no CA given, and
+    /// not insecure), or if rustls refuses the settings (a client key that does not match its
+    /// certificate, no version).
+    ///
+    /// # Examples
+    /// See [`TlsConnectorBuilder`].
+    pub fn build(self) -> io::Result<TlsConnector> {
+        let provider = provider();
+        let versions: Vec<_> = match self.versions.as_slice() {
+            [] => vec![&rustls::version::TLS13, &rustls::version::TLS12],
+            chosen => chosen.iter().map(|v| v.rustls()).collect(),
+        };
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(&versions)
+            .map_err(|error| config_error(format!("TLS versions: {error}")))?;
+        let builder = if self.insecure {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate::new(provider)))
+        } else {
+            builder.with_root_certificates(self.root_store()?)
+        };
+        let mut config = match self.identity {
+            Some((chain, key)) => builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|error| config_error(format!("the client certificate: {error}")))?,
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = self.alpn;
+        config.resumption = if self.no_resumption {
+            Resumption::disabled()
+        } else {
+            Resumption::in_memory_sessions(SESSIONS_KEPT)
+        };
+        Ok(TlsConnector {
+            config: Arc::new(config),
+            insecure: self.insecure,
+            resume: !self.no_resumption,
+            handshake_timeout: self
+                .handshake_timeout
+                .unwrap_or(Some(DEFAULT_HANDSHAKE_TIMEOUT)),
+        })
+    }
+
+    /// The trusted roots: the system's (unless left out) and those given.
+    fn root_store(&self) -> io::Result<RootCertStore> {
+        let mut store = RootCertStore::empty();
+        if !self.no_system_roots {
+            // Certificates the store cannot parse are skipped, as every client does.
+            let found = rustls_native_certs::load_native_certs();
+            store.add_parsable_certificates(found.certs);
+        }
+        let (_, refused) = store.add_parsable_certificates(self.roots.iter().cloned());
+        if refused > 0 {
+            return Err(config_error(format!(
+                "{refused} of the CA certificates given could not be used as roots"
+            )));
+        }
+        if store.is_empty() {
+            return Err(config_error(
+                "no trusted root: the system has no CA certificates (/etc/ssl/certs) and none \
+                 was given; pass the server's CA with --cacert FILE, or --insecure for a test \
+                 server",
+            ));
+        }
+        Ok(store)
+    }
+}
+
+impl fmt::Debug for TlsConnectorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsConnectorBuilder")
+            .field("extra_roots", &self.roots.len())
+            .field("system_roots", &!self.no_system_roots)
+            .field("client_certificate", &self.identity.is_some())
+            .field("insecure", &self.insecure)
+            .field("alpn", &self.alpn)
+            .field("versions", &self.versions)
+            .field("resumption", &!self.no_resumption)
+            .finish()
+    }
+}

@@ -1,0 +1,152 @@
+//! TLS errors a user can act on: each is an `io::Error` holding a
+//! [`KindedError`](ttk_core::metrics::KindedError), so a report counts it under its own kind
+//! (`TlsUnknownIssuer`, `TlsExpired`, …) and its message names the server and what to do.
+
+use std::io;
+
+use rustls::{AlertDescription, CertificateError, Error};
+use ttk_core::metrics::KindedError;
+
+/// The failure kinds this crate reports, by name.
+pub(crate) mod kinds {
+    /// The server's certificate chains to no trusted root.
+    pub(crate) const UNKNOWN_ISSUER: &str = "TlsUnknownIssuer";
+    /// The server's certificate has expired or is not valid yet.
+    pub(crate) const EXPIRED: &str = "TlsExpired";
+    /// The server's certificate is for another host name.
+    pub(crate) const WRONG_HOST: &str = "TlsWrongHost";
+    /// The server's certificate is otherwise unacceptable.
+    pub(crate) const BAD_CERTIFICATE: &str = "TlsBadCertificate";
+    /// The two sides share no protocol version.
+    pub(crate) const VERSION: &str = "TlsVersion";
+    /// The peer sent a fatal alert.
+    pub(crate) const ALERT: &str = "TlsAlert";
+    /// The handshake failed: the peer sent something that is not a valid handshake, closed
+    /// during it, or did not finish it in time.
+    pub(crate) const HANDSHAKE: &str = "TlsHandshake";
+    /// After the handshake: a record that does not decrypt, is malformed or cut short.
+    pub(crate) const PROTOCOL: &str = "TlsProtocol";
+}
+
+/// Turns a rustls error on the connection with `peer` into an `io::Error` with a kind of its
+/// own and a message that says what to do. `handshaking` says whether the handshake was still
+/// under way; `client` whether this side is the client.
+pub(crate) fn tls_error(error: &Error, peer: &str, handshaking: bool, client: bool) -> io::Error {
+    let (kind, message) = match error {
+        Error::InvalidCertificate(certificate) => certificate_error(certificate, peer, client),
+        Error::AlertReceived(alert) => (kinds::ALERT, alert_message(*alert, peer, client)),
+        Error::PeerIncompatible(incompatible) => (
+            kinds::VERSION,
+            format!(
+                "TLS with {peer}: the two sides share no protocol version or cipher suite \
+                 ({incompatible:?}); check the versions each side allows"
+            ),
+        ),
+        Error::NoCertificatesPresented if !client => (
+            kinds::HANDSHAKE,
+            format!("TLS with {peer}: the client presented no certificate, and one is required"),
+        ),
+        _ if handshaking => (
+            kinds::HANDSHAKE,
+            format!("the TLS handshake with {peer} failed: {error}"),
+        ),
+        _ => (kinds::PROTOCOL, format!("TLS with {peer}: {error}")),
+    };
+    KindedError::new(kind, message).into_io(io::ErrorKind::InvalidData)
+}
+
+/// The kind and message of a certificate the client (or server, for client certificates)
+/// refused.
+fn certificate_error(error: &CertificateError, peer: &str, client: bool) -> (&'static str, String) {
+    let whose = if client {
+        format!("{peer}'s certificate")
+    } else {
+        format!("the client certificate of {peer}")
+    };
+    let fix_roots = if client {
+        "give the CA that signed it with --cacert FILE (TlsConnector's ca_file), or use \
+         --insecure for a test server"
+    } else {
+        "the acceptor trusts only the CA it was given for client certificates"
+    };
+    match error {
+        CertificateError::UnknownIssuer => (
+            kinds::UNKNOWN_ISSUER,
+            format!("{whose} is signed by an issuer that is not trusted: {fix_roots}"),
+        ),
+        CertificateError::Expired
+        | CertificateError::ExpiredContext { .. }
+        | CertificateError::NotValidYet
+        | CertificateError::NotValidYetContext { .. } => (
+            kinds::EXPIRED,
+            format!(
+                "{whose} is outside its validity period ({error}): renew it, check the clocks, \
+                 or use --insecure for a test server"
+            ),
+        ),
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => (
+            kinds::WRONG_HOST,
+            format!(
+                "{whose} is not valid for the name {peer} ({error}): connect by a name the \
+                 certificate lists, or use --insecure for a test server"
+            ),
+        ),
+        _ => (
+            kinds::BAD_CERTIFICATE,
+            format!("{whose} was refused: {error}"),
+        ),
+    }
+}
+
+/// The message for a fatal alert received from the peer.
+fn alert_message(alert: AlertDescription, peer: &str, client: bool) -> String {
+    let hint = match alert {
+        AlertDescription::CertificateRequired | AlertDescription::HandshakeFailure if client => {
+            ": the server may require a client certificate (--cert FILE --key FILE), or share \
+             no cipher suite with ttk"
+        }
+        AlertDescription::BadCertificate
+        | AlertDescription::UnknownCA
+        | AlertDescription::CertificateUnknown
+        | AlertDescription::UnsupportedCertificate
+            if client =>
+        {
+            ": the server refused the client certificate"
+        }
+        AlertDescription::ProtocolVersion => ": the two sides share no protocol version",
+        _ => "",
+    };
+    format!("{peer} sent the TLS alert {alert:?}{hint}")
+}
+
+/// The error for a peer that closed the connection during the handshake.
+pub(crate) fn closed_in_handshake(peer: &str) -> io::Error {
+    KindedError::new(
+        kinds::HANDSHAKE,
+        format!("{peer} closed the connection during the TLS handshake"),
+    )
+    .into_io(io::ErrorKind::UnexpectedEof)
+}
+
+/// The error for a peer that closed the connection in the middle of a record.
+pub(crate) fn truncated_record(peer: &str) -> io::Error {
+    KindedError::new(
+        kinds::PROTOCOL,
+        format!("{peer} closed the connection in the middle of a TLS record"),
+    )
+    .into_io(io::ErrorKind::UnexpectedEof)
+}
+
+/// The error for a handshake that did not finish within `limit`.
+pub(crate) fn handshake_timed_out(peer: &str, limit: std::time::Duration) -> io::Error {
+    KindedError::new(
+        kinds::HANDSHAKE,
+        format!("the TLS handshake with {peer} did not finish within {limit:?}"),
+    )
+    .into_io(io::ErrorKind::TimedOut)
+}
+
+/// An `InvalidInput` error about the configuration (a bad file, a bad name).
+pub(crate) fn config_error(message: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message.into())
+}

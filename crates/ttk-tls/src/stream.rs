@@ -1,0 +1,363 @@
+//! [`TlsStream`]: rustls's connection state machine, fed from and drained into the bot's own
+//! reads and writes on the stream below it.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use rustls::Connection;
+use ttk_net::{ByteStream, TcpStream};
+
+use crate::errors::{closed_in_handshake, handshake_timed_out, tls_error, truncated_record};
+use crate::records::RecordBoundaries;
+
+/// The size of the buffer a read of ciphertext fills: half a full record, so an idle
+/// connection holds little, while a large body still takes few reads.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// A TLS connection over a byte stream `S` ([`TcpStream`] by default), itself a
+/// [`ByteStream`]: [`Framed`](ttk_net::Framed), HTTP and WebSocket run over it unchanged.
+///
+/// Made by [`TlsConnector::connect`](crate::TlsConnector::connect) (the client side) or
+/// [`TlsAcceptor::accept`](crate::TlsAcceptor::accept) (the server side), which return once the
+/// handshake is complete. rustls does the protocol; this stream only moves bytes: a read of
+/// ciphertext from `S` is handed to rustls, and what rustls has to send is written to `S`, by
+/// the bot's own awaited reads and writes on its loop: no thread, no second runtime.
+///
+/// A peer that closes the connection between records reads as the end of the stream (`Ok(0)`),
+/// with or without a `close_notify` alert first (HTTP servers often skip it); one that closes in
+/// the middle of a record is an error.
+///
+/// # Examples
+/// A server bot and a client bot on the same loop, speaking lines over TLS:
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use ttk_net::{FrameFormat, Framed, TcpListener, TcpStream};
+/// use ttk_tls::{TestPki, TlsAcceptor, TlsConnector};
+///
+/// # fn main() -> std::io::Result<()> {
+/// let pki = TestPki::new()?; // a CA, and a certificate for "localhost" signed by it
+/// let server = pki.server_certificate(&["localhost"])?;
+/// let acceptor = TlsAcceptor::from_pem(server.chain_pem(), server.key_pem())?;
+/// let connector = TlsConnector::builder().ca_pem(pki.ca_pem())?.build()?;
+///
+/// #[bot(crate = ttk_core)]
+/// fn peer(_cx: Cx, id: usize, port: Rc<Cell<u16>>, acceptor: TlsAcceptor,
+///         connector: TlsConnector) -> std::io::Result<Vec<u8>> {
+///     if id == 0 {
+///         let listener = TcpListener::bind("127.0.0.1:0")?;
+///         port.set(listener.local_addr()?.port());
+///         let (tcp, _) = ttk_core::yield_!(listener.accept())?;
+///         let tls = ttk_core::yield_!(acceptor.accept(tcp))?;
+///         let mut lines = Framed::new(tls, FrameFormat::crlf_lines());
+///         Ok(ttk_core::yield_!(lines.read_frame())?.expect("a line").to_vec())
+///     } else {
+///         let tcp = ttk_core::yield_!(TcpStream::connect(("127.0.0.1", port.get())))?;
+///         let tls = ttk_core::yield_!(connector.connect("localhost", tcp))?;
+///         let mut lines = Framed::new(tls, FrameFormat::crlf_lines());
+///         ttk_core::yield_!(lines.write_frame(b"PING :secret"))?;
+///         Ok(Vec::new())
+///     }
+/// }
+///
+/// let port = Rc::new(Cell::new(0));
+/// let results = ttk_core::run(2, |cx, id| {
+///     peer(cx, id, port.clone(), acceptor.clone(), connector.clone())
+/// });
+/// assert_eq!(results[0].as_ref().unwrap(), b"PING :secret");
+/// # Ok(())
+/// # }
+/// ```
+pub struct TlsStream<S = TcpStream> {
+    /// The stream the records travel on.
+    io: S,
+    /// The protocol state and the buffers; borrowed only between awaits, never across one.
+    tls: RefCell<Tls>,
+}
+
+/// A [`TlsStream`]'s state.
+struct Tls {
+    /// rustls's state machine.
+    conn: Connection,
+    /// The buffer ciphertext is read into; taken out while a read awaits.
+    incoming: Vec<u8>,
+    /// The buffer ciphertext is written from; taken out while a write awaits.
+    outgoing: Vec<u8>,
+    /// Where the received bytes stand among records.
+    records: RecordBoundaries,
+    /// The stream below has reached its end.
+    eof: bool,
+    /// The peer's name, for error messages.
+    peer: Box<str>,
+}
+
+impl<S: ByteStream> TlsStream<S> {
+    /// A stream over `io` with a handshake to do.
+    pub(crate) fn new(io: S, conn: Connection, peer: &str) -> TlsStream<S> {
+        TlsStream {
+            io,
+            tls: RefCell::new(Tls {
+                conn,
+                incoming: Vec::new(),
+                outgoing: Vec::new(),
+                records: RecordBoundaries::default(),
+                eof: false,
+                peer: peer.into(),
+            }),
+        }
+    }
+
+    /// Runs the handshake to its end, within `limit` if one is given.
+    pub(crate) async fn handshake(&self, limit: Option<Duration>) -> io::Result<()> {
+        match limit {
+            None => self.complete_handshake().await,
+            Some(limit) => match ttk_core::timeout(limit, self.complete_handshake()).await {
+                Ok(done) => done,
+                Err(_) => Err(handshake_timed_out(&self.tls.borrow().peer, limit)),
+            },
+        }
+    }
+
+    /// Sends and receives handshake messages until the handshake is complete.
+    async fn complete_handshake(&self) -> io::Result<()> {
+        loop {
+            self.send_pending().await?;
+            if !self.tls.borrow().conn.is_handshaking() {
+                return Ok(());
+            }
+            if self.receive().await? == 0 {
+                return Err(closed_in_handshake(&self.tls.borrow().peer));
+            }
+        }
+    }
+
+    /// Writes what rustls has to send (handshake messages, alerts, encrypted data).
+    async fn send_pending(&self) -> io::Result<()> {
+        let mut out = {
+            let mut tls = self.tls.borrow_mut();
+            if !tls.conn.wants_write() {
+                return Ok(());
+            }
+            let mut out = std::mem::take(&mut tls.outgoing);
+            while tls.conn.wants_write() {
+                tls.conn.write_tls(&mut out)?;
+            }
+            out
+        };
+        let written = self.io.write_all(&out).await;
+        out.clear();
+        let mut tls = self.tls.borrow_mut();
+        if tls.outgoing.capacity() == 0 {
+            tls.outgoing = out;
+        }
+        written
+    }
+
+    /// Reads ciphertext from the stream below and hands it to rustls; returns how many bytes
+    /// came (0: the stream ended). A protocol error is sent to the peer as an alert, then
+    /// returned.
+    async fn receive(&self) -> io::Result<usize> {
+        let mut buf = std::mem::take(&mut self.tls.borrow_mut().incoming);
+        if buf.len() < READ_CHUNK {
+            buf.resize(READ_CHUNK, 0);
+        }
+        let read = self.io.read(&mut buf).await;
+        let processed = {
+            let mut tls = self.tls.borrow_mut();
+            let processed = match read {
+                Ok(n) => tls.take_in(&buf[..n]).map(|()| n),
+                Err(error) => Err(error),
+            };
+            if tls.incoming.capacity() == 0 {
+                tls.incoming = buf;
+            }
+            processed
+        };
+        if processed.is_err() {
+            // Best effort: tell the peer why (the alert rustls queued) before giving up.
+            let _ = self.send_pending().await;
+        }
+        processed
+    }
+
+    /// The stream below.
+    ///
+    /// # Examples
+    /// ```
+    /// # fn f(stream: &ttk_tls::TlsStream) -> std::io::Result<()> {
+    /// println!("TLS with {}", stream.get_ref().peer_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// The application protocol agreed by ALPN (`b"h2"`, `b"http/1.1"`), if any.
+    ///
+    /// # Examples
+    /// ```
+    /// # fn f(stream: &ttk_tls::TlsStream) {
+    /// let http2 = stream.alpn_protocol().as_deref() == Some(&b"h2"[..]);
+    /// # }
+    /// ```
+    pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
+        self.tls.borrow().conn.alpn_protocol().map(<[u8]>::to_vec)
+    }
+
+    /// The protocol version agreed: `"TLSv1.3"` or `"TLSv1.2"` (`None` before the handshake).
+    ///
+    /// # Examples
+    /// ```
+    /// # fn f(stream: &ttk_tls::TlsStream) {
+    /// println!("{}", stream.protocol_version().unwrap_or("no TLS yet"));
+    /// # }
+    /// ```
+    pub fn protocol_version(&self) -> Option<&'static str> {
+        match self.tls.borrow().conn.protocol_version()? {
+            rustls::ProtocolVersion::TLSv1_3 => Some("TLSv1.3"),
+            rustls::ProtocolVersion::TLSv1_2 => Some("TLSv1.2"),
+            _ => Some("TLS (older)"),
+        }
+    }
+
+    /// Whether the handshake resumed an earlier session (an abbreviated handshake) rather than
+    /// making a new one. Always false on the server side.
+    ///
+    /// # Examples
+    /// ```
+    /// # fn f(stream: &ttk_tls::TlsStream) {
+    /// let kind = if stream.is_resumed() { "resumed" } else { "full" };
+    /// # }
+    /// ```
+    pub fn is_resumed(&self) -> bool {
+        match &self.tls.borrow().conn {
+            Connection::Client(client) => {
+                client.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+            }
+            Connection::Server(_) => false,
+        }
+    }
+
+    /// Sends a `close_notify` alert: the peer reads the end of the stream. The stream below
+    /// stays open (drop the `TlsStream` to close it).
+    ///
+    /// # Errors
+    /// Those of the stream below's `write_all`.
+    ///
+    /// # Examples
+    /// ```
+    /// # async fn f(stream: &ttk_tls::TlsStream) -> std::io::Result<()> {
+    /// stream.close_notify().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn close_notify(&self) -> io::Result<()> {
+        self.tls.borrow_mut().conn.send_close_notify();
+        self.send_pending().await
+    }
+}
+
+impl Tls {
+    /// Hands received ciphertext to rustls and processes it; `bytes` empty means the stream
+    /// below ended.
+    fn take_in(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            self.eof = true;
+            // Tells rustls the transport ended, so its reader can say how.
+            let _ = self.conn.read_tls(&mut bytes);
+            return Ok(());
+        }
+        self.records.track(bytes);
+        while !bytes.is_empty() {
+            self.conn.read_tls(&mut bytes)?;
+            if let Err(error) = self.conn.process_new_packets() {
+                let client = matches!(self.conn, Connection::Client(_));
+                return Err(tls_error(
+                    &error,
+                    &self.peer,
+                    self.conn.is_handshaking(),
+                    client,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads decrypted bytes: `Some(n)` if there were any (or the stream ended), `None` if more
+    /// ciphertext is needed.
+    fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        match self.conn.reader().read(buf) {
+            Ok(n) => Ok(Some(n)),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                if self.eof {
+                    // rustls waits for more; there is none.
+                    return self.ended().map(Some);
+                }
+                Ok(None)
+            }
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => self.ended().map(Some),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The peer closed without `close_notify`: the end of the stream between records, an
+    /// error within one or within the handshake.
+    fn ended(&self) -> io::Result<usize> {
+        if self.conn.is_handshaking() {
+            Err(closed_in_handshake(&self.peer))
+        } else if self.records.inside_record() {
+            Err(truncated_record(&self.peer))
+        } else {
+            Ok(0)
+        }
+    }
+}
+
+impl<S: ByteStream> ByteStream for TlsStream<S> {
+    async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if let Some(n) = self.tls.borrow_mut().read_plaintext(buf)? {
+                return Ok(n);
+            }
+            // A handshake not finished yet, a key update to answer: what rustls has to send
+            // goes first.
+            self.send_pending().await?;
+            self.receive().await?;
+        }
+    }
+
+    async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        if self.tls.borrow().conn.is_handshaking() {
+            self.complete_handshake().await?;
+        }
+        while !buf.is_empty() {
+            let n = self.tls.borrow_mut().conn.writer().write(buf)?;
+            buf = &buf[n..];
+            self.send_pending().await?;
+            if n == 0 && !buf.is_empty() && !self.tls.borrow().conn.wants_write() {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for TlsStream<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tls = self.tls.borrow();
+        f.debug_struct("TlsStream")
+            .field("io", &self.io)
+            .field("peer", &tls.peer)
+            .field("handshaking", &tls.conn.is_handshaking())
+            .field("eof", &tls.eof)
+            .finish()
+    }
+}

@@ -1,0 +1,195 @@
+//! The client against `openssl s_server`, a TLS server no one here wrote: trusted and untrusted
+//! certificates, expired and wrong-host ones, client certificates, versions and resumption.
+
+mod util;
+
+use ttk_tls::{TestPki, TlsConnector, TlsVersion};
+use util::{OpenSslServer, TempDir, kind, run_talk};
+
+/// A CA, and `openssl s_server` presenting a certificate it signed for "localhost" and
+/// 127.0.0.1, with `extra` arguments.
+fn server(dir: &TempDir, pki: &TestPki, extra: &[&str]) -> OpenSslServer {
+    let pair = pki
+        .server_certificate(&["localhost", "127.0.0.1"])
+        .unwrap();
+    let (cert, key) = dir.write_pair("server", &pair);
+    OpenSslServer::start(&cert, &key, extra)
+}
+
+fn trusting(pki: &TestPki) -> TlsConnector {
+    TlsConnector::builder()
+        .ca_pem(pki.ca_pem())
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn talks_to_openssl_with_a_trusted_ca_by_name_and_by_address() {
+    let dir = TempDir::new("trusted");
+    let pki = TestPki::new().unwrap();
+    let server = server(&dir, &pki, &[]);
+    let connector = trusting(&pki);
+    for name in ["localhost", "127.0.0.1"] {
+        let talk = run_talk(server.port, name, &connector, 1).unwrap();
+        assert_eq!(talk.replies, ["slt olleh"], "as {name}");
+    }
+}
+
+#[test]
+fn the_ca_file_is_trusted_too() {
+    let dir = TempDir::new("ca-file");
+    let pki = TestPki::new().unwrap();
+    let server = server(&dir, &pki, &[]);
+    let ca = dir.write("ca.pem", pki.ca_pem());
+    let connector = TlsConnector::builder()
+        .ca_file(&ca)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        run_talk(server.port, "localhost", &connector, 1)
+            .unwrap()
+            .replies,
+        ["slt olleh"]
+    );
+}
+
+#[test]
+fn an_unknown_issuer_fails_with_a_kind_and_says_what_to_do() {
+    let dir = TempDir::new("unknown");
+    let pki = TestPki::new().unwrap();
+    let server = server(&dir, &pki, &[]);
+    let connector = TlsConnector::new().unwrap(); // the system's roots only
+    let error = run_talk(server.port, "localhost", &connector, 1).unwrap_err();
+    assert_eq!(kind(&error), "TlsUnknownIssuer", "{error}");
+    let message = error.to_string();
+    assert!(message.contains("localhost"), "{message}");
+    assert!(message.contains("--cacert"), "{message}");
+    assert!(message.contains("--insecure"), "{message}");
+}
+
+#[test]
+fn insecure_accepts_a_certificate_no_one_trusts() {
+    let dir = TempDir::new("insecure");
+    let pki = TestPki::new().unwrap();
+    let expired = pki.expired_server_certificate(&["other.test"]).unwrap();
+    let (cert, key) = dir.write_pair("expired", &expired);
+    let server = OpenSslServer::start(&cert, &key, &[]);
+    let connector = TlsConnector::builder().insecure(true).build().unwrap();
+    assert!(connector.is_insecure());
+    let talk = run_talk(server.port, "localhost", &connector, 1).unwrap();
+    assert_eq!(talk.replies, ["slt olleh"]);
+}
+
+#[test]
+fn an_expired_certificate_fails_as_expired() {
+    let dir = TempDir::new("expired");
+    let pki = TestPki::new().unwrap();
+    let expired = pki.expired_server_certificate(&["localhost"]).unwrap();
+    let (cert, key) = dir.write_pair("expired", &expired);
+    let server = OpenSslServer::start(&cert, &key, &[]);
+    let error = run_talk(server.port, "localhost", &trusting(&pki), 1).unwrap_err();
+    assert_eq!(kind(&error), "TlsExpired", "{error}");
+    assert!(error.to_string().contains("validity"), "{error}");
+}
+
+#[test]
+fn a_certificate_for_another_host_fails_as_wrong_host() {
+    let dir = TempDir::new("wrong-host");
+    let pki = TestPki::new().unwrap();
+    let other = pki.server_certificate(&["other.test"]).unwrap();
+    let (cert, key) = dir.write_pair("other", &other);
+    let server = OpenSslServer::start(&cert, &key, &[]);
+    let error = run_talk(server.port, "localhost", &trusting(&pki), 1).unwrap_err();
+    assert_eq!(kind(&error), "TlsWrongHost", "{error}");
+    assert!(error.to_string().contains("localhost"), "{error}");
+}
+
+#[test]
+fn a_server_that_requires_a_client_certificate() {
+    let dir = TempDir::new("mtls");
+    let pki = TestPki::new().unwrap();
+    let ca = dir.write("ca.pem", pki.ca_pem());
+    let ca = ca.to_str().unwrap();
+    let server = server(&dir, &pki, &["-Verify", "1", "-CAfile", ca]);
+
+    // Without one: the server refuses, and the message says a client certificate may be needed.
+    let error = run_talk(server.port, "localhost", &trusting(&pki), 1).unwrap_err();
+    assert!(
+        ["TlsAlert", "TlsProtocol", "TlsHandshake"].contains(&kind(&error).as_str()),
+        "{}: {error}",
+        kind(&error)
+    );
+
+    // With one signed by the CA it trusts: it talks.
+    let me = pki.client_certificate("bot-1").unwrap();
+    let (cert, key) = dir.write_pair("client", &me);
+    let connector = TlsConnector::builder()
+        .ca_pem(pki.ca_pem())
+        .unwrap()
+        .client_certificate_files(&cert, &key)
+        .unwrap()
+        .build()
+        .unwrap();
+    let talk = run_talk(server.port, "localhost", &connector, 1).unwrap();
+    assert_eq!(talk.replies, ["slt olleh"]);
+}
+
+#[test]
+fn no_common_version_fails_as_version() {
+    let dir = TempDir::new("version");
+    let pki = TestPki::new().unwrap();
+    let server = server(&dir, &pki, &["-tls1_2"]);
+    let tls13_only = TlsConnector::builder()
+        .ca_pem(pki.ca_pem())
+        .unwrap()
+        .versions(&[TlsVersion::Tls13])
+        .build()
+        .unwrap();
+    let error = run_talk(server.port, "localhost", &tls13_only, 1).unwrap_err();
+    assert!(
+        ["TlsAlert", "TlsVersion"].contains(&kind(&error).as_str()),
+        "{}: {error}",
+        kind(&error)
+    );
+    // TLS 1.2 itself works.
+    let tls12 = TlsConnector::builder()
+        .ca_pem(pki.ca_pem())
+        .unwrap()
+        .versions(&[TlsVersion::Tls12])
+        .build()
+        .unwrap();
+    assert_eq!(
+        run_talk(server.port, "localhost", &tls12, 1)
+            .unwrap()
+            .replies,
+        ["slt olleh"]
+    );
+}
+
+#[test]
+fn sessions_resume_unless_told_not_to() {
+    let dir = TempDir::new("resume");
+    let pki = TestPki::new().unwrap();
+    for version in [TlsVersion::Tls13, TlsVersion::Tls12] {
+        let server = server(&dir, &pki, &[]);
+        let base = TlsConnector::builder()
+            .ca_pem(pki.ca_pem())
+            .unwrap()
+            .versions(&[version]);
+        let resuming = base.build().unwrap().for_one_client();
+        let talk = run_talk(server.port, "localhost", &resuming, 3).unwrap();
+        assert_eq!(talk.resumed, [false, true, true], "{version:?}");
+
+        let full = TlsConnector::builder()
+            .ca_pem(pki.ca_pem())
+            .unwrap()
+            .versions(&[version])
+            .resumption(false)
+            .build()
+            .unwrap();
+        let talk = run_talk(server.port, "localhost", &full, 3).unwrap();
+        assert_eq!(talk.resumed, [false, false, false], "{version:?}");
+    }
+}
