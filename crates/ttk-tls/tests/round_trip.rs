@@ -1,0 +1,164 @@
+//! Both sides on ttk's loop: a `TlsAcceptor` bot and `TlsConnector` bots, with large transfers
+//! both ways (partial reads and writes, many records), resumption against ttk's own server,
+//! ALPN, and a record cut short after the handshake.
+
+mod util;
+
+use std::cell::Cell;
+use std::io;
+use std::rc::Rc;
+
+use ttk_core::Cx;
+use ttk_macros::bot;
+use ttk_net::{ByteStream, TcpListener, TcpStream};
+use ttk_tls::{TestPki, TlsAcceptor, TlsConnector};
+use util::kind;
+
+/// The bytes each client sends: 1 MiB of a pattern, so a misplaced byte shows.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+const LEN: usize = 1 << 20;
+
+/// What a client saw.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    echoed_ok: bool,
+    resumed: bool,
+    alpn: Option<Vec<u8>>,
+}
+
+/// Bot 0 serves `clients` connections: echoes `LEN` bytes back on each. Bot 1 connects
+/// `clients` times, one after the other, sends `LEN` bytes and reads them back each time.
+#[bot(crate = ttk_core)]
+fn peer(
+    _cx: Cx,
+    id: usize,
+    port: Rc<Cell<u16>>,
+    acceptor: TlsAcceptor,
+    connector: TlsConnector,
+    clients: usize,
+) -> io::Result<Vec<Seen>> {
+    if id == 0 {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        port.set(listener.local_addr()?.port());
+        for _ in 0..clients {
+            let (tcp, _) = ttk_core::yield_!(listener.accept())?;
+            let tls = ttk_core::yield_!(acceptor.accept(tcp))?;
+            let mut got = vec![0; LEN];
+            let mut filled = 0;
+            while filled < LEN {
+                let n = ttk_core::yield_!(tls.read(&mut got[filled..]))?;
+                assert!(n > 0, "the client closed early");
+                filled += n;
+            }
+            ttk_core::yield_!(tls.write_all(&got))?;
+        }
+        return Ok(Vec::new());
+    }
+    let mut seen = Vec::new();
+    for _ in 0..clients {
+        seen.push(ttk_core::yield_!(echo(&connector, port.get()))?);
+    }
+    Ok(seen)
+}
+
+/// Connects, sends `LEN` bytes and reads them back.
+async fn echo(connector: &TlsConnector, port: u16) -> io::Result<Seen> {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await?;
+    let tls = connector.connect("localhost", tcp).await?;
+    let data = pattern(LEN);
+    tls.write_all(&data).await?;
+    let mut back = vec![0; LEN];
+    let mut filled = 0;
+    while filled < LEN {
+        let n = tls.read(&mut back[filled..]).await?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(Seen {
+        echoed_ok: back == data,
+        resumed: tls.is_resumed(),
+        alpn: tls.alpn_protocol(),
+    })
+}
+
+fn parties() -> (TlsAcceptor, TlsConnector) {
+    let pki = TestPki::new().unwrap();
+    let server = pki.server_certificate(&["localhost"]).unwrap();
+    let acceptor = TlsAcceptor::from_pem(server.chain_pem(), server.key_pem())
+        .unwrap()
+        .with_alpn(&["ttk-test"]);
+    let connector = TlsConnector::builder()
+        .ca_pem(pki.ca_pem())
+        .unwrap()
+        .alpn(&["ttk-test"])
+        .build()
+        .unwrap();
+    (acceptor, connector)
+}
+
+#[test]
+fn a_mebibyte_each_way_on_three_connections_of_one_client() {
+    let (acceptor, connector) = parties();
+    let connector = connector.for_one_client();
+    let port = Rc::new(Cell::new(0));
+    let results = ttk_core::run(2, |cx, id| {
+        peer(cx, id, port.clone(), acceptor.clone(), connector.clone(), 3)
+    });
+    let seen: Vec<Seen> = results
+        .into_iter()
+        .map(|result| result.unwrap())
+        .flatten()
+        .collect();
+    assert_eq!(seen.len(), 3);
+    assert!(seen.iter().all(|seen| seen.echoed_ok), "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|seen| seen.alpn.as_deref() == Some(&b"ttk-test"[..]))
+    );
+    // The first made a full handshake; the later ones resumed the session it left.
+    assert_eq!(
+        seen.iter().map(|seen| seen.resumed).collect::<Vec<_>>(),
+        [false, true, true]
+    );
+}
+
+/// Bot 0 completes a handshake, then writes half a record on the raw socket and closes; bot 1
+/// reads.
+#[bot(crate = ttk_core)]
+fn cut_short(
+    _cx: Cx,
+    id: usize,
+    port: Rc<Cell<u16>>,
+    acceptor: TlsAcceptor,
+    connector: TlsConnector,
+) -> io::Result<usize> {
+    if id == 0 {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        port.set(listener.local_addr()?.port());
+        let (tcp, _) = ttk_core::yield_!(listener.accept())?;
+        let tls = ttk_core::yield_!(acceptor.accept(tcp))?;
+        ttk_core::yield_!(tls.get_ref().write_all(&[23, 3, 3, 0, 64, 1, 2, 3]))?;
+        return Ok(0);
+    }
+    let tcp = ttk_core::yield_!(TcpStream::connect(("127.0.0.1", port.get())))?;
+    let tls = ttk_core::yield_!(connector.connect("localhost", tcp))?;
+    let mut buf = [0; 64];
+    ttk_core::yield_!(tls.read(&mut buf))
+}
+
+#[test]
+fn a_record_cut_short_after_the_handshake_is_an_error_not_an_end() {
+    let (acceptor, connector) = parties();
+    let port = Rc::new(Cell::new(0));
+    let mut results = ttk_core::run(2, |cx, id| {
+        cut_short(cx, id, port.clone(), acceptor.clone(), connector.clone())
+    });
+    let error = results.pop().unwrap().unwrap_err();
+    assert_eq!(kind(&error), "TlsProtocol", "{error}");
+    assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof, "{error}");
+}
