@@ -133,10 +133,8 @@ impl TlsAcceptor {
             None => builder.with_no_client_auth(),
             Some(cas) => {
                 let mut roots = RootCertStore::empty();
-                let (_, refused) = roots.add_parsable_certificates(pem::certificates(
-                    cas,
-                    "the client CA PEM text",
-                )?);
+                let (_, refused) = roots
+                    .add_parsable_certificates(pem::certificates(cas, "the client CA PEM text")?);
                 if refused > 0 || roots.is_empty() {
                     return Err(config_error("the client CA certificates cannot be used"));
                 }

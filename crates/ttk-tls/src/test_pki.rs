@@ -165,7 +165,9 @@ impl TestPki {
         let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
         let mut params = CertificateParams::new(names.clone()).map_err(made_error)?;
         if let Some(name) = names.first() {
-            params.distinguished_name.push(DnType::CommonName, name.as_str());
+            params
+                .distinguished_name
+                .push(DnType::CommonName, name.as_str());
         }
         params.extended_key_usages = vec![usage];
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];

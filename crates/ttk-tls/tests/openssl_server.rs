@@ -9,9 +9,7 @@ use util::{OpenSslServer, TempDir, kind, run_talk};
 /// A CA, and `openssl s_server` presenting a certificate it signed for "localhost" and
 /// 127.0.0.1, with `extra` arguments.
 fn server(dir: &TempDir, pki: &TestPki, extra: &[&str]) -> OpenSslServer {
-    let pair = pki
-        .server_certificate(&["localhost", "127.0.0.1"])
-        .unwrap();
+    let pair = pki.server_certificate(&["localhost", "127.0.0.1"]).unwrap();
     let (cert, key) = dir.write_pair("server", &pair);
     OpenSslServer::start(&cert, &key, extra)
 }

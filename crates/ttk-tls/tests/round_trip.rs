@@ -111,8 +111,7 @@ fn a_mebibyte_each_way_on_three_connections_of_one_client() {
     });
     let seen: Vec<Seen> = results
         .into_iter()
-        .map(|result| result.unwrap())
-        .flatten()
+        .flat_map(|result| result.unwrap())
         .collect();
     assert_eq!(seen.len(), 3);
     assert!(seen.iter().all(|seen| seen.echoed_ok), "{seen:?}");

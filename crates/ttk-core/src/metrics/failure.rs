@@ -224,16 +224,18 @@ fn known_kind(any: &dyn Any) -> Option<FailureKind<'static>> {
         Some(io_kind(io))
     } else if any.is::<Elapsed>() {
         Some(FailureKind::Io(io::ErrorKind::TimedOut))
-    } else if let Some(kinded) = any.downcast_ref::<KindedError>() {
-        Some(FailureKind::Named(kinded.kind))
     } else {
-        None
+        any.downcast_ref::<KindedError>()
+            .map(|kinded| FailureKind::Named(kinded.kind))
     }
 }
 
 /// An I/O error's kind: the one a [`KindedError`] inside it names, else its [`io::ErrorKind`].
 fn io_kind(io: &io::Error) -> FailureKind<'static> {
-    match io.get_ref().and_then(|inner| inner.downcast_ref::<KindedError>()) {
+    match io
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<KindedError>())
+    {
         Some(kinded) => FailureKind::Named(kinded.kind),
         None => FailureKind::Io(io.kind()),
     }

@@ -133,7 +133,8 @@ pub fn talk(
             }
             got.extend_from_slice(&buf[..n]);
         }
-        talk.replies.push(String::from_utf8_lossy(&got).trim().to_owned());
+        talk.replies
+            .push(String::from_utf8_lossy(&got).trim().to_owned());
         ttk_core::yield_!(tls.close_notify())?;
     }
     Ok(talk)
