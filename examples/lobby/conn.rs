@@ -5,6 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use ttk::net::{Framed, TcpStream};
+use ttk::tls::MaybeTls;
 use ttk::ws::{Message, WebSocket};
 
 use crate::protocol::{self, Frame, invalid};
@@ -37,7 +38,8 @@ impl Conn {
     pub(crate) async fn accept(stream: TcpStream, websocket: bool) -> io::Result<Conn> {
         stream.set_nodelay(true)?;
         if websocket {
-            return Ok(Conn::ws(WebSocket::accept(stream).await?));
+            // Plain TCP, in the type a client's `WebSocket::connect` returns (ws:// or wss://).
+            return Ok(Conn::ws(WebSocket::accept(MaybeTls::Plain(stream)).await?));
         }
         Ok(Conn::Tcp(Framed::new(stream, protocol::format())))
     }

@@ -113,6 +113,30 @@ impl TlsConnector {
         TlsConnector::builder().build()
     }
 
+    /// The process's shared connector with the defaults ([`TlsConnector::new`]), made once:
+    /// the system's roots are read on the first call only. What `wss://` URLs connect with
+    /// unless given a connector.
+    ///
+    /// # Errors
+    /// Those of [`TlsConnector::new`] (every call, if the first failed).
+    ///
+    /// # Examples
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let tls = ttk_tls::TlsConnector::system_default()?;
+    /// assert!(!tls.is_insecure());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn system_default() -> io::Result<TlsConnector> {
+        static SHARED: std::sync::OnceLock<Result<TlsConnector, String>> =
+            std::sync::OnceLock::new();
+        SHARED
+            .get_or_init(|| TlsConnector::new().map_err(|error| error.to_string()))
+            .clone()
+            .map_err(config_error)
+    }
+
     /// A builder, to set roots, client certificates, ALPN, versions and resumption.
     ///
     /// # Examples

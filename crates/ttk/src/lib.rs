@@ -52,6 +52,10 @@ pub use ttk_net as net;
 /// An HTTP/1.1 client for bots, on ttk's own sockets (the `ttk-http` crate).
 pub use ttk_http as http;
 
+/// TLS over any byte stream: rustls driven by the bot's own reads and writes (the `ttk-tls`
+/// crate).
+pub use ttk_tls as tls;
+
 /// WebSocket bots: handshake and messages over ttk's sockets, with tungstenite doing the protocol
 /// (`ttk::http::ws`).
 pub use ttk_http::ws;

@@ -11,6 +11,7 @@ use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{Bytes, Message};
 
 use ttk_net::{ByteStream, TcpStream};
+use ttk_tls::{MaybeTls, TlsConnector};
 
 use super::duplex::{Duplex, READ_CHUNK};
 use super::error::{is_closed, to_io};
@@ -39,12 +40,12 @@ fn config() -> WebSocketConfig {
         .max_frame_size(Some(DEFAULT_MAX_FRAME))
 }
 
-/// Builds the handshake request for `url` (`ws://host[:port]/path?query`), to add headers to
-/// before [`WebSocket::connect_with`] or [`WebSocket::handshake`].
+/// Builds the handshake request for `url` (`ws://host[:port]/path?query`, or `wss://` for
+/// WebSocket over TLS), to add headers to before [`WebSocket::connect_with`] or
+/// [`WebSocket::handshake`].
 ///
 /// # Errors
-/// `InvalidInput` if `url` is not a valid `ws://` URL; `wss://` (WebSocket over TLS) is not
-/// supported.
+/// `InvalidInput` if `url` is not a valid `ws://` or `wss://` URL.
 ///
 /// # Examples
 /// ```
@@ -55,9 +56,9 @@ fn config() -> WebSocketConfig {
 /// request.headers_mut().insert("Authorization", "Bearer token".parse().unwrap());
 /// assert_eq!(request.uri().path(), "/chat");
 ///
-/// let error = ws::request("wss://example.com/").unwrap_err();
+/// let error = ws::request("http://example.com/").unwrap_err();
 /// assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
-/// assert!(error.to_string().contains("wss://"));
+/// assert!(error.to_string().contains("ws://"));
 /// # Ok(())
 /// # }
 /// ```
@@ -69,23 +70,19 @@ pub fn request(url: &str) -> io::Result<Request> {
     uri.into_client_request().map_err(to_io)
 }
 
-/// Fails unless `uri` is a `ws://` URL with a host.
-fn check_scheme(uri: &tungstenite::http::Uri) -> io::Result<()> {
-    match uri.scheme_str() {
-        Some("ws") => {}
-        Some("wss") => {
-            return Err(invalid_input(format!(
-                "{uri}: wss:// (WebSocket over TLS) is not supported; use ws://"
-            )));
-        }
+/// Fails unless `uri` is a `ws://` or `wss://` URL with a host; whether it is `wss://`.
+fn check_scheme(uri: &tungstenite::http::Uri) -> io::Result<bool> {
+    let secure = match uri.scheme_str() {
+        Some("ws") => false,
+        Some("wss") => true,
         _ => {
             return Err(invalid_input(format!(
-                "{uri}: a WebSocket URL starts with ws://"
+                "{uri}: a WebSocket URL starts with ws:// or wss://"
             )));
         }
-    }
+    };
     match uri.host() {
-        Some(host) if !host.is_empty() => Ok(()),
+        Some(host) if !host.is_empty() => Ok(secure),
         _ => Err(invalid_input(format!(
             "{uri}: a WebSocket URL needs a host"
         ))),
@@ -98,7 +95,7 @@ fn invalid_input(message: String) -> io::Error {
 }
 
 /// A WebSocket connection for one bot, client or server side, over a [`ByteStream`]
-/// ([`TcpStream`] unless another is given).
+/// ([`MaybeTls`] — TCP, or TLS over TCP for `wss://` — unless another is given).
 ///
 /// The protocol is [tungstenite]'s: the handshake, framing, masking, automatic answers to pings
 /// and to a close. tungstenite works on two buffers in memory, never on the socket; each
@@ -149,7 +146,7 @@ fn invalid_input(message: String) -> io::Error {
 /// # }
 /// ```
 #[derive(Debug)]
-pub struct WebSocket<S = TcpStream> {
+pub struct WebSocket<S = MaybeTls> {
     /// The transport.
     stream: S,
     /// tungstenite's state machine, on its in-memory duplex.
@@ -158,14 +155,18 @@ pub struct WebSocket<S = TcpStream> {
     broken: bool,
 }
 
-impl WebSocket<TcpStream> {
-    /// Connects to `url` (`ws://host[:port]/path`, port 80 if none is given) and does the
+impl WebSocket<MaybeTls> {
+    /// Connects to `url` (`ws://host[:port]/path`, port 80 if none is given; `wss://` for TLS,
+    /// port 443, the server's certificate checked against the system's roots) and does the
     /// client handshake. A host name is looked up without blocking the loop; the first of its
-    /// addresses that accepts is used. The socket has `TCP_NODELAY` set.
+    /// addresses that accepts is used. The socket has `TCP_NODELAY` set. For `wss://` with a CA
+    /// of one's own, a client certificate or no certificate check, use
+    /// [`WebSocket::connect_tls`].
     ///
     /// # Errors
-    /// `InvalidInput` for a URL that is not `ws://` (`wss://` is not supported); the errors of
-    /// [`ttk_net::lookup_host`] and [`TcpStream::connect`]; those of [`WebSocket::handshake`].
+    /// `InvalidInput` for a URL that is not `ws://` or `wss://`; the errors of
+    /// [`ttk_net::lookup_host`] and [`TcpStream::connect`]; for `wss://`, those of
+    /// [`TlsConnector::connect`]; those of [`WebSocket::handshake`].
     ///
     /// # Examples
     /// ```
@@ -225,15 +226,64 @@ impl WebSocket<TcpStream> {
     /// # }
     /// ```
     pub async fn connect_with(request: &Request) -> io::Result<WebSocket> {
-        let uri = request.uri();
-        check_scheme(uri)?;
-        let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
-        let port = uri.port_u16().unwrap_or(80);
-        let addrs = ttk_net::lookup_host((host, port)).await?;
-        let stream = TcpStream::connect(addrs.as_slice()).await?;
-        stream.set_nodelay(true)?;
-        WebSocket::handshake(stream, request).await
+        if check_scheme(request.uri())? {
+            let tls = ttk_tls::TlsConnector::system_default()?;
+            WebSocket::connect_tls(request, &tls).await
+        } else {
+            let stream = connect_tcp(request, 80).await?;
+            WebSocket::handshake(MaybeTls::Plain(stream), request).await
+        }
     }
+
+    /// Connects to `request`'s `wss://` URL (port 443 if none is given) over TLS made with
+    /// `tls` (its roots, client certificate, resumption, or no certificate check: see
+    /// [`TlsConnector`]), and does the client handshake. A `ws://` URL connects without TLS.
+    ///
+    /// # Errors
+    /// Those of [`WebSocket::connect`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_http::ws::{self, WebSocket};
+    /// use ttk_tls::TlsConnector;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn refused(_cx: Cx, _id: usize, tls: TlsConnector) -> std::io::Result<std::io::ErrorKind> {
+    ///     let request = ws::request("wss://127.0.0.1:1/chat")?;
+    ///     Ok(ttk_core::yield_!(WebSocket::connect_tls(&request, &tls)).unwrap_err().kind())
+    /// }
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let tls = TlsConnector::builder().insecure(true).build()?; // a self-signed test server
+    /// let kinds = ttk_core::run(1, |cx, id| refused(cx, id, tls.clone()));
+    /// assert_eq!(kinds[0].as_ref().unwrap(), &std::io::ErrorKind::ConnectionRefused);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_tls(request: &Request, tls: &TlsConnector) -> io::Result<WebSocket> {
+        if !check_scheme(request.uri())? {
+            let stream = connect_tcp(request, 80).await?;
+            return WebSocket::handshake(MaybeTls::Plain(stream), request).await;
+        }
+        let stream = connect_tcp(request, 443).await?;
+        let host = request.uri().host().unwrap_or_default();
+        let stream = tls.connect(host.trim_matches(['[', ']']), stream).await?;
+        WebSocket::handshake(MaybeTls::from(stream), request).await
+    }
+}
+
+/// Connects to the host and port of `request`'s URL (`default_port` if it names none), with
+/// `TCP_NODELAY` set.
+async fn connect_tcp(request: &Request, default_port: u16) -> io::Result<TcpStream> {
+    let uri = request.uri();
+    let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
+    let port = uri.port_u16().unwrap_or(default_port);
+    let addrs = ttk_net::lookup_host((host, port)).await?;
+    let stream = TcpStream::connect(addrs.as_slice()).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 impl<S: ByteStream> WebSocket<S> {
