@@ -8,11 +8,13 @@ use clap::Args;
 use ttk::Cx;
 use ttk::cli::{LoadTest, RunOutcome, Session};
 use ttk::http::{HttpConnection, Request};
+use ttk::tls::TlsConnector;
 
 use crate::http_target::HttpTarget;
 use crate::load_flags::{LoadFlags, finish};
 use crate::pace::{Pace, Turns};
 use crate::status::failure_reason;
+use crate::tls_flags::{TlsFlags, connect_timed};
 
 /// `ttk http`'s flags.
 #[derive(Args, Clone, Debug)]
@@ -22,15 +24,18 @@ use crate::status::failure_reason;
     with status 400 or more counts as a failed request. When the duration is over, each \
     connection finishes the request it is in. Transactions in the report and thresholds: \
     `connect` and `request` (a connection the server closed, or an error broke, is opened \
-    again as a `connect`). Exit code 1 if no request succeeded.\n\n\
+    again as a `connect`), and for https:// `tls`, each TLS handshake (counted as full or \
+    resumed). Exit code 1 if no request succeeded.\n\n\
     Examples:\n  \
     ttk http http://127.0.0.1:8080/ -c 100 -d 10s\n  \
+    ttk http https://127.0.0.1:8443/ -c 100 -d 10s --cacert ca.pem\n  \
+    ttk http https://127.0.0.1:8443/ -H 'Connection: close' --tls-resume off  (handshakes)\n  \
     ttk http http://127.0.0.1:8080/ -c 50 --rate 2000 --html report.html\n  \
     ttk http http://127.0.0.1:8080/login -m POST -b '{\"user\":\"a\"}' \
     -H 'Content-Type: application/json' --threshold 'p99(request) < 20ms'"
 )]
 pub(crate) struct HttpArgs {
-    /// http://HOST[:PORT][/PATH][?QUERY]
+    /// http://HOST[:PORT][/PATH][?QUERY], or https://
     #[arg(value_name = "URL", value_parser = parse_target)]
     url: HttpTarget,
 
@@ -57,12 +62,19 @@ pub(crate) struct HttpArgs {
 
     #[command(flatten)]
     load: LoadFlags,
+
+    #[command(flatten)]
+    tls: TlsFlags,
 }
 
 /// What every connection of a run shares.
 #[derive(Debug)]
 struct HttpPlan {
     target: HttpTarget,
+    /// `host:port` to connect to.
+    socket_authority: String,
+    /// For https: how TLS connections are made (each connection gets its own session cache).
+    tls: Option<TlsConnector>,
     request: Request,
     load: LoadFlags,
     pace: Option<Pace>,
@@ -105,6 +117,14 @@ impl HttpArgs {
             request = request.timeout(limit);
         }
         request = request.follow_redirects(self.redirects);
+        let tls = if self.url.tls {
+            Some(self.tls.connector(&["http/1.1"])?)
+        } else {
+            if self.tls.any_given() {
+                eprintln!("warning: the TLS flags do nothing for an http:// URL");
+            }
+            None
+        };
         let test = self.load.load_test(name, 1)?;
         let pace = self
             .load
@@ -114,6 +134,8 @@ impl HttpArgs {
         Ok((
             test,
             Arc::new(HttpPlan {
+                socket_authority: self.url.socket_authority(),
+                tls,
                 target: self.url,
                 request,
                 load: self.load,
@@ -133,13 +155,15 @@ fn run_load(test: LoadTest, plan: Arc<HttpPlan>) -> RunOutcome {
 #[ttk::bot]
 fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
     let mut http: Option<HttpConnection> = None;
+    // This connection's own TLS sessions: it resumes its own, as a browser does.
+    let tls = plan.tls.as_ref().map(TlsConnector::for_one_client);
     let turns = Turns::new(plan.pace.as_ref(), session.id());
     for k in session.iterations() {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
         if http.is_none() {
-            match ttk::yield_!(connect(&cx, &plan)) {
+            match ttk::yield_!(connect(&cx, &plan, tls.as_ref())) {
                 Ok(connected) => http = Some(connected),
                 Err(_) => {
                     // Refused or timed out (counted as a failed connect).
@@ -177,13 +201,22 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
     }
 }
 
-/// Connects, timed as `connect` (within `--timeout`).
-async fn connect(cx: &Cx, plan: &HttpPlan) -> io::Result<HttpConnection> {
-    let connect = HttpConnection::connect(&plan.target.authority);
-    match plan.load.timeout {
-        Some(limit) => cx.time_within("connect", limit, connect).await,
-        None => cx.time("connect", connect).await,
-    }
+/// Connects, timed as `connect`, then for https makes the handshake, timed as `tls` (each
+/// within `--timeout`).
+async fn connect(
+    cx: &Cx,
+    plan: &HttpPlan,
+    tls: Option<&TlsConnector>,
+) -> io::Result<HttpConnection> {
+    let name = plan.target.host();
+    let stream = connect_timed(
+        cx,
+        &plan.socket_authority,
+        tls.map(|tls| (tls, name)),
+        plan.load.timeout,
+    )
+    .await?;
+    HttpConnection::over(stream, &plan.target.authority, tls)
 }
 
 fn parse_target(url: &str) -> Result<HttpTarget, String> {

@@ -3,9 +3,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// An `http://` URL, cut into what a request needs.
+/// An `http://` or `https://` URL, cut into what a request needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct HttpTarget {
+    /// `https`: TLS.
+    pub(crate) tls: bool,
     /// `host:port` (`host` alone for port 80), to connect to and to send as `Host`.
     pub(crate) authority: String,
     /// The request target: the path and query, `/` if the URL has none.
@@ -17,14 +19,9 @@ impl FromStr for HttpTarget {
 
     fn from_str(url: &str) -> Result<HttpTarget, String> {
         let url = url.trim();
-        let rest = match url.split_once("://") {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-            Some((scheme, _)) if scheme.eq_ignore_ascii_case("https") => {
-                return Err(format!(
-                    "`{url}`: https is not supported yet; ttk http speaks plain HTTP/1.1 \
-                     (load the plain side of the TLS terminator, or write http://)"
-                ));
-            }
+        let (tls, rest) = match url.split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => (false, rest),
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => (true, rest),
             Some((scheme, _)) if scheme.eq_ignore_ascii_case("ws") => {
                 return Err(format!(
                     "`{url}`: WebSocket load needs a bot (see ttk::ws in the README); \
@@ -33,7 +30,7 @@ impl FromStr for HttpTarget {
             }
             Some((scheme, _)) => {
                 return Err(format!(
-                    "`{url}`: `{scheme}` is not http; write http://HOST[:PORT]/PATH"
+                    "`{url}`: `{scheme}` is not http or https; write http://HOST[:PORT]/PATH"
                 ));
             }
             None => {
@@ -62,6 +59,7 @@ impl FromStr for HttpTarget {
             ));
         }
         Ok(HttpTarget {
+            tls,
             authority: authority.to_owned(),
             path,
         })
@@ -106,9 +104,39 @@ fn check_authority(url: &str, authority: &str) -> Result<(), String> {
     Ok(())
 }
 
+impl HttpTarget {
+    /// `host:port` to connect to: the authority, with the scheme's port if it names none.
+    pub(crate) fn socket_authority(&self) -> String {
+        let has_port = match self.authority.rsplit_once(':') {
+            Some((host, port)) => {
+                (host.starts_with('[') || !host.contains(':'))
+                    && !port.is_empty()
+                    && port.bytes().all(|b| b.is_ascii_digit())
+            }
+            None => false,
+        };
+        if has_port {
+            self.authority.clone()
+        } else {
+            format!("{}:{}", self.authority, if self.tls { 443 } else { 80 })
+        }
+    }
+
+    /// The host, without port or brackets: the TLS server name.
+    pub(crate) fn host(&self) -> &str {
+        let authority = self.authority.as_str();
+        let host = match authority.strip_prefix('[') {
+            Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+            None => authority.split(':').next().unwrap_or_default(),
+        };
+        host
+    }
+}
+
 impl fmt::Display for HttpTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}{}", self.authority, self.path)
+        let scheme = if self.tls { "https" } else { "http" };
+        write!(f, "{scheme}://{}{}", self.authority, self.path)
     }
 }
 
@@ -142,10 +170,23 @@ mod tests {
     }
 
     #[test]
+    fn https_urls_connect_to_443_by_the_host_name() {
+        let target: HttpTarget = "https://example.test/a".parse().unwrap();
+        assert!(target.tls);
+        assert_eq!(target.socket_authority(), "example.test:443");
+        assert_eq!(target.host(), "example.test");
+        assert_eq!(target.to_string(), "https://example.test/a");
+        let target: HttpTarget = "https://[::1]:8443/".parse().unwrap();
+        assert_eq!(target.socket_authority(), "[::1]:8443");
+        assert_eq!(target.host(), "::1");
+        let plain: HttpTarget = "http://h".parse().unwrap();
+        assert_eq!(plain.socket_authority(), "h:80");
+    }
+
+    #[test]
     fn bad_urls_say_what_is_wrong() {
         let error = |url: &str| target(url).unwrap_err();
         assert!(error("127.0.0.1:8080/").contains("no scheme; write http://127.0.0.1:8080/"));
-        assert!(error("https://x/").contains("https is not supported"));
         assert!(error("ftp://x/").contains("`ftp` is not http"));
         assert!(error("http://:80/").contains("no host"));
         assert!(error("http://h:0/").contains("port `0`"));

@@ -29,6 +29,7 @@ mod load_flags;
 mod pace;
 mod report_command;
 mod status;
+mod tls_flags;
 mod udp_load;
 
 use std::ffi::OsString;
