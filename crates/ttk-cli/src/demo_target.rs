@@ -6,6 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use ttk::tls::{TestPki, TlsAcceptor};
+
 /// The response to every request: 13 bytes of body, as in the peers benchmark.
 const RESPONSE: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
@@ -42,6 +45,30 @@ impl DemoTarget {
     /// # Errors
     /// Binding the listener, or starting its thread.
     pub fn start() -> io::Result<DemoTarget> {
+        DemoTarget::listen(None)
+    }
+
+    /// Like [`DemoTarget::start`], serving HTTPS with a certificate for `localhost` and
+    /// `127.0.0.1` signed by `pki`'s CA (which a client trusts with `--cacert`).
+    ///
+    /// # Errors
+    /// Those of [`DemoTarget::start`]; making the certificate.
+    ///
+    /// # Examples
+    /// ```
+    /// let pki = ttk::tls::TestPki::new().unwrap();
+    /// let target = ttk_cli::DemoTarget::start_tls(&pki).unwrap();
+    /// assert_eq!(target.served(), 0);
+    /// ```
+    pub fn start_tls(pki: &TestPki) -> io::Result<DemoTarget> {
+        let certificate = pki.server_certificate(&["localhost", "127.0.0.1"])?;
+        let acceptor = TlsAcceptor::from_pem(certificate.chain_pem(), certificate.key_pem())?
+            .with_alpn(&["http/1.1"]);
+        DemoTarget::listen(Some(acceptor.rustls_config()))
+    }
+
+    /// Listens on a free port and serves, over TLS with `tls` if given.
+    fn listen(tls: Option<Arc<ServerConfig>>) -> io::Result<DemoTarget> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let served = Arc::new(AtomicU64::new(0));
@@ -49,7 +76,7 @@ impl DemoTarget {
         let (count, stop) = (Arc::clone(&served), Arc::clone(&stopping));
         thread::Builder::new()
             .name("ttk-demo-target".into())
-            .spawn(move || accept(&listener, &count, &stop))?;
+            .spawn(move || accept(&listener, &count, &stop, tls.as_ref()))?;
         Ok(DemoTarget {
             addr,
             served,
@@ -87,7 +114,12 @@ impl Drop for DemoTarget {
 }
 
 /// Accepts connections until stopped, each served on a thread of its own.
-fn accept(listener: &TcpListener, served: &Arc<AtomicU64>, stopping: &AtomicBool) {
+fn accept(
+    listener: &TcpListener,
+    served: &Arc<AtomicU64>,
+    stopping: &AtomicBool,
+    tls: Option<&Arc<ServerConfig>>,
+) {
     for socket in listener.incoming() {
         if stopping.load(Ordering::SeqCst) {
             return;
@@ -97,18 +129,41 @@ fn accept(listener: &TcpListener, served: &Arc<AtomicU64>, stopping: &AtomicBool
             continue;
         };
         let served = Arc::clone(served);
+        let tls = tls.cloned();
+        // TLS's handshake needs more stack than plain HTTP's few buffers.
+        let stack = if tls.is_some() { 256 } else { 64 } * 1024;
         let _ = thread::Builder::new()
             .name("ttk-demo-connection".into())
-            .stack_size(64 * 1024)
+            .stack_size(stack)
             .spawn(move || {
-                let _ = serve(socket, &served);
+                let _ = socket.set_nodelay(true);
+                let _ = match tls {
+                    None => serve(socket, &served),
+                    Some(config) => serve_tls(socket, config, &served),
+                };
             });
     }
 }
 
 /// Answers the requests of one connection until the client closes it (or asks to).
 fn serve(mut socket: TcpStream, served: &AtomicU64) -> io::Result<()> {
-    socket.set_nodelay(true)?;
+    answer(&mut socket, served)?;
+    socket.shutdown(Shutdown::Write)
+}
+
+/// Answers the requests of one connection over TLS, with rustls's blocking stream.
+fn serve_tls(socket: TcpStream, config: Arc<ServerConfig>, served: &AtomicU64) -> io::Result<()> {
+    let conn = ServerConnection::new(config).map_err(io::Error::other)?;
+    let mut tls = StreamOwned::new(conn, socket);
+    answer(&mut tls, served)?;
+    tls.conn.send_close_notify();
+    tls.flush()?;
+    tls.sock.shutdown(Shutdown::Write)
+}
+
+/// Answers the requests read from `socket` until the client closes it (`Ok`) or asks to be
+/// closed (`Ok`, the caller closes).
+fn answer(socket: &mut (impl Read + Write), served: &AtomicU64) -> io::Result<()> {
     let mut buf = vec![0; 4096];
     let mut filled = 0;
     loop {
@@ -118,7 +173,7 @@ fn serve(mut socket: TcpStream, served: &AtomicU64) -> io::Result<()> {
             socket.write_all(RESPONSE)?;
             served.fetch_add(1, Ordering::SeqCst);
             if close {
-                return socket.shutdown(Shutdown::Write);
+                return Ok(());
             }
             at += len;
         }

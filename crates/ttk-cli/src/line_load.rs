@@ -6,21 +6,24 @@ use std::sync::Arc;
 use clap::Args;
 use ttk::Cx;
 use ttk::cli::Session;
-use ttk::net::{FrameFormat, Framed, TcpStream};
+use ttk::net::{FrameFormat, Framed};
+use ttk::tls::{MaybeTls, TlsConnector};
 
 use crate::host_port::parse_host_port;
 use crate::load_flags::{LoadFlags, finish};
 use crate::pace::{Pace, Turns};
+use crate::tls_flags::{TlsFlags, connect_timed};
 
 /// `ttk tcp`'s flags.
 #[derive(Args, Clone, Debug)]
 #[command(
     after_help = "Each connection is a bot that writes the line, reads one reply \
     line, and writes again; with --expect, a reply without that text fails the request. A \
-    connection the server closes is opened again. Transactions: `connect` and `request`. Exit \
-    code 1 if no request succeeded.\n\n\
+    connection the server closes is opened again. Transactions: `connect` and `request`, and \
+    with --tls `tls`, each TLS handshake. Exit code 1 if no request succeeded.\n\n\
     Examples:\n  \
     ttk tcp 127.0.0.1:6379 --send PING --expect PONG --crlf -c 50 -d 10s\n  \
+    ttk tcp 127.0.0.1:6380 --tls --cacert ca.pem --send PING --expect PONG --crlf\n  \
     ttk tcp 127.0.0.1:7000 --send hello --expect hello --rate 5000"
 )]
 pub(crate) struct TcpArgs {
@@ -44,14 +47,24 @@ pub(crate) struct TcpArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
     max_line: usize,
 
+    /// Speak TLS: the lines go over a TLS connection to HOST (its certificate checked for
+    /// HOST, unless --insecure)
+    #[arg(long)]
+    tls: bool,
+
     #[command(flatten)]
     load: LoadFlags,
+
+    #[command(flatten)]
+    tls_flags: TlsFlags,
 }
 
 /// What every connection of a run shares.
 #[derive(Debug)]
 struct LinePlan {
     args: TcpArgs,
+    /// With --tls: how TLS connections are made (each connection gets its own session cache).
+    tls: Option<TlsConnector>,
     format: FrameFormat,
     pace: Option<Pace>,
 }
@@ -63,6 +76,17 @@ impl TcpArgs {
             eprintln!("error: --send is one line: it has a line break (the ending is added)");
             return 2;
         }
+        let tls = if self.tls {
+            match self.tls_flags.connector(&[]) {
+                Ok(connector) => Some(connector),
+                Err(code) => return code,
+            }
+        } else {
+            if self.tls_flags.any_given() {
+                eprintln!("warning: the TLS flags do nothing without --tls");
+            }
+            None
+        };
         let test = match self.load.load_test("ttk tcp", 1) {
             Ok(test) => test,
             Err(code) => return code,
@@ -80,6 +104,7 @@ impl TcpArgs {
             .map(|rate| Pace::new(rate, self.load.connections, self.load.load_duration()));
         let plan = Arc::new(LinePlan {
             args: self,
+            tls,
             format,
             pace,
         });
@@ -92,23 +117,23 @@ impl TcpArgs {
 /// One connection: connects, then exchanges a line for each of its iterations.
 #[ttk::bot]
 fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
-    let mut framed: Option<Framed> = None;
+    let mut framed: Option<Framed<MaybeTls>> = None;
     let turns = Turns::new(plan.pace.as_ref(), session.id());
+    let tls = plan.tls.as_ref().map(TlsConnector::for_one_client);
+    let host = server_name(&plan.args.addr);
     for k in session.iterations() {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
         if framed.is_none() {
-            let connect = TcpStream::connect(plan.args.addr.as_str());
-            let connected = match plan.args.load.timeout {
-                Some(limit) => ttk::yield_!(cx.time_within("connect", limit, connect)),
-                None => ttk::yield_!(cx.time("connect", connect)),
-            };
+            let connected = ttk::yield_!(connect_timed(
+                &cx,
+                &plan.args.addr,
+                tls.as_ref().map(|tls| (tls, host)),
+                plan.args.load.timeout,
+            ));
             match connected {
-                Ok(stream) => {
-                    let _ = stream.set_nodelay(true);
-                    framed = Some(Framed::new(stream, plan.format));
-                }
+                Ok(stream) => framed = Some(Framed::new(stream, plan.format)),
                 Err(_) => {
                     ttk::yield_!(turns.pause_after_failure());
                     continue;
@@ -143,7 +168,7 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
 }
 
 /// Writes the line and reads the reply line; `InvalidData` if it lacks `--expect`.
-async fn exchange(framed: &mut Framed, plan: &LinePlan) -> io::Result<()> {
+async fn exchange(framed: &mut Framed<MaybeTls>, plan: &LinePlan) -> io::Result<()> {
     framed.write_frame(plan.args.send.as_bytes()).await?;
     let Some(reply) = framed.read_frame().await? else {
         return Err(io::Error::new(
@@ -152,6 +177,12 @@ async fn exchange(framed: &mut Framed, plan: &LinePlan) -> io::Result<()> {
         ));
     };
     check_reply(reply, plan.args.expect.as_deref())
+}
+
+/// The host of `HOST:PORT`, without brackets: the TLS server name.
+fn server_name(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// Whether `reply` contains `expect` (any reply does without one); the error shows the reply.
@@ -172,7 +203,13 @@ pub(crate) fn check_reply(reply: &[u8], expect: Option<&str>) -> io::Result<()> 
 
 #[cfg(test)]
 mod tests {
-    use super::check_reply;
+    use super::{check_reply, server_name};
+
+    #[test]
+    fn the_server_name_is_the_host() {
+        assert_eq!(server_name("localhost:6380"), "localhost");
+        assert_eq!(server_name("[::1]:6380"), "::1");
+    }
 
     #[test]
     fn a_reply_must_contain_the_expected_text() {

@@ -186,6 +186,24 @@ impl TlsAcceptor {
         self
     }
 
+    /// The rustls configuration, for a server outside ttk's loop (a thread with rustls's
+    /// blocking `StreamOwned`, as `ttk demo --tls` serves).
+    ///
+    /// # Examples
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # let pki = ttk_tls::TestPki::new()?;
+    /// # let server = pki.server_certificate(&["localhost"])?;
+    /// let acceptor = ttk_tls::TlsAcceptor::from_pem(server.chain_pem(), server.key_pem())?;
+    /// let config = acceptor.rustls_config();
+    /// let connection = rustls::ServerConnection::new(config).unwrap();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn rustls_config(&self) -> Arc<ServerConfig> {
+        Arc::clone(&self.config)
+    }
+
     /// Runs the server handshake over `stream`, accepted from a listener, within the handshake
     /// timeout.
     ///
