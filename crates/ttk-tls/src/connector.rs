@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::Resumption;
+use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, Connection, RootCertStore};
@@ -15,6 +15,7 @@ use ttk_net::ByteStream;
 use crate::errors::config_error;
 use crate::insecure::AcceptAnyCertificate;
 use crate::pem;
+use crate::pinned::PinnedOrWebPki;
 use crate::stream::TlsStream;
 
 /// How long a handshake may take by default before it fails as `TlsHandshake` (`TimedOut`).
@@ -290,7 +291,10 @@ pub struct TlsConnectorBuilder {
 }
 
 impl TlsConnectorBuilder {
-    /// Trusts the CA certificates in the PEM file at `path`, beside the system's roots.
+    /// Trusts the CA certificates in the PEM file at `path`, beside the system's roots. A
+    /// server certificate found in the file is trusted as it is (a self-signed test
+    /// certificate, as OpenSSL-based clients trust one in their store), even where the usual
+    /// checks would refuse it (marked as a CA, or naming its host only in its subject).
     ///
     /// # Errors
     /// `NotFound` and the like, naming the file, if it cannot be read; `InvalidInput` if it
@@ -474,8 +478,21 @@ impl TlsConnectorBuilder {
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate::new(provider)))
-        } else {
+        } else if self.roots.is_empty() {
             builder.with_root_certificates(self.root_store()?)
+        } else {
+            // A certificate given as trusted is trusted as it is, even where webpki refuses it
+            // (a self-signed test certificate marked as a CA).
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(self.root_store()?), provider)
+                    .build()
+                    .map_err(|error| config_error(format!("certificate verification: {error}")))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(PinnedOrWebPki::new(
+                    webpki,
+                    self.roots.clone(),
+                )))
         };
         let mut config = match self.identity {
             Some((chain, key)) => builder

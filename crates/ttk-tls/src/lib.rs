@@ -66,6 +66,7 @@ mod errors;
 mod insecure;
 mod maybe_tls;
 mod pem;
+mod pinned;
 mod records;
 mod stream;
 mod test_pki;

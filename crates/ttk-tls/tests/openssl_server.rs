@@ -191,3 +191,54 @@ fn sessions_resume_unless_told_not_to() {
         assert_eq!(talk.resumed, [false, false, false], "{version:?}");
     }
 }
+
+/// A self-signed certificate made as most quick tests make one: `openssl req -x509`, marked as
+/// a CA, its host only in its subject.
+fn openssl_self_signed(dir: &TempDir, stem: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (
+        dir.0.join(format!("{stem}.pem")),
+        dir.0.join(format!("{stem}.key")),
+    );
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    (cert, key)
+}
+
+#[test]
+fn a_self_signed_certificate_given_with_cacert_is_trusted_as_it_is() {
+    let dir = TempDir::new("self-signed");
+    let (cert, key) = openssl_self_signed(&dir, "server");
+    let server = OpenSslServer::start(&cert, &key, &[]);
+    let pinned = TlsConnector::builder()
+        .ca_file(&cert)
+        .unwrap()
+        .build()
+        .unwrap();
+    for name in ["localhost", "127.0.0.1"] {
+        let talk = run_talk(server.port, name, &pinned, 1).unwrap();
+        assert_eq!(talk.replies, ["slt olleh"], "as {name}");
+    }
+    // Another self-signed certificate is not this one: refused.
+    let (other, _) = openssl_self_signed(&dir, "other");
+    let wrong = TlsConnector::builder()
+        .ca_file(&other)
+        .unwrap()
+        .build()
+        .unwrap();
+    let error = run_talk(server.port, "localhost", &wrong, 1).unwrap_err();
+    assert!(
+        ["TlsUnknownIssuer", "TlsBadCertificate"].contains(&kind(&error).as_str()),
+        "{}: {error}",
+        kind(&error)
+    );
+}
