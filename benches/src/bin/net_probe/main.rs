@@ -6,6 +6,11 @@
 //!   hand on mio (see `mio_echo.rs`), printing the same fields, to compare ttk's against.
 //! - `net_probe idle BOTS [TARGET]`: BOTS bots connect (to TARGET, or to an echo target started
 //!   in this process) and stay connected and idle; prints how many connected and peak RSS.
+//! - `net_probe idle-tls BOTS TARGET CA_FILE`: BOTS bots connect to TARGET, an HTTPS server
+//!   whose certificate CA_FILE signed, make a TLS handshake, send one request and read its
+//!   response, then stay connected and idle (see `idle_tls.rs`); prints how many connected, peak
+//!   and current RSS, and the kernel's TCP memory before and while they were held. With 0 bots,
+//!   the same figures for a process that made the same TLS settings (the baseline).
 //! - `net_probe timeouts BOTS SECONDS TARGET`: BOTS bots do echo round trips against TARGET at
 //!   full speed for SECONDS (more than 3), each under a 30-second timeout, while the RSS is
 //!   sampled (see `timeouts.rs`); prints requests, the RSS after 3 s, the peak RSS after it and
@@ -20,6 +25,7 @@ use std::time::{Duration, Instant};
 use ttk::Cx;
 use ttk::net::{TcpSocket, TcpStream};
 
+mod idle_tls;
 mod mio_echo;
 mod timeouts;
 
@@ -49,6 +55,16 @@ fn echo_client(
 /// from at most ~28k ephemeral ports, and closed connections hold theirs in TIME_WAIT.
 const SOURCES: usize = 200;
 
+/// The loopback address bot `id` connects from.
+fn source(id: usize) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::new(
+        127,
+        0,
+        1 + (id / SOURCES % 250) as u8,
+        2 + (id % SOURCES) as u8,
+    )
+}
+
 /// Connects (from a rotating loopback source), then idles until `hold_until` (so every bot is
 /// connected at the same time).
 #[ttk::bot]
@@ -60,13 +76,7 @@ fn idle_client(
     peak: Rc<Cell<u64>>,
 ) -> io::Result<()> {
     let socket = TcpSocket::new_v4()?;
-    let source = std::net::Ipv4Addr::new(
-        127,
-        0,
-        1 + (id / SOURCES % 250) as u8,
-        2 + (id % SOURCES) as u8,
-    );
-    socket.bind(SocketAddr::from((source, 0)))?;
+    socket.bind(SocketAddr::from((source(id), 0)))?;
     let stream = ttk::yield_!(socket.connect(target))?;
     ttk::yield_!(ttk::sleep_until(hold_until));
     if id == 0 {
@@ -143,6 +153,41 @@ fn main() -> io::Result<()> {
                 first_error.map(ToString::to_string).unwrap_or_default()
             );
         }
+        (Some("idle-tls"), Some(bots)) => {
+            let bots: usize = bots.parse().expect("BOTS");
+            let target: SocketAddr = arg(2).expect("TARGET").parse().expect("TARGET");
+            let ca = arg(3).expect("CA_FILE");
+            // The settings `ttk http https://… --cacert CA_FILE` makes.
+            let connector = ttk::tls::TlsConnector::builder()
+                .alpn(&["http/1.1"])
+                .ca_file(ca)?
+                .build()?;
+            let tcp_before = idle_tls::tcp_mem_pages().unwrap_or(0);
+            let outcome = if bots == 0 {
+                idle_tls::Outcome {
+                    connected: 0,
+                    resumed: 0,
+                    first_error: None,
+                    sampled: Some(idle_tls::sample(0.0)),
+                }
+            } else {
+                idle_tls::run(bots, target, connector)
+            };
+            let sampled = outcome.sampled.unwrap_or_default();
+            println!(
+                "{{\"bots\": {bots}, \"connected\": {}, \"resumed\": {}, \"sampled\": {}, \
+                 \"peak_rss_bytes\": {}, \"rss_bytes\": {}, \"tcp_mem_pages_before\": {tcp_before}, \
+                 \"tcp_mem_pages\": {}, \"seconds\": {}, \"first_error\": {:?}}}",
+                outcome.connected,
+                outcome.resumed,
+                outcome.sampled.is_some(),
+                sampled.peak_rss,
+                sampled.rss,
+                sampled.tcp_mem_pages,
+                sampled.seconds,
+                outcome.first_error.unwrap_or_default(),
+            );
+        }
         (Some("timeouts"), Some(bots)) => {
             let bots: usize = bots.parse().expect("BOTS");
             let seconds: f64 = arg(2).expect("SECONDS").parse().expect("SECONDS");
@@ -171,7 +216,7 @@ fn main() -> io::Result<()> {
         _ => {
             eprintln!(
                 "usage: net_probe echo|mio-echo BOTS SECONDS TARGET | net_probe idle BOTS [TARGET] \
-                 | net_probe timeouts BOTS SECONDS TARGET"
+                 | net_probe idle-tls BOTS TARGET CA_FILE | net_probe timeouts BOTS SECONDS TARGET"
             );
             std::process::exit(2);
         }
