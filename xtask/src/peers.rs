@@ -160,6 +160,10 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
         .map_err(|error| format!("cannot create {}: {error}", work.display()))?;
     let server = nginx::Nginx::start(&nginx_binary, dir.join("peers-nginx"), SERVER_CORE)?;
     let url = server.url();
+    let target = client::Target {
+        url: &url,
+        cacert: None,
+    };
     let load_before = machine::load_average();
     println!(
         "peers: nginx on {} (core {SERVER_CORE}), clients on core {CLIENT_CORE}, {} round(s) of {} s",
@@ -172,9 +176,14 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
             let turn = round % order.len().max(1);
             order.rotate_left(turn);
             for client in &order {
-                let run = client.run(&url, connections, plan.seconds, CLIENT_CORE, &work, || {
-                    server.requests()
-                });
+                let run = client.run(
+                    &target,
+                    connections,
+                    plan.seconds,
+                    CLIENT_CORE,
+                    &work,
+                    || server.requests(),
+                );
                 match &run {
                     Ok(run) => println!(
                         "  round {}/{}, {connections} connections, {}: {:.0} req/s, {} errors",
@@ -202,7 +211,7 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
     drop(server);
     let load_after = machine::load_average();
 
-    let summary = Summary::new(&samples, &plan.connections);
+    let summary = Summary::new(&samples, &plan.connections, summary::PLAIN);
     let wrk_skipped = skipped
         .iter()
         .find(|(kind, _)| *kind == Kind::Wrk)

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 /// Which way a figure must go to meet its target.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Goal {
     /// The figure must be at most the target.
     AtMost(f64),

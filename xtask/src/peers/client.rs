@@ -40,18 +40,19 @@ impl Kind {
         }
     }
 
-    /// The command line of a run against `url` with `connections` for `seconds`; ttk writes
+    /// The command line of a run against `target` with `connections` for `seconds`; ttk writes
     /// its report to `report`.
     fn command(
         self,
         binary: &Path,
-        url: &str,
+        target: &Target,
         connections: u64,
         seconds: u64,
         report: &Path,
     ) -> Command {
         let mut command = Command::new(binary);
         let (n, t) = (connections.to_string(), format!("{seconds}s"));
+        let url = target.url;
         match self {
             Kind::Ttk => {
                 command.args([
@@ -67,6 +68,9 @@ impl Kind {
                     "--json",
                 ]);
                 command.arg(report);
+                if let Some(ca) = target.cacert {
+                    command.arg("--cacert").arg(ca);
+                }
             }
             Kind::Wrk => {
                 command.args([
@@ -114,6 +118,16 @@ impl Kind {
     }
 }
 
+/// What a client loads.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Target<'a> {
+    /// `http://…/` or `https://…/`.
+    pub(crate) url: &'a str,
+    /// The CA that signed an https server's certificate: ttk checks the certificate against
+    /// it (`--cacert`). wrk checks no certificate; hey and oha are not run over https.
+    pub(crate) cacert: Option<&'a Path>,
+}
+
 /// A client this machine has, ready to run.
 #[derive(Clone, Debug)]
 pub(crate) struct Client {
@@ -142,11 +156,12 @@ impl Run {
 }
 
 impl Client {
-    /// Runs the client once, pinned to `core`, with its output in `dir`; `served` counts the
-    /// requests the server saw meanwhile (called once before and once after).
+    /// Runs the client once against `target`, pinned to `core`, with its output in `dir`;
+    /// `served` counts the requests the server saw meanwhile (called once before and once
+    /// after).
     pub(crate) fn run(
         &self,
-        url: &str,
+        target: &Target,
         connections: u64,
         seconds: u64,
         core: usize,
@@ -154,50 +169,107 @@ impl Client {
         served: impl Fn() -> Result<u64, String>,
     ) -> Result<Run, String> {
         let name = self.kind.name();
-        let stdout_path = dir.join(format!("{name}-{connections}.out"));
-        let stderr_path = dir.join(format!("{name}-{connections}.err"));
-        let report = dir.join(format!("{name}-{connections}.json"));
+        let scheme = target.url.split(':').next().unwrap_or("url");
+        let files = format!("{name}-{scheme}-{connections}");
+        let report = dir.join(format!("{files}.json"));
         let _ = std::fs::remove_file(&report);
-        let file = |path: &Path| {
-            std::fs::File::create(path)
-                .map_err(|error| format!("cannot create {}: {error}", path.display()))
-        };
         let mut command = self
             .kind
-            .command(&self.binary, url, connections, seconds, &report);
-        command
-            .stdin(Stdio::null())
-            .stdout(file(&stdout_path)?)
-            .stderr(file(&stderr_path)?);
-        measure::pin(&mut command, core);
+            .command(&self.binary, target, connections, seconds, &report);
         let before = served()?;
-        let finished = measure::run(&mut command, Duration::from_secs(seconds) + OVERTIME)?;
+        let ran = run_pinned(&mut command, seconds, core, dir, &files)?;
         // The status request that reads `after` is counted in it.
         let served = served()?.saturating_sub(before + 1);
-        let stdout = std::fs::read_to_string(&stdout_path).unwrap_or_default();
-        let failure = |what: String| {
-            let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-            format!(
-                "{name} -c {connections}: {what}; stdout: {}; stderr: {}",
-                stdout.trim(),
-                stderr.trim()
-            )
-        };
-        if finished.killed {
-            return Err(failure(format!(
-                "still running {OVERTIME:?} past its duration"
-            )));
-        }
-        if !finished.status.success() {
-            return Err(failure(format!("exited with {}", finished.status)));
-        }
-        let output = self.kind.parse(&stdout, &report).map_err(failure)?;
+        let label = format!("{name} -c {connections} {}", target.url);
+        let ran = ran.check(&label)?;
+        let output = self
+            .kind
+            .parse(&ran.stdout, &report)
+            .map_err(|what| ran.failure(&label, &what))?;
         Ok(Run {
             output,
-            cpu_s: finished.cpu_s,
+            cpu_s: ran.cpu_s,
             served,
         })
     }
+}
+
+/// A finished client: what it printed and the CPU and time it took.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    /// How it ended.
+    finished: measure::Finished,
+    /// Its standard output.
+    pub(crate) stdout: String,
+    /// Its standard error.
+    pub(crate) stderr: String,
+    /// User plus system CPU time, in seconds (`wait4`).
+    pub(crate) cpu_s: f64,
+}
+
+impl Ran {
+    /// Itself if the client ran to its end and exited with 0; else why not, named `label`.
+    pub(crate) fn check(self, label: &str) -> Result<Ran, String> {
+        if self.finished.killed {
+            return Err(self.failure(
+                label,
+                &format!("still running {OVERTIME:?} past its duration"),
+            ));
+        }
+        if !self.finished.status.success() {
+            return Err(self.failure(label, &format!("exited with {}", self.finished.status)));
+        }
+        Ok(self)
+    }
+
+    /// `what` went wrong with the run `label`, with what the client printed.
+    pub(crate) fn failure(&self, label: &str, what: &str) -> String {
+        format!(
+            "{label}: {what}; stdout: {}; stderr: {}",
+            tail(&self.stdout),
+            tail(&self.stderr)
+        )
+    }
+}
+
+/// Runs `command` pinned to `core` with no input, its output kept in `dir/<files>.out` and
+/// `.err`, and kills it if it runs [`OVERTIME`] past `seconds`. Its exit status is not
+/// checked here ([`Ran::check`]).
+pub(crate) fn run_pinned(
+    command: &mut Command,
+    seconds: u64,
+    core: usize,
+    dir: &Path,
+    files: &str,
+) -> Result<Ran, String> {
+    let stdout_path = dir.join(format!("{files}.out"));
+    let stderr_path = dir.join(format!("{files}.err"));
+    let file = |path: &Path| {
+        std::fs::File::create(path)
+            .map_err(|error| format!("cannot create {}: {error}", path.display()))
+    };
+    command
+        .stdin(Stdio::null())
+        .stdout(file(&stdout_path)?)
+        .stderr(file(&stderr_path)?);
+    measure::pin(command, core);
+    let finished = measure::run(command, Duration::from_secs(seconds) + OVERTIME)?;
+    Ok(Ran {
+        stdout: std::fs::read_to_string(&stdout_path).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&stderr_path).unwrap_or_default(),
+        cpu_s: finished.cpu_s,
+        finished,
+    })
+}
+
+/// The last 2,000 bytes of `text`, trimmed (s_time prints a character per connection).
+fn tail(text: &str) -> &str {
+    let text = text.trim();
+    let mut start = text.len().saturating_sub(2_000);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
 }
 
 /// `program` on `PATH`.

@@ -6,11 +6,25 @@ use std::fmt::Write as _;
 use super::client::{Kind, Run};
 use crate::report::{self, Figure, Goal};
 
-/// ttk's CPU per request over wrk's must be at most this.
-pub(crate) const CPU_RATIO_TARGET: f64 = 0.9;
-/// ttk's requests/s over wrk's must be at least this (nginx is the bottleneck, so both should
-/// get what it gives; 5% allows for the noise of a shared machine).
-pub(crate) const RATE_RATIO_TARGET: f64 = 0.95;
+/// What ttk's ratios to wrk must meet, and how the figures are named.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Targets {
+    /// Put before `N conns` in the figures' names: `""` for plain HTTP, `"https "`.
+    pub(crate) label: &'static str,
+    /// ttk's CPU per request over wrk's.
+    pub(crate) cpu: Goal,
+    /// ttk's requests/s over wrk's.
+    pub(crate) rate: Goal,
+}
+
+/// Plain HTTP: ttk's CPU per request at most 0.9x wrk's, its requests/s at least 0.95x (nginx
+/// is the bottleneck, so both should get what it gives; 5% allows for the noise of a shared
+/// machine).
+pub(crate) const PLAIN: Targets = Targets {
+    label: "",
+    cpu: Goal::AtMost(0.9),
+    rate: Goal::AtLeast(0.95),
+};
 
 /// One run of the bench: which round, which client, how many connections, and what came of it.
 #[derive(Debug)]
@@ -38,7 +52,7 @@ pub(crate) struct Spread {
 
 impl Spread {
     /// The spread of `samples`, if there are any.
-    fn of(samples: &[f64]) -> Option<Spread> {
+    pub(crate) fn of(samples: &[f64]) -> Option<Spread> {
         if samples.is_empty() {
             return None;
         }
@@ -50,7 +64,7 @@ impl Spread {
     }
 
     /// `median [min..max]`, each with `decimals` decimals.
-    fn text(self, decimals: usize) -> String {
+    pub(crate) fn text(self, decimals: usize) -> String {
         format!(
             "{} [{}..{}]",
             grouped(self.median, decimals),
@@ -60,7 +74,7 @@ impl Spread {
     }
 
     /// As JSON.
-    fn json(self) -> serde_json::Value {
+    pub(crate) fn json(self) -> serde_json::Value {
         serde_json::json!({ "median": self.median, "min": self.min, "max": self.max })
     }
 }
@@ -98,11 +112,13 @@ pub(crate) struct Summary {
     pub(crate) lines: Vec<Line>,
     /// ttk against wrk, per connection count.
     pub(crate) ratios: Vec<Ratio>,
+    /// What the ratios must meet.
+    targets: Targets,
 }
 
 impl Summary {
-    /// Brings `samples` together for `connections`.
-    pub(crate) fn new(samples: &[Sample], connections: &[u64]) -> Summary {
+    /// Brings `samples` together for `connections`, the ratios held to `targets`.
+    pub(crate) fn new(samples: &[Sample], connections: &[u64], targets: Targets) -> Summary {
         let ok = |kind: Kind, n: u64| -> Vec<(usize, &Run)> {
             samples
                 .iter()
@@ -155,7 +171,11 @@ impl Summary {
                 rate: Spread::of(&rate),
             });
         }
-        Summary { lines, ratios }
+        Summary {
+            lines,
+            ratios,
+            targets,
+        }
     }
 
     /// The table printed to the terminal; `skipped` are the clients not run, with why.
@@ -201,8 +221,8 @@ impl Summary {
                 out,
                 "ttk / wrk at {} connections: CPU per request {}, requests/s {}",
                 ratio.connections,
-                verdict(ratio.cpu, Goal::AtMost(CPU_RATIO_TARGET)),
-                verdict(ratio.rate, Goal::AtLeast(RATE_RATIO_TARGET)),
+                verdict(ratio.cpu, self.targets.cpu),
+                verdict(ratio.rate, self.targets.rate),
             );
         }
         out
@@ -216,7 +236,8 @@ impl Summary {
         for line in &self.lines {
             let name = |what: &str| {
                 format!(
-                    "peers {} conns: {what} ({})",
+                    "peers {}{} conns: {what} ({})",
+                    self.targets.label,
                     line.connections,
                     line.kind.name()
                 )
@@ -236,10 +257,10 @@ impl Summary {
         for ratio in &self.ratios {
             let n = ratio.connections;
             for (what, spread, goal) in [
-                ("CPU per request", ratio.cpu, Goal::AtMost(CPU_RATIO_TARGET)),
-                ("requests/s", ratio.rate, Goal::AtLeast(RATE_RATIO_TARGET)),
+                ("CPU per request", ratio.cpu, self.targets.cpu),
+                ("requests/s", ratio.rate, self.targets.rate),
             ] {
-                let name = format!("peers {n} conns: ttk / wrk {what}");
+                let name = format!("peers {}{n} conns: ttk / wrk {what}", self.targets.label);
                 figures.push(match (spread, wrk_skipped) {
                     (Some(s), _) => Figure::new(name, s.median, "x", goal).with_range(s.min, s.max),
                     (None, Some(reason)) => Figure::skipped(name, reason, "x", goal),
@@ -256,18 +277,19 @@ impl Summary {
         let mut missed = Vec::new();
         for ratio in &self.ratios {
             let checks = [
-                ("CPU per request", ratio.cpu, Goal::AtMost(CPU_RATIO_TARGET)),
-                ("requests/s", ratio.rate, Goal::AtLeast(RATE_RATIO_TARGET)),
+                ("CPU per request", ratio.cpu, self.targets.cpu),
+                ("requests/s", ratio.rate, self.targets.rate),
             ];
             for (what, spread, goal) in checks {
-                let met = match spread {
-                    Some(spread) => meets(spread.median, goal),
-                    None => wrk_skipped,
+                let met = match (spread, goal) {
+                    (_, Goal::None) => true,
+                    (Some(spread), _) => meets(spread.median, goal),
+                    (None, _) => wrk_skipped,
                 };
                 if !met {
                     missed.push(format!(
-                        "ttk / wrk {what} at {} connections",
-                        ratio.connections
+                        "ttk / wrk {}{what} at {} connections",
+                        self.targets.label, ratio.connections
                     ));
                 }
             }
@@ -301,14 +323,15 @@ impl Summary {
             .ratios
             .iter()
             .map(|ratio| {
+                let (cpu, rate) = (self.targets.cpu, self.targets.rate);
                 serde_json::json!({
                     "connections": ratio.connections,
                     "cpu_per_request": ratio.cpu.map(Spread::json),
-                    "cpu_per_request_target": format!("<= {CPU_RATIO_TARGET}"),
-                    "cpu_per_request_met": ratio.cpu.map(|s| meets(s.median, Goal::AtMost(CPU_RATIO_TARGET))),
+                    "cpu_per_request_target": goal_text(cpu),
+                    "cpu_per_request_met": ratio.cpu.and_then(|s| met(s.median, cpu)),
                     "requests_per_s": ratio.rate.map(Spread::json),
-                    "requests_per_s_target": format!(">= {RATE_RATIO_TARGET}"),
-                    "requests_per_s_met": ratio.rate.map(|s| meets(s.median, Goal::AtLeast(RATE_RATIO_TARGET))),
+                    "requests_per_s_target": goal_text(rate),
+                    "requests_per_s_met": ratio.rate.and_then(|s| met(s.median, rate)),
                 })
             })
             .collect();
@@ -340,35 +363,48 @@ pub(crate) fn sample_json(sample: &Sample) -> serde_json::Value {
     json
 }
 
-/// Whether `value` meets `goal`.
-fn meets(value: f64, goal: Goal) -> bool {
+/// Whether `value` meets `goal` (a figure with no target always does).
+pub(crate) fn meets(value: f64, goal: Goal) -> bool {
+    met(value, goal).unwrap_or(true)
+}
+
+/// Whether `value` meets `goal`; `None` if there is no target.
+pub(crate) fn met(value: f64, goal: Goal) -> Option<bool> {
     match goal {
-        Goal::AtMost(target) => value <= target,
-        Goal::AtLeast(target) => value >= target,
-        Goal::None => true,
+        Goal::AtMost(target) => Some(value <= target),
+        Goal::AtLeast(target) => Some(value >= target),
+        Goal::None => None,
+    }
+}
+
+/// The target as text (`<= 0.9`), or `None` if there is none.
+pub(crate) fn goal_text(goal: Goal) -> Option<String> {
+    match goal {
+        Goal::AtMost(target) => Some(format!("<= {target}")),
+        Goal::AtLeast(target) => Some(format!(">= {target}")),
+        Goal::None => None,
     }
 }
 
 /// A ratio with its range and whether it met its target.
-fn verdict(spread: Option<Spread>, goal: Goal) -> String {
-    let target = match goal {
-        Goal::AtMost(target) => format!("<= {target}"),
-        Goal::AtLeast(target) => format!(">= {target}"),
-        Goal::None => String::new(),
+pub(crate) fn verdict(spread: Option<Spread>, goal: Goal) -> String {
+    let target = match goal_text(goal) {
+        Some(target) => format!("target {target}"),
+        None => "no target".to_owned(),
     };
     match spread {
         Some(s) => format!(
-            "{:.2}x [{:.2}..{:.2}] (target {target}: {})",
+            "{:.2}x [{:.2}..{:.2}] ({target}{})",
             s.median,
             s.min,
             s.max,
-            if meets(s.median, goal) {
-                "met"
-            } else {
-                "MISSED"
+            match met(s.median, goal) {
+                Some(true) => ": met",
+                Some(false) => ": MISSED",
+                None => "",
             }
         ),
-        None => format!("not measured (target {target})"),
+        None => format!("not measured ({target})"),
     }
 }
 
@@ -382,7 +418,7 @@ fn latency(micros: Option<f64>) -> String {
 }
 
 /// `value` with `decimals` decimals and its thousands grouped: `62,895`.
-fn grouped(value: f64, decimals: usize) -> String {
+pub(crate) fn grouped(value: f64, decimals: usize) -> String {
     let text = format!("{value:.decimals$}");
     let (whole, fraction) = text
         .split_once('.')
@@ -440,7 +476,7 @@ mod tests {
             sample(2, Kind::Ttk, run(62_000, 0.93)),
             sample(2, Kind::Wrk, run(62_000, 0.62)),
         ];
-        let summary = Summary::new(&samples, &[100]);
+        let summary = Summary::new(&samples, &[100], PLAIN);
         let cpu = summary.ratios[0].cpu.unwrap();
         // Rounds 0 and 2 (ttk failed in round 1): 0.75 and 1.5.
         assert_eq!((cpu.min, cpu.median, cpu.max), (0.75, 1.125, 1.5));
@@ -456,7 +492,7 @@ mod tests {
     #[test]
     fn without_ttk_the_ratios_are_missed_unless_wrk_was_skipped() {
         let samples = [sample(0, Kind::Wrk, run(60_000, 0.8))];
-        let summary = Summary::new(&samples, &[100]);
+        let summary = Summary::new(&samples, &[100], PLAIN);
         assert_eq!(summary.missed(false).len(), 2);
         assert!(summary.missed(true).is_empty());
         let figures = summary.figures(Some("wrk not found on PATH"));
