@@ -16,11 +16,12 @@
 //!   `/proc` (memory, slab, sockets) each second, prints the figures and writes
 //!   `target/ttk-bench/hold.json`; exits with status 1 unless every connection was held at once
 //!   with no failure.
-//! - `cargo xtask peers [--duration 5s] [--rounds 3] [--connections 100,1000]`: `ttk http` side
-//!   by side with wrk, hey and oha against one pinned nginx on loopback (see `peers.rs`); prints
-//!   a table, writes `target/ttk-bench/peers.json`; exits with status 1 if ttk could not be
-//!   built or run, a client failed, or ttk missed its targets against wrk. Clients this machine
-//!   lacks are skipped and said so.
+//! - `cargo xtask peers [--duration 5s] [--rounds 3] [--connections 100,1000] [--only
+//!   plain|tls] [--idle-bots 10000]`: `ttk http` side by side with wrk, hey and oha against one
+//!   pinned nginx on loopback, then over TLS beside wrk and `openssl s_time`, and memory per
+//!   idle TLS bot (see `peers.rs`); prints tables, writes `target/ttk-bench/peers.json`; exits
+//!   with status 1 if ttk could not be built or run, a client failed, or ttk missed a target.
+//!   Clients this machine lacks are skipped and said so.
 
 mod bench;
 mod cargo;

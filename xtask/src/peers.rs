@@ -1,20 +1,27 @@
-//! `cargo xtask peers [--duration 5s] [--rounds 3] [--connections 100,1000]`: `ttk http` side by
-//! side with wrk, hey and oha against one nginx on loopback (one worker, pinned to its own core,
-//! a 13-byte body on keep-alive connections), each client on the other core with one thread.
-//! Rounds are interleaved (every client once per round and connection count, in an order that
-//! turns each round); the client's CPU time comes from the kernel (`wait4`), the server's count
-//! of requests from `stub_status`. Prints a table, writes `target/ttk-bench/peers.json`, and
-//! fails if ttk could not be built or run, if a client failed, or if ttk missed its targets
-//! against wrk. Clients this machine lacks are reported as skipped, never faked.
+//! `cargo xtask peers [--duration 5s] [--rounds 3] [--connections 100,1000] [--only plain|tls]
+//! [--idle-bots 10000]`: `ttk http` side by side with wrk, hey and oha against one nginx on
+//! loopback (one worker, pinned to its own core, a 13-byte body on keep-alive connections), each
+//! client on the other core with one thread. Rounds are interleaved (every client once per round
+//! and connection count, in an order that turns each round); the client's CPU time comes from
+//! the kernel (`wait4`), the server's count of requests from `stub_status`. Then the TLS rows
+//! (see `tls.rs`): HTTPS keep-alive beside wrk, handshakes per CPU-second beside `openssl
+//! s_time`, memory per idle TLS bot. Prints tables, writes `target/ttk-bench/peers.json`, and
+//! fails if ttk could not be built or run, if a client failed, or if ttk missed a target.
+//! Clients this machine lacks are reported as skipped, never faked.
 
 mod client;
+mod handshakes;
 mod hey;
+mod idle;
 mod machine;
 mod measure;
 mod nginx;
 mod oha;
 mod output;
+mod pki;
+mod s_time;
 mod summary;
+mod tls;
 mod ttk;
 mod wrk;
 
@@ -28,8 +35,8 @@ use crate::cargo;
 use crate::report::Figure;
 
 /// The usage line of `cargo xtask peers`.
-pub(crate) const USAGE: &str =
-    "cargo xtask peers [--duration SECONDS(s)] [--rounds N] [--connections N,N,...]";
+pub(crate) const USAGE: &str = "cargo xtask peers [--duration SECONDS(s)] [--rounds N] \
+     [--connections N,N,...] [--only plain|tls] [--idle-bots N]";
 
 /// The core every client runs on.
 const CLIENT_CORE: usize = 0;
@@ -38,6 +45,15 @@ const SERVER_CORE: usize = 1;
 /// The pause between two runs, for the previous client's connections to close.
 const PAUSE: Duration = Duration::from_secs(1);
 
+/// The rows of the bench.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rows {
+    /// Plain HTTP beside wrk, hey and oha.
+    Plain,
+    /// HTTPS, handshakes and idle TLS bots.
+    Tls,
+}
+
 /// What to run, from the command line.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Plan {
@@ -45,8 +61,12 @@ pub(crate) struct Plan {
     pub(crate) seconds: u64,
     /// Rounds.
     pub(crate) rounds: usize,
-    /// The connection counts, each run in every round.
+    /// The connection counts of the plain rows, each run in every round.
     pub(crate) connections: Vec<u64>,
+    /// Only these rows (`--only`), or all.
+    pub(crate) only: Option<Rows>,
+    /// Idle TLS bots held at once for the memory figure.
+    pub(crate) idle_bots: u64,
 }
 
 impl Default for Plan {
@@ -55,6 +75,8 @@ impl Default for Plan {
             seconds: 5,
             rounds: 3,
             connections: vec![100, 1000],
+            only: None,
+            idle_bots: 10_000,
         }
     }
 }
@@ -83,10 +105,23 @@ impl Plan {
                 "--connections" => {
                     plan.connections = value.split(',').map(whole).collect::<Result<_, _>>()?
                 }
+                "--only" => {
+                    plan.only = Some(match value.as_str() {
+                        "plain" => Rows::Plain,
+                        "tls" => Rows::Tls,
+                        _ => return Err(format!("--only: plain or tls, not {value:?}")),
+                    })
+                }
+                "--idle-bots" => plan.idle_bots = whole(value)?,
                 _ => return Err(format!("unknown flag {flag}")),
             }
         }
         Ok(plan)
+    }
+
+    /// Whether `rows` are run.
+    fn runs(&self, rows: Rows) -> bool {
+        self.only.is_none_or(|only| only == rows)
     }
 }
 
@@ -158,90 +193,119 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
     let work = dir.join("peers-work");
     std::fs::create_dir_all(&work)
         .map_err(|error| format!("cannot create {}: {error}", work.display()))?;
-    let server = nginx::Nginx::start(&nginx_binary, dir.join("peers-nginx"), SERVER_CORE)?;
-    let url = server.url();
-    let target = client::Target {
-        url: &url,
-        cacert: None,
-    };
-    let load_before = machine::load_average();
-    println!(
-        "peers: nginx on {} (core {SERVER_CORE}), clients on core {CLIENT_CORE}, {} round(s) of {} s",
-        server.addr, plan.rounds, plan.seconds
-    );
-    let mut samples = Vec::new();
-    for round in 0..plan.rounds {
-        for &connections in &plan.connections {
-            let mut order = clients.clone();
-            let turn = round % order.len().max(1);
-            order.rotate_left(turn);
-            for client in &order {
-                let run = client.run(
-                    &target,
-                    connections,
-                    plan.seconds,
-                    CLIENT_CORE,
-                    &work,
-                    || server.requests(),
-                );
-                match &run {
-                    Ok(run) => println!(
-                        "  round {}/{}, {connections} connections, {}: {:.0} req/s, {} errors",
-                        round + 1,
-                        plan.rounds,
-                        client.kind.name(),
-                        run.output.rate(),
-                        run.output.errors,
-                    ),
-                    Err(error) => {
-                        println!("  round {}: {error}", round + 1);
-                        failures.push(format!("round {}: {error}", round + 1));
-                    }
-                }
-                samples.push(Sample {
-                    round,
-                    connections,
-                    kind: client.kind,
-                    run,
-                });
-                std::thread::sleep(PAUSE);
-            }
-        }
-    }
-    drop(server);
-    let load_after = machine::load_average();
-
-    let summary = Summary::new(&samples, &plan.connections, summary::PLAIN);
     let wrk_skipped = skipped
         .iter()
         .find(|(kind, _)| *kind == Kind::Wrk)
-        .map(|(_, reason)| reason.as_str());
-    let missed = summary.missed(wrk_skipped.is_some());
-    println!("\n{}", summary.table(&skipped, &failures));
-    println!("load average before: {load_before}; after: {load_after}");
-
-    let json = serde_json::json!({
-        "version": 1,
+        .map(|(_, reason): &(Kind, String)| reason.clone());
+    let load_before = machine::load_average();
+    let mut figures = Vec::new();
+    let mut missed = Vec::new();
+    let mut json = serde_json::json!({
+        "version": 2,
         "plan": {
             "duration_s": plan.seconds,
             "rounds": plan.rounds,
             "connections": plan.connections,
+            "only": plan.only.map(|rows| format!("{rows:?}").to_lowercase()),
             "client_core": CLIENT_CORE,
             "server_core": SERVER_CORE,
             "body_bytes": nginx::BODY.len(),
         },
         "machine": machine::json(),
-        "load_average": { "before": load_before, "after": load_after },
         "tools": tools,
         "skipped": skipped.iter().map(|(kind, reason)| serde_json::json!({
             "client": kind.name(), "reason": reason,
         })).collect::<Vec<_>>(),
-        "failures": failures,
-        "missed": missed,
-        "passed": failures.is_empty() && missed.is_empty(),
-        "runs": samples.iter().map(summary::sample_json).collect::<Vec<_>>(),
-        "summary": summary.json(),
+        "runs": [],
+        "summary": null,
+        "tls": null,
     });
+
+    if plan.runs(Rows::Plain) {
+        let server = nginx::Nginx::start(&nginx_binary, dir.join("peers-nginx"), SERVER_CORE)?;
+        let url = server.url();
+        let target = client::Target {
+            url: &url,
+            cacert: None,
+        };
+        println!(
+            "peers: nginx on {} (core {SERVER_CORE}), clients on core {CLIENT_CORE}, {} round(s) of {} s",
+            server.addr, plan.rounds, plan.seconds
+        );
+        let mut samples = Vec::new();
+        for round in 0..plan.rounds {
+            for &connections in &plan.connections {
+                let mut order = clients.clone();
+                let turn = round % order.len().max(1);
+                order.rotate_left(turn);
+                for client in &order {
+                    let run = client.run(
+                        &target,
+                        connections,
+                        plan.seconds,
+                        CLIENT_CORE,
+                        &work,
+                        || server.requests(),
+                    );
+                    match &run {
+                        Ok(run) => println!(
+                            "  round {}/{}, {connections} connections, {}: {:.0} req/s, {} errors",
+                            round + 1,
+                            plan.rounds,
+                            client.kind.name(),
+                            run.output.rate(),
+                            run.output.errors,
+                        ),
+                        Err(error) => {
+                            println!("  round {}: {error}", round + 1);
+                            failures.push(format!("round {}: {error}", round + 1));
+                        }
+                    }
+                    samples.push(Sample {
+                        round,
+                        connections,
+                        kind: client.kind,
+                        run,
+                    });
+                    std::thread::sleep(PAUSE);
+                }
+            }
+        }
+        drop(server);
+        let summary = Summary::new(&samples, &plan.connections, summary::PLAIN);
+        missed.extend(summary.missed(wrk_skipped.is_some()));
+        println!("\n{}", summary.table(&skipped, &failures));
+        figures.extend(summary.figures(wrk_skipped.as_deref()));
+        json["runs"] = samples.iter().map(summary::sample_json).collect();
+        json["summary"] = summary.json();
+    }
+    if plan.runs(Rows::Tls) {
+        let measured = tls::measure(
+            plan,
+            &nginx_binary,
+            &clients,
+            wrk_skipped.as_deref(),
+            &dir,
+            &work,
+        );
+        figures.extend(measured.figures);
+        failures.extend(measured.failures);
+        missed.extend(measured.missed);
+        json["tls"] = measured.json;
+    }
+    let load_after = machine::load_average();
+    println!("load average before: {load_before}; after: {load_after}");
+    for failure in &failures {
+        println!("FAILED: {failure}");
+    }
+    for target in &missed {
+        println!("MISSED: {target}");
+    }
+
+    json["load_average"] = serde_json::json!({ "before": load_before, "after": load_after });
+    json["failures"] = serde_json::json!(failures);
+    json["missed"] = serde_json::json!(missed);
+    json["passed"] = (failures.is_empty() && missed.is_empty()).into();
     std::fs::write(
         &json_path,
         serde_json::to_string_pretty(&json).expect("JSON of numbers and strings"),
@@ -249,7 +313,7 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
     .map_err(|error| format!("cannot write {}: {error}", json_path.display()))?;
     println!("wrote {}", json_path.display());
     Ok(Measured {
-        figures: summary.figures(wrk_skipped),
+        figures,
         failures,
         missed,
     })
@@ -303,5 +367,10 @@ mod tests {
         assert!(Plan::parse(&args("--connections 100,")).is_err());
         assert!(Plan::parse(&args("--duration 1.5s")).is_err());
         assert!(Plan::parse(&args("--verbose 1")).is_err());
+        let plan = Plan::parse(&args("--only tls --idle-bots 1_000")).unwrap();
+        assert_eq!((plan.only, plan.idle_bots), (Some(Rows::Tls), 1_000));
+        assert!(plan.runs(Rows::Tls) && !plan.runs(Rows::Plain));
+        assert!(Plan::default().runs(Rows::Plain));
+        assert!(Plan::parse(&args("--only https")).is_err());
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::measure;
 use super::output::Output;
@@ -205,6 +205,8 @@ pub(crate) struct Ran {
     pub(crate) stderr: String,
     /// User plus system CPU time, in seconds (`wait4`).
     pub(crate) cpu_s: f64,
+    /// Wall-clock seconds from start to exit.
+    pub(crate) wall_s: f64,
 }
 
 impl Ran {
@@ -253,11 +255,14 @@ pub(crate) fn run_pinned(
         .stdout(file(&stdout_path)?)
         .stderr(file(&stderr_path)?);
     measure::pin(command, core);
+    let started = Instant::now();
     let finished = measure::run(command, Duration::from_secs(seconds) + OVERTIME)?;
+    let wall_s = started.elapsed().as_secs_f64();
     Ok(Ran {
         stdout: std::fs::read_to_string(&stdout_path).unwrap_or_default(),
         stderr: std::fs::read_to_string(&stderr_path).unwrap_or_default(),
         cpu_s: finished.cpu_s,
+        wall_s,
         finished,
     })
 }

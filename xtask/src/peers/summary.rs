@@ -26,6 +26,14 @@ pub(crate) const PLAIN: Targets = Targets {
     rate: Goal::AtLeast(0.95),
 };
 
+/// HTTPS keep-alive (issue 15): ttk's CPU per request at most wrk's; requests/s for
+/// information.
+pub(crate) const HTTPS: Targets = Targets {
+    label: "https ",
+    cpu: Goal::AtMost(1.0),
+    rate: Goal::None,
+};
+
 /// One run of the bench: which round, which client, how many connections, and what came of it.
 #[derive(Debug)]
 pub(crate) struct Sample {

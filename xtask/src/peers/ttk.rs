@@ -9,9 +9,15 @@ use super::output::Output;
 const REQUEST: &str = "request";
 /// The transaction `ttk http` times each connect as.
 const CONNECT: &str = "connect";
+/// The transaction `ttk http` times each TLS handshake as (https:// only).
+const TLS: &str = "tls";
+/// The counter of handshakes that resumed a session.
+const RESUMED: &str = "tls resumed handshakes";
+/// The counter of full handshakes.
+const FULL: &str = "tls full handshakes";
 
 /// The figures in a ttk report's text: the `request` transaction's successes and failures
-/// (failed connects count as errors too), its percentiles, the run's duration.
+/// (failed connects and handshakes count as errors too), its percentiles, the run's duration.
 pub(crate) fn parse(text: &str) -> Result<Output, String> {
     let report =
         Report::from_json(text).map_err(|error| format!("ttk wrote no report: {error}"))?;
@@ -27,7 +33,7 @@ pub(crate) fn parse(text: &str) -> Result<Output, String> {
                 output.errors += transaction.failed;
                 latencies.merge(&transaction.histogram);
             }
-            CONNECT => output.errors += transaction.failed,
+            CONNECT | TLS => output.errors += transaction.failed,
             _ => {}
         }
     }
@@ -37,6 +43,44 @@ pub(crate) fn parse(text: &str) -> Result<Output, String> {
         output.p99_us = Some(inner.value_at_quantile(0.99) as f64);
     }
     Ok(output)
+}
+
+/// The TLS handshakes in a report of `ttk http https://…`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Handshakes {
+    /// Handshakes made (the `tls` transaction's successes).
+    pub(crate) ok: u64,
+    /// Failed connects, handshakes and requests.
+    pub(crate) failed: u64,
+    /// Handshakes ttk counted as full.
+    pub(crate) full: u64,
+    /// Handshakes ttk counted as resumed.
+    pub(crate) resumed: u64,
+    /// How long the run took, in seconds.
+    pub(crate) seconds: f64,
+}
+
+/// The handshakes in a ttk report's text.
+pub(crate) fn handshakes(text: &str) -> Result<Handshakes, String> {
+    let report =
+        Report::from_json(text).map_err(|error| format!("ttk wrote no report: {error}"))?;
+    let mut handshakes = Handshakes {
+        seconds: report.run.duration_s,
+        full: report.counters.get(FULL).copied().unwrap_or(0),
+        resumed: report.counters.get(RESUMED).copied().unwrap_or(0),
+        ..Handshakes::default()
+    };
+    for transaction in &report.transactions {
+        match transaction.name.as_str() {
+            TLS => {
+                handshakes.ok += transaction.ok;
+                handshakes.failed += transaction.failed;
+            }
+            CONNECT | REQUEST => handshakes.failed += transaction.failed,
+            _ => {}
+        }
+    }
+    Ok(handshakes)
 }
 
 #[cfg(test)]
@@ -65,5 +109,44 @@ mod tests {
     #[test]
     fn another_document_is_refused() {
         assert!(parse(r#"{"schema": "something-else"}"#).is_err());
+        assert!(handshakes(r#"{"schema": "something-else"}"#).is_err());
+    }
+
+    // Real reports of `ttk http https://127.0.0.1:PORT/… --cacert ca.pem -c 10 -d 1s --workers
+    // 1 -q --json PATH` against this task's nginx serving TLS.
+
+    #[test]
+    fn reads_requests_over_https() {
+        let output = parse(include_str!("samples/ttk-https-10.json")).unwrap();
+        assert_eq!((output.ok, output.errors), (134_214, 0));
+        let handshakes = handshakes(include_str!("samples/ttk-https-10.json")).unwrap();
+        assert_eq!((handshakes.ok, handshakes.full), (10, 10));
+    }
+
+    #[test]
+    fn counts_handshakes_full_and_resumed() {
+        // `-H 'Connection: close'`: a handshake per request, each connection resuming its own
+        // session after its first.
+        let handshakes = handshakes(include_str!("samples/ttk-handshakes-resumed.json")).unwrap();
+        assert_eq!(
+            handshakes,
+            Handshakes {
+                ok: 486,
+                failed: 0,
+                full: 10,
+                resumed: 476,
+                seconds: 1.01597316,
+            }
+        );
+    }
+
+    #[test]
+    fn failed_handshakes_are_failures() {
+        // The same without --cacert: every handshake fails (TlsUnknownIssuer), none counted.
+        let text = include_str!("samples/ttk-handshakes-unknown-issuer.json");
+        let handshakes = handshakes(text).unwrap();
+        assert_eq!((handshakes.ok, handshakes.failed), (0, 20));
+        assert_eq!((handshakes.full, handshakes.resumed), (0, 0));
+        assert_eq!(parse(text).unwrap().errors, 20);
     }
 }

@@ -88,6 +88,16 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_run_over_https() {
+        // Against the same nginx serving TLS 1.3.
+        let output = parse(include_str!("samples/wrk-https-100.txt")).unwrap();
+        assert_eq!((output.ok, output.errors), (392_768, 0));
+        assert!((output.seconds - 392_768.0 / 130_861.99).abs() < 1e-9);
+        assert_eq!(output.p50_us, Some(694.0));
+        assert_eq!(output.p99_us, Some(1_000.0));
+    }
+
+    #[test]
     fn non_2xx_responses_are_errors() {
         let output = parse(include_str!("samples/wrk-404.txt")).unwrap();
         assert_eq!((output.ok, output.errors), (0, 62_052));
