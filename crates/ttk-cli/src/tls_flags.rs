@@ -45,7 +45,7 @@ pub(crate) struct TlsFlags {
     /// Resume TLS sessions when a connection is opened again, as browsers do (on; each
     /// connection resumes its own), or make a full handshake every time (off: what a test of
     /// handshake cost wants)
-    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_on_off)]
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = parse_on_off, action = clap::ArgAction::Set)]
     tls_resume: bool,
 
     /// Offer only this TLS version: 1.2 or 1.3 (default: both)
