@@ -187,4 +187,25 @@ fn no_false_failures_when_nginx_closes_after_every_response() {
         "{:?}",
         report.counters
     );
+
+    // --tls-resume off: every handshake a full one.
+    let args = [
+        "http",
+        &url,
+        "-c",
+        "4",
+        "-d",
+        "500ms",
+        "--cacert",
+        ca,
+        "--tls-resume",
+        "off",
+    ];
+    let (output, report) = ttk(&args, &nginx, "full");
+    assert_eq!(output.status.code(), Some(0));
+    let report = report.unwrap();
+    let tls = report.transaction("tls").unwrap().ok;
+    assert!(tls > 4, "{tls} handshakes");
+    assert_eq!(report.counters["tls full handshakes"], tls);
+    assert!(!report.counters.contains_key("tls resumed handshakes"));
 }
