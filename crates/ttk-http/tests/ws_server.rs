@@ -12,6 +12,7 @@ use ttk_core::Cx;
 use ttk_http::ws::{Bytes, CloseCode, CloseFrame, Message, WebSocket};
 use ttk_macros::bot;
 use ttk_net::TcpListener;
+use ttk_tls::MaybeTls;
 use util::ws::ttk_echo_server;
 
 #[test]
@@ -48,7 +49,8 @@ fn pair(_cx: Cx, id: usize, port: Rc<Cell<u16>>, serve: Side, client: Side) -> i
         let listener = TcpListener::bind("127.0.0.1:0")?;
         port.set(listener.local_addr()?.port());
         let (stream, _) = ttk_core::yield_!(listener.accept())?;
-        let ws = ttk_core::yield_!(WebSocket::accept(stream))?;
+        // Of the same type as the client's: plain TCP in a `MaybeTls`.
+        let ws = ttk_core::yield_!(WebSocket::accept(MaybeTls::Plain(stream)))?;
         ttk_core::yield_!(serve(ws))
     } else {
         let url = format!("ws://127.0.0.1:{}/", port.get());

@@ -435,7 +435,8 @@ impl<S: ByteStream> WebSocket<S> {
     /// # Examples
     /// ```
     /// # fn f(ws: &ttk_http::ws::WebSocket) -> std::io::Result<()> {
-    /// println!("talking to {}", ws.get_ref().peer_addr()?);
+    /// // The `MaybeTls`, then the TCP stream below any TLS.
+    /// println!("talking to {}", ws.get_ref().get_ref().peer_addr()?);
     /// # Ok(())
     /// # }
     /// ```
