@@ -39,6 +39,64 @@ fn bots_talk_to_an_echo_server_of_bots_on_another_loop() {
     }
 }
 
+#[test]
+fn big_messages_cross_between_bots_both_ways() {
+    let url = ttk_echo_server();
+    // Sizes around the 8 KiB chunks a payload is written in and read in.
+    let sizes = [8_191, 8_192, 8_193, 8_200, 65_535, 65_536, 300_001];
+    let outcomes = ttk_core::run(sizes.len(), |_cx: Cx, id| {
+        let url = url.clone();
+        let len = sizes[id];
+        async move {
+            let payload: Vec<u8> = (0..len).map(|i| ((i + id) % 253) as u8).collect();
+            let mut ws = WebSocket::connect(&url).await?;
+            ws.send_binary(&payload).await?;
+            assert!(ws.receive().await?.into_data() == payload[..]);
+            let text = String::from_utf8(payload.iter().map(|b| b'a' + b % 26).collect()).unwrap();
+            ws.send_text(&text).await?;
+            assert!(ws.receive().await? == Message::text(text.clone()));
+            // Queued together: one write of both, then both echoes.
+            ws.queue(Message::binary(payload.clone()))?;
+            ws.queue(Message::text(text.clone()))?;
+            ws.flush().await?;
+            assert!(ws.receive().await?.into_data() == payload[..]);
+            assert!(ws.receive().await? == Message::text(text));
+            ws.close(None).await
+        }
+    });
+    for outcome in outcomes {
+        outcome.unwrap();
+    }
+}
+
+#[test]
+fn raw_frames_sent_by_a_bot_make_one_message() {
+    use ttk_http::ws::tungstenite::protocol::frame::Frame;
+    use ttk_http::ws::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let url = ttk_echo_server();
+    let echo = ttk_core::run(1, |_cx: Cx, _id| {
+        let url = url.clone();
+        async move {
+            let mut ws = WebSocket::connect(&url).await?;
+            let fragment = |payload: &[u8], opcode, last| {
+                Message::Frame(Frame::message(payload.to_vec(), OpCode::Data(opcode), last))
+            };
+            ws.send(fragment(&[1; 20_000], Data::Binary, false)).await?;
+            ws.send(fragment(&[2; 3], Data::Continue, false)).await?;
+            ws.send(fragment(&[3; 10_000], Data::Continue, true))
+                .await?;
+            let echo = ws.receive().await?;
+            ws.close(None).await?;
+            io::Result::Ok(echo.into_data())
+        }
+    })
+    .pop()
+    .unwrap()
+    .unwrap();
+    let expected = [vec![1; 20_000], vec![2; 3], vec![3; 10_000]].concat();
+    assert!(echo == expected[..]);
+}
+
 /// One side of a conversation: given its socket, says what it saw.
 type Side = fn(WebSocket) -> Pin<Box<dyn Future<Output = io::Result<String>>>>;
 

@@ -11,6 +11,10 @@ use std::io::{self, Read, Write};
 /// The size of the buffer a socket read fills.
 pub(crate) const READ_CHUNK: usize = 8 * 1024;
 
+/// The capacity `outgoing` keeps once written: a big frame is written a chunk of this size at a
+/// time, and what grew larger (messages queued together) is given back once written.
+pub(crate) const WRITE_CHUNK: usize = 8 * 1024;
+
 /// Received bytes for tungstenite to read, and bytes it wrote for the socket.
 pub(crate) struct Duplex {
     /// The socket's last read: the unread bytes are `incoming[start..end]`. Allocated once.
@@ -21,8 +25,9 @@ pub(crate) struct Duplex {
     pub(crate) end: usize,
     /// The peer closed its side: once `incoming` is used up, reads return `Ok(0)`.
     pub(crate) eof: bool,
-    /// What tungstenite wrote and the socket has not been given yet; cleared (its capacity
-    /// kept) once written.
+    /// What tungstenite (or [`WebSocket`](super::WebSocket), for text and binary frames) wrote
+    /// and the socket has not been given yet; cleared once written, keeping at most
+    /// [`WRITE_CHUNK`] of its capacity.
     pub(crate) outgoing: Vec<u8>,
 }
 
@@ -48,6 +53,13 @@ impl Duplex {
         self.start = 0;
         self.end = n;
         self.eof = n == 0;
+    }
+
+    /// Records that `outgoing` was written: empties it, and gives back its capacity over
+    /// [`WRITE_CHUNK`].
+    pub(crate) fn written(&mut self) {
+        self.outgoing.clear();
+        self.outgoing.shrink_to(WRITE_CHUNK);
     }
 }
 
@@ -109,6 +121,17 @@ mod tests {
         assert!(duplex.is_drained());
         duplex.filled(0);
         assert_eq!(duplex.read(&mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn written_gives_back_what_grew_over_a_chunk() {
+        let mut duplex = Duplex::new();
+        duplex.write_all(&[1; 100]).unwrap();
+        duplex.written();
+        assert!(duplex.outgoing.is_empty() && duplex.outgoing.capacity() >= 100);
+        duplex.write_all(&vec![1; 10 * WRITE_CHUNK]).unwrap();
+        duplex.written();
+        assert_eq!(duplex.outgoing.capacity(), WRITE_CHUNK);
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! tungstenite is a synchronous state machine over `Read + Write`; here it runs over two
 //! buffers in memory (the bytes received, the bytes to send), and the `WebSocket` moves bytes
 //! between them and the socket with ttk's own `read` and `write_all`, so a waiting bot costs
-//! nothing until its bytes arrive.
+//! nothing until its bytes arrive. Text and binary frames are written by the `WebSocket` itself,
+//! straight from the message's payload (tungstenite would copy each whole into a buffer of its
+//! own first).
 //!
 //! Errors are `io::Error`s: the socket's as they are; the protocol's with a kind
 //! (`InvalidData` for a protocol violation, a message over the limits or a refused handshake,
@@ -54,6 +56,7 @@
 
 mod duplex;
 mod error;
+mod mask;
 mod web_socket;
 
 pub use error::Error;

@@ -7,14 +7,17 @@ use tungstenite::handshake::client::{ClientHandshake, generate_key};
 use tungstenite::handshake::server::{NoCallback, ServerHandshake};
 use tungstenite::handshake::{HandshakeError, HandshakeRole, MidHandshake};
 use tungstenite::http::HeaderValue;
-use tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tungstenite::protocol::frame::FrameHeader;
+use tungstenite::protocol::frame::coding::{Data, OpCode};
+use tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tungstenite::{Bytes, Message};
 
 use ttk_net::{ByteStream, TcpStream};
 use ttk_tls::{MaybeTls, TlsConnector};
 
-use super::duplex::{Duplex, READ_CHUNK};
+use super::duplex::{Duplex, READ_CHUNK, WRITE_CHUNK};
 use super::error::{is_closed, to_io};
+use super::mask::extend_masked;
 
 /// The client's handshake request (an `http::Request<()>`): see [`request`].
 pub type Request = tungstenite::handshake::client::Request;
@@ -31,7 +34,8 @@ const MAX_CONTROL_PAYLOAD: usize = 125;
 /// tungstenite's configuration for a bot's socket: a small read buffer (tungstenite's default,
 /// 128 KiB allocated up front, is too much for thousands of bots), frames handed to the
 /// [`Duplex`] at once (it is memory; the socket write happens once per operation), and the
-/// limits.
+/// limits. (Text and binary frames do not go through tungstenite's write buffer at all: see
+/// [`WebSocket::write_frame`].)
 fn config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_CHUNK)
@@ -104,12 +108,14 @@ fn invalid_input(message: String) -> io::Error {
 /// costs nothing until bytes arrive, and [`ttk_core::timeout`] can bound any operation.
 ///
 /// Messages are [`Message`]s, which own their payload ([`Bytes`]): a received message's
-/// payload is split off tungstenite's read buffer; [`send_text`](WebSocket::send_text) and
-/// [`send_binary`](WebSocket::send_binary) copy theirs into a new one (an allocation per
-/// message). To send the same payload again and again without allocating, build the
-/// `Message` once and [`send`](WebSocket::send) clones of it (cloning `Bytes` counts a
-/// reference). The socket's buffers live as long as the `WebSocket`; the write buffer keeps its
-/// capacity.
+/// payload is split off tungstenite's read buffer, not copied. A text or binary payload is sent
+/// from where it is (the `Message` given to [`send`](WebSocket::send), the slice given to
+/// [`send_text`](WebSocket::send_text) or [`send_binary`](WebSocket::send_binary)), never
+/// copied whole: a server's goes to the socket as it is, a client's is masked into the write
+/// buffer 8 KiB at a time. So sending allocates nothing, and a message in flight costs about
+/// its own size. To send the same payload again and again, build the `Message` once and `send`
+/// clones of it (cloning `Bytes` counts a reference). The write buffer keeps at most 8 KiB of
+/// capacity once written.
 ///
 /// If an operation fails while writing, or its future is dropped part way through a write (a
 /// [`ttk_core::timeout`]), the connection's state is unknown and later operations fail with
@@ -151,6 +157,8 @@ pub struct WebSocket<S = MaybeTls> {
     stream: S,
     /// tungstenite's state machine, on its in-memory duplex.
     socket: tungstenite::WebSocket<Duplex>,
+    /// Client or server: a client masks what it sends.
+    role: Role,
     /// An operation failed or was abandoned while writing: the connection's state is unknown.
     broken: bool,
 }
@@ -335,6 +343,7 @@ impl<S: ByteStream> WebSocket<S> {
         let mut ws = WebSocket {
             stream,
             socket,
+            role: Role::Client,
             broken: false,
         };
         ws.write_out().await?;
@@ -394,6 +403,7 @@ impl<S: ByteStream> WebSocket<S> {
         let mut ws = WebSocket {
             stream,
             socket,
+            role: Role::Server,
             broken: false,
         };
         ws.write_out().await?; // the 101 answer
@@ -467,12 +477,18 @@ impl<S: ByteStream> WebSocket<S> {
     /// ```
     pub async fn send(&mut self, message: Message) -> io::Result<()> {
         self.ready()?;
+        if let Some((header, payload)) = data_frame(&message)
+            && self.socket.can_write()
+        {
+            return self.write_frame(header, payload).await;
+        }
+        // Control messages, and the error of a connection that cannot send.
         let queued = self.socket.send(message);
         self.write_out().await?;
         queued.map_err(to_io)
     }
 
-    /// Sends a text message, copying `text` into it.
+    /// Sends a text message, written from `text` (no `Message` is made).
     ///
     /// # Errors
     /// Those of [`send`](WebSocket::send).
@@ -485,10 +501,10 @@ impl<S: ByteStream> WebSocket<S> {
     /// # }
     /// ```
     pub async fn send_text(&mut self, text: &str) -> io::Result<()> {
-        self.send(Message::text(text)).await
+        self.send_data(Data::Text, text.as_bytes()).await
     }
 
-    /// Sends a binary message, copying `data` into it.
+    /// Sends a binary message, written from `data` (no `Message` is made).
     ///
     /// # Errors
     /// Those of [`send`](WebSocket::send).
@@ -501,8 +517,7 @@ impl<S: ByteStream> WebSocket<S> {
     /// # }
     /// ```
     pub async fn send_binary(&mut self, data: &[u8]) -> io::Result<()> {
-        self.send(Message::Binary(Bytes::copy_from_slice(data)))
-            .await
+        self.send_data(Data::Binary, data).await
     }
 
     /// Sends a ping with `payload` (at most 125 bytes). The peer's pong comes back as a
@@ -557,6 +572,15 @@ impl<S: ByteStream> WebSocket<S> {
     /// ```
     pub fn queue(&mut self, message: Message) -> io::Result<()> {
         self.ready()?;
+        if let Some((header, payload)) = data_frame(&message)
+            && self.socket.can_write()
+        {
+            let mask = self.mask(&header);
+            let outgoing = &mut self.socket.get_mut().outgoing;
+            write_header(&header, mask, payload.len(), outgoing);
+            extend_masked(outgoing, payload, mask, 0);
+            return Ok(());
+        }
         self.socket.write(message).map_err(to_io)
     }
 
@@ -676,6 +700,63 @@ impl<S: ByteStream> WebSocket<S> {
         }
     }
 
+    /// Sends a text or binary message whose payload is `payload`.
+    async fn send_data(&mut self, data: Data, payload: &[u8]) -> io::Result<()> {
+        self.ready()?;
+        if !self.socket.can_write() {
+            // The error of a connection that cannot send, as tungstenite says it.
+            let message = Message::Binary(Bytes::new());
+            return self.send(message).await;
+        }
+        self.write_frame(data_header(data), payload).await
+    }
+
+    /// The mask a frame with `header` is sent with: a client's is a new random one each time
+    /// (RFC 6455 §5.3), as tungstenite's are; a server sends the frame's own (none, unless a
+    /// raw [`Message::Frame`] has one).
+    fn mask(&self, header: &FrameHeader) -> Option<[u8; 4]> {
+        match self.role {
+            Role::Client => Some(rand::random()),
+            Role::Server => header.mask,
+        }
+    }
+
+    /// Writes a text, binary or raw frame: what is queued and the frame's header, then its
+    /// payload, from `payload` itself. tungstenite would copy the whole frame into its write
+    /// buffer, keep that buffer's capacity for good, and the duplex would copy it again; here a
+    /// payload that fits in the write buffer's [`WRITE_CHUNK`] goes out with one write, and a
+    /// bigger one a chunk at a time (a client's masked into the write buffer; a server's, once
+    /// the write buffer is full, straight from `payload`). tungstenite keeps no state about the
+    /// data frames sent, so bypassing it changes nothing else.
+    async fn write_frame(&mut self, header: FrameHeader, payload: &[u8]) -> io::Result<()> {
+        let mask = self.mask(&header);
+        let outgoing = &mut self.socket.get_mut().outgoing;
+        write_header(&header, mask, payload.len(), outgoing);
+        if outgoing.len() + payload.len() <= WRITE_CHUNK {
+            extend_masked(outgoing, payload, mask, 0);
+            return self.write_out().await;
+        }
+        self.broken = true;
+        let mut sent = 0;
+        while sent < payload.len() {
+            let outgoing = &mut self.socket.get_mut().outgoing;
+            let take = WRITE_CHUNK
+                .saturating_sub(outgoing.len())
+                .min(payload.len() - sent);
+            extend_masked(outgoing, &payload[sent..sent + take], mask, sent);
+            sent += take;
+            self.stream.write_all(outgoing).await?;
+            outgoing.clear();
+            if mask.is_none() && sent < payload.len() {
+                self.stream.write_all(&payload[sent..]).await?;
+                sent = payload.len();
+            }
+        }
+        self.socket.get_mut().written();
+        self.broken = false;
+        Ok(())
+    }
+
     /// Fails if an earlier operation left the connection in an unknown state.
     fn ready(&self) -> io::Result<()> {
         if self.broken {
@@ -696,10 +777,41 @@ impl<S: ByteStream> WebSocket<S> {
         }
         self.broken = true;
         self.stream.write_all(outgoing).await?;
-        outgoing.clear();
+        self.socket.get_mut().written();
         self.broken = false;
         Ok(())
     }
+}
+
+/// The header and payload of a text, binary or raw frame, which [`WebSocket::write_frame`]
+/// writes; `None` for control messages, which tungstenite writes.
+fn data_frame(message: &Message) -> Option<(FrameHeader, &[u8])> {
+    let (data, payload) = match message {
+        Message::Text(text) => (Data::Text, text.as_bytes()),
+        Message::Binary(payload) => (Data::Binary, &payload[..]),
+        Message::Frame(frame) => return Some((frame.header().clone(), frame.payload())),
+        Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return None,
+    };
+    Some((data_header(data), payload))
+}
+
+/// The header of a whole (final) text or binary message.
+fn data_header(data: Data) -> FrameHeader {
+    FrameHeader {
+        opcode: OpCode::Data(data),
+        ..FrameHeader::default()
+    }
+}
+
+/// Appends `header`, with `mask`, for a payload of `len` bytes.
+fn write_header(header: &FrameHeader, mask: Option<[u8; 4]>, len: usize, out: &mut Vec<u8>) {
+    let header = FrameHeader {
+        mask,
+        ..header.clone()
+    };
+    header
+        .format(len as u64, out)
+        .expect("writing to a Vec cannot fail");
 }
 
 /// Runs a handshake to its end over `stream`: writes what it wrote, reads when it needs more.
