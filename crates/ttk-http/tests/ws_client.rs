@@ -48,6 +48,113 @@ fn a_message_larger_than_a_read_comes_back_whole() {
     assert_eq!(echo.into_data(), expected);
 }
 
+/// `len` bytes counting up from `seed` (mod 251), so a byte out of place shows.
+fn pattern(len: usize, seed: usize) -> Vec<u8> {
+    (0..len).map(|i| ((i + seed) % 251) as u8).collect()
+}
+
+#[test]
+fn a_fragmented_message_with_a_ping_inside_and_messages_sent_together_come_whole() {
+    let server = ThreadServer::start(|mut ws, _| {
+        use ws::tungstenite::protocol::frame::Frame;
+        use ws::tungstenite::protocol::frame::coding::{Data, OpCode};
+        let fragment = |payload: Vec<u8>, opcode, last| {
+            Message::Frame(Frame::message(payload, OpCode::Data(opcode), last))
+        };
+        // One message in three fragments (two over the 8 KiB read), a ping between them.
+        ws.write(fragment(pattern(20_000, 0), Data::Binary, false))
+            .unwrap();
+        ws.write(Message::Ping(Bytes::from_static(b"between")))
+            .unwrap();
+        ws.write(fragment(pattern(30_000, 20_000), Data::Continue, false))
+            .unwrap();
+        ws.write(fragment(pattern(5, 50_000), Data::Continue, true))
+            .unwrap();
+        // Then small and big messages written together, so reads take several at once.
+        for i in 0..20 {
+            ws.write(Message::text(format!("small {i}"))).unwrap();
+        }
+        ws.write(Message::binary(pattern(100_000, 1))).unwrap();
+        ws.write(Message::text("right after")).unwrap();
+        ws.write(Message::binary(pattern(9_000, 2))).unwrap();
+        ws.write(Message::binary(pattern(10, 3))).unwrap();
+        ws.flush().unwrap();
+        while ws.read().is_ok() {}
+    });
+    let url = server.url.clone();
+    let received = in_bot(async move || {
+        let mut ws = WebSocket::connect(&url).await.unwrap();
+        let mut received = Vec::new();
+        for _ in 0..26 {
+            received.push(ws.receive().await.unwrap());
+        }
+        ws.close(None).await.unwrap();
+        received
+    });
+    let mut expected = vec![
+        Message::Ping(Bytes::from_static(b"between")),
+        Message::binary(pattern(50_005, 0)),
+    ];
+    expected.extend((0..20).map(|i| Message::text(format!("small {i}"))));
+    expected.extend([
+        Message::binary(pattern(100_000, 1)),
+        Message::text("right after"),
+        Message::binary(pattern(9_000, 2)),
+        Message::binary(pattern(10, 3)),
+    ]);
+    assert_eq!(received.len(), expected.len());
+    for (i, (received, expected)) in received.iter().zip(&expected).enumerate() {
+        assert!(
+            received == expected,
+            "message {i}: {received:.60} != {expected:.60}"
+        );
+    }
+}
+
+#[test]
+fn messages_sent_with_the_handshakes_answer_come_whole() {
+    use ws::tungstenite::protocol::frame::Frame;
+    use ws::tungstenite::protocol::frame::coding::{Data, OpCode};
+    // The client's first read holds the 101 answer, a small message and the start of a big one.
+    let server = ThreadServer::answering_with(vec![
+        Frame::message("first", OpCode::Data(Data::Text), true),
+        Frame::message(pattern(70_000, 5), OpCode::Data(Data::Binary), true),
+        Frame::message("next", OpCode::Data(Data::Text), true),
+    ]);
+    let url = server.url.clone();
+    let received = in_bot(async move || {
+        let mut ws = WebSocket::connect(&url).await.unwrap();
+        let mut received = Vec::new();
+        for _ in 0..3 {
+            received.push(ws.receive().await.unwrap());
+        }
+        ws.close(None).await.unwrap();
+        received
+    });
+    assert_eq!(received[0], Message::text("first"));
+    assert!(received[1] == Message::binary(pattern(70_000, 5)));
+    assert_eq!(received[2], Message::text("next"));
+}
+
+#[test]
+fn limits_set_before_a_big_message_still_hold_after_it() {
+    let server = ThreadServer::start(|mut ws, _| {
+        ws.send(Message::binary(vec![1; 1_000_000])).unwrap();
+        ws.send(Message::binary(vec![2; 3_000_000])).unwrap();
+        while ws.read().is_ok() {}
+    });
+    let url = server.url.clone();
+    let (first, second) = in_bot(async move || {
+        let mut ws = WebSocket::connect(&url).await.unwrap();
+        ws.set_max_message_len(2_000_000);
+        let first = ws.receive().await.unwrap();
+        (first.len(), ws.receive().await.unwrap_err())
+    });
+    assert_eq!(first, 1_000_000);
+    assert_eq!(second.kind(), ErrorKind::InvalidData, "{second}");
+    assert!(second.to_string().contains("2000000"), "{second}");
+}
+
 #[test]
 fn queued_messages_go_out_on_flush() {
     let server = ThreadServer::echo();

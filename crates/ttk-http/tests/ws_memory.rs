@@ -1,6 +1,7 @@
 //! What a `ws::WebSocket` costs in memory, counted by an allocator that keeps, per thread, the
-//! bytes allocated and not yet freed, and their peak: small messages allocate nothing once the
-//! buffers have grown.
+//! bytes allocated and not yet freed, and their peak: a big message in flight costs about its
+//! size, once, on either side, and leaves no big buffer behind; small messages allocate nothing
+//! once the buffers have grown.
 //!
 //! Each test measures one side on the test's thread; the peer runs on a thread of its own (its
 //! allocations are counted apart).
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 use ttk_http::ws::{Message, WebSocket, tungstenite};
 use ttk_net::{TcpListener, TcpStream};
-use util::ws::{in_bot, ttk_echo_server};
+use util::ws::{ThreadServer, in_bot, ttk_echo_server};
 
 thread_local! {
     /// Bytes allocated by this thread and not yet freed (by it: a peer's are its own).
@@ -86,6 +87,15 @@ fn allocations() -> u64 {
     ALLOCATIONS.with(Cell::get)
 }
 
+/// The size of the big message.
+const BIG: usize = 1 << 20;
+/// The most a big message in flight may cost beyond itself: a quarter of its size (the read
+/// buffer it is received into rounds up a little; before, it cost three times its size).
+const BIG_SLACK: isize = BIG as isize / 4;
+/// The most a connection may keep once a big message is gone: its write buffer grown to one
+/// write's chunk (8 KiB) and some change (before, it kept three buffers of the message's size).
+const LEFT_AFTER_BIG: isize = 16 * 1024;
+
 /// A tungstenite client on a thread of its own: connects to `url`, sends each of `messages` and
 /// reads its echo, then closes. Its reads time out, so a server that goes wrong fails the
 /// test instead of hanging it.
@@ -125,6 +135,101 @@ fn serve_one<T: 'static>(
     });
     client_rx.recv().unwrap().join().unwrap();
     outcome
+}
+
+/// Asserts what a big message cost: at most `BIG_SLACK` beyond itself at its peak, at most
+/// `LEFT_AFTER_BIG` once gone.
+fn assert_cost(side: &str, (peak, left): (isize, isize)) {
+    assert!(
+        peak <= BIG as isize + BIG_SLACK,
+        "the {side}'s peak with a {BIG}-byte message in flight was {peak} bytes ({:.2}x)",
+        peak as f64 / BIG as f64
+    );
+    assert!(
+        left <= LEFT_AFTER_BIG,
+        "the {side} kept {left} bytes once the {BIG}-byte message was gone"
+    );
+}
+
+#[test]
+fn a_client_sending_and_receiving_a_big_message_holds_it_once_and_keeps_no_big_buffer() {
+    let url = ttk_echo_server();
+    let cost = in_bot(async move || {
+        let mut ws = WebSocket::connect(&url).await.unwrap();
+        ws.send_text("warm up").await.unwrap();
+        ws.receive().await.unwrap();
+        let before = live();
+        reset_peak();
+        let message = Message::Binary(vec![7; BIG].into());
+        ws.send(message).await.unwrap();
+        let echo = ws.receive().await.unwrap().into_data();
+        assert!(echo.len() == BIG && echo.iter().all(|byte| *byte == 7));
+        drop(echo);
+        let cost = (peak() - before, live() - before);
+        // Still a working connection.
+        ws.send_text("after").await.unwrap();
+        assert_eq!(ws.receive().await.unwrap(), Message::text("after"));
+        ws.close(None).await.unwrap();
+        cost
+    });
+    assert_cost("client", cost);
+}
+
+#[test]
+fn a_server_echoing_a_big_message_holds_it_once_and_keeps_no_big_buffer() {
+    let messages = vec![
+        Message::text("warm up"),
+        Message::Binary(vec![9; BIG].into()),
+        Message::text("after"),
+    ];
+    let cost = serve_one(messages, async |ws| {
+        let warm_up = ws.receive().await.unwrap();
+        ws.send(warm_up).await.unwrap();
+        let before = live();
+        reset_peak();
+        let big = ws.receive().await.unwrap();
+        assert_eq!(big.len(), BIG);
+        ws.send(big).await.unwrap();
+        let cost = (peak() - before, live() - before);
+        let after = ws.receive().await.unwrap();
+        ws.send(after).await.unwrap();
+        cost
+    });
+    assert_cost("server", cost);
+}
+
+#[test]
+fn a_big_fragmented_message_sent_with_the_handshakes_answer_leaves_no_big_buffer() {
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
+    // The client's first read holds the 101 answer, a ping and the start of a message in two
+    // big fragments, with another ping between them.
+    let half = |opcode, last| Frame::message(vec![5; BIG / 2], OpCode::Data(opcode), last);
+    let server = ThreadServer::answering_with(vec![
+        Frame::ping(vec![1]),
+        half(Data::Binary, false),
+        Frame::ping(vec![2]),
+        half(Data::Continue, true),
+        Frame::message("after", OpCode::Data(Data::Text), true),
+    ]);
+    let url = server.url.clone();
+    let cost = in_bot(async move || {
+        let mut ws = WebSocket::connect(&url).await.unwrap();
+        let before = live();
+        reset_peak();
+        assert!(ws.receive().await.unwrap().is_ping());
+        assert!(ws.receive().await.unwrap().is_ping());
+        let big = ws.receive().await.unwrap().into_data();
+        assert!(big.len() == BIG && big.iter().all(|byte| *byte == 5));
+        drop(big);
+        let cost = (peak() - before, live() - before);
+        assert_eq!(ws.receive().await.unwrap(), Message::text("after"));
+        ws.close(None).await.unwrap();
+        cost
+    });
+    // Received in fragments, the message is put together in a buffer that doubles as it grows.
+    assert!(cost.0 <= 2 * BIG as isize + BIG_SLACK, "peak {}", cost.0);
+    assert!(cost.1 <= LEFT_AFTER_BIG, "kept {} bytes", cost.1);
 }
 
 /// Rounds counted after the warm-up.

@@ -4,9 +4,14 @@
 //! it reads from [`Duplex`]'s received bytes (`WouldBlock` once they are used up) and appends what
 //! it writes to [`Duplex`]'s outgoing bytes. [`WebSocket`](super::WebSocket) refills the one with
 //! an awaited `read` and empties the other with an awaited `write_all`.
+//!
+//! The received bytes are handed to tungstenite as [`Frames`] says: a big frame alone, so that
+//! `WebSocket` can tell when tungstenite holds no byte and give its grown read buffer back.
 
 use std::fmt;
 use std::io::{self, Read, Write};
+
+use super::frames::Frames;
 
 /// The size of the buffer a socket read fills.
 pub(crate) const READ_CHUNK: usize = 8 * 1024;
@@ -29,17 +34,29 @@ pub(crate) struct Duplex {
     /// and the socket has not been given yet; cleared once written, keeping at most
     /// [`WRITE_CHUNK`] of its capacity.
     pub(crate) outgoing: Vec<u8>,
+    /// Where the bytes handed to tungstenite stand in the stream of frames.
+    pub(crate) frames: Frames,
 }
 
 impl Duplex {
-    /// Empty buffers.
+    /// Empty buffers, for a connection whose handshake is to come.
     pub(crate) fn new() -> Duplex {
         Duplex {
             incoming: vec![0; READ_CHUNK].into_boxed_slice(),
+            ..Duplex::placeholder()
+        }
+    }
+
+    /// A duplex without buffers, allocating nothing: a stand-in for a moment while the real
+    /// one moves from one tungstenite to another.
+    pub(crate) fn placeholder() -> Duplex {
+        Duplex {
+            incoming: Box::default(),
             start: 0,
             end: 0,
             eof: false,
             outgoing: Vec::new(),
+            frames: Frames::new(),
         }
     }
 
@@ -53,6 +70,11 @@ impl Duplex {
         self.start = 0;
         self.end = n;
         self.eof = n == 0;
+    }
+
+    /// Records that the handshake is over: what is handed from now on are frames.
+    pub(crate) fn handshake_done(&mut self) {
+        self.frames.handshake_done(&self.incoming[..self.start]);
     }
 
     /// Records that `outgoing` was written: empties it, and gives back its capacity over
@@ -72,7 +94,10 @@ impl Read for Duplex {
                 Err(io::ErrorKind::WouldBlock.into())
             };
         }
-        let n = buf.len().min(self.end - self.start);
+        let available = &self.incoming[self.start..self.end];
+        let n = self
+            .frames
+            .hand(&available[..buf.len().min(available.len())]);
         buf[..n].copy_from_slice(&self.incoming[self.start..self.start + n]);
         self.start += n;
         Ok(n)
@@ -96,6 +121,7 @@ impl fmt::Debug for Duplex {
             .field("unread", &(self.end - self.start))
             .field("eof", &self.eof)
             .field("outgoing", &self.outgoing.len())
+            .field("frames", &self.frames)
             .finish()
     }
 }

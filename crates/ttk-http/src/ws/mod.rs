@@ -13,7 +13,8 @@
 //! between them and the socket with ttk's own `read` and `write_all`, so a waiting bot costs
 //! nothing until its bytes arrive. Text and binary frames are written by the `WebSocket` itself,
 //! straight from the message's payload (tungstenite would copy each whole into a buffer of its
-//! own first).
+//! own first), and tungstenite's read buffer is given back after a big message: a message in
+//! flight costs about its size, and an idle bot keeps no big buffer.
 //!
 //! Errors are `io::Error`s: the socket's as they are; the protocol's with a kind
 //! (`InvalidData` for a protocol violation, a message over the limits or a refused handshake,
@@ -56,6 +57,7 @@
 
 mod duplex;
 mod error;
+mod frames;
 mod mask;
 mod web_socket;
 

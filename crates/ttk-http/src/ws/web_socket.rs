@@ -114,8 +114,13 @@ fn invalid_input(message: String) -> io::Error {
 /// copied whole: a server's goes to the socket as it is, a client's is masked into the write
 /// buffer 8 KiB at a time. So sending allocates nothing, and a message in flight costs about
 /// its own size. To send the same payload again and again, build the `Message` once and `send`
-/// clones of it (cloning `Bytes` counts a reference). The write buffer keeps at most 8 KiB of
-/// capacity once written.
+/// clones of it (cloning `Bytes` counts a reference).
+///
+/// The buffers stay small: 8 KiB for the socket's reads, 8 KiB for tungstenite's, and a write
+/// buffer that keeps at most 8 KiB once written. A received frame over 8 KiB grows
+/// tungstenite's read buffer to its size; once its message has been received, that buffer is
+/// given back (to the message, which holds it until dropped) and a new small one takes its
+/// place, so a bot idle after a big message holds no big buffer.
 ///
 /// If an operation fails while writing, or its future is dropped part way through a write (a
 /// [`ttk_core::timeout`]), the connection's state is unknown and later operations fail with
@@ -339,7 +344,8 @@ impl<S: ByteStream> WebSocket<S> {
         let key = HeaderValue::from_str(&generate_key()).expect("a base64 key is a header value");
         request.headers_mut().insert("Sec-WebSocket-Key", key);
         let mid = ClientHandshake::start(Duplex::new(), request, Some(config())).map_err(to_io)?;
-        let ((socket, _response), stream) = finish_handshake(stream, mid).await?;
+        let ((mut socket, _response), stream) = finish_handshake(stream, mid).await?;
+        socket.get_mut().handshake_done();
         let mut ws = WebSocket {
             stream,
             socket,
@@ -399,7 +405,8 @@ impl<S: ByteStream> WebSocket<S> {
     /// ```
     pub async fn accept(stream: S) -> io::Result<WebSocket<S>> {
         let mid = ServerHandshake::start(Duplex::new(), NoCallback, Some(config()));
-        let (socket, stream) = finish_handshake(stream, mid).await?;
+        let (mut socket, stream) = finish_handshake(stream, mid).await?;
+        socket.get_mut().handshake_done();
         let mut ws = WebSocket {
             stream,
             socket,
@@ -695,9 +702,36 @@ impl<S: ByteStream> WebSocket<S> {
                     let n = self.stream.read(&mut duplex.incoming).await?;
                     duplex.filled(n);
                 }
+                Ok(message @ (Message::Text(_) | Message::Binary(_))) => {
+                    self.release_read_buffer(message.len());
+                    return Ok(message);
+                }
                 other => return other,
             }
         }
+    }
+
+    /// After a text or binary message of `len` bytes was received: if a big frame may have
+    /// grown tungstenite's read buffer, and tungstenite holds no byte (the bytes handed to it
+    /// end with that message's last frame, see [`Frames`](super::frames::Frames); the length
+    /// checks it is that message), and the connection is open (no close under way), puts a new
+    /// tungstenite in its place, with this one's duplex and configuration. Dropping the old one
+    /// gives its read buffer back, to the message, which holds it until dropped; tungstenite
+    /// offers no other way to.
+    fn release_read_buffer(&mut self, len: usize) {
+        let frames = &self.socket.get_ref().frames;
+        if !(frames.is_dirty()
+            && frames.ended_message() == Some(len as u64)
+            && self.socket.can_write())
+        {
+            return;
+        }
+        let config = *self.socket.get_config();
+        let mut fresh =
+            tungstenite::WebSocket::from_raw_socket(Duplex::placeholder(), self.role, Some(config));
+        std::mem::swap(fresh.get_mut(), self.socket.get_mut());
+        self.socket = fresh;
+        self.socket.get_mut().frames.cleaned();
     }
 
     /// Sends a text or binary message whose payload is `payload`.
@@ -816,7 +850,8 @@ fn write_header(header: &FrameHeader, mask: Option<[u8; 4]>, len: usize, out: &m
 
 /// Runs a handshake to its end over `stream`: writes what it wrote, reads when it needs more.
 /// Gives the stream back with the result. What the handshake's last round wrote (a server's
-/// `101` answer) is still in the result's duplex.
+/// `101` answer) is still in the result's duplex, which has yet to be told the handshake is
+/// over ([`Duplex::handshake_done`]).
 async fn finish_handshake<S: ByteStream, R>(
     stream: S,
     mut mid: MidHandshake<R>,

@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::rc::Rc;
 use std::sync::mpsc;
@@ -49,6 +49,39 @@ impl ThreadServer {
         ThreadServer::raw(move |socket, report| match tungstenite::accept(socket) {
             Ok(ws) => handler(ws, report),
             Err(error) => report.send(format!("handshake failed: {error}")).unwrap(),
+        })
+    }
+
+    /// Answers the handshake and sends `frames` with the same write, so the client's first
+    /// read holds the `101` answer and the start of the frames; then reads until the client
+    /// closes.
+    pub fn answering_with(frames: Vec<tungstenite::protocol::frame::Frame>) -> Self {
+        ThreadServer::raw(move |mut socket, _| {
+            let mut request = Vec::new();
+            let mut buf = [0; 1024];
+            while !request.ends_with(b"\r\n\r\n") {
+                let n = socket.read(&mut buf).unwrap();
+                assert!(n > 0, "the client closed during the handshake");
+                request.extend_from_slice(&buf[..n]);
+            }
+            let request = String::from_utf8(request).unwrap();
+            let key = request
+                .lines()
+                .find_map(|line| line.strip_prefix("Sec-WebSocket-Key: "))
+                .expect("a key");
+            let accept = tungstenite::handshake::derive_accept_key(key.trim().as_bytes());
+            let mut out = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\
+                 Upgrade: websocket\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            )
+            .into_bytes();
+            for frame in frames.iter().cloned() {
+                frame.format(&mut out).unwrap();
+            }
+            socket.write_all(&out).unwrap();
+            let role = tungstenite::protocol::Role::Server;
+            let mut ws = tungstenite::WebSocket::from_raw_socket(socket, role, None);
+            while ws.read().is_ok() {}
         })
     }
 
