@@ -44,6 +44,8 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         "yield_probe",
         "--bin",
         "workers_probe",
+        "--bin",
+        "ws_probe",
         "-p",
         "ttk-examples",
         "--bin",
@@ -76,6 +78,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
     record(crate::workers::figures());
     record(crate::metrics::probe_figures());
     record(crate::net::figures());
+    record(crate::ws::figures());
     // Last: it builds ttk-cli, and its rounds take a few minutes. A client the machine lacks is
     // skipped, not missed; ttk failing to build or run is a failure.
     match crate::peers::measure(&crate::peers::Plan::default()) {

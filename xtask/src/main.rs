@@ -1,8 +1,8 @@
 //! Project chores, run as `cargo xtask <task>` (an alias in `.cargo/config.toml`).
 //!
 //! - `cargo xtask bench [criterion args...]`: runs the criterion benches and the probes (yield
-//!   time and instructions, memory, sessions, network), then `cargo xtask peers` with its
-//!   defaults, prints a table of the figures against their targets and writes
+//!   time and instructions, memory, sessions, network, WebSocket memory), then `cargo xtask
+//!   peers` with its defaults, prints a table of the figures against their targets and writes
 //!   `target/ttk-bench/summary.json`. Exits with status 1 if any figure missed its target or
 //!   could not be measured (the table and summary say which), 2 on a usage error. `TTK_BENCH_LOAD_SECONDS` shortens the minute the timeouts-under-load probe
 //!   runs, for a quick local check (the figures' names then say so).
@@ -42,6 +42,7 @@ mod slurm;
 mod sysctl;
 mod timeouts;
 mod workers;
+mod ws;
 mod yields;
 
 use std::process::ExitCode;
