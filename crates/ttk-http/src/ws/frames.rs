@@ -59,10 +59,12 @@ enum Stage {
 pub(crate) struct Frames {
     /// What the bytes handed so far are.
     stage: Stage,
-    /// The header of the frame being handed, as far as it has been handed.
+    /// The start of a header cut by the end of a read, kept until the rest comes.
     header: [u8; MAX_HEADER],
-    /// How many bytes of `header` have been handed.
+    /// How many bytes of `header` have been handed (0 but while a cut header is completed).
     header_len: usize,
+    /// The first byte of the header of the frame being handed (its final bit and opcode).
+    first: u8,
     /// The header has been handed whole: the frame's payload is being handed.
     in_payload: bool,
     /// The payload length of the frame being handed, once `in_payload`.
@@ -88,6 +90,7 @@ impl Frames {
             },
             header: [0; MAX_HEADER],
             header_len: 0,
+            first: 0,
             in_payload: false,
             payload_len: 0,
             payload_left: 0,
@@ -184,42 +187,52 @@ impl Frames {
     /// frame starting here is taken only if it is small, its header is all here and no big
     /// frame was handed (it is left for a read of its own otherwise).
     fn take_header(&mut self, bytes: &[u8], after_others: bool) -> usize {
-        let taken = if self.header_len == 0 {
-            // Usually the whole header is here: taken at once.
-            let whole = frame_len(bytes);
-            if after_others && (self.dirty || !matches!(whole, Some(len) if len <= BIG_FRAME)) {
+        if self.header_len == 0 {
+            // Usually the whole header is here: read where it is.
+            if let Some((header_len, len)) = parse_header(bytes) {
+                if after_others && (self.dirty || len > BIG_FRAME) {
+                    return 0;
+                }
+                self.start_payload(bytes[0], len);
+                return header_len;
+            }
+            if after_others {
                 return 0;
             }
-            let taken = header_len(bytes).min(bytes.len());
-            self.header[..taken].copy_from_slice(&bytes[..taken]);
-            taken
-        } else {
-            // The rest of a header begun in an earlier read, a byte at a time: its length shows
-            // with its second byte.
-            let mut taken = 0;
-            while taken < bytes.len()
-                && self.header_len + taken < header_len(&self.header[..self.header_len + taken])
-            {
-                self.header[self.header_len + taken] = bytes[taken];
-                taken += 1;
-            }
-            taken
-        };
-        self.header_len += taken;
-        if let Some(len) = frame_len(&self.header[..self.header_len]) {
-            self.dirty |= len > BIG_FRAME;
-            self.in_payload = true;
-            self.payload_len = len;
-            self.payload_left = len;
+            // Part of a header, at the end of the bytes received: kept for the next read.
+            self.header[..bytes.len()].copy_from_slice(bytes);
+            self.header_len = bytes.len();
+            return bytes.len();
+        }
+        // The rest of a header begun in an earlier read, a byte at a time: its length shows
+        // with its second byte.
+        let mut taken = 0;
+        while taken < bytes.len() && self.header_len < header_len(&self.header[..self.header_len]) {
+            self.header[self.header_len] = bytes[taken];
+            self.header_len += 1;
+            taken += 1;
+        }
+        if let Some((_, len)) = parse_header(&self.header[..self.header_len]) {
+            self.header_len = 0;
+            self.start_payload(self.header[0], len);
         }
         taken
     }
 
+    /// The header of a frame whose first byte is `first` and whose payload is `len` bytes has
+    /// been handed: its payload follows.
+    fn start_payload(&mut self, first: u8, len: u64) {
+        self.first = first;
+        self.dirty |= len > BIG_FRAME;
+        self.in_payload = true;
+        self.payload_len = len;
+        self.payload_left = len;
+    }
+
     /// The frame being handed has been handed whole.
     fn frame_done(&mut self) {
-        let first = self.header[0];
-        let is_data = first & 0x08 == 0; // control opcodes are 0x8 to 0xf
-        let is_final = first & 0x80 != 0;
+        let is_data = self.first & 0x08 == 0; // control opcodes are 0x8 to 0xf
+        let is_final = self.first & 0x80 != 0;
         if is_data {
             self.message_len += self.payload_len;
             if is_final {
@@ -227,7 +240,6 @@ impl Frames {
                 self.message_len = 0;
             }
         }
-        self.header_len = 0;
         self.in_payload = false;
     }
 }
@@ -246,16 +258,19 @@ fn header_len(start: &[u8]) -> usize {
     2 + length_bytes + mask_bytes
 }
 
-/// The payload length of the frame whose header starts `bytes`, if its header is there whole.
-fn frame_len(bytes: &[u8]) -> Option<u64> {
-    if bytes.len() < header_len(bytes) {
+/// The length of the header that starts `bytes` and the length of its frame's payload, if the
+/// header is there whole.
+fn parse_header(bytes: &[u8]) -> Option<(usize, u64)> {
+    let header_len = header_len(bytes);
+    if bytes.len() < header_len {
         return None;
     }
-    Some(match bytes[1] & 0x7f {
+    let len = match bytes[1] & 0x7f {
         126 => u16::from_be_bytes([bytes[2], bytes[3]]).into(),
         127 => u64::from_be_bytes(bytes[2..10].try_into().expect("8 bytes")),
         len => len.into(),
-    })
+    };
+    Some((header_len, len))
 }
 
 /// Where the HTTP head ends in `bytes`, as httparse ends it: just after the first empty line
@@ -426,10 +441,10 @@ mod tests {
         assert_eq!(header_len(&[0x82, 0x85]), 6);
         assert_eq!(header_len(&[0x82, 0xfe]), 8);
         assert_eq!(header_len(&[0x82, 0xff]), 14);
-        assert_eq!(frame_len(&[0x82, 0x7e, 0x01]), None);
-        assert_eq!(frame_len(&[0x82, 0x7e, 0x01, 0x00]), Some(256));
+        assert_eq!(parse_header(&[0x82, 0x7e, 0x01]), None);
+        assert_eq!(parse_header(&[0x82, 0x7e, 0x01, 0x00]), Some((4, 256)));
         let long = [0x82, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4];
-        assert_eq!(frame_len(&long), Some(1 << 32));
-        assert_eq!(frame_len(&long[..13]), None);
+        assert_eq!(parse_header(&long), Some((14, 1 << 32)));
+        assert_eq!(parse_header(&long[..13]), None);
     }
 }
