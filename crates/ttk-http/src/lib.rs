@@ -61,6 +61,7 @@
 mod chunked;
 mod connection;
 mod error;
+mod location;
 mod request;
 mod response;
 pub mod ws;

@@ -9,8 +9,8 @@ use ttk_http::Request;
 use util::{Server, exchange};
 
 /// A server whose paths redirect (`/old` → `/new`, `/see-other` 303 → `/new`, `/keep` 307 →
-/// `/new`, `/loop` → `/loop`, `/away` → another host); every request's method, path and body
-/// is recorded.
+/// `/new`, `/loop` → `/loop`, `/away` → another host, `/dir/page` → relative ones, ending on
+/// another host); every request's method, path and body is recorded.
 fn redirecting_server() -> (Server, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
@@ -40,6 +40,19 @@ fn redirecting_server() -> (Server, Arc<Mutex<Vec<String>>>) {
                     "HTTP/1.1 307 Temporary Redirect\r\nLocation: /new\r\nContent-Length: 0\r\n\r\n"
                 }
                 "/loop" => "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n",
+                "/dir/page" => {
+                    "HTTP/1.1 302 Found\r\nLocation: next?x=1\r\nContent-Length: 0\r\n\r\n"
+                }
+                "/dir/next?x=1" => {
+                    "HTTP/1.1 302 Found\r\nLocation: ../up/./there/../here\r\nContent-Length: 0\r\n\r\n"
+                }
+                "/up/here" => "HTTP/1.1 302 Found\r\nLocation: ?q=2\r\nContent-Length: 0\r\n\r\n",
+                "/up/here?q=2" => {
+                    "HTTP/1.1 302 Found\r\nLocation: //Example.test/net#f\r\nContent-Length: 0\r\n\r\n"
+                }
+                "/net" => {
+                    "HTTP/1.1 302 Found\r\nLocation: //other.test/\r\nContent-Length: 0\r\n\r\n"
+                }
                 "/away" => {
                     "HTTP/1.1 301 Moved\r\nLocation: http://elsewhere.test/\r\nContent-Length: 0\r\n\r\n"
                 }
@@ -160,5 +173,30 @@ fn each_hop_follows_from_the_request_that_was_redirected() {
     assert_eq!(
         *seen.lock().unwrap(),
         ["POST /a score", "GET /b ", "GET /new "]
+    );
+}
+
+#[test]
+fn relative_locations_resolve_against_the_redirected_path() {
+    let (server, seen) = redirecting_server();
+    let request = Request::get("/dir/page")
+        .header("Host", "example.test")
+        .follow_redirects(5);
+    let (outcomes, _) = exchange(&server.addr, vec![request]);
+    // The fifth hop goes to another host: refused, naming it.
+    let error = outcomes[0].as_ref().unwrap_err().to_string();
+    assert!(
+        error.contains("a redirect to //other.test/, off this connection's host"),
+        "{error}"
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "GET /dir/page ",
+            "GET /dir/next?x=1 ",
+            "GET /up/here ",
+            "GET /up/here?q=2 ",
+            "GET /net ",
+        ]
     );
 }

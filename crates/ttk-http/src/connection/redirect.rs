@@ -1,9 +1,11 @@
-//! Following a redirect (see [`Request::follow_redirects`]).
+//! Following a redirect (see [`Request::follow_redirects`]) to where its `Location` leads on
+//! the same host, relative references resolved against the redirected request's path.
 
 use std::io;
 
 use super::HttpConnection;
 use crate::error::invalid;
+use crate::location;
 use crate::request::Request;
 use crate::response::Response;
 
@@ -25,36 +27,22 @@ impl HttpConnection {
                 original.redirect_limit()
             )));
         }
-        // The fragment is the client's own: never sent.
-        let location = location.split('#').next().unwrap_or_default();
-        let path = match location.split_once("://") {
-            None if location.starts_with('/') && !location.starts_with("//") => location.to_owned(),
-            None => {
-                return Err(invalid(format_args!(
-                    "a redirect to {location:?}, which is not a path from the root: not followed"
-                )));
-            }
-            Some((scheme, rest)) => {
-                let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-                // The host the request named: its own `Host` header, or the connection's.
-                let host = original
-                    .headers()
-                    .find(|(name, _)| name.eq_ignore_ascii_case("host"))
-                    .map_or(self.host.as_str(), |(_, value)| value);
-                if !scheme.eq_ignore_ascii_case("http") || !same_host(authority, host) {
-                    return Err(invalid(format_args!(
-                        "a redirect to {location}, off this connection's host {host}: not \
-                         followed (a connection follows redirects on its own host)"
-                    )));
-                }
-                match path {
-                    "" => "/".to_owned(),
-                    _ if path.starts_with('?') => format!("/{path}"),
-                    _ => path.to_owned(),
-                }
-            }
-        };
-        Ok(Some(original.redirected(status, &path)))
+        let resolved = location::resolve(original.path(), location);
+        let scheme_ok = resolved
+            .scheme
+            .is_none_or(|scheme| scheme.eq_ignore_ascii_case("http"));
+        // The host the request named: its own `Host` header, or the connection's.
+        let host = original
+            .headers()
+            .find(|(name, _)| name.eq_ignore_ascii_case("host"))
+            .map_or(self.host.as_str(), |(_, value)| value);
+        if !scheme_ok || resolved.authority.is_some_and(|a| !same_host(a, host)) {
+            return Err(invalid(format_args!(
+                "a redirect to {location}, off this connection's host {host}: not followed (a \
+                 connection follows redirects on its own host)"
+            )));
+        }
+        Ok(Some(original.redirected(status, &resolved.target)))
     }
 }
 
