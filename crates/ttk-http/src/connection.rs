@@ -17,8 +17,11 @@ use crate::response::{Head, Response};
 /// The read buffer's first size, and the least free space a read is given.
 const READ_CHUNK: usize = 8 * 1024;
 
-/// The default [`HttpConnection::set_max_head_len`].
-const DEFAULT_MAX_HEAD: usize = 16 * 1024;
+/// The default [`HttpConnection::set_max_head_len`]: wrk's (http_parser's
+/// `HTTP_MAX_HEADER_SIZE`), so that every head wrk reads is read here too. Servers' own limits
+/// on a request's head are lower (nginx 32 KiB, Node.js 16 KiB); the buffer grows only as far
+/// as the heads received need.
+const DEFAULT_MAX_HEAD: usize = 80 * 1024;
 
 /// The default [`HttpConnection::set_max_body_len`].
 const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
@@ -182,8 +185,10 @@ impl HttpConnection {
         Ok(())
     }
 
-    /// Sets the longest response head (status line and headers) accepted, 16 KiB by default;
-    /// a longer one fails the request with `InvalidData`.
+    /// Sets the longest response head (status line and headers) accepted, 80 KiB by default
+    /// (wrk's limit); a longer one fails the request with `InvalidData`. Only this limits the
+    /// head: it may have any number of headers that fit (up to 64 are parsed on the stack,
+    /// more in an array kept for the next response).
     ///
     /// # Examples
     /// ```

@@ -7,8 +7,17 @@ use std::ops::Range;
 
 use crate::error::invalid;
 
-/// The most headers a response head may have.
-pub(crate) const MAX_HEADERS: usize = 64;
+/// The headers parsed in an array on the stack: enough for nearly every response. A response
+/// with more is parsed again with [`SpareHeaders`], so the head is limited by its length in
+/// bytes, not by how many headers it has.
+const STACK_HEADERS: usize = 64;
+
+/// The first size of [`SpareHeaders`] (100 `Set-Cookie` lines fit).
+const FIRST_SPARE_HEADERS: usize = 256;
+
+/// The fewest bytes a header line takes (`a:` and a line feed), so a head of `n` bytes has at
+/// most `n / 3` headers.
+const LEAST_HEADER_LINE: usize = 3;
 
 /// Where a parsed response's parts lie in the read buffer: offsets, so the parts need no copy
 /// and this struct no lifetime. Its vector keeps its capacity from response to response.
@@ -27,6 +36,19 @@ pub(crate) struct Head {
     /// What the headers that delimit the body and keep the connection say, found while
     /// parsing (one pass, instead of a search of the headers per question per response).
     pub(crate) framing: FramingHeaders,
+    /// Room for the headers of responses with more than [`STACK_HEADERS`], kept for the next.
+    spare: SpareHeaders,
+}
+
+/// Header slots for `httparse`, grown when a response has more headers than they hold (up to
+/// what the head's byte limit allows) and reused from response to response.
+#[derive(Default)]
+struct SpareHeaders(Vec<MaybeUninit<httparse::Header<'static>>>);
+
+impl fmt::Debug for SpareHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SpareHeaders({} slots)", self.0.len())
+    }
 }
 
 /// What a response's `Transfer-Encoding`, `Content-Length` and `Connection` headers say.
@@ -96,25 +118,80 @@ impl Head {
     /// is complete, `Ok(None)` if more bytes are needed.
     ///
     /// # Errors
-    /// `InvalidData` for a malformed head or one with over [`MAX_HEADERS`] headers.
-    pub(crate) fn parse(&mut self, buf: &[u8]) -> io::Result<Option<usize>> {
+    /// `InvalidData` for a malformed head, or one with more headers than a head of `max_head`
+    /// bytes can hold.
+    pub(crate) fn parse(&mut self, buf: &[u8], max_head: usize) -> io::Result<Option<usize>> {
         // Left uninitialised: httparse writes the headers it returns, and filling 64 empty
         // ones (2 KiB) per response would cost more than parsing a small head.
-        let mut headers = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut headers = [const { MaybeUninit::uninit() }; STACK_HEADERS];
         let mut response = httparse::Response::new(&mut []);
-        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        match httparse::ParserConfig::default().parse_response_with_uninit_headers(
             &mut response,
             buf,
             &mut headers,
-        );
+        ) {
+            Err(httparse::Error::TooManyHeaders) => self.parse_many(buf, max_head),
+            parsed => self.take(&response, parsed, buf),
+        }
+    }
+
+    /// Parses a head with more than [`STACK_HEADERS`] headers into the spare slots, growing
+    /// them as needed up to what a head of `max_head` bytes can hold.
+    fn parse_many(&mut self, buf: &[u8], max_head: usize) -> io::Result<Option<usize>> {
+        let most = max_head / LEAST_HEADER_LINE + 1;
+        let mut spare = std::mem::take(&mut self.spare.0);
+        let result = loop {
+            if spare.len() <= STACK_HEADERS {
+                spare.resize_with(FIRST_SPARE_HEADERS.min(most), MaybeUninit::uninit);
+            }
+            let (start, len) = (spare.as_mut_ptr(), spare.len());
+            // SAFETY: the slice is `spare`'s `len` elements, and nothing else touches them
+            // while it is used (the vector is resized only once `response`, which holds it, is
+            // no longer used). As `Header<'_>` they have the layout they have as
+            // `Header<'static>`: the types differ only in a lifetime. They are `MaybeUninit`:
+            // httparse writes a slot before it reads it, and nothing reads them as
+            // `Header<'static>` (each parse treats them as uninitialised again), so the `buf`
+            // borrows left in them after this iteration are never read.
+            let slots = unsafe {
+                std::slice::from_raw_parts_mut(
+                    start.cast::<MaybeUninit<httparse::Header<'_>>>(),
+                    len,
+                )
+            };
+            let mut response = httparse::Response::new(&mut []);
+            match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                &mut response,
+                buf,
+                slots,
+            ) {
+                Err(httparse::Error::TooManyHeaders) if spare.len() < most => {
+                    let grown = (spare.len() * 2).min(most);
+                    spare.resize_with(grown, MaybeUninit::uninit);
+                }
+                Err(httparse::Error::TooManyHeaders) => {
+                    break Err(invalid(format_args!(
+                        "the response head is over the limit of {max_head} bytes (more than \
+                         {} headers)",
+                        most - 1
+                    )));
+                }
+                parsed => break self.take(&response, parsed, buf),
+            }
+        };
+        self.spare.0 = spare;
+        result
+    }
+
+    /// Takes in what httparse made of `buf`.
+    fn take(
+        &mut self,
+        response: &httparse::Response<'_, '_>,
+        parsed: httparse::Result<usize>,
+        buf: &[u8],
+    ) -> io::Result<Option<usize>> {
         let len = match parsed {
             Ok(httparse::Status::Complete(len)) => len,
             Ok(httparse::Status::Partial) => return Ok(None),
-            Err(httparse::Error::TooManyHeaders) => {
-                return Err(invalid(format_args!(
-                    "the response has more than {MAX_HEADERS} headers"
-                )));
-            }
             Err(error) => {
                 let start = &buf[..buf.len().min(40)];
                 return Err(invalid(format_args!(
@@ -298,7 +375,7 @@ mod tests {
             b"HTTP/1.1 200 \r\nA: b\r\n\r\n",
         ] {
             let mut head = Head::default();
-            assert_eq!(head.parse(wire).unwrap(), Some(wire.len()));
+            assert_eq!(head.parse(wire, 1 << 16).unwrap(), Some(wire.len()));
             let response = Response::new(wire, &head);
             assert_eq!((response.status(), response.reason()), (200, ""));
             assert_eq!(response.header("a"), Some("b"));
@@ -309,7 +386,7 @@ mod tests {
     fn headers_are_found_case_insensitively_in_order() {
         let wire = b"HTTP/1.0 301 Moved\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n\r\n";
         let mut head = Head::default();
-        head.parse(wire).unwrap();
+        head.parse(wire, 1 << 16).unwrap();
         let response = Response::new(wire, &head);
         assert_eq!(response.minor_version(), 0);
         assert_eq!(response.reason(), "Moved");
@@ -326,7 +403,7 @@ mod tests {
     fn framing_headers_are_read_in_the_parse() {
         let parse = |wire: &[u8]| {
             let mut head = Head::default();
-            head.parse(wire).unwrap();
+            head.parse(wire, 1 << 16).unwrap();
             head.framing
         };
         let keep = parse(

@@ -158,6 +158,17 @@ fn a_chunked_exchange_with_a_post_body_allocates_nothing() {
 }
 
 #[test]
+fn a_head_of_a_hundred_headers_allocates_nothing() {
+    // More headers than the parser's array on the stack: the spare array is reused.
+    let mut response = b"HTTP/1.1 200 OK\r\nX-Server: test\r\n".to_vec();
+    for i in 0..100 {
+        response.extend_from_slice(format!("Set-Cookie: c{i}=v\r\n").as_bytes());
+    }
+    response.extend_from_slice(b"Content-Length: 5\r\n\r\nhello");
+    assert_steady_state_allocates_nothing(response.leak(), Request::get("/"));
+}
+
+#[test]
 fn a_request_timeout_allocates_nothing() {
     let response = b"HTTP/1.1 200 OK\r\nX-Server: test\r\nContent-Length: 5\r\n\r\nhello";
     let request = Request::get("/").timeout(Duration::from_secs(5));

@@ -128,17 +128,61 @@ fn a_head_over_the_limit_is_invalid_data() {
 }
 
 #[test]
-fn too_many_headers_is_invalid_data() {
+fn a_hundred_headers_are_read_and_the_head_is_limited_by_bytes() {
+    // 100 `Set-Cookie` lines (about 2 KB): more than fit on the stack, read from the spare
+    // array, again and again on one connection.
     let mut wire = b"HTTP/1.1 200 OK\r\n".to_vec();
     for i in 0..100 {
-        wire.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        wire.extend_from_slice(format!("Set-Cookie: c{i}=v{i}\r\n").as_bytes());
     }
-    wire.extend_from_slice(b"\r\n");
+    wire.extend_from_slice(b"Content-Length: 2\r\n\r\nok");
+    let head_len = wire.len() - 2;
+    let server = Server::canned(wire.leak());
+    let (outcomes, opened) = exchange(&server.addr, vec![Request::get("/"); 3]);
+    for outcome in outcomes {
+        let outcome = outcome.unwrap();
+        let cookies: Vec<_> = outcome
+            .headers
+            .iter()
+            .filter(|(name, _)| name == "Set-Cookie")
+            .map(|(_, value)| String::from_utf8(value.clone()).unwrap())
+            .collect();
+        assert_eq!(cookies.len(), 100);
+        assert_eq!((&cookies[0][..], &cookies[99][..]), ("c0=v0", "c99=v99"));
+        assert_eq!(outcome.body, b"ok");
+    }
+    assert_eq!(opened, 1);
+
+    // The same head with a limit one byte short of it.
+    let limits = Limits {
+        head: Some(head_len - 1),
+        body: None,
+    };
+    let error = one(&server.addr, Request::get("/"), limits).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidData);
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("head is over the limit of {}", head_len - 1)),
+        "{error}"
+    );
+}
+
+#[test]
+fn thousands_of_tiny_headers_are_refused_by_the_byte_limit_not_a_count() {
+    // 30,000 headers of 4 bytes (120 KB): over the default 80 KiB limit however counted.
+    let mut wire = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for _ in 0..30_000 {
+        wire.extend_from_slice(b"a:\r\n");
+    }
+    wire.extend_from_slice(b"Content-Length: 0\r\n\r\n");
     let server = Server::canned(wire.leak());
     let error = one(&server.addr, Request::get("/"), Limits::default()).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidData);
     assert!(
-        error.to_string().contains("more than 64 headers"),
+        error
+            .to_string()
+            .contains("head is over the limit of 81920"),
         "{error}"
     );
 }
