@@ -12,6 +12,7 @@ use crate::request::Request;
 
 mod reading;
 mod redirect;
+mod retry;
 use crate::response::{Head, Response};
 
 /// The read buffer's first size, and the least free space a read is given.
@@ -35,6 +36,9 @@ struct Expect {
     asks_close: bool,
     /// Its [`Request::timeout`].
     timeout: Option<Duration>,
+    /// It may be written again on a new connection if a reused one closes before answering
+    /// ([`Request::retries_on_reuse`]).
+    retry: bool,
 }
 
 /// An HTTP/1.1 client connection for one bot: [`connect`](HttpConnection::connect) once, then
@@ -45,8 +49,10 @@ struct Expect {
 /// nothing. If the server closes the connection (`Connection: close`, an HTTP/1.0 answer, a
 /// body cut by the close) or a request fails or is abandoned part way (an error, a
 /// [`Request::timeout`], a dropped future), the next request opens a new connection to the
-/// same address. Redirects are returned unless the request asks to follow them
-/// ([`Request::follow_redirects`]).
+/// same address. A request that went out on a reused connection the server had closed while
+/// it was idle, and got no byte of answer, is sent again once on a new one
+/// ([`Request::retry_on_reuse`]). Redirects are returned unless the request asks to follow
+/// them ([`Request::follow_redirects`]).
 ///
 /// # Examples
 /// ```
@@ -95,8 +101,14 @@ pub struct HttpConnection {
     end: usize,
     /// End of the current response (where the next one starts).
     next: usize,
-    /// The encoded request, reused.
+    /// The encoded requests, reused: those at `..flushed` written on this socket and kept
+    /// until an answer starts (to be written again on a new connection if the server closed
+    /// this one without answering), those after it queued.
     write_buf: Vec<u8>,
+    /// How much of `write_buf` was written on this socket.
+    flushed: usize,
+    /// How many requests `write_buf` encodes.
+    buffered: usize,
     /// The current response's parts.
     head: Head,
     /// The longest response head accepted.
@@ -113,6 +125,12 @@ pub struct HttpConnection {
     broken: bool,
     /// Connections opened so far.
     opened: u64,
+    /// Complete responses received on this socket (0: it is new).
+    served: u64,
+    /// Nothing was read on this socket since `write_buf[..flushed]` started to be written.
+    silent: bool,
+    /// Requests sent again on a new connection.
+    retries: u64,
 }
 
 impl HttpConnection {
@@ -156,6 +174,8 @@ impl HttpConnection {
             end: 0,
             next: 0,
             write_buf: Vec::new(),
+            flushed: 0,
+            buffered: 0,
             head: Head::default(),
             max_head: DEFAULT_MAX_HEAD,
             max_body: DEFAULT_MAX_BODY,
@@ -163,6 +183,9 @@ impl HttpConnection {
             lost: 0,
             broken: false,
             opened: 0,
+            served: 0,
+            silent: false,
+            retries: 0,
         };
         connection.adopt(stream)?;
         Ok(connection)
@@ -182,6 +205,7 @@ impl HttpConnection {
         stream.set_nodelay(true)?;
         self.stream = Some(stream);
         self.opened += 1;
+        self.served = 0;
         Ok(())
     }
 
@@ -214,7 +238,8 @@ impl HttpConnection {
     }
 
     /// How many TCP connections this client has opened: 1 after `connect`, more after the
-    /// server closed one or a request was given up.
+    /// server closed one, a request was given up or one was sent again
+    /// ([`HttpConnection::retries`]).
     ///
     /// # Examples
     /// See [`HttpConnection`].
@@ -237,13 +262,19 @@ impl HttpConnection {
     /// Sends `request` and reads its response, which borrows the connection until the next
     /// request. Reconnects first if the last connection was closed or left in an unknown state.
     ///
+    /// If the request went out on a reused connection (one that already carried a complete
+    /// response) and the server closed or reset it before a byte of the response came, as
+    /// servers do with connections they kept idle too long, the request is sent again, once, on
+    /// a new connection, if [`Request::retries_on_reuse`] (idempotent methods by default).
+    /// That is all inside this call: the caller times and counts one request.
+    ///
     /// # Errors
     /// `InvalidData` for a malformed response, or one whose head or body is over the limits;
     /// `UnexpectedEof` if the server closed the connection before the response was complete
-    /// (also if it closed an idle kept-alive connection just as the request was sent: the next
-    /// request reconnects); `TimedOut` past the request's [`Request::timeout`]; the socket's
-    /// errors. After an error the next request opens a new connection. `InvalidInput` if
-    /// pipelined requests ([`HttpConnection::queue`]) still await their responses.
+    /// (on a new connection, or with a request not sent again); `TimedOut` past the request's
+    /// [`Request::timeout`]; the socket's errors. After an error the next request opens a new
+    /// connection. `InvalidInput` if pipelined requests ([`HttpConnection::queue`]) still
+    /// await their responses.
     ///
     /// # Examples
     /// See [`HttpConnection`] and [`Response`].
@@ -277,6 +308,8 @@ impl HttpConnection {
     /// Whether the next request goes out on the connection already open: false once the
     /// server closed it (`Connection: close`, an HTTP/1.0 answer, a body cut by the close) or
     /// an operation failed or was abandoned part way; the next request then opens a new one.
+    /// (A connection the server closed while idle still counts as open until a request finds
+    /// out; that request is then sent again on a new one, see [`Request::retry_on_reuse`].)
     ///
     /// # Examples
     /// ```
@@ -360,10 +393,12 @@ impl HttpConnection {
     pub fn queue(&mut self, request: &Request) {
         self.recover();
         request.encode_cached(&self.host, &mut self.write_buf);
+        self.buffered += 1;
         self.awaiting.push_back(Expect {
             is_head: request.is_head(),
             asks_close: request.asks_close(),
             timeout: request.timeout_limit(),
+            retry: request.retries_on_reuse(),
         });
     }
 
@@ -380,7 +415,10 @@ impl HttpConnection {
         self.awaiting.len() + self.lost
     }
 
-    /// Writes the queued requests (one `write`), connecting first if need be.
+    /// Writes the queued requests (one `write`), connecting first if need be. If the
+    /// connection is a reused one the server closed (the write fails with a reset or a broken
+    /// pipe before any answer came), they are written again on a new connection when every
+    /// request waiting may be ([`Request::retries_on_reuse`]).
     ///
     /// # Errors
     /// Those of [`TcpStream::connect`] and [`TcpStream::write_all`]; the queued requests are
@@ -390,24 +428,24 @@ impl HttpConnection {
     /// See [`HttpConnection::queue`]; [`receive`](HttpConnection::receive) flushes by itself.
     pub async fn flush(&mut self) -> io::Result<()> {
         self.recover();
-        if self.write_buf.is_empty() {
+        if self.flushed == self.write_buf.len() {
             return Ok(());
         }
         // Until this completes the connection's state is unknown: an error or a dropped future
         // leaves `broken` set, and the next use starts over on a new connection.
         self.broken = true;
-        if self.stream.is_none() {
-            self.reconnect().await?;
+        match self.write_queued().await {
+            Err(error) if self.may_resend(&error) => self.resend().await?,
+            written => written?,
         }
-        let stream = self.stream.as_ref().expect("connected above");
-        stream.write_all(&self.write_buf).await?;
-        self.write_buf.clear();
         self.broken = false;
         Ok(())
     }
 
     /// Reads the response to the oldest request still waiting for one (flushing queued requests
-    /// first), within that request's [`Request::timeout`] if it has one.
+    /// first), within that request's [`Request::timeout`] if it has one. Pipelined requests that
+    /// a reused connection took and closed without a byte of answer are all written again on
+    /// a new connection, once, when every one of them may be ([`Request::retries_on_reuse`]).
     ///
     /// # Errors
     /// Those of [`HttpConnection::send`]; `UnexpectedEof` for a pipelined request that the
@@ -428,7 +466,8 @@ impl HttpConnection {
         }
     }
 
-    /// Flushes, then reads the next response into the read buffer.
+    /// Flushes, then reads the next response into the read buffer, sending the requests
+    /// waiting again on a new connection if the server closed a reused one without answering.
     async fn receive_next(&mut self) -> io::Result<()> {
         self.recover();
         if self.lost > 0 {
@@ -445,8 +484,19 @@ impl HttpConnection {
         };
         self.flush().await?;
         self.broken = true;
-        let close = self.read_response(expect.is_head).await? || expect.asks_close;
+        let close = match self.read_response(expect.is_head).await {
+            Err(error) if self.may_resend(&error) => {
+                self.resend().await?;
+                self.read_response(expect.is_head).await?
+            }
+            close => close?,
+        } || expect.asks_close;
         self.awaiting.pop_front();
+        // An answer came: what was written is not written again.
+        self.write_buf.clear();
+        self.flushed = 0;
+        self.buffered = 0;
+        self.served += 1;
         if close {
             // Requests written after this one will not be answered on this connection.
             self.stream = None;
@@ -465,6 +515,8 @@ impl HttpConnection {
             self.awaiting.clear();
             self.lost = 0;
             self.write_buf.clear();
+            self.flushed = 0;
+            self.buffered = 0;
             self.broken = false;
         }
     }

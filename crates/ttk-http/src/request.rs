@@ -47,6 +47,9 @@ pub struct Request {
     timeout: Option<Duration>,
     /// How many redirects to follow (0: none, the default).
     redirects: u8,
+    /// Whether it may be sent again on a new connection when a reused one closes before
+    /// answering; `None`: by its method and headers (see [`Request::retry_on_reuse`]).
+    retry_on_reuse: Option<bool>,
     /// The request as last encoded, and for which host: a request sent again and again to
     /// one host is copied, not encoded, each time.
     encoded: EncodedOnce,
@@ -96,6 +99,7 @@ impl Request {
             body: Vec::new(),
             timeout: None,
             redirects: 0,
+            retry_on_reuse: None,
             encoded: EncodedOnce::default(),
         }
     }
@@ -220,6 +224,53 @@ impl Request {
         self.redirects
     }
 
+    /// Sets whether the request is sent again, once, on a new connection when it went out on
+    /// a reused connection (one that already carried a complete response) and the server
+    /// closed or reset that connection before a byte of the response came: the server most
+    /// likely closed the connection while it was idle, as servers do after their keep-alive
+    /// timeout (nginx: 75 s, Node.js and Apache: 5 s), and never saw the request.
+    ///
+    /// By default this is decided as Go's `net/http` decides it: yes for the methods RFC 9110
+    /// calls idempotent (`GET`, `HEAD`, `PUT`, `DELETE`, `OPTIONS`, `TRACE`) and for a request
+    /// with an `Idempotency-Key` or `X-Idempotency-Key` header; no otherwise (a `POST` the
+    /// server may have acted on is not repeated). `true` or `false` here overrides that.
+    ///
+    /// The second attempt is part of the same [`send`](crate::HttpConnection::send): timed
+    /// from the first, within the same [`Request::timeout`], one request for the caller. A
+    /// request that fails on a new connection, or whose response had started to arrive, is
+    /// never sent again.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_http::Request;
+    ///
+    /// assert!(Request::get("/").retries_on_reuse());
+    /// assert!(!Request::post("/order").retries_on_reuse());
+    /// assert!(Request::post("/order").header("Idempotency-Key", "7f3a").retries_on_reuse());
+    /// assert!(Request::post("/score").retry_on_reuse(true).retries_on_reuse());
+    /// assert!(!Request::get("/once").retry_on_reuse(false).retries_on_reuse());
+    /// ```
+    pub fn retry_on_reuse(mut self, retry: bool) -> Request {
+        self.retry_on_reuse = Some(retry);
+        self
+    }
+
+    /// Whether the request is sent again on a new connection when a reused one closes
+    /// before answering (see [`Request::retry_on_reuse`]).
+    ///
+    /// # Examples
+    /// See [`Request::retry_on_reuse`].
+    pub fn retries_on_reuse(&self) -> bool {
+        self.retry_on_reuse.unwrap_or_else(|| {
+            // RFC 9110, section 9.2.2; methods are case-sensitive.
+            matches!(
+                &*self.method,
+                "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "TRACE"
+            ) || self.has_header("idempotency-key")
+                || self.has_header("x-idempotency-key")
+        })
+    }
+
     /// The request that follows a redirect of `status` to `path` (on the same host).
     pub(crate) fn redirected(&self, status: u16, path: &str) -> Request {
         let as_get = !self.is_head()
@@ -228,6 +279,7 @@ impl Request {
         let mut next = Request::new(self.method.clone(), path);
         next.timeout = self.timeout;
         next.redirects = self.redirects;
+        next.retry_on_reuse = self.retry_on_reuse;
         for (name, value) in &self.headers {
             let body_header = name.eq_ignore_ascii_case("content-length")
                 || name.eq_ignore_ascii_case("content-type")

@@ -197,6 +197,10 @@ impl HttpConnection {
         };
         let n = stream.read(&mut self.read_buf[self.end..]).await?;
         self.end += n;
+        if n > 0 {
+            // An answer started: what was written is not written again.
+            self.silent = false;
+        }
         Ok(n)
     }
 }

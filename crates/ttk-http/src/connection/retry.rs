@@ -1,0 +1,104 @@
+//! Writing requests, and writing them again on a new connection when a reused one took them
+//! and closed without a byte of answer.
+//!
+//! Servers close kept-alive connections they kept idle too long (nginx after 75 s by default,
+//! Node.js and Apache after 5 s), and a client learns of it only when its next request on that
+//! connection meets the close: end of stream or a reset before any answer. The server never
+//! saw that request, so well-kept clients (Go's `net/http`, browsers) send it again on a new
+//! connection, once, when it is safe to repeat. So does this one, under the same rule: the
+//! connection had carried a complete response (a new connection that fails is a real
+//! failure), not a byte of answer came (a response that started is never repeated), and every
+//! request waiting may be repeated ([`Request::retries_on_reuse`](crate::Request)).
+
+use std::io;
+
+use ttk_net::ByteStream;
+
+use super::HttpConnection;
+
+impl HttpConnection {
+    /// How many requests were sent again on a new connection because the reused one they went
+    /// out on closed before answering (see
+    /// [`Request::retry_on_reuse`](crate::Request::retry_on_reuse)); each is also counted in
+    /// [`connections_opened`](HttpConnection::connections_opened).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use std::io::{Read, Write};
+    /// use ttk_http::{HttpConnection, Request};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = listener.local_addr()?.to_string();
+    /// # std::thread::spawn(move || {
+    /// #     // Each connection answers one request and is closed, as if idle too long.
+    /// #     for socket in listener.incoming() {
+    /// #         let mut socket = socket.unwrap();
+    /// #         let mut request = [0; 1024];
+    /// #         let _ = socket.read(&mut request).unwrap();
+    /// #         socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").unwrap();
+    /// #     }
+    /// # });
+    /// #[bot(crate = ttk_core)]
+    /// fn twice(_cx: Cx, _id: usize, addr: String) -> std::io::Result<(u64, u64)> {
+    ///     let mut http = ttk_core::yield_!(HttpConnection::connect(&addr))?;
+    ///     for _ in 0..2 {
+    ///         // The second finds the connection closed and is sent again on a new one.
+    ///         assert_eq!(ttk_core::yield_!(http.send(&Request::get("/")))?.body(), b"ok");
+    ///     }
+    ///     Ok((http.retries(), http.connections_opened()))
+    /// }
+    ///
+    /// let counts = ttk_core::run(1, |cx, id| twice(cx, id, addr.clone())).pop().unwrap()?;
+    /// assert_eq!(counts, (1, 2));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn retries(&self) -> u64 {
+        self.retries
+    }
+
+    /// Writes what `write_buf` holds after `flushed`, connecting first if need be.
+    pub(super) async fn write_queued(&mut self) -> io::Result<()> {
+        if self.stream.is_none() {
+            self.reconnect().await?;
+        }
+        if self.flushed == 0 {
+            // The first bytes of a batch: silent until something is read (bytes already in
+            // the buffer are an answer to something).
+            self.silent = self.end == self.next;
+        }
+        let stream = self.stream.as_ref().expect("connected above");
+        ByteStream::write_all(stream, &self.write_buf[self.flushed..]).await?;
+        self.flushed = self.write_buf.len();
+        Ok(())
+    }
+
+    /// Whether, after `error` writing or waiting for an answer, the requests waiting are to be
+    /// written again on a new connection.
+    pub(super) fn may_resend(&self, error: &io::Error) -> bool {
+        let closed = matches!(
+            error.kind(),
+            io::ErrorKind::UnexpectedEof
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+        );
+        closed
+            && self.served > 0
+            && self.silent
+            && self.buffered == self.awaiting.len()
+            && self.awaiting.iter().all(|expect| expect.retry)
+    }
+
+    /// Writes every request waiting again, on a new connection (which has served nothing, so
+    /// is never resent from).
+    pub(super) async fn resend(&mut self) -> io::Result<()> {
+        self.retries += 1;
+        self.stream = None;
+        self.flushed = 0;
+        self.write_queued().await
+    }
+}
