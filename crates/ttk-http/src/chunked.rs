@@ -160,6 +160,13 @@ impl Dechunker {
     pub(crate) fn body(&self) -> std::ops::Range<usize> {
         self.body_start..self.written
     }
+
+    /// Forgets the body decoded so far (it was handed on or discarded), so that what is decoded
+    /// next is written from the body's start again: a body read piece by piece needs no more
+    /// room than one read.
+    pub(crate) fn clear_body(&mut self) {
+        self.written = self.body_start;
+    }
 }
 
 /// The size on a chunk-size line: hex digits, then optional whitespace and extensions
@@ -238,6 +245,30 @@ mod tests {
             assert!(chunk_size(line).is_err(), "{line:?}");
         }
         assert_eq!(chunk_size(b"1F ; a=b").unwrap(), 31);
+    }
+
+    #[test]
+    fn a_body_cleared_piece_by_piece_needs_no_more_room_than_a_read() {
+        let mut buf = vec![0; RAW.len()];
+        let mut dechunker = Dechunker::new(0, usize::MAX);
+        let (mut body, mut end, mut fed) = (Vec::new(), 0, 0);
+        let rest = loop {
+            let done = dechunker.advance(&mut buf, end).unwrap();
+            let piece = dechunker.body();
+            assert!(piece.len() <= 3, "{piece:?}");
+            body.extend_from_slice(&buf[piece]);
+            dechunker.clear_body();
+            if let Some(next) = done {
+                break buf[next..end].to_vec();
+            }
+            // Three more raw bytes, as a read would bring them.
+            end = dechunker.compact(&mut buf, end);
+            let take = 3.min(RAW.len() - fed);
+            buf[end..end + take].copy_from_slice(&RAW[fed..fed + take]);
+            (fed, end) = (fed + take, end + take);
+        };
+        assert_eq!(body, b"hello 0123456789");
+        assert!(b"NEXT".starts_with(&rest));
     }
 
     #[test]

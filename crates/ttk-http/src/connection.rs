@@ -9,11 +9,14 @@ use ttk_net::TcpStream;
 
 use crate::error::closed_early;
 use crate::request::Request;
+use crate::response::{Head, Response};
 
+mod body;
 mod reading;
 mod redirect;
 mod retry;
-use crate::response::{Head, Response};
+
+use body::BodyProgress;
 
 /// The read buffer's first size, and the least free space a read is given.
 const READ_CHUNK: usize = 8 * 1024;
@@ -36,9 +39,22 @@ struct Expect {
     asks_close: bool,
     /// Its [`Request::timeout`].
     timeout: Option<Duration>,
+    /// What becomes of the response's body.
+    body: BodyMode,
     /// It may be written again on a new connection if a reused one closes before answering
     /// ([`Request::retries_on_reuse`]).
     retry: bool,
+}
+
+/// What becomes of a response's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyMode {
+    /// Kept whole in the read buffer, for [`Response::body`].
+    Keep,
+    /// Counted and dropped as it arrives ([`Request::discard_body`]).
+    Discard,
+    /// Left for [`HttpConnection::read_body`] ([`HttpConnection::send_streaming`]).
+    Stream,
 }
 
 /// An HTTP/1.1 client connection for one bot: [`connect`](HttpConnection::connect) once, then
@@ -48,11 +64,12 @@ struct Expect {
 /// `write` and one `read` and, once the buffers have grown to the responses' size, allocates
 /// nothing. If the server closes the connection (`Connection: close`, an HTTP/1.0 answer, a
 /// body cut by the close) or a request fails or is abandoned part way (an error, a
-/// [`Request::timeout`], a dropped future), the next request opens a new connection to the
-/// same address. A request that went out on a reused connection the server had closed while
-/// it was idle, and got no byte of answer, is sent again once on a new one
-/// ([`Request::retry_on_reuse`]). Redirects are returned unless the request asks to follow
-/// them ([`Request::follow_redirects`]).
+/// [`Request::timeout`], a dropped future, a streamed body left unread), the next request opens a new connection to the same address. A request that
+/// went out on a reused connection the server had closed while it was idle, and got no byte
+/// of answer, is sent again once on a new one ([`Request::retry_on_reuse`]). Redirects are
+/// returned unless the request asks to follow them ([`Request::follow_redirects`]). Bodies are
+/// kept whole ([`Response::body`]), discarded as they arrive ([`Request::discard_body`]) or
+/// read piece by piece into the caller's buffer ([`HttpConnection::send_streaming`]).
 ///
 /// # Examples
 /// ```
@@ -121,7 +138,8 @@ pub struct HttpConnection {
     /// Requests written on a connection the server closed before answering them: each next
     /// `receive` reports one.
     lost: usize,
-    /// An operation was started and not finished: the connection's state is unknown.
+    /// An operation was started and not finished (or a streamed body is not read to its end):
+    /// the next operation starts over on a new connection.
     broken: bool,
     /// Connections opened so far.
     opened: u64,
@@ -129,6 +147,8 @@ pub struct HttpConnection {
     served: u64,
     /// Nothing was read on this socket since `write_buf[..flushed]` started to be written.
     silent: bool,
+    /// The body being read piece by piece, once its response's head was read.
+    body: Option<BodyProgress>,
     /// Requests sent again on a new connection.
     retries: u64,
 }
@@ -185,6 +205,7 @@ impl HttpConnection {
             opened: 0,
             served: 0,
             silent: false,
+            body: None,
             retries: 0,
         };
         connection.adopt(stream)?;
@@ -224,8 +245,10 @@ impl HttpConnection {
         self.max_head = limit;
     }
 
-    /// Sets the longest response body accepted (decoded), 16 MiB by default; a longer one fails
-    /// the request with `InvalidData`. The read buffer grows to hold the longest body received.
+    /// Sets the longest response body kept (decoded), 16 MiB by default; a longer one fails
+    /// the request with `InvalidData`. The read buffer grows to hold the longest body kept.
+    /// Bodies discarded ([`Request::discard_body`]) or streamed
+    /// ([`HttpConnection::send_streaming`]) are not limited: they never fill the buffer.
     ///
     /// # Examples
     /// ```
@@ -261,6 +284,8 @@ impl HttpConnection {
 
     /// Sends `request` and reads its response, which borrows the connection until the next
     /// request. Reconnects first if the last connection was closed or left in an unknown state.
+    /// The body is kept whole ([`Response::body`]), or counted and dropped as it arrives if
+    /// the request says so ([`Request::discard_body`]).
     ///
     /// If the request went out on a reused connection (one that already carried a complete
     /// response) and the server closed or reset it before a byte of the response came, as
@@ -279,8 +304,83 @@ impl HttpConnection {
     /// # Examples
     /// See [`HttpConnection`] and [`Response`].
     pub async fn send(&mut self, request: &Request) -> io::Result<Response<'_>> {
+        let body = if request.discards_body() {
+            BodyMode::Discard
+        } else {
+            BodyMode::Keep
+        };
+        self.exchange(request, body).await?;
+        Ok(Response::new(&self.read_buf, &self.head))
+    }
+
+    /// Sends `request` as [`send`](HttpConnection::send) does, but returns once the response's
+    /// head is read: its body is then read piece by piece into the caller's buffer with
+    /// [`read_body`](HttpConnection::read_body), and takes no more room in the connection than
+    /// one read, whatever its size ([`HttpConnection::set_max_body_len`] does not apply). The
+    /// [`Response`] has the status and headers; its body is empty.
+    ///
+    /// The request's [`Request::timeout`] covers the exchange up to the head; wrap each
+    /// `read_body` in [`ttk_core::timeout`] to limit the rest. Once `read_body` returned 0 the
+    /// connection is ready for the next request; one sent, queued or flushed before the body
+    /// was read to its end abandons the rest: it opens a new connection (the rest of the body
+    /// is never read). Redirects followed ([`Request::follow_redirects`]) have their own bodies
+    /// discarded; the body streamed is the last response's.
+    ///
+    /// # Errors
+    /// Those of [`HttpConnection::send`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use std::io::{Read, Write};
+    /// use ttk_http::{HttpConnection, Request};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = listener.local_addr()?.to_string();
+    /// # std::thread::spawn(move || {
+    /// #     let (mut socket, _) = listener.accept().unwrap();
+    /// #     let mut request = [0; 1024];
+    /// #     while socket.read(&mut request).unwrap() > 0 {
+    /// #         socket.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+    /// #             6\r\nhello \r\n5\r\nworld\r\n0\r\n\r\n").unwrap();
+    /// #     }
+    /// # });
+    /// #[bot(crate = ttk_core)]
+    /// fn download(_cx: Cx, _id: usize, addr: String) -> std::io::Result<(Vec<u8>, u64)> {
+    ///     let mut http = ttk_core::yield_!(HttpConnection::connect(&addr))?;
+    ///     let response = ttk_core::yield_!(http.send_streaming(&Request::get("/file")))?;
+    ///     assert_eq!(response.status(), 200);
+    ///     let (mut file, mut piece) = (Vec::new(), [0; 4]);
+    ///     loop {
+    ///         let n = ttk_core::yield_!(http.read_body(&mut piece))?;
+    ///         if n == 0 {
+    ///             break;
+    ///         }
+    ///         file.extend_from_slice(&piece[..n]);
+    ///     }
+    ///     // The body was read to its end: the next request uses the same connection.
+    ///     ttk_core::yield_!(http.send(&Request::get("/file")))?;
+    ///     Ok((file, http.connections_opened()))
+    /// }
+    ///
+    /// let (file, opened) = ttk_core::run(1, |cx, id| download(cx, id, addr.clone()))
+    ///     .pop().unwrap()?;
+    /// assert_eq!((&file[..], opened), (&b"hello world"[..], 1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_streaming(&mut self, request: &Request) -> io::Result<Response<'_>> {
+        self.exchange(request, BodyMode::Stream).await?;
+        Ok(Response::new(&self.read_buf, &self.head))
+    }
+
+    /// Sends `request` and reads its response (its head only when streamed), following
+    /// redirects if it asks to.
+    async fn exchange(&mut self, request: &Request, body: BodyMode) -> io::Result<()> {
         self.recover();
-        let waiting = self.awaiting.len() + self.lost;
+        let waiting = self.pending();
         if waiting > 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -290,24 +390,36 @@ impl HttpConnection {
                 ),
             ));
         }
-        self.queue(request);
+        self.follow(request, body).await
+    }
+
+    /// Sends `request` and each redirect it asks to follow.
+    async fn follow(&mut self, request: &Request, body: BodyMode) -> io::Result<()> {
+        self.queue_as(request, body);
         self.receive_in_time().await?;
         // Each hop follows from the request that received the redirect (a 307 after a 303
         // keeps the GET the 303 made), with the original's limit.
         let mut hops = 0;
         let mut current: Option<Request> = None;
         while let Some(next) = self.redirect(current.as_ref().unwrap_or(request), hops)? {
+            if body == BodyMode::Stream {
+                // The redirect's own body is no part of what the caller reads.
+                let limit = current.as_ref().unwrap_or(request).timeout_limit();
+                let close = within(limit, self.skip_body()).await?;
+                self.complete(close);
+            }
             hops += 1;
-            self.queue(&next);
+            self.queue_as(&next, body);
             current = Some(next);
             self.receive_in_time().await?;
         }
-        Ok(Response::new(&self.read_buf, &self.head))
+        Ok(())
     }
 
     /// Whether the next request goes out on the connection already open: false once the
-    /// server closed it (`Connection: close`, an HTTP/1.0 answer, a body cut by the close) or
-    /// an operation failed or was abandoned part way; the next request then opens a new one.
+    /// server closed it (`Connection: close`, an HTTP/1.0 answer, a body cut by the close), an
+    /// operation failed or was abandoned part way, or while a streamed body is not read to its
+    /// end; the next request then opens a new one.
     /// (A connection the server closed while idle still counts as open until a request finds
     /// out; that request is then sent again on a new one, see [`Request::retry_on_reuse`].)
     ///
@@ -391,6 +503,16 @@ impl HttpConnection {
     /// # }
     /// ```
     pub fn queue(&mut self, request: &Request) {
+        let body = if request.discards_body() {
+            BodyMode::Discard
+        } else {
+            BodyMode::Keep
+        };
+        self.queue_as(request, body);
+    }
+
+    /// Queues `request`, its response's body to become what `body` says.
+    fn queue_as(&mut self, request: &Request, body: BodyMode) {
         self.recover();
         request.encode_cached(&self.host, &mut self.write_buf);
         self.buffered += 1;
@@ -398,6 +520,7 @@ impl HttpConnection {
             is_head: request.is_head(),
             asks_close: request.asks_close(),
             timeout: request.timeout_limit(),
+            body,
             retry: request.retries_on_reuse(),
         });
     }
@@ -443,7 +566,8 @@ impl HttpConnection {
     }
 
     /// Reads the response to the oldest request still waiting for one (flushing queued requests
-    /// first), within that request's [`Request::timeout`] if it has one. Pipelined requests that
+    /// first), within that request's [`Request::timeout`] if it has one. Its body is kept, or
+    /// discarded if the request says so ([`Request::discard_body`]). Pipelined requests that
     /// a reused connection took and closed without a byte of answer are all written again on
     /// a new connection, once, when every one of them may be ([`Request::retries_on_reuse`]).
     ///
@@ -460,14 +584,13 @@ impl HttpConnection {
 
     /// Reads the next response into the read buffer, within its request's timeout.
     async fn receive_in_time(&mut self) -> io::Result<()> {
-        match self.awaiting.front().and_then(|expect| expect.timeout) {
-            None => self.receive_next().await,
-            Some(limit) => ttk_core::timeout(limit, self.receive_next()).await?,
-        }
+        let limit = self.awaiting.front().and_then(|expect| expect.timeout);
+        within(limit, self.receive_next()).await
     }
 
-    /// Flushes, then reads the next response into the read buffer, sending the requests
-    /// waiting again on a new connection if the server closed a reused one without answering.
+    /// Flushes, then reads the next response (its head only when streamed) into the read
+    /// buffer, sending the requests waiting again on a new connection if the server closed a
+    /// reused one without answering.
     async fn receive_next(&mut self) -> io::Result<()> {
         self.recover();
         if self.lost > 0 {
@@ -484,27 +607,34 @@ impl HttpConnection {
         };
         self.flush().await?;
         self.broken = true;
-        let close = match self.read_response(expect.is_head).await {
+        let done = match self.read_response(expect).await {
             Err(error) if self.may_resend(&error) => {
                 self.resend().await?;
-                self.read_response(expect.is_head).await?
+                self.read_response(expect).await?
             }
-            close => close?,
-        } || expect.asks_close;
+            done => done?,
+        };
         self.awaiting.pop_front();
         // An answer came: what was written is not written again.
         self.write_buf.clear();
         self.flushed = 0;
         self.buffered = 0;
+        if let Some(close) = done {
+            self.complete(close);
+        }
+        Ok(())
+    }
+
+    /// Ends a response whose body was read: the socket served one more, or is closed (`close`)
+    /// and requests written after it will not be answered on it.
+    fn complete(&mut self, close: bool) {
         self.served += 1;
         if close {
-            // Requests written after this one will not be answered on this connection.
             self.stream = None;
             self.lost = self.awaiting.len();
             self.awaiting.clear();
         }
         self.broken = false;
-        Ok(())
     }
 
     /// After an operation that failed or was abandoned part way, forgets the connection and
@@ -517,8 +647,20 @@ impl HttpConnection {
             self.write_buf.clear();
             self.flushed = 0;
             self.buffered = 0;
+            self.body = None;
             self.broken = false;
         }
+    }
+}
+
+/// Runs `op` within `limit`, if there is one (past it: `TimedOut`).
+async fn within<T>(
+    limit: Option<Duration>,
+    op: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    match limit {
+        None => op.await,
+        Some(limit) => ttk_core::timeout(limit, op).await?,
     }
 }
 

@@ -47,6 +47,8 @@ pub struct Request {
     timeout: Option<Duration>,
     /// How many redirects to follow (0: none, the default).
     redirects: u8,
+    /// Whether the response's body is counted and dropped as it arrives instead of kept.
+    discard_body: bool,
     /// Whether it may be sent again on a new connection when a reused one closes before
     /// answering; `None`: by its method and headers (see [`Request::retry_on_reuse`]).
     retry_on_reuse: Option<bool>,
@@ -99,6 +101,7 @@ impl Request {
             body: Vec::new(),
             timeout: None,
             redirects: 0,
+            discard_body: false,
             retry_on_reuse: None,
             encoded: EncodedOnce::default(),
         }
@@ -224,6 +227,33 @@ impl Request {
         self.redirects
     }
 
+    /// Whether the response's body is counted and dropped as it streams in (`true`) or kept
+    /// whole in the connection's read buffer (`false`, the default). A discarded body takes
+    /// no more memory than one read, whatever its size, and is not limited by
+    /// [`HttpConnection::set_max_body_len`](crate::HttpConnection::set_max_body_len):
+    /// [`Response::body`](crate::Response::body) is then empty and
+    /// [`Response::body_len`](crate::Response::body_len) says how many bytes it had. For a
+    /// load test that checks status and headers, as `ttk http` does.
+    ///
+    /// # Examples
+    /// ```
+    /// let download = ttk_http::Request::get("/big.bin").discard_body(true);
+    /// assert!(download.discards_body());
+    /// assert!(!ttk_http::Request::get("/").discards_body());
+    /// ```
+    pub fn discard_body(mut self, discard: bool) -> Request {
+        self.discard_body = discard;
+        self
+    }
+
+    /// Whether the response's body is discarded (see [`Request::discard_body`]).
+    ///
+    /// # Examples
+    /// See [`Request::discard_body`].
+    pub fn discards_body(&self) -> bool {
+        self.discard_body
+    }
+
     /// Sets whether the request is sent again, once, on a new connection when it went out on
     /// a reused connection (one that already carried a complete response) and the server
     /// closed or reset that connection before a byte of the response came: the server most
@@ -279,6 +309,7 @@ impl Request {
         let mut next = Request::new(self.method.clone(), path);
         next.timeout = self.timeout;
         next.redirects = self.redirects;
+        next.discard_body = self.discard_body;
         next.retry_on_reuse = self.retry_on_reuse;
         for (name, value) in &self.headers {
             let body_header = name.eq_ignore_ascii_case("content-length")

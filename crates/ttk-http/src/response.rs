@@ -31,8 +31,10 @@ pub(crate) struct Head {
     pub(crate) reason: Range<usize>,
     /// Each header's name and value.
     pub(crate) headers: Vec<(Range<usize>, Range<usize>)>,
-    /// The body, decoded.
+    /// The body, decoded, when kept in the buffer (empty when discarded or streamed).
     pub(crate) body: Range<usize>,
+    /// How many bytes the body had (decoded), kept or discarded.
+    pub(crate) body_len: u64,
     /// What the headers that delimit the body and keep the connection say, found while
     /// parsing (one pass, instead of a search of the headers per question per response).
     pub(crate) framing: FramingHeaders,
@@ -221,6 +223,7 @@ impl Head {
             self.headers.push((at(header.name.as_bytes()), value));
         }
         self.body = len..len;
+        self.body_len = 0;
         Ok(Some(len))
     }
 }
@@ -332,12 +335,54 @@ impl<'a> Response<'a> {
         })
     }
 
-    /// The body, decoded from chunks if it was chunked; empty for none.
+    /// The body, decoded from chunks if it was chunked; empty for none, and empty when the
+    /// request discarded it ([`Request::discard_body`](crate::Request::discard_body)) or the
+    /// response is streamed ([`HttpConnection::send_streaming`](crate::HttpConnection::send_streaming)).
     ///
     /// # Examples
     /// See [`Response`].
     pub fn body(&self) -> &'a [u8] {
         &self.buf[self.head.body.clone()]
+    }
+
+    /// How many bytes the body had (decoded from chunks if it was chunked), whether kept
+    /// (then `body().len()`) or discarded as it arrived
+    /// ([`Request::discard_body`](crate::Request::discard_body)); 0 for a streamed response,
+    /// whose body is still to be read.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use std::io::{Read, Write};
+    /// use ttk_http::{HttpConnection, Request};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = listener.local_addr()?.to_string();
+    /// # std::thread::spawn(move || {
+    /// #     let (mut socket, _) = listener.accept().unwrap();
+    /// #     let mut request = [0; 1024];
+    /// #     while socket.read(&mut request).unwrap() > 0 {
+    /// #         socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").unwrap();
+    /// #     }
+    /// # });
+    /// #[bot(crate = ttk_core)]
+    /// fn lengths(_cx: Cx, _id: usize, addr: String) -> std::io::Result<[(usize, u64); 2]> {
+    ///     let mut http = ttk_core::yield_!(HttpConnection::connect(&addr))?;
+    ///     let kept = ttk_core::yield_!(http.send(&Request::get("/")))?;
+    ///     let kept = (kept.body().len(), kept.body_len());
+    ///     let dropped = ttk_core::yield_!(http.send(&Request::get("/").discard_body(true)))?;
+    ///     Ok([kept, (dropped.body().len(), dropped.body_len())])
+    /// }
+    ///
+    /// let lengths = ttk_core::run(1, |cx, id| lengths(cx, id, addr.clone())).pop().unwrap()?;
+    /// assert_eq!(lengths, [(5, 5), (0, 5)]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn body_len(&self) -> u64 {
+        self.head.body_len
     }
 
     /// The body as UTF-8 text.
@@ -359,7 +404,7 @@ impl fmt::Debug for Response<'_> {
             .field("status", &self.status())
             .field("reason", &self.reason())
             .field("headers", &self.head.headers.len())
-            .field("body_len", &self.body().len())
+            .field("body_len", &self.body_len())
             .finish()
     }
 }

@@ -6,8 +6,12 @@ mod util;
 
 use std::fs;
 
+use std::io;
+
 use support::nginx::Nginx;
-use ttk_http::Request;
+use ttk_core::Cx;
+use ttk_http::{HttpConnection, Request};
+use ttk_macros::bot;
 use util::{Limits, exchange, exchange_with, pipelined};
 
 /// A static file served with a Content-Length, big enough to take several reads.
@@ -68,6 +72,7 @@ fn against_nginx() {
     connection_close_reconnects(&nginx);
     a_body_over_the_limit_is_refused(&nginx);
     pipelined_requests_are_answered_in_order(&nginx);
+    a_large_file_is_discarded_or_streamed(&nginx);
 }
 
 fn keep_alive_serves_many_requests_on_one_connection(nginx: &Nginx) {
@@ -186,5 +191,46 @@ fn pipelined_requests_are_answered_in_order(nginx: &Nginx) {
             (200, hello)
         ]
     );
+    assert_eq!(opened, 1);
+}
+
+/// Gets `/big.bin` with its body discarded, then streamed in pieces of 10,000 bytes, then
+/// kept, under a body limit of 1,000 bytes (which only the kept one meets); the discarded
+/// body's length, the streamed body, the kept one's error and the connections opened.
+#[bot(crate = ttk_core)]
+fn discard_stream_keep(
+    _cx: Cx,
+    _id: usize,
+    addr: String,
+) -> io::Result<(u64, Vec<u8>, io::ErrorKind, u64)> {
+    let mut http = ttk_core::yield_!(HttpConnection::connect(&addr))?;
+    http.set_max_body_len(1000);
+    let discard = Request::get("/big.bin").discard_body(true);
+    let discarded = ttk_core::yield_!(http.send(&discard))?.body_len();
+    ttk_core::yield_!(http.send_streaming(&Request::get("/big.bin")))?;
+    let (mut streamed, mut piece) = (Vec::new(), vec![0; 10_000]);
+    loop {
+        match ttk_core::yield_!(http.read_body(&mut piece))? {
+            0 => break,
+            n => streamed.extend_from_slice(&piece[..n]),
+        }
+    }
+    let opened = http.connections_opened();
+    let kept = ttk_core::yield_!(http.send(&Request::get("/big.bin")))
+        .unwrap_err()
+        .kind();
+    Ok((discarded, streamed, kept, opened))
+}
+
+fn a_large_file_is_discarded_or_streamed(nginx: &Nginx) {
+    let addr = nginx.addr.clone();
+    let (discarded, streamed, kept, opened) =
+        ttk_core::run(1, move |cx, id| discard_stream_keep(cx, id, addr.clone()))
+            .pop()
+            .unwrap()
+            .unwrap();
+    assert_eq!(discarded, BIG_LEN as u64);
+    assert!(streamed == big_body(), "{} bytes streamed", streamed.len());
+    assert_eq!(kept, io::ErrorKind::InvalidData);
     assert_eq!(opened, 1);
 }

@@ -1,16 +1,17 @@
-//! Reading a response: its head, then its body as the headers delimit it, into the
-//! connection's read buffer.
+//! Reading a response: its head, then its body as the headers delimit it, kept whole in the
+//! connection's read buffer (bodies discarded or streamed are read in `body.rs`).
 
 use std::io;
 
-use super::{HttpConnection, READ_CHUNK};
+use super::body::BodyProgress;
+use super::{BodyMode, Expect, HttpConnection, READ_CHUNK};
 use crate::chunked::Dechunker;
 use crate::error::{closed_early, invalid};
 use crate::response::ContentLength;
 
 /// How the response body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
+pub(super) enum Framing {
     /// No body (a `HEAD` request; a 1xx, 204 or 304 status).
     Empty,
     /// `Content-Length` bytes.
@@ -22,9 +23,11 @@ enum Framing {
 }
 
 impl HttpConnection {
-    /// Reads the next response into the read buffer, skipping interim (1xx) ones; returns
-    /// whether the server will close the connection after it.
-    pub(super) async fn read_response(&mut self, is_head: bool) -> io::Result<bool> {
+    /// Reads the next response into the read buffer, skipping interim (1xx) ones, its body as
+    /// `expect` says: `Some(close)` once the response is complete (`close`: the server will
+    /// close the connection after it), `None` once its head is, when its body is streamed
+    /// (left in the connection's `body` for `read_body`).
+    pub(super) async fn read_response(&mut self, expect: Expect) -> io::Result<Option<bool>> {
         loop {
             self.discard_current();
             let head_len = self.read_head().await?;
@@ -33,22 +36,30 @@ impl HttpConnection {
                 self.next = head_len;
                 continue;
             }
-            let framing = self.framing(is_head)?;
-            let mut close = if self.head.minor_version == 0 {
-                !self.head.framing.keep_alive
-            } else {
-                self.head.framing.close
-            };
-            match framing {
-                Framing::Empty => self.next = head_len,
-                Framing::Length(len) => self.read_length(head_len, len).await?,
-                Framing::Chunked => self.read_chunked(head_len).await?,
-                Framing::UntilClose => {
-                    self.read_until_close(head_len).await?;
-                    close = true;
+            let framing = self.framing(expect.is_head)?;
+            let close = framing == Framing::UntilClose
+                || expect.asks_close
+                || if self.head.minor_version == 0 {
+                    !self.head.framing.keep_alive
+                } else {
+                    self.head.framing.close
+                };
+            match (framing, expect.body) {
+                (Framing::Empty, _) => self.next = head_len,
+                (Framing::Length(len), BodyMode::Keep) => self.read_length(head_len, len).await?,
+                (Framing::Chunked, BodyMode::Keep) => self.read_chunked(head_len).await?,
+                (Framing::UntilClose, BodyMode::Keep) => self.read_until_close(head_len).await?,
+                (_, BodyMode::Discard) => {
+                    self.body = Some(BodyProgress::new(framing, head_len, close));
+                    return self.skip_body().await.map(Some);
+                }
+                (_, BodyMode::Stream) => {
+                    self.body = Some(BodyProgress::new(framing, head_len, close));
+                    return Ok(None);
                 }
             }
-            return Ok(close);
+            self.head.body_len = self.head.body.len() as u64;
+            return Ok(Some(close));
         }
     }
 
