@@ -63,8 +63,9 @@ enum BodyMode {
 /// Its read and write buffers live as long as it does, so a request/response costs about one
 /// `write` and one `read` and, once the buffers have grown to the responses' size, allocates
 /// nothing. If the server closes the connection (`Connection: close`, an HTTP/1.0 answer, a
-/// body cut by the close) or a request fails or is abandoned part way (an error, a
-/// [`Request::timeout`], a dropped future, a streamed body left unread), the next request opens a new connection to the same address. A request that
+/// body cut by the close) or a request fails or is abandoned part way (any error but
+/// `InvalidInput` for a misuse, a [`Request::timeout`], a dropped future, a streamed body
+/// left unread), the next request opens a new connection to the same address. A request that
 /// went out on a reused connection the server had closed while it was idle, and got no byte
 /// of answer, is sent again once on a new one ([`Request::retry_on_reuse`]). Redirects are
 /// returned unless the request asks to follow them ([`Request::follow_redirects`]). Bodies are
@@ -138,8 +139,8 @@ pub struct HttpConnection {
     /// Requests written on a connection the server closed before answering them: each next
     /// `receive` reports one.
     lost: usize,
-    /// An operation was started and not finished (or a streamed body is not read to its end):
-    /// the next operation starts over on a new connection.
+    /// An operation was started and not finished (or failed, or a streamed body is not read
+    /// to its end): the next operation starts over on a new connection.
     broken: bool,
     /// Connections opened so far.
     opened: u64,
@@ -294,12 +295,13 @@ impl HttpConnection {
     /// That is all inside this call: the caller times and counts one request.
     ///
     /// # Errors
-    /// `InvalidData` for a malformed response, or one whose head or body is over the limits;
+    /// `InvalidData` for a malformed response, or one whose head or body is over the limits,
+    /// or a redirect not followed (over the limit, to another host);
     /// `UnexpectedEof` if the server closed the connection before the response was complete
     /// (on a new connection, or with a request not sent again); `TimedOut` past the request's
-    /// [`Request::timeout`]; the socket's errors. After an error the next request opens a new
-    /// connection. `InvalidInput` if pipelined requests ([`HttpConnection::queue`]) still
-    /// await their responses.
+    /// [`Request::timeout`]; the socket's errors. After any of these the next request opens a
+    /// new connection. `InvalidInput` if pipelined requests ([`HttpConnection::queue`]) still
+    /// await their responses: nothing is sent, and the connection stays as it was.
     ///
     /// # Examples
     /// See [`HttpConnection`] and [`Response`].
@@ -377,7 +379,7 @@ impl HttpConnection {
     }
 
     /// Sends `request` and reads its response (its head only when streamed), following
-    /// redirects if it asks to.
+    /// redirects if it asks to; after an error the next request opens a new connection.
     async fn exchange(&mut self, request: &Request, body: BodyMode) -> io::Result<()> {
         self.recover();
         let waiting = self.pending();
@@ -390,7 +392,13 @@ impl HttpConnection {
                 ),
             ));
         }
-        self.follow(request, body).await
+        let result = self.follow(request, body).await;
+        if result.is_err() {
+            // Whatever failed (the server, the socket, a redirect not followed), the next
+            // request starts on a new connection.
+            self.broken = true;
+        }
+        result
     }
 
     /// Sends `request` and each redirect it asks to follow.
@@ -418,8 +426,8 @@ impl HttpConnection {
 
     /// Whether the next request goes out on the connection already open: false once the
     /// server closed it (`Connection: close`, an HTTP/1.0 answer, a body cut by the close), an
-    /// operation failed or was abandoned part way, or while a streamed body is not read to its
-    /// end; the next request then opens a new one.
+    /// operation failed (any error but `InvalidInput` for a misuse) or was abandoned part way,
+    /// or while a streamed body is not read to its end; the next request then opens a new one.
     /// (A connection the server closed while idle still counts as open until a request finds
     /// out; that request is then sent again on a new one, see [`Request::retry_on_reuse`].)
     ///
@@ -574,6 +582,7 @@ impl HttpConnection {
     /// # Errors
     /// Those of [`HttpConnection::send`]; `UnexpectedEof` for a pipelined request that the
     /// server closed the connection before answering; `InvalidInput` if no request is waiting.
+    /// After an error but `InvalidInput` the next request opens a new connection.
     ///
     /// # Examples
     /// See [`HttpConnection::queue`].

@@ -7,12 +7,24 @@
 //! The [`Response`] borrows its head and body from that buffer.
 //!
 //! Responses are parsed with `httparse`; bodies are cut by `Content-Length`, by chunked transfer
-//! coding, or by the server closing the connection. Redirects are not followed (a 3xx is a
-//! response like any other). Errors are `io::Error`s: `InvalidData` for a malformed response, a
-//! response head over [`HttpConnection::set_max_head_len`] or a body over
-//! [`HttpConnection::set_max_body_len`]; `UnexpectedEof` when the server closes in the middle of
-//! a response; `TimedOut` when a request's [`Request::timeout`] passes. After an error, or a
-//! response that closes the connection, the next request opens a new connection.
+//! coding (decoded in place), or by the server closing the connection. A body is kept whole
+//! ([`Response::body`]), counted and dropped as it streams in ([`Request::discard_body`], for
+//! load that only checks status and headers), or read piece by piece into the caller's buffer
+//! ([`HttpConnection::send_streaming`], then [`HttpConnection::read_body`]); only a kept body
+//! fills the read buffer. Redirects are returned as responses unless a request asks to follow
+//! them on the same host ([`Request::follow_redirects`]; relative `Location`s are resolved as
+//! RFC 3986 says).
+//!
+//! Errors are `io::Error`s: `InvalidData` for a malformed response, a response head over
+//! [`HttpConnection::set_max_head_len`] (80 KiB by default; any number of headers that fit),
+//! a kept body over [`HttpConnection::set_max_body_len`], or a redirect not followed;
+//! `UnexpectedEof` when the server closes in the middle of a response; `TimedOut` when a
+//! request's [`Request::timeout`] passes; `InvalidInput` for a misuse (a request sent while
+//! pipelined ones await their responses), which changes nothing. After any other error, a
+//! response that closes the connection, or an operation abandoned part way, the next request
+//! opens a new connection. A request that went out on a reused connection the server had
+//! closed while idle, and got no byte of answer, is sent again once on a new connection
+//! ([`Request::retry_on_reuse`]: idempotent methods by default), inside the same `send`.
 //!
 //! Requests can also be pipelined: [`HttpConnection::queue`] several, then
 //! [`HttpConnection::receive`] their responses in order.

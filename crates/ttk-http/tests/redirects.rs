@@ -200,3 +200,19 @@ fn relative_locations_resolve_against_the_redirected_path() {
         ]
     );
 }
+
+#[test]
+fn after_a_redirect_error_the_next_request_opens_a_new_connection() {
+    let (server, _) = redirecting_server();
+    let requests = vec![
+        Request::get("/loop").follow_redirects(1),
+        Request::get("/new"),
+        Request::get("/away").follow_redirects(1),
+        Request::get("/new"),
+    ];
+    let (outcomes, opened) = exchange(&server.addr, requests);
+    assert!(outcomes[0].is_err() && outcomes[2].is_err(), "{outcomes:?}");
+    assert_eq!(outcomes[1].as_ref().unwrap().body, b"new");
+    assert_eq!(outcomes[3].as_ref().unwrap().body, b"new");
+    assert_eq!((opened, server.accepted()), (3, 3));
+}
