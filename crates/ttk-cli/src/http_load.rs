@@ -20,9 +20,15 @@ use crate::tls_flags::{TlsFlags, connect_timed};
 #[derive(Args, Clone, Debug)]
 #[command(
     after_help = "Each connection is a bot that sends the request, reads the whole \
-    response, and sends again (keep-alive; it reconnects if the server closes). A response \
-    with status 400 or more counts as a failed request. When the duration is over, each \
-    connection finishes the request it is in. Transactions in the report and thresholds: \
+    response, and sends again (keep-alive; it reconnects if the server closes). The body is \
+    counted and dropped as it arrives, so a connection's memory stays small whatever the \
+    body's size, and no body is too long. A request that finds its kept-alive connection \
+    closed by the server (idle too long) before any answer is sent again once on a new \
+    connection, inside the same timed request, if its method is idempotent (GET, HEAD, PUT, \
+    DELETE, OPTIONS, TRACE) or it has an Idempotency-Key header; a request that fails on a \
+    new connection is a failure. A response with status 400 or more counts as a failed \
+    request. When the duration is over, each connection finishes the request it is in. \
+    Transactions in the report and thresholds: \
     `connect` and `request` (a connection the server closed, or an error broke, is opened \
     again as a `connect`), and for https:// `tls`, each TLS handshake (counted as full or \
     resumed). Exit code 1 if no request succeeded.\n\n\
@@ -60,6 +66,12 @@ pub(crate) struct HttpArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     redirects: u8,
 
+    /// The longest response head (status line and headers) accepted, in bytes or with K or M
+    /// (1024, 1024²); any number of headers that fit [wrk: 80K]. Bodies have no limit: they
+    /// are counted and dropped as they arrive
+    #[arg(long, value_name = "SIZE", default_value = "80K", value_parser = parse_size)]
+    max_head: usize,
+
     #[command(flatten)]
     load: LoadFlags,
 
@@ -76,6 +88,8 @@ struct HttpPlan {
     /// For https: how TLS connections are made (each connection gets its own session cache).
     tls: Option<TlsConnector>,
     request: Request,
+    /// `--max-head`.
+    max_head: usize,
     load: LoadFlags,
     pace: Option<Pace>,
 }
@@ -116,7 +130,8 @@ impl HttpArgs {
         if let Some(limit) = self.load.timeout {
             request = request.timeout(limit);
         }
-        request = request.follow_redirects(self.redirects);
+        // Nobody reads the body: counted and dropped as it arrives, whatever its size.
+        request = request.follow_redirects(self.redirects).discard_body(true);
         let tls = if self.url.tls {
             Some(self.tls.connector(&["http/1.1"])?)
         } else {
@@ -138,6 +153,7 @@ impl HttpArgs {
                 tls,
                 target: self.url,
                 request,
+                max_head: self.max_head,
                 load: self.load,
                 pace,
             }),
@@ -216,7 +232,9 @@ async fn connect(
         plan.load.timeout,
     )
     .await?;
-    HttpConnection::over(stream, &plan.target.authority, tls)
+    let mut http = HttpConnection::over(stream, &plan.target.authority, tls)?;
+    http.set_max_head_len(plan.max_head);
+    Ok(http)
 }
 
 fn parse_target(url: &str) -> Result<HttpTarget, String> {
@@ -251,6 +269,25 @@ fn parse_header(header: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), value.trim().to_owned()))
 }
 
+/// A size in bytes: a number, then optionally `K` or `M` (1024 and 1024², `KiB`, `KB`, `MiB`
+/// and `MB` read the same), e.g. `80K`, `65536`, `1MiB`.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let unit = match text[digits..].trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        _ => 0,
+    };
+    text[..digits]
+        .parse::<usize>()
+        .ok()
+        .and_then(|number| number.checked_mul(unit))
+        .filter(|&size| size > 0)
+        .ok_or_else(|| format!("`{text}` is not a size; write e.g. 80K, 1M, 65536"))
+}
+
 /// Whether `byte` may appear in an HTTP token (RFC 9110, section 5.6.2).
 fn is_token_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
@@ -275,5 +312,16 @@ mod tests {
         assert_eq!(parse_method("PROPFIND"), Ok("PROPFIND".into()));
         assert!(parse_method("GET /").is_err());
         assert!(parse_method("").is_err());
+    }
+
+    #[test]
+    fn sizes_are_bytes_or_k_or_m() {
+        assert_eq!(parse_size("65536"), Ok(65_536));
+        assert_eq!(parse_size("80K"), Ok(80 * 1024));
+        assert_eq!(parse_size("80 KiB"), Ok(80 * 1024));
+        assert_eq!(parse_size("1mb"), Ok(1024 * 1024));
+        for bad in ["", "K", "0", "12 bytes", "1.5M", "-1"] {
+            assert!(parse_size(bad).unwrap_err().contains("not a size"), "{bad}");
+        }
     }
 }

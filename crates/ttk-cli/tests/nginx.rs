@@ -1,5 +1,7 @@
 //! `ttk http` against a real nginx on loopback: every request ttk counts as a success is one
-//! nginx logged as served, and nothing nginx served is missing from ttk's count.
+//! nginx logged as served, and nothing nginx served is missing from ttk's count — also when
+//! nginx closes idle connections, and for what wrk reads (bodies of any size, a head of 100
+//! `Set-Cookie` lines, a relative redirect).
 
 #[path = "../../ttk-http/tests/support/nginx.rs"]
 mod nginx;
@@ -123,4 +125,94 @@ fn successes_are_the_requests_nginx_served() {
     assert_eq!(request.failed, 0);
     assert_eq!(request.ok as usize, served(&nginx, 302));
     assert_eq!(request.ok as usize, served(&nginx, 200) - before);
+}
+
+/// nginx closing idle connections after 1 s, serving a 20 MiB file, a head with 100
+/// `Set-Cookie` lines and a relative redirect (`Location: next`, as `absolute_redirect off`
+/// sends it); `{cookies}` is filled in.
+const WHAT_WRK_READS: &str = r#"
+daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    default_type application/octet-stream;
+    keepalive_timeout 1s;
+    absolute_redirect off;
+    server {
+        listen 127.0.0.1:{port};
+        root {dir}/www;
+        location = / { return 200 "Hello, World!"; }
+        location = /cookies {
+{cookies}
+            return 200 "cookies";
+        }
+        location = /dir/page { return 302 next; }
+        location = /dir/next { return 200 "next"; }
+    }
+}
+"#;
+
+/// Requests nginx logged for `path` with `status`.
+fn served_at(nginx: &Nginx, path: &str, status: u16) -> usize {
+    fs::read_to_string(nginx.dir.join("access.log"))
+        .unwrap()
+        .lines()
+        .filter(|line| line.contains(&format!("\"GET {path} HTTP/1.1\" {status} ")))
+        .count()
+}
+
+/// Runs `ttk http` on `path` with `flags`; asserts it passed with no failed request and as
+/// many successes as nginx logged 200s at `logged_path`; the successes.
+fn all_served(nginx: &Nginx, path: &str, flags: &[&str], logged_path: &str) -> u64 {
+    let url = format!("http://{}{path}", nginx.addr);
+    let mut args = vec!["http", &url];
+    args.extend_from_slice(flags);
+    let (code, report) = ttk(&args, nginx, &path.replace('/', "_"));
+    assert_eq!(code, 0, "{path}");
+    let request = report.transaction("request").unwrap();
+    assert_eq!(request.failed, 0, "{path}: {:?}", request.errors);
+    assert!(request.ok > 0, "{path}");
+    assert_eq!(
+        request.ok as usize,
+        served_at(nginx, logged_path, 200),
+        "{path}: ttk's successes against nginx's log"
+    );
+    request.ok
+}
+
+#[test]
+fn idle_closes_big_bodies_many_headers_and_relative_redirects_are_no_failures() {
+    let cookies: String = (0..100)
+        .map(|i| format!("            add_header Set-Cookie \"c{i}=v{i}; Path=/\";\n"))
+        .collect();
+    let config = WHAT_WRK_READS.replace("{cookies}", &cookies);
+    let Some(nginx) = Nginx::start(&config, |dir| {
+        let big: Vec<u8> = (0..20 << 20).map(|i: u32| (i % 251) as u8).collect();
+        fs::write(dir.join("www/big.bin"), big).unwrap();
+    }) else {
+        return;
+    };
+    // Each connection sends every 1.25 s: nginx has closed it (idle for 1 s) every time.
+    let paced = ["-c", "5", "--rate", "4", "-d", "4s"];
+    let ok = all_served(&nginx, "/", &paced, "/");
+    assert!(ok >= 10, "{ok} requests");
+    // 20 MiB bodies: over the 16 MiB a kept body may have, counted and dropped.
+    all_served(&nginx, "/big.bin", &["-c", "2", "-d", "1s"], "/big.bin");
+    all_served(&nginx, "/cookies", &["-c", "2", "-d", "300ms"], "/cookies");
+    let redirected = all_served(
+        &nginx,
+        "/dir/page",
+        &["-c", "2", "-d", "300ms", "--redirects", "1"],
+        "/dir/next",
+    );
+    assert_eq!(redirected as usize, served_at(&nginx, "/dir/page", 302));
 }
