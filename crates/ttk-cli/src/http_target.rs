@@ -125,11 +125,10 @@ impl HttpTarget {
     /// The host, without port or brackets: the TLS server name.
     pub(crate) fn host(&self) -> &str {
         let authority = self.authority.as_str();
-        let host = match authority.strip_prefix('[') {
+        match authority.strip_prefix('[') {
             Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
             None => authority.split(':').next().unwrap_or_default(),
-        };
-        host
+        }
     }
 }
 
