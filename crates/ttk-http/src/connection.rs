@@ -6,11 +6,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ttk_net::TcpStream;
+use ttk_tls::{MaybeTls, TlsConnector};
+
+use address::{connect_tcp, server_name};
 
 use crate::error::closed_early;
 use crate::request::Request;
 use crate::response::{Head, Response};
 
+mod address;
 mod body;
 mod reading;
 mod redirect;
@@ -107,10 +111,14 @@ enum BodyMode {
 /// ```
 #[derive(Debug)]
 pub struct HttpConnection {
-    /// The socket, `None` once the server closed it or it was given up.
-    stream: Option<TcpStream>,
+    /// The socket (with TLS over it for `https`), `None` once the server closed it or it was
+    /// given up.
+    stream: Option<MaybeTls>,
     /// The server's address, for reconnecting.
     addr: SocketAddr,
+    /// How to make TLS connections (`https`), with the server's name for SNI and certificate
+    /// checks; `None` for plain HTTP.
+    tls: Option<(TlsConnector, Box<str>)>,
     /// The `Host` header's value: the authority given to `connect`.
     host: String,
     /// The read buffer: the current response at `0..next`, bytes after it up to `end`.
@@ -179,17 +187,83 @@ impl HttpConnection {
     /// assert_eq!(ttk_core::run(1, refused)[0], std::io::ErrorKind::ConnectionRefused);
     /// ```
     pub async fn connect(authority: &str) -> io::Result<HttpConnection> {
-        let addrs = if has_port(authority) {
-            ttk_net::lookup_host(authority).await?
-        } else {
-            ttk_net::lookup_host((authority.trim_matches(['[', ']']), 80)).await?
-        };
-        // The first address that accepts; reconnects go to the same one.
-        let stream = TcpStream::connect(addrs.as_slice()).await?;
-        let addr = stream.peer_addr()?;
+        let stream = connect_tcp(authority, 80).await?;
+        HttpConnection::over(MaybeTls::Plain(stream), authority, None)
+    }
+
+    /// Connects to `authority` (`"host:port"`; port 443 if it has none) over TLS, made with
+    /// `tls` (its roots, client certificate, resumption: see [`TlsConnector`]): an `https`
+    /// connection. The host is the TLS server name (SNI, and the name the certificate must
+    /// carry). Reconnects make a new TLS connection with the same connector, resuming the
+    /// session if it allows. Otherwise as [`HttpConnection::connect`].
+    ///
+    /// # Errors
+    /// Those of [`HttpConnection::connect`], and of [`TlsConnector::connect`]: certificate and
+    /// handshake failures with kinds of their own (`TlsUnknownIssuer`, `TlsWrongHost`, …).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_http::HttpConnection;
+    /// use ttk_tls::TlsConnector;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn refused(_cx: Cx, _id: usize, tls: TlsConnector) -> std::io::ErrorKind {
+    ///     let https = HttpConnection::connect_tls("127.0.0.1:1", &tls);
+    ///     ttk_core::yield_!(https).unwrap_err().kind()
+    /// }
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let tls = TlsConnector::builder().insecure(true).build()?.for_one_client();
+    /// let kinds = ttk_core::run(1, |cx, id| refused(cx, id, tls.clone()));
+    /// assert_eq!(kinds[0], std::io::ErrorKind::ConnectionRefused);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_tls(authority: &str, tls: &TlsConnector) -> io::Result<HttpConnection> {
+        let stream = connect_tcp(authority, 443).await?;
+        let stream = tls.connect(server_name(authority), stream).await?;
+        HttpConnection::over(MaybeTls::from(stream), authority, Some(tls))
+    }
+
+    /// An HTTP connection over `stream`, connected (and, for TLS, through its handshake) by the
+    /// caller: for a load test that times the TCP connect and the TLS handshake apart.
+    /// `authority` is sent as `Host`; reconnects go to the stream's peer address, over TLS made
+    /// by `tls` if given.
+    ///
+    /// # Errors
+    /// `NotConnected` if the stream is no longer connected.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_http::HttpConnection;
+    /// use ttk_net::{TcpListener, TcpStream};
+    /// use ttk_tls::MaybeTls;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn by_hand(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let addr = listener.local_addr()?;
+    ///     let tcp = ttk_core::yield_!(TcpStream::connect(addr))?; // time it as you like
+    ///     let http = HttpConnection::over(MaybeTls::Plain(tcp), &addr.to_string(), None)?;
+    ///     Ok(http.is_open())
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, by_hand)[0].as_ref().unwrap());
+    /// ```
+    pub fn over(
+        stream: MaybeTls,
+        authority: &str,
+        tls: Option<&TlsConnector>,
+    ) -> io::Result<HttpConnection> {
+        let addr = stream.get_ref().peer_addr()?;
         let mut connection = HttpConnection {
             stream: None,
             addr,
+            tls: tls.map(|tls| (tls.clone(), server_name(authority).into())),
             host: authority.to_string(),
             read_buf: Vec::new(),
             end: 0,
@@ -219,12 +293,16 @@ impl HttpConnection {
         self.end = 0;
         self.next = 0;
         let stream = TcpStream::connect(self.addr).await?;
+        let stream = match &self.tls {
+            None => MaybeTls::Plain(stream),
+            Some((tls, name)) => MaybeTls::from(tls.connect(name, stream).await?),
+        };
         self.adopt(stream)
     }
 
     /// Makes `stream`, just connected, the connection.
-    fn adopt(&mut self, stream: TcpStream) -> io::Result<()> {
-        stream.set_nodelay(true)?;
+    fn adopt(&mut self, stream: MaybeTls) -> io::Result<()> {
+        stream.get_ref().set_nodelay(true)?;
         self.stream = Some(stream);
         self.opened += 1;
         self.served = 0;
@@ -687,7 +765,20 @@ fn has_port(authority: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::has_port;
+    use super::{has_port, server_name};
+
+    #[test]
+    fn the_server_name_is_the_host() {
+        for (authority, name) in [
+            ("example.com", "example.com"),
+            ("example.com:8443", "example.com"),
+            ("127.0.0.1:443", "127.0.0.1"),
+            ("[::1]:8443", "::1"),
+            ("[::1]", "::1"),
+        ] {
+            assert_eq!(server_name(authority), name, "{authority}");
+        }
+    }
 
     #[test]
     fn finds_the_port_in_an_authority() {

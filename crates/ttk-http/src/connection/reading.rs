@@ -3,6 +3,8 @@
 
 use std::io;
 
+use ttk_net::ByteStream;
+
 use super::body::BodyProgress;
 use super::{BodyMode, Expect, HttpConnection, READ_CHUNK};
 use crate::chunked::Dechunker;
