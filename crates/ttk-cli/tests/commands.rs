@@ -38,14 +38,33 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn bad_flags_and_urls_get_a_message_and_exit_2() {
-    let cases: [(&[&str], &str); 10] = [
+    let cases: [(&[&str], &str); 12] = [
         (&["tcp", "127.0.0.1", "--send", "PING"], "has no port"),
         (&["udp", "127.0.0.1:0", "--send", "ping"], "port `0`"),
         (
             &["http", "127.0.0.1:80/"],
             "has no scheme; write http://127.0.0.1:80/",
         ),
-        (&["http", "https://127.0.0.1/"], "https is not supported"),
+        (
+            &["http", "https://127.0.0.1/", "--cacert", "/no/such/ca.pem"],
+            "cannot read the CA certificate file /no/such/ca.pem",
+        ),
+        (
+            &["http", "https://127.0.0.1/", "--tls-resume", "maybe"],
+            "write on or off",
+        ),
+        (
+            &[
+                "tcp",
+                "127.0.0.1:1",
+                "--tls",
+                "--send",
+                "x",
+                "--cert",
+                "c.pem",
+            ],
+            "--key",
+        ),
         (&["http", "http://127.0.0.1:70000/"], "port `70000`"),
         (&["http", "http://127.0.0.1/", "-c", "0"], "--connections"),
         (
