@@ -37,6 +37,7 @@ http {
         ssl_certificate_key {dir}/server.key;
         ssl_session_cache shared:TTK:1m;
         location = / { return 200 "Hello, World!"; }
+        location = /moved { return 302 https://$http_host/; }
     }
 }
 "#;
@@ -70,10 +71,15 @@ fn ttk(args: &[&str], nginx: &Nginx, name: &str) -> (Output, Option<Report>) {
 
 /// Requests nginx logged as served with 200.
 fn served(nginx: &Nginx) -> usize {
+    served_with(nginx, 200)
+}
+
+/// Requests nginx logged as served with `status`.
+fn served_with(nginx: &Nginx, status: u16) -> usize {
     fs::read_to_string(nginx.dir.join("access.log"))
         .unwrap()
         .lines()
-        .filter(|line| line.contains("HTTP/1.1\" 200 "))
+        .filter(|line| line.contains(&format!("HTTP/1.1\" {status} ")))
         .count()
 }
 
@@ -136,6 +142,34 @@ fn https_with_the_ca_and_insecure_and_without_either() {
     let unverified = report.counters["tls handshakes NOT verified (--insecure)"];
     assert_eq!(unverified, report.transaction("tls").unwrap().ok);
     assert!(String::from_utf8_lossy(&output.stderr).contains("NOT checked"));
+
+    // An absolute https:// redirect to the same host is followed on the TLS connection.
+    let before = served(&nginx);
+    let moved = format!("https://{}/moved", nginx.addr);
+    let args = [
+        "http",
+        &moved,
+        "-c",
+        "2",
+        "-d",
+        "300ms",
+        "--redirects",
+        "1",
+        "--cacert",
+        ca,
+    ];
+    let (output, report) = ttk(&args, &nginx, "moved");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let request = report.unwrap();
+    let request = request.transaction("request").unwrap();
+    assert_eq!(request.failed, 0, "{:?}", request.errors);
+    assert_eq!(request.ok as usize, served_with(&nginx, 302));
+    assert_eq!(request.ok as usize, served(&nginx) - before);
 
     // Neither: a certificate error, named, that says what to do; exit 1.
     let args = ["http", &url, "-c", "2", "-d", "300ms"];

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ttk_net::TcpStream;
 use ttk_tls::{MaybeTls, TlsConnector};
 
-use address::{connect_tcp, server_name};
+use address::{connect_tcp, server_name, strip_scheme};
 
 use crate::error::closed_early;
 use crate::request::Request;
@@ -169,8 +169,14 @@ impl HttpConnection {
     /// addresses that accepts is used, and reconnects go to the same one. The socket has
     /// `TCP_NODELAY` set.
     ///
+    /// A URL's scheme and authority are taken too: `"http://host:8080"`, and
+    /// `"https://host:8443"` for TLS with the system's roots (with a connector of one's own —
+    /// a CA, a client certificate, no certificate check — use
+    /// [`connect_tls`](HttpConnection::connect_tls)). A path after the authority is ignored.
+    ///
     /// # Errors
-    /// Those of [`ttk_net::lookup_host`] and [`TcpStream::connect`].
+    /// Those of [`ttk_net::lookup_host`] and [`TcpStream::connect`]; for `https://`, those of
+    /// [`HttpConnection::connect_tls`].
     ///
     /// # Examples
     /// ```
@@ -179,14 +185,22 @@ impl HttpConnection {
     /// use ttk_http::HttpConnection;
     ///
     /// #[bot(crate = ttk_core)]
-    /// fn refused(_cx: Cx, _id: usize) -> std::io::ErrorKind {
+    /// fn refused(_cx: Cx, _id: usize) -> [std::io::ErrorKind; 2] {
     ///     // Port 1 on loopback: nothing listens.
-    ///     ttk_core::yield_!(HttpConnection::connect("127.0.0.1:1")).unwrap_err().kind()
+    ///     let plain = ttk_core::yield_!(HttpConnection::connect("127.0.0.1:1"));
+    ///     let https = ttk_core::yield_!(HttpConnection::connect("https://127.0.0.1:1/"));
+    ///     [plain.unwrap_err().kind(), https.unwrap_err().kind()]
     /// }
     ///
-    /// assert_eq!(ttk_core::run(1, refused)[0], std::io::ErrorKind::ConnectionRefused);
+    /// let refused_twice = [std::io::ErrorKind::ConnectionRefused; 2];
+    /// assert_eq!(ttk_core::run(1, refused)[0], refused_twice);
     /// ```
     pub async fn connect(authority: &str) -> io::Result<HttpConnection> {
+        let (https, authority) = strip_scheme(authority)?;
+        if https {
+            let tls = TlsConnector::system_default()?.for_one_client();
+            return HttpConnection::connect_tls(authority, &tls).await;
+        }
         let stream = connect_tcp(authority, 80).await?;
         HttpConnection::over(MaybeTls::Plain(stream), authority, None)
     }

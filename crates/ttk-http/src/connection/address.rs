@@ -17,6 +17,29 @@ pub(super) async fn connect_tcp(authority: &str, default_port: u16) -> io::Resul
     TcpStream::connect(addrs.as_slice()).await
 }
 
+/// An authority, or a URL cut to its authority: whether its scheme is `https`, and the
+/// authority (`http://h:8080/x` → `(false, "h:8080")`).
+///
+/// # Errors
+/// `InvalidInput` for a scheme other than `http` or `https`.
+pub(super) fn strip_scheme(target: &str) -> io::Result<(bool, &str)> {
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return Ok((false, target));
+    };
+    let https = if scheme.eq_ignore_ascii_case("https") {
+        true
+    } else if scheme.eq_ignore_ascii_case("http") {
+        false
+    } else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("`{target}`: an HTTP connection is to http:// or https://, not {scheme}://"),
+        ));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    Ok((https, authority))
+}
+
 /// The host of an authority, without its port or an IPv6 literal's brackets: the TLS server
 /// name.
 pub(super) fn server_name(authority: &str) -> &str {
@@ -32,7 +55,15 @@ pub(super) fn server_name(authority: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::server_name;
+    use super::{server_name, strip_scheme};
+
+    #[test]
+    fn urls_are_cut_to_their_authority() {
+        assert_eq!(strip_scheme("h:8080").unwrap(), (false, "h:8080"));
+        assert_eq!(strip_scheme("http://h:8080/x").unwrap(), (false, "h:8080"));
+        assert_eq!(strip_scheme("HTTPS://h?q").unwrap(), (true, "h"));
+        assert!(strip_scheme("ftp://h").is_err());
+    }
 
     #[test]
     fn the_server_name_is_the_host() {

@@ -28,15 +28,25 @@ impl HttpConnection {
             )));
         }
         let resolved = location::resolve(original.path(), location);
+        // The connection's own scheme: an https connection follows https redirects.
+        let (scheme, default_port) = if self.tls.is_some() {
+            ("https", 443)
+        } else {
+            ("http", 80)
+        };
         let scheme_ok = resolved
             .scheme
-            .is_none_or(|scheme| scheme.eq_ignore_ascii_case("http"));
+            .is_none_or(|given| given.eq_ignore_ascii_case(scheme));
         // The host the request named: its own `Host` header, or the connection's.
         let host = original
             .headers()
             .find(|(name, _)| name.eq_ignore_ascii_case("host"))
             .map_or(self.host.as_str(), |(_, value)| value);
-        if !scheme_ok || resolved.authority.is_some_and(|a| !same_host(a, host)) {
+        if !scheme_ok
+            || resolved
+                .authority
+                .is_some_and(|a| !same_host(a, host, default_port))
+        {
             return Err(invalid(format_args!(
                 "a redirect to {location}, off this connection's host {host}: not followed (a \
                  connection follows redirects on its own host)"
@@ -46,11 +56,13 @@ impl HttpConnection {
     }
 }
 
-/// Whether two authorities name the same host and port (case aside; port 80 written or not).
-fn same_host(a: &str, b: &str) -> bool {
+/// Whether two authorities name the same host and port (case aside; the scheme's
+/// `default_port` written or not).
+fn same_host(a: &str, b: &str, default_port: u16) -> bool {
+    let suffix = format!(":{default_port}");
     let bare = |authority: &str| -> String {
         let lower = authority.to_ascii_lowercase();
-        match lower.strip_suffix(":80") {
+        match lower.strip_suffix(suffix.as_str()) {
             Some(host) => host.to_owned(),
             None => lower,
         }
@@ -64,9 +76,11 @@ mod tests {
 
     #[test]
     fn the_default_port_and_case_do_not_matter() {
-        assert!(same_host("Example.test:80", "example.test"));
-        assert!(same_host("127.0.0.1:8080", "127.0.0.1:8080"));
-        assert!(!same_host("127.0.0.1:8080", "127.0.0.1"));
-        assert!(!same_host("a.test", "b.test"));
+        assert!(same_host("Example.test:80", "example.test", 80));
+        assert!(same_host("example.test:443", "example.test", 443));
+        assert!(!same_host("example.test:443", "example.test", 80));
+        assert!(same_host("127.0.0.1:8080", "127.0.0.1:8080", 80));
+        assert!(!same_host("127.0.0.1:8080", "127.0.0.1", 80));
+        assert!(!same_host("a.test", "b.test", 80));
     }
 }
