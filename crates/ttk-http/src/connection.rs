@@ -247,7 +247,9 @@ impl HttpConnection {
     /// by `tls` if given.
     ///
     /// # Errors
-    /// `NotConnected` if the stream is no longer connected.
+    /// `NotConnected` if the stream is no longer connected; `InvalidInput` for a TLS stream
+    /// without its connector, or a connector with a plain stream (reconnects would not speak
+    /// what the stream speaks).
     ///
     /// # Examples
     /// ```
@@ -273,6 +275,13 @@ impl HttpConnection {
         authority: &str,
         tls: Option<&TlsConnector>,
     ) -> io::Result<HttpConnection> {
+        if stream.is_tls() != tls.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "HttpConnection::over needs the TlsConnector of a TLS stream (to reconnect over \
+                 TLS) and none for a plain one",
+            ));
+        }
         let addr = stream.get_ref().peer_addr()?;
         let mut connection = HttpConnection {
             stream: None,
@@ -306,6 +315,10 @@ impl HttpConnection {
         self.stream = None;
         self.end = 0;
         self.next = 0;
+        // Nothing of the old connection counts for the new one: a failure to open it is a real
+        // failure, never a reused connection's close.
+        self.served = 0;
+        self.silent = false;
         let stream = TcpStream::connect(self.addr).await?;
         let stream = match &self.tls {
             None => MaybeTls::Plain(stream),

@@ -9,12 +9,21 @@ use std::time::Duration;
 use rustls::Connection;
 use ttk_net::{ByteStream, TcpStream};
 
-use crate::errors::{closed_in_handshake, handshake_timed_out, tls_error, truncated_record};
+use ttk_core::metrics::KindedError;
+
+use crate::errors::{closed_in_handshake, handshake_timed_out, kinds, tls_error, truncated_record};
 use crate::records::RecordBoundaries;
 
 /// The size of the buffer a read of ciphertext fills: half a full record, so an idle
 /// connection holds little, while a large body still takes few reads.
 const READ_CHUNK: usize = 8 * 1024;
+
+/// The capacity the write buffer keeps after a write larger than it.
+const KEPT_WRITE_BUFFER: usize = 8 * 1024;
+
+/// How much plaintext rustls takes before it is sent: a large write goes out in pieces of this
+/// size, each encrypted then written, instead of all encrypted at once.
+const SEND_LIMIT: usize = 64 * 1024;
 
 /// A TLS connection over a byte stream `S` ([`TcpStream`] by default), itself a
 /// [`ByteStream`]: [`Framed`](ttk_net::Framed), HTTP and WebSocket run over it unchanged.
@@ -91,13 +100,20 @@ struct Tls {
     records: RecordBoundaries,
     /// The stream below has reached its end.
     eof: bool,
+    /// A write to the stream below is under way: what rustls has to send waits for it, so
+    /// that records go out in order.
+    writing: bool,
+    /// The first fatal error (a TLS failure, a write abandoned part way): every later
+    /// operation fails with it.
+    failed: Option<(io::ErrorKind, KindedError)>,
     /// The peer's name, for error messages.
     peer: Box<str>,
 }
 
 impl<S: ByteStream> TlsStream<S> {
     /// A stream over `io` with a handshake to do.
-    pub(crate) fn new(io: S, conn: Connection, peer: &str) -> TlsStream<S> {
+    pub(crate) fn new(io: S, mut conn: Connection, peer: &str) -> TlsStream<S> {
+        conn.set_buffer_limit(Some(SEND_LIMIT));
         TlsStream {
             io,
             tls: RefCell::new(Tls {
@@ -106,6 +122,8 @@ impl<S: ByteStream> TlsStream<S> {
                 outgoing: Vec::new(),
                 records: RecordBoundaries::default(),
                 eof: false,
+                writing: false,
+                failed: None,
                 peer: peer.into(),
             }),
         }
@@ -117,7 +135,11 @@ impl<S: ByteStream> TlsStream<S> {
             None => self.complete_handshake().await,
             Some(limit) => match ttk_core::timeout(limit, self.complete_handshake()).await {
                 Ok(done) => done,
-                Err(_) => Err(handshake_timed_out(&self.tls.borrow().peer, limit)),
+                Err(_) => {
+                    let mut tls = self.tls.borrow_mut();
+                    let error = handshake_timed_out(&tls.peer, limit);
+                    Err(tls.fail(error))
+                }
             },
         }
     }
@@ -130,38 +152,62 @@ impl<S: ByteStream> TlsStream<S> {
                 return Ok(());
             }
             if self.receive().await? == 0 {
-                return Err(closed_in_handshake(&self.tls.borrow().peer));
+                let mut tls = self.tls.borrow_mut();
+                let error = closed_in_handshake(&tls.peer);
+                return Err(tls.fail(error));
             }
         }
     }
 
-    /// Writes what rustls has to send (handshake messages, alerts, encrypted data).
+    /// Writes what rustls has to send (handshake messages, alerts, encrypted data), and again
+    /// while more came during the write. With a write already under way it returns at once:
+    /// that write sends what rustls holds when it is done, so records never interleave.
     async fn send_pending(&self) -> io::Result<()> {
-        let mut out = {
+        loop {
+            let mut out = {
+                let mut tls = self.tls.borrow_mut();
+                tls.check()?;
+                if tls.writing || !tls.conn.wants_write() {
+                    return Ok(());
+                }
+                let mut out = std::mem::take(&mut tls.outgoing);
+                while tls.conn.wants_write() {
+                    if let Err(error) = tls.conn.write_tls(&mut out) {
+                        return Err(tls.fail(error));
+                    }
+                }
+                tls.writing = true;
+                out
+            };
+            let mut under_way = WriteUnderWay {
+                tls: &self.tls,
+                finished: false,
+            };
+            let written = self.io.write_all(&out).await;
+            under_way.finished = true;
+            drop(under_way);
+            out.clear();
+            // One large write (a big body) keeps no big buffer for the connection's life.
+            out.shrink_to(KEPT_WRITE_BUFFER);
             let mut tls = self.tls.borrow_mut();
-            if !tls.conn.wants_write() {
-                return Ok(());
+            if tls.outgoing.capacity() == 0 {
+                tls.outgoing = out;
             }
-            let mut out = std::mem::take(&mut tls.outgoing);
-            while tls.conn.wants_write() {
-                tls.conn.write_tls(&mut out)?;
+            if let Err(error) = written {
+                return Err(tls.fail(error));
             }
-            out
-        };
-        let written = self.io.write_all(&out).await;
-        out.clear();
-        let mut tls = self.tls.borrow_mut();
-        if tls.outgoing.capacity() == 0 {
-            tls.outgoing = out;
         }
-        written
     }
 
     /// Reads ciphertext from the stream below and hands it to rustls; returns how many bytes
     /// came (0: the stream ended). A protocol error is sent to the peer as an alert, then
     /// returned.
     async fn receive(&self) -> io::Result<usize> {
-        let mut buf = std::mem::take(&mut self.tls.borrow_mut().incoming);
+        let mut buf = {
+            let mut tls = self.tls.borrow_mut();
+            tls.check()?;
+            std::mem::take(&mut tls.incoming)
+        };
         if buf.len() < READ_CHUNK {
             buf.resize(READ_CHUNK, 0);
         }
@@ -170,20 +216,35 @@ impl<S: ByteStream> TlsStream<S> {
             let mut tls = self.tls.borrow_mut();
             let processed = match read {
                 Ok(n) => tls.take_in(&buf[..n]).map(|()| n),
-                Err(error) => Err(error),
+                Err(error) => Err(tls.fail(error)),
             };
             if tls.incoming.capacity() == 0 {
                 tls.incoming = buf;
             }
             processed
         };
-        if processed.is_err() {
+        if processed.is_err() && self.tls.borrow().conn.wants_write() {
             // Best effort: tell the peer why (the alert rustls queued) before giving up.
-            let _ = self.send_pending().await;
+            let _ = self.send_alert().await;
         }
         processed
     }
 
+    /// Writes the alert rustls queued after a failure (the failure itself stays recorded).
+    async fn send_alert(&self) -> io::Result<()> {
+        let out = {
+            let mut tls = self.tls.borrow_mut();
+            if tls.writing {
+                return Ok(());
+            }
+            let mut out = Vec::new();
+            while tls.conn.wants_write() {
+                tls.conn.write_tls(&mut out)?;
+            }
+            out
+        };
+        self.io.write_all(&out).await
+    }
     /// The stream below.
     ///
     /// # Examples
@@ -263,6 +324,27 @@ impl<S: ByteStream> TlsStream<S> {
 }
 
 impl Tls {
+    /// Fails unless no fatal error happened.
+    fn check(&self) -> io::Result<()> {
+        match &self.failed {
+            None => Ok(()),
+            Some((kind, error)) => Err(error.clone().into_io(*kind)),
+        }
+    }
+
+    /// Records `error` as the stream's fatal error if it is a TLS failure (one with a kind of
+    /// its own) and none was recorded; gives it back.
+    fn fail(&mut self, error: io::Error) -> io::Error {
+        if self.failed.is_none()
+            && let Some(kinded) = error
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<KindedError>())
+        {
+            self.failed = Some((error.kind(), kinded.clone()));
+        }
+        error
+    }
+
     /// Hands received ciphertext to rustls and processes it; `bytes` empty means the stream
     /// below ended.
     fn take_in(&mut self, mut bytes: &[u8]) -> io::Result<()> {
@@ -274,15 +356,30 @@ impl Tls {
         }
         self.records.track(bytes);
         while !bytes.is_empty() {
-            self.conn.read_tls(&mut bytes)?;
-            if let Err(error) = self.conn.process_new_packets() {
-                let client = matches!(self.conn, Connection::Client(_));
-                return Err(tls_error(
-                    &error,
-                    &self.peer,
-                    self.conn.is_handshaking(),
-                    client,
-                ));
+            let taken = match self.conn.read_tls(&mut bytes) {
+                Ok(taken) => taken,
+                Err(error) => {
+                    let error = KindedError::new(
+                        kinds::PROTOCOL,
+                        format!("TLS with {}: {error}", self.peer),
+                    )
+                    .into_io(io::ErrorKind::InvalidData);
+                    return Err(self.fail(error));
+                }
+            };
+            let closed = match self.conn.process_new_packets() {
+                Ok(state) => state.peer_has_closed(),
+                Err(error) => {
+                    let client = matches!(self.conn, Connection::Client(_));
+                    let handshaking = self.conn.is_handshaking();
+                    let error = tls_error(&error, &self.peer, handshaking, client);
+                    return Err(self.fail(error));
+                }
+            };
+            // After the peer's close_notify rustls takes nothing more: what follows the alert
+            // is ignored (RFC 8446, section 6.1), not waited on.
+            if taken == 0 || closed {
+                break;
             }
         }
         Ok(())
@@ -294,6 +391,7 @@ impl Tls {
         match self.conn.reader().read(buf) {
             Ok(n) => Ok(Some(n)),
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                self.check()?;
                 if self.eof {
                     // rustls waits for more; there is none.
                     return self.ended().map(Some);
@@ -301,19 +399,50 @@ impl Tls {
                 Ok(None)
             }
             Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => self.ended().map(Some),
-            Err(error) => Err(error),
+            Err(error) => Err(self.fail(error)),
         }
     }
 
     /// The peer closed without `close_notify`: the end of the stream between records, an
-    /// error within one or within the handshake.
-    fn ended(&self) -> io::Result<usize> {
+    /// error within one or within the handshake (or after a failure, that failure).
+    fn ended(&mut self) -> io::Result<usize> {
+        self.check()?;
         if self.conn.is_handshaking() {
-            Err(closed_in_handshake(&self.peer))
+            let error = closed_in_handshake(&self.peer);
+            Err(self.fail(error))
         } else if self.records.inside_record() {
-            Err(truncated_record(&self.peer))
+            let error = truncated_record(&self.peer);
+            Err(self.fail(error))
         } else {
             Ok(0)
+        }
+    }
+}
+
+/// A write of ciphertext to the stream below, under way: dropped before it finished (its
+/// future abandoned, e.g. by a timeout), it leaves records half sent, and the connection can
+/// no longer go on.
+struct WriteUnderWay<'a> {
+    /// The stream's state.
+    tls: &'a RefCell<Tls>,
+    /// The write finished (well or with an error).
+    finished: bool,
+}
+
+impl Drop for WriteUnderWay<'_> {
+    fn drop(&mut self) {
+        let mut tls = self.tls.borrow_mut();
+        tls.writing = false;
+        if !self.finished && tls.failed.is_none() {
+            let abandoned = KindedError::new(
+                kinds::PROTOCOL,
+                format!(
+                    "TLS with {}: a write was abandoned part way (a timeout?); the connection \
+                     cannot go on",
+                    tls.peer
+                ),
+            );
+            tls.failed = Some((io::ErrorKind::NotConnected, abandoned));
         }
     }
 }
@@ -339,11 +468,22 @@ impl<S: ByteStream> ByteStream for TlsStream<S> {
             self.complete_handshake().await?;
         }
         while !buf.is_empty() {
-            let n = self.tls.borrow_mut().conn.writer().write(buf)?;
+            let n = {
+                let mut tls = self.tls.borrow_mut();
+                tls.check()?;
+                match tls.conn.writer().write(buf) {
+                    Ok(n) => n,
+                    Err(error) => return Err(tls.fail(error)),
+                }
+            };
             buf = &buf[n..];
             self.send_pending().await?;
-            if n == 0 && !buf.is_empty() && !self.tls.borrow().conn.wants_write() {
-                return Err(io::ErrorKind::WriteZero.into());
+            if n == 0 {
+                // rustls's buffer is full and another write is sending it: let it run.
+                if !self.tls.borrow().writing {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                ttk_core::YieldNow::new().await;
             }
         }
         Ok(())

@@ -161,3 +161,136 @@ fn a_record_cut_short_after_the_handshake_is_an_error_not_an_end() {
     assert_eq!(kind(&error), "TlsProtocol", "{error}");
     assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof, "{error}");
 }
+
+/// Bot 0 completes a handshake, sends "bye", a `close_notify`, then 6 KiB of junk on the raw
+/// socket; bot 1 waits until all of it has arrived, then reads.
+#[bot(crate = ttk_core)]
+fn junk_after_close(
+    _cx: Cx,
+    id: usize,
+    port: Rc<Cell<u16>>,
+    acceptor: TlsAcceptor,
+    connector: TlsConnector,
+) -> io::Result<Vec<u8>> {
+    if id == 0 {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        port.set(listener.local_addr()?.port());
+        let (tcp, _) = ttk_core::yield_!(listener.accept())?;
+        let tls = ttk_core::yield_!(acceptor.accept(tcp))?;
+        ttk_core::yield_!(tls.write_all(b"bye"))?;
+        ttk_core::yield_!(tls.close_notify())?;
+        ttk_core::yield_!(tls.get_ref().write_all(&[23; 6 * 1024]))?;
+        ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_millis(500)));
+        return Ok(Vec::new());
+    }
+    let tcp = ttk_core::yield_!(TcpStream::connect(("127.0.0.1", port.get())))?;
+    let tls = ttk_core::yield_!(connector.connect("localhost", tcp))?;
+    ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_millis(100)));
+    let mut got = Vec::new();
+    let mut buf = [0; 64];
+    loop {
+        match ttk_core::yield_!(tls.read(&mut buf))? {
+            0 => return Ok(got),
+            n => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[test]
+fn bytes_after_close_notify_are_ignored_not_spun_on() {
+    let (acceptor, connector) = parties();
+    // The loop runs on a thread of its own, so that a spin fails the test instead of hanging it.
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let port = Rc::new(Cell::new(0));
+        let mut results = ttk_core::run(2, |cx, id| {
+            junk_after_close(cx, id, port.clone(), acceptor.clone(), connector.clone())
+        });
+        let _ = done.send(results.pop().unwrap().map_err(|error| error.to_string()));
+    });
+    let got = finished
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the reader spun or hung on the bytes after close_notify");
+    assert_eq!(got.unwrap(), b"bye");
+}
+
+/// Bot 1 reads the record bot 0 cut short (as in `cut_short`), then reads and writes again.
+#[bot(crate = ttk_core)]
+fn after_a_failure(
+    _cx: Cx,
+    id: usize,
+    port: Rc<Cell<u16>>,
+    acceptor: TlsAcceptor,
+    connector: TlsConnector,
+) -> io::Result<Vec<String>> {
+    if id == 0 {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        port.set(listener.local_addr()?.port());
+        let (tcp, _) = ttk_core::yield_!(listener.accept())?;
+        let tls = ttk_core::yield_!(acceptor.accept(tcp))?;
+        ttk_core::yield_!(tls.get_ref().write_all(&[23, 3, 3, 0, 64, 1, 2, 3]))?;
+        return Ok(Vec::new());
+    }
+    let tcp = ttk_core::yield_!(TcpStream::connect(("127.0.0.1", port.get())))?;
+    let tls = ttk_core::yield_!(connector.connect("localhost", tcp))?;
+    let mut buf = [0; 64];
+    let mut kinds = Vec::new();
+    for _ in 0..2 {
+        let error = ttk_core::yield_!(tls.read(&mut buf)).unwrap_err();
+        kinds.push(kind(&error));
+    }
+    let error = ttk_core::yield_!(tls.write_all(b"more")).unwrap_err();
+    kinds.push(kind(&error));
+    Ok(kinds)
+}
+
+#[test]
+fn a_failure_is_the_answer_to_every_later_operation() {
+    let (acceptor, connector) = parties();
+    let port = Rc::new(Cell::new(0));
+    let mut results = ttk_core::run(2, |cx, id| {
+        after_a_failure(cx, id, port.clone(), acceptor.clone(), connector.clone())
+    });
+    assert_eq!(
+        results.pop().unwrap().unwrap(),
+        ["TlsProtocol", "TlsProtocol", "TlsProtocol"]
+    );
+}
+
+/// Bot 1 writes 8 MiB to bot 0, which never reads, within 200 ms; then tries again.
+#[bot(crate = ttk_core)]
+fn abandoned_write(
+    _cx: Cx,
+    id: usize,
+    port: Rc<Cell<u16>>,
+    acceptor: TlsAcceptor,
+    connector: TlsConnector,
+) -> io::Result<Option<(io::ErrorKind, String)>> {
+    if id == 0 {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        port.set(listener.local_addr()?.port());
+        let (tcp, _) = ttk_core::yield_!(listener.accept())?;
+        let _tls = ttk_core::yield_!(acceptor.accept(tcp))?;
+        ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_secs(1)));
+        return Ok(None);
+    }
+    let tcp = ttk_core::yield_!(TcpStream::connect(("127.0.0.1", port.get())))?;
+    let tls = ttk_core::yield_!(connector.connect("localhost", tcp))?;
+    let big = vec![7; 8 << 20];
+    let limit = std::time::Duration::from_millis(200);
+    assert!(ttk_core::yield_!(ttk_core::timeout(limit, tls.write_all(&big))).is_err());
+    let error = ttk_core::yield_!(tls.write_all(b"next")).unwrap_err();
+    Ok(Some((error.kind(), error.to_string())))
+}
+
+#[test]
+fn a_write_abandoned_part_way_ends_the_connection_with_a_reason() {
+    let (acceptor, connector) = parties();
+    let port = Rc::new(Cell::new(0));
+    let mut results = ttk_core::run(2, |cx, id| {
+        abandoned_write(cx, id, port.clone(), acceptor.clone(), connector.clone())
+    });
+    let (kind, message) = results.pop().unwrap().unwrap().unwrap();
+    assert_eq!(kind, io::ErrorKind::NotConnected);
+    assert!(message.contains("abandoned"), "{message}");
+}

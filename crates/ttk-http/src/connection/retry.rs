@@ -86,7 +86,13 @@ impl HttpConnection {
                 | io::ErrorKind::ConnectionAborted
                 | io::ErrorKind::BrokenPipe
         );
+        // A TLS failure (a record cut short, a close in a handshake) carries a kind of its own:
+        // the server answered something, or the new connection failed; never an idle close.
+        let tls_failure = error
+            .get_ref()
+            .is_some_and(|inner| inner.is::<ttk_core::metrics::KindedError>());
         closed
+            && !tls_failure
             && self.served > 0
             && self.silent
             && self.buffered == self.awaiting.len()
