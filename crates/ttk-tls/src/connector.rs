@@ -21,7 +21,7 @@ use crate::stream::TlsStream;
 /// How long a handshake may take by default before it fails as `TlsHandshake` (`TimedOut`).
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The sessions a connector keeps for resumption, per server name.
+/// How many servers a connector keeps sessions of, for resumption (a bot talks to few).
 const SESSIONS_KEPT: usize = 4;
 
 /// A TLS protocol version, to restrict what a connector or acceptor offers.

@@ -83,7 +83,7 @@ impl TestPki {
     /// A new CA.
     ///
     /// # Errors
-    /// `Other` if the key cannot be made (the system's random source failed).
+    /// `InvalidInput` if the key cannot be made (the system's random source failed).
     ///
     /// # Examples
     /// See [`TestPki`].
@@ -99,7 +99,10 @@ impl TestPki {
             KeyUsagePurpose::CrlSign,
             KeyUsagePurpose::DigitalSignature,
         ];
-        let ca_pem = params.self_signed(&key).map_err(made_error)?.pem();
+        let ca_pem = pem(
+            "CERTIFICATE",
+            params.self_signed(&key).map_err(made_error)?.der(),
+        );
         Ok(TestPki {
             issuer: Issuer::new(params, key),
             ca_pem,
@@ -145,7 +148,7 @@ impl TestPki {
     /// A client certificate with the common name `name`, for mutual TLS.
     ///
     /// # Errors
-    /// `Other` if the key cannot be made.
+    /// `InvalidInput` if the key cannot be made.
     ///
     /// # Examples
     /// See [`TlsConnectorBuilder`](crate::TlsConnectorBuilder).
@@ -177,10 +180,23 @@ impl TestPki {
         }
         let certificate = params.signed_by(&key, &self.issuer).map_err(made_error)?;
         Ok(CertifiedPem {
-            chain_pem: certificate.pem(),
-            key_pem: key.serialize_pem(),
+            chain_pem: pem("CERTIFICATE", certificate.der()),
+            key_pem: pem("PRIVATE KEY", &key.serialize_der()),
         })
     }
+}
+
+/// `der` as PEM text with `label` (`CERTIFICATE`, `PRIVATE KEY`): base64 in lines of 64.
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut text = format!("-----BEGIN {label}-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        text.push_str(std::str::from_utf8(line).unwrap_or_default());
+        text.push('\n');
+    }
+    text.push_str(&format!("-----END {label}-----\n"));
+    text
 }
 
 impl fmt::Debug for TestPki {

@@ -193,8 +193,12 @@ fn sessions_resume_unless_told_not_to() {
 }
 
 /// A self-signed certificate made as most quick tests make one: `openssl req -x509`, marked as
-/// a CA, its host only in its subject.
-fn openssl_self_signed(dir: &TempDir, stem: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+/// a CA, its host only in its subject; `extra` arguments to openssl.
+fn openssl_self_signed(
+    dir: &TempDir,
+    stem: &str,
+    extra: &[&str],
+) -> (std::path::PathBuf, std::path::PathBuf) {
     let (cert, key) = (
         dir.0.join(format!("{stem}.pem")),
         dir.0.join(format!("{stem}.key")),
@@ -203,6 +207,7 @@ fn openssl_self_signed(dir: &TempDir, stem: &str) -> (std::path::PathBuf, std::p
         .args([
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
         ])
+        .args(extra)
         .args(["-subj", "/CN=localhost", "-keyout"])
         .arg(&key)
         .arg("-out")
@@ -217,19 +222,21 @@ fn openssl_self_signed(dir: &TempDir, stem: &str) -> (std::path::PathBuf, std::p
 #[test]
 fn a_self_signed_certificate_given_with_cacert_is_trusted_as_it_is() {
     let dir = TempDir::new("self-signed");
-    let (cert, key) = openssl_self_signed(&dir, "server");
+    let (cert, key) = openssl_self_signed(&dir, "server", &[]);
     let server = OpenSslServer::start(&cert, &key, &[]);
     let pinned = TlsConnector::builder()
         .ca_file(&cert)
         .unwrap()
         .build()
         .unwrap();
-    for name in ["localhost", "127.0.0.1"] {
-        let talk = run_talk(server.port, name, &pinned, 1).unwrap();
-        assert_eq!(talk.replies, ["slt olleh"], "as {name}");
-    }
+    let talk = run_talk(server.port, "localhost", &pinned, 1).unwrap();
+    assert_eq!(talk.replies, ["slt olleh"]);
+    // Its host is still checked, as OpenSSL checks it: by its common name, as it has no
+    // alternative names.
+    let error = run_talk(server.port, "127.0.0.1", &pinned, 1).unwrap_err();
+    assert_eq!(kind(&error), "TlsWrongHost", "{error}");
     // Another self-signed certificate is not this one: refused.
-    let (other, _) = openssl_self_signed(&dir, "other");
+    let (other, _) = openssl_self_signed(&dir, "other", &[]);
     let wrong = TlsConnector::builder()
         .ca_file(&other)
         .unwrap()
@@ -241,4 +248,35 @@ fn a_self_signed_certificate_given_with_cacert_is_trusted_as_it_is() {
         "{}: {error}",
         kind(&error)
     );
+}
+
+#[test]
+fn a_pinned_certificate_is_checked_by_its_alternative_names_and_its_dates() {
+    let dir = TempDir::new("pinned-checks");
+    // Alternative names: 127.0.0.1 is among them, localhost is not.
+    let (cert, key) = openssl_self_signed(&dir, "ip", &["-addext", "subjectAltName=IP:127.0.0.1"]);
+    let server = OpenSslServer::start(&cert, &key, &[]);
+    let pinned = TlsConnector::builder()
+        .ca_file(&cert)
+        .unwrap()
+        .build()
+        .unwrap();
+    let talk = run_talk(server.port, "127.0.0.1", &pinned, 1).unwrap();
+    assert_eq!(talk.replies, ["slt olleh"]);
+    let error = run_talk(server.port, "localhost", &pinned, 1).unwrap_err();
+    assert_eq!(kind(&error), "TlsWrongHost", "{error}");
+    drop(server);
+
+    // Expired: refused as outside its validity period, pinned or not.
+    let pki = TestPki::new().unwrap();
+    let expired = pki.expired_server_certificate(&["localhost"]).unwrap();
+    let (cert, key) = dir.write_pair("expired", &expired);
+    let server = OpenSslServer::start(&cert, &key, &[]);
+    let pinned = TlsConnector::builder()
+        .ca_file(&cert)
+        .unwrap()
+        .build()
+        .unwrap();
+    let error = run_talk(server.port, "localhost", &pinned, 1).unwrap_err();
+    assert_eq!(kind(&error), "TlsExpired", "{error}");
 }
