@@ -2,7 +2,8 @@
 //! `websockets` library with the standard library's ssl (`support/wss_echo.py`). Every message
 //! ttk counts as echoed is one the server counts as echoed.
 //!
-//! Needs python3 with `websockets` (`pip install websockets`; `.ci/run` installs it). Without
+//! Needs python3 with `websockets` (`pip install websockets`, or Debian's `python3-websockets`;
+//! `.ci/run` installs it); `TTK_PYTHON` names the interpreter if it is not `python3`. Without
 //! it the test says it is skipped and passes, unless `TTK_REQUIRE_WEBSOCKETS` is set.
 
 use std::io::{BufRead, BufReader, Write as _};
@@ -28,10 +29,15 @@ impl Drop for EchoServer {
     }
 }
 
+/// The Python interpreter: `TTK_PYTHON`, else `python3`.
+fn python() -> std::ffi::OsString {
+    std::env::var_os("TTK_PYTHON").unwrap_or_else(|| "python3".into())
+}
+
 /// Starts the server with a certificate for "localhost" signed by `pki`; `None` if python3 or
 /// `websockets` is missing (and not required).
 fn start(dir: &Path, pki: &TestPki) -> Option<EchoServer> {
-    let has_websockets = Command::new("python3")
+    let has_websockets = Command::new(python())
         .args(["-c", "import websockets"])
         .status()
         .is_ok_and(|status| status.success());
@@ -56,7 +62,7 @@ fn start(dir: &Path, pki: &TestPki) -> Option<EchoServer> {
         .unwrap()
         .port();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/wss_echo.py");
-    let mut child = Command::new("python3")
+    let mut child = Command::new(python())
         .arg(script)
         .arg(dir.join("server.pem"))
         .arg(dir.join("server.key"))
