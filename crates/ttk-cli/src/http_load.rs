@@ -16,6 +16,10 @@ use crate::pace::{Pace, Turns};
 use crate::status::failure_reason;
 use crate::tls_flags::{TlsFlags, connect_timed};
 
+/// The counter of requests sent again on a new connection after the server closed the
+/// kept-alive one they went out on.
+const RESENT: &str = "requests sent again (server closed an idle connection)";
+
 /// `ttk http`'s flags.
 #[derive(Args, Clone, Debug)]
 #[command(
@@ -31,7 +35,9 @@ use crate::tls_flags::{TlsFlags, connect_timed};
     Transactions in the report and thresholds: \
     `connect` and `request` (a connection the server closed, or an error broke, is opened \
     again as a `connect`), and for https:// `tls`, each TLS handshake (counted as full or \
-    resumed). Exit code 1 if no request succeeded.\n\n\
+    resumed). A request that meets a kept-alive connection the server closed while idle is \
+    sent again once on a new connection (counted: `requests sent again`). Exit code 1 if no \
+    request succeeded.\n\n\
     Examples:\n  \
     ttk http http://127.0.0.1:8080/ -c 100 -d 10s\n  \
     ttk http https://127.0.0.1:8443/ -c 100 -d 10s --cacert ca.pem\n  \
@@ -133,7 +139,7 @@ impl HttpArgs {
         // Nobody reads the body: counted and dropped as it arrives, whatever its size.
         request = request.follow_redirects(self.redirects).discard_body(true);
         let tls = if self.url.tls {
-            Some(self.tls.connector(&["http/1.1"])?)
+            Some(self.tls.connector(&["http/1.1"], self.load.timeout)?)
         } else {
             if self.tls.any_given() {
                 eprintln!("warning: the TLS flags do nothing for an http:// URL");
@@ -194,6 +200,7 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         if let Some(at) = send_at {
             cx.measure_from(at);
         }
+        let retries_before = connection.retries();
         let request = cx.transaction("request");
         match ttk::yield_!(connection.send(&plan.request)) {
             Ok(response) if response.status() < 400 => {
@@ -205,6 +212,13 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             Err(error) => {
                 request.fail_with(&error);
             }
+        }
+        if let Some(connection) = http.as_ref()
+            && connection.retries() > retries_before
+        {
+            // The server had closed the kept-alive connection: the request went again on a
+            // new one (its connect and handshake inside the request's time).
+            cx.count(RESENT, connection.retries() - retries_before);
         }
         // Closed by the server or broken by an error: start over through `connect`, timed as
         // such (and paused if the server is gone) rather than inside the next request.

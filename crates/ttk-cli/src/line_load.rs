@@ -77,7 +77,7 @@ impl TcpArgs {
             return 2;
         }
         let tls = if self.tls {
-            match self.tls_flags.connector(&[]) {
+            match self.tls_flags.connector(&[], self.load.timeout) {
                 Ok(connector) => Some(connector),
                 Err(code) => return code,
             }

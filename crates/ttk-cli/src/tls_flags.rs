@@ -63,13 +63,24 @@ impl TlsFlags {
             || self.tls_version.is_some()
     }
 
-    /// The connector these flags describe, with `alpn` offered; `Err` is the exit code, the
-    /// message printed.
-    pub(crate) fn connector(&self, alpn: &[&str]) -> Result<TlsConnector, u8> {
+    /// The connector these flags describe, with `alpn` offered and handshakes limited to
+    /// `timeout` (`--timeout`; the connector's default without it); `Err` is the exit code,
+    /// the message printed.
+    pub(crate) fn connector(
+        &self,
+        alpn: &[&str],
+        timeout: Option<Duration>,
+    ) -> Result<TlsConnector, u8> {
         let mut builder = TlsConnector::builder()
             .insecure(self.insecure)
             .resumption(self.tls_resume)
             .alpn(alpn);
+        if let Some(limit) = timeout {
+            builder = builder.handshake_timeout(Some(limit));
+        }
+        if self.insecure && self.cacert.is_some() {
+            eprintln!("warning: --insecure checks no certificate: --cacert is not used");
+        }
         if let Some(version) = self.tls_version {
             builder = builder.versions(&[version]);
         }

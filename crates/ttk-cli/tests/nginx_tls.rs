@@ -199,6 +199,9 @@ fn no_false_failures_when_nginx_closes_idle_connections() {
     let report = check_counts(&output, report, &nginx);
     let request = report.transaction("request").unwrap();
     assert!(request.ok >= 25, "{} requests", request.ok);
+    // Each request that met a closed connection went again on a new one, and says so.
+    let resent = report.counters["requests sent again (server closed an idle connection)"];
+    assert!(resent > 0, "{:?}", report.counters);
 }
 
 #[test]
