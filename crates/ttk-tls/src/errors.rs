@@ -34,17 +34,38 @@ pub(crate) mod kinds {
 pub(crate) fn tls_error(error: &Error, peer: &str, handshaking: bool, client: bool) -> io::Error {
     let (kind, message) = match error {
         Error::InvalidCertificate(certificate) => certificate_error(certificate, peer, client),
-        Error::AlertReceived(alert) => (kinds::ALERT, alert_message(*alert, peer, client)),
-        Error::PeerIncompatible(incompatible) => (
+        Error::AlertReceived(AlertDescription::ProtocolVersion) => (
             kinds::VERSION,
             format!(
-                "TLS with {peer}: the two sides share no protocol version or cipher suite \
-                 ({incompatible:?}); check the versions each side allows"
+                "{peer} sent the TLS alert ProtocolVersion: the two sides share no protocol \
+                 version (--tls-version picks what ttk offers)"
+            ),
+        ),
+        Error::AlertReceived(alert) => (kinds::ALERT, alert_message(*alert, peer, client)),
+        Error::PeerIncompatible(incompatible) if is_about_versions(incompatible) => (
+            kinds::VERSION,
+            format!(
+                "TLS with {peer}: the two sides share no protocol version ({incompatible:?}); \
+                 --tls-version picks what ttk offers"
+            ),
+        ),
+        Error::PeerIncompatible(incompatible) => (
+            kinds::HANDSHAKE,
+            format!(
+                "the TLS handshake with {peer} failed: the two sides have nothing in common \
+                 for it ({incompatible:?})"
             ),
         ),
         Error::NoCertificatesPresented if !client => (
             kinds::HANDSHAKE,
             format!("TLS with {peer}: the client presented no certificate, and one is required"),
+        ),
+        Error::InvalidMessage(_) | Error::InappropriateMessage { .. } if handshaking => (
+            kinds::HANDSHAKE,
+            format!(
+                "the TLS handshake with {peer} failed: {error} (is it a plain, non-TLS port? \
+                 then write http:// or leave out --tls)"
+            ),
         ),
         _ if handshaking => (
             kinds::HANDSHAKE,
@@ -53,6 +74,13 @@ pub(crate) fn tls_error(error: &Error, peer: &str, handshaking: bool, client: bo
         _ => (kinds::PROTOCOL, format!("TLS with {peer}: {error}")),
     };
     KindedError::new(kind, message).into_io(io::ErrorKind::InvalidData)
+}
+
+/// Whether the peer and ttk disagree on protocol versions (rather than on suites, groups or
+/// signature schemes).
+fn is_about_versions(incompatible: &rustls::PeerIncompatible) -> bool {
+    let name = format!("{incompatible:?}");
+    name.contains("Tls12") || name.contains("Tls13") || name.contains("Version")
 }
 
 /// The kind and message of a certificate the client (or server, for client certificates)
@@ -93,7 +121,7 @@ fn certificate_error(error: &CertificateError, peer: &str, client: bool) -> (&'s
         ),
         _ => (
             kinds::BAD_CERTIFICATE,
-            format!("{whose} was refused: {error}"),
+            format!("{whose} was refused ({error}): {fix_roots}"),
         ),
     }
 }

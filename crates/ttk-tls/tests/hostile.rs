@@ -54,6 +54,7 @@ fn garbage_after_the_client_hello() {
     let error = handshake_with(port);
     assert_eq!(kind(&error), "TlsHandshake", "{error}");
     assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{error}");
+    assert!(error.to_string().contains("plain, non-TLS port"), "{error}");
 }
 
 #[test]

@@ -114,11 +114,8 @@ fn a_server_that_requires_a_client_certificate() {
 
     // Without one: the server refuses, and the message says a client certificate may be needed.
     let error = run_talk(server.port, "localhost", &trusting(&pki), 1).unwrap_err();
-    assert!(
-        ["TlsAlert", "TlsProtocol", "TlsHandshake"].contains(&kind(&error).as_str()),
-        "{}: {error}",
-        kind(&error)
-    );
+    assert_eq!(kind(&error), "TlsAlert", "{error}");
+    assert!(error.to_string().contains("client certificate"), "{error}");
 
     // With one signed by the CA it trusts: it talks.
     let me = pki.client_certificate("bot-1").unwrap();
@@ -146,11 +143,8 @@ fn no_common_version_fails_as_version() {
         .build()
         .unwrap();
     let error = run_talk(server.port, "localhost", &tls13_only, 1).unwrap_err();
-    assert!(
-        ["TlsAlert", "TlsVersion"].contains(&kind(&error).as_str()),
-        "{}: {error}",
-        kind(&error)
-    );
+    assert_eq!(kind(&error), "TlsVersion", "{error}");
+    assert!(error.to_string().contains("--tls-version"), "{error}");
     // TLS 1.2 itself works.
     let tls12 = TlsConnector::builder()
         .ca_pem(pki.ca_pem())
