@@ -42,10 +42,15 @@ impl HttpConnection {
             .headers()
             .find(|(name, _)| name.eq_ignore_ascii_case("host"))
             .map_or(self.host.as_str(), |(_, value)| value);
-        if !scheme_ok
-            || resolved
-                .authority
-                .is_some_and(|a| !same_host(a, host, default_port))
+        if !scheme_ok {
+            return Err(invalid(format_args!(
+                "a redirect to {location}, off this connection's scheme {scheme}: not followed \
+                 (a connection follows redirects on its own scheme and host)"
+            )));
+        }
+        if resolved
+            .authority
+            .is_some_and(|a| !same_host(a, host, default_port))
         {
             return Err(invalid(format_args!(
                 "a redirect to {location}, off this connection's host {host}: not followed (a \

@@ -172,8 +172,10 @@ impl WebSocket<MaybeTls> {
     /// Connects to `url` (`ws://host[:port]/path`, port 80 if none is given; `wss://` for TLS,
     /// port 443, the server's certificate checked against the system's roots) and does the
     /// client handshake. A host name is looked up without blocking the loop; the first of its
-    /// addresses that accepts is used. The socket has `TCP_NODELAY` set. For `wss://` with a CA
-    /// of one's own, a client certificate or no certificate check, use
+    /// addresses that accepts is used. The socket has `TCP_NODELAY` set. `wss://` uses the
+    /// process's shared connector ([`TlsConnector::system_default`]), whose session cache all
+    /// bots share; for a CA of one's own, a client certificate, no certificate check, or each
+    /// bot resuming its own sessions ([`TlsConnector::for_one_client`]), use
     /// [`WebSocket::connect_tls`].
     ///
     /// # Errors
