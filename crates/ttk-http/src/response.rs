@@ -15,6 +15,11 @@ const STACK_HEADERS: usize = 64;
 /// The first size of [`SpareHeaders`] (100 `Set-Cookie` lines fit).
 const FIRST_SPARE_HEADERS: usize = 256;
 
+/// The most header slots kept between responses: a head with more (only a hostile or broken
+/// server sends thousands) gets its slots for itself, and they are let go after it, so one such
+/// response does not hold hundreds of KiB per connection for the connection's life.
+const KEPT_HEADERS: usize = 1024;
+
 /// The fewest bytes a header line takes (`a:` and a line feed), so a head of `n` bytes has at
 /// most `n / 3` headers.
 const LEAST_HEADER_LINE: usize = 3;
@@ -126,6 +131,10 @@ impl Head {
         // Left uninitialised: httparse writes the headers it returns, and filling 64 empty
         // ones (2 KiB) per response would cost more than parsing a small head.
         let mut headers = [const { MaybeUninit::uninit() }; STACK_HEADERS];
+        if self.headers.capacity() > KEPT_HEADERS {
+            // Grown by a head of thousands of headers: let it go (see `KEPT_HEADERS`).
+            self.headers = Vec::new();
+        }
         let mut response = httparse::Response::new(&mut []);
         match httparse::ParserConfig::default().parse_response_with_uninit_headers(
             &mut response,
@@ -180,6 +189,9 @@ impl Head {
                 parsed => break self.take(&response, parsed, buf),
             }
         };
+        if spare.len() > KEPT_HEADERS {
+            spare = Vec::new();
+        }
         self.spare.0 = spare;
         result
     }
