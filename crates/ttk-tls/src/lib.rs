@@ -14,7 +14,8 @@
 //!   switch to force full handshakes.
 //! - The server side is [`TlsAcceptor`], for bots that host listeners.
 //! - [`MaybeTls`] is a stream that is TLS or not as a URL decides.
-//! - [`TestPki`] makes a CA and certificates on the spot, for tests and demos.
+//! - [`TestPki`] makes a CA and certificates on the spot, for tests and demos (the default
+//!   feature `test-pki`, which brings rcgen).
 //!
 //! The crypto is *ring*'s, which builds with only a C compiler.
 //!
@@ -69,10 +70,12 @@ mod pem;
 mod pinned;
 mod records;
 mod stream;
+#[cfg(feature = "test-pki")]
 mod test_pki;
 
 pub use acceptor::TlsAcceptor;
 pub use connector::{DEFAULT_HANDSHAKE_TIMEOUT, TlsConnector, TlsConnectorBuilder, TlsVersion};
 pub use maybe_tls::MaybeTls;
 pub use stream::TlsStream;
+#[cfg(feature = "test-pki")]
 pub use test_pki::{CertifiedPem, TestPki};
