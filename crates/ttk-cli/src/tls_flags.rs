@@ -79,13 +79,13 @@ impl TlsFlags {
             builder = builder.handshake_timeout(Some(limit));
         }
         if self.insecure && self.cacert.is_some() {
-            eprintln!("warning: --insecure checks no certificate: --cacert is not used");
+            eprintln!("warning: --insecure checks no certificate: --cacert is not read");
         }
         if let Some(version) = self.tls_version {
             builder = builder.versions(&[version]);
         }
         let built = (|| {
-            if let Some(ca) = &self.cacert {
+            if let Some(ca) = self.cacert.as_ref().filter(|_| !self.insecure) {
                 builder = builder.ca_file(ca)?;
             }
             if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
@@ -128,11 +128,9 @@ pub(crate) async fn connect_timed(
     let Some((connector, name)) = tls else {
         return Ok(MaybeTls::Plain(stream));
     };
-    let handshake = connector.connect(name, stream);
-    let stream = match limit {
-        Some(limit) => cx.time_within("tls", limit, handshake).await,
-        None => cx.time("tls", handshake).await,
-    }?;
+    // The connector bounds the handshake itself (by `limit` when given), and names the server
+    // in its error.
+    let stream = cx.time("tls", connector.connect(name, stream)).await?;
     cx.count(if stream.is_resumed() { RESUMED } else { FULL }, 1);
     if connector.is_insecure() {
         cx.count(UNVERIFIED, 1);

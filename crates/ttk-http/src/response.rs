@@ -16,8 +16,9 @@ const STACK_HEADERS: usize = 64;
 const FIRST_SPARE_HEADERS: usize = 256;
 
 /// The most header slots kept between responses: a head with more (only a hostile or broken
-/// server sends thousands) gets its slots for itself, and they are let go after it, so one such
-/// response does not hold hundreds of KiB per connection for the connection's life.
+/// server sends thousands) gets its slots for itself, and they are let go after it (the spare
+/// slots at once, the parsed headers at the next response), so one such response does not hold
+/// hundreds of KiB per connection for the connection's life.
 const KEPT_HEADERS: usize = 1024;
 
 /// The fewest bytes a header line takes (`a:` and a line feed), so a head of `n` bytes has at

@@ -38,15 +38,24 @@ pub(crate) fn tls_error(error: &Error, peer: &str, handshaking: bool, client: bo
             kinds::VERSION,
             format!(
                 "{peer} sent the TLS alert ProtocolVersion: the two sides share no protocol \
-                 version (--tls-version picks what ttk offers)"
+                 version{}",
+                if client {
+                    " (--tls-version picks what ttk offers)"
+                } else {
+                    ""
+                }
             ),
         ),
         Error::AlertReceived(alert) => (kinds::ALERT, alert_message(*alert, peer, client)),
         Error::PeerIncompatible(incompatible) if is_about_versions(incompatible) => (
             kinds::VERSION,
             format!(
-                "TLS with {peer}: the two sides share no protocol version ({incompatible:?}); \
-                 --tls-version picks what ttk offers"
+                "TLS with {peer}: the two sides share no protocol version ({incompatible:?}){}",
+                if client {
+                    "; --tls-version picks what ttk offers"
+                } else {
+                    ""
+                }
             ),
         ),
         Error::PeerIncompatible(incompatible) => (
@@ -60,7 +69,7 @@ pub(crate) fn tls_error(error: &Error, peer: &str, handshaking: bool, client: bo
             kinds::HANDSHAKE,
             format!("TLS with {peer}: the client presented no certificate, and one is required"),
         ),
-        Error::InvalidMessage(_) | Error::InappropriateMessage { .. } if handshaking => (
+        Error::InvalidMessage(_) | Error::InappropriateMessage { .. } if handshaking && client => (
             kinds::HANDSHAKE,
             format!(
                 "the TLS handshake with {peer} failed: {error} (is it a plain, non-TLS port? \
@@ -79,8 +88,15 @@ pub(crate) fn tls_error(error: &Error, peer: &str, handshaking: bool, client: bo
 /// Whether the peer and ttk disagree on protocol versions (rather than on suites, groups or
 /// signature schemes).
 fn is_about_versions(incompatible: &rustls::PeerIncompatible) -> bool {
-    let name = format!("{incompatible:?}");
-    name.contains("Tls12") || name.contains("Tls13") || name.contains("Version")
+    use rustls::PeerIncompatible as P;
+    matches!(
+        incompatible,
+        P::ServerDoesNotSupportTls12Or13
+            | P::ServerTlsVersionIsDisabledByOurConfig
+            | P::Tls12NotOffered
+            | P::Tls12NotOfferedOrEnabled
+            | P::Tls13RequiredForQuic
+    )
 }
 
 /// The kind and message of a certificate the client (or server, for client certificates)

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use rustls::Connection;
@@ -18,12 +19,12 @@ use crate::records::RecordBoundaries;
 /// connection holds little, while a large body still takes few reads.
 const READ_CHUNK: usize = 8 * 1024;
 
-/// The capacity the write buffer keeps after a write larger than it.
-const KEPT_WRITE_BUFFER: usize = 8 * 1024;
+/// The capacity the write buffer keeps after a write larger than it: a request or message
+/// bigger than this reallocates it, and an idle connection holds no more.
+const KEPT_WRITE_BUFFER: usize = 16 * 1024;
 
-/// How much plaintext rustls takes before it is sent: a large write goes out in pieces of this
-/// size, each encrypted then written, instead of all encrypted at once.
-const SEND_LIMIT: usize = 64 * 1024;
+/// How long the alert that explains a failure may take to go out before it is given up.
+const ALERT_TIME: Duration = Duration::from_secs(1);
 
 /// A TLS connection over a byte stream `S` ([`TcpStream`] by default), itself a
 /// [`ByteStream`]: [`Framed`](ttk_net::Framed), HTTP and WebSocket run over it unchanged.
@@ -36,7 +37,9 @@ const SEND_LIMIT: usize = 64 * 1024;
 ///
 /// A peer that closes the connection between records reads as the end of the stream (`Ok(0)`),
 /// with or without a `close_notify` alert first (HTTP servers often skip it); one that closes in
-/// the middle of a record is an error.
+/// the middle of a record is an error. The first TLS failure, or a write to the stream below
+/// that failed or was abandoned part way (records half sent), ends the connection: every later
+/// operation fails, saying why. One read at a time; writes take turns.
 ///
 /// # Examples
 /// A server bot and a client bot on the same loop, speaking lines over TLS:
@@ -92,37 +95,58 @@ pub struct TlsStream<S = TcpStream> {
 struct Tls {
     /// rustls's state machine.
     conn: Connection,
-    /// The buffer ciphertext is read into; taken out while a read awaits.
+    /// The buffer ciphertext is read into (taken out while a read awaits): bytes at
+    /// `unfed..filled` were read but not yet given to rustls.
     incoming: Vec<u8>,
+    /// The first byte of `incoming` not yet given to rustls.
+    unfed: usize,
+    /// The end of the bytes read into `incoming`.
+    filled: usize,
     /// The buffer ciphertext is written from; taken out while a write awaits.
     outgoing: Vec<u8>,
     /// Where the received bytes stand among records.
     records: RecordBoundaries,
     /// The stream below has reached its end.
     eof: bool,
+    /// A read of the stream below is under way.
+    reading: bool,
     /// A write to the stream below is under way: what rustls has to send waits for it, so
     /// that records go out in order.
     writing: bool,
-    /// The first fatal error (a TLS failure, a write abandoned part way): every later
-    /// operation fails with it.
+    /// Writes waiting for their turn.
+    write_waiters: Vec<Waker>,
+    /// The first fatal error (a TLS failure, a write failed or abandoned part way): every
+    /// later operation fails with it.
     failed: Option<(io::ErrorKind, KindedError)>,
     /// The peer's name, for error messages.
     peer: Box<str>,
 }
 
+/// How much [`TlsStream::send_pending`] sends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sending {
+    /// What rustls holds, and again while more comes: a write's own data.
+    UntilDone,
+    /// One batch: a read answering a key update does not stay to send other writes' data.
+    OneBatch,
+}
+
 impl<S: ByteStream> TlsStream<S> {
     /// A stream over `io` with a handshake to do.
-    pub(crate) fn new(io: S, mut conn: Connection, peer: &str) -> TlsStream<S> {
-        conn.set_buffer_limit(Some(SEND_LIMIT));
+    pub(crate) fn new(io: S, conn: Connection, peer: &str) -> TlsStream<S> {
         TlsStream {
             io,
             tls: RefCell::new(Tls {
                 conn,
                 incoming: Vec::new(),
+                unfed: 0,
+                filled: 0,
                 outgoing: Vec::new(),
                 records: RecordBoundaries::default(),
                 eof: false,
+                reading: false,
                 writing: false,
+                write_waiters: Vec::new(),
                 failed: None,
                 peer: peer.into(),
             }),
@@ -147,7 +171,7 @@ impl<S: ByteStream> TlsStream<S> {
     /// Sends and receives handshake messages until the handshake is complete.
     async fn complete_handshake(&self) -> io::Result<()> {
         loop {
-            self.send_pending().await?;
+            self.send_pending(Sending::UntilDone).await?;
             if !self.tls.borrow().conn.is_handshaking() {
                 return Ok(());
             }
@@ -159,10 +183,10 @@ impl<S: ByteStream> TlsStream<S> {
         }
     }
 
-    /// Writes what rustls has to send (handshake messages, alerts, encrypted data), and again
-    /// while more came during the write. With a write already under way it returns at once:
-    /// that write sends what rustls holds when it is done, so records never interleave.
-    async fn send_pending(&self) -> io::Result<()> {
+    /// Writes what rustls has to send (handshake messages, alerts, encrypted data). With a
+    /// write already under way it returns at once: that write sends what rustls holds when it
+    /// is done, so records never interleave.
+    async fn send_pending(&self, sending: Sending) -> io::Result<()> {
         loop {
             let mut out = {
                 let mut tls = self.tls.borrow_mut();
@@ -187,64 +211,117 @@ impl<S: ByteStream> TlsStream<S> {
             under_way.finished = true;
             drop(under_way);
             out.clear();
-            // One large write (a big body) keeps no big buffer for the connection's life.
-            out.shrink_to(KEPT_WRITE_BUFFER);
             let mut tls = self.tls.borrow_mut();
             if tls.outgoing.capacity() == 0 {
                 tls.outgoing = out;
             }
             if let Err(error) = written {
-                return Err(tls.fail(error));
+                return Err(tls.fail_write(error));
+            }
+            if sending == Sending::OneBatch {
+                return Ok(());
             }
         }
     }
 
-    /// Reads ciphertext from the stream below and hands it to rustls; returns how many bytes
-    /// came (0: the stream ended). A protocol error is sent to the peer as an alert, then
-    /// returned.
+    /// Waits until no other write of this stream is under way.
+    fn write_turn(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |context| {
+            let mut tls = self.tls.borrow_mut();
+            if tls.writing {
+                tls.write_waiters.push(context.waker().clone());
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+    }
+
+    /// Hands rustls ciphertext: bytes read before and not yet given, else a new read of the
+    /// stream below; returns how many bytes were handed over (0: the stream ended). A protocol
+    /// error is sent to the peer as an alert, then returned.
     async fn receive(&self) -> io::Result<usize> {
-        let mut buf = {
+        let earlier = {
             let mut tls = self.tls.borrow_mut();
             tls.check()?;
+            let unfed = tls.filled - tls.unfed;
+            (unfed > 0).then(|| tls.feed().map(|()| unfed))
+        };
+        if let Some(fed) = earlier {
+            if fed.is_err() {
+                self.send_alert().await;
+            }
+            return fed;
+        }
+        let mut buf = {
+            let mut tls = self.tls.borrow_mut();
+            if tls.reading {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "another read of this TLS stream is under way: read it from one place",
+                ));
+            }
+            tls.reading = true;
             std::mem::take(&mut tls.incoming)
         };
         if buf.len() < READ_CHUNK {
             buf.resize(READ_CHUNK, 0);
         }
+        let under_way = ReadUnderWay { tls: &self.tls };
         let read = self.io.read(&mut buf).await;
-        let processed = {
+        drop(under_way);
+        let fed = {
             let mut tls = self.tls.borrow_mut();
-            let processed = match read {
-                Ok(n) => tls.take_in(&buf[..n]).map(|()| n),
-                Err(error) => Err(tls.fail(error)),
-            };
-            if tls.incoming.capacity() == 0 {
-                tls.incoming = buf;
+            match read {
+                Ok(0) => {
+                    tls.incoming = buf;
+                    tls.take_end();
+                    return Ok(0);
+                }
+                Ok(n) => {
+                    tls.records.track(&buf[..n]);
+                    tls.incoming = buf;
+                    tls.unfed = 0;
+                    tls.filled = n;
+                    tls.feed().map(|()| n)
+                }
+                Err(error) => {
+                    tls.incoming = buf;
+                    return Err(error);
+                }
             }
-            processed
         };
-        if processed.is_err() && self.tls.borrow().conn.wants_write() {
-            // Best effort: tell the peer why (the alert rustls queued) before giving up.
-            let _ = self.send_alert().await;
+        if fed.is_err() {
+            self.send_alert().await;
         }
-        processed
+        fed
     }
 
-    /// Writes the alert rustls queued after a failure (the failure itself stays recorded).
-    async fn send_alert(&self) -> io::Result<()> {
+    /// After a TLS failure, tells the peer why (the alert rustls queued), if no write is under
+    /// way, within a second: best effort, the failure stays what the caller sees.
+    async fn send_alert(&self) {
         let out = {
             let mut tls = self.tls.borrow_mut();
-            if tls.writing {
-                return Ok(());
+            if tls.writing || tls.failed.is_none() || !tls.conn.wants_write() {
+                return;
             }
             let mut out = Vec::new();
             while tls.conn.wants_write() {
-                tls.conn.write_tls(&mut out)?;
+                if tls.conn.write_tls(&mut out).is_err() {
+                    return;
+                }
             }
+            tls.writing = true;
             out
         };
-        self.io.write_all(&out).await
+        let mut under_way = WriteUnderWay {
+            tls: &self.tls,
+            finished: false,
+        };
+        let _ = ttk_core::timeout(ALERT_TIME, self.io.write_all(&out)).await;
+        under_way.finished = true;
     }
+
     /// The stream below.
     ///
     /// # Examples
@@ -305,7 +382,8 @@ impl<S: ByteStream> TlsStream<S> {
     }
 
     /// Sends a `close_notify` alert: the peer reads the end of the stream. The stream below
-    /// stays open (drop the `TlsStream` to close it).
+    /// stays open (drop the `TlsStream` to close it). While another write of this stream is
+    /// under way, the alert goes out with it, after what it is sending.
     ///
     /// # Errors
     /// Those of the stream below's `write_all`.
@@ -319,7 +397,7 @@ impl<S: ByteStream> TlsStream<S> {
     /// ```
     pub async fn close_notify(&self) -> io::Result<()> {
         self.tls.borrow_mut().conn.send_close_notify();
-        self.send_pending().await
+        self.send_pending(Sending::UntilDone).await
     }
 }
 
@@ -345,18 +423,35 @@ impl Tls {
         error
     }
 
-    /// Hands received ciphertext to rustls and processes it; `bytes` empty means the stream
-    /// below ended.
-    fn take_in(&mut self, mut bytes: &[u8]) -> io::Result<()> {
-        if bytes.is_empty() {
-            self.eof = true;
-            // Tells rustls the transport ended, so its reader can say how.
-            let _ = self.conn.read_tls(&mut bytes);
-            return Ok(());
+    /// Records that a write to the stream below failed part way: records may be half sent, so
+    /// the connection cannot go on. Gives the error back as it was, for the caller to see.
+    fn fail_write(&mut self, error: io::Error) -> io::Error {
+        if self.failed.is_none() {
+            let ended = KindedError::new(
+                kinds::PROTOCOL,
+                format!(
+                    "TLS with {}: a write failed part way ({error}); the connection cannot go on",
+                    self.peer
+                ),
+            );
+            self.failed = Some((error.kind(), ended));
         }
-        self.records.track(bytes);
-        while !bytes.is_empty() {
-            let taken = match self.conn.read_tls(&mut bytes) {
+        error
+    }
+
+    /// The stream below ended: rustls is told, so its reader can say how.
+    fn take_end(&mut self) {
+        self.eof = true;
+        let _ = self.conn.read_tls(&mut &[][..]);
+    }
+
+    /// Hands rustls the bytes read and not yet given, processing each piece it takes. Stops
+    /// while decrypted bytes wait to be read (rustls holds at most 16 KiB of them), and after
+    /// the peer's `close_notify` (what follows it is ignored, RFC 8446 section 6.1).
+    fn feed(&mut self) -> io::Result<()> {
+        while self.unfed < self.filled {
+            let mut unfed = &self.incoming[self.unfed..self.filled];
+            let taken = match self.conn.read_tls(&mut unfed) {
                 Ok(taken) => taken,
                 Err(error) => {
                     let error = KindedError::new(
@@ -367,8 +462,9 @@ impl Tls {
                     return Err(self.fail(error));
                 }
             };
-            let closed = match self.conn.process_new_packets() {
-                Ok(state) => state.peer_has_closed(),
+            self.unfed += taken;
+            let state = match self.conn.process_new_packets() {
+                Ok(state) => state,
                 Err(error) => {
                     let client = matches!(self.conn, Connection::Client(_));
                     let handshaking = self.conn.is_handshaking();
@@ -376,9 +472,11 @@ impl Tls {
                     return Err(self.fail(error));
                 }
             };
-            // After the peer's close_notify rustls takes nothing more: what follows the alert
-            // is ignored (RFC 8446, section 6.1), not waited on.
-            if taken == 0 || closed {
+            if taken == 0 || state.peer_has_closed() {
+                self.unfed = self.filled;
+                break;
+            }
+            if state.plaintext_bytes_to_read() > 0 && !self.conn.is_handshaking() {
                 break;
             }
         }
@@ -392,7 +490,7 @@ impl Tls {
             Ok(n) => Ok(Some(n)),
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                 self.check()?;
-                if self.eof {
+                if self.eof && self.unfed == self.filled {
                     // rustls waits for more; there is none.
                     return self.ended().map(Some);
                 }
@@ -419,9 +517,22 @@ impl Tls {
     }
 }
 
+/// A read of the stream below, under way; it ends when dropped, done or abandoned (nothing is
+/// lost: the bytes are handed over only once the read is done).
+struct ReadUnderWay<'a> {
+    /// The stream's state.
+    tls: &'a RefCell<Tls>,
+}
+
+impl Drop for ReadUnderWay<'_> {
+    fn drop(&mut self) {
+        self.tls.borrow_mut().reading = false;
+    }
+}
+
 /// A write of ciphertext to the stream below, under way: dropped before it finished (its
 /// future abandoned, e.g. by a timeout), it leaves records half sent, and the connection can
-/// no longer go on.
+/// no longer go on. Either way the next write's turn comes.
 struct WriteUnderWay<'a> {
     /// The stream's state.
     tls: &'a RefCell<Tls>,
@@ -433,6 +544,9 @@ impl Drop for WriteUnderWay<'_> {
     fn drop(&mut self) {
         let mut tls = self.tls.borrow_mut();
         tls.writing = false;
+        for waiter in tls.write_waiters.drain(..) {
+            waiter.wake();
+        }
         if !self.finished && tls.failed.is_none() {
             let abandoned = KindedError::new(
                 kinds::PROTOCOL,
@@ -458,33 +572,38 @@ impl<S: ByteStream> ByteStream for TlsStream<S> {
             }
             // A handshake not finished yet, a key update to answer: what rustls has to send
             // goes first.
-            self.send_pending().await?;
+            self.send_pending(Sending::OneBatch).await?;
             self.receive().await?;
         }
     }
 
+    /// Writes all of `buf`; while another write of this stream is under way, this one waits
+    /// its turn.
     async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
         if self.tls.borrow().conn.is_handshaking() {
             self.complete_handshake().await?;
         }
         while !buf.is_empty() {
-            let n = {
+            self.write_turn().await;
+            let taken = {
                 let mut tls = self.tls.borrow_mut();
                 tls.check()?;
                 match tls.conn.writer().write(buf) {
-                    Ok(n) => n,
+                    Ok(taken) => taken,
                     Err(error) => return Err(tls.fail(error)),
                 }
             };
-            buf = &buf[n..];
-            self.send_pending().await?;
-            if n == 0 {
-                // rustls's buffer is full and another write is sending it: let it run.
-                if !self.tls.borrow().writing {
-                    return Err(io::ErrorKind::WriteZero.into());
-                }
-                ttk_core::YieldNow::new().await;
+            buf = &buf[taken..];
+            self.send_pending(Sending::UntilDone).await?;
+            if taken == 0 && !self.tls.borrow().writing {
+                // rustls took nothing, and nothing is being sent to make room.
+                return Err(io::ErrorKind::WriteZero.into());
             }
+        }
+        let mut tls = self.tls.borrow_mut();
+        if tls.outgoing.capacity() > KEPT_WRITE_BUFFER {
+            // One large write (a big body) keeps no big buffer for the connection's life.
+            tls.outgoing = Vec::new();
         }
         Ok(())
     }

@@ -294,3 +294,54 @@ fn a_write_abandoned_part_way_ends_the_connection_with_a_reason() {
     assert_eq!(kind, io::ErrorKind::NotConnected);
     assert!(message.contains("abandoned"), "{message}");
 }
+
+/// Bot 0 writes records of 16 KiB, 100 B, 100 B and 16 KiB (one write each) before bot 1
+/// reads any: more decrypted bytes than rustls holds arrive in one read of the socket.
+#[bot(crate = ttk_core)]
+fn mixed_records(
+    _cx: Cx,
+    id: usize,
+    port: Rc<Cell<u16>>,
+    acceptor: TlsAcceptor,
+    connector: TlsConnector,
+) -> io::Result<Vec<u8>> {
+    let sizes = [16 * 1024, 100, 100, 16 * 1024, 100, 16 * 1024];
+    if id == 0 {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        port.set(listener.local_addr()?.port());
+        let (tcp, _) = ttk_core::yield_!(listener.accept())?;
+        let tls = ttk_core::yield_!(acceptor.accept(tcp))?;
+        let data = pattern(sizes.iter().sum());
+        let mut at = 0;
+        for size in sizes {
+            ttk_core::yield_!(tls.write_all(&data[at..at + size]))?;
+            at += size;
+        }
+        ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_millis(300)));
+        return Ok(Vec::new());
+    }
+    let tcp = ttk_core::yield_!(TcpStream::connect(("127.0.0.1", port.get())))?;
+    let tls = ttk_core::yield_!(connector.connect("localhost", tcp))?;
+    ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_millis(100)));
+    let mut got = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    while got.len() < sizes.iter().sum() {
+        match ttk_core::yield_!(tls.read(&mut buf))? {
+            0 => break,
+            n => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    Ok(got)
+}
+
+#[test]
+fn more_plaintext_than_rustls_holds_in_one_read_is_all_delivered() {
+    let (acceptor, connector) = parties();
+    let port = Rc::new(Cell::new(0));
+    let mut results = ttk_core::run(2, |cx, id| {
+        mixed_records(cx, id, port.clone(), acceptor.clone(), connector.clone())
+    });
+    let got = results.pop().unwrap().unwrap();
+    assert_eq!(got, pattern(got.len()));
+    assert_eq!(got.len(), 3 * 16 * 1024 + 300);
+}

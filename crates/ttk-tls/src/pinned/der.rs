@@ -126,8 +126,12 @@ fn common_name(mut name: &[u8]) -> Option<&[u8]> {
 /// A UTCTime or GeneralizedTime, in seconds since the Unix epoch, and what follows it.
 fn time(input: &[u8]) -> Option<(i64, &[u8])> {
     let (tag, value, rest) = tlv(input)?;
-    let text = std::str::from_utf8(value).ok()?;
-    let digits = text.strip_suffix('Z')?;
+    let digits = value.strip_suffix(b"Z")?;
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // ASCII digits only from here, so slicing the text cannot split a character.
+    let digits = std::str::from_utf8(digits).ok()?;
     let (year, rest_of) = match tag {
         UTC_TIME if digits.len() == 12 => {
             let yy: i64 = digits[..2].parse().ok()?;
@@ -137,9 +141,6 @@ fn time(input: &[u8]) -> Option<(i64, &[u8])> {
         GENERALIZED_TIME if digits.len() == 14 => (digits[..4].parse().ok()?, &digits[4..]),
         _ => return None,
     };
-    if !rest_of.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
     let field = |at: usize| -> Option<i64> { rest_of.get(at..at + 2)?.parse().ok() };
     let (month, day) = (field(0)?, field(2)?);
     let (hour, minute, second) = (field(4)?, field(6)?, field(8)?);
@@ -175,6 +176,47 @@ mod tests {
             b'Z',
         ];
         assert_eq!(time(&utc).unwrap().0, 20_792 * 86_400 + 10 * 3_600);
+    }
+
+    #[test]
+    fn a_real_certificate_reads_as_it_was_made() {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+
+        let pki = crate::TestPki::new().unwrap();
+        let made = pki.expired_server_certificate(&["LocalHost"]).unwrap();
+        let der = CertificateDer::from_pem_slice(made.chain_pem().as_bytes()).unwrap();
+        let fields = fields(&der).unwrap();
+        // 2000-01-01 to 2001-01-01 (GeneralizedTime or UTCTime, whichever rcgen wrote).
+        assert_eq!(fields.not_before, 946_684_800);
+        assert_eq!(fields.not_after, 978_307_200);
+        assert_eq!(fields.common_name, Some(&b"LocalHost"[..]));
+        assert!(fields.has_alt_names);
+        let generalized = [
+            GENERALIZED_TIME,
+            15,
+            b'2',
+            b'0',
+            b'5',
+            b'0',
+            b'0',
+            b'1',
+            b'0',
+            b'1',
+            b'0',
+            b'0',
+            b'0',
+            b'0',
+            b'0',
+            b'0',
+            b'Z',
+        ];
+        assert_eq!(time(&generalized).unwrap().0, 2_524_608_000);
+        let not_ascii = [
+            UTC_TIME, 13, 0xc3, 0xa9, b'1', b'2', b'0', b'5', b'1', b'0', b'0', b'0', b'0', b'0',
+            b'Z',
+        ];
+        assert_eq!(time(&not_ascii), None);
     }
 
     #[test]

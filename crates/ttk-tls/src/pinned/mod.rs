@@ -2,8 +2,9 @@
 //! self-signed test certificate (`openssl req -x509 …`) is trusted, as OpenSSL-based clients
 //! trust a self-signed certificate found in their store, although webpki refuses it (it is
 //! marked as a CA, and often names its host only in its subject). Its validity period and host
-//! name are still checked, as OpenSSL checks them: by its subject alternative names, or by its
-//! common name when it has none.
+//! name are still checked: the name by its subject alternative names when it has any, else a
+//! host name (not an IP address) by its common name, compared whole (no wildcard), as curl
+//! compares it.
 
 mod der;
 
@@ -99,8 +100,9 @@ fn refused_as_untrusted(error: &rustls::Error) -> bool {
     }
 }
 
-/// The checks OpenSSL makes of a certificate found in its store: within its validity period,
-/// and for `server_name` (by its subject alternative names, or its common name if it has none).
+/// The checks curl makes of a certificate found in its store: within its validity period, and
+/// for `server_name` (by its subject alternative names, or a host name by its common name if it
+/// has none).
 fn check_pinned(
     certificate: &CertificateDer<'_>,
     server_name: &ServerName<'_>,
@@ -121,14 +123,14 @@ fn check_pinned(
         webpki::EndEntityCert::try_from(certificate)
             .is_ok_and(|parsed| parsed.verify_is_valid_for_subject_name(server_name).is_ok())
     } else {
-        let wanted = match server_name {
-            ServerName::DnsName(name) => name.as_ref().to_owned(),
-            ServerName::IpAddress(address) => std::net::IpAddr::from(*address).to_string(),
-            _ => return refused(CertificateError::NotValidForName),
-        };
-        fields
-            .common_name
-            .is_some_and(|common| common.eq_ignore_ascii_case(wanted.as_bytes()))
+        // Only a host name is compared with the common name; an IP address must be among the
+        // alternative names.
+        match server_name {
+            ServerName::DnsName(name) => fields
+                .common_name
+                .is_some_and(|common| common.eq_ignore_ascii_case(name.as_ref().as_bytes())),
+            _ => false,
+        }
     };
     if name_ok {
         Ok(())
