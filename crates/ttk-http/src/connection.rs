@@ -792,20 +792,7 @@ fn has_port(authority: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{has_port, server_name};
-
-    #[test]
-    fn the_server_name_is_the_host() {
-        for (authority, name) in [
-            ("example.com", "example.com"),
-            ("example.com:8443", "example.com"),
-            ("127.0.0.1:443", "127.0.0.1"),
-            ("[::1]:8443", "::1"),
-            ("[::1]", "::1"),
-        ] {
-            assert_eq!(server_name(authority), name, "{authority}");
-        }
-    }
+    use super::has_port;
 
     #[test]
     fn finds_the_port_in_an_authority() {

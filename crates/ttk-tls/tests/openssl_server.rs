@@ -80,26 +80,29 @@ fn insecure_accepts_a_certificate_no_one_trusts() {
     assert_eq!(talk.replies, ["slt olleh"]);
 }
 
+/// What connecting as "localhost", trusting `pki`'s CA, to `openssl s_server` presenting
+/// `certificate` fails with.
+fn refusal(name: &str, pki: &TestPki, certificate: &ttk_tls::CertifiedPem) -> std::io::Error {
+    let dir = TempDir::new(name);
+    let (cert, key) = dir.write_pair("server", certificate);
+    let server = OpenSslServer::start(&cert, &key, &[]);
+    run_talk(server.port, "localhost", &trusting(pki), 1).unwrap_err()
+}
+
 #[test]
 fn an_expired_certificate_fails_as_expired() {
-    let dir = TempDir::new("expired");
     let pki = TestPki::new().unwrap();
     let expired = pki.expired_server_certificate(&["localhost"]).unwrap();
-    let (cert, key) = dir.write_pair("expired", &expired);
-    let server = OpenSslServer::start(&cert, &key, &[]);
-    let error = run_talk(server.port, "localhost", &trusting(&pki), 1).unwrap_err();
+    let error = refusal("expired", &pki, &expired);
     assert_eq!(kind(&error), "TlsExpired", "{error}");
     assert!(error.to_string().contains("validity"), "{error}");
 }
 
 #[test]
 fn a_certificate_for_another_host_fails_as_wrong_host() {
-    let dir = TempDir::new("wrong-host");
     let pki = TestPki::new().unwrap();
     let other = pki.server_certificate(&["other.test"]).unwrap();
-    let (cert, key) = dir.write_pair("other", &other);
-    let server = OpenSslServer::start(&cert, &key, &[]);
-    let error = run_talk(server.port, "localhost", &trusting(&pki), 1).unwrap_err();
+    let error = refusal("wrong-host", &pki, &other);
     assert_eq!(kind(&error), "TlsWrongHost", "{error}");
     assert!(error.to_string().contains("localhost"), "{error}");
 }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use ttk_core::Cx;
 use ttk_macros::bot;
 use ttk_net::{ByteStream, TcpListener, TcpStream};
-use ttk_tls::{TestPki, TlsAcceptor, TlsConnector};
+use ttk_tls::{TestPki, TlsAcceptor, TlsConnector, TlsStream};
 use util::kind;
 
 /// The bytes each client sends: 1 MiB of a pattern, so a misplaced byte shows.
@@ -20,6 +20,20 @@ fn pattern(len: usize) -> Vec<u8> {
 }
 
 const LEN: usize = 1 << 20;
+
+/// Listens on a free port, tells it through `port`, and accepts one TLS connection.
+async fn accept_one(port: &Cell<u16>, acceptor: &TlsAcceptor) -> io::Result<TlsStream> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    port.set(listener.local_addr()?.port());
+    let (tcp, _) = listener.accept().await?;
+    acceptor.accept(tcp).await
+}
+
+/// Connects to `port` over TLS as "localhost".
+async fn connect_one(port: u16, connector: &TlsConnector) -> io::Result<TlsStream> {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await?;
+    connector.connect("localhost", tcp).await
+}
 
 /// What a client saw.
 #[derive(Debug, PartialEq)]
@@ -66,8 +80,7 @@ fn peer(
 
 /// Connects, sends `LEN` bytes and reads them back.
 async fn echo(connector: &TlsConnector, port: u16) -> io::Result<Seen> {
-    let tcp = TcpStream::connect(("127.0.0.1", port)).await?;
-    let tls = connector.connect("localhost", tcp).await?;
+    let tls = connect_one(port, connector).await?;
     let data = pattern(LEN);
     tls.write_all(&data).await?;
     let mut back = vec![0; LEN];
@@ -137,15 +150,11 @@ fn cut_short(
     connector: TlsConnector,
 ) -> io::Result<usize> {
     if id == 0 {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        port.set(listener.local_addr()?.port());
-        let (tcp, _) = ttk_core::yield_!(listener.accept())?;
-        let tls = ttk_core::yield_!(acceptor.accept(tcp))?;
+        let tls = ttk_core::yield_!(accept_one(&port, &acceptor))?;
         ttk_core::yield_!(tls.get_ref().write_all(&[23, 3, 3, 0, 64, 1, 2, 3]))?;
         return Ok(0);
     }
-    let tcp = ttk_core::yield_!(TcpStream::connect(("127.0.0.1", port.get())))?;
-    let tls = ttk_core::yield_!(connector.connect("localhost", tcp))?;
+    let tls = ttk_core::yield_!(connect_one(port.get(), &connector))?;
     let mut buf = [0; 64];
     ttk_core::yield_!(tls.read(&mut buf))
 }
@@ -173,18 +182,14 @@ fn junk_after_close(
     connector: TlsConnector,
 ) -> io::Result<Vec<u8>> {
     if id == 0 {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        port.set(listener.local_addr()?.port());
-        let (tcp, _) = ttk_core::yield_!(listener.accept())?;
-        let tls = ttk_core::yield_!(acceptor.accept(tcp))?;
+        let tls = ttk_core::yield_!(accept_one(&port, &acceptor))?;
         ttk_core::yield_!(tls.write_all(b"bye"))?;
         ttk_core::yield_!(tls.close_notify())?;
         ttk_core::yield_!(tls.get_ref().write_all(&[23; 6 * 1024]))?;
         ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_millis(500)));
         return Ok(Vec::new());
     }
-    let tcp = ttk_core::yield_!(TcpStream::connect(("127.0.0.1", port.get())))?;
-    let tls = ttk_core::yield_!(connector.connect("localhost", tcp))?;
+    let tls = ttk_core::yield_!(connect_one(port.get(), &connector))?;
     ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_millis(100)));
     let mut got = Vec::new();
     let mut buf = [0; 64];
@@ -224,15 +229,11 @@ fn after_a_failure(
     connector: TlsConnector,
 ) -> io::Result<Vec<String>> {
     if id == 0 {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        port.set(listener.local_addr()?.port());
-        let (tcp, _) = ttk_core::yield_!(listener.accept())?;
-        let tls = ttk_core::yield_!(acceptor.accept(tcp))?;
+        let tls = ttk_core::yield_!(accept_one(&port, &acceptor))?;
         ttk_core::yield_!(tls.get_ref().write_all(&[23, 3, 3, 0, 64, 1, 2, 3]))?;
         return Ok(Vec::new());
     }
-    let tcp = ttk_core::yield_!(TcpStream::connect(("127.0.0.1", port.get())))?;
-    let tls = ttk_core::yield_!(connector.connect("localhost", tcp))?;
+    let tls = ttk_core::yield_!(connect_one(port.get(), &connector))?;
     let mut buf = [0; 64];
     let mut kinds = Vec::new();
     for _ in 0..2 {
@@ -267,15 +268,11 @@ fn abandoned_write(
     connector: TlsConnector,
 ) -> io::Result<Option<(io::ErrorKind, String)>> {
     if id == 0 {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        port.set(listener.local_addr()?.port());
-        let (tcp, _) = ttk_core::yield_!(listener.accept())?;
-        let _tls = ttk_core::yield_!(acceptor.accept(tcp))?;
+        let _tls = ttk_core::yield_!(accept_one(&port, &acceptor))?;
         ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_secs(1)));
         return Ok(None);
     }
-    let tcp = ttk_core::yield_!(TcpStream::connect(("127.0.0.1", port.get())))?;
-    let tls = ttk_core::yield_!(connector.connect("localhost", tcp))?;
+    let tls = ttk_core::yield_!(connect_one(port.get(), &connector))?;
     let big = vec![7; 8 << 20];
     let limit = std::time::Duration::from_millis(200);
     assert!(ttk_core::yield_!(ttk_core::timeout(limit, tls.write_all(&big))).is_err());
@@ -307,10 +304,7 @@ fn mixed_records(
 ) -> io::Result<Vec<u8>> {
     let sizes = [16 * 1024, 100, 100, 16 * 1024, 100, 16 * 1024];
     if id == 0 {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        port.set(listener.local_addr()?.port());
-        let (tcp, _) = ttk_core::yield_!(listener.accept())?;
-        let tls = ttk_core::yield_!(acceptor.accept(tcp))?;
+        let tls = ttk_core::yield_!(accept_one(&port, &acceptor))?;
         let data = pattern(sizes.iter().sum());
         let mut at = 0;
         for size in sizes {
@@ -320,8 +314,7 @@ fn mixed_records(
         ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_millis(300)));
         return Ok(Vec::new());
     }
-    let tcp = ttk_core::yield_!(TcpStream::connect(("127.0.0.1", port.get())))?;
-    let tls = ttk_core::yield_!(connector.connect("localhost", tcp))?;
+    let tls = ttk_core::yield_!(connect_one(port.get(), &connector))?;
     ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_millis(100)));
     let mut got = Vec::new();
     let mut buf = vec![0; 64 * 1024];
