@@ -15,29 +15,21 @@ use ttk_report::Report;
 /// nginx as the peers benchmark runs it, with an access log to count from. The default
 /// `keepalive_requests` (1,000) makes nginx close each connection now and then, so the count
 /// also covers ttk reconnecting.
-const CONFIG: &str = r#"
-daemon off;
-master_process off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log {dir}/access.log;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
+const HTTP: &str = r#"
     default_type text/plain;
+    access_log {dir}/access.log;
     server {
         listen 127.0.0.1:{port};
         location = / { return 200 "Hello, World!"; }
         location = /missing { return 404; }
         location = /moved { return 302 /; }
     }
-}
 "#;
+
+/// The whole config: [`HTTP`] in the common frame.
+fn config() -> String {
+    nginx::config(1024, HTTP)
+}
 
 /// Runs `ttk` with `args`; its exit code and JSON report.
 fn ttk(args: &[&str], nginx: &Nginx, name: &str) -> (i32, Report) {
@@ -63,7 +55,7 @@ fn served(nginx: &Nginx, status: u16) -> usize {
 
 #[test]
 fn successes_are_the_requests_nginx_served() {
-    let Some(nginx) = Nginx::start(CONFIG, |_| {}) else {
+    let Some(nginx) = Nginx::start(&config(), |_| {}) else {
         return;
     };
     let url = format!("http://{}/", nginx.addr);
@@ -131,19 +123,7 @@ fn successes_are_the_requests_nginx_served() {
 /// `Set-Cookie` lines and a relative redirect (`Location: next`, as `absolute_redirect off`
 /// sends it); `{cookies}` is filled in.
 const WHAT_WRK_READS: &str = r#"
-daemon off;
-master_process off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events { worker_connections 1024; }
-http {
     access_log {dir}/access.log;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
     default_type application/octet-stream;
     keepalive_timeout 1s;
     absolute_redirect off;
@@ -158,7 +138,6 @@ http {
         location = /dir/page { return 302 next; }
         location = /dir/next { return 200 "next"; }
     }
-}
 "#;
 
 /// Requests nginx logged for `path` with `status`.
@@ -194,7 +173,7 @@ fn idle_closes_big_bodies_many_headers_and_relative_redirects_are_no_failures() 
     let cookies: String = (0..100)
         .map(|i| format!("            add_header Set-Cookie \"c{i}=v{i}; Path=/\";\n"))
         .collect();
-    let config = WHAT_WRK_READS.replace("{cookies}", &cookies);
+    let config = nginx::config(1024, WHAT_WRK_READS).replace("{cookies}", &cookies);
     let Some(nginx) = Nginx::start(&config, |dir| {
         let big: Vec<u8> = (0..20 << 20).map(|i: u32| (i % 251) as u8).collect();
         fs::write(dir.join("www/big.bin"), big).unwrap();

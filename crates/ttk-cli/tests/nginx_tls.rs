@@ -15,21 +15,9 @@ use ttk_report::Report;
 
 /// nginx serving HTTPS; `{keepalive}` is filled in by each test. Session resumption is on, as
 /// on real servers.
-const CONFIG: &str = r#"
-daemon off;
-master_process off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log {dir}/access.log;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
+const HTTP: &str = r#"
     default_type text/plain;
+    access_log {dir}/access.log;
     {keepalive}
     server {
         listen 127.0.0.1:{port} ssl;
@@ -39,14 +27,18 @@ http {
         location = / { return 200 "Hello, World!"; }
         location = /moved { return 302 https://$http_host/; }
     }
-}
 "#;
+
+/// The whole config: [`HTTP`] in the common frame.
+fn config() -> String {
+    nginx::config(1024, HTTP)
+}
 
 /// nginx with `keepalive` directives, its certificate signed by a new CA; the CA's file.
 fn start(keepalive: &str) -> Option<(Nginx, std::path::PathBuf)> {
     let pki = TestPki::new().unwrap();
     let server = pki.server_certificate(&["localhost", "127.0.0.1"]).unwrap();
-    let config = CONFIG.replace("{keepalive}", keepalive);
+    let config = config().replace("{keepalive}", keepalive);
     let nginx = Nginx::start(&config, |dir| {
         fs::write(dir.join("server.pem"), server.chain_pem()).unwrap();
         fs::write(dir.join("server.key"), server.key_pem()).unwrap();

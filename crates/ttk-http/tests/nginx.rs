@@ -18,21 +18,9 @@ use util::{Limits, exchange, exchange_with, pipelined};
 const BIG_LEN: usize = 300_000;
 
 /// The config; `{dir}` and `{port}` are filled in.
-const CONFIG: &str = r#"
-daemon off;
-master_process off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
+const HTTP: &str = r#"
     default_type text/plain;
+    access_log off;
     keepalive_requests 10000;
     server {
         listen 127.0.0.1:{port};
@@ -41,12 +29,16 @@ http {
         location = /moved { return 302 /hello; }
         location = /ssi.html { ssi on; }
     }
-}
 "#;
 
-/// Starts nginx with [`CONFIG`] and the files the cases read.
+/// The whole config: [`HTTP`] in the common frame.
+fn config() -> String {
+    support::nginx::config(64, HTTP)
+}
+
+/// Starts nginx with [`config`] and the files the cases read.
 fn start_nginx() -> Option<Nginx> {
-    Nginx::start(CONFIG, |dir| {
+    Nginx::start(&config(), |dir| {
         fs::write(dir.join("www/big.bin"), big_body()).unwrap();
         fs::write(
             dir.join("www/ssi.html"),

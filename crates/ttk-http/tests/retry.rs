@@ -208,28 +208,20 @@ fn pipelined_requests_a_closed_connection_took_are_all_sent_again() {
 }
 
 /// nginx serving `/hello`, with an access log; `{keepalive}` is filled in by each test.
-const CONFIG: &str = r#"
-daemon off;
-master_process off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log {dir}/access.log;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
+const HTTP: &str = r#"
     default_type text/plain;
+    access_log {dir}/access.log;
     {keepalive}
     server {
         listen 127.0.0.1:{port};
         location = /hello { return 200 "hello from nginx\n"; }
     }
-}
 "#;
+
+/// The whole config: [`HTTP`] in the common frame.
+fn config() -> String {
+    support::nginx::config(64, HTTP)
+}
 
 /// Sends `/hello` `rounds` times, pausing `pause` after each; the successes and failures.
 #[bot(crate = ttk_core)]
@@ -265,7 +257,7 @@ fn paced(
 /// Runs 8 bots sending 3 requests each with pauses of `pause` against nginx configured with
 /// `keepalive`; asserts no request failed and the successes are the requests nginx logged.
 fn no_false_failures(keepalive: &str, pause: Duration) {
-    let config = CONFIG.replace("{keepalive}", keepalive);
+    let config = config().replace("{keepalive}", keepalive);
     let Some(nginx) = Nginx::start(&config, |_| {}) else {
         return;
     };

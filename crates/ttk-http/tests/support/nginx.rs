@@ -15,6 +15,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A whole config for [`Nginx::start`]: one process in the foreground, its files under
+/// `{dir}`, `connections` worker connections, and `http` (directives and server blocks, with
+/// `{dir}` and `{port}` left to fill in) inside the `http` block, after the temporary paths.
+pub fn config(connections: u32, http: &str) -> String {
+    format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {{dir}}/nginx.pid;\n\
+         error_log {{dir}}/error.log warn;\nevents {{ worker_connections {connections}; }}\n\
+         http {{\n    client_body_temp_path {{dir}}/client_body;\n    \
+         proxy_temp_path {{dir}}/proxy;\n    fastcgi_temp_path {{dir}}/fastcgi;\n    \
+         uwsgi_temp_path {{dir}}/uwsgi;\n    scgi_temp_path {{dir}}/scgi;\n{http}\n}}\n"
+    )
+}
+
 /// A running nginx, stopped when dropped.
 pub struct Nginx {
     /// The process.
