@@ -14,6 +14,15 @@ fn server(dir: &TempDir, pki: &TestPki, extra: &[&str]) -> OpenSslServer {
     OpenSslServer::start(&cert, &key, extra)
 }
 
+/// A connector trusting the certificates in the PEM file `path`.
+fn trusting_file(path: &std::path::Path) -> TlsConnector {
+    TlsConnector::builder()
+        .ca_file(path)
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
 fn trusting(pki: &TestPki) -> TlsConnector {
     TlsConnector::builder()
         .ca_pem(pki.ca_pem())
@@ -40,11 +49,7 @@ fn the_ca_file_is_trusted_too() {
     let pki = TestPki::new().unwrap();
     let server = server(&dir, &pki, &[]);
     let ca = dir.write("ca.pem", pki.ca_pem());
-    let connector = TlsConnector::builder()
-        .ca_file(&ca)
-        .unwrap()
-        .build()
-        .unwrap();
+    let connector = trusting_file(&ca);
     assert_eq!(
         run_talk(server.port, "localhost", &connector, 1)
             .unwrap()
@@ -221,24 +226,15 @@ fn a_self_signed_certificate_given_with_cacert_is_trusted_as_it_is() {
     let dir = TempDir::new("self-signed");
     let (cert, key) = openssl_self_signed(&dir, "server", &[]);
     let server = OpenSslServer::start(&cert, &key, &[]);
-    let pinned = TlsConnector::builder()
-        .ca_file(&cert)
-        .unwrap()
-        .build()
-        .unwrap();
+    let pinned = trusting_file(&cert);
     let talk = run_talk(server.port, "localhost", &pinned, 1).unwrap();
     assert_eq!(talk.replies, ["slt olleh"]);
-    // Its host is still checked, as OpenSSL checks it: by its common name, as it has no
-    // alternative names.
+    // Its host is still checked: by its common name, as it has no alternative names.
     let error = run_talk(server.port, "127.0.0.1", &pinned, 1).unwrap_err();
     assert_eq!(kind(&error), "TlsWrongHost", "{error}");
     // Another self-signed certificate is not this one: refused.
     let (other, _) = openssl_self_signed(&dir, "other", &[]);
-    let wrong = TlsConnector::builder()
-        .ca_file(&other)
-        .unwrap()
-        .build()
-        .unwrap();
+    let wrong = trusting_file(&other);
     let error = run_talk(server.port, "localhost", &wrong, 1).unwrap_err();
     assert!(
         ["TlsUnknownIssuer", "TlsBadCertificate"].contains(&kind(&error).as_str()),
@@ -253,11 +249,7 @@ fn a_pinned_certificate_is_checked_by_its_alternative_names_and_its_dates() {
     // Alternative names: 127.0.0.1 is among them, localhost is not.
     let (cert, key) = openssl_self_signed(&dir, "ip", &["-addext", "subjectAltName=IP:127.0.0.1"]);
     let server = OpenSslServer::start(&cert, &key, &[]);
-    let pinned = TlsConnector::builder()
-        .ca_file(&cert)
-        .unwrap()
-        .build()
-        .unwrap();
+    let pinned = trusting_file(&cert);
     let talk = run_talk(server.port, "127.0.0.1", &pinned, 1).unwrap();
     assert_eq!(talk.replies, ["slt olleh"]);
     let error = run_talk(server.port, "localhost", &pinned, 1).unwrap_err();
@@ -269,11 +261,7 @@ fn a_pinned_certificate_is_checked_by_its_alternative_names_and_its_dates() {
     let expired = pki.expired_server_certificate(&["localhost"]).unwrap();
     let (cert, key) = dir.write_pair("expired", &expired);
     let server = OpenSslServer::start(&cert, &key, &[]);
-    let pinned = TlsConnector::builder()
-        .ca_file(&cert)
-        .unwrap()
-        .build()
-        .unwrap();
+    let pinned = trusting_file(&cert);
     let error = run_talk(server.port, "localhost", &pinned, 1).unwrap_err();
     assert_eq!(kind(&error), "TlsExpired", "{error}");
 }
