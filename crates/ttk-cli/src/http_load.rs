@@ -29,15 +29,13 @@ const RESENT: &str = "requests sent again (server closed an idle connection)";
     body's size, and no body is too long. A request that finds its kept-alive connection \
     closed by the server (idle too long) before any answer is sent again once on a new \
     connection, inside the same timed request, if its method is idempotent (GET, HEAD, PUT, \
-    DELETE, OPTIONS, TRACE) or it has an Idempotency-Key header; a request that fails on a \
-    new connection is a failure. A response with status 400 or more counts as a failed \
+    DELETE, OPTIONS, TRACE) or it has an Idempotency-Key header (counted as `requests sent \
+    again`); a request that fails on a new connection is a failure. A response with status 400 or more counts as a failed \
     request. When the duration is over, each connection finishes the request it is in. \
     Transactions in the report and thresholds: \
     `connect` and `request` (a connection the server closed, or an error broke, is opened \
     again as a `connect`), and for https:// `tls`, each TLS handshake (counted as full or \
-    resumed). A request that meets a kept-alive connection the server closed while idle is \
-    sent again once on a new connection (counted: `requests sent again`). Exit code 1 if no \
-    request succeeded.\n\n\
+    resumed). Exit code 1 if no request succeeded.\n\n\
     Examples:\n  \
     ttk http http://127.0.0.1:8080/ -c 100 -d 10s\n  \
     ttk http https://127.0.0.1:8443/ -c 100 -d 10s --cacert ca.pem\n  \
