@@ -258,7 +258,7 @@ fn a_failure_is_the_answer_to_every_later_operation() {
     );
 }
 
-/// Bot 1 writes 8 MiB to bot 0, which never reads, within 200 ms; then tries again.
+/// Bot 1 writes 64 MiB to bot 0, which never reads, within 200 ms; then tries again.
 #[bot(crate = ttk_core)]
 fn abandoned_write(
     _cx: Cx,
@@ -273,7 +273,8 @@ fn abandoned_write(
         return Ok(None);
     }
     let tls = ttk_core::yield_!(connect_one(port.get(), &connector))?;
-    let big = vec![7; 8 << 20];
+    // Far more than loopback's socket buffers hold, so the write is still under way.
+    let big = vec![7; 64 << 20];
     let limit = std::time::Duration::from_millis(200);
     assert!(ttk_core::yield_!(ttk_core::timeout(limit, tls.write_all(&big))).is_err());
     let error = ttk_core::yield_!(tls.write_all(b"next")).unwrap_err();
