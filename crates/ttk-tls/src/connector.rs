@@ -9,6 +9,7 @@ use std::time::Duration;
 use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{ClientConfig, ClientConnection, Connection, RootCertStore};
 use ttk_net::ByteStream;
 
@@ -498,16 +499,20 @@ impl TlsConnectorBuilder {
         let builder = if self.insecure {
             builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate::new(provider)))
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate::new(Arc::clone(
+                    &provider,
+                ))))
         } else if self.roots.is_empty() {
             builder.with_root_certificates(self.root_store()?)
         } else {
             // A certificate given as trusted is trusted as it is, even where webpki refuses it
             // (a self-signed test certificate marked as a CA).
-            let webpki =
-                WebPkiServerVerifier::builder_with_provider(Arc::new(self.root_store()?), provider)
-                    .build()
-                    .map_err(|error| config_error(format!("certificate verification: {error}")))?;
+            let webpki = WebPkiServerVerifier::builder_with_provider(
+                Arc::new(self.root_store()?),
+                Arc::clone(&provider),
+            )
+            .build()
+            .map_err(|error| config_error(format!("certificate verification: {error}")))?;
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(PinnedOrWebPki::new(
@@ -516,9 +521,9 @@ impl TlsConnectorBuilder {
                 )))
         };
         let mut config = match self.identity {
-            Some((chain, key)) => builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|error| config_error(format!("the client certificate: {error}")))?,
+            Some((chain, key)) => {
+                builder.with_client_cert_resolver(Arc::new(client_identity(&provider, chain, key)?))
+            }
             None => builder.with_no_client_auth(),
         };
         config.alpn_protocols = self.alpn;
@@ -559,6 +564,27 @@ impl TlsConnectorBuilder {
             ));
         }
         Ok(store)
+    }
+}
+
+/// The client certificate `chain` with its private `key`, presented to servers that ask. The
+/// key must be the certificate's; a certificate webpki cannot read (an X.509 v1 certificate, as
+/// `openssl x509 -req` makes without extensions) is still presented: the server judges it.
+fn client_identity(
+    provider: &CryptoProvider,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> io::Result<SingleCertAndKey> {
+    let signing_key = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|error| config_error(format!("the client key: {error}")))?;
+    let identity = CertifiedKey::new(chain, signing_key);
+    match identity.keys_match() {
+        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => Err(
+            config_error("the client key is not the client certificate's key"),
+        ),
+        _ => Ok(SingleCertAndKey::from(identity)),
     }
 }
 

@@ -265,3 +265,95 @@ fn a_pinned_certificate_is_checked_by_its_alternative_names_and_its_dates() {
     let error = run_talk(server.port, "localhost", &pinned, 1).unwrap_err();
     assert_eq!(kind(&error), "TlsExpired", "{error}");
 }
+
+/// Runs `openssl` with `args` in `dir`, quietly; panics if it fails.
+fn openssl(dir: &TempDir, args: &[&str]) {
+    let status = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(&dir.0)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "openssl {args:?}");
+}
+
+#[test]
+fn a_client_certificate_of_x509_version_1_is_presented() {
+    // `openssl x509 -req` without extensions makes version 1 certificates, which webpki cannot
+    // read: the client presents it anyway, and the server (which reads it) decides.
+    let dir = TempDir::new("v1-client");
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=client CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "client-ca.pem",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=bot", "-keyout", "bot.key",
+            "-out", "bot.csr",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "bot.csr",
+            "-CA",
+            "client-ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-out",
+            "bot.pem",
+        ],
+    );
+    let pki = TestPki::new().unwrap();
+    let client_ca = dir.0.join("client-ca.pem");
+    let server = server(
+        &dir,
+        &pki,
+        &["-Verify", "1", "-CAfile", client_ca.to_str().unwrap()],
+    );
+    let connector = TlsConnector::builder()
+        .ca_pem(pki.ca_pem())
+        .unwrap()
+        .client_certificate_files(dir.0.join("bot.pem"), dir.0.join("bot.key"))
+        .unwrap()
+        .build()
+        .unwrap();
+    let talk = run_talk(server.port, "localhost", &connector, 1).unwrap();
+    assert_eq!(talk.replies, ["slt olleh"]);
+
+    // A key that is not the certificate's is refused when the connector is built (where the
+    // certificate can be read: version 3).
+    let (one, other) = (
+        pki.client_certificate("one").unwrap(),
+        pki.client_certificate("other").unwrap(),
+    );
+    let error = TlsConnector::builder()
+        .client_certificate_pem(one.chain_pem(), other.key_pem())
+        .and_then(|builder| builder.build())
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("not the client certificate's"),
+        "{error}"
+    );
+}
