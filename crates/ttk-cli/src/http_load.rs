@@ -14,7 +14,7 @@ use crate::http_target::HttpTarget;
 use crate::load_flags::{LoadFlags, finish};
 use crate::pace::{Pace, Turns};
 use crate::status::failure_reason;
-use crate::tls_flags::{TlsFlags, connect_timed};
+use crate::tls_flags::{TlsFlags, connect_timed, count_handshakes};
 
 /// The counter of requests sent again on a new connection after the server closed the
 /// kept-alive one they went out on.
@@ -199,6 +199,7 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             cx.measure_from(at);
         }
         let retries_before = connection.retries();
+        let handshakes_before = connection.tls_handshakes();
         let request = cx.transaction("request");
         match ttk::yield_!(connection.send(&plan.request)) {
             Ok(response) if response.status() < 400 => {
@@ -217,6 +218,17 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             // The server had closed the kept-alive connection: the request went again on a
             // new one (its connect and handshake inside the request's time).
             cx.count(RESENT, connection.retries() - retries_before);
+        }
+        if let (Some(connection), Some(tls)) = (http.as_ref(), tls.as_ref()) {
+            // Handshakes made inside the request (to send it again): counted, though timed in
+            // the request.
+            let (full, resumed) = connection.tls_handshakes();
+            count_handshakes(
+                &cx,
+                tls,
+                full - handshakes_before.0,
+                resumed - handshakes_before.1,
+            );
         }
         // Closed by the server or broken by an error: start over through `connect`, timed as
         // such (and paused if the server is gone) rather than inside the next request.

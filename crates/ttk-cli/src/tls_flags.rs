@@ -131,11 +131,27 @@ pub(crate) async fn connect_timed(
     // The connector bounds the handshake itself (by `limit` when given), and names the server
     // in its error.
     let stream = cx.time("tls", connector.connect(name, stream)).await?;
-    cx.count(if stream.is_resumed() { RESUMED } else { FULL }, 1);
-    if connector.is_insecure() {
-        cx.count(UNVERIFIED, 1);
-    }
+    count_handshakes(
+        cx,
+        connector,
+        u64::from(!stream.is_resumed()),
+        u64::from(stream.is_resumed()),
+    );
     Ok(MaybeTls::from(stream))
+}
+
+/// Counts `full` and `resumed` handshakes made with `connector` (and, with `--insecure`, that
+/// they went unverified).
+pub(crate) fn count_handshakes(cx: &Cx, connector: &TlsConnector, full: u64, resumed: u64) {
+    if full > 0 {
+        cx.count(FULL, full);
+    }
+    if resumed > 0 {
+        cx.count(RESUMED, resumed);
+    }
+    if connector.is_insecure() && full + resumed > 0 {
+        cx.count(UNVERIFIED, full + resumed);
+    }
 }
 
 /// `on` or `off`.

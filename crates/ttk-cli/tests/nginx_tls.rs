@@ -194,6 +194,11 @@ fn no_false_failures_when_nginx_closes_idle_connections() {
     // Each request that met a closed connection went again on a new one, and says so.
     let resent = report.counters["requests sent again (server closed an idle connection)"];
     assert!(resent > 0, "{:?}", report.counters);
+    // Every handshake is counted, those made to send a request again too.
+    let counted = report.counters.get("tls full handshakes").unwrap_or(&0)
+        + report.counters.get("tls resumed handshakes").unwrap_or(&0);
+    let timed = report.transaction("tls").unwrap().ok;
+    assert_eq!(counted, timed + resent, "{:?}", report.counters);
 }
 
 #[test]

@@ -152,6 +152,9 @@ pub struct HttpConnection {
     broken: bool,
     /// Connections opened so far.
     opened: u64,
+    /// TLS handshakes this connection made itself (reconnects), resumed ones apart:
+    /// `(full, resumed)`.
+    handshakes: (u64, u64),
     /// Complete responses received on this socket (0: it is new).
     served: u64,
     /// Nothing was read on this socket since `write_buf[..flushed]` started to be written.
@@ -301,6 +304,7 @@ impl HttpConnection {
             lost: 0,
             broken: false,
             opened: 0,
+            handshakes: (0, 0),
             served: 0,
             silent: false,
             body: None,
@@ -322,7 +326,15 @@ impl HttpConnection {
         let stream = TcpStream::connect(self.addr).await?;
         let stream = match &self.tls {
             None => MaybeTls::Plain(stream),
-            Some((tls, name)) => MaybeTls::from(tls.connect(name, stream).await?),
+            Some((tls, name)) => {
+                let stream = tls.connect(name, stream).await?;
+                if stream.is_resumed() {
+                    self.handshakes.1 += 1;
+                } else {
+                    self.handshakes.0 += 1;
+                }
+                MaybeTls::from(stream)
+            }
         };
         self.adopt(stream)
     }
@@ -374,6 +386,23 @@ impl HttpConnection {
     /// See [`HttpConnection`].
     pub fn connections_opened(&self) -> u64 {
         self.opened
+    }
+
+    /// The TLS handshakes this connection made itself, `(full, resumed)`: those of the
+    /// connections it opened again (after the server closed one, or to send a request again).
+    /// The first connection's handshake is not among them (it was made by
+    /// [`connect_tls`](HttpConnection::connect_tls), or by the caller for
+    /// [`over`](HttpConnection::over)).
+    ///
+    /// # Examples
+    /// ```
+    /// # fn f(https: &ttk_http::HttpConnection) {
+    /// let (full, resumed) = https.tls_handshakes();
+    /// println!("{full} full and {resumed} resumed handshakes on reconnects");
+    /// # }
+    /// ```
+    pub fn tls_handshakes(&self) -> (u64, u64) {
+        self.handshakes
     }
 
     /// The server's address.
