@@ -25,7 +25,7 @@ mod tls;
 mod ttk;
 mod wrk;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use client::{Client, Kind};
@@ -135,6 +135,62 @@ pub(crate) struct Measured {
     pub(crate) missed: Vec<String>,
 }
 
+/// Where a round's runs go: their samples, and the failures to report.
+pub(crate) struct Records<'a> {
+    /// Every run, well or not.
+    pub(crate) samples: &'a mut Vec<Sample>,
+    /// Why runs failed, for the table's footer.
+    pub(crate) failures: &'a mut Vec<String>,
+}
+
+/// One round of keep-alive runs against `server` at `connections`: each client once, their
+/// order turned by `round` so that none always runs first; prints a line per run (`label`
+/// before the connection count, e.g. `"https, "`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn keep_alive_round(
+    round: usize,
+    plan: &Plan,
+    connections: u64,
+    clients: &[&Client],
+    target: &client::Target,
+    work: &Path,
+    server: &nginx::Nginx,
+    label: &str,
+    records: Records<'_>,
+) {
+    let mut order = clients.to_vec();
+    let turn = round % order.len().max(1);
+    order.rotate_left(turn);
+    for client in order {
+        let run = client.run(target, connections, plan.seconds, CLIENT_CORE, work, || {
+            server.requests()
+        });
+        match &run {
+            Ok(run) => println!(
+                "  round {}/{}, {label}{connections} connections, {}: {:.0} req/s, {} errors",
+                round + 1,
+                plan.rounds,
+                client.kind.name(),
+                run.output.rate(),
+                run.output.errors,
+            ),
+            Err(error) => {
+                println!("  round {}: {error}", round + 1);
+                records
+                    .failures
+                    .push(format!("round {}: {error}", round + 1));
+            }
+        }
+        records.samples.push(Sample {
+            round,
+            connections,
+            kind: client.kind,
+            run,
+        });
+        std::thread::sleep(PAUSE);
+    }
+}
+
 /// `cargo xtask peers`: measures and reports; an error if anything failed or missed.
 pub(crate) fn run(plan: &Plan) -> Result<(), String> {
     let measured = measure(plan)?;
@@ -235,40 +291,22 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
         let mut samples = Vec::new();
         for round in 0..plan.rounds {
             for &connections in &plan.connections {
-                let mut order = clients.clone();
-                let turn = round % order.len().max(1);
-                order.rotate_left(turn);
-                for client in &order {
-                    let run = client.run(
-                        &target,
-                        connections,
-                        plan.seconds,
-                        CLIENT_CORE,
-                        &work,
-                        || server.requests(),
-                    );
-                    match &run {
-                        Ok(run) => println!(
-                            "  round {}/{}, {connections} connections, {}: {:.0} req/s, {} errors",
-                            round + 1,
-                            plan.rounds,
-                            client.kind.name(),
-                            run.output.rate(),
-                            run.output.errors,
-                        ),
-                        Err(error) => {
-                            println!("  round {}: {error}", round + 1);
-                            failures.push(format!("round {}: {error}", round + 1));
-                        }
-                    }
-                    samples.push(Sample {
-                        round,
-                        connections,
-                        kind: client.kind,
-                        run,
-                    });
-                    std::thread::sleep(PAUSE);
-                }
+                let clients: Vec<&Client> = clients.iter().collect();
+                let records = Records {
+                    samples: &mut samples,
+                    failures: &mut failures,
+                };
+                keep_alive_round(
+                    round,
+                    plan,
+                    connections,
+                    &clients,
+                    &target,
+                    &work,
+                    &server,
+                    "",
+                    records,
+                );
             }
         }
         drop(server);

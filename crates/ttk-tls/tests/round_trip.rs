@@ -99,6 +99,20 @@ async fn echo(connector: &TlsConnector, port: u16) -> io::Result<Seen> {
     })
 }
 
+/// Runs `pair` as a server bot (0) and a client bot (1) with fresh [`parties`]; the client's
+/// output.
+fn client_of<B: std::future::Future>(
+    pair: impl Fn(Cx, usize, Rc<Cell<u16>>, TlsAcceptor, TlsConnector) -> B,
+) -> B::Output {
+    let (acceptor, connector) = parties();
+    let port = Rc::new(Cell::new(0));
+    ttk_core::run(2, |cx, id| {
+        pair(cx, id, port.clone(), acceptor.clone(), connector.clone())
+    })
+    .pop()
+    .unwrap()
+}
+
 fn parties() -> (TlsAcceptor, TlsConnector) {
     let pki = TestPki::new().unwrap();
     let server = pki.server_certificate(&["localhost"]).unwrap();
@@ -161,12 +175,7 @@ fn cut_short(
 
 #[test]
 fn a_record_cut_short_after_the_handshake_is_an_error_not_an_end() {
-    let (acceptor, connector) = parties();
-    let port = Rc::new(Cell::new(0));
-    let mut results = ttk_core::run(2, |cx, id| {
-        cut_short(cx, id, port.clone(), acceptor.clone(), connector.clone())
-    });
-    let error = results.pop().unwrap().unwrap_err();
+    let error = client_of(cut_short).unwrap_err();
     assert_eq!(kind(&error), "TlsProtocol", "{error}");
     assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof, "{error}");
 }
@@ -203,15 +212,11 @@ fn junk_after_close(
 
 #[test]
 fn bytes_after_close_notify_are_ignored_not_spun_on() {
-    let (acceptor, connector) = parties();
     // The loop runs on a thread of its own, so that a spin fails the test instead of hanging it.
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let port = Rc::new(Cell::new(0));
-        let mut results = ttk_core::run(2, |cx, id| {
-            junk_after_close(cx, id, port.clone(), acceptor.clone(), connector.clone())
-        });
-        let _ = done.send(results.pop().unwrap().map_err(|error| error.to_string()));
+        let got = client_of(junk_after_close).map_err(|error| error.to_string());
+        let _ = done.send(got);
     });
     let got = finished
         .recv_timeout(std::time::Duration::from_secs(20))
@@ -247,13 +252,8 @@ fn after_a_failure(
 
 #[test]
 fn a_failure_is_the_answer_to_every_later_operation() {
-    let (acceptor, connector) = parties();
-    let port = Rc::new(Cell::new(0));
-    let mut results = ttk_core::run(2, |cx, id| {
-        after_a_failure(cx, id, port.clone(), acceptor.clone(), connector.clone())
-    });
     assert_eq!(
-        results.pop().unwrap().unwrap(),
+        client_of(after_a_failure).unwrap(),
         ["TlsProtocol", "TlsProtocol", "TlsProtocol"]
     );
 }
@@ -283,12 +283,7 @@ fn abandoned_write(
 
 #[test]
 fn a_write_abandoned_part_way_ends_the_connection_with_a_reason() {
-    let (acceptor, connector) = parties();
-    let port = Rc::new(Cell::new(0));
-    let mut results = ttk_core::run(2, |cx, id| {
-        abandoned_write(cx, id, port.clone(), acceptor.clone(), connector.clone())
-    });
-    let (kind, message) = results.pop().unwrap().unwrap().unwrap();
+    let (kind, message) = client_of(abandoned_write).unwrap().unwrap();
     assert_eq!(kind, io::ErrorKind::NotConnected);
     assert!(message.contains("abandoned"), "{message}");
 }
@@ -330,12 +325,7 @@ fn mixed_records(
 
 #[test]
 fn more_plaintext_than_rustls_holds_in_one_read_is_all_delivered() {
-    let (acceptor, connector) = parties();
-    let port = Rc::new(Cell::new(0));
-    let mut results = ttk_core::run(2, |cx, id| {
-        mixed_records(cx, id, port.clone(), acceptor.clone(), connector.clone())
-    });
-    let got = results.pop().unwrap().unwrap();
+    let got = client_of(mixed_records).unwrap();
     assert_eq!(got, pattern(got.len()));
     assert_eq!(got.len(), 3 * 16 * 1024 + 300);
 }

@@ -18,8 +18,8 @@ use super::handshakes::{self, Setup};
 use super::idle;
 use super::nginx::{self, Nginx};
 use super::pki::{self, Pki};
-use super::summary::{self, Sample, Summary};
-use super::{CLIENT_CORE, PAUSE, Plan, SERVER_CORE, machine};
+use super::summary::{self, Summary};
+use super::{CLIENT_CORE, PAUSE, Plan, Records, SERVER_CORE, keep_alive_round, machine};
 use crate::cargo;
 use crate::report::Figure;
 
@@ -124,44 +124,25 @@ pub(crate) fn measure(
     for round in 0..plan.rounds {
         let r = round + 1;
         for &connections in &KEEP_ALIVE_CONNECTIONS {
-            let mut order = keep_alive.clone();
-            let turn = round % order.len().max(1);
-            order.rotate_left(turn);
-            for client in order {
-                let target = Target {
-                    url: &url,
-                    cacert: Some(&pki.ca),
-                };
-                let run = client.run(
-                    &target,
-                    connections,
-                    plan.seconds,
-                    CLIENT_CORE,
-                    work,
-                    || server.requests(),
-                );
-                match &run {
-                    Ok(run) => println!(
-                        "  round {r}/{}, https, {connections} connections, {}: {:.0} req/s, {} \
-                         errors",
-                        plan.rounds,
-                        client.kind.name(),
-                        run.output.rate(),
-                        run.output.errors,
-                    ),
-                    Err(error) => {
-                        println!("  round {r}: {error}");
-                        failures.push(format!("round {r}: {error}"));
-                    }
-                }
-                samples.push(Sample {
-                    round,
-                    connections,
-                    kind: client.kind,
-                    run,
-                });
-                std::thread::sleep(PAUSE);
-            }
+            let target = Target {
+                url: &url,
+                cacert: Some(&pki.ca),
+            };
+            let records = Records {
+                samples: &mut samples,
+                failures: &mut failures,
+            };
+            keep_alive_round(
+                round,
+                plan,
+                connections,
+                &keep_alive,
+                &target,
+                work,
+                &server,
+                "https, ",
+                records,
+            );
         }
         let mut order = handshakes::RUNS;
         order.rotate_left(round % handshakes::RUNS.len());
