@@ -51,7 +51,7 @@ impl Report {
     /// std::fs::create_dir_all(&dir).unwrap();
     /// let path = dir.join("report.json");
     /// Report::new("demo").write_json(&path).unwrap();
-    /// assert!(std::fs::read_to_string(&path).unwrap().contains("\"schema\": \"ttk-report/2\""));
+    /// assert!(std::fs::read_to_string(&path).unwrap().contains("\"schema\": \"ttk-report/3\""));
     /// # std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn write_json(&self, path: impl AsRef<Path>) -> Result<(), ReportError> {

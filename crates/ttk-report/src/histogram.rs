@@ -191,6 +191,13 @@ impl Histogram {
             Deserializer::new()
                 .deserialize(&mut &bytes[..])
                 .map_err(|error| HistogramError(format!("{error:?}")))?;
+        if read.low() == LOWEST_US
+            && read.high() == HIGHEST_US
+            && read.sigfig() == SIGNIFICANT_DIGITS
+        {
+            // Already of the standard bounds (as every histogram ttk writes).
+            return Ok(Histogram(read));
+        }
         // Counts are re-recorded into the standard bounds so that any two histograms merge.
         let mut histogram = Histogram::new();
         histogram

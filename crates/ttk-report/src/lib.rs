@@ -28,9 +28,11 @@ mod histogram;
 mod html;
 mod merge;
 mod model;
+mod series;
 mod summary;
 mod table;
 mod threshold;
+mod transaction_json;
 mod write;
 
 pub use format::format_duration_us;
@@ -38,9 +40,13 @@ pub use histogram::{
     HIGHEST_US, Histogram, HistogramError, LOWEST_US, PackedHistogram, SIGNIFICANT_DIGITS,
 };
 pub use model::{
-    BotTally, ErrorTally, GaugeReport, Latency, Parameters, READS_TOO, Report, ReportError,
-    RunInfo, SCHEMA, SecondReport, SecondTransaction, Shard, ShardSet, ThresholdResult,
-    TransactionReport,
+    BotTally, ErrorTally, GaugeMerge, GaugeReport, Latency, Parameters, READS_TOO, Report,
+    ReportError, RunInfo, SCHEMA, SecondReport, SecondTransaction, Shard, ShardSet,
+    ThresholdResult, TransactionReport,
+};
+pub use series::{
+    ENTRY_BYTES, INTERVALS_S, MAX_INTERVALS, MAX_SERIES_BYTES, SeriesBuilder, is_series_interval,
 };
 pub use threshold::{Threshold, ThresholdError};
+pub use transaction_json::TransactionSummary;
 pub use write::write_atomically;

@@ -7,8 +7,8 @@
 use std::collections::btree_map::Entry;
 
 use crate::model::{
-    BotTally, ErrorTally, GaugeReport, Parameters, Report, ReportError, RunInfo, SCHEMA,
-    SecondReport, SecondTransaction, ShardSet, TransactionReport,
+    BotTally, ErrorTally, Parameters, Report, ReportError, RunInfo, SCHEMA, SecondReport, ShardSet,
+    TransactionReport,
 };
 
 impl Report {
@@ -18,13 +18,17 @@ impl Report {
     ///   summed and their histograms merged (no count is lost). Error tallies are matched by
     ///   kind: counts summed, samples kept distinct, at most [`ErrorTally::MAX_SAMPLES`].
     /// - **Counters** and **bots** are summed.
-    /// - **Gauges**: `last`, `min` and `max` are each summed, because each process holds its
-    ///   own share of what a gauge counts (players in a lobby: the run's total is the sum of
-    ///   every process's). `last` is then exact; the summed `min` can only be lower, and the
-    ///   summed `max` only higher, than the true extremes of the total, since the processes do
-    ///   not reach theirs in the same second.
-    /// - **Series**: seconds of the same `t` (after the wall-clock shift below) are merged
-    ///   (counts and `active_bots` summed, histograms merged).
+    /// - **Gauges** combine by their rule ([`GaugeReport::combine`]): for `sum` (a share of a
+    ///   total, as players in a lobby) `last`, `min` and `max` are each summed — `last` is then
+    ///   exact; the summed `min` can only be lower, and the summed `max` only higher, than the
+    ///   true extremes of the total, since the processes do not reach theirs in the same
+    ///   second. For `max` and `last` (readings of one quantity) the extremes are exact.
+    /// - **Series**: every report's series is widened to the widest `series_interval_s` among
+    ///   them (exact: each interval is a whole number of the narrower ones), then entries of
+    ///   the same interval (after the wall-clock shift below) are merged: counts and
+    ///   `active_bots` summed, histograms merged. The merged series widens further if it
+    ///   would exceed [`MAX_INTERVALS`](crate::MAX_INTERVALS) entries or
+    ///   [`MAX_SERIES_BYTES`](crate::MAX_SERIES_BYTES).
     /// - **Run**: `processes` are summed; `started_unix_s` is the earliest and `duration_s`
     ///   runs from it to the latest end; `end` is the worst one, in the order `failed` >
     ///   `interrupted` > `stalled` > `duration` > `completed` (an end this version does not
@@ -90,14 +94,24 @@ impl Report {
                 second.t += shift;
             }
         }
+        // Every series is widened to the widest interval among them (each interval divides the
+        // wider ones, so this adds counts exactly), then entries of the same time add up.
+        let interval_s = reports
+            .iter()
+            .map(|report| report.series_interval_s)
+            .max()
+            .unwrap_or(1);
+        let mut series = Vec::new();
+        for report in &mut reports {
+            series.append(&mut report.series);
+        }
         let mut reports = reports.into_iter();
         let mut merged = reports.next().expect("there is a report");
         merged.thresholds.clear();
-        // Seconds are added by binary search on `t`: the first report's must be in order.
-        merged.series.sort_by_key(|second| second.t);
         for report in reports {
             merged.add(report);
         }
+        (merged.series, merged.series_interval_s) = crate::series::rebuild(series, interval_s);
         merged.run.shard = None;
         merged.run.shards = shards;
         Ok(merged)
@@ -122,20 +136,13 @@ impl Report {
         }
         for (name, gauge) in other.gauges {
             match self.gauges.entry(name) {
-                Entry::Occupied(mut mine) => mine.get_mut().add(gauge),
+                Entry::Occupied(mut mine) => mine.get_mut().combine(gauge),
                 Entry::Vacant(slot) => {
                     slot.insert(gauge);
                 }
             }
         }
         self.bots.add(other.bots);
-        for second in other.series {
-            // Series are in order of `t`: a binary search finds the second or where it goes.
-            match self.series.binary_search_by_key(&second.t, |mine| mine.t) {
-                Ok(index) => self.series[index].add(second),
-                Err(index) => self.series.insert(index, second),
-            }
-        }
     }
 }
 
@@ -317,15 +324,6 @@ fn add_errors(tallies: &mut Vec<ErrorTally>, others: Vec<ErrorTally>) {
     }
 }
 
-impl GaugeReport {
-    /// Adds another process's share of the same gauge.
-    fn add(&mut self, other: GaugeReport) {
-        self.last = self.last.saturating_add(other.last);
-        self.min = self.min.saturating_add(other.min);
-        self.max = self.max.saturating_add(other.max);
-    }
-}
-
 impl BotTally {
     /// Adds another process's bots.
     fn add(&mut self, other: BotTally) {
@@ -365,18 +363,11 @@ impl SecondReport {
         self.length_s = self.length_s.max(other.length_s);
         for (name, transaction) in other.transactions {
             match self.transactions.entry(name) {
-                Entry::Occupied(mut mine) => mine.get_mut().add_second(transaction),
+                Entry::Occupied(mut mine) => mine.get_mut().add_entry(transaction),
                 Entry::Vacant(slot) => {
                     slot.insert(transaction);
                 }
             }
         }
-    }
-}
-
-impl SecondTransaction {
-    /// Adds another process's second of the same transaction.
-    fn add_second(&mut self, other: SecondTransaction) {
-        self.add(other.ok, other.failed, &other.histogram.unpack());
     }
 }

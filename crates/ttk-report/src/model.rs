@@ -10,14 +10,15 @@ use serde::{Deserialize, Serialize};
 use crate::histogram::{Histogram, PackedHistogram};
 
 /// The schema this crate writes (and reads).
-pub const SCHEMA: &str = "ttk-report/2";
+pub const SCHEMA: &str = "ttk-report/3";
 
 /// Older schemas this crate still reads: a report of one is read as [`SCHEMA`], its newer
-/// fields at their defaults (version 2 added the run id and the shards).
-pub const READS_TOO: &[&str] = &["ttk-report/1"];
+/// fields at their defaults (version 2 added the run id and the shards; version 3 the series'
+/// interval, the gauges' merge rule and the transactions' summaries).
+pub const READS_TOO: &[&str] = &["ttk-report/2", "ttk-report/1"];
 
 /// A whole report.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Report {
     /// Always [`SCHEMA`].
     pub schema: String,
@@ -31,10 +32,31 @@ pub struct Report {
     pub gauges: BTreeMap<String, GaugeReport>,
     /// How the bots themselves ended.
     pub bots: BotTally,
-    /// One entry per second of the run, in order.
+    /// The run over time, in order: one entry per `series_interval_s` seconds.
     pub series: Vec<SecondReport>,
+    /// How many seconds each entry of `series` covers: 1 for a run of up to
+    /// [`MAX_INTERVALS`](crate::MAX_INTERVALS) seconds, wider for longer runs (see
+    /// [`SeriesBuilder`](crate::SeriesBuilder)). Always one of [`INTERVALS_S`](crate::INTERVALS_S).
+    #[serde(default = "one_second_interval")]
+    pub series_interval_s: u64,
     /// The thresholds checked at the end, in the order given.
     pub thresholds: Vec<ThresholdResult>,
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Report {
+            schema: String::new(),
+            run: RunInfo::default(),
+            transactions: Vec::new(),
+            counters: BTreeMap::new(),
+            gauges: BTreeMap::new(),
+            bots: BotTally::default(),
+            series: Vec::new(),
+            series_interval_s: one_second_interval(),
+            thresholds: Vec::new(),
+        }
+    }
 }
 
 /// The run: its name, parameters and end.
@@ -145,7 +167,23 @@ pub struct Parameters {
 }
 
 /// One named transaction over the run.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+///
+/// In JSON it also has a `summary` (written, never read: the histogram is the truth), the
+/// figures of [`TransactionReport::summary`], for readers that cannot decode a histogram.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use ttk_report::{Report, TransactionReport};
+///
+/// let mut login = TransactionReport::new("login");
+/// login.record_ok(Duration::from_millis(5));
+/// let mut report = Report::new("demo");
+/// report.transactions.push(login);
+/// let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+/// assert_eq!(json["transactions"][0]["summary"]["p99_us"], 5_003);
+/// ```
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct TransactionReport {
     /// Its name.
     pub name: String,
@@ -197,6 +235,85 @@ pub struct GaugeReport {
     pub min: i64,
     /// Its highest value.
     pub max: i64,
+    /// How the values of several loops, processes or shards combine (absent in a report of
+    /// version 2 or older: `sum`, the only rule then).
+    #[serde(default)]
+    pub merge: GaugeMerge,
+    /// When `last` was set, in milliseconds since the Unix epoch (to the end of the second it
+    /// was set in; 0 when unknown): how the rule `last` picks among processes.
+    #[serde(default)]
+    pub last_set_unix_ms: u64,
+}
+
+/// How the values of one gauge held by several loops, processes or shards combine into the
+/// run's: written as `"sum"`, `"max"` or `"last"`.
+///
+/// # Examples
+/// ```
+/// use ttk_report::{GaugeMerge, GaugeReport};
+///
+/// let gauge = GaugeReport { last: 7, min: 1, max: 9, merge: GaugeMerge::Max, last_set_unix_ms: 0 };
+/// let json = serde_json::to_string(&gauge).unwrap();
+/// assert!(json.contains(r#""merge":"max""#));
+/// ```
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum GaugeMerge {
+    /// Shares of one total: `last`, `min` and `max` are each summed (the summed `min` and `max`
+    /// bound the true extremes of the total, which no sum can recover).
+    #[default]
+    Sum,
+    /// Readings of one quantity: `last` is the highest of the last values, `min` the lowest
+    /// and `max` the highest of all.
+    Max,
+    /// Readings of one quantity where the latest counts: `last` is the one set last (by
+    /// `last_set_unix_ms`), `min` the lowest and `max` the highest of all.
+    Last,
+}
+
+impl GaugeReport {
+    /// Combines another loop's, process's or shard's value of the same gauge, by this gauge's
+    /// rule.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_report::{GaugeMerge, GaugeReport};
+    ///
+    /// let gauge = |last, min, max, merge, at| GaugeReport { last, min, max, merge, last_set_unix_ms: at };
+    /// let mut players = gauge(10, 2, 12, GaugeMerge::Sum, 0);
+    /// players.combine(gauge(5, 1, 6, GaugeMerge::Sum, 0));
+    /// assert_eq!((players.last, players.min, players.max), (15, 3, 18));
+    ///
+    /// let mut id = gauge(3_500, 1, 3_500, GaugeMerge::Max, 0);
+    /// id.combine(gauge(1_001, 0, 1_001, GaugeMerge::Max, 0));
+    /// assert_eq!((id.last, id.min, id.max), (3_500, 0, 3_500));
+    ///
+    /// let mut version = gauge(2, 1, 2, GaugeMerge::Last, 5_000);
+    /// version.combine(gauge(3, 3, 3, GaugeMerge::Last, 9_000));
+    /// assert_eq!((version.last, version.min, version.max), (3, 1, 3));
+    /// ```
+    pub fn combine(&mut self, other: GaugeReport) {
+        match self.merge {
+            GaugeMerge::Sum => {
+                self.last = self.last.saturating_add(other.last);
+                self.min = self.min.saturating_add(other.min);
+                self.max = self.max.saturating_add(other.max);
+            }
+            GaugeMerge::Max => {
+                self.last = self.last.max(other.last);
+                self.min = self.min.min(other.min);
+                self.max = self.max.max(other.max);
+            }
+            GaugeMerge::Last => {
+                if other.last_set_unix_ms > self.last_set_unix_ms {
+                    self.last = other.last;
+                }
+                self.min = self.min.min(other.min);
+                self.max = self.max.max(other.max);
+            }
+        }
+        self.last_set_unix_ms = self.last_set_unix_ms.max(other.last_set_unix_ms);
+    }
 }
 
 /// How the bots ended.
@@ -234,6 +351,10 @@ pub struct SecondReport {
 
 fn one_second() -> f64 {
     1.0
+}
+
+fn one_second_interval() -> u64 {
+    1
 }
 
 impl Default for SecondReport {
@@ -401,7 +522,7 @@ impl Latency {
 /// assert!(matches!(error, ReportError::Schema(_)));
 /// assert_eq!(
 ///     error.to_string(),
-///     r#"a report of schema "ttk-report/0"; this ttk reads "ttk-report/2" and "ttk-report/1""#,
+///     r#"a report of schema "ttk-report/0"; this ttk reads "ttk-report/3" and "ttk-report/2" and "ttk-report/1""#,
 /// );
 /// ```
 #[derive(Debug)]
@@ -476,7 +597,7 @@ impl Report {
     /// # Examples
     /// ```
     /// let json = ttk_report::Report::new("demo").to_json();
-    /// assert!(json.contains(r#""schema": "ttk-report/2""#));
+    /// assert!(json.contains(r#""schema": "ttk-report/3""#));
     /// assert!(json.contains(r#""name": "demo""#));
     /// ```
     pub fn to_json(&self) -> String {
@@ -491,7 +612,7 @@ impl Report {
     ///
     /// let report = Report::new("demo");
     /// assert_eq!(Report::from_json(&report.to_json()).unwrap(), report);
-    /// let newer = report.to_json().replace("ttk-report/2", "ttk-report/9");
+    /// let newer = report.to_json().replace("ttk-report/3", "ttk-report/9");
     /// assert!(matches!(Report::from_json(&newer), Err(ReportError::Schema(_))));
     /// assert!(matches!(Report::from_json("{}"), Err(ReportError::Json(_))));
     /// ```

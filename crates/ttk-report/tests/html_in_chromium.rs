@@ -429,6 +429,7 @@ fn realistic_report() -> Report {
             last: 0,
             min: 0,
             max: 40,
+            ..GaugeReport::default()
         },
     );
     report.bots = BotTally {

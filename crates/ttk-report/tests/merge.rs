@@ -5,8 +5,8 @@ mod util;
 use std::time::Duration;
 
 use ttk_report::{
-    ErrorTally, GaugeReport, Report, ReportError, SecondReport, SecondTransaction, Shard,
-    TransactionReport,
+    ErrorTally, GaugeMerge, GaugeReport, Report, ReportError, SecondReport, SecondTransaction,
+    Shard, TransactionReport,
 };
 use util::{record_all, samples, tally};
 
@@ -131,9 +131,13 @@ fn error_samples_stay_distinct_and_at_most_three() {
 fn gauges_add_each_process_share() {
     let with = |name: &str, last, min, max| {
         let mut report = Report::new("run");
-        report
-            .gauges
-            .insert(name.to_owned(), GaugeReport { last, min, max });
+        let gauge = GaugeReport {
+            last,
+            min,
+            max,
+            ..GaugeReport::default()
+        };
+        report.gauges.insert(name.to_owned(), gauge);
         report
     };
     let merged = Report::merge([
@@ -142,22 +146,52 @@ fn gauges_add_each_process_share() {
         with("queue", 1, 1, 1),
     ])
     .unwrap();
-    assert_eq!(
-        merged.gauges["lobby"],
-        GaugeReport {
-            last: 15,
-            min: -2,
-            max: 70
-        }
-    );
-    assert_eq!(
-        merged.gauges["queue"],
-        GaugeReport {
-            last: 1,
-            min: 1,
-            max: 1
-        }
-    );
+    let figures = |name: &str| {
+        let gauge = merged.gauges[name];
+        (gauge.last, gauge.min, gauge.max, gauge.merge)
+    };
+    assert_eq!(figures("lobby"), (15, -2, 70, GaugeMerge::Sum));
+    assert_eq!(figures("queue"), (1, 1, 1, GaugeMerge::Sum));
+}
+
+/// A gauge that is no share of a total (an id, a version seen) merges by its rule: summed,
+/// 1,001 bots' highest id would read 3,500 over 4 shards.
+#[test]
+fn gauges_that_are_readings_merge_by_their_rule() {
+    let with = |merge, last, min, max, at| {
+        let mut report = Report::new("run");
+        let gauge = GaugeReport {
+            last,
+            min,
+            max,
+            merge,
+            last_set_unix_ms: at,
+        };
+        report.gauges.insert("g".to_owned(), gauge);
+        report
+    };
+    let merged = |merge| {
+        let reports = [
+            with(merge, 1_000, 750, 1_000, 3_000),
+            with(merge, 499, 250, 499, 9_000),
+            with(merge, 749, 500, 749, 1_000),
+            with(merge, 249, 0, 249, 2_000),
+        ];
+        let gauge = Report::merge(reports).unwrap().gauges["g"];
+        (gauge.last, gauge.min, gauge.max)
+    };
+    assert_eq!(merged(GaugeMerge::Max), (1_000, 0, 1_000));
+    assert_eq!(merged(GaugeMerge::Last), (499, 0, 1_000));
+    assert_eq!(merged(GaugeMerge::Sum), (2_497, 1_500, 2_497));
+    // Version 2 reports have no rule: they read as sums, the only rule then.
+    let mut old: serde_json::Value =
+        serde_json::from_str(&with(GaugeMerge::Max, 1, 1, 1, 0).to_json()).unwrap();
+    old["schema"] = "ttk-report/2".into();
+    let gauge = old["gauges"]["g"].as_object_mut().unwrap();
+    gauge.remove("merge");
+    gauge.remove("last_set_unix_ms");
+    let old = Report::from_json(&old.to_string()).unwrap();
+    assert_eq!(old.gauges["g"].merge, GaugeMerge::Sum);
 }
 
 #[test]
@@ -285,7 +319,7 @@ fn merge_refuses_what_is_not_shards_of_one_run() {
     assert_eq!(
         merge_error(vec![Report::new("checkout"), old.clone()]),
         "cannot merge these reports: report 2 (run \"checkout\") is of schema \"ttk-report/0\"; \
-         this ttk merges \"ttk-report/2\""
+         this ttk merges \"ttk-report/3\""
     );
     assert!(merge_error(vec![old, Report::new("checkout")]).contains("report 1 (run"));
 }
@@ -321,7 +355,7 @@ fn files_round_trip_and_errors_name_the_path() {
     assert!(matches!(error, ReportError::Io(_)), "{error:?}");
     assert!(error.to_string().contains("missing.json"), "{error}");
 
-    std::fs::write(&path, text.replace("ttk-report/2", "ttk-report/9")).unwrap();
+    std::fs::write(&path, text.replace("ttk-report/3", "ttk-report/9")).unwrap();
     let error = Report::read_json(&path).unwrap_err();
     assert!(
         matches!(&error, ReportError::Schema(schema) if schema == "ttk-report/9"),
@@ -455,7 +489,7 @@ fn seconds_align_on_the_wall_clock() {
 fn reports_of_schema_1_are_still_read() {
     let text = Report::new("old")
         .to_json()
-        .replace("ttk-report/2", "ttk-report/1");
+        .replace("ttk-report/3", "ttk-report/1");
     let text = text.replace("\"run_id\": \"\",", "");
     let report = Report::from_json(&text).unwrap();
     assert_eq!(report.schema, ttk_report::SCHEMA);

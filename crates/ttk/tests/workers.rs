@@ -260,6 +260,37 @@ fn the_harness_adds_up_every_loops_figures() {
 }
 
 #[ttk::bot]
+fn numbered(cx: Cx, session: ttk::cli::Session) {
+    use ttk::metrics::GaugeMerge;
+    let id = session.id() as i64;
+    cx.gauge_with("highest id", id, GaugeMerge::Max);
+    cx.gauge_with("latest id", id, GaugeMerge::Last);
+    cx.gauge("ids summed", id);
+}
+
+/// Gauges that are readings, not shares (an id), combine by their rule over the loops:
+/// summed, the highest id of 1,001 bots on 3 loops would read about 3,000.
+#[test]
+fn the_harness_combines_each_gauge_by_its_rule() {
+    let args = ["ids", "--bots", "1001", "--workers", "3", "--quiet"];
+    let test = ttk::cli::LoadTest::try_from_args("ids", args).unwrap();
+    let report = test.run_parallel(numbered).report;
+    let figures = |name: &str| {
+        let gauge = report.gauges[name];
+        (gauge.min, gauge.max, gauge.merge)
+    };
+    use ttk::cli::ttk_report::GaugeMerge;
+    assert_eq!(figures("highest id"), (0, 1_000, GaugeMerge::Max));
+    assert_eq!(report.gauges["highest id"].last, 1_000);
+    assert_eq!(figures("latest id").2, GaugeMerge::Last);
+    assert_eq!((figures("latest id").0, figures("latest id").1), (0, 1_000));
+    // Each loop's last is one of its own ids: as a sum, the three add up.
+    let summed = report.gauges["ids summed"];
+    assert_eq!(summed.merge, GaugeMerge::Sum);
+    assert!(summed.max > 1_000, "{summed:?}");
+}
+
+#[ttk::bot]
 fn arrival(cx: Cx, session: ttk::cli::Session) {
     cx.count(&format!("session {}", session.id()), 1);
     let _: () = ttk::yield_!(cx.time("visit", ttk::sleep(Duration::from_millis(3))));

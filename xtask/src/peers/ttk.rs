@@ -1,4 +1,4 @@
-//! Reading the report `ttk http URL … --json PATH` writes (schema `ttk-report/2`, see
+//! Reading the report `ttk http URL … --json PATH` writes (schema `ttk-report/3`, see
 //! `docs/report-schema.md`), through the `ttk-report` crate that defines it.
 
 use ttk_report::{Histogram, Report};

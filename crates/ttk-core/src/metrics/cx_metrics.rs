@@ -5,6 +5,7 @@ use std::future::{Future, IntoFuture};
 use std::time::{Duration, Instant};
 
 use super::failure::TransactionOutput;
+use super::gauge_merge::GaugeMerge;
 use super::transaction::Transaction;
 use super::{with_metrics, with_registry};
 use crate::cx::Cx;
@@ -216,9 +217,43 @@ impl<M, W> Cx<M, W> {
     /// let gauge = &snapshots.borrow()[0].gauges[0];
     /// assert_eq!((gauge.last, gauge.min, gauge.max), (2, 0, 2));
     /// ```
+    ///
+    /// Each loop keeps its own value; a run of several loops, processes or shards adds them up
+    /// (the rule [`GaugeMerge::Sum`]): this is for a share of a total, as players in a lobby.
+    /// For a value that is not a share (an id, a level), use [`Cx::gauge_with`].
     #[inline]
     pub fn gauge(&self, name: &str, value: i64) {
-        with_registry(self.loop_id, WHAT, |registry| registry.gauge(name, value));
+        self.gauge_with(name, value, GaugeMerge::Sum);
+    }
+
+    /// Sets the gauge `name`, saying how the values of several loops (workers, processes,
+    /// shards) combine into the run's: summed, the highest, or the last set (see
+    /// [`GaugeMerge`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::metrics::GaugeMerge;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn session(cx: Cx, id: usize) {
+    ///     cx.gauge_with("session id", 1_000 + id as i64, GaugeMerge::Last);
+    /// }
+    ///
+    /// let snapshots = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    /// let seen = snapshots.clone();
+    /// Runtime::new()
+    ///     .metrics(move |snapshot| seen.borrow_mut().push(snapshot))
+    ///     .run(3, session);
+    /// let gauge = &snapshots.borrow()[0].gauges[0];
+    /// assert_eq!((gauge.last, gauge.merge), (1_002, GaugeMerge::Last));
+    /// ```
+    #[inline]
+    pub fn gauge_with(&self, name: &str, value: i64, merge: GaugeMerge) {
+        with_registry(self.loop_id, WHAT, |registry| {
+            registry.gauge(name, value, merge)
+        });
     }
 
     /// Times this bot's next transaction from `start` instead of from when it begins.

@@ -15,6 +15,7 @@
 mod counts;
 mod cx_metrics;
 mod failure;
+mod gauge_merge;
 mod names;
 mod registry;
 mod snapshot;
@@ -26,6 +27,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 pub use failure::{Failure, KindedError, TransactionOutput};
+pub use gauge_merge::GaugeMerge;
 pub use snapshot::{
     ErrorDelta, GaugeValue, HIGHEST_MICROS, LOWEST_MICROS, MetricsSnapshot, SIGNIFICANT_DIGITS,
     TransactionDelta, latency_histogram,

@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 
 use super::counts::LatencyCounts;
 use super::failure::{Failure, FailureKind};
+use super::gauge_merge::GaugeMerge;
 use super::names::NameIndex;
 use super::snapshot::{
     ErrorDelta, GaugeValue, HIGHEST_MICROS, LOWEST_MICROS, MetricsSnapshot, TransactionDelta,
@@ -81,6 +82,9 @@ struct GaugeState {
     last: i64,
     min: i64,
     max: i64,
+    merge: GaugeMerge,
+    /// Whether a bot set it in the current interval.
+    set: bool,
 }
 
 /// A latency on the loop's clock, in the histograms' microseconds.
@@ -153,13 +157,15 @@ impl Registry {
     }
 
     #[inline]
-    pub(crate) fn gauge(&mut self, name: &str, value: i64) {
+    pub(crate) fn gauge(&mut self, name: &str, value: i64, merge: GaugeMerge) {
         match self.gauge_names.find(name) {
             Some(number) => {
                 let gauge = &mut self.gauges[number as usize];
                 gauge.last = value;
                 gauge.min = gauge.min.min(value);
                 gauge.max = gauge.max.max(value);
+                gauge.merge = merge;
+                gauge.set = true;
             }
             None => {
                 self.gauges.push(GaugeState {
@@ -167,6 +173,8 @@ impl Registry {
                     last: value,
                     min: value,
                     max: value,
+                    merge,
+                    set: true,
                 });
                 self.gauge_names.add(name);
             }
@@ -198,9 +206,12 @@ impl Registry {
                     last: gauge.last,
                     min: gauge.min,
                     max: gauge.max,
+                    merge: gauge.merge,
+                    set: gauge.set,
                 };
                 gauge.min = gauge.last;
                 gauge.max = gauge.last;
+                gauge.set = false;
                 value
             })
             .collect();
@@ -368,8 +379,8 @@ mod tests {
         let login = registry.transaction("login");
         registry.succeeded(login, 2_000_000);
         registry.count("bytes", 10);
-        registry.gauge("players", 3);
-        registry.gauge("players", 1);
+        registry.gauge("players", 3, GaugeMerge::Sum);
+        registry.gauge("players", 1, GaugeMerge::Sum);
         let (transactions, counters, gauges) = registry.take_interval();
         assert_eq!(transactions[0].ok, 1);
         assert_eq!(transactions[0].latencies.max(), 2_000);

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use super::gauge_merge::GaugeMerge;
+
 /// Latencies are kept in microseconds from this value up…
 pub const LOWEST_MICROS: u64 = 1;
 /// …to this one (an hour); longer ones count as an hour.
@@ -172,6 +174,7 @@ pub struct ErrorDelta {
 /// let gauges: Vec<_> = receiver.try_iter().map(|s| s.gauges[0].clone()).collect();
 /// assert_eq!((gauges[0].last, gauges[0].min, gauges[0].max), (2, 2, 5));
 /// assert_eq!((gauges[1].last, gauges[1].min, gauges[1].max), (2, 2, 2)); // not set again
+/// assert_eq!((gauges[0].set, gauges[1].set), (true, false));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GaugeValue {
@@ -183,4 +186,8 @@ pub struct GaugeValue {
     pub min: i64,
     /// Its highest value in the interval.
     pub max: i64,
+    /// How the loops' values combine into the run's (the rule of the latest set).
+    pub merge: GaugeMerge,
+    /// Whether a bot set it in the interval (else `last` is from an earlier one).
+    pub set: bool,
 }

@@ -218,6 +218,7 @@ pub(crate) fn known_report() -> Report {
             last: 3,
             min: 0,
             max: 12,
+            ..GaugeReport::default()
         },
     );
     report.bots.started = 50;

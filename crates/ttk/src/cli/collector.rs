@@ -1,16 +1,24 @@
-//! Adds up the loops' metric snapshots into a report: totals (exact histogram merges) and one
-//! entry per second.
+//! Adds up the loops' metric snapshots into a report: totals (exact histogram merges) and the
+//! series over time, one entry per second until it must widen to stay bounded
+//! ([`SeriesBuilder`]).
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
-use ttk_core::metrics::{ErrorDelta, MetricsSnapshot, TransactionDelta};
+use ttk_core::metrics::{
+    ErrorDelta, GaugeMerge as LoopGaugeMerge, MetricsSnapshot, TransactionDelta,
+};
 use ttk_report::{
-    ErrorTally, GaugeReport, Histogram, Report, SecondReport, SecondTransaction, TransactionReport,
+    ErrorTally, GaugeMerge, GaugeReport, Histogram, Report, SecondReport, SecondTransaction,
+    SeriesBuilder, TransactionReport,
 };
 
 /// The longest last interval that joins the second before it, in seconds.
 const SLIVER_S: f64 = 0.05;
+
+/// How many seconds behind the latest a second stays on its own (other loops may still send
+/// theirs, and the live view shows it) before it joins the series.
+const OPEN_SECONDS: u64 = 10;
 
 /// Distinct sample messages kept per error kind.
 const SAMPLES_PER_KIND: usize = 3;
@@ -21,11 +29,13 @@ pub(crate) struct Collector {
     report: Report,
     /// Each transaction's place in `report.transactions`.
     places: BTreeMap<String, usize>,
+    /// The latest seconds, on their own until they join `series`.
     seconds: BTreeMap<u64, SecondReport>,
+    series: SeriesBuilder,
     /// The loop's time at the latest snapshot, in seconds: the run's length on its own clock.
     loop_elapsed: f64,
-    /// Each gauge of each loop (by loop, then name): each loop holds its share of what a gauge
-    /// counts, and the run's gauge is their sum.
+    /// Each gauge of each loop (by loop, then name), with when it was last set (in
+    /// milliseconds on the loop's clock): the run's gauge combines them by its rule.
     gauges: BTreeMap<(usize, String), GaugeReport>,
 }
 
@@ -35,6 +45,7 @@ impl Collector {
             report,
             places: BTreeMap::new(),
             seconds: BTreeMap::new(),
+            series: SeriesBuilder::new(),
             loop_elapsed: 0.0,
             gauges: BTreeMap::new(),
         }
@@ -55,6 +66,18 @@ impl Collector {
         let covers = snapshot.covers.as_secs_f64();
         let joins_the_second_before = snapshot.last && (t as f64) < seconds;
         self.loop_elapsed = self.loop_elapsed.max(seconds);
+        // Seconds well behind the latest join the series (a loop's second that comes later
+        // still is added to the series' entry of its time when it joins).
+        let latest = self
+            .seconds
+            .last_key_value()
+            .map_or(t, |(&last, _)| last.max(t));
+        while let Some(entry) = self.seconds.first_entry() {
+            if entry.key().saturating_add(OPEN_SECONDS) > latest {
+                break;
+            }
+            self.series.push(entry.remove());
+        }
         let second = match self.seconds.entry(t) {
             Entry::Vacant(slot) => slot.insert(SecondReport {
                 t,
@@ -98,6 +121,7 @@ impl Collector {
         for (name, amount) in &snapshot.counters {
             *self.report.counters.entry(name.clone()).or_default() += amount;
         }
+        let at_ms = (seconds * 1_000.0).round() as u64;
         for gauge in &snapshot.gauges {
             let mine = self
                 .gauges
@@ -106,10 +130,20 @@ impl Collector {
                     last: gauge.last,
                     min: gauge.min,
                     max: gauge.max,
+                    merge: GaugeMerge::Sum,
+                    last_set_unix_ms: 0,
                 });
             mine.last = gauge.last;
             mine.min = mine.min.min(gauge.min);
             mine.max = mine.max.max(gauge.max);
+            mine.merge = match gauge.merge {
+                LoopGaugeMerge::Sum => GaugeMerge::Sum,
+                LoopGaugeMerge::Max => GaugeMerge::Max,
+                LoopGaugeMerge::Last => GaugeMerge::Last,
+            };
+            if gauge.set {
+                mine.last_set_unix_ms = at_ms;
+            }
         }
         &self.seconds[&t]
     }
@@ -120,19 +154,21 @@ impl Collector {
     }
 
     /// The report, with its series and gauges, and the run's length on the loops' clocks (in
-    /// seconds). A gauge's `last` is the sum of the loops' last values; its `min` and `max`
-    /// are the sums of theirs, bounds of the true extremes, as when processes' reports merge.
+    /// seconds). The loops' gauges combine by their rules, as when processes' reports merge;
+    /// a gauge's `last_set_unix_ms` is still on the loops' clock (milliseconds since the run's
+    /// start) for the caller to move onto the wall clock.
     pub(crate) fn finish(mut self) -> (Report, f64) {
-        self.report.series = self.seconds.into_values().collect();
+        for second in std::mem::take(&mut self.seconds).into_values() {
+            self.series.push(second);
+        }
+        (self.report.series, self.report.series_interval_s) = self.series.finish();
         for ((_, name), gauge) in self.gauges {
-            let total = self.report.gauges.entry(name).or_insert(GaugeReport {
-                last: 0,
-                min: 0,
-                max: 0,
-            });
-            total.last = total.last.saturating_add(gauge.last);
-            total.min = total.min.saturating_add(gauge.min);
-            total.max = total.max.saturating_add(gauge.max);
+            match self.report.gauges.entry(name) {
+                Entry::Occupied(mut total) => total.get_mut().combine(gauge),
+                Entry::Vacant(slot) => {
+                    slot.insert(gauge);
+                }
+            }
         }
         (self.report, self.loop_elapsed)
     }

@@ -39,12 +39,14 @@ pub struct Session {
 /// ```
 /// use ttk::Cx;
 /// use ttk::cli::{LoadTest, Session};
+/// use ttk::metrics::GaugeMerge;
 ///
 /// #[ttk::bot]
 /// fn worker(cx: Cx, session: Session) {
 ///     for number in session.iterations() {
 ///         cx.count("iterations", 1);
-///         cx.gauge("iteration number", number as i64);
+///         // Not a share of a total: the run's gauge is the highest any worker saw.
+///         cx.gauge_with("iteration number", number as i64, GaugeMerge::Max);
 ///     }
 /// }
 ///
@@ -83,10 +85,12 @@ impl Session {
     /// ```
     /// use ttk::Cx;
     /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::metrics::GaugeMerge;
     ///
     /// #[ttk::bot]
     /// fn numbered(cx: Cx, session: Session) {
-    ///     cx.gauge("id", session.id() as i64);
+    ///     // An id is no share of a total: over several workers, keep the extremes, not sums.
+    ///     cx.gauge_with("id", session.id() as i64, GaugeMerge::Max);
     /// }
     ///
     /// let test = LoadTest::try_from_args("ids", ["ids", "--bots", "4", "--quiet"]).unwrap();
@@ -132,7 +136,7 @@ impl Session {
     /// #[ttk::bot]
     /// fn looper(cx: Cx, session: Session) {
     ///     for number in session.iterations() {
-    ///         cx.gauge("iteration", number as i64);
+    ///         cx.gauge_with("iteration", number as i64, ttk::metrics::GaugeMerge::Max);
     ///         ttk::yield_!(ttk::sleep(Duration::from_secs(1)));
     ///     }
     /// }
