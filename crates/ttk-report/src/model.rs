@@ -420,6 +420,43 @@ impl SecondTransaction {
         }
     }
 
+    /// Like [`SecondTransaction::new`], without reading the figures (`p50_us`…`max_us` stay 0
+    /// until [`SecondTransaction::refresh_figures`]): for an entry that will be added to
+    /// before anyone reads it.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::{Histogram, SecondTransaction};
+    ///
+    /// let mut latencies = Histogram::new();
+    /// latencies.record(Duration::from_millis(3));
+    /// let mut second = SecondTransaction::packed(1, 0, &latencies);
+    /// assert_eq!(second.max_us, 0);
+    /// second.refresh_figures();
+    /// assert_eq!(second.max_us, 3_001);
+    /// ```
+    pub fn packed(ok: u64, failed: u64, histogram: &Histogram) -> Self {
+        SecondTransaction {
+            ok,
+            failed,
+            p50_us: 0,
+            p90_us: 0,
+            p99_us: 0,
+            max_us: 0,
+            histogram: PackedHistogram::pack(histogram),
+        }
+    }
+
+    /// Reads the figures (`p50_us`, `p90_us`, `p99_us`, `max_us`) from the histogram again.
+    pub fn refresh_figures(&mut self) {
+        let latency = Latency::of(&self.histogram.unpack());
+        self.p50_us = latency.p50_us;
+        self.p90_us = latency.p90_us;
+        self.p99_us = latency.p99_us;
+        self.max_us = latency.max_us;
+    }
+
     /// Adds `ok` successes with the latencies in `histogram`, and `failed` failures.
     ///
     /// # Examples

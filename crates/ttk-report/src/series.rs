@@ -3,7 +3,7 @@
 //!
 //! A series starts one entry per second. When it would hold more than [`MAX_INTERVALS`]
 //! entries, or its entries more than [`MAX_SERIES_BYTES`], every entry is widened to the next
-//! interval of [`INTERVALS_S`] (1 s, 2 s, 10 s, 30 s, 1 min, 2 min, 10 min, 30 min, 1 h, 2 h,
+//! interval of [`INTERVALS_S`] (1 s, 5 s, 10 s, 30 s, 1 min, 5 min, 10 min, 30 min, 1 h, 2 h,
 //! 6 h, 1 day) and the entries inside one wider interval merge. Each interval divides the next,
 //! so an interval is always a whole number of the narrower ones: widening adds counts and
 //! histograms, which is exact, and two series of different intervals merge exactly once the
@@ -30,21 +30,23 @@ use crate::model::{SecondReport, SecondTransaction};
 /// assert!(ladder.windows(2).all(|pair| pair[1] % pair[0] == 0));
 /// ```
 pub const INTERVALS_S: [u64; 12] = [
-    1, 2, 10, 30, 60, 120, 600, 1_800, 3_600, 7_200, 21_600, 86_400,
+    1, 5, 10, 30, 60, 300, 600, 1_800, 3_600, 7_200, 21_600, 86_400,
 ];
 
-/// The most entries a series keeps: a day at one minute, an hour at two seconds, twenty
-/// minutes at one second.
+/// The most entries a series keeps: six minutes at one second, half an hour at five seconds,
+/// an hour at ten, six hours at one minute, a day at five minutes. Enough points for a chart,
+/// and few enough that a 20-minute run's memory stops growing after its first minutes.
 ///
 /// # Examples
 /// ```
-/// assert_eq!(ttk_report::MAX_INTERVALS, 1_800);
+/// assert_eq!(ttk_report::MAX_INTERVALS, 360);
 /// ```
-pub const MAX_INTERVALS: usize = 1_800;
+pub const MAX_INTERVALS: usize = 360;
 
 /// The most bytes a series' entries may take in memory (their packed histograms plus a fixed
 /// [`ENTRY_BYTES`] per transaction entry) before the series widens. This bounds the report's
-/// JSON too: its series is at most about 4/3 of this (histograms are written in base64).
+/// JSON too: its series is at most about 4/3 of this (histograms are written in base64, and an
+/// entry's other fields take under [`ENTRY_BYTES`]), 16.8 MB.
 ///
 /// # Examples
 /// ```
@@ -53,13 +55,14 @@ pub const MAX_INTERVALS: usize = 1_800;
 pub const MAX_SERIES_BYTES: usize = 12 << 20;
 
 /// What one transaction's entry costs beside its packed histogram, counted against
-/// [`MAX_SERIES_BYTES`]: its name's key and the map's node in memory, or its fields in JSON.
+/// [`MAX_SERIES_BYTES`]: at least its name's key and the map's node in memory, and its fields
+/// in pretty-printed JSON (about 230 bytes).
 ///
 /// # Examples
 /// ```
-/// assert_eq!(ttk_report::ENTRY_BYTES, 128);
+/// assert_eq!(ttk_report::ENTRY_BYTES, 256);
 /// ```
-pub const ENTRY_BYTES: usize = 128;
+pub const ENTRY_BYTES: usize = 256;
 
 /// Whether `interval_s` is one of [`INTERVALS_S`].
 ///
@@ -93,12 +96,12 @@ fn wider(interval_s: u64) -> Option<u64> {
 /// use ttk_report::{SecondReport, SeriesBuilder};
 ///
 /// let mut series = SeriesBuilder::new();
-/// for t in 1..=4_000 {
+/// for t in 1..=3_000 {
 ///     series.push(SecondReport { t, active_bots: 5, errors: 1, ..SecondReport::default() });
 /// }
 /// let (entries, interval_s) = series.finish();
-/// // 4,000 seconds do not fit 1,800 entries at 1 s or 2 s: 10 s each.
-/// assert_eq!((entries.len(), interval_s), (400, 10));
+/// // 3,000 seconds do not fit 360 entries at 1 s or 5 s: 10 s each.
+/// assert_eq!((entries.len(), interval_s), (300, 10));
 /// assert_eq!((entries[0].t, entries[0].length_s, entries[0].errors), (10, 10.0, 10));
 /// ```
 #[derive(Debug)]
@@ -107,6 +110,10 @@ pub struct SeriesBuilder {
     interval_s: u64,
     /// What `entries` cost, counted as [`MAX_SERIES_BYTES`] says.
     bytes: usize,
+    /// The last entry's latencies by transaction, unpacked while later seconds may still join
+    /// it: a second joins by one histogram merge, not by unpacking and packing the entry's.
+    /// The entry's own packed histograms are stale until it is closed.
+    open: BTreeMap<String, Histogram>,
     /// [`MAX_INTERVALS`] and [`MAX_SERIES_BYTES`], but for tests.
     max_intervals: usize,
     max_bytes: usize,
@@ -146,6 +153,7 @@ impl SeriesBuilder {
             entries: Vec::new(),
             interval_s,
             bytes: 0,
+            open: BTreeMap::new(),
             max_intervals: MAX_INTERVALS,
             max_bytes: MAX_SERIES_BYTES,
         }
@@ -177,7 +185,8 @@ impl SeriesBuilder {
         self.entries.is_empty()
     }
 
-    /// What its entries cost, counted as [`MAX_SERIES_BYTES`] says.
+    /// What its entries cost, counted as [`MAX_SERIES_BYTES`] says (the last entry as it
+    /// was when it began, until a later one begins).
     ///
     /// # Examples
     /// ```
@@ -199,15 +208,25 @@ impl SeriesBuilder {
     /// pushed before (an entry at or before one already pushed is a late report of that time,
     /// from another loop or process, and is added to the entry holding it).
     pub fn push(&mut self, entry: SecondReport) {
+        let mut entry = entry;
         let end = interval_end(entry.t, self.interval_s);
         match self.entries.last_mut() {
             Some(last) if interval_end(last.t, self.interval_s) == end => {
-                self.bytes -= footprint(last);
+                // It joins the open entry: counts now, latencies into the unpacked histograms.
+                let transactions = std::mem::take(&mut entry.transactions);
                 match entry.t > last.t {
                     true => last.append(entry),
                     false => last.add(entry),
                 }
-                self.bytes += footprint(last);
+                for (name, transaction) in transactions {
+                    let mine = last.transactions.entry(name.clone()).or_default();
+                    mine.ok = mine.ok.saturating_add(transaction.ok);
+                    mine.failed = mine.failed.saturating_add(transaction.failed);
+                    self.open
+                        .entry(name)
+                        .or_insert_with(|| mine.histogram.unpack())
+                        .merge(&transaction.histogram.unpack());
+                }
             }
             Some(last) if entry.t < last.t => {
                 let place = self
@@ -226,6 +245,7 @@ impl SeriesBuilder {
                 }
             }
             _ => {
+                self.close_open();
                 self.bytes += footprint(&entry);
                 self.entries.push(entry);
             }
@@ -240,6 +260,7 @@ impl SeriesBuilder {
 
     /// Widens every entry to `interval_s` (one of [`INTERVALS_S`], at least the current one).
     fn widen_to(&mut self, interval_s: u64) {
+        self.close_open();
         let entries = std::mem::take(&mut self.entries);
         self.interval_s = interval_s;
         let mut group: Vec<SecondReport> = Vec::new();
@@ -261,8 +282,36 @@ impl SeriesBuilder {
         self.bytes = self.entries.iter().map(footprint).sum();
     }
 
+    /// Packs the open entry's latencies into it.
+    fn close_open(&mut self) {
+        if self.open.is_empty() {
+            return;
+        }
+        let open = std::mem::take(&mut self.open);
+        let Some(last) = self.entries.last_mut() else {
+            return;
+        };
+        self.bytes -= footprint(last);
+        for (name, latencies) in open {
+            if let Some(transaction) = last.transactions.get_mut(&name) {
+                *transaction =
+                    SecondTransaction::packed(transaction.ok, transaction.failed, &latencies);
+            }
+        }
+        self.bytes += footprint(last);
+    }
+
     /// The entries, in order of `t`, and their interval in seconds.
-    pub fn finish(self) -> (Vec<SecondReport>, u64) {
+    ///
+    /// Every entry's figures (`p50_us`…) are read from its histogram here: entries may have
+    /// been pushed with [`SecondTransaction::packed`].
+    pub fn finish(mut self) -> (Vec<SecondReport>, u64) {
+        self.close_open();
+        for entry in &mut self.entries {
+            for transaction in entry.transactions.values_mut() {
+                transaction.refresh_figures();
+            }
+        }
         (self.entries, self.interval_s)
     }
 }
@@ -342,7 +391,7 @@ impl SecondReport {
         merged.transactions = latencies
             .into_iter()
             .map(|(name, (ok, failed, histogram))| {
-                (name, SecondTransaction::new(ok, failed, &histogram))
+                (name, SecondTransaction::packed(ok, failed, &histogram))
             })
             .collect();
         merged
@@ -390,13 +439,13 @@ mod tests {
 
     #[test]
     fn widening_keeps_every_count_and_sample() {
-        let mut series = SeriesBuilder::with_limits(180, MAX_SERIES_BYTES);
+        let mut series = SeriesBuilder::with_limits(80, MAX_SERIES_BYTES);
         let seconds = 432;
         for t in 1..=seconds {
             series.push(second(t, 3, 100 + t));
         }
         let (entries, interval_s) = series.finish();
-        // 432 s fit 180 entries neither at 1 s nor at 2 s.
+        // 432 s fit 80 entries neither at 1 s nor at 5 s.
         assert_eq!(interval_s, 10);
         assert_eq!(entries.len() as u64, seconds.div_ceil(10));
         let ok: u64 = entries.iter().map(|e| e.transactions["get"].ok).sum();
@@ -470,7 +519,7 @@ mod tests {
         for t in 1..=100 {
             series.push(second(t, 1, 10));
         }
-        // 100 s in at most 10 entries: 10 s each (2 s would need 50).
+        // 100 s in at most 10 entries: 10 s each (5 s would need 20).
         let (entries, interval_s) = series.finish();
         assert_eq!((entries.len(), interval_s), (10, 10));
     }

@@ -113,7 +113,8 @@ impl Collector {
             match second.transactions.get_mut(&name) {
                 Some(entry) => entry.add(ok, failed, &latencies),
                 None => {
-                    let entry = SecondTransaction::new(ok, failed, &latencies);
+                    // Its figures are read when the series is finished (or the second shown).
+                    let entry = SecondTransaction::packed(ok, failed, &latencies);
                     second.transactions.insert(name, entry);
                 }
             }

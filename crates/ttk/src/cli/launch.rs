@@ -23,10 +23,14 @@ use super::signals::Interrupts;
 use super::{LoadTest, RunOutcome};
 use crate::{BotErrorKind, Cx, RunEnd, Runtime, StopHandle};
 
+/// How many seconds of snapshots (each a second of one loop's histograms) may wait for the
+/// collector, per loop.
+const SECONDS_QUEUED: usize = 2;
+
 /// A run under way: its report's collector, its interrupts, when it started.
 pub(crate) struct Launch {
     run_id: String,
-    snapshots: mpsc::Sender<(usize, MetricsSnapshot)>,
+    snapshots: mpsc::SyncSender<(usize, MetricsSnapshot)>,
     collector: JoinHandle<(Report, f64)>,
     interrupts: Option<Interrupts>,
     started_unix_s: f64,
@@ -45,7 +49,9 @@ impl Launch {
         let args = &test.args;
         let mut report = Report::new(&test.name);
         report.run.parameters = test.parameters();
-        let (snapshots, received) = mpsc::channel();
+        // Bounded: a loop that outruns the collector (a virtual clock, or a collector starved
+        // of CPU) waits for it rather than queueing seconds of histograms without end.
+        let (snapshots, received) = mpsc::sync_channel(SECONDS_QUEUED * loops.max(1));
         let progress = Progress::new(args.quiet, args.progress_lines, plan.load_for);
         let total = plan.load_for;
         let collector = std::thread::Builder::new()
@@ -77,7 +83,7 @@ impl Launch {
     /// Sets up loop `worker`'s runtime (whose [`ids`](Runtime::ids) are set): its source of
     /// bots and its metrics sink; returns it with what its sessions are made from.
     pub(crate) fn loop_runtime<W: 'static>(
-        snapshots: mpsc::Sender<(usize, MetricsSnapshot)>,
+        snapshots: mpsc::SyncSender<(usize, MetricsSnapshot)>,
         worker: usize,
         test: &LoadTestParts,
         runtime: Runtime<W>,
@@ -110,7 +116,7 @@ impl Launch {
     }
 
     /// A sender of snapshots, for one more loop.
-    pub(crate) fn snapshots(&self) -> mpsc::Sender<(usize, MetricsSnapshot)> {
+    pub(crate) fn snapshots(&self) -> mpsc::SyncSender<(usize, MetricsSnapshot)> {
         self.snapshots.clone()
     }
 

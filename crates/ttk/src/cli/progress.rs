@@ -74,7 +74,12 @@ impl Progress {
                 let _ = out.flush();
             }
             Progress::Stream => {
-                let json = serde_json::to_string(second).expect("a second always serializes");
+                // The collector leaves a second's figures unread until they are needed: now.
+                let mut second = second.clone();
+                for transaction in second.transactions.values_mut() {
+                    transaction.refresh_figures();
+                }
+                let json = serde_json::to_string(&second).expect("a second always serializes");
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{json}");
                 let _ = out.flush();
