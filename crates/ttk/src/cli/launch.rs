@@ -13,6 +13,7 @@ use ttk_report::{BotTally, Report, Shard};
 
 use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
 use super::collector::{Collector, add_bot_error};
+use super::out::print_line;
 use super::progress::Progress;
 use super::report_files::write_reports;
 use super::run::Plan;
@@ -194,7 +195,7 @@ impl Launch {
         // A child of --processes leaves the summary to its parent (its stdout is the parent's
         // progress stream).
         if !args.progress_lines {
-            println!("{}", report.summary());
+            print_line(report.summary());
         }
         let written = write_reports(
             &report,

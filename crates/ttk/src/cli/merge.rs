@@ -8,6 +8,7 @@ use ttk_report::{Report, ReportError, Threshold};
 
 use super::RunOutcome;
 use super::codes::{BAD_COMMAND_LINE, PASSED, RUN_FAILED, THRESHOLD_FAILED};
+use super::out::print_line;
 use super::report_files::write_reports;
 
 /// `merge`'s flags: the reports to merge, and where the merged ones go.
@@ -128,7 +129,7 @@ impl MergeArgs {
             }
         };
         let passed = merged.check_thresholds(&self.thresholds);
-        println!("{}", merged.summary());
+        print_line(merged.summary());
         let written = write_reports(&merged, self.json.as_deref(), self.html.as_deref(), true);
         let complete = unreadable == 0
             && merged

@@ -48,8 +48,10 @@
 mod args;
 mod codes;
 mod collector;
+mod help;
 mod launch;
 mod merge;
+mod out;
 mod processes;
 mod progress;
 mod report_files;
@@ -63,7 +65,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
-use clap::{Args, Command, FromArgMatches};
+use clap::{Args, FromArgMatches};
 use ttk_report::Report;
 
 pub use args::LoadArgs;
@@ -260,27 +262,7 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
         T: Into<OsString> + Clone,
     {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-        // The test's own flags get a heading of their own; the about text is set last, as each
-        // set of flags would otherwise put its own doc comment there.
-        let command = LoadArgs::augment_args(Command::new(name.to_owned()))
-            .next_help_heading(format!("{name}'s own"));
-        let merge_command = MergeArgs::augment_args(Command::new("merge"))
-            .about(format!(
-                "Merge the JSON reports of {name}'s shards (--shard I/N) into the whole run's"
-            ))
-            .after_help(
-                "Exit codes: 0 every shard merged and the thresholds held, 1 a threshold \
-                 failed, 2 the reports are not of one run, 3 a shard is missing (the merge \
-                 of the others is still written).",
-            );
-        let mut command = A::augment_args(command)
-            .about(format!("{name}: a ttk load test"))
-            .subcommand(merge_command)
-            .args_conflicts_with_subcommands(true)
-            .after_help(
-                "Exit codes: 0 passed, 1 a threshold failed, 2 bad command line, \
-                 3 the run failed, 130 interrupted.",
-            );
+        let mut command = help::command::<A>(name);
         let matches = command.try_get_matches_from_mut(args.iter().cloned())?;
         let merge = match matches.subcommand_matches("merge") {
             Some(merge) => Some(MergeArgs::from_arg_matches(merge)?),
