@@ -28,6 +28,13 @@ pub(crate) struct Plan {
     pub(crate) iterations: Option<u64>,
 }
 
+/// How many loops a process of the test runs: `run` runs one, `run_parallel` `--workers`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Loops {
+    One,
+    Parallel,
+}
+
 impl<A> LoadTest<A> {
     /// Runs the test: bots `factory(cx, session)`, shaped by the command line; prints the live
     /// progress and the summary, writes the reports, checks the thresholds. A bot's `Err`
@@ -99,16 +106,8 @@ impl<A> LoadTest<A> {
         B: Future,
         B::Output: TransactionOutput,
     {
-        if let Some(outcome) = self.instead_of_running() {
+        if let Some(outcome) = self.instead_of_running(Loops::One) {
             return outcome;
-        }
-        if self.args.workers.is_some_and(|workers| workers != 1) {
-            eprintln!(
-                "{}: --workers: this test runs on one loop (LoadTest::run); a test whose bot \
-                 factory is Send + Sync runs on several with LoadTest::run_parallel",
-                self.name
-            );
-            return self.failed(BAD_COMMAND_LINE);
         }
         let plan = self.plan();
         let mut runtime = runtime.seed(self.args.seed).ids(self.id_slice());
@@ -204,7 +203,7 @@ impl<A> LoadTest<A> {
         B: Future,
         B::Output: TransactionOutput,
     {
-        if let Some(outcome) = self.instead_of_running() {
+        if let Some(outcome) = self.instead_of_running(Loops::Parallel) {
             return outcome;
         }
         let plan = self.plan();
@@ -250,18 +249,26 @@ impl<A> LoadTest<A> {
         launch.finish(&self, &plan, &summary.end, summary.bots_started, tally)
     }
 
-    /// What the command line asks for instead of a run here: a merge, a run as several
-    /// processes, or nothing (a bad command line) — with its outcome.
-    fn instead_of_running(&self) -> Option<RunOutcome> {
+    /// What the command line asks for instead of a run here, by a test that runs on `loops`:
+    /// a merge, a run as several processes, or nothing (a bad command line) — with its outcome.
+    fn instead_of_running(&self, loops: Loops) -> Option<RunOutcome> {
         if let Some(merge) = &self.merge {
             return Some(merge.run(&self.name));
+        }
+        if loops == Loops::One && self.args.workers.is_some_and(|workers| workers != 1) {
+            eprintln!(
+                "{}: --workers: this test runs on one loop (LoadTest::run); a test whose bot \
+                 factory is Send + Sync runs on several with LoadTest::run_parallel",
+                self.name
+            );
+            return Some(self.failed(BAD_COMMAND_LINE));
         }
         if let Err(problem) = self.check() {
             eprintln!("{}: {problem}", self.name);
             return Some(self.failed(BAD_COMMAND_LINE));
         }
         if let Some(processes) = self.args.processes {
-            return Some(super::processes::run(self, processes));
+            return Some(super::processes::run(self, processes, loops));
         }
         None
     }
