@@ -163,6 +163,11 @@ impl LoadTest<NoFlags> {
     /// Reads the process's command line; prints the error and exits with code 2 if it is bad
     /// (or the help, with 0, for `--help`).
     ///
+    /// `mytest merge shard-*.json …` merges the shards' reports here and exits with the merge's
+    /// code (see [`MergeArgs`]), before returning: the code `main` runs between `from_env` and
+    /// [`LoadTest::run`] — starting a target, building a world — is the run's setup, and the
+    /// merge does without it. ([`LoadTest::try_from_args`] leaves the merge to `run`.)
+    ///
     /// # Examples
     /// ```no_run
     /// use std::process::ExitCode;
@@ -213,7 +218,7 @@ impl LoadTest<NoFlags> {
 
 impl<A: Args + FromArgMatches> LoadTest<A> {
     /// Like [`LoadTest::from_env`], with flags of the test's own, `A` (a struct deriving
-    /// [`clap::Args`]), beside the standard ones.
+    /// [`clap::Args`]), beside the standard ones. It too runs `merge` itself and exits.
     ///
     /// # Examples
     /// ```no_run
@@ -231,7 +236,15 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
     /// println!("rooms of {}", test.flags().room_size);
     /// ```
     pub fn from_env_with(name: &str) -> LoadTest<A> {
-        LoadTest::try_from_args_with(name, std::env::args_os()).unwrap_or_else(|error| error.exit())
+        let test = LoadTest::try_from_args_with(name, std::env::args_os())
+            .unwrap_or_else(|error| error.exit());
+        if let Some(merge) = &test.merge {
+            // The code between here and the run (a target started, a world built) is setup for
+            // a run: a merge must not wait for it, or fail with it.
+            let code = merge.run(&test.name).code;
+            std::process::exit(i32::from(code));
+        }
+        test
     }
 
     /// Like [`LoadTest::try_from_args`], with flags of the test's own.
@@ -315,7 +328,8 @@ impl<A> LoadTest<A> {
     }
 
     /// `merge`'s flags, when the command line asks to merge shard reports rather than to run:
-    /// [`LoadTest::run`] then merges (see [`MergeArgs`]).
+    /// [`LoadTest::run`] then merges (see [`MergeArgs`]). A test read with
+    /// [`LoadTest::from_env`] never has them: `from_env` merges and exits.
     pub fn merge_args(&self) -> Option<&MergeArgs> {
         self.merge.as_ref()
     }
