@@ -1,0 +1,135 @@
+//! A new user's first day with the harness (issue #19): what a load-test binary does when run
+//! as its user would run it — its help, a dead target, a pipe closed early, `--processes` for a
+//! test on one loop, a merge with setup code in `main`, shards stopped early, run ids.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use ttk::cli::ttk_report::Report;
+use util::{example_path, run_example, run_example_raw};
+
+fn report_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ttk-first-day-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
+fn text(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
+/// A shard's report of the deterministic workload, at `json`.
+fn ledger_shard(json: &Path, shard: &str, extra: &[&str]) -> Report {
+    let args = ["--bots", "8", "--iterations", "2", "--quiet", "--shard", shard];
+    run_example(
+        "shard_ledger",
+        &[&args[..], extra, &["--json", text(json)]].concat(),
+    );
+    Report::read_json(json).unwrap()
+}
+
+/// Item 2: `--help` is written for the person running the test, not the library's rustdoc
+/// (doc comments of the flag structs, `# Examples` and code included), and `merge`'s help says
+/// whole sentences.
+#[test]
+fn help_is_written_for_the_user() {
+    for (example, args) in [
+        ("shard_ledger", &["--help"][..]),
+        ("shard_ledger", &["-h"]),
+        ("echo_storm", &["--help"]),
+        ("greeter", &["--help"]),
+        ("greeter", &["merge", "--help"]),
+        ("greeter", &["merge", "-h"]),
+        ("greeter", &["help", "merge"]),
+    ] {
+        let output = run_example_raw(example, args);
+        assert_eq!(output.status.code(), Some(0), "{example} {args:?}: {output:?}");
+        let help = String::from_utf8_lossy(&output.stdout);
+        for rustdoc in ["# Examples", "```", "assert", "LoadTest", "unwrap()", "flags besides"] {
+            assert!(
+                !help.contains(rustdoc),
+                "{example} {args:?}: the help shows {rustdoc:?}:\n{help}"
+            );
+        }
+        assert!(help.contains("Usage:"), "{example} {args:?}:\n{help}");
+    }
+    let help = run_example("greeter", &["--help"]);
+    assert!(help.starts_with("greeter: a load test"), "{help}");
+    let merge = run_example("greeter", &["merge", "--help"]);
+    let about = merge.lines().next().unwrap();
+    assert!(about.starts_with("Merge the JSON reports"), "{merge}");
+    assert!(about.ends_with('.'), "a whole sentence: {about:?}");
+    // The short help lists `merge` with a phrase that is not cut off after a possessive.
+    let short = run_example("greeter", &["-h"]);
+    let listed = short.lines().find(|line| line.trim_start().starts_with("merge")).unwrap();
+    assert!(!listed.trim_end().ends_with("'s"), "{listed:?}");
+}
+
+/// Item 3: the summary piped into a reader that went away (`mytest merge … | head -1`) is not a
+/// panic: the merge still writes its reports and exits with its own code.
+#[test]
+fn a_closed_pipe_does_not_panic() {
+    let dir = report_dir("pipe");
+    let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+    ledger_shard(&a, "0/2", &["--run-id", "pipe"]);
+    ledger_shard(&b, "1/2", &["--run-id", "pipe"]);
+    let merged = dir.join("merged.json");
+    for args in [
+        vec!["merge", text(&a), text(&b), "--json", text(&merged)],
+        vec!["--bots", "2", "--iterations", "1"],
+    ] {
+        // The pipe's reading end is closed before the program writes a byte: every write
+        // fails with EPIPE, whatever the timing.
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let output = Command::new(example_path("shard_ledger"))
+            .args(&args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("shard_ledger runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    assert_eq!(Report::read_json(&merged).unwrap().bots.started, 8);
+}
+
+/// Item 4: `--processes N` runs a test written with `LoadTest::run` (one loop per process):
+/// each child runs on one loop, as the test can.
+#[test]
+fn processes_run_a_test_on_one_loop() {
+    let dir = report_dir("processes");
+    let json = dir.join("all.json");
+    // One process: the parent would otherwise hand it every core as --workers.
+    for processes in ["1", "2"] {
+        let output = run_example_raw(
+            "greeter",
+            &["--bots", "4", "--iterations", "3", "--processes", processes, "-q", "--json", text(&json)],
+        );
+        assert_eq!(output.status.code(), Some(0), "--processes {processes}: {output:?}");
+        let report = Report::read_json(&json).unwrap();
+        assert_eq!(report.transaction("hello").unwrap().ok, 12);
+        assert_eq!(report.run.processes, processes.parse::<u32>().unwrap());
+    }
+}
+
+/// Item 8: `mytest merge …` merges without running the setup code `main` has before
+/// `test.run` (here: starting an echo target, which says so).
+#[test]
+fn merge_runs_without_the_tests_setup() {
+    let dir = report_dir("merge-setup");
+    let json = dir.join("run.json");
+    let run = run_example_raw("greeter", &["--bots", "2", "-q", "--json", text(&json)]);
+    assert_eq!(run.status.code(), Some(0), "{run:?}");
+    assert!(String::from_utf8_lossy(&run.stderr).contains("started an echo target"));
+    let merged = dir.join("merged.json");
+    let merge = run_example_raw("greeter", &["merge", text(&json), "--json", text(&merged)]);
+    let stderr = String::from_utf8_lossy(&merge.stderr);
+    assert_eq!(merge.status.code(), Some(0), "{merge:?}");
+    assert!(!stderr.contains("echo target"), "the setup ran for merge: {stderr}");
+    assert_eq!(Report::read_json(&merged).unwrap().bots.started, 2);
+}
