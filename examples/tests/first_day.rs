@@ -23,7 +23,15 @@ fn text(path: &Path) -> &str {
 
 /// A shard's report of the deterministic workload, at `json`.
 fn ledger_shard(json: &Path, shard: &str, extra: &[&str]) -> Report {
-    let args = ["--bots", "8", "--iterations", "2", "--quiet", "--shard", shard];
+    let args = [
+        "--bots",
+        "8",
+        "--iterations",
+        "2",
+        "--quiet",
+        "--shard",
+        shard,
+    ];
     run_example(
         "shard_ledger",
         &[&args[..], extra, &["--json", text(json)]].concat(),
@@ -46,9 +54,20 @@ fn help_is_written_for_the_user() {
         ("greeter", &["help", "merge"]),
     ] {
         let output = run_example_raw(example, args);
-        assert_eq!(output.status.code(), Some(0), "{example} {args:?}: {output:?}");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{example} {args:?}: {output:?}"
+        );
         let help = String::from_utf8_lossy(&output.stdout);
-        for rustdoc in ["# Examples", "```", "assert", "LoadTest", "unwrap()", "flags besides"] {
+        for rustdoc in [
+            "# Examples",
+            "```",
+            "assert",
+            "LoadTest",
+            "unwrap()",
+            "flags besides",
+        ] {
             assert!(
                 !help.contains(rustdoc),
                 "{example} {args:?}: the help shows {rustdoc:?}:\n{help}"
@@ -64,7 +83,10 @@ fn help_is_written_for_the_user() {
     assert!(about.ends_with('.'), "a whole sentence: {about:?}");
     // The short help lists `merge` with a phrase that is not cut off after a possessive.
     let short = run_example("greeter", &["-h"]);
-    let listed = short.lines().find(|line| line.trim_start().starts_with("merge")).unwrap();
+    let listed = short
+        .lines()
+        .find(|line| line.trim_start().starts_with("merge"))
+        .unwrap();
     assert!(!listed.trim_end().ends_with("'s"), "{listed:?}");
 }
 
@@ -108,9 +130,23 @@ fn processes_run_a_test_on_one_loop() {
     for processes in ["1", "2"] {
         let output = run_example_raw(
             "greeter",
-            &["--bots", "4", "--iterations", "3", "--processes", processes, "-q", "--json", text(&json)],
+            &[
+                "--bots",
+                "4",
+                "--iterations",
+                "3",
+                "--processes",
+                processes,
+                "-q",
+                "--json",
+                text(&json),
+            ],
         );
-        assert_eq!(output.status.code(), Some(0), "--processes {processes}: {output:?}");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "--processes {processes}: {output:?}"
+        );
         let report = Report::read_json(&json).unwrap();
         assert_eq!(report.transaction("hello").unwrap().ok, 12);
         assert_eq!(report.run.processes, processes.parse::<u32>().unwrap());
@@ -130,6 +166,37 @@ fn merge_runs_without_the_tests_setup() {
     let merge = run_example_raw("greeter", &["merge", text(&json), "--json", text(&merged)]);
     let stderr = String::from_utf8_lossy(&merge.stderr);
     assert_eq!(merge.status.code(), Some(0), "{merge:?}");
-    assert!(!stderr.contains("echo target"), "the setup ran for merge: {stderr}");
+    assert!(
+        !stderr.contains("echo target"),
+        "the setup ran for merge: {stderr}"
+    );
     assert_eq!(Report::read_json(&merged).unwrap().bots.started, 2);
+}
+
+/// Item 1: a run given no `--threshold` in which nothing succeeded — every bot failed, or no
+/// transaction succeeded — exits 1 and says why, in one process or several; a `--threshold`
+/// given judges the run instead (the opt-out of the command line; `require_success(false)`,
+/// the one in code, is the doctest of `LoadTest::require_success`).
+#[test]
+fn a_run_in_which_nothing_succeeded_fails() {
+    let dead = ["--target", "127.0.0.1:1", "--bots", "3", "--iterations", "2", "-q"];
+    // Every greeter fails at its first connect.
+    for extra in [&[][..], &["--processes", "2"]] {
+        let output = run_example_raw("greeter", &[&dead[..], extra].concat());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{extra:?}: {stderr}");
+        assert!(stderr.contains("every bot failed (3 of 3)"), "{extra:?}: {stderr}");
+    }
+    // echo_storm's bots finish (a failed connect uses up an iteration), but no connect succeeded.
+    let output = run_example_raw("echo_storm", &dead);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no transaction succeeded (0 of 6)"), "{stderr}");
+    // A threshold judges the run instead.
+    let judged = [&dead[..], &["--threshold", "failures <= 100%"]].concat();
+    let output = run_example_raw("greeter", &judged);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    // A run in which something succeeded passes as before.
+    let output = run_example_raw("greeter", &["--bots", "3", "-q"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
 }

@@ -21,6 +21,7 @@ use super::session::Session;
 use super::shape::{IntendedStarts, RampSource, RateSource, RunStart};
 use super::shard::StartAt;
 use super::signals::Interrupts;
+use super::success::{explain, fails_for_nothing_succeeded};
 use super::{LoadTest, RunOutcome};
 use crate::{BotErrorKind, Cx, RunEnd, Runtime, StopHandle};
 
@@ -192,6 +193,7 @@ impl Launch {
             false => Some("the report's collector failed: the figures are missing".to_owned()),
         };
         let passed = report.check_thresholds(&args.thresholds);
+
         // A child of --processes leaves the summary to its parent (its stdout is the parent's
         // progress stream).
         if !args.progress_lines {
@@ -203,6 +205,15 @@ impl Launch {
             args.html.as_deref(),
             !args.progress_lines,
         );
+        let nothing_succeeded =
+            fails_for_nothing_succeeded(&report, args.thresholds.len(), test.require_success);
+        // A child of --processes leaves the verdict's reason to its parent, which judges the
+        // merged report.
+        if let Some(why) = nothing_succeeded.as_deref()
+            && !args.progress_lines
+        {
+            explain(why);
+        }
         // Kept until the reports are written: a first Ctrl-C meanwhile does not cut them, and
         // still makes the exit code say interrupted.
         let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);
@@ -211,7 +222,7 @@ impl Launch {
             INTERRUPTED
         } else if matches!(end, "failed" | "stalled") || !written || !collected {
             RUN_FAILED
-        } else if !passed {
+        } else if !passed || nothing_succeeded.is_some() {
             THRESHOLD_FAILED
         } else {
             PASSED

@@ -40,7 +40,11 @@
 //! percentiles as every user would have felt it. See the README for the stall demo.
 //!
 //! # Exit codes
-//! 0: the run ended and every threshold held. 1: a threshold failed. 2: bad command line.
+//! 0: the run ended and every threshold held. 1: a threshold failed — or, in a run given no
+//! `--threshold`, nothing succeeded: every bot failed, or transactions were timed and none
+//! succeeded (a target that is down passes no run; the reason is printed on standard error).
+//! [`LoadTest::require_success(false)`](LoadTest::require_success) turns that rule off, and any
+//! `--threshold` given replaces it. 2: bad command line.
 //! 3: the run failed (the loop could not start, the bots stalled — each waited for something
 //! nothing could do —, the report could not be made or written).
 //! 130: interrupted (Ctrl-C or SIGTERM); the reports are still written.
@@ -60,6 +64,7 @@ mod session;
 mod shape;
 mod shard;
 mod signals;
+mod success;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -125,6 +130,8 @@ pub struct LoadTest<A = NoFlags> {
     merge: Option<MergeArgs>,
     /// Planned bots are kept on one worker (and shard) in groups of this many.
     together: usize,
+    /// Whether a run without thresholds in which nothing succeeded fails (see the module docs).
+    require_success: bool,
 }
 
 /// How a run ended: its report and the process's exit code.
@@ -306,6 +313,7 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
                 .collect(),
             merge,
             together: 1,
+            require_success: true,
         })
     }
 }
@@ -396,6 +404,34 @@ impl<A> LoadTest<A> {
     /// ```
     pub fn keep_together(&mut self, count: usize) -> &mut Self {
         self.together = count.max(1);
+        self
+    }
+
+    /// Whether a run given no `--threshold` fails (exit code 1) when nothing succeeded — every
+    /// bot failed, or transactions were timed and none succeeded. Required by default; a test
+    /// whose bots are meant to fail (a check that the target refuses them) sets `false`. Any
+    /// `--threshold` on the command line judges the run instead. `merge` is not judged by it.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::Cx;
+    /// use ttk::cli::{LoadTest, Session};
+    ///
+    /// #[ttk::bot]
+    /// fn refused(cx: Cx, _session: Session) -> Result<(), String> {
+    ///     cx.transaction("login").fail("refused");
+    ///     Err("the target refused the login".to_owned())
+    /// }
+    ///
+    /// let test = LoadTest::try_from_args("refusals", ["refusals", "--bots", "3", "-q"]).unwrap();
+    /// assert_eq!(test.run(refused).code, 1); // every bot failed
+    ///
+    /// let mut test = LoadTest::try_from_args("refusals", ["refusals", "--bots", "3", "-q"]).unwrap();
+    /// test.require_success(false);
+    /// assert_eq!(test.run(refused).code, 0);
+    /// ```
+    pub fn require_success(&mut self, required: bool) -> &mut Self {
+        self.require_success = required;
         self
     }
 

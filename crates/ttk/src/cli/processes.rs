@@ -27,6 +27,7 @@ use super::report_files::write_reports;
 use super::run::Loops;
 use super::shard::fresh_run_id;
 use super::signals::Interrupts;
+use super::success::{explain, fails_for_nothing_succeeded};
 use super::{LoadTest, RunOutcome};
 
 /// Flags of the parent that its children are not given (they get their own values, or the
@@ -257,6 +258,11 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
     let passed = report.check_thresholds(&args.thresholds);
     print_line(report.summary());
     let written = write_reports(&report, args.json.as_deref(), args.html.as_deref(), true);
+    let nothing_succeeded =
+        fails_for_nothing_succeeded(&report, args.thresholds.len(), test.require_success);
+    if let Some(why) = nothing_succeeded.as_deref() {
+        explain(why);
+    }
     let complete = report
         .run
         .shards
@@ -274,7 +280,7 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
         || matches!(report.run.end.as_str(), "failed" | "stalled")
     {
         RUN_FAILED
-    } else if !passed {
+    } else if !passed || nothing_succeeded.is_some() {
         THRESHOLD_FAILED
     } else {
         PASSED
