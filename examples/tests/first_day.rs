@@ -179,19 +179,33 @@ fn merge_runs_without_the_tests_setup() {
 /// the one in code, is the doctest of `LoadTest::require_success`).
 #[test]
 fn a_run_in_which_nothing_succeeded_fails() {
-    let dead = ["--target", "127.0.0.1:1", "--bots", "3", "--iterations", "2", "-q"];
+    let dead = [
+        "--target",
+        "127.0.0.1:1",
+        "--bots",
+        "3",
+        "--iterations",
+        "2",
+        "-q",
+    ];
     // Every greeter fails at its first connect.
     for extra in [&[][..], &["--processes", "2"]] {
         let output = run_example_raw("greeter", &[&dead[..], extra].concat());
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{extra:?}: {stderr}");
-        assert!(stderr.contains("every bot failed (3 of 3)"), "{extra:?}: {stderr}");
+        assert!(
+            stderr.contains("every bot failed (3 of 3)"),
+            "{extra:?}: {stderr}"
+        );
     }
     // echo_storm's bots finish (a failed connect uses up an iteration), but no connect succeeded.
     let output = run_example_raw("echo_storm", &dead);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("no transaction succeeded (0 of 6)"), "{stderr}");
+    assert!(
+        stderr.contains("no transaction succeeded (0 of 6)"),
+        "{stderr}"
+    );
     // A threshold judges the run instead.
     let judged = [&dead[..], &["--threshold", "failures <= 100%"]].concat();
     let output = run_example_raw("greeter", &judged);
@@ -199,4 +213,78 @@ fn a_run_in_which_nothing_succeeded_fails() {
     // A run in which something succeeded passes as before.
     let output = run_example_raw("greeter", &["--bots", "3", "-q"]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
+}
+
+/// Item 6: two runs of shards with the same parameters get different run ids (so their
+/// reports cannot merge by mistake), while the shards of one run agree on theirs: through
+/// `--start-at`, the Slurm job that started them, or `--run-id`.
+#[test]
+fn run_ids_tie_the_shards_of_one_run_and_no_other() {
+    let dir = report_dir("run-ids");
+    let id = |name: &str, shard: &str, extra: &[&str], job: Option<&str>| {
+        let json = dir.join(format!("{name}.json"));
+        let args = [
+            "--bots",
+            "8",
+            "--iterations",
+            "2",
+            "--quiet",
+            "--shard",
+            shard,
+        ];
+        let mut command = Command::new(example_path("shard_ledger"));
+        command
+            .args(args)
+            .args(extra)
+            .arg("--json")
+            .arg(&json)
+            .env_remove("SLURM_ARRAY_JOB_ID")
+            .env_remove("SLURM_JOB_ID");
+        if let Some(job) = job {
+            command.env("SLURM_ARRAY_JOB_ID", job);
+        }
+        let output = command.output().expect("shard_ledger runs");
+        assert!(output.status.success(), "{output:?}");
+        let warned = String::from_utf8_lossy(&output.stderr).contains("--shard without --run-id");
+        (Report::read_json(&json).unwrap().run.run_id, warned)
+    };
+    // Nothing ties them: each run is its own, and says its report will merge with no other.
+    let (first, warned) = id("alone-1", "0/2", &[], None);
+    let (second, _) = id("alone-2", "0/2", &[], None);
+    assert_ne!(first, second, "two runs, one id");
+    assert!(warned);
+    // One --start-at: the shards of that run agree; a run with another start differs.
+    let start = ["--start-at", "@1000000000"];
+    let (a, warned) = id("start-0", "0/2", &start, None);
+    let (b, _) = id("start-1", "1/2", &start, None);
+    assert_eq!(a, b);
+    assert!(!warned);
+    let (later, _) = id("start-later", "0/2", &["--start-at", "@1000000060"], None);
+    assert_ne!(a, later);
+    // The tasks of one Slurm job array agree; another job's differ.
+    let (a, warned) = id("job-0", "0/2", &[], Some("4242"));
+    let (b, _) = id("job-1", "1/2", &[], Some("4242"));
+    let (other, _) = id("job-other", "0/2", &[], Some("4243"));
+    assert_eq!(a, b);
+    assert_ne!(a, other);
+    assert!(!warned);
+    // So the shards of one job merge.
+    let merged = run_example_raw(
+        "shard_ledger",
+        &[
+            "merge",
+            text(&dir.join("job-0.json")),
+            text(&dir.join("job-1.json")),
+        ],
+    );
+    assert_eq!(merged.status.code(), Some(0), "{merged:?}");
+    let refused = run_example_raw(
+        "shard_ledger",
+        &[
+            "merge",
+            text(&dir.join("alone-1.json")),
+            text(&dir.join("alone-2.json")),
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
 }

@@ -91,7 +91,8 @@ pub struct LoadArgs {
 
     /// The run's id, written in the report: shards of one run share it, and only reports of
     /// one run merge (default for a shard: derived from the test's name, parameters and
-    /// --start-at).
+    /// --start-at, or the Slurm job; a shard given neither gets an id of its own and merges
+    /// with no other).
     #[arg(long, value_name = "ID", help_heading = "Scale out")]
     pub run_id: Option<String>,
 

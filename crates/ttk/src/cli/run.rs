@@ -12,7 +12,7 @@ use ttk_report::{BotTally, Parameters, Report};
 use super::codes::BAD_COMMAND_LINE;
 use super::launch::{Launch, LoadTestParts, WORKER_SESSIONS, tally_bot};
 use super::session::Session;
-use super::shard::{derived_run_id, fresh_run_id};
+use super::shard::{cluster_job_id, derived_run_id, fresh_run_id};
 use super::{LoadTest, RunOutcome};
 use crate::{Cx, IdSlice, Runtime};
 
@@ -335,8 +335,9 @@ impl<A> LoadTest<A> {
         slice.planned(planned).together(self.together)
     }
 
-    /// The run id: as given, derived from the parameters for a shard (so its sibling shards
-    /// derive the same), or fresh.
+    /// The run id: as given; for a shard, derived from what its sibling shards have in common
+    /// with it and another run has not — the test, its parameters and the `--start-at` time, or
+    /// the Slurm job that started them; otherwise fresh, unique to this run.
     pub(crate) fn run_id(&self) -> String {
         let args = &self.args;
         if let Some(id) = &args.run_id {
@@ -345,19 +346,25 @@ impl<A> LoadTest<A> {
         if args.shard.is_none() {
             return fresh_run_id(&self.name);
         }
-        if args.start_at.is_none() && !args.progress_lines {
+        let job = cluster_job_id();
+        if args.start_at.is_none() && job.is_none() {
+            let id = fresh_run_id(&self.name);
+            // The parent of --processes gives its children a run id: this is a shard on its own.
             eprintln!(
-                "warning: --shard without --run-id or --start-at: the run id is made from the \
-                 parameters alone, so shards of another run with the same parameters would \
-                 merge with these"
+                "warning: --shard without --run-id or --start-at: nothing ties this shard to \
+                 its siblings, so its run id is its own ({id}) and its report merges with no \
+                 other; give every shard of the run the same --run-id"
             );
+            return id;
         }
         let mut parameters = self.parameters();
         parameters.command_line.clear();
-        derived_run_id(
-            &self.name,
-            &serde_json::to_string(&parameters).expect("parameters serialize"),
-        )
+        let mut key = serde_json::to_string(&parameters).expect("parameters serialize");
+        if let Some(job) = job {
+            key.push_str("\0job ");
+            key.push_str(&job);
+        }
+        derived_run_id(&self.name, &key)
     }
 
     pub(crate) fn plan(&self) -> Plan {
