@@ -41,7 +41,10 @@ fn hello(stream: &TcpStream) -> io::Result<()> {
     ttk::yield_!(stream.read_exact(&mut echo))?;
     match echo == HELLO {
         true => Ok(()),
-        false => Err(io::Error::new(io::ErrorKind::InvalidData, "the echo differs")),
+        false => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the echo differs",
+        )),
     }
 }
 

@@ -288,3 +288,103 @@ fn run_ids_tie_the_shards_of_one_run_and_no_other() {
     );
     assert_eq!(refused.status.code(), Some(2), "{refused:?}");
 }
+
+/// Item 5: a shard stopped (SIGTERM, as `scancel` sends) while it waits for `--start-at`
+/// reports that no bot ran, with the start it was given rather than the moment it was stopped,
+/// so the merge keeps its siblings' seconds where they were and the run's length true.
+#[test]
+fn a_shard_stopped_before_its_start_leaves_the_merge_undistorted() {
+    let dir = report_dir("stopped-before-start");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let start = now.as_secs_f64() + 3.0;
+    let start_at = format!("@{start:.3}");
+    // One target for both shards: shards of one run are given the same parameters.
+    let target = ttk_examples::echo_target::spawn_tcp("127.0.0.1:0")
+        .unwrap()
+        .to_string();
+    let shard = |index: usize| {
+        Command::new(example_path("echo_storm"))
+            .args([
+                "--bots",
+                "2",
+                "--duration",
+                "3s",
+                "--quiet",
+                "--run-id",
+                "early-stop",
+            ])
+            .args(["--target", &target])
+            .args(["--shard", &format!("{index}/2"), "--start-at", &start_at])
+            .arg("--json")
+            .arg(dir.join(format!("shard-{index}.json")))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("a shard starts")
+    };
+    let (running, stopped) = (shard(0), shard(1));
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let pid = libc::pid_t::try_from(stopped.id()).expect("a pid");
+    // SAFETY: kill has no memory-safety preconditions; the pid is our own child's.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let stopped = stopped.wait_with_output().expect("the stopped shard ends");
+    assert_eq!(stopped.status.code(), Some(130), "{stopped:?}");
+    let running = running.wait_with_output().expect("the other shard ends");
+    assert_eq!(running.status.code(), Some(0), "{running:?}");
+
+    let report = Report::read_json(&dir.join("shard-1.json")).unwrap();
+    assert_eq!(report.bots.started, 0, "no bot ran: {:?}", report.bots);
+    assert_eq!(report.run.end, "interrupted");
+    assert!(
+        report
+            .run
+            .end_detail
+            .as_deref()
+            .is_some_and(|detail| detail.contains("--start-at")),
+        "{:?}",
+        report.run.end_detail
+    );
+    assert!(
+        (report.run.started_unix_s - start).abs() < 0.01,
+        "the start given, {start}, not the kill: {}",
+        report.run.started_unix_s
+    );
+    assert_eq!(report.run.duration_s, 0.0);
+
+    let merged = dir.join("merged.json");
+    let shards = [dir.join("shard-0.json"), dir.join("shard-1.json")];
+    let output = run_example_raw(
+        "echo_storm",
+        &[
+            "merge",
+            text(&shards[0]),
+            text(&shards[1]),
+            "--json",
+            text(&merged),
+        ],
+    );
+    assert!(matches!(output.status.code(), Some(0 | 1)), "{output:?}");
+    let merged = Report::read_json(&merged).unwrap();
+    let alone = Report::read_json(&shards[0]).unwrap();
+    assert!(
+        merged.run.duration_s < alone.run.duration_s + 0.5,
+        "the merge lasts {} s, the shard that ran {} s",
+        merged.run.duration_s,
+        alone.run.duration_s
+    );
+    let seconds = |report: &Report| {
+        report
+            .series
+            .iter()
+            .map(|second| second.t)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        seconds(&merged),
+        seconds(&alone),
+        "the seconds were shifted"
+    );
+    assert_eq!(merged.bots.started, alone.bots.started);
+}

@@ -33,6 +33,8 @@ pub(crate) struct Launch {
     interrupts: Option<Interrupts>,
     started_unix_s: f64,
     wall_start: Instant,
+    /// Stopped while it waited for `--start-at`: no bot is to run.
+    stopped_before_start: bool,
 }
 
 impl Launch {
@@ -61,19 +63,33 @@ impl Launch {
                 None
             }
         };
-        if let Some(start_at) = &args.start_at {
-            wait_for_start(start_at, interrupts.as_ref(), args.progress_lines);
-        }
+        let stopped_before_start = args.start_at.as_ref().is_some_and(|start_at| {
+            wait_for_start(start_at, interrupts.as_ref(), args.progress_lines) == Wait::Stopped
+        });
+        // A shard stopped before its start reports the start it was given, not the moment it
+        // was stopped: its report then lines up with its siblings' in a merge, instead of
+        // moving the run's start (and every other shard's seconds) to the kill.
+        let started = match (&args.start_at, stopped_before_start) {
+            (Some(start_at), true) => start_at.time(),
+            _ => SystemTime::now(),
+        };
         Launch {
             run_id: test.run_id(),
             snapshots,
             collector,
             interrupts,
-            started_unix_s: SystemTime::now()
+            started_unix_s: started
                 .duration_since(UNIX_EPOCH)
                 .map_or(0.0, |since| since.as_secs_f64()),
             wall_start: Instant::now(),
+            stopped_before_start,
         }
+    }
+
+    /// Whether a signal came while the run waited for `--start-at`: then no bot runs, and
+    /// [`Launch::finish`] is called at once, with no bot started.
+    pub(crate) fn stopped_before_start(&self) -> bool {
+        self.stopped_before_start
     }
 
     /// Sets up loop `worker`'s runtime (whose [`ids`](Runtime::ids) are set): its source of
@@ -134,6 +150,7 @@ impl Launch {
             interrupts,
             started_unix_s,
             wall_start,
+            stopped_before_start,
         } = self;
         let wall = wall_start.elapsed();
         let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);
@@ -192,6 +209,11 @@ impl Launch {
             true => detail,
             false => Some("the report's collector failed: the figures are missing".to_owned()),
         };
+        if stopped_before_start {
+            report.run.duration_s = 0.0;
+            report.run.end_detail =
+                Some("stopped while it waited for --start-at: no bot ran".to_owned());
+        }
         let passed = report.check_thresholds(&args.thresholds);
 
         // A child of --processes leaves the summary to its parent (its stdout is the parent's
@@ -306,9 +328,18 @@ thread_local! {
     pub(crate) static WORKER_SESSIONS: RefCell<Option<LoopSessions>> = const { RefCell::new(None) };
 }
 
+/// How the wait for `--start-at` ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Wait {
+    /// The time came (or had passed).
+    Reached,
+    /// A signal came first.
+    Stopped,
+}
+
 /// Waits until `start_at`, saying so (unless the parent of --processes reads the output); an
-/// interrupt ends the wait (the run then stops at once).
-fn wait_for_start(start_at: &StartAt, interrupts: Option<&Interrupts>, quiet: bool) {
+/// interrupt ends the wait.
+fn wait_for_start(start_at: &StartAt, interrupts: Option<&Interrupts>, quiet: bool) -> Wait {
     let wait = start_at.wait();
     if wait.is_zero() {
         let late = SystemTime::now()
@@ -320,7 +351,7 @@ fn wait_for_start(start_at: &StartAt, interrupts: Option<&Interrupts>, quiet: bo
                 humantime::format_duration(Duration::from_secs(late.as_secs()))
             );
         }
-        return;
+        return Wait::Reached;
     }
     if !quiet {
         eprintln!(
@@ -330,11 +361,15 @@ fn wait_for_start(start_at: &StartAt, interrupts: Option<&Interrupts>, quiet: bo
     }
     let deadline = Instant::now() + wait;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        if left.is_zero() || interrupts.is_some_and(Interrupts::interrupted) {
-            return;
+        if interrupts.is_some_and(Interrupts::interrupted) {
+            return Wait::Stopped;
+        }
+        if left.is_zero() {
+            break;
         }
         std::thread::sleep(left.min(Duration::from_millis(50)));
     }
+    Wait::Reached
 }
 
 /// The collector thread: adds up the snapshots of `loops` loops, shows the progress of each

@@ -14,7 +14,7 @@ use super::launch::{Launch, LoadTestParts, WORKER_SESSIONS, tally_bot};
 use super::session::Session;
 use super::shard::{cluster_job_id, derived_run_id, fresh_run_id};
 use super::{LoadTest, RunOutcome};
-use crate::{Cx, IdSlice, Runtime};
+use crate::{Cx, IdSlice, RunEnd, Runtime};
 
 /// How a run goes: bots at the start, how long load is made, when the run stops at the latest,
 /// and each bot's iterations.
@@ -115,6 +115,9 @@ impl<A> LoadTest<A> {
             runtime = runtime.deadline(deadline);
         }
         let launch = Launch::start(&self, &plan, runtime.stop_handle(), 1);
+        if launch.stopped_before_start() {
+            return launch.finish(&self, &plan, &RunEnd::Stopped, 0, BotTally::default());
+        }
         let (runtime, sessions) =
             Launch::loop_runtime(launch.snapshots(), 0, &self.parts(&plan), runtime);
         let tally = RefCell::new(BotTally::default());
@@ -213,6 +216,9 @@ impl<A> LoadTest<A> {
         }
         let workers = runtime.workers(self.args.workers.unwrap_or(0));
         let launch = Launch::start(&self, &plan, workers.stop_handle(), workers.count());
+        if launch.stopped_before_start() {
+            return launch.finish(&self, &plan, &RunEnd::Stopped, 0, BotTally::default());
+        }
         let snapshots = Mutex::new(launch.snapshots());
         let parts = self.parts(&plan);
         let workers = workers.each_loop(move |worker, runtime| {
