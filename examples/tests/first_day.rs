@@ -388,3 +388,37 @@ fn a_shard_stopped_before_its_start_leaves_the_merge_undistorted() {
     );
     assert_eq!(merged.bots.started, alone.bots.started);
 }
+
+/// Item 12: the harness reads durations with the one parser thresholds use too: a fraction of
+/// a second (which humantime refused), long unit names, parts with spaces.
+#[test]
+fn durations_read_as_thresholds_read_them() {
+    let dir = report_dir("durations");
+    for (duration, read) in [("1.5s", "1s 500ms"), ("1m 30s", "1m 30s"), ("2min", "2m")] {
+        let json = dir.join("run.json");
+        // The ledger runs on a virtual clock: minutes of it take no time.
+        let args = [
+            "--bots",
+            "2",
+            "--duration",
+            duration,
+            "--grace",
+            "0.5s",
+            "-q",
+        ];
+        run_example(
+            "shard_ledger",
+            &[&args[..], &["--json", text(&json)]].concat(),
+        );
+        let report = Report::read_json(&json).unwrap();
+        assert_eq!(
+            report.run.parameters.duration.as_deref(),
+            Some(read),
+            "--duration {duration}"
+        );
+    }
+    let output = run_example_raw("shard_ledger", &["--duration", "soon"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`soon` is not a duration"), "{stderr}");
+}

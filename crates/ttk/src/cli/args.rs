@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use ttk_report::Threshold;
+use ttk_report::{Threshold, parse_duration};
 
-use super::shape::{RampUp, Rate, parse_duration};
+use super::shape::{RampUp, Rate};
 use super::shard::{ShardSpec, StartAt};
 
 /// The flags every [`LoadTest`](super::LoadTest) has. Add your own beside them with
@@ -37,7 +37,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "TIME|STAGES", value_parser = parse_ramp)]
     pub ramp_up: Option<RampUp>,
 
-    /// Make load for this long (`30s`, `5m`, `1h 30m`): then sessions stop arriving and bots
+    /// Make load for this long (`30s`, `5m`, `1h 30m`, `1.5s`): then sessions stop arriving and bots
     /// end after their current iteration; those still running after --grace are stopped, and
     /// their transactions in flight count as stopped.
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]

@@ -79,6 +79,8 @@ pub use session::{Iterations, Session};
 pub use shape::{RampUp, Rate};
 pub use shard::{ShardSpec, StartAt};
 pub use ttk_report;
+#[doc(inline)]
+pub use ttk_report::{DurationError, parse_duration};
 
 /// clap, for load tests that add flags of their own (derive `clap::Args` on a struct).
 pub use clap;
@@ -455,6 +457,52 @@ impl<A> LoadTest<A> {
             self.args.target = Some(target());
         }
         self
+    }
+
+    /// Sets the thresholds checked when none is set — by `--threshold` on the command line,
+    /// or in code before: the test's own verdict, which the command line replaces. (A
+    /// threshold pushed on [`args_mut`](LoadTest::args_mut)`().thresholds` is checked whatever
+    /// the command line says.) A run with thresholds is judged by them alone (see the
+    /// [module docs](self) for the run without).
+    ///
+    /// # Errors
+    /// An expression that is not a threshold (see [`Threshold`](ttk_report::Threshold)); then
+    /// none is set.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::cli::LoadTest;
+    ///
+    /// let mut test = LoadTest::try_from_args("smoke", ["smoke"]).unwrap();
+    /// test.default_thresholds(["failures < 1%", "p99 < 250ms"]).unwrap();
+    /// let set: Vec<&str> = test.args().thresholds.iter().map(|t| t.expression()).collect();
+    /// assert_eq!(set, ["failures < 1%", "p99 < 250ms"]);
+    ///
+    /// let args = ["smoke", "--threshold", "p99 < 1s"];
+    /// let mut given = LoadTest::try_from_args("smoke", args).unwrap();
+    /// given.default_thresholds(["failures < 1%"]).unwrap();
+    /// assert_eq!(given.args().thresholds[0].expression(), "p99 < 1s"); // the command line's
+    /// assert_eq!(given.args().thresholds.len(), 1);
+    ///
+    /// let error = test.default_thresholds(["p99 < soon"]).unwrap_err();
+    /// assert!(error.to_string().contains("`soon` is not a duration"));
+    /// ```
+    pub fn default_thresholds<I>(
+        &mut self,
+        thresholds: I,
+    ) -> Result<&mut Self, ttk_report::ThresholdError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let thresholds = thresholds
+            .into_iter()
+            .map(|expression| ttk_report::Threshold::parse(expression.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.args.thresholds.is_empty() {
+            self.args.thresholds = thresholds;
+        }
+        Ok(self)
     }
 
     /// Sets where the HTML report goes if the command line did not say.
