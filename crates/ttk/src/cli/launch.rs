@@ -249,7 +249,7 @@ impl Launch {
         } else {
             PASSED
         };
-        RunOutcome { report, code }
+        RunOutcome::new(report, code)
     }
 }
 
@@ -442,7 +442,7 @@ impl SecondsShown {
 /// Counts how a bot ended.
 pub(crate) fn tally_bot<T: TransactionOutput>(
     tally: &mut BotTally,
-    outcome: Result<T, crate::BotError>,
+    outcome: &Result<T, crate::BotError>,
 ) {
     match outcome {
         Ok(output) => match output.failure() {

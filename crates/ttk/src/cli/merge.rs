@@ -100,10 +100,7 @@ impl MergeArgs {
                 // A report of another version is not a shard gone missing: refuse the merge.
                 Err(error @ ReportError::Schema(_)) => {
                     eprintln!("error: {}: {error}", path.display());
-                    return RunOutcome {
-                        report: Report::new(name),
-                        code: BAD_COMMAND_LINE,
-                    };
+                    return RunOutcome::new(Report::new(name), BAD_COMMAND_LINE);
                 }
                 Err(error) => {
                     eprintln!("error: {} is left out: {error}", path.display());
@@ -113,19 +110,13 @@ impl MergeArgs {
         }
         if reports.is_empty() {
             eprintln!("error: no report to merge could be read");
-            return RunOutcome {
-                report: Report::new(name),
-                code: RUN_FAILED,
-            };
+            return RunOutcome::new(Report::new(name), RUN_FAILED);
         }
         let mut merged = match Report::merge(reports) {
             Ok(merged) => merged,
             Err(error) => {
                 eprintln!("error: {error}");
-                return RunOutcome {
-                    report: Report::new(name),
-                    code: BAD_COMMAND_LINE,
-                };
+                return RunOutcome::new(Report::new(name), BAD_COMMAND_LINE);
             }
         };
         let passed = merged.check_thresholds(&self.thresholds);
@@ -144,9 +135,6 @@ impl MergeArgs {
         } else {
             PASSED
         };
-        RunOutcome {
-            report: merged,
-            code,
-        }
+        RunOutcome::new(merged, code)
     }
 }

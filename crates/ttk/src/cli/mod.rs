@@ -51,11 +51,13 @@
 
 mod args;
 mod codes;
+mod collect;
 mod collector;
 mod help;
 mod launch;
 mod merge;
 mod out;
+mod outcome;
 mod processes;
 mod progress;
 mod report_files;
@@ -67,14 +69,13 @@ mod signals;
 mod success;
 
 use std::ffi::OsString;
-use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{Args, FromArgMatches};
-use ttk_report::Report;
 
 pub use args::LoadArgs;
 pub use merge::MergeArgs;
+pub use outcome::RunOutcome;
 pub use session::{Iterations, Session};
 pub use shape::{RampUp, Rate};
 pub use shard::{ShardSpec, StartAt};
@@ -134,38 +135,6 @@ pub struct LoadTest<A = NoFlags> {
     together: usize,
     /// Whether a run without thresholds in which nothing succeeded fails (see the module docs).
     require_success: bool,
-}
-
-/// How a run ended: its report and the process's exit code.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct RunOutcome {
-    /// The report (also written where `--json` and `--html` said).
-    pub report: Report,
-    /// The exit code (see the [module docs](self)).
-    pub code: u8,
-}
-
-impl RunOutcome {
-    /// The exit code, for `main` to return.
-    ///
-    /// # Examples
-    /// ```
-    /// use std::process::ExitCode;
-    /// use ttk::Cx;
-    /// use ttk::cli::{LoadTest, Session};
-    ///
-    /// #[ttk::bot]
-    /// fn idle(_cx: Cx, _session: Session) {}
-    ///
-    /// let args = ["strict", "--bots", "2", "--threshold", "count(login) > 0", "--quiet"];
-    /// let outcome = LoadTest::try_from_args("strict", args).unwrap().run(idle);
-    /// assert_eq!(outcome.code, 1); // a threshold failed: no bot logged in
-    /// assert_eq!(outcome.exit_code(), ExitCode::from(1));
-    /// ```
-    pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(self.code)
-    }
 }
 
 impl LoadTest<NoFlags> {

@@ -290,7 +290,7 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
     } else {
         eprintln!("the shards' reports are in {}", dir.display());
     }
-    RunOutcome { report, code }
+    RunOutcome::new(report, code)
 }
 
 /// The parent's command line, without the program and the flags the children get their own
@@ -405,10 +405,7 @@ fn remove_reports(dir: &Path, processes: u32) {
 
 /// The outcome of a run that could not be made or merged.
 fn failed<A>(test: &LoadTest<A>, code: u8) -> RunOutcome {
-    RunOutcome {
-        report: Report::new(&test.name),
-        code,
-    }
+    RunOutcome::new(Report::new(&test.name), code)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::launch::{Launch, LoadTestParts, WORKER_SESSIONS, tally_bot};
 use super::session::Session;
 use super::shard::{cluster_job_id, derived_run_id, fresh_run_id};
 use super::{LoadTest, RunOutcome};
-use crate::{Cx, IdSlice, RunEnd, Runtime};
+use crate::{BotError, Cx, IdSlice, RunEnd, Runtime};
 
 /// How a run goes: bots at the start, how long load is made, when the run stops at the latest,
 /// and each bot's iterations.
@@ -98,7 +98,25 @@ impl<A> LoadTest<A> {
     /// assert_eq!(outcome.report.transaction("nap").unwrap().ok, 6 * 360);
     /// assert_eq!(outcome.report.run.duration_s, 3600.0);
     /// ```
-    pub fn run_with<M, W, F, B>(self, runtime: Runtime<W>, mut factory: F) -> RunOutcome
+    pub fn run_with<M, W, F, B>(self, runtime: Runtime<W>, factory: F) -> RunOutcome
+    where
+        M: 'static,
+        W: 'static,
+        F: FnMut(Cx<M, W>, Session) -> B,
+        B: Future,
+        B::Output: TransactionOutput,
+    {
+        self.run_one_loop(runtime, factory, |_, _| {}).0
+    }
+
+    /// [`LoadTest::run_with`], handing each bot's output, as it ends, to `keep`; returns the
+    /// outcome, and the world if the bots ran here.
+    pub(crate) fn run_one_loop<M, W, F, B>(
+        self,
+        runtime: Runtime<W>,
+        mut factory: F,
+        mut keep: impl FnMut(usize, Result<B::Output, BotError>),
+    ) -> (RunOutcome, Option<W>)
     where
         M: 'static,
         W: 'static,
@@ -107,7 +125,7 @@ impl<A> LoadTest<A> {
         B::Output: TransactionOutput,
     {
         if let Some(outcome) = self.instead_of_running(Loops::One) {
-            return outcome;
+            return (outcome, None);
         }
         let plan = self.plan();
         let mut runtime = runtime.seed(self.args.seed).ids(self.id_slice());
@@ -116,7 +134,8 @@ impl<A> LoadTest<A> {
         }
         let launch = Launch::start(&self, &plan, runtime.stop_handle(), 1);
         if launch.stopped_before_start() {
-            return launch.finish(&self, &plan, &RunEnd::Stopped, 0, BotTally::default());
+            let outcome = launch.finish(&self, &plan, &RunEnd::Stopped, 0, BotTally::default());
+            return (outcome, None);
         }
         let (runtime, sessions) =
             Launch::loop_runtime(launch.snapshots(), 0, &self.parts(&plan), runtime);
@@ -127,15 +146,19 @@ impl<A> LoadTest<A> {
                 let session = sessions.session(&cx, id);
                 factory(cx, session)
             },
-            |_, outcome| tally_bot(&mut tally.borrow_mut(), outcome),
+            |id, outcome| {
+                tally_bot(&mut tally.borrow_mut(), &outcome);
+                keep(id, outcome);
+            },
         );
-        launch.finish(
+        let outcome = launch.finish(
             &self,
             &plan,
             &summary.end,
             summary.bots_started,
             tally.into_inner(),
-        )
+        );
+        (outcome, Some(summary.world))
     }
 
     /// Runs the test on several workers — `--workers N` loops on as many threads, one per
@@ -206,8 +229,26 @@ impl<A> LoadTest<A> {
         B: Future,
         B::Output: TransactionOutput,
     {
+        self.run_workers(runtime, factory, |_, _| {}).0
+    }
+
+    /// [`LoadTest::run_parallel_with`], handing each bot's output, as it ends on its worker's
+    /// thread, to `keep`; returns the outcome, and each worker's world if the bots ran here.
+    pub(crate) fn run_workers<M, W, F, B>(
+        self,
+        runtime: Runtime<W>,
+        factory: F,
+        keep: impl Fn(usize, Result<B::Output, BotError>) + Send + Sync,
+    ) -> (RunOutcome, Option<Vec<W>>)
+    where
+        M: Send + 'static,
+        W: Clone + Send + 'static,
+        F: Fn(Cx<M, W>, Session) -> B + Send + Sync,
+        B: Future,
+        B::Output: TransactionOutput,
+    {
         if let Some(outcome) = self.instead_of_running(Loops::Parallel) {
-            return outcome;
+            return (outcome, None);
         }
         let plan = self.plan();
         let mut runtime = runtime.seed(self.args.seed).ids(self.id_slice());
@@ -217,7 +258,8 @@ impl<A> LoadTest<A> {
         let workers = runtime.workers(self.args.workers.unwrap_or(0));
         let launch = Launch::start(&self, &plan, workers.stop_handle(), workers.count());
         if launch.stopped_before_start() {
-            return launch.finish(&self, &plan, &RunEnd::Stopped, 0, BotTally::default());
+            let outcome = launch.finish(&self, &plan, &RunEnd::Stopped, 0, BotTally::default());
+            return (outcome, None);
         }
         let snapshots = Mutex::new(launch.snapshots());
         let parts = self.parts(&plan);
@@ -242,17 +284,21 @@ impl<A> LoadTest<A> {
                 });
                 factory(cx, session)
             },
-            |_, outcome| {
-                let mut tally = tally
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                tally_bot(&mut tally, outcome);
+            |id, outcome| {
+                tally_bot(
+                    &mut tally
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                    &outcome,
+                );
+                keep(id, outcome);
             },
         );
         let tally = tally
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        launch.finish(&self, &plan, &summary.end, summary.bots_started, tally)
+        let outcome = launch.finish(&self, &plan, &summary.end, summary.bots_started, tally);
+        (outcome, Some(summary.world))
     }
 
     /// What the command line asks for instead of a run here, by a test that runs on `loops`:
@@ -281,10 +327,7 @@ impl<A> LoadTest<A> {
 
     /// The outcome of a run that could not be made.
     fn failed(&self, code: u8) -> RunOutcome {
-        RunOutcome {
-            report: Report::new(&self.name),
-            code,
-        }
+        RunOutcome::new(Report::new(&self.name), code)
     }
 
     /// What each loop needs of the test.
