@@ -334,7 +334,7 @@ fn a_shard_stopped_before_its_start_leaves_the_merge_undistorted() {
     let running = running.wait_with_output().expect("the other shard ends");
     assert_eq!(running.status.code(), Some(0), "{running:?}");
 
-    let report = Report::read_json(&dir.join("shard-1.json")).unwrap();
+    let report = Report::read_json(dir.join("shard-1.json")).unwrap();
     assert_eq!(report.bots.started, 0, "no bot ran: {:?}", report.bots);
     assert_eq!(report.run.end, "interrupted");
     assert!(

@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use ttk::cli::{LoadTest, Session};
-use ttk::{BotErrorKind, Cx, Runtime};
+use ttk::{BotError, BotErrorKind, Cx, Runtime};
+
+/// What the harness keeps of a `drawer`: its draws, or why it did not end by itself.
+type BotOutput = Result<Result<Vec<u64>, String>, BotError>;
 
 /// Draws from the bot's generator each iteration, naps a drawn while, and returns its draws;
 /// bot 7 panics, as a buggy bot does; each bot counts itself in the world.
@@ -59,7 +62,7 @@ fn each_bots_output_is_kept_by_id_whatever_the_number_of_workers() {
         }
     }
     // The same draws, bot by bot: a bot's choices follow its id, not its worker.
-    let draws = |outputs: &Vec<(usize, Result<Result<Vec<u64>, String>, ttk::BotError>)>| {
+    let draws = |outputs: &[(usize, BotOutput)]| {
         outputs
             .iter()
             .map(|(id, output)| (*id, output.as_ref().ok().cloned()))

@@ -97,7 +97,8 @@ pub struct LoadArgs {
     pub run_id: Option<String>,
 
     /// Wait until this time to start (`2026-11-26T10:00:00Z`, or `@UNIX_SECONDS`), so that
-    /// shards on several machines start together.
+    /// shards on several machines start together. Stopped while it waits, a shard runs no bot
+    /// and its report merges with its siblings' without moving their seconds.
     #[arg(long, value_name = "TIME", value_parser = parse_start_at, help_heading = "Scale out")]
     pub start_at: Option<StartAt>,
 

@@ -39,6 +39,20 @@
 //! to start, so a stalled server (or a load generator that fell behind) shows in the
 //! percentiles as every user would have felt it. See the README for the stall demo.
 //!
+//! # Setup code and `merge`
+//! `mytest merge shard-*.json --json all.json` merges the reports of a run's shards. A test
+//! made with [`LoadTest::from_env`] (or [`from_env_with`](LoadTest::from_env_with)) handles
+//! it there: it merges, and exits with the merge's code, before `from_env` returns. So what
+//! `main` does between `from_env` and [`LoadTest::run`] — starting a target, building a world,
+//! reading files — is the setup of a run only, and a merge never waits for it or fails with it.
+//!
+//! # Shards stopped before their start
+//! A shard stopped (Ctrl-C, SIGTERM: `scancel`) while it waits for `--start-at` runs no bot.
+//! Its report says so — 0 bots started, ended `interrupted` with the detail "stopped while it
+//! waited for --start-at" — and gives as its start the time it was told to start at, with a
+//! length of 0: merged with its siblings, it moves neither the run's start nor their seconds,
+//! and adds nothing to the run's length or rates.
+//!
 //! # Exit codes
 //! 0: the run ended and every threshold held. 1: a threshold failed — or, in a run given no
 //! `--threshold`, nothing succeeded: every bot failed, or transactions were timed and none
