@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! cargo run --example shard_ledger -- --bots 1000 --json whole.json
-//! for i in 0 1 2 3; do cargo run --example shard_ledger -- --bots 1000 --shard $i/4 --json shard-$i.json; done
+//! for i in 0 1 2 3; do cargo run --example shard_ledger -- --bots 1000 --shard $i/4 --run-id ledger-1 --json shard-$i.json; done
 //! cargo run --example shard_ledger -- merge shard-*.json --json merged.json
 //! ```
 

@@ -22,6 +22,7 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
+mod duration;
 mod file;
 mod format;
 mod histogram;
@@ -35,6 +36,7 @@ mod threshold;
 mod transaction_json;
 mod write;
 
+pub use duration::{DurationError, parse_duration};
 pub use format::format_duration_us;
 pub use histogram::{
     HIGHEST_US, Histogram, HistogramError, LOWEST_US, PackedHistogram, SIGNIFICANT_DIGITS,

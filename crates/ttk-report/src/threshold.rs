@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::duration::parse_duration;
 use crate::format::{format_duration_us_f64, format_percent, format_rate};
 use crate::histogram::Histogram;
 use crate::model::{Report, ThresholdResult, TransactionReport};
@@ -47,7 +48,7 @@ const KNOWN_METRICS: &str = "p50, p90, p99, p99.9 (any pNN), p(NN), p(NN, name),
 /// let error = Threshold::parse("p99(login) < 50").unwrap_err();
 /// assert_eq!(
 ///     error.to_string(),
-///     "threshold `p99(login) < 50`: the value 50 needs a unit (us, ms, s, m, h)",
+///     "threshold `p99(login) < 50`: `50` is not a duration: the number needs a unit (us, ms, s, m, h)",
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -424,38 +425,11 @@ fn parse_number(text: &str, value: &str, unit: Unit) -> Result<f64, String> {
     }
 }
 
-/// A duration — a number and a unit (us, µs, ms, s, m, h) — in microseconds.
+/// A duration (see [`parse_duration`]) in microseconds.
 fn parse_duration_us(value: &str) -> Result<f64, String> {
-    let number_end = value
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(value.len());
-    let (number, unit) = (&value[..number_end], value[number_end..].trim_start());
-    if number.is_empty() {
-        return Err(if value.starts_with('-') {
-            format!("the duration {value} cannot be negative")
-        } else {
-            format!("`{value}` is not a duration; expected a number and a unit, like 50ms")
-        });
-    }
-    let Ok(number) = number.parse::<f64>() else {
-        return Err(format!(
-            "`{number}` is not a number; expected a duration like 50ms"
-        ));
-    };
-    let micros_per_unit = match unit {
-        "" => return Err(format!("the value {value} needs a unit (us, ms, s, m, h)")),
-        "us" | "µs" | "μs" => 1.0,
-        "ms" => 1e3,
-        "s" => 1e6,
-        "m" => 60e6,
-        "h" => 3_600e6,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in {value}; expected us, ms, s, m or h"
-            ));
-        }
-    };
-    Ok(number * micros_per_unit)
+    parse_duration(value)
+        .map(|duration| duration.as_nanos() as f64 / 1e3)
+        .map_err(|error| error.to_string())
 }
 
 /// The metric at the start of `text`, and what follows it.
@@ -719,23 +693,23 @@ mod tests {
         let cases = [
             (
                 "p99(login) < 50",
-                "threshold `p99(login) < 50`: the value 50 needs a unit (us, ms, s, m, h)",
+                "threshold `p99(login) < 50`: `50` is not a duration: the number needs a unit (us, ms, s, m, h)",
             ),
             (
-                "p99 < 50sec",
-                "threshold `p99 < 50sec`: unknown unit `sec` in 50sec; expected us, ms, s, m or h",
+                "p99 < 50xs",
+                "threshold `p99 < 50xs`: `50xs` is not a duration: unknown unit `xs`; expected ns, us, ms, s, m, h or d",
             ),
             (
                 "p99 < fast",
-                "threshold `p99 < fast`: `fast` is not a duration; expected a number and a unit, like 50ms",
+                "threshold `p99 < fast`: `fast` is not a duration: expected a number and a unit, like 50ms",
             ),
             (
                 "p99 < -5ms",
-                "threshold `p99 < -5ms`: the duration -5ms cannot be negative",
+                "threshold `p99 < -5ms`: `-5ms` is not a duration: a duration cannot be negative",
             ),
             (
                 "p99 < 1.2.3ms",
-                "threshold `p99 < 1.2.3ms`: `1.2.3` is not a number; expected a duration like 50ms",
+                "threshold `p99 < 1.2.3ms`: `1.2.3ms` is not a duration: `1.2.3` is not a number",
             ),
             (
                 "p99(login) <",

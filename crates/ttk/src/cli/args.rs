@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use ttk_report::Threshold;
+use ttk_report::{Threshold, parse_duration};
 
-use super::shape::{RampUp, Rate, parse_duration};
+use super::shape::{RampUp, Rate};
 use super::shard::{ShardSpec, StartAt};
 
 /// The flags every [`LoadTest`](super::LoadTest) has. Add your own beside them with
@@ -37,7 +37,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "TIME|STAGES", value_parser = parse_ramp)]
     pub ramp_up: Option<RampUp>,
 
-    /// Make load for this long (`30s`, `5m`, `1h 30m`): then sessions stop arriving and bots
+    /// Make load for this long (`30s`, `5m`, `1h 30m`, `1.5s`): then sessions stop arriving and bots
     /// end after their current iteration; those still running after --grace are stopped, and
     /// their transactions in flight count as stopped.
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
@@ -91,12 +91,14 @@ pub struct LoadArgs {
 
     /// The run's id, written in the report: shards of one run share it, and only reports of
     /// one run merge (default for a shard: derived from the test's name, parameters and
-    /// --start-at).
+    /// --start-at, or the Slurm job; a shard given neither gets an id of its own and merges
+    /// with no other).
     #[arg(long, value_name = "ID", help_heading = "Scale out")]
     pub run_id: Option<String>,
 
     /// Wait until this time to start (`2026-11-26T10:00:00Z`, or `@UNIX_SECONDS`), so that
-    /// shards on several machines start together.
+    /// shards on several machines start together. Stopped while it waits, a shard runs no bot
+    /// and its report merges with its siblings' without moving their seconds.
     #[arg(long, value_name = "TIME", value_parser = parse_start_at, help_heading = "Scale out")]
     pub start_at: Option<StartAt>,
 

@@ -13,6 +13,7 @@ use ttk_report::{BotTally, Report, Shard};
 
 use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
 use super::collector::{Collector, add_bot_error};
+use super::out::print_line;
 use super::progress::Progress;
 use super::report_files::write_reports;
 use super::run::Plan;
@@ -20,6 +21,7 @@ use super::session::Session;
 use super::shape::{IntendedStarts, RampSource, RateSource, RunStart};
 use super::shard::StartAt;
 use super::signals::Interrupts;
+use super::success::{explain, fails_for_nothing_succeeded};
 use super::{LoadTest, RunOutcome};
 use crate::{BotErrorKind, Cx, RunEnd, Runtime, StopHandle};
 
@@ -35,6 +37,8 @@ pub(crate) struct Launch {
     interrupts: Option<Interrupts>,
     started_unix_s: f64,
     wall_start: Instant,
+    /// Stopped while it waited for `--start-at`: no bot is to run.
+    stopped_before_start: bool,
 }
 
 impl Launch {
@@ -65,19 +69,33 @@ impl Launch {
                 None
             }
         };
-        if let Some(start_at) = &args.start_at {
-            wait_for_start(start_at, interrupts.as_ref(), args.progress_lines);
-        }
+        let stopped_before_start = args.start_at.as_ref().is_some_and(|start_at| {
+            wait_for_start(start_at, interrupts.as_ref(), args.progress_lines) == Wait::Stopped
+        });
+        // A shard stopped before its start reports the start it was given, not the moment it
+        // was stopped: its report then lines up with its siblings' in a merge, instead of
+        // moving the run's start (and every other shard's seconds) to the kill.
+        let started = match (&args.start_at, stopped_before_start) {
+            (Some(start_at), true) => start_at.time(),
+            _ => SystemTime::now(),
+        };
         Launch {
             run_id: test.run_id(),
             snapshots,
             collector,
             interrupts,
-            started_unix_s: SystemTime::now()
+            started_unix_s: started
                 .duration_since(UNIX_EPOCH)
                 .map_or(0.0, |since| since.as_secs_f64()),
             wall_start: Instant::now(),
+            stopped_before_start,
         }
+    }
+
+    /// Whether a signal came while the run waited for `--start-at`: then no bot runs, and
+    /// [`Launch::finish`] is called at once, with no bot started.
+    pub(crate) fn stopped_before_start(&self) -> bool {
+        self.stopped_before_start
     }
 
     /// Sets up loop `worker`'s runtime (whose [`ids`](Runtime::ids) are set): its source of
@@ -138,6 +156,7 @@ impl Launch {
             interrupts,
             started_unix_s,
             wall_start,
+            stopped_before_start,
         } = self;
         let wall = wall_start.elapsed();
         let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);
@@ -203,11 +222,17 @@ impl Launch {
             true => detail,
             false => Some("the report's collector failed: the figures are missing".to_owned()),
         };
+        if stopped_before_start {
+            report.run.duration_s = 0.0;
+            report.run.end_detail =
+                Some("stopped while it waited for --start-at: no bot ran".to_owned());
+        }
         let passed = report.check_thresholds(&args.thresholds);
+
         // A child of --processes leaves the summary to its parent (its stdout is the parent's
         // progress stream).
         if !args.progress_lines {
-            println!("{}", report.summary());
+            print_line(report.summary());
         }
         let written = write_reports(
             &report,
@@ -215,6 +240,15 @@ impl Launch {
             args.html.as_deref(),
             !args.progress_lines,
         );
+        let nothing_succeeded =
+            fails_for_nothing_succeeded(&report, args.thresholds.len(), test.require_success);
+        // A child of --processes leaves the verdict's reason to its parent, which judges the
+        // merged report.
+        if let Some(why) = nothing_succeeded.as_deref()
+            && !args.progress_lines
+        {
+            explain(why);
+        }
         // Kept until the reports are written: a first Ctrl-C meanwhile does not cut them, and
         // still makes the exit code say interrupted.
         let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);
@@ -223,12 +257,12 @@ impl Launch {
             INTERRUPTED
         } else if matches!(end, "failed" | "stalled") || !written || !collected {
             RUN_FAILED
-        } else if !passed {
+        } else if !passed || nothing_succeeded.is_some() {
             THRESHOLD_FAILED
         } else {
             PASSED
         };
-        RunOutcome { report, code }
+        RunOutcome::new(report, code)
     }
 }
 
@@ -307,9 +341,18 @@ thread_local! {
     pub(crate) static WORKER_SESSIONS: RefCell<Option<LoopSessions>> = const { RefCell::new(None) };
 }
 
+/// How the wait for `--start-at` ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Wait {
+    /// The time came (or had passed).
+    Reached,
+    /// A signal came first.
+    Stopped,
+}
+
 /// Waits until `start_at`, saying so (unless the parent of --processes reads the output); an
-/// interrupt ends the wait (the run then stops at once).
-fn wait_for_start(start_at: &StartAt, interrupts: Option<&Interrupts>, quiet: bool) {
+/// interrupt ends the wait.
+fn wait_for_start(start_at: &StartAt, interrupts: Option<&Interrupts>, quiet: bool) -> Wait {
     let wait = start_at.wait();
     if wait.is_zero() {
         let late = SystemTime::now()
@@ -321,7 +364,7 @@ fn wait_for_start(start_at: &StartAt, interrupts: Option<&Interrupts>, quiet: bo
                 humantime::format_duration(Duration::from_secs(late.as_secs()))
             );
         }
-        return;
+        return Wait::Reached;
     }
     if !quiet {
         eprintln!(
@@ -331,11 +374,15 @@ fn wait_for_start(start_at: &StartAt, interrupts: Option<&Interrupts>, quiet: bo
     }
     let deadline = Instant::now() + wait;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        if left.is_zero() || interrupts.is_some_and(Interrupts::interrupted) {
-            return;
+        if interrupts.is_some_and(Interrupts::interrupted) {
+            return Wait::Stopped;
+        }
+        if left.is_zero() {
+            break;
         }
         std::thread::sleep(left.min(Duration::from_millis(50)));
     }
+    Wait::Reached
 }
 
 /// The collector thread: adds up the snapshots of `loops` loops, shows the progress of each
@@ -408,7 +455,7 @@ impl SecondsShown {
 /// Counts how a bot ended.
 pub(crate) fn tally_bot<T: TransactionOutput>(
     tally: &mut BotTally,
-    outcome: Result<T, crate::BotError>,
+    outcome: &Result<T, crate::BotError>,
 ) {
     match outcome {
         Ok(output) => match output.failure() {

@@ -8,6 +8,7 @@ use ttk_report::{Report, ReportError, Threshold};
 
 use super::RunOutcome;
 use super::codes::{BAD_COMMAND_LINE, PASSED, RUN_FAILED, THRESHOLD_FAILED};
+use super::out::print_line;
 use super::report_files::write_reports;
 
 /// `merge`'s flags: the reports to merge, and where the merged ones go.
@@ -99,10 +100,7 @@ impl MergeArgs {
                 // A report of another version is not a shard gone missing: refuse the merge.
                 Err(error @ ReportError::Schema(_)) => {
                     eprintln!("error: {}: {error}", path.display());
-                    return RunOutcome {
-                        report: Report::new(name),
-                        code: BAD_COMMAND_LINE,
-                    };
+                    return RunOutcome::new(Report::new(name), BAD_COMMAND_LINE);
                 }
                 Err(error) => {
                     eprintln!("error: {} is left out: {error}", path.display());
@@ -112,23 +110,17 @@ impl MergeArgs {
         }
         if reports.is_empty() {
             eprintln!("error: no report to merge could be read");
-            return RunOutcome {
-                report: Report::new(name),
-                code: RUN_FAILED,
-            };
+            return RunOutcome::new(Report::new(name), RUN_FAILED);
         }
         let mut merged = match Report::merge(reports) {
             Ok(merged) => merged,
             Err(error) => {
                 eprintln!("error: {error}");
-                return RunOutcome {
-                    report: Report::new(name),
-                    code: BAD_COMMAND_LINE,
-                };
+                return RunOutcome::new(Report::new(name), BAD_COMMAND_LINE);
             }
         };
         let passed = merged.check_thresholds(&self.thresholds);
-        println!("{}", merged.summary());
+        print_line(merged.summary());
         let written = write_reports(&merged, self.json.as_deref(), self.html.as_deref(), true);
         let complete = unreadable == 0
             && merged
@@ -143,9 +135,6 @@ impl MergeArgs {
         } else {
             PASSED
         };
-        RunOutcome {
-            report: merged,
-            code,
-        }
+        RunOutcome::new(merged, code)
     }
 }

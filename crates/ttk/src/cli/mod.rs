@@ -39,17 +39,39 @@
 //! to start, so a stalled server (or a load generator that fell behind) shows in the
 //! percentiles as every user would have felt it. See the README for the stall demo.
 //!
+//! # Setup code and `merge`
+//! `mytest merge shard-*.json --json all.json` merges the reports of a run's shards. A test
+//! made with [`LoadTest::from_env`] (or [`from_env_with`](LoadTest::from_env_with)) handles
+//! it there: it merges, and exits with the merge's code, before `from_env` returns. So what
+//! `main` does between `from_env` and [`LoadTest::run`] — starting a target, building a world,
+//! reading files — is the setup of a run only, and a merge never waits for it or fails with it.
+//!
+//! # Shards stopped before their start
+//! A shard stopped (Ctrl-C, SIGTERM: `scancel`) while it waits for `--start-at` runs no bot.
+//! Its report says so — 0 bots started, ended `interrupted` with the detail "stopped while it
+//! waited for --start-at" — and gives as its start the time it was told to start at, with a
+//! length of 0: merged with its siblings, it moves neither the run's start nor their seconds,
+//! and adds nothing to the run's length or rates.
+//!
 //! # Exit codes
-//! 0: the run ended and every threshold held. 1: a threshold failed. 2: bad command line.
+//! 0: the run ended and every threshold held. 1: a threshold failed — or, in a run given no
+//! `--threshold`, nothing succeeded: every bot failed, or transactions were timed and none
+//! succeeded (a target that is down passes no run; the reason is printed on standard error).
+//! [`LoadTest::require_success(false)`](LoadTest::require_success) turns that rule off, and any
+//! `--threshold` given replaces it. 2: bad command line.
 //! 3: the run failed (the loop could not start, the bots stalled — each waited for something
 //! nothing could do —, the report could not be made or written).
 //! 130: interrupted (Ctrl-C or SIGTERM); the reports are still written.
 
 mod args;
 mod codes;
+mod collect;
 mod collector;
+mod help;
 mod launch;
 mod merge;
+mod out;
+mod outcome;
 mod processes;
 mod progress;
 mod report_files;
@@ -58,20 +80,22 @@ mod session;
 mod shape;
 mod shard;
 mod signals;
+mod success;
 
 use std::ffi::OsString;
-use std::process::ExitCode;
 
 use clap::parser::ValueSource;
-use clap::{Args, Command, FromArgMatches};
-use ttk_report::Report;
+use clap::{Args, FromArgMatches};
 
 pub use args::LoadArgs;
 pub use merge::MergeArgs;
+pub use outcome::RunOutcome;
 pub use session::{Iterations, Session};
 pub use shape::{RampUp, Rate};
 pub use shard::{ShardSpec, StartAt};
 pub use ttk_report;
+#[doc(inline)]
+pub use ttk_report::{DurationError, parse_duration};
 
 /// clap, for load tests that add flags of their own (derive `clap::Args` on a struct).
 pub use clap;
@@ -123,43 +147,18 @@ pub struct LoadTest<A = NoFlags> {
     merge: Option<MergeArgs>,
     /// Planned bots are kept on one worker (and shard) in groups of this many.
     together: usize,
-}
-
-/// How a run ended: its report and the process's exit code.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct RunOutcome {
-    /// The report (also written where `--json` and `--html` said).
-    pub report: Report,
-    /// The exit code (see the [module docs](self)).
-    pub code: u8,
-}
-
-impl RunOutcome {
-    /// The exit code, for `main` to return.
-    ///
-    /// # Examples
-    /// ```
-    /// use std::process::ExitCode;
-    /// use ttk::Cx;
-    /// use ttk::cli::{LoadTest, Session};
-    ///
-    /// #[ttk::bot]
-    /// fn idle(_cx: Cx, _session: Session) {}
-    ///
-    /// let args = ["strict", "--bots", "2", "--threshold", "count(login) > 0", "--quiet"];
-    /// let outcome = LoadTest::try_from_args("strict", args).unwrap().run(idle);
-    /// assert_eq!(outcome.code, 1); // a threshold failed: no bot logged in
-    /// assert_eq!(outcome.exit_code(), ExitCode::from(1));
-    /// ```
-    pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(self.code)
-    }
+    /// Whether a run without thresholds in which nothing succeeded fails (see the module docs).
+    require_success: bool,
 }
 
 impl LoadTest<NoFlags> {
     /// Reads the process's command line; prints the error and exits with code 2 if it is bad
     /// (or the help, with 0, for `--help`).
+    ///
+    /// `mytest merge shard-*.json …` merges the shards' reports here and exits with the merge's
+    /// code (see [`MergeArgs`]), before returning: the code `main` runs between `from_env` and
+    /// [`LoadTest::run`] — starting a target, building a world — is the run's setup, and the
+    /// merge does without it. ([`LoadTest::try_from_args`] leaves the merge to `run`.)
     ///
     /// # Examples
     /// ```no_run
@@ -211,7 +210,7 @@ impl LoadTest<NoFlags> {
 
 impl<A: Args + FromArgMatches> LoadTest<A> {
     /// Like [`LoadTest::from_env`], with flags of the test's own, `A` (a struct deriving
-    /// [`clap::Args`]), beside the standard ones.
+    /// [`clap::Args`]), beside the standard ones. It too runs `merge` itself and exits.
     ///
     /// # Examples
     /// ```no_run
@@ -229,7 +228,15 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
     /// println!("rooms of {}", test.flags().room_size);
     /// ```
     pub fn from_env_with(name: &str) -> LoadTest<A> {
-        LoadTest::try_from_args_with(name, std::env::args_os()).unwrap_or_else(|error| error.exit())
+        let test = LoadTest::try_from_args_with(name, std::env::args_os())
+            .unwrap_or_else(|error| error.exit());
+        if let Some(merge) = &test.merge {
+            // The code between here and the run (a target started, a world built) is setup for
+            // a run: a merge must not wait for it, or fail with it.
+            let code = merge.run(&test.name).code;
+            std::process::exit(i32::from(code));
+        }
+        test
     }
 
     /// Like [`LoadTest::try_from_args`], with flags of the test's own.
@@ -260,27 +267,7 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
         T: Into<OsString> + Clone,
     {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-        // The test's own flags get a heading of their own; the about text is set last, as each
-        // set of flags would otherwise put its own doc comment there.
-        let command = LoadArgs::augment_args(Command::new(name.to_owned()))
-            .next_help_heading(format!("{name}'s own"));
-        let merge_command = MergeArgs::augment_args(Command::new("merge"))
-            .about(format!(
-                "Merge the JSON reports of {name}'s shards (--shard I/N) into the whole run's"
-            ))
-            .after_help(
-                "Exit codes: 0 every shard merged and the thresholds held, 1 a threshold \
-                 failed, 2 the reports are not of one run, 3 a shard is missing (the merge \
-                 of the others is still written).",
-            );
-        let mut command = A::augment_args(command)
-            .about(format!("{name}: a ttk load test"))
-            .subcommand(merge_command)
-            .args_conflicts_with_subcommands(true)
-            .after_help(
-                "Exit codes: 0 passed, 1 a threshold failed, 2 bad command line, \
-                 3 the run failed, 130 interrupted.",
-            );
+        let mut command = help::command::<A>(name);
         let matches = command.try_get_matches_from_mut(args.iter().cloned())?;
         let merge = match matches.subcommand_matches("merge") {
             Some(merge) => Some(MergeArgs::from_arg_matches(merge)?),
@@ -311,6 +298,7 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
                 .collect(),
             merge,
             together: 1,
+            require_success: true,
         })
     }
 }
@@ -333,7 +321,8 @@ impl<A> LoadTest<A> {
     }
 
     /// `merge`'s flags, when the command line asks to merge shard reports rather than to run:
-    /// [`LoadTest::run`] then merges (see [`MergeArgs`]).
+    /// [`LoadTest::run`] then merges (see [`MergeArgs`]). A test read with
+    /// [`LoadTest::from_env`] never has them: `from_env` merges and exits.
     pub fn merge_args(&self) -> Option<&MergeArgs> {
         self.merge.as_ref()
     }
@@ -403,6 +392,34 @@ impl<A> LoadTest<A> {
         self
     }
 
+    /// Whether a run given no `--threshold` fails (exit code 1) when nothing succeeded — every
+    /// bot failed, or transactions were timed and none succeeded. Required by default; a test
+    /// whose bots are meant to fail (a check that the target refuses them) sets `false`. Any
+    /// `--threshold` on the command line judges the run instead. `merge` is not judged by it.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::Cx;
+    /// use ttk::cli::{LoadTest, Session};
+    ///
+    /// #[ttk::bot]
+    /// fn refused(cx: Cx, _session: Session) -> Result<(), String> {
+    ///     cx.transaction("login").fail("refused");
+    ///     Err("the target refused the login".to_owned())
+    /// }
+    ///
+    /// let test = LoadTest::try_from_args("refusals", ["refusals", "--bots", "3", "-q"]).unwrap();
+    /// assert_eq!(test.run(refused).code, 1); // every bot failed
+    ///
+    /// let mut test = LoadTest::try_from_args("refusals", ["refusals", "--bots", "3", "-q"]).unwrap();
+    /// test.require_success(false);
+    /// assert_eq!(test.run(refused).code, 0);
+    /// ```
+    pub fn require_success(&mut self, required: bool) -> &mut Self {
+        self.require_success = required;
+        self
+    }
+
     /// Sets the target if the command line gave none (e.g. to a server the test starts).
     ///
     /// # Examples
@@ -423,6 +440,52 @@ impl<A> LoadTest<A> {
             self.args.target = Some(target());
         }
         self
+    }
+
+    /// Sets the thresholds checked when none is set — by `--threshold` on the command line,
+    /// or in code before: the test's own verdict, which the command line replaces. (A
+    /// threshold pushed on [`args_mut`](LoadTest::args_mut)`().thresholds` is checked whatever
+    /// the command line says.) A run with thresholds is judged by them alone (see the
+    /// [module docs](self) for the run without).
+    ///
+    /// # Errors
+    /// An expression that is not a threshold (see [`Threshold`](ttk_report::Threshold)); then
+    /// none is set.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::cli::LoadTest;
+    ///
+    /// let mut test = LoadTest::try_from_args("smoke", ["smoke"]).unwrap();
+    /// test.default_thresholds(["failures < 1%", "p99 < 250ms"]).unwrap();
+    /// let set: Vec<&str> = test.args().thresholds.iter().map(|t| t.expression()).collect();
+    /// assert_eq!(set, ["failures < 1%", "p99 < 250ms"]);
+    ///
+    /// let args = ["smoke", "--threshold", "p99 < 1s"];
+    /// let mut given = LoadTest::try_from_args("smoke", args).unwrap();
+    /// given.default_thresholds(["failures < 1%"]).unwrap();
+    /// assert_eq!(given.args().thresholds[0].expression(), "p99 < 1s"); // the command line's
+    /// assert_eq!(given.args().thresholds.len(), 1);
+    ///
+    /// let error = test.default_thresholds(["p99 < soon"]).unwrap_err();
+    /// assert!(error.to_string().contains("`soon` is not a duration"));
+    /// ```
+    pub fn default_thresholds<I>(
+        &mut self,
+        thresholds: I,
+    ) -> Result<&mut Self, ttk_report::ThresholdError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let thresholds = thresholds
+            .into_iter()
+            .map(|expression| ttk_report::Threshold::parse(expression.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.args.thresholds.is_empty() {
+            self.args.thresholds = thresholds;
+        }
+        Ok(self)
     }
 
     /// Sets where the HTML report goes if the command line did not say.

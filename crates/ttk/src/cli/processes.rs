@@ -21,10 +21,13 @@ use ttk_report::{Report, SecondReport};
 
 use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
 use super::launch::SecondsShown;
+use super::out::print_line;
 use super::progress::Progress;
 use super::report_files::write_reports;
+use super::run::Loops;
 use super::shard::fresh_run_id;
 use super::signals::Interrupts;
+use super::success::{explain, fails_for_nothing_succeeded};
 use super::{LoadTest, RunOutcome};
 
 /// Flags of the parent that its children are not given (they get their own values, or the
@@ -56,8 +59,8 @@ enum Event {
     Exited(usize, std::io::Result<ExitStatus>),
 }
 
-/// Runs `test` as `processes` shard processes and merges their reports.
-pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
+/// Runs `test` as `processes` shard processes, each on `loops`, and merges their reports.
+pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOutcome {
     let args = test.args();
     let run_id = args
         .run_id
@@ -88,11 +91,15 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
     };
     let passed_on = passed_on(&test.command_line);
     let report_path = |shard: usize| dir.join(format!("shard-{shard}.json"));
-    // Children share the cores: unless told, each gets its share of them.
-    let workers = args.workers.unwrap_or_else(|| {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        (cores / processes as usize).max(1)
-    });
+    // Children share the cores: unless told, each gets its share of them. A test that runs on
+    // one loop (`LoadTest::run`) runs on one in each child too: it refuses any other count.
+    let workers = match loops {
+        Loops::One => 1,
+        Loops::Parallel => args.workers.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            (cores / processes as usize).max(1)
+        }),
+    };
 
     // Watched before any child starts: a Ctrl-C from now on reaches each child once.
     let pids: Arc<Mutex<Vec<Option<u32>>>> = Arc::new(Mutex::new(vec![None; processes as usize]));
@@ -249,8 +256,13 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
     }
     report.run.parameters.command_line = test.command_line.clone();
     let passed = report.check_thresholds(&args.thresholds);
-    println!("{}", report.summary());
+    print_line(report.summary());
     let written = write_reports(&report, args.json.as_deref(), args.html.as_deref(), true);
+    let nothing_succeeded =
+        fails_for_nothing_succeeded(&report, args.thresholds.len(), test.require_success);
+    if let Some(why) = nothing_succeeded.as_deref() {
+        explain(why);
+    }
     let complete = report
         .run
         .shards
@@ -268,7 +280,7 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
         || matches!(report.run.end.as_str(), "failed" | "stalled")
     {
         RUN_FAILED
-    } else if !passed {
+    } else if !passed || nothing_succeeded.is_some() {
         THRESHOLD_FAILED
     } else {
         PASSED
@@ -278,7 +290,7 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32) -> RunOutcome {
     } else {
         eprintln!("the shards' reports are in {}", dir.display());
     }
-    RunOutcome { report, code }
+    RunOutcome::new(report, code)
 }
 
 /// The parent's command line, without the program and the flags the children get their own
@@ -393,10 +405,7 @@ fn remove_reports(dir: &Path, processes: u32) {
 
 /// The outcome of a run that could not be made or merged.
 fn failed<A>(test: &LoadTest<A>, code: u8) -> RunOutcome {
-    RunOutcome {
-        report: Report::new(&test.name),
-        code,
-    }
+    RunOutcome::new(Report::new(&test.name), code)
 }
 
 #[cfg(test)]

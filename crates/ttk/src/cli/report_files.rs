@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::out::print_line;
 use ttk_report::Report;
 
 /// Writes the JSON and HTML reports asked for; says where (if `announce`), or why not.
@@ -15,7 +16,7 @@ pub(crate) fn write_reports(
     let mut written = true;
     let mut write = |what: &str, path: &Path, result: Result<(), String>| match result {
         Ok(()) if !announce => {}
-        Ok(()) => println!("{what} report: {}", path.display()),
+        Ok(()) => print_line(format_args!("{what} report: {}", path.display())),
         Err(error) => {
             eprintln!("error: the {what} report was not written: {error}");
             written = false;

@@ -12,9 +12,9 @@ use ttk_report::{BotTally, Parameters, Report};
 use super::codes::BAD_COMMAND_LINE;
 use super::launch::{Launch, LoadTestParts, WORKER_SESSIONS, tally_bot};
 use super::session::Session;
-use super::shard::{derived_run_id, fresh_run_id};
+use super::shard::{cluster_job_id, derived_run_id, fresh_run_id};
 use super::{LoadTest, RunOutcome};
-use crate::{Cx, IdSlice, Runtime};
+use crate::{BotError, Cx, IdSlice, RunEnd, Runtime};
 
 /// How a run goes: bots at the start, how long load is made, when the run stops at the latest,
 /// and each bot's iterations.
@@ -26,6 +26,13 @@ pub(crate) struct Plan {
     pub(crate) load_for: Option<Duration>,
     deadline: Option<Duration>,
     pub(crate) iterations: Option<u64>,
+}
+
+/// How many loops a process of the test runs: `run` runs one, `run_parallel` `--workers`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Loops {
+    One,
+    Parallel,
 }
 
 impl<A> LoadTest<A> {
@@ -91,7 +98,7 @@ impl<A> LoadTest<A> {
     /// assert_eq!(outcome.report.transaction("nap").unwrap().ok, 6 * 360);
     /// assert_eq!(outcome.report.run.duration_s, 3600.0);
     /// ```
-    pub fn run_with<M, W, F, B>(self, runtime: Runtime<W>, mut factory: F) -> RunOutcome
+    pub fn run_with<M, W, F, B>(self, runtime: Runtime<W>, factory: F) -> RunOutcome
     where
         M: 'static,
         W: 'static,
@@ -99,16 +106,26 @@ impl<A> LoadTest<A> {
         B: Future,
         B::Output: TransactionOutput,
     {
-        if let Some(outcome) = self.instead_of_running() {
-            return outcome;
-        }
-        if self.args.workers.is_some_and(|workers| workers != 1) {
-            eprintln!(
-                "{}: --workers: this test runs on one loop (LoadTest::run); a test whose bot \
-                 factory is Send + Sync runs on several with LoadTest::run_parallel",
-                self.name
-            );
-            return self.failed(BAD_COMMAND_LINE);
+        self.run_one_loop(runtime, factory, |_, _| {}).0
+    }
+
+    /// [`LoadTest::run_with`], handing each bot's output, as it ends, to `keep`; returns the
+    /// outcome, and the world if the bots ran here.
+    pub(crate) fn run_one_loop<M, W, F, B>(
+        self,
+        runtime: Runtime<W>,
+        mut factory: F,
+        mut keep: impl FnMut(usize, Result<B::Output, BotError>),
+    ) -> (RunOutcome, Option<W>)
+    where
+        M: 'static,
+        W: 'static,
+        F: FnMut(Cx<M, W>, Session) -> B,
+        B: Future,
+        B::Output: TransactionOutput,
+    {
+        if let Some(outcome) = self.instead_of_running(Loops::One) {
+            return (outcome, None);
         }
         let plan = self.plan();
         let mut runtime = runtime.seed(self.args.seed).ids(self.id_slice());
@@ -116,6 +133,10 @@ impl<A> LoadTest<A> {
             runtime = runtime.deadline(deadline);
         }
         let launch = Launch::start(&self, &plan, runtime.stop_handle(), 1);
+        if launch.stopped_before_start() {
+            let outcome = launch.finish(&self, &plan, &RunEnd::Stopped, 0, BotTally::default());
+            return (outcome, None);
+        }
         let (runtime, sessions) =
             Launch::loop_runtime(launch.snapshots(), 0, &self.parts(&plan), runtime);
         let tally = RefCell::new(BotTally::default());
@@ -125,15 +146,19 @@ impl<A> LoadTest<A> {
                 let session = sessions.session(&cx, id);
                 factory(cx, session)
             },
-            |_, outcome| tally_bot(&mut tally.borrow_mut(), outcome),
+            |id, outcome| {
+                tally_bot(&mut tally.borrow_mut(), &outcome);
+                keep(id, outcome);
+            },
         );
-        launch.finish(
+        let outcome = launch.finish(
             &self,
             &plan,
             &summary.end,
             summary.bots_started,
             tally.into_inner(),
-        )
+        );
+        (outcome, Some(summary.world))
     }
 
     /// Runs the test on several workers — `--workers N` loops on as many threads, one per
@@ -204,8 +229,26 @@ impl<A> LoadTest<A> {
         B: Future,
         B::Output: TransactionOutput,
     {
-        if let Some(outcome) = self.instead_of_running() {
-            return outcome;
+        self.run_workers(runtime, factory, |_, _| {}).0
+    }
+
+    /// [`LoadTest::run_parallel_with`], handing each bot's output, as it ends on its worker's
+    /// thread, to `keep`; returns the outcome, and each worker's world if the bots ran here.
+    pub(crate) fn run_workers<M, W, F, B>(
+        self,
+        runtime: Runtime<W>,
+        factory: F,
+        keep: impl Fn(usize, Result<B::Output, BotError>) + Send + Sync,
+    ) -> (RunOutcome, Option<Vec<W>>)
+    where
+        M: Send + 'static,
+        W: Clone + Send + 'static,
+        F: Fn(Cx<M, W>, Session) -> B + Send + Sync,
+        B: Future,
+        B::Output: TransactionOutput,
+    {
+        if let Some(outcome) = self.instead_of_running(Loops::Parallel) {
+            return (outcome, None);
         }
         let plan = self.plan();
         let mut runtime = runtime.seed(self.args.seed).ids(self.id_slice());
@@ -214,6 +257,10 @@ impl<A> LoadTest<A> {
         }
         let workers = runtime.workers(self.args.workers.unwrap_or(0));
         let launch = Launch::start(&self, &plan, workers.stop_handle(), workers.count());
+        if launch.stopped_before_start() {
+            let outcome = launch.finish(&self, &plan, &RunEnd::Stopped, 0, BotTally::default());
+            return (outcome, None);
+        }
         let snapshots = Mutex::new(launch.snapshots());
         let parts = self.parts(&plan);
         let workers = workers.each_loop(move |worker, runtime| {
@@ -237,41 +284,50 @@ impl<A> LoadTest<A> {
                 });
                 factory(cx, session)
             },
-            |_, outcome| {
-                let mut tally = tally
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                tally_bot(&mut tally, outcome);
+            |id, outcome| {
+                tally_bot(
+                    &mut tally
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                    &outcome,
+                );
+                keep(id, outcome);
             },
         );
         let tally = tally
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        launch.finish(&self, &plan, &summary.end, summary.bots_started, tally)
+        let outcome = launch.finish(&self, &plan, &summary.end, summary.bots_started, tally);
+        (outcome, Some(summary.world))
     }
 
-    /// What the command line asks for instead of a run here: a merge, a run as several
-    /// processes, or nothing (a bad command line) — with its outcome.
-    fn instead_of_running(&self) -> Option<RunOutcome> {
+    /// What the command line asks for instead of a run here, by a test that runs on `loops`:
+    /// a merge, a run as several processes, or nothing (a bad command line) — with its outcome.
+    fn instead_of_running(&self, loops: Loops) -> Option<RunOutcome> {
         if let Some(merge) = &self.merge {
             return Some(merge.run(&self.name));
+        }
+        if loops == Loops::One && self.args.workers.is_some_and(|workers| workers != 1) {
+            eprintln!(
+                "{}: --workers: this test runs on one loop (LoadTest::run); a test whose bot \
+                 factory is Send + Sync runs on several with LoadTest::run_parallel",
+                self.name
+            );
+            return Some(self.failed(BAD_COMMAND_LINE));
         }
         if let Err(problem) = self.check() {
             eprintln!("{}: {problem}", self.name);
             return Some(self.failed(BAD_COMMAND_LINE));
         }
         if let Some(processes) = self.args.processes {
-            return Some(super::processes::run(self, processes));
+            return Some(super::processes::run(self, processes, loops));
         }
         None
     }
 
     /// The outcome of a run that could not be made.
     fn failed(&self, code: u8) -> RunOutcome {
-        RunOutcome {
-            report: Report::new(&self.name),
-            code,
-        }
+        RunOutcome::new(Report::new(&self.name), code)
     }
 
     /// What each loop needs of the test.
@@ -328,8 +384,9 @@ impl<A> LoadTest<A> {
         slice.planned(planned).together(self.together)
     }
 
-    /// The run id: as given, derived from the parameters for a shard (so its sibling shards
-    /// derive the same), or fresh.
+    /// The run id: as given; for a shard, derived from what its sibling shards have in common
+    /// with it and another run has not — the test, its parameters and the `--start-at` time, or
+    /// the Slurm job that started them; otherwise fresh, unique to this run.
     pub(crate) fn run_id(&self) -> String {
         let args = &self.args;
         if let Some(id) = &args.run_id {
@@ -338,19 +395,25 @@ impl<A> LoadTest<A> {
         if args.shard.is_none() {
             return fresh_run_id(&self.name);
         }
-        if args.start_at.is_none() && !args.progress_lines {
+        let job = cluster_job_id();
+        if args.start_at.is_none() && job.is_none() {
+            let id = fresh_run_id(&self.name);
+            // The parent of --processes gives its children a run id: this is a shard on its own.
             eprintln!(
-                "warning: --shard without --run-id or --start-at: the run id is made from the \
-                 parameters alone, so shards of another run with the same parameters would \
-                 merge with these"
+                "warning: --shard without --run-id or --start-at: nothing ties this shard to \
+                 its siblings, so its run id is its own ({id}) and its report merges with no \
+                 other; give every shard of the run the same --run-id"
             );
+            return id;
         }
         let mut parameters = self.parameters();
         parameters.command_line.clear();
-        derived_run_id(
-            &self.name,
-            &serde_json::to_string(&parameters).expect("parameters serialize"),
-        )
+        let mut key = serde_json::to_string(&parameters).expect("parameters serialize");
+        if let Some(job) = job {
+            key.push_str("\0job ");
+            key.push_str(&job);
+        }
+        derived_run_id(&self.name, &key)
     }
 
     pub(crate) fn plan(&self) -> Plan {

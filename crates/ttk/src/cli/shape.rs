@@ -104,12 +104,12 @@ impl FromStr for RampUp {
         let stages = text
             .split(',')
             .map(|stage| match stage.split_once(':') {
-                None => Ok((None, parse_duration(stage)?)),
+                None => Ok((None, stage_duration(stage)?)),
                 Some((bots, over)) => {
                     let bots = bots.trim().parse::<usize>().map_err(|_| {
                         format!("`{bots}` in stage `{stage}` is not a number of bots")
                     })?;
-                    Ok((Some(bots), parse_duration(over)?))
+                    Ok((Some(bots), stage_duration(over)?))
                 }
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -238,7 +238,7 @@ impl FromStr for Rate {
             .split(',')
             .map(|stage| {
                 let (rate, over) = match stage.split_once(':') {
-                    Some((rate, over)) => (rate, Some(parse_duration(over)?)),
+                    Some((rate, over)) => (rate, Some(stage_duration(over)?)),
                     None => (stage, None),
                 };
                 Ok((parse_per_second(rate)?, over))
@@ -292,11 +292,10 @@ fn seconds_per_unit(unit: &str, text: &str) -> Result<f64, String> {
     }
 }
 
-/// A duration as humantime reads it (`30s`, `1m`, `1h 30m`, `250ms`).
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    humantime::parse_duration(text)
-        .map_err(|error| format!("`{text}` is not a duration ({error}); write e.g. 30s, 5m, 250ms"))
+/// A duration of a shape's stage (see [`parse_duration`](ttk_report::parse_duration)), its
+/// error in words.
+fn stage_duration(text: &str) -> Result<Duration, String> {
+    ttk_report::parse_duration(text).map_err(|error| error.to_string())
 }
 
 /// Starts the closed model's bots on their ramp-up schedule, until the run's `--duration`: the

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Which shard of a run this process runs (`--shard 2/4`: the third of four, counted from 0).
@@ -136,8 +137,9 @@ impl fmt::Display for StartAt {
 }
 
 /// The run id of shards not given one (`--run-id`): the same for every shard started with the
-/// same test, parameters and start time, so that they merge, and another for another run. A
-/// hash that does not change between builds (FNV-1a), as shards may run different builds.
+/// same test, parameters and start time (or Slurm job), so that they merge, and another for
+/// another run. A hash that does not change between builds (FNV-1a), as shards may run
+/// different builds.
 pub(crate) fn derived_run_id(name: &str, parameters: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in name.bytes().chain([0]).chain(parameters.bytes()) {
@@ -147,12 +149,24 @@ pub(crate) fn derived_run_id(name: &str, parameters: &str) -> String {
     format!("{name}-{hash:016x}")
 }
 
-/// A run id for a run started on its own: when it started, and its process.
+/// The Slurm job this process is a task of, shared by the tasks of one job array (or of one job
+/// of several tasks), if any.
+pub(crate) fn cluster_job_id() -> Option<String> {
+    ["SLURM_ARRAY_JOB_ID", "SLURM_JOB_ID"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|id| !id.trim().is_empty())
+}
+
+/// A run id for a run started on its own, unique to it: when it started, its process, and how
+/// many runs this process made before (a program may run several tests in one second).
 pub(crate) fn fresh_run_id(name: &str) -> String {
+    static RUNS: AtomicU64 = AtomicU64::new(0);
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    format!("{name}-{}-{}", since.as_secs(), std::process::id())
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    format!("{name}-{}-{}-{run}", since.as_secs(), std::process::id())
 }
 
 #[cfg(test)]
@@ -166,5 +180,10 @@ mod tests {
         assert_ne!(one, derived_run_id("shop", "bots=11"));
         assert_ne!(one, derived_run_id("shopb", "ots=10"));
         assert!(one.starts_with("shop-"));
+    }
+
+    #[test]
+    fn fresh_run_ids_do_not_repeat_in_one_process() {
+        assert_ne!(fresh_run_id("shop"), fresh_run_id("shop"));
     }
 }
