@@ -52,6 +52,7 @@ mod launch;
 mod merge;
 mod processes;
 mod progress;
+mod recorded;
 mod report_files;
 mod run;
 mod session;
@@ -123,6 +124,9 @@ pub struct LoadTest<A = NoFlags> {
     merge: Option<MergeArgs>,
     /// Planned bots are kept on one worker (and shard) in groups of this many.
     together: usize,
+    /// What the report records as the run's parameters, when the test says (see
+    /// [`LoadTest::record_parameters`]); else they are read from the standard flags.
+    recorded: Option<ttk_report::Parameters>,
 }
 
 /// How a run ended: its report and the process's exit code.
@@ -311,6 +315,7 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
                 .collect(),
             merge,
             together: 1,
+            recorded: None,
         })
     }
 }
