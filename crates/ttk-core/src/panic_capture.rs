@@ -31,6 +31,11 @@ static FIRST_PRINTED: AtomicBool = AtomicBool::new(false);
 /// Installs ttk's panic hook in front of the current one, once per process. A hook installed
 /// later replaces it (and bot panics are then printed by that hook, at its cost).
 pub(crate) fn install() {
+    // `take_hook` may not be called while this thread unwinds (a run started from a
+    // destructor): the next run installs it.
+    if std::thread::panicking() {
+        return;
+    }
     INSTALL.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
