@@ -48,12 +48,22 @@ enum Command {
 }
 
 impl Ttk {
-    /// Runs the subcommand; its exit code.
-    pub(crate) fn run(self) -> u8 {
+    /// Runs the subcommand, typed as `command_line` (secrets redacted: the reports record
+    /// it); its exit code.
+    pub(crate) fn run(self, command_line: Vec<String>) -> u8 {
         match self.command {
-            Command::Http(args) => args.run(),
-            Command::Tcp(args) => args.run(),
-            Command::Udp(args) => args.run(),
+            Command::Http(mut args) => {
+                args.load.command_line = command_line;
+                args.run()
+            }
+            Command::Tcp(mut args) => {
+                args.load.command_line = command_line;
+                args.run()
+            }
+            Command::Udp(mut args) => {
+                args.load.command_line = command_line;
+                args.run()
+            }
             Command::Merge(args) => args.merge("ttk").code,
             Command::Report(args) => args.run(),
             Command::Demo(args) => args.run(),

@@ -31,7 +31,9 @@ const RESENT: &str = "requests sent again (server closed an idle connection)";
     connection, inside the same timed request, if its method is idempotent (GET, HEAD, PUT, \
     DELETE, OPTIONS, TRACE) or it has an Idempotency-Key header (counted as `requests sent \
     again`); a request that fails on a new connection is a failure. A response with status 400 or more counts as a failed \
-    request. When the duration is over, each connection finishes the request it is in. \
+    request. When the duration is over, each connection finishes the request it is in, for \
+    up to --grace (10s by default); a request still unanswered then is stopped (counted as \
+    stopped, not failed). \
     Transactions in the report and thresholds: \
     `connect` and `request` (a connection the server closed, or an error broke, is opened \
     again as a `connect`), and for https:// `tls`, each TLS handshake (counted as full or \
@@ -77,7 +79,7 @@ pub(crate) struct HttpArgs {
     max_head: usize,
 
     #[command(flatten)]
-    load: LoadFlags,
+    pub(crate) load: LoadFlags,
 
     #[command(flatten)]
     tls: TlsFlags,
@@ -144,11 +146,12 @@ impl HttpArgs {
             }
             None
         };
-        let test = self.load.load_test(name, 1)?;
+        let redacted_url = crate::redact::redact_url(&self.url.to_string());
+        let test = self.load.load_test(name, &redacted_url, 1)?;
         let pace = self
             .load
-            .rate
-            .clone()
+            .rate()
+            .cloned()
             .map(|rate| Pace::new(rate, self.load.connections, self.load.load_duration()));
         Ok((
             test,

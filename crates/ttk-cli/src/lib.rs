@@ -20,6 +20,7 @@
 mod command;
 mod demo;
 mod demo_target;
+mod given;
 mod host_port;
 mod http_load;
 mod http_target;
@@ -27,6 +28,7 @@ mod limits;
 mod line_load;
 mod load_flags;
 mod pace;
+mod redact;
 mod report_command;
 mod status;
 mod tls_flags;
@@ -57,12 +59,17 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let command = match command::Ttk::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let command = match command::Ttk::try_parse_from(&args) {
         Ok(command) => command,
         Err(error) => {
             let _ = error.print();
             return u8::try_from(error.exit_code()).unwrap_or(2);
         }
     };
-    command.run()
+    let typed: Vec<String> = args
+        .iter()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    command.run(redact::redacted_command_line(&typed))
 }

@@ -53,7 +53,7 @@ pub(crate) struct TcpArgs {
     tls: bool,
 
     #[command(flatten)]
-    load: LoadFlags,
+    pub(crate) load: LoadFlags,
 
     #[command(flatten)]
     tls_flags: TlsFlags,
@@ -87,7 +87,7 @@ impl TcpArgs {
             }
             None
         };
-        let test = match self.load.load_test("ttk tcp", 1) {
+        let test = match self.load.load_test("ttk tcp", &self.addr, 1) {
             Ok(test) => test,
             Err(code) => return code,
         };
@@ -99,8 +99,8 @@ impl TcpArgs {
         .max_frame_len(self.max_line);
         let pace = self
             .load
-            .rate
-            .clone()
+            .rate()
+            .cloned()
             .map(|rate| Pace::new(rate, self.load.connections, self.load.load_duration()));
         let plan = Arc::new(LinePlan {
             args: self,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use ttk::cli::{LoadTest, Rate, RunOutcome, parse_duration};
 
+use crate::given::Given;
 use crate::limits::check_open_files;
 
 /// How much load, for how long, and where the reports go.
@@ -17,19 +18,25 @@ pub(crate) struct LoadFlags {
     pub(crate) connections: u32,
 
     /// How long to send [wrk -d, oha -z, hey -z]; with --rate stages, their length; else 10s
-    #[arg(short = 'd', long, value_name = "TIME", value_parser = parse_duration)]
-    pub(crate) duration: Option<Duration>,
+    #[arg(short = 'd', long, value_name = "TIME", value_parser = parse_load_duration)]
+    pub(crate) duration: Option<Given<Duration>>,
 
     /// Requests per second over all connections, on one schedule, each timed from when it was
     /// due (no coordinated omission): a connection still waiting for a reply sends its next
     /// request late, and the wait counts [wrk2 -R, oha -q]: `2000`, `2000/s`, `120000/m`, or
     /// stages `100/s:10s,1000/s:20s`
-    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
-    pub(crate) rate: Option<Rate>,
+    #[arg(long, value_name = "RATE", value_parser = parse_given_rate)]
+    pub(crate) rate: Option<Given<Rate>>,
 
     /// Give up on a request (or a connect) after this long; it counts as failed [oha -t, hey -t]
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     pub(crate) timeout: Option<Duration>,
+
+    /// When the duration is over, how long the requests in flight may take to finish; those
+    /// still unanswered then are stopped (counted as stopped, not failed). Without --timeout,
+    /// a server that never answers holds the run this long past its duration
+    #[arg(long, value_name = "TIME", default_value = "10s", value_parser = parse_given_duration)]
+    pub(crate) grace: Given<Duration>,
 
     /// Loops (threads) the connections are spread over [wrk -t]; default: one per core
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -51,20 +58,38 @@ pub(crate) struct LoadFlags {
     /// No live progress
     #[arg(short, long, help_heading = "Report")]
     pub(crate) quiet: bool,
+
+    /// The command line as typed (secrets redacted), for the report: set after parsing.
+    #[arg(skip)]
+    pub(crate) command_line: Vec<String>,
 }
 
 impl LoadFlags {
     /// How long the load lasts: `-d`, else the rate's stages, else 10 s.
     pub(crate) fn load_duration(&self) -> Duration {
         self.duration
-            .or_else(|| self.rate.as_ref().and_then(Rate::total_duration))
-            .unwrap_or(Duration::from_secs(10))
+            .as_ref()
+            .map(|duration| duration.value)
+            .or_else(|| self.rate().and_then(Rate::total_duration))
+            .unwrap_or(DEFAULT_DURATION)
+    }
+
+    /// `--rate`, if given.
+    pub(crate) fn rate(&self) -> Option<&Rate> {
+        self.rate.as_ref().map(|rate| &rate.value)
     }
 
     /// The harness run these flags describe, named `name` (`ttk http`): a closed set of
-    /// `--connections` bots for the load's duration. `Err` is the exit code, the message
-    /// printed (a threshold that does not parse, more sockets than the open-file limit).
-    pub(crate) fn load_test(&self, name: &str, sockets_per_bot: u64) -> Result<LoadTest, u8> {
+    /// `--connections` bots for the load's duration, against `target`. The report records the
+    /// command line as typed ([`LoadFlags::command_line`]) and the load as given. `Err` is the
+    /// exit code, the message printed (a threshold that does not parse, more sockets than the
+    /// open-file limit).
+    pub(crate) fn load_test(
+        &self,
+        name: &str,
+        target: &str,
+        sockets_per_bot: u64,
+    ) -> Result<LoadTest, u8> {
         check_open_files(u64::from(self.connections) * sockets_per_bot)?;
         let mut args: Vec<String> = vec![
             name.to_owned(),
@@ -72,6 +97,8 @@ impl LoadFlags {
             self.connections.to_string(),
             "--duration".into(),
             humantime::format_duration(self.load_duration()).to_string(),
+            "--grace".into(),
+            humantime::format_duration(self.grace.value).to_string(),
         ];
         if let Some(workers) = self.workers {
             args.extend(["--workers".into(), workers.to_string()]);
@@ -89,9 +116,24 @@ impl LoadFlags {
         let harness = test.args_mut();
         harness.json.clone_from(&self.json);
         harness.html.clone_from(&self.html);
+        test.record_parameters(|recorded| {
+            recorded.bots = Some(u64::from(self.connections));
+            recorded.duration = match (&self.duration, self.rate()) {
+                (Some(duration), _) => Some(duration.text.clone()),
+                // The stages say how long.
+                (None, Some(rate)) if rate.total_duration().is_some() => None,
+                (None, _) => Some(humantime::format_duration(DEFAULT_DURATION).to_string()),
+            };
+            recorded.rate = self.rate.as_ref().map(|rate| rate.text.clone());
+            recorded.target = Some(target.to_owned());
+            recorded.command_line.clone_from(&self.command_line);
+        });
         Ok(test)
     }
 }
+
+/// How long the load lasts when neither `-d` nor the rate's stages say.
+const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 
 /// The exit code of a finished run: the harness's, except that a run in which no request
 /// succeeded (a wrong address, a server down, every reply refused) fails with 1 although it
@@ -102,10 +144,42 @@ pub(crate) fn finish(outcome: RunOutcome) -> u8 {
         .transaction("request")
         .is_some_and(|request| request.ok > 0);
     if outcome.code == 0 && !succeeded {
-        eprintln!("error: no request succeeded (the errors are listed above)");
+        let failed = outcome
+            .report
+            .transactions
+            .iter()
+            .any(|transaction| transaction.failed > 0);
+        if failed {
+            eprintln!("error: no request succeeded (the errors are listed above)");
+        } else {
+            eprintln!(
+                "error: no request succeeded: none was answered before the run ended (no \
+                 error either; see the transactions above)"
+            );
+        }
         return 1;
     }
     outcome.code
+}
+
+/// `-d`: a duration above zero (a load of no time would send nothing), kept as typed.
+fn parse_load_duration(text: &str) -> Result<Given<Duration>, String> {
+    Given::parse(text, |text| match parse_duration(text).map_err(|e| e.to_string())? {
+        Duration::ZERO => Err(format!(
+            "`{text}` is no time: the load would send nothing; give a duration above 0, e.g. 10s"
+        )),
+        duration => Ok(duration),
+    })
+}
+
+/// A duration, kept as typed.
+fn parse_given_duration(text: &str) -> Result<Given<Duration>, String> {
+    Given::parse(text, |text| parse_duration(text).map_err(|e| e.to_string()))
+}
+
+/// `--rate`, kept as typed.
+fn parse_given_rate(text: &str) -> Result<Given<Rate>, String> {
+    Given::parse(text, parse_rate)
 }
 
 /// A rate: a bare number is per second.
@@ -132,6 +206,12 @@ mod tests {
     #[test]
     fn durations_read_as_the_harness_reads_them() {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        let given = parse_load_duration("60s").unwrap();
+        assert_eq!(
+            (given.value, given.text.as_str()),
+            (Duration::from_secs(60), "60s")
+        );
+        assert!(parse_load_duration("0s").unwrap_err().contains("no time"));
         assert!(
             parse_duration("soon")
                 .unwrap_err()

@@ -44,7 +44,7 @@ pub(crate) struct UdpArgs {
     expect: Option<String>,
 
     #[command(flatten)]
-    load: LoadFlags,
+    pub(crate) load: LoadFlags,
 }
 
 /// What every bot of a run shares.
@@ -57,14 +57,14 @@ struct UdpPlan {
 impl UdpArgs {
     /// Runs the load; the exit code.
     pub(crate) fn run(self) -> u8 {
-        let test = match self.load.load_test("ttk udp", 1) {
+        let test = match self.load.load_test("ttk udp", &self.addr, 1) {
             Ok(test) => test,
             Err(code) => return code,
         };
         let pace = self
             .load
-            .rate
-            .clone()
+            .rate()
+            .cloned()
             .map(|rate| Pace::new(rate, self.load.connections, self.load.load_duration()));
         let plan = Arc::new(UdpPlan { args: self, pace });
         finish(test.run_parallel(move |cx, session| datagram_bot(cx, session, Arc::clone(&plan))))

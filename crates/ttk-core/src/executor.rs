@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use crate::context;
 use crate::loop_state::{LoopState, SourceDue, Wait};
 use crate::outcome::{BotError, BotErrorKind, panic_message};
+use crate::panic_capture;
 use crate::run_end::{RunEnd, RunError};
 use crate::slots::{Slot, Slots};
 use crate::source::{Ask, BotSource};
@@ -51,6 +52,7 @@ where
         keep_first: bool,
     ) -> Self {
         state.ready.grow_to(first as u32);
+        panic_capture::install();
         Executor {
             state,
             slots: Slots::new(first),
@@ -175,9 +177,11 @@ where
     fn tick(&mut self) {
         self.state.ready.begin_tick();
         self.state.set_polling(true);
+        panic_capture::set_polling_bots(true);
         loop {
             let ticked = panic::catch_unwind(AssertUnwindSafe(|| self.poll_bots()));
             if let Err(payload) = ticked {
+                let location = panic_capture::take_location();
                 context::take_yield_request();
                 let index = self.state.current();
                 self.state.ready.settle(index);
@@ -185,7 +189,7 @@ where
                 // contained where they run), so its place still holds it.
                 if let Some(Slot::Running(_)) = self.slots.get_mut(index) {
                     let id = self.state.id_of(index);
-                    let error = BotError::panicked(id, &*payload);
+                    let error = BotError::panicked(id, &*payload, location);
                     // What the bot held is dropped now: a transaction in flight failed with it.
                     self.state.set_dropping_panicked(true);
                     self.exit(index, Err(error));
@@ -196,6 +200,7 @@ where
                 break;
             }
         }
+        panic_capture::set_polling_bots(false);
         self.state.set_polling(false);
     }
 

@@ -50,6 +50,7 @@ mod macros;
 mod messages;
 pub mod metrics;
 mod outcome;
+mod panic_capture;
 mod ready;
 mod rng;
 mod run_end;

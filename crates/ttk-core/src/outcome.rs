@@ -35,6 +35,8 @@ struct Failure {
     bot: usize,
     /// What happened.
     kind: BotErrorKind,
+    /// For a panic: where it happened (`file:line:column`), if known.
+    location: Option<String>,
 }
 
 /// What happened to a bot that did not finish.
@@ -54,12 +56,24 @@ pub enum BotErrorKind {
 impl BotError {
     /// A failure of bot `bot`.
     pub(crate) fn new(bot: usize, kind: BotErrorKind) -> Self {
-        BotError(Box::new(Failure { bot, kind }))
+        BotError(Box::new(Failure {
+            bot,
+            kind,
+            location: None,
+        }))
     }
 
-    /// A panic of bot `bot`, with the panic's payload.
-    pub(crate) fn panicked(bot: usize, payload: &(dyn Any + Send)) -> Self {
-        Self::new(bot, BotErrorKind::Panicked(panic_message(payload)))
+    /// A panic of bot `bot`, with the panic's payload and where it happened.
+    pub(crate) fn panicked(
+        bot: usize,
+        payload: &(dyn Any + Send),
+        location: Option<String>,
+    ) -> Self {
+        BotError(Box::new(Failure {
+            bot,
+            kind: BotErrorKind::Panicked(panic_message(payload)),
+            location,
+        }))
     }
 
     /// The failed bot's id.
@@ -70,6 +84,27 @@ impl BotError {
     /// What happened.
     pub fn kind(&self) -> &BotErrorKind {
         &self.0.kind
+    }
+
+    /// For a bot that panicked: where, as `file:line:column` (as Rust prints it), if the panic
+    /// went through ttk's panic hook (a hook the program installed after the run started
+    /// replaces it).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// #[bot(crate = ttk_core)]
+    /// fn fragile(_cx: Cx, _id: usize) {
+    ///     panic!("out of luck");
+    /// }
+    ///
+    /// let outcomes = ttk_core::try_run(1, fragile);
+    /// let location = outcomes[0].as_ref().unwrap_err().location().unwrap();
+    /// assert!(location.contains(".rs:"), "{location}"); // file:line:column
+    /// ```
+    pub fn location(&self) -> Option<&str> {
+        self.0.location.as_deref()
     }
 }
 

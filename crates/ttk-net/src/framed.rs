@@ -6,6 +6,8 @@ use crate::byte_stream::ByteStream;
 use crate::frame_format::FrameFormat;
 use crate::tcp_stream::TcpStream;
 
+mod raw_reads;
+
 /// The most bytes one read asks for; a buffer grows in steps up to one whole frame.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -175,8 +177,38 @@ impl<S: ByteStream> Framed<S> {
         &self.stream
     }
 
-    /// The connection, giving up bytes read and not yet returned as frames.
+    /// The connection, giving up bytes read and not yet returned as frames; use
+    /// [`Framed::into_parts`] to keep them.
     pub fn into_inner(self) -> S {
         self.stream
+    }
+
+    /// The connection and the bytes read from it but not yet returned (as frames or raw): a
+    /// frame read may have taken in the start of what follows, which `into_inner` would lose.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{FrameFormat, Framed, TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn upgrade(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     // The reply line and the first bytes of the new protocol arrive in one write.
+    ///     ttk_core::yield_!(server.write_all(b"OK switching\n\x01\x02"))?;
+    ///     let mut lines = Framed::new(client, FrameFormat::lines());
+    ///     assert_eq!(ttk_core::yield_!(lines.read_frame())?, Some(&b"OK switching"[..]));
+    ///     let (_stream, early) = lines.into_parts();
+    ///     Ok(early)
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, upgrade)[0].as_ref().unwrap(), &[1, 2]);
+    /// ```
+    pub fn into_parts(self) -> (S, Vec<u8>) {
+        let buffered = self.buffered().to_vec();
+        (self.stream, buffered)
     }
 }

@@ -60,7 +60,7 @@ pub use frame_format::{Endian, FrameFormat, LineEnding, PrefixWidth};
 pub use framed::Framed;
 pub use limits::LimitReached;
 pub use lookup::lookup_host;
-pub use resolver::set_resolver;
+pub use resolver::{HOST_NOT_FOUND, set_resolver};
 pub use tcp_listener::TcpListener;
 pub use tcp_socket::TcpSocket;
 pub use tcp_stream::TcpStream;

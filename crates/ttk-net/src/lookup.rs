@@ -24,8 +24,10 @@ use crate::to_socket_addrs::sealed::{Addrs, Resolution};
 /// [`UdpSocket::bind`](crate::UdpSocket::bind) take only literals, because they cannot wait.
 ///
 /// # Errors
-/// `InvalidInput` if `addr` is malformed (`"host"` without a port, a bad port); the resolver's
-/// error, unchanged, if the lookup fails; `Other` if the resolver panicked.
+/// `InvalidInput` if `addr` is malformed (`"host"` without a port, a bad port); if the lookup
+/// fails, an installed resolver's error unchanged, or the system resolver's counted as
+/// [`HOST_NOT_FOUND`](crate::HOST_NOT_FOUND) and naming the host; `Other` if the resolver
+/// panicked.
 ///
 /// # Examples
 /// ```

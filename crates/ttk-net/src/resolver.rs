@@ -4,6 +4,8 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs as _};
 use std::sync::{Arc, PoisonError, RwLock};
 
+use ttk_core::metrics::KindedError;
+
 /// A resolver: a host name (never an IP literal) and a port to the addresses to try, in order.
 type Resolve = dyn Fn(&str, u16) -> io::Result<Vec<SocketAddr>> + Send + Sync;
 
@@ -65,6 +67,42 @@ pub(crate) fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         .clone();
     match installed {
         Some(resolver) => resolver(host, port),
-        None => (host, port).to_socket_addrs().map(Iterator::collect),
+        None => (host, port)
+            .to_socket_addrs()
+            .map(Iterator::collect)
+            .map_err(|error| host_not_found(host, &error)),
     }
+}
+
+/// The kind a failed lookup of the system resolver counts under in a report (a name that
+/// does not resolve, or no answer from DNS): std gives such an error no `io::ErrorKind` of
+/// its own (it is `Uncategorized`). The message names the host.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// use ttk_core::metrics::Failure;
+///
+/// #[bot(crate = ttk_core)]
+/// fn look_up(_cx: Cx, _id: usize) -> (String, String) {
+///     // `.invalid` never resolves (RFC 2606).
+///     let error = ttk_core::yield_!(ttk_net::lookup_host("no-such-host.invalid:80")).unwrap_err();
+///     (Failure::of(&error).kind(), error.to_string())
+/// }
+///
+/// let (kind, message) = ttk_core::run(1, look_up).pop().unwrap();
+/// assert_eq!(kind, ttk_net::HOST_NOT_FOUND);
+/// assert!(message.starts_with("cannot resolve the host name `no-such-host.invalid`"), "{message}");
+/// ```
+pub const HOST_NOT_FOUND: &str = "HostNotFound";
+
+/// The system resolver's failure to resolve `host`, counted as [`HOST_NOT_FOUND`] and
+/// naming the host; its `io::ErrorKind` is the original's.
+fn host_not_found(host: &str, error: &io::Error) -> io::Error {
+    KindedError::new(
+        HOST_NOT_FOUND,
+        format!("cannot resolve the host name `{host}`: {error}"),
+    )
+    .into_io(error.kind())
 }

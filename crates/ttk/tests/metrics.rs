@@ -189,7 +189,14 @@ fn failed_bots_are_counted_by_kind_and_the_run_goes_on() {
         .map(|error| (error.kind.as_str(), error.count))
         .collect();
     assert_eq!(kinds, [("ConnectionReset", 1), ("panicked", 1)]);
-    assert_eq!(bots.errors[1].samples, ["bot 1 gives up"]);
+    // The panic's message, and where it happened.
+    let [panicked] = &bots.errors[1].samples[..] else {
+        panic!("{:?}", bots.errors[1].samples);
+    };
+    assert!(
+        panicked.starts_with("bot 1 gives up (at ") && panicked.contains("metrics.rs:"),
+        "{panicked}"
+    );
     assert_eq!(outcome.report.run.end, "completed");
     assert_eq!(outcome.code, 0);
 }

@@ -473,7 +473,12 @@ pub(crate) fn tally_bot<T: TransactionOutput>(
             }
             BotErrorKind::Panicked(message) => {
                 tally.failed += 1;
-                add_bot_error(&mut tally.errors, "panicked", message.clone());
+                // Where it panicked, as Rust prints it: ttk prints only the first bot panic.
+                let sample = match error.location() {
+                    Some(location) => format!("{message} (at {location})"),
+                    None => message.clone(),
+                };
+                add_bot_error(&mut tally.errors, "panicked", sample);
             }
             _ => {
                 tally.failed += 1;

@@ -74,6 +74,7 @@ mod out;
 mod outcome;
 mod processes;
 mod progress;
+mod recorded;
 mod report_files;
 mod run;
 mod session;
@@ -149,6 +150,9 @@ pub struct LoadTest<A = NoFlags> {
     together: usize,
     /// Whether a run without thresholds in which nothing succeeded fails (see the module docs).
     require_success: bool,
+    /// What the report records as the run's parameters, when the test says (see
+    /// [`LoadTest::record_parameters`]); else they are read from the standard flags.
+    recorded: Option<ttk_report::Parameters>,
 }
 
 impl LoadTest<NoFlags> {
@@ -299,6 +303,7 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
             merge,
             together: 1,
             require_success: true,
+            recorded: None,
         })
     }
 }

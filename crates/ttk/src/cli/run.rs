@@ -451,6 +451,14 @@ impl<A> LoadTest<A> {
     }
 
     pub(crate) fn parameters(&self) -> Parameters {
+        if let Some(recorded) = &self.recorded {
+            return recorded.clone();
+        }
+        self.parameters_of_the_flags()
+    }
+
+    /// The run's parameters as the standard flags give them.
+    pub(crate) fn parameters_of_the_flags(&self) -> Parameters {
         let args = &self.args;
         let bots = match (&args.rate, &args.ramp_up) {
             (Some(_), _) => None,

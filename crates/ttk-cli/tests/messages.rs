@@ -1,0 +1,127 @@
+//! What `ttk` says when a run cannot do what was asked: a host that does not resolve, a load
+//! of no time, a server that never answers (the grace after the duration, which --help
+//! names and --grace sets).
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use ttk_report::Report;
+
+/// Runs `ttk args…`.
+fn ttk(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ttk"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn an_unresolvable_host_is_host_not_found_naming_the_host() {
+    // `.invalid` never resolves (RFC 2606).
+    let output = ttk(&[
+        "http",
+        "http://no-such-host.invalid/",
+        "-c",
+        "1",
+        "-d",
+        "300ms",
+        "-q",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains("HostNotFound"), "{out}");
+    assert!(!out.contains("Uncategorized"), "{out}");
+    assert!(
+        out.contains("cannot resolve the host name `no-such-host.invalid`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_load_of_no_time_is_a_bad_command_line() {
+    for command in [
+        &["http", "http://127.0.0.1:1/", "-d", "0s"][..],
+        &["tcp", "127.0.0.1:1", "--send", "PING", "-d", "0ms"][..],
+        &["udp", "127.0.0.1:1", "--send", "ping", "--duration", "0s"][..],
+    ] {
+        let output = ttk(command);
+        assert_eq!(output.status.code(), Some(2), "{command:?}");
+        let err = stderr(&output);
+        assert!(err.contains("is no time"), "{command:?}: {err}");
+        assert!(!err.contains("errors are listed above"), "{err}");
+    }
+}
+
+#[test]
+fn help_names_the_grace_after_the_duration() {
+    for command in ["http", "tcp", "udp"] {
+        let help = stdout(&ttk(&[command, "--help"]));
+        assert!(help.contains("--grace <TIME>"), "{command}: {help}");
+        assert!(help.contains("[default: 10s]"), "{command}: {help}");
+    }
+    let help = stdout(&ttk(&["http", "--help"]));
+    assert!(help.contains("for up to --grace"), "{help}");
+}
+
+/// Accepts connections and reads them, never answering.
+fn silent_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for mut socket in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut sink = Vec::new();
+                let _ = socket.read_to_end(&mut sink);
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_server_that_never_answers_holds_the_run_for_the_grace_given_only() {
+    let addr = silent_server();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ttk-messages-grace");
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("run.json");
+    let url = format!("http://{addr}/");
+    let output = ttk(&[
+        "http",
+        &url,
+        "-c",
+        "2",
+        "-d",
+        "200ms",
+        "--grace",
+        "300ms",
+        "-q",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("none was answered before the run ended"),
+        "{err}"
+    );
+    let report = Report::read_json(&json).unwrap();
+    let request = report.transaction("request").unwrap();
+    // Both requests were cut by the grace's end: stopped, neither answered nor failed.
+    assert_eq!((request.ok, request.failed, request.stopped), (0, 0, 2));
+    // Not the default 10 s of grace: far below it, whatever the machine's load.
+    assert!(
+        report.run.duration_s < 5.0,
+        "the run lasted {} s",
+        report.run.duration_s
+    );
+}

@@ -1,0 +1,41 @@
+//! What the report records as a run's parameters, for a test whose own command line is not
+//! the harness's (the `ttk` command's `http`, `tcp` and `udp`).
+
+use ttk_report::Parameters;
+
+use super::LoadTest;
+
+impl<A> LoadTest<A> {
+    /// Changes what the report records as the run's parameters (`run.parameters`): `edit` gets
+    /// those the standard flags give, as they are now, and what it leaves is recorded. For a
+    /// program that builds the run from a command line of its own: the report then holds the
+    /// command line that was typed (not the harness's), and the load as it was given. The run
+    /// itself is not changed. Call it last: later changes to the flags are not recorded.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::Cx;
+    /// use ttk::cli::{LoadTest, Session};
+    ///
+    /// #[ttk::bot]
+    /// fn idle(_cx: Cx, _session: Session) {}
+    ///
+    /// let typed = ["pinger", "10.0.0.5:7", "-c", "2", "-d", "60s"];
+    /// let mut test = LoadTest::try_from_args("pinger", ["pinger", "--bots", "2", "--quiet"]).unwrap();
+    /// test.record_parameters(|parameters| {
+    ///     parameters.command_line = typed.map(String::from).to_vec();
+    ///     parameters.target = Some("10.0.0.5:7".to_owned());
+    ///     parameters.duration = Some("60s".to_owned());
+    /// });
+    /// let recorded = test.run(idle).report.run.parameters;
+    /// assert_eq!(recorded.command_line, typed);
+    /// assert_eq!(recorded.duration.as_deref(), Some("60s"));
+    /// assert_eq!(recorded.bots, Some(2)); // left as the flags gave it
+    /// ```
+    pub fn record_parameters(&mut self, edit: impl FnOnce(&mut Parameters)) -> &mut Self {
+        let mut parameters = self.parameters_of_the_flags();
+        edit(&mut parameters);
+        self.recorded = Some(parameters);
+        self
+    }
+}
