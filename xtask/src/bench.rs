@@ -46,6 +46,8 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         "workers_probe",
         "--bin",
         "ws_probe",
+        "--bin",
+        "day_probe",
         "-p",
         "ttk-examples",
         "--bin",
@@ -79,6 +81,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
     record(crate::metrics::probe_figures());
     record(crate::net::figures());
     record(crate::ws::figures());
+    record(crate::day::figures());
     // Last: it builds ttk-cli, and its rounds take a few minutes. A client the machine lacks is
     // skipped, not missed; ttk failing to build or run is a failure.
     match crate::peers::measure(&crate::peers::Plan::default()) {

@@ -26,6 +26,7 @@
 mod bench;
 mod cargo;
 mod criterion;
+mod day;
 mod hold;
 mod hold_figures;
 mod instructions;

@@ -4,6 +4,8 @@
 //! after its first virtual minute and hour, and at its peak; the report's JSON size and series;
 //! and the totals, which must equal what was recorded.
 //!
+//! The JSON line is the last line of standard output (the harness prints its summary first).
+//!
 //! Usage: `day_probe HOURS REPORT.json` (`cargo xtask bench` runs it with 24).
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -154,6 +156,9 @@ fn main() {
     });
     let wall_s = started.elapsed().as_secs_f64();
     let peak = ttk_benches::peak_rss_bytes().expect("VmHWM from /proc/self/status");
+    // The loop and the queue to the collector are gone: what is left is what the collector
+    // built, the report (whole-run histograms and the series).
+    let live_after_run = LIVE.load(Ordering::Relaxed);
     let report = outcome.report;
     let recorded: u64 = report.transactions.iter().map(|tx| tx.ok).sum();
     let in_histograms: u64 = report
@@ -182,7 +187,7 @@ fn main() {
          \"rss_minute_bytes\": {}, \"rss_hour_bytes\": {}, \"rss_last_second_bytes\": {}, \
          \"peak_rss_bytes\": {peak}, \"live_before_bytes\": {live_before}, \
          \"live_minute_bytes\": {}, \"live_hour_bytes\": {}, \"live_last_second_bytes\": {}, \
-         \"peak_live_bytes\": {}, \
+         \"peak_live_bytes\": {}, \"live_after_run_bytes\": {live_after_run}, \
          \"json_bytes\": {json_bytes}, \"series_entries\": {}, \"series_interval_s\": {}}}",
         marks.minute.get(),
         marks.hour.get(),

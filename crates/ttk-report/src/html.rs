@@ -13,6 +13,8 @@ mod axes;
 mod buckets;
 mod chart;
 mod escape;
+#[cfg(test)]
+mod first_read;
 mod format;
 mod header;
 mod palette;

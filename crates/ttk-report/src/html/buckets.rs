@@ -18,6 +18,8 @@ pub(crate) const MAX_POINTS: usize = 1200;
 pub(crate) struct Bucket<'a> {
     /// Seconds since the start at the end of the bucket.
     pub(crate) t: f64,
+    /// Seconds since the start at its beginning: `t` less the time it covers.
+    pub(crate) start: f64,
     /// Bots alive at the end of the bucket.
     pub(crate) active_bots: f64,
     /// Failed transactions per second (all names), averaged over the bucket.
@@ -40,10 +42,24 @@ pub(crate) struct BucketTransaction {
 }
 
 /// The buckets of `series`: one per second up to [`MAX_POINTS`] seconds, wider beyond.
+///
+/// A last entry under half as long as the one before (a run's last, partial second or
+/// interval, after its bots stopped) joins the bucket before it: alone, its rate would read as
+/// a collapse that never happened.
 pub(crate) fn buckets(series: &[SecondReport]) -> Vec<Bucket<'_>> {
     let width = series.len().div_ceil(MAX_POINTS).max(1);
-    series
-        .chunks(width)
+    let mut chunks: Vec<&[SecondReport]> = series.chunks(width).collect();
+    if let [.., before, last] = chunks[..] {
+        let span = |entries: &[SecondReport]| entries.iter().map(|e| e.length_s).sum::<f64>();
+        if span(last) < span(before) / 2.0 {
+            let joined = before.len() + last.len();
+            chunks.pop();
+            chunks.pop();
+            chunks.push(&series[series.len() - joined..]);
+        }
+    }
+    chunks
+        .into_iter()
         .map(|seconds| {
             // Rates divide by the time the seconds cover: a last, partial second is shorter.
             let span = seconds
@@ -100,6 +116,7 @@ pub(crate) fn buckets(series: &[SecondReport]) -> Vec<Bucket<'_>> {
                 .collect();
             Bucket {
                 t: last.t as f64,
+                start: (last.t as f64 - span).max(0.0),
                 active_bots: last.active_bots as f64,
                 errors_per_s: seconds.iter().map(|s| s.errors as f64).sum::<f64>() / span,
                 transactions,

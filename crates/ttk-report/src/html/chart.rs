@@ -28,24 +28,36 @@ pub(crate) struct Frame {
     width: u32,
     /// Height.
     height: u32,
+    /// Room right of the plot, for the last x label (`p99.9999` is wide).
+    right: u32,
+}
+
+impl Frame {
+    /// The same frame with `right` units of room right of the plot.
+    const fn with_right_margin(self, right: u32) -> Frame {
+        Frame { right, ..self }
+    }
 }
 
 /// A chart across the page.
 pub(crate) const WIDE: Frame = Frame {
     width: 1000,
     height: 330,
+    right: 24,
 };
 
 /// A supporting chart across the page, lower than [`WIDE`].
 pub(crate) const BAND: Frame = Frame {
     width: 1000,
     height: 250,
+    right: 24,
 };
 
 /// One of a grid of small charts, two across.
 pub(crate) const SMALL: Frame = Frame {
     width: 540,
     height: 250,
+    right: 24,
 };
 
 /// A drawn chart, or why it could not be drawn.
@@ -77,32 +89,101 @@ pub(crate) struct Trace {
 /// A chart of quantities over the run's elapsed time, `0..=x_max` seconds, on a linear y axis
 /// from zero.
 pub(crate) fn over_time(frame: Frame, x_max: f64, y_desc: &str, traces: &[Trace]) -> Drawn {
-    let long = x_max >= 120.0;
-    let x_desc = if long {
-        "elapsed (m:ss)"
-    } else {
-        "elapsed (s)"
-    };
-    let x_format = move |t: &f64| {
-        if long {
-            format::clock(*t)
-        } else if (t - t.round()).abs() < 1e-6 {
-            format!("{t:.0}")
-        } else {
-            // Short runs get ticks between whole seconds: `0.5`, not a second `0`.
-            format!("{t:.1}")
-        }
-    };
     let y_top = highest(traces);
     // Headroom above the highest point, and a visible range even when every value is zero.
     let y_max = if y_top > 0.0 { y_top * 1.08 } else { 1.0 };
     let y_format = move |y: &f64| tick_label(*y, y_max);
+    let time = TimeAxis::of(x_max);
+    let traces = time.scale(traces);
     render(
         frame,
-        (RangedCoordf64::from(0.0..x_max.max(1.0)), x_desc, &x_format),
+        time.axis(),
         (RangedCoordf64::from(0.0..y_max), y_desc, &y_format),
-        traces,
+        &traces,
     )
+}
+
+/// Like [`over_time`], with latencies (in milliseconds) on a log scale: a median and a tail a
+/// hundred times higher both stay readable on one chart.
+pub(crate) fn latency_over_time(frame: Frame, x_max: f64, traces: &[Trace]) -> Drawn {
+    let lowest = traces
+        .iter()
+        .flat_map(|trace| trace.segments.iter().flatten())
+        .map(|&(_, y)| y)
+        .filter(|y| *y > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    let lowest = if lowest.is_finite() { lowest } else { 1.0 };
+    let y = LogMillis::covering(lowest * 0.95, highest(traces) * 1.05);
+    let time = TimeAxis::of(x_max);
+    let traces = time.scale(traces);
+    render(
+        frame,
+        time.axis(),
+        (y, "latency (ms, log scale)", &|y| LogMillis::label(*y)),
+        &traces,
+    )
+}
+
+/// The time axis of a run `x_max` seconds long: seconds, minutes and seconds, or hours.
+#[derive(Clone, Copy, Debug)]
+struct TimeAxis {
+    x_max: f64,
+    /// Seconds per unit of the axis: 3,600 for hours, else 1.
+    per_unit: f64,
+}
+
+impl TimeAxis {
+    /// Runs of three hours or more are drawn in hours (ticks at whole hours, not at 2:46:40).
+    const HOURS_FROM_S: f64 = 3.0 * 3_600.0;
+
+    fn of(x_max: f64) -> TimeAxis {
+        let per_unit = if x_max >= Self::HOURS_FROM_S {
+            3_600.0
+        } else {
+            1.0
+        };
+        TimeAxis { x_max, per_unit }
+    }
+
+    /// `traces` with their times in the axis' unit.
+    fn scale(&self, traces: &[Trace]) -> Vec<Trace> {
+        let per_unit = self.per_unit;
+        traces
+            .iter()
+            .map(|trace| Trace {
+                segments: trace
+                    .segments
+                    .iter()
+                    .map(|segment| segment.iter().map(|&(x, y)| (x / per_unit, y)).collect())
+                    .collect(),
+                ..trace.clone()
+            })
+            .collect()
+    }
+
+    fn axis(self) -> Axis<'static, RangedCoordf64> {
+        let range = RangedCoordf64::from(0.0..(self.x_max / self.per_unit).max(1.0));
+        if self.per_unit > 1.0 {
+            return (range, "elapsed (hours)", &|h: &f64| {
+                if (h - h.round()).abs() < 1e-6 {
+                    format!("{h:.0}h")
+                } else {
+                    format!("{h:.1}h")
+                }
+            });
+        }
+        if self.x_max >= 120.0 {
+            return (range, "elapsed (m:ss)", &|t: &f64| format::clock(*t));
+        }
+        (range, "elapsed (s)", &|t: &f64| {
+            if (t - t.round()).abs() < 1e-6 {
+                format!("{t:.0}")
+            } else {
+                // Short runs get ticks between whole seconds: `0.5`, not a second `0`.
+                format!("{t:.1}")
+            }
+        })
+    }
 }
 
 /// A latency percentile curve: latency on a log scale of milliseconds against [`Nines`].
@@ -116,7 +197,7 @@ pub(crate) fn percentile_curve(nines: Nines, traces: &[Trace]) -> Drawn {
     let lowest = if lowest.is_finite() { lowest } else { 1.0 };
     let y = LogMillis::covering(lowest, highest(traces) * 1.05);
     render(
-        WIDE,
+        WIDE.with_right_margin(56),
         (nines, "percentile", &|x| Nines::label(*x)),
         (y, "latency (ms, log scale)", &|y| LogMillis::label(*y)),
         traces,
@@ -150,7 +231,7 @@ where
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
             .margin_top(14)
-            .margin_right(24)
+            .margin_right(frame.right)
             .margin_bottom(6)
             .margin_left(8)
             .x_label_area_size(46)

@@ -69,8 +69,14 @@ fn end_class(end: &str) -> &'static str {
 /// The headline figures, one tile each.
 fn tiles(report: &Report, html: &mut Html) {
     let run = &report.run;
-    let ok: u64 = report.transactions.iter().map(|tx| tx.ok).sum();
-    let failed: u64 = report.transactions.iter().map(|tx| tx.failed).sum();
+    // Unlike transactions (a connect and a request) do not add up: the headline figures are
+    // the busiest transaction's, named when there are several.
+    let busiest = report.transactions.iter().max_by_key(|tx| tx.ok + tx.failed);
+    let (ok, failed) = busiest.map_or((0, 0), |tx| (tx.ok, tx.failed));
+    let of = match (busiest, report.transactions.len()) {
+        (Some(tx), 2..) => format!(" · {}", tx.name),
+        _ => String::new(),
+    };
     let rate = if run.duration_s > 0.0 {
         ok as f64 / run.duration_s
     } else {
@@ -83,22 +89,27 @@ fn tiles(report: &Report, html: &mut Html) {
         .map(|s| s.active_bots)
         .max()
         .unwrap_or(0);
+    // A run shorter than a second ends before any second closes with bots alive.
+    let bots = match peak_bots {
+        0 => ("Bots started".to_owned(), format::count(report.bots.started)),
+        _ => ("Peak bots".to_owned(), format::count(peak_bots)),
+    };
     let started = format::utc(run.started_unix_s).unwrap_or_else(|| "unknown".to_owned());
     let tiles = [
-        ("Started (UTC)", started),
-        ("Duration", format::duration(run.duration_s)),
-        ("Successes", format::count(ok)),
-        ("Throughput", format!("{}/s", format::rate(rate))),
+        ("Started (UTC)".to_owned(), started),
+        ("Duration".to_owned(), format::duration(run.duration_s)),
+        (format!("Successes{of}"), format::count(ok)),
+        (format!("Throughput{of}"), format!("{}/s", format::rate(rate))),
         (
-            "Failed",
+            format!("Failed{of}"),
             format!("{} ({failed_share})", format::count(failed)),
         ),
-        ("Peak bots", format::count(peak_bots)),
+        bots,
     ];
     html.raw("<dl class=\"tiles\">\n");
-    for (name, value) in tiles {
-        let class = match name {
-            "Failed" if failed > 0 => " class=\"bad\"",
+    for (name, value) in &tiles {
+        let class = match name.as_str() {
+            name if name.starts_with("Failed") && failed > 0 => " class=\"bad\"",
             "Started (UTC)" => " class=\"wide\"",
             _ => "",
         };
@@ -107,7 +118,7 @@ fn tiles(report: &Report, html: &mut Html) {
             .raw("><dt>")
             .text(name)
             .raw("</dt><dd>")
-            .text(&value)
+            .text(value)
             .raw("</dd></div>\n");
     }
     html.raw("</dl>\n");

@@ -38,23 +38,64 @@ pub(crate) fn plots(report: &Report, palette: &Palette<'_>, html: &mut Html) {
     let buckets = buckets(&report.series);
     let x_max = buckets.last().map_or(1.0, |last| last.t);
     html.raw("<section id=\"plots\">\n<h2>Charts</h2>\n");
-    throughput(&buckets, x_max, palette, html);
+    // A long run's series is kept in wider intervals (see the report schema): say so, and draw
+    // each interval's rates as a step over the time it covers.
+    let interval_s = buckets
+        .iter()
+        .map(|bucket| bucket.t - bucket.start)
+        .fold(0.0, f64::max)
+        .round();
+    let steps = interval_s > 1.0;
+    if steps {
+        html.raw("<p class=\"note\" id=\"interval\">")
+            .display(format_args!(
+                "Each point over time covers {} of the run: rates are its averages, \
+                 latencies its percentiles.",
+                super::format::duration(interval_s)
+            ))
+            .raw("</p>\n");
+    }
+    throughput(&buckets, x_max, steps, palette, html);
     latency_over_time(&buckets, x_max, palette, html);
     active_bots(&buckets, x_max, html);
     distribution(report, palette, html);
-    failures(&buckets, x_max, palette, html);
+    failures(&buckets, x_max, steps, palette, html);
     html.raw("</section>\n");
 }
 
+/// `(t, value)` of each bucket, or, as `steps`, a level over the time each bucket covers.
+fn over_buckets(
+    buckets: &[Bucket<'_>],
+    steps: bool,
+    value: impl Fn(&Bucket<'_>) -> f64,
+) -> Vec<(f64, f64)> {
+    match steps {
+        false => buckets.iter().map(|b| (b.t, value(b))).collect(),
+        true => buckets
+            .iter()
+            .flat_map(|b| {
+                let level = value(b);
+                [(b.start, level), (b.t, level)]
+            })
+            .collect(),
+    }
+}
+
 /// Successes per second of each transaction.
-fn throughput(buckets: &[Bucket<'_>], x_max: f64, palette: &Palette<'_>, html: &mut Html) {
+fn throughput(
+    buckets: &[Bucket<'_>],
+    x_max: f64,
+    steps: bool,
+    palette: &Palette<'_>,
+    html: &mut Html,
+) {
     let mut traces = Vec::new();
     let mut keys = Vec::new();
     for &name in palette.names() {
         if !buckets.iter().any(|b| b.transactions.contains_key(name)) {
             continue;
         }
-        traces.push(rate_line(buckets, name, palette, |tx| tx.ok_per_s));
+        traces.push(rate_line(buckets, name, steps, palette, |tx| tx.ok_per_s));
         keys.push(key(name, palette, Look::Line));
     }
     let content = if buckets.is_empty() {
@@ -102,7 +143,7 @@ fn latency_over_time(buckets: &[Bucket<'_>], x_max: f64, palette: &Palette<'_>, 
                 segments: p50,
             },
         ];
-        let drawn = chart::over_time(SMALL, x_max, "latency (ms)", &traces);
+        let drawn = chart::latency_over_time(SMALL, x_max, &traces);
         multiples.push((name, palette.css(name), drawn));
     }
     let gray = palette::css(palette::NEUTRAL);
@@ -122,7 +163,8 @@ fn latency_over_time(buckets: &[Bucket<'_>], x_max: f64, palette: &Palette<'_>, 
         html,
         "plot-latency",
         "Latency over time",
-        "Median (line) and 99th percentile (shaded) of each second's successful transactions.",
+        "Median (line) and 99th percentile (shaded) of each second's successful transactions, \
+         on a log scale.",
         content,
         &keys,
     );
@@ -237,11 +279,17 @@ fn percentile_points(histogram: &Histogram, nines: &Nines) -> Vec<(f64, f64)> {
 
 /// Failures per second: all transactions together, and each transaction that failed when
 /// there are several.
-fn failures(buckets: &[Bucket<'_>], x_max: f64, palette: &Palette<'_>, html: &mut Html) {
+fn failures(
+    buckets: &[Bucket<'_>],
+    x_max: f64,
+    steps: bool,
+    palette: &Palette<'_>,
+    html: &mut Html,
+) {
     let mut traces = vec![Trace {
         color: palette::FAILURE,
         look: Look::Area,
-        segments: vec![buckets.iter().map(|b| (b.t, b.errors_per_s)).collect()],
+        segments: vec![over_buckets(buckets, steps, |b| b.errors_per_s)],
     }];
     let mut keys = vec![Key {
         label: "all transactions".to_owned(),
@@ -262,7 +310,7 @@ fn failures(buckets: &[Bucket<'_>], x_max: f64, palette: &Palette<'_>, html: &mu
         .collect();
     if failing.len() > 1 {
         for name in failing {
-            traces.push(rate_line(buckets, name, palette, |tx| tx.failed_per_s));
+            traces.push(rate_line(buckets, name, steps, palette, |tx| tx.failed_per_s));
             keys.push(key(name, palette, Look::Line));
         }
     }
@@ -300,13 +348,13 @@ const NO_SERIES: &str = "No per-second data in this report.";
 fn rate_line(
     buckets: &[Bucket<'_>],
     name: &str,
+    steps: bool,
     palette: &Palette<'_>,
     rate: impl Fn(&BucketTransaction) -> f64,
 ) -> Trace {
-    let points = buckets
-        .iter()
-        .map(|b| (b.t, b.transactions.get(name).map_or(0.0, &rate)))
-        .collect();
+    let points = over_buckets(buckets, steps, |b| {
+        b.transactions.get(name).map_or(0.0, &rate)
+    });
     Trace {
         color: palette.color(name),
         look: Look::Line,
