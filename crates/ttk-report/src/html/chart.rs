@@ -106,13 +106,7 @@ pub(crate) fn over_time(frame: Frame, x_max: f64, y_desc: &str, traces: &[Trace]
 /// Like [`over_time`], with latencies (in milliseconds) on a log scale: a median and a tail a
 /// hundred times higher both stay readable on one chart.
 pub(crate) fn latency_over_time(frame: Frame, x_max: f64, traces: &[Trace]) -> Drawn {
-    let lowest = traces
-        .iter()
-        .flat_map(|trace| trace.segments.iter().flatten())
-        .map(|&(_, y)| y)
-        .filter(|y| *y > 0.0)
-        .fold(f64::INFINITY, f64::min);
-    let lowest = if lowest.is_finite() { lowest } else { 1.0 };
+    let lowest = lowest_positive(traces);
     let y = LogMillis::covering(lowest * 0.95, highest(traces) * 1.05);
     let time = TimeAxis::of(x_max);
     let traces = time.scale(traces);
@@ -188,13 +182,7 @@ impl TimeAxis {
 
 /// A latency percentile curve: latency on a log scale of milliseconds against [`Nines`].
 pub(crate) fn percentile_curve(nines: Nines, traces: &[Trace]) -> Drawn {
-    let lowest = traces
-        .iter()
-        .flat_map(|trace| trace.segments.iter().flatten())
-        .map(|&(_, y)| y)
-        .filter(|y| *y > 0.0)
-        .fold(f64::INFINITY, f64::min);
-    let lowest = if lowest.is_finite() { lowest } else { 1.0 };
+    let lowest = lowest_positive(traces);
     let y = LogMillis::covering(lowest, highest(traces) * 1.05);
     render(
         WIDE.with_right_margin(56),
@@ -205,6 +193,17 @@ pub(crate) fn percentile_curve(nines: Nines, traces: &[Trace]) -> Drawn {
 }
 
 /// The highest y of `traces` (zero for none).
+/// The lowest value above zero of `traces` (1 if there is none), for the floor of a log scale.
+fn lowest_positive(traces: &[Trace]) -> f64 {
+    let lowest = traces
+        .iter()
+        .flat_map(|trace| trace.segments.iter().flatten())
+        .map(|&(_, y)| y)
+        .filter(|y| *y > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if lowest.is_finite() { lowest } else { 1.0 }
+}
+
 fn highest(traces: &[Trace]) -> f64 {
     traces
         .iter()
