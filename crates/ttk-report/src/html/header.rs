@@ -71,7 +71,10 @@ fn tiles(report: &Report, html: &mut Html) {
     let run = &report.run;
     // Unlike transactions (a connect and a request) do not add up: the headline figures are
     // the busiest transaction's, named when there are several.
-    let busiest = report.transactions.iter().max_by_key(|tx| tx.ok + tx.failed);
+    let busiest = report
+        .transactions
+        .iter()
+        .max_by_key(|tx| tx.ok + tx.failed);
     let (ok, failed) = busiest.map_or((0, 0), |tx| (tx.ok, tx.failed));
     let of = match (busiest, report.transactions.len()) {
         (Some(tx), 2..) => format!(" · {}", tx.name),
@@ -91,7 +94,10 @@ fn tiles(report: &Report, html: &mut Html) {
         .unwrap_or(0);
     // A run shorter than a second ends before any second closes with bots alive.
     let bots = match peak_bots {
-        0 => ("Bots started".to_owned(), format::count(report.bots.started)),
+        0 => (
+            "Bots started".to_owned(),
+            format::count(report.bots.started),
+        ),
         _ => ("Peak bots".to_owned(), format::count(peak_bots)),
     };
     let started = format::utc(run.started_unix_s).unwrap_or_else(|| "unknown".to_owned());
@@ -99,7 +105,10 @@ fn tiles(report: &Report, html: &mut Html) {
         ("Started (UTC)".to_owned(), started),
         ("Duration".to_owned(), format::duration(run.duration_s)),
         (format!("Successes{of}"), format::count(ok)),
-        (format!("Throughput{of}"), format!("{}/s", format::rate(rate))),
+        (
+            format!("Throughput{of}"),
+            format!("{}/s", format::rate(rate)),
+        ),
         (
             format!("Failed{of}"),
             format!("{} ({failed_share})", format::count(failed)),
