@@ -45,7 +45,9 @@ fn shard(shard: u64) -> Report {
         let mut latencies = hdr();
         let (mut oks, mut fails) = (0, 0);
         for t in end - interval + 1..=end {
-            latencies.record_n(latency_us(shard, t), ok(shard, t)).unwrap();
+            latencies
+                .record_n(latency_us(shard, t), ok(shard, t))
+                .unwrap();
             total.record_n(latency_us(shard, t), ok(shard, t)).unwrap();
             oks += ok(shard, t);
             fails += failed(shard, t);
@@ -92,7 +94,9 @@ fn a_day_of_four_shards_at_mixed_resolutions_merges_exactly() {
         let (mut oks, mut fails) = (0, 0);
         for shard in 0..SHARDS {
             for t in end - 599..=end {
-                latencies.record_n(latency_us(shard, t), ok(shard, t)).unwrap();
+                latencies
+                    .record_n(latency_us(shard, t), ok(shard, t))
+                    .unwrap();
                 oks += ok(shard, t);
                 fails += failed(shard, t);
             }
@@ -117,7 +121,11 @@ fn a_day_of_four_shards_at_mixed_resolutions_merges_exactly() {
     let login = merged.transaction("login").unwrap();
     assert_eq!((login.ok, login.failed), (oks, fails));
     assert_eq!(login.histogram, Histogram::from_inner(every));
-    let in_series: u64 = merged.series.iter().map(|e| e.transactions["login"].ok).sum();
+    let in_series: u64 = merged
+        .series
+        .iter()
+        .map(|e| e.transactions["login"].ok)
+        .sum();
     assert_eq!(in_series, oks);
     assert_eq!(login.summary().count, oks);
 }

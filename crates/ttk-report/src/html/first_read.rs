@@ -99,7 +99,9 @@ fn the_percentile_axis_has_room_for_its_last_label() {
     many.transactions[0].histogram = histogram;
     many.transactions[0].ok = 1_000_000;
     let html = many.to_html();
-    let label = html.find(">\np99.9999\n</text>").expect("the p99.9999 label");
+    let label = html
+        .find(">\np99.9999\n</text>")
+        .expect("the p99.9999 label");
     let text = &html[html[..label].rfind("<text").unwrap()..label];
     let x: f64 = text
         .split("x=\"")
@@ -137,7 +139,10 @@ fn a_day_is_drawn_in_hours_and_in_its_intervals() {
         .map(str::trim)
         .filter(|label| label.ends_with('h'))
         .collect();
-    assert!(ticks.contains(&"10h") && ticks.contains(&"20h"), "{ticks:?}");
+    assert!(
+        ticks.contains(&"10h") && ticks.contains(&"20h"),
+        "{ticks:?}"
+    );
     assert!(html.contains("Each point over time covers"));
     let short = report(&[("request", 4)], 60).to_html();
     assert!(!short.contains("Each point over time covers"));

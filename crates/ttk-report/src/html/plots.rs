@@ -163,8 +163,8 @@ fn latency_over_time(buckets: &[Bucket<'_>], x_max: f64, palette: &Palette<'_>, 
         html,
         "plot-latency",
         "Latency over time",
-        "Median (line) and 99th percentile (shaded) of each second's successful transactions, \
-         on a log scale.",
+        "Median (line) and 99th percentile (shaded) of each second's (or interval's) \
+         successful transactions, on a log scale.",
         content,
         &keys,
     );
@@ -310,7 +310,9 @@ fn failures(
         .collect();
     if failing.len() > 1 {
         for name in failing {
-            traces.push(rate_line(buckets, name, steps, palette, |tx| tx.failed_per_s));
+            traces.push(rate_line(buckets, name, steps, palette, |tx| {
+                tx.failed_per_s
+            }));
             keys.push(key(name, palette, Look::Line));
         }
     }
