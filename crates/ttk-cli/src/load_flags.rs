@@ -164,11 +164,13 @@ pub(crate) fn finish(outcome: RunOutcome) -> u8 {
 
 /// `-d`: a duration above zero (a load of no time would send nothing), kept as typed.
 fn parse_load_duration(text: &str) -> Result<Given<Duration>, String> {
-    Given::parse(text, |text| match parse_duration(text).map_err(|e| e.to_string())? {
-        Duration::ZERO => Err(format!(
-            "`{text}` is no time: the load would send nothing; give a duration above 0, e.g. 10s"
-        )),
-        duration => Ok(duration),
+    Given::parse(text, |text| {
+        match parse_duration(text).map_err(|e| e.to_string())? {
+            Duration::ZERO => Err(format!(
+                "`{text}` is no time: the load would send nothing; give a duration above 0, e.g. 10s"
+            )),
+            duration => Ok(duration),
+        }
     })
 }
 
