@@ -39,7 +39,8 @@ mod write;
 pub use duration::{DurationError, parse_duration};
 pub use format::format_duration_us;
 pub use histogram::{
-    HIGHEST_US, Histogram, HistogramError, LOWEST_US, PackedHistogram, SIGNIFICANT_DIGITS,
+    HIGHEST_US, Histogram, HistogramError, LOWEST_US, PackedHistogram, SERIES_SIGNIFICANT_DIGITS,
+    SIGNIFICANT_DIGITS,
 };
 pub use model::{
     BotTally, ErrorTally, GaugeMerge, GaugeReport, Latency, Parameters, READS_TOO, Report,

@@ -388,14 +388,15 @@ pub struct SecondTransaction {
     /// Highest latency, in microseconds.
     #[serde(default)]
     pub max_us: u64,
-    /// Latencies of the second's successes, in microseconds, kept packed (see
-    /// [`PackedHistogram`]): the percentiles above are read from it.
+    /// Latencies of the second's successes, in microseconds, kept packed at the series'
+    /// precision ([`PackedHistogram::pack_coarse`]): the percentiles above are read from it.
     pub histogram: PackedHistogram,
 }
 
 impl SecondTransaction {
     /// One transaction's second: `ok` successes with the latencies in `histogram`, `failed`
-    /// failures.
+    /// failures. The latencies are kept at the series' precision
+    /// ([`PackedHistogram::pack_coarse`]), and the figures read from them.
     ///
     /// # Examples
     /// ```
@@ -405,19 +406,12 @@ impl SecondTransaction {
     /// let mut latencies = Histogram::new();
     /// latencies.record(Duration::from_millis(3));
     /// let second = SecondTransaction::new(1, 0, &latencies);
-    /// assert_eq!(second.max_us, 3_001); // the top of 3 ms's bucket
+    /// assert_eq!(second.max_us, 2_993); // 3 ms, to 2 significant digits (within 1%)
     /// ```
     pub fn new(ok: u64, failed: u64, histogram: &Histogram) -> Self {
-        let latency = Latency::of(histogram);
-        SecondTransaction {
-            ok,
-            failed,
-            p50_us: latency.p50_us,
-            p90_us: latency.p90_us,
-            p99_us: latency.p99_us,
-            max_us: latency.max_us,
-            histogram: PackedHistogram::pack(histogram),
-        }
+        let mut second = SecondTransaction::packed(ok, failed, histogram);
+        second.refresh_figures();
+        second
     }
 
     /// Like [`SecondTransaction::new`], without reading the figures (`p50_us`…`max_us` stay 0
@@ -434,7 +428,7 @@ impl SecondTransaction {
     /// let mut second = SecondTransaction::packed(1, 0, &latencies);
     /// assert_eq!(second.max_us, 0);
     /// second.refresh_figures();
-    /// assert_eq!(second.max_us, 3_001);
+    /// assert_eq!(second.max_us, 2_993);
     /// ```
     pub fn packed(ok: u64, failed: u64, histogram: &Histogram) -> Self {
         SecondTransaction {
@@ -444,7 +438,7 @@ impl SecondTransaction {
             p90_us: 0,
             p99_us: 0,
             max_us: 0,
-            histogram: PackedHistogram::pack(histogram),
+            histogram: PackedHistogram::pack_coarse(histogram),
         }
     }
 
@@ -471,7 +465,7 @@ impl SecondTransaction {
     /// more.record(Duration::from_millis(8));
     /// second.add(1, 2, &more);
     /// assert_eq!((second.ok, second.failed), (2, 2));
-    /// assert_eq!(second.max_us, 8_003); // the top of 8 ms's bucket
+    /// assert_eq!(second.max_us, 8_003); // 8 ms, to 2 significant digits
     /// ```
     pub fn add(&mut self, ok: u64, failed: u64, histogram: &Histogram) {
         let mut merged = self.histogram.unpack();
