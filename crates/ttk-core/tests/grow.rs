@@ -17,7 +17,10 @@ fn parent(cx: Cx<usize>, id: usize) -> Vec<usize> {
         for child in children {
             cx.send(child, 100 + child);
         }
-        let mut answers = vec![ttk_core::yield_!(cx.recv()).data, ttk_core::yield_!(cx.recv()).data];
+        let mut answers = vec![
+            ttk_core::yield_!(cx.recv()).data,
+            ttk_core::yield_!(cx.recv()).data,
+        ];
         answers.sort();
         answers
     } else {
@@ -30,7 +33,10 @@ fn parent(cx: Cx<usize>, id: usize) -> Vec<usize> {
 
 #[test]
 fn a_bot_starts_bots_that_get_messages_sent_in_the_same_tick() {
-    assert_eq!(ttk_core::run(1, parent), [vec![1101, 1102], vec![1], vec![2]]);
+    assert_eq!(
+        ttk_core::run(1, parent),
+        [vec![1101, 1102], vec![1], vec![2]]
+    );
 }
 
 /// A short session: a few yields, then its id and the ids it saw as its own.

@@ -154,7 +154,8 @@ fn impatient_member(cx: Cx, id: usize) -> Seen {
     ttk_core::yield_!();
     let meeting = cx.group_barrier("room");
     if id == 3 {
-        let waited = ttk_core::yield_!(ttk_core::timeout(Duration::from_millis(20), meeting.wait()));
+        let waited =
+            ttk_core::yield_!(ttk_core::timeout(Duration::from_millis(20), meeting.wait()));
         assert!(waited.is_err(), "nobody else is there yet");
         ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(60)));
     } else {

@@ -25,7 +25,8 @@ fn sleeping_bots_wake_in_deadline_order() {
 #[bot(crate = ttk_core)]
 fn times_out(_cx: Cx, _id: usize) -> std::io::Error {
     let never = ttk_core::sleep(Duration::from_secs(3600));
-    let elapsed = ttk_core::yield_!(ttk_core::timeout(Duration::from_millis(20), never)).unwrap_err();
+    let elapsed =
+        ttk_core::yield_!(ttk_core::timeout(Duration::from_millis(20), never)).unwrap_err();
     elapsed.into()
 }
 

@@ -209,7 +209,8 @@ fn one_drops_out(_cx: Cx, id: usize, barrier: Barrier, panics: bool) -> Result<u
 fn a_barrier_whose_member_finished_or_panicked_releases_the_others_with_an_error() {
     for panics in [false, true] {
         let barrier = Barrier::new(3);
-        let outcomes = ttk_core::try_run(3, |cx, id| one_drops_out(cx, id, barrier.clone(), panics));
+        let outcomes =
+            ttk_core::try_run(3, |cx, id| one_drops_out(cx, id, barrier.clone(), panics));
         for outcome in &outcomes[..2] {
             let error = outcome.as_ref().unwrap().as_ref().unwrap_err();
             assert_eq!(error, &BarrierError::PartyFinished { bot: 2 });
