@@ -239,7 +239,7 @@ impl TcpStream {
     ///     let listener = TcpListener::bind("127.0.0.1:0")?;
     ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
     ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
-    ///     let block = vec![7u8; 64 * 1024];
+    ///     let block = vec![7u8; 8 * 1024];
     ///     ttk_core::yield_!(client.write_all(&block))?;
     ///     let mut got = vec![0; block.len()];
     ///     ttk_core::yield_!(server.read_exact(&mut got))?;
