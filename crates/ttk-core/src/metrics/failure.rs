@@ -21,6 +21,15 @@ use crate::time::Elapsed;
 /// ```
 pub trait TransactionOutput {
     /// The failure this output stands for, if it is one.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::metrics::TransactionOutput;
+    ///
+    /// let refused: std::io::Result<()> = Err(std::io::ErrorKind::ConnectionRefused.into());
+    /// assert_eq!(refused.failure().unwrap().kind(), "ConnectionRefused");
+    /// assert!(Ok::<u8, std::io::Error>(1).failure().is_none());
+    /// ```
     fn failure(&self) -> Option<Failure<'_>>;
 }
 
