@@ -293,7 +293,11 @@ impl KindedError {
     /// The failure kind's name.
     ///
     /// # Examples
-    /// See [`KindedError::new`].
+    /// ```
+    /// use ttk_core::metrics::KindedError;
+    ///
+    /// assert_eq!(KindedError::new("QueueFull", "the queue is full").kind(), "QueueFull");
+    /// ```
     pub fn kind(&self) -> &'static str {
         self.kind
     }
@@ -301,7 +305,15 @@ impl KindedError {
     /// This error inside an [`io::Error`] of `kind`.
     ///
     /// # Examples
-    /// See [`KindedError`].
+    /// ```
+    /// use std::io;
+    /// use ttk_core::metrics::{Failure, KindedError};
+    ///
+    /// let error = KindedError::new("BadHandshake", "no hello").into_io(io::ErrorKind::InvalidData);
+    /// // Code that matches on io::ErrorKind still can; the report counts it by its own name.
+    /// assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    /// assert_eq!(Failure::of(&error).kind(), "BadHandshake");
+    /// ```
     pub fn into_io(self, kind: io::ErrorKind) -> io::Error {
         io::Error::new(kind, self)
     }
