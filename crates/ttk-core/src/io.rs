@@ -2,6 +2,28 @@
 //!
 //! `ttk-net`'s sockets are built on this module alone, so a transport it lacks (a Unix socket, a
 //! serial line, a pipe to a child process) can be written the same way outside ttk.
+//!
+//! # Examples
+//! A pipe, read by a bot while another thread writes to it:
+//! ```
+//! # use ttk_macros::bot;
+//! # use ttk_core::Cx;
+//! use std::io::{Read, Write};
+//! use ttk_core::io::IoSource;
+//!
+//! #[bot(crate = ttk_core)]
+//! fn reads_a_pipe(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+//!     let (mut sender, receiver) = mio::unix::pipe::new()?;
+//!     let receiver = IoSource::new(receiver)?;
+//!     let writer = std::thread::spawn(move || sender.write_all(b"from a thread"));
+//!     let mut buf = [0; 32];
+//!     let n = ttk_core::yield_!(receiver.read_with(|mut pipe| pipe.read(&mut buf)))?;
+//!     writer.join().unwrap()?;
+//!     Ok(buf[..n].to_vec())
+//! }
+//!
+//! assert_eq!(ttk_core::run(1, reads_a_pipe)[0].as_ref().unwrap(), b"from a thread");
+//! ```
 
 use std::fmt;
 use std::future::poll_fn;
