@@ -37,7 +37,7 @@ pub fn now() -> Instant {
     with_loop(|state| state.clock.instant(state.clock.now()))
 }
 
-/// Waits until `duration` has passed; wait for it with `yield_!(ttk::sleep(d))`.
+/// Waits until `duration` has passed; wait for it with `yield_!(ttk_core::sleep(d))`.
 ///
 /// The bot is parked meanwhile: it costs nothing until its timer fires. A sleep dropped before
 /// its time (the operation of a [`timeout`] won) cancels its timer: nothing is kept and the bot
@@ -64,7 +64,7 @@ pub fn sleep(duration: Duration) -> Sleep {
     }
 }
 
-/// Waits until `deadline`; wait for it with `yield_!(ttk::sleep_until(t))`.
+/// Waits until `deadline`; wait for it with `yield_!(ttk_core::sleep_until(t))`.
 ///
 /// # Examples
 /// ```
@@ -168,7 +168,7 @@ impl Drop for Sleep {
     }
 }
 
-/// Waits for `op`, at most `limit`: `yield_!(ttk::timeout(d, op))` is `Ok(output)`, or
+/// Waits for `op`, at most `limit`: `yield_!(ttk_core::timeout(d, op))` is `Ok(output)`, or
 /// `Err(Elapsed)` naming the limit if time ran out first (and `op` is dropped).
 ///
 /// # Examples

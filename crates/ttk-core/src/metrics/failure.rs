@@ -110,7 +110,7 @@ impl fmt::Debug for Failure<'_> {
 
 impl<'a> Failure<'a> {
     /// Classifies `error`: an [`io::Error`] by its [`io::ErrorKind`] (so a timeout of
-    /// [`ttk::timeout`](crate::timeout), a `TimedOut` I/O error, counts as `TimedOut`), a boxed
+    /// [`ttk_core::timeout`](crate::timeout), a `TimedOut` I/O error, counts as `TimedOut`), a boxed
     /// error by what it holds, anything else by its type's name.
     ///
     /// # Examples
