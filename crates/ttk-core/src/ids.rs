@@ -279,7 +279,8 @@ impl IdSlice {
     /// ```
     /// use ttk_core::IdSlice;
     ///
-    /// let lanes: Vec<_> = (0..3).map(|k| IdSlice::new(k, 3).unwrap().planned(9).first_ids()).collect();
+    /// let lane = |k| IdSlice::new(k, 3).unwrap().planned(9);
+    /// let lanes: Vec<_> = (0..3).map(|k| lane(k).first_ids()).collect();
     /// assert_eq!(lanes, [0..3, 3..6, 6..9]);
     /// ```
     pub fn first_ids(&self) -> Range<usize> {

@@ -370,7 +370,8 @@ impl<S: Source> IoSource<S> {
     ///     let left = IoSource::new(left)?;
     ///     let mut buf = [0; 8];
     ///     // Nothing yet: the read would block, so wait for the next event.
-    ///     assert_eq!((&*left.get_ref()).read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    ///     let early = (&*left.get_ref()).read(&mut buf);
+    ///     assert_eq!(early.unwrap_err().kind(), ErrorKind::WouldBlock);
     ///     let writer = std::thread::spawn(move || right.write_all(b"now").map(|()| right));
     ///     ttk_core::yield_!(left.readable());
     ///     let n = (&*left.get_ref()).read(&mut buf)?;

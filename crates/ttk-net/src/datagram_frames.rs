@@ -118,7 +118,8 @@ impl DatagramFrames {
     /// #[bot(crate = ttk_core)]
     /// fn send_to(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
     ///     let server = UdpSocket::bind("127.0.0.1:0")?;
-    ///     let mut client = DatagramFrames::new(UdpSocket::bind("127.0.0.1:0")?, FrameFormat::lines());
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let mut client = DatagramFrames::new(socket, FrameFormat::lines());
     ///     ttk_core::yield_!(client.send_frame_to(b"hello", server.local_addr()?))?;
     ///     let mut datagram = [0; 16];
     ///     let (n, _) = ttk_core::yield_!(server.recv_from(&mut datagram))?;
@@ -175,7 +176,8 @@ impl DatagramFrames {
     ///
     /// #[bot(crate = ttk_core)]
     /// fn receive_from(_cx: Cx, _id: usize) -> std::io::Result<bool> {
-    ///     let mut server = DatagramFrames::new(UdpSocket::bind("127.0.0.1:0")?, FrameFormat::lines());
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let mut server = DatagramFrames::new(socket, FrameFormat::lines());
     ///     let client = UdpSocket::bind("127.0.0.1:0")?;
     ///     ttk_core::yield_!(client.send_to(b"hi\n", server.get_ref().local_addr()?))?;
     ///     let (frame, from) = ttk_core::yield_!(server.recv_frame_from())?;

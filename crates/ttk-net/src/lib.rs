@@ -12,9 +12,9 @@
 //! ([`set_resolver`]), e.g. to map made-up names for a load test.
 //!
 //! Errors are `io::Error`s with the kinds std uses (`ConnectionRefused`, `ConnectionReset`,
-//! `UnexpectedEof`, `InvalidData` for bad frames, `TimedOut` from `ttk_core::timeout`); an exhausted
-//! OS limit (descriptors, local ports) is `QuotaExceeded` wrapping a [`LimitReached`] that names
-//! the limit and what to raise.
+//! `UnexpectedEof`, `InvalidData` for bad frames, `TimedOut` from `ttk_core::timeout`); an
+//! exhausted OS limit (descriptors, local ports) is `QuotaExceeded` wrapping a [`LimitReached`]
+//! that names the limit and what to raise.
 //!
 //! # Examples
 //! ```

@@ -110,8 +110,8 @@ impl fmt::Debug for Failure<'_> {
 
 impl<'a> Failure<'a> {
     /// Classifies `error`: an [`io::Error`] by its [`io::ErrorKind`] (so a timeout of
-    /// [`ttk_core::timeout`](crate::timeout), a `TimedOut` I/O error, counts as `TimedOut`), a boxed
-    /// error by what it holds, anything else by its type's name.
+    /// [`ttk_core::timeout`](crate::timeout), a `TimedOut` I/O error, counts as `TimedOut`), a
+    /// boxed error by what it holds, anything else by its type's name.
     ///
     /// # Examples
     /// ```
@@ -309,7 +309,8 @@ impl KindedError {
     /// use std::io;
     /// use ttk_core::metrics::{Failure, KindedError};
     ///
-    /// let error = KindedError::new("BadHandshake", "no hello").into_io(io::ErrorKind::InvalidData);
+    /// let error = KindedError::new("BadHandshake", "no hello");
+    /// let error = error.into_io(io::ErrorKind::InvalidData);
     /// // Code that matches on io::ErrorKind still can; the report counts it by its own name.
     /// assert_eq!(error.kind(), io::ErrorKind::InvalidData);
     /// assert_eq!(Failure::of(&error).kind(), "BadHandshake");
