@@ -95,6 +95,25 @@ pub(crate) struct BarrierState {
 
 impl Barrier {
     /// A barrier for `parties` bots (at least 1).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Barrier, Cx};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn start_line(_cx: Cx, id: usize, barrier: Barrier) -> u64 {
+    ///     for _ in 0..id {
+    ///         ttk_core::yield_!(); // arrive late
+    ///     }
+    ///     ttk_core::yield_!(barrier.wait()).unwrap();
+    ///     ttk_core::tick()
+    /// }
+    ///
+    /// let barrier = Barrier::new(2);
+    /// let ticks = ttk_core::run(2, |cx, id| start_line(cx, id, barrier.clone()));
+    /// assert_eq!(ticks[0], ticks[1]);
+    /// ```
     pub fn new(parties: usize) -> Barrier {
         Barrier::with_round(Round::Fixed(parties.max(1)))
     }
@@ -136,6 +155,13 @@ impl Barrier {
     }
 
     /// How many bots make a round (for a group's barrier: the group's members now, at least 1).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::Barrier;
+    ///
+    /// assert_eq!(Barrier::new(4).parties(), 4);
+    /// ```
     pub fn parties(&self) -> usize {
         let state = self.inner.borrow();
         match state.round {
@@ -154,6 +180,25 @@ impl Barrier {
     ///
     /// # Errors
     /// [`BarrierError`] if the round can never complete.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Barrier, Cx};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn twice(_cx: Cx, _id: usize, barrier: Barrier) -> usize {
+    ///     let mut rounds = 0;
+    ///     for _ in 0..2 {
+    ///         ttk_core::yield_!(barrier.wait()).expect("everyone comes");
+    ///         rounds += 1;
+    ///     }
+    ///     rounds
+    /// }
+    ///
+    /// let barrier = Barrier::new(3);
+    /// assert_eq!(ttk_core::run(3, |cx, id| twice(cx, id, barrier.clone())), [2, 2, 2]);
+    /// ```
     pub fn wait(&self) -> BarrierWait {
         BarrierWait {
             inner: Rc::clone(&self.inner),
@@ -174,6 +219,21 @@ impl fmt::Debug for Barrier {
 }
 
 /// Arrival at a [`Barrier`]; made by [`Barrier::wait`].
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::{Barrier, BarrierWait, Cx};
+///
+/// #[bot(crate = ttk_core)]
+/// fn arrive(_cx: Cx, _id: usize, barrier: Barrier) -> bool {
+///     let wait: BarrierWait = barrier.wait(); // nothing happens until it is waited on
+///     ttk_core::yield_!(wait).is_ok()
+/// }
+///
+/// let barrier = Barrier::new(2);
+/// assert_eq!(ttk_core::run(2, |cx, id| arrive(cx, id, barrier.clone())), [true, true]);
+/// ```
 #[derive(Debug)]
 #[must_use = "a barrier wait does nothing unless waited on with yield_!"]
 pub struct BarrierWait {
@@ -184,6 +244,21 @@ pub struct BarrierWait {
 }
 
 /// What a bot learns when a round completes.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::{Barrier, BarrierWaitResult, Cx};
+///
+/// #[bot(crate = ttk_core)]
+/// fn gather(_cx: Cx, _id: usize, barrier: Barrier) -> BarrierWaitResult {
+///     ttk_core::yield_!(barrier.wait()).unwrap()
+/// }
+///
+/// let barrier = Barrier::new(3);
+/// let results = ttk_core::run(3, |cx, id| gather(cx, id, barrier.clone()));
+/// assert_eq!(results.iter().filter(|result| result.is_leader()).count(), 1);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BarrierWaitResult {
     /// Whether this bot was the last to arrive.
@@ -192,6 +267,23 @@ pub struct BarrierWaitResult {
 
 impl BarrierWaitResult {
     /// Whether this bot was the last to arrive (exactly one per round is).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Barrier, Cx};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn meet(_cx: Cx, id: usize, barrier: Barrier) -> bool {
+    ///     if id == 2 {
+    ///         ttk_core::yield_!(); // bot 2 comes last
+    ///     }
+    ///     ttk_core::yield_!(barrier.wait()).unwrap().is_leader()
+    /// }
+    ///
+    /// let barrier = Barrier::new(3);
+    /// assert_eq!(ttk_core::run(3, |cx, id| meet(cx, id, barrier.clone())), [false, false, true]);
+    /// ```
     pub fn is_leader(&self) -> bool {
         self.leader
     }
@@ -517,6 +609,27 @@ impl<M, W> crate::Cx<M, W> {
     ///
     /// # Panics
     /// In a run on several workers, if the group lives on another worker's loop.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn squad(cx: Cx, id: usize) -> u64 {
+    ///     cx.join(if id < 2 { "red" } else { "blue" });
+    ///     for _ in 0..id {
+    ///         ttk_core::yield_!();
+    ///     }
+    ///     // Each squad meets on its own: a round is the group's members.
+    ///     let squad = cx.group_barrier(if id < 2 { "red" } else { "blue" });
+    ///     ttk_core::yield_!(squad.wait()).unwrap();
+    ///     ttk_core::tick()
+    /// }
+    ///
+    /// let ticks = ttk_core::run(4, squad);
+    /// assert!(ticks[0] == ticks[1] && ticks[2] == ticks[3] && ticks[1] < ticks[3]);
+    /// ```
     pub fn group_barrier(&self, group: &str) -> Barrier {
         self.with_loop(|state| {
             // A meeting makes the group on this loop: it claims it, as a join does.
@@ -527,6 +640,23 @@ impl<M, W> crate::Cx<M, W> {
 }
 
 /// Why a barrier released its waiters without completing a round.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::{Barrier, BarrierError, Cx};
+///
+/// #[bot(crate = ttk_core)]
+/// fn short_handed(_cx: Cx, _id: usize, barrier: Barrier) -> Result<(), BarrierError> {
+///     ttk_core::yield_!(barrier.wait())?;
+///     Ok(())
+/// }
+///
+/// // Three parties, two bots: the round can never complete.
+/// let barrier = Barrier::new(3);
+/// let results = ttk_core::run(2, |cx, id| short_handed(cx, id, barrier.clone()));
+/// assert_eq!(results[0], Err(BarrierError::Stalled { arrived: 2, parties: 3 }));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BarrierError {

@@ -123,7 +123,8 @@ impl EnterGuard {
     /// Enters `state`.
     ///
     /// # Panics
-    /// If a loop already runs on this thread: runs do not nest (a bot must not call `ttk::run`).
+    /// If a loop already runs on this thread: runs do not nest (a bot must not call
+    /// `ttk_core::run`).
     pub(crate) fn enter(state: Rc<LoopState>) -> EnterGuard {
         let id = state.id();
         CURRENT_LOOP.with(|current| {

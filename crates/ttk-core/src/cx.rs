@@ -66,11 +66,39 @@ impl<M, W> Cx<M, W> {
     ///
     /// # Panics
     /// Outside the bot's run.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn whoami(cx: Cx, id: usize) -> bool {
+    ///     cx.id() == id
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(3, whoami), [true, true, true]);
+    /// ```
     pub fn id(&self) -> usize {
         self.with_loop(|state| state.id_of(self.index))
     }
 
     /// This bot's random generator, seeded from the run's seed and the bot's id.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn draw(cx: Cx, _id: usize) -> u64 {
+    ///     cx.rng().below(1000)
+    /// }
+    ///
+    /// // The same seed draws the same numbers.
+    /// let first = Runtime::new().seed(7).run(4, draw);
+    /// assert_eq!(Runtime::new().seed(7).run(4, draw), first);
+    /// ```
     pub fn rng(&self) -> BotRng {
         BotRng {
             index: self.index,

@@ -488,6 +488,20 @@ pub(crate) fn member_count(state: &LoopState, id: GroupId) -> usize {
 }
 
 /// The error of leaving a group one is not in.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::{Cx, GroupError};
+///
+/// #[bot(crate = ttk_core)]
+/// fn stranger(cx: Cx, _id: usize) -> Result<(), GroupError> {
+///     cx.leave("lobby")
+/// }
+///
+/// let error = ttk_core::run(1, stranger).pop().unwrap().unwrap_err();
+/// assert_eq!(error.to_string(), "bot 0 cannot leave group \"lobby\": it is not a member");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupError {
     /// The group.
@@ -530,6 +544,22 @@ impl<M, W> Cx<M, W> {
     /// In a run on several workers, if the group already lives on another worker's loop (its
     /// first member joined there): a group's members must share a loop. The panic ends this
     /// bot only, with a message that says so.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn enter(cx: Cx, _id: usize) -> Vec<usize> {
+    ///     cx.join("lobby");
+    ///     cx.join("lobby"); // no effect
+    ///     ttk_core::yield_!();
+    ///     cx.members("lobby")
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(2, enter), [[0, 1], [0, 1]]);
+    /// ```
     pub fn join(&self, group: &str) {
         let bot = self.index;
         self.with_loop(|state| {
@@ -547,6 +577,21 @@ impl<M, W> Cx<M, W> {
     ///
     /// # Errors
     /// If this bot is not a member of `group`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn visit(cx: Cx, _id: usize) -> (bool, bool) {
+    ///     cx.join("shop");
+    ///     let left = cx.leave("shop").is_ok();
+    ///     (left, cx.leave("shop").is_ok())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, visit), [(true, false)]);
+    /// ```
     pub fn leave(&self, group: &str) -> Result<(), GroupError> {
         let bot = self.index;
         self.with_loop(|state| {
@@ -570,6 +615,23 @@ impl<M, W> Cx<M, W> {
     ///
     /// # Panics
     /// In a run on several workers, if the group lives on another worker's loop.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn roll_call(cx: Cx, id: usize) -> Vec<usize> {
+    ///     if id != 1 {
+    ///         cx.join("class");
+    ///     }
+    ///     ttk_core::yield_!();
+    ///     cx.members("class")
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(3, roll_call)[1], [0, 2]);
+    /// ```
     pub fn members(&self, group: &str) -> Vec<usize> {
         let bot = self.index;
         self.with_loop(|state| {
@@ -583,6 +645,21 @@ impl<M, W> Cx<M, W> {
     }
 
     /// Whether this bot is a member of `group`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn check(cx: Cx, _id: usize) -> (bool, bool) {
+    ///     let before = cx.is_member("club");
+    ///     cx.join("club");
+    ///     (before, cx.is_member("club"))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, check), [(false, true)]);
+    /// ```
     pub fn is_member(&self, group: &str) -> bool {
         let bot = self.index;
         self.with_loop(|state| {

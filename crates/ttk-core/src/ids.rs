@@ -59,6 +59,15 @@ pub struct IdSlice {
 impl IdSlice {
     /// The whole run: one lane that holds every id (a bot's global id is its place in the
     /// loop's order of starts).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// let whole = IdSlice::whole();
+    /// assert!(whole.is_whole());
+    /// assert_eq!((whole.global(7), whole.local(7), whole.owner(7)), (7, Some(7), 0));
+    /// ```
     pub const fn whole() -> IdSlice {
         IdSlice {
             lane: 0,
@@ -76,6 +85,16 @@ impl IdSlice {
     ///
     /// # Errors
     /// If `lanes` is 0 or `lane` is not below it, with a message saying so.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// let lane = IdSlice::new(2, 4).unwrap();
+    /// assert_eq!((lane.lane(), lane.lanes()), (2, 4));
+    /// assert!(IdSlice::new(0, 0).is_err());
+    /// assert!(IdSlice::new(4, 4).is_err());
+    /// ```
     pub fn new(lane: usize, lanes: usize) -> Result<IdSlice, String> {
         if lanes == 0 {
             return Err("a run is cut in at least one lane".to_owned());
@@ -128,6 +147,15 @@ impl IdSlice {
     }
 
     /// The same lane, with the run's first `bots` ids cut in blocks among the lanes.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// // 100 planned bots in 4 lanes: 25 each.
+    /// let lane = IdSlice::new(3, 4).unwrap().planned(100);
+    /// assert_eq!(lane.first_ids(), 75..100);
+    /// ```
     pub fn planned(self, bots: usize) -> IdSlice {
         IdSlice {
             planned: bots,
@@ -166,27 +194,70 @@ impl IdSlice {
     }
 
     /// This lane, from 0.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// assert_eq!(IdSlice::new(1, 3).unwrap().lane(), 1);
+    /// assert_eq!(IdSlice::whole().lane(), 0);
+    /// ```
     pub const fn lane(&self) -> usize {
         self.lane
     }
 
     /// How many lanes the run is cut in.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// assert_eq!(IdSlice::new(1, 3).unwrap().lanes(), 3);
+    /// // Two shards of three workers each: six lanes.
+    /// assert_eq!(IdSlice::new(1, 2).unwrap().split(0, 3).unwrap().lanes(), 6);
+    /// ```
     pub const fn lanes(&self) -> usize {
         self.lanes
     }
 
     /// How many of the run's first ids are cut in blocks.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// assert_eq!(IdSlice::new(0, 2).unwrap().planned(50).planned_bots(), 50);
+    /// assert_eq!(IdSlice::whole().planned_bots(), 0);
+    /// ```
     pub const fn planned_bots(&self) -> usize {
         self.planned
     }
 
     /// How many ids in a group are kept in one lane (see [`IdSlice::together`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// assert_eq!(IdSlice::whole().kept_together(), 1);
+    /// assert_eq!(IdSlice::whole().together(4).kept_together(), 4);
+    /// ```
     pub const fn kept_together(&self) -> usize {
         self.together
     }
 
     /// Which of every `lanes()` ids after the planned ones this lane holds: id
     /// `planned + arrival_lane() + k * lanes()` for `k` = 0, 1, 2…
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// // Lane 1 of 3, 10 planned bots: of later ids it holds 11, 14, 17…
+    /// let lane = IdSlice::new(1, 3).unwrap().planned(10);
+    /// assert_eq!(lane.arrival_lane(), 1);
+    /// assert_eq!([11, 14, 17].map(|id| lane.holds(id)), [true; 3]);
+    /// ```
     pub const fn arrival_lane(&self) -> usize {
         let inner = self.lanes / self.outer;
         let shard = self.lane / inner;
@@ -203,6 +274,15 @@ impl IdSlice {
     }
 
     /// The block of planned ids this lane holds.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// let lane = |k| IdSlice::new(k, 3).unwrap().planned(9);
+    /// let lanes: Vec<_> = (0..3).map(|k| lane(k).first_ids()).collect();
+    /// assert_eq!(lanes, [0..3, 3..6, 6..9]);
+    /// ```
     pub fn first_ids(&self) -> Range<usize> {
         self.block_start..self.block_end
     }
@@ -226,6 +306,15 @@ impl IdSlice {
     ///
     /// # Panics
     /// If the id does not fit in a `usize`.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// // Lane 0 of 2, 4 planned: its bots are 0, 1, then every other later id from 4.
+    /// let lane = IdSlice::new(0, 2).unwrap().planned(4);
+    /// assert_eq!((0..5).map(|local| lane.global(local)).collect::<Vec<_>>(), [0, 1, 4, 6, 8]);
+    /// ```
     #[inline]
     pub fn global(&self, local: usize) -> usize {
         let block_len = self.block_end - self.block_start;
@@ -240,6 +329,15 @@ impl IdSlice {
     }
 
     /// The place in this lane's order of starts of global id `global`, if this lane holds it.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// let lane = IdSlice::new(0, 2).unwrap().planned(4);
+    /// assert_eq!(lane.local(6), Some(3));
+    /// assert_eq!(lane.local(2), None); // lane 1's
+    /// ```
     #[inline]
     pub fn local(&self, global: usize) -> Option<usize> {
         if global < self.planned {
@@ -253,6 +351,14 @@ impl IdSlice {
     }
 
     /// The lane that holds global id `global`.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// let lane = IdSlice::new(0, 2).unwrap().planned(4);
+    /// assert_eq!([0, 2, 4, 5].map(|id| lane.owner(id)), [0, 1, 0, 1]);
+    /// ```
     pub fn owner(&self, global: usize) -> usize {
         if global >= self.planned {
             return self.block_lane((global - self.planned) % self.lanes);
@@ -275,12 +381,29 @@ impl IdSlice {
     }
 
     /// Whether this lane holds global id `global`.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// let lane = IdSlice::new(1, 2).unwrap().planned(4);
+    /// assert!(lane.holds(3) && lane.holds(5));
+    /// assert!(!lane.holds(0) && !lane.holds(4));
+    /// ```
     #[inline]
     pub fn holds(&self, global: usize) -> bool {
         self.local(global).is_some()
     }
 
     /// Whether this slice is the whole run.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::IdSlice;
+    ///
+    /// assert!(IdSlice::whole().is_whole());
+    /// assert!(!IdSlice::new(0, 2).unwrap().is_whole());
+    /// ```
     #[inline]
     pub fn is_whole(&self) -> bool {
         self.lanes == 1

@@ -2,6 +2,28 @@
 //!
 //! `ttk-net`'s sockets are built on this module alone, so a transport it lacks (a Unix socket, a
 //! serial line, a pipe to a child process) can be written the same way outside ttk.
+//!
+//! # Examples
+//! A pipe, read by a bot while another thread writes to it:
+//! ```
+//! # use ttk_macros::bot;
+//! # use ttk_core::Cx;
+//! use std::io::{Read, Write};
+//! use ttk_core::io::IoSource;
+//!
+//! #[bot(crate = ttk_core)]
+//! fn reads_a_pipe(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+//!     let (mut sender, receiver) = mio::unix::pipe::new()?;
+//!     let receiver = IoSource::new(receiver)?;
+//!     let writer = std::thread::spawn(move || sender.write_all(b"from a thread"));
+//!     let mut buf = [0; 32];
+//!     let n = ttk_core::yield_!(receiver.read_with(|mut pipe| pipe.read(&mut buf)))?;
+//!     writer.join().unwrap()?;
+//!     Ok(buf[..n].to_vec())
+//! }
+//!
+//! assert_eq!(ttk_core::run(1, reads_a_pipe)[0].as_ref().unwrap(), b"from a thread");
+//! ```
 
 use std::fmt;
 use std::future::poll_fn;
@@ -65,6 +87,22 @@ impl<S: Source> IoSource<S> {
     ///
     /// # Panics
     /// Outside a running loop.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_core::io::IoSource;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn register(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let udp = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+    ///     let udp = IoSource::new(udp)?;
+    ///     Ok(udp.get_ref().local_addr()?.ip().is_loopback())
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, register)[0].as_ref().unwrap());
+    /// ```
     pub fn new(mut source: S) -> io::Result<Self> {
         let state = with_loop(Rc::clone);
         let token = state.register(&mut source)?;
@@ -76,6 +114,21 @@ impl<S: Source> IoSource<S> {
     }
 
     /// The source.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_core::io::IoSource;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn address(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let udp = IoSource::new(mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap())?)?;
+    ///     Ok(udp.get_ref().local_addr()?.port() != 0)
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, address)[0].as_ref().unwrap());
+    /// ```
     pub fn get_ref(&self) -> &S {
         self.source
             .as_ref()
@@ -83,6 +136,25 @@ impl<S: Source> IoSource<S> {
     }
 
     /// The source, mutably (to set options; do not register it elsewhere).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::io::Write;
+    /// use ttk_core::io::IoSource;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn flush(_cx: Cx, _id: usize) -> std::io::Result<()> {
+    ///     let (left, _right) = mio::net::UnixStream::pair()?;
+    ///     let mut left = IoSource::new(left)?;
+    ///     // `Write` takes `&mut self`.
+    ///     left.get_mut().write_all(b"x")?;
+    ///     left.get_mut().flush()
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, flush)[0].is_ok());
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         self.source
             .as_mut()
@@ -90,6 +162,23 @@ impl<S: Source> IoSource<S> {
     }
 
     /// Deregisters the source and gives it back.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_core::io::IoSource;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn unregister(_cx: Cx, _id: usize) -> std::io::Result<mio::net::UdpSocket> {
+    ///     let udp = IoSource::new(mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap())?)?;
+    ///     // No longer the loop's: the socket can leave the run.
+    ///     Ok(udp.into_inner())
+    /// }
+    ///
+    /// let socket = ttk_core::run(1, unregister).pop().unwrap().unwrap();
+    /// assert!(socket.local_addr().unwrap().ip().is_loopback());
+    /// ```
     pub fn into_inner(mut self) -> S {
         let mut source = self
             .source
@@ -103,6 +192,32 @@ impl<S: Source> IoSource<S> {
     /// source is readable in between. Wait for it with `yield_!(io.read_with(|s| ...))`.
     ///
     /// Use it for every operation that waits for input: reads, receives, accepts.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::io::{Read, Write};
+    /// use ttk_core::io::IoSource;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn late_reply(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let (left, mut right) = mio::net::UnixStream::pair()?;
+    ///     let left = IoSource::new(left)?;
+    ///     let writer = std::thread::spawn(move || {
+    ///         std::thread::sleep(std::time::Duration::from_millis(5));
+    ///         right.write_all(b"late").unwrap();
+    ///         right
+    ///     });
+    ///     // Parks the bot until the bytes come.
+    ///     let mut buf = [0; 8];
+    ///     let n = ttk_core::yield_!(left.read_with(|mut s| s.read(&mut buf)))?;
+    ///     drop(writer.join());
+    ///     Ok(buf[..n].to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, late_reply)[0].as_ref().unwrap(), b"late");
+    /// ```
     pub async fn read_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         let mut waiting = Waiting::new(&self.state, self.token, Direction::Read);
         poll_fn(|_| waiting.attempt(|| op(self.get_ref()))).await
@@ -110,6 +225,24 @@ impl<S: Source> IoSource<S> {
 
     /// Runs `op` on the source until it does not return `WouldBlock`, parking the bot until the
     /// source is writable in between. Use it for writes, sends and finishing a connect.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_core::io::IoSource;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn datagram(_cx: Cx, _id: usize) -> std::io::Result<usize> {
+    ///     let any = "127.0.0.1:0".parse().unwrap();
+    ///     let (a, b) = (mio::net::UdpSocket::bind(any)?, std::net::UdpSocket::bind(any)?);
+    ///     let a = IoSource::new(a)?;
+    ///     let to = b.local_addr()?;
+    ///     ttk_core::yield_!(a.write_with(|socket| socket.send_to(b"hello", to)))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, datagram)[0].as_ref().unwrap(), &5);
+    /// ```
     pub async fn write_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         let mut waiting = Waiting::new(&self.state, self.token, Direction::Write);
         poll_fn(|_| waiting.attempt(|| op(self.get_ref()))).await
@@ -160,6 +293,27 @@ impl<S: Source> IoSource<S> {
     }
 
     /// Like [`IoSource::read_with`], for operations that need `&mut S`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::io::{Read, Write};
+    /// use ttk_core::io::IoSource;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn read_mut(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let (left, mut right) = mio::net::UnixStream::pair()?;
+    ///     let mut left = IoSource::new(left)?;
+    ///     right.write_all(b"abc")?;
+    ///     let mut buf = [0; 8];
+    ///     // `Read::read` on the stream itself takes `&mut self`.
+    ///     let n = ttk_core::yield_!(left.read_with_mut(|s| s.read(&mut buf)))?;
+    ///     Ok(buf[..n].to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, read_mut)[0].as_ref().unwrap(), b"abc");
+    /// ```
     pub async fn read_with_mut<R>(
         &mut self,
         mut op: impl FnMut(&mut S) -> io::Result<R>,
@@ -170,6 +324,26 @@ impl<S: Source> IoSource<S> {
     }
 
     /// Like [`IoSource::write_with`], for operations that need `&mut S`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::io::{Read, Write};
+    /// use ttk_core::io::IoSource;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn write_mut(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let (left, mut right) = mio::net::UnixStream::pair()?;
+    ///     let mut left = IoSource::new(left)?;
+    ///     ttk_core::yield_!(left.write_with_mut(|s| s.write(b"xyz")))?;
+    ///     let mut buf = [0; 3];
+    ///     right.read_exact(&mut buf)?;
+    ///     Ok(buf.to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, write_mut)[0].as_ref().unwrap(), b"xyz");
+    /// ```
     pub async fn write_with_mut<R>(
         &mut self,
         mut op: impl FnMut(&mut S) -> io::Result<R>,
@@ -182,11 +356,66 @@ impl<S: Source> IoSource<S> {
     /// Waits for the next readiness event for reading. Call it only after an operation on the
     /// source returned `WouldBlock` (edge-triggered: an event comes only when state changes);
     /// [`IoSource::read_with`] does this for you.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::io::{ErrorKind, Read, Write};
+    /// use ttk_core::io::IoSource;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn wait_then_read(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let (left, mut right) = mio::net::UnixStream::pair()?;
+    ///     let left = IoSource::new(left)?;
+    ///     let mut buf = [0; 8];
+    ///     // Nothing yet: the read would block, so wait for the next event.
+    ///     let early = (&*left.get_ref()).read(&mut buf);
+    ///     assert_eq!(early.unwrap_err().kind(), ErrorKind::WouldBlock);
+    ///     let writer = std::thread::spawn(move || right.write_all(b"now").map(|()| right));
+    ///     ttk_core::yield_!(left.readable());
+    ///     let n = (&*left.get_ref()).read(&mut buf)?;
+    ///     drop(writer.join());
+    ///     Ok(buf[..n].to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, wait_then_read)[0].as_ref().unwrap(), b"now");
+    /// ```
     pub async fn readable(&self) {
         self.next_event(Direction::Read).await;
     }
 
     /// Waits for the next readiness event for writing; see [`IoSource::readable`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::io::{Read, Write};
+    /// use ttk_core::io::IoSource;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn fill_then_wait(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     // The reader's end blocks: it is read by a thread.
+    ///     let (left, mut right) = std::os::unix::net::UnixStream::pair()?;
+    ///     left.set_nonblocking(true)?;
+    ///     let left = IoSource::new(mio::net::UnixStream::from_std(left))?;
+    ///     // Fill the socket's buffer until a write would block.
+    ///     let block = [0u8; 4096];
+    ///     while (&*left.get_ref()).write(&block).is_ok() {}
+    ///     let reader = std::thread::spawn(move || {
+    ///         let mut sink = [0u8; 65536];
+    ///         while right.read(&mut sink).map_or(false, |n| n > 0) {}
+    ///     });
+    ///     ttk_core::yield_!(left.writable());
+    ///     let wrote = (&*left.get_ref()).write(&block[..1]).is_ok();
+    ///     drop(left);
+    ///     let _ = reader.join();
+    ///     Ok(wrote)
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, fill_then_wait)[0].as_ref().unwrap());
+    /// ```
     pub async fn writable(&self) {
         self.next_event(Direction::Write).await;
     }

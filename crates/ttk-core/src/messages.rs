@@ -15,6 +15,24 @@ use crate::feature::{Feature, Stage};
 use crate::loop_state::LoopState;
 
 /// A message as received: who sent it, and what.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::{Cx, Message};
+///
+/// #[bot(crate = ttk_core)]
+/// fn pair(cx: Cx<&'static str>, id: usize) -> Option<Message<&'static str>> {
+///     if id == 0 {
+///         cx.send(1, "hello");
+///         return None;
+///     }
+///     Some(ttk_core::yield_!(cx.recv()))
+/// }
+///
+/// let got = ttk_core::run(2, pair);
+/// assert_eq!(got[1], Some(Message { from: 0, data: "hello" }));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message<M> {
     /// The sender's bot id.
@@ -284,6 +302,24 @@ impl<M: 'static, W> Cx<M, W> {
     /// Sends `data` to bot `to` (ignored if `to` is this bot; dropped if no bot with that id is
     /// running when the tick ends). In a run on several workers, a bot of another loop gets it
     /// on that loop's next tick.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn relay(cx: Cx<u32>, id: usize) -> u32 {
+    ///     // Bot 0 starts the count; each bot adds one and passes it on.
+    ///     let count = if id == 0 { 0 } else { ttk_core::yield_!(cx.recv()).data };
+    ///     if id < 2 {
+    ///         cx.send(id + 1, count + 1);
+    ///     }
+    ///     count
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(3, relay), [0, 1, 2]);
+    /// ```
     pub fn send(&self, to: usize, data: M) {
         // A message to oneself is dropped after the mailboxes are let go: its destructor is user
         // code, which may send too.
@@ -299,6 +335,23 @@ impl<M: 'static, W> Cx<M, W> {
     }
 
     /// Sends a copy of `data` to each bot of `to` except this one.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn fan_out(cx: Cx<char>, id: usize) -> Option<char> {
+    ///     if id == 0 {
+    ///         cx.send_many(&[0, 1, 2], 'x'); // not to itself
+    ///         return None;
+    ///     }
+    ///     Some(ttk_core::yield_!(cx.recv()).data)
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(3, fan_out), [None, Some('x'), Some('x')]);
+    /// ```
     pub fn send_many(&self, to: &[usize], data: M)
     where
         M: Clone,
@@ -314,6 +367,30 @@ impl<M: 'static, W> Cx<M, W> {
 
     /// Sends a copy of `data` to every member of `group` except this bot (the members as this
     /// bot sees them now).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn room(cx: Cx<u8>, id: usize) -> Option<u8> {
+    ///     if id < 3 {
+    ///         cx.join("room");
+    ///     }
+    ///     ttk_core::yield_!();
+    ///     if id == 0 {
+    ///         cx.send_group("room", 9);
+    ///         return None;
+    ///     }
+    ///     // Bot 3 is not in the room: nothing comes.
+    ///     ttk_core::yield_!();
+    ///     ttk_core::yield_!();
+    ///     cx.try_recv().map(|message| message.data)
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(4, room), [None, Some(9), Some(9), None]);
+    /// ```
     pub fn send_group(&self, group: &str, data: M)
     where
         M: Clone,
@@ -324,6 +401,23 @@ impl<M: 'static, W> Cx<M, W> {
     /// Sends a copy of `data` to every other bot running in the run (on every worker's loop of
     /// this process: the others' bots get it on their loop's next tick; shards in other
     /// processes are out of reach).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn announce(cx: Cx<&'static str>, id: usize) -> &'static str {
+    ///     if id == 0 {
+    ///         cx.broadcast("start");
+    ///         return "sent";
+    ///     }
+    ///     ttk_core::yield_!(cx.recv()).data
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(3, announce), ["sent", "start", "start"]);
+    /// ```
     pub fn broadcast(&self, data: M)
     where
         M: Clone,
@@ -341,32 +435,147 @@ impl<M: 'static, W> Cx<M, W> {
 
     /// Waits for the next message from anyone: `let message = yield_!(cx.recv());`. The bot is
     /// parked until one arrives.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn ping(cx: Cx<u32>, id: usize) -> usize {
+    ///     if id == 1 {
+    ///         cx.send(0, 42);
+    ///         return 0;
+    ///     }
+    ///     let message = ttk_core::yield_!(cx.recv());
+    ///     message.from + message.data as usize
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(2, ping), [43, 0]);
+    /// ```
     pub async fn recv(&self) -> Message<M> {
         self.recv_filtered(None).await
     }
 
     /// Waits for the next message from one of `senders`; messages from others stay in the
     /// inbox.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn picky(cx: Cx<usize>, id: usize) -> Vec<usize> {
+    ///     if id > 0 {
+    ///         cx.send(0, id);
+    ///         return Vec::new();
+    ///     }
+    ///     // Bot 2's message first, though bot 1's came as early.
+    ///     let first = ttk_core::yield_!(cx.recv_from(&[2])).data;
+    ///     let second = ttk_core::yield_!(cx.recv()).data;
+    ///     vec![first, second]
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(3, picky)[0], [2, 1]);
+    /// ```
     pub async fn recv_from(&self, senders: &[usize]) -> Message<M> {
         self.recv_filtered(Some(senders)).await
     }
 
     /// The next message from anyone, if one has arrived.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn poll(cx: Cx<u8>, id: usize) -> (bool, Option<u8>) {
+    ///     if id == 1 {
+    ///         cx.send(0, 5);
+    ///         return (false, None);
+    ///     }
+    ///     // Messages sent in a tick arrive at its end.
+    ///     let early = cx.try_recv().is_some();
+    ///     ttk_core::yield_!();
+    ///     (early, cx.try_recv().map(|message| message.data))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(2, poll)[0], (false, Some(5)));
+    /// ```
     pub fn try_recv(&self) -> Option<Message<M>> {
         self.with_inbox(|boxes, me| boxes.take(me, None))
     }
 
     /// The next message from one of `senders`, if one has arrived.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn sorted(cx: Cx<u8>, id: usize) -> (Option<u8>, Option<u8>) {
+    ///     if id == 1 {
+    ///         cx.send(0, 1);
+    ///         return (None, None);
+    ///     }
+    ///     ttk_core::yield_!();
+    ///     let from_two = cx.try_recv_from(&[2]).map(|message| message.data);
+    ///     let from_one = cx.try_recv_from(&[1]).map(|message| message.data);
+    ///     (from_two, from_one)
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(2, sorted)[0], (None, Some(1)));
+    /// ```
     pub fn try_recv_from(&self, senders: &[usize]) -> Option<Message<M>> {
         self.with_inbox(|boxes, me| boxes.take(me, Some(senders)))
     }
 
     /// Whether a message has arrived (without taking it).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn peek(cx: Cx<u8>, id: usize) -> bool {
+    ///     if id == 1 {
+    ///         cx.send(0, 1);
+    ///         return false;
+    ///     }
+    ///     ttk_core::yield_!();
+    ///     // Looking does not take it.
+    ///     cx.has_message() && cx.has_message() && cx.try_recv().is_some() && !cx.has_message()
+    /// }
+    ///
+    /// assert!(ttk_core::run(2, peek)[0]);
+    /// ```
     pub fn has_message(&self) -> bool {
         self.with_inbox(|boxes, me| boxes.has(me, None))
     }
 
     /// Whether a message from one of `senders` has arrived (without taking it).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn peek_from(cx: Cx<u8>, id: usize) -> (bool, bool) {
+    ///     if id == 1 {
+    ///         cx.send(0, 1);
+    ///         return (false, false);
+    ///     }
+    ///     ttk_core::yield_!();
+    ///     (cx.has_message_from(&[1]), cx.has_message_from(&[2, 3]))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(2, peek_from)[0], (true, false));
+    /// ```
     pub fn has_message_from(&self, senders: &[usize]) -> bool {
         self.with_inbox(|boxes, me| boxes.has(me, Some(senders)))
     }

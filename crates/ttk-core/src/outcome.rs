@@ -40,6 +40,26 @@ struct Failure {
 }
 
 /// What happened to a bot that did not finish.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::{BotErrorKind, Cx};
+///
+/// #[bot(crate = ttk_core)]
+/// fn fragile(cx: Cx<u8>, id: usize) {
+///     match id {
+///         0 => panic!("bot 0 breaks"),
+///         _ => {
+///             ttk_core::yield_!(cx.recv()); // nobody sends: stalled
+///         }
+///     }
+/// }
+///
+/// let outcomes = ttk_core::try_run(2, fragile);
+/// let kinds: Vec<_> = outcomes.iter().map(|o| o.as_ref().unwrap_err().kind().clone()).collect();
+/// assert_eq!(kinds, [BotErrorKind::Panicked("bot 0 breaks".into()), BotErrorKind::Stalled]);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BotErrorKind {
@@ -77,11 +97,39 @@ impl BotError {
     }
 
     /// The failed bot's id.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn third_fails(_cx: Cx, id: usize) {
+    ///     assert_ne!(id, 2, "no bot 2 today");
+    /// }
+    ///
+    /// let outcomes = ttk_core::try_run(3, third_fails);
+    /// assert_eq!(outcomes[2].as_ref().unwrap_err().bot(), 2);
+    /// ```
     pub fn bot(&self) -> usize {
         self.0.bot
     }
 
     /// What happened.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{BotErrorKind, Cx};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn waits(cx: Cx<u8>, _id: usize) {
+    ///     ttk_core::yield_!(cx.recv());
+    /// }
+    ///
+    /// let error = ttk_core::try_run(1, waits).pop().unwrap().unwrap_err();
+    /// assert_eq!(error.kind(), &BotErrorKind::Stalled);
+    /// ```
     pub fn kind(&self) -> &BotErrorKind {
         &self.0.kind
     }

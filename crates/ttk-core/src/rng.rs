@@ -94,6 +94,20 @@ impl BotRng {
     ///
     /// # Panics
     /// Outside the bot's running loop.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn bits(cx: Cx, _id: usize) -> bool {
+    ///     let rng = cx.rng();
+    ///     rng.next_u64() != rng.next_u64()
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, bits)[0]);
+    /// ```
     pub fn next_u64(&self) -> u64 {
         with_bot_loop(self.loop_id, self.index, "a BotRng", |state| {
             with_state(state, self.index, splitmix)
@@ -101,31 +115,118 @@ impl BotRng {
     }
 
     /// A number in `0..bound` (0 if `bound` is 0).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn dice(cx: Cx, _id: usize) -> bool {
+    ///     let rng = cx.rng();
+    ///     (0..100).all(|_| rng.below(6) < 6) && rng.below(0) == 0
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, dice)[0]);
+    /// ```
     pub fn below(&self, bound: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(bound)) >> 64) as u64
     }
 
     /// A number in `range` (its start if it is empty).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn ports(cx: Cx, _id: usize) -> bool {
+    ///     let rng = cx.rng();
+    ///     (0..100).all(|_| (8000..8010).contains(&rng.range(8000..8010)))
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, ports)[0]);
+    /// ```
     pub fn range(&self, range: Range<u64>) -> u64 {
         range.start + self.below(range.end.saturating_sub(range.start))
     }
 
     /// A number in `[0, 1)`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn fraction(cx: Cx, _id: usize) -> f64 {
+    ///     cx.rng().f64()
+    /// }
+    ///
+    /// assert!((0.0..1.0).contains(&ttk_core::run(1, fraction)[0]));
+    /// ```
     pub fn f64(&self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// True with probability `p`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn coin(cx: Cx, _id: usize) -> (bool, bool) {
+    ///     let rng = cx.rng();
+    ///     (rng.chance(1.0), rng.chance(0.0))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, coin)[0], (true, false));
+    /// ```
     pub fn chance(&self, p: f64) -> bool {
         self.f64() < p
     }
 
     /// One element of `items`, or `None` if it is empty.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn choose(cx: Cx, _id: usize) -> (bool, bool) {
+    ///     let rooms = ["lobby", "arena", "shop"];
+    ///     let rng = cx.rng();
+    ///     let room = rng.pick(&rooms).unwrap();
+    ///     (rooms.contains(room), rng.pick::<u8>(&[]).is_none())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, choose)[0], (true, true));
+    /// ```
     pub fn pick<'a, T>(&self, items: &'a [T]) -> Option<&'a T> {
         items.get(self.below(items.len() as u64) as usize)
     }
 
     /// Shuffles `items` (Fisher–Yates).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn deal(cx: Cx, _id: usize) -> Vec<u8> {
+    ///     let mut cards: Vec<u8> = (1..=10).collect();
+    ///     cx.rng().shuffle(&mut cards);
+    ///     cards.sort();
+    ///     cards
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, deal)[0], (1..=10).collect::<Vec<u8>>());
+    /// ```
     pub fn shuffle<T>(&self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             let j = self.below(i as u64 + 1) as usize;

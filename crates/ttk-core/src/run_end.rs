@@ -51,6 +51,23 @@ impl fmt::Display for RunEnd {
 
 /// A failure of the code that drives a run (not of a bot): the run was ended cleanly, every
 /// bot still running stopped, every descriptor released.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::{Cx, RunEnd, RunError, Runtime};
+///
+/// #[bot(crate = ttk_core)]
+/// fn quick(_cx: Cx, _id: usize) {}
+///
+/// let report = Runtime::new()
+///     .on_tick(|_world, _tick| panic!("the hook fails"))
+///     .execute(1, quick);
+/// let RunEnd::Failed(RunError::HookPanicked { hook, message }) = report.end else {
+///     panic!("the run did not fail");
+/// };
+/// assert_eq!((hook, message.as_str()), (0, "the hook fails"));
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum RunError {
@@ -134,6 +151,24 @@ impl std::error::Error for RunError {
 
 /// What [`Runtime::execute`](crate::Runtime::execute) returns: every bot's outcome in id order,
 /// the world, and why the run ended.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::{Cx, RunEnd, Runtime};
+///
+/// #[bot(crate = ttk_core)]
+/// fn score(cx: Cx<(), u32>, id: usize) -> usize {
+///     cx.world(|total| *total += id as u32);
+///     id * 10
+/// }
+///
+/// let report = Runtime::new().world(0u32).execute(3, score);
+/// assert_eq!(report.end, RunEnd::Completed);
+/// assert_eq!(report.world, 3);
+/// let outputs: Vec<_> = report.outcomes.into_iter().map(Result::unwrap).collect();
+/// assert_eq!(outputs, [0, 10, 20]);
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct RunReport<T, W = ()> {
@@ -147,6 +182,21 @@ pub struct RunReport<T, W = ()> {
 
 /// What [`Runtime::execute_each`](crate::Runtime::execute_each) returns: outcomes went to its
 /// callback as bots ended, so nothing here grows with the number of bots.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::{Cx, RunEnd, Runtime};
+///
+/// #[bot(crate = ttk_core)]
+/// fn short(_cx: Cx, id: usize) -> usize {
+///     id
+/// }
+///
+/// let mut sum = 0;
+/// let summary = Runtime::new().execute_each(5, short, |_id, outcome| sum += outcome.unwrap());
+/// assert_eq!((summary.end, summary.bots_started, sum), (RunEnd::Completed, 5, 10));
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct RunSummary<W = ()> {

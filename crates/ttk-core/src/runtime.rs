@@ -67,6 +67,19 @@ pub(crate) type Installer = Box<dyn FnOnce(&LoopState) -> std::io::Result<()>>;
 
 impl Runtime {
     /// A runtime with the default options: real time, seed 0, no world.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn hello(_cx: Cx, id: usize) -> String {
+    ///     format!("bot {id}")
+    /// }
+    ///
+    /// assert_eq!(Runtime::new().run(2, hello), ["bot 0", "bot 1"]);
+    /// ```
     pub fn new() -> Self {
         Runtime {
             virtual_time: false,
@@ -110,12 +123,45 @@ impl<W: 'static> Runtime<W> {
     /// does, virtual time passes at the speed of real time, so a `timeout` around a read
     /// expires after its real duration instead of at once. A run with sockets is therefore not
     /// deterministic (neither is the network); one without is.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use std::time::{Duration, Instant};
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn long_nap(_cx: Cx, _id: usize) -> Duration {
+    ///     let start = ttk_core::now();
+    ///     ttk_core::yield_!(ttk_core::sleep(Duration::from_secs(3600)));
+    ///     ttk_core::now() - start
+    /// }
+    ///
+    /// let wall = Instant::now();
+    /// let napped = Runtime::new().virtual_time(true).run(2, long_nap);
+    /// assert_eq!(napped, [Duration::from_secs(3600); 2]);
+    /// assert!(wall.elapsed() < Duration::from_secs(60));
+    /// ```
     pub fn virtual_time(mut self, enabled: bool) -> Self {
         self.virtual_time = enabled;
         self
     }
 
     /// Seeds the bots' random generators ([`Cx::rng`]): the same seed gives the same numbers.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn draw(cx: Cx, _id: usize) -> u64 {
+    ///     cx.rng().next_u64()
+    /// }
+    ///
+    /// assert_eq!(Runtime::new().seed(1).run(3, draw), Runtime::new().seed(1).run(3, draw));
+    /// assert_ne!(Runtime::new().seed(1).run(3, draw), Runtime::new().seed(2).run(3, draw));
+    /// ```
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
@@ -153,6 +199,22 @@ impl<W: 'static> Runtime<W> {
 
     /// A handle that stops the run from any thread or a signal handler (see [`StopHandle`]).
     /// Take it before starting the run; every handle taken stops the same run.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, RunEnd, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn waits(cx: Cx<u8>, _id: usize) {
+    ///     ttk_core::yield_!(cx.recv());
+    /// }
+    ///
+    /// let runtime = Runtime::new();
+    /// // Stopped before it starts: it ends at once.
+    /// runtime.stop_handle().stop();
+    /// assert_eq!(runtime.execute(2, waits).end, RunEnd::Stopped);
+    /// ```
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle {
             signal: Arc::clone(&self.stop),
@@ -163,6 +225,24 @@ impl<W: 'static> Runtime<W> {
     /// [`BotSource`]), and the run's factory makes each bot with the next id. Finished bots'
     /// places are reused, so memory follows the bots alive, not all that ever ran; pair it with
     /// [`Runtime::execute_each`] so outcomes are not kept either.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Arrivals, Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn arrival(_cx: Cx, id: usize) -> usize {
+    ///     id
+    /// }
+    ///
+    /// // Three more bots after the two the run starts with.
+    /// let mut more = Some(Arrivals::start(3).then_done());
+    /// let outputs = Runtime::new()
+    ///     .source(move |_now, _live| more.take().unwrap_or_else(Arrivals::done))
+    ///     .run(2, arrival);
+    /// assert_eq!(outputs, [0, 1, 2, 3, 4]);
+    /// ```
     pub fn source(mut self, source: impl BotSource + 'static) -> Self {
         self.source = Some(Box::new(source));
         self
@@ -275,12 +355,35 @@ impl<W: 'static> Runtime<W> {
 
     /// Which of the run's bot ids this loop holds (the whole run unless set with
     /// [`Runtime::ids`], or by [`Workers`](crate::Workers) for each worker's loop).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::{IdSlice, Runtime};
+    ///
+    /// assert!(Runtime::new().id_slice().is_whole());
+    /// let shard = IdSlice::new(1, 2).unwrap();
+    /// assert_eq!(Runtime::new().ids(shard).id_slice(), shard);
+    /// ```
     pub fn id_slice(&self) -> IdSlice {
         self.ids
     }
 
     /// Shares `world` among the bots, which reach it with [`Cx::world`] (their context is then a
     /// `Cx<M, W2>`). Hooks added before are dropped: they were written for the old world.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn sign(cx: Cx<(), Vec<usize>>, id: usize) {
+    ///     cx.world(|guests| guests.push(id));
+    /// }
+    ///
+    /// let (_, guests) = Runtime::new().world(Vec::new()).run_with_world(3, sign);
+    /// assert_eq!(guests, [0, 1, 2]);
+    /// ```
     pub fn world<W2: 'static>(self, world: W2) -> Runtime<W2> {
         Runtime {
             virtual_time: self.virtual_time,
@@ -332,6 +435,20 @@ impl<W: 'static> Runtime<W> {
     /// wake it) or was stopped, with the first failure's bot id and message, as
     /// `std::thread::scope` does. Use [`Runtime::try_run`] to get every bot's outcome instead.
     /// Also as [`Runtime::try_run`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn square(_cx: Cx, id: usize) -> usize {
+    ///     ttk_core::yield_!();
+    ///     id * id
+    /// }
+    ///
+    /// assert_eq!(Runtime::new().run(4, square), [0, 1, 4, 9]);
+    /// ```
     pub fn run<M, F, B>(self, n: usize, f: F) -> Vec<B::Output>
     where
         M: 'static,
@@ -345,6 +462,23 @@ impl<W: 'static> Runtime<W> {
     ///
     /// # Panics
     /// As [`Runtime::run`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn count(cx: Cx<(), u32>, _id: usize) -> u32 {
+    ///     cx.world(|visits| {
+    ///         *visits += 1;
+    ///         *visits
+    ///     })
+    /// }
+    ///
+    /// let (outputs, visits) = Runtime::new().world(0).run_with_world(3, count);
+    /// assert_eq!((outputs, visits), (vec![1, 2, 3], 3));
+    /// ```
     pub fn run_with_world<M, F, B>(self, n: usize, f: F) -> (Vec<B::Output>, W)
     where
         M: 'static,
@@ -370,6 +504,23 @@ impl<W: 'static> Runtime<W> {
     /// the run has ended cleanly, if it ended with [`RunEnd::Failed`] (a tick hook, the factory
     /// or the source panicked; the selector failed or could not be made), with that error's
     /// message. [`Runtime::execute`] returns that error instead.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn odd_ones_fail(_cx: Cx, id: usize) -> usize {
+    ///     assert!(id % 2 == 0, "bot {id} is odd");
+    ///     id
+    /// }
+    ///
+    /// let outcomes = Runtime::new().try_run(3, odd_ones_fail);
+    /// assert_eq!(outcomes[0].as_ref().unwrap(), &0);
+    /// assert!(outcomes[1].as_ref().unwrap_err().to_string().contains("bot 1 is odd"));
+    /// assert_eq!(outcomes[2].as_ref().unwrap(), &2);
+    /// ```
     pub fn try_run<M, F, B>(self, n: usize, f: F) -> Vec<Result<B::Output, BotError>>
     where
         M: 'static,
@@ -383,6 +534,23 @@ impl<W: 'static> Runtime<W> {
     ///
     /// # Panics
     /// As [`Runtime::try_run`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn deposit(cx: Cx<(), u32>, id: usize) -> u32 {
+    ///     assert_ne!(id, 1, "bot 1 drops its coin");
+    ///     cx.world(|bank| *bank += 5);
+    ///     id as u32
+    /// }
+    ///
+    /// let (outcomes, bank) = Runtime::new().world(0).try_run_with_world(3, deposit);
+    /// assert!(outcomes[1].is_err());
+    /// assert_eq!(bank, 10);
+    /// ```
     pub fn try_run_with_world<M, F, B>(
         self,
         n: usize,
@@ -459,6 +627,26 @@ impl<W: 'static> Runtime<W> {
     ///
     /// # Panics
     /// As [`Runtime::execute`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn session(_cx: Cx, id: usize) -> usize {
+    ///     ttk_core::yield_!();
+    ///     id
+    /// }
+    ///
+    /// let mut finished = Vec::new();
+    /// let summary = Runtime::new().execute_each(3, session, |id, outcome| {
+    ///     finished.push((id, outcome.unwrap()));
+    /// });
+    /// assert_eq!(summary.bots_started, 3);
+    /// finished.sort();
+    /// assert_eq!(finished, [(0, 0), (1, 1), (2, 2)]);
+    /// ```
     pub fn execute_each<M, F, B>(
         self,
         n: usize,

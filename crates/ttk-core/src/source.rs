@@ -38,6 +38,14 @@ pub(crate) enum Ask {
 
 impl Arrivals {
     /// Start `count` bots now, and ask again at the end of the next tick.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::Arrivals;
+    ///
+    /// let now = Arrivals::start(5);
+    /// assert_eq!((now.count(), now.next_time(), now.is_done()), (5, None, false));
+    /// ```
     pub fn start(count: usize) -> Arrivals {
         Arrivals {
             count,
@@ -46,6 +54,16 @@ impl Arrivals {
     }
 
     /// Start no bot now; ask again at `at`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use ttk_core::Arrivals;
+    ///
+    /// let later = Instant::now() + Duration::from_secs(1);
+    /// let arrivals = Arrivals::wait_until(later);
+    /// assert_eq!((arrivals.count(), arrivals.next_time()), (0, Some(later)));
+    /// ```
     pub fn wait_until(at: Instant) -> Arrivals {
         Arrivals {
             count: 0,
@@ -54,6 +72,15 @@ impl Arrivals {
     }
 
     /// Start no more bots, ever.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::Arrivals;
+    ///
+    /// let done = Arrivals::done();
+    /// assert!(done.is_done());
+    /// assert_eq!(done.count(), 0);
+    /// ```
     pub fn done() -> Arrivals {
         Arrivals {
             count: 0,
@@ -63,6 +90,16 @@ impl Arrivals {
 
     /// The same bots now, then ask again at `at` (a time already past: at the end of the next
     /// tick).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use ttk_core::Arrivals;
+    ///
+    /// let next = Instant::now() + Duration::from_millis(100);
+    /// let arrivals = Arrivals::start(2).then_at(next);
+    /// assert_eq!((arrivals.count(), arrivals.next_time()), (2, Some(next)));
+    /// ```
     pub fn then_at(self, at: Instant) -> Arrivals {
         Arrivals {
             next: Ask::At(at),
@@ -71,6 +108,14 @@ impl Arrivals {
     }
 
     /// The same bots now, and no more after them.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::Arrivals;
+    ///
+    /// let last = Arrivals::start(3).then_done();
+    /// assert_eq!((last.count(), last.is_done()), (3, true));
+    /// ```
     pub fn then_done(self) -> Arrivals {
         Arrivals {
             next: Ask::Never,
@@ -79,12 +124,31 @@ impl Arrivals {
     }
 
     /// Bots to start now.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::Arrivals;
+    ///
+    /// assert_eq!(Arrivals::start(4).count(), 4);
+    /// assert_eq!(Arrivals::done().count(), 0);
+    /// ```
     pub fn count(&self) -> usize {
         self.count
     }
 
     /// The time to ask again at, if the source named one (`None` for "the next tick" and for
     /// "never").
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Instant;
+    /// use ttk_core::Arrivals;
+    ///
+    /// let at = Instant::now();
+    /// assert_eq!(Arrivals::wait_until(at).next_time(), Some(at));
+    /// assert_eq!(Arrivals::start(1).next_time(), None);
+    /// assert_eq!(Arrivals::done().next_time(), None);
+    /// ```
     pub fn next_time(&self) -> Option<Instant> {
         match self.next {
             Ask::At(at) => Some(at),
@@ -93,6 +157,14 @@ impl Arrivals {
     }
 
     /// Whether the source is done.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::Arrivals;
+    ///
+    /// assert!(Arrivals::done().is_done());
+    /// assert!(!Arrivals::start(1).is_done());
+    /// ```
     pub fn is_done(&self) -> bool {
         self.next == Ask::Never
     }
@@ -142,6 +214,38 @@ impl Arrivals {
 /// ```
 pub trait BotSource {
     /// How many bots to start at `now`, with `live` bots running, and when to ask again.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use std::time::Instant;
+    /// use ttk_core::{Arrivals, BotSource, Cx, Runtime};
+    ///
+    /// /// Keeps `target` bots alive until `total` have started.
+    /// struct KeepUp {
+    ///     target: usize,
+    ///     total: usize,
+    /// }
+    ///
+    /// impl BotSource for KeepUp {
+    ///     fn arrivals(&mut self, _now: Instant, live: usize) -> Arrivals {
+    ///         let count = self.target.saturating_sub(live).min(self.total);
+    ///         self.total -= count;
+    ///         let arrivals = Arrivals::start(count);
+    ///         if self.total == 0 { arrivals.then_done() } else { arrivals }
+    ///     }
+    /// }
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn visit(_cx: Cx, _id: usize) {
+    ///     ttk_core::yield_!();
+    /// }
+    ///
+    /// let summary = Runtime::new()
+    ///     .source(KeepUp { target: 3, total: 10 })
+    ///     .execute_each(0, visit, |_, outcome| outcome.unwrap());
+    /// assert_eq!(summary.bots_started, 10);
+    /// ```
     fn arrivals(&mut self, now: Instant, live: usize) -> Arrivals;
 }
 

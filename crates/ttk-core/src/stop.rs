@@ -93,6 +93,29 @@ impl StopHandle {
     /// Stops the run (see [`StopHandle`]). Safe to call from a signal handler: it sets an atomic
     /// flag and writes to an eventfd, with no lock and no allocation. (If the run ends at that
     /// very moment, the handler may be the last to let go of the run's waker and free it.)
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use std::time::Duration;
+    /// use ttk_core::{Cx, RunEnd, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn naps(_cx: Cx, _id: usize) {
+    ///     loop {
+    ///         ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(1)));
+    ///     }
+    /// }
+    ///
+    /// let runtime = Runtime::new();
+    /// let stop = runtime.stop_handle();
+    /// let stopper = std::thread::spawn(move || {
+    ///     std::thread::sleep(Duration::from_millis(10));
+    ///     stop.stop();
+    /// });
+    /// assert_eq!(runtime.execute(1, naps).end, RunEnd::Stopped);
+    /// stopper.join().unwrap();
+    /// ```
     pub fn stop(&self) {
         self.signal.requested.store(true, Ordering::Release);
         // Every slot handed out so far: one being filled right now is skipped (its loop sees

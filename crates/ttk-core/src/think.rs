@@ -69,6 +69,23 @@ impl ThinkTime {
     /// How much longer than its mean an exponential think time may be: samples are capped at
     /// this many means, so one unlucky draw cannot park a bot for hours. The cap takes
     /// e<sup>-10</sup> ≈ 0.005 % off the mean.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use std::time::Duration;
+    /// use ttk_core::{Cx, ThinkTime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn longest(cx: Cx, _id: usize) -> Duration {
+    ///     let think = ThinkTime::exponential(Duration::from_millis(100));
+    ///     let rng = cx.rng();
+    ///     (0..10_000).map(|_| think.sample(&rng)).max().unwrap()
+    /// }
+    ///
+    /// let cap = Duration::from_millis(100) * ThinkTime::EXPONENTIAL_CAP;
+    /// assert!(ttk_core::run(1, longest)[0] <= cap);
+    /// ```
     pub const EXPONENTIAL_CAP: u32 = 10;
 
     /// Always `pause`.

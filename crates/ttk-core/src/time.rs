@@ -37,7 +37,7 @@ pub fn now() -> Instant {
     with_loop(|state| state.clock.instant(state.clock.now()))
 }
 
-/// Waits until `duration` has passed; wait for it with `yield_!(ttk::sleep(d))`.
+/// Waits until `duration` has passed; wait for it with `yield_!(ttk_core::sleep(d))`.
 ///
 /// The bot is parked meanwhile: it costs nothing until its timer fires. A sleep dropped before
 /// its time (the operation of a [`timeout`] won) cancels its timer: nothing is kept and the bot
@@ -64,7 +64,7 @@ pub fn sleep(duration: Duration) -> Sleep {
     }
 }
 
-/// Waits until `deadline`; wait for it with `yield_!(ttk::sleep_until(t))`.
+/// Waits until `deadline`; wait for it with `yield_!(ttk_core::sleep_until(t))`.
 ///
 /// # Examples
 /// ```
@@ -89,6 +89,23 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 }
 
 /// A bot's wait for a point in time; made by [`sleep`] and [`sleep_until`].
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use std::time::Duration;
+/// use ttk_core::{Cx, Sleep};
+///
+/// #[bot(crate = ttk_core)]
+/// fn nap(_cx: Cx, _id: usize) -> Duration {
+///     let start = ttk_core::now();
+///     let sleep: Sleep = ttk_core::sleep(Duration::from_millis(5));
+///     ttk_core::yield_!(sleep);
+///     ttk_core::now() - start
+/// }
+///
+/// assert!(ttk_core::run(1, nap)[0] >= Duration::from_millis(5));
+/// ```
 #[derive(Debug)]
 #[must_use = "a sleep does nothing unless waited on with yield_!"]
 pub struct Sleep {
@@ -151,7 +168,7 @@ impl Drop for Sleep {
     }
 }
 
-/// Waits for `op`, at most `limit`: `yield_!(ttk::timeout(d, op))` is `Ok(output)`, or
+/// Waits for `op`, at most `limit`: `yield_!(ttk_core::timeout(d, op))` is `Ok(output)`, or
 /// `Err(Elapsed)` naming the limit if time ran out first (and `op` is dropped).
 ///
 /// # Examples
@@ -185,6 +202,23 @@ pub async fn timeout<F: IntoFuture>(limit: Duration, op: F) -> Result<F::Output,
 }
 
 /// The error of a [`timeout`] whose limit passed first.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use std::time::Duration;
+/// use ttk_core::{Cx, Elapsed};
+///
+/// #[bot(crate = ttk_core)]
+/// fn impatient(cx: Cx<u8>, _id: usize) -> Result<u8, Elapsed> {
+///     // Nobody sends: the limit passes first.
+///     let message = ttk_core::yield_!(ttk_core::timeout(Duration::from_millis(5), cx.recv()))?;
+///     Ok(message.data)
+/// }
+///
+/// let error = ttk_core::run(1, impatient).pop().unwrap().unwrap_err();
+/// assert_eq!(error.limit(), Duration::from_millis(5));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Elapsed {
     /// The limit that passed.

@@ -98,6 +98,21 @@ impl<W> Runtime<W> {
     /// # Panics
     /// If the runtime already has a source, tick hooks or a metrics sink (set them in
     /// [`Workers::each_loop`]), or `count` is over 256.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn ring(cx: Cx<usize>, id: usize) -> usize {
+    ///     // Each bot tells the next; some of them live on the other worker's loop.
+    ///     cx.send((id + 1) % 4, id);
+    ///     ttk_core::yield_!(cx.recv()).data
+    /// }
+    ///
+    /// assert_eq!(Runtime::new().workers(2).run(4, ring), [3, 0, 1, 2]);
+    /// ```
     pub fn workers(self, count: usize) -> Workers<W> {
         assert!(
             self.hooks.is_empty() && self.source.is_none() && self.metrics.is_none(),
@@ -380,6 +395,20 @@ impl<W: Clone + Send + 'static> Workers<W> {
     ///
     /// # Panics
     /// As [`Runtime::run`]: if a bot failed, or the run failed.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn double(_cx: Cx, id: usize) -> usize {
+    ///     ttk_core::yield_!();
+    ///     id * 2
+    /// }
+    ///
+    /// assert_eq!(Runtime::new().workers(3).run(5, double), [0, 2, 4, 6, 8]);
+    /// ```
     pub fn run<M, F, B>(self, n: usize, f: F) -> Vec<B::Output>
     where
         M: Send + 'static,

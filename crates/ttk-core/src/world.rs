@@ -109,6 +109,24 @@ fn world_of<W: 'static>(state: &LoopState) -> Rc<RefCell<W>> {
 }
 
 /// What a tick hook learns about the tick that just ended.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::{Cx, Runtime, TickInfo};
+///
+/// #[bot(crate = ttk_core)]
+/// fn three_steps(_cx: Cx<(), Vec<(u64, usize)>>, _id: usize) {
+///     ttk_core::yield_!();
+///     ttk_core::yield_!();
+/// }
+///
+/// let (_, seen) = Runtime::new()
+///     .world(Vec::new())
+///     .on_tick(|seen, info: &TickInfo| seen.push((info.tick, info.live_bots)))
+///     .run_with_world(2, three_steps);
+/// assert_eq!(seen, [(0, 2), (1, 2), (2, 0)]);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct TickInfo {
     /// The tick's number (the first tick is 0).
@@ -149,6 +167,22 @@ impl<M, W: 'static> Cx<M, W> {
     ///
     /// # Panics
     /// If called from inside another `cx.world` closure (the world is already borrowed).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn take_ticket(cx: Cx<(), u32>, _id: usize) -> u32 {
+    ///     cx.world(|next| {
+    ///         *next += 1;
+    ///         *next
+    ///     })
+    /// }
+    ///
+    /// assert_eq!(Runtime::new().world(100).run(3, take_ticket), [101, 102, 103]);
+    /// ```
     pub fn world<R>(&self, f: impl FnOnce(&mut W) -> R) -> R {
         let world = self.with_loop(|state| world_of::<W>(state));
         let mut world = world.try_borrow_mut().unwrap_or_else(|_| {

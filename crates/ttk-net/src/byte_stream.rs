@@ -48,9 +48,59 @@ use crate::tcp_stream::TcpStream;
 pub trait ByteStream {
     /// Reads what is available into `buf`, waiting until something is; `Ok(0)` means the peer
     /// closed its side.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{ByteStream, TcpListener, TcpStream};
+    ///
+    /// /// Reads what comes first from any byte stream.
+    /// async fn first_bytes(stream: &impl ByteStream) -> std::io::Result<Vec<u8>> {
+    ///     let mut buf = [0; 16];
+    ///     let n = stream.read(&mut buf).await?;
+    ///     Ok(buf[..n].to_vec())
+    /// }
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn reader(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     ttk_core::yield_!(client.write_all(b"hi"))?;
+    ///     ttk_core::yield_!(first_bytes(&server))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, reader)[0].as_ref().unwrap(), b"hi");
+    /// ```
     fn read(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>>;
 
     /// Writes all of `buf`, waiting while the stream cannot take more.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{ByteStream, TcpListener, TcpStream};
+    ///
+    /// /// Sends a greeting on any byte stream.
+    /// async fn greet(stream: &impl ByteStream) -> std::io::Result<()> {
+    ///     stream.write_all(b"hello\n").await
+    /// }
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn greeter(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     ttk_core::yield_!(greet(&client))?;
+    ///     let mut buf = [0; 6];
+    ///     ttk_core::yield_!(server.read_exact(&mut buf))?;
+    ///     Ok(buf.to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, greeter)[0].as_ref().unwrap(), b"hello\n");
+    /// ```
     fn write_all(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>>;
 }
 

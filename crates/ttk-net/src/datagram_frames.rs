@@ -49,6 +49,22 @@ pub struct DatagramFrames {
 
 impl DatagramFrames {
     /// Frames `socket`'s datagrams with `format`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{DatagramFrames, FrameFormat, UdpSocket};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn framed(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let frames = DatagramFrames::new(socket, FrameFormat::u16_be().max_frame_len(512));
+    ///     Ok(frames.get_ref().local_addr()?.port() != 0)
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, framed)[0].as_ref().unwrap());
+    /// ```
     pub fn new(socket: UdpSocket, format: FrameFormat) -> DatagramFrames {
         DatagramFrames {
             socket,
@@ -62,6 +78,27 @@ impl DatagramFrames {
     /// # Errors
     /// `InvalidInput` if the payload is over the format's maximum or the frame over a
     /// datagram's; those of [`UdpSocket::send`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{DatagramFrames, FrameFormat, UdpSocket};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn send(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let server = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let client = UdpSocket::bind("127.0.0.1:0")?;
+    ///     client.connect(server.local_addr()?)?;
+    ///     let mut client = DatagramFrames::new(client, FrameFormat::u16_be());
+    ///     ttk_core::yield_!(client.send_frame(b"ping"))?;
+    ///     let mut datagram = [0; 16];
+    ///     let n = ttk_core::yield_!(server.recv(&mut datagram))?;
+    ///     Ok(datagram[..n].to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, send)[0].as_ref().unwrap(), b"\x00\x04ping");
+    /// ```
     pub async fn send_frame(&mut self, payload: &[u8]) -> io::Result<()> {
         self.encode(payload)?;
         self.socket.send(&self.buf).await.map(drop)
@@ -71,6 +108,26 @@ impl DatagramFrames {
     ///
     /// # Errors
     /// As [`DatagramFrames::send_frame`], and those of [`UdpSocket::send_to`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{DatagramFrames, FrameFormat, UdpSocket};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn send_to(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let server = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let mut client = DatagramFrames::new(socket, FrameFormat::lines());
+    ///     ttk_core::yield_!(client.send_frame_to(b"hello", server.local_addr()?))?;
+    ///     let mut datagram = [0; 16];
+    ///     let (n, _) = ttk_core::yield_!(server.recv_from(&mut datagram))?;
+    ///     Ok(datagram[..n].to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, send_to)[0].as_ref().unwrap(), b"hello\n");
+    /// ```
     pub async fn send_frame_to(&mut self, payload: &[u8], target: SocketAddr) -> io::Result<()> {
         self.encode(payload)?;
         self.socket.send_to(&self.buf, target).await.map(drop)
@@ -81,6 +138,25 @@ impl DatagramFrames {
     /// # Errors
     /// `InvalidData` if the datagram is not exactly one whole frame within the limit; those of
     /// [`UdpSocket::recv`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{DatagramFrames, FrameFormat, UdpSocket};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn receive(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let server = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let client = UdpSocket::bind("127.0.0.1:0")?;
+    ///     client.connect(server.local_addr()?)?;
+    ///     ttk_core::yield_!(server.send_to(b"\x00\x02ok", client.local_addr()?))?;
+    ///     let mut client = DatagramFrames::new(client, FrameFormat::u16_be());
+    ///     Ok(ttk_core::yield_!(client.recv_frame())?.to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, receive)[0].as_ref().unwrap(), b"ok");
+    /// ```
     pub async fn recv_frame(&mut self) -> io::Result<&[u8]> {
         self.buf.resize(MAX_DATAGRAM, 0);
         let n = self.socket.recv(&mut self.buf).await?;
@@ -91,6 +167,25 @@ impl DatagramFrames {
     ///
     /// # Errors
     /// As [`DatagramFrames::recv_frame`], and those of [`UdpSocket::recv_from`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{DatagramFrames, FrameFormat, UdpSocket};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn receive_from(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let mut server = DatagramFrames::new(socket, FrameFormat::lines());
+    ///     let client = UdpSocket::bind("127.0.0.1:0")?;
+    ///     ttk_core::yield_!(client.send_to(b"hi\n", server.get_ref().local_addr()?))?;
+    ///     let (frame, from) = ttk_core::yield_!(server.recv_frame_from())?;
+    ///     Ok(frame == b"hi" && from == client.local_addr()?)
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, receive_from)[0].as_ref().unwrap());
+    /// ```
     pub async fn recv_frame_from(&mut self) -> io::Result<(&[u8], SocketAddr)> {
         self.buf.resize(MAX_DATAGRAM, 0);
         let (n, from) = self.socket.recv_from(&mut self.buf).await?;
@@ -98,11 +193,47 @@ impl DatagramFrames {
     }
 
     /// The socket.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{DatagramFrames, FrameFormat, UdpSocket};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn address(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let frames = DatagramFrames::new(UdpSocket::bind("127.0.0.1:0")?, FrameFormat::lines());
+    ///     Ok(frames.get_ref().local_addr()?.ip().is_loopback())
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, address)[0].as_ref().unwrap());
+    /// ```
     pub fn get_ref(&self) -> &UdpSocket {
         &self.socket
     }
 
     /// The socket back.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{DatagramFrames, FrameFormat, UdpSocket};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn unframed(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let server = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let frames = DatagramFrames::new(UdpSocket::bind("127.0.0.1:0")?, FrameFormat::lines());
+    ///     let socket = frames.into_inner();
+    ///     // Back to plain datagrams: no newline added.
+    ///     ttk_core::yield_!(socket.send_to(b"raw", server.local_addr()?))?;
+    ///     let mut buf = [0; 8];
+    ///     let n = ttk_core::yield_!(server.recv(&mut buf))?;
+    ///     Ok(buf[..n].to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, unframed)[0].as_ref().unwrap(), b"raw");
+    /// ```
     pub fn into_inner(self) -> UdpSocket {
         self.socket
     }

@@ -4,6 +4,16 @@ use std::io;
 use std::ops::Range;
 
 /// The width of a length prefix.
+///
+/// # Examples
+/// ```
+/// use ttk_net::{Endian, FrameFormat, PrefixWidth};
+///
+/// let format = FrameFormat::length_prefixed(PrefixWidth::U32, Endian::Big);
+/// let mut wire = Vec::new();
+/// format.encode(b"abc", &mut wire).unwrap();
+/// assert_eq!(wire, b"\x00\x00\x00\x03abc");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PrefixWidth {
     /// Two bytes: frames up to 65,535 bytes.
@@ -13,6 +23,16 @@ pub enum PrefixWidth {
 }
 
 /// The byte order of a length prefix.
+///
+/// # Examples
+/// ```
+/// use ttk_net::{Endian, FrameFormat, PrefixWidth};
+///
+/// let format = FrameFormat::length_prefixed(PrefixWidth::U16, Endian::Little);
+/// let mut wire = Vec::new();
+/// format.encode(b"abc", &mut wire).unwrap();
+/// assert_eq!(wire, b"\x03\x00abc");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endian {
     /// Most significant byte first (network order).
@@ -22,6 +42,16 @@ pub enum Endian {
 }
 
 /// What ends a line that is sent (any line read may end in `\n` or `\r\n`).
+///
+/// # Examples
+/// ```
+/// use ttk_net::{FrameFormat, LineEnding};
+///
+/// let smtp = FrameFormat::lines_ending(LineEnding::CrLf);
+/// let mut wire = Vec::new();
+/// smtp.encode(b"HELO bot", &mut wire).unwrap();
+/// assert_eq!(wire, b"HELO bot\r\n");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineEnding {
     /// `\n`.
@@ -68,9 +98,24 @@ pub struct FrameFormat {
 
 impl FrameFormat {
     /// The default maximum payload: 1 MiB.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::FrameFormat;
+    ///
+    /// assert_eq!(FrameFormat::lines().max_len(), FrameFormat::DEFAULT_MAX_FRAME_LEN);
+    /// ```
     pub const DEFAULT_MAX_FRAME_LEN: usize = 1 << 20;
 
     /// Length-prefixed frames.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::{Endian, FrameFormat, PrefixWidth};
+    ///
+    /// let format = FrameFormat::length_prefixed(PrefixWidth::U16, Endian::Big);
+    /// assert_eq!(format, FrameFormat::u16_be());
+    /// ```
     pub fn length_prefixed(width: PrefixWidth, endian: Endian) -> FrameFormat {
         FrameFormat {
             delimiting: Delimiting::Length(width, endian),
@@ -79,26 +124,75 @@ impl FrameFormat {
     }
 
     /// A big-endian `u16` length, then the payload.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::FrameFormat;
+    ///
+    /// let mut wire = Vec::new();
+    /// FrameFormat::u16_be().encode(b"hi", &mut wire).unwrap();
+    /// assert_eq!(wire, b"\x00\x02hi");
+    /// ```
     pub fn u16_be() -> FrameFormat {
         Self::length_prefixed(PrefixWidth::U16, Endian::Big)
     }
 
     /// A little-endian `u16` length, then the payload.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::FrameFormat;
+    ///
+    /// let mut wire = Vec::new();
+    /// FrameFormat::u16_le().encode(b"hi", &mut wire).unwrap();
+    /// assert_eq!(wire, b"\x02\x00hi");
+    /// ```
     pub fn u16_le() -> FrameFormat {
         Self::length_prefixed(PrefixWidth::U16, Endian::Little)
     }
 
     /// A big-endian `u32` length, then the payload.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::FrameFormat;
+    ///
+    /// let mut wire = Vec::new();
+    /// FrameFormat::u32_be().encode(b"hi", &mut wire).unwrap();
+    /// assert_eq!(wire, b"\x00\x00\x00\x02hi");
+    /// ```
     pub fn u32_be() -> FrameFormat {
         Self::length_prefixed(PrefixWidth::U32, Endian::Big)
     }
 
     /// A little-endian `u32` length, then the payload.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::FrameFormat;
+    ///
+    /// let mut wire = Vec::new();
+    /// FrameFormat::u32_le().encode(b"hi", &mut wire).unwrap();
+    /// assert_eq!(wire, b"\x02\x00\x00\x00hi");
+    /// ```
     pub fn u32_le() -> FrameFormat {
         Self::length_prefixed(PrefixWidth::U32, Endian::Little)
     }
 
     /// Lines ending in `\n` (`\r\n` accepted on input).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::FrameFormat;
+    ///
+    /// let lines = FrameFormat::lines();
+    /// let mut wire = Vec::new();
+    /// lines.encode(b"GET key", &mut wire).unwrap();
+    /// assert_eq!(wire, b"GET key\n");
+    /// // A line that ends in `\r\n` is read too, without its `\r`.
+    /// let (line, used) = lines.decode(b"OK\r\nnext").unwrap().unwrap();
+    /// assert_eq!((line, used), (0..2, 4));
+    /// ```
     pub fn lines() -> FrameFormat {
         Self::lines_ending(LineEnding::Lf)
     }
@@ -123,6 +217,14 @@ impl FrameFormat {
     }
 
     /// Lines sent with `ending` (either ending accepted on input).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::{FrameFormat, LineEnding};
+    ///
+    /// assert_eq!(FrameFormat::lines_ending(LineEnding::Lf), FrameFormat::lines());
+    /// assert_eq!(FrameFormat::lines_ending(LineEnding::CrLf), FrameFormat::crlf_lines());
+    /// ```
     pub fn lines_ending(ending: LineEnding) -> FrameFormat {
         FrameFormat {
             delimiting: Delimiting::Lines(ending),
@@ -131,12 +233,29 @@ impl FrameFormat {
     }
 
     /// Sets the largest payload accepted (and sent), in bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::FrameFormat;
+    ///
+    /// let small = FrameFormat::u16_be().max_frame_len(4);
+    /// let mut wire = Vec::new();
+    /// assert!(small.encode(b"four", &mut wire).is_ok());
+    /// assert!(small.encode(b"five!", &mut wire).is_err());
+    /// ```
     pub fn max_frame_len(mut self, bytes: usize) -> FrameFormat {
         self.max_frame_len = bytes;
         self
     }
 
     /// The largest payload accepted, in bytes.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::FrameFormat;
+    ///
+    /// assert_eq!(FrameFormat::lines().max_frame_len(100).max_len(), 100);
+    /// ```
     pub fn max_len(&self) -> usize {
         self.max_frame_len
     }
@@ -156,6 +275,18 @@ impl FrameFormat {
     /// # Errors
     /// `InvalidInput` if the payload is over the maximum or does not fit the prefix, or (for
     /// lines) contains `\n`.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::FrameFormat;
+    ///
+    /// let mut wire = Vec::new();
+    /// FrameFormat::lines().encode(b"one", &mut wire).unwrap();
+    /// FrameFormat::lines().encode(b"two", &mut wire).unwrap();
+    /// assert_eq!(wire, b"one\ntwo\n");
+    /// let error = FrameFormat::lines().encode(b"a\nb", &mut wire).unwrap_err();
+    /// assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
     pub fn encode(&self, payload: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
         if payload.len() > self.max_frame_len {
             return Err(io::Error::new(
@@ -226,6 +357,18 @@ impl FrameFormat {
     ///
     /// # Errors
     /// `InvalidData` if the frame announces (or, for lines, already has) more than the maximum.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::FrameFormat;
+    ///
+    /// let format = FrameFormat::u16_be();
+    /// // Half a frame: more bytes are needed.
+    /// assert_eq!(format.decode(b"\x00\x05he").unwrap(), None);
+    /// let wire = b"\x00\x05hello\x00";
+    /// let (payload, used) = format.decode(wire).unwrap().unwrap();
+    /// assert_eq!((&wire[payload], used), (&b"hello"[..], 7));
+    /// ```
     pub fn decode(&self, buf: &[u8]) -> io::Result<Option<(Range<usize>, usize)>> {
         match self.delimiting {
             Delimiting::Length(width, endian) => {

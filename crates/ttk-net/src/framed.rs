@@ -61,6 +61,27 @@ pub struct Framed<S = TcpStream> {
 
 impl<S: ByteStream> Framed<S> {
     /// Frames `stream` with `format`.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{FrameFormat, Framed, TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn lines(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     let mut client = Framed::new(client, FrameFormat::lines());
+    ///     ttk_core::yield_!(client.write_frame(b"PING"))?;
+    ///     let mut wire = [0; 5];
+    ///     ttk_core::yield_!(server.read_exact(&mut wire))?;
+    ///     Ok(wire.to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, lines)[0].as_ref().unwrap(), b"PING\n");
+    /// ```
     pub fn new(stream: S, format: FrameFormat) -> Framed<S> {
         Framed {
             stream,
@@ -78,6 +99,33 @@ impl<S: ByteStream> Framed<S> {
     /// # Errors
     /// `InvalidData` for a frame over the format's maximum; `UnexpectedEof` if the peer closed
     /// in the middle of a frame; those of the stream's [`ByteStream::read`] ([`TcpStream::read`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{FrameFormat, Framed, TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn replies(_cx: Cx, _id: usize) -> std::io::Result<Vec<Vec<u8>>> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     // Two lines in one write, then the server closes.
+    ///     ttk_core::yield_!(server.write_all(b"+OK\r\n+PONG\r\n"))?;
+    ///     drop(server);
+    ///     let mut client = Framed::new(client, FrameFormat::crlf_lines());
+    ///     let mut got = Vec::new();
+    ///     // `None` once the peer has closed between frames.
+    ///     while let Some(line) = ttk_core::yield_!(client.read_frame())? {
+    ///         got.push(line.to_vec());
+    ///     }
+    ///     Ok(got)
+    /// }
+    ///
+    /// let lines = ttk_core::run(1, replies).pop().unwrap().unwrap();
+    /// assert_eq!(lines, [b"+OK".to_vec(), b"+PONG".to_vec()]);
+    /// ```
     pub async fn read_frame(&mut self) -> io::Result<Option<&[u8]>> {
         let payload = loop {
             if let Some((payload, used)) =
@@ -134,6 +182,27 @@ impl<S: ByteStream> Framed<S> {
     /// # Errors
     /// `InvalidInput` if the payload is over the format's maximum; those of
     /// the stream's [`ByteStream::write_all`] ([`TcpStream::write_all`]).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{FrameFormat, Framed, TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn prefixed(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     let mut client = Framed::new(client, FrameFormat::u16_be());
+    ///     ttk_core::yield_!(client.write_frame(b"move 3 4"))?;
+    ///     let mut wire = [0; 10];
+    ///     ttk_core::yield_!(server.read_exact(&mut wire))?;
+    ///     Ok(wire.to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, prefixed)[0].as_ref().unwrap(), b"\x00\x08move 3 4");
+    /// ```
     pub async fn write_frame(&mut self, payload: &[u8]) -> io::Result<()> {
         self.write_buf.clear();
         self.format.encode(payload, &mut self.write_buf)?;
@@ -173,12 +242,52 @@ impl<S: ByteStream> Framed<S> {
     }
 
     /// The connection.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{FrameFormat, Framed, TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn peer(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let framed = Framed::new(client, FrameFormat::lines());
+    ///     Ok(framed.get_ref().peer_addr()? == listener.local_addr()?)
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, peer)[0].as_ref().unwrap());
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.stream
     }
 
     /// The connection, giving up bytes read and not yet returned as frames; use
     /// [`Framed::into_parts`] to keep them.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{FrameFormat, Framed, TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn unframed(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     let framed = Framed::new(client, FrameFormat::lines());
+    ///     // Back to the plain stream: bytes go out as they are.
+    ///     let client = framed.into_inner();
+    ///     ttk_core::yield_!(client.write_all(b"raw"))?;
+    ///     let mut wire = [0; 3];
+    ///     ttk_core::yield_!(server.read_exact(&mut wire))?;
+    ///     Ok(wire.to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, unframed)[0].as_ref().unwrap(), b"raw");
+    /// ```
     pub fn into_inner(self) -> S {
         self.stream
     }

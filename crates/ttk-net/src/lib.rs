@@ -3,7 +3,7 @@
 //! Every socket is registered with the loop of the bot that made it, through ttk-core's public
 //! [`IoSource`](ttk_core::io::IoSource) alone — the same API a custom transport uses. Names
 //! mirror std and tokio; every operation that waits is used with `yield_!`:
-//! `let n = ttk::yield_!(stream.read(&mut buf))?;`.
+//! `let n = ttk_core::yield_!(stream.read(&mut buf))?;` (`ttk::yield_!` through the facade).
 //!
 //! Addresses are given as std's are ([`ToSocketAddrs`]), but name resolution never blocks the
 //! loop: an IP literal (`"127.0.0.1:7000"`, a `SocketAddr`) is used at once, on the loop thread,
@@ -12,9 +12,9 @@
 //! ([`set_resolver`]), e.g. to map made-up names for a load test.
 //!
 //! Errors are `io::Error`s with the kinds std uses (`ConnectionRefused`, `ConnectionReset`,
-//! `UnexpectedEof`, `InvalidData` for bad frames, `TimedOut` from `ttk::timeout`); an exhausted
-//! OS limit (descriptors, local ports) is `QuotaExceeded` wrapping a [`LimitReached`] that names
-//! the limit and what to raise.
+//! `UnexpectedEof`, `InvalidData` for bad frames, `TimedOut` from `ttk_core::timeout`); an
+//! exhausted OS limit (descriptors, local ports) is `QuotaExceeded` wrapping a [`LimitReached`]
+//! that names the limit and what to raise.
 //!
 //! # Examples
 //! ```

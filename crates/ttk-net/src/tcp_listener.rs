@@ -59,6 +59,23 @@ impl TcpListener {
     ///
     /// # Panics
     /// Outside a running ttk loop.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::TcpListener;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn listens(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     // A host name is refused: looking it up would block the loop.
+    ///     assert!(TcpListener::bind("localhost:0").is_err());
+    ///     Ok(listener.local_addr()?.port() != 0)
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, listens)[0].as_ref().unwrap());
+    /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let mut last_error = None;
         for addr in lookup::literal(&addr, "TcpListener::bind")? {
@@ -80,6 +97,23 @@ impl TcpListener {
     /// # Errors
     /// A [`LimitReached`](crate::LimitReached) error if descriptors ran out (the connection
     /// stays queued; accepting again after closing something takes it); the OS's other errors.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn accepts(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (_server, peer) = ttk_core::yield_!(listener.accept())?;
+    ///     Ok(peer == client.local_addr()?)
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, accepts)[0].as_ref().unwrap());
+    /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, peer) = self
             .io
@@ -93,6 +127,21 @@ impl TcpListener {
     ///
     /// # Errors
     /// The OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::TcpListener;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn address(_cx: Cx, _id: usize) -> std::io::Result<String> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     Ok(listener.local_addr()?.ip().to_string())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, address)[0].as_ref().unwrap(), "127.0.0.1");
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }

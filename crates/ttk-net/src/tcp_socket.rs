@@ -56,6 +56,22 @@ impl TcpSocket {
     ///
     /// # Errors
     /// The OS's, with the open-file limit named if that is what was hit.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpSocket};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn v4(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let stream = ttk_core::yield_!(TcpSocket::new_v4()?.connect(listener.local_addr()?))?;
+    ///     Ok(stream.local_addr()?.is_ipv4())
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, v4)[0].as_ref().unwrap());
+    /// ```
     pub fn new_v4() -> io::Result<TcpSocket> {
         TcpSocket::new(Domain::IPV4)
     }
@@ -64,6 +80,15 @@ impl TcpSocket {
     ///
     /// # Errors
     /// The OS's, with the open-file limit named if that is what was hit.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::TcpSocket;
+    ///
+    /// // Options can be set before the socket is connected to an IPv6 address.
+    /// let socket = TcpSocket::new_v6().unwrap();
+    /// socket.set_nodelay(true).unwrap();
+    /// ```
     pub fn new_v6() -> io::Result<TcpSocket> {
         TcpSocket::new(Domain::IPV6)
     }
@@ -84,6 +109,14 @@ impl TcpSocket {
     ///
     /// # Errors
     /// The OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new_v4().unwrap();
+    /// socket.set_recv_buffer_size(256 * 1024).unwrap();
+    /// ```
     pub fn set_recv_buffer_size(&self, bytes: usize) -> io::Result<()> {
         self.socket.set_recv_buffer_size(bytes)
     }
@@ -92,6 +125,14 @@ impl TcpSocket {
     ///
     /// # Errors
     /// The OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new_v4().unwrap();
+    /// socket.set_send_buffer_size(256 * 1024).unwrap();
+    /// ```
     pub fn set_send_buffer_size(&self, bytes: usize) -> io::Result<()> {
         self.socket.set_send_buffer_size(bytes)
     }
@@ -101,6 +142,16 @@ impl TcpSocket {
     ///
     /// # Errors
     /// The OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_net::TcpSocket;
+    ///
+    /// // Closing will reset the connection: its port is free at once.
+    /// let socket = TcpSocket::new_v4().unwrap();
+    /// socket.set_linger(Some(Duration::ZERO)).unwrap();
+    /// ```
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
         self.socket.set_linger(linger)
     }
@@ -109,6 +160,24 @@ impl TcpSocket {
     ///
     /// # Errors
     /// The OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpSocket};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn no_delay(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let socket = TcpSocket::new_v4()?;
+    ///     socket.set_nodelay(true)?;
+    ///     let stream = ttk_core::yield_!(socket.connect(listener.local_addr()?))?;
+    ///     stream.nodelay()
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, no_delay)[0].as_ref().unwrap());
+    /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.socket.set_tcp_nodelay(nodelay)
     }
@@ -118,6 +187,26 @@ impl TcpSocket {
     ///
     /// # Errors
     /// The OS's (e.g. the address is not local).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpSocket};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn from_source(_cx: Cx, id: usize) -> std::io::Result<String> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let socket = TcpSocket::new_v4()?;
+    ///     // Each bot connects from its own loopback address.
+    ///     socket.bind(format!("127.0.0.{}:0", id + 2).parse().unwrap())?;
+    ///     let stream = ttk_core::yield_!(socket.connect(listener.local_addr()?))?;
+    ///     Ok(stream.local_addr()?.ip().to_string())
+    /// }
+    ///
+    /// let sources = ttk_core::run(2, from_source);
+    /// assert_eq!(sources[1].as_ref().unwrap(), "127.0.0.3");
+    /// ```
     pub fn bind(&self, source: SocketAddr) -> io::Result<()> {
         if source.port() == 0 {
             self.bind_address_no_port()?;
@@ -165,6 +254,22 @@ impl TcpSocket {
     ///
     /// # Panics
     /// Outside a running ttk loop.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpSocket};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn connects(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let stream = ttk_core::yield_!(TcpSocket::new_v4()?.connect(listener.local_addr()?))?;
+    ///     Ok(stream.peer_addr()? == listener.local_addr()?)
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, connects)[0].as_ref().unwrap());
+    /// ```
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
         match self.socket.connect(&SockAddr::from(addr)) {
             Ok(()) => {}

@@ -59,6 +59,26 @@ impl TcpStream {
     ///
     /// # Panics
     /// Outside a running ttk loop.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn connects(_cx: Cx, _id: usize) -> std::io::Result<std::io::ErrorKind> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let addr = listener.local_addr()?;
+    ///     let _stream = ttk_core::yield_!(TcpStream::connect(addr))?;
+    ///     drop(listener);
+    ///     // Nothing listens there any more.
+    ///     Ok(ttk_core::yield_!(TcpStream::connect(addr)).unwrap_err().kind())
+    /// }
+    ///
+    /// let refused = ttk_core::run(1, connects).pop().unwrap().unwrap();
+    /// assert_eq!(refused, std::io::ErrorKind::ConnectionRefused);
+    /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         tcp_socket::connect_any(addr).await
     }
@@ -98,6 +118,29 @@ impl TcpStream {
     ///
     /// # Errors
     /// `ConnectionReset` if the peer reset the connection; the OS's other errors.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn reads(_cx: Cx, _id: usize) -> std::io::Result<(Vec<u8>, usize)> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     ttk_core::yield_!(server.write_all(b"bye"))?;
+    ///     drop(server);
+    ///     let mut buf = [0; 16];
+    ///     let n = ttk_core::yield_!(client.read(&mut buf))?;
+    ///     // Then 0: the peer closed.
+    ///     Ok((buf[..n].to_vec(), ttk_core::yield_!(client.read(&mut buf))?))
+    /// }
+    ///
+    /// let (got, after) = ttk_core::run(1, reads).pop().unwrap().unwrap();
+    /// assert_eq!((got.as_slice(), after), (&b"bye"[..], 0));
+    /// ```
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.io.read_with(|mut stream| stream.read(buf)).await?;
         if n > 0 && n < buf.len() {
@@ -112,6 +155,30 @@ impl TcpStream {
     ///
     /// # Errors
     /// `UnexpectedEof` if the peer closed before `buf` was full; those of [`TcpStream::read`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn exact(_cx: Cx, _id: usize) -> std::io::Result<std::io::ErrorKind> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     ttk_core::yield_!(server.write_all(b"12345"))?;
+    ///     drop(server);
+    ///     let mut header = [0; 4];
+    ///     ttk_core::yield_!(client.read_exact(&mut header))?;
+    ///     assert_eq!(&header, b"1234");
+    ///     // One byte is left, and the peer closed: four more cannot come.
+    ///     Ok(ttk_core::yield_!(client.read_exact(&mut header)).unwrap_err().kind())
+    /// }
+    ///
+    /// let short = ttk_core::run(1, exact).pop().unwrap().unwrap();
+    /// assert_eq!(short, std::io::ErrorKind::UnexpectedEof);
+    /// ```
     pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.read(buf).await? {
@@ -134,6 +201,24 @@ impl TcpStream {
     ///
     /// # Errors
     /// `BrokenPipe` or `ConnectionReset` if the peer is gone; the OS's other errors.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn writes(_cx: Cx, _id: usize) -> std::io::Result<usize> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (_server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     // A small write into an empty send buffer is taken whole.
+    ///     ttk_core::yield_!(client.write(b"hello"))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, writes)[0].as_ref().unwrap(), &5);
+    /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.write_with(|mut stream| stream.write(buf)).await
     }
@@ -142,6 +227,27 @@ impl TcpStream {
     ///
     /// # Errors
     /// Those of [`TcpStream::write`]; `WriteZero` if the socket takes nothing.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn bulk(_cx: Cx, _id: usize) -> std::io::Result<usize> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     let block = vec![7u8; 8 * 1024];
+    ///     ttk_core::yield_!(client.write_all(&block))?;
+    ///     let mut got = vec![0; block.len()];
+    ///     ttk_core::yield_!(server.read_exact(&mut got))?;
+    ///     Ok(got.iter().filter(|&&byte| byte == 7).count())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, bulk)[0].as_ref().unwrap(), &(8 * 1024));
+    /// ```
     pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.write(buf).await? {
@@ -156,6 +262,27 @@ impl TcpStream {
     ///
     /// # Errors
     /// The OS's (e.g. `NotConnected`).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::net::Shutdown;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn half_close(_cx: Cx, _id: usize) -> std::io::Result<usize> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     client.shutdown(Shutdown::Write)?;
+    ///     // The server sees the end of the stream.
+    ///     let mut buf = [0; 8];
+    ///     ttk_core::yield_!(server.read(&mut buf))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, half_close)[0].as_ref().unwrap(), &0);
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
@@ -164,6 +291,22 @@ impl TcpStream {
     ///
     /// # Errors
     /// `NotConnected` once the connection is gone.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn peer(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     Ok(client.peer_addr()? == listener.local_addr()?)
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, peer)[0].as_ref().unwrap());
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
@@ -172,6 +315,23 @@ impl TcpStream {
     ///
     /// # Errors
     /// The OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn local(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     Ok(client.local_addr()? == server.peer_addr()?)
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, local)[0].as_ref().unwrap());
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
@@ -180,6 +340,23 @@ impl TcpStream {
     ///
     /// # Errors
     /// The OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn no_delay(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     client.set_nodelay(true)?;
+    ///     client.nodelay()
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, no_delay)[0].as_ref().unwrap());
+    /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.io.get_ref().set_nodelay(nodelay)
     }
@@ -188,6 +365,25 @@ impl TcpStream {
     ///
     /// # Errors
     /// The OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn toggled(_cx: Cx, _id: usize) -> std::io::Result<(bool, bool)> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     client.set_nodelay(true)?;
+    ///     let on = client.nodelay()?;
+    ///     client.set_nodelay(false)?;
+    ///     Ok((on, client.nodelay()?))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, toggled)[0].as_ref().unwrap(), &(true, false));
+    /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
         self.io.get_ref().nodelay()
     }
@@ -196,6 +392,29 @@ impl TcpStream {
     ///
     /// # Errors
     /// The OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::time::Duration;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn reset_on_close(_cx: Cx, _id: usize) -> std::io::Result<std::io::ErrorKind> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     client.set_linger(Some(Duration::ZERO))?;
+    ///     drop(client);
+    ///     // Closed with a reset, not a FIN.
+    ///     let mut buf = [0; 1];
+    ///     Ok(ttk_core::yield_!(server.read(&mut buf)).unwrap_err().kind())
+    /// }
+    ///
+    /// let seen = ttk_core::run(1, reset_on_close).pop().unwrap().unwrap();
+    /// assert_eq!(seen, std::io::ErrorKind::ConnectionReset);
+    /// ```
     pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
         socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
     }

@@ -57,6 +57,23 @@ impl UdpSocket {
     ///
     /// # Panics
     /// Outside a running ttk loop.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::UdpSocket;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn binds(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     // A host name is refused: looking it up would block the loop.
+    ///     assert!(UdpSocket::bind("localhost:0").is_err());
+    ///     Ok(socket.local_addr()?.port() != 0)
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, binds)[0].as_ref().unwrap());
+    /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let mut last_error = None;
         for addr in lookup::literal(&addr, "UdpSocket::bind")? {
@@ -79,6 +96,23 @@ impl UdpSocket {
     ///
     /// # Errors
     /// The OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::UdpSocket;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn connected(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let server = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let client = UdpSocket::bind("127.0.0.1:0")?;
+    ///     client.connect(server.local_addr()?)?;
+    ///     Ok(client.peer_addr()? == server.local_addr()?)
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, connected)[0].as_ref().unwrap());
+    /// ```
     pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
         self.io.get_ref().connect(addr)
     }
@@ -87,6 +121,26 @@ impl UdpSocket {
     ///
     /// # Errors
     /// `ConnectionRefused` if an earlier datagram was refused (ICMP); the OS's other errors.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::UdpSocket;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn sends(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let server = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let client = UdpSocket::bind("127.0.0.1:0")?;
+    ///     client.connect(server.local_addr()?)?;
+    ///     ttk_core::yield_!(client.send(b"ping"))?;
+    ///     let mut buf = [0; 8];
+    ///     let (n, _) = ttk_core::yield_!(server.recv_from(&mut buf))?;
+    ///     Ok(buf[..n].to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, sends)[0].as_ref().unwrap(), b"ping");
+    /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.write_with(|socket| socket.send(buf)).await
     }
@@ -96,6 +150,26 @@ impl UdpSocket {
     ///
     /// # Errors
     /// `ConnectionRefused` if the peer's port is closed (ICMP); the OS's other errors.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::UdpSocket;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn receives(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let server = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let client = UdpSocket::bind("127.0.0.1:0")?;
+    ///     client.connect(server.local_addr()?)?;
+    ///     ttk_core::yield_!(server.send_to(b"pong", client.local_addr()?))?;
+    ///     let mut buf = [0; 8];
+    ///     let n = ttk_core::yield_!(client.recv(&mut buf))?;
+    ///     Ok(buf[..n].to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, receives)[0].as_ref().unwrap(), b"pong");
+    /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.read_with(|socket| socket.recv(buf)).await
     }
@@ -104,6 +178,22 @@ impl UdpSocket {
     ///
     /// # Errors
     /// The OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::UdpSocket;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn sends_to(_cx: Cx, _id: usize) -> std::io::Result<usize> {
+    ///     let server = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let client = UdpSocket::bind("127.0.0.1:0")?;
+    ///     ttk_core::yield_!(client.send_to(b"hello", server.local_addr()?))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, sends_to)[0].as_ref().unwrap(), &5);
+    /// ```
     pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         self.io
             .write_with(|socket| socket.send_to(buf, target))
@@ -114,6 +204,27 @@ impl UdpSocket {
     ///
     /// # Errors
     /// The OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::UdpSocket;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn echo(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let server = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let client = UdpSocket::bind("127.0.0.1:0")?;
+    ///     ttk_core::yield_!(client.send_to(b"echo me", server.local_addr()?))?;
+    ///     let mut buf = [0; 16];
+    ///     let (n, from) = ttk_core::yield_!(server.recv_from(&mut buf))?;
+    ///     ttk_core::yield_!(server.send_to(&buf[..n], from))?;
+    ///     let n = ttk_core::yield_!(client.recv(&mut buf))?;
+    ///     Ok(buf[..n].to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, echo)[0].as_ref().unwrap(), b"echo me");
+    /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.read_with(|socket| socket.recv_from(buf)).await
     }
@@ -122,6 +233,21 @@ impl UdpSocket {
     ///
     /// # Errors
     /// The OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::UdpSocket;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn local(_cx: Cx, _id: usize) -> std::io::Result<String> {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     Ok(socket.local_addr()?.ip().to_string())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, local)[0].as_ref().unwrap(), "127.0.0.1");
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
@@ -130,6 +256,22 @@ impl UdpSocket {
     ///
     /// # Errors
     /// `NotConnected` if [`UdpSocket::connect`] was not called.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::UdpSocket;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn peer(_cx: Cx, _id: usize) -> std::io::Result<std::io::ErrorKind> {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     // Not connected yet.
+    ///     Ok(socket.peer_addr().unwrap_err().kind())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, peer)[0].as_ref().unwrap(), &std::io::ErrorKind::NotConnected);
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }

@@ -102,29 +102,3 @@ fn a_stop_before_the_run_starts_stops_it_at_once() {
     assert_eq!(report.end, RunEnd::Stopped);
     all_stopped(&report.outcomes);
 }
-
-/// Sleeps in a loop; under `run`, a stopped bot is a failure that names itself.
-#[ttk::bot]
-fn naps(_cx: Cx, _id: usize) {
-    loop {
-        ttk::yield_!(ttk::sleep(Duration::from_secs(1)));
-    }
-}
-
-#[test]
-fn run_panics_on_a_stopped_bot_and_try_run_reports_it() {
-    let outcomes = Runtime::new()
-        .virtual_time(true)
-        .deadline(Duration::from_secs(10))
-        .try_run(2, naps);
-    assert!(outcomes.iter().all(|outcome| outcome.is_err()));
-    let panic = std::panic::catch_unwind(|| {
-        Runtime::new()
-            .virtual_time(true)
-            .deadline(Duration::from_secs(10))
-            .run(2, naps)
-    })
-    .unwrap_err();
-    let message = panic.downcast_ref::<String>().unwrap();
-    assert_eq!(message, "bot 0 was stopped: the run ended first");
-}

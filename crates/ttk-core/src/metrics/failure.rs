@@ -21,6 +21,15 @@ use crate::time::Elapsed;
 /// ```
 pub trait TransactionOutput {
     /// The failure this output stands for, if it is one.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_core::metrics::TransactionOutput;
+    ///
+    /// let refused: std::io::Result<()> = Err(std::io::ErrorKind::ConnectionRefused.into());
+    /// assert_eq!(refused.failure().unwrap().kind(), "ConnectionRefused");
+    /// assert!(Ok::<u8, std::io::Error>(1).failure().is_none());
+    /// ```
     fn failure(&self) -> Option<Failure<'_>>;
 }
 
@@ -101,8 +110,8 @@ impl fmt::Debug for Failure<'_> {
 
 impl<'a> Failure<'a> {
     /// Classifies `error`: an [`io::Error`] by its [`io::ErrorKind`] (so a timeout of
-    /// [`ttk::timeout`](crate::timeout), a `TimedOut` I/O error, counts as `TimedOut`), a boxed
-    /// error by what it holds, anything else by its type's name.
+    /// [`ttk_core::timeout`](crate::timeout), a `TimedOut` I/O error, counts as `TimedOut`), a
+    /// boxed error by what it holds, anything else by its type's name.
     ///
     /// # Examples
     /// ```
@@ -284,7 +293,11 @@ impl KindedError {
     /// The failure kind's name.
     ///
     /// # Examples
-    /// See [`KindedError::new`].
+    /// ```
+    /// use ttk_core::metrics::KindedError;
+    ///
+    /// assert_eq!(KindedError::new("QueueFull", "the queue is full").kind(), "QueueFull");
+    /// ```
     pub fn kind(&self) -> &'static str {
         self.kind
     }
@@ -292,7 +305,16 @@ impl KindedError {
     /// This error inside an [`io::Error`] of `kind`.
     ///
     /// # Examples
-    /// See [`KindedError`].
+    /// ```
+    /// use std::io;
+    /// use ttk_core::metrics::{Failure, KindedError};
+    ///
+    /// let error = KindedError::new("BadHandshake", "no hello");
+    /// let error = error.into_io(io::ErrorKind::InvalidData);
+    /// // Code that matches on io::ErrorKind still can; the report counts it by its own name.
+    /// assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    /// assert_eq!(Failure::of(&error).kind(), "BadHandshake");
+    /// ```
     pub fn into_io(self, kind: io::ErrorKind) -> io::Error {
         io::Error::new(kind, self)
     }

@@ -11,6 +11,35 @@
 //!
 //! Recording takes a hash of the name and a histogram increment, and allocates nothing after a
 //! name's first use (see the `metrics` bench).
+//!
+//! # Examples
+//! ```
+//! # use ttk_macros::bot;
+//! use std::cell::RefCell;
+//! use std::rc::Rc;
+//! use std::time::Duration;
+//! use ttk_core::{Cx, Runtime};
+//!
+//! #[bot(crate = ttk_core)]
+//! fn shopper(cx: Cx, _id: usize) {
+//!     for _ in 0..3 {
+//!         ttk_core::yield_!(cx.time("browse", ttk_core::sleep(Duration::from_millis(10))));
+//!         cx.count("items", 2);
+//!     }
+//! }
+//!
+//! let snapshots = Rc::new(RefCell::new(Vec::new()));
+//! let sink = Rc::clone(&snapshots);
+//! Runtime::new()
+//!     .virtual_time(true)
+//!     .metrics(move |snapshot| sink.borrow_mut().push(snapshot))
+//!     .run(4, shopper);
+//! // Adding the snapshots up gives the run's totals.
+//! let snapshots = snapshots.borrow();
+//! let browsed: u64 = snapshots.iter().flat_map(|s| &s.transactions).map(|t| t.ok).sum();
+//! let items: u64 = snapshots.iter().flat_map(|s| &s.counters).map(|(_, n)| n).sum();
+//! assert_eq!((browsed, items), (12, 24));
+//! ```
 
 mod counts;
 mod cx_metrics;

@@ -7,10 +7,34 @@ use hdrhistogram::Histogram;
 use super::gauge_merge::GaugeMerge;
 
 /// Latencies are kept in microseconds from this value up…
+///
+/// # Examples
+/// ```
+/// use ttk_core::metrics::{HIGHEST_MICROS, LOWEST_MICROS, latency_histogram};
+///
+/// let histogram = latency_histogram();
+/// assert_eq!(histogram.low(), LOWEST_MICROS);
+/// assert!(histogram.high() >= HIGHEST_MICROS);
+/// ```
 pub const LOWEST_MICROS: u64 = 1;
 /// …to this one (an hour); longer ones count as an hour.
+///
+/// # Examples
+/// ```
+/// use ttk_core::metrics::HIGHEST_MICROS;
+///
+/// // An hour, in microseconds.
+/// assert_eq!(HIGHEST_MICROS, 3600 * 1_000_000);
+/// ```
 pub const HIGHEST_MICROS: u64 = 3_600_000_000;
 /// Significant decimal digits kept of every latency.
+///
+/// # Examples
+/// ```
+/// use ttk_core::metrics::{SIGNIFICANT_DIGITS, latency_histogram};
+///
+/// assert_eq!(latency_histogram().sigfig(), SIGNIFICANT_DIGITS);
+/// ```
 pub const SIGNIFICANT_DIGITS: u8 = 3;
 
 /// An empty latency histogram with the bounds every ttk histogram has (1 µs to 1 h, 3

@@ -5,10 +5,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use ttk::{Arrivals, Cx, RunEnd, Runtime};
+use ttk_core::{Arrivals, Cx, RunEnd, Runtime};
+use ttk_macros::bot;
 
 /// Bot 0 starts two bots and greets them in the same tick; they answer with their ids.
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn parent(cx: Cx<usize>, id: usize) -> Vec<usize> {
     if id == 0 {
         let children = cx.start_bots(2);
@@ -16,11 +17,14 @@ fn parent(cx: Cx<usize>, id: usize) -> Vec<usize> {
         for child in children {
             cx.send(child, 100 + child);
         }
-        let mut answers = vec![ttk::yield_!(cx.recv()).data, ttk::yield_!(cx.recv()).data];
+        let mut answers = vec![
+            ttk_core::yield_!(cx.recv()).data,
+            ttk_core::yield_!(cx.recv()).data,
+        ];
         answers.sort();
         answers
     } else {
-        let greeting = ttk::yield_!(cx.recv());
+        let greeting = ttk_core::yield_!(cx.recv());
         assert_eq!(greeting.from, 0);
         cx.send(0, greeting.data + 1000);
         vec![cx.id()]
@@ -29,14 +33,17 @@ fn parent(cx: Cx<usize>, id: usize) -> Vec<usize> {
 
 #[test]
 fn a_bot_starts_bots_that_get_messages_sent_in_the_same_tick() {
-    assert_eq!(ttk::run(1, parent), [vec![1101, 1102], vec![1], vec![2]]);
+    assert_eq!(
+        ttk_core::run(1, parent),
+        [vec![1101, 1102], vec![1], vec![2]]
+    );
 }
 
 /// A short session: a few yields, then its id and the ids it saw as its own.
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn session(cx: Cx, id: usize) -> usize {
     for _ in 0..id % 3 {
-        ttk::yield_!();
+        ttk_core::yield_!();
     }
     assert_eq!(cx.id(), id);
     id
@@ -90,7 +97,7 @@ fn a_source_waits_for_the_times_it_names_on_the_virtual_clock() {
         .execute(0, move |cx: Cx, id| {
             let log = Rc::clone(&log);
             async move {
-                log.borrow_mut().push((id, ttk::now()));
+                log.borrow_mut().push((id, ttk_core::now()));
                 cx.id()
             }
         });
@@ -112,7 +119,7 @@ fn a_tick_hook_starts_bots() {
         .on_tick(|started: &mut u32, _| {
             if *started < 3 {
                 *started += 1;
-                ttk::start_bots(1);
+                ttk_core::start_bots(1);
             }
         })
         .run(1, |_cx: Cx<(), u32>, id| async move { id });
@@ -120,13 +127,13 @@ fn a_tick_hook_starts_bots() {
 }
 
 /// Joins a room, exchanges a message with its mate, and leaves by finishing.
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn roommate(cx: Cx<usize>, id: usize) -> usize {
     let room = format!("room{}", id / 2);
     cx.join(&room);
-    ttk::yield_!();
+    ttk_core::yield_!();
     cx.send_group(&room, id);
-    ttk::yield_!(cx.recv()).from
+    ttk_core::yield_!(cx.recv()).from
 }
 
 #[test]
@@ -150,9 +157,9 @@ fn reused_places_keep_messages_and_groups_apart() {
 }
 
 /// Sleeps a (virtual) second.
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn sleeper(_cx: Cx, id: usize) -> usize {
-    ttk::yield_!(ttk::sleep(Duration::from_secs(1)));
+    ttk_core::yield_!(ttk_core::sleep(Duration::from_secs(1)));
     id
 }
 
@@ -176,9 +183,9 @@ fn a_source_asking_every_tick_lets_a_virtual_clock_run_and_sleepers_finish() {
 }
 
 /// Waits for a message while a source keeps asking every tick and starts nobody.
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn waits_for_nobody(cx: Cx<u8>, _id: usize) {
-    ttk::yield_!(cx.recv());
+    ttk_core::yield_!(cx.recv());
 }
 
 #[test]

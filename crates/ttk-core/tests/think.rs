@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use ttk::{Cx, Runtime, ThinkTime};
+use ttk_core::{Cx, Runtime, ThinkTime};
+use ttk_macros::bot;
 
 /// Samples drawn for the statistics.
 const SAMPLES: usize = 100_000;
@@ -13,7 +14,7 @@ fn ms(millis: u64) -> Duration {
 }
 
 /// `count` samples of `think`, drawn by one bot of a run seeded `seed`.
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn draw(cx: Cx, _id: usize, think: ThinkTime, count: usize) -> Vec<Duration> {
     (0..count).map(|_| think.sample(&cx.rng())).collect()
 }
@@ -129,13 +130,13 @@ fn the_same_seed_gives_the_same_think_times_and_another_seed_others() {
 }
 
 /// Thinks `times` times and returns how long each pause took on the loop's clock.
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn thinker(cx: Cx, _id: usize, think: ThinkTime, times: usize) -> Vec<Duration> {
     let mut pauses = Vec::new();
     for _ in 0..times {
-        let start = ttk::now();
-        ttk::yield_!(cx.think(think));
-        pauses.push(ttk::now() - start);
+        let start = ttk_core::now();
+        ttk_core::yield_!(cx.think(think));
+        pauses.push(ttk_core::now() - start);
     }
     pauses
 }

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use ttk::Cx;
+use ttk_core::Cx;
+use ttk_macros::bot;
 
 /// Yields the way many async utilities do: wake yourself, return `Pending` once.
 async fn yield_by_waker() {
@@ -23,17 +24,17 @@ async fn yield_by_waker() {
     .await;
 }
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn polite(_cx: Cx, id: usize) -> usize {
     for _ in 0..3 {
-        ttk::yield_!(yield_by_waker());
+        ttk_core::yield_!(yield_by_waker());
     }
     id
 }
 
 #[test]
 fn a_foreign_yield_through_the_waker_requeues_the_bot() {
-    assert_eq!(ttk::run(3, polite), [0, 1, 2]);
+    assert_eq!(ttk_core::run(3, polite), [0, 1, 2]);
 }
 
 /// A one-shot slot filled by another thread, as a channel from another crate would be.
@@ -53,7 +54,7 @@ fn receive(slot: Slot) -> impl Future<Output = u32> {
     })
 }
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn waits_for_a_thread(_cx: Cx, id: usize) -> u32 {
     let slot: Slot = Arc::default();
     let filler = Arc::clone(&slot);
@@ -65,21 +66,21 @@ fn waits_for_a_thread(_cx: Cx, id: usize) -> u32 {
             waker.wake();
         }
     });
-    ttk::yield_!(receive(slot))
+    ttk_core::yield_!(receive(slot))
 }
 
 #[test]
 fn a_waker_cloned_and_woken_on_another_thread_wakes_the_bot() {
-    assert_eq!(ttk::run(3, waits_for_a_thread), [0, 10, 20]);
+    assert_eq!(ttk_core::run(3, waits_for_a_thread), [0, 10, 20]);
 }
 
 /// A value handed from one bot to another through a waker kept by the receiver.
 type Handoff = Rc<RefCell<(Option<&'static str>, Option<Waker>)>>;
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn hand_over(_cx: Cx, id: usize, handoff: Handoff) -> &'static str {
     if id == 0 {
-        return ttk::yield_!(poll_fn(|cx| {
+        return ttk_core::yield_!(poll_fn(|cx| {
             let mut handoff = handoff.borrow_mut();
             match handoff.0.take() {
                 Some(value) => Poll::Ready(value),
@@ -91,7 +92,7 @@ fn hand_over(_cx: Cx, id: usize, handoff: Handoff) -> &'static str {
         }));
     }
     for _ in 0..5 {
-        ttk::yield_!();
+        ttk_core::yield_!();
     }
     let waker = {
         let mut handoff = handoff.borrow_mut();
@@ -106,7 +107,7 @@ fn hand_over(_cx: Cx, id: usize, handoff: Handoff) -> &'static str {
 fn a_waker_woken_by_another_bot_on_the_same_loop_wakes_the_bot() {
     let handoff = Handoff::default();
     assert_eq!(
-        ttk::run(2, |cx, id| hand_over(cx, id, handoff.clone())),
+        ttk_core::run(2, |cx, id| hand_over(cx, id, handoff.clone())),
         ["baton", "handed"]
     );
 }

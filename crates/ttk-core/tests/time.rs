@@ -4,11 +4,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use ttk::{Cx, Runtime};
+use ttk_core::{Cx, Runtime};
+use ttk_macros::bot;
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn sleeper(_cx: Cx, id: usize, order: Rc<RefCell<Vec<usize>>>) {
-    ttk::yield_!(ttk::sleep(Duration::from_millis(30 - 10 * id as u64)));
+    ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(30 - 10 * id as u64)));
     order.borrow_mut().push(id);
 }
 
@@ -16,34 +17,35 @@ fn sleeper(_cx: Cx, id: usize, order: Rc<RefCell<Vec<usize>>>) {
 fn sleeping_bots_wake_in_deadline_order() {
     let order = Rc::default();
     let started = Instant::now();
-    ttk::run(3, |cx, id| sleeper(cx, id, Rc::clone(&order)));
+    ttk_core::run(3, |cx, id| sleeper(cx, id, Rc::clone(&order)));
     assert_eq!(*order.borrow(), [2, 1, 0]);
     assert!(started.elapsed() >= Duration::from_millis(30));
 }
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn times_out(_cx: Cx, _id: usize) -> std::io::Error {
-    let never = ttk::sleep(Duration::from_secs(3600));
-    let elapsed = ttk::yield_!(ttk::timeout(Duration::from_millis(20), never)).unwrap_err();
+    let never = ttk_core::sleep(Duration::from_secs(3600));
+    let elapsed =
+        ttk_core::yield_!(ttk_core::timeout(Duration::from_millis(20), never)).unwrap_err();
     elapsed.into()
 }
 
 #[test]
 fn a_timeout_is_an_error_naming_the_limit() {
-    let error = ttk::run(1, times_out).pop().unwrap();
+    let error = ttk_core::run(1, times_out).pop().unwrap();
     assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
     assert_eq!(error.to_string(), "timed out after 20ms");
 }
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn hour_long(_cx: Cx, id: usize) -> Duration {
-    let start = ttk::now();
+    let start = ttk_core::now();
     for _ in 0..60 {
-        ttk::yield_!(ttk::sleep(
+        ttk_core::yield_!(ttk_core::sleep(
             Duration::from_secs(60) + Duration::from_millis(id as u64)
         ));
     }
-    ttk::now() - start
+    ttk_core::now() - start
 }
 
 #[test]

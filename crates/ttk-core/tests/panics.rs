@@ -2,25 +2,26 @@
 
 use std::panic;
 
-use ttk::{BotErrorKind, Cx};
+use ttk_core::{BotErrorKind, Cx};
+use ttk_macros::bot;
 
 const BOTS: usize = 1000;
 const CULPRIT: usize = 500;
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn worker(_cx: Cx, id: usize) -> usize {
     for round in 0..3 {
         if id == CULPRIT && round == 1 {
             panic!("bot {id} lost its connection");
         }
-        ttk::yield_!();
+        ttk_core::yield_!();
     }
     id
 }
 
 #[test]
 fn the_other_999_bots_finish_and_try_run_reports_the_panic_with_its_bot_id() {
-    let outcomes = ttk::try_run(BOTS, worker);
+    let outcomes = ttk_core::try_run(BOTS, worker);
     let finished = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
     assert_eq!(finished, BOTS - 1);
     for (id, outcome) in outcomes.iter().enumerate() {
@@ -41,7 +42,7 @@ fn the_other_999_bots_finish_and_try_run_reports_the_panic_with_its_bot_id() {
 fn run_finishes_the_others_then_resumes_the_panic_with_the_bot_id() {
     let finished = std::cell::Cell::new(0);
     let payload = panic::catch_unwind(panic::AssertUnwindSafe(|| {
-        ttk::run(BOTS, |cx, id| {
+        ttk_core::run(BOTS, |cx, id| {
             let bot = worker(cx, id);
             let finished = &finished;
             async move {
@@ -78,7 +79,7 @@ impl Drop for PanicsOnPollAndDrop {
 
 #[test]
 fn a_panic_while_dropping_a_failed_bot_is_contained() {
-    let outcomes = ttk::try_run(2, |_cx: Cx, id| {
+    let outcomes = ttk_core::try_run(2, |_cx: Cx, id| {
         let bot: std::pin::Pin<Box<dyn std::future::Future<Output = usize>>> = if id == 0 {
             Box::pin(PanicsOnPollAndDrop)
         } else {

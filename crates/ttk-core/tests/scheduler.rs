@@ -6,16 +6,17 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use ttk::{BotErrorKind, Cx};
+use ttk_core::{BotErrorKind, Cx};
+use ttk_macros::bot;
 
 /// A log shared by the bots of one test (bots need not be `Send`).
 type Log = Rc<RefCell<Vec<String>>>;
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn stepper(_cx: Cx, id: usize, steps: usize, log: Log) -> usize {
     for step in 0..steps {
         log.borrow_mut().push(format!("{id}:{step}"));
-        ttk::yield_!();
+        ttk_core::yield_!();
     }
     id
 }
@@ -24,7 +25,7 @@ fn stepper(_cx: Cx, id: usize, steps: usize, log: Log) -> usize {
 fn a_tick_runs_every_ready_bot_once_in_id_order_and_finished_bots_drop_out() {
     let log = Log::default();
     let steps = [3, 1, 2];
-    let results = ttk::run(3, |cx, id| stepper(cx, id, steps[id], log.clone()));
+    let results = ttk_core::run(3, |cx, id| stepper(cx, id, steps[id], log.clone()));
     assert_eq!(results, vec![0, 1, 2]);
     assert_eq!(
         *log.borrow(),
@@ -32,24 +33,24 @@ fn a_tick_runs_every_ready_bot_once_in_id_order_and_finished_bots_drop_out() {
     );
 }
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn nested_helper(log: Log, name: &'static str) -> &'static str {
     log.borrow_mut().push(format!("{name} before"));
-    ttk::yield_!();
+    ttk_core::yield_!();
     log.borrow_mut().push(format!("{name} after"));
     name
 }
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn calls_helper(_cx: Cx, id: usize, log: Log) -> String {
-    let name = ttk::yield_!(nested_helper(log.clone(), ["a", "b"][id]));
+    let name = ttk_core::yield_!(nested_helper(log.clone(), ["a", "b"][id]));
     format!("{name}!")
 }
 
 #[test]
 fn a_yield_inside_a_helper_bot_suspends_the_caller_for_one_tick() {
     let log = Log::default();
-    let results = ttk::run(2, |cx, id| calls_helper(cx, id, log.clone()));
+    let results = ttk_core::run(2, |cx, id| calls_helper(cx, id, log.clone()));
     assert_eq!(results, ["a!", "b!"]);
     assert_eq!(
         *log.borrow(),
@@ -68,13 +69,13 @@ impl Future for NeverReady {
     }
 }
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn parked_or_busy(_cx: Cx, id: usize, polls: Rc<Cell<u32>>) {
     if id == 0 {
-        ttk::yield_!(NeverReady(polls));
+        ttk_core::yield_!(NeverReady(polls));
     } else {
         for _ in 0..1000 {
-            ttk::yield_!();
+            ttk_core::yield_!();
         }
     }
 }
@@ -82,7 +83,7 @@ fn parked_or_busy(_cx: Cx, id: usize, polls: Rc<Cell<u32>>) {
 #[test]
 fn a_parked_bot_is_not_polled_again_and_is_reported_as_stalled_at_the_end() {
     let polls = Rc::new(Cell::new(0));
-    let outcomes = ttk::try_run(3, |cx, id| parked_or_busy(cx, id, polls.clone()));
+    let outcomes = ttk_core::try_run(3, |cx, id| parked_or_busy(cx, id, polls.clone()));
     assert_eq!(
         polls.get(),
         1,
@@ -94,28 +95,28 @@ fn a_parked_bot_is_not_polled_again_and_is_reported_as_stalled_at_the_end() {
     assert!(outcomes[1].is_ok() && outcomes[2].is_ok());
 }
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn returns_early(_cx: Cx, id: usize) -> Result<usize, String> {
     if id == 1 {
         return Err("odd one out".to_owned());
     }
     let parsed: usize = "7".parse().map_err(|_| "bad number".to_owned())?;
-    ttk::yield_!();
+    ttk_core::yield_!();
     Ok(parsed + id)
 }
 
 #[test]
 fn return_and_question_mark_work_as_in_a_plain_fn() {
-    let results = ttk::run(3, returns_early);
+    let results = ttk_core::run(3, returns_early);
     assert_eq!(results, [Ok(7), Err("odd one out".to_owned()), Ok(9)]);
 }
 
 #[test]
 fn a_closure_can_build_the_bots_and_zero_bots_is_an_empty_run() {
     let offset = 100;
-    let results = ttk::run(3, |cx: Cx, id| async move { cx.id() + id + offset });
+    let results = ttk_core::run(3, |cx: Cx, id| async move { cx.id() + id + offset });
     assert_eq!(results, [100, 102, 104]);
-    assert!(ttk::run(0, stepper_factory()).is_empty());
+    assert!(ttk_core::run(0, stepper_factory()).is_empty());
 }
 
 fn stepper_factory() -> impl FnMut(Cx, usize) -> std::future::Ready<()> {
@@ -125,7 +126,7 @@ fn stepper_factory() -> impl FnMut(Cx, usize) -> std::future::Ready<()> {
 #[test]
 fn runs_can_follow_each_other_on_one_thread() {
     for _ in 0..3 {
-        assert_eq!(ttk::run(2, |_cx: Cx, id| async move { id }), [0, 1]);
+        assert_eq!(ttk_core::run(2, |_cx: Cx, id| async move { id }), [0, 1]);
     }
 }
 
@@ -138,28 +139,28 @@ impl Drop for DropFlag {
     }
 }
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn holds_unused(_cx: Cx, _id: usize, _guard: DropFlag, dropped: Rc<Cell<bool>>) -> bool {
-    ttk::yield_!();
+    ttk_core::yield_!();
     dropped.get()
 }
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn holds_wildcard(_: Cx, _: usize, (_, _): (u8, u8), _: DropFlag, dropped: Rc<Cell<bool>>) -> bool {
-    ttk::yield_!();
+    ttk_core::yield_!();
     dropped.get()
 }
 
 #[test]
 fn unused_arguments_live_as_long_as_the_bot_as_in_an_async_fn() {
     let dropped = Rc::new(Cell::new(false));
-    let seen = ttk::run(1, |cx, id| {
+    let seen = ttk_core::run(1, |cx, id| {
         holds_unused(cx, id, DropFlag(dropped.clone()), dropped.clone())
     });
     assert_eq!(seen, [false], "the argument was dropped while the bot ran");
     assert!(dropped.get());
     let dropped = Rc::new(Cell::new(false));
-    let seen = ttk::run(1, |cx, id| {
+    let seen = ttk_core::run(1, |cx, id| {
         holds_wildcard(cx, id, (1, 2), DropFlag(dropped.clone()), dropped.clone())
     });
     assert_eq!(seen, [false]);
@@ -171,10 +172,10 @@ struct Stats {
     _guard: u32,
 }
 
-#[ttk::bot]
+#[bot(crate = ttk_core)]
 fn named_like_a_field(_cx: Cx, _id: usize, _guard: DropFlag, dropped: Rc<Cell<bool>>) -> bool {
     let stats = Stats::default();
-    ttk::yield_!();
+    ttk_core::yield_!();
     // `stats._guard` is a field, not the argument: the argument is still unused.
     dropped.get() || stats._guard > 0
 }
@@ -182,7 +183,7 @@ fn named_like_a_field(_cx: Cx, _id: usize, _guard: DropFlag, dropped: Rc<Cell<bo
 #[test]
 fn an_unused_argument_named_like_a_field_still_lives_as_long_as_the_bot() {
     let dropped = Rc::new(Cell::new(false));
-    let seen = ttk::run(1, |cx, id| {
+    let seen = ttk_core::run(1, |cx, id| {
         named_like_a_field(cx, id, DropFlag(dropped.clone()), dropped.clone())
     });
     assert_eq!(seen, [false]);
