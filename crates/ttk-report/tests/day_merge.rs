@@ -18,7 +18,7 @@ fn ok(shard: u64, t: u64) -> u64 {
 
 /// Failures of `shard` in second `t`.
 fn failed(shard: u64, t: u64) -> u64 {
-    u64::from((t + shard) % 97 == 0)
+    u64::from((t + shard).is_multiple_of(97))
 }
 
 /// The latency of `shard`'s successes in second `t`, in microseconds.
