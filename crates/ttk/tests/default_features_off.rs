@@ -18,7 +18,15 @@ const MOST_CRATES: usize = 25;
 fn packages_of_ttk(no_default_features: bool) -> BTreeSet<String> {
     let mut command = Command::new(env!("CARGO"));
     command
-        .args(["tree", "-p", "ttk", "-e", "normal,build", "--prefix", "none"])
+        .args([
+            "tree",
+            "-p",
+            "ttk",
+            "-e",
+            "normal,build",
+            "--prefix",
+            "none",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     if no_default_features {
         command.arg("--no-default-features");
@@ -46,9 +54,18 @@ fn a_dependent_without_default_features_compiles_at_most_25_crates() {
     // The dependent itself is one more.
     let crates = packages.len() + 1;
     assert!(crates <= MOST_CRATES, "{crates} crates: {packages:#?}");
-    for heavy in ["ttk-harness", "clap", "indicatif", "serde_json", "tungstenite", "rustls"] {
+    for heavy in [
+        "ttk-harness",
+        "clap",
+        "indicatif",
+        "serde_json",
+        "tungstenite",
+        "rustls",
+    ] {
         assert!(
-            !packages.iter().any(|package| package.split(' ').next() == Some(heavy)),
+            !packages
+                .iter()
+                .any(|package| package.split(' ').next() == Some(heavy)),
             "{heavy} is built without default features: {packages:#?}"
         );
     }
@@ -59,7 +76,9 @@ fn the_default_features_bring_the_harness_and_the_protocols() {
     let packages = packages_of_ttk(false);
     for crate_of_a_feature in ["ttk-harness", "ttk-http", "ttk-tls"] {
         assert!(
-            packages.iter().any(|package| package.split(' ').next() == Some(crate_of_a_feature)),
+            packages
+                .iter()
+                .any(|package| package.split(' ').next() == Some(crate_of_a_feature)),
             "{crate_of_a_feature} is missing from the default build: {packages:#?}"
         );
     }
