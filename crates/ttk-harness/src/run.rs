@@ -1,5 +1,7 @@
-//! Running a load test: the shape of the run, the collector thread, the end of the run (the
-//! summary, thresholds, reports and exit code).
+//! Running a load test: `run` and `run_parallel` (and their `_with` kin), on one loop or on
+//! workers, around a [`Launch`]; or, when the command line asks for it, a merge or a run as
+//! several processes instead. The plan comes from `plan`, the collector and the end of the run
+//! from `launch`.
 
 use std::cell::RefCell;
 use std::future::Future;
