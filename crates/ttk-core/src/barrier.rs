@@ -10,7 +10,6 @@ use std::task::{Context, Poll};
 use crate::context::{self, with_loop};
 use crate::fast_hash::{FastMap, FastSet};
 use crate::feature::{Feature, Stage};
-use crate::groups::{self, GroupId};
 use crate::loop_state::LoopState;
 
 /// A barrier for `parties` bots, reusable round after round (every round of a game).
@@ -58,8 +57,26 @@ pub struct Barrier {
 enum Round {
     /// A fixed number of bots.
     Fixed(usize),
-    /// The members of a group, as they are at the end of the tick.
-    Group(Rc<str>),
+    /// The members of group `name`, as they are at the end of the tick, counted by its
+    /// `meetings`.
+    Group {
+        name: Rc<str>,
+        meetings: &'static dyn GroupMeetings,
+    },
+}
+
+/// What the barrier of a group's meetings asks of the group: the members, who arrived as one.
+/// The groups module, which owns group meetings, answers; barriers know no more of groups than
+/// this, so the two modules do not import each other.
+pub(crate) trait GroupMeetings: fmt::Debug {
+    /// How many members group `id` of `state`'s loop has this tick.
+    fn member_count(&self, state: &LoopState, id: u32) -> usize;
+
+    /// Whether `bot` is a member of group `id` of `state`'s loop this tick.
+    fn is_committed_member(&self, state: &LoopState, id: u32, bot: u32) -> bool;
+
+    /// Bot `bot` arrived at `barrier`, the meeting of group `name`.
+    fn arrival(&self, state: &LoopState, name: &str, bot: u32, barrier: &Rc<RefCell<BarrierState>>);
 }
 
 /// "No bot here": a waiter that left its place in `waiting`.
@@ -90,7 +107,7 @@ pub(crate) struct BarrierState {
     pub(crate) queued_for_check: bool,
     /// For a group's barrier: (the loop, the group's number in it), so arrivals reach the group
     /// without looking its name up.
-    group_id: Option<(u32, GroupId)>,
+    group_id: Option<(u32, u32)>,
 }
 
 impl Barrier {
@@ -118,9 +135,18 @@ impl Barrier {
         Barrier::with_round(Round::Fixed(parties.max(1)))
     }
 
-    /// The barrier of the meetings of `group`, group number `id` of loop `loop_id`.
-    pub(crate) fn for_group(group: &Rc<str>, loop_id: u32, id: GroupId) -> Barrier {
-        let barrier = Barrier::with_round(Round::Group(Rc::clone(group)));
+    /// The barrier of the meetings of `group`, group number `id` of loop `loop_id`, whose
+    /// members `meetings` counts.
+    pub(crate) fn for_group(
+        group: &Rc<str>,
+        loop_id: u32,
+        id: u32,
+        meetings: &'static dyn GroupMeetings,
+    ) -> Barrier {
+        let barrier = Barrier::with_round(Round::Group {
+            name: Rc::clone(group),
+            meetings,
+        });
         barrier.inner.borrow_mut().group_id = Some((loop_id, id));
         barrier
     }
@@ -166,10 +192,10 @@ impl Barrier {
         let state = self.inner.borrow();
         match state.round {
             Round::Fixed(parties) => parties,
-            Round::Group(_) => crate::context::try_with_loop(|loop_state| {
+            Round::Group { meetings, .. } => crate::context::try_with_loop(|loop_state| {
                 state
                     .group_id(loop_state.id())
-                    .map_or(0, |id| groups::member_count(loop_state, id))
+                    .map_or(0, |id| meetings.member_count(loop_state, id))
             })
             .unwrap_or(0)
             .max(1),
@@ -332,12 +358,12 @@ impl Future for BarrierWait {
                         barrier.release(state, me);
                     }
                 }
-                Round::Group(ref group) => {
+                Round::Group { ref name, meetings } => {
                     // Whether the round is complete is decided at the end of the tick, when the
                     // tick's joins and leaves are known.
-                    let group = Rc::clone(group);
+                    let name = Rc::clone(name);
                     drop(barrier);
-                    groups::meeting_arrival(state, &group, me, &this.inner);
+                    meetings.arrival(state, &name, me, &this.inner);
                 }
             }
             Poll::Pending
@@ -404,15 +430,18 @@ impl BarrierState {
 
     /// Whether `bot`, which was waiting, counted among the members waiting.
     fn is_member_waiting_counted(&self, bot: u32) -> bool {
+        let Round::Group { meetings, .. } = self.round else {
+            return false;
+        };
         crate::context::try_with_loop(|state| {
             self.group_id(state.id())
-                .is_some_and(|id| groups::is_committed_member(state, id, bot))
+                .is_some_and(|id| meetings.is_committed_member(state, id, bot))
         })
         .unwrap_or(false)
     }
 
     /// The number of this group barrier's group in loop `loop_id`, if known there.
-    pub(crate) fn group_id(&self, loop_id: u32) -> Option<GroupId> {
+    pub(crate) fn group_id(&self, loop_id: u32) -> Option<u32> {
         match self.group_id {
             Some((known_in, id)) if known_in == loop_id => Some(id),
             _ => None,
@@ -420,7 +449,7 @@ impl BarrierState {
     }
 
     /// Records the number of this group barrier's group in loop `loop_id`.
-    pub(crate) fn set_group_id(&mut self, loop_id: u32, id: GroupId) {
+    pub(crate) fn set_group_id(&mut self, loop_id: u32, id: u32) {
         self.group_id = Some((loop_id, id));
     }
 
@@ -561,9 +590,9 @@ impl Feature for Barriers {
             }
             let parties = match barrier.round {
                 Round::Fixed(parties) => parties,
-                Round::Group(_) => barrier
+                Round::Group { meetings, .. } => barrier
                     .group_id(state.id())
-                    .map_or(0, |id| groups::member_count(state, id))
+                    .map_or(0, |id| meetings.member_count(state, id))
                     .max(barrier.place.len()),
             };
             let error = BarrierError::Stalled {
@@ -574,68 +603,6 @@ impl Feature for Barriers {
             woke = true;
         }
         woke
-    }
-}
-
-/// # Barriers
-///
-/// ```
-/// # use ttk_macros::bot;
-/// use ttk_core::Cx;
-///
-/// #[bot(crate = ttk_core)]
-/// fn table(cx: Cx, id: usize) -> u64 {
-///     cx.join("table");
-///     for _ in 0..id {
-///         ttk_core::yield_!(); // arrive at different times
-///     }
-///     let meeting = cx.group_barrier("table");
-///     ttk_core::yield_!(meeting.wait()).expect("the table meets");
-///     ttk_core::tick()
-/// }
-///
-/// let ticks = ttk_core::run(3, table);
-/// assert!(ticks.iter().all(|t| *t == ticks[0]), "{ticks:?}");
-/// ```
-impl<M, W> crate::Cx<M, W> {
-    /// The barrier of `group`, shared by every bot of the loop that asks for it.
-    ///
-    /// A group barrier is a meeting of the whole group: a round completes when every member of
-    /// the group — counting the joins and leaves made in the tick the last of them arrives —
-    /// waits on it, and all go on in the same tick. Completion is decided at the end of the tick,
-    /// where the tick's group changes are applied, so bots that join and arrive in the same tick
-    /// wait for each other. A member that leaves the group or finishes no longer counts, so the
-    /// others go on without it.
-    ///
-    /// # Panics
-    /// In a run on several workers, if the group lives on another worker's loop.
-    ///
-    /// # Examples
-    /// ```
-    /// # use ttk_macros::bot;
-    /// use ttk_core::Cx;
-    ///
-    /// #[bot(crate = ttk_core)]
-    /// fn squad(cx: Cx, id: usize) -> u64 {
-    ///     cx.join(if id < 2 { "red" } else { "blue" });
-    ///     for _ in 0..id {
-    ///         ttk_core::yield_!();
-    ///     }
-    ///     // Each squad meets on its own: a round is the group's members.
-    ///     let squad = cx.group_barrier(if id < 2 { "red" } else { "blue" });
-    ///     ttk_core::yield_!(squad.wait()).unwrap();
-    ///     ttk_core::tick()
-    /// }
-    ///
-    /// let ticks = ttk_core::run(4, squad);
-    /// assert!(ticks[0] == ticks[1] && ticks[2] == ticks[3] && ticks[1] < ticks[3]);
-    /// ```
-    pub fn group_barrier(&self, group: &str) -> Barrier {
-        self.with_loop(|state| {
-            // A meeting makes the group on this loop: it claims it, as a join does.
-            groups::check_home(state, self.index, group, true);
-            groups::meeting_of(state, self.index, group)
-        })
     }
 }
 

@@ -1,4 +1,5 @@
-//! Groups of bots: join, leave, members — and the meetings of a group (its barrier).
+//! Groups of bots: join, leave, members — and the meetings of a group (its barrier), all of
+//! them here: [`Barrier`] knows a group only through [`GroupMeetings`].
 //!
 //! As in the seed, a change becomes visible to the other bots from the next tick; the bot that
 //! made it sees it at once. A group with no members disappears (its barrier too, once nobody
@@ -15,7 +16,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::rc::Rc;
 
-use crate::barrier::{Barrier, BarrierState};
+use crate::barrier::{Barrier, BarrierState, GroupMeetings};
 use crate::cx::Cx;
 use crate::fast_hash::{FastMap, FastSet};
 use crate::feature::{Feature, Stage};
@@ -358,8 +359,32 @@ impl Feature for Groups {
     }
 }
 
+/// The groups' side of their meetings: what a group's barrier asks of its group.
+#[derive(Debug)]
+struct Meetings;
+
+impl GroupMeetings for Meetings {
+    fn member_count(&self, state: &LoopState, id: GroupId) -> usize {
+        member_count(state, id)
+    }
+
+    fn is_committed_member(&self, state: &LoopState, id: GroupId, bot: u32) -> bool {
+        is_committed_member(state, id, bot)
+    }
+
+    fn arrival(
+        &self,
+        state: &LoopState,
+        name: &str,
+        bot: u32,
+        barrier: &Rc<RefCell<BarrierState>>,
+    ) {
+        meeting_arrival(state, name, bot, barrier);
+    }
+}
+
 /// The barrier of group `name` in the running loop (made at the first call).
-pub(crate) fn meeting_of(state: &LoopState, bot: u32, name: &str) -> Barrier {
+fn meeting_of(state: &LoopState, bot: u32, name: &str) -> Barrier {
     let groups = Groups::of(state);
     let mut inner = groups.inner.borrow_mut();
     let id = inner.id_or_make_for(bot, name);
@@ -368,19 +393,14 @@ pub(crate) fn meeting_of(state: &LoopState, bot: u32, name: &str) -> Barrier {
         .expect("the group was just found or made");
     group
         .meeting
-        .get_or_insert_with(|| Barrier::for_group(&group.name, state.id(), id))
+        .get_or_insert_with(|| Barrier::for_group(&group.name, state.id(), id, &Meetings))
         .clone()
 }
 
 /// Bot `bot` arrived at `barrier`, a group's barrier: it counts if it is a member, and the round
 /// is checked at the end of the tick. A barrier kept from an earlier run on this thread is
 /// adopted by this run's group of the same name.
-pub(crate) fn meeting_arrival(
-    state: &LoopState,
-    name: &str,
-    bot: u32,
-    barrier: &Rc<RefCell<BarrierState>>,
-) {
+fn meeting_arrival(state: &LoopState, name: &str, bot: u32, barrier: &Rc<RefCell<BarrierState>>) {
     let groups = Groups::of(state);
     let mut inner = groups.inner.borrow_mut();
     // The number cached on the barrier holds only while the barrier is its group's: a barrier
@@ -440,7 +460,7 @@ fn for_each_member_seen_by(state: &LoopState, bot: u32, name: &str, mut f: impl 
 /// In a run on several workers, makes sure group `name` lives on `bot`'s loop (claiming it if
 /// `claim` and no loop has yet), or panics in the bot with the reason: a group's members must
 /// share a loop.
-pub(crate) fn check_home(state: &LoopState, bot: u32, name: &str, claim: bool) {
+fn check_home(state: &LoopState, bot: u32, name: &str, claim: bool) {
     let elsewhere = state.features().with(|linked: &Linked| {
         // A group this loop knows was claimed by it (its first member joined here): no need
         // to ask the run, under its lock.
@@ -469,7 +489,7 @@ pub(crate) fn check_home(state: &LoopState, bot: u32, name: &str, claim: bool) {
 }
 
 /// Whether `bot` is a member of group `id` this tick.
-pub(crate) fn is_committed_member(state: &LoopState, id: GroupId, bot: u32) -> bool {
+fn is_committed_member(state: &LoopState, id: GroupId, bot: u32) -> bool {
     state
         .features()
         .get::<Groups>()
@@ -477,7 +497,7 @@ pub(crate) fn is_committed_member(state: &LoopState, id: GroupId, bot: u32) -> b
 }
 
 /// The number of members of group `id` this tick.
-pub(crate) fn member_count(state: &LoopState, id: GroupId) -> usize {
+fn member_count(state: &LoopState, id: GroupId) -> usize {
     state.features().get::<Groups>().map_or(0, |groups| {
         groups
             .inner
@@ -485,6 +505,68 @@ pub(crate) fn member_count(state: &LoopState, id: GroupId) -> usize {
             .group(id)
             .map_or(0, |group| group.members.len())
     })
+}
+
+/// # Barriers
+///
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::Cx;
+///
+/// #[bot(crate = ttk_core)]
+/// fn table(cx: Cx, id: usize) -> u64 {
+///     cx.join("table");
+///     for _ in 0..id {
+///         ttk_core::yield_!(); // arrive at different times
+///     }
+///     let meeting = cx.group_barrier("table");
+///     ttk_core::yield_!(meeting.wait()).expect("the table meets");
+///     ttk_core::tick()
+/// }
+///
+/// let ticks = ttk_core::run(3, table);
+/// assert!(ticks.iter().all(|t| *t == ticks[0]), "{ticks:?}");
+/// ```
+impl<M, W> Cx<M, W> {
+    /// The barrier of `group`, shared by every bot of the loop that asks for it.
+    ///
+    /// A group barrier is a meeting of the whole group: a round completes when every member of
+    /// the group — counting the joins and leaves made in the tick the last of them arrives —
+    /// waits on it, and all go on in the same tick. Completion is decided at the end of the tick,
+    /// where the tick's group changes are applied, so bots that join and arrive in the same tick
+    /// wait for each other. A member that leaves the group or finishes no longer counts, so the
+    /// others go on without it.
+    ///
+    /// # Panics
+    /// In a run on several workers, if the group lives on another worker's loop.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn squad(cx: Cx, id: usize) -> u64 {
+    ///     cx.join(if id < 2 { "red" } else { "blue" });
+    ///     for _ in 0..id {
+    ///         ttk_core::yield_!();
+    ///     }
+    ///     // Each squad meets on its own: a round is the group's members.
+    ///     let squad = cx.group_barrier(if id < 2 { "red" } else { "blue" });
+    ///     ttk_core::yield_!(squad.wait()).unwrap();
+    ///     ttk_core::tick()
+    /// }
+    ///
+    /// let ticks = ttk_core::run(4, squad);
+    /// assert!(ticks[0] == ticks[1] && ticks[2] == ticks[3] && ticks[1] < ticks[3]);
+    /// ```
+    pub fn group_barrier(&self, group: &str) -> Barrier {
+        self.with_loop(|state| {
+            // A meeting makes the group on this loop: it claims it, as a join does.
+            check_home(state, self.index, group, true);
+            meeting_of(state, self.index, group)
+        })
+    }
 }
 
 /// The error of leaving a group one is not in.

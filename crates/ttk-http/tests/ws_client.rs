@@ -56,8 +56,8 @@ fn pattern(len: usize, seed: usize) -> Vec<u8> {
 #[test]
 fn a_fragmented_message_with_a_ping_inside_and_messages_sent_together_come_whole() {
     let server = ThreadServer::start(|mut ws, _| {
-        use ws::tungstenite::protocol::frame::Frame;
-        use ws::tungstenite::protocol::frame::coding::{Data, OpCode};
+        use tungstenite::protocol::frame::Frame;
+        use tungstenite::protocol::frame::coding::{Data, OpCode};
         let fragment = |payload: Vec<u8>, opcode, last| {
             Message::Frame(Frame::message(payload, OpCode::Data(opcode), last))
         };
@@ -113,8 +113,8 @@ fn a_fragmented_message_with_a_ping_inside_and_messages_sent_together_come_whole
 
 #[test]
 fn messages_sent_with_the_handshakes_answer_come_whole() {
-    use ws::tungstenite::protocol::frame::Frame;
-    use ws::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
     // The client's first read holds the 101 answer, a small message and the start of a big one.
     let server = ThreadServer::answering_with(vec![
         Frame::message("first", OpCode::Data(Data::Text), true),
@@ -358,7 +358,7 @@ fn a_frame_over_the_limit_is_refused_from_its_header() {
         .unwrap();
     assert!(matches!(
         inner.tungstenite(),
-        ws::tungstenite::Error::Capacity(_)
+        ws::TungsteniteError::Capacity(_)
     ));
 }
 
@@ -380,7 +380,7 @@ fn a_refused_handshake_names_the_status() {
         .unwrap()
         .downcast_ref::<ws::Error>()
         .unwrap();
-    let ws::tungstenite::Error::Http(response) = inner.tungstenite() else {
+    let ws::TungsteniteError::Http(response) = inner.tungstenite() else {
         panic!("not an HTTP error: {inner:?}")
     };
     assert_eq!(response.status(), 404);
@@ -427,7 +427,7 @@ fn headers_of_ones_own_reach_the_server_and_one_request_serves_many_connections(
             );
             Ok(response)
         };
-        let mut ws = ws::tungstenite::accept_hdr(socket, callback).unwrap();
+        let mut ws = tungstenite::accept_hdr(socket, callback).unwrap();
         report.send(seen).unwrap();
         while ws.read().is_ok() {}
     });

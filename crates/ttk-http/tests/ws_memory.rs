@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use ttk_http::ws::{Message, WebSocket, tungstenite};
+use ttk_http::ws::{Message, WebSocket};
 use ttk_net::{TcpListener, TcpStream};
 use util::ws::{ThreadServer, in_bot, ttk_echo_server};
 

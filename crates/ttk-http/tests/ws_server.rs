@@ -71,8 +71,8 @@ fn big_messages_cross_between_bots_both_ways() {
 
 #[test]
 fn raw_frames_sent_by_a_bot_make_one_message() {
-    use ttk_http::ws::tungstenite::protocol::frame::Frame;
-    use ttk_http::ws::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
     let url = ttk_echo_server();
     let echo = ttk_core::run(1, |_cx: Cx, _id| {
         let url = url.clone();

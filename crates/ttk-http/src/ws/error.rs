@@ -20,7 +20,7 @@ use tungstenite::error::{CapacityError, ProtocolError};
 /// fn refused_with(error: &io::Error) -> Option<u16> {
 ///     let ws_error = error.get_ref()?.downcast_ref::<ws::Error>()?;
 ///     match ws_error.tungstenite() {
-///         ws::tungstenite::Error::Http(response) => Some(response.status().as_u16()),
+///         ws::TungsteniteError::Http(response) => Some(response.status().as_u16()),
 ///         _ => None,
 ///     }
 /// }
@@ -52,7 +52,7 @@ impl Error {
     /// use std::io;
     /// use ttk_http::ws;
     ///
-    /// fn tungstenite_error(error: io::Error) -> Option<ws::tungstenite::Error> {
+    /// fn tungstenite_error(error: io::Error) -> Option<ws::TungsteniteError> {
     ///     Some(error.into_inner()?.downcast::<ws::Error>().ok()?.into_tungstenite())
     /// }
     ///

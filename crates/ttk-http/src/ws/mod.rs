@@ -33,7 +33,7 @@
 //! # let url = format!("ws://{}/", listener.local_addr()?);
 //! # std::thread::spawn(move || {
 //! #     let (socket, _) = listener.accept().unwrap();
-//! #     let mut ws = ttk_http::ws::tungstenite::accept(socket).unwrap();
+//! #     let mut ws = tungstenite::accept(socket).unwrap();
 //! #     while let Ok(message) = ws.read() {
 //! #         if message.is_text() || message.is_binary() { ws.send(message).unwrap(); }
 //! #     }
@@ -64,10 +64,14 @@ mod web_socket;
 pub use error::Error;
 pub use web_socket::{Request, WebSocket, request};
 
+// What a bot's code names, and nothing more of tungstenite: the messages it sends and receives,
+// a close's frame and code, the `http` types it puts in a [`Request`]'s headers or reads from a
+// refused handshake's response, and the errors inside an [`Error`] it may match on.
+pub use tungstenite::error::{CapacityError, ProtocolError};
+pub use tungstenite::http::{HeaderName, HeaderValue, Response, StatusCode};
 pub use tungstenite::protocol::CloseFrame;
 pub use tungstenite::protocol::frame::coding::CloseCode;
 pub use tungstenite::{Bytes, Message, Utf8Bytes};
 
-/// The tungstenite crate this module is built on, for what it does not re-export (the error
-/// type inside [`Error`], the `http` types of a [`Request`]).
-pub use tungstenite;
+/// tungstenite's error inside an [`Error`] ([`Error::tungstenite`]), to match on.
+pub use tungstenite::Error as TungsteniteError;

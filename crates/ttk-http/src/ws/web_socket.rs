@@ -137,7 +137,7 @@ fn invalid_input(message: String) -> io::Error {
 /// # let url = format!("ws://{}/echo", listener.local_addr()?);
 /// # std::thread::spawn(move || {
 /// #     let (socket, _) = listener.accept().unwrap();
-/// #     let mut ws = ttk_http::ws::tungstenite::accept(socket).unwrap();
+/// #     let mut ws = tungstenite::accept(socket).unwrap();
 /// #     while let Ok(message) = ws.read() {
 /// #         if message.is_text() || message.is_binary() { ws.send(message).unwrap(); }
 /// #     }
@@ -219,7 +219,7 @@ impl WebSocket<MaybeTls> {
     /// # std::thread::spawn(move || {
     /// #     let (socket, _) = listener.accept().unwrap();
     /// #     let mut seen = None;
-    /// #     let mut ws = ws::tungstenite::accept_hdr(socket, |request: &ws::Request, response| {
+    /// #     let mut ws = tungstenite::accept_hdr(socket, |request: &ws::Request, response| {
     /// #         seen = request.headers().get("X-Bot").map(|v| v.to_str().unwrap().to_string());
     /// #         Ok(response)
     /// #     }).unwrap();

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::sync::mpsc;
 
 use ttk_core::Cx;
-use ttk_http::ws::{Message, WebSocket, tungstenite};
+use ttk_http::ws::{Message, WebSocket};
 use ttk_macros::bot;
 
 /// A server on 127.0.0.1 whose connections each run a handler on their own thread.

@@ -14,16 +14,17 @@ use ttk_report::{BotTally, Report, Shard};
 use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
 use super::collector::{Collector, add_bot_error};
 use super::out::print_line;
+use super::plan::Plan;
 use super::progress::Progress;
 use super::report_files::write_reports;
-use super::run::Plan;
+use super::seconds_shown::SecondsShown;
 use super::session::Session;
 use super::shape::{IntendedStarts, RampSource, RateSource, RunStart};
 use super::shard::StartAt;
 use super::signals::Interrupts;
 use super::success::{explain, fails_for_nothing_succeeded};
 use super::{LoadTest, RunOutcome};
-use crate::{BotErrorKind, Cx, RunEnd, Runtime, StopHandle};
+use ttk_core::{BotErrorKind, Cx, RunEnd, Runtime, StopHandle};
 
 /// How many seconds of snapshots (each a second of one loop's histograms) may wait for the
 /// collector, per loop.
@@ -307,7 +308,7 @@ impl LoopSessions {
         let until = match self.load_until.get() {
             Some(until) => until,
             None => {
-                let start = self.run_start.get().unwrap_or_else(crate::now);
+                let start = self.run_start.get().unwrap_or_else(ttk_core::now);
                 let until = self
                     .load_for
                     .and_then(|load_for| start.checked_add(load_for));
@@ -412,50 +413,10 @@ fn collect(
     collector.finish()
 }
 
-/// Which seconds of a run of several loops (or processes) can be shown: those every source
-/// still running has sent (a source sends its seconds in order; one that ended sends no
-/// more), each once.
-#[derive(Debug)]
-pub(crate) struct SecondsShown {
-    /// The latest second each source sent, while it runs (`Some(0)`: none yet; `None`: ended).
-    latest: Vec<Option<u64>>,
-    /// Seconds up to this one were shown.
-    shown: u64,
-}
-
-impl SecondsShown {
-    pub(crate) fn new(sources: usize) -> SecondsShown {
-        SecondsShown {
-            latest: vec![Some(0); sources],
-            shown: 0,
-        }
-    }
-
-    /// Source `from` sent second `t` (its last, if `last`); returns the seconds to show now.
-    pub(crate) fn heard(
-        &mut self,
-        from: usize,
-        t: u64,
-        last: bool,
-    ) -> std::ops::RangeInclusive<u64> {
-        if let Some(latest) = self.latest.get_mut(from) {
-            *latest = match last {
-                true => None,
-                false => latest.map(|latest| latest.max(t)),
-            };
-        }
-        // Once every source ended, the rest is the summary's, not the progress's.
-        let ready = self.latest.iter().flatten().min().copied().unwrap_or(0);
-        let show = self.shown + 1..=ready;
-        self.shown = self.shown.max(ready);
-        show
-    }
-}
-
 /// Counts how a bot ended.
 pub(crate) fn tally_bot<T: TransactionOutput>(
     tally: &mut BotTally,
-    outcome: &Result<T, crate::BotError>,
+    outcome: &Result<T, ttk_core::BotError>,
 ) {
     match outcome {
         Ok(output) => match output.failure() {

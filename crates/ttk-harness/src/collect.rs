@@ -8,7 +8,7 @@ use ttk_core::metrics::TransactionOutput;
 
 use super::session::Session;
 use super::{LoadTest, RunOutcome};
-use crate::{BotError, Cx, Runtime};
+use ttk_core::{BotError, Cx, Runtime};
 
 impl<A> LoadTest<A> {
     /// Like [`LoadTest::run`], keeping each bot's output — what it returned — in
@@ -18,7 +18,7 @@ impl<A> LoadTest<A> {
     /// # Examples
     /// ```
     /// use ttk::Cx;
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     ///
     /// /// Each player's score: its id plus one per round.
     /// #[ttk::bot]
@@ -48,7 +48,7 @@ impl<A> LoadTest<A> {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     /// use ttk::{Cx, Runtime};
     ///
     /// #[ttk::bot]
@@ -89,7 +89,7 @@ impl<A> LoadTest<A> {
     /// # Examples
     /// ```
     /// use ttk::Cx;
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     ///
     /// #[ttk::bot]
     /// fn visitor(cx: Cx, session: Session) -> Result<u64, String> {
@@ -124,7 +124,7 @@ impl<A> LoadTest<A> {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     /// use ttk::{Cx, Runtime};
     ///
     /// #[ttk::bot]

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 ///
 /// # Examples
 /// ```
-/// use ttk::cli::ShardSpec;
+/// use ttk::harness::ShardSpec;
 ///
 /// let shard: ShardSpec = "2/4".parse().unwrap();
 /// assert_eq!((shard.index, shard.count), (2, 4));
@@ -68,7 +68,7 @@ impl fmt::Display for ShardSpec {
 /// # Examples
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use ttk::cli::StartAt;
+/// use ttk::harness::StartAt;
 ///
 /// let at: StartAt = "2026-11-26T10:00:00Z".parse().unwrap();
 /// assert_eq!(at.time(), UNIX_EPOCH + Duration::from_secs(1_795_687_200));

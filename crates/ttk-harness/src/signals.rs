@@ -11,7 +11,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::flag;
 use signal_hook::iterator::{Handle, Signals};
 
-use crate::StopHandle;
+use ttk_core::StopHandle;
 
 /// The exit code of a run ended by a second Ctrl-C (128 + SIGINT, as shells report it).
 pub(crate) const EXIT_AT_ONCE: i32 = 130;

@@ -2,9 +2,12 @@
 //! progress, the end-of-run summary, JSON and HTML reports, thresholds and Ctrl-C handling
 //! with one call in `main`.
 //!
+//! Load tests reach it through the `ttk` facade, as `ttk::harness` (feature `harness`, on by
+//! default); `ttk::cli`, its name when it was a module of the facade, is kept as an alias.
+//!
 //! ```no_run
 //! use std::process::ExitCode;
-//! use ttk::cli::{LoadTest, Session};
+//! use ttk::harness::{LoadTest, Session};
 //! use ttk::{Cx, net::TcpStream};
 //!
 //! #[ttk::bot]
@@ -72,11 +75,13 @@ mod launch;
 mod merge;
 mod out;
 mod outcome;
+mod plan;
 mod processes;
 mod progress;
 mod recorded;
 mod report_files;
 mod run;
+mod seconds_shown;
 mod session;
 mod shape;
 mod shard;
@@ -105,7 +110,7 @@ pub use clap;
 ///
 /// # Examples
 /// ```
-/// use ttk::cli::{LoadTest, NoFlags};
+/// use ttk::harness::{LoadTest, NoFlags};
 ///
 /// let test: LoadTest<NoFlags> = LoadTest::try_from_args("plain", ["plain", "-q"]).unwrap();
 /// assert!(test.args().quiet);
@@ -119,7 +124,7 @@ pub struct NoFlags {}
 /// # Examples
 /// ```
 /// use ttk::{bot, Cx};
-/// use ttk::cli::{LoadTest, Session};
+/// use ttk::harness::{LoadTest, Session};
 ///
 /// #[bot]
 /// fn pinger(cx: Cx, session: Session) {
@@ -168,7 +173,7 @@ impl LoadTest<NoFlags> {
     /// ```no_run
     /// use std::process::ExitCode;
     /// use ttk::Cx;
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     ///
     /// #[ttk::bot]
     /// fn visitor(cx: Cx, session: Session) {
@@ -194,7 +199,7 @@ impl LoadTest<NoFlags> {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use ttk::cli::LoadTest;
+    /// use ttk::harness::LoadTest;
     ///
     /// let test = LoadTest::try_from_args("shop", ["shop", "--bots", "50", "--duration", "1m"]);
     /// let test = test.unwrap();
@@ -218,7 +223,7 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
     ///
     /// # Examples
     /// ```no_run
-    /// use ttk::cli::{LoadTest, clap};
+    /// use ttk::harness::{LoadTest, clap};
     ///
     /// #[derive(clap::Args, Debug)]
     /// struct Lobby {
@@ -250,7 +255,7 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::{LoadTest, clap};
+    /// use ttk::harness::{LoadTest, clap};
     ///
     /// #[derive(clap::Args, Debug)]
     /// struct Lobby {
@@ -313,7 +318,7 @@ impl<A> LoadTest<A> {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::LoadTest;
+    /// use ttk::harness::LoadTest;
     ///
     /// let test = LoadTest::try_from_args("shop", ["shop", "--rate", "50/s", "--seed", "7"]);
     /// let test = test.unwrap();
@@ -336,7 +341,7 @@ impl<A> LoadTest<A> {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::LoadTest;
+    /// use ttk::harness::LoadTest;
     ///
     /// let mut test = LoadTest::try_from_args("smoke", ["smoke", "--iterations", "5"]).unwrap();
     /// let args = test.args_mut();
@@ -353,7 +358,7 @@ impl<A> LoadTest<A> {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::{LoadTest, clap};
+    /// use ttk::harness::{LoadTest, clap};
     ///
     /// #[derive(clap::Args, Debug)]
     /// struct Chat {
@@ -371,12 +376,12 @@ impl<A> LoadTest<A> {
 
     /// Keeps the planned bots in groups of `count` consecutive ids (the players of a room:
     /// bots `k * count ..`) on one worker and in one shard, so that groups of them can meet
-    /// (a group's members must share a worker: see [`Workers`](crate::Workers)).
+    /// (a group's members must share a worker: see [`Workers`](ttk_core::Workers)).
     ///
     /// # Examples
     /// ```
     /// use ttk::Cx;
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     ///
     /// #[ttk::bot]
     /// fn player(cx: Cx, session: Session) {
@@ -405,7 +410,7 @@ impl<A> LoadTest<A> {
     /// # Examples
     /// ```
     /// use ttk::Cx;
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     ///
     /// #[ttk::bot]
     /// fn refused(cx: Cx, _session: Session) -> Result<(), String> {
@@ -429,7 +434,7 @@ impl<A> LoadTest<A> {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::LoadTest;
+    /// use ttk::harness::LoadTest;
     ///
     /// let mut local = LoadTest::try_from_args("echo", ["echo"]).unwrap();
     /// local.default_target(|| "127.0.0.1:7".to_owned()); // e.g. a server the test started
@@ -459,7 +464,7 @@ impl<A> LoadTest<A> {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::LoadTest;
+    /// use ttk::harness::LoadTest;
     ///
     /// let mut test = LoadTest::try_from_args("smoke", ["smoke"]).unwrap();
     /// test.default_thresholds(["failures < 1%", "p99 < 250ms"]).unwrap();
@@ -498,7 +503,7 @@ impl<A> LoadTest<A> {
     /// # Examples
     /// ```
     /// use ttk::Cx;
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     ///
     /// #[ttk::bot]
     /// fn idle(_cx: Cx, _session: Session) {}

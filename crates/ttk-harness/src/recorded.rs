@@ -15,7 +15,7 @@ impl<A> LoadTest<A> {
     /// # Examples
     /// ```
     /// use ttk::Cx;
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     ///
     /// #[ttk::bot]
     /// fn idle(_cx: Cx, _session: Session) {}

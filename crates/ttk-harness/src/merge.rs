@@ -15,7 +15,7 @@ use super::report_files::write_reports;
 ///
 /// # Examples
 /// ```
-/// use ttk::cli::LoadTest;
+/// use ttk::harness::LoadTest;
 ///
 /// let test = LoadTest::try_from_args("shop", ["shop", "merge", "a.json", "b.json", "--json", "all.json"]);
 /// let merge = test.unwrap().merge_args().cloned().unwrap();
@@ -57,7 +57,7 @@ impl MergeArgs {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::{LoadTest, MergeArgs, clap::Parser};
+    /// use ttk::harness::{LoadTest, MergeArgs, clap::Parser};
     ///
     /// #[derive(Parser)]
     /// struct Command {

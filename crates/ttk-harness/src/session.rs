@@ -9,7 +9,7 @@ use std::time::Instant;
 /// # Examples
 /// ```
 /// # use ttk::{bot, Cx};
-/// use ttk::cli::{LoadTest, Session};
+/// use ttk::harness::{LoadTest, Session};
 ///
 /// #[bot]
 /// fn visitor(cx: Cx, session: Session) {
@@ -38,7 +38,7 @@ pub struct Session {
 /// # Examples
 /// ```
 /// use ttk::Cx;
-/// use ttk::cli::{LoadTest, Session};
+/// use ttk::harness::{LoadTest, Session};
 /// use ttk::metrics::GaugeMerge;
 ///
 /// #[ttk::bot]
@@ -70,7 +70,7 @@ impl Iterator for Iterations {
         if self.count.is_some_and(|count| self.next >= count) {
             return None;
         }
-        if self.until.is_some_and(|until| crate::now() >= until) {
+        if self.until.is_some_and(|until| ttk_core::now() >= until) {
             return None;
         }
         self.next += 1;
@@ -84,7 +84,7 @@ impl Session {
     /// # Examples
     /// ```
     /// use ttk::Cx;
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     /// use ttk::metrics::GaugeMerge;
     ///
     /// #[ttk::bot]
@@ -106,7 +106,7 @@ impl Session {
     /// # Examples
     /// ```
     /// use ttk::Cx;
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     ///
     /// #[ttk::bot]
     /// fn aimer(cx: Cx, session: Session) {
@@ -130,7 +130,7 @@ impl Session {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     /// use ttk::{Cx, Runtime};
     ///
     /// #[ttk::bot]
@@ -159,7 +159,7 @@ impl Session {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     /// use ttk::{Cx, Runtime};
     ///
     /// #[ttk::bot]

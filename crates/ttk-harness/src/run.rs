@@ -1,39 +1,21 @@
-//! Running a load test: the shape of the run, the collector thread, the end of the run (the
-//! summary, thresholds, reports and exit code).
+//! Running a load test: `run` and `run_parallel` (and their `_with` kin), on one loop or on
+//! workers, around a [`Launch`]; or, when the command line asks for it, a merge or a run as
+//! several processes instead. The plan comes from `plan`, the collector and the end of the run
+//! from `launch`.
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use ttk_core::metrics::TransactionOutput;
-use ttk_report::{BotTally, Parameters, Report};
+use ttk_report::{BotTally, Report};
 
 use super::codes::BAD_COMMAND_LINE;
 use super::launch::{Launch, LoadTestParts, WORKER_SESSIONS, tally_bot};
+use super::plan::{Loops, Plan};
 use super::session::Session;
-use super::shard::{cluster_job_id, derived_run_id, fresh_run_id};
 use super::{LoadTest, RunOutcome};
-use crate::{BotError, Cx, IdSlice, RunEnd, Runtime};
-
-/// How a run goes: bots at the start, how long load is made, when the run stops at the latest,
-/// and each bot's iterations.
-pub(crate) struct Plan {
-    /// Bots this process starts at once, on one loop.
-    first_bots: usize,
-    /// Bots the whole run starts at once (cut among shards and workers).
-    first_bots_of_all: usize,
-    pub(crate) load_for: Option<Duration>,
-    deadline: Option<Duration>,
-    pub(crate) iterations: Option<u64>,
-}
-
-/// How many loops a process of the test runs: `run` runs one, `run_parallel` `--workers`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Loops {
-    One,
-    Parallel,
-}
+use ttk_core::{BotError, Cx, RunEnd, Runtime};
 
 impl<A> LoadTest<A> {
     /// Runs the test: bots `factory(cx, session)`, shaped by the command line; prints the live
@@ -47,7 +29,7 @@ impl<A> LoadTest<A> {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     /// use ttk::Cx;
     ///
     /// #[ttk::bot]
@@ -82,7 +64,7 @@ impl<A> LoadTest<A> {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     /// use ttk::{Cx, Runtime};
     ///
     /// #[ttk::bot]
@@ -166,12 +148,12 @@ impl<A> LoadTest<A> {
     /// [`LoadTest::run`] does on one. The factory is shared by the workers, so it is
     /// `Send + Sync` (a function, or a closure holding plain data such as the target's
     /// address); the bots it makes need not be `Send`. Messages cross threads, so they are
-    /// `Send`; see [`Workers`](crate::Workers) for what changes on several loops (groups live
+    /// `Send`; see [`Workers`](ttk_core::Workers) for what changes on several loops (groups live
     /// on one loop; each loop has its own world and clock).
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     /// use ttk::Cx;
     ///
     /// #[ttk::bot]
@@ -205,7 +187,7 @@ impl<A> LoadTest<A> {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     /// use ttk::{Cx, Runtime};
     ///
     /// #[ttk::bot]
@@ -366,117 +348,5 @@ impl<A> LoadTest<A> {
             }
         }
         Ok(())
-    }
-
-    /// Which of the run's bot ids this process runs: a shard's, or all of them.
-    pub(crate) fn id_slice(&self) -> IdSlice {
-        let args = &self.args;
-        let planned = match (&args.rate, &args.ramp_up) {
-            (Some(_), _) => 0,
-            (None, Some(ramp)) => ramp.bots(args.bots),
-            (None, None) => args.bots,
-        };
-        let slice = match args.shard {
-            None => IdSlice::whole(),
-            Some(shard) => IdSlice::new(shard.index as usize, shard.count as usize)
-                .expect("--shard was checked"),
-        };
-        slice.planned(planned).together(self.together)
-    }
-
-    /// The run id: as given; for a shard, derived from what its sibling shards have in common
-    /// with it and another run has not — the test, its parameters and the `--start-at` time, or
-    /// the Slurm job that started them; otherwise fresh, unique to this run.
-    pub(crate) fn run_id(&self) -> String {
-        let args = &self.args;
-        if let Some(id) = &args.run_id {
-            return id.clone();
-        }
-        if args.shard.is_none() {
-            return fresh_run_id(&self.name);
-        }
-        let job = cluster_job_id();
-        if args.start_at.is_none() && job.is_none() {
-            let id = fresh_run_id(&self.name);
-            // The parent of --processes gives its children a run id: this is a shard on its own.
-            eprintln!(
-                "warning: --shard without --run-id or --start-at: nothing ties this shard to \
-                 its siblings, so its run id is its own ({id}) and its report merges with no \
-                 other; give every shard of the run the same --run-id"
-            );
-            return id;
-        }
-        let mut parameters = self.parameters();
-        parameters.command_line.clear();
-        let mut key = serde_json::to_string(&parameters).expect("parameters serialize");
-        if let Some(job) = job {
-            key.push_str("\0job ");
-            key.push_str(&job);
-        }
-        derived_run_id(&self.name, &key)
-    }
-
-    pub(crate) fn plan(&self) -> Plan {
-        let args = &self.args;
-        if let Some(rate) = &args.rate {
-            let load_for = args.duration.or(rate.total_duration());
-            return Plan {
-                first_bots: 0,
-                first_bots_of_all: 0,
-                load_for,
-                deadline: load_for.map(|load_for| load_for.saturating_add(args.grace)),
-                iterations: Some(args.iterations.unwrap_or(1)),
-            };
-        }
-        let iterations = match (args.iterations, args.duration) {
-            (Some(iterations), _) => Some(iterations),
-            (None, Some(_)) => None,
-            (None, None) => Some(1),
-        };
-        Plan {
-            first_bots: match args.ramp_up {
-                Some(_) => 0,
-                None => self.id_slice().first_ids().len(),
-            },
-            first_bots_of_all: match args.ramp_up {
-                Some(_) => 0,
-                None => args.bots,
-            },
-            load_for: args.duration,
-            deadline: args
-                .duration
-                .map(|duration| duration.saturating_add(args.grace)),
-            iterations,
-        }
-    }
-
-    pub(crate) fn parameters(&self) -> Parameters {
-        if let Some(recorded) = &self.recorded {
-            return recorded.clone();
-        }
-        self.parameters_of_the_flags()
-    }
-
-    /// The run's parameters as the standard flags give them.
-    pub(crate) fn parameters_of_the_flags(&self) -> Parameters {
-        let args = &self.args;
-        let bots = match (&args.rate, &args.ramp_up) {
-            (Some(_), _) => None,
-            (None, Some(ramp)) => Some(ramp.bots(args.bots) as u64),
-            (None, None) => Some(args.bots as u64),
-        };
-        Parameters {
-            bots,
-            ramp_up: args.ramp_up.as_ref().map(|ramp| ramp.to_string()),
-            duration: args
-                .duration
-                .map(|duration| humantime::format_duration(duration).to_string()),
-            rate: args.rate.as_ref().map(|rate| rate.to_string()),
-            iterations: args.iterations,
-            seed: args.seed,
-            target: args.target.clone(),
-            start_at: args.start_at.as_ref().map(|at| at.as_str().to_owned()),
-            command_line: self.command_line.clone(),
-        }
     }
 }

@@ -20,11 +20,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ttk_report::{Report, SecondReport};
 
 use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
-use super::launch::SecondsShown;
 use super::out::print_line;
+use super::plan::Loops;
 use super::progress::Progress;
 use super::report_files::write_reports;
-use super::run::Loops;
+use super::seconds_shown::SecondsShown;
 use super::shard::fresh_run_id;
 use super::signals::Interrupts;
 use super::success::{explain, fails_for_nothing_succeeded};

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use ttk_report::Report;
 
-use crate::BotError;
+use ttk_core::BotError;
 
 /// How a run ended: its report and the process's exit code — and, from the `…_collect`
 /// runs ([`LoadTest::run_collect`](super::LoadTest::run_collect) and its kin), each bot's
@@ -18,7 +18,7 @@ use crate::BotError;
 /// # Examples
 /// ```
 /// use ttk::Cx;
-/// use ttk::cli::{LoadTest, Session};
+/// use ttk::harness::{LoadTest, Session};
 ///
 /// #[ttk::bot]
 /// fn counter(_cx: Cx, session: Session) -> Result<u64, String> {
@@ -66,7 +66,7 @@ impl<T, W> RunOutcome<T, W> {
     /// ```
     /// use std::process::ExitCode;
     /// use ttk::Cx;
-    /// use ttk::cli::{LoadTest, Session};
+    /// use ttk::harness::{LoadTest, Session};
     ///
     /// #[ttk::bot]
     /// fn idle(_cx: Cx, _session: Session) {}

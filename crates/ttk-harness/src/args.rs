@@ -15,7 +15,7 @@ use super::shard::{ShardSpec, StartAt};
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use ttk::cli::LoadTest;
+/// use ttk::harness::LoadTest;
 ///
 /// let test = LoadTest::try_from_args("shop", ["shop", "--ramp-up", "10:30s,100:1m"]).unwrap();
 /// let args = test.args();

@@ -1,6 +1,6 @@
 //! Load shapes: how many bots start when. The closed model's ramp-up ([`RampUp`]) and the open
 //! model's arrival rate ([`Rate`]), parsed from the command line and turned into a
-//! [`BotSource`](crate::BotSource) that starts bots on schedule.
+//! [`BotSource`](ttk_core::BotSource) that starts bots on schedule.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use crate::{Arrivals, BotSource};
+use ttk_core::{Arrivals, BotSource};
 
 /// The closed model's ramp-up: bots started evenly over a time, or in stages.
 ///
@@ -20,7 +20,7 @@ use crate::{Arrivals, BotSource};
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use ttk::cli::RampUp;
+/// use ttk::harness::RampUp;
 ///
 /// let ramp: RampUp = "10:30s,100:1m".parse().unwrap();
 /// assert_eq!(ramp.bots(5), 100); // stages name their own counts
@@ -40,7 +40,7 @@ impl RampUp {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::RampUp;
+    /// use ttk::harness::RampUp;
     ///
     /// let even: RampUp = "30s".parse().unwrap();
     /// assert_eq!(even.bots(40), 40); // the --bots count
@@ -60,7 +60,7 @@ impl RampUp {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use ttk::cli::RampUp;
+    /// use ttk::harness::RampUp;
     ///
     /// let ramp: RampUp = "10s".parse().unwrap();
     /// assert_eq!(ramp.start_offset(0, 100), Duration::ZERO);
@@ -86,7 +86,7 @@ impl RampUp {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::RampUp;
+    /// use ttk::harness::RampUp;
     ///
     /// let ramp: RampUp = "10:30s,100:1m".parse().unwrap();
     /// assert_eq!(ramp.as_str(), "10:30s,100:1m");
@@ -149,7 +149,7 @@ impl fmt::Display for RampUp {
 /// # Examples
 /// ```
 /// use std::time::Duration;
-/// use ttk::cli::Rate;
+/// use ttk::harness::Rate;
 ///
 /// let rate: Rate = "10/s:30s,100/s:1m".parse().unwrap();
 /// assert_eq!(rate.total_duration(), Some(Duration::from_secs(90)));
@@ -171,7 +171,7 @@ impl Rate {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use ttk::cli::Rate;
+    /// use ttk::harness::Rate;
     ///
     /// let staged: Rate = "10/s:30s,100/s:1m".parse().unwrap();
     /// assert_eq!(staged.total_duration(), Some(Duration::from_secs(90)));
@@ -188,7 +188,7 @@ impl Rate {
     /// # Examples
     /// ```
     /// use std::time::Duration;
-    /// use ttk::cli::Rate;
+    /// use ttk::harness::Rate;
     ///
     /// let rate: Rate = "600/m:1s".parse().unwrap(); // ten a second, for a second
     /// assert_eq!(rate.arrival_offset(0), Some(Duration::ZERO));
@@ -219,7 +219,7 @@ impl Rate {
     ///
     /// # Examples
     /// ```
-    /// use ttk::cli::Rate;
+    /// use ttk::harness::Rate;
     ///
     /// let rate: Rate = "10/s:30s,100/s".parse().unwrap();
     /// assert_eq!(rate.as_str(), "10/s:30s,100/s");
