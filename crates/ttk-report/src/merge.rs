@@ -354,7 +354,7 @@ impl SecondReport {
     /// mine.add(second(1, 300));
     /// assert_eq!(mine.active_bots, 20);
     /// assert_eq!(mine.transactions["login"].ok, 2);
-    /// assert_eq!(mine.transactions["login"].max_us, 300);
+    /// assert_eq!(mine.transactions["login"].max_us, 301); // 300 µs's 2-digit bucket
     /// ```
     pub fn add(&mut self, other: SecondReport) {
         self.active_bots = self.active_bots.saturating_add(other.active_bots);

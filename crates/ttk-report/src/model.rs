@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::histogram::{Histogram, PackedHistogram};
+use crate::histogram::{CoarseHistogram, Histogram, PackedHistogram};
 
 /// The schema this crate writes (and reads).
 pub const SCHEMA: &str = "ttk-report/3";
@@ -406,7 +406,7 @@ impl SecondTransaction {
     /// let mut latencies = Histogram::new();
     /// latencies.record(Duration::from_millis(3));
     /// let second = SecondTransaction::new(1, 0, &latencies);
-    /// assert_eq!(second.max_us, 2_993); // 3 ms, to 2 significant digits (within 1%)
+    /// assert_eq!(second.max_us, 3_007); // the top of 3 ms's 2-digit bucket (within 1%)
     /// ```
     pub fn new(ok: u64, failed: u64, histogram: &Histogram) -> Self {
         let mut second = SecondTransaction::packed(ok, failed, histogram);
@@ -428,7 +428,7 @@ impl SecondTransaction {
     /// let mut second = SecondTransaction::packed(1, 0, &latencies);
     /// assert_eq!(second.max_us, 0);
     /// second.refresh_figures();
-    /// assert_eq!(second.max_us, 2_993);
+    /// assert_eq!(second.max_us, 3_007);
     /// ```
     pub fn packed(ok: u64, failed: u64, histogram: &Histogram) -> Self {
         SecondTransaction {
@@ -444,7 +444,7 @@ impl SecondTransaction {
 
     /// Reads the figures (`p50_us`, `p90_us`, `p99_us`, `max_us`) from the histogram again.
     pub fn refresh_figures(&mut self) {
-        let latency = Latency::of(&self.histogram.unpack());
+        let latency = Latency::of_inner(self.histogram.coarse().inner());
         self.p50_us = latency.p50_us;
         self.p90_us = latency.p90_us;
         self.p99_us = latency.p99_us;
@@ -465,16 +465,24 @@ impl SecondTransaction {
     /// more.record(Duration::from_millis(8));
     /// second.add(1, 2, &more);
     /// assert_eq!((second.ok, second.failed), (2, 2));
-    /// assert_eq!(second.max_us, 8_003); // 8 ms, to 2 significant digits
+    /// assert_eq!(second.max_us, 8_031); // the top of 8 ms's 2-digit bucket
     /// ```
     pub fn add(&mut self, ok: u64, failed: u64, histogram: &Histogram) {
-        let mut merged = self.histogram.unpack();
-        merged.merge(histogram);
-        *self = SecondTransaction::new(
-            self.ok.saturating_add(ok),
-            self.failed.saturating_add(failed),
-            &merged,
-        );
+        let mut merged = self.histogram.coarse();
+        merged.add(histogram);
+        self.set(ok, failed, &merged);
+    }
+
+    /// Adds `ok` and `failed`, and sets the latencies to `merged` (its figures read).
+    pub(crate) fn set(&mut self, ok: u64, failed: u64, merged: &CoarseHistogram) {
+        self.ok = self.ok.saturating_add(ok);
+        self.failed = self.failed.saturating_add(failed);
+        self.histogram = merged.pack();
+        let latency = Latency::of_inner(merged.inner());
+        self.p50_us = latency.p50_us;
+        self.p90_us = latency.p90_us;
+        self.p99_us = latency.p99_us;
+        self.max_us = latency.max_us;
     }
 }
 
@@ -527,7 +535,11 @@ impl Latency {
     /// assert_eq!(Latency::of(&Histogram::new()), Latency::default()); // empty: all zero
     /// ```
     pub fn of(histogram: &Histogram) -> Latency {
-        let inner = histogram.inner();
+        Latency::of_inner(histogram.inner())
+    }
+
+    /// The figures of a histogram of any bounds.
+    pub(crate) fn of_inner(inner: &hdrhistogram::Histogram<u64>) -> Latency {
         if inner.is_empty() {
             return Latency::default();
         }

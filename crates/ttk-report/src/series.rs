@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
-use crate::Histogram;
+use crate::histogram::CoarseHistogram;
 use crate::model::{SecondReport, SecondTransaction};
 
 /// The lengths an entry of the series may cover, in seconds: each divides the next.
@@ -113,7 +113,7 @@ pub struct SeriesBuilder {
     /// The last entry's latencies by transaction, unpacked while later seconds may still join
     /// it: a second joins by one histogram merge, not by unpacking and packing the entry's.
     /// The entry's own packed histograms are stale until it is closed.
-    open: BTreeMap<String, Histogram>,
+    open: BTreeMap<String, CoarseHistogram>,
     /// [`MAX_INTERVALS`] and [`MAX_SERIES_BYTES`], but for tests.
     max_intervals: usize,
     max_bytes: usize,
@@ -224,8 +224,8 @@ impl SeriesBuilder {
                     mine.failed = mine.failed.saturating_add(transaction.failed);
                     self.open
                         .entry(name)
-                        .or_insert_with(|| mine.histogram.unpack())
-                        .merge(&transaction.histogram.unpack());
+                        .or_insert_with(|| mine.histogram.coarse())
+                        .add_packed(&transaction.histogram);
                 }
             }
             Some(last) if entry.t < last.t => {
@@ -294,8 +294,7 @@ impl SeriesBuilder {
         self.bytes -= footprint(last);
         for (name, latencies) in open {
             if let Some(transaction) = last.transactions.get_mut(&name) {
-                *transaction =
-                    SecondTransaction::packed(transaction.ok, transaction.failed, &latencies);
+                transaction.histogram = latencies.pack();
             }
         }
         self.bytes += footprint(last);
@@ -375,7 +374,7 @@ impl SecondReport {
             length_s: 0.0,
             ..SecondReport::default()
         };
-        let mut latencies: BTreeMap<String, (u64, u64, Histogram)> = BTreeMap::new();
+        let mut latencies: BTreeMap<String, (u64, u64, CoarseHistogram)> = BTreeMap::new();
         for entry in entries {
             merged.t = merged.t.max(entry.t);
             merged.active_bots = entry.active_bots;
@@ -385,13 +384,15 @@ impl SecondReport {
                 let (ok, failed, histogram) = latencies.entry(name).or_default();
                 *ok = ok.saturating_add(transaction.ok);
                 *failed = failed.saturating_add(transaction.failed);
-                histogram.merge(&transaction.histogram.unpack());
+                histogram.add_packed(&transaction.histogram);
             }
         }
         merged.transactions = latencies
             .into_iter()
             .map(|(name, (ok, failed, histogram))| {
-                (name, SecondTransaction::packed(ok, failed, &histogram))
+                let mut transaction = SecondTransaction::default();
+                transaction.set(ok, failed, &histogram);
+                (name, transaction)
             })
             .collect();
         merged
@@ -401,7 +402,9 @@ impl SecondReport {
 impl SecondTransaction {
     /// Adds another entry's counts and latencies of the same transaction.
     pub(crate) fn add_entry(&mut self, other: SecondTransaction) {
-        self.add(other.ok, other.failed, &other.histogram.unpack());
+        let mut merged = self.histogram.coarse();
+        merged.add_packed(&other.histogram);
+        self.set(other.ok, other.failed, &merged);
     }
 }
 
@@ -410,6 +413,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::Histogram;
 
     fn second(t: u64, ok: u64, micros: u64) -> SecondReport {
         let mut histogram = Histogram::new();

@@ -155,7 +155,7 @@ mod tests {
         assert_eq!(buckets[9].t, 10.0);
         assert_eq!(buckets[9].transactions["get"].ok_per_s, 10.0);
         let p50 = buckets[9].transactions["get"].p50_ms.unwrap();
-        assert!((p50 - 5.0).abs() < 0.01, "{p50}");
+        assert!((p50 - 5.0).abs() < 0.05, "{p50}"); // 2 significant digits: within 1%
     }
 
     #[test]
