@@ -187,6 +187,8 @@ impl Histogram {
 
     /// Reads a V2 serialization.
     fn from_bytes(bytes: &[u8]) -> Result<Self, HistogramError> {
+        // Untrusted bytes: bounded before HdrHistogram sizes anything by them.
+        crate::limits::check_histogram_bytes(bytes).map_err(HistogramError)?;
         let read: hdrhistogram::Histogram<u64> =
             Deserializer::new()
                 .deserialize(&mut &bytes[..])

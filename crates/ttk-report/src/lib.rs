@@ -26,6 +26,7 @@ mod file;
 mod format;
 mod histogram;
 mod html;
+mod limits;
 mod merge;
 mod model;
 mod summary;
@@ -37,6 +38,7 @@ pub use format::format_duration_us;
 pub use histogram::{
     HIGHEST_US, Histogram, HistogramError, LOWEST_US, PackedHistogram, SIGNIFICANT_DIGITS,
 };
+pub use limits::{MAX_SERIES_SECONDS, MAX_SHARDS, MAX_TRANSACTIONS};
 pub use model::{
     BotTally, ErrorTally, GaugeReport, Latency, Parameters, READS_TOO, Report, ReportError,
     RunInfo, SCHEMA, SecondReport, SecondTransaction, Shard, ShardSet, ThresholdResult,
