@@ -21,6 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// assert_eq!(shard.to_string(), "2/4");
 /// assert!("4/4".parse::<ShardSpec>().unwrap_err().contains("0 to 3"));
 /// assert!("two/4".parse::<ShardSpec>().is_err());
+/// assert!("0/4294967295".parse::<ShardSpec>().unwrap_err().contains("at most 65536 shards"));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShardSpec {
@@ -41,6 +42,13 @@ impl FromStr for ShardSpec {
         let count: u32 = count.trim().parse().map_err(|_| usage())?;
         if count == 0 {
             return Err("a run is cut in at least 1 shard".to_owned());
+        }
+        // A merge lists every shard: more than it reads would make reports no merge takes.
+        if count > ttk_report::MAX_SHARDS {
+            return Err(format!(
+                "a run is cut in at most {} shards, not {count}",
+                ttk_report::MAX_SHARDS
+            ));
         }
         if index >= count {
             return Err(format!(
