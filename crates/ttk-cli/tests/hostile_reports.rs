@@ -62,7 +62,11 @@ fn hostile_files() -> Vec<(&'static str, String, &'static str)> {
             huge_histogram,
             "bad histogram: its header says 4294967295 bytes of counts follow, and 0 do",
         ),
-        ("deep.json", deep, "not a ttk report: invalid type: sequence"),
+        (
+            "deep.json",
+            deep,
+            "not a ttk report: invalid type: sequence",
+        ),
     ]
 }
 
@@ -75,7 +79,10 @@ fn ttk_report_refuses_a_hostile_file_with_exit_2() {
         let output = ttk(&[Path::new("report"), &path]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
-        assert!(stderr.contains(name) && stderr.contains(expected), "{name}: {stderr}");
+        assert!(
+            stderr.contains(name) && stderr.contains(expected),
+            "{name}: {stderr}"
+        );
     }
 }
 
@@ -97,7 +104,10 @@ fn ttk_merge_refuses_a_hostile_file_with_exit_2_and_writes_nothing() {
         ]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
-        assert!(stderr.contains(name) && stderr.contains(expected), "{name}: {stderr}");
+        assert!(
+            stderr.contains(name) && stderr.contains(expected),
+            "{name}: {stderr}"
+        );
         assert!(!stderr.contains("left out"), "{name}: {stderr}");
         assert!(!merged.exists(), "{name}");
     }
@@ -116,9 +126,23 @@ fn ttk_merge_leaves_out_a_file_cut_short() {
     let json = other.to_json();
     std::fs::write(&torn, &json[..json.len() / 2]).unwrap();
     let merged = dir.join("merged.json");
-    let output = ttk(&[Path::new("merge"), &good, &torn, Path::new("--json"), &merged]);
+    let output = ttk(&[
+        Path::new("merge"),
+        &good,
+        &torn,
+        Path::new("--json"),
+        &merged,
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("torn.json is left out"), "{stderr}");
-    assert_eq!(Report::read_json(&merged).unwrap().run.shards.unwrap().missing, [1]);
+    assert_eq!(
+        Report::read_json(&merged)
+            .unwrap()
+            .run
+            .shards
+            .unwrap()
+            .missing,
+        [1]
+    );
 }

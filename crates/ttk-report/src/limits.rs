@@ -196,7 +196,9 @@ pub(crate) fn check_histogram_bytes(bytes: &[u8]) -> Result<(), String> {
             bytes.len()
         ));
     };
-    let word = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+    let word = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
     let cookie = word(0);
     if cookie != V2_COOKIE {
         return Err(format!(

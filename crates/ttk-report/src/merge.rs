@@ -206,7 +206,8 @@ fn shard_set(reports: &[Report]) -> Result<Option<ShardSet>, ReportError> {
     };
     // Reports built in memory are not checked as files are: bound the count here too, since
     // the merge lists every shard (and no longer allocate by it: a map of the shards seen).
-    crate::limits::check_shard_count(count, "report 1's shard count").map_err(ReportError::Merge)?;
+    crate::limits::check_shard_count(count, "report 1's shard count")
+        .map_err(ReportError::Merge)?;
     let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
     for (index, report) in reports.iter().enumerate() {
         let number = index + 1;

@@ -38,7 +38,16 @@ fn header(
 /// Edge values, and any.
 fn edgy_u64() -> impl Strategy<Value = u64> {
     prop_oneof![
-        prop::sample::select(vec![0, 1, 2, 1_000, 3_600_000_000, 1 << 53, u64::MAX / 2, u64::MAX]),
+        prop::sample::select(vec![
+            0,
+            1,
+            2,
+            1_000,
+            3_600_000_000,
+            1 << 53,
+            u64::MAX / 2,
+            u64::MAX
+        ]),
         any::<u64>(),
     ]
 }
@@ -156,7 +165,8 @@ fn a_header_declaring_4_gib_of_counts_is_refused_without_allocating_them() {
     let (read, peak) = props::peak_of(|| Report::from_json(&report));
     let error = read.unwrap_err().to_string();
     assert!(
-        error.contains("bad histogram: its header says 4294967295 bytes of counts follow, and 0 do"),
+        error
+            .contains("bad histogram: its header says 4294967295 bytes of counts follow, and 0 do"),
         "{error}"
     );
     assert!(peak < MOST_PER_HISTOGRAM, "{peak}");

@@ -117,7 +117,12 @@ fn hostile_value() -> impl Strategy<Value = Value> {
             Value::from(base64::engine::general_purpose::STANDARD.encode(bytes))
         }),
     ];
-    let leaves = prop_oneof![numbers, strings, Just(Value::Null), any::<bool>().prop_map(Value::from)];
+    let leaves = prop_oneof![
+        numbers,
+        strings,
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from)
+    ];
     leaves.prop_recursive(4, 24, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
@@ -130,13 +135,14 @@ fn hostile_value() -> impl Strategy<Value = Value> {
 /// A report's JSON with fields changed, as a hostile or corrupt file has it; sometimes cut
 /// short or wrapped deep in arrays.
 fn hostile_json() -> impl Strategy<Value = String> {
-    let report = (prop::collection::vec(sample(), 0..30), any::<bool>()).prop_map(|(samples, shard)| {
-        let mut report = report_of(&samples, &[]);
-        if shard {
-            report.run.shard = Some(Shard { index: 0, count: 2 });
-        }
-        report
-    });
+    let report =
+        (prop::collection::vec(sample(), 0..30), any::<bool>()).prop_map(|(samples, shard)| {
+            let mut report = report_of(&samples, &[]);
+            if shard {
+                report.run.shard = Some(Shard { index: 0, count: 2 });
+            }
+            report
+        });
     let mutation = (any::<prop::sample::Index>(), hostile_value());
     (
         report,
@@ -270,16 +276,53 @@ fn a_report_claiming_4_billion_shards_is_refused_without_allocating() {
 #[test]
 fn shard_sets_that_do_not_add_up_are_refused() {
     let cases = [
-        (ShardSet { count: 2, merged: vec![0, 2], missing: vec![] }, "holds shard 2 of 2"),
-        (ShardSet { count: 3, merged: vec![1, 0], missing: vec![2] }, "not in increasing order"),
-        (ShardSet { count: 3, merged: vec![0], missing: vec![2] }, "each of its 3 shards once"),
-        (ShardSet { count: 2, merged: vec![0, 1], missing: vec![1] }, "each of its 2 shards once"),
-        (ShardSet { count: 0, merged: vec![], missing: vec![] }, "run.shards.count is 0"),
+        (
+            ShardSet {
+                count: 2,
+                merged: vec![0, 2],
+                missing: vec![],
+            },
+            "holds shard 2 of 2",
+        ),
+        (
+            ShardSet {
+                count: 3,
+                merged: vec![1, 0],
+                missing: vec![2],
+            },
+            "not in increasing order",
+        ),
+        (
+            ShardSet {
+                count: 3,
+                merged: vec![0],
+                missing: vec![2],
+            },
+            "each of its 3 shards once",
+        ),
+        (
+            ShardSet {
+                count: 2,
+                merged: vec![0, 1],
+                missing: vec![1],
+            },
+            "each of its 2 shards once",
+        ),
+        (
+            ShardSet {
+                count: 0,
+                merged: vec![],
+                missing: vec![],
+            },
+            "run.shards.count is 0",
+        ),
     ];
     for (set, expected) in cases {
         let mut report = report_of(&[], &[]);
         report.run.shards = Some(set);
-        let error = Report::from_json(&report.to_json()).unwrap_err().to_string();
+        let error = Report::from_json(&report.to_json())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains(expected), "{error}");
     }
 }
@@ -295,7 +338,10 @@ fn other_fields_out_of_bounds_are_refused() {
         ..Default::default()
     });
     let error = Report::from_json(&late.to_json()).unwrap_err().to_string();
-    assert!(error.contains("series[0].t is 18446744073709551615, over the limit"), "{error}");
+    assert!(
+        error.contains("series[0].t is 18446744073709551615, over the limit"),
+        "{error}"
+    );
 
     let mut chatty = report_of(&[], &[]);
     chatty.bots.errors.push(ttk_report::ErrorTally {
@@ -303,19 +349,31 @@ fn other_fields_out_of_bounds_are_refused() {
         count: 4,
         samples: vec!["a".into(), "b".into(), "c".into(), "d".into()],
     });
-    let error = Report::from_json(&chatty.to_json()).unwrap_err().to_string();
-    assert!(error.contains("has 4 samples, over the limit of 3"), "{error}");
+    let error = Report::from_json(&chatty.to_json())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("has 4 samples, over the limit of 3"),
+        "{error}"
+    );
 
     let transaction = serde_json::to_string(&ttk_report::TransactionReport::new("t")).unwrap();
     let many = vec![transaction; ttk_report::MAX_TRANSACTIONS + 1].join(",");
-    let json = report_of(&[], &[])
-        .to_json()
-        .replace(r#""transactions": []"#, &format!(r#""transactions": [{many}]"#));
+    let json = report_of(&[], &[]).to_json().replace(
+        r#""transactions": []"#,
+        &format!(r#""transactions": [{many}]"#),
+    );
     let (read, peak) = props::peak_of(|| Report::from_json(&json));
     let error = read.unwrap_err().to_string();
-    assert!(error.contains("more than 4096 transactions, the limit"), "{error}");
+    assert!(
+        error.contains("more than 4096 transactions, the limit"),
+        "{error}"
+    );
     // Up to the limit, each transaction holds two histograms of about 188 KB.
-    assert!(peak < (ttk_report::MAX_TRANSACTIONS + 8) * 400_000, "{peak}");
+    assert!(
+        peak < (ttk_report::MAX_TRANSACTIONS + 8) * 400_000,
+        "{peak}"
+    );
 }
 
 /// Deep nesting is refused where a report has a field (no report field nests), and skipped
