@@ -113,16 +113,13 @@ impl FromStr for StartAt {
 
     fn from_str(text: &str) -> Result<Self, String> {
         let time = match text.strip_prefix('@') {
-            Some(seconds) => {
-                let seconds: f64 = seconds
-                    .parse()
-                    .ok()
-                    .filter(|seconds: &f64| seconds.is_finite() && *seconds >= 0.0)
-                    .ok_or_else(|| {
-                        format!("{text:?}: after @ comes seconds since the Unix epoch")
-                    })?;
-                UNIX_EPOCH + Duration::from_secs_f64(seconds)
-            }
+            Some(seconds) => seconds
+                .parse()
+                .ok()
+                .and_then(|seconds: f64| Duration::try_from_secs_f64(seconds).ok())
+                // A time the system clock cannot hold (`@1e300`) is refused, not a panic.
+                .and_then(|since| UNIX_EPOCH.checked_add(since))
+                .ok_or_else(|| format!("{text:?}: after @ comes seconds since the Unix epoch"))?,
             None => humantime::parse_rfc3339_weak(text).map_err(|error| {
                 format!(
                     "{text:?} is not a time: give RFC 3339 in UTC (`2026-11-26T10:00:00Z`) or \
