@@ -27,6 +27,8 @@ mod limits;
 mod line_load;
 mod load_flags;
 mod pace;
+#[cfg(test)]
+mod parse_props;
 mod report_command;
 mod status;
 mod tls_flags;
