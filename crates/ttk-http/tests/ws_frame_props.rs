@@ -4,7 +4,8 @@
 //! what to hand tungstenite, and tungstenite itself. Any frames, however hostile (lengths of
 //! 2^63, reserved bits and opcodes, masks, truncation), end in messages or an error without a
 //! panic and within a bounded allocation; messages cut in fragments, with pings between them,
-//! arrive whole and in order.
+//! arrive whole and in order. And `ws::request`, which reads the URL a bot connects to: any
+//! text is a request or an `InvalidInput` error.
 
 mod props;
 mod util;
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use ttk_http::ws::{Message, WebSocket, tungstenite};
+use ttk_http::ws::{self, Message, WebSocket, tungstenite};
 use util::ws::{ThreadServer, in_bot};
 
 #[global_allocator]
@@ -255,5 +256,41 @@ proptest! {
         prop_assert_eq!(messages, expected);
         // The server closed without a close handshake.
         prop_assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof, "{}", error);
+    }
+}
+
+proptest! {
+    #![proptest_config(props::cases(4_000))]
+
+    #[test]
+    fn any_text_is_a_websocket_url_or_refused(
+        url in prop_oneof![
+            "(ws|wss|http|WS)?(://)?[a-z0-9.:\\[\\]@%-]{0,20}(/[ -~]{0,20})?",
+            "\\PC{0,40}",
+        ],
+    ) {
+        if let Err(error) = ws::request(&url) {
+            prop_assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+        }
+    }
+
+    #[test]
+    fn a_well_formed_websocket_url_is_taken_as_written(
+        secure in any::<bool>(),
+        host in "[a-z][a-z0-9-]{0,10}(\\.[a-z][a-z0-9-]{0,10}){0,3}",
+        port in prop::option::of(1u16..),
+        path in "(/[A-Za-z0-9._~-]{0,10}){0,4}",
+        query in prop::option::of("[A-Za-z0-9=&-]{0,20}"),
+    ) {
+        let scheme = if secure { "wss" } else { "ws" };
+        let port_part = port.map(|port| format!(":{port}")).unwrap_or_default();
+        let query_part = query.as_ref().map(|query| format!("?{query}")).unwrap_or_default();
+        let url = format!("{scheme}://{host}{port_part}{path}{query_part}");
+        let request = ws::request(&url).unwrap();
+        prop_assert_eq!(request.uri().host(), Some(host.as_str()));
+        prop_assert_eq!(request.uri().port_u16(), port);
+        let expected_path = if path.is_empty() { "/" } else { path.as_str() };
+        prop_assert_eq!(request.uri().path(), expected_path);
+        prop_assert_eq!(request.uri().query(), query.as_deref());
     }
 }
