@@ -364,6 +364,12 @@ proptest! {
         }
     }
 
+}
+
+proptest! {
+    // Each case carries a few KB through a real socket in pieces, pauses between them: fewer.
+    #![proptest_config(props::cases(1_000))]
+
     #[test]
     fn every_well_framed_body_arrives_as_sent(
         (response, payload) in prop::collection::vec(any::<u8>(), 0..5_000).prop_flat_map(framed),

@@ -244,6 +244,12 @@ proptest! {
         prop_assert!(messages.iter().all(|message| message.len() <= MAX_MESSAGE));
     }
 
+}
+
+proptest! {
+    // Each case carries a few KB through a real socket in pieces, pauses between them: fewer.
+    #![proptest_config(props::cases(1_000))]
+
     #[test]
     fn fragmented_messages_arrive_whole_and_in_order(
         sent in prop::collection::vec(fragmented(), 0..5),
