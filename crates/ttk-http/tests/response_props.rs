@@ -387,3 +387,19 @@ proptest! {
         }
     }
 }
+
+/// Found by `any_response_ends_in_a_response_or_an_error_within_bounds`: without a body limit
+/// (`set_max_body_len(usize::MAX)`), a `Content-Length` of `usize::MAX` overflowed the end of
+/// the body (a panic in a debug build, a body range upside down in a release one).
+#[test]
+fn a_content_length_past_any_buffer_is_refused_without_a_limit() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let response = b"HTTP/1.0 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\n".to_vec();
+    let (seen, _) = feeder().exchange(vec![response], Taking::Kept, 0, usize::MAX);
+    let error = seen.unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    assert!(
+        error.to_string().contains("18446744073709551615"),
+        "{error}"
+    );
+}
