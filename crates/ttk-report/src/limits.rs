@@ -101,6 +101,15 @@ pub(crate) fn check_report(report: &Report) -> Result<(), String> {
     }
     for (index, second) in report.series.iter().enumerate() {
         check_second(second, index)?;
+        // In order, each second once: merges search them, and charts draw them, by `t`.
+        if index > 0 && report.series[index - 1].t >= second.t {
+            return Err(format!(
+                "series[{index}].t is {}, not after series[{}].t ({}): the seconds must be in order",
+                second.t,
+                index - 1,
+                report.series[index - 1].t
+            ));
+        }
     }
     for transaction in &report.transactions {
         let name = &transaction.name;

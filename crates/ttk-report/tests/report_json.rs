@@ -143,7 +143,14 @@ fn hostile_json() -> impl Strategy<Value = String> {
             }
             report
         });
-    let mutation = (any::<prop::sample::Index>(), hostile_value());
+    // Half the changes keep the field's type (a number for a number, an array shortened or
+    // grown), so that many changed files are still reports and what reads them is exercised.
+    let mutation = (
+        any::<prop::sample::Index>(),
+        hostile_value(),
+        any::<bool>(),
+        any::<u64>(),
+    );
     (
         report,
         prop::collection::vec(mutation, 1..4),
@@ -152,9 +159,21 @@ fn hostile_json() -> impl Strategy<Value = String> {
     )
         .prop_map(|(report, mutations, ending, cut)| {
             let mut value = serde_json::to_value(&report).unwrap();
-            for (index, replacement) in mutations {
+            for (index, replacement, typed, number) in mutations {
                 let nodes = node_count(&value);
-                *node_mut(&mut value, index.index(nodes)) = replacement;
+                let node = node_mut(&mut value, index.index(nodes));
+                *node = match (typed, &mut *node) {
+                    (true, Value::Number(_)) => Value::from(number >> (number % 64)),
+                    (true, Value::Array(items)) if !items.is_empty() => {
+                        if number % 2 == 0 {
+                            items.pop();
+                        } else {
+                            items.push(items[0].clone());
+                        }
+                        continue;
+                    }
+                    _ => replacement,
+                };
             }
             let text = value.to_string();
             match ending {
@@ -181,6 +200,7 @@ proptest! {
         if let Ok(report) = read {
             // What was read is a report like any other: every use of one works on it.
             let _ = report.summary();
+            let _ = report.to_html();
             let mut checked = report.clone();
             for threshold in ["p99 < 1s", "failures < 1%", "rate > 1/s", "count(login) > 0"] {
                 checked.check_thresholds(&[Threshold::parse(threshold).unwrap()]);
@@ -393,4 +413,34 @@ fn deep_nesting_is_refused_or_skipped() {
         .to_json()
         .replacen('{', &format!(r#"{{"extra": {deep},"#), 1);
     assert_eq!(Report::from_json(&unknown).unwrap(), report);
+}
+
+/// Found by `hostile_files_are_read_or_refused_within_bounds` (20,000 cases): a series out of
+/// order, its first second far after the others, drew points past the chart's axis, which is
+/// set by the last second, and the chart's pixel arithmetic overflowed (a panic writing the
+/// HTML page). Such a file is refused; a report built out of order in memory still draws.
+#[test]
+fn a_series_out_of_order_is_refused_and_still_draws() {
+    let mut report = report_of(&[], &[]);
+    for t in [247_822_907, 2] {
+        let mut second = ttk_report::SecondReport {
+            t,
+            ..Default::default()
+        };
+        let mut histogram = ttk_report::Histogram::new();
+        histogram.record(std::time::Duration::from_micros(1));
+        second.transactions.insert(
+            "browse".to_owned(),
+            ttk_report::SecondTransaction::new(1, 0, &histogram),
+        );
+        report.series.push(second);
+    }
+    let error = Report::from_json(&report.to_json())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("series[1].t is 2, not after series[0].t (247822907)"),
+        "{error}"
+    );
+    assert!(report.to_html().contains("<svg"));
 }
