@@ -444,3 +444,19 @@ fn a_series_out_of_order_is_refused_and_still_draws() {
     );
     assert!(report.to_html().contains("<svg"));
 }
+
+/// Found by `hostile_files_are_read_or_refused_within_bounds` (40,000 cases): a float that
+/// takes 17 digits (`duration_s` of 2.2295272568981903e18) was read back one place off in the
+/// last digit by serde_json's default, faster float parsing, so a report did not read back as
+/// written; the workspace now parses floats exactly (`float_roundtrip`).
+#[test]
+fn a_float_of_17_digits_reads_back_exactly() {
+    let mut report = report_of(&[], &[]);
+    for duration_s in [2.2295272568981903e18, 7.500_123_456_789_012, 0.1 + 0.2] {
+        report.run.duration_s = duration_s;
+        report.run.started_unix_s = 1_700_000_000.123_456_7 + duration_s;
+        let back = Report::from_json(&report.to_json()).unwrap();
+        assert_eq!(back.run.duration_s.to_bits(), duration_s.to_bits());
+        assert_eq!(back, report);
+    }
+}
