@@ -94,7 +94,7 @@ fn host() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(cases(4_000))]
+    #![proptest_config(cases(2_000))]
 
     #[test]
     fn any_command_line_is_taken_or_refused(

@@ -266,7 +266,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(props::cases(4_000))]
+    #![proptest_config(props::cases(2_000))]
 
     #[test]
     fn any_text_is_a_websocket_url_or_refused(

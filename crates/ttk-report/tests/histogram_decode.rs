@@ -107,7 +107,7 @@ fn histogram() -> impl Strategy<Value = Histogram> {
 }
 
 proptest! {
-    #![proptest_config(props::cases(4_000))]
+    #![proptest_config(props::cases(3_000))]
 
     #[test]
     fn hostile_bytes_are_read_or_refused_within_bounds(bytes in hostile_bytes()) {

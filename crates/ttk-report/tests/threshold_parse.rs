@@ -81,7 +81,7 @@ fn comparison() -> impl Strategy<Value = (&'static str, fn(u64, u64) -> bool)> {
 }
 
 proptest! {
-    #![proptest_config(props::cases(5_000))]
+    #![proptest_config(props::cases(3_000))]
 
     #[test]
     fn any_text_is_taken_or_refused_with_a_message(text in expression_text()) {

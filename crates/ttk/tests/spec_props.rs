@@ -108,7 +108,7 @@ fn schedule(ramp: Option<&RampUp>, rate: Option<&Rate>, n: u64) {
 }
 
 proptest! {
-    #![proptest_config(props::cases(4_000))]
+    #![proptest_config(props::cases(3_000))]
 
     #[test]
     fn any_spec_text_is_taken_or_refused(text in spec_text(), n in 0u64..1_000_000) {
