@@ -22,11 +22,17 @@
 //!   idle TLS bot (see `peers.rs`); prints tables, writes `target/ttk-bench/peers.json`; exits
 //!   with status 1 if ttk could not be built or run, a client failed, or ttk missed a target.
 //!   Clients this machine lacks are skipped and said so.
+//! - `cargo xtask fuzz [--cases N] [--only NAME] [--debug]`: the property tests of every parser
+//!   of untrusted input (HTTP responses, WebSocket frames, histograms, report files, thresholds,
+//!   load specs, the command line) with N cases per property (default 1,000,000) in an
+//!   optimized build; writes `target/ttk-fuzz/summary.json`; exits with status 1 if a property
+//!   failed (its minimal case is printed), 2 on a usage error.
 
 mod bench;
 mod cargo;
 mod criterion;
 mod day;
+mod fuzz;
 mod hold;
 mod hold_figures;
 mod instructions;
@@ -62,6 +68,13 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
+        Some("fuzz") => match fuzz::Plan::parse(&rest) {
+            Ok(plan) => fuzz::run(&plan),
+            Err(error) => {
+                eprintln!("xtask fuzz: {error}\nusage: {}", fuzz::USAGE);
+                return ExitCode::from(2);
+            }
+        },
         Some("hold") => match hold::Plan::parse(&rest) {
             Ok(plan) => hold::run(&plan),
             Err(error) => {
@@ -74,6 +87,7 @@ fn main() -> ExitCode {
             eprintln!("       cargo xtask slurm");
             eprintln!("       {}", hold::USAGE);
             eprintln!("       {}", peers::USAGE);
+            eprintln!("       {}", fuzz::USAGE);
             return ExitCode::from(2);
         }
     };

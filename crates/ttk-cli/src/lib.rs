@@ -28,6 +28,8 @@ mod limits;
 mod line_load;
 mod load_flags;
 mod pace;
+#[cfg(test)]
+mod parse_props;
 mod redact;
 mod report_command;
 mod status;

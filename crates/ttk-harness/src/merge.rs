@@ -47,6 +47,17 @@ fn parse_threshold(text: &str) -> Result<Threshold, String> {
     Threshold::parse(text).map_err(|error| error.to_string())
 }
 
+/// Whether a report that cannot be read refuses the whole merge (exit 2), rather than being
+/// left out as a shard gone missing: a missing file, or one cut short (a shard killed while it
+/// wrote), is left out; a whole file that is not a report this ttk reads is refused.
+fn is_refused(error: &ReportError) -> bool {
+    match error {
+        ReportError::Schema(_) | ReportError::Invalid(_) => true,
+        ReportError::Json(error) => !error.is_eof(),
+        ReportError::Io(_) | ReportError::Merge(_) => false,
+    }
+}
+
 impl MergeArgs {
     /// Merges the reports as the `merge` command of a load test named `name` does, for a
     /// program with a `merge` command of its own (the `ttk` command's `ttk merge`): reads the
@@ -89,16 +100,17 @@ impl MergeArgs {
     /// the thresholds. A report that cannot be read (missing, torn) is named and left out: the
     /// merge of the others is still written, and names the shards it lacks. Exit code: 0 when
     /// every shard was merged and the thresholds held, 1 when a threshold failed, 2 when the
-    /// reports are not of one run or one is of a schema this ttk does not read (nothing is
-    /// written), 3 when a shard is missing.
+    /// reports are not of one run or one is not a report this ttk reads (another schema, a
+    /// field out of bounds, not JSON; nothing is written), 3 when a shard is missing.
     pub(crate) fn run(&self, name: &str) -> RunOutcome {
         let mut reports = Vec::new();
         let mut unreadable = 0;
         for path in &self.reports {
             match Report::read_json(path) {
                 Ok(report) => reports.push(report),
-                // A report of another version is not a shard gone missing: refuse the merge.
-                Err(error @ ReportError::Schema(_)) => {
+                // A report of another version, or one whose content is not a report's (out of
+                // bounds, hostile), is not a shard gone missing: refuse the merge.
+                Err(error) if is_refused(&error) => {
                     eprintln!("error: {}: {error}", path.display());
                     return RunOutcome::new(Report::new(name), BAD_COMMAND_LINE);
                 }

@@ -74,10 +74,14 @@ impl RampUp {
             if n < target {
                 let in_stage = (target - started) as f64;
                 let position = (n - started) as f64;
-                return offset + over.mul_f64(position / in_stage);
+                // Saturating: a stage may be as long as a `Duration` (the parse checks that the
+                // stages add up), and the float product may round past it.
+                let within = Duration::try_from_secs_f64(over.as_secs_f64() * position / in_stage)
+                    .map_or(over, |within| within.min(over));
+                return offset.saturating_add(within);
             }
             started = started.max(target);
-            offset += over;
+            offset = offset.saturating_add(over);
         }
         offset
     }
@@ -115,6 +119,11 @@ impl FromStr for RampUp {
             .collect::<Result<Vec<_>, String>>()?;
         if stages.len() > 1 && stages.iter().any(|(bots, _)| bots.is_none()) {
             return Err("stages need a count each: `10:30s,100:1m`".to_owned());
+        }
+        if total_length(stages.iter().map(|&(_, over)| over)).is_none() {
+            return Err(format!(
+                "`{text}`: its stages add up to more than a duration holds (584 billion years)"
+            ));
         }
         let mut highest = 0;
         for (bots, _) in &stages {
@@ -179,7 +188,12 @@ impl Rate {
     /// assert_eq!(open_ended.total_duration(), None); // until --duration
     /// ```
     pub fn total_duration(&self) -> Option<Duration> {
-        self.stages.iter().map(|&(_, over)| over).sum()
+        // The parse checked that the stages add up.
+        self.stages
+            .iter()
+            .try_fold(Duration::ZERO, |total, &(_, over)| {
+                Some(total.saturating_add(over?))
+            })
     }
 
     /// When session number `n` (from 0) is meant to start, after the run's start; `None` if
@@ -207,10 +221,12 @@ impl Rate {
             };
             if n - before < in_stage {
                 let position = (n - before) as f64;
-                return Some(offset + Duration::from_secs_f64(position / per_second));
+                // An arrival past what a `Duration` holds never comes.
+                let within = Duration::try_from_secs_f64(position / per_second).ok()?;
+                return offset.checked_add(within);
             }
-            before += in_stage;
-            offset += over?;
+            before = before.saturating_add(in_stage);
+            offset = offset.saturating_add(over?);
         }
         None
     }
@@ -244,6 +260,11 @@ impl FromStr for Rate {
                 Ok((parse_per_second(rate)?, over))
             })
             .collect::<Result<Vec<_>, String>>()?;
+        if total_length(stages.iter().filter_map(|&(_, over)| over)).is_none() {
+            return Err(format!(
+                "`{text}`: its stages add up to more than a duration holds (584 billion years)"
+            ));
+        }
         let open_ended = stages.iter().filter(|(_, over)| over.is_none()).count();
         if open_ended > 1 || (open_ended == 1 && stages.last().is_some_and(|s| s.1.is_some())) {
             return Err("only the last stage may go without a length: `10/s:30s,100/s`".to_owned());
@@ -277,6 +298,13 @@ fn parse_per_second(text: &str) -> Result<f64, String> {
         return Err(format!("`{text}` is below the lowest rate, 1/h"));
     }
     Ok(per_second)
+}
+
+/// The stages' lengths added up, if they fit in a `Duration`.
+fn total_length(lengths: impl IntoIterator<Item = Duration>) -> Option<Duration> {
+    lengths
+        .into_iter()
+        .try_fold(Duration::ZERO, Duration::checked_add)
 }
 
 /// The lowest arrival rate: one an hour (slower rates put arrivals past any run).

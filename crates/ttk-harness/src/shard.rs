@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// assert_eq!(shard.to_string(), "2/4");
 /// assert!("4/4".parse::<ShardSpec>().unwrap_err().contains("0 to 3"));
 /// assert!("two/4".parse::<ShardSpec>().is_err());
+/// assert!("0/4294967295".parse::<ShardSpec>().unwrap_err().contains("at most 65536 shards"));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShardSpec {
@@ -42,6 +43,13 @@ impl FromStr for ShardSpec {
         let count: u32 = count.trim().parse().map_err(|_| usage())?;
         if count == 0 {
             return Err("a run is cut in at least 1 shard".to_owned());
+        }
+        // A merge lists every shard: more than it reads would make reports no merge takes.
+        if count > ttk_report::MAX_SHARDS {
+            return Err(format!(
+                "a run is cut in at most {} shards, not {count}",
+                ttk_report::MAX_SHARDS
+            ));
         }
         if index >= count {
             return Err(format!(
@@ -106,16 +114,13 @@ impl FromStr for StartAt {
 
     fn from_str(text: &str) -> Result<Self, String> {
         let time = match text.strip_prefix('@') {
-            Some(seconds) => {
-                let seconds: f64 = seconds
-                    .parse()
-                    .ok()
-                    .filter(|seconds: &f64| seconds.is_finite() && *seconds >= 0.0)
-                    .ok_or_else(|| {
-                        format!("{text:?}: after @ comes seconds since the Unix epoch")
-                    })?;
-                UNIX_EPOCH + Duration::from_secs_f64(seconds)
-            }
+            Some(seconds) => seconds
+                .parse()
+                .ok()
+                .and_then(|seconds: f64| Duration::try_from_secs_f64(seconds).ok())
+                // A time the system clock cannot hold (`@1e300`) is refused, not a panic.
+                .and_then(|since| UNIX_EPOCH.checked_add(since))
+                .ok_or_else(|| format!("{text:?}: after @ comes seconds since the Unix epoch"))?,
             None => humantime::parse_rfc3339_weak(text).map_err(|error| {
                 format!(
                     "{text:?} is not a time: give RFC 3339 in UTC (`2026-11-26T10:00:00Z`) or \

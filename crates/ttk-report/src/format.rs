@@ -29,11 +29,12 @@ pub fn format_duration_us(micros: u64) -> String {
     if micros < 59_950_000 {
         return format!("{}s", three_significant_digits(micros as f64 / 1e6));
     }
-    let seconds = (micros + 500_000) / 1_000_000;
+    // Saturating: a limit given by hand may be near `u64::MAX` µs (the rounding is moot there).
+    let seconds = micros.saturating_add(500_000) / 1_000_000;
     if seconds < 3_600 {
         return format!("{}m{:02}s", seconds / 60, seconds % 60);
     }
-    let minutes = (micros + 30_000_000) / 60_000_000;
+    let minutes = micros.saturating_add(30_000_000) / 60_000_000;
     format!("{}h{:02}m", minutes / 60, minutes % 60)
 }
 

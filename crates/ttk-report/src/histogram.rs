@@ -202,6 +202,8 @@ impl Histogram {
 
     /// The histogram `bytes` hold, as they hold it (its own bounds and precision).
     fn decode(bytes: &[u8]) -> Result<hdrhistogram::Histogram<u64>, HistogramError> {
+        // Untrusted bytes: bounded before HdrHistogram sizes anything by them.
+        crate::limits::check_histogram_bytes(bytes).map_err(HistogramError)?;
         Deserializer::new()
             .deserialize(&mut &bytes[..])
             .map_err(|error| HistogramError(format!("{error:?}")))

@@ -27,6 +27,7 @@ mod file;
 mod format;
 mod histogram;
 mod html;
+mod limits;
 mod merge;
 mod model;
 mod series;
@@ -42,6 +43,7 @@ pub use histogram::{
     HIGHEST_US, Histogram, HistogramError, LOWEST_US, PackedHistogram, SERIES_SIGNIFICANT_DIGITS,
     SIGNIFICANT_DIGITS,
 };
+pub use limits::{MAX_SERIES_SECONDS, MAX_SHARDS, MAX_TRANSACTIONS};
 pub use model::{
     BotTally, ErrorTally, GaugeMerge, GaugeReport, Latency, Parameters, READS_TOO, Report,
     ReportError, RunInfo, SCHEMA, SecondReport, SecondTransaction, Shard, ShardSet,

@@ -4,6 +4,7 @@
 //! the merged report is the one a single process would have written had it run every bot —
 //! except for the gauges' extremes, which no sum can recover (see [`Report::merge`]).
 
+use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
 use crate::model::{
@@ -91,7 +92,7 @@ impl Report {
         for report in &mut reports {
             let shift = (report.run.started_unix_s - earliest).round().max(0.0) as u64;
             for second in &mut report.series {
-                second.t += shift;
+                second.t = second.t.saturating_add(shift);
             }
         }
         // Every series is widened to the widest interval among them (each interval divides the
@@ -210,7 +211,11 @@ fn shard_set(reports: &[Report]) -> Result<Option<ShardSet>, ReportError> {
         }
         return Ok(None);
     };
-    let mut seen: Vec<Option<usize>> = vec![None; count as usize];
+    // Reports built in memory are not checked as files are: bound the count here too, since
+    // the merge lists every shard (and no longer allocate by it: a map of the shards seen).
+    crate::limits::check_shard_count(count, "report 1's shard count")
+        .map_err(ReportError::Merge)?;
+    let mut seen: BTreeMap<u32, usize> = BTreeMap::new();
     for (index, report) in reports.iter().enumerate() {
         let number = index + 1;
         let Some((their_count, shards)) = held(report) else {
@@ -224,12 +229,12 @@ fn shard_set(reports: &[Report]) -> Result<Option<ShardSet>, ReportError> {
             )));
         }
         for shard in shards {
-            let Some(slot) = seen.get_mut(shard as usize) else {
+            if shard >= count {
                 return Err(ReportError::Merge(format!(
                     "report {number} says it holds shard {shard} of {count}, which does not exist"
                 )));
-            };
-            if let Some(before) = slot.replace(number) {
+            }
+            if let Some(before) = seen.insert(shard, number) {
                 return Err(ReportError::Merge(format!(
                     "shard {shard} is in report {before} and in report {number}: \
                      a shard merges once"
@@ -238,7 +243,7 @@ fn shard_set(reports: &[Report]) -> Result<Option<ShardSet>, ReportError> {
         }
     }
     let (merged, missing): (Vec<u32>, Vec<u32>) =
-        (0..count).partition(|&shard| seen[shard as usize].is_some());
+        (0..count).partition(|shard| seen.contains_key(shard));
     Ok(Some(ShardSet {
         count,
         merged,

@@ -25,6 +25,7 @@ pub struct Report {
     /// What ran, how, and how it ended.
     pub run: RunInfo,
     /// Every named transaction, in order of first use.
+    #[serde(deserialize_with = "crate::limits::bounded_transactions")]
     pub transactions: Vec<TransactionReport>,
     /// Counters by name: sums over the run.
     pub counters: BTreeMap<String, u64>,
@@ -578,6 +579,9 @@ pub enum ReportError {
     Merge(String),
     /// Reading or writing the file failed.
     Io(std::io::Error),
+    /// A report whose fields are out of bounds or do not fit together (a hostile or corrupt
+    /// file: see [`MAX_SHARDS`](crate::MAX_SHARDS)); the message names the field.
+    Invalid(String),
 }
 
 impl fmt::Display for ReportError {
@@ -596,6 +600,7 @@ impl fmt::Display for ReportError {
             }
             ReportError::Merge(why) => write!(f, "cannot merge these reports: {why}"),
             ReportError::Io(error) => write!(f, "{error}"),
+            ReportError::Invalid(why) => write!(f, "not a valid ttk report: {why}"),
         }
     }
 }
@@ -605,7 +610,7 @@ impl std::error::Error for ReportError {
         match self {
             ReportError::Json(error) => Some(error),
             ReportError::Io(error) => Some(error),
-            ReportError::Schema(_) | ReportError::Merge(_) => None,
+            ReportError::Schema(_) | ReportError::Merge(_) | ReportError::Invalid(_) => None,
         }
     }
 }
@@ -669,6 +674,7 @@ impl Report {
             return Err(ReportError::Schema(versioned.schema));
         }
         let mut report: Report = serde_json::from_str(text).map_err(ReportError::Json)?;
+        crate::limits::check_report(&report).map_err(ReportError::Invalid)?;
         report.schema = SCHEMA.to_owned();
         Ok(report)
     }

@@ -140,7 +140,10 @@ impl HttpConnection {
         if len > self.max_body {
             return Err(self.body_too_long(len));
         }
-        let total = head_len + len;
+        // Without a limit (`usize::MAX`), a declared length can still be past any buffer.
+        let Some(total) = head_len.checked_add(len) else {
+            return Err(self.body_too_long(len));
+        };
         while self.end < total {
             if self.fill().await? == 0 {
                 return Err(closed_early(format_args!(

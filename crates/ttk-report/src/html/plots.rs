@@ -36,7 +36,9 @@ enum Content<'a> {
 /// Appends the charts section of `report`.
 pub(crate) fn plots(report: &Report, palette: &Palette<'_>, html: &mut Html) {
     let buckets = buckets(&report.series);
-    let x_max = buckets.last().map_or(1.0, |last| last.t);
+    // The latest second, not the last: a series out of order (a report built by hand) must not
+    // put points past the axis, where the chart's pixel arithmetic overflows.
+    let x_max = buckets.iter().map(|bucket| bucket.t).fold(1.0, f64::max);
     html.raw("<section id=\"plots\">\n<h2>Charts</h2>\n");
     // A long run's series is kept in wider intervals (see the report schema): say so, and draw
     // each interval's rates as a step over the time it covers.
