@@ -37,7 +37,8 @@ enum Command {
     #[command(
         after_help = "Example:\n  ttk merge shard-*.json --json all.json --html all.html\n\n\
         Exit codes: 0 every shard merged and the thresholds held, 1 a threshold failed, 2 the \
-        reports are not of one run, 3 a shard is missing (the merge of the others is still \
+        reports are not of one run, or one is not a report this ttk reads (another schema, a \
+        field out of bounds, not JSON), 3 a shard is missing (the merge of the others is still \
         written)."
     )]
     Merge(ttk::cli::MergeArgs),

@@ -45,7 +45,8 @@ fn merge_command(name: &str) -> Command {
         ))
         .after_help(
             "Exit codes: 0 every shard merged and the thresholds held, 1 a threshold \
-             failed, 2 the reports are not of one run, 3 a shard is missing (the merge \
-             of the others is still written).",
+             failed, 2 the reports are not of one run, or one is not a report this ttk \
+             reads (another schema, a field out of bounds, not JSON), 3 a shard is missing \
+             (the merge of the others is still written).",
         )
 }
