@@ -456,9 +456,10 @@ impl Default for CoarseHistogram {
     }
 }
 
+/// An empty histogram at the series' precision, as a series entry holds one.
 impl Default for PackedHistogram {
     fn default() -> Self {
-        PackedHistogram::pack(&Histogram::new())
+        CoarseHistogram::new().pack()
     }
 }
 

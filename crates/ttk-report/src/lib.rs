@@ -31,6 +31,7 @@ mod limits;
 mod merge;
 mod model;
 mod series;
+mod series_entry;
 mod summary;
 mod table;
 mod threshold;

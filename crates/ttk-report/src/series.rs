@@ -16,10 +16,11 @@
 //! intervals aligned on the run's start fall on the same boundaries in every shard of a run.
 
 use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
+use std::collections::btree_map::Entry as MapEntry;
 
 use crate::histogram::CoarseHistogram;
 use crate::model::{SecondReport, SecondTransaction};
+use crate::series_entry::Entry;
 
 /// The lengths an entry of the series may cover, in seconds: each divides the next.
 ///
@@ -106,7 +107,7 @@ fn wider(interval_s: u64) -> Option<u64> {
 /// ```
 #[derive(Debug)]
 pub struct SeriesBuilder {
-    entries: Vec<SecondReport>,
+    entries: Vec<Entry>,
     interval_s: u64,
     /// What `entries` cost, counted as [`MAX_SERIES_BYTES`] says.
     bytes: usize,
@@ -208,25 +209,32 @@ impl SeriesBuilder {
     /// pushed before (an entry at or before one already pushed is a late report of that time,
     /// from another loop or process, and is added to the entry holding it).
     pub fn push(&mut self, entry: SecondReport) {
-        let mut entry = entry;
+        let mut entry = Entry::from_second(entry);
         let end = interval_end(entry.t, self.interval_s);
         match self.entries.last_mut() {
             Some(last) if interval_end(last.t, self.interval_s) == end => {
-                // It joins the open entry: counts now, latencies into the unpacked histograms.
-                let transactions = std::mem::take(&mut entry.transactions);
+                // It joins the open entry: counts now, latencies into the unpacked histograms
+                // (the entry is counted at its packed size until it closes, new transactions
+                // included).
+                let before = footprint(last);
                 match entry.t > last.t {
-                    true => last.append(entry),
-                    false => last.add(entry),
+                    true => last.append_counts(&entry),
+                    false => last.add_counts(&entry),
                 }
-                for (name, transaction) in transactions {
-                    let mine = last.transactions.entry(name.clone()).or_default();
+                for (name, transaction) in std::mem::take(&mut entry.transactions) {
+                    let mine = last.transaction_mut(&name);
                     mine.ok = mine.ok.saturating_add(transaction.ok);
                     mine.failed = mine.failed.saturating_add(transaction.failed);
-                    self.open
-                        .entry(name)
-                        .or_insert_with(|| mine.histogram.coarse())
-                        .add_packed(&transaction.histogram);
+                    match self.open.get_mut(&*name) {
+                        Some(open) => open.add_packed(&transaction.histogram),
+                        None => {
+                            let mut open = mine.histogram.coarse();
+                            open.add_packed(&transaction.histogram);
+                            self.open.insert(name.into_string(), open);
+                        }
+                    }
                 }
+                self.bytes = self.bytes - before + footprint(last);
             }
             Some(last) if entry.t < last.t => {
                 let place = self
@@ -263,21 +271,19 @@ impl SeriesBuilder {
         self.close_open();
         let entries = std::mem::take(&mut self.entries);
         self.interval_s = interval_s;
-        let mut group: Vec<SecondReport> = Vec::new();
+        let mut group: Vec<Entry> = Vec::new();
         for entry in entries {
             let end = interval_end(entry.t, interval_s);
             if group
                 .last()
                 .is_some_and(|last| interval_end(last.t, interval_s) != end)
             {
-                self.entries
-                    .push(SecondReport::consecutive(group.drain(..)));
+                self.entries.push(Entry::consecutive(group.drain(..)));
             }
             group.push(entry);
         }
         if !group.is_empty() {
-            self.entries
-                .push(SecondReport::consecutive(group.drain(..)));
+            self.entries.push(Entry::consecutive(group.drain(..)));
         }
         self.bytes = self.entries.iter().map(footprint).sum();
     }
@@ -293,9 +299,7 @@ impl SeriesBuilder {
         };
         self.bytes -= footprint(last);
         for (name, latencies) in open {
-            if let Some(transaction) = last.transactions.get_mut(&name) {
-                transaction.histogram = latencies.pack();
-            }
+            last.transaction_mut(&name).histogram = latencies.pack();
         }
         self.bytes += footprint(last);
     }
@@ -306,21 +310,26 @@ impl SeriesBuilder {
     /// been pushed with [`SecondTransaction::packed`].
     pub fn finish(mut self) -> (Vec<SecondReport>, u64) {
         self.close_open();
-        for entry in &mut self.entries {
-            for transaction in entry.transactions.values_mut() {
-                transaction.refresh_figures();
-            }
-        }
-        (self.entries, self.interval_s)
+        let entries = std::mem::take(&mut self.entries)
+            .into_iter()
+            .map(|entry| {
+                let mut second = entry.into_second();
+                for transaction in second.transactions.values_mut() {
+                    transaction.refresh_figures();
+                }
+                second
+            })
+            .collect();
+        (entries, self.interval_s)
     }
 }
 
 /// What one entry costs, counted as [`MAX_SERIES_BYTES`] says.
-fn footprint(entry: &SecondReport) -> usize {
+fn footprint(entry: &Entry) -> usize {
     entry
         .transactions
-        .values()
-        .map(|transaction| transaction.histogram.bytes() + ENTRY_BYTES)
+        .iter()
+        .map(|(_, transaction)| transaction.histogram.bytes() + ENTRY_BYTES)
         .sum()
 }
 
@@ -357,45 +366,12 @@ impl SecondReport {
         self.length_s += later.length_s;
         for (name, transaction) in later.transactions {
             match self.transactions.entry(name) {
-                Entry::Occupied(mut mine) => mine.get_mut().add_entry(transaction),
-                Entry::Vacant(slot) => {
+                MapEntry::Occupied(mut mine) => mine.get_mut().add_entry(transaction),
+                MapEntry::Vacant(slot) => {
                     slot.insert(transaction);
                 }
             }
         }
-    }
-}
-
-impl SecondReport {
-    /// One entry for consecutive `entries` (at least one, in time order): as
-    /// [`SecondReport::append`] on each, with each transaction's histograms merged once.
-    fn consecutive(entries: impl Iterator<Item = SecondReport>) -> SecondReport {
-        let mut merged = SecondReport {
-            length_s: 0.0,
-            ..SecondReport::default()
-        };
-        let mut latencies: BTreeMap<String, (u64, u64, CoarseHistogram)> = BTreeMap::new();
-        for entry in entries {
-            merged.t = merged.t.max(entry.t);
-            merged.active_bots = entry.active_bots;
-            merged.errors = merged.errors.saturating_add(entry.errors);
-            merged.length_s += entry.length_s;
-            for (name, transaction) in entry.transactions {
-                let (ok, failed, histogram) = latencies.entry(name).or_default();
-                *ok = ok.saturating_add(transaction.ok);
-                *failed = failed.saturating_add(transaction.failed);
-                histogram.add_packed(&transaction.histogram);
-            }
-        }
-        merged.transactions = latencies
-            .into_iter()
-            .map(|(name, (ok, failed, histogram))| {
-                let mut transaction = SecondTransaction::default();
-                transaction.set(ok, failed, &histogram);
-                (name, transaction)
-            })
-            .collect();
-        merged
     }
 }
 
