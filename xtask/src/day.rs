@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use crate::probe::{self, number};
-use crate::report::{Figure, Goal};
+use crate::report::{self, Figure, Goal};
 
 /// Hours of the run.
 const HOURS: &str = "24";
@@ -67,4 +67,23 @@ pub(crate) fn figures() -> Result<Vec<Figure>, String> {
             Goal::None,
         ),
     ])
+}
+
+/// `cargo xtask day`: builds the probe, runs the day, prints its figures; fails on a miss.
+pub(crate) fn run() -> Result<(), String> {
+    crate::cargo::run(&[
+        "build",
+        "--release",
+        "-p",
+        "ttk-benches",
+        "--bin",
+        "day_probe",
+    ])?;
+    let figures = figures()?;
+    println!("\n{}", report::table(&figures));
+    let missed = report::missed(&figures);
+    match missed.is_empty() {
+        true => Ok(()),
+        false => Err(format!("missed: {}", missed.join("; "))),
+    }
 }

@@ -6,6 +6,9 @@
 //!   `target/ttk-bench/summary.json`. Exits with status 1 if any figure missed its target or
 //!   could not be measured (the table and summary say which), 2 on a usage error. `TTK_BENCH_LOAD_SECONDS` shortens the minute the timeouts-under-load probe
 //!   runs, for a quick local check (the figures' names then say so).
+//! - `cargo xtask day`: only the day-long run of `cargo xtask bench` (24 hours of 30
+//!   transactions on a virtual clock, `day_probe`): what the collector keeps and the JSON's size
+//!   against their targets. Exits with status 1 if one is missed.
 //! - `cargo xtask slurm`: runs a ttk load test sharded over a real Slurm cluster it starts on
 //!   this machine (installing Debian's Slurm packages if they are missing): a job array of 4
 //!   shards through `deploy/slurm/`, merged by a dependent job, compared with the same workload
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
     let outcome = match task.as_deref() {
         Some("bench") => bench::run(&rest),
         Some("slurm") if rest.is_empty() => slurm::run(),
+        Some("day") if rest.is_empty() => day::run(),
         Some("peers") => match peers::Plan::parse(&rest) {
             Ok(plan) => peers::run(&plan),
             Err(error) => {
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!("usage: cargo xtask bench [criterion args, e.g. --quick]");
             eprintln!("       cargo xtask slurm");
+            eprintln!("       cargo xtask day");
             eprintln!("       {}", hold::USAGE);
             eprintln!("       {}", peers::USAGE);
             eprintln!("       {}", fuzz::USAGE);
