@@ -37,6 +37,8 @@ pub(crate) struct Collector {
     /// Each gauge of each loop (by loop, then name), with when it was last set (in
     /// milliseconds on the loop's clock): the run's gauge combines them by its rule.
     gauges: BTreeMap<(usize, String), GaugeReport>,
+    /// Each loop's latest second, how long it covered and the bots alive at its end.
+    latest_of_loop: BTreeMap<usize, (u64, f64, u64)>,
 }
 
 impl Collector {
@@ -48,6 +50,7 @@ impl Collector {
             series: SeriesBuilder::new(),
             loop_elapsed: 0.0,
             gauges: BTreeMap::new(),
+            latest_of_loop: BTreeMap::new(),
         }
     }
 
@@ -78,23 +81,33 @@ impl Collector {
             }
             self.series.push(entry.remove());
         }
+        // What this loop put in its latest second: a sliver that joins it extends that loop's
+        // time and replaces its bots alive, rather than counting them twice.
+        let before = match joins_the_second_before {
+            true => self.latest_of_loop.get(&from).filter(|(at, _, _)| *at == t),
+            false => None,
+        }
+        .map(|&(_, covered, bots)| (covered, bots));
+        let live_bots = snapshot.live_bots as u64;
         let second = match self.seconds.entry(t) {
             Entry::Vacant(slot) => slot.insert(SecondReport {
                 t,
                 length_s: covers,
                 ..SecondReport::default()
             }),
-            Entry::Occupied(slot) => {
-                let second = slot.into_mut();
-                second.length_s = match joins_the_second_before {
-                    true => second.length_s + covers,
-                    // Another loop's interval over the same time.
-                    false => second.length_s.max(covers),
-                };
-                second
-            }
+            Entry::Occupied(slot) => slot.into_mut(),
         };
-        second.active_bots += snapshot.live_bots as u64;
+        let covered = match before {
+            Some((covered, bots)) => {
+                second.active_bots = second.active_bots.saturating_sub(bots);
+                covered + covers
+            }
+            None => covers,
+        };
+        // Loops' intervals over the same time: the longest stands.
+        second.length_s = second.length_s.max(covered);
+        second.active_bots += live_bots;
+        self.latest_of_loop.insert(from, (t, covered, live_bots));
         for delta in snapshot.transactions {
             let place = match self.places.get(&delta.name) {
                 Some(&place) => place,
@@ -122,7 +135,8 @@ impl Collector {
         for (name, amount) in &snapshot.counters {
             *self.report.counters.entry(name.clone()).or_default() += amount;
         }
-        let at_ms = (seconds * 1_000.0).round() as u64;
+        // 0 means "never set": a gauge set in the first millisecond is at 1.
+        let at_ms = ((seconds * 1_000.0).round() as u64).max(1);
         for gauge in &snapshot.gauges {
             let mine = self
                 .gauges

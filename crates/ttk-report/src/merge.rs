@@ -89,8 +89,18 @@ impl Report {
             .iter()
             .map(|report| report.run.started_unix_s)
             .fold(f64::INFINITY, f64::min);
-        for report in &mut reports {
-            let shift = (report.run.started_unix_s - earliest).round().max(0.0) as u64;
+        for (index, report) in reports.iter_mut().enumerate() {
+            let shift = (report.run.started_unix_s - earliest).round().max(0.0);
+            let last = report.series.last().map_or(0, |second| second.t);
+            if !shift.is_finite() || shift + last as f64 > crate::MAX_SERIES_SECONDS as f64 {
+                return Err(ReportError::Merge(format!(
+                    "report {} started {shift} s after the earliest: its series would run past \
+                     {} seconds; these are not shards of one run",
+                    index + 1,
+                    crate::MAX_SERIES_SECONDS
+                )));
+            }
+            let shift = shift as u64;
             for second in &mut report.series {
                 second.t = second.t.saturating_add(shift);
             }
@@ -102,17 +112,17 @@ impl Report {
             .map(|report| report.series_interval_s)
             .max()
             .unwrap_or(1);
-        let mut series = Vec::new();
-        for report in &mut reports {
-            series.append(&mut report.series);
-        }
+        let series: Vec<Vec<SecondReport>> = reports
+            .iter_mut()
+            .map(|report| std::mem::take(&mut report.series))
+            .collect();
         let mut reports = reports.into_iter();
         let mut merged = reports.next().expect("there is a report");
         merged.thresholds.clear();
         for report in reports {
             merged.add(report);
         }
-        (merged.series, merged.series_interval_s) = crate::series::rebuild(series, interval_s);
+        (merged.series, merged.series_interval_s) = crate::series::merge(series, interval_s);
         merged.run.shard = None;
         merged.run.shards = shards;
         Ok(merged)
@@ -362,6 +372,8 @@ impl SecondReport {
     /// assert_eq!(mine.transactions["login"].max_us, 301); // 300 µs's 2-digit bucket
     /// ```
     pub fn add(&mut self, other: SecondReport) {
+        // The same interval may end at another second in another process (a partial last one).
+        self.t = self.t.max(other.t);
         self.active_bots = self.active_bots.saturating_add(other.active_bots);
         self.errors = self.errors.saturating_add(other.errors);
         // Processes' seconds of the same number cover the same time: the longest stands.

@@ -47,7 +47,9 @@ pub const MAX_INTERVALS: usize = 360;
 /// The most bytes a series' entries may take in memory (their packed histograms plus a fixed
 /// [`ENTRY_BYTES`] per transaction entry) before the series widens. This bounds the report's
 /// JSON too: its series is at most about 4/3 of this (histograms are written in base64, and an
-/// entry's other fields take under [`ENTRY_BYTES`]), 16.8 MB.
+/// entry's other fields take under [`ENTRY_BYTES`]), 16.8 MB — unless even entries of a day
+/// exceed it (thousands of transactions), since no interval is wider. The entry still open
+/// also holds an unpacked 24 KB histogram per transaction, outside this count.
 ///
 /// # Examples
 /// ```
@@ -56,8 +58,8 @@ pub const MAX_INTERVALS: usize = 360;
 pub const MAX_SERIES_BYTES: usize = 12 << 20;
 
 /// What one transaction's entry costs beside its packed histogram, counted against
-/// [`MAX_SERIES_BYTES`]: at least its name's key and the map's node in memory, and its fields
-/// in pretty-printed JSON (about 230 bytes).
+/// [`MAX_SERIES_BYTES`]: at least its name and place in memory, and its fields in
+/// pretty-printed JSON (about 230 bytes).
 ///
 /// # Examples
 /// ```
@@ -78,7 +80,7 @@ pub fn is_series_interval(interval_s: u64) -> bool {
 
 /// The interval of `interval_s`'s ladder that holds second `t` (from 1), named by its end.
 fn interval_end(t: u64, interval_s: u64) -> u64 {
-    t.max(1).div_ceil(interval_s) * interval_s
+    t.max(1).div_ceil(interval_s).saturating_mul(interval_s)
 }
 
 /// The next wider interval than `interval_s`, if there is one.
@@ -315,7 +317,8 @@ impl SeriesBuilder {
             .map(|entry| {
                 let mut second = entry.into_second();
                 for transaction in second.transactions.values_mut() {
-                    transaction.refresh_figures();
+                    // At the series' precision, whatever a file it came from held.
+                    transaction.set(0, 0, &transaction.histogram.coarse());
                 }
                 second
             })
@@ -333,18 +336,45 @@ fn footprint(entry: &Entry) -> usize {
         .sum()
 }
 
-/// Builds the series of `entries` (of any intervals, in any order, as merged shards give
-/// them) at an interval of at least `interval_s`: entries of the same time add up, later ones
-/// append.
-pub(crate) fn rebuild(entries: Vec<SecondReport>, interval_s: u64) -> (Vec<SecondReport>, u64) {
-    let mut entries = entries;
-    // Stable: entries of the same `t` stay in the order given.
-    entries.sort_by_key(|entry| entry.t);
-    let mut series = SeriesBuilder::at(interval_s);
-    for entry in entries {
-        series.push(entry);
+/// The series of several processes of one run (each in time order, of any intervals), at an
+/// interval of at least `interval_s`: each process's series is widened on its own (its entries
+/// are consecutive time), then entries of the same interval add up (they are the same time in
+/// other processes: bots summed, the longest length), then the whole is kept within bounds.
+pub(crate) fn merge(series: Vec<Vec<SecondReport>>, interval_s: u64) -> (Vec<SecondReport>, u64) {
+    let widened = |entries: Vec<SecondReport>, interval_s: u64| {
+        let mut builder = SeriesBuilder::at(interval_s);
+        for entry in entries {
+            builder.push(entry);
+        }
+        builder.finish()
+    };
+    let mut each: Vec<(Vec<SecondReport>, u64)> = series
+        .into_iter()
+        .map(|entries| widened(entries, interval_s))
+        .collect();
+    // A process's own series may have had to widen further (more entries than a series keeps).
+    let interval_s = each
+        .iter()
+        .map(|(_, interval)| *interval)
+        .max()
+        .unwrap_or(interval_s);
+    for (entries, interval) in &mut each {
+        if *interval < interval_s {
+            (*entries, *interval) = widened(std::mem::take(entries), interval_s);
+        }
     }
-    series.finish()
+    let mut by_interval: BTreeMap<u64, SecondReport> = BTreeMap::new();
+    for (entries, _) in each {
+        for entry in entries {
+            match by_interval.entry(interval_end(entry.t, interval_s)) {
+                MapEntry::Occupied(mut mine) => mine.get_mut().add(entry),
+                MapEntry::Vacant(slot) => {
+                    slot.insert(entry);
+                }
+            }
+        }
+    }
+    widened(by_interval.into_values().collect(), interval_s)
 }
 
 impl SecondReport {
@@ -451,6 +481,43 @@ mod tests {
         let ts: Vec<u64> = entries.iter().map(|e| e.t).collect();
         assert_eq!(ts, [1, 2, 3]);
         assert_eq!(entries[0].transactions["get"].ok, 2);
+    }
+
+    #[test]
+    fn a_late_second_adds_its_counts_but_not_its_bots_to_a_wider_entry() {
+        let mut series = SeriesBuilder::at(10);
+        for t in 1..=7 {
+            series.push(second(t, 1, 10));
+        }
+        // Another loop's second 3, later than the others: bots alive at 3 are not at 7.
+        series.push(second(3, 1, 10));
+        let (entries, _) = series.finish();
+        assert_eq!(entries.len(), 1);
+        assert_eq!((entries[0].t, entries[0].active_bots), (7, 7));
+        assert_eq!(entries[0].transactions["get"].ok, 8);
+        assert_eq!(entries[0].length_s, 7.0);
+    }
+
+    #[test]
+    fn merged_processes_add_bots_and_keep_the_longest_length_in_any_order() {
+        // One process of 1-second entries to 12 s, one of 10-second entries to 8 s.
+        let ones: Vec<SecondReport> = (1..=12).map(|t| second(t, 1, 10)).collect();
+        let mut tens = second(8, 5, 10);
+        tens.length_s = 8.0;
+        tens.active_bots = 100;
+        for order in [
+            vec![ones.clone(), vec![tens.clone()]],
+            vec![vec![tens], ones],
+        ] {
+            let (entries, interval_s) = merge(order, 10);
+            assert_eq!(interval_s, 10);
+            let spans: Vec<(u64, f64, u64)> = entries
+                .iter()
+                .map(|e| (e.t, e.length_s, e.active_bots))
+                .collect();
+            assert_eq!(spans, [(10, 10.0, 110), (12, 2.0, 12)]);
+            assert_eq!(entries[0].transactions["get"].ok, 15);
+        }
     }
 
     #[test]

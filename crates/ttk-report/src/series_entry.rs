@@ -76,9 +76,14 @@ impl Entry {
         self.length_s += later.length_s;
     }
 
-    /// Takes the counts of another loop's or process's report of the same time.
+    /// Takes the counts of another loop's report of the same time, or of a late one of an
+    /// earlier second in this entry's interval: its bots were alive before the entry's end, not
+    /// at it, so only a report of the entry's own last second adds its bots.
     pub(crate) fn add_counts(&mut self, other: &Entry) {
-        self.active_bots = self.active_bots.saturating_add(other.active_bots);
+        if other.t >= self.t {
+            self.active_bots = self.active_bots.saturating_add(other.active_bots);
+        }
+        self.t = self.t.max(other.t);
         self.errors = self.errors.saturating_add(other.errors);
         // They cover the same time: the longest stands.
         self.length_s = self.length_s.max(other.length_s);
