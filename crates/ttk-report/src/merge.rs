@@ -24,10 +24,11 @@ impl Report {
     ///   exact; the summed `min` can only be lower, and the summed `max` only higher, than the
     ///   true extremes of the total, since the processes do not reach theirs in the same
     ///   second. For `max` and `last` (readings of one quantity) the extremes are exact.
-    /// - **Series**: every report's series is widened to the widest `series_interval_s` among
-    ///   them (exact: each interval is a whole number of the narrower ones), then entries of
-    ///   the same interval (after the wall-clock shift below) are merged: counts and
-    ///   `active_bots` summed, histograms merged. The merged series widens further if it
+    /// - **Series**: each report's series is widened on its own to the widest
+    ///   `series_interval_s` among them (exact: each interval is a whole number of the
+    ///   narrower ones), then entries of the same interval (after the wall-clock shift below)
+    ///   are merged, in any order of the reports: counts and `active_bots` summed, histograms
+    ///   merged, the longest length. The merged series widens further if it
     ///   would exceed [`MAX_INTERVALS`](crate::MAX_INTERVALS) entries or
     ///   [`MAX_SERIES_BYTES`](crate::MAX_SERIES_BYTES).
     /// - **Run**: `processes` are summed; `started_unix_s` is the earliest and `duration_s`
