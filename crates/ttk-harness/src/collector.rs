@@ -248,3 +248,41 @@ pub(crate) fn all_latencies(second: &SecondReport) -> Histogram {
     }
     all
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn snapshot(elapsed_ms: u64, covers_ms: u64, live_bots: usize, last: bool) -> MetricsSnapshot {
+        MetricsSnapshot {
+            elapsed: Duration::from_millis(elapsed_ms),
+            covers: Duration::from_millis(covers_ms),
+            live_bots,
+            last,
+            transactions: Vec::new(),
+            counters: Vec::new(),
+            gauges: Vec::new(),
+        }
+    }
+
+    /// Two loops stopped 30 ms after a whole second: each one's sliver extends its own time
+    /// and replaces its own bots; neither is counted twice.
+    #[test]
+    fn the_last_slivers_of_several_loops_join_their_second_once_each() {
+        let mut collector = Collector::new(Report::new("slivers"));
+        for from in 0..2 {
+            collector.add(from, snapshot(1_000, 1_000, 5, false));
+        }
+        for from in 0..2 {
+            collector.add(from, snapshot(1_030, 30, 4, true));
+        }
+        let (report, _) = collector.finish();
+        assert_eq!(report.series.len(), 1);
+        let second = &report.series[0];
+        assert_eq!(second.t, 1);
+        assert!((second.length_s - 1.03).abs() < 1e-9, "{}", second.length_s);
+        assert_eq!(second.active_bots, 8);
+    }
+}
