@@ -5,6 +5,8 @@
 //! response or an error, without a panic and within a bounded allocation (whatever lengths it
 //! declares); every well-formed body arrives as it was sent.
 
+// The property-test settings and the counting allocator, shared with ttk-report's tests.
+#[path = "../../ttk-report/tests/props/mod.rs"]
 mod props;
 mod util;
 

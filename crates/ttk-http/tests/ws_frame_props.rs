@@ -7,6 +7,8 @@
 //! arrive whole and in order. And `ws::request`, which reads the URL a bot connects to: any
 //! text is a request or an `InvalidInput` error.
 
+// The property-test settings and the counting allocator, shared with ttk-report's tests.
+#[path = "../../ttk-report/tests/props/mod.rs"]
 mod props;
 mod util;
 
