@@ -211,7 +211,7 @@ where
     fn poll_bots(&mut self) {
         let state = self.state;
         let mut task_context = Context::from_waker(crate::waker::borrowed());
-        let (rest, count) = state.ready.rest_of_tick();
+        let (rest, count, mut taken) = state.ready.rest_of_tick();
         // A pointer walked up to an end pointer: one register fewer than an index and a count,
         // which keeps the bots' storage in registers on the hottest loop of the crate.
         let (mut next, end) = (rest, rest.wrapping_add(count));
@@ -221,7 +221,8 @@ where
             // `ReadyQueue::rest_of_tick`).
             let index = unsafe { *next };
             next = next.wrapping_add(1);
-            state.ready.advance_cursor();
+            taken += 1;
+            state.ready.set_cursor(taken);
             let Some(Slot::Running(bot)) = self.slots.get_mut(index) else {
                 state.ready.settle(index);
                 continue;

@@ -91,24 +91,28 @@ impl ReadyQueue {
         });
     }
 
-    /// The bots of the running tick from the next one to run: `(first, count)`. The executor
+    /// The bots of the running tick from the next one to run: `(first, count, cursor)`, the
+    /// cursor being how many of the tick's bots ran before them. The executor
     /// walks them without going back to the queue for each one (the pointer and count stay in
-    /// registers across polls), recording its progress with [`ReadyQueue::advance_cursor`] so
+    /// registers across polls), recording its progress with [`ReadyQueue::set_cursor`] so
     /// that a tick resumed after a panic starts at the right bot. While it walks them, nothing
     /// changes or frees the running tick's vector: pushes go to the next tick's, and only
     /// [`ReadyQueue::begin_tick`], between ticks, writes this one.
     #[inline]
-    pub(crate) fn rest_of_tick(&self) -> (*const u32, usize) {
+    pub(crate) fn rest_of_tick(&self) -> (*const u32, usize, usize) {
         self.with(|queue| {
-            let rest = &queue.now[queue.cursor.min(queue.now.len())..];
-            (rest.as_ptr(), rest.len())
+            let cursor = queue.cursor.min(queue.now.len());
+            let rest = &queue.now[cursor..];
+            (rest.as_ptr(), rest.len(), cursor)
         })
     }
 
-    /// Records that the executor took the next bot of the running tick.
+    /// Records that the executor has taken the running tick's bots before `cursor`. A plain
+    /// store of a count the executor keeps in a register: an increment in memory here would
+    /// chain every poll of a tick to the one before through the store.
     #[inline]
-    pub(crate) fn advance_cursor(&self) {
-        self.with(|queue| queue.cursor += 1);
+    pub(crate) fn set_cursor(&self, cursor: usize) {
+        self.with(|queue| queue.cursor = cursor);
     }
 
     /// Takes the next bot of the running tick; its flag stays set until
