@@ -63,7 +63,9 @@ impl HttpConnection {
     /// Writes what `write_buf` holds after `flushed`, connecting first if need be.
     pub(super) async fn write_queued(&mut self) -> io::Result<()> {
         if self.stream.is_none() {
-            self.reconnect().await?;
+            // Boxed: connecting (a TLS handshake's state included) takes about 3 KB of future,
+            // which, held inline, every request's write and read would carry and move.
+            Box::pin(self.reconnect()).await?;
         }
         if self.flushed == 0 {
             // The first bytes of a batch: silent until something is read (bytes already in
