@@ -86,19 +86,28 @@ pub(crate) enum ContentLength {
     Conflicting,
 }
 
+/// Whether `bytes`, a header's name or a token of its value, is `lower` in any case. `lower` is
+/// lowercase letters and `-`. Setting bit 5 lowercases a letter, and only an uppercase letter
+/// or carriage return (never in a parsed header) turns into a lowercase letter or `-` by it: the
+/// same answer as `eq_ignore_ascii_case`, in about half the instructions, on a path every
+/// response takes a few times.
+fn is_lowercase_of(bytes: &[u8], lower: &[u8]) -> bool {
+    bytes.len() == lower.len() && bytes.iter().zip(lower).all(|(&b, &l)| b | 0x20 == l)
+}
+
 impl FramingHeaders {
     /// Takes in the header `name: value` if it is one of these (`value` lies at `at` in the
     /// buffer).
     fn note(&mut self, name: &[u8], value: &[u8], at: Range<usize>) {
         // The length first: most headers are none of these, and differ in length.
         match name.len() {
-            10 if name.eq_ignore_ascii_case(b"connection") => {
+            10 if is_lowercase_of(name, b"connection") => {
                 for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-                    self.close |= token.eq_ignore_ascii_case(b"close");
-                    self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                    self.close |= is_lowercase_of(token, b"close");
+                    self.keep_alive |= is_lowercase_of(token, b"keep-alive");
                 }
             }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
+            14 if is_lowercase_of(name, b"content-length") => {
                 let parsed = std::str::from_utf8(value)
                     .ok()
                     .and_then(|v| v.trim().parse::<usize>().ok());
@@ -113,7 +122,7 @@ impl FramingHeaders {
                     (_, Some(new)) => ContentLength::Length(new),
                 };
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            17 if is_lowercase_of(name, b"transfer-encoding") => {
                 self.transfer_encoding = Some(at);
             }
             _ => {}
@@ -424,7 +433,26 @@ impl fmt::Debug for Response<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{ContentLength, Head, Response};
+    use super::{ContentLength, Head, Response, is_lowercase_of};
+
+    #[test]
+    fn is_lowercase_of_answers_as_eq_ignore_ascii_case_but_for_a_carriage_return() {
+        for lower in b"abcdefghijklmnopqrstuvwxyz-".iter() {
+            for byte in 0..=u8::MAX {
+                let expected = [byte].eq_ignore_ascii_case(&[*lower]);
+                let carriage_return_as_dash = byte == b'\r' && *lower == b'-';
+                assert_eq!(
+                    is_lowercase_of(&[byte], &[*lower]),
+                    expected || carriage_return_as_dash,
+                    "{byte:#x} against {:?}",
+                    *lower as char
+                );
+            }
+        }
+        assert!(is_lowercase_of(b"Content-LENGTH", b"content-length"));
+        assert!(!is_lowercase_of(b"Content-Lengti", b"content-length"));
+        assert!(!is_lowercase_of(b"close ", b"close"));
+    }
 
     #[test]
     fn a_missing_or_empty_reason_phrase_is_empty() {

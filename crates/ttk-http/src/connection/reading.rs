@@ -75,7 +75,10 @@ impl HttpConnection {
     /// Reads until the buffer holds a whole response head; returns its length.
     async fn read_head(&mut self) -> io::Result<usize> {
         loop {
-            if let Some(len) = self.head.parse(&self.read_buf[..self.end], self.max_head)? {
+            // An empty buffer holds no head: read first (the usual case after a request).
+            if self.end > 0
+                && let Some(len) = self.head.parse(&self.read_buf[..self.end], self.max_head)?
+            {
                 if len > self.max_head {
                     return Err(self.head_too_long());
                 }
