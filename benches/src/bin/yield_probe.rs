@@ -3,16 +3,18 @@
 //!
 //! - `yield_probe interleaved ROUNDS`: after one untimed warm-up round, ROUNDS rounds each run
 //!   the tight floor, ttk and tokio's current-thread `yield_now` once (100,000 bots × 100
-//!   yields, in an order that rotates from round to round); prints the median, min and max of
-//!   each one's time per switch and of the per-round ratios ttk / floor and tokio / ttk.
+//!   yields); prints the median, min and max of each one's time per switch and of the per-round
+//!   ratios ttk / floor and tokio / ttk. The floor and ttk always run back to back (tokio's
+//!   run, ten times longer, never comes between the two halves of the gated ratio), which of
+//!   them goes first alternates, and tokio goes before the pair or after it in turn; see
+//!   `Workload::order`.
 //! - `yield_probe once ttk|floor BOTS YIELDS`: runs one workload once and prints its switches
 //!   (for counting instructions under callgrind or `perf stat`).
 
-use std::fmt;
 use std::hint::black_box;
 use std::time::Instant;
 
-use ttk_benches::{YIELD_BOTS, YIELDS_PER_BOT, tight_round_robin, yielder};
+use ttk_benches::{Stats, YIELD_BOTS, YIELDS_PER_BOT, ratios, tight_round_robin, yielder};
 
 /// The workloads compared.
 #[derive(Clone, Copy, Debug)]
@@ -28,6 +30,21 @@ enum Workload {
 impl Workload {
     /// Every workload, in the order of the first round.
     const ALL: [Workload; 3] = [Workload::Floor, Workload::Ttk, Workload::Tokio];
+
+    /// The order of round `round`: the floor and ttk side by side, each first every other
+    /// round; tokio after the pair in rounds 0 and 1 of every four, before it in rounds 2 and 3
+    /// (so each of the four orders comes as often, and a drift over the run weighs on both
+    /// halves of each ratio alike).
+    fn order(round: usize) -> [Workload; 3] {
+        let pair = match round % 2 {
+            0 => [Workload::Floor, Workload::Ttk],
+            _ => [Workload::Ttk, Workload::Floor],
+        };
+        match (round / 2) % 2 {
+            0 => [pair[0], pair[1], Workload::Tokio],
+            _ => [Workload::Tokio, pair[0], pair[1]],
+        }
+    }
 
     /// Runs `bots` bots of `yields` yields each once.
     fn run(self, tokio: &tokio::runtime::Runtime, bots: usize, yields: u32) {
@@ -66,46 +83,6 @@ impl Workload {
     }
 }
 
-/// Median, min and max of a set of samples; displays as a JSON object.
-#[derive(Debug)]
-struct Stats {
-    /// The middle sample (the mean of the two middle ones for an even count).
-    median: f64,
-    /// The smallest sample.
-    min: f64,
-    /// The largest sample.
-    max: f64,
-}
-
-impl Stats {
-    /// The statistics of `samples` (at least one).
-    fn of(samples: &[f64]) -> Stats {
-        let mut sorted = samples.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len();
-        let median = if n % 2 == 1 {
-            sorted[n / 2]
-        } else {
-            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-        };
-        Stats {
-            median,
-            min: sorted[0],
-            max: sorted[n - 1],
-        }
-    }
-}
-
-impl fmt::Display for Stats {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{{\"median\": {}, \"min\": {}, \"max\": {}}}",
-            self.median, self.min, self.max
-        )
-    }
-}
-
 /// The interleaved comparison: see the module docs.
 fn interleaved(rounds: usize, tokio: &tokio::runtime::Runtime) {
     for workload in Workload::ALL {
@@ -115,8 +92,7 @@ fn interleaved(rounds: usize, tokio: &tokio::runtime::Runtime) {
     let mut ttk = Vec::with_capacity(rounds);
     let mut tokio_ns = Vec::with_capacity(rounds);
     for round in 0..rounds {
-        for offset in 0..Workload::ALL.len() {
-            let workload = Workload::ALL[(round + offset) % Workload::ALL.len()];
+        for workload in Workload::order(round) {
             let ns = workload.ns_per_switch(tokio);
             match workload {
                 Workload::Floor => floor.push(ns),
@@ -125,8 +101,6 @@ fn interleaved(rounds: usize, tokio: &tokio::runtime::Runtime) {
             }
         }
     }
-    let ratio =
-        |a: &[f64], b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(a, b)| a / b).collect() };
     println!(
         "{{\"bots\": {YIELD_BOTS}, \"yields_per_bot\": {YIELDS_PER_BOT}, \"rounds\": {rounds}, \
          \"floor_ns_per_switch\": {}, \"ttk_ns_per_switch\": {}, \"tokio_ns_per_switch\": {}, \
@@ -134,8 +108,8 @@ fn interleaved(rounds: usize, tokio: &tokio::runtime::Runtime) {
         Stats::of(&floor),
         Stats::of(&ttk),
         Stats::of(&tokio_ns),
-        Stats::of(&ratio(&ttk, &floor)),
-        Stats::of(&ratio(&tokio_ns, &ttk)),
+        Stats::of(&ratios(&ttk, &floor)),
+        Stats::of(&ratios(&tokio_ns, &ttk)),
     );
 }
 
