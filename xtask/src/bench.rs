@@ -43,6 +43,10 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         "--bin",
         "yield_probe",
         "--bin",
+        "tick_probe",
+        "--bin",
+        "rooms_probe",
+        "--bin",
         "workers_probe",
         "--bin",
         "ws_probe",
@@ -62,6 +66,8 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
     };
     record(crate::yields::figures());
     record(crate::instructions::figures());
+    record(crate::ticks::figures());
+    record(crate::rooms::figures());
     let started = SystemTime::now();
     match run_criterion(criterion_args) {
         Ok(()) => {
@@ -69,7 +75,6 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
             record(scheduler_figures(results));
             record(echo_latency_figures(results));
             record(together_figures(results));
-            record(crate::rooms::figures(results));
             record(crate::timeouts::figures(results));
             record(crate::metrics::timing_figures(results));
         }
@@ -136,8 +141,6 @@ fn run_criterion(criterion_args: &[String]) -> Result<(), String> {
         "--bench",
         "together",
         "--bench",
-        "rooms",
-        "--bench",
         "timeouts",
         "--bench",
         "metrics",
@@ -147,24 +150,17 @@ fn run_criterion(criterion_args: &[String]) -> Result<(), String> {
     cargo::run(&bench_args)
 }
 
-/// Spawn cost and the cost of parked bots. (The yield figures come from the interleaved
-/// probe, see `yields.rs`; criterion's round-robin group is for people profiling by hand.)
+/// Spawn cost. (The yield and tick figures come from interleaved probes, see `yields.rs` and
+/// `ticks.rs`; criterion's round-robin and parked-bots groups are for people profiling by
+/// hand.)
 fn scheduler_figures(results: Results) -> Result<Vec<Figure>, String> {
     let spawn = results.median_ns("spawn_100k", "ttk")? / SPAWN_BOTS;
-    let tick_alone = results.median_ns("tick_with_parked_bots", "0_parked")?;
-    let tick_parked = results.median_ns("tick_with_parked_bots", "1000000_parked")?;
-    let figure = Figure::new;
-    Ok(vec![
-        figure("spawn+run+drop, per bot", spawn, "ns", Goal::None),
-        figure("tick, 1 bot alone", tick_alone, "ns", Goal::None),
-        figure("tick, 1 bot + 1M parked", tick_parked, "ns", Goal::None),
-        figure(
-            "tick: 1M parked / alone",
-            tick_parked / tick_alone,
-            "x",
-            Goal::AtMost(1.5),
-        ),
-    ])
+    Ok(vec![Figure::new(
+        "spawn+run+drop, per bot",
+        spawn,
+        "ns",
+        Goal::None,
+    )])
 }
 
 /// Time per echo round trip from the criterion bench (the loop's throughput, not latency).

@@ -50,6 +50,7 @@ mod sampler;
 mod sessions;
 mod slurm;
 mod sysctl;
+mod ticks;
 mod timeouts;
 mod workers;
 mod ws;
