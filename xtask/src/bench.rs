@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use crate::cargo;
 use crate::criterion::Results;
+use crate::noise::Noise;
 use crate::probe;
 use crate::report::{self, Figure, Goal};
 
@@ -26,6 +27,11 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         Ok(()) => {}
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
         Err(error) => return Err(format!("cannot remove {}: {error}", summary.display())),
+    }
+    // Before anything of the bench's own (the build included) loads the machine.
+    let noise_at_start = Noise::measure();
+    if let Ok(noise) = &noise_at_start {
+        println!("{}", noise.line("start"));
     }
     cargo::run(&[
         "build",
@@ -99,14 +105,29 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         Err(error) => record(Err(format!("peers: {error}"))),
     }
 
+    let noise_at_end = Noise::measure();
+    let mut noise_json = serde_json::Map::new();
+    let mut noise_lines = String::new();
+    for (when, noise) in [("start", noise_at_start), ("end", noise_at_end)] {
+        match noise {
+            Ok(noise) => {
+                noise_lines.push_str(&noise.line(when));
+                noise_lines.push('\n');
+                noise_json.insert(when.to_owned(), noise.json());
+            }
+            Err(error) => record(Err(format!("noise at {when}: {error}"))),
+        }
+    }
+
     let table = report::table(&figures);
-    println!("\n{table}");
+    println!("\n{noise_lines}{table}");
     for error in &errors {
         println!("not measured: {error}");
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let json =
-        serde_json::to_string_pretty(&report::json(&figures, &errors)).expect("JSON of numbers");
+    let mut summary_json = report::json(&figures, &errors);
+    summary_json["noise"] = serde_json::Value::Object(noise_json);
+    let json = serde_json::to_string_pretty(&summary_json).expect("JSON of numbers");
     std::fs::write(&summary, json)
         .map_err(|e| format!("cannot write {}: {e}", summary.display()))?;
     println!("wrote {}", summary.display());

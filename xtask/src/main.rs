@@ -41,6 +41,7 @@ mod hold_figures;
 mod instructions;
 mod metrics;
 mod net;
+mod noise;
 mod peers;
 mod probe;
 mod procfs;
