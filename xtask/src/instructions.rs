@@ -178,8 +178,18 @@ pub(crate) fn twin(
     goal: Goal,
     measure: impl FnOnce(Counter) -> Result<(f64, f64), String>,
 ) -> Result<Vec<Figure>, String> {
+    twin_with(Counter::detect(), names, goal, measure)
+}
+
+/// [`twin`] with the counter (or why there is none) given.
+fn twin_with(
+    counter: Result<Counter, String>,
+    names: [&str; 3],
+    goal: Goal,
+    measure: impl FnOnce(Counter) -> Result<(f64, f64), String>,
+) -> Result<Vec<Figure>, String> {
     let [compared_name, reference_name, ratio_name] = names;
-    let counter = match Counter::detect() {
+    let counter = match counter {
         Ok(counter) => counter,
         Err(reason) => {
             return Ok(vec![
@@ -225,4 +235,44 @@ pub(crate) fn figures() -> Result<Vec<Figure>, String> {
         Goal::AtMost(crate::yields::TTK_OVER_FLOOR),
         |counter| Ok((counter.per_switch("ttk")?, counter.per_switch("floor")?)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAMES: [&str; 3] = ["compared", "reference", "ratio"];
+
+    #[test]
+    fn a_twin_gates_the_ratio_of_its_counts() {
+        let figures = twin_with(Ok(Counter::Callgrind), NAMES, Goal::AtMost(1.5), |_| {
+            Ok((320.0, 200.0))
+        })
+        .unwrap();
+        assert_eq!(figures.len(), 3);
+        assert_eq!(figures[2].name, "ratio (callgrind)");
+        assert_eq!(figures[2].meets_goal(), Some(false), "1.6 > 1.5");
+        assert_eq!(figures[0].meets_goal(), None, "the counts have no target");
+        let met = twin_with(Ok(Counter::Perf), NAMES, Goal::AtMost(1.5), |_| {
+            Ok((300.0, 200.0))
+        })
+        .unwrap();
+        assert_eq!(met[2].meets_goal(), Some(true));
+    }
+
+    #[test]
+    fn a_twin_without_a_counter_is_skipped_and_a_failed_count_fails() {
+        let figures = twin_with(
+            Err("no counter".to_owned()),
+            NAMES,
+            Goal::AtMost(1.5),
+            |_| unreachable!("nothing to count with"),
+        )
+        .unwrap();
+        assert!(figures.iter().all(|figure| figure.meets_goal().is_none()));
+        let failed = twin_with(Ok(Counter::Callgrind), NAMES, Goal::AtMost(1.5), |_| {
+            Err("the probe died".to_owned())
+        });
+        assert!(matches!(failed, Err(error) if error == "the probe died"));
+    }
 }

@@ -50,3 +50,17 @@ pub(crate) fn median_figure(
     let at = |stat: &str| number(json, &format!("/{key}/{stat}"));
     Ok(Figure::new(name, at("median")?, unit, goal).with_range(at("min")?, at("max")?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_median_figure_keeps_the_rounds_range_and_a_missing_key_is_an_error() {
+        let json = serde_json::json!({"ratio": {"median": 1.2, "min": 1.1, "max": 1.4}});
+        let figure = median_figure(&json, "ratio", "a ratio", "x", Goal::AtMost(1.3)).unwrap();
+        assert_eq!(figure.range, Some((1.1, 1.4)));
+        assert_eq!(figure.meets_goal(), Some(true));
+        assert!(median_figure(&json, "other", "a ratio", "x", Goal::None).is_err());
+    }
+}
