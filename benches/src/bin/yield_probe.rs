@@ -150,3 +150,39 @@ fn main() {
         _ => usage(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where `workload` runs in `order`.
+    fn place(order: [Workload; 3], workload: Workload) -> usize {
+        order
+            .iter()
+            .position(|&w| std::mem::discriminant(&w) == std::mem::discriminant(&workload))
+            .expect("every workload runs every round")
+    }
+
+    #[test]
+    fn the_floor_and_ttk_run_back_to_back_each_first_as_often() {
+        let mut floor_first = 0;
+        for round in 0..8 {
+            let order = Workload::order(round);
+            let (floor, ttk) = (place(order, Workload::Floor), place(order, Workload::Ttk));
+            assert_eq!(floor.abs_diff(ttk), 1, "round {round}: {order:?}");
+            floor_first += usize::from(floor < ttk);
+            assert!(
+                place(order, Workload::Tokio) != 1,
+                "round {round}: {order:?}"
+            );
+        }
+        assert_eq!(floor_first, 4);
+        assert_eq!(
+            (0..8)
+                .filter(|&round| place(Workload::order(round), Workload::Tokio) == 0)
+                .count(),
+            4,
+            "tokio before the pair half the time"
+        );
+    }
+}
