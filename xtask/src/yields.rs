@@ -4,8 +4,10 @@
 use crate::probe::{self, median_figure as figure};
 use crate::report::{Figure, Goal};
 
-/// Rounds of the interleaved probe; each runs every workload once.
-const ROUNDS: &str = "11";
+/// Rounds of the interleaved probe; each runs the floor and ttk once, every third one tokio
+/// too. 33 rounds give the ttk / floor median three times the samples the 11 rounds of every
+/// workload used to, for about the same time (tokio's run is most of a round's).
+const ROUNDS: &str = "33";
 /// The most ttk's yield may cost against the tight floor, in time and in instructions.
 pub(crate) const TTK_OVER_FLOOR: f64 = 1.5;
 
