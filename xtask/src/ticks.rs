@@ -7,7 +7,7 @@ use crate::instructions::{self, Counter};
 use crate::probe::{self, median_figure};
 use crate::report::{Figure, Goal};
 
-/// Rounds of the interleaved probe; each times both loops once (about 10 ms each).
+/// Rounds of the interleaved probe; each times both loops once (15–25 ms each here).
 const ROUNDS: &str = "41";
 /// The most a tick may cost with a million parked bots beside it, against a tick alone.
 const PARKED_OVER_ALONE: f64 = 1.5;

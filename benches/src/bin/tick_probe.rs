@@ -24,7 +24,7 @@ use ttk_benches::{Stats, ratios};
 
 /// Parked bots beside bot 0 in the parked loop.
 const PARKED: usize = 1_000_000;
-/// Ticks per timed segment: about 10 ms here, long enough that the clock's resolution and one
+/// Ticks per timed segment: 15–25 ms here (85–130 ns a tick), long enough that the clock's resolution and one
 /// interruption do not matter, short enough that many rounds fit in a few seconds.
 const TICKS_PER_SEGMENT: u64 = 200_000;
 
