@@ -24,8 +24,9 @@ use ttk_benches::{Stats, ratios};
 
 /// Parked bots beside bot 0 in the parked loop.
 const PARKED: usize = 1_000_000;
-/// Ticks per timed segment: 15–25 ms here (85–130 ns a tick), long enough that the clock's resolution and one
-/// interruption do not matter, short enough that many rounds fit in a few seconds.
+/// Ticks per timed segment: 15–25 ms here (85–130 ns a tick), long enough that the clock's
+/// resolution and one interruption do not matter, short enough that many rounds fit in a few
+/// seconds.
 const TICKS_PER_SEGMENT: u64 = 200_000;
 
 /// Bot 0's orders (how many ticks to run next) and where it reports each segment's time per
