@@ -1,4 +1,7 @@
-//! The scheduler's hot path: round-robin yields, spawning, and parked bots.
+//! The scheduler's hot path: round-robin yields, spawning, and parked bots. `cargo xtask bench`
+//! reads only the spawn figure from here: it gates the yield and parked-bots ratios on the
+//! interleaved probes (`yield_probe`, `tick_probe`) and their instruction counts; these groups
+//! are for profiling by hand.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -2,9 +2,13 @@
 
 mod floor;
 mod memory;
+mod rooms;
+mod stats;
 
 pub use floor::tight_round_robin;
 pub use memory::{peak_rss_bytes, rss_bytes};
+pub use rooms::{ROOM_ROUNDS, ROOM_SIZE, expected_room_sum, roommate};
+pub use stats::{Stats, ratios};
 
 use ttk::Cx;
 

@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use crate::cargo;
 use crate::criterion::Results;
+use crate::noise::Noise;
 use crate::probe;
 use crate::report::{self, Figure, Goal};
 
@@ -27,6 +28,11 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
         Err(error) => return Err(format!("cannot remove {}: {error}", summary.display())),
     }
+    // Before anything of the bench's own (the build included) loads the machine.
+    let noise_at_start = Noise::measure();
+    if let Ok(noise) = &noise_at_start {
+        println!("{}", noise.line("start"));
+    }
     cargo::run(&[
         "build",
         "--release",
@@ -42,6 +48,10 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         "metrics_probe",
         "--bin",
         "yield_probe",
+        "--bin",
+        "tick_probe",
+        "--bin",
+        "rooms_probe",
         "--bin",
         "workers_probe",
         "--bin",
@@ -62,6 +72,8 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
     };
     record(crate::yields::figures());
     record(crate::instructions::figures());
+    record(crate::ticks::figures());
+    record(crate::rooms::figures());
     let started = SystemTime::now();
     match run_criterion(criterion_args) {
         Ok(()) => {
@@ -69,7 +81,6 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
             record(scheduler_figures(results));
             record(echo_latency_figures(results));
             record(together_figures(results));
-            record(crate::rooms::figures(results));
             record(crate::timeouts::figures(results));
             record(crate::metrics::timing_figures(results));
         }
@@ -94,14 +105,29 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         Err(error) => record(Err(format!("peers: {error}"))),
     }
 
+    let noise_at_end = Noise::measure();
+    let mut noise_json = serde_json::Map::new();
+    let mut noise_lines = String::new();
+    for (when, noise) in [("start", noise_at_start), ("end", noise_at_end)] {
+        match noise {
+            Ok(noise) => {
+                noise_lines.push_str(&noise.line(when));
+                noise_lines.push('\n');
+                noise_json.insert(when.to_owned(), noise.json());
+            }
+            Err(error) => record(Err(format!("noise at {when}: {error}"))),
+        }
+    }
+
     let table = report::table(&figures);
-    println!("\n{table}");
+    println!("\n{noise_lines}{table}");
     for error in &errors {
         println!("not measured: {error}");
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let json =
-        serde_json::to_string_pretty(&report::json(&figures, &errors)).expect("JSON of numbers");
+    let mut summary_json = report::json(&figures, &errors);
+    summary_json["noise"] = serde_json::Value::Object(noise_json);
+    let json = serde_json::to_string_pretty(&summary_json).expect("JSON of numbers");
     std::fs::write(&summary, json)
         .map_err(|e| format!("cannot write {}: {e}", summary.display()))?;
     println!("wrote {}", summary.display());
@@ -136,8 +162,6 @@ fn run_criterion(criterion_args: &[String]) -> Result<(), String> {
         "--bench",
         "together",
         "--bench",
-        "rooms",
-        "--bench",
         "timeouts",
         "--bench",
         "metrics",
@@ -147,24 +171,17 @@ fn run_criterion(criterion_args: &[String]) -> Result<(), String> {
     cargo::run(&bench_args)
 }
 
-/// Spawn cost and the cost of parked bots. (The yield figures come from the interleaved
-/// probe, see `yields.rs`; criterion's round-robin group is for people profiling by hand.)
+/// Spawn cost. (The yield and tick figures come from interleaved probes, see `yields.rs` and
+/// `ticks.rs`; criterion's round-robin and parked-bots groups are for people profiling by
+/// hand.)
 fn scheduler_figures(results: Results) -> Result<Vec<Figure>, String> {
     let spawn = results.median_ns("spawn_100k", "ttk")? / SPAWN_BOTS;
-    let tick_alone = results.median_ns("tick_with_parked_bots", "0_parked")?;
-    let tick_parked = results.median_ns("tick_with_parked_bots", "1000000_parked")?;
-    let figure = Figure::new;
-    Ok(vec![
-        figure("spawn+run+drop, per bot", spawn, "ns", Goal::None),
-        figure("tick, 1 bot alone", tick_alone, "ns", Goal::None),
-        figure("tick, 1 bot + 1M parked", tick_parked, "ns", Goal::None),
-        figure(
-            "tick: 1M parked / alone",
-            tick_parked / tick_alone,
-            "x",
-            Goal::AtMost(1.5),
-        ),
-    ])
+    Ok(vec![Figure::new(
+        "spawn+run+drop, per bot",
+        spawn,
+        "ns",
+        Goal::None,
+    )])
 }
 
 /// Time per echo round trip from the criterion bench (the loop's throughput, not latency).

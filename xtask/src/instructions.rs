@@ -1,9 +1,11 @@
-//! Yield cost in instructions, which a noisy neighbour does not move: ttk against the tight
-//! floor, counted with `perf stat` where the CPU's counter is available, else with callgrind.
+//! Instructions, which a noisy neighbour does not move: the twin of every time ratio that
+//! `cargo xtask bench` gates on, counted with `perf stat` where the CPU's counter is available,
+//! else with callgrind.
 //!
-//! Each workload runs twice in `yield_probe once`, with the same bots and two numbers of
-//! yields; the difference of the two counts cancels start-up, building and tear-down, leaving
-//! the instructions of the extra switches alone.
+//! A probe's `once` mode runs one workload a given number of times (yields, ticks, runs); the
+//! difference between the counts of two such runs cancels the process's start-up and
+//! tear-down, leaving the instructions of the extra work alone. Here: yields, ttk against the
+//! tight floor (`yield_probe once`, the same bots and two numbers of yields).
 
 use std::path::Path;
 use std::process::Command;
@@ -12,14 +14,14 @@ use crate::cargo;
 use crate::probe;
 use crate::report::{Figure, Goal};
 
-/// Bots in each counted run (as in the timed probe).
+/// Bots in each counted yield run (as in the timed probe).
 const BOTS: u64 = 100_000;
-/// Yields per bot of the shorter and the longer counted run.
+/// Yields per bot of the shorter and the longer counted yield run.
 const YIELDS: [u64; 2] = [50, 100];
 
 /// What counts the instructions of a process.
 #[derive(Clone, Copy, Debug)]
-enum Counter {
+pub(crate) enum Counter {
     /// `perf stat -e instructions:u`: the CPU's retired-instruction counter.
     Perf,
     /// `valgrind --tool=callgrind`: instructions executed on valgrind's simulated CPU.
@@ -29,7 +31,7 @@ enum Counter {
 impl Counter {
     /// `perf stat` if it reports a count here, else callgrind if valgrind is installed, else
     /// why neither can count.
-    fn detect() -> Result<Counter, String> {
+    pub(crate) fn detect() -> Result<Counter, String> {
         if perf_count(&["true"]).is_ok() {
             return Ok(Counter::Perf);
         }
@@ -40,42 +42,65 @@ impl Counter {
     }
 
     /// The counter's name, for the figures' names.
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Counter::Perf => "perf",
             Counter::Callgrind => "callgrind",
         }
     }
 
-    /// Instructions of one run of `yield_probe once WORKLOAD BOTS YIELDS`.
-    fn count(self, workload: &str, yields: u64) -> Result<u64, String> {
-        let probe = probe::path("yield_probe");
-        let probe = probe.to_str().ok_or("the target directory is not UTF-8")?;
-        let (bots, yields) = (BOTS.to_string(), yields.to_string());
-        let args = [probe, "once", workload, &bots, &yields];
+    /// Instructions of one run of `probe` with `args`.
+    fn count(self, probe: &str, args: &[&str]) -> Result<u64, String> {
+        let binary = probe::path(probe);
+        let binary = binary.to_str().ok_or("the target directory is not UTF-8")?;
+        let command: Vec<&str> = std::iter::once(binary)
+            .chain(args.iter().copied())
+            .collect();
         match self {
-            Counter::Perf => perf_count(&args),
+            Counter::Perf => perf_count(&command),
             Counter::Callgrind => {
                 let out = cargo::target_dir()
                     .join("ttk-bench")
-                    .join(format!("callgrind.{workload}.{yields}.out"));
-                callgrind_count(&args, &out)
+                    .join(format!("callgrind.{probe}.{}.out", args.join(".")));
+                callgrind_count(&command, &out)
             }
         }
     }
 
-    /// Instructions per switch of `workload`: the difference between its two runs, divided by
-    /// the switches the longer run adds.
-    fn per_switch(self, workload: &str) -> Result<f64, String> {
-        let short = self.count(workload, YIELDS[0])?;
-        let long = self.count(workload, YIELDS[1])?;
-        let extra = long
-            .checked_sub(short)
+    /// Instructions per unit of work of `probe`: the count of a run with `long` arguments less
+    /// that of a run with `short` ones, divided by the `units` of work the longer run adds.
+    pub(crate) fn per_unit(
+        self,
+        probe: &str,
+        short: &[&str],
+        long: &[&str],
+        units: f64,
+    ) -> Result<f64, String> {
+        let fewer = self.count(probe, short)?;
+        let more = self.count(probe, long)?;
+        let extra = more
+            .checked_sub(fewer)
             .filter(|&extra| extra > 0)
             .ok_or_else(|| {
-                format!("{workload}: {long} instructions with more yields, {short} with fewer")
+                format!(
+                    "{probe}: {more} instructions for `{}`, {fewer} for `{}` (less work)",
+                    long.join(" "),
+                    short.join(" ")
+                )
             })?;
-        Ok(extra as f64 / (BOTS * (YIELDS[1] - YIELDS[0])) as f64)
+        Ok(extra as f64 / units)
+    }
+
+    /// Instructions per switch of yield workload `workload` (`ttk` or `floor`).
+    fn per_switch(self, workload: &str) -> Result<f64, String> {
+        let bots = BOTS.to_string();
+        let [short, long] = YIELDS.map(|yields| yields.to_string());
+        self.per_unit(
+            "yield_probe",
+            &["once", workload, &bots, &short],
+            &["once", workload, &bots, &long],
+            (BOTS * (YIELDS[1] - YIELDS[0])) as f64,
+        )
     }
 }
 
@@ -143,33 +168,111 @@ pub(crate) fn callgrind_count(command: &[&str], out: &Path) -> Result<u64, Strin
         .ok_or_else(|| format!("{} has no totals: line", out.display()))
 }
 
-/// Instructions per switch of ttk and the floor, and their ratio; skipped (not failed) where
-/// nothing can count instructions.
-pub(crate) fn figures() -> Result<Vec<Figure>, String> {
-    let ttk_name = "yield: ttk, instructions per switch";
-    let floor_name = "yield: tight floor, instructions per switch";
-    let ratio_name = "yield: ttk / tight floor, instructions";
-    let counter = match Counter::detect() {
+/// The instruction twin of a time ratio: `measure` counts the instructions per unit of work
+/// of the workload compared and of its reference, which become three figures (each count, and
+/// their ratio against `goal`); all three are skipped (not failed) where nothing can count
+/// instructions. `names` are those of the two counts and of the ratio; the counter's name is
+/// added to each.
+pub(crate) fn twin(
+    names: [&str; 3],
+    goal: Goal,
+    measure: impl FnOnce(Counter) -> Result<(f64, f64), String>,
+) -> Result<Vec<Figure>, String> {
+    twin_with(Counter::detect(), names, goal, measure)
+}
+
+/// [`twin`] with the counter (or why there is none) given.
+fn twin_with(
+    counter: Result<Counter, String>,
+    names: [&str; 3],
+    goal: Goal,
+    measure: impl FnOnce(Counter) -> Result<(f64, f64), String>,
+) -> Result<Vec<Figure>, String> {
+    let [compared_name, reference_name, ratio_name] = names;
+    let counter = match counter {
         Ok(counter) => counter,
         Err(reason) => {
             return Ok(vec![
-                Figure::skipped(ttk_name, &reason, "instr", Goal::None),
-                Figure::skipped(floor_name, &reason, "instr", Goal::None),
-                Figure::skipped(ratio_name, reason, "x", Goal::AtMost(1.5)),
+                Figure::skipped(compared_name, &reason, "instr", Goal::None),
+                Figure::skipped(reference_name, &reason, "instr", Goal::None),
+                Figure::skipped(ratio_name, reason, "x", goal),
             ]);
         }
     };
-    let ttk = counter.per_switch("ttk")?;
-    let floor = counter.per_switch("floor")?;
+    let (compared, reference) = measure(counter)?;
     let by = counter.name();
     Ok(vec![
-        Figure::new(format!("{ttk_name} ({by})"), ttk, "instr", Goal::None),
-        Figure::new(format!("{floor_name} ({by})"), floor, "instr", Goal::None),
+        Figure::new(
+            format!("{compared_name} ({by})"),
+            compared,
+            "instr",
+            Goal::None,
+        ),
+        Figure::new(
+            format!("{reference_name} ({by})"),
+            reference,
+            "instr",
+            Goal::None,
+        ),
         Figure::new(
             format!("{ratio_name} ({by})"),
-            ttk / floor,
+            compared / reference,
             "x",
-            Goal::AtMost(1.5),
+            goal,
         ),
     ])
+}
+
+/// Instructions per switch of ttk and the floor, and their ratio (the twin of the yield time
+/// ratio, with the same target).
+pub(crate) fn figures() -> Result<Vec<Figure>, String> {
+    twin(
+        [
+            "yield: ttk, instructions per switch",
+            "yield: tight floor, instructions per switch",
+            "yield: ttk / tight floor, instructions",
+        ],
+        Goal::AtMost(crate::yields::TTK_OVER_FLOOR),
+        |counter| Ok((counter.per_switch("ttk")?, counter.per_switch("floor")?)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NAMES: [&str; 3] = ["compared", "reference", "ratio"];
+
+    #[test]
+    fn a_twin_gates_the_ratio_of_its_counts() {
+        let figures = twin_with(Ok(Counter::Callgrind), NAMES, Goal::AtMost(1.5), |_| {
+            Ok((320.0, 200.0))
+        })
+        .unwrap();
+        assert_eq!(figures.len(), 3);
+        assert_eq!(figures[2].name, "ratio (callgrind)");
+        assert_eq!(figures[2].meets_goal(), Some(false), "1.6 > 1.5");
+        assert_eq!(figures[0].meets_goal(), None, "the counts have no target");
+        let met = twin_with(Ok(Counter::Perf), NAMES, Goal::AtMost(1.5), |_| {
+            Ok((300.0, 200.0))
+        })
+        .unwrap();
+        assert_eq!(met[2].meets_goal(), Some(true));
+    }
+
+    #[test]
+    fn a_twin_without_a_counter_is_skipped_and_a_failed_count_fails() {
+        let figures = twin_with(
+            Err("no counter".to_owned()),
+            NAMES,
+            Goal::AtMost(1.5),
+            |_| unreachable!("nothing to count with"),
+        )
+        .unwrap();
+        assert!(figures.iter().all(|figure| figure.meets_goal().is_none()));
+        let failed = twin_with(Ok(Counter::Callgrind), NAMES, Goal::AtMost(1.5), |_| {
+            Err("the probe died".to_owned())
+        });
+        assert!(matches!(failed, Err(error) if error == "the probe died"));
+    }
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::cargo;
+use crate::report::{Figure, Goal};
 
 /// The path of the release build of `probe`.
 pub(crate) fn path(probe: &str) -> PathBuf {
@@ -35,4 +36,31 @@ pub(crate) fn number(json: &serde_json::Value, key: &str) -> Result<f64, String>
     value
         .and_then(serde_json::Value::as_f64)
         .ok_or_else(|| format!("probe output has no number at {key}: {json}"))
+}
+
+/// A figure from the `{median, min, max}` a probe printed at `key` (the statistics of its
+/// rounds): the median, with the range.
+pub(crate) fn median_figure(
+    json: &serde_json::Value,
+    key: &str,
+    name: &str,
+    unit: &'static str,
+    goal: Goal,
+) -> Result<Figure, String> {
+    let at = |stat: &str| number(json, &format!("/{key}/{stat}"));
+    Ok(Figure::new(name, at("median")?, unit, goal).with_range(at("min")?, at("max")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_median_figure_keeps_the_rounds_range_and_a_missing_key_is_an_error() {
+        let json = serde_json::json!({"ratio": {"median": 1.2, "min": 1.1, "max": 1.4}});
+        let figure = median_figure(&json, "ratio", "a ratio", "x", Goal::AtMost(1.3)).unwrap();
+        assert_eq!(figure.range, Some((1.1, 1.4)));
+        assert_eq!(figure.meets_goal(), Some(true));
+        assert!(median_figure(&json, "other", "a ratio", "x", Goal::None).is_err());
+    }
 }

@@ -2,17 +2,24 @@
 //! alike; `cargo xtask bench` runs it. Each mode prints one JSON line.
 //!
 //! - `yield_probe interleaved ROUNDS`: after one untimed warm-up round, ROUNDS rounds each run
-//!   the tight floor, ttk and tokio's current-thread `yield_now` once (100,000 bots × 100
-//!   yields, in an order that rotates from round to round); prints the median, min and max of
-//!   each one's time per switch and of the per-round ratios ttk / floor and tokio / ttk.
+//!   the tight floor and ttk once, and every third round (the first included) tokio's
+//!   current-thread `yield_now` too (100,000 bots × 100 yields each); prints the median, min
+//!   and max of each one's time per switch and of the per-round ratios ttk / floor and
+//!   tokio / ttk. The floor and ttk always run back to back (tokio's run, ten times longer,
+//!   never comes between the two halves of the gated ratio) and each goes first every other
+//!   round; tokio goes after the pair or before it in turn; see `Workload::order`. tokio's run
+//!   is most of a round's time, and its ratio, twenty-odd times its target, needs fewer rounds
+//!   than ttk / floor, whose median must hold still near its target.
 //! - `yield_probe once ttk|floor BOTS YIELDS`: runs one workload once and prints its switches
 //!   (for counting instructions under callgrind or `perf stat`).
 
-use std::fmt;
 use std::hint::black_box;
 use std::time::Instant;
 
-use ttk_benches::{YIELD_BOTS, YIELDS_PER_BOT, tight_round_robin, yielder};
+use ttk_benches::{Stats, YIELD_BOTS, YIELDS_PER_BOT, ratios, tight_round_robin, yielder};
+
+/// tokio runs in one round of this many.
+const TOKIO_EVERY: usize = 3;
 
 /// The workloads compared.
 #[derive(Clone, Copy, Debug)]
@@ -28,6 +35,24 @@ enum Workload {
 impl Workload {
     /// Every workload, in the order of the first round.
     const ALL: [Workload; 3] = [Workload::Floor, Workload::Ttk, Workload::Tokio];
+
+    /// The order of round `round`: the floor and ttk side by side, each first every other
+    /// round (so a drift over the run weighs on both halves of the ratio alike); in every
+    /// [`TOKIO_EVERY`]th round tokio too, after the pair and before it in turn.
+    fn order(round: usize) -> Vec<Workload> {
+        let pair = match round % 2 {
+            0 => [Workload::Floor, Workload::Ttk],
+            _ => [Workload::Ttk, Workload::Floor],
+        };
+        let mut order = pair.to_vec();
+        if round.is_multiple_of(TOKIO_EVERY) {
+            match (round / TOKIO_EVERY) % 2 {
+                0 => order.push(Workload::Tokio),
+                _ => order.insert(0, Workload::Tokio),
+            }
+        }
+        order
+    }
 
     /// Runs `bots` bots of `yields` yields each once.
     fn run(self, tokio: &tokio::runtime::Runtime, bots: usize, yields: u32) {
@@ -66,46 +91,6 @@ impl Workload {
     }
 }
 
-/// Median, min and max of a set of samples; displays as a JSON object.
-#[derive(Debug)]
-struct Stats {
-    /// The middle sample (the mean of the two middle ones for an even count).
-    median: f64,
-    /// The smallest sample.
-    min: f64,
-    /// The largest sample.
-    max: f64,
-}
-
-impl Stats {
-    /// The statistics of `samples` (at least one).
-    fn of(samples: &[f64]) -> Stats {
-        let mut sorted = samples.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len();
-        let median = if n % 2 == 1 {
-            sorted[n / 2]
-        } else {
-            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-        };
-        Stats {
-            median,
-            min: sorted[0],
-            max: sorted[n - 1],
-        }
-    }
-}
-
-impl fmt::Display for Stats {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{{\"median\": {}, \"min\": {}, \"max\": {}}}",
-            self.median, self.min, self.max
-        )
-    }
-}
-
 /// The interleaved comparison: see the module docs.
 fn interleaved(rounds: usize, tokio: &tokio::runtime::Runtime) {
     for workload in Workload::ALL {
@@ -113,20 +98,24 @@ fn interleaved(rounds: usize, tokio: &tokio::runtime::Runtime) {
     }
     let mut floor = Vec::with_capacity(rounds);
     let mut ttk = Vec::with_capacity(rounds);
-    let mut tokio_ns = Vec::with_capacity(rounds);
+    let mut tokio_ns = Vec::new();
+    // tokio / ttk of the rounds tokio ran in, each against that round's ttk.
+    let mut tokio_over_ttk = Vec::new();
     for round in 0..rounds {
-        for offset in 0..Workload::ALL.len() {
-            let workload = Workload::ALL[(round + offset) % Workload::ALL.len()];
+        let mut tokio_this_round = None;
+        for workload in Workload::order(round) {
             let ns = workload.ns_per_switch(tokio);
             match workload {
                 Workload::Floor => floor.push(ns),
                 Workload::Ttk => ttk.push(ns),
-                Workload::Tokio => tokio_ns.push(ns),
+                Workload::Tokio => tokio_this_round = Some(ns),
             }
         }
+        if let (Some(tokio_now), Some(&ttk_now)) = (tokio_this_round, ttk.last()) {
+            tokio_ns.push(tokio_now);
+            tokio_over_ttk.push(tokio_now / ttk_now);
+        }
     }
-    let ratio =
-        |a: &[f64], b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(a, b)| a / b).collect() };
     println!(
         "{{\"bots\": {YIELD_BOTS}, \"yields_per_bot\": {YIELDS_PER_BOT}, \"rounds\": {rounds}, \
          \"floor_ns_per_switch\": {}, \"ttk_ns_per_switch\": {}, \"tokio_ns_per_switch\": {}, \
@@ -134,8 +123,8 @@ fn interleaved(rounds: usize, tokio: &tokio::runtime::Runtime) {
         Stats::of(&floor),
         Stats::of(&ttk),
         Stats::of(&tokio_ns),
-        Stats::of(&ratio(&ttk, &floor)),
-        Stats::of(&ratio(&tokio_ns, &ttk)),
+        Stats::of(&ratios(&ttk, &floor)),
+        Stats::of(&tokio_over_ttk),
     );
 }
 
@@ -174,5 +163,38 @@ fn main() {
             );
         }
         _ => usage(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where `workload` runs in `order`, if it does.
+    fn place(order: &[Workload], workload: Workload) -> Option<usize> {
+        order
+            .iter()
+            .position(|&w| std::mem::discriminant(&w) == std::mem::discriminant(&workload))
+    }
+
+    #[test]
+    fn the_floor_and_ttk_run_back_to_back_each_first_as_often() {
+        let rounds = 4 * TOKIO_EVERY;
+        let mut floor_first = 0;
+        let mut tokio_places = Vec::new();
+        for round in 0..rounds {
+            let order = Workload::order(round);
+            let floor = place(&order, Workload::Floor).expect("the floor runs every round");
+            let ttk = place(&order, Workload::Ttk).expect("ttk runs every round");
+            assert_eq!(floor.abs_diff(ttk), 1, "round {round}: {order:?}");
+            floor_first += usize::from(floor < ttk);
+            tokio_places.extend(place(&order, Workload::Tokio));
+        }
+        assert_eq!(floor_first, rounds / 2);
+        assert_eq!(
+            tokio_places,
+            [2, 0, 2, 0],
+            "tokio after the pair, then before it"
+        );
     }
 }
