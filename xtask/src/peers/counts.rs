@@ -67,6 +67,7 @@ pub(crate) fn measure(
     dir: &Path,
     pause: Duration,
 ) -> Counted {
+    let started = std::time::Instant::now();
     let counter = Counter::detect();
     let syscall_dir = dir.join("peers-syscalls");
     let profile_dir = dir.join("peers-callgrind");
@@ -98,7 +99,7 @@ pub(crate) fn measure(
                     &files,
                 );
                 std::thread::sleep(pause);
-                let requests = run?.output.ok;
+                let requests = run?.ok;
                 let text = std::fs::read_to_string(&out)
                     .map_err(|error| format!("no counts in {}: {error}", out.display()))?;
                 let calls = counter.parse(&text)?;
@@ -121,7 +122,7 @@ pub(crate) fn measure(
                         let files = format!("{name}-{n}-{seconds}s");
                         let out = profile_dir.join(format!("{files}.callgrind"));
                         let log = profile_dir.join(format!("{files}.valgrind.log"));
-                        let tool = instructions::tool(&out, &log);
+                        let tool = instructions::tool(seconds, &out, &log);
                         let run =
                             client.run_under(&tool, target, n, seconds, core, &profile_dir, &files);
                         std::thread::sleep(pause);
@@ -129,7 +130,7 @@ pub(crate) fn measure(
                             .map_err(|error| format!("no {}: {error}", log.display()))?;
                         points.push(Point {
                             seconds,
-                            requests: run?.output.ok,
+                            requests: run?.ok,
                             instructions: instructions::collected(&text)?,
                         });
                     }
@@ -154,6 +155,7 @@ pub(crate) fn measure(
             });
         }
     }
+    println!("  counted in {:.0} s", started.elapsed().as_secs_f64());
     Counted {
         counter,
         profiles: valgrind.map(|()| profile_dir.display().to_string()),

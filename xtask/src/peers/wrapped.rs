@@ -9,19 +9,11 @@ use std::process::Command;
 use super::client::{self, Client, Target};
 use super::output::Output;
 
-/// What a watched run gave: the client's own figures, and how long it took.
-#[derive(Clone, Debug)]
-pub(crate) struct Watched {
-    /// What the client reported (its count of responses divides the tool's counts).
-    pub(crate) output: Output,
-    /// Wall-clock seconds from start to exit, the tool's start-up and exit included.
-    pub(crate) wall_s: f64,
-}
-
 impl Client {
     /// Runs the client against `target` with `connections` for `seconds` under `tool` (its
     /// program and arguments, ending where the client's program goes), pinned to `core`, its
-    /// output in `dir/<files>.*`; an error, with what it printed, if it failed or printed no
+    /// output in `dir/<files>.*`: what the client reported (its count of responses divides
+    /// the tool's counts), or an error, with what it printed, if it failed or printed no
     /// figures.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn run_under(
@@ -33,7 +25,7 @@ impl Client {
         core: usize,
         dir: &Path,
         files: &str,
-    ) -> Result<Watched, String> {
+    ) -> Result<Output, String> {
         let report = dir.join(format!("{files}.json"));
         let _ = std::fs::remove_file(&report);
         let inner = self
@@ -41,20 +33,16 @@ impl Client {
             .command(&self.binary, target, connections, seconds, &report);
         let mut command = wrap(tool, &inner)?;
         let ran = client::run_pinned(&mut command, seconds, core, dir, files)?;
+        let words: Vec<_> = tool.iter().map(|word| word.to_string_lossy()).collect();
         let label = format!(
-            "{} -c {connections} under {}",
+            "{} -c {connections} under `{}`",
             self.kind.name(),
-            tool[0].to_string_lossy()
+            words.join(" ")
         );
         let ran = ran.check(&label)?;
-        let output = self
-            .kind
+        self.kind
             .parse(&ran.stdout, &report)
-            .map_err(|what| ran.failure(&label, &what))?;
-        Ok(Watched {
-            output,
-            wall_s: ran.wall_s,
-        })
+            .map_err(|what| ran.failure(&label, &what))
     }
 }
 
