@@ -16,12 +16,13 @@ use std::process::Command;
 
 use super::client::Kind;
 
-/// Seconds of the shorter and of the longer run under callgrind. Under callgrind ttk takes
-/// more than a second to start 1,000 bots (valgrind translates each piece of code the first
-/// time it runs): a 1 s run at 1,000 connections completed no request. Three times as long
-/// for the longer: on a machine shared with builds, a 4 s run once completed fewer requests
+/// Seconds of the shorter and of the longer run under callgrind. The shorter must outlast
+/// start-up, or the longer run's start-up is counted as requests: under callgrind ttk takes
+/// one to two seconds to connect 1,000 bots here (about 40,000 instructions each, at a
+/// fiftieth of the speed, on a core shared with builds; once only 17 had connected after
+/// 2.3 s). The longer runs 4 s more: on a busy machine a 4 s run once completed fewer requests
 /// than the 2 s run before it.
-pub(crate) const SECONDS: [u64; 2] = [2, 6];
+pub(crate) const SECONDS: [u64; 2] = [3, 7];
 
 /// How long a run under callgrind may take past its duration before it is killed (valgrind's
 /// start, the client's report written at a fiftieth of its speed), well under the minute a
@@ -43,9 +44,9 @@ pub(crate) fn available() -> Result<(), String> {
     }
 }
 
-/// The command line before the client's, for a run of `seconds`: callgrind, its profile to
-/// `out` and its messages to `log` (apart from the client's own output), killed by `timeout`
-/// if it runs [`OVERTIME_S`] past its duration.
+/// The command line before the client's, for a run of `seconds`: callgrind with threads
+/// scheduled fairly, its profile to `out` and its messages to `log` (apart from the client's
+/// own output), killed by `timeout` if it runs [`OVERTIME_S`] past its duration.
 pub(crate) fn tool(seconds: u64, out: &Path, log: &Path) -> Vec<OsString> {
     let mut callgrind = OsString::from("--callgrind-out-file=");
     callgrind.push(out);
@@ -57,6 +58,10 @@ pub(crate) fn tool(seconds: u64, out: &Path, log: &Path) -> Vec<OsString> {
         (seconds + OVERTIME_S).to_string().into(),
         "valgrind".into(),
         "--tool=callgrind".into(),
+        // Valgrind runs one thread at a time; by default a busy thread may take the lock back
+        // before a waiting one gets it, and wrk (whose main thread sleeps, then stops the
+        // worker) and ttk each hung once here until killed. The fair lock hands it round.
+        "--fair-sched=yes".into(),
         "--dump-instr=no".into(),
         callgrind,
         log_file,
