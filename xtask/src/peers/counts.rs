@@ -266,7 +266,9 @@ impl Counted {
                 ("syscalls", row.syscalls.as_ref().err()),
                 (
                     "instructions",
-                    row.instructions.as_ref().and_then(|slope| slope.as_ref().err()),
+                    row.instructions
+                        .as_ref()
+                        .and_then(|slope| slope.as_ref().err()),
                 ),
             ];
             for (what, reason) in reasons {
@@ -449,8 +451,14 @@ mod tests {
             counted.cells(Kind::Ttk, 100),
             ("2.10".to_owned(), "4,000".to_owned())
         );
-        assert_eq!(counted.cells(Kind::Hey, 100), ("-".to_owned(), "-".to_owned()));
-        assert_eq!(counted.cells(Kind::Wrk, 100), ("-".to_owned(), "-".to_owned()));
+        assert_eq!(
+            counted.cells(Kind::Hey, 100),
+            ("-".to_owned(), "-".to_owned())
+        );
+        assert_eq!(
+            counted.cells(Kind::Wrk, 100),
+            ("-".to_owned(), "-".to_owned())
+        );
         let figures = counted.figures();
         let names: Vec<&str> = figures.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(
@@ -484,7 +492,10 @@ mod tests {
                 row.instructions = Some(Err("no valgrind".to_owned()));
             }
         }
-        assert_eq!(counted.cells(Kind::Ttk, 100), ("-".to_owned(), "-".to_owned()));
+        assert_eq!(
+            counted.cells(Kind::Ttk, 100),
+            ("-".to_owned(), "-".to_owned())
+        );
         let footer = counted.footer();
         assert!(footer.contains("syscalls/request: not counted (no perf; no strace)"));
         assert!(footer.contains("user instructions/request: not counted (no valgrind)"));

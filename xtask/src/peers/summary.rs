@@ -215,12 +215,18 @@ impl Summary {
             "p50",
             "p99",
             "CPU us/req median [range]",
-            counted(("syscalls/request".into(), "user instructions/request".into())),
+            counted((
+                "syscalls/request".into(),
+                "user instructions/request".into()
+            )),
             "served / counted"
         );
         for line in &self.lines {
             let run = &line.median_run;
-            let cells = self.counts.as_ref().map(|c| c.cells(line.kind, line.connections));
+            let cells = self
+                .counts
+                .as_ref()
+                .map(|c| c.cells(line.kind, line.connections));
             let _ = writeln!(
                 out,
                 "{:<6} {:>6}  {:<26} {:>9} {:>9}  {:<26}{} {:>21}",

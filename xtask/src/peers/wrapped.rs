@@ -49,7 +49,9 @@ impl Client {
 /// `tool` followed by `inner`'s program and arguments, with `inner`'s environment (oha's
 /// `TOKIO_WORKER_THREADS`): the tool passes its environment on to what it starts.
 fn wrap(tool: &[OsString], inner: &Command) -> Result<Command, String> {
-    let (program, arguments) = tool.split_first().ok_or("no tool to run the client under")?;
+    let (program, arguments) = tool
+        .split_first()
+        .ok_or("no tool to run the client under")?;
     let mut command = Command::new(program);
     command
         .args(arguments)
