@@ -482,6 +482,48 @@ mod tests {
     }
 
     #[test]
+    fn wrk_under_the_counter_reads_and_writes_once_per_request() {
+        // The whole path on real things: our nginx, wrk 1 s at 10 connections under whatever
+        // counts here, its own count of responses. Without them there is nothing to run.
+        let (Some(nginx), Some(wrk), Ok(counter)) = (
+            super::super::nginx::find(),
+            super::super::client::on_path("wrk"),
+            Counter::detect(),
+        ) else {
+            eprintln!("skipped: needs nginx, wrk and perf or strace");
+            return;
+        };
+        let dir = std::env::temp_dir().join(format!("xtask-counts-{}", std::process::id()));
+        let server = super::super::nginx::Nginx::start(&nginx, dir.join("nginx"), 1).unwrap();
+        let url = server.url();
+        let target = Target {
+            url: &url,
+            cacert: None,
+        };
+        let client = Client {
+            kind: Kind::Wrk,
+            binary: wrk,
+        };
+        let out = dir.join("wrk.syscalls");
+        let output = client
+            .run_under(&counter.tool(&out), &target, 10, 1, 0, &dir, "wrk")
+            .unwrap();
+        drop(server);
+        let calls = counter
+            .parse(&std::fs::read_to_string(&out).unwrap())
+            .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(output.ok > 1_000, "{output:?}");
+        let per = |count: u64| count as f64 / output.ok as f64;
+        // wrk writes the requests still in flight at the end (10) without counting them.
+        assert!((1.0..1.01).contains(&per(calls.read)), "{calls:?}");
+        assert!((1.0..1.01).contains(&per(calls.write)), "{calls:?}");
+        // And re-arms each socket twice per request (epoll_ctl), as it does at 100.
+        assert!((1.9..2.1).contains(&per(calls.epoll_ctl)), "{calls:?}");
+        assert!(calls.total > calls.read + calls.write + calls.epoll_ctl);
+    }
+
+    #[test]
     fn a_missing_tool_is_a_reason_not_a_number() {
         let mut counted = counted();
         counted.counter = Err("no perf; no strace".to_owned());
