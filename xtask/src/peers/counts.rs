@@ -373,7 +373,7 @@ impl Counted {
                         })).collect::<Vec<_>>(),
                     }),
                     Some(Err(reason)) => serde_json::json!({ "skipped": reason }),
-                    None => serde_json::json!({ "skipped": "not run under callgrind" }),
+                    None => serde_json::json!({ "skipped": "not run under callgrind (only ttk and wrk are)" }),
                 };
                 serde_json::json!({
                     "client": row.kind.name(),
@@ -392,7 +392,7 @@ impl Counted {
             "floor": FLOOR,
             "instruction_counter": match &self.profiles {
                 Ok(dir) => serde_json::json!({
-                    "tool": "valgrind --tool=callgrind --dump-instr=no",
+                    "tool": "valgrind --tool=callgrind --fair-sched=yes --dump-instr=no",
                     "seconds": instructions::SECONDS,
                     "method": "slope: (Ir long - Ir short) / (responses long - responses short)",
                     "profiles": dir,
