@@ -7,7 +7,10 @@
 //! [`SECONDS`], and the instructions per request are the slope between the two runs —
 //! (instructions of the longer − of the shorter) / (requests of the longer − of the shorter) —
 //! which leaves out whatever both runs did once. What is left out is reported too (the
-//! intercept). The profiles stay under `target/ttk-bench/peers-callgrind/` for
+//! intercept). The cost of a request is not quite the same in both runs (each runs at the
+//! rate valgrind and the machine allow, which changes the events each wakeup finds), so the
+//! slope moves by a few percent from one bench to the next (4,504 to 4,727 for wrk here); an
+//! intercept below zero is that noise showing. The profiles stay under `target/ttk-bench/peers-callgrind/` for
 //! `callgrind_annotate`.
 
 use std::ffi::OsString;
