@@ -5,14 +5,17 @@
 //! and connection count, in an order that turns each round); the client's CPU time comes from
 //! the kernel (`wait4`), the server's count of requests from `stub_status`. Then the TLS rows
 //! (see `tls.rs`): HTTPS keep-alive beside wrk, handshakes per CPU-second beside `openssl
-//! s_time`, memory per idle TLS bot. Prints tables, writes `target/ttk-bench/peers.json`, and
-//! fails if ttk could not be built or run, if a client failed, or if ttk missed a target.
+//! s_time`, memory per idle TLS bot. After the plain rounds, each client's system calls and
+//! user instructions per request are counted in runs of their own (see `counts.rs`). Prints
+//! tables, writes `target/ttk-bench/peers.json`, and fails if ttk could not be built or run, if a client failed, or if ttk missed a target.
 //! Clients this machine lacks are reported as skipped, never faked.
 
 mod client;
+mod counts;
 mod handshakes;
 mod hey;
 mod idle;
+mod instructions;
 mod machine;
 mod measure;
 mod nginx;
@@ -21,8 +24,10 @@ mod output;
 mod pki;
 mod s_time;
 mod summary;
+mod syscalls;
 mod tls;
 mod ttk;
+mod wrapped;
 mod wrk;
 
 use std::path::{Path, PathBuf};
@@ -275,6 +280,7 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
         "runs": [],
         "summary": null,
         "tls": null,
+        "counts": null,
     });
 
     if plan.runs(Rows::Plain) {
@@ -309,11 +315,24 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
                 );
             }
         }
+        // Outside the timed rounds: a watched client is slower, its CPU time not the timed one.
+        let counted = counts::measure(
+            &clients,
+            &target,
+            &plan.connections,
+            CLIENT_CORE,
+            &dir,
+            PAUSE,
+        );
         drop(server);
-        let summary = Summary::new(&samples, &plan.connections, summary::PLAIN);
+        let count_figures = counted.figures();
+        json["counts"] = counted.json();
+        let summary =
+            Summary::new(&samples, &plan.connections, summary::PLAIN).with_counts(counted);
         missed.extend(summary.missed(wrk_skipped.is_some()));
         println!("\n{}", summary.table(&skipped, &failures));
         figures.extend(summary.figures(wrk_skipped.as_deref()));
+        figures.extend(count_figures);
         json["runs"] = samples.iter().map(summary::sample_json).collect();
         json["summary"] = summary.json();
     }

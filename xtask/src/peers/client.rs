@@ -42,7 +42,7 @@ impl Kind {
 
     /// The command line of a run against `target` with `connections` for `seconds`; ttk writes
     /// its report to `report`.
-    fn command(
+    pub(super) fn command(
         self,
         binary: &Path,
         target: &Target,
@@ -94,7 +94,7 @@ impl Kind {
     }
 
     /// Reads a run's output (ttk's from its report file, the others' from their stdout).
-    fn parse(self, stdout: &str, report: &Path) -> Result<Output, String> {
+    pub(super) fn parse(self, stdout: &str, report: &Path) -> Result<Output, String> {
         match self {
             Kind::Ttk => {
                 let text = std::fs::read_to_string(report).map_err(|error| {

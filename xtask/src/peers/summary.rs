@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::client::{Kind, Run};
+use super::counts::Counted;
 use crate::report::{self, Figure, Goal};
 
 /// What ttk's ratios to wrk must meet, and how the figures are named.
@@ -122,6 +123,8 @@ pub(crate) struct Summary {
     pub(crate) ratios: Vec<Ratio>,
     /// What the ratios must meet.
     targets: Targets,
+    /// Syscalls and instructions per request, shown beside the CPU time if counted.
+    counts: Option<Counted>,
 }
 
 impl Summary {
@@ -183,40 +186,66 @@ impl Summary {
             lines,
             ratios,
             targets,
+            counts: None,
+        }
+    }
+
+    /// The same, with `counted` shown beside the CPU time.
+    pub(crate) fn with_counts(self, counted: Counted) -> Summary {
+        Summary {
+            counts: Some(counted),
+            ..self
         }
     }
 
     /// The table printed to the terminal; `skipped` are the clients not run, with why.
     pub(crate) fn table(&self, skipped: &[(Kind, String)], failures: &[String]) -> String {
         let mut out = String::new();
+        // Syscalls and user instructions per request, beside the CPU time, if counted.
+        let counted = |cells: (String, String)| match &self.counts {
+            Some(_) => format!(" {:>16} {:>25}", cells.0, cells.1),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
-            "{:<6} {:>6}  {:<26} {:>9} {:>9}  {:<26} {:>21}",
+            "{:<6} {:>6}  {:<26} {:>9} {:>9}  {:<26}{} {:>21}",
             "client",
             "conns",
             "req/s median [min..max]",
             "p50",
             "p99",
             "CPU us/req median [range]",
+            counted((
+                "syscalls/request".into(),
+                "user instructions/request".into()
+            )),
             "served / counted"
         );
         for line in &self.lines {
             let run = &line.median_run;
+            let cells = self
+                .counts
+                .as_ref()
+                .map(|c| c.cells(line.kind, line.connections));
             let _ = writeln!(
                 out,
-                "{:<6} {:>6}  {:<26} {:>9} {:>9}  {:<26} {:>21}",
+                "{:<6} {:>6}  {:<26} {:>9} {:>9}  {:<26}{} {:>21}",
                 line.kind.name(),
                 line.connections,
                 line.rate.text(0),
                 latency(run.output.p50_us),
                 latency(run.output.p99_us),
                 line.cpu_us.map_or("-".to_owned(), |cpu| cpu.text(2)),
+                counted(cells.unwrap_or_default()),
                 format!(
                     "{} / {}",
                     grouped(run.served as f64, 0),
                     grouped(run.output.ok as f64, 0)
                 ),
             );
+        }
+        if let Some(counted) = &self.counts {
+            out.push_str(&counted.footer());
         }
         for (kind, reason) in skipped {
             let _ = writeln!(out, "skipped: {} ({reason})", kind.name());
