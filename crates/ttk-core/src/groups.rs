@@ -83,7 +83,11 @@ struct GroupsInner {
     /// Free group numbers.
     free: Vec<GroupId>,
     /// The groups of each bot (committed), by bot index: a bot's exit costs its own groups.
-    of_bot: FastMap<u32, BotGroups>,
+    /// A vector, not a map: bots join and exit in about the order of their indices, so with
+    /// 100,000 members this is walked in order instead of hashed all over the heap. It grows
+    /// only to the highest index of a bot that joined a group (empty entries allocate
+    /// nothing).
+    of_bot: Vec<BotGroups>,
     /// Changes made this tick, in order: (bot, change).
     pending: Vec<(u32, Change)>,
     /// Each bot's own changes this tick: (bot, group) → member afterwards.
@@ -243,15 +247,21 @@ impl GroupsInner {
                 Change::Join(id) => self.add(bot, id),
                 Change::Leave(id) => {
                     self.remove(bot, id);
-                    if let Some(groups) = self.of_bot.get_mut(&bot) {
+                    if let Some(groups) = self.of_bot.get_mut(bot as usize) {
                         groups.groups.retain(|&group| group != id);
                         if groups.groups.is_empty() {
-                            self.of_bot.remove(&bot);
+                            // Its memory too: a bot that left all its groups holds none.
+                            groups.groups = Vec::new();
                         }
                     }
                 }
                 Change::Exit => {
-                    for id in self.of_bot.remove(&bot).unwrap_or_default().groups {
+                    let groups = self
+                        .of_bot
+                        .get_mut(bot as usize)
+                        .map(std::mem::take)
+                        .unwrap_or_default();
+                    for id in groups.groups {
                         self.remove(bot, id);
                     }
                 }
@@ -271,7 +281,11 @@ impl GroupsInner {
             return;
         }
         Self::membership_changed(&mut self.to_check, group, bot, true);
-        self.of_bot.entry(bot).or_default().groups.push(id);
+        let index = bot as usize;
+        if self.of_bot.len() <= index {
+            self.of_bot.resize_with(index + 1, BotGroups::default);
+        }
+        self.of_bot[index].groups.push(id);
     }
 
     /// Takes `bot` out of group `id` (not out of `of_bot`).
@@ -336,7 +350,11 @@ impl Feature for Groups {
         let mut inner = self.inner.borrow_mut();
         // Only a member needs the record: a run of a million bots that never join a group must
         // not queue a million no-op changes. (A bot that joined this tick has an intent.)
-        let member = inner.of_bot.contains_key(&bot) || inner.joiners.contains(&bot);
+        let member = inner
+            .of_bot
+            .get(bot as usize)
+            .is_some_and(|groups| !groups.groups.is_empty())
+            || inner.joiners.contains(&bot);
         if member {
             inner.pending.push((bot, Change::Exit));
         }
@@ -770,7 +788,7 @@ mod tests {
         assert!(groups.is_committed_member(g, 1));
         groups.pending.push((1, Change::Exit));
         groups.commit();
-        assert!(groups.of_bot.is_empty());
+        assert!(groups.of_bot.iter().all(|bot| bot.groups.is_empty()));
         // Empty groups are swept once enough have gathered.
         for room in 0..100 {
             let id = groups.id_or_make(&format!("room{room}"));
