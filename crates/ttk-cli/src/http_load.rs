@@ -186,7 +186,9 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             break;
         };
         if http.is_none() {
-            match ttk::yield_!(connect(&cx, &plan, tls.as_ref())) {
+            // Boxed: connecting (a TLS handshake with it) takes kilobytes of future, which held
+            // inline would make every bot that large for all of its requests.
+            match ttk::yield_!(Box::pin(connect(&cx, &plan, tls.as_ref()))) {
                 Ok(connected) => http = Some(connected),
                 Err(_) => {
                     // Refused or timed out (counted as a failed connect).
