@@ -538,12 +538,17 @@ impl HttpConnection {
     /// Sends `request` and each redirect it asks to follow.
     async fn follow(&mut self, request: &Request, body: BodyMode) -> io::Result<()> {
         self.queue_as(request, body);
-        self.receive_in_time().await?;
         // Each hop follows from the request that received the redirect (a 307 after a 303
         // keeps the GET the 303 made), with the original's limit.
         let mut hops = 0;
         let mut current: Option<Request> = None;
-        while let Some(next) = self.redirect(current.as_ref().unwrap_or(request), hops)? {
+        loop {
+            // One place that waits for a response: each place would hold its own copy of the
+            // response's future in this one, a kilobyte each.
+            self.receive_in_time().await?;
+            let Some(next) = self.redirect(current.as_ref().unwrap_or(request), hops)? else {
+                return Ok(());
+            };
             if body == BodyMode::Stream {
                 // The redirect's own body is no part of what the caller reads.
                 let limit = current.as_ref().unwrap_or(request).timeout_limit();
@@ -553,9 +558,7 @@ impl HttpConnection {
             hops += 1;
             self.queue_as(&next, body);
             current = Some(next);
-            self.receive_in_time().await?;
         }
-        Ok(())
     }
 
     /// Whether the next request goes out on the connection already open: false once the
