@@ -204,6 +204,56 @@ mod tests {
         assert_eq!(found.unwrap(), at(2_000));
     }
 
+    /// The tools installed under `peers-tools` (by an earlier `cargo xtask peers`; a test
+    /// installs nothing) run with the bench's command lines against a real nginx, and what
+    /// they write is read: the count is nginx's. A tool not installed is left out, said so.
+    #[test]
+    fn installed_tools_run_and_are_read() {
+        use super::super::client::{Client, Target};
+        use super::super::nginx::{self, Nginx};
+        let Some(nginx_binary) = nginx::find() else {
+            eprintln!("nginx not installed: nothing to run against");
+            return;
+        };
+        let tools = tools_dir();
+        let installed = [
+            (Kind::Oha, tools.join("bin/oha")),
+            (Kind::Locust, tools.join("locust-venv/bin/locust")),
+            (Kind::Goose, tools.join("goose/release/goose-peer")),
+        ];
+        let dir = std::env::temp_dir().join(format!("xtask-installed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let server = Nginx::start(&nginx_binary, dir.join("nginx"), 1).unwrap();
+        let url = server.url();
+        let target = Target {
+            url: &url,
+            cacert: None,
+        };
+        for (kind, binary) in installed {
+            if !binary.is_file() {
+                eprintln!("{} not installed under {}: not run", kind.name(), tools.display());
+                continue;
+            }
+            let client = Client { kind, binary };
+            let run = client
+                .run(&target, 4, 1, 0, &dir, || server.requests())
+                .unwrap();
+            let output = &run.output;
+            assert!(output.ok > 100, "{}: {output:?}", kind.name());
+            assert_eq!(output.errors, 0, "{}: {output:?}", kind.name());
+            // oha does not count the requests its deadline cut short; nginx served them.
+            assert!(
+                (output.ok..output.ok + 10).contains(&run.served),
+                "{}: {} served, {output:?}",
+                kind.name(),
+                run.served
+            );
+            assert!(output.p50_us.is_some() && run.peak_rss_kib > 1_000);
+        }
+        drop(server);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn a_tool_on_path_is_used_as_it_is() {
         // sh is on every PATH: found without installing anything (and as non-root too).
