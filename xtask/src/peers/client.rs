@@ -63,13 +63,6 @@ impl Kind {
         seconds: u64,
         report: &Path,
     ) -> Command {
-        match self {
-            Kind::Locust => {
-                return locust::command(binary, target.url, connections, seconds, report);
-            }
-            Kind::Goose => return goose::command(binary, target.url, connections, seconds, report),
-            _ => {}
-        }
         let mut command = Command::new(binary);
         let (n, t) = (connections.to_string(), format!("{seconds}s"));
         let url = target.url;
@@ -113,7 +106,9 @@ impl Kind {
                 // One tokio worker thread (oha's runtime reads it), as the others get one.
                 command.env("TOKIO_WORKER_THREADS", "1");
             }
-            Kind::Locust | Kind::Goose => unreachable!("their own command lines, above"),
+            // Their command lines are theirs: host and path apart, their own report files.
+            Kind::Locust => return locust::command(binary, url, connections, seconds, report),
+            Kind::Goose => return goose::command(binary, url, connections, seconds, report),
         }
         command
     }

@@ -231,7 +231,11 @@ mod tests {
         };
         for (kind, binary) in installed {
             if !binary.is_file() {
-                eprintln!("{} not installed under {}: not run", kind.name(), tools.display());
+                eprintln!(
+                    "{} not installed under {}: not run",
+                    kind.name(),
+                    tools.display()
+                );
                 continue;
             }
             let client = Client { kind, binary };

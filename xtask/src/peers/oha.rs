@@ -72,7 +72,7 @@ mod tests {
         // The 69 requests cut short by the deadline are not errors.
         assert_eq!((output.ok, output.errors), (27_506, 0));
         assert_eq!(output.seconds, 3.005022326);
-        // p10 is 724us and p90 25.7ms: these are the p50 and p99.
+        // Not p10 (724 us) nor p90 (25.7 ms): the p50 and p99.
         assert_eq!(output.p50_us, Some(8_128.0));
         assert_eq!(output.p99_us, Some(36_391.0));
     }
