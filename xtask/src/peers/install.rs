@@ -215,6 +215,10 @@ mod tests {
             eprintln!("nginx not installed: nothing to run against");
             return;
         };
+        if std::thread::available_parallelism().map_or(1, usize::from) < 2 {
+            eprintln!("one core: nginx and the client cannot be pinned apart");
+            return;
+        }
         let tools = tools_dir();
         let installed = [
             (Kind::Oha, tools.join("bin/oha")),
