@@ -1,5 +1,6 @@
 //! `cargo xtask peers [--duration 5s] [--rounds 3] [--connections 100,1000] [--only plain|tls]
-//! [--idle-bots 10000]`: `ttk http` side by side with wrk, hey and oha against one nginx on
+//! [--idle-bots 10000]`: `ttk http` side by side with wrk, hey, oha, Locust and Goose (each
+//! installed first if missing, see `install.rs`) against one nginx on
 //! loopback (one worker, pinned to its own core, a 13-byte body on keep-alive connections), each
 //! client on the other core with one thread. Rounds are interleaved (every client once per round
 //! and connection count, in an order that turns each round); the client's CPU time comes from
@@ -7,15 +8,19 @@
 //! (see `tls.rs`): HTTPS keep-alive beside wrk, handshakes per CPU-second beside `openssl
 //! s_time`, memory per idle TLS bot. After the plain rounds, each client's system calls and
 //! user instructions per request are counted in runs of their own (see `counts.rs`). Prints
-//! tables, writes `target/ttk-bench/peers.json`, and fails if ttk could not be built or run, if a client failed, or if ttk missed a target.
-//! Clients this machine lacks are reported as skipped, never faked.
+//! tables, writes `target/ttk-bench/peers.json`, and fails if ttk could not be built or run, if a
+//! client failed, or if ttk missed a target. Clients that cannot be installed are reported as
+//! skipped with the reason, never faked.
 
 mod client;
 mod counts;
+mod goose;
 mod handshakes;
 mod hey;
 mod idle;
+mod install;
 mod instructions;
+mod locust;
 mod machine;
 mod measure;
 mod nginx;
@@ -27,6 +32,7 @@ mod summary;
 mod syscalls;
 mod tls;
 mod ttk;
+mod url;
 mod wrapped;
 mod wrk;
 
@@ -53,7 +59,7 @@ const PAUSE: Duration = Duration::from_secs(1);
 /// The rows of the bench.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Rows {
-    /// Plain HTTP beside wrk, hey and oha.
+    /// Plain HTTP beside wrk, hey, oha, Locust and Goose.
     Plain,
     /// HTTPS, handshakes and idle TLS bots.
     Tls,
@@ -384,7 +390,8 @@ enum Found {
     Failed(String),
 }
 
-/// The executable of `kind`: ttk built from this workspace, the others from `PATH`.
+/// The executable of `kind`: ttk built from this workspace, the others found or installed
+/// (`install.rs`).
 fn find(kind: Kind) -> Result<PathBuf, Found> {
     if kind == Kind::Ttk {
         cargo::run(&["build", "--release", "-p", "ttk-cli"])
@@ -399,8 +406,7 @@ fn find(kind: Kind) -> Result<PathBuf, Found> {
             )))
         };
     }
-    client::on_path(kind.name())
-        .ok_or_else(|| Found::Skipped(format!("{} not found on PATH", kind.name())))
+    install::find(kind).map_err(Found::Skipped)
 }
 
 #[cfg(test)]

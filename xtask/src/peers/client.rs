@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::measure;
 use super::output::Output;
-use super::{hey, oha, ttk, wrk};
+use super::{goose, hey, locust, oha, ttk, wrk};
 
 /// How long a client may run past its duration before it is killed (hey at 1,000 connections
 /// takes a few seconds to wind down).
@@ -24,11 +24,22 @@ pub(crate) enum Kind {
     Hey,
     /// oha (Rust, tokio).
     Oha,
+    /// Locust (Python, gevent) with `FastHttpUser`, one process.
+    Locust,
+    /// Goose (Rust, tokio and reqwest), one worker thread.
+    Goose,
 }
 
 impl Kind {
     /// Every client, in the order of the first round.
-    pub(crate) const ALL: [Kind; 4] = [Kind::Ttk, Kind::Wrk, Kind::Hey, Kind::Oha];
+    pub(crate) const ALL: [Kind; 6] = [
+        Kind::Ttk,
+        Kind::Wrk,
+        Kind::Hey,
+        Kind::Oha,
+        Kind::Locust,
+        Kind::Goose,
+    ];
 
     /// Its name, as in the table.
     pub(crate) fn name(self) -> &'static str {
@@ -37,6 +48,8 @@ impl Kind {
             Kind::Wrk => "wrk",
             Kind::Hey => "hey",
             Kind::Oha => "oha",
+            Kind::Locust => "locust",
+            Kind::Goose => "goose",
         }
     }
 
@@ -85,33 +98,47 @@ impl Kind {
                 command.args(["-c", &n, "-z", &t, "-cpus", "1", url]);
             }
             Kind::Oha => {
-                command.args(["-c", &n, "-z", &t, "--no-tui", "--json", url]);
+                let json = ["--output-format", "json"];
+                command
+                    .args(["-c", &n, "-z", &t, "--no-tui"])
+                    .args(json)
+                    .arg(url);
                 // One tokio worker thread (oha's runtime reads it), as the others get one.
                 command.env("TOKIO_WORKER_THREADS", "1");
             }
+            // Their command lines are theirs: host and path apart, their own report files.
+            Kind::Locust => return locust::command(binary, url, connections, seconds, report),
+            Kind::Goose => return goose::command(binary, url, connections, seconds, report),
         }
         command
     }
 
-    /// Reads a run's output (ttk's from its report file, the others' from their stdout).
+    /// Reads a run's output (ttk's, Locust's and Goose's from their report files, the others'
+    /// from their stdout).
     pub(super) fn parse(self, stdout: &str, report: &Path) -> Result<Output, String> {
+        let report_text = || {
+            std::fs::read_to_string(report).map_err(|error| {
+                format!(
+                    "{} wrote no report {}: {error}",
+                    self.name(),
+                    report.display()
+                )
+            })
+        };
         match self {
-            Kind::Ttk => {
-                let text = std::fs::read_to_string(report).map_err(|error| {
-                    format!("ttk wrote no report {}: {error}", report.display())
-                })?;
-                ttk::parse(&text)
-            }
+            Kind::Ttk => ttk::parse(&report_text()?),
             Kind::Wrk => wrk::parse(stdout),
             Kind::Hey => hey::parse(stdout),
             Kind::Oha => oha::parse(stdout),
+            Kind::Locust => locust::parse(&report_text()?),
+            Kind::Goose => goose::parse(&report_text()?),
         }
     }
 
     /// The argument that makes it print its version, if it has one.
     pub(crate) fn version_flag(self) -> Option<&'static str> {
         match self {
-            Kind::Ttk | Kind::Oha => Some("--version"),
+            Kind::Ttk | Kind::Oha | Kind::Locust | Kind::Goose => Some("--version"),
             Kind::Wrk => Some("-v"),
             Kind::Hey => None,
         }
@@ -146,12 +173,21 @@ pub(crate) struct Run {
     pub(crate) cpu_s: f64,
     /// Requests nginx served during the run.
     pub(crate) served: u64,
+    /// The client's peak resident set, in KiB (`wait4`'s `ru_maxrss`).
+    pub(crate) peak_rss_kib: u64,
 }
 
 impl Run {
     /// CPU time per successful request, in microseconds.
     pub(crate) fn cpu_us_per_request(&self) -> Option<f64> {
         (self.output.ok > 0).then(|| self.cpu_s * 1e6 / self.output.ok as f64)
+    }
+
+    /// Peak RSS per connection (or user), in KiB: the whole process's peak, runtime and all,
+    /// spread over what it held open.
+    pub(crate) fn peak_rss_kib_per(&self, connections: u64) -> Option<f64> {
+        (connections > 0 && self.peak_rss_kib > 0)
+            .then(|| self.peak_rss_kib as f64 / connections as f64)
     }
 }
 
@@ -190,6 +226,7 @@ impl Client {
             output,
             cpu_s: ran.cpu_s,
             served,
+            peak_rss_kib: ran.peak_rss_kib,
         })
     }
 }
@@ -207,6 +244,8 @@ pub(crate) struct Ran {
     pub(crate) cpu_s: f64,
     /// Wall-clock seconds from start to exit.
     pub(crate) wall_s: f64,
+    /// Peak resident set, in KiB (`wait4`).
+    pub(crate) peak_rss_kib: u64,
 }
 
 impl Ran {
@@ -263,6 +302,7 @@ pub(crate) fn run_pinned(
         stderr: std::fs::read_to_string(&stderr_path).unwrap_or_default(),
         cpu_s: finished.cpu_s,
         wall_s,
+        peak_rss_kib: finished.max_rss_kib,
         finished,
     })
 }

@@ -17,6 +17,9 @@ pub(crate) struct Finished {
     pub(crate) cpu_s: f64,
     /// Whether it was killed for running past its deadline.
     pub(crate) killed: bool,
+    /// The peak resident set of the child, in KiB (`ru_maxrss`: the largest of the child and
+    /// of the descendants it reaped, each on its own, not their sum).
+    pub(crate) max_rss_kib: u64,
 }
 
 /// Makes `command` run on `core` only (its threads and its children too).
@@ -58,6 +61,8 @@ pub(crate) fn run(command: &mut Command, deadline: Duration) -> Result<Finished,
                 status: ExitStatus::from_raw(status),
                 cpu_s: seconds(usage.ru_utime) + seconds(usage.ru_stime),
                 killed,
+                // Linux counts ru_maxrss in KiB; it is never negative.
+                max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
             });
         }
         if reaped < 0 {
@@ -104,7 +109,24 @@ mod tests {
         assert!(finished.status.success());
         assert!(!finished.killed);
         assert!(finished.cpu_s > 0.0);
+        // A shell is a few hundred KiB to a few MiB resident, never nothing.
+        assert!((100..100_000).contains(&finished.max_rss_kib));
         assert_eq!(printed.split_whitespace().last(), Some("0"));
+    }
+
+    #[test]
+    fn the_peak_rss_counts_a_grandchild_the_child_reaped() {
+        // sh runs python (and waits for it), which holds 64 MiB it has written to: the peak is
+        // python's, not the shell's few MiB.
+        let mut command = Command::new("sh");
+        command.args(["-c", "python3 -c \"x = b'x' * (64 << 20)\"; true"]);
+        let finished = run(&mut command, Duration::from_secs(60)).unwrap();
+        assert!(finished.status.success());
+        assert!(
+            (64 * 1024..200 * 1024).contains(&finished.max_rss_kib),
+            "{} KiB",
+            finished.max_rss_kib
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Reading the JSON `oha -c N -z T --no-tui --json URL` prints (the fields of oha's published
-//! `schema.json`; oha is not installed here, so no real output of it has been read yet).
+//! Reading the JSON `oha -c N -z T --no-tui --output-format json URL` prints (oha 1.16: its
+//! `summary.total` seconds, `statusCodeDistribution`, `errorDistribution` and
+//! `latencyPercentiles` in seconds, over every request that got a response).
 
 use super::output::Output;
 
@@ -62,31 +63,42 @@ pub(crate) fn parse(text: &str) -> Result<Output, String> {
 mod tests {
     use super::*;
 
-    /// Not a real run: oha is not installed on the machine this was written on. The fields are
-    /// those oha's `schema.json` requires (the ones read here, and a few others), with made-up
-    /// values; replace it with a real `oha --json` output when oha is at hand.
-    const SCHEMA_SHAPED: &str = r#"{
-        "summary": {"successRate": 1.0, "total": 3.0021, "slowest": 0.02, "fastest": 0.0001,
-                    "average": 0.0015, "requestsPerSec": 30000.5, "totalData": 1170000,
-                    "sizePerRequest": 13, "sizePerSec": 389740.2},
-        "responseTimeHistogram": {"0.0001": 10, "0.02": 89990},
-        "latencyPercentiles": {"p10": 0.0005, "p25": 0.0008, "p50": 0.0012, "p75": 0.0017,
-                               "p90": 0.0025, "p95": 0.003, "p99": 0.0061, "p99.9": 0.012,
-                               "p99.99": 0.019},
-        "rps": {"mean": 30000.0, "stddev": 10.0, "max": 30100.0, "percentiles": {}},
-        "details": {"DNSDialup": {"average": 0.0001, "fastest": 0.0, "slowest": 0.001},
-                    "DNSLookup": {"average": 0.0, "fastest": 0.0, "slowest": 0.0}},
-        "statusCodeDistribution": {"200": 90000, "404": 3},
-        "errorDistribution": {"aborted due to deadline": 100, "connection reset": 2}
-    }"#;
+    // Real output of oha 1.16.0 (`-c N -z 3s --no-tui --output-format json`, one tokio worker
+    // thread, pinned to core 0) against an nginx on loopback pinned to core 1.
 
     #[test]
-    fn reads_the_schema_fields() {
-        let output = parse(SCHEMA_SHAPED).unwrap();
-        assert_eq!((output.ok, output.errors), (90_000, 5));
-        assert_eq!(output.seconds, 3.0021);
-        assert_eq!(output.p50_us, Some(1_200.0));
-        assert_eq!(output.p99_us, Some(6_100.0));
+    fn reads_a_run_at_100_connections() {
+        let output = parse(include_str!("samples/oha-100.json")).unwrap();
+        // The 69 requests cut short by the deadline are not errors.
+        assert_eq!((output.ok, output.errors), (27_506, 0));
+        assert_eq!(output.seconds, 3.005022326);
+        // Not p10 (724 us) nor p90 (25.7 ms): the p50 and p99.
+        assert_eq!(output.p50_us, Some(8_128.0));
+        assert_eq!(output.p99_us, Some(36_391.0));
+    }
+
+    #[test]
+    fn reads_a_run_at_1000_connections() {
+        let output = parse(include_str!("samples/oha-1000.json")).unwrap();
+        assert_eq!((output.ok, output.errors), (31_792, 0));
+        assert_eq!(output.seconds, 3.094867744);
+        assert_eq!(output.p50_us, Some(88_558.0));
+        // p99.9 is 219.3 ms.
+        assert_eq!(output.p99_us, Some(200_665.0));
+    }
+
+    #[test]
+    fn responses_that_are_not_2xx_are_errors() {
+        let output = parse(include_str!("samples/oha-404.json")).unwrap();
+        assert_eq!((output.ok, output.errors), (0, 20_241));
+        assert_eq!((output.p50_us, output.rate()), (None, 0.0));
+    }
+
+    #[test]
+    fn failed_connections_are_errors_and_measure_no_latency() {
+        let output = parse(include_str!("samples/oha-refused.json")).unwrap();
+        assert_eq!((output.ok, output.errors), (0, 119_680));
+        assert_eq!(output.p99_us, None);
     }
 
     #[test]

@@ -99,6 +99,8 @@ pub(crate) struct Line {
     pub(crate) rate: Spread,
     /// CPU per successful response, in microseconds.
     pub(crate) cpu_us: Option<Spread>,
+    /// The client's peak RSS per connection (or user), in KiB.
+    pub(crate) rss_kib: Option<Spread>,
     /// The round with the median rate, whose percentiles and counts are shown.
     pub(crate) median_run: Run,
 }
@@ -150,6 +152,10 @@ impl Summary {
                     .iter()
                     .filter_map(|(_, run)| run.cpu_us_per_request())
                     .collect();
+                let rss: Vec<f64> = runs
+                    .iter()
+                    .filter_map(|(_, run)| run.peak_rss_kib_per(n))
+                    .collect();
                 let mut by_rate: Vec<&Run> = runs.iter().map(|(_, run)| *run).collect();
                 by_rate.sort_by(|a, b| a.output.rate().total_cmp(&b.output.rate()));
                 lines.push(Line {
@@ -157,6 +163,7 @@ impl Summary {
                     connections: n,
                     rate,
                     cpu_us: Spread::of(&cpu),
+                    rss_kib: Spread::of(&rss),
                     median_run: by_rate[by_rate.len() / 2].clone(),
                 });
             }
@@ -208,7 +215,7 @@ impl Summary {
         };
         let _ = writeln!(
             out,
-            "{:<6} {:>6}  {:<26} {:>9} {:>9}  {:<26}{} {:>21}",
+            "{:<6} {:>6}  {:<26} {:>9} {:>9}  {:<26}{} {:>21}  {:<22}",
             "client",
             "conns",
             "req/s median [min..max]",
@@ -219,7 +226,8 @@ impl Summary {
                 "syscalls/request".into(),
                 "user instructions/request".into()
             )),
-            "served / counted"
+            "served / counted",
+            "peak RSS/conn KiB",
         );
         for line in &self.lines {
             let run = &line.median_run;
@@ -229,7 +237,7 @@ impl Summary {
                 .map(|c| c.cells(line.kind, line.connections));
             let _ = writeln!(
                 out,
-                "{:<6} {:>6}  {:<26} {:>9} {:>9}  {:<26}{} {:>21}",
+                "{:<6} {:>6}  {:<26} {:>9} {:>9}  {:<26}{} {:>21}  {:<22}",
                 line.kind.name(),
                 line.connections,
                 line.rate.text(0),
@@ -242,6 +250,7 @@ impl Summary {
                     grouped(run.served as f64, 0),
                     grouped(run.output.ok as f64, 0)
                 ),
+                line.rss_kib.map_or("-".to_owned(), |rss| rss.text(1)),
             );
         }
         if let Some(counted) = &self.counts {
@@ -288,6 +297,17 @@ impl Summary {
                 figures.push(
                     Figure::new(name("client CPU per request"), cpu.median, "us", Goal::None)
                         .with_range(cpu.min, cpu.max),
+                );
+            }
+            if let Some(rss) = line.rss_kib {
+                figures.push(
+                    Figure::new(
+                        name("peak RSS per connection"),
+                        rss.median,
+                        "KiB",
+                        Goal::None,
+                    )
+                    .with_range(rss.min, rss.max),
                 );
             }
         }
@@ -346,6 +366,7 @@ impl Summary {
                     "connections": line.connections,
                     "requests_per_s": line.rate.json(),
                     "cpu_us_per_request": line.cpu_us.map(Spread::json),
+                    "peak_rss_kib_per_connection": line.rss_kib.map(Spread::json),
                     "median_round": {
                         "p50_us": run.output.p50_us,
                         "p99_us": run.output.p99_us,
@@ -394,6 +415,8 @@ pub(crate) fn sample_json(sample: &Sample) -> serde_json::Value {
             json["cpu_s"] = run.cpu_s.into();
             json["cpu_us_per_request"] = run.cpu_us_per_request().into();
             json["served"] = run.served.into();
+            json["peak_rss_kib"] = run.peak_rss_kib.into();
+            json["peak_rss_kib_per_connection"] = run.peak_rss_kib_per(sample.connections).into();
         }
         Err(error) => json["error"] = error.as_str().into(),
     }
@@ -491,6 +514,7 @@ mod tests {
             },
             cpu_s,
             served: ok + 100,
+            peak_rss_kib: 5_000,
         })
     }
 
@@ -524,6 +548,14 @@ mod tests {
         let wrk = summary.lines.iter().find(|l| l.kind == Kind::Wrk).unwrap();
         assert_eq!(wrk.rate.median, 60_000.0);
         assert_eq!(wrk.median_run.output.ok, 60_000);
+        // 5,000 KiB peak over 100 connections, in every round.
+        assert_eq!(wrk.rss_kib.map(|rss| rss.median), Some(50.0));
+        let figures = summary.figures(None);
+        let rss = figures
+            .iter()
+            .find(|figure| figure.name == "peers 100 conns: peak RSS per connection (wrk)")
+            .expect("an RSS figure");
+        assert!(matches!(rss.value, report::Value::Measured(kib) if kib == 50.0));
     }
 
     #[test]
