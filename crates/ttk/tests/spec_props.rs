@@ -4,6 +4,8 @@
 //! message, never a panic, and what is taken schedules bots and sessions without a panic
 //! either, however long or fast; well-formed specs mean what they say.
 
+// The property-test settings, shared with ttk-report's tests.
+#[path = "../../ttk-report/tests/props/mod.rs"]
 mod props;
 
 use std::time::Duration;
