@@ -4,37 +4,14 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, UdpSocket};
-use std::path::PathBuf;
-use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ttk_cli::DemoTarget;
 use ttk_report::Report;
 
-/// Runs `ttk args…`.
-fn ttk(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ttk"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ttk-cli-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+mod support;
+use support::{scratch, stderr, stdout, ttk};
 
 #[test]
 fn bad_flags_and_urls_get_a_message_and_exit_2() {

@@ -2,29 +2,15 @@
 //! error naming the file and what is wrong, and exit code 2 — never an abort trying to allocate
 //! what the file declares, never a report left out as if its shard were merely missing.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use ttk_report::{Report, Shard};
 
+mod support;
+use support::{scratch, ttk};
+
 /// The base64 of a V2 histogram header that declares 4 GiB of counts and has none.
 const HISTOGRAM_OF_4_GIB: &str = "HISTE/////8AAAAAAAAAAwAAAAAAAAABAAAAANaTpAA/8AAAAAAAAA==";
-
-/// Runs `ttk args…`.
-fn ttk(args: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ttk"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ttk-cli-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// A shard's report, as a run with `--shard 0/2` writes it.
 fn shard_report() -> Report {

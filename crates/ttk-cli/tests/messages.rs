@@ -5,25 +5,11 @@
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use ttk_report::Report;
 
-/// Runs `ttk args…`.
-fn ttk(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ttk"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+mod support;
+use support::{stderr, stdout, ttk};
 
 #[test]
 fn an_unresolvable_host_is_host_not_found_naming_the_host() {

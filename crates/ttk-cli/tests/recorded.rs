@@ -4,31 +4,12 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use ttk_cli::DemoTarget;
 use ttk_report::Report;
 
-/// Runs `ttk args…`.
-fn ttk<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ttk"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ttk-recorded-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+mod support;
+use support::{scratch, stderr, ttk};
 
 #[test]
 fn an_http_report_records_the_typed_command_line_with_secrets_redacted() {
