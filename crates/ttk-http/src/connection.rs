@@ -14,7 +14,7 @@ use crate::error::closed_early;
 use crate::request::Request;
 use crate::response::{Head, Response};
 
-mod address;
+pub(crate) mod address;
 mod body;
 mod reading;
 mod redirect;

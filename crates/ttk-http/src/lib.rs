@@ -73,6 +73,7 @@
 mod chunked;
 mod connection;
 mod error;
+pub mod http2;
 mod location;
 mod request;
 mod response;

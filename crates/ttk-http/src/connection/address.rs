@@ -8,7 +8,7 @@ use super::has_port;
 
 /// Looks `authority` up (without blocking the loop) and connects to the first of its addresses
 /// that accepts; `default_port` if it names none.
-pub(super) async fn connect_tcp(authority: &str, default_port: u16) -> io::Result<TcpStream> {
+pub(crate) async fn connect_tcp(authority: &str, default_port: u16) -> io::Result<TcpStream> {
     let addrs = if has_port(authority) {
         ttk_net::lookup_host(authority).await?
     } else {
@@ -22,7 +22,7 @@ pub(super) async fn connect_tcp(authority: &str, default_port: u16) -> io::Resul
 ///
 /// # Errors
 /// `InvalidInput` for a scheme other than `http` or `https`.
-pub(super) fn strip_scheme(target: &str) -> io::Result<(bool, &str)> {
+pub(crate) fn strip_scheme(target: &str) -> io::Result<(bool, &str)> {
     let Some((scheme, rest)) = target.split_once("://") else {
         return Ok((false, target));
     };
@@ -42,7 +42,7 @@ pub(super) fn strip_scheme(target: &str) -> io::Result<(bool, &str)> {
 
 /// The host of an authority, without its port or an IPv6 literal's brackets: the TLS server
 /// name.
-pub(super) fn server_name(authority: &str) -> &str {
+pub(crate) fn server_name(authority: &str) -> &str {
     let host = if has_port(authority) {
         authority
             .rsplit_once(':')

@@ -1,0 +1,1107 @@
+//! An HTTP/2 connection driven by the bot that owns it: [`Http2Connection`].
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use h2::client::{Connection, ResponseFuture, SendRequest};
+use h2::{Reason, RecvStream};
+use ttk_net::{ByteStream, TcpStream};
+use ttk_tls::{MaybeTls, TlsConnector};
+
+use super::pipe::Pipe;
+use super::prepared::Prepared;
+use super::response::Http2Response;
+use super::wakes::Wakes;
+use crate::connection::address::{connect_tcp, server_name, strip_scheme};
+use crate::request::Request;
+
+/// How many bytes the driver reads from the socket at a time.
+const READ_SIZE: usize = 16 * 1024;
+
+/// Each stream's receive window: what the server may send on one stream before the bot has
+/// read it. The driver reads as bytes come, so this is not memory held; a large window keeps
+/// a large body from waiting for WINDOW_UPDATEs (h2load's default is larger still).
+const STREAM_WINDOW: u32 = 1 << 20;
+
+/// The connection's receive window, over all its streams.
+const CONNECTION_WINDOW: u32 = 1 << 24;
+
+/// The largest header block accepted from the server (h2's default is 16 MiB): a peer that
+/// sends more fails the stream instead of filling memory.
+const MAX_HEADER_LIST: u32 = 256 * 1024;
+
+/// How many times one request is sent again after servers refused it unprocessed.
+const MAX_RESENDS: u8 = 3;
+
+/// Passes of the driver without waiting before it lets the loop's other bots run.
+const PASSES_BEFORE_YIELD: u32 = 64;
+
+/// Which request a result belongs to: [`Http2Connection::start`] hands one out,
+/// [`Http2Connection::next`] gives it back with the response.
+///
+/// # Examples
+/// See [`Http2Connection::start`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ticket(u64);
+
+/// An HTTP/2 connection: many requests in flight at once on one TCP connection (TLS with ALPN
+/// `h2`, or cleartext `h2c` with prior knowledge), driven by the bot that owns it.
+///
+/// The protocol is [h2](https://docs.rs/h2)'s; this type drives it on the bot's loop, with no
+/// runtime, thread or task of its own: h2 reads and writes memory, and while the bot awaits a
+/// response ([`Http2Connection::send`], [`Http2Connection::next`]) it moves those bytes
+/// through its own socket. The server's SETTINGS are obeyed (requests past its limit of
+/// concurrent streams wait their turn here), flow-control windows are reopened as bodies are
+/// read, PINGs are answered.
+///
+/// When the server ends the connection (GOAWAY, as nginx does every `keepalive_requests`
+/// requests, or an idle close), the requests it answered finish, and those it refused
+/// unprocessed — above GOAWAY's last stream, or reset with `REFUSED_STREAM` — go again on a
+/// new connection (counted by [`Http2Connection::retries`]), as do idempotent requests cut
+/// off before any answer by a connection that broke. A stream reset by the server is that
+/// request's failure (`ConnectionReset`, naming the reason); a request over its
+/// [`Request::timeout`] is reset and fails with `TimedOut`.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// use ttk_http::http2::Http2Connection;
+///
+/// #[bot(crate = ttk_core)]
+/// fn refused(_cx: Cx, _id: usize) -> std::io::ErrorKind {
+///     // Port 1 on loopback: nothing listens.
+///     let h2c = ttk_core::yield_!(Http2Connection::connect("http://127.0.0.1:1/"));
+///     h2c.unwrap_err().kind()
+/// }
+///
+/// assert_eq!(ttk_core::run(1, refused)[0], std::io::ErrorKind::ConnectionRefused);
+/// ```
+pub struct Http2Connection {
+    /// Where and how to connect again.
+    target: Target,
+    /// The connection of the moment; `None` between one ending and the next being made.
+    session: Option<Session>,
+    /// The wakers handed to h2.
+    wakes: Wakes,
+    /// Requests in flight, by slot (a slot's waker is reused by the requests that take it).
+    slots: Vec<Option<InFlight>>,
+    /// Free slots.
+    free: Vec<u32>,
+    /// How many slots hold a request.
+    in_flight: usize,
+    /// Requests not yet opened as streams, in order.
+    waiting: VecDeque<Queued>,
+    /// Results not yet handed out, in order.
+    finished: VecDeque<(Ticket, io::Result<Http2Response>)>,
+    /// Requests' deadlines, earliest first: `(deadline, ticket, slot)`; entries of requests
+    /// that finished meanwhile are skipped when they come up.
+    deadlines: BinaryHeap<Reverse<(Instant, u64, u32)>>,
+    /// The last request prepared, and what it became (a load test sends one request again
+    /// and again: it is converted once).
+    last_prepared: Option<(Request, Rc<Prepared>)>,
+    /// The next ticket.
+    next_ticket: u64,
+    /// Reused buffers: socket reads, writes, woken slots.
+    read_buf: Box<[u8]>,
+    write_buf: Vec<u8>,
+    woken: Vec<u32>,
+    /// Counts for the caller.
+    connections_opened: u64,
+    retries: u64,
+    tls_handshakes: (u64, u64),
+    /// Bodies longer than this fail the request.
+    max_body_len: usize,
+    /// Responses on the connection of the moment: a request refused by a server that
+    /// answers others is sent again however often; by one that answers none, at most
+    /// [`MAX_RESENDS`] times.
+    answered_here: u64,
+}
+
+/// Where the connection goes and how.
+struct Target {
+    /// The server's address (reconnects go there).
+    addr: SocketAddr,
+    /// `host[:port]`, sent as `:authority`.
+    authority: String,
+    /// For TLS: the connector (offering ALPN `h2`) and the server name.
+    tls: Option<(TlsConnector, String)>,
+}
+
+/// One TCP (or TLS) connection and h2's state for it.
+struct Session {
+    /// The stream to the server.
+    stream: MaybeTls,
+    /// The bytes between h2 and the stream.
+    pipe: Pipe,
+    /// Opens streams.
+    send: SendRequest<Bytes>,
+    /// h2's connection state machine.
+    connection: Connection<Pipe, Bytes>,
+    /// h2 refused new streams (the server sent GOAWAY, or the connection failed): waiting
+    /// requests go on the next connection.
+    refusing: bool,
+}
+
+/// A request not yet opened.
+struct Queued {
+    ticket: u64,
+    request: Rc<Prepared>,
+    /// When it must be answered by (from when it was started, not when it is opened).
+    deadline: Option<Instant>,
+    /// Times it may still be sent again.
+    resends_left: u8,
+}
+
+/// A request in flight on a stream.
+struct InFlight {
+    queued: Queued,
+    phase: Phase,
+}
+
+/// How far a response came.
+enum Phase {
+    /// Waiting for the head.
+    Head(ResponseFuture),
+    /// Reading the body (or the trailers after it).
+    Body {
+        status: u16,
+        headers: http::HeaderMap,
+        body: RecvStream,
+        kept: Vec<u8>,
+        len: u64,
+    },
+}
+
+/// What polling one in-flight request came to.
+enum Outcome {
+    /// Still under way.
+    Pending,
+    /// Finished (boxed: a response is large, and most polls end `Pending`).
+    Done(Box<io::Result<Http2Response>>),
+    /// Refused unprocessed: send it again on a new connection.
+    Resend,
+}
+
+impl Http2Connection {
+    /// Connects to `url`'s authority: `https://` over TLS with ALPN `h2` (the system's roots;
+    /// see [`Http2Connection::connect_tls`] to choose them), `http://` in cleartext with prior
+    /// knowledge (h2c, RFC 9113 section 3.3). The path is ignored.
+    ///
+    /// # Errors
+    /// Those of connecting (`ConnectionRefused`, …) and of the TLS handshake; `InvalidData`
+    /// if the server does not agree to HTTP/2 in ALPN.
+    ///
+    /// # Examples
+    /// See [`Http2Connection`].
+    pub async fn connect(url: &str) -> io::Result<Http2Connection> {
+        let (https, authority) = strip_scheme(url)?;
+        let authority = authority.split('/').next().unwrap_or(authority);
+        if https {
+            let tls = TlsConnector::builder().alpn(&["h2"]).build()?;
+            return Http2Connection::connect_tls(authority, &tls.for_one_client()).await;
+        }
+        let stream = connect_tcp(authority, 80).await?;
+        Http2Connection::over(MaybeTls::Plain(stream), authority, None)
+    }
+
+    /// Connects to `authority` (`host:port`, port 443 if none) over TLS made by `tls`, which
+    /// must offer ALPN `h2` ([`ttk_tls::TlsConnectorBuilder::alpn`]).
+    ///
+    /// # Errors
+    /// `InvalidInput` if `tls` does not offer `h2`; else as [`Http2Connection::connect`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_http::http2::Http2Connection;
+    /// use ttk_tls::TlsConnector;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn no_h2(_cx: Cx, _id: usize, tls: TlsConnector) -> std::io::ErrorKind {
+    ///     let h2 = Http2Connection::connect_tls("127.0.0.1:1", &tls);
+    ///     ttk_core::yield_!(h2).unwrap_err().kind()
+    /// }
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let http1_only = TlsConnector::builder().alpn(&["http/1.1"]).build()?;
+    /// let kinds = ttk_core::run(1, |cx, id| no_h2(cx, id, http1_only.clone()));
+    /// assert_eq!(kinds[0], std::io::ErrorKind::InvalidInput);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_tls(authority: &str, tls: &TlsConnector) -> io::Result<Http2Connection> {
+        offers_h2(tls)?;
+        let stream = connect_tcp(authority, 443).await?;
+        let stream = tls
+            .connect(server_name(authority), stream)
+            .await
+            .map_err(no_h2_named)?;
+        let mut connection = Http2Connection::over(MaybeTls::from(stream), authority, Some(tls))?;
+        connection.count_handshake();
+        Ok(connection)
+    }
+
+    /// An HTTP/2 connection over `stream`, connected (and for TLS, through its handshake, with
+    /// ALPN `h2` agreed) by the caller, who times those apart. `authority` is sent as
+    /// `:authority`; a new connection, when one is needed, goes to the stream's peer, over
+    /// TLS made by `tls` if given. Sends the connection preface at once.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a TLS stream without its connector (or the reverse), or a connector
+    /// that does not offer `h2`; `InvalidData` if the TLS stream did not agree to `h2`;
+    /// `NotConnected` if the stream is no longer connected.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_http::http2::Http2Connection;
+    /// use ttk_net::{TcpListener, TcpStream};
+    /// use ttk_tls::MaybeTls;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn by_hand(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let addr = listener.local_addr()?;
+    ///     let tcp = ttk_core::yield_!(TcpStream::connect(addr))?; // time it as you like
+    ///     let h2c = Http2Connection::over(MaybeTls::Plain(tcp), &addr.to_string(), None)?;
+    ///     Ok(h2c.is_open() && h2c.protocol() == "h2c")
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, by_hand)[0].as_ref().unwrap());
+    /// ```
+    pub fn over(
+        stream: MaybeTls,
+        authority: &str,
+        tls: Option<&TlsConnector>,
+    ) -> io::Result<Http2Connection> {
+        if stream.is_tls() != tls.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "Http2Connection::over needs the TlsConnector of a TLS stream (to reconnect over \
+                 TLS) and none for a plain one",
+            ));
+        }
+        if let Some(tls) = tls {
+            offers_h2(tls)?;
+        }
+        let addr = stream.get_ref().peer_addr()?;
+        let mut connection = Http2Connection {
+            target: Target {
+                addr,
+                authority: authority.to_owned(),
+                tls: tls.map(|tls| (tls.clone(), server_name(authority).to_owned())),
+            },
+            session: None,
+            wakes: Wakes::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            in_flight: 0,
+            waiting: VecDeque::new(),
+            finished: VecDeque::new(),
+            deadlines: BinaryHeap::new(),
+            last_prepared: None,
+            next_ticket: 0,
+            read_buf: vec![0; READ_SIZE].into_boxed_slice(),
+            write_buf: Vec::new(),
+            woken: Vec::new(),
+            connections_opened: 0,
+            retries: 0,
+            tls_handshakes: (0, 0),
+            max_body_len: usize::MAX,
+            answered_here: 0,
+        };
+        connection.begin(stream)?;
+        Ok(connection)
+    }
+
+    /// `"h2"` over TLS, `"h2c"` in cleartext.
+    ///
+    /// # Examples
+    /// See [`Http2Connection::over`].
+    pub fn protocol(&self) -> &'static str {
+        if self.target.tls.is_some() {
+            "h2"
+        } else {
+            "h2c"
+        }
+    }
+
+    /// Whether the connection of the moment can take new streams (it is neither ended nor
+    /// going away). Requests started meanwhile go on a new connection.
+    ///
+    /// # Examples
+    /// See [`Http2Connection::over`].
+    pub fn is_open(&self) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|session| !session.refusing)
+    }
+
+    /// Connections made so far, the first included.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_http::http2::Http2Connection;
+    /// use ttk_net::{TcpListener, TcpStream};
+    /// use ttk_tls::MaybeTls;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn counts(_cx: Cx, _id: usize) -> std::io::Result<(u64, u64, usize)> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let tcp = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let h2c = Http2Connection::over(MaybeTls::Plain(tcp), "localhost", None)?;
+    ///     Ok((h2c.connections_opened(), h2c.retries(), h2c.in_flight()))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, counts)[0].as_ref().unwrap(), &(1, 0, 0));
+    /// ```
+    pub fn connections_opened(&self) -> u64 {
+        self.connections_opened
+    }
+
+    /// Requests sent again on a new connection because a server refused them unprocessed or
+    /// the connection broke before any answer.
+    ///
+    /// # Examples
+    /// See [`Http2Connection::connections_opened`].
+    pub fn retries(&self) -> u64 {
+        self.retries
+    }
+
+    /// TLS handshakes made by this connection's own connects: `(full, resumed)`.
+    ///
+    /// # Examples
+    /// A cleartext connection makes none: `(0, 0)`.
+    /// See [`Http2Connection::connections_opened`] for how to reach one.
+    pub fn tls_handshakes(&self) -> (u64, u64) {
+        self.tls_handshakes
+    }
+
+    /// Requests started and not yet handed back by [`Http2Connection::next`].
+    ///
+    /// # Examples
+    /// See [`Http2Connection::connections_opened`].
+    pub fn in_flight(&self) -> usize {
+        self.in_flight + self.waiting.len() + self.finished.len()
+    }
+
+    /// The server's limit of concurrent streams as last announced (h2 assumes none until its
+    /// SETTINGS come), or `None` between connections.
+    ///
+    /// # Examples
+    /// See [`Http2Connection::start`].
+    pub fn max_concurrent_streams(&self) -> Option<usize> {
+        self.session
+            .as_ref()
+            .map(|session| session.send.current_max_send_streams())
+    }
+
+    /// Fails a response whose body is longer than `limit` bytes, unless its request discards
+    /// the body ([`Request::discard_body`]). No limit by default.
+    ///
+    /// # Examples
+    /// `h2.set_max_body_len(1 << 20);` caps kept bodies at 1 MiB.
+    pub fn set_max_body_len(&mut self, limit: usize) {
+        self.max_body_len = limit;
+    }
+
+    /// Sends `request` and awaits its whole response. Other requests started on the
+    /// connection move on meanwhile; their results wait for [`Http2Connection::next`].
+    ///
+    /// # Errors
+    /// The request's failure: see [`Http2Connection`].
+    ///
+    /// # Examples
+    /// See [`Http2Response`].
+    pub async fn send(&mut self, request: &Request) -> io::Result<Http2Response> {
+        let ticket = self.start(request);
+        loop {
+            if let Some(at) = self.finished.iter().position(|(t, _)| *t == ticket) {
+                let (_, result) = self.finished.remove(at).expect("found just now");
+                return result;
+            }
+            self.drive(None, true).await;
+        }
+    }
+
+    /// Starts `request` (it is opened as a stream while the bot next awaits the connection)
+    /// and returns its ticket; its result comes from [`Http2Connection::next`]. Requests past
+    /// the server's limit of concurrent streams wait here, in order; a request's
+    /// [`Request::timeout`] counts from now.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_http::Request;
+    /// use ttk_http::http2::Http2Connection;
+    /// use ttk_net::{TcpListener, TcpStream};
+    /// use ttk_tls::MaybeTls;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn three(_cx: Cx, _id: usize) -> std::io::Result<usize> {
+    ///     // A listener that never answers: each request fails after its 50 ms.
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let tcp = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let mut h2c = Http2Connection::over(MaybeTls::Plain(tcp), "localhost", None)?;
+    ///     let request = Request::get("/").timeout(std::time::Duration::from_millis(50));
+    ///     let tickets: Vec<_> = (0..3).map(|_| h2c.start(&request)).collect();
+    ///     let mut timed_out = 0;
+    ///     while let Some((ticket, result)) = ttk_core::yield_!(h2c.next()) {
+    ///         assert!(tickets.contains(&ticket));
+    ///         timed_out += usize::from(result.unwrap_err().kind() == std::io::ErrorKind::TimedOut);
+    ///     }
+    ///     Ok(timed_out)
+    /// }
+    ///
+    /// assert_eq!(*ttk_core::run(1, three)[0].as_ref().unwrap(), 3);
+    /// ```
+    pub fn start(&mut self, request: &Request) -> Ticket {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        let prepared = match &self.last_prepared {
+            Some((last, prepared)) if last == request => Ok(Rc::clone(prepared)),
+            _ => {
+                let scheme = if self.target.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                Prepared::new(request, scheme, &self.target.authority).map(|prepared| {
+                    let prepared = Rc::new(prepared);
+                    self.last_prepared = Some((request.clone(), Rc::clone(&prepared)));
+                    prepared
+                })
+            }
+        };
+        match prepared {
+            Ok(request) => self.waiting.push_back(Queued {
+                ticket,
+                deadline: request.timeout.map(|limit| ttk_core::now() + limit),
+                request,
+                resends_left: MAX_RESENDS,
+            }),
+            Err(error) => self.finished.push_back((Ticket(ticket), Err(error))),
+        }
+        Ticket(ticket)
+    }
+
+    /// Awaits the next request to finish (any of those started, in the order they finish)
+    /// and hands back its ticket and result; `None` if none is started and unfinished.
+    ///
+    /// # Examples
+    /// See [`Http2Connection::start`].
+    pub async fn next(&mut self) -> Option<(Ticket, io::Result<Http2Response>)> {
+        loop {
+            if let Some(done) = self.finished.pop_front() {
+                return Some(done);
+            }
+            if self.in_flight == 0 && self.waiting.is_empty() {
+                return None;
+            }
+            self.drive(None, true).await;
+        }
+    }
+
+    /// As [`Http2Connection::next`], but gives up at `until`: `None` then too (tell the two
+    /// apart by [`Http2Connection::in_flight`]). For a bot that starts requests on a
+    /// schedule while others are in flight.
+    ///
+    /// # Examples
+    /// `h2.next_before(ttk_core::now() + Duration::from_millis(5)).await` waits at most
+    /// 5 ms; see [`Http2Connection::start`] for a whole bot.
+    pub async fn next_before(
+        &mut self,
+        until: Instant,
+    ) -> Option<(Ticket, io::Result<Http2Response>)> {
+        loop {
+            if let Some(done) = self.finished.pop_front() {
+                return Some(done);
+            }
+            if (self.in_flight == 0 && self.waiting.is_empty()) || ttk_core::now() >= until {
+                return None;
+            }
+            self.drive(Some(until), false).await;
+        }
+    }
+
+    /// Moves the connection on until a request finishes, `until` passes, or (if `settle`)
+    /// nothing is left to do.
+    async fn drive(&mut self, until: Option<Instant>, settle: bool) {
+        let mut passes = 0u32;
+        loop {
+            if !self.finished.is_empty() || (self.in_flight == 0 && self.waiting.is_empty()) {
+                return;
+            }
+            if self.session.is_none() && !self.waiting.is_empty() {
+                // Boxed: connecting (with a TLS handshake) is a large future, which held
+                // inline would make every bot that owns a connection that large.
+                let reconnected = Box::pin(self.reconnect()).await;
+                if let Err(error) = reconnected {
+                    self.fail_waiting(&error);
+                }
+                continue;
+            }
+            self.step();
+            self.expire();
+            if !self.finished.is_empty() {
+                return;
+            }
+            if let Some(session) = &mut self.session
+                && session.pipe.has_outgoing()
+            {
+                session.pipe.take_outgoing(&mut self.write_buf);
+                let wrote = session.stream.write_all(&self.write_buf).await;
+                self.write_buf.clear();
+                if let Err(error) = wrote {
+                    session.pipe.end(Err(error));
+                }
+                continue;
+            }
+            if self.wakes.any_stream() || self.wakes.take_connection() {
+                passes += 1;
+                if passes.is_multiple_of(PASSES_BEFORE_YIELD) {
+                    ttk_core::__private::yield_now().await;
+                }
+                continue;
+            }
+            let deadline = match (self.earliest_deadline(), until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let Some(session) = &self.session else {
+                // Nothing to read from: only deadlines are left (none, if `settle` is false).
+                match deadline {
+                    Some(at) => ttk_core::sleep_until(at).await,
+                    None => return,
+                }
+                continue;
+            };
+            let read = session.stream.read(&mut self.read_buf);
+            match read_or_sleep(read, deadline).await {
+                Some(Ok(0)) => session.pipe.end(Ok(())),
+                Some(Ok(n)) => session.pipe.receive(&self.read_buf[..n]),
+                Some(Err(error)) => session.pipe.end(Err(error)),
+                None => {
+                    if until.is_some_and(|until| ttk_core::now() >= until) && !settle {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One pass over h2 without waiting: the connection, then new streams, then the streams
+    /// h2 woke; again while it woke anything.
+    fn step(&mut self) {
+        for _ in 0..PASSES_BEFORE_YIELD {
+            let ended = self.poll_connection();
+            self.open_waiting();
+            self.poll_woken();
+            if ended {
+                self.end_session();
+                return;
+            }
+            if !self.wakes.take_connection() {
+                return;
+            }
+        }
+    }
+
+    /// Polls h2's connection state machine; whether it ended.
+    fn poll_connection(&mut self) -> bool {
+        let Some(session) = &mut self.session else {
+            return false;
+        };
+        let mut cx = Context::from_waker(self.wakes.connection());
+        // How it ended shows in its streams' errors; the connection is done either way.
+        Pin::new(&mut session.connection).poll(&mut cx).is_ready()
+    }
+
+    /// Opens waiting requests as streams while the server's limits allow.
+    fn open_waiting(&mut self) {
+        while let Some(session) = &mut self.session {
+            if session.refusing || self.waiting.is_empty() {
+                return;
+            }
+            let mut cx = Context::from_waker(self.wakes.connection());
+            match session.send.poll_ready(&mut cx) {
+                Poll::Pending => return,
+                Poll::Ready(Err(_)) => {
+                    session.refusing = true;
+                    return;
+                }
+                Poll::Ready(Ok(())) => {}
+            }
+            let queued = self.waiting.pop_front().expect("checked not empty");
+            let end_of_stream = queued.request.body.is_empty();
+            match session
+                .send
+                .send_request(queued.request.head(), end_of_stream)
+            {
+                Ok((response, mut body)) => {
+                    if !end_of_stream {
+                        // h2 sends it as the windows allow.
+                        let _ = body.send_data(queued.request.body.clone(), true);
+                    }
+                    self.occupy(InFlight {
+                        queued,
+                        phase: Phase::Head(response),
+                    });
+                }
+                Err(error) if error.is_go_away() || error.is_io() => {
+                    session.refusing = true;
+                    self.waiting.push_front(queued);
+                    return;
+                }
+                Err(error) => self
+                    .finished
+                    .push_back((Ticket(queued.ticket), Err(h2_error(&error)))),
+            }
+        }
+    }
+
+    /// Puts `request` in a free slot and has it polled in this pass.
+    fn occupy(&mut self, request: InFlight) {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        if let Some(deadline) = request.queued.deadline {
+            self.deadlines
+                .push(Reverse((deadline, request.queued.ticket, slot)));
+        }
+        self.slots[slot as usize] = Some(request);
+        self.in_flight += 1;
+        self.wakes.stream(slot).wake_by_ref();
+    }
+
+    /// Polls the streams h2 woke.
+    fn poll_woken(&mut self) {
+        let mut woken = std::mem::take(&mut self.woken);
+        self.wakes.take_streams(&mut woken);
+        for &slot in &woken {
+            self.poll_slot(slot);
+        }
+        woken.clear();
+        self.woken = woken;
+    }
+
+    /// Polls the request in `slot`, and settles it if it finished.
+    fn poll_slot(&mut self, slot: u32) {
+        let max_body_len = self.max_body_len;
+        let waker = self.wakes.stream(slot).clone();
+        let Some(request) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) else {
+            return;
+        };
+        let mut cx = Context::from_waker(&waker);
+        let outcome = request.poll(&mut cx, max_body_len);
+        if matches!(outcome, Outcome::Pending) {
+            return;
+        }
+        let request = self.slots[slot as usize].take().expect("polled just now");
+        self.in_flight -= 1;
+        self.free.push(slot);
+        self.settle(request.queued, outcome);
+    }
+
+    /// Hands out a finished request's result, or queues it again.
+    fn settle(&mut self, mut queued: Queued, outcome: Outcome) {
+        match outcome {
+            Outcome::Pending => unreachable!("settled only when finished"),
+            Outcome::Done(result) => {
+                let result = *result;
+                self.answered_here += u64::from(result.is_ok());
+                self.finished.push_back((Ticket(queued.ticket), result));
+            }
+            Outcome::Resend if self.answered_here > 0 || queued.resends_left > 0 => {
+                if self.answered_here == 0 {
+                    queued.resends_left -= 1;
+                }
+                self.retries += 1;
+                // First in line: it was due before those still waiting.
+                self.waiting.push_front(queued);
+            }
+            Outcome::Resend => self.finished.push_back((
+                Ticket(queued.ticket),
+                Err(io::Error::new(
+                    io::ErrorKind::ConnectionRefused,
+                    format!(
+                        "HTTP/2: the server refused the request unprocessed {} times, on \
+                         connections that answered nothing",
+                        MAX_RESENDS + 1
+                    ),
+                )),
+            )),
+        }
+    }
+
+    /// The connection ended: every request still on it is polled one last time (h2 has
+    /// given each its end), and the connection is dropped; waiting requests go on the next.
+    fn end_session(&mut self) {
+        for slot in 0..self.slots.len() as u32 {
+            if self.slots[slot as usize].is_some() {
+                self.poll_slot(slot);
+            }
+        }
+        for slot in 0..self.slots.len() {
+            if let Some(request) = self.slots[slot].take() {
+                // h2 left it unanswered (it cannot, today): a broken connection's request.
+                self.in_flight -= 1;
+                self.free.push(slot as u32);
+                let outcome = if request.queued.request.resend_if_broken
+                    && matches!(request.phase, Phase::Head(_))
+                {
+                    Outcome::Resend
+                } else {
+                    Outcome::Done(Box::new(Err(closed_early())))
+                };
+                self.settle(request.queued, outcome);
+            }
+        }
+        self.session = None;
+    }
+
+    /// Fails requests whose deadline passed (resetting their streams).
+    fn expire(&mut self) {
+        let now = ttk_core::now();
+        while let Some(&Reverse((deadline, ticket, slot))) = self.deadlines.peek() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop();
+            let place = &mut self.slots[slot as usize];
+            if place
+                .as_ref()
+                .is_some_and(|request| request.queued.ticket == ticket)
+            {
+                // Dropping its handles resets the stream (RST_STREAM CANCEL).
+                let request = place.take().expect("checked");
+                self.in_flight -= 1;
+                self.free.push(slot);
+                self.finished
+                    .push_back((Ticket(ticket), Err(timed_out(&request.queued))));
+            }
+        }
+        while self
+            .waiting
+            .front()
+            .and_then(|queued| queued.deadline)
+            .is_some_and(|deadline| deadline <= now)
+        {
+            let queued = self.waiting.pop_front().expect("checked");
+            let error = timed_out(&queued);
+            self.finished.push_back((Ticket(queued.ticket), Err(error)));
+        }
+    }
+
+    /// The earliest deadline of a request in flight or first in line.
+    fn earliest_deadline(&self) -> Option<Instant> {
+        let in_flight = self.deadlines.peek().map(|Reverse((at, _, _))| *at);
+        let waiting = self.waiting.front().and_then(|queued| queued.deadline);
+        match (in_flight, waiting) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Fails every waiting request with `error` (a new connection could not be made).
+    fn fail_waiting(&mut self, error: &io::Error) {
+        for queued in std::mem::take(&mut self.waiting) {
+            let copy = io::Error::new(error.kind(), error.to_string());
+            self.finished.push_back((Ticket(queued.ticket), Err(copy)));
+        }
+    }
+
+    /// Makes a new connection to the same server (within the first waiting request's time).
+    async fn reconnect(&mut self) -> io::Result<()> {
+        let limit = self
+            .waiting
+            .front()
+            .and_then(|queued| queued.deadline)
+            .map(|deadline| deadline.saturating_duration_since(ttk_core::now()));
+        let connecting = async {
+            let tcp = TcpStream::connect(self.target.addr).await?;
+            tcp.set_nodelay(true)?;
+            match &self.target.tls {
+                Some((tls, name)) => Ok(MaybeTls::from(
+                    tls.connect(name, tcp).await.map_err(no_h2_named)?,
+                )),
+                None => Ok::<_, io::Error>(MaybeTls::Plain(tcp)),
+            }
+        };
+        let stream = match limit {
+            Some(limit) => ttk_core::timeout(limit, connecting)
+                .await
+                .map_err(|elapsed| {
+                    io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("HTTP/2: connecting again took over {elapsed}"),
+                    )
+                })??,
+            None => connecting.await?,
+        };
+        self.begin(stream)?;
+        self.count_handshake();
+        Ok(())
+    }
+
+    /// Counts the TLS handshake of the connection of the moment.
+    fn count_handshake(&mut self) {
+        let resumed = match self.session.as_ref().map(|session| session.stream.tls()) {
+            Some(Some(tls)) => tls.is_resumed(),
+            _ => return,
+        };
+        if resumed {
+            self.tls_handshakes.1 += 1;
+        } else {
+            self.tls_handshakes.0 += 1;
+        }
+    }
+
+    /// Starts HTTP/2 on `stream`: the preface and SETTINGS, written to memory at once.
+    fn begin(&mut self, stream: MaybeTls) -> io::Result<()> {
+        if let Some(tls) = stream.tls() {
+            let agreed = tls.alpn_protocol();
+            if agreed.as_deref() != Some(b"h2") {
+                let agreed = agreed.map_or_else(
+                    || "nothing".to_owned(),
+                    |protocol| format!("`{}`", String::from_utf8_lossy(&protocol)),
+                );
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "HTTP/2: the server did not agree to h2 in TLS's ALPN (it chose {agreed})"
+                    ),
+                ));
+            }
+        }
+        let pipe = Pipe::default();
+        let handshake = h2::client::Builder::new()
+            .initial_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
+            .max_header_list_size(MAX_HEADER_LIST)
+            .enable_push(false)
+            .handshake::<Pipe, Bytes>(pipe.clone());
+        let mut cx = Context::from_waker(self.wakes.connection());
+        let Poll::Ready(handshake) = pin!(handshake).poll(&mut cx) else {
+            unreachable!("h2's client handshake only writes, and the pipe takes every write");
+        };
+        let (send, connection) = handshake.map_err(|error| h2_error(&error))?;
+        self.answered_here = 0;
+        self.session = Some(Session {
+            stream,
+            pipe,
+            send,
+            connection,
+            refusing: false,
+        });
+        self.connections_opened += 1;
+        Ok(())
+    }
+}
+
+impl InFlight {
+    /// Polls the response: head, then body, then trailers.
+    fn poll(&mut self, cx: &mut Context<'_>, max_body_len: usize) -> Outcome {
+        if let Phase::Head(response) = &mut self.phase {
+            let response = match Pin::new(response).poll(cx) {
+                Poll::Pending => return Outcome::Pending,
+                Poll::Ready(Ok(response)) => response,
+                Poll::Ready(Err(error)) => {
+                    return if refused_unprocessed(&error)
+                        || (self.queued.request.resend_if_broken && error.is_io())
+                    {
+                        Outcome::Resend
+                    } else {
+                        Outcome::Done(Box::new(Err(h2_error(&error))))
+                    };
+                }
+            };
+            let (head, body) = response.into_parts();
+            self.phase = Phase::Body {
+                status: head.status.as_u16(),
+                headers: head.headers,
+                body,
+                kept: Vec::new(),
+                len: 0,
+            };
+        }
+        let Phase::Body {
+            status,
+            headers,
+            body,
+            kept,
+            len,
+        } = &mut self.phase
+        else {
+            unreachable!("the head came");
+        };
+        loop {
+            match body.poll_data(cx) {
+                Poll::Pending => return Outcome::Pending,
+                Poll::Ready(Some(Ok(data))) => {
+                    *len += data.len() as u64;
+                    // The window reopens as bytes are read, kept or not.
+                    let _ = body.flow_control().release_capacity(data.len());
+                    if !self.queued.request.discard_body {
+                        if kept.len() + data.len() > max_body_len {
+                            let error = io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                format!(
+                                    "HTTP/2: the body is over its limit of {max_body_len} bytes"
+                                ),
+                            );
+                            return Outcome::Done(Box::new(Err(error)));
+                        }
+                        kept.extend_from_slice(&data);
+                    }
+                }
+                Poll::Ready(Some(Err(error))) => {
+                    return Outcome::Done(Box::new(Err(h2_error(&error))));
+                }
+                Poll::Ready(None) => break,
+            }
+        }
+        match body.poll_trailers(cx) {
+            Poll::Pending => Outcome::Pending,
+            Poll::Ready(Err(error)) => Outcome::Done(Box::new(Err(h2_error(&error)))),
+            Poll::Ready(Ok(trailers)) => Outcome::Done(Box::new(Ok(Http2Response {
+                status: *status,
+                headers: std::mem::take(headers),
+                body: std::mem::take(kept),
+                body_len: *len,
+                trailers,
+            }))),
+        }
+    }
+}
+
+/// Reads with `read` until it is done or `deadline` passes (`None`).
+async fn read_or_sleep<F: Future<Output = io::Result<usize>>>(
+    read: F,
+    deadline: Option<Instant>,
+) -> Option<io::Result<usize>> {
+    let mut read = pin!(read);
+    let mut sleep = deadline.map(ttk_core::sleep_until);
+    poll_fn(|cx| {
+        if let Poll::Ready(result) = read.as_mut().poll(cx) {
+            return Poll::Ready(Some(result));
+        }
+        let slept = sleep
+            .as_mut()
+            .is_some_and(|sleep| Pin::new(sleep).poll(cx).is_ready());
+        if slept {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+/// Whether the server refused a stream without processing it, so it may go again anywhere:
+/// above the last stream of its GOAWAY, or reset with `REFUSED_STREAM` (RFC 9113, 8.7).
+fn refused_unprocessed(error: &h2::Error) -> bool {
+    error.is_remote()
+        && (error.is_go_away()
+            || (error.is_reset() && error.reason() == Some(Reason::REFUSED_STREAM)))
+}
+
+/// An h2 error as an I/O error of a telling kind.
+fn h2_error(error: &h2::Error) -> io::Error {
+    if let Some(io) = error.get_io() {
+        return io::Error::new(io.kind(), format!("HTTP/2: {io}"));
+    }
+    let kind = if error.is_reset() && error.is_remote() {
+        io::ErrorKind::ConnectionReset
+    } else if error.is_go_away() && error.is_remote() {
+        io::ErrorKind::ConnectionAborted
+    } else {
+        io::ErrorKind::InvalidData
+    };
+    let what = if error.is_reset() && error.is_remote() {
+        "the server reset the stream"
+    } else if error.is_go_away() && error.is_remote() {
+        "the server ended the connection (GOAWAY)"
+    } else {
+        "protocol error"
+    };
+    match error.reason() {
+        Some(reason) => io::Error::new(kind, format!("HTTP/2: {what}: {reason:?}")),
+        None => io::Error::new(kind, format!("HTTP/2: {what}: {error}")),
+    }
+}
+
+/// A request's time ran out.
+fn timed_out(queued: &Queued) -> io::Error {
+    let limit = queued.request.timeout.unwrap_or_default();
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("HTTP/2: no whole response within {limit:?}"),
+    )
+}
+
+/// The connection closed before the response.
+fn closed_early() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "HTTP/2: the connection closed before the response",
+    )
+}
+
+/// A TLS handshake's error, saying what it means for HTTP/2 when the server refused every
+/// protocol offered in ALPN (it does not speak `h2`).
+fn no_h2_named(error: io::Error) -> io::Error {
+    if error.to_string().contains("NoApplicationProtocol") {
+        return io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("HTTP/2: the server does not speak h2 over TLS (it refused ALPN h2: {error})"),
+        );
+    }
+    error
+}
+
+/// Checks that `tls` offers ALPN `h2`.
+fn offers_h2(tls: &TlsConnector) -> io::Result<()> {
+    if tls
+        .alpn_protocols()
+        .iter()
+        .any(|protocol| protocol == b"h2")
+    {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "HTTP/2 over TLS needs a TlsConnector offering ALPN `h2` (TlsConnectorBuilder::alpn)",
+    ))
+}
+
+impl std::fmt::Debug for Http2Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http2Connection")
+            .field("addr", &self.target.addr)
+            .field("protocol", &self.protocol())
+            .field("open", &self.is_open())
+            .field("in_flight", &self.in_flight())
+            .field("connections_opened", &self.connections_opened)
+            .field("retries", &self.retries)
+            .finish()
+    }
+}

@@ -1,0 +1,301 @@
+//! `Http2Connection` against a real nginx on loopback, over h2c (prior knowledge) and over TLS
+//! (ALPN `h2`): every success is a line of nginx's access log, also when nginx ends each
+//! connection with GOAWAY after a few requests while many more are in flight.
+
+mod support;
+
+use std::fs;
+use std::io;
+
+use support::nginx::Nginx;
+use ttk_core::Cx;
+use ttk_http::Request;
+use ttk_http::http2::Http2Connection;
+use ttk_macros::bot;
+use ttk_tls::{TestPki, TlsConnector};
+
+/// A file big enough for many DATA frames and several window updates.
+const BIG_LEN: usize = 3_000_000;
+
+/// The config; `{listen}` and `{keepalive}` are filled in by each test, `{dir}` and `{port}`
+/// by `Nginx::start`.
+const HTTP: &str = r#"
+    default_type text/plain;
+    log_format proto '$server_protocol $status $request_method $request_uri';
+    access_log {dir}/access.log proto;
+    {keepalive}
+    server {
+        listen 127.0.0.1:{port} {listen};
+        ssl_certificate {dir}/server.pem;
+        ssl_certificate_key {dir}/server.key;
+        root {dir}/www;
+        client_max_body_size 10m;
+        location = /hello { return 200 "hello from nginx\n"; }
+        location = /echo-method { return 200 "$request_method\n"; }
+        location = /teapot { return 418; }
+    }
+"#;
+
+/// nginx listening with `listen` (`http2`, or `ssl http2`) and `keepalive` directives; for
+/// TLS, the CA's PEM.
+fn start(listen: &str, keepalive: &str) -> Option<(Nginx, String)> {
+    let pki = TestPki::new().unwrap();
+    let server = pki.server_certificate(&["localhost", "127.0.0.1"]).unwrap();
+    let config = support::nginx::config(1024, HTTP)
+        .replace("{listen}", listen)
+        .replace("{keepalive}", keepalive);
+    let nginx = Nginx::start(&config, |dir| {
+        fs::write(dir.join("server.pem"), server.chain_pem()).unwrap();
+        fs::write(dir.join("server.key"), server.key_pem()).unwrap();
+        fs::write(dir.join("www/big.bin"), big_body()).unwrap();
+    })?;
+    Some((nginx, pki.ca_pem().to_owned()))
+}
+
+/// The content of `big.bin`.
+fn big_body() -> Vec<u8> {
+    (0..BIG_LEN).map(|i| (i % 251) as u8).collect()
+}
+
+/// The lines of nginx's access log (`protocol status method uri`).
+fn logged(nginx: &Nginx) -> Vec<String> {
+    fs::read_to_string(nginx.dir.join("access.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What one bot's run came to.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Responses with 200, and with other statuses.
+    ok: usize,
+    other_status: usize,
+    /// Failed requests, with their errors.
+    failed: Vec<String>,
+    /// Connections made and requests sent again.
+    connections: u64,
+    retries: u64,
+    /// Whether every body was the expected one.
+    bodies_right: bool,
+}
+
+/// What [`load`] sends.
+#[derive(Clone, Debug)]
+struct Job {
+    /// nginx's address.
+    addr: String,
+    /// For TLS: the connector (`None`: h2c).
+    tls: Option<TlsConnector>,
+    /// The request, sent `total` times, `depth` in flight at a time.
+    request: Request,
+    total: usize,
+    depth: usize,
+    /// The body each response should have.
+    expected: Vec<u8>,
+}
+
+/// Sends the job's requests on one connection.
+#[bot(crate = ttk_core)]
+fn load(_cx: Cx, _id: usize, job: Job) -> io::Result<Tally> {
+    let Job {
+        addr,
+        tls,
+        request,
+        total,
+        depth,
+        expected,
+    } = job;
+    let mut h2 = match &tls {
+        Some(tls) => ttk_core::yield_!(Http2Connection::connect_tls(&addr, tls))?,
+        None => ttk_core::yield_!(Http2Connection::connect(&format!("http://{addr}/")))?,
+    };
+    let mut tally = Tally {
+        bodies_right: true,
+        ..Tally::default()
+    };
+    let mut started = 0;
+    while started < depth.min(total) {
+        h2.start(&request);
+        started += 1;
+    }
+    while let Some((_, result)) = ttk_core::yield_!(h2.next()) {
+        match result {
+            Ok(response) if response.status() == 200 => {
+                tally.ok += 1;
+                tally.bodies_right &= response.body() == expected.as_slice();
+            }
+            Ok(_) => tally.other_status += 1,
+            Err(error) => tally.failed.push(error.to_string()),
+        }
+        if started < total {
+            h2.start(&request);
+            started += 1;
+        }
+    }
+    tally.connections = h2.connections_opened();
+    tally.retries = h2.retries();
+    Ok(tally)
+}
+
+/// Runs [`load`] in one bot.
+fn run_load(
+    nginx: &Nginx,
+    tls: Option<TlsConnector>,
+    request: Request,
+    total: usize,
+    depth: usize,
+    expected: &[u8],
+) -> Tally {
+    let job = Job {
+        addr: nginx.addr.clone(),
+        tls,
+        request,
+        total,
+        depth,
+        expected: expected.to_vec(),
+    };
+    ttk_core::run(1, move |cx, id| load(cx, id, job.clone()))
+        .remove(0)
+        .unwrap()
+}
+
+#[test]
+fn h2c_keeps_many_streams_in_flight_on_one_connection() {
+    let Some((nginx, _)) = start("http2", "keepalive_requests 100000;") else {
+        return;
+    };
+    let tally = run_load(
+        &nginx,
+        None,
+        Request::get("/hello"),
+        2_000,
+        100,
+        b"hello from nginx\n",
+    );
+    assert_eq!(tally.ok, 2_000, "{tally:?}");
+    assert!(tally.failed.is_empty() && tally.bodies_right, "{tally:?}");
+    assert_eq!((tally.connections, tally.retries), (1, 0));
+    let log = logged(&nginx);
+    assert_eq!(log.len(), 2_000);
+    assert!(
+        log.iter().all(|line| line == "HTTP/2.0 200 GET /hello"),
+        "{:?}",
+        &log[..3]
+    );
+}
+
+#[test]
+fn goaway_every_few_requests_loses_nothing() {
+    // nginx ends each connection with GOAWAY after 7 requests, while 50 are in flight: those
+    // above its last stream go again on the next connection, none counted twice or failed.
+    let Some((nginx, _)) = start("http2", "keepalive_requests 7;") else {
+        return;
+    };
+    let tally = run_load(
+        &nginx,
+        None,
+        Request::get("/hello"),
+        700,
+        50,
+        b"hello from nginx\n",
+    );
+    assert_eq!(tally.ok, 700, "{tally:?}");
+    assert!(tally.failed.is_empty(), "{tally:?}");
+    assert_eq!(logged(&nginx).len(), 700, "each success once in the log");
+    assert!(tally.connections >= 100, "{tally:?}");
+    assert!(
+        tally.retries > 0,
+        "streams above GOAWAY's last were sent again: {tally:?}"
+    );
+}
+
+#[test]
+fn tls_with_alpn_h2_bodies_both_ways_and_statuses() {
+    let Some((nginx, ca)) = start("ssl http2", "keepalive_requests 100000;") else {
+        return;
+    };
+    let tls = TlsConnector::builder()
+        .system_roots(false)
+        .ca_pem(&ca)
+        .unwrap()
+        .alpn(&["h2"])
+        .build()
+        .unwrap()
+        .for_one_client();
+    // A 3 MB file: many windows' worth, reopened as it is read.
+    let big = run_load(
+        &nginx,
+        Some(tls.clone()),
+        Request::get("/big.bin"),
+        6,
+        3,
+        &big_body(),
+    );
+    assert_eq!((big.ok, big.bodies_right), (6, true), "{big:?}");
+    // A 1 MB request body: sent as the server's windows allow.
+    let posted = run_load(
+        &nginx,
+        Some(tls.clone()),
+        Request::post("/echo-method").body(vec![b'x'; 1_000_000]),
+        4,
+        2,
+        b"POST\n",
+    );
+    assert_eq!((posted.ok, posted.bodies_right), (4, true), "{posted:?}");
+    let teapots = run_load(&nginx, Some(tls), Request::get("/teapot"), 5, 5, b"");
+    assert_eq!((teapots.ok, teapots.other_status), (0, 5), "{teapots:?}");
+    let log = logged(&nginx);
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.starts_with("HTTP/2.0 200 GET /big.bin"))
+            .count(),
+        6
+    );
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.starts_with("HTTP/2.0 200 POST"))
+            .count(),
+        4
+    );
+    assert_eq!(
+        log.iter().filter(|l| l.starts_with("HTTP/2.0 418")).count(),
+        5
+    );
+}
+
+#[test]
+fn a_server_without_h2_in_alpn_is_named() {
+    let Some((nginx, ca)) = start("ssl", "") else {
+        return;
+    };
+    let addr = nginx.addr.clone();
+    let kind_and_text = ttk_core::run(1, move |cx, id| {
+        let tls = TlsConnector::builder()
+            .system_roots(false)
+            .ca_pem(&ca)
+            .unwrap()
+            .alpn(&["h2"])
+            .build()
+            .unwrap();
+        refused(cx, id, addr.clone(), tls)
+    })
+    .remove(0);
+    assert_eq!(
+        kind_and_text.0,
+        io::ErrorKind::InvalidData,
+        "{kind_and_text:?}"
+    );
+    assert!(
+        kind_and_text.1.contains("does not speak h2"),
+        "{kind_and_text:?}"
+    );
+}
+
+/// Connects over TLS to a server that does not speak HTTP/2: the error's kind and text.
+#[bot(crate = ttk_core)]
+fn refused(_cx: Cx, _id: usize, addr: String, tls: TlsConnector) -> (io::ErrorKind, String) {
+    let error = ttk_core::yield_!(Http2Connection::connect_tls(&addr, &tls)).unwrap_err();
+    (error.kind(), error.to_string())
+}
