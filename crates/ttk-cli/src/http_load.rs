@@ -11,6 +11,7 @@ use ttk::http::{HttpConnection, Request};
 use ttk::tls::TlsConnector;
 
 use crate::http_target::HttpTarget;
+use crate::http2_load::h2_connection;
 use crate::load_flags::{LoadFlags, finish};
 use crate::pace::{Pace, Turns};
 use crate::status::failure_reason;
@@ -18,7 +19,7 @@ use crate::tls_flags::{TlsFlags, connect_timed, count_handshakes};
 
 /// The counter of requests sent again on a new connection after the server closed the
 /// kept-alive one they went out on.
-const RESENT: &str = "requests sent again (server closed an idle connection)";
+pub(crate) const RESENT: &str = "requests sent again (server closed an idle connection)";
 
 /// `ttk http`'s flags.
 #[derive(Args, Clone, Debug)]
@@ -78,6 +79,18 @@ pub(crate) struct HttpArgs {
     #[arg(long, value_name = "SIZE", default_value = "80K", value_parser = parse_size)]
     max_head: usize,
 
+    /// The protocol: 1.1; 2 (over TLS with ALPN h2 for https://, cleartext h2c with prior
+    /// knowledge for http://, as h2load does); 2c (h2c; http:// only); auto (https:// takes
+    /// what the server chooses in ALPN, h2 or HTTP/1.1; http:// is HTTP/1.1) [h2load, curl
+    /// --http2]
+    #[arg(long = "http", value_name = "VERSION", default_value = "1.1", value_parser = parse_version)]
+    version: Version,
+
+    /// Requests in flight on each connection, over HTTP/2 (streams; past the server's
+    /// SETTINGS limit they wait, timed from when they were due) [h2load -m]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    streams: u32,
+
     #[command(flatten)]
     pub(crate) load: LoadFlags,
 
@@ -85,19 +98,36 @@ pub(crate) struct HttpArgs {
     tls: TlsFlags,
 }
 
+/// `--http`: the protocol asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// HTTP/1.1.
+    One,
+    /// HTTP/2: over TLS for https://, h2c for http://.
+    Two,
+    /// HTTP/2 in cleartext (h2c).
+    TwoCleartext,
+    /// Whatever the server chooses in ALPN (https://), HTTP/1.1 for http://.
+    Auto,
+}
+
 /// What every connection of a run shares.
 #[derive(Debug)]
-struct HttpPlan {
-    target: HttpTarget,
+pub(crate) struct HttpPlan {
+    pub(crate) target: HttpTarget,
     /// `host:port` to connect to.
-    socket_authority: String,
+    pub(crate) socket_authority: String,
     /// For https: how TLS connections are made (each connection gets its own session cache).
-    tls: Option<TlsConnector>,
-    request: Request,
+    pub(crate) tls: Option<TlsConnector>,
+    pub(crate) request: Request,
     /// `--max-head`.
-    max_head: usize,
-    load: LoadFlags,
-    pace: Option<Pace>,
+    pub(crate) max_head: usize,
+    pub(crate) load: LoadFlags,
+    pub(crate) pace: Option<Pace>,
+    /// Whether connections speak HTTP/2 (or, with `--http auto`, may).
+    http2: bool,
+    /// `--streams`.
+    pub(crate) streams: usize,
 }
 
 impl HttpArgs {
@@ -138,8 +168,37 @@ impl HttpArgs {
         }
         // Nobody reads the body: counted and dropped as it arrives, whatever its size.
         request = request.follow_redirects(self.redirects).discard_body(true);
+        let alpn: &[&str] = match (self.version, self.url.tls) {
+            (Version::TwoCleartext, true) => {
+                eprintln!(
+                    "error: --http 2c is HTTP/2 in cleartext, for http:// URLs; for https:// \
+                     write --http 2"
+                );
+                return Err(2);
+            }
+            (Version::Two, _) => &["h2"],
+            (Version::Auto, _) => &["h2", "http/1.1"],
+            _ => &["http/1.1"],
+        };
+        let http2 = match self.version {
+            Version::One => false,
+            Version::Two | Version::TwoCleartext => true,
+            Version::Auto => self.url.tls,
+        };
+        if self.streams > 1 && !http2 {
+            eprintln!(
+                "error: --streams keeps several requests in flight on a connection: HTTP/2 \
+                 only (add --http 2)"
+            );
+            return Err(2);
+        }
+        if http2 && self.redirects > 0 {
+            eprintln!(
+                "warning: --redirects is not followed over HTTP/2 yet: a 3xx is the response"
+            );
+        }
         let tls = if self.url.tls {
-            Some(self.tls.connector(&["http/1.1"], self.load.timeout)?)
+            Some(self.tls.connector(alpn, self.load.timeout)?)
         } else {
             if self.tls.any_given() {
                 eprintln!("warning: the TLS flags do nothing for an http:// URL");
@@ -163,6 +222,8 @@ impl HttpArgs {
                 max_head: self.max_head,
                 load: self.load,
                 pace,
+                http2,
+                streams: self.streams as usize,
             }),
         ))
     }
@@ -170,6 +231,9 @@ impl HttpArgs {
 
 /// Runs `plan`'s connections as `test`'s bots.
 fn run_load(test: LoadTest, plan: Arc<HttpPlan>) -> RunOutcome {
+    if plan.http2 {
+        return test.run_parallel(move |cx, session| h2_connection(cx, session, Arc::clone(&plan)));
+    }
     test.run_parallel(move |cx, session| connection(cx, session, Arc::clone(&plan)))
 }
 
@@ -264,6 +328,17 @@ async fn connect(
     let mut http = HttpConnection::over(stream, &plan.target.authority, tls)?;
     http.set_max_head_len(plan.max_head);
     Ok(http)
+}
+
+/// `--http`'s value.
+fn parse_version(text: &str) -> Result<Version, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1.1" | "1" | "http/1.1" => Ok(Version::One),
+        "2" | "h2" => Ok(Version::Two),
+        "2c" | "h2c" => Ok(Version::TwoCleartext),
+        "auto" => Ok(Version::Auto),
+        other => Err(format!("`{other}`: write 1.1, 2, 2c or auto")),
+    }
 }
 
 fn parse_target(url: &str) -> Result<HttpTarget, String> {

@@ -22,6 +22,7 @@ mod demo;
 mod demo_target;
 mod given;
 mod host_port;
+mod http2_load;
 mod http_load;
 mod http_target;
 mod limits;

@@ -78,13 +78,22 @@ impl<'a> Turns<'a> {
         }
     }
 
-    /// Waits until request `k` is due: `Some(Some(due))` on a schedule, `Some(None)` without
-    /// one, `None` once the schedule is over.
-    pub(crate) async fn wait(&self, k: u64) -> Option<Option<Instant>> {
+    /// When request `k` of this connection is due, without waiting for it: `Some(None)`
+    /// without a schedule (at once), `None` if the schedule ends before it.
+    pub(crate) fn at(&self, k: u64) -> Option<Option<Instant>> {
         let Some((pace, start)) = self.schedule else {
             return Some(None);
         };
-        let at = pace.send_at(start, self.connection, k)?;
+        pace.send_at(start, self.connection, k).map(Some)
+    }
+
+    /// Waits until request `k` is due: `Some(Some(due))` on a schedule, `Some(None)` without
+    /// one, `None` once the schedule is over.
+    pub(crate) async fn wait(&self, k: u64) -> Option<Option<Instant>> {
+        let at = self.at(k)?;
+        let Some(at) = at else {
+            return Some(None);
+        };
         if at > ttk::now() {
             ttk::sleep_until(at).await;
         }

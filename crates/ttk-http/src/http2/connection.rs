@@ -52,6 +52,34 @@ const PASSES_BEFORE_YIELD: u32 = 64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ticket(u64);
 
+impl Ticket {
+    /// The ticket's number: the connection's requests are numbered from 0 in the order they
+    /// were started.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_http::Request;
+    /// use ttk_http::http2::Http2Connection;
+    /// use ttk_net::{TcpListener, TcpStream};
+    /// use ttk_tls::MaybeTls;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn numbers(_cx: Cx, _id: usize) -> std::io::Result<Vec<u64>> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let tcp = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let mut h2c = Http2Connection::over(MaybeTls::Plain(tcp), "localhost", None)?;
+    ///     Ok((0..3).map(|_| h2c.start(&Request::get("/")).number()).collect())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, numbers)[0].as_ref().unwrap(), &[0, 1, 2]);
+    /// ```
+    pub fn number(self) -> u64 {
+        self.0
+    }
+}
+
 /// An HTTP/2 connection: many requests in flight at once on one TCP connection (TLS with ALPN
 /// `h2`, or cleartext `h2c` with prior knowledge), driven by the bot that owns it.
 ///
@@ -88,8 +116,9 @@ pub struct Ticket(u64);
 pub struct Http2Connection {
     /// Where and how to connect again.
     target: Target,
-    /// The connection of the moment; `None` between one ending and the next being made.
-    session: Option<Session>,
+    /// The connection of the moment; `None` between one ending and the next being made
+    /// (boxed: h2's state is large, and a bot between connections need not hold it).
+    session: Option<Box<Session>>,
     /// The wakers handed to h2.
     wakes: Wakes,
     /// Requests in flight, by slot (a slot's waker is reused by the requests that take it).
@@ -905,13 +934,13 @@ impl Http2Connection {
         };
         let (send, connection) = handshake.map_err(|error| h2_error(&error))?;
         self.answered_here = 0;
-        self.session = Some(Session {
+        self.session = Some(Box::new(Session {
             stream,
             pipe,
             send,
             connection,
             refusing: false,
-        });
+        }));
         self.connections_opened += 1;
         Ok(())
     }

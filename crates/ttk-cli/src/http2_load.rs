@@ -1,0 +1,280 @@
+//! `ttk http --http 2`: connections that keep `--streams` requests in flight each.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ttk::Cx;
+use ttk::Transaction;
+use ttk::cli::Session;
+use ttk::http::HttpConnection;
+use ttk::http::Request;
+use ttk::http::http2::Http2Connection;
+use ttk::tls::TlsConnector;
+
+use crate::http_load::{HttpPlan, RESENT};
+
+/// The counter of requests an HTTP/2 server refused unprocessed (above the last stream of its
+/// GOAWAY, or reset with REFUSED_STREAM), sent again on a new connection.
+const REFUSED: &str = "requests sent again (refused unprocessed: GOAWAY, REFUSED_STREAM)";
+
+/// The counter of connections made inside requests, after a server ended one.
+const REOPENED: &str = "connections made again (the server ended one: GOAWAY, close)";
+use crate::pace::Turns;
+use crate::status::failure_reason;
+use crate::tls_flags::{connect_timed, count_handshakes};
+
+/// The counter of connections by the protocol they speak: shows what was negotiated.
+fn protocol_counter(protocol: &str) -> String {
+    format!("connections over {protocol}")
+}
+
+/// One connection keeping up to `--streams` requests in flight: each request is started when
+/// due (at once, or on the `--rate` schedule) and a slot is free, and timed from when it was
+/// due, so a request held back by the stream limit shows as latency.
+#[ttk::bot]
+pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
+    // This connection's own TLS sessions: it resumes its own, as a browser does.
+    let tls = plan.tls.as_ref().map(TlsConnector::for_one_client);
+    let turns = Turns::new(plan.pace.as_ref(), session.id());
+    let mut iterations = session.iterations();
+    let mut next_k = iterations.next();
+    let mut wire: Option<Connection> = None;
+    let mut open: HashMap<u64, Transaction> = HashMap::new();
+    loop {
+        // Start what is due while slots are free.
+        let mut next_due: Option<Instant> = None;
+        while open.len() < plan.streams {
+            let Some(k) = next_k else { break };
+            let Some(due) = turns.at(k) else {
+                next_k = None;
+                break;
+            };
+            if let Some(at) = due
+                && at > ttk::now()
+            {
+                next_due = Some(at);
+                break;
+            }
+            if wire.is_none() {
+                match ttk::yield_!(Box::pin(connect(&cx, &plan, tls.as_ref()))) {
+                    Ok(connected) => wire = Some(connected),
+                    Err(_) => {
+                        // Refused or timed out (counted as a failed connect): the request
+                        // stays due.
+                        ttk::yield_!(turns.pause_after_failure());
+                        if open.is_empty() {
+                            break;
+                        }
+                        continue;
+                    }
+                }
+            }
+            let Some(connection) = wire.as_mut() else {
+                break;
+            };
+            if let Some(at) = due {
+                cx.measure_from(at);
+            }
+            let transaction = cx.transaction("request");
+            let ticket = connection.start(&plan.request);
+            open.insert(ticket, transaction);
+            next_k = iterations.next();
+        }
+        if open.is_empty() {
+            match (next_k, next_due) {
+                (None, _) => break,
+                (Some(_), Some(at)) => {
+                    ttk::yield_!(ttk::sleep_until(at));
+                    continue;
+                }
+                // Due now but no connection: `connect` failed; try again.
+                (Some(_), None) => continue,
+            }
+        }
+        let Some(connection) = wire.as_mut() else {
+            // Requests in flight always have their connection.
+            break;
+        };
+        let before = connection.counts();
+        let finished = match next_due {
+            Some(at) => ttk::yield_!(connection.next_before(at)),
+            None => ttk::yield_!(connection.next()),
+        };
+        let after = connection.counts();
+        if after.resent > before.resent {
+            let counter = if connection.is_http2() {
+                REFUSED
+            } else {
+                RESENT
+            };
+            cx.count(counter, after.resent - before.resent);
+        }
+        if after.opened > before.opened {
+            cx.count(REOPENED, after.opened - before.opened);
+        }
+        if let Some(tls) = tls.as_ref() {
+            // Handshakes of connections made again inside requests (GOAWAY).
+            count_handshakes(
+                &cx,
+                tls,
+                after.handshakes.0 - before.handshakes.0,
+                after.handshakes.1 - before.handshakes.1,
+            );
+        }
+        if let Some((ticket, result)) = finished
+            && let Some(transaction) = open.remove(&ticket)
+        {
+            match result {
+                Ok(status) if status < 400 => {
+                    transaction.ok();
+                }
+                Ok(status) => {
+                    transaction.fail(failure_reason(status));
+                }
+                Err(error) => {
+                    transaction.fail_with(&error);
+                }
+            }
+        }
+        // Ended by the server (GOAWAY, a close) with nothing left on it: the next request
+        // goes through a new, timed `connect`.
+        if open.is_empty() && wire.as_ref().is_some_and(|c| !c.is_open()) {
+            wire = None;
+        }
+    }
+}
+
+/// A connection of `--http 2` (or of `--http auto` where the server chose HTTP/1.1 in ALPN:
+/// one request at a time, as HTTP/1.1 allows).
+pub(crate) enum Connection {
+    /// HTTP/2.
+    Two(Http2Connection),
+    /// HTTP/1.1, one request at a time.
+    One {
+        /// The connection.
+        http: HttpConnection,
+        /// The request it sends.
+        request: Request,
+        /// The number of the request under way, until it is answered.
+        under_way: Option<u64>,
+        /// The number of the next request.
+        next: u64,
+    },
+}
+
+/// What a connection counted so far: requests sent again and TLS handshakes inside them.
+#[derive(Clone, Copy, Debug)]
+struct Counts {
+    resent: u64,
+    opened: u64,
+    handshakes: (u64, u64),
+}
+
+impl Connection {
+    /// Starts the plan's request (over HTTP/1.1 the bot starts one at a time: nothing else is
+    /// under way); its number on this connection.
+    fn start(&mut self, request: &Request) -> u64 {
+        match self {
+            Connection::Two(h2) => h2.start(request).number(),
+            Connection::One {
+                under_way, next, ..
+            } => {
+                *under_way = Some(*next);
+                *next += 1;
+                *next - 1
+            }
+        }
+    }
+
+    /// Awaits the next response: its request's number and status.
+    async fn next(&mut self) -> Option<(u64, io::Result<u16>)> {
+        match self {
+            Connection::Two(h2) => h2
+                .next()
+                .await
+                .map(|(ticket, result)| (ticket.number(), result.map(|r| r.status()))),
+            Connection::One {
+                http,
+                request,
+                under_way,
+                ..
+            } => {
+                let number = under_way.take()?;
+                Some((number, http.send(request).await.map(|r| r.status())))
+            }
+        }
+    }
+
+    /// As [`Connection::next`], giving up at `until`.
+    async fn next_before(&mut self, until: Instant) -> Option<(u64, io::Result<u16>)> {
+        match self {
+            Connection::Two(h2) => h2
+                .next_before(until)
+                .await
+                .map(|(ticket, result)| (ticket.number(), result.map(|r| r.status()))),
+            // One at a time: the next request waits for this one whatever its due time.
+            Connection::One { .. } => Box::pin(self.next()).await,
+        }
+    }
+
+    /// Its counts.
+    fn counts(&self) -> Counts {
+        match self {
+            Connection::Two(h2) => Counts {
+                resent: h2.retries(),
+                opened: h2.connections_opened(),
+                handshakes: h2.tls_handshakes(),
+            },
+            Connection::One { http, .. } => Counts {
+                resent: http.retries(),
+                opened: http.connections_opened(),
+                handshakes: http.tls_handshakes(),
+            },
+        }
+    }
+
+    /// Whether it speaks HTTP/2.
+    fn is_http2(&self) -> bool {
+        matches!(self, Connection::Two(_))
+    }
+
+    /// Whether new requests can go on it.
+    fn is_open(&self) -> bool {
+        match self {
+            Connection::Two(h2) => h2.is_open(),
+            Connection::One { http, .. } => http.is_open(),
+        }
+    }
+}
+
+/// Connects, timed as `connect`, then for https makes the handshake, timed as `tls`; the
+/// protocol is HTTP/2 unless, with `--http auto`, the server chose HTTP/1.1 in ALPN.
+async fn connect(cx: &Cx, plan: &HttpPlan, tls: Option<&TlsConnector>) -> io::Result<Connection> {
+    let name = plan.target.host();
+    let stream = connect_timed(
+        cx,
+        &plan.socket_authority,
+        tls.map(|tls| (tls, name)),
+        plan.load.timeout,
+    )
+    .await?;
+    let h2 = stream
+        .tls()
+        .is_none_or(|tls| tls.alpn_protocol().as_deref() == Some(b"h2"));
+    if h2 {
+        let connection = Http2Connection::over(stream, &plan.target.authority, tls)?;
+        cx.count(&protocol_counter(connection.protocol()), 1);
+        return Ok(Connection::Two(connection));
+    }
+    let mut http = HttpConnection::over(stream, &plan.target.authority, tls)?;
+    http.set_max_head_len(plan.max_head);
+    cx.count(&protocol_counter("http/1.1"), 1);
+    Ok(Connection::One {
+        http,
+        request: plan.request.clone(),
+        under_way: None,
+        next: 0,
+    })
+}
