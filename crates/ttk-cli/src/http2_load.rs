@@ -39,21 +39,34 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
     let tls = plan.tls.as_ref().map(TlsConnector::for_one_client);
     let turns = Turns::new(plan.pace.as_ref(), session.id());
     let mut iterations = session.iterations();
-    let mut next_k = iterations.next();
+    // A request taken from the iterations but not yet due (on a schedule).
+    let mut pending: Option<u64> = None;
+    // No request is left to start (the duration or the schedule is over).
+    let mut ended = false;
     let mut wire: Option<Connection> = None;
     let mut open: HashMap<u64, Transaction> = HashMap::new();
     loop {
         // Start what is due while slots are free.
         let mut next_due: Option<Instant> = None;
-        while open.len() < plan.streams {
-            let Some(k) = next_k else { break };
+        while !ended
+            && open.len()
+                < wire
+                    .as_ref()
+                    .map_or(plan.streams, |c| c.capacity(plan.streams))
+        {
+            // Taken only when a slot is free: none starts after the duration.
+            let Some(k) = pending.take().or_else(|| iterations.next()) else {
+                ended = true;
+                break;
+            };
             let Some(due) = turns.at(k) else {
-                next_k = None;
+                ended = true;
                 break;
             };
             if let Some(at) = due
                 && at > ttk::now()
             {
+                pending = Some(k);
                 next_due = Some(at);
                 break;
             }
@@ -61,12 +74,10 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                 match ttk::yield_!(Box::pin(connect(&cx, &plan, tls.as_ref()))) {
                     Ok(connected) => wire = Some(connected),
                     Err(_) => {
-                        // Refused or timed out (counted as a failed connect): the request
-                        // stays due.
+                        // Refused or timed out (counted as a failed connect): this request is
+                        // not sent, as over HTTP/1.1, so that on a schedule the next one's due
+                        // time paces the retries (without one, a pause does).
                         ttk::yield_!(turns.pause_after_failure());
-                        if open.is_empty() {
-                            break;
-                        }
                         continue;
                     }
                 }
@@ -80,36 +91,31 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             let transaction = cx.transaction("request");
             let ticket = connection.start(&plan.request);
             open.insert(ticket, transaction);
-            next_k = iterations.next();
         }
         if open.is_empty() {
-            match (next_k, next_due) {
-                (None, _) => break,
-                (Some(_), Some(at)) => {
-                    ttk::yield_!(ttk::sleep_until(at));
-                    continue;
-                }
-                // Due now but no connection: `connect` failed; try again.
-                (Some(_), None) => continue,
+            if ended {
+                break;
             }
+            if let Some(at) = next_due {
+                ttk::yield_!(ttk::sleep_until(at));
+            }
+            continue;
         }
         let Some(connection) = wire.as_mut() else {
             // Requests in flight always have their connection.
             break;
         };
         let before = connection.counts();
-        let finished = match next_due {
+        let finished = match next_due.filter(|_| !ended) {
             Some(at) => ttk::yield_!(connection.next_before(at)),
             None => ttk::yield_!(connection.next()),
         };
         let after = connection.counts();
+        if after.refused > before.refused {
+            cx.count(REFUSED, after.refused - before.refused);
+        }
         if after.resent > before.resent {
-            let counter = if connection.is_http2() {
-                REFUSED
-            } else {
-                RESENT
-            };
-            cx.count(counter, after.resent - before.resent);
+            cx.count(RESENT, after.resent - before.resent);
         }
         if after.opened > before.opened {
             cx.count(REOPENED, after.opened - before.opened);
@@ -167,7 +173,10 @@ pub(crate) enum Connection {
 /// What a connection counted so far: requests sent again and TLS handshakes inside them.
 #[derive(Clone, Copy, Debug)]
 struct Counts {
+    /// Requests sent again after a connection broke (or, over HTTP/1.1, was closed idle).
     resent: u64,
+    /// Requests an HTTP/2 server refused unprocessed, sent again.
+    refused: u64,
     opened: u64,
     handshakes: (u64, u64),
 }
@@ -223,21 +232,26 @@ impl Connection {
     fn counts(&self) -> Counts {
         match self {
             Connection::Two(h2) => Counts {
-                resent: h2.retries(),
+                resent: h2.retries() - h2.refused(),
+                refused: h2.refused(),
                 opened: h2.connections_opened(),
                 handshakes: h2.tls_handshakes(),
             },
             Connection::One { http, .. } => Counts {
                 resent: http.retries(),
+                refused: 0,
                 opened: http.connections_opened(),
                 handshakes: http.tls_handshakes(),
             },
         }
     }
 
-    /// Whether it speaks HTTP/2.
-    fn is_http2(&self) -> bool {
-        matches!(self, Connection::Two(_))
+    /// How many requests it may have in flight: `streams` over HTTP/2, one over HTTP/1.1.
+    fn capacity(&self, streams: usize) -> usize {
+        match self {
+            Connection::Two(_) => streams,
+            Connection::One { .. } => 1,
+        }
     }
 
     /// Whether new requests can go on it.

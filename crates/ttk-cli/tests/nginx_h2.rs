@@ -157,8 +157,20 @@ fn h2_over_tls_and_auto_against_h2_and_http1_servers() {
         return;
     };
     let url = format!("https://{}/", nginx.addr);
+    // --streams asks for more than HTTP/1.1 can carry: one at a time on each connection.
     let args = [
-        "http", &url, "--http", "auto", "--cacert", &ca, "-c", "2", "-d", "500ms",
+        "http",
+        &url,
+        "--http",
+        "auto",
+        "--cacert",
+        &ca,
+        "-c",
+        "2",
+        "--streams",
+        "4",
+        "-d",
+        "500ms",
     ];
     let (output, report) = ttk(&args, &nginx, "auto-h1");
     let report = check(&output, report, &nginx, "HTTP/1.1 200");

@@ -299,3 +299,32 @@ fn refused(_cx: Cx, _id: usize, addr: String, tls: TlsConnector) -> (io::ErrorKi
     let error = ttk_core::yield_!(Http2Connection::connect_tls(&addr, &tls)).unwrap_err();
     (error.kind(), error.to_string())
 }
+
+#[test]
+fn send_waits_for_its_own_answer_among_others_started_before() {
+    let Some((nginx, _)) = start("http2", "keepalive_requests 100000;") else {
+        return;
+    };
+    let addr = nginx.addr.clone();
+    let (own, others) = ttk_core::run(1, move |cx, id| mixed(cx, id, addr.clone()))
+        .remove(0)
+        .unwrap();
+    assert_eq!(own, "POST\n");
+    assert_eq!(others, 10, "the started requests' results wait for next()");
+    assert_eq!(logged(&nginx).len(), 11);
+}
+
+/// Starts ten GETs, then sends a POST and awaits it; then collects the ten.
+#[bot(crate = ttk_core)]
+fn mixed(_cx: Cx, _id: usize, addr: String) -> io::Result<(String, usize)> {
+    let mut h2c = ttk_core::yield_!(Http2Connection::connect(&format!("http://{addr}/")))?;
+    for _ in 0..10 {
+        h2c.start(&Request::get("/hello"));
+    }
+    let own = ttk_core::yield_!(h2c.send(&Request::post("/echo-method").body("x")))?;
+    let mut others = 0;
+    while let Some((_, result)) = ttk_core::yield_!(h2c.next()) {
+        others += usize::from(result?.body() == b"hello from nginx\n");
+    }
+    Ok((own.text()?.to_owned(), others))
+}

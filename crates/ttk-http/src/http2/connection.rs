@@ -38,6 +38,10 @@ const CONNECTION_WINDOW: u32 = 1 << 24;
 /// sends more fails the stream instead of filling memory.
 const MAX_HEADER_LIST: u32 = 256 * 1024;
 
+/// The longest body kept by default (as `HttpConnection`'s): a server that sends more cannot
+/// fill memory, since the windows reopen as soon as bytes are read.
+const DEFAULT_MAX_BODY_LEN: usize = 16 * 1024 * 1024;
+
 /// How many times one request is sent again after servers refused it unprocessed.
 const MAX_RESENDS: u8 = 3;
 
@@ -146,6 +150,7 @@ pub struct Http2Connection {
     /// Counts for the caller.
     connections_opened: u64,
     retries: u64,
+    refused: u64,
     tls_handshakes: (u64, u64),
     /// Bodies longer than this fail the request.
     max_body_len: usize,
@@ -178,6 +183,9 @@ struct Session {
     /// h2 refused new streams (the server sent GOAWAY, or the connection failed): waiting
     /// requests go on the next connection.
     refusing: bool,
+    /// A write to the server failed: what h2 writes from now on is dropped, and the reading
+    /// goes on to the end of the stream.
+    write_failed: bool,
 }
 
 /// A request not yet opened.
@@ -216,8 +224,11 @@ enum Outcome {
     Pending,
     /// Finished (boxed: a response is large, and most polls end `Pending`).
     Done(Box<io::Result<Http2Response>>),
-    /// Refused unprocessed: send it again on a new connection.
-    Resend,
+    /// Refused unprocessed (above GOAWAY's last stream, or `REFUSED_STREAM`): send it again.
+    Refused,
+    /// Cut off with no answer by a connection that broke: an idempotent request is sent
+    /// again, a few times at most (the server may have seen it).
+    Broken,
 }
 
 impl Http2Connection {
@@ -346,8 +357,9 @@ impl Http2Connection {
             woken: Vec::new(),
             connections_opened: 0,
             retries: 0,
+            refused: 0,
             tls_handshakes: (0, 0),
-            max_body_len: usize::MAX,
+            max_body_len: DEFAULT_MAX_BODY_LEN,
             answered_here: 0,
         };
         connection.begin(stream)?;
@@ -410,6 +422,17 @@ impl Http2Connection {
         self.retries
     }
 
+    /// Of the [`Http2Connection::retries`], those the server refused unprocessed (above its
+    /// GOAWAY's last stream, or reset with `REFUSED_STREAM`): sent again with no risk of
+    /// being served twice. The others were idempotent requests cut off by a broken
+    /// connection.
+    ///
+    /// # Examples
+    /// See [`Http2Connection::connections_opened`]: a new connection has none.
+    pub fn refused(&self) -> u64 {
+        self.refused
+    }
+
     /// TLS handshakes made by this connection's own connects: `(full, resumed)`.
     ///
     /// # Examples
@@ -439,7 +462,7 @@ impl Http2Connection {
     }
 
     /// Fails a response whose body is longer than `limit` bytes, unless its request discards
-    /// the body ([`Request::discard_body`]). No limit by default.
+    /// the body ([`Request::discard_body`]). 16 MiB by default.
     ///
     /// # Examples
     /// `h2.set_max_body_len(1 << 20);` caps kept bodies at 1 MiB.
@@ -458,11 +481,13 @@ impl Http2Connection {
     pub async fn send(&mut self, request: &Request) -> io::Result<Http2Response> {
         let ticket = self.start(request);
         loop {
-            if let Some(at) = self.finished.iter().position(|(t, _)| *t == ticket) {
+            // Its result is the newest when it comes (drive returns at each new one), but
+            // one made at once (a request that could not be prepared) may sit behind others.
+            if let Some(at) = self.finished.iter().rposition(|(t, _)| *t == ticket) {
                 let (_, result) = self.finished.remove(at).expect("found just now");
                 return result;
             }
-            self.drive(None, true).await;
+            self.drive(None).await;
         }
     }
 
@@ -541,7 +566,7 @@ impl Http2Connection {
             if self.in_flight == 0 && self.waiting.is_empty() {
                 return None;
             }
-            self.drive(None, true).await;
+            self.drive(None).await;
         }
     }
 
@@ -563,60 +588,58 @@ impl Http2Connection {
             if (self.in_flight == 0 && self.waiting.is_empty()) || ttk_core::now() >= until {
                 return None;
             }
-            self.drive(Some(until), false).await;
+            self.drive(Some(until)).await;
         }
     }
 
-    /// Moves the connection on until a request finishes, `until` passes, or (if `settle`)
-    /// nothing is left to do.
-    async fn drive(&mut self, until: Option<Instant>, settle: bool) {
+    /// Moves the connection on until one more request has finished than when it was called,
+    /// `until` passes, or nothing is left to do. What h2 wrote is sent before it returns.
+    async fn drive(&mut self, until: Option<Instant>) {
+        let results_before = self.finished.len();
         let mut passes = 0u32;
         loop {
-            if !self.finished.is_empty() || (self.in_flight == 0 && self.waiting.is_empty()) {
-                return;
+            passes += 1;
+            if passes.is_multiple_of(PASSES_BEFORE_YIELD) {
+                // Reads that complete at once and wakes that follow each other: let the
+                // loop's other bots run now and then.
+                ttk_core::__private::yield_now().await;
             }
             if self.session.is_none() && !self.waiting.is_empty() {
-                // Boxed: connecting (with a TLS handshake) is a large future, which held
-                // inline would make every bot that owns a connection that large.
-                let reconnected = Box::pin(self.reconnect()).await;
-                if let Err(error) = reconnected {
-                    self.fail_waiting(&error);
+                self.expire();
+                if !self.waiting.is_empty() {
+                    // Boxed: connecting (with a TLS handshake) is a large future, which held
+                    // inline would make every bot that owns a connection that large.
+                    if let Err(error) = Box::pin(self.reconnect()).await {
+                        self.fail_waiting(&error);
+                    }
                 }
-                continue;
             }
             self.step();
             self.expire();
-            if !self.finished.is_empty() {
+            if self
+                .session
+                .as_ref()
+                .is_some_and(|session| session.pipe.has_outgoing())
+            {
+                self.flush().await;
+                continue;
+            }
+            let nothing_left = self.in_flight == 0 && self.waiting.is_empty();
+            if self.finished.len() > results_before || nothing_left {
                 return;
             }
-            if let Some(session) = &mut self.session
-                && session.pipe.has_outgoing()
-            {
-                session.pipe.take_outgoing(&mut self.write_buf);
-                let wrote = session.stream.write_all(&self.write_buf).await;
-                self.write_buf.clear();
-                if let Err(error) = wrote {
-                    session.pipe.end(Err(error));
-                }
+            if self.wakes.any_stream() || self.wakes.take_connection() {
                 continue;
             }
-            if self.wakes.any_stream() || self.wakes.take_connection() {
-                passes += 1;
-                if passes.is_multiple_of(PASSES_BEFORE_YIELD) {
-                    ttk_core::__private::yield_now().await;
-                }
-                continue;
+            if until.is_some_and(|until| ttk_core::now() >= until) {
+                return;
             }
             let deadline = match (self.earliest_deadline(), until) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
             let Some(session) = &self.session else {
-                // Nothing to read from: only deadlines are left (none, if `settle` is false).
-                match deadline {
-                    Some(at) => ttk_core::sleep_until(at).await,
-                    None => return,
-                }
+                // Between connections with requests waiting: connect again at the top.
                 continue;
             };
             let read = session.stream.read(&mut self.read_buf);
@@ -624,11 +647,50 @@ impl Http2Connection {
                 Some(Ok(0)) => session.pipe.end(Ok(())),
                 Some(Ok(n)) => session.pipe.receive(&self.read_buf[..n]),
                 Some(Err(error)) => session.pipe.end(Err(error)),
-                None => {
-                    if until.is_some_and(|until| ttk_core::now() >= until) && !settle {
-                        return;
-                    }
-                }
+                None => {}
+            }
+        }
+    }
+
+    /// Writes what h2 wrote, reading meanwhile (a server may be blocked writing to us until
+    /// we read). A write that fails leaves the reading going (answers may still be there); a
+    /// write still stuck when a request's deadline passes is abandoned, and with it the
+    /// connection (a half-written frame cannot be taken back).
+    async fn flush(&mut self) {
+        let deadline = self.earliest_deadline();
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        session.pipe.take_outgoing(&mut self.write_buf);
+        if session.write_failed {
+            // Nothing more reaches the server; the reading goes on to the end.
+            self.write_buf.clear();
+            return;
+        }
+        let written = write_while_reading(
+            &session.stream,
+            &self.write_buf,
+            &mut self.read_buf,
+            &session.pipe,
+            deadline,
+        )
+        .await;
+        self.write_buf.clear();
+        match written {
+            Written::Done => {}
+            Written::Failed => {
+                session.write_failed = true;
+                session.refusing = true;
+            }
+            Written::Abandoned => {
+                session.pipe.end(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "HTTP/2: the server stopped reading (a write was abandoned part way); the \
+                     connection cannot go on",
+                )));
+                session.write_failed = true;
+                session.refusing = true;
+                self.expire();
             }
         }
     }
@@ -636,6 +698,9 @@ impl Http2Connection {
     /// One pass over h2 without waiting: the connection, then new streams, then the streams
     /// h2 woke; again while it woke anything.
     fn step(&mut self) {
+        if self.session.is_none() {
+            return;
+        }
         for _ in 0..PASSES_BEFORE_YIELD {
             let ended = self.poll_connection();
             self.open_waiting();
@@ -648,6 +713,8 @@ impl Http2Connection {
                 return;
             }
         }
+        // Still waking after many passes: keep the wake for the driver's next pass.
+        self.wakes.connection().wake_by_ref();
     }
 
     /// Polls h2's connection state machine; whether it ended.
@@ -663,7 +730,12 @@ impl Http2Connection {
     /// Opens waiting requests as streams while the server's limits allow.
     fn open_waiting(&mut self) {
         while let Some(session) = &mut self.session {
-            if session.refusing || self.waiting.is_empty() {
+            // Past the server's limit h2 would queue the stream itself, out of our reach (a
+            // request whose time runs out there would still be sent): it waits here instead.
+            if session.refusing
+                || self.waiting.is_empty()
+                || self.in_flight >= session.send.current_max_send_streams()
+            {
                 return;
             }
             let mut cx = Context::from_waker(self.wakes.connection());
@@ -752,33 +824,47 @@ impl Http2Connection {
 
     /// Hands out a finished request's result, or queues it again.
     fn settle(&mut self, mut queued: Queued, outcome: Outcome) {
-        match outcome {
+        let result = match outcome {
             Outcome::Pending => unreachable!("settled only when finished"),
             Outcome::Done(result) => {
-                let result = *result;
                 self.answered_here += u64::from(result.is_ok());
-                self.finished.push_back((Ticket(queued.ticket), result));
+                *result
             }
-            Outcome::Resend if self.answered_here > 0 || queued.resends_left > 0 => {
+            // A server that answers others on the connection refuses some when it ends it:
+            // those go again however often; one that answers none, a few times.
+            Outcome::Refused if self.answered_here > 0 || queued.resends_left > 0 => {
                 if self.answered_here == 0 {
                     queued.resends_left -= 1;
                 }
                 self.retries += 1;
+                self.refused += 1;
                 // First in line: it was due before those still waiting.
                 self.waiting.push_front(queued);
+                return;
             }
-            Outcome::Resend => self.finished.push_back((
-                Ticket(queued.ticket),
-                Err(io::Error::new(
-                    io::ErrorKind::ConnectionRefused,
-                    format!(
-                        "HTTP/2: the server refused the request unprocessed {} times, on \
-                         connections that answered nothing",
-                        MAX_RESENDS + 1
-                    ),
-                )),
+            Outcome::Broken if queued.resends_left > 0 => {
+                queued.resends_left -= 1;
+                self.retries += 1;
+                self.waiting.push_front(queued);
+                return;
+            }
+            Outcome::Refused => Err(io::Error::new(
+                io::ErrorKind::ConnectionRefused,
+                format!(
+                    "HTTP/2: the server refused the request unprocessed {} times, on \
+                     connections that answered nothing",
+                    MAX_RESENDS + 1
+                ),
             )),
-        }
+            Outcome::Broken => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "HTTP/2: the connection broke before the response, {} times",
+                    MAX_RESENDS + 1
+                ),
+            )),
+        };
+        self.finished.push_back((Ticket(queued.ticket), result));
     }
 
     /// The connection ended: every request still on it is polled one last time (h2 has
@@ -797,7 +883,7 @@ impl Http2Connection {
                 let outcome = if request.queued.request.resend_if_broken
                     && matches!(request.phase, Phase::Head(_))
                 {
-                    Outcome::Resend
+                    Outcome::Broken
                 } else {
                     Outcome::Done(Box::new(Err(closed_early())))
                 };
@@ -840,8 +926,18 @@ impl Http2Connection {
         }
     }
 
-    /// The earliest deadline of a request in flight or first in line.
-    fn earliest_deadline(&self) -> Option<Instant> {
+    /// The earliest deadline of a request in flight or first in line (entries of requests
+    /// that finished are dropped on the way, so they wake nobody).
+    fn earliest_deadline(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((_, ticket, slot))) = self.deadlines.peek() {
+            let live = self.slots[slot as usize]
+                .as_ref()
+                .is_some_and(|request| request.queued.ticket == ticket);
+            if live {
+                break;
+            }
+            self.deadlines.pop();
+        }
         let in_flight = self.deadlines.peek().map(|Reverse((at, _, _))| *at);
         let waiting = self.waiting.front().and_then(|queued| queued.deadline);
         match (in_flight, waiting) {
@@ -858,7 +954,8 @@ impl Http2Connection {
         }
     }
 
-    /// Makes a new connection to the same server (within the first waiting request's time).
+    /// Makes a new connection to the same server, within the first waiting request's time
+    /// (`Ok` with no connection if that ran out).
     async fn reconnect(&mut self) -> io::Result<()> {
         let limit = self
             .waiting
@@ -867,7 +964,6 @@ impl Http2Connection {
             .map(|deadline| deadline.saturating_duration_since(ttk_core::now()));
         let connecting = async {
             let tcp = TcpStream::connect(self.target.addr).await?;
-            tcp.set_nodelay(true)?;
             match &self.target.tls {
                 Some((tls, name)) => Ok(MaybeTls::from(
                     tls.connect(name, tcp).await.map_err(no_h2_named)?,
@@ -876,14 +972,12 @@ impl Http2Connection {
             }
         };
         let stream = match limit {
-            Some(limit) => ttk_core::timeout(limit, connecting)
-                .await
-                .map_err(|elapsed| {
-                    io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!("HTTP/2: connecting again took over {elapsed}"),
-                    )
-                })??,
+            Some(limit) => match ttk_core::timeout(limit, connecting).await {
+                Ok(connected) => connected?,
+                // The first waiting request's time ran out: it fails as timed out, and the
+                // others try again.
+                Err(_) => return Ok(()),
+            },
             None => connecting.await?,
         };
         self.begin(stream)?;
@@ -921,11 +1015,14 @@ impl Http2Connection {
                 ));
             }
         }
+        stream.get_ref().set_nodelay(true)?;
         let pipe = Pipe::default();
         let handshake = h2::client::Builder::new()
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .max_header_list_size(MAX_HEADER_LIST)
+            // Until the server's SETTINGS say otherwise (RFC 9113 advises at least 100).
+            .initial_max_send_streams(100)
             .enable_push(false)
             .handshake::<Pipe, Bytes>(pipe.clone());
         let mut cx = Context::from_waker(self.wakes.connection());
@@ -940,6 +1037,7 @@ impl Http2Connection {
             send,
             connection,
             refusing: false,
+            write_failed: false,
         }));
         self.connections_opened += 1;
         Ok(())
@@ -954,10 +1052,10 @@ impl InFlight {
                 Poll::Pending => return Outcome::Pending,
                 Poll::Ready(Ok(response)) => response,
                 Poll::Ready(Err(error)) => {
-                    return if refused_unprocessed(&error)
-                        || (self.queued.request.resend_if_broken && error.is_io())
-                    {
-                        Outcome::Resend
+                    return if refused_unprocessed(&error) {
+                        Outcome::Refused
+                    } else if self.queued.request.resend_if_broken && error.is_io() {
+                        Outcome::Broken
                     } else {
                         Outcome::Done(Box::new(Err(h2_error(&error))))
                     };
@@ -1044,6 +1142,82 @@ async fn read_or_sleep<F: Future<Output = io::Result<usize>>>(
     })
     .await
 }
+
+/// How a write went.
+enum Written {
+    /// All written.
+    Done,
+    /// The write failed.
+    Failed,
+    /// A deadline passed first: the write was abandoned part way.
+    Abandoned,
+}
+
+/// What happened first while writing.
+enum WriteStep {
+    Wrote(io::Result<()>),
+    Read(io::Result<usize>),
+    Late,
+}
+
+/// Writes `out` to `stream` while reading from it into `pipe` (through `read_buf`), until the
+/// write is done or `deadline` passes. Reading stops at the stream's end, or when the pipe
+/// holds more than the server may send unasked (a server that will not read yet sends
+/// without end is not followed into memory).
+async fn write_while_reading(
+    stream: &MaybeTls,
+    out: &[u8],
+    read_buf: &mut [u8],
+    pipe: &Pipe,
+    deadline: Option<Instant>,
+) -> Written {
+    let mut write = pin!(stream.write_all(out));
+    let mut sleep = deadline.map(ttk_core::sleep_until);
+    let mut reading = true;
+    loop {
+        reading &= pipe.unread() <= MAX_UNREAD;
+        let step = {
+            let mut read = pin!(reading.then(|| stream.read(read_buf)));
+            poll_fn(|cx| {
+                if let Poll::Ready(result) = write.as_mut().poll(cx) {
+                    return Poll::Ready(WriteStep::Wrote(result));
+                }
+                if let Some(read) = read.as_mut().as_pin_mut()
+                    && let Poll::Ready(result) = read.poll(cx)
+                {
+                    return Poll::Ready(WriteStep::Read(result));
+                }
+                let late = sleep
+                    .as_mut()
+                    .is_some_and(|sleep| Pin::new(sleep).poll(cx).is_ready());
+                if late {
+                    Poll::Ready(WriteStep::Late)
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await
+        };
+        match step {
+            WriteStep::Wrote(Ok(())) => return Written::Done,
+            WriteStep::Wrote(Err(_)) => return Written::Failed,
+            WriteStep::Read(Ok(0)) => {
+                pipe.end(Ok(()));
+                reading = false;
+            }
+            WriteStep::Read(Ok(n)) => pipe.receive(&read_buf[..n]),
+            WriteStep::Read(Err(error)) => {
+                pipe.end(Err(error));
+                reading = false;
+            }
+            WriteStep::Late => return Written::Abandoned,
+        }
+    }
+}
+
+/// The most received bytes kept for h2 while a write is stuck: the connection's window (all
+/// the DATA the server may send) and as much again for other frames.
+const MAX_UNREAD: usize = 2 * CONNECTION_WINDOW as usize;
 
 /// Whether the server refused a stream without processing it, so it may go again anywhere:
 /// above the last stream of its GOAWAY, or reset with `REFUSED_STREAM` (RFC 9113, 8.7).

@@ -63,8 +63,7 @@ impl Pipe {
         std::mem::swap(&mut self.inner.borrow_mut().outgoing, spare);
     }
 
-    /// Bytes received and not yet read by h2 (for the memory bound's tests).
-    #[cfg(test)]
+    /// Bytes received and not yet read by h2.
     pub(crate) fn unread(&self) -> usize {
         let inner = self.inner.borrow();
         inner.incoming.len() - inner.read
