@@ -620,8 +620,9 @@ impl Http2Connection {
                 .session
                 .as_ref()
                 .is_some_and(|session| session.pipe.has_outgoing())
+                && self.flush().await
             {
-                self.flush().await;
+                // Bytes came in while writing: h2 reads them first.
                 continue;
             }
             let nothing_left = self.in_flight == 0 && self.waiting.is_empty();
@@ -656,17 +657,21 @@ impl Http2Connection {
     /// we read). A write that fails leaves the reading going (answers may still be there); a
     /// write still stuck when a request's deadline passes is abandoned, and with it the
     /// connection (a half-written frame cannot be taken back).
-    async fn flush(&mut self) {
+    ///
+    /// Whether anything came in meanwhile (or the write failed): h2 has more to do before
+    /// the driver waits.
+    async fn flush(&mut self) -> bool {
         let deadline = self.earliest_deadline();
         let Some(session) = &mut self.session else {
-            return;
+            return false;
         };
         session.pipe.take_outgoing(&mut self.write_buf);
         if session.write_failed {
             // Nothing more reaches the server; the reading goes on to the end.
             self.write_buf.clear();
-            return;
+            return false;
         }
+        let unread_before = session.pipe.unread();
         let written = write_while_reading(
             &session.stream,
             &self.write_buf,
@@ -677,10 +682,11 @@ impl Http2Connection {
         .await;
         self.write_buf.clear();
         match written {
-            Written::Done => {}
+            Written::Done => session.pipe.unread() != unread_before || session.pipe.ended(),
             Written::Failed => {
                 session.write_failed = true;
                 session.refusing = true;
+                true
             }
             Written::Abandoned => {
                 session.pipe.end(Err(io::Error::new(
@@ -691,6 +697,7 @@ impl Http2Connection {
                 session.write_failed = true;
                 session.refusing = true;
                 self.expire();
+                true
             }
         }
     }
@@ -702,8 +709,11 @@ impl Http2Connection {
             return;
         }
         for _ in 0..PASSES_BEFORE_YIELD {
-            let ended = self.poll_connection();
             self.open_waiting();
+            // This poll serves every wake so far (opening streams wakes the connection);
+            // only wakes from here on call for another pass.
+            self.wakes.take_connection();
+            let ended = self.poll_connection();
             self.poll_woken();
             if ended {
                 self.end_session();

@@ -51,6 +51,11 @@ impl Pipe {
         self.inner.borrow_mut().end.get_or_insert(how);
     }
 
+    /// Whether the peer's end of stream (or an error) was given to the pipe.
+    pub(crate) fn ended(&self) -> bool {
+        self.inner.borrow().end.is_some()
+    }
+
     /// Whether h2 wrote bytes not yet sent.
     pub(crate) fn has_outgoing(&self) -> bool {
         !self.inner.borrow().outgoing.is_empty()
