@@ -20,9 +20,9 @@
 //!   `target/ttk-bench/hold.json`; exits with status 1 unless every connection was held at once
 //!   with no failure.
 //! - `cargo xtask peers [--duration 5s] [--rounds 3] [--connections 100,1000] [--only
-//!   plain|tls] [--idle-bots 10000]`: `ttk http` side by side with wrk, hey and oha against one
-//!   pinned nginx on loopback, then over TLS beside wrk and `openssl s_time`, and memory per
-//!   idle TLS bot (see `peers.rs`); prints tables, writes `target/ttk-bench/peers.json`; exits
+//!   plain|tls|h2] [--idle-bots 10000]`: `ttk http` side by side with wrk, hey and oha against one
+//!   pinned nginx on loopback, then over TLS beside wrk and `openssl s_time`, memory per idle
+//!   TLS bot, and HTTP/2 (h2c and TLS) beside h2load (see `peers.rs`); prints tables, writes `target/ttk-bench/peers.json`; exits
 //!   with status 1 if ttk could not be built or run, a client failed, or ttk missed a target.
 //!   Clients this machine lacks are skipped and said so.
 //! - `cargo xtask fuzz [--cases N] [--only NAME] [--debug]`: the property tests of every parser

@@ -15,6 +15,8 @@
 mod client;
 mod counts;
 mod goose;
+mod h2;
+mod h2load;
 mod handshakes;
 mod hey;
 mod idle;
@@ -63,6 +65,8 @@ pub(crate) enum Rows {
     Plain,
     /// HTTPS, handshakes and idle TLS bots.
     Tls,
+    /// HTTP/2, h2c and over TLS, beside h2load.
+    H2,
 }
 
 /// What to run, from the command line.
@@ -120,7 +124,8 @@ impl Plan {
                     plan.only = Some(match value.as_str() {
                         "plain" => Rows::Plain,
                         "tls" => Rows::Tls,
-                        _ => return Err(format!("--only: plain or tls, not {value:?}")),
+                        "h2" => Rows::H2,
+                        _ => return Err(format!("--only: plain, tls or h2, not {value:?}")),
                     })
                 }
                 "--idle-bots" => plan.idle_bots = whole(value)?,
@@ -286,6 +291,7 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
         "runs": [],
         "summary": null,
         "tls": null,
+        "h2": null,
         "counts": null,
     });
 
@@ -355,6 +361,17 @@ pub(crate) fn measure(plan: &Plan) -> Result<Measured, String> {
         failures.extend(measured.failures);
         missed.extend(measured.missed);
         json["tls"] = measured.json;
+    }
+    if plan.runs(Rows::H2) {
+        let ttk = clients
+            .iter()
+            .find(|client| client.kind == Kind::Ttk)
+            .map(|client| client.binary.clone());
+        let measured = h2::measure(plan, &nginx_binary, ttk.as_deref(), &dir, &work);
+        figures.extend(measured.figures);
+        failures.extend(measured.failures);
+        missed.extend(measured.missed);
+        json["h2"] = measured.json;
     }
     let load_after = machine::load_average();
     println!("load average before: {load_before}; after: {load_after}");

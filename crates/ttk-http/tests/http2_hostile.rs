@@ -114,7 +114,13 @@ fn client(_cx: Cx, _id: usize, addr: SocketAddr, request: Request, count: usize)
 
 /// Runs [`client`] in one bot against `addr`.
 fn run(addr: SocketAddr, request: Request, count: usize) -> Outcome {
-    let o = run_(addr, request, count); eprintln!("OUTCOME {:?} {:?}", o.took, o.results.iter().take(2).collect::<Vec<_>>()); o
+    let o = run_(addr, request, count);
+    eprintln!(
+        "OUTCOME {:?} {:?}",
+        o.took,
+        o.results.iter().take(2).collect::<Vec<_>>()
+    );
+    o
 }
 fn run_(addr: SocketAddr, request: Request, count: usize) -> Outcome {
     ttk_core::run(1, move |cx, id| {

@@ -13,7 +13,7 @@ use super::client::{Kind, on_path};
 use crate::cargo;
 
 /// The Debian packages of the system tools, installed together.
-const DEBIAN_PACKAGES: [&str; 2] = ["wrk", "hey"];
+const DEBIAN_PACKAGES: [&str; 3] = ["wrk", "hey", "nghttp2-client"];
 
 /// Where the tools this bench installs live: `<target>/peers-tools`.
 pub(crate) fn tools_dir() -> PathBuf {
@@ -30,6 +30,11 @@ pub(crate) fn find(kind: Kind) -> Result<PathBuf, String> {
         Kind::Locust => locust(&tools_dir()),
         Kind::Goose => goose(&tools_dir()),
     }
+}
+
+/// h2load (the HTTP/2 rows' peer), from `PATH` or Debian's `nghttp2-client`.
+pub(crate) fn h2load() -> Result<PathBuf, String> {
+    debian("h2load")
 }
 
 /// `program` from `PATH`, else from Debian's packages (`apt-get install -y wrk hey`, once per

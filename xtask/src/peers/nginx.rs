@@ -55,7 +55,7 @@ http {
 const TLS_SERVER: &str = r#"
     log_format handshake '$ssl_session_reused $ssl_protocol $ssl_cipher $ssl_curve';
     server {
-        listen 127.0.0.1:{tls_port} ssl backlog=4096;
+        listen 127.0.0.1:{tls_port} ssl{http2} backlog=4096;
         ssl_certificate {cert};
         ssl_certificate_key {key};
         ssl_protocols TLSv1.2 TLSv1.3;
@@ -67,6 +67,15 @@ const TLS_SERVER: &str = r#"
             access_log {dir}/handshakes.log handshake;
             return 200 "{body}";
         }
+    }"#;
+
+/// The h2c server of [`Nginx::start_h2`] (HTTP/2 in cleartext, prior knowledge); `{h2c_port}`
+/// and `{body}` are filled in. As many streams per connection as the rows open.
+const H2C_SERVER: &str = r#"
+    http2_max_concurrent_streams 128;
+    server {
+        listen 127.0.0.1:{h2c_port} http2 backlog=4096;
+        location = / { return 200 "{body}"; }
     }"#;
 
 /// The path whose requests the TLS server logs (see [`TLS_SERVER`]): the handshake rows load
@@ -91,6 +100,8 @@ pub(crate) struct Nginx {
     pub(crate) addr: String,
     /// `127.0.0.1:port` of the HTTPS server, if it serves one.
     pub(crate) tls_addr: Option<String>,
+    /// `127.0.0.1:port` of the h2c server, if it serves one (its HTTPS server speaks h2 too).
+    pub(crate) h2c_addr: Option<String>,
     /// Its config, logs and temporary files.
     dir: PathBuf,
 }
@@ -110,7 +121,18 @@ pub(crate) struct Logged {
 impl Nginx {
     /// Starts nginx (`binary`) on a free loopback port, its files under `dir`, pinned to `core`.
     pub(crate) fn start(binary: &Path, dir: PathBuf, core: usize) -> Result<Nginx, String> {
-        Nginx::start_with(binary, dir, core, None)
+        Nginx::start_with(binary, dir, core, None, false)
+    }
+
+    /// Starts nginx as [`Nginx::start_tls`] does, its HTTPS server offering h2 in ALPN, and an
+    /// h2c server on a third port.
+    pub(crate) fn start_h2(
+        binary: &Path,
+        dir: PathBuf,
+        core: usize,
+        pki: &Pki,
+    ) -> Result<Nginx, String> {
+        Nginx::start_with(binary, dir, core, Some(pki), true)
     }
 
     /// Starts nginx as [`Nginx::start`] does, serving HTTPS too on another port with `pki`'s
@@ -121,21 +143,23 @@ impl Nginx {
         core: usize,
         pki: &Pki,
     ) -> Result<Nginx, String> {
-        Nginx::start_with(binary, dir, core, Some(pki))
+        Nginx::start_with(binary, dir, core, Some(pki), false)
     }
 
-    /// Starts nginx, serving HTTPS with `tls`'s certificate if given.
+    /// Starts nginx, serving HTTPS with `tls`'s certificate if given, and HTTP/2 if `h2`.
     fn start_with(
         binary: &Path,
         dir: PathBuf,
         core: usize,
         tls: Option<&Pki>,
+        h2: bool,
     ) -> Result<Nginx, String> {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
             .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
         // Free ports: bind them (both at once, so they differ), let them go, give them to nginx.
         let listeners = [
+            TcpListener::bind("127.0.0.1:0"),
             TcpListener::bind("127.0.0.1:0"),
             TcpListener::bind("127.0.0.1:0"),
         ];
@@ -147,7 +171,7 @@ impl Nginx {
                 .port();
             ports.push(port);
         }
-        let (port, tls_port) = (ports[0], ports[1]);
+        let (port, tls_port, h2c_port) = (ports[0], ports[1], ports[2]);
         let text = |path: &Path| -> Result<String, String> {
             path.to_str()
                 .map(str::to_owned)
@@ -160,15 +184,21 @@ impl Nginx {
                 format!("\nworker_rlimit_nofile {TLS_FILES};"),
                 TLS_CONNECTIONS.to_string(),
                 TLS_SERVER
+                    .replace("{http2}", if h2 { " http2" } else { "" })
                     .replace("{tls_port}", &tls_port.to_string())
                     .replace("{cert}", &text(&pki.cert)?)
                     .replace("{key}", &text(&pki.key)?),
             ),
         };
+        let h2c_server = if h2 {
+            H2C_SERVER.replace("{h2c_port}", &h2c_port.to_string())
+        } else {
+            String::new()
+        };
         let config = CONFIG
             .replace("{files}", &files)
             .replace("{connections}", &connections)
-            .replace("{tls}", &tls_server)
+            .replace("{tls}", &(tls_server + &h2c_server))
             .replace("{dir}", &dir_text)
             .replace("{port}", &port.to_string())
             .replace("{body}", BODY);
@@ -192,15 +222,16 @@ impl Nginx {
             child,
             addr: format!("127.0.0.1:{port}"),
             tls_addr: tls.map(|_| format!("127.0.0.1:{tls_port}")),
+            h2c_addr: h2.then(|| format!("127.0.0.1:{h2c_port}")),
             dir,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         let listening = |nginx: &Nginx| {
             TcpStream::connect(&nginx.addr).is_ok()
-                && nginx
-                    .tls_addr
-                    .as_ref()
-                    .is_none_or(|addr| TcpStream::connect(addr).is_ok())
+                && [&nginx.tls_addr, &nginx.h2c_addr]
+                    .into_iter()
+                    .flatten()
+                    .all(|addr| TcpStream::connect(addr).is_ok())
         };
         while !listening(&nginx) {
             if Instant::now() > deadline || nginx.child.try_wait().ok().flatten().is_some() {
