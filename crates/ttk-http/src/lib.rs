@@ -73,6 +73,7 @@
 mod chunked;
 mod connection;
 mod error;
+pub mod grpc;
 pub mod http2;
 mod location;
 mod request;

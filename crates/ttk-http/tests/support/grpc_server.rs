@@ -1,0 +1,88 @@
+//! A real gRPC server for tests: Python's grpcio (Debian's `python3-grpcio`) running
+//! `grpc_echo_server.py` (service `ttk.test.Echo` of `echo.proto`), started by the test and
+//! stopped when dropped. Shared by ttk-http's and ttk-cli's tests (ttk-cli includes this file
+//! by path).
+//!
+//! Without grpcio a test says it is skipped and passes, unless `TTK_REQUIRE_GRPCIO` is set.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The running server, stopped when dropped.
+pub struct GrpcServer {
+    /// The process.
+    child: Child,
+    /// `127.0.0.1:port`.
+    pub addr: String,
+}
+
+/// The directory of this file (the server script and `echo.proto` are beside it).
+pub fn support_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ttk-http/tests/support")
+}
+
+/// A Python that can import grpc: Debian's (`/usr/bin/python3`, where `python3-grpcio` goes)
+/// or the one on PATH.
+fn python_with_grpc() -> Option<PathBuf> {
+    ["/usr/bin/python3", "python3"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|python| {
+            Command::new(python)
+                .args(["-c", "import grpc"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        })
+}
+
+impl GrpcServer {
+    /// Starts the server on a free loopback port, or says the test is skipped.
+    pub fn start() -> Option<GrpcServer> {
+        let Some(python) = python_with_grpc() else {
+            if std::env::var_os("TTK_REQUIRE_GRPCIO").is_some() {
+                panic!(
+                    "TTK_REQUIRE_GRPCIO is set but no Python imports grpc: install it with \
+                     `apt-get install -y python3-grpcio`"
+                );
+            }
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: no Python with grpcio (set TTK_REQUIRE_GRPCIO=1 to require it)"
+            );
+            return None;
+        };
+        let mut child = Command::new(python)
+            .arg(support_dir().join("grpc_echo_server.py"))
+            .arg("0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the gRPC server starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("the gRPC server prints its port");
+        let port = line
+            .trim()
+            .strip_prefix("PORT ")
+            .unwrap_or_else(|| panic!("the gRPC server printed {line:?}, not its port"));
+        Some(GrpcServer {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+        })
+    }
+}
+
+impl Drop for GrpcServer {
+    fn drop(&mut self) {
+        // Closing its stdin stops it; kill it in case it does not.
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
