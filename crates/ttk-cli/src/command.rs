@@ -29,6 +29,9 @@ enum Command {
     /// HTTP/1.1 load: keep-alive connections sending a request again and again (like wrk, oha,
     /// hey), or on a schedule with --rate.
     Http(HttpArgs),
+    /// gRPC load without code (like ghz): the .proto read at run time, the message as JSON,
+    /// calls in flight over HTTP/2.
+    Grpc(crate::grpc_load::GrpcArgs),
     /// Line-protocol load over TCP: each connection sends a line and reads the reply line.
     Tcp(TcpArgs),
     /// Datagram load over UDP: each bot sends a datagram and waits for the reply datagram.
@@ -54,6 +57,10 @@ impl Ttk {
     pub(crate) fn run(self, command_line: Vec<String>) -> u8 {
         match self.command {
             Command::Http(mut args) => {
+                args.load.command_line = command_line;
+                args.run()
+            }
+            Command::Grpc(mut args) => {
                 args.load.command_line = command_line;
                 args.run()
             }

@@ -10,7 +10,8 @@ use ttk::Transaction;
 use ttk::cli::Session;
 use ttk::http::HttpConnection;
 use ttk::http::Request;
-use ttk::http::http2::Http2Connection;
+use ttk::http::grpc::{self, Call};
+use ttk::http::http2::{Http2Connection, Http2Response};
 use ttk::tls::TlsConnector;
 
 use crate::http_load::{HttpPlan, RESENT};
@@ -88,7 +89,7 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             if let Some(at) = due {
                 cx.measure_from(at);
             }
-            let transaction = cx.transaction("request");
+            let transaction = cx.transaction(plan.transaction);
             let ticket = connection.start(&plan.request);
             open.insert(ticket, transaction);
         }
@@ -106,9 +107,10 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             break;
         };
         let before = connection.counts();
+        let grpc = plan.grpc.as_ref();
         let finished = match next_due.filter(|_| !ended) {
-            Some(at) => ttk::yield_!(connection.next_before(at)),
-            None => ttk::yield_!(connection.next()),
+            Some(at) => ttk::yield_!(connection.next_before(at, grpc)),
+            None => ttk::yield_!(connection.next(grpc)),
         };
         let after = connection.counts();
         if after.refused > before.refused {
@@ -133,13 +135,13 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             && let Some(transaction) = open.remove(&ticket)
         {
             match result {
-                Ok(status) if status < 400 => {
+                Verdict::Ok => {
                     transaction.ok();
                 }
-                Ok(status) => {
+                Verdict::Status(status) => {
                     transaction.fail(failure_reason(status));
                 }
-                Err(error) => {
+                Verdict::Failed(error) => {
                     transaction.fail_with(&error);
                 }
             }
@@ -170,6 +172,41 @@ pub(crate) enum Connection {
     },
 }
 
+/// How a request went.
+enum Verdict {
+    /// It succeeded.
+    Ok,
+    /// An HTTP status of 400 or more.
+    Status(u16),
+    /// An error, or a gRPC status other than OK (named by its code).
+    Failed(io::Error),
+}
+
+impl Verdict {
+    /// The verdict on an HTTP/2 response: by its gRPC status for `grpc`'s calls, else by its
+    /// HTTP status.
+    fn of_h2(result: io::Result<Http2Response>, grpc: Option<&Call>) -> Verdict {
+        match (result, grpc) {
+            (Ok(response), Some(_)) => match grpc::Reply::from_response(response) {
+                Ok(_) => Verdict::Ok,
+                Err(error) => Verdict::Failed(error),
+            },
+            (Err(error), Some(call)) => Verdict::Failed(grpc::local_failure(call, error)),
+            (Ok(response), None) => Verdict::of_status(response.status()),
+            (Err(error), None) => Verdict::Failed(error),
+        }
+    }
+
+    /// The verdict on an HTTP status.
+    fn of_status(status: u16) -> Verdict {
+        if status < 400 {
+            Verdict::Ok
+        } else {
+            Verdict::Status(status)
+        }
+    }
+}
+
 /// What a connection counted so far: requests sent again and TLS handshakes inside them.
 #[derive(Clone, Copy, Debug)]
 struct Counts {
@@ -197,13 +234,14 @@ impl Connection {
         }
     }
 
-    /// Awaits the next response: its request's number and status.
-    async fn next(&mut self) -> Option<(u64, io::Result<u16>)> {
+    /// Awaits the next response: its request's number and how it went (`grpc`: the call
+    /// whose replies these are).
+    async fn next(&mut self, grpc: Option<&Call>) -> Option<(u64, Verdict)> {
         match self {
             Connection::Two(h2) => h2
                 .next()
                 .await
-                .map(|(ticket, result)| (ticket.number(), result.map(|r| r.status()))),
+                .map(|(ticket, result)| (ticket.number(), Verdict::of_h2(result, grpc))),
             Connection::One {
                 http,
                 request,
@@ -211,20 +249,24 @@ impl Connection {
                 ..
             } => {
                 let number = under_way.take()?;
-                Some((number, http.send(request).await.map(|r| r.status())))
+                let verdict = match http.send(request).await {
+                    Ok(response) => Verdict::of_status(response.status()),
+                    Err(error) => Verdict::Failed(error),
+                };
+                Some((number, verdict))
             }
         }
     }
 
     /// As [`Connection::next`], giving up at `until`.
-    async fn next_before(&mut self, until: Instant) -> Option<(u64, io::Result<u16>)> {
+    async fn next_before(&mut self, until: Instant, grpc: Option<&Call>) -> Option<(u64, Verdict)> {
         match self {
             Connection::Two(h2) => h2
                 .next_before(until)
                 .await
-                .map(|(ticket, result)| (ticket.number(), result.map(|r| r.status()))),
+                .map(|(ticket, result)| (ticket.number(), Verdict::of_h2(result, grpc))),
             // One at a time: the next request waits for this one whatever its due time.
-            Connection::One { .. } => Box::pin(self.next()).await,
+            Connection::One { .. } => Box::pin(self.next(grpc)).await,
         }
     }
 

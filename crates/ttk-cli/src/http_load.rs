@@ -128,6 +128,37 @@ pub(crate) struct HttpPlan {
     http2: bool,
     /// `--streams`.
     pub(crate) streams: usize,
+    /// For `ttk grpc`: the call (a reply is judged by its gRPC status, not its HTTP one).
+    pub(crate) grpc: Option<ttk::http::grpc::Call>,
+    /// The transaction each request is timed as: `request`, or `call` for gRPC.
+    pub(crate) transaction: &'static str,
+}
+
+impl HttpPlan {
+    /// The plan of `ttk grpc`: `call` over HTTP/2 to `target`, `streams` in flight per
+    /// connection.
+    pub(crate) fn grpc(
+        target: HttpTarget,
+        tls: Option<TlsConnector>,
+        call: ttk::http::grpc::Call,
+        load: LoadFlags,
+        pace: Option<Pace>,
+        streams: usize,
+    ) -> HttpPlan {
+        HttpPlan {
+            socket_authority: target.socket_authority(),
+            tls,
+            request: call.request(),
+            target,
+            max_head: 80 * 1024,
+            load,
+            pace,
+            http2: true,
+            streams,
+            grpc: Some(call),
+            transaction: crate::grpc_load::CALL,
+        }
+    }
 }
 
 impl HttpArgs {
@@ -224,13 +255,15 @@ impl HttpArgs {
                 pace,
                 http2,
                 streams: self.streams as usize,
+                grpc: None,
+                transaction: "request",
             }),
         ))
     }
 }
 
 /// Runs `plan`'s connections as `test`'s bots.
-fn run_load(test: LoadTest, plan: Arc<HttpPlan>) -> RunOutcome {
+pub(crate) fn run_load(test: LoadTest, plan: Arc<HttpPlan>) -> RunOutcome {
     if plan.http2 {
         return test.run_parallel(move |cx, session| h2_connection(cx, session, Arc::clone(&plan)));
     }

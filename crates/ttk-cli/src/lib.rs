@@ -21,6 +21,7 @@ mod command;
 mod demo;
 mod demo_target;
 mod given;
+mod grpc_load;
 mod host_port;
 mod http2_load;
 mod http_load;
@@ -31,6 +32,7 @@ mod load_flags;
 mod pace;
 #[cfg(test)]
 mod parse_props;
+mod proto_json;
 mod redact;
 mod report_command;
 mod status;

@@ -139,9 +139,14 @@ const DEFAULT_DURATION: Duration = Duration::from_secs(10);
 /// succeeded (a wrong address, a server down, every reply refused) fails with 1 although it
 /// had no threshold to fail: load that never reached the server measured nothing.
 pub(crate) fn finish(outcome: RunOutcome) -> u8 {
+    finish_named(outcome, "request")
+}
+
+/// [`finish`] for a run whose requests are timed as `transaction` (`call` for gRPC).
+pub(crate) fn finish_named(outcome: RunOutcome, transaction: &str) -> u8 {
     let succeeded = outcome
         .report
-        .transaction("request")
+        .transaction(transaction)
         .is_some_and(|request| request.ok > 0);
     if outcome.code == 0 && !succeeded {
         let failed = outcome
@@ -150,10 +155,10 @@ pub(crate) fn finish(outcome: RunOutcome) -> u8 {
             .iter()
             .any(|transaction| transaction.failed > 0);
         if failed {
-            eprintln!("error: no request succeeded (the errors are listed above)");
+            eprintln!("error: no {transaction} succeeded (the errors are listed above)");
         } else {
             eprintln!(
-                "error: no request succeeded: none was answered before the run ended (no \
+                "error: no {transaction} succeeded: none was answered before the run ended (no \
                  error either; see the transactions above)"
             );
         }

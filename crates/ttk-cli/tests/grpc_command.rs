@@ -1,0 +1,200 @@
+//! `ttk grpc` against a real gRPC server (Python's grpcio, `support/grpc_echo_server.py` of
+//! ttk-http's tests): the .proto read at run time, successes equal to the server's own count
+//! of calls, failures counted by status code, mistakes in the flags named before any load.
+
+#[path = "../../ttk-http/tests/support/grpc_server.rs"]
+mod grpc_server;
+
+use std::process::{Command, Output};
+
+use grpc_server::{GrpcServer, support_dir};
+use ttk_report::Report;
+
+/// Runs `ttk grpc` against `server` with `args` and a JSON report; its output and report.
+fn ttk_grpc(server: &GrpcServer, args: &[&str], name: &str) -> (Output, Option<Report>) {
+    let dir = std::env::temp_dir().join(format!("ttk-grpc-command-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join(format!("{name}.json"));
+    let proto = support_dir().join("echo.proto");
+    let output = Command::new(env!("CARGO_BIN_EXE_ttk"))
+        .args(["grpc", &format!("http://{}", server.addr), "--proto"])
+        .arg(proto)
+        .args(args)
+        .arg("--json")
+        .arg(&json)
+        .arg("-q")
+        .output()
+        .unwrap();
+    let report = Report::read_json(&json).ok();
+    let _ = std::fs::remove_file(&json);
+    (output, report)
+}
+
+/// The server's count of calls of `method`, asked with `ttk grpc` itself (one call of Stats).
+fn served(server: &GrpcServer, method: &str) -> u64 {
+    // grpcio answers Stats with a Reply whose text is `Say=3,Slow=1`; ttk grpc does not print
+    // replies, so ask with Python's own client (the reply's 2-byte field header skipped).
+    let script = format!(
+        "import grpc\nch = grpc.insecure_channel('{}')\n\
+         stats = ch.unary_unary('/ttk.test.Echo/Stats')\n\
+         print(stats(b'')[2:].decode())",
+        server.addr
+    );
+    let output = Command::new("/usr/bin/python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim()
+        .split(',')
+        .find_map(|entry| entry.strip_prefix(&format!("{method}=")))
+        .map_or(0, |count| count.parse().unwrap())
+}
+
+#[test]
+fn unary_and_streaming_calls_counted_as_the_server_counts_them() {
+    let Some(server) = GrpcServer::start() else {
+        return;
+    };
+    let args = [
+        "--call",
+        "ttk.test.Echo/Say",
+        "--data",
+        r#"{"name": "bob"}"#,
+        "-H",
+        "x-echo: 1",
+        "-c",
+        "4",
+        "--streams",
+        "8",
+        "-d",
+        "1s",
+    ];
+    let (output, report) = ttk_grpc(&server, &args, "say");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let call = report
+        .as_ref()
+        .unwrap()
+        .transaction("call")
+        .unwrap()
+        .clone();
+    assert_eq!(call.failed, 0, "{:?}", call.errors);
+    assert!(call.ok > 0);
+    assert_eq!(
+        call.ok,
+        served(&server, "Say"),
+        "ttk's successes against the server's count"
+    );
+    assert_eq!(report.unwrap().counters["connections over h2c"], 4);
+
+    // Client streaming: an array of messages; server streaming: one message, many replies.
+    let args = [
+        "--call",
+        "ttk.test.Echo.Collect",
+        "--data",
+        r#"[{"name": "a"}, {"name": "b"}]"#,
+        "-c",
+        "2",
+        "-d",
+        "500ms",
+    ];
+    let (output, report) = ttk_grpc(&server, &args, "collect");
+    assert_eq!(output.status.code(), Some(0));
+    let ok = report.unwrap().transaction("call").unwrap().ok;
+    assert_eq!(ok, served(&server, "Collect"));
+    let args = [
+        "--call",
+        "ttk.test.Echo/Count",
+        "--data",
+        r#"{"name": "n", "count": 20}"#,
+        "-d",
+        "300ms",
+        "-c",
+        "1",
+    ];
+    let (output, _) = ttk_grpc(&server, &args, "count");
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn statuses_are_counted_by_code() {
+    let Some(server) = GrpcServer::start() else {
+        return;
+    };
+    let args = [
+        "--call",
+        "ttk.test.Echo/Unavailable",
+        "-c",
+        "2",
+        "-d",
+        "300ms",
+    ];
+    let (output, report) = ttk_grpc(&server, &args, "unavailable");
+    assert_eq!(output.status.code(), Some(1), "no call succeeded");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no call succeeded"));
+    let call = report.unwrap().transaction("call").unwrap().clone();
+    assert_eq!(call.ok, 0);
+    assert_eq!(call.failed, served(&server, "Unavailable"));
+    let unavailable = call
+        .errors
+        .iter()
+        .find(|e| e.kind == "UNAVAILABLE")
+        .unwrap();
+    assert_eq!(unavailable.count, call.failed);
+    assert!(
+        unavailable.samples.iter().any(|s| s.contains("100% é")),
+        "{:?}",
+        unavailable.samples
+    );
+
+    let args = [
+        "--call",
+        "ttk.test.Echo/Slow",
+        "--data",
+        r#"{"count": 2000}"#,
+        "--timeout",
+        "100ms",
+        "-c",
+        "2",
+        "-d",
+        "300ms",
+    ];
+    let (_, report) = ttk_grpc(&server, &args, "slow");
+    let call = report.unwrap().transaction("call").unwrap().clone();
+    assert!(call.failed > 0);
+    assert!(
+        call.errors.iter().all(|e| e.kind == "DEADLINE_EXCEEDED"),
+        "{:?}",
+        call.errors
+    );
+}
+
+#[test]
+fn mistakes_are_named_before_any_load() {
+    let Some(server) = GrpcServer::start() else {
+        return;
+    };
+    let cases: [(&[&str], &str); 4] = [
+        (&["--call", "ttk.test.Echo/Nope"], "has no method `Nope`"),
+        (
+            &["--call", "ttk.test.Nope/Say"],
+            "has no service `ttk.test.Nope`",
+        ),
+        (
+            &["--call", "ttk.test.Echo/Say", "--data", r#"{"nmae": 1}"#],
+            "has no field `nmae`",
+        ),
+        (
+            &["--call", "ttk.test.Echo/Say", "--data", "{"],
+            "--data is not JSON",
+        ),
+    ];
+    for (args, said) in cases {
+        let (output, _) = ttk_grpc(&server, args, "mistake");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+    }
+    assert_eq!(served(&server, "Say"), 0, "no call was made");
+}
