@@ -1,4 +1,4 @@
-//! gRPC over [`Http2Connection`](crate::http2::Http2Connection): unary, server-streaming,
+//! gRPC over [`Http2Connection`]: unary, server-streaming,
 //! client-streaming and bidirectional calls with prost messages, deadlines sent as
 //! `grpc-timeout`, metadata, and a status other than `OK` as a failure named by its code.
 //!
