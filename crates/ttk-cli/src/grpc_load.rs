@@ -21,6 +21,15 @@ use crate::tls_flags::TlsFlags;
 /// The transaction of each call.
 pub(crate) const CALL: &str = "call";
 
+/// What the bots of `ttk grpc` need to know of the call.
+#[derive(Debug)]
+pub(crate) struct GrpcPlan {
+    /// The call.
+    pub(crate) call: Call,
+    /// Whether a reply has exactly one message (unary and client-streaming methods).
+    pub(crate) one_reply: bool,
+}
+
 /// `ttk grpc`'s flags.
 #[derive(Args, Clone, Debug)]
 #[command(
@@ -136,7 +145,11 @@ impl GrpcArgs {
             .rate()
             .cloned()
             .map(|rate| Pace::new(rate, self.load.connections, self.load.load_duration()));
-        let plan = HttpPlan::grpc(target, tls, call, self.load, pace, self.streams as usize);
+        let grpc = GrpcPlan {
+            call,
+            one_reply: !method.is_server_streaming(),
+        };
+        let plan = HttpPlan::grpc(target, tls, grpc, self.load, pace, self.streams as usize);
         Ok((test, Arc::new(plan)))
     }
 }
@@ -183,16 +196,14 @@ fn compile(proto: &Path, import_paths: &[PathBuf]) -> Result<DescriptorPool, Str
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let file_name = proto
-        .file_name()
-        .ok_or_else(|| format!("{} is not a file", proto.display()))?;
-    let mut includes = vec![own_dir.to_path_buf()];
-    includes.extend(import_paths.iter().cloned());
+    // The -I directories first, the file's own last: an import is found where the user said.
+    let mut includes: Vec<PathBuf> = import_paths.to_vec();
+    includes.push(own_dir.to_path_buf());
     let mut compiler = protox::Compiler::new(&includes)
         .map_err(|error| format!("cannot read .proto files from {includes:?}: {error}"))?;
     compiler.include_imports(true);
     compiler
-        .open_file(file_name)
+        .open_file(proto)
         .map_err(|error| format!("{}: {error}", proto.display()))?;
     Ok(compiler.descriptor_pool())
 }
@@ -225,18 +236,44 @@ fn parse_metadata(text: &str) -> Result<(String, String), String> {
         return Err(format!("`{text}` has no `:`; write 'name: value'"));
     };
     let name = name.trim().to_ascii_lowercase();
+    let value = value.trim();
     let allowed =
         |byte: u8| byte.is_ascii_lowercase() || byte.is_ascii_digit() || b"-_.".contains(&byte);
-    if name.is_empty() || !name.bytes().all(allowed) || name.starts_with("grpc-") {
+    if name.is_empty() || !name.bytes().all(allowed) {
         return Err(format!(
-            "`{name}` is not a metadata name (lower case letters, digits, - _ .; not grpc-…)"
+            "`{name}` is not a metadata name (lower case letters, digits, - _ .)"
         ));
     }
-    if value.contains(['\r', '\n']) {
-        return Err(format!("the value of `{name}` has a line break"));
+    if name.starts_with("grpc-") || RESERVED.contains(&name.as_str()) {
+        return Err(format!(
+            "`{name}` is set by ttk grpc itself (--timeout is grpc-timeout), not metadata"
+        ));
     }
-    Ok((name, value.trim().to_owned()))
+    if name.ends_with("-bin") {
+        let engine = &base64::engine::general_purpose::STANDARD_NO_PAD;
+        if base64::Engine::decode(engine, value.trim_end_matches('=')).is_err() {
+            return Err(format!("`{name}` is binary metadata: its value is base64"));
+        }
+    } else if !value.bytes().all(|byte| (0x20..0x7f).contains(&byte)) {
+        return Err(format!(
+            "the value of `{name}` is not printable ASCII (binary metadata's name ends in -bin)"
+        ));
+    }
+    Ok((name, value.to_owned()))
 }
+
+/// Headers ttk grpc sets, or HTTP/2 forbids: not metadata.
+const RESERVED: [&str; 9] = [
+    "content-type",
+    "te",
+    "user-agent",
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+];
 
 #[cfg(test)]
 mod tests {
@@ -249,6 +286,10 @@ mod tests {
             Ok(("x-player".into(), "42".into()))
         );
         assert!(parse_metadata("grpc-timeout: 1S").is_err(), "reserved");
+        assert!(parse_metadata("content-type: x").is_err(), "reserved");
+        assert!(parse_metadata("x-name: h\u{e9}").is_err(), "not ASCII");
+        assert!(parse_metadata("x-key-bin: AQID").is_ok());
+        assert!(parse_metadata("x-key-bin: not base64!").is_err());
         assert!(parse_metadata("no colon").unwrap_err().contains("no `:`"));
     }
 }

@@ -10,7 +10,9 @@ use ttk::Transaction;
 use ttk::cli::Session;
 use ttk::http::HttpConnection;
 use ttk::http::Request;
-use ttk::http::grpc::{self, Call};
+use ttk::http::grpc::{self, Code};
+
+use crate::grpc_load::GrpcPlan;
 use ttk::http::http2::{Http2Connection, Http2Response};
 use ttk::tls::TlsConnector;
 
@@ -185,13 +187,21 @@ enum Verdict {
 impl Verdict {
     /// The verdict on an HTTP/2 response: by its gRPC status for `grpc`'s calls, else by its
     /// HTTP status.
-    fn of_h2(result: io::Result<Http2Response>, grpc: Option<&Call>) -> Verdict {
+    fn of_h2(result: io::Result<Http2Response>, grpc: Option<&GrpcPlan>) -> Verdict {
         match (result, grpc) {
-            (Ok(response), Some(_)) => match grpc::Reply::from_response(response) {
+            (Ok(response), Some(plan)) => match grpc::Reply::from_response(response) {
+                // A unary or client-streaming call has one reply message (gRPC clients say
+                // UNIMPLEMENTED otherwise).
+                Ok(reply) if plan.one_reply && reply.len() != 1 => {
+                    Verdict::Failed(grpc::status_error(
+                        Code::Unimplemented,
+                        &format!("a unary reply has one message, this one {}", reply.len()),
+                    ))
+                }
                 Ok(_) => Verdict::Ok,
                 Err(error) => Verdict::Failed(error),
             },
-            (Err(error), Some(call)) => Verdict::Failed(grpc::local_failure(call, error)),
+            (Err(error), Some(plan)) => Verdict::Failed(grpc::local_failure(&plan.call, error)),
             (Ok(response), None) => Verdict::of_status(response.status()),
             (Err(error), None) => Verdict::Failed(error),
         }
@@ -236,7 +246,7 @@ impl Connection {
 
     /// Awaits the next response: its request's number and how it went (`grpc`: the call
     /// whose replies these are).
-    async fn next(&mut self, grpc: Option<&Call>) -> Option<(u64, Verdict)> {
+    async fn next(&mut self, grpc: Option<&GrpcPlan>) -> Option<(u64, Verdict)> {
         match self {
             Connection::Two(h2) => h2
                 .next()
@@ -259,7 +269,11 @@ impl Connection {
     }
 
     /// As [`Connection::next`], giving up at `until`.
-    async fn next_before(&mut self, until: Instant, grpc: Option<&Call>) -> Option<(u64, Verdict)> {
+    async fn next_before(
+        &mut self,
+        until: Instant,
+        grpc: Option<&GrpcPlan>,
+    ) -> Option<(u64, Verdict)> {
         match self {
             Connection::Two(h2) => h2
                 .next_before(until)
@@ -319,7 +333,8 @@ async fn connect(cx: &Cx, plan: &HttpPlan, tls: Option<&TlsConnector>) -> io::Re
     let h2 = stream
         .tls()
         .is_none_or(|tls| tls.alpn_protocol().as_deref() == Some(b"h2"));
-    if h2 {
+    // Only `--http auto` falls back; otherwise `over` names the server's refusal of h2.
+    if h2 || !plan.http1_fallback {
         let connection = Http2Connection::over(stream, &plan.target.authority, tls)?;
         cx.count(&protocol_counter(connection.protocol()), 1);
         return Ok(Connection::Two(connection));

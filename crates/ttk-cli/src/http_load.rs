@@ -126,10 +126,13 @@ pub(crate) struct HttpPlan {
     pub(crate) pace: Option<Pace>,
     /// Whether connections speak HTTP/2 (or, with `--http auto`, may).
     http2: bool,
+    /// `--http auto`: a TLS server that does not choose h2 in ALPN is spoken to in HTTP/1.1
+    /// (otherwise it is an error).
+    pub(crate) http1_fallback: bool,
     /// `--streams`.
     pub(crate) streams: usize,
     /// For `ttk grpc`: the call (a reply is judged by its gRPC status, not its HTTP one).
-    pub(crate) grpc: Option<ttk::http::grpc::Call>,
+    pub(crate) grpc: Option<crate::grpc_load::GrpcPlan>,
     /// The transaction each request is timed as: `request`, or `call` for gRPC.
     pub(crate) transaction: &'static str,
 }
@@ -140,7 +143,7 @@ impl HttpPlan {
     pub(crate) fn grpc(
         target: HttpTarget,
         tls: Option<TlsConnector>,
-        call: ttk::http::grpc::Call,
+        grpc: crate::grpc_load::GrpcPlan,
         load: LoadFlags,
         pace: Option<Pace>,
         streams: usize,
@@ -148,14 +151,15 @@ impl HttpPlan {
         HttpPlan {
             socket_authority: target.socket_authority(),
             tls,
-            request: call.request(),
+            request: grpc.call.request(),
             target,
             max_head: 80 * 1024,
             load,
             pace,
             http2: true,
+            http1_fallback: false,
             streams,
-            grpc: Some(call),
+            grpc: Some(grpc),
             transaction: crate::grpc_load::CALL,
         }
     }
@@ -254,6 +258,7 @@ impl HttpArgs {
                 load: self.load,
                 pace,
                 http2,
+                http1_fallback: self.version == Version::Auto,
                 streams: self.streams as usize,
                 grpc: None,
                 transaction: "request",

@@ -1,7 +1,9 @@
 //! JSON to protobuf for `ttk grpc --data`: a message of a type read from a .proto file at run
 //! time, from JSON as protobuf's JSON mapping writes it (field names as in the .proto or in
 //! lowerCamelCase, 64-bit integers as numbers or strings, enums by name or number, bytes in
-//! base64, repeated fields as arrays, maps as objects).
+//! base64, repeated fields as arrays, maps as objects, one member per oneof; of the well-known
+//! types, the wrappers (`Int32Value`: a bare `5`), `Timestamp` (`"2026-12-06T10:00:00.5Z"`) and
+//! `Duration` (`"1.5s"`); the others as the objects their .proto declares).
 
 use base64::Engine as _;
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, Value};
@@ -25,6 +27,9 @@ fn message_at(
     json: &Json,
     path: &str,
 ) -> Result<DynamicMessage, String> {
+    if let Some(message) = well_known(descriptor, json, path)? {
+        return Ok(message);
+    }
     let Json::Object(fields) = json else {
         return Err(format!(
             "{path}: a {} is a JSON object",
@@ -32,6 +37,9 @@ fn message_at(
         ));
     };
     let mut message = DynamicMessage::new(descriptor.clone());
+    // Fields given, and the oneofs given a member: each once.
+    let mut given: Vec<(u32, String)> = Vec::new();
+    let mut oneofs: Vec<(String, String)> = Vec::new();
     for (name, value) in fields {
         let field = descriptor
             .get_field_by_name(name)
@@ -44,8 +52,21 @@ fn message_at(
                     known.join(", ")
                 )
             })?;
+        if let Some((_, first)) = given.iter().find(|(number, _)| *number == field.number()) {
+            return Err(format!("{path}: `{name}` and `{first}` are the same field"));
+        }
+        given.push((field.number(), name.clone()));
         if value.is_null() {
             continue;
+        }
+        if let Some(oneof) = field.containing_oneof() {
+            if let Some((_, other)) = oneofs.iter().find(|(o, _)| o == oneof.name()) {
+                return Err(format!(
+                    "{path}: `{name}` and `{other}` are members of one oneof (`{}`): give one",
+                    oneof.name()
+                ));
+            }
+            oneofs.push((oneof.name().to_owned(), name.clone()));
         }
         let path = format!("{path}.{name}");
         let value = field_value(&field, value, &path)?;
@@ -91,7 +112,14 @@ fn single(kind: &Kind, json: &Json, path: &str) -> Result<Value, String> {
     let wrong = |what: &str| format!("{path}: {what}, not {json}");
     Ok(match kind {
         Kind::Double => Value::F64(float(json).ok_or_else(|| wrong("a number"))?),
-        Kind::Float => Value::F32(float(json).ok_or_else(|| wrong("a number"))? as f32),
+        Kind::Float => {
+            let value = float(json).ok_or_else(|| wrong("a number"))?;
+            let narrow = value as f32;
+            if narrow.is_infinite() && value.is_finite() {
+                return Err(wrong("a number that fits a float"));
+            }
+            Value::F32(narrow)
+        }
         Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(
             integer(json)
                 .and_then(|n| i32::try_from(n).ok())
@@ -116,10 +144,14 @@ fn single(kind: &Kind, json: &Json, path: &str) -> Result<Value, String> {
         Kind::String => Value::String(json.as_str().ok_or_else(|| wrong("a string"))?.to_owned()),
         Kind::Bytes => {
             let text = json.as_str().ok_or_else(|| wrong("base64 in a string"))?;
-            let engine = &base64::engine::general_purpose::STANDARD;
-            let bytes = engine
+            // Standard or URL-safe, padded or not, as the JSON mapping accepts.
+            let config = base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent);
+            let standard = base64::engine::GeneralPurpose::new(&base64::alphabet::STANDARD, config);
+            let url_safe = base64::engine::GeneralPurpose::new(&base64::alphabet::URL_SAFE, config);
+            let bytes = standard
                 .decode(text)
-                .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(text))
+                .or_else(|_| url_safe.decode(text))
                 .map_err(|_| wrong("base64 in a string"))?;
             Value::Bytes(bytes.into())
         }
@@ -149,6 +181,13 @@ fn single(kind: &Kind, json: &Json, path: &str) -> Result<Value, String> {
 
 /// A map's key, from its JSON object key.
 fn map_key(kind: &Kind, key: &str, path: &str) -> Result<MapKey, String> {
+    if matches!(kind, Kind::Bool) {
+        return match key {
+            "true" => Ok(MapKey::Bool(true)),
+            "false" => Ok(MapKey::Bool(false)),
+            _ => Err(format!("{path}: a bool key is true or false")),
+        };
+    }
     let text = Json::String(key.to_owned());
     Ok(match single(kind, &text, path)? {
         Value::Bool(_) => MapKey::Bool(key == "true"),
@@ -174,9 +213,77 @@ fn integer(json: &Json) -> Option<i128> {
                     .filter(|f| f.fract() == 0.0)
                     .map(|f| f as i128)
             }),
-        Json::String(text) => text.trim().parse().ok(),
+        Json::String(text) => text.trim().parse().ok().or_else(|| {
+            // `"1e3"`: a whole number written as a float.
+            let float: f64 = text.trim().parse().ok()?;
+            (float.fract() == 0.0 && float.abs() < 1e38).then_some(float as i128)
+        }),
         _ => None,
     }
+}
+
+/// The wrappers of the well-known types, written as the value they wrap.
+const WRAPPERS: [&str; 9] = [
+    "google.protobuf.DoubleValue",
+    "google.protobuf.FloatValue",
+    "google.protobuf.Int64Value",
+    "google.protobuf.UInt64Value",
+    "google.protobuf.Int32Value",
+    "google.protobuf.UInt32Value",
+    "google.protobuf.BoolValue",
+    "google.protobuf.StringValue",
+    "google.protobuf.BytesValue",
+];
+
+/// A well-known type written its own way in JSON (a wrapper as its value, a `Timestamp` or a
+/// `Duration` as a string); `None` for any other message.
+fn well_known(
+    descriptor: &MessageDescriptor,
+    json: &Json,
+    path: &str,
+) -> Result<Option<DynamicMessage>, String> {
+    let name = descriptor.full_name();
+    let field = |field_name: &str| {
+        descriptor
+            .get_field_by_name(field_name)
+            .ok_or_else(|| format!("{path}: {name} without its `{field_name}` field"))
+    };
+    let mut message = DynamicMessage::new(descriptor.clone());
+    if WRAPPERS.contains(&name) && !json.is_object() {
+        let value = field("value")?;
+        message.set_field(&value, single(&value.kind(), json, path)?);
+        return Ok(Some(message));
+    }
+    let (seconds, nanos) = match (name, json) {
+        ("google.protobuf.Timestamp", Json::String(text)) => {
+            let at = humantime::parse_rfc3339(text.trim()).map_err(|_| {
+                format!(
+                    "{path}: a Timestamp is RFC 3339 in UTC, e.g. \"2026-12-06T10:00:00.5Z\", \
+                     not {text:?}"
+                )
+            })?;
+            let since = at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|_| format!("{path}: a Timestamp before 1970 is not read here"))?;
+            (since.as_secs() as i64, since.subsec_nanos() as i32)
+        }
+        ("google.protobuf.Duration", Json::String(text)) => {
+            let seconds: f64 = text
+                .trim()
+                .strip_suffix('s')
+                .and_then(|number| number.parse().ok())
+                .filter(|seconds: &f64| seconds.is_finite())
+                .ok_or_else(|| {
+                    format!("{path}: a Duration is seconds with an s, e.g. \"1.5s\", not {text:?}")
+                })?;
+            let whole = seconds.trunc();
+            (whole as i64, ((seconds - whole) * 1e9).round() as i32)
+        }
+        _ => return Ok(None),
+    };
+    message.set_field(&field("seconds")?, Value::I64(seconds));
+    message.set_field(&field("nanos")?, Value::I32(nanos));
+    Ok(Some(message))
 }
 
 /// A JSON number, or a string holding one (`"NaN"`, `"Infinity"` too).
@@ -201,12 +308,19 @@ mod tests {
             dir.join("kinds.proto"),
             r#"syntax = "proto3";
             package t;
+            import "google/protobuf/timestamp.proto";
+            import "google/protobuf/duration.proto";
+            import "google/protobuf/wrappers.proto";
             enum Color { RED = 0; GREEN = 1; }
             message Inner { string id = 1; }
             message All {
               double d = 1; int64 big = 2; uint32 small = 3; bool flag = 4; string text = 5;
               bytes raw = 6; Color color = 7; Inner inner = 8; repeated Inner items = 9;
               map<string, int32> scores = 10; sint32 player_id = 11;
+              map<bool, string> flags = 12;
+              oneof pick { string by_name = 13; int32 by_number = 14; }
+              google.protobuf.Timestamp at = 15; google.protobuf.Duration within = 16;
+              google.protobuf.Int32Value maybe = 17;
             }"#,
         )
         .unwrap();
@@ -225,7 +339,9 @@ mod tests {
         let json: Json = serde_json::from_str(
             r#"{"d": 1.5, "big": "9007199254740993", "small": 7, "flag": true, "text": "hé",
                 "raw": "AQID", "color": "GREEN", "inner": {"id": "x"},
-                "items": [{"id": "a"}, {"id": "b"}], "scores": {"bob": 3}, "playerId": -2}"#,
+                "items": [{"id": "a"}, {"id": "b"}], "scores": {"bob": 3}, "playerId": -2,
+                "flags": {"true": "yes"}, "byName": "x", "at": "2026-12-06T10:00:00.5Z",
+                "within": "1.5s", "maybe": 5}"#,
         )
         .unwrap();
         let message = message(&all, &json).unwrap();
@@ -241,6 +357,28 @@ mod tests {
             panic!("a list")
         };
         assert_eq!(items.len(), 2);
+        let seconds_nanos = |name: &str| {
+            let Value::Message(inner) = field(name) else {
+                panic!("a message")
+            };
+            let get = |f: &str| inner.get_field_by_name(f).unwrap().into_owned();
+            (get("seconds"), get("nanos"))
+        };
+        assert_eq!(
+            seconds_nanos("at"),
+            (Value::I64(1_796_551_200), Value::I32(500_000_000))
+        );
+        assert_eq!(
+            seconds_nanos("within"),
+            (Value::I64(1), Value::I32(500_000_000))
+        );
+        let Value::Message(maybe) = field("maybe") else {
+            panic!("a wrapper")
+        };
+        assert_eq!(
+            maybe.get_field_by_name("value").unwrap().into_owned(),
+            Value::I32(5)
+        );
     }
 
     #[test]
@@ -252,5 +390,10 @@ mod tests {
         assert!(error(r#"{"items": [{"id": 5}]}"#).contains("All.items[0].id: a string"));
         assert!(error(r#"{"color": "BLUE"}"#).contains("has no value `BLUE`"));
         assert!(error(r#"[1]"#).contains("a t.All is a JSON object"));
+        assert!(error(r#"{"byName": "a", "by_number": 1}"#).contains("one oneof"));
+        assert!(error(r#"{"player_id": 1, "playerId": 2}"#).contains("the same field"));
+        assert!(error(r#"{"within": "soon"}"#).contains("a Duration is seconds"));
+        let unpadded = serde_json::from_str(r#"{"raw": "AQI"}"#).unwrap();
+        assert!(message(&all, &unpadded).is_ok(), "unpadded base64 reads");
     }
 }

@@ -30,25 +30,9 @@ fn ttk_grpc(server: &GrpcServer, args: &[&str], name: &str) -> (Output, Option<R
     (output, report)
 }
 
-/// The server's count of calls of `method`, asked with `ttk grpc` itself (one call of Stats).
+/// The server's count of calls of `method`.
 fn served(server: &GrpcServer, method: &str) -> u64 {
-    // grpcio answers Stats with a Reply whose text is `Say=3,Slow=1`; ttk grpc does not print
-    // replies, so ask with Python's own client (the reply's 2-byte field header skipped).
-    let script = format!(
-        "import grpc\nch = grpc.insecure_channel('{}')\n\
-         stats = ch.unary_unary('/ttk.test.Echo/Stats')\n\
-         print(stats(b'')[2:].decode())",
-        server.addr
-    );
-    let output = Command::new("/usr/bin/python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.trim()
-        .split(',')
-        .find_map(|entry| entry.strip_prefix(&format!("{method}=")))
-        .map_or(0, |count| count.parse().unwrap())
+    grpc_server::served(&server.addr, method)
 }
 
 #[test]
@@ -113,8 +97,11 @@ fn unary_and_streaming_calls_counted_as_the_server_counts_them() {
         "-c",
         "1",
     ];
-    let (output, _) = ttk_grpc(&server, &args, "count");
+    let (output, report) = ttk_grpc(&server, &args, "count");
     assert_eq!(output.status.code(), Some(0));
+    let call = report.unwrap().transaction("call").unwrap().clone();
+    assert_eq!(call.failed, 0, "{:?}", call.errors);
+    assert_eq!(call.ok, served(&server, "Count"));
 }
 
 #[test]

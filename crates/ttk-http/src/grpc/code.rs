@@ -150,11 +150,15 @@ impl Code {
             Code::PermissionDenied | Code::Unauthenticated => ErrorKind::PermissionDenied,
             Code::Unimplemented => ErrorKind::Unsupported,
             Code::Unavailable => ErrorKind::ConnectionRefused,
-            Code::Cancelled | Code::Aborted => ErrorKind::Interrupted,
             Code::DataLoss | Code::Internal => ErrorKind::InvalidData,
-            Code::Ok | Code::Unknown | Code::ResourceExhausted | Code::FailedPrecondition => {
-                ErrorKind::Other
-            }
+            // Not `Interrupted` for CANCELLED and ABORTED: std's I/O loops take that for
+            // "try again".
+            Code::Cancelled
+            | Code::Aborted
+            | Code::Ok
+            | Code::Unknown
+            | Code::ResourceExhausted
+            | Code::FailedPrecondition => ErrorKind::Other,
         }
     }
 }

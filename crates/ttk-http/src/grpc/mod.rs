@@ -74,6 +74,11 @@ pub async fn call(connection: &mut Http2Connection, call: &Call) -> io::Result<R
 /// assert_eq!(code_of(&late), Some(Code::DeadlineExceeded));
 /// let refused = local_failure(&call, io::ErrorKind::ConnectionRefused.into());
 /// assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
+/// let reset = io::Error::new(
+///     io::ErrorKind::ConnectionReset,
+///     "HTTP/2: the server reset the stream: ENHANCE_YOUR_CALM",
+/// );
+/// assert_eq!(code_of(&local_failure(&call, reset)), Some(Code::ResourceExhausted));
 /// ```
 pub fn local_failure(call: &Call, error: io::Error) -> io::Error {
     match call.deadline_limit() {
@@ -81,6 +86,24 @@ pub fn local_failure(call: &Call, error: io::Error) -> io::Error {
             Code::DeadlineExceeded,
             &format!("no reply within the deadline of {limit:?}"),
         ),
+        _ if error.kind() == io::ErrorKind::ConnectionReset => match reset_code(&error) {
+            Some(code) => status_error(code, &error.to_string()),
+            None => error,
+        },
         _ => error,
     }
+}
+
+/// The gRPC code of a stream the server reset (`PROTOCOL-HTTP2.md`, "Errors"), from the
+/// HTTP/2 error code `Http2Connection` names in its text.
+fn reset_code(error: &io::Error) -> Option<Code> {
+    let text = error.to_string();
+    let reason = text.strip_prefix("HTTP/2: the server reset the stream: ")?;
+    Some(match reason.trim() {
+        "REFUSED_STREAM" => Code::Unavailable,
+        "CANCEL" => Code::Cancelled,
+        "ENHANCE_YOUR_CALM" => Code::ResourceExhausted,
+        "INADEQUATE_SECURITY" => Code::PermissionDenied,
+        _ => Code::Internal,
+    })
 }

@@ -157,26 +157,36 @@ impl Reply {
 /// # Examples
 /// See [`Reply`]; [`Code::from_http_status`] for replies without a status.
 pub fn status(response: &Http2Response) -> (Code, String) {
-    let read = |name| {
+    // Raw bytes: a server may send UTF-8 that is not a valid header text.
+    let read = |name: &str| {
         response
-            .trailer(name)
-            .or_else(|| response.header(name))
-            .map(str::trim)
+            .trailers()
+            .and_then(|map| map.get(name))
+            .map(http::HeaderValue::as_bytes)
+            .or_else(|| {
+                response
+                    .headers()
+                    .find(|(header, _)| *header == name)
+                    .map(|(_, value)| value)
+            })
+            .map(|bytes| String::from_utf8_lossy(bytes).trim().to_owned())
     };
-    let code = match read("grpc-status").map(str::parse::<u32>) {
-        Some(Ok(number)) => Code::from_number(number),
-        Some(Err(_)) => Code::Unknown,
-        None if response.status() == 200 => Code::Unknown,
-        None => Code::from_http_status(response.status()),
-    };
-    let message = match read("grpc-message") {
-        Some(text) => percent_decoded(text),
-        None if read("grpc-status").is_none() => {
-            format!("no grpc-status in a reply of HTTP {}", response.status())
-        }
-        None => String::new(),
-    };
-    (code, message)
+    if response.status() != 200 {
+        // Not a gRPC reply (a proxy's error page, a wrong path): its HTTP status says what.
+        let code = Code::from_http_status(response.status());
+        return (code, format!("a reply of HTTP {}", response.status()));
+    }
+    let message = read("grpc-message").map(|text| percent_decoded(&text));
+    match read("grpc-status") {
+        Some(text) => match text.parse::<u32>() {
+            Ok(number) => (Code::from_number(number), message.unwrap_or_default()),
+            Err(_) => (
+                Code::Internal,
+                format!("grpc-status is not a number: {text:?}"),
+            ),
+        },
+        None => (Code::Unknown, "no grpc-status in the reply".to_owned()),
+    }
 }
 
 /// A call's failure with status `code` and the server's `message`: an I/O error counted in
@@ -209,4 +219,82 @@ pub fn code_of(error: &io::Error) -> Option<Code> {
     (0..17)
         .map(Code::from_number)
         .find(|code| code.name() == kinded.kind())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderMap;
+
+    /// A response of `status` with `headers` and `trailers` (`(name, value)` pairs).
+    fn response(
+        status: u16,
+        headers: &[(&str, &str)],
+        trailers: Option<&[(&str, &str)]>,
+    ) -> Http2Response {
+        let map = |pairs: &[(&str, &str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.append(
+                    http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    http::HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+                );
+            }
+            map
+        };
+        Http2Response {
+            status,
+            headers: map(headers),
+            body: Vec::new(),
+            body_len: 0,
+            trailers: trailers.map(map),
+        }
+    }
+
+    #[test]
+    fn the_status_comes_from_trailers_headers_or_the_http_status() {
+        let trailers = response(
+            200,
+            &[],
+            Some(&[("grpc-status", "14"), ("grpc-message", "a%20b")]),
+        );
+        assert_eq!(status(&trailers), (Code::Unavailable, "a b".to_owned()));
+        let trailers_only = response(200, &[("grpc-status", "4")], None);
+        assert_eq!(status(&trailers_only).0, Code::DeadlineExceeded);
+        let ok = response(200, &[], Some(&[("grpc-status", "0")]));
+        assert_eq!(status(&ok), (Code::Ok, String::new()));
+        assert_eq!(status(&response(200, &[], None)).0, Code::Unknown);
+        assert_eq!(
+            status(&response(503, &[("grpc-status", "0")], None)).0,
+            Code::Unavailable
+        );
+        assert_eq!(
+            status(&response(200, &[("grpc-status", "x")], None)).0,
+            Code::Internal
+        );
+        let raw = response(
+            200,
+            &[("grpc-status", "2"), ("grpc-message", "h\u{e9}")],
+            None,
+        );
+        assert_eq!(status(&raw).1, "h\u{e9}", "raw UTF-8 is read as such");
+    }
+
+    #[test]
+    fn a_reply_needs_ok_and_whole_messages() {
+        let mut good = response(200, &[], Some(&[("grpc-status", "0")]));
+        good.body = vec![0, 0, 0, 0, 1, 7, 0, 0, 0, 0, 0];
+        let reply = Reply::from_response(good).unwrap();
+        assert_eq!(reply.messages().collect::<Vec<_>>(), [&[7][..], &[]]);
+        let mut cut = response(200, &[], Some(&[("grpc-status", "0")]));
+        cut.body = vec![0, 0, 0, 0, 5, 1];
+        assert_eq!(
+            code_of(&Reply::from_response(cut).unwrap_err()),
+            Some(Code::Internal)
+        );
+        let failed = response(200, &[], Some(&[("grpc-status", "7")]));
+        let error = Reply::from_response(failed).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::PermissionDenied);
+        assert_eq!(error.to_string(), "gRPC PERMISSION_DENIED");
+    }
 }

@@ -26,7 +26,7 @@ pub fn support_dir() -> PathBuf {
 
 /// A Python that can import grpc: Debian's (`/usr/bin/python3`, where `python3-grpcio` goes)
 /// or the one on PATH.
-fn python_with_grpc() -> Option<PathBuf> {
+pub fn python_with_grpc() -> Option<PathBuf> {
     ["/usr/bin/python3", "python3"]
         .into_iter()
         .map(PathBuf::from)
@@ -38,6 +38,33 @@ fn python_with_grpc() -> Option<PathBuf> {
                 .status()
                 .is_ok_and(|status| status.success())
         })
+}
+
+/// The server's own count of calls of `method`, from its `Stats` method (asked with
+/// Python's grpcio client).
+pub fn served(addr: &str, method: &str) -> u64 {
+    let python = python_with_grpc().expect("a Python with grpcio (the server runs on it)");
+    // Stats answers a Reply whose field 1 is `Say=3,Slow=1` (its 2-byte header skipped).
+    let script = format!(
+        "import grpc\nch = grpc.insecure_channel('{addr}')\n\
+         stats = ch.unary_unary('/ttk.test.Echo/Stats')\n\
+         print(stats(b'')[2:].decode())"
+    );
+    let output = Command::new(python)
+        .args(["-c", &script])
+        .output()
+        .expect("Python runs");
+    assert!(
+        output.status.success(),
+        "asking the gRPC server for its counts failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim()
+        .split(',')
+        .filter_map(|entry| entry.split_once('='))
+        .find(|(name, _)| *name == method)
+        .map_or(0, |(_, count)| count.parse().expect("a count"))
 }
 
 impl GrpcServer {
