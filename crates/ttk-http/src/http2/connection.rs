@@ -24,7 +24,7 @@ use crate::connection::address::{connect_tcp, server_name, strip_scheme};
 use crate::request::Request;
 
 /// How many bytes the driver reads from the socket at a time.
-const READ_SIZE: usize = 16 * 1024;
+const READ_SIZE: usize = 8 * 1024;
 
 /// Each stream's receive window: what the server may send on one stream before the bot has
 /// read it. The driver reads as bytes come, so this is not memory held; a large window keeps
