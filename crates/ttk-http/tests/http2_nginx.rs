@@ -328,3 +328,40 @@ fn mixed(_cx: Cx, _id: usize, addr: String) -> io::Result<(String, usize)> {
     }
     Ok((own.text()?.to_owned(), others))
 }
+
+/// One bot of several sharing a connection: `count` GETs in turn; how many came back 200.
+#[bot(crate = ttk_core)]
+fn tab(_cx: Cx, _id: usize, shared: ttk_http::http2::SharedHttp2Connection, count: usize) -> usize {
+    let mut ok = 0;
+    for _ in 0..count {
+        let response = ttk_core::yield_!(shared.send(&Request::get("/hello")));
+        ok += usize::from(response.is_ok_and(|response| response.status() == 200));
+    }
+    ok
+}
+
+#[test]
+fn bots_of_one_loop_share_one_connection() {
+    for (keepalive, connections) in [
+        ("keepalive_requests 100000;", 1..=1),
+        ("keepalive_requests 50;", 20..=40),
+    ] {
+        let Some((nginx, _)) = start("http2", keepalive) else {
+            return;
+        };
+        let url = format!("http://{}/", nginx.addr);
+        let shared = ttk_http::http2::SharedHttp2Connection::new(&url, None).unwrap();
+        let oks = ttk_core::run(10, |cx, id| tab(cx, id, shared.clone(), 100));
+        assert_eq!(oks, vec![100; 10], "{keepalive}");
+        assert!(
+            connections.contains(&shared.connections_opened()),
+            "{keepalive}: {} connections",
+            shared.connections_opened()
+        );
+        assert_eq!(
+            logged(&nginx).len(),
+            1_000,
+            "{keepalive}: each request once in the log"
+        );
+    }
+}

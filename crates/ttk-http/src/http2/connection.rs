@@ -154,6 +154,9 @@ pub struct Http2Connection {
     tls_handshakes: (u64, u64),
     /// Bodies longer than this fail the request.
     max_body_len: usize,
+    /// Set by the bots sharing this connection ([`super::SharedHttp2Connection`]) when they
+    /// hand the driving bot a request: its wait ends so it can start it.
+    pub(crate) interrupt: Option<Rc<std::cell::Cell<bool>>>,
     /// Responses on the connection of the moment: a request refused by a server that
     /// answers others is sent again however often; by one that answers none, at most
     /// [`MAX_RESENDS`] times.
@@ -361,6 +364,7 @@ impl Http2Connection {
             tls_handshakes: (0, 0),
             max_body_len: DEFAULT_MAX_BODY_LEN,
             answered_here: 0,
+            interrupt: None,
         };
         connection.begin(stream)?;
         Ok(connection)
@@ -592,8 +596,30 @@ impl Http2Connection {
         }
     }
 
+    /// Whether a bot sharing the connection handed it a request to start.
+    fn interrupted(&self) -> bool {
+        self.interrupt.as_ref().is_some_and(|flag| flag.get())
+    }
+
+    /// As [`Http2Connection::next`], but returns `None` as soon as a bot sharing the
+    /// connection sets the interrupt (it has a request to start).
+    pub(crate) async fn next_or_interrupted(
+        &mut self,
+    ) -> Option<(Ticket, io::Result<Http2Response>)> {
+        loop {
+            if let Some(done) = self.finished.pop_front() {
+                return Some(done);
+            }
+            if self.interrupted() || (self.in_flight == 0 && self.waiting.is_empty()) {
+                return None;
+            }
+            self.drive(None).await;
+        }
+    }
+
     /// Moves the connection on until one more request has finished than when it was called,
-    /// `until` passes, or nothing is left to do. What h2 wrote is sent before it returns.
+    /// `until` passes, the interrupt is set, or nothing is left to do. What h2 wrote is sent
+    /// before it returns.
     async fn drive(&mut self, until: Option<Instant>) {
         let results_before = self.finished.len();
         let mut passes = 0u32;
@@ -626,7 +652,7 @@ impl Http2Connection {
                 continue;
             }
             let nothing_left = self.in_flight == 0 && self.waiting.is_empty();
-            if self.finished.len() > results_before || nothing_left {
+            if self.finished.len() > results_before || nothing_left || self.interrupted() {
                 return;
             }
             if self.wakes.any_stream() || self.wakes.take_connection() {
@@ -644,7 +670,7 @@ impl Http2Connection {
                 continue;
             };
             let read = session.stream.read(&mut self.read_buf);
-            match read_or_sleep(read, deadline).await {
+            match read_or_sleep(read, deadline, self.interrupt.as_deref()).await {
                 Some(Ok(0)) => session.pipe.end(Ok(())),
                 Some(Ok(n)) => session.pipe.receive(&self.read_buf[..n]),
                 Some(Err(error)) => session.pipe.end(Err(error)),
@@ -1130,16 +1156,20 @@ impl InFlight {
     }
 }
 
-/// Reads with `read` until it is done or `deadline` passes (`None`).
+/// Reads with `read` until it is done, `deadline` passes or `interrupt` is set (`None`).
 async fn read_or_sleep<F: Future<Output = io::Result<usize>>>(
     read: F,
     deadline: Option<Instant>,
+    interrupt: Option<&std::cell::Cell<bool>>,
 ) -> Option<io::Result<usize>> {
     let mut read = pin!(read);
     let mut sleep = deadline.map(ttk_core::sleep_until);
     poll_fn(|cx| {
         if let Poll::Ready(result) = read.as_mut().poll(cx) {
             return Poll::Ready(Some(result));
+        }
+        if interrupt.is_some_and(std::cell::Cell::get) {
+            return Poll::Ready(None);
         }
         let slept = sleep
             .as_mut()

@@ -28,9 +28,11 @@ mod connection;
 mod pipe;
 mod prepared;
 mod response;
+mod shared;
 mod wakes;
 
 #[doc(hidden)]
 pub use canned::hello_h2c_server;
 pub use connection::{Http2Connection, Ticket};
 pub use response::Http2Response;
+pub use shared::SharedHttp2Connection;
