@@ -177,3 +177,47 @@ fn every_kind_of_call_against_grpcio() {
         assert!(counts.contains(&expected), "{expected} in {}", seen.stats);
     }
 }
+
+/// A bidirectional call that reads each reply before sending the next message (the server
+/// answers as it goes), and a server-streaming call read a message at a time.
+#[bot(crate = ttk_core)]
+fn interleaved(_cx: Cx, _id: usize, addr: String) -> io::Result<(Vec<String>, Vec<String>)> {
+    let mut h2c = ttk_core::yield_!(Http2Connection::connect(&format!("http://{addr}/")))?;
+    // A deadline: were the replies held back to the end, this would fail, not hang.
+    let chat_call = method("Chat").deadline(Duration::from_secs(5));
+    let mut chat = grpc::Stream::open(&mut h2c, &chat_call);
+    let mut heard = Vec::new();
+    for name in ["a", "b", "c"] {
+        chat.send(&mut h2c, &hello(name, 0))?;
+        // The reply to this message comes before the next one is sent.
+        let reply = ttk_core::yield_!(chat.recv::<EchoReply>(&mut h2c))?;
+        heard.push(reply.map(|reply| reply.message).unwrap_or_default());
+    }
+    chat.finish(&mut h2c)?;
+    assert!(ttk_core::yield_!(chat.recv::<EchoReply>(&mut h2c))?.is_none());
+
+    let mut count = grpc::Stream::open(&mut h2c, &method("Count").message(&hello("s", 3)));
+    count.finish(&mut h2c)?;
+    let mut streamed = Vec::new();
+    while let Some(reply) = ttk_core::yield_!(count.recv::<EchoReply>(&mut h2c))? {
+        streamed.push(reply.message);
+    }
+    let mut down = grpc::Stream::open(&mut h2c, &method("Unavailable").message(&hello("", 0)));
+    down.finish(&mut h2c)?;
+    let error = ttk_core::yield_!(down.recv::<EchoReply>(&mut h2c)).unwrap_err();
+    assert_eq!(grpc::code_of(&error), Some(Code::Unavailable), "{error}");
+    Ok((heard, streamed))
+}
+
+#[test]
+fn a_bidirectional_call_answers_as_it_goes() {
+    let Some(server) = GrpcServer::start() else {
+        return;
+    };
+    let addr = server.addr.clone();
+    let (heard, streamed) = ttk_core::run(1, move |cx, id| interleaved(cx, id, addr.clone()))
+        .remove(0)
+        .unwrap();
+    assert_eq!(heard, ["hi a", "hi b", "hi c"]);
+    assert_eq!(streamed, ["s 0", "s 1", "s 2"]);
+}

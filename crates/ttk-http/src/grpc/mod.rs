@@ -32,6 +32,7 @@
 mod call;
 mod code;
 mod reply;
+mod stream;
 mod wire;
 
 use std::io;
@@ -39,6 +40,7 @@ use std::io;
 pub use call::Call;
 pub use code::Code;
 pub use reply::{Reply, code_of, status, status_error};
+pub use stream::Stream;
 
 use crate::http2::Http2Connection;
 

@@ -1,7 +1,7 @@
 //! An HTTP/2 connection driven by the bot that owns it: [`Http2Connection`].
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
+use h2::SendStream;
 use h2::client::{Connection, ResponseFuture, SendRequest};
 use h2::{Reason, RecvStream};
 use ttk_net::{ByteStream, TcpStream};
@@ -20,8 +21,12 @@ use super::pipe::Pipe;
 use super::prepared::Prepared;
 use super::response::Http2Response;
 use super::wakes::Wakes;
+
+mod streaming;
+
 use crate::connection::address::{connect_tcp, server_name, strip_scheme};
 use crate::request::Request;
+pub use streaming::StreamEvent;
 
 /// How many bytes the driver reads from the socket at a time.
 const READ_SIZE: usize = 8 * 1024;
@@ -135,6 +140,10 @@ pub struct Http2Connection {
     waiting: VecDeque<Queued>,
     /// Results not yet handed out, in order.
     finished: VecDeque<(Ticket, io::Result<Http2Response>)>,
+    /// What happened on streams opened with [`Http2Connection::open`], not yet taken.
+    events: VecDeque<(u64, StreamEvent)>,
+    /// The slot of each opened stream in flight, by ticket.
+    streams: HashMap<u64, u32>,
     /// Requests' deadlines, earliest first: `(deadline, ticket, slot)`; entries of requests
     /// that finished meanwhile are skipped when they come up.
     deadlines: BinaryHeap<Reverse<(Instant, u64, u32)>>,
@@ -199,12 +208,17 @@ struct Queued {
     deadline: Option<Instant>,
     /// Times it may still be sent again.
     resends_left: u8,
+    /// For a stream opened with [`Http2Connection::open`]: the data the bot sent before it
+    /// was opened, to send when it is (`None` for a request sent whole).
+    open: Option<Vec<(Bytes, bool)>>,
 }
 
 /// A request in flight on a stream.
 struct InFlight {
     queued: Queued,
     phase: Phase,
+    /// For an opened stream: where the bot's data goes, until it ends its side.
+    send: Option<SendStream<Bytes>>,
 }
 
 /// How far a response came.
@@ -232,6 +246,8 @@ enum Outcome {
     /// Cut off with no answer by a connection that broke: an idempotent request is sent
     /// again, a few times at most (the server may have seen it).
     Broken,
+    /// An opened stream ended (its events say how).
+    Streamed,
 }
 
 impl Http2Connection {
@@ -352,6 +368,8 @@ impl Http2Connection {
             in_flight: 0,
             waiting: VecDeque::new(),
             finished: VecDeque::new(),
+            events: VecDeque::new(),
+            streams: HashMap::new(),
             deadlines: BinaryHeap::new(),
             last_prepared: None,
             next_ticket: 0,
@@ -551,6 +569,7 @@ impl Http2Connection {
                 deadline: request.timeout.map(|limit| ttk_core::now() + limit),
                 request,
                 resends_left: MAX_RESENDS,
+                open: None,
             }),
             Err(error) => self.finished.push_back((Ticket(ticket), Err(error))),
         }
@@ -621,7 +640,7 @@ impl Http2Connection {
     /// `until` passes, the interrupt is set, or nothing is left to do. What h2 wrote is sent
     /// before it returns.
     async fn drive(&mut self, until: Option<Instant>) {
-        let results_before = self.finished.len();
+        let results_before = self.finished.len() + self.events.len();
         let mut passes = 0u32;
         loop {
             passes += 1;
@@ -652,7 +671,8 @@ impl Http2Connection {
                 continue;
             }
             let nothing_left = self.in_flight == 0 && self.waiting.is_empty();
-            if self.finished.len() > results_before || nothing_left || self.interrupted() {
+            let results = self.finished.len() + self.events.len();
+            if results > results_before || nothing_left || self.interrupted() {
                 return;
             }
             if self.wakes.any_stream() || self.wakes.take_connection() {
@@ -784,19 +804,31 @@ impl Http2Connection {
                 Poll::Ready(Ok(())) => {}
             }
             let queued = self.waiting.pop_front().expect("checked not empty");
-            let end_of_stream = queued.request.body.is_empty();
+            let mut queued = queued;
+            let later = queued.open.as_mut().map(std::mem::take);
+            let end_of_stream = queued.request.body.is_empty() && later.is_none();
             match session
                 .send
                 .send_request(queued.request.head(), end_of_stream)
             {
                 Ok((response, mut body)) => {
-                    if !end_of_stream {
-                        // h2 sends it as the windows allow.
-                        let _ = body.send_data(queued.request.body.clone(), true);
+                    // h2 sends the data as the windows allow.
+                    if !queued.request.body.is_empty() {
+                        let _ = body.send_data(queued.request.body.clone(), later.is_none());
+                    }
+                    let mut send = None;
+                    if let Some(later) = later {
+                        let mut ended = false;
+                        for (data, end) in later {
+                            ended |= end;
+                            let _ = body.send_data(data, end);
+                        }
+                        send = (!ended).then_some(body);
                     }
                     self.occupy(InFlight {
                         queued,
                         phase: Phase::Head(response),
+                        send,
                     });
                 }
                 Err(error) if error.is_go_away() || error.is_io() => {
@@ -804,9 +836,7 @@ impl Http2Connection {
                     self.waiting.push_front(queued);
                     return;
                 }
-                Err(error) => self
-                    .finished
-                    .push_back((Ticket(queued.ticket), Err(h2_error(&error)))),
+                Err(error) => self.hand_out(&queued, Err(h2_error(&error))),
             }
         }
     }
@@ -823,6 +853,9 @@ impl Http2Connection {
         if let Some(deadline) = request.queued.deadline {
             self.deadlines
                 .push(Reverse((deadline, request.queued.ticket, slot)));
+        }
+        if request.queued.open.is_some() {
+            self.streams.insert(request.queued.ticket, slot);
         }
         self.slots[slot as usize] = Some(request);
         self.in_flight += 1;
@@ -848,20 +881,35 @@ impl Http2Connection {
             return;
         };
         let mut cx = Context::from_waker(&waker);
-        let outcome = request.poll(&mut cx, max_body_len);
+        let outcome = request.poll(&mut cx, max_body_len, &mut self.events);
         if matches!(outcome, Outcome::Pending) {
             return;
         }
         let request = self.slots[slot as usize].take().expect("polled just now");
         self.in_flight -= 1;
         self.free.push(slot);
+        self.streams.remove(&request.queued.ticket);
         self.settle(request.queued, outcome);
     }
 
     /// Hands out a finished request's result, or queues it again.
     fn settle(&mut self, mut queued: Queued, outcome: Outcome) {
+        if queued.open.is_some() {
+            // An opened stream's data went out as the bot sent it: never sent again.
+            let error = match outcome {
+                Outcome::Done(result) => match *result {
+                    Ok(_) => return,
+                    Err(error) => error,
+                },
+                Outcome::Streamed | Outcome::Pending => return,
+                Outcome::Refused | Outcome::Broken => closed_early(),
+            };
+            self.events
+                .push_back((queued.ticket, StreamEvent::Failed(error)));
+            return;
+        }
         let result = match outcome {
-            Outcome::Pending => unreachable!("settled only when finished"),
+            Outcome::Pending | Outcome::Streamed => unreachable!("settled only when finished"),
             Outcome::Done(result) => {
                 self.answered_here += u64::from(result.is_ok());
                 *result
@@ -903,6 +951,18 @@ impl Http2Connection {
         self.finished.push_back((Ticket(queued.ticket), result));
     }
 
+    /// Hands out `queued`'s failure or result: to [`Http2Connection::next`], or as an event of
+    /// its stream if it was opened with [`Http2Connection::open`].
+    fn hand_out(&mut self, queued: &Queued, result: io::Result<Http2Response>) {
+        match (result, queued.open.is_some()) {
+            (Err(error), true) => {
+                self.events
+                    .push_back((queued.ticket, StreamEvent::Failed(error)));
+            }
+            (result, _) => self.finished.push_back((Ticket(queued.ticket), result)),
+        }
+    }
+
     /// The connection ended: every request still on it is polled one last time (h2 has
     /// given each its end), and the connection is dropped; waiting requests go on the next.
     fn end_session(&mut self) {
@@ -916,6 +976,7 @@ impl Http2Connection {
                 // h2 left it unanswered (it cannot, today): a broken connection's request.
                 self.in_flight -= 1;
                 self.free.push(slot as u32);
+                self.streams.remove(&request.queued.ticket);
                 let outcome = if request.queued.request.resend_if_broken
                     && matches!(request.phase, Phase::Head(_))
                 {
@@ -946,8 +1007,9 @@ impl Http2Connection {
                 let request = place.take().expect("checked");
                 self.in_flight -= 1;
                 self.free.push(slot);
-                self.finished
-                    .push_back((Ticket(ticket), Err(timed_out(&request.queued))));
+                self.streams.remove(&ticket);
+                let error = timed_out(&request.queued);
+                self.hand_out(&request.queued, Err(error));
             }
         }
         while self
@@ -958,7 +1020,7 @@ impl Http2Connection {
         {
             let queued = self.waiting.pop_front().expect("checked");
             let error = timed_out(&queued);
-            self.finished.push_back((Ticket(queued.ticket), Err(error)));
+            self.hand_out(&queued, Err(error));
         }
     }
 
@@ -986,7 +1048,7 @@ impl Http2Connection {
     fn fail_waiting(&mut self, error: &io::Error) {
         for queued in std::mem::take(&mut self.waiting) {
             let copy = io::Error::new(error.kind(), error.to_string());
-            self.finished.push_back((Ticket(queued.ticket), Err(copy)));
+            self.hand_out(&queued, Err(copy));
         }
     }
 
@@ -1082,7 +1144,13 @@ impl Http2Connection {
 
 impl InFlight {
     /// Polls the response: head, then body, then trailers.
-    fn poll(&mut self, cx: &mut Context<'_>, max_body_len: usize) -> Outcome {
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        max_body_len: usize,
+        events: &mut VecDeque<(u64, StreamEvent)>,
+    ) -> Outcome {
+        let streaming = self.queued.open.is_some();
         if let Phase::Head(response) = &mut self.phase {
             let response = match Pin::new(response).poll(cx) {
                 Poll::Pending => return Outcome::Pending,
@@ -1098,6 +1166,15 @@ impl InFlight {
                 }
             };
             let (head, body) = response.into_parts();
+            if streaming {
+                events.push_back((
+                    self.queued.ticket,
+                    StreamEvent::Head {
+                        status: head.status.as_u16(),
+                        headers: head.headers.clone(),
+                    },
+                ));
+            }
             self.phase = Phase::Body {
                 status: head.status.as_u16(),
                 headers: head.headers,
@@ -1123,6 +1200,10 @@ impl InFlight {
                     *len += data.len() as u64;
                     // The window reopens as bytes are read, kept or not.
                     let _ = body.flow_control().release_capacity(data.len());
+                    if streaming {
+                        events.push_back((self.queued.ticket, StreamEvent::Data(data)));
+                        continue;
+                    }
                     if !self.queued.request.discard_body {
                         if kept.len() + data.len() > max_body_len {
                             let error = io::Error::new(
@@ -1145,6 +1226,10 @@ impl InFlight {
         match body.poll_trailers(cx) {
             Poll::Pending => Outcome::Pending,
             Poll::Ready(Err(error)) => Outcome::Done(Box::new(Err(h2_error(&error)))),
+            Poll::Ready(Ok(trailers)) if streaming => {
+                events.push_back((self.queued.ticket, StreamEvent::End(trailers)));
+                Outcome::Streamed
+            }
             Poll::Ready(Ok(trailers)) => Outcome::Done(Box::new(Ok(Http2Response {
                 status: *status,
                 headers: std::mem::take(headers),

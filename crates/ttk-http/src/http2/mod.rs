@@ -33,6 +33,6 @@ mod wakes;
 
 #[doc(hidden)]
 pub use canned::hello_h2c_server;
-pub use connection::{Http2Connection, Ticket};
+pub use connection::{Http2Connection, StreamEvent, Ticket};
 pub use response::Http2Response;
 pub use shared::SharedHttp2Connection;
