@@ -202,6 +202,14 @@ fn interleaved(_cx: Cx, _id: usize, addr: String) -> io::Result<(Vec<String>, Ve
     while let Some(reply) = ttk_core::yield_!(count.recv::<EchoReply>(&mut h2c))? {
         streamed.push(reply.message);
     }
+    // A call given up on: reset, its stream no longer held.
+    let mut given_up = grpc::Stream::open(&mut h2c, &chat_call);
+    given_up.send(&mut h2c, &hello("z", 0))?;
+    assert_eq!(h2c.in_flight(), 1);
+    given_up.cancel(&mut h2c);
+    assert_eq!(h2c.in_flight(), 0, "a cancelled call holds no stream");
+    assert!(ttk_core::yield_!(given_up.recv::<EchoReply>(&mut h2c)).is_err());
+
     let mut down = grpc::Stream::open(&mut h2c, &method("Unavailable").message(&hello("", 0)));
     down.finish(&mut h2c)?;
     let error = ttk_core::yield_!(down.recv::<EchoReply>(&mut h2c)).unwrap_err();

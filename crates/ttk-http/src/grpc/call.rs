@@ -9,10 +9,10 @@ use crate::request::Request;
 /// A gRPC call: the method, its deadline and metadata, and the request messages, made into the
 /// HTTP/2 request that carries them ([`Call::request`]).
 ///
-/// Every message goes in the request body at once: one for unary and server-streaming calls,
-/// several for client-streaming and bidirectional ones (the server reads them all, then its
-/// replies come; a bidirectional exchange that waits for a reply before sending the next
-/// message needs a stream kept open, which this does not do yet).
+/// Its messages go in the request body at once: one for unary and server-streaming calls,
+/// several for client-streaming and bidirectional ones sent with [`super::call`]; a
+/// bidirectional exchange that waits for a reply before sending the next message opens the
+/// call as a [`super::Stream`] and sends as it goes.
 ///
 /// # Examples
 /// ```

@@ -88,6 +88,10 @@ pub fn local_failure(call: &Call, error: io::Error) -> io::Error {
             Code::DeadlineExceeded,
             &format!("no reply within the deadline of {limit:?}"),
         ),
+        // A refused stream, or no server at all: gRPC clients say UNAVAILABLE.
+        _ if error.kind() == io::ErrorKind::ConnectionRefused => {
+            status_error(Code::Unavailable, &error.to_string())
+        }
         _ if error.kind() == io::ErrorKind::ConnectionReset => match reset_code(&error) {
             Some(code) => status_error(code, &error.to_string()),
             None => error,

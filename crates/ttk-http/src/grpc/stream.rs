@@ -52,6 +52,8 @@ pub struct Stream {
     received: Vec<u8>,
     /// Whether the call ended (its status read, or failed).
     ended: bool,
+    /// Whether it ended in a failure (already handed out): later reads fail too.
+    failed: bool,
 }
 
 impl Stream {
@@ -67,6 +69,7 @@ impl Stream {
             head: None,
             received: Vec::new(),
             ended: false,
+            failed: false,
         }
     }
 
@@ -96,6 +99,19 @@ impl Stream {
         let mut framed = Vec::with_capacity(message.len() + 5);
         frame(message, &mut framed)?;
         connection.send_data(self.ticket, Bytes::from(framed), false)
+    }
+
+    /// Abandons the call: its stream is reset (CANCEL), and what came for it is dropped. A
+    /// call dropped without [`Stream::finish`] and its end, or this, holds one of the
+    /// server's concurrent streams.
+    ///
+    /// # Examples
+    /// `stream.cancel(&mut h2)` when a bot gives up on a call; see [`Stream`].
+    pub fn cancel(&mut self, connection: &mut Http2Connection) {
+        connection.reset(self.ticket);
+        self.ended = true;
+        self.failed = true;
+        self.received.clear();
     }
 
     /// Ends the bot's side: no more messages (the server's replies may go on).
@@ -144,7 +160,13 @@ impl Stream {
         connection: &mut Http2Connection,
     ) -> io::Result<Option<Vec<u8>>> {
         loop {
-            if let Some(message) = self.take_message()? {
+            if self.failed {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    "gRPC: the call failed or was cancelled already",
+                ));
+            }
+            if let Some(message) = self.take_message().inspect_err(|_| self.failed = true)? {
                 return Ok(Some(message));
             }
             if self.ended {
@@ -158,14 +180,25 @@ impl Stream {
                 return Ok(None);
             }
             match connection.next_event(self.ticket).await {
-                Some(StreamEvent::Head { status, headers }) => self.head = Some((status, headers)),
+                Some(StreamEvent::Head { status, headers }) => {
+                    if status != 200 {
+                        // Not a gRPC reply (a proxy's error page): its HTTP status says what.
+                        self.head = Some((status, headers));
+                        self.ended = true;
+                        self.failed = true;
+                        return Err(self.check_status(None).unwrap_err());
+                    }
+                    self.head = Some((status, headers));
+                }
                 Some(StreamEvent::Data(data)) => self.received.extend_from_slice(&data),
                 Some(StreamEvent::End(trailers)) => {
                     self.ended = true;
-                    self.check_status(trailers)?;
+                    self.check_status(trailers)
+                        .inspect_err(|_| self.failed = true)?;
                 }
                 Some(StreamEvent::Failed(error)) => {
                     self.ended = true;
+                    self.failed = true;
                     return Err(super::local_failure(&self.call, error));
                 }
                 None => self.ended = true,

@@ -198,6 +198,10 @@ struct Session {
     /// A write to the server failed: what h2 writes from now on is dropped, and the reading
     /// goes on to the end of the stream.
     write_failed: bool,
+    /// A write is under way; still set when the driver next runs, it was abandoned part way
+    /// (the bot's future dropped, e.g. by a timeout around it): see
+    /// [`Http2Connection::recover_abandoned_write`].
+    writing: bool,
 }
 
 /// A request not yet opened.
@@ -640,6 +644,7 @@ impl Http2Connection {
     /// `until` passes, the interrupt is set, or nothing is left to do. What h2 wrote is sent
     /// before it returns.
     async fn drive(&mut self, until: Option<Instant>) {
+        self.recover_abandoned_write();
         let results_before = self.finished.len() + self.events.len();
         let mut passes = 0u32;
         loop {
@@ -718,6 +723,7 @@ impl Http2Connection {
             return false;
         }
         let unread_before = session.pipe.unread();
+        session.writing = true;
         let written = write_while_reading(
             &session.stream,
             &self.write_buf,
@@ -726,6 +732,7 @@ impl Http2Connection {
             deadline,
         )
         .await;
+        session.writing = false;
         self.write_buf.clear();
         match written {
             Written::Done => session.pipe.unread() != unread_before || session.pipe.ended(),
@@ -746,6 +753,27 @@ impl Http2Connection {
                 true
             }
         }
+    }
+
+    /// After a write abandoned part way (the future of a `send` or `next` dropped while it
+    /// wrote): frames may be cut, so the connection cannot go on. Its requests end as a
+    /// broken connection's do, and the next ones go on a new connection.
+    fn recover_abandoned_write(&mut self) {
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        if !session.writing {
+            return;
+        }
+        session.writing = false;
+        self.write_buf.clear();
+        session.pipe.end(Err(io::Error::new(
+            io::ErrorKind::BrokenPipe,
+            "HTTP/2: a write was abandoned part way (the bot stopped awaiting it); the \
+             connection cannot go on",
+        )));
+        session.write_failed = true;
+        session.refusing = true;
     }
 
     /// One pass over h2 without waiting: the connection, then new streams, then the streams
@@ -805,13 +833,14 @@ impl Http2Connection {
             }
             let queued = self.waiting.pop_front().expect("checked not empty");
             let mut queued = queued;
-            let later = queued.open.as_mut().map(std::mem::take);
-            let end_of_stream = queued.request.body.is_empty() && later.is_none();
+            let end_of_stream = queued.request.body.is_empty() && queued.open.is_none();
             match session
                 .send
                 .send_request(queued.request.head(), end_of_stream)
             {
                 Ok((response, mut body)) => {
+                    // Taken only now: a stream refused before it opened keeps its data.
+                    let later = queued.open.as_mut().map(std::mem::take);
                     // h2 sends the data as the windows allow.
                     if !queued.request.body.is_empty() {
                         let _ = body.send_data(queued.request.body.clone(), later.is_none());
@@ -902,7 +931,12 @@ impl Http2Connection {
                     Err(error) => error,
                 },
                 Outcome::Streamed | Outcome::Pending => return,
-                Outcome::Refused | Outcome::Broken => closed_early(),
+                Outcome::Refused => io::Error::new(
+                    io::ErrorKind::ConnectionRefused,
+                    "HTTP/2: the server refused the stream unprocessed (GOAWAY or \
+                     REFUSED_STREAM); an opened stream is not sent again",
+                ),
+                Outcome::Broken => closed_early(),
             };
             self.events
                 .push_back((queued.ticket, StreamEvent::Failed(error)));
@@ -1136,6 +1170,7 @@ impl Http2Connection {
             connection,
             refusing: false,
             write_failed: false,
+            writing: false,
         }));
         self.connections_opened += 1;
         Ok(())

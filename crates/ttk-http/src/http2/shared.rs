@@ -65,6 +65,8 @@ struct Inner {
     results: RefCell<HashMap<u64, io::Result<Http2Response>>>,
     /// The bots waiting for their results (not driving), by request id.
     waiting: RefCell<HashMap<u64, Waker>>,
+    /// Requests whose bot stopped waiting (dropped): their results are dropped as they come.
+    abandoned: RefCell<std::collections::HashSet<u64>>,
     /// The driving bot's waker, to wake it with a new request.
     driver: RefCell<Option<Waker>>,
     /// Whether a bot drives the connection.
@@ -113,6 +115,7 @@ impl SharedHttp2Connection {
                 started: RefCell::new(HashMap::new()),
                 results: RefCell::new(HashMap::new()),
                 waiting: RefCell::new(HashMap::new()),
+                abandoned: RefCell::new(std::collections::HashSet::new()),
                 driver: RefCell::new(None),
                 driving: Cell::new(false),
                 interrupt: Rc::new(Cell::new(false)),
@@ -147,13 +150,21 @@ impl SharedHttp2Connection {
         let id = inner.next_id.get();
         inner.next_id.set(id + 1);
         inner.pending.borrow_mut().push_back((id, request.clone()));
-        let mut waiter = Waiter { inner, id };
+        let mut waiter = Waiter {
+            inner,
+            id,
+            answered: false,
+        };
         loop {
-            if let Some(result) = inner.results.borrow_mut().remove(&id) {
+            let result = inner.results.borrow_mut().remove(&id);
+            if let Some(result) = result {
+                waiter.answered = true;
                 return result;
             }
             if !inner.driving.get() {
-                return Driving::start(inner).drive_for(id).await;
+                let result = Driving::start(inner).drive_for(id).await;
+                waiter.answered = true;
+                return result;
             }
             // Someone drives: it is told of the request, and hands the result back (or the
             // driving over, when it has its own).
@@ -166,10 +177,14 @@ impl SharedHttp2Connection {
     }
 }
 
-/// A bot waiting for its result; its entry leaves the waiting list when it is dropped.
+/// A bot waiting for its result. Dropped, its entry leaves the waiting list; if it was not
+/// answered (its bot stopped), its request is dropped or its result will be; and if nobody
+/// drives, a bot still waiting is woken to.
 struct Waiter<'a> {
     inner: &'a Inner,
     id: u64,
+    /// Whether the bot got its result.
+    answered: bool,
 }
 
 impl Waiter<'_> {
@@ -193,7 +208,30 @@ impl Waiter<'_> {
 
 impl Drop for Waiter<'_> {
     fn drop(&mut self) {
-        self.inner.waiting.borrow_mut().remove(&self.id);
+        let inner = self.inner;
+        inner.waiting.borrow_mut().remove(&self.id);
+        if !self.answered {
+            let mut pending = inner.pending.borrow_mut();
+            let before = pending.len();
+            pending.retain(|(id, _)| *id != self.id);
+            let started = pending.len() == before;
+            drop(pending);
+            if inner.results.borrow_mut().remove(&self.id).is_none() && started {
+                inner.abandoned.borrow_mut().insert(self.id);
+            }
+        }
+        if !inner.driving.get() {
+            wake_next_driver(inner);
+        }
+    }
+}
+
+/// Wakes a bot that waits for a result not yet come, to drive the connection (nobody does).
+fn wake_next_driver(inner: &Inner) {
+    let results = inner.results.borrow();
+    let waiting = inner.waiting.borrow();
+    if let Some((_, waker)) = waiting.iter().find(|(id, _)| !results.contains_key(id)) {
+        waker.wake_by_ref();
     }
 }
 
@@ -266,6 +304,9 @@ impl<'a> Driving<'a> {
             if owner == id {
                 return result;
             }
+            if inner.abandoned.borrow_mut().remove(&owner) {
+                continue;
+            }
             inner.results.borrow_mut().insert(owner, result);
             if let Some(waiter) = inner.waiting.borrow().get(&owner) {
                 waiter.wake_by_ref();
@@ -282,10 +323,8 @@ impl Drop for Driving<'_> {
         }
         inner.driving.set(false);
         inner.driver.borrow_mut().take();
-        // A waiting bot drives on (its requests, and the others', are in flight or pending).
-        if let Some(next) = inner.waiting.borrow().values().next() {
-            next.wake_by_ref();
-        }
+        // A bot still waiting for its result drives on.
+        wake_next_driver(inner);
     }
 }
 

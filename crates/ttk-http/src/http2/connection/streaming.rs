@@ -125,6 +125,32 @@ impl Http2Connection {
         Ok(())
     }
 
+    /// Abandons the stream `stream` opened with [`Http2Connection::open`]: reset (CANCEL) if
+    /// it was opened, dropped if it waits its turn, its events not yet taken dropped. A stream
+    /// left unfinished holds one of the server's concurrent streams until it is reset.
+    ///
+    /// # Examples
+    /// `h2.reset(stream)` after a bot gives up on a call; see [`Http2Connection::open`].
+    pub fn reset(&mut self, stream: Ticket) {
+        if let Some(at) = self
+            .waiting
+            .iter()
+            .position(|queued| queued.ticket == stream.0)
+        {
+            self.waiting.remove(at);
+        }
+        if let Some(slot) = self.streams.remove(&stream.0)
+            && let Some(request) = self.slots[slot as usize].take()
+        {
+            // Dropping its handles makes h2 reset it; the connection's next pass sends that.
+            drop(request);
+            self.in_flight -= 1;
+            self.free.push(slot);
+            self.wakes.connection().wake_by_ref();
+        }
+        self.events.retain(|(ticket, _)| *ticket != stream.0);
+    }
+
     /// Awaits the next event of the stream `stream` (events of other streams wait for their
     /// own calls); `None` once it ended and its events were all taken.
     ///
