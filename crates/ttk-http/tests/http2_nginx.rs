@@ -340,8 +340,22 @@ fn tab(_cx: Cx, _id: usize, shared: ttk_http::http2::SharedHttp2Connection, coun
     ok
 }
 
+/// Ends the test process if it is still running after `limit`: a bot left waiting with
+/// nobody driving would hang the run, not fail it.
+fn watchdog(limit: std::time::Duration) -> std::sync::mpsc::Sender<()> {
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
+            eprintln!("a test hung for {limit:?}: bots waited on a connection nobody drove");
+            std::process::exit(101);
+        }
+    });
+    done
+}
+
 #[test]
 fn bots_of_one_loop_share_one_connection() {
+    let _watchdog = watchdog(std::time::Duration::from_secs(60));
     for (keepalive, connections) in [
         ("keepalive_requests 100000;", 1..=1),
         ("keepalive_requests 50;", 20..=40),
