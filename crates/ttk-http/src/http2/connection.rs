@@ -97,7 +97,7 @@ impl Ticket {
 /// response ([`Http2Connection::send`], [`Http2Connection::next`]) it moves those bytes
 /// through its own socket. The server's SETTINGS are obeyed (requests past its limit of
 /// concurrent streams wait their turn here), flow-control windows are reopened as bodies are
-/// read, PINGs are answered.
+/// read, PINGs are answered (while the bot awaits the connection).
 ///
 /// When the server ends the connection (GOAWAY, as nginx does every `keepalive_requests`
 /// requests, or an idle close), the requests it answered finish, and those it refused
