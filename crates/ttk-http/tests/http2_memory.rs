@@ -20,6 +20,17 @@ thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
     /// Bytes this thread holds (allocated minus freed by it).
     static LIVE: Cell<i64> = const { Cell::new(0) };
+    /// The most [`LIVE`] has been since it was last reset.
+    static PEAK: Cell<i64> = const { Cell::new(0) };
+}
+
+/// Adds `bytes` to the live count, keeping the peak.
+fn live_add(bytes: i64) {
+    let live = LIVE.with(|live| {
+        live.set(live.get() + bytes);
+        live.get()
+    });
+    PEAK.with(|peak| peak.set(peak.get().max(live)));
 }
 
 /// The system allocator, counting allocations and live bytes per thread (nginx is another
@@ -31,20 +42,20 @@ struct Counting;
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.with(|count| count.set(count.get() + 1));
-        LIVE.with(|live| live.set(live.get() + layout.size() as i64));
+        live_add(layout.size() as i64);
         // SAFETY: the caller's `layout` obligations are passed on as they are.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.with(|live| live.set(live.get() - layout.size() as i64));
+        live_add(-(layout.size() as i64));
         // SAFETY: `ptr` was allocated by `System` with `layout` (every allocation goes there).
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.with(|count| count.set(count.get() + 1));
-        LIVE.with(|live| live.set(live.get() + new_size as i64 - layout.size() as i64));
+        live_add(new_size as i64 - layout.size() as i64);
         // SAFETY: as for `dealloc`, and the caller's `new_size` obligations are passed on.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -60,6 +71,7 @@ const HTTP: &str = r#"
     keepalive_requests 1000000;
     server {
         listen 127.0.0.1:{port} http2;
+        root {dir}/www;
         location = / { return 200 "Hello, World!"; }
     }
 "#;
@@ -120,6 +132,52 @@ fn per_idle_connection(_cx: Cx, _id: usize, addr: String, http2: bool) -> std::i
     }
     let held = LIVE.with(Cell::get) - before;
     Ok(held as f64 / IDLE as f64)
+}
+
+/// The size of the large file.
+const LARGE: usize = 64 * 1024 * 1024;
+
+/// Fetches the large file twice: discarded as it comes (its length, and the most heap held
+/// above the start meanwhile), then kept (over the 16 MiB limit: its error's kind).
+#[bot(crate = ttk_core)]
+fn large(_cx: Cx, _id: usize, url: String) -> std::io::Result<(u64, i64, std::io::ErrorKind)> {
+    let mut h2c = ttk_core::yield_!(Http2Connection::connect(&url))?;
+    let start = LIVE.with(Cell::get);
+    PEAK.with(|peak| peak.set(start));
+    let discarded = ttk_core::yield_!(h2c.send(&Request::get("/large.bin").discard_body(true)))?;
+    let held = PEAK.with(Cell::get) - start;
+    let kept = ttk_core::yield_!(h2c.send(&Request::get("/large.bin")));
+    Ok((discarded.body_len(), held, kept.unwrap_err().kind()))
+}
+
+#[test]
+fn a_large_body_is_counted_in_bounded_memory_or_refused_over_the_limit() {
+    let Some(nginx) = Nginx::start(&support::nginx::config(1024, HTTP), |dir| {
+        std::fs::write(dir.join("www/large.bin"), vec![7u8; LARGE]).unwrap();
+    }) else {
+        return;
+    };
+    let url = format!("http://{}/", nginx.addr);
+    let (len, held, kept) = ttk_core::run(1, move |cx, id| large(cx, id, url.clone()))
+        .remove(0)
+        .unwrap();
+    assert_eq!(len, LARGE as u64);
+    // The windows let the server run 16 MiB ahead; the driver reads as bytes come, so far
+    // less is held at once.
+    assert!(
+        held < 4 * 1024 * 1024,
+        "{held} bytes held for a discarded 64 MiB body"
+    );
+    assert_eq!(
+        kept,
+        std::io::ErrorKind::InvalidData,
+        "over the 16 MiB limit"
+    );
+    let _ = writeln!(
+        std::io::stderr(),
+        "a discarded 64 MiB body over h2c: at most {:.0} KiB of heap held",
+        held as f64 / 1024.0
+    );
 }
 
 #[test]
