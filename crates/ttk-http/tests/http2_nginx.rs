@@ -379,3 +379,32 @@ fn bots_of_one_loop_share_one_connection() {
         );
     }
 }
+
+#[test]
+fn the_servers_stream_limit_holds_back_the_rest() {
+    // nginx allows 5 streams at once, 50 are in flight. Before nginx's SETTINGS arrive, the
+    // client may open up to 100 (RFC 9113 5.1.2): nginx refuses those past 5 with
+    // REFUSED_STREAM, and they go again once its limit is known; after that the rest wait
+    // here. Each request is answered, and logged, once.
+    let Some((nginx, _)) = start(
+        "http2",
+        "keepalive_requests 100000; http2_max_concurrent_streams 5;",
+    ) else {
+        return;
+    };
+    let tally = run_load(
+        &nginx,
+        None,
+        Request::get("/hello"),
+        600,
+        50,
+        b"hello from nginx\n",
+    );
+    assert_eq!((tally.ok, tally.failed.len()), (600, 0), "{tally:?}");
+    assert_eq!(tally.connections, 1, "{tally:?}");
+    assert!(
+        tally.retries <= 45,
+        "only the first burst is refused: {tally:?}"
+    );
+    assert_eq!(logged(&nginx).len(), 600);
+}
