@@ -185,3 +185,50 @@ fn mistakes_are_named_before_any_load() {
     }
     assert_eq!(served(&server, "Say"), 0, "no call was made");
 }
+
+#[test]
+fn grpc_over_tls_with_the_ca() {
+    let pki = ttk::tls::TestPki::new().unwrap();
+    let server_pem = pki.server_certificate(&["localhost", "127.0.0.1"]).unwrap();
+    let dir = std::env::temp_dir().join(format!("ttk-grpc-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key, ca) = (
+        dir.join("server.pem"),
+        dir.join("server.key"),
+        dir.join("ca.pem"),
+    );
+    std::fs::write(&cert, server_pem.chain_pem()).unwrap();
+    std::fs::write(&key, server_pem.key_pem()).unwrap();
+    std::fs::write(&ca, pki.ca_pem()).unwrap();
+    let Some(server) = GrpcServer::start_tls(&cert, &key) else {
+        return;
+    };
+    let output = Command::new(env!("CARGO_BIN_EXE_ttk"))
+        .args(["grpc", &format!("https://{}", server.addr), "--proto"])
+        .arg(support_dir().join("echo.proto"))
+        .args([
+            "--call",
+            "ttk.test.Echo/Say",
+            "--data",
+            r#"{"name": "tls"}"#,
+        ])
+        .args(["-c", "2", "--streams", "4", "-d", "500ms", "--cacert"])
+        .arg(&ca)
+        .arg("--json")
+        .arg(dir.join("tls.json"))
+        .arg("-q")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report = Report::read_json(dir.join("tls.json")).unwrap();
+    let call = report.transaction("call").unwrap();
+    assert_eq!(call.failed, 0, "{:?}", call.errors);
+    assert_eq!(
+        call.ok,
+        grpc_server::served_over(&server.addr, Some(&ca), "Say")
+    );
+    assert_eq!(report.counters["connections over h2"], 2);
+    assert_eq!(report.transaction("tls").unwrap().ok, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}

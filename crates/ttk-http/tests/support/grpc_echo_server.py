@@ -4,7 +4,8 @@
 Messages are hand-encoded protobuf (see echo.proto beside the tests):
     message Hello { string name = 1; int32 count = 2; }
     message Reply { string message = 1; }
-Run: /usr/bin/python3 grpc_echo_server.py [PORT]   (PORT 0 or absent: any free port)
+Run: /usr/bin/python3 grpc_echo_server.py [PORT [CERT KEY]]   (PORT 0 or absent: any free
+port; with CERT and KEY, PEM files, it serves TLS)
 Prints "PORT <n>" on stdout once it listens; stops on SIGTERM or when stdin closes.
 """
 import sys
@@ -142,7 +143,12 @@ def main():
     # Sync server: one thread per call in progress; size the pool above the test's concurrency.
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, HANDLERS),))
-    port = server.add_insecure_port("127.0.0.1:%d" % port)
+    if len(sys.argv) > 3:
+        with open(sys.argv[2], "rb") as cert, open(sys.argv[3], "rb") as key:
+            credentials = grpc.ssl_server_credentials(((key.read(), cert.read()),))
+        port = server.add_secure_port("127.0.0.1:%d" % port, credentials)
+    else:
+        port = server.add_insecure_port("127.0.0.1:%d" % port)
     server.start()
     print("PORT %d" % port, flush=True)
     try:

@@ -43,10 +43,22 @@ pub fn python_with_grpc() -> Option<PathBuf> {
 /// The server's own count of calls of `method`, from its `Stats` method (asked with
 /// Python's grpcio client).
 pub fn served(addr: &str, method: &str) -> u64 {
+    served_over(addr, None, method)
+}
+
+/// [`served`], over TLS trusting the CA in the PEM file `ca` if given.
+pub fn served_over(addr: &str, ca: Option<&Path>, method: &str) -> u64 {
     let python = python_with_grpc().expect("a Python with grpcio (the server runs on it)");
+    let channel = match ca {
+        Some(ca) => format!(
+            "grpc.secure_channel('{addr}', grpc.ssl_channel_credentials(open('{}', 'rb').read()))",
+            ca.display()
+        ),
+        None => format!("grpc.insecure_channel('{addr}')"),
+    };
     // Stats answers a Reply whose field 1 is `Say=3,Slow=1` (its 2-byte header skipped).
     let script = format!(
-        "import grpc\nch = grpc.insecure_channel('{addr}')\n\
+        "import grpc\nch = {channel}\n\
          stats = ch.unary_unary('/ttk.test.Echo/Stats')\n\
          print(stats(b'')[2:].decode())"
     );
@@ -70,6 +82,17 @@ pub fn served(addr: &str, method: &str) -> u64 {
 impl GrpcServer {
     /// Starts the server on a free loopback port, or says the test is skipped.
     pub fn start() -> Option<GrpcServer> {
+        GrpcServer::start_with(&[])
+    }
+
+    /// Starts the server serving TLS with the certificate chain and key in the PEM files
+    /// `cert` and `key`, or says the test is skipped.
+    pub fn start_tls(cert: &Path, key: &Path) -> Option<GrpcServer> {
+        GrpcServer::start_with(&[cert, key])
+    }
+
+    /// Starts the server with `tls_files` (none, or the certificate and key).
+    fn start_with(tls_files: &[&Path]) -> Option<GrpcServer> {
         let Some(python) = python_with_grpc() else {
             if std::env::var_os("TTK_REQUIRE_GRPCIO").is_some() {
                 panic!(
@@ -86,6 +109,7 @@ impl GrpcServer {
         let mut child = Command::new(python)
             .arg(support_dir().join("grpc_echo_server.py"))
             .arg("0")
+            .args(tls_files)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
