@@ -52,24 +52,28 @@ enum Command {
 }
 
 impl Ttk {
-    /// Runs the subcommand, typed as `command_line` (secrets redacted: the reports record
-    /// it); its exit code.
-    pub(crate) fn run(self, command_line: Vec<String>) -> u8 {
+    /// Runs the subcommand, `typed` as it was (what the children of `--processes` are started
+    /// with) and recorded in the reports as `command_line` (secrets redacted); its exit code.
+    pub(crate) fn run(self, typed: Vec<String>, command_line: Vec<String>) -> u8 {
         match self.command {
             Command::Http(mut args) => {
                 args.load.command_line = command_line;
+                args.load.typed = typed;
                 args.run()
             }
             Command::Grpc(mut args) => {
                 args.load.command_line = command_line;
+                args.load.typed = typed;
                 args.run()
             }
             Command::Tcp(mut args) => {
                 args.load.command_line = command_line;
+                args.load.typed = typed;
                 args.run()
             }
             Command::Udp(mut args) => {
                 args.load.command_line = command_line;
+                args.load.typed = typed;
                 args.run()
             }
             Command::Merge(args) => args.merge("ttk").code,

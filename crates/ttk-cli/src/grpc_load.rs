@@ -98,7 +98,7 @@ impl GrpcArgs {
     }
 
     /// The harness run and the plan; `Err` is the exit code (the message printed).
-    fn prepare(self) -> Result<(ttk::cli::LoadTest, Arc<HttpPlan>), u8> {
+    fn prepare(mut self) -> Result<(ttk::cli::LoadTest, Arc<HttpPlan>), u8> {
         let fail = |message: String| {
             eprintln!("error: {message}");
             2
@@ -139,6 +139,7 @@ impl GrpcArgs {
             None
         };
         let redacted = crate::redact::redact_url(&url);
+        self.load.choose_sources(target.host());
         let test = self.load.load_test("ttk grpc", &redacted, 1)?;
         let pace = self
             .load

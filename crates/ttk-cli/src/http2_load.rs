@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -74,7 +75,8 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                 break;
             }
             if wire.is_none() {
-                match ttk::yield_!(Box::pin(connect(&cx, &plan, tls.as_ref()))) {
+                let source = plan.load.source_for(session.id());
+                match ttk::yield_!(Box::pin(connect(&cx, &plan, source, tls.as_ref()))) {
                     Ok(connected) => wire = Some(connected),
                     Err(_) => {
                         // Refused or timed out (counted as a failed connect): this request is
@@ -321,11 +323,17 @@ impl Connection {
 
 /// Connects, timed as `connect`, then for https makes the handshake, timed as `tls`; the
 /// protocol is HTTP/2 unless, with `--http auto`, the server chose HTTP/1.1 in ALPN.
-async fn connect(cx: &Cx, plan: &HttpPlan, tls: Option<&TlsConnector>) -> io::Result<Connection> {
+async fn connect(
+    cx: &Cx,
+    plan: &HttpPlan,
+    source: Option<SocketAddr>,
+    tls: Option<&TlsConnector>,
+) -> io::Result<Connection> {
     let name = plan.target.host();
     let stream = connect_timed(
         cx,
         &plan.socket_authority,
+        source,
         tls.map(|tls| (tls, name)),
         plan.load.timeout,
     )

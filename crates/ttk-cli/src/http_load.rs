@@ -1,6 +1,7 @@
 //! `ttk http`: keep-alive connections sending one request again and again.
 
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -180,7 +181,7 @@ impl HttpArgs {
     }
 
     /// The harness run and the plan its connections follow; `Err` is an exit code.
-    fn prepare(self, name: &str) -> Result<(LoadTest, Arc<HttpPlan>), u8> {
+    fn prepare(mut self, name: &str) -> Result<(LoadTest, Arc<HttpPlan>), u8> {
         let body = match &self.body_file {
             Some(path) => std::fs::read(path).map_err(|error| {
                 eprintln!(
@@ -241,6 +242,7 @@ impl HttpArgs {
             None
         };
         let redacted_url = crate::redact::redact_url(&self.url.to_string());
+        self.load.choose_sources(self.url.host());
         let test = self.load.load_test(name, &redacted_url, 1)?;
         let pace = self
             .load
@@ -290,7 +292,8 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         if http.is_none() {
             // Boxed: connecting (a TLS handshake with it) takes kilobytes of future, which held
             // inline would make every bot that large for all of its requests.
-            match ttk::yield_!(Box::pin(connect(&cx, &plan, tls.as_ref()))) {
+            let source = plan.load.source_for(session.id());
+            match ttk::yield_!(Box::pin(connect(&cx, &plan, source, tls.as_ref()))) {
                 Ok(connected) => http = Some(connected),
                 Err(_) => {
                     // Refused or timed out (counted as a failed connect).
@@ -353,12 +356,14 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
 async fn connect(
     cx: &Cx,
     plan: &HttpPlan,
+    source: Option<SocketAddr>,
     tls: Option<&TlsConnector>,
 ) -> io::Result<HttpConnection> {
     let name = plan.target.host();
     let stream = connect_timed(
         cx,
         &plan.socket_authority,
+        source,
         tls.map(|tls| (tls, name)),
         plan.load.timeout,
     )

@@ -35,6 +35,7 @@ mod parse_props;
 mod proto_json;
 mod redact;
 mod report_command;
+mod sources;
 mod status;
 mod tls_flags;
 mod udp_load;
@@ -76,5 +77,6 @@ where
         .iter()
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
-    command.run(redact::redacted_command_line(&typed))
+    let redacted = redact::redacted_command_line(&typed);
+    command.run(typed, redacted)
 }

@@ -4,17 +4,24 @@
 /// streams, report files.
 const SPARE_DESCRIPTORS: u64 = 64;
 
-/// Fails (exit code 2, with a message saying what to do) if `sockets` more descriptors would
-/// pass the process's open-file limit: a run that would find out part way through, with some
+/// Fails (exit code 2, with a message saying what to do) if `sockets` more descriptors (those
+/// of one process, the run being cut in `parts` processes or shards if given) would pass the
+/// process's open-file limit: a run that would find out part way through, with some
 /// connections failing as "Too many open files", measures the limit rather than the server.
-pub(crate) fn check_open_files(sockets: u64) -> Result<(), u8> {
+pub(crate) fn check_open_files(sockets: u64, parts: Option<u32>) -> Result<(), u8> {
     let limit = open_file_limit();
     if sockets + SPARE_DESCRIPTORS > limit {
+        let usable = limit.saturating_sub(SPARE_DESCRIPTORS).max(1);
+        let processes = (sockets * u64::from(parts.unwrap_or(1))).div_ceil(usable);
+        let whose = match parts {
+            Some(parts) => format!(" (each of {parts} processes or shards)"),
+            None => String::new(),
+        };
         eprintln!(
-            "error: {sockets} connections need {sockets} open files, and this process may open \
-             {limit} (`ulimit -n`). Raise the limit or use fewer connections, or spread them over \
-             processes or machines (a load test written with the ttk crate runs --processes N \
-             and --shard I/N)."
+            "error: {sockets} connections{whose} need {sockets} open files, and a process may \
+             open {limit} (`ulimit -n`). Raise the limit, use fewer connections, or spread them \
+             over processes: --processes {processes} (on this machine) or --shard I/{processes} \
+             (on several)."
         );
         return Err(2);
     }
@@ -44,9 +51,10 @@ mod tests {
     fn more_sockets_than_the_limit_is_refused() {
         let limit = open_file_limit();
         assert!(limit > SPARE_DESCRIPTORS, "a limit of {limit}");
-        assert_eq!(check_open_files(1), Ok(()));
+        assert_eq!(check_open_files(1, None), Ok(()));
         if limit != u64::MAX {
-            assert_eq!(check_open_files(limit), Err(2));
+            assert_eq!(check_open_files(limit, None), Err(2));
+            assert_eq!(check_open_files(limit, Some(4)), Err(2));
         }
     }
 }

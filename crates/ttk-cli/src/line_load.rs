@@ -71,7 +71,7 @@ struct LinePlan {
 
 impl TcpArgs {
     /// Runs the load; the exit code.
-    pub(crate) fn run(self) -> u8 {
+    pub(crate) fn run(mut self) -> u8 {
         if self.send.contains(['\r', '\n']) {
             eprintln!("error: --send is one line: it has a line break (the ending is added)");
             return 2;
@@ -87,6 +87,7 @@ impl TcpArgs {
             }
             None
         };
+        self.load.choose_sources(server_name(&self.addr));
         let test = match self.load.load_test("ttk tcp", &self.addr, 1) {
             Ok(test) => test,
             Err(code) => return code,
@@ -129,6 +130,7 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
             let connected = ttk::yield_!(connect_timed(
                 &cx,
                 &plan.args.addr,
+                plan.args.load.source_for(session.id()),
                 tls.as_ref().map(|tls| (tls, host)),
                 plan.args.load.timeout,
             ));
@@ -180,7 +182,7 @@ async fn exchange(framed: &mut Framed<MaybeTls>, plan: &LinePlan) -> io::Result<
 }
 
 /// The host of `HOST:PORT`, without brackets: the TLS server name.
-fn server_name(addr: &str) -> &str {
+pub(crate) fn server_name(addr: &str) -> &str {
     let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
     host.trim_start_matches('[').trim_end_matches(']')
 }

@@ -4,10 +4,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use ttk::cli::{LoadTest, Rate, RunOutcome, parse_duration};
+use ttk::cli::{LoadTest, Rate, RunOutcome, ShardSpec, StartAt, parse_duration};
 
 use crate::given::Given;
 use crate::limits::check_open_files;
+use crate::sources::{PER_LOOPBACK_SOURCE, Sources};
 
 /// How much load, for how long, and where the reports go.
 #[derive(Args, Clone, Debug)]
@@ -59,12 +60,99 @@ pub(crate) struct LoadFlags {
     #[arg(short, long, help_heading = "Report")]
     pub(crate) quiet: bool,
 
+    /// Run as N processes of this command, each with its share of the connections (and of
+    /// --rate), on its share of the cores: one live progress, one merged summary and report.
+    /// The way past one process's open-file limit. A process that dies is named; the others'
+    /// reports are merged (exit 3)
+    #[arg(long, value_name = "N", conflicts_with = "shard", value_parser = clap::value_parser!(u32).range(1..=1024), help_heading = "Scale out")]
+    pub(crate) processes: Option<u32>,
+
+    /// Run shard I of N (from 0): its block of the -c connections and its share of --rate, so
+    /// that N shards (on N machines) make the load asked for. Give every shard the same
+    /// --run-id (or --start-at), then `ttk merge` their --json reports
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, help_heading = "Scale out")]
+    pub(crate) shard: Option<ShardSpec>,
+
+    /// The run's id, written in the report: shards of one run share it, and only reports of
+    /// one run merge
+    #[arg(long, value_name = "ID", help_heading = "Scale out")]
+    pub(crate) run_id: Option<String>,
+
+    /// Wait until this time to start (`2026-11-26T10:00:00Z`, or `@UNIX_SECONDS`), so that
+    /// shards on several machines make load together
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at, help_heading = "Scale out")]
+    pub(crate) start_at: Option<StartAt>,
+
+    /// Source addresses the connections leave from, in turn (connection i from the i-th): a
+    /// range `127.0.0.2-127.0.0.250`, a block `127.0.0.0/24`, or a list `10.0.0.5,10.0.0.6`,
+    /// each an address of this machine. One source reaches one server port from at most
+    /// 28,232 ports. Default: the system's choice; for a target on 127.0.0.0/8 with more than
+    /// 20,000 connections, 127.0.0.1, 127.0.0.2, … (20,000 connections each) [Tsung ip,
+    /// Gatling localAddresses]
+    #[arg(long, value_name = "ADDRS", value_parser = parse_sources, help_heading = "Scale out")]
+    pub(crate) local_ips: Option<Sources>,
+
+    /// Set by --processes in its children: each second's figures go to stdout as JSON lines.
+    #[arg(long, hide = true)]
+    pub(crate) progress_lines: bool,
+
     /// The command line as typed (secrets redacted), for the report: set after parsing.
     #[arg(skip)]
     pub(crate) command_line: Vec<String>,
+
+    /// The command line as typed, secrets and all: what the children of --processes are
+    /// started with. Set after parsing.
+    #[arg(skip)]
+    pub(crate) typed: Vec<String>,
 }
 
 impl LoadFlags {
+    /// The connections this process opens: all of them, or its shard's block (at most, when
+    /// they do not divide evenly), or, for the parent of --processes, a child's.
+    pub(crate) fn connections_here(&self) -> u32 {
+        let parts = self
+            .processes
+            .or(self.shard.map(|shard| shard.count))
+            .unwrap_or(1);
+        self.connections.div_ceil(parts)
+    }
+
+    /// Chooses the source addresses when `--local-ips` did not: for a target `host` on
+    /// 127.0.0.0/8 with more connections than one source carries well, loopback addresses
+    /// enough for them (said once, by the process the user started).
+    pub(crate) fn choose_sources(&mut self, host: &str) {
+        if self.local_ips.is_some() || self.connections <= PER_LOOPBACK_SOURCE {
+            return;
+        }
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = match host.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(v4)) => v4.is_loopback(),
+            Ok(std::net::IpAddr::V6(_)) => false,
+            Err(_) => host.eq_ignore_ascii_case("localhost"),
+        };
+        if !loopback {
+            return;
+        }
+        let sources = Sources::loopback(self.connections.div_ceil(PER_LOOPBACK_SOURCE));
+        if !self.quiet && !self.progress_lines && self.shard.is_none() {
+            eprintln!(
+                "{} connections to {host}: sent from {} (one source address reaches one \
+                 server port from at most 28,232 ports); --local-ips chooses others",
+                self.connections,
+                sources.as_str()
+            );
+        }
+        self.local_ips = Some(sources);
+    }
+
+    /// The source address connection `connection` leaves from, if `--local-ips` (or
+    /// [`LoadFlags::choose_sources`]) says.
+    pub(crate) fn source_for(&self, connection: usize) -> Option<std::net::SocketAddr> {
+        self.local_ips
+            .as_ref()
+            .map(|sources| sources.for_connection(connection))
+    }
+
     /// How long the load lasts: `-d`, else the rate's stages, else 10 s.
     pub(crate) fn load_duration(&self) -> Duration {
         self.duration
@@ -90,7 +178,20 @@ impl LoadFlags {
         target: &str,
         sockets_per_bot: u64,
     ) -> Result<LoadTest, u8> {
-        check_open_files(u64::from(self.connections) * sockets_per_bot)?;
+        if let Some(parts) = self.processes.or(self.shard.map(|shard| shard.count))
+            && parts > self.connections
+        {
+            eprintln!(
+                "error: {} connections cut in {parts} processes or shards: each needs one at \
+                 least; use more connections or fewer parts",
+                self.connections
+            );
+            return Err(2);
+        }
+        check_open_files(
+            u64::from(self.connections_here()) * sockets_per_bot,
+            self.processes.or(self.shard.map(|shard| shard.count)),
+        )?;
         let mut args: Vec<String> = vec![
             name.to_owned(),
             "--bots".into(),
@@ -108,6 +209,21 @@ impl LoadFlags {
         }
         if self.quiet {
             args.push("--quiet".into());
+        }
+        if let Some(processes) = self.processes {
+            args.extend(["--processes".into(), processes.to_string()]);
+        }
+        if let Some(shard) = self.shard {
+            args.extend(["--shard".into(), shard.to_string()]);
+        }
+        if let Some(run_id) = &self.run_id {
+            args.extend(["--run-id".into(), run_id.clone()]);
+        }
+        if let Some(start_at) = &self.start_at {
+            args.extend(["--start-at".into(), start_at.as_str().to_owned()]);
+        }
+        if self.progress_lines {
+            args.push("--progress-lines".into());
         }
         let mut test = LoadTest::try_from_args(name, args).map_err(|error| {
             let _ = error.print();
@@ -128,6 +244,9 @@ impl LoadFlags {
             recorded.target = Some(target.to_owned());
             recorded.command_line.clone_from(&self.command_line);
         });
+        if !self.typed.is_empty() {
+            test.set_command_line(self.typed.iter().cloned());
+        }
         Ok(test)
     }
 }
@@ -177,6 +296,21 @@ fn parse_load_duration(text: &str) -> Result<Given<Duration>, String> {
             duration => Ok(duration),
         }
     })
+}
+
+/// `--local-ips`.
+fn parse_sources(text: &str) -> Result<Sources, String> {
+    text.parse()
+}
+
+/// `--shard I/N`, as the harness reads it.
+fn parse_shard(text: &str) -> Result<ShardSpec, String> {
+    text.parse()
+}
+
+/// `--start-at`, as the harness reads it.
+fn parse_start_at(text: &str) -> Result<StartAt, String> {
+    text.parse()
 }
 
 /// A duration, kept as typed.

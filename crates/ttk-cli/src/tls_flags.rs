@@ -2,6 +2,7 @@
 //! connect they make: `connect` for TCP, then `tls` for the handshake.
 
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -111,15 +112,21 @@ impl TlsFlags {
     }
 }
 
-/// Connects to `addr`, timed as `connect`, then, with `tls`, makes the TLS handshake for
+/// Connects to `addr` (from `source` if given), timed as `connect`, then, with `tls`, makes the TLS handshake for
 /// `server_name`, timed as `tls` and counted as full or resumed (each within `limit`).
 pub(crate) async fn connect_timed(
     cx: &Cx,
     addr: &str,
+    source: Option<SocketAddr>,
     tls: Option<(&TlsConnector, &str)>,
     limit: Option<Duration>,
 ) -> io::Result<MaybeTls> {
-    let connect = TcpStream::connect(addr);
+    let connect = async {
+        match source {
+            Some(source) => TcpStream::connect_from(source, addr).await,
+            None => TcpStream::connect(addr).await,
+        }
+    };
     let stream = match limit {
         Some(limit) => cx.time_within("connect", limit, connect).await,
         None => cx.time("connect", connect).await,

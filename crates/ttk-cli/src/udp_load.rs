@@ -56,7 +56,9 @@ struct UdpPlan {
 
 impl UdpArgs {
     /// Runs the load; the exit code.
-    pub(crate) fn run(self) -> u8 {
+    pub(crate) fn run(mut self) -> u8 {
+        self.load
+            .choose_sources(crate::line_load::server_name(&self.addr));
         let test = match self.load.load_test("ttk udp", &self.addr, 1) {
             Ok(test) => test,
             Err(code) => return code,
@@ -74,7 +76,8 @@ impl UdpArgs {
 /// One bot: a socket of its own, a datagram and its reply for each iteration.
 #[ttk::bot]
 fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> {
-    let target = ttk::yield_!(resolve(&plan.args.addr))?;
+    let source = plan.args.load.source_for(session.id());
+    let target = ttk::yield_!(resolve(&plan.args.addr, source))?;
     let limit = plan.args.load.timeout.unwrap_or(DEFAULT_REPLY_TIMEOUT);
     let mut reply = vec![0; 64 * 1024];
     let mut socket: Option<UdpSocket> = None;
@@ -89,7 +92,7 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
         let request = cx.transaction("request");
         let opened = match socket.take() {
             Some(open) => Ok(open),
-            None => open(target),
+            None => open(target, source),
         };
         let exchanged = match opened {
             Ok(open) => {
@@ -130,25 +133,32 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
     Ok(())
 }
 
-/// The address `addr` names (looked up once per bot, off the loop).
-async fn resolve(addr: &str) -> io::Result<SocketAddr> {
+/// The address `addr` names (looked up once per bot, off the loop): the first, or the first
+/// of `source`'s family.
+async fn resolve(addr: &str, source: Option<SocketAddr>) -> io::Result<SocketAddr> {
     ttk::net::lookup_host(addr)
         .await?
-        .first()
-        .copied()
+        .into_iter()
+        .find(|target| source.is_none_or(|source| source.is_ipv4() == target.is_ipv4()))
         .ok_or_else(|| {
+            let family = match source {
+                Some(source) => format!(" reachable from {}", source.ip()),
+                None => String::new(),
+            };
             io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("`{addr}` names no address"),
+                format!("`{addr}` names no address{family}"),
             )
         })
 }
 
-/// A socket bound to an ephemeral port of `target`'s family and connected to it.
-fn open(target: SocketAddr) -> io::Result<UdpSocket> {
-    let local: SocketAddr = match target {
-        SocketAddr::V4(_) => ([0, 0, 0, 0], 0).into(),
-        SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+/// A socket bound to `source` (or any address of `target`'s family), on an ephemeral port,
+/// and connected to `target`.
+fn open(target: SocketAddr, source: Option<SocketAddr>) -> io::Result<UdpSocket> {
+    let local: SocketAddr = match (source, target) {
+        (Some(source), _) => source,
+        (None, SocketAddr::V4(_)) => ([0, 0, 0, 0], 0).into(),
+        (None, SocketAddr::V6(_)) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
     };
     let socket = UdpSocket::bind(local)?;
     socket.connect(target)?;

@@ -254,7 +254,8 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
             None => detail,
         });
     }
-    report.run.parameters.command_line = test.command_line.clone();
+    // As recorded: a program's own command line, its secrets redacted.
+    report.run.parameters.command_line = test.parameters().command_line;
     let passed = report.check_thresholds(&args.thresholds);
     print_line(report.summary());
     let written = write_reports(&report, args.json.as_deref(), args.html.as_deref(), true);

@@ -39,3 +39,45 @@ impl<A> LoadTest<A> {
         self
     }
 }
+
+impl<A> LoadTest<A> {
+    /// The command line the run was started with, program first: what `--processes` starts
+    /// each of its children with (with its own `--shard`, `--run-id`, `--start-at` and
+    /// `--json`), and what the report records unless
+    /// [`record_parameters`](LoadTest::record_parameters) says otherwise.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::harness::LoadTest;
+    ///
+    /// let test = LoadTest::try_from_args("shop", ["shop", "--bots", "5"]).unwrap();
+    /// assert_eq!(test.command_line(), ["shop", "--bots", "5"]);
+    /// ```
+    pub fn command_line(&self) -> &[String] {
+        &self.command_line
+    }
+
+    /// Sets [`command_line`](LoadTest::command_line): for a program that builds the run from a
+    /// command line of its own (as the `ttk` command does from `ttk http URL -c 100 …`), the
+    /// one typed, so that the children of `--processes` are started as it was, and read their
+    /// flags as it did. The program must be the one running (children are started as
+    /// [`std::env::current_exe`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::harness::LoadTest;
+    ///
+    /// let harness = ["pinger", "--bots", "2", "--processes", "2"];
+    /// let mut test = LoadTest::try_from_args("pinger", harness).unwrap();
+    /// test.set_command_line(["pinger", "10.0.0.5:7", "-c", "2", "--processes", "2"]);
+    /// assert_eq!(test.command_line()[1], "10.0.0.5:7");
+    /// ```
+    pub fn set_command_line<I, T>(&mut self, typed: I) -> &mut Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.command_line = typed.into_iter().map(Into::into).collect();
+        self
+    }
+}

@@ -151,7 +151,18 @@ pub(crate) fn derived_run_id(name: &str, parameters: &str) -> String {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("{name}-{hash:016x}")
+    format!("{}-{hash:016x}", id_prefix(name))
+}
+
+/// The test's name as a run id starts with: spaces and slashes made dashes, so that the id
+/// is one word in a shell and a file name (`ttk http` → `ttk-http`).
+fn id_prefix(name: &str) -> String {
+    name.chars()
+        .map(|c| match c.is_whitespace() || c == '/' {
+            true => '-',
+            false => c,
+        })
+        .collect()
 }
 
 /// The Slurm job this process is a task of, shared by the tasks of one job array (or of one job
@@ -171,7 +182,12 @@ pub(crate) fn fresh_run_id(name: &str) -> String {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let run = RUNS.fetch_add(1, Ordering::Relaxed);
-    format!("{name}-{}-{}-{run}", since.as_secs(), std::process::id())
+    format!(
+        "{}-{}-{}-{run}",
+        id_prefix(name),
+        since.as_secs(),
+        std::process::id()
+    )
 }
 
 #[cfg(test)]
@@ -185,6 +201,8 @@ mod tests {
         assert_ne!(one, derived_run_id("shop", "bots=11"));
         assert_ne!(one, derived_run_id("shopb", "ots=10"));
         assert!(one.starts_with("shop-"));
+        assert!(derived_run_id("ttk http", "").starts_with("ttk-http-"));
+        assert!(fresh_run_id("a b/c").starts_with("a-b-c-"));
     }
 
     #[test]

@@ -116,6 +116,9 @@ pub struct HttpConnection {
     stream: Option<MaybeTls>,
     /// The server's address, for reconnecting.
     addr: SocketAddr,
+    /// The first connection's source address (any port), which reconnects leave from too: a
+    /// run that spreads its connections over source addresses keeps them spread.
+    source: SocketAddr,
     /// How to make TLS connections (`https`), with the server's name for SNI and certificate
     /// checks; `None` for plain HTTP.
     tls: Option<(TlsConnector, Box<str>)>,
@@ -286,9 +289,12 @@ impl HttpConnection {
             ));
         }
         let addr = stream.get_ref().peer_addr()?;
+        let mut source = stream.get_ref().local_addr()?;
+        source.set_port(0);
         let mut connection = HttpConnection {
             stream: None,
             addr,
+            source,
             tls: tls.map(|tls| (tls.clone(), server_name(authority).into())),
             host: authority.to_string(),
             read_buf: Vec::new(),
@@ -323,7 +329,7 @@ impl HttpConnection {
         // failure, never a reused connection's close.
         self.served = 0;
         self.silent = false;
-        let stream = TcpStream::connect(self.addr).await?;
+        let stream = TcpStream::connect_from(self.source, self.addr).await?;
         let stream = match &self.tls {
             None => MaybeTls::Plain(stream),
             Some((tls, name)) => {

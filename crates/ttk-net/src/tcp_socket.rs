@@ -284,13 +284,38 @@ impl TcpSocket {
 
 /// Connects to the first address of `addrs` that accepts (see [`TcpStream::connect`]).
 pub(crate) async fn connect_any(addrs: impl ToSocketAddrs) -> io::Result<TcpStream> {
+    connect_any_from(None, addrs).await
+}
+
+/// Connects to the first address of `addrs` that accepts, from `source` if given: then only
+/// to addresses of its family (see [`TcpStream::connect_from`]).
+pub(crate) async fn connect_any_from(
+    source: Option<SocketAddr>,
+    addrs: impl ToSocketAddrs,
+) -> io::Result<TcpStream> {
     let mut last_error = None;
     for addr in lookup::resolve(&addrs).await? {
-        match TcpSocket::for_addr(addr)?.connect(addr).await {
+        let socket = TcpSocket::for_addr(addr)?;
+        if let Some(source) = source {
+            if source.is_ipv4() != addr.is_ipv4() {
+                continue;
+            }
+            socket.bind(source)?;
+        }
+        match socket.connect(addr).await {
             Ok(stream) => return Ok(stream),
             Err(error) => last_error = Some(error),
         }
     }
-    Err(last_error
-        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to")))
+    Err(last_error.unwrap_or_else(|| match source {
+        Some(source) => io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "no address to connect to from {}: the server has no {} address",
+                source.ip(),
+                if source.is_ipv4() { "IPv4" } else { "IPv6" }
+            ),
+        ),
+        None => io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to"),
+    }))
 }

@@ -83,6 +83,42 @@ impl TcpStream {
         tcp_socket::connect_any(addr).await
     }
 
+    /// Like [`TcpStream::connect`], from the source address `source` (port 0: any port, chosen
+    /// at connect time per destination), to the first of the addresses of its family that
+    /// accepts: how a run holds more connections to one server than one source address has
+    /// ports (28,232 on Linux by default), each bot leaving from another address of the machine.
+    ///
+    /// # Errors
+    /// Those of [`TcpStream::connect`]; the OS's if `source` is not an address of this machine
+    /// (`AddrNotAvailable`); `InvalidInput` if the server has no address of its family.
+    ///
+    /// # Panics
+    /// Outside a running ttk loop.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn from(_cx: Cx, id: usize) -> std::io::Result<String> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let source = format!("127.0.0.{}:0", 2 + id).parse().unwrap();
+    ///     let stream = ttk_core::yield_!(TcpStream::connect_from(source, listener.local_addr()?))?;
+    ///     Ok(stream.local_addr()?.ip().to_string())
+    /// }
+    ///
+    /// let sources = ttk_core::run(2, from);
+    /// assert_eq!(sources[1].as_ref().unwrap(), "127.0.0.3");
+    /// ```
+    pub async fn connect_from(
+        source: SocketAddr,
+        addr: impl ToSocketAddrs,
+    ) -> io::Result<TcpStream> {
+        tcp_socket::connect_any_from(Some(source), addr).await
+    }
+
     /// Registers a connected (or connecting) non-blocking std stream with the running loop.
     pub(crate) fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Self::from_mio(mio::net::TcpStream::from_std(stream))

@@ -71,9 +71,18 @@ impl Report {
             out.push_str(&one_line(detail, SAMPLE_CHARS));
         }
         out.push('\n');
-        if let Some(missing) = run.shards.as_ref().and_then(|set| set.describe_missing()) {
-            out.push_str("INCOMPLETE: ");
-            out.push_str(&missing);
+        if let Some(set) = &run.shards {
+            match set.describe_missing() {
+                Some(missing) => {
+                    out.push_str("INCOMPLETE: ");
+                    out.push_str(&missing);
+                }
+                None => out.push_str(&format!(
+                    "shards: {} of {} merged",
+                    set.merged.len(),
+                    set.count
+                )),
+            }
             out.push('\n');
         }
 

@@ -176,6 +176,8 @@ pub struct Http2Connection {
 struct Target {
     /// The server's address (reconnects go there).
     addr: SocketAddr,
+    /// The first connection's source address (any port), which reconnects leave from too.
+    source: SocketAddr,
     /// `host[:port]`, sent as `:authority`.
     authority: String,
     /// For TLS: the connector (offering ALPN `h2`) and the server name.
@@ -359,9 +361,12 @@ impl Http2Connection {
             offers_h2(tls)?;
         }
         let addr = stream.get_ref().peer_addr()?;
+        let mut source = stream.get_ref().local_addr()?;
+        source.set_port(0);
         let mut connection = Http2Connection {
             target: Target {
                 addr,
+                source,
                 authority: authority.to_owned(),
                 tls: tls.map(|tls| (tls.clone(), server_name(authority).to_owned())),
             },
@@ -1095,7 +1100,7 @@ impl Http2Connection {
             .and_then(|queued| queued.deadline)
             .map(|deadline| deadline.saturating_duration_since(ttk_core::now()));
         let connecting = async {
-            let tcp = TcpStream::connect(self.target.addr).await?;
+            let tcp = TcpStream::connect_from(self.target.source, self.target.addr).await?;
             match &self.target.tls {
                 Some((tls, name)) => Ok(MaybeTls::from(
                     tls.connect(name, tcp).await.map_err(no_h2_named)?,
