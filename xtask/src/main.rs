@@ -19,6 +19,11 @@
 //!   `/proc` (memory, slab, sockets) each second, prints the figures and writes
 //!   `target/ttk-bench/hold.json`; exits with status 1 unless every connection was held at once
 //!   with no failure.
+//! - `cargo xtask hold-http [--connections N] [--processes P] [--rate R] [--duration S]`: the
+//!   `ttk` command holding N keep-alive HTTP connections (default 50,000, from 4 processes) to
+//!   one nginx, watched through nginx's `stub_status`; writes `target/ttk-bench/hold-http.json`;
+//!   exits with status 1 unless nginx saw them all open at once, no request failed, and ttk's
+//!   successes equal nginx's access log.
 //! - `cargo xtask peers [--duration 5s] [--rounds 3] [--connections 100,1000] [--only
 //!   plain|tls|h2] [--idle-bots 10000]`: `ttk http` side by side with wrk, hey and oha against one
 //!   pinned nginx on loopback, then over TLS beside wrk and `openssl s_time`, memory per idle
@@ -38,6 +43,7 @@ mod day;
 mod fuzz;
 mod hold;
 mod hold_figures;
+mod hold_http;
 mod instructions;
 mod metrics;
 mod net;
@@ -88,11 +94,19 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
+        Some("hold-http") => match hold_http::Plan::parse(&rest) {
+            Ok(plan) => hold_http::run(&plan),
+            Err(error) => {
+                eprintln!("xtask hold-http: {error}\nusage: {}", hold_http::USAGE);
+                return ExitCode::from(2);
+            }
+        },
         _ => {
             eprintln!("usage: cargo xtask bench [criterion args, e.g. --quick]");
             eprintln!("       cargo xtask slurm");
             eprintln!("       cargo xtask day");
             eprintln!("       {}", hold::USAGE);
+            eprintln!("       {}", hold_http::USAGE);
             eprintln!("       {}", peers::USAGE);
             eprintln!("       {}", fuzz::USAGE);
             return ExitCode::from(2);

@@ -25,7 +25,7 @@ mod instructions;
 mod locust;
 mod machine;
 mod measure;
-mod nginx;
+pub(crate) mod nginx;
 mod oha;
 mod output;
 mod pki;

@@ -289,6 +289,49 @@ fn local_ips_spread_the_connections_over_source_addresses() {
 }
 
 #[test]
+fn past_10000_connections_to_loopback_the_sources_are_spread_by_themselves() {
+    let config = nginx::config(11_000, HTTP)
+        .replace(
+            "worker_processes 1;",
+            "worker_processes 1;\nworker_rlimit_nofile 11500;",
+        )
+        .replace(
+            "listen 127.0.0.1:{port};",
+            "listen 127.0.0.1:{port} backlog=16384;",
+        );
+    let Some(nginx) = Nginx::start(&config, |_| {}) else {
+        return;
+    };
+    let url = format!("http://{}/", nginx.addr);
+    let json = nginx.dir.join("spread.json");
+    // Each connection opens when its first request is due: 10,000 a second.
+    let output = ttk(&[
+        "http",
+        &url,
+        "-c",
+        "10001",
+        "--rate",
+        "10000",
+        "-d",
+        "2s",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let errors = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{errors}");
+    assert!(errors.contains("sent from 127.0.0.1-127.0.0.2"), "{errors}");
+    let report = Report::read_json(&json).unwrap();
+    assert_eq!(requests(&report), (20_000, 0));
+    let served = served(&nginx);
+    assert_eq!(served.len(), 20_000, "nginx's count");
+    let sources: BTreeSet<&str> = served
+        .iter()
+        .map(|line| line.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(sources, BTreeSet::from(["127.0.0.1", "127.0.0.2"]));
+}
+
+#[test]
 fn past_the_open_file_limit_the_error_says_how_many_processes() {
     let output = ttk(&["http", "http://127.0.0.1:9/", "-c", "30000", "-d", "1s"]);
     assert_eq!(output.status.code(), Some(2));

@@ -409,6 +409,13 @@ fn collect(
             }
         }
     }
+    if progress.is_stream() {
+        for t in seconds.unshown() {
+            if let Some(second) = collector.second(t) {
+                progress.show(second, total, errors);
+            }
+        }
+    }
     progress.finish();
     collector.finish()
 }

@@ -87,6 +87,11 @@ impl Progress {
         }
     }
 
+    /// Whether the seconds go to the parent of `--processes` (which needs every one).
+    pub(crate) fn is_stream(&self) -> bool {
+        matches!(self, Progress::Stream)
+    }
+
     /// Clears the live area before the summary.
     pub(crate) fn finish(&self) {
         if let Progress::Live(bar) = self {
