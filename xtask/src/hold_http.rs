@@ -275,17 +275,19 @@ pub(crate) fn run(plan: &Plan) -> Result<(), String> {
     }
 }
 
-/// nginx for this run, stopped when dropped.
-struct Nginx {
+/// nginx with an access log, stopped when dropped (also for `cargo xtask slurm`'s `ttk http`
+/// array).
+pub(crate) struct Nginx {
     child: Child,
-    port: u16,
+    /// The port it serves `/` on.
+    pub(crate) port: u16,
     status_port: u16,
     dir: PathBuf,
 }
 
 impl Nginx {
     /// Starts nginx with `workers` workers, its files under `dir`.
-    fn start(dir: &Path, workers: u64) -> Result<Nginx, String> {
+    pub(crate) fn start(dir: &Path, workers: u64) -> Result<Nginx, String> {
         let binary = crate::peers::nginx::find()
             .ok_or("nginx is not installed (apt-get install nginx-light): it is the server held")?;
         let free = || -> Result<u16, String> {
@@ -351,7 +353,7 @@ impl Nginx {
     }
 
     /// Stops nginx gracefully (its access log flushed); the log.
-    fn stop(mut self) -> Result<String, String> {
+    pub(crate) fn stop(mut self) -> Result<String, String> {
         let _ = Command::new("kill")
             .args(["-QUIT", &self.child.id().to_string()])
             .status();

@@ -6,8 +6,10 @@
 //! it once as one process; start a cluster of [`NODES`] nodes; submit
 //! `deploy/slurm/ttk-shards.sbatch` as an array of [`SHARDS`] tasks and
 //! `deploy/slurm/ttk-merge.sbatch` as a job that depends on it; wait for both; compare the
-//! merged report with the single one; stop the cluster. Everything lives in one temporary
-//! directory, removed on success and kept (and named) on failure.
+//! merged report with the single one. Then the same scripts run the `ttk` command: a `ttk http`
+//! array of [`SHARDS`] against an nginx on this machine, merged with `ttk merge`, whose
+//! successes must equal nginx's access log. Then the cluster is stopped. Everything lives in one
+//! temporary directory, removed on success and kept (and named) on failure.
 
 mod cluster;
 mod compare;
@@ -35,6 +37,11 @@ const NODES: usize = 3;
 const WORKLOAD: &str = "shard_ledger";
 /// The workload's flags, the same for the single run and for every shard.
 const WORKLOAD_ARGS: &[&str] = &["--bots", "200"];
+/// The `ttk http` array's load, for the whole run (each shard its quarter): 200 requests a
+/// second for 2 s, so 400 in all.
+const HTTP_LOAD: &[&str] = &["-c", "8", "--rate", "200", "-d", "2s"];
+/// The requests [`HTTP_LOAD`] makes.
+const HTTP_REQUESTS: u64 = 400;
 /// How long the shards and the merge may take, from submission to leaving the queue.
 const JOBS_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -42,8 +49,9 @@ const JOBS_TIMEOUT: Duration = Duration::from_secs(120);
 pub(crate) fn run() -> Result<(), String> {
     let started = Instant::now();
     let programs = install::ensure()?;
-    println!("== building the workload ({WORKLOAD})");
+    println!("== building the workload ({WORKLOAD}) and the ttk command");
     cargo::run(&["build", "-p", "ttk-examples", "--example", WORKLOAD])?;
+    cargo::run(&["build", "-p", "ttk-cli", "--bin", "ttk"])?;
     let binary = cargo::target_dir()
         .join("debug")
         .join("examples")
@@ -55,7 +63,8 @@ pub(crate) fn run() -> Result<(), String> {
             fs::remove_dir_all(&dir)
                 .map_err(|error| format!("cannot remove {}: {error}", dir.display()))?;
             println!(
-                "slurm: the merged report of {SHARDS} shards matches the single run \
+                "slurm: the merged report of {SHARDS} shards matches the single run, and the \
+                 ttk http array's matches nginx's log \
                  ({:.1}s on the cluster, {:.1}s in all)",
                 checked.elapsed().as_secs_f64(),
                 started.elapsed().as_secs_f64()
@@ -88,8 +97,10 @@ fn check(programs: install::Programs, binary: &Path, dir: &Path) -> Result<(), S
     );
     let cluster = Cluster::start(programs, dir, NODES)?;
     println!("== {SHARDS} shards as a job array, then the merge");
-    run_jobs(&cluster, binary, &reports, &job_logs)?;
+    run_jobs(&cluster, binary, &reports, &job_logs, WORKLOAD_ARGS)?;
+    let http = check_ttk_http(&cluster, dir);
     drop(cluster);
+    http?;
 
     let single = read(&single)?;
     let merged = read(&reports.join("merged.json"))?;
@@ -120,7 +131,13 @@ fn run_single(binary: &Path, json: &Path) -> Result<(), String> {
 
 /// Submits the shards and the merge, waits for both and checks that they succeeded; an error
 /// carries the jobs' output.
-fn run_jobs(cluster: &Cluster, binary: &Path, reports: &Path, logs: &Path) -> Result<(), String> {
+fn run_jobs(
+    cluster: &Cluster,
+    binary: &Path,
+    reports: &Path,
+    logs: &Path,
+    args: &[&str],
+) -> Result<(), String> {
     let scripts = cargo::workspace_root().join("deploy").join("slurm");
     let env = [("TTK_BIN", binary), ("TTK_REPORTS", reports)];
     let option = |name: &str, value: &Path| {
@@ -132,7 +149,7 @@ fn run_jobs(cluster: &Cluster, binary: &Path, reports: &Path, logs: &Path) -> Re
         cluster,
         &Job {
             script: &scripts.join("ttk-shards.sbatch"),
-            args: WORKLOAD_ARGS,
+            args,
             options: vec![
                 format!("--array=0-{}", SHARDS - 1).into(),
                 option("--output=", &logs.join("shard-%a.out")),
@@ -174,6 +191,57 @@ fn run_jobs(cluster: &Cluster, binary: &Path, reports: &Path, logs: &Path) -> Re
             cluster.log_dir().display()
         )
     })
+}
+
+/// Runs `ttk http` as a job array of [`SHARDS`] against an nginx under `dir`, merged by the merge
+/// job with `ttk merge`; checks the merged successes against nginx's access log.
+fn check_ttk_http(cluster: &Cluster, dir: &Path) -> Result<(), String> {
+    let ttk = cargo::target_dir().join("debug").join("ttk");
+    let (reports, logs, nginx_dir) = (
+        dir.join("http-reports"),
+        dir.join("http-jobs"),
+        dir.join("nginx"),
+    );
+    for sub in [&reports, &logs, &nginx_dir] {
+        fs::create_dir_all(sub)
+            .map_err(|error| format!("cannot create {}: {error}", sub.display()))?;
+    }
+    let nginx = crate::hold_http::Nginx::start(&nginx_dir, 1)?;
+    let url = format!("http://127.0.0.1:{}/", nginx.port);
+    let mut args = vec!["http", url.as_str()];
+    args.extend_from_slice(HTTP_LOAD);
+    println!(
+        "== ttk {} as a job array of {SHARDS}, then ttk merge",
+        args.join(" ")
+    );
+    let jobs = run_jobs(cluster, &ttk, &reports, &logs, &args);
+    let log = nginx.stop()?;
+    jobs?;
+    let logged = log
+        .lines()
+        .filter(|line| line.contains("\"GET / HTTP/1.1\" 200 "))
+        .count() as u64;
+    let merged = read(&reports.join("merged.json"))?;
+    let request = merged
+        .transaction("request")
+        .ok_or("the merged ttk http report has no request transaction")?;
+    let shards = merged.run.shards.as_ref().map_or(0, |set| set.merged.len());
+    println!(
+        "   merged {shards} of {SHARDS} shards: {} requests ok, {} failed; nginx logged {logged}",
+        request.ok, request.failed
+    );
+    if shards != SHARDS as usize
+        || request.failed > 0
+        || request.ok != logged
+        || request.ok != HTTP_REQUESTS
+    {
+        return Err(format!(
+            "the ttk http array: {} ok, {} failed, {shards} shards merged; nginx logged \
+             {logged}; expected {HTTP_REQUESTS} ok from {SHARDS} shards, as many as nginx logged",
+            request.ok, request.failed
+        ));
+    }
+    Ok(())
 }
 
 /// Reads the report at `path`.
