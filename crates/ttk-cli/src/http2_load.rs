@@ -343,12 +343,18 @@ async fn connect(
         .is_none_or(|tls| tls.alpn_protocol().as_deref() == Some(b"h2"));
     // Only `--http auto` falls back; otherwise `over` names the server's refusal of h2.
     if h2 || !plan.http1_fallback {
-        let connection = Http2Connection::over(stream, &plan.target.authority, tls)?;
+        let mut connection = Http2Connection::over(stream, &plan.target.authority, tls)?;
+        if let Some(source) = source {
+            connection.set_source(source);
+        }
         cx.count(&protocol_counter(connection.protocol()), 1);
         return Ok(Connection::Two(connection));
     }
     let mut http = HttpConnection::over(stream, &plan.target.authority, tls)?;
     http.set_max_head_len(plan.max_head);
+    if let Some(source) = source {
+        http.set_source(source);
+    }
     cx.count(&protocol_counter("http/1.1"), 1);
     Ok(Connection::One {
         http,

@@ -370,6 +370,9 @@ async fn connect(
     .await?;
     let mut http = HttpConnection::over(stream, &plan.target.authority, tls)?;
     http.set_max_head_len(plan.max_head);
+    if let Some(source) = source {
+        http.set_source(source);
+    }
     Ok(http)
 }
 

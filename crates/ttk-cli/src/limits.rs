@@ -9,6 +9,7 @@ const SPARE_DESCRIPTORS: u64 = 64;
 /// process's open-file limit: a run that would find out part way through, with some
 /// connections failing as "Too many open files", measures the limit rather than the server.
 pub(crate) fn check_open_files(sockets: u64, parts: Option<u32>) -> Result<(), u8> {
+    raise_to_hard_limit();
     let limit = open_file_limit();
     if sockets + SPARE_DESCRIPTORS > limit {
         let usable = limit.saturating_sub(SPARE_DESCRIPTORS).max(1);
@@ -26,6 +27,34 @@ pub(crate) fn check_open_files(sockets: u64, parts: Option<u32>) -> Result<(), u
         return Err(2);
     }
     Ok(())
+}
+
+/// The most open files ttk asks for itself: more would only size the kernel's tables.
+const MOST_FILES: u64 = 1 << 20;
+
+/// Raises the soft limit on open files to the hard one (as Go programs do by themselves): many
+/// systems set a soft limit of 1,024 under a hard one of a million, and a load generator that
+/// stopped at the first would measure the setting, not the server.
+fn raise_to_hard_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` writes one `rlimit` through the pointer, which points to a live,
+    // properly aligned `rlimit` on this stack frame.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return;
+    }
+    let wanted = limit.rlim_max.min(MOST_FILES as libc::rlim_t);
+    if limit.rlim_cur >= wanted {
+        return;
+    }
+    limit.rlim_cur = wanted;
+    // SAFETY: `setrlimit` reads one `rlimit` through the pointer, a live `rlimit` on this
+    // stack frame; a soft limit at or under the hard one is always allowed.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+    }
 }
 
 /// The soft limit on open files (`u64::MAX` if unlimited or unknown).

@@ -70,7 +70,7 @@ impl FromStr for Sources {
                 return Err(format!("`{text}` has an empty entry"));
             }
             let (first, count) = span(part)?;
-            if addresses.len() as u64 + count > MOST_ADDRESSES {
+            if count > MOST_ADDRESSES - addresses.len() as u64 {
                 return Err(format!(
                     "`{text}` holds more than {MOST_ADDRESSES} addresses: give fewer"
                 ));
@@ -110,7 +110,7 @@ fn span(part: &str) -> Result<(IpAddr, u64), String> {
         if high < low {
             return Err(format!("`{part}`: the range ends before it starts"));
         }
-        let count = u64::try_from(high - low + 1).unwrap_or(u64::MAX);
+        let count = u64::try_from((high - low).saturating_add(1)).unwrap_or(u64::MAX);
         return Ok((first, count));
     }
     if let Some((base, bits)) = part.split_once('/') {
@@ -214,5 +214,8 @@ mod tests {
         assert!(refused("127.0.0.0/33").contains("prefix length"));
         assert!(refused("127.0.0.0/8").contains("more than 65536"));
         assert!(refused("127.0.0.1,").contains("empty entry"));
+        // Counts past any pool's, without overflowing.
+        assert!(refused("::1,fd00::/64").contains("more than 65536"));
+        assert!(refused("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff").contains("more than"));
     }
 }

@@ -116,9 +116,8 @@ pub struct HttpConnection {
     stream: Option<MaybeTls>,
     /// The server's address, for reconnecting.
     addr: SocketAddr,
-    /// The first connection's source address (any port), which reconnects leave from too: a
-    /// run that spreads its connections over source addresses keeps them spread.
-    source: SocketAddr,
+    /// The source address reconnects leave from, if set ([`HttpConnection::set_source`]).
+    source: Option<SocketAddr>,
     /// How to make TLS connections (`https`), with the server's name for SNI and certificate
     /// checks; `None` for plain HTTP.
     tls: Option<(TlsConnector, Box<str>)>,
@@ -289,12 +288,10 @@ impl HttpConnection {
             ));
         }
         let addr = stream.get_ref().peer_addr()?;
-        let mut source = stream.get_ref().local_addr()?;
-        source.set_port(0);
         let mut connection = HttpConnection {
             stream: None,
             addr,
-            source,
+            source: None,
             tls: tls.map(|tls| (tls.clone(), server_name(authority).into())),
             host: authority.to_string(),
             read_buf: Vec::new(),
@@ -329,7 +326,10 @@ impl HttpConnection {
         // failure, never a reused connection's close.
         self.served = 0;
         self.silent = false;
-        let stream = TcpStream::connect_from(self.source, self.addr).await?;
+        let stream = match self.source {
+            Some(source) => TcpStream::connect_from(source, self.addr).await?,
+            None => TcpStream::connect(self.addr).await?,
+        };
         let stream = match &self.tls {
             None => MaybeTls::Plain(stream),
             Some((tls, name)) => {
@@ -343,6 +343,20 @@ impl HttpConnection {
             }
         };
         self.adopt(stream)
+    }
+
+    /// Makes the connections this one opens again (after the server closed it, or to send a
+    /// request again) leave from `source` (port 0: any), as the first did: a run that spreads
+    /// its connections over source addresses keeps them spread.
+    ///
+    /// # Examples
+    /// ```
+    /// # async fn f(http: &mut ttk_http::HttpConnection) {
+    /// http.set_source("127.0.0.2:0".parse().unwrap());
+    /// # }
+    /// ```
+    pub fn set_source(&mut self, source: SocketAddr) {
+        self.source = Some(source);
     }
 
     /// Makes `stream`, just connected, the connection.

@@ -176,8 +176,8 @@ pub struct Http2Connection {
 struct Target {
     /// The server's address (reconnects go there).
     addr: SocketAddr,
-    /// The first connection's source address (any port), which reconnects leave from too.
-    source: SocketAddr,
+    /// The source address reconnects leave from, if set ([`Http2Connection::set_source`]).
+    source: Option<SocketAddr>,
     /// `host[:port]`, sent as `:authority`.
     authority: String,
     /// For TLS: the connector (offering ALPN `h2`) and the server name.
@@ -361,12 +361,10 @@ impl Http2Connection {
             offers_h2(tls)?;
         }
         let addr = stream.get_ref().peer_addr()?;
-        let mut source = stream.get_ref().local_addr()?;
-        source.set_port(0);
         let mut connection = Http2Connection {
             target: Target {
                 addr,
-                source,
+                source: None,
                 authority: authority.to_owned(),
                 tls: tls.map(|tls| (tls.clone(), server_name(authority).to_owned())),
             },
@@ -407,6 +405,20 @@ impl Http2Connection {
         } else {
             "h2c"
         }
+    }
+
+    /// Makes the connections this one opens again (after a GOAWAY or a close) leave from
+    /// `source` (port 0: any), as the first did: a run that spreads its connections over
+    /// source addresses keeps them spread.
+    ///
+    /// # Examples
+    /// ```
+    /// # fn f(h2: &mut ttk_http::http2::Http2Connection) {
+    /// h2.set_source("127.0.0.2:0".parse().unwrap());
+    /// # }
+    /// ```
+    pub fn set_source(&mut self, source: std::net::SocketAddr) {
+        self.target.source = Some(source);
     }
 
     /// Whether the connection of the moment can take new streams (it is neither ended nor
@@ -1100,7 +1112,10 @@ impl Http2Connection {
             .and_then(|queued| queued.deadline)
             .map(|deadline| deadline.saturating_duration_since(ttk_core::now()));
         let connecting = async {
-            let tcp = TcpStream::connect_from(self.target.source, self.target.addr).await?;
+            let tcp = match self.target.source {
+                Some(source) => TcpStream::connect_from(source, self.target.addr).await?,
+                None => TcpStream::connect(self.target.addr).await?,
+            };
             match &self.target.tls {
                 Some((tls, name)) => Ok(MaybeTls::from(
                     tls.connect(name, tcp).await.map_err(no_h2_named)?,
