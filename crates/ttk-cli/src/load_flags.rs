@@ -92,6 +92,21 @@ pub(crate) struct LoadFlags {
     #[arg(long, value_name = "ADDRS", value_parser = parse_sources, help_heading = "Scale out")]
     pub(crate) local_ips: Option<Sources>,
 
+    /// Serve a live dashboard of the run: the report's page, updated every second, with
+    /// /status, /report.json and Prometheus' /metrics (`--dashboard` alone: a free port on
+    /// 127.0.0.1, printed at the start; `--dashboard=0.0.0.0:8089` to be seen from elsewhere)
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = true, default_missing_value = "127.0.0.1:0", help_heading = "Live")]
+    pub(crate) dashboard: Option<String>,
+
+    /// After the run, keep the dashboard and /metrics serving the final report this long (time
+    /// to look, or for a last scrape); Ctrl-C stops it sooner
+    #[arg(long, value_name = "TIME", value_parser = parse_given_duration, help_heading = "Live")]
+    pub(crate) dashboard_linger: Option<Given<Duration>>,
+
+    /// Serve Prometheus' /metrics alone at ADDR (`127.0.0.1:9464`)
+    #[arg(long, value_name = "ADDR", help_heading = "Live")]
+    pub(crate) metrics: Option<String>,
+
     /// Set by --processes in its children: each second's figures go to stdout as JSON lines.
     #[arg(long, hide = true)]
     pub(crate) progress_lines: bool,
@@ -124,12 +139,12 @@ impl LoadFlags {
         if self.local_ips.is_some() || self.connections <= PER_LOOPBACK_SOURCE {
             return;
         }
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let loopback = match host.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(v4)) => v4.is_loopback(),
-            Ok(std::net::IpAddr::V6(_)) => false,
-            Err(_) => host.eq_ignore_ascii_case("localhost"),
-        };
+        // Only where all of 127.0.0.0/8 is the loopback's (Linux; macOS has 127.0.0.1 alone),
+        // and for an IPv4 address given as such: a name may be served over IPv6 only.
+        let loopback = cfg!(target_os = "linux")
+            && host
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|v4| v4.is_loopback());
         if !loopback {
             return;
         }
@@ -224,6 +239,15 @@ impl LoadFlags {
         }
         if self.progress_lines {
             args.push("--progress-lines".into());
+        }
+        if let Some(dashboard) = &self.dashboard {
+            args.push(format!("--dashboard={dashboard}"));
+        }
+        if let Some(linger) = &self.dashboard_linger {
+            args.extend(["--dashboard-linger".into(), linger.text.clone()]);
+        }
+        if let Some(metrics) = &self.metrics {
+            args.extend(["--metrics".into(), metrics.clone()]);
         }
         let mut test = LoadTest::try_from_args(name, args).map_err(|error| {
             let _ = error.print();

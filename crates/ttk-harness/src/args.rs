@@ -112,6 +112,23 @@ pub struct LoadArgs {
     #[arg(long, value_name = "N", conflicts_with = "shard", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Scale out")]
     pub processes: Option<u32>,
 
+    /// Serve a live dashboard of the run: the report's page, updated every second, with
+    /// `/status`, `/report.json` and Prometheus' `/metrics` beside it (`--dashboard` alone: a
+    /// free port on 127.0.0.1, printed at the start; `--dashboard=0.0.0.0:8089` to be seen
+    /// from other machines).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = true, default_missing_value = "127.0.0.1:0", help_heading = "Live")]
+    pub dashboard: Option<String>,
+
+    /// After the run, keep the dashboard and `/metrics` serving the final report this long
+    /// (`10m`: time to look, or for a last scrape); Ctrl-C stops it sooner.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, help_heading = "Live")]
+    pub dashboard_linger: Option<Duration>,
+
+    /// Serve Prometheus' `/metrics` alone at ADDR (`127.0.0.1:9464`), for a Prometheus that
+    /// scrapes the run.
+    #[arg(long, value_name = "ADDR", help_heading = "Live")]
+    pub metrics: Option<String>,
+
     /// Set by --processes in its children: write each second's figures to stdout as JSON
     /// lines for the parent to combine.
     #[arg(long, hide = true)]

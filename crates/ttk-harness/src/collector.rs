@@ -168,6 +168,36 @@ impl Collector {
         self.seconds.get(&t)
     }
 
+    /// The bots alive at the end of each loop's latest second, summed.
+    pub(crate) fn active_bots(&self) -> u64 {
+        self.latest_of_loop.values().map(|&(_, _, bots)| bots).sum()
+    }
+
+    /// Runs `read` on the report as it is now: its totals, its series so far (the open
+    /// seconds included) and its gauges combined, its length on the loops' clocks. Nothing of
+    /// the totals is copied (the histograms are large); the series is, bounded as it is.
+    pub(crate) fn with_live_report<R>(&mut self, read: impl FnOnce(&Report) -> R) -> R {
+        let mut series = self.series.clone();
+        for second in self.seconds.values() {
+            series.push(second.clone());
+        }
+        (self.report.series, self.report.series_interval_s) = series.finish();
+        for ((_, name), gauge) in &self.gauges {
+            match self.report.gauges.entry(name.clone()) {
+                Entry::Occupied(mut total) => total.get_mut().combine(*gauge),
+                Entry::Vacant(slot) => {
+                    slot.insert(*gauge);
+                }
+            }
+        }
+        self.report.run.duration_s = self.loop_elapsed;
+        let read = read(&self.report);
+        // The report keeps only totals until it is finished.
+        self.report.series = Vec::new();
+        self.report.gauges.clear();
+        read
+    }
+
     /// The report, with its series and gauges, and the run's length on the loops' clocks (in
     /// seconds). The loops' gauges combine by their rules, as when processes' reports merge;
     /// a gauge's `last_set_unix_ms` is still on the loops' clock (milliseconds since the run's

@@ -3,7 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +12,9 @@ use ttk_core::metrics::TransactionOutput;
 use ttk_report::{BotTally, Report, Shard};
 
 use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
-use super::collector::{Collector, add_bot_error};
+use super::collector::add_bot_error;
+use super::live::Live;
+use super::live::server::{Server, Serves};
 use super::out::print_line;
 use super::plan::Plan;
 use super::progress::Progress;
@@ -40,6 +42,10 @@ pub(crate) struct Launch {
     wall_start: Instant,
     /// Stopped while it waited for `--start-at`: no bot is to run.
     stopped_before_start: bool,
+    /// The report in the making, shared with the servers.
+    live: Arc<Live>,
+    /// `--dashboard` and `--metrics`, serving `live`.
+    servers: Vec<Server>,
 }
 
 impl Launch {
@@ -54,14 +60,22 @@ impl Launch {
         let args = &test.args;
         let mut report = Report::new(&test.name);
         report.run.parameters = test.parameters();
+        report.run.run_id = test.run_id();
+        report.run.shard = args.shard.map(|shard| Shard {
+            index: shard.index,
+            count: shard.count,
+        });
+        let live = Live::new(report);
+        let servers = serve(args, &live);
         // Bounded: a loop that outruns the collector (a virtual clock, or a collector starved
         // of CPU) waits for it rather than queueing seconds of histograms without end.
         let (snapshots, received) = mpsc::sync_channel(SECONDS_QUEUED * loops.max(1));
         let progress = Progress::new(args.quiet, args.progress_lines, plan.load_for);
         let total = plan.load_for;
+        let collecting = Arc::clone(&live);
         let collector = std::thread::Builder::new()
             .name("ttk-report".to_owned())
-            .spawn(move || collect(report, received, progress, total, loops))
+            .spawn(move || collect(&collecting, received, progress, total, loops))
             .expect("a thread for the report");
         let interrupts = match Interrupts::watch(stop) {
             Ok(interrupts) => Some(interrupts),
@@ -81,6 +95,8 @@ impl Launch {
             _ => SystemTime::now(),
         };
         Launch {
+            live,
+            servers,
             run_id: test.run_id(),
             snapshots,
             collector,
@@ -151,6 +167,8 @@ impl Launch {
     ) -> RunOutcome {
         let args = &test.args;
         let Launch {
+            live,
+            servers,
             run_id,
             snapshots,
             collector,
@@ -254,6 +272,11 @@ impl Launch {
         // still makes the exit code say interrupted.
         let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);
         drop(interrupts);
+        if !servers.is_empty() {
+            live.set_final(report.clone());
+            linger(&servers, args.dashboard_linger);
+        }
+        drop(servers);
         let code = if end == "interrupted" || interrupted {
             INTERRUPTED
         } else if matches!(end, "failed" | "stalled") || !written || !collected {
@@ -386,38 +409,96 @@ fn wait_for_start(start_at: &StartAt, interrupts: Option<&Interrupts>, quiet: bo
     Wait::Reached
 }
 
-/// The collector thread: adds up the snapshots of `loops` loops, shows the progress of each
-/// second once every loop has sent it, returns the report and the run's length on the loops'
-/// clocks.
+/// The collector thread: adds up the snapshots of `loops` loops into `live`'s collector, shows
+/// the progress of each second once every loop has sent it, returns the report and the run's
+/// length on the loops' clocks.
 fn collect(
-    report: Report,
+    live: &Live,
     snapshots: mpsc::Receiver<(usize, MetricsSnapshot)>,
     progress: Progress,
     total: Option<Duration>,
     loops: usize,
 ) -> (Report, f64) {
-    let mut collector = Collector::new(report);
     let mut errors = 0;
     let mut seconds = SecondsShown::new(loops);
     for (from, snapshot) in snapshots {
         errors += snapshot.transactions.iter().map(|t| t.failed).sum::<u64>();
         let last = snapshot.last;
-        let t = collector.add(from, snapshot).t;
-        for t in seconds.heard(from, t, last) {
-            if let Some(second) = collector.second(t) {
-                progress.show(second, total, errors);
+        live.with_collector(|collector| {
+            let t = collector.add(from, snapshot).t;
+            for t in seconds.heard(from, t, last) {
+                if let Some(second) = collector.second(t) {
+                    progress.show(second, total, errors);
+                }
             }
-        }
+        });
     }
     if progress.is_stream() {
-        for t in seconds.unshown() {
-            if let Some(second) = collector.second(t) {
-                progress.show(second, total, errors);
+        live.with_collector(|collector| {
+            for t in seconds.unshown() {
+                if let Some(second) = collector.second(t) {
+                    progress.show(second, total, errors);
+                }
             }
-        }
+        });
     }
     progress.finish();
-    collector.finish()
+    match live.take_collector() {
+        Some(collector) => collector.finish(),
+        None => (Report::default(), 0.0),
+    }
+}
+
+/// Starts the servers `--dashboard` and `--metrics` ask for, saying where they listen; one
+/// that cannot listen is said and left out (the run goes on without it).
+fn serve(args: &super::LoadArgs, live: &Arc<Live>) -> Vec<Server> {
+    let mut servers = Vec::new();
+    let asked = [
+        (args.dashboard.as_deref(), Serves::Dashboard),
+        (args.metrics.as_deref(), Serves::Metrics),
+    ];
+    for (addr, serves) in asked {
+        let Some(addr) = addr else { continue };
+        let what = match serves {
+            Serves::Dashboard => "dashboard",
+            Serves::Metrics => "Prometheus metrics",
+        };
+        match Server::start(addr, Arc::clone(live), serves) {
+            Ok(server) => {
+                let path = match serves {
+                    Serves::Dashboard => "/",
+                    Serves::Metrics => "/metrics",
+                };
+                if !args.progress_lines {
+                    eprintln!("{what}: {}", server.url(path));
+                }
+                servers.push(server);
+            }
+            Err(error) => eprintln!("warning: no {what}: {error}"),
+        }
+    }
+    servers
+}
+
+/// After the run, keeps `servers` serving the final report for `linger` (if given), or until
+/// Ctrl-C.
+fn linger(servers: &[Server], linger: Option<Duration>) {
+    let Some(linger) = linger.filter(|linger| !linger.is_zero()) else {
+        return;
+    };
+    let watch = Interrupts::watch_with(|| {});
+    eprintln!(
+        "serving the final report at {} for {} (Ctrl-C to stop)",
+        servers[0].url("/"),
+        humantime::format_duration(linger)
+    );
+    let until = Instant::now() + linger;
+    while Instant::now() < until {
+        if watch.as_ref().is_ok_and(Interrupts::interrupted) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Counts how a bot ended.

@@ -72,6 +72,7 @@ mod collect;
 mod collector;
 mod help;
 mod launch;
+mod live;
 mod merge;
 mod out;
 mod outcome;

@@ -45,6 +45,10 @@ const NOT_PASSED_ON: &[(&str, bool)] = &[
     ("-q", false),
     ("--progress-lines", false),
     ("--workers", true),
+    // The parent serves the live view of every child.
+    ("--dashboard", false),
+    ("--dashboard-linger", true),
+    ("--metrics", true),
 ];
 
 /// How long children get from being started to their common start time: enough to start a

@@ -398,6 +398,7 @@ impl PackedHistogram {
 /// A histogram at the series' precision ([`SERIES_SIGNIFICANT_DIGITS`]), unpacked: 24 KB of
 /// counts where a [`Histogram`] has 188 KB, so the series' work (entries joining, figures read)
 /// never allocates the large ones an allocator keeps.
+#[derive(Clone)]
 pub(crate) struct CoarseHistogram(hdrhistogram::Histogram<u64>);
 
 impl CoarseHistogram {

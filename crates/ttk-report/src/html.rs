@@ -30,6 +30,11 @@ const STYLE: &str = include_str!("html/style.css");
 /// What the page may load and run: inline style, nothing else.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'";
 
+/// What a live page may load and run: inline style, scripts from its own server (never inline
+/// ones), requests to that server.
+const LIVE_CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'";
+
 impl Report {
     /// The report as a self-contained HTML page: run header and parameters, a summary per
     /// transaction, thresholds, charts over time and of the latency distribution, failures
@@ -53,11 +58,45 @@ impl Report {
     /// assert!(html.contains(r#"<figure class="plot" id="plot-distribution">"#));
     /// ```
     pub fn to_html(&self) -> String {
-        let palette = Palette::of(self);
+        self.page(CONTENT_SECURITY_POLICY, None)
+    }
+
+    /// The page of a run still going on, as a live dashboard serves it: [`Report::to_html`]
+    /// with the script at `script` (a path on the same server) loaded, which may fetch from
+    /// that server and nothing else; the run's figures are escaped as in the report, and no
+    /// inline script may run. The script refreshes `<main>` with [`Report::html_main`].
+    ///
+    /// # Examples
+    /// ```
+    /// let page = ttk_report::Report::new("shop").to_live_html("/dashboard.js");
+    /// assert!(page.contains(r#"<script src="/dashboard.js"></script>"#));
+    /// assert!(page.contains("script-src 'self'; connect-src 'self'"));
+    /// assert!(!page.contains("script-src 'unsafe-inline'"));
+    /// ```
+    pub fn to_live_html(&self, script: &str) -> String {
+        self.page(LIVE_CONTENT_SECURITY_POLICY, Some(script))
+    }
+
+    /// What the page's `<main>` holds: header, tables and charts, for a live page to swap in.
+    ///
+    /// # Examples
+    /// ```
+    /// let main = ttk_report::Report::new("shop").html_main();
+    /// assert!(main.contains("<h1>shop</h1>"));
+    /// assert!(!main.contains("<main>"));
+    /// ```
+    pub fn html_main(&self) -> String {
+        let mut html = Html::new();
+        self.main_into(&mut html);
+        html.finish()
+    }
+
+    /// The whole page, under `policy`, with `script` loaded if given.
+    fn page(&self, policy: &str, script: Option<&str>) -> String {
         let mut html = Html::new();
         html.raw("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
             .raw("<meta http-equiv=\"Content-Security-Policy\" content=\"")
-            .raw(CONTENT_SECURITY_POLICY)
+            .raw(policy)
             .raw("\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
             .raw("<meta name=\"generator\" content=\"ttk ")
             .text(env!("CARGO_PKG_VERSION"))
@@ -66,19 +105,31 @@ impl Report {
             .raw(" — ttk report</title>\n<style>\n")
             .raw(STYLE)
             .raw("</style>\n</head>\n<body>\n<main>\n");
-        header::header(self, &mut html);
-        tables::summary(self, &palette, &mut html);
-        tables::thresholds(self, &mut html);
-        plots::plots(self, &palette, &mut html);
-        tables::errors(self, &palette, &mut html);
-        tables::metrics(self, &mut html);
-        tables::bots(self, &mut html);
+        self.main_into(&mut html);
         html.raw("</main>\n<footer>Written by ttk ")
             .text(env!("CARGO_PKG_VERSION"))
             .raw(" from a report of schema <code>")
             .text(&self.schema)
-            .raw("</code>.</footer>\n</body>\n</html>\n");
+            .raw("</code>.</footer>\n");
+        if let Some(script) = script {
+            html.raw("<script src=\"")
+                .text(script)
+                .raw("\"></script>\n");
+        }
+        html.raw("</body>\n</html>\n");
         html.finish()
+    }
+
+    /// The page's main part.
+    fn main_into(&self, html: &mut Html) {
+        let palette = Palette::of(self);
+        header::header(self, html);
+        tables::summary(self, &palette, html);
+        tables::thresholds(self, html);
+        plots::plots(self, &palette, html);
+        tables::errors(self, &palette, html);
+        tables::metrics(self, html);
+        tables::bots(self, html);
     }
 
     /// Writes [`Report::to_html`] to `path`, atomically (see [`crate::write_atomically`]).

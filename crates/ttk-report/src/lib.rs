@@ -30,6 +30,7 @@ mod html;
 mod limits;
 mod merge;
 mod model;
+mod prometheus;
 mod series;
 mod series_entry;
 mod summary;
@@ -50,6 +51,7 @@ pub use model::{
     ReportError, RunInfo, SCHEMA, SecondReport, SecondTransaction, Shard, ShardSet,
     ThresholdResult, TransactionReport,
 };
+pub use prometheus::LATENCY_BUCKETS_S;
 pub use series::{
     ENTRY_BYTES, INTERVALS_S, MAX_INTERVALS, MAX_SERIES_BYTES, SeriesBuilder, is_series_interval,
 };

@@ -107,7 +107,7 @@ fn wider(interval_s: u64) -> Option<u64> {
 /// assert_eq!((entries.len(), interval_s), (300, 10));
 /// assert_eq!((entries[0].t, entries[0].length_s, entries[0].errors), (10, 10.0, 10));
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SeriesBuilder {
     entries: Vec<Entry>,
     interval_s: u64,

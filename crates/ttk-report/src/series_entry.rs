@@ -9,7 +9,7 @@ use crate::histogram::CoarseHistogram;
 use crate::model::{SecondReport, SecondTransaction};
 
 /// An entry of a series being built.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Entry {
     pub(crate) t: u64,
     active_bots: u64,

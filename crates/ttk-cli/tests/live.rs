@@ -1,0 +1,344 @@
+//! Watching a run while it goes, against a real nginx: the dashboard's status changes from one
+//! moment to the next, its page loads its script, and after the run `/metrics` says what the
+//! JSON report and nginx's access log say; a real Prometheus scraping the run stores the same
+//! counters.
+
+#[path = "../../ttk-http/tests/support/nginx.rs"]
+mod nginx;
+mod support;
+
+use std::fs;
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nginx::Nginx;
+use ttk_report::Report;
+
+const HTTP: &str = r#"
+    default_type text/plain;
+    access_log {dir}/access.log;
+    server {
+        listen 127.0.0.1:{port};
+        location = / { return 200 "Hello, World!"; }
+    }
+"#;
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` from `127.0.0.1:port`: the status code and the body (`None` if nothing listens).
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let code = head.split(' ').nth(1)?.parse().ok()?;
+    Some((code, body.to_owned()))
+}
+
+/// The value of the sample of `metric` whose labels contain every one of `labels`.
+fn sample(text: &str, metric: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|line| line.starts_with(&format!("{metric}{{")))
+        .find(|line| labels.iter().all(|label| line.contains(label)))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+/// `/status`'s count of `request` successes.
+fn requests_ok(status: &str) -> u64 {
+    let status: serde_json::Value = serde_json::from_str(status).unwrap();
+    status["transactions"]["request"]["ok"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Requests nginx logged as served.
+fn served(nginx: &Nginx) -> u64 {
+    fs::read_to_string(nginx.dir.join("access.log"))
+        .unwrap()
+        .lines()
+        .filter(|line| line.contains("\"GET / HTTP/1.1\" 200 "))
+        .count() as u64
+}
+
+/// Starts `ttk args…`, its output kept.
+fn start_ttk(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_ttk"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `/status` on `port` says `state`; its text.
+fn wait_for_state(port: u16, state: &str) -> String {
+    let started = Instant::now();
+    loop {
+        if let Some((200, status)) = get(port, "/status")
+            && status.contains(&format!("\"state\":\"{state}\""))
+        {
+            return status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run never said {state}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Asks `child` to stop (as Ctrl-C does) and waits for it.
+fn interrupt(child: Child) -> std::process::Output {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_dashboard_shows_the_run_as_it_goes_and_its_metrics_equal_the_report() {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+        return;
+    };
+    let url = format!("http://{}/", nginx.addr);
+    let port = free_port();
+    let json = nginx.dir.join("live.json");
+    let dashboard = format!("--dashboard=127.0.0.1:{port}");
+    let ttk = start_ttk(&[
+        "http",
+        &url,
+        "-c",
+        "5",
+        "--rate",
+        "500",
+        "-d",
+        "3s",
+        &dashboard,
+        "--dashboard-linger",
+        "60s",
+        "--json",
+        json.to_str().unwrap(),
+        "-q",
+    ]);
+    // Two moments of the run: the count moved on.
+    let first = requests_ok(&wait_for_state(port, "running"));
+    std::thread::sleep(Duration::from_millis(1200));
+    let second = requests_ok(&wait_for_state(port, "running"));
+    assert!(second > first, "{first} then {second}");
+
+    let (code, page) = get(port, "/").unwrap();
+    assert_eq!(code, 200);
+    assert!(page.contains("<title>ttk http — ttk report</title>"));
+    assert!(page.contains("<script src=\"/dashboard.js\"></script>"));
+    assert!(page.contains("script-src 'self'"));
+    let (code, script) = get(port, "/dashboard.js").unwrap();
+    assert_eq!(code, 200);
+    assert!(script.contains("fetch(\"/live\""));
+    let (code, main) = get(port, "/live").unwrap();
+    assert_eq!(code, 200);
+    assert!(main.contains("<h1>ttk http</h1>") && !main.contains("<html"));
+    assert_eq!(get(port, "/nothing").unwrap().0, 404);
+
+    // After the run the final report is served: its counts are the JSON report's and nginx's.
+    let status = wait_for_state(port, "finished");
+    let report = Report::read_json(&json).unwrap();
+    let request = report.transaction("request").unwrap();
+    assert_eq!(requests_ok(&status), request.ok);
+    let (code, metrics) = get(port, "/metrics").unwrap();
+    assert_eq!(code, 200);
+    let labels = ["transaction=\"request\"", "outcome=\"ok\""];
+    assert_eq!(
+        sample(&metrics, "ttk_transactions_total", &labels),
+        Some(request.ok as f64)
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "ttk_transaction_duration_seconds_count",
+            &["transaction=\"request\""]
+        ),
+        Some(request.ok as f64)
+    );
+    assert_eq!(request.ok, served(&nginx), "nginx's count");
+    assert_eq!(request.failed, 0);
+
+    // Ctrl-C ends the linger; the run's verdict stands.
+    let started = Instant::now();
+    let output = interrupt(ttk);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(get(port, "/status").is_none(), "still serving");
+}
+
+/// Prometheus (Debian's `prometheus`), or `None` with the skip said, unless
+/// `TTK_REQUIRE_PROMETHEUS` is set.
+fn prometheus_binary() -> Option<&'static str> {
+    let binary = "/usr/bin/prometheus";
+    if Path::new(binary).is_file() {
+        return Some(binary);
+    }
+    if std::env::var_os("TTK_REQUIRE_PROMETHEUS").is_some() {
+        panic!("TTK_REQUIRE_PROMETHEUS is set but prometheus is not installed");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: prometheus not installed (apt-get install -y prometheus)"
+    );
+    None
+}
+
+/// A Prometheus scraping `127.0.0.1:target` every second, stopped when dropped.
+struct Prometheus {
+    child: Child,
+    port: u16,
+}
+
+impl Prometheus {
+    fn start(binary: &str, dir: &Path, target: u16) -> Prometheus {
+        let config = dir.join("prometheus.yml");
+        fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  \
+                 - job_name: ttk\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\n"
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let child = Command::new(binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--web.enable-remote-write-receiver")
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(dir.join("prometheus.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let prometheus = Prometheus { child, port };
+        let started = Instant::now();
+        while get(port, "/-/ready").is_none_or(|(code, _)| code != 200) {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "prometheus did not start: {}",
+                fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        prometheus
+    }
+
+    /// The value of the instant query `query`, if it has one result.
+    fn query(&self, query: &str) -> Option<f64> {
+        let encoded: String = query
+            .bytes()
+            .map(|byte| match byte {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' => (byte as char).to_string(),
+                _ => format!("%{byte:02X}"),
+            })
+            .collect();
+        let (code, body) = get(self.port, &format!("/api/v1/query?query={encoded}"))?;
+        assert_eq!(code, 200, "{body}");
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let results = answer["data"]["result"].as_array()?;
+        match results.as_slice() {
+            [one] => one["value"][1].as_str()?.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn prometheus_scraping_the_run_stores_the_reports_counts() {
+    let Some(binary) = prometheus_binary() else {
+        return;
+    };
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+        return;
+    };
+    let port = free_port();
+    let prometheus = Prometheus::start(binary, &nginx.dir, port);
+    let url = format!("http://{}/", nginx.addr);
+    let json = nginx.dir.join("scraped.json");
+    let metrics = format!("--metrics=127.0.0.1:{port}");
+    // Served for 3 s after the run: the last scrapes read the final report.
+    let output = Command::new(env!("CARGO_BIN_EXE_ttk"))
+        .args(["http", &url, "-c", "4", "--rate", "300", "-d", "3s", "-q"])
+        .args([metrics.as_str(), "--dashboard-linger", "3s", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = Report::read_json(&json).unwrap();
+    let request = report.transaction("request").unwrap();
+    let run_id = &report.run.run_id;
+    let selector = format!("transaction=\"request\",run_id=\"{run_id}\"");
+    let ok = prometheus
+        .query(&format!(
+            "ttk_transactions_total{{{selector},outcome=\"ok\"}}"
+        ))
+        .expect("the run's counter in Prometheus");
+    assert_eq!(ok, request.ok as f64, "Prometheus against the JSON report");
+    assert_eq!(request.ok, served(&nginx));
+    let connects = prometheus
+        .query(&format!(
+            "ttk_transactions_total{{transaction=\"connect\",run_id=\"{run_id}\",outcome=\"ok\"}}"
+        ))
+        .unwrap();
+    assert_eq!(connects, report.transaction("connect").unwrap().ok as f64);
+    // p99 from the buckets lies in the bucket that holds the report's exact p99.
+    let p99 = prometheus
+        .query(&format!(
+            "histogram_quantile(0.99, ttk_transaction_duration_seconds_bucket{{{selector}}})"
+        ))
+        .unwrap();
+    let exact = request.histogram.inner().value_at_quantile(0.99) as f64 / 1e6;
+    let bounds = ttk_report::LATENCY_BUCKETS_S;
+    let upper = bounds.iter().position(|&bound| exact <= bound).unwrap();
+    let lower = if upper == 0 { 0.0 } else { bounds[upper - 1] };
+    assert!(
+        (lower..=bounds[upper]).contains(&p99),
+        "Prometheus' p99 {p99} s, the report's {exact} s (bucket {lower}..{})",
+        bounds[upper]
+    );
+}

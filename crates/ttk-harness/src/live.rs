@@ -1,0 +1,111 @@
+//! The run as it goes: the collector every loop's seconds go into, shared with the live
+//! dashboard and Prometheus' `/metrics` ([`server`]), which read the report in the making
+//! under the same lock — nothing is copied for a reader but what it renders.
+
+pub(crate) mod server;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ttk_report::Report;
+
+use super::collector::Collector;
+
+/// The run's report in the making, then, once the run is over, the final one.
+#[derive(Debug)]
+pub(crate) struct Live {
+    state: Mutex<State>,
+    /// Changes each time the report does (a loop's second added, the final report set).
+    version: AtomicU64,
+    /// What was rendered of each version, by what it is (`/live`, `/metrics`…): a page polled
+    /// by several viewers, or scraped twice in a second, is rendered once.
+    rendered: Mutex<HashMap<&'static str, (u64, Arc<[u8]>)>>,
+}
+
+#[derive(Debug)]
+enum State {
+    /// The loops' seconds are being added.
+    Running(Box<Collector>),
+    /// The collector was finished; the final report, once the run set it.
+    Finished(Option<Box<Report>>),
+}
+
+impl Live {
+    /// The live state of a run whose report starts as `report`.
+    pub(crate) fn new(report: Report) -> Arc<Live> {
+        Arc::new(Live {
+            state: Mutex::new(State::Running(Box::new(Collector::new(report)))),
+            version: AtomicU64::new(0),
+            rendered: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `add` on the collector while the run goes on (`None` after).
+    pub(crate) fn with_collector<R>(&self, add: impl FnOnce(&mut Collector) -> R) -> Option<R> {
+        self.version.fetch_add(1, Ordering::SeqCst);
+        match &mut *self.lock() {
+            State::Running(collector) => Some(add(collector)),
+            State::Finished(_) => None,
+        }
+    }
+
+    /// Takes the collector out to finish it: from now on readers wait for
+    /// [`Live::set_final`].
+    pub(crate) fn take_collector(&self) -> Option<Collector> {
+        match std::mem::replace(&mut *self.lock(), State::Finished(None)) {
+            State::Running(collector) => Some(*collector),
+            State::Finished(report) => {
+                *self.lock() = State::Finished(report);
+                None
+            }
+        }
+    }
+
+    /// The run's final report, served from now on.
+    pub(crate) fn set_final(&self, report: Report) {
+        *self.lock() = State::Finished(Some(Box::new(report)));
+        self.version.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// `what`, rendered by `render` from the report as it is now, or as rendered before if the
+    /// report has not changed since; `None` while the report is being finished.
+    pub(crate) fn rendered(
+        &self,
+        what: &'static str,
+        render: impl FnOnce(&Report, u64, bool) -> Vec<u8>,
+    ) -> Option<Arc<[u8]>> {
+        let mut rendered = self
+            .rendered
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let version = self.version.load(Ordering::SeqCst);
+        if let Some((at, bytes)) = rendered.get(what)
+            && *at == version
+        {
+            return Some(Arc::clone(bytes));
+        }
+        let bytes: Arc<[u8]> = self.read(render)?.into();
+        rendered.insert(what, (version, Arc::clone(&bytes)));
+        Some(bytes)
+    }
+
+    /// Runs `read` on the report as it is now, with the bots alive now and whether the run is
+    /// over; `None` between the collector's end and the final report.
+    pub(crate) fn read<R>(&self, read: impl FnOnce(&Report, u64, bool) -> R) -> Option<R> {
+        match &mut *self.lock() {
+            State::Running(collector) => {
+                let bots = collector.active_bots();
+                Some(collector.with_live_report(|report| read(report, bots, false)))
+            }
+            State::Finished(Some(report)) => Some(read(report, 0, true)),
+            State::Finished(None) => None,
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! `--dashboard` and `--metrics`: a small HTTP server on a thread of its own, reading the
+//! run's report in the making ([`Live`]).
+//!
+//! | path | what |
+//! |---|---|
+//! | `/` | the report's page, which its script refreshes every second |
+//! | `/live` | the page's `<main>`, as it is now |
+//! | `/dashboard.js` | that script |
+//! | `/status` | the run's state as JSON: running or finished, elapsed, bots, transactions |
+//! | `/report.json` | the report so far (the final one after the run) |
+//! | `/metrics` | Prometheus' text format ([`Report::to_prometheus`]) |
+//!
+//! Each request is answered on a short-lived thread of its own and the connection closed:
+//! a page polled each second and a scrape every few seconds need no more, and a slow reader
+//! holds only its own thread. The figures are the collector's, read under its lock, so a
+//! reader costs the run nothing but the rendering it asks for.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ttk_report::Report;
+
+use super::Live;
+
+/// The script of the live page: it swaps `<main>` for `/live` every second until the run is
+/// over, and says when the server is gone.
+const SCRIPT: &str = include_str!("dashboard.js");
+
+/// The longest request head read.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// How long a client may take to send its request, or to read the answer.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Requests answered at once; more wait to be accepted.
+const MAX_CLIENTS: usize = 32;
+
+/// What a server answers: the whole dashboard, or only `/metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Serves {
+    Dashboard,
+    Metrics,
+}
+
+/// A running server; stopped (and its thread joined) when dropped.
+#[derive(Debug)]
+pub(crate) struct Server {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Serves `live` on `addr` (`127.0.0.1:0`: a free loopback port).
+    ///
+    /// # Errors
+    /// The address does not parse or cannot be bound; the message says which.
+    pub(crate) fn start(addr: &str, live: Arc<Live>, serves: Serves) -> io::Result<Server> {
+        let listener = TcpListener::bind(addr).map_err(|error| {
+            io::Error::new(error.kind(), format!("cannot serve on {addr}: {error}"))
+        })?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("ttk-dashboard".to_owned())
+            .spawn(move || accept(&listener, &live, serves, &stopping))?;
+        Ok(Server {
+            addr,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Its URL, with `path`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept: the flag is read before the next one.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Accepts until stopped, answering each request on a thread of its own.
+fn accept(listener: &TcpListener, live: &Arc<Live>, serves: Serves, stop: &AtomicBool) {
+    let busy = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(stream) = stream else {
+            // Out of descriptors, or a client gone before it was accepted: go on.
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        };
+        while busy.load(Ordering::SeqCst) >= MAX_CLIENTS {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        busy.fetch_add(1, Ordering::SeqCst);
+        let (live, done) = (Arc::clone(live), Arc::clone(&busy));
+        let spawned = std::thread::Builder::new()
+            .name("ttk-dashboard-client".to_owned())
+            .spawn(move || {
+                let _ = answer(stream, &live, serves);
+                done.fetch_sub(1, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            busy.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A response: status, content type, body.
+struct Response {
+    status: &'static str,
+    content_type: &'static str,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn new(status: &'static str, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
+        Response {
+            status,
+            content_type,
+            body: body.into(),
+        }
+    }
+
+    fn text(status: &'static str, body: impl Into<String>) -> Self {
+        let mut body = body.into();
+        body.push('\n');
+        Response::new(status, "text/plain; charset=utf-8", body)
+    }
+}
+
+/// Reads one request from `stream` and answers it.
+fn answer(mut stream: TcpStream, live: &Live, serves: Serves) -> io::Result<()> {
+    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
+    stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 4096];
+    let response = loop {
+        let read = stream.read(&mut buf)?;
+        if read == 0 {
+            return Ok(());
+        }
+        head.extend_from_slice(&buf[..read]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut request = httparse::Request::new(&mut headers);
+        match request.parse(&head) {
+            Ok(httparse::Status::Complete(_)) => {
+                let method = request.method.unwrap_or_default();
+                let path = request.path.unwrap_or_default();
+                break route(method, path, live, serves);
+            }
+            Ok(httparse::Status::Partial) if head.len() < MAX_HEAD => {}
+            Ok(httparse::Status::Partial) => {
+                break Response::text("431 Request Header Fields Too Large", "head too long");
+            }
+            Err(error) => break Response::text("400 Bad Request", error.to_string()),
+        }
+    };
+    write!(
+        stream,
+        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\
+         X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
+        response.status,
+        response.content_type,
+        response.body.len()
+    )?;
+    stream.write_all(&response.body)?;
+    stream.flush()
+}
+
+/// The response to `method` on `path`.
+fn route(method: &str, path: &str, live: &Live, serves: Serves) -> Response {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let known = match serves {
+        Serves::Metrics => matches!(path, "/metrics"),
+        Serves::Dashboard => matches!(
+            path,
+            "/" | "/live" | "/dashboard.js" | "/status" | "/report.json" | "/metrics"
+        ),
+    };
+    if !known {
+        return Response::text("404 Not Found", format!("no {path} here"));
+    }
+    if method != "GET" && method != "HEAD" {
+        return Response::text("405 Method Not Allowed", format!("{path} is read with GET"));
+    }
+    if path == "/dashboard.js" {
+        return Response::new("200 OK", "text/javascript; charset=utf-8", SCRIPT);
+    }
+    let content_type = match path {
+        "/" | "/live" => "text/html; charset=utf-8",
+        "/status" | "/report.json" => "application/json",
+        _ => "text/plain; version=0.0.4; charset=utf-8",
+    };
+    let rendered = live.rendered(path_key(path), |report, active_bots, finished| match path {
+        "/" => report.to_live_html("/dashboard.js").into_bytes(),
+        "/live" => {
+            let mut main = report.html_main();
+            if finished {
+                // The script stops polling at this mark.
+                main.push_str("<p class=\"run-over\" id=\"ttk-run-over\">The run is over.</p>\n");
+            }
+            main.into_bytes()
+        }
+        "/status" => status(report, active_bots, finished).into_bytes(),
+        "/report.json" => report.to_json().into_bytes(),
+        _ => report.to_prometheus(active_bots).into_bytes(),
+    });
+    match rendered {
+        Some(body) => Response::new("200 OK", content_type, body.to_vec()),
+        None => Response::text(
+            "503 Service Unavailable",
+            "the run is ending: its report is being finished",
+        ),
+    }
+}
+
+/// The cache key of a rendered path.
+fn path_key(path: &str) -> &'static str {
+    match path {
+        "/" => "/",
+        "/live" => "/live",
+        "/status" => "/status",
+        "/report.json" => "/report.json",
+        _ => "/metrics",
+    }
+}
+
+/// `/status`: the run's state, its time, its bots and its transactions' counts.
+fn status(report: &Report, active_bots: u64, finished: bool) -> String {
+    let transactions: serde_json::Map<String, serde_json::Value> = report
+        .transactions
+        .iter()
+        .map(|transaction| {
+            (
+                transaction.name.clone(),
+                serde_json::json!({ "ok": transaction.ok, "failed": transaction.failed }),
+            )
+        })
+        .collect();
+    serde_json::json!({
+        "name": report.run.name,
+        "run_id": report.run.run_id,
+        "state": if finished { "finished" } else { "running" },
+        "end": finished.then_some(report.run.end.as_str()),
+        "elapsed_s": report.run.duration_s,
+        "bots_active": active_bots,
+        "transactions": transactions,
+    })
+    .to_string()
+}

@@ -1,0 +1,252 @@
+//! A report as Prometheus reads it: the text exposition format (version 0.0.4), for a
+//! `/metrics` endpoint scraped while the run goes on.
+//!
+//! Every series carries the run's labels — `run` (the test's name), `run_id`, and `shard`
+//! (`2/4`) for a shard — so that Prometheus can sum a run's shards and tell runs apart. The
+//! latency histogram has fixed buckets (100 µs to 60 s), read from the report's exact HDR
+//! histogram in one pass.
+
+use std::fmt::Write as _;
+
+use crate::{Report, TransactionReport};
+
+/// The histogram's bucket bounds, in seconds: 1-2.5-5 steps from 100 µs to 60 s, where load
+/// tests' latencies fall.
+pub const LATENCY_BUCKETS_S: [f64; 18] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0, 60.0,
+];
+
+impl Report {
+    /// The report in Prometheus' text format: per transaction `ttk_transactions_total` (by
+    /// `outcome`: ok, failed, abandoned, stopped), `ttk_transaction_failures_total` by `kind`,
+    /// the latency of successes as the histogram `ttk_transaction_duration_seconds`; the
+    /// counters as `ttk_counter_total`, the gauges as `ttk_gauge`, and the bots
+    /// (`ttk_bots_started_total`, `ttk_bots_finished_total`, `ttk_bots_failed_total`), with
+    /// `ttk_bots_active` set to `active_bots` (the bots alive now, which a finished report does
+    /// not hold).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use ttk_report::{Report, TransactionReport};
+    ///
+    /// let mut login = TransactionReport::new("login");
+    /// login.record_ok(Duration::from_millis(3));
+    /// login.record_ok(Duration::from_millis(40));
+    /// let mut report = Report::new("shop");
+    /// report.run.run_id = "shop-1".to_owned();
+    /// report.transactions.push(login);
+    ///
+    /// let text = report.to_prometheus(7);
+    /// let labels = r#"run="shop",run_id="shop-1""#;
+    /// assert!(text.contains(&format!(
+    ///     r#"ttk_transactions_total{{{labels},transaction="login",outcome="ok"}} 2"#
+    /// )));
+    /// assert!(text.contains(&format!(
+    ///     r#"ttk_transaction_duration_seconds_bucket{{{labels},transaction="login",le="0.005"}} 1"#
+    /// )));
+    /// assert!(text.contains(&format!("ttk_bots_active{{{labels}}} 7")));
+    /// ```
+    pub fn to_prometheus(&self, active_bots: u64) -> String {
+        let mut out = String::with_capacity(4096 + self.transactions.len() * 3072);
+        let run = run_labels(self);
+        family(
+            &mut out,
+            "ttk_transactions_total",
+            "counter",
+            "Transactions that ended, by outcome.",
+        );
+        for transaction in &self.transactions {
+            let labels = format!("{run},transaction=\"{}\"", escape(&transaction.name));
+            for (outcome, count) in [
+                ("ok", transaction.ok),
+                ("failed", transaction.failed),
+                ("abandoned", transaction.abandoned),
+                ("stopped", transaction.stopped),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "ttk_transactions_total{{{labels},outcome=\"{outcome}\"}} {count}"
+                );
+            }
+        }
+        family(
+            &mut out,
+            "ttk_transaction_failures_total",
+            "counter",
+            "Failed transactions, by kind of failure.",
+        );
+        for transaction in &self.transactions {
+            for error in &transaction.errors {
+                let _ = writeln!(
+                    out,
+                    "ttk_transaction_failures_total{{{run},transaction=\"{}\",kind=\"{}\"}} {}",
+                    escape(&transaction.name),
+                    escape(&error.kind),
+                    error.count
+                );
+            }
+        }
+        family(
+            &mut out,
+            "ttk_transaction_duration_seconds",
+            "histogram",
+            "How long successful transactions took.",
+        );
+        for transaction in &self.transactions {
+            latency_histogram(&mut out, &run, transaction);
+        }
+        family(
+            &mut out,
+            "ttk_counter_total",
+            "counter",
+            "The run's counters (cx.count).",
+        );
+        for (name, value) in &self.counters {
+            let _ = writeln!(
+                out,
+                "ttk_counter_total{{{run},name=\"{}\"}} {value}",
+                escape(name)
+            );
+        }
+        family(
+            &mut out,
+            "ttk_gauge",
+            "gauge",
+            "The run's gauges (cx.gauge), as combined over its loops.",
+        );
+        for (name, gauge) in &self.gauges {
+            let _ = writeln!(
+                out,
+                "ttk_gauge{{{run},name=\"{}\"}} {}",
+                escape(name),
+                gauge.last
+            );
+        }
+        family(&mut out, "ttk_bots_active", "gauge", "Bots alive now.");
+        let _ = writeln!(out, "ttk_bots_active{{{run}}} {active_bots}");
+        for (name, help, value) in [
+            ("started", "Bots started.", self.bots.started),
+            ("finished", "Bots that ended well.", self.bots.finished),
+            ("failed", "Bots that failed.", self.bots.failed),
+        ] {
+            let metric = format!("ttk_bots_{name}_total");
+            family(&mut out, &metric, "counter", help);
+            let _ = writeln!(out, "{metric}{{{run}}} {value}");
+        }
+        out
+    }
+}
+
+/// `# HELP` and `# TYPE` of a metric family.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// The run's labels: `run`, `run_id`, and `shard` for a shard.
+fn run_labels(report: &Report) -> String {
+    let mut labels = format!(
+        "run=\"{}\",run_id=\"{}\"",
+        escape(&report.run.name),
+        escape(&report.run.run_id)
+    );
+    if let Some(shard) = &report.run.shard {
+        let _ = write!(labels, ",shard=\"{}/{}\"", shard.index, shard.count);
+    }
+    labels
+}
+
+/// The latency histogram of `transaction`'s successes: cumulative counts at each bound, read
+/// in one pass over the recorded values (microseconds).
+fn latency_histogram(out: &mut String, run: &str, transaction: &TransactionReport) {
+    let histogram = transaction.histogram.inner();
+    let mut counts = [0u64; LATENCY_BUCKETS_S.len()];
+    // Each bound's range summed straight from the counts (an HDR bucket is counted at its
+    // highest equivalent value, so a latency is never put below its bucket).
+    let mut low = 0;
+    for (count, bound) in counts.iter_mut().zip(LATENCY_BUCKETS_S) {
+        let high = (bound * 1e6) as u64;
+        let high = histogram
+            .lowest_equivalent(high.saturating_add(1))
+            .saturating_sub(1);
+        if high >= low {
+            *count = histogram.count_between(low, high);
+        }
+        low = high.saturating_add(1);
+    }
+    // Each value at its bucket's median, as the report's mean counts it.
+    let sum_us = histogram.mean() * histogram.len() as f64;
+    let name = escape(&transaction.name);
+    let mut cumulative = 0;
+    for (bound, count) in LATENCY_BUCKETS_S.iter().zip(counts) {
+        cumulative += count;
+        let _ = writeln!(
+            out,
+            "ttk_transaction_duration_seconds_bucket{{{run},transaction=\"{name}\",le=\"{bound}\"}} {cumulative}"
+        );
+    }
+    let total = histogram.len();
+    let _ = writeln!(
+        out,
+        "ttk_transaction_duration_seconds_bucket{{{run},transaction=\"{name}\",le=\"+Inf\"}} {total}\n\
+         ttk_transaction_duration_seconds_sum{{{run},transaction=\"{name}\"}} {}\n\
+         ttk_transaction_duration_seconds_count{{{run},transaction=\"{name}\"}} {total}",
+        sum_us / 1e6
+    );
+}
+
+/// A label value as the text format wants it: backslash, double quote and line feed escaped.
+fn escape(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            '"' => escaped.push_str("\\\""),
+            '\n' => escaped.push_str("\\n"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn buckets_are_cumulative_and_names_escaped() {
+        let mut odd = TransactionReport::new("say \"hi\"\\\n");
+        for ms in [1, 2, 7, 700, 90_000] {
+            odd.record_ok(Duration::from_millis(ms));
+        }
+        let mut report = Report::new("run");
+        report.transactions.push(odd);
+        let text = report.to_prometheus(0);
+        let bucket = |le: &str| {
+            let needle = format!("le=\"{le}\"}} ");
+            let line = text
+                .lines()
+                .find(|line| line.contains("_bucket") && line.contains(&needle))
+                .unwrap();
+            line.rsplit(' ').next().unwrap().parse::<u64>().unwrap()
+        };
+        assert_eq!(bucket("0.001"), 1);
+        assert_eq!(bucket("0.0025"), 2);
+        assert_eq!(bucket("0.01"), 3);
+        assert_eq!(bucket("1"), 4);
+        assert_eq!(bucket("60"), 4, "90 s is past the last bound");
+        assert_eq!(bucket("+Inf"), 5);
+        assert!(text.contains(r#"transaction="say \"hi\"\\\n""#), "{text}");
+        let sum: f64 = text
+            .lines()
+            .find(|line| line.starts_with("ttk_transaction_duration_seconds_sum"))
+            .and_then(|line| line.rsplit(' ').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((sum - 90.71).abs() < 0.1, "{sum}");
+    }
+}
