@@ -20,8 +20,11 @@ pub(crate) struct Live {
     version: AtomicU64,
     /// What was rendered of each version, by what it is (`/live`, `/metrics`…): a page polled
     /// by several viewers, or scraped twice in a second, is rendered once.
-    rendered: Mutex<HashMap<&'static str, (u64, Arc<[u8]>)>>,
+    rendered: Mutex<HashMap<&'static str, Rendered>>,
 }
+
+/// A rendering, and the version of the report it was made from.
+type Rendered = (u64, Arc<[u8]>);
 
 #[derive(Debug)]
 enum State {
