@@ -103,6 +103,11 @@ pub(crate) struct LoadFlags {
     #[arg(long, value_name = "TIME", value_parser = parse_given_duration, help_heading = "Live")]
     pub(crate) dashboard_linger: Option<Given<Duration>>,
 
+    /// The token a change of the load from another machine must carry (`Authorization:
+    /// Bearer TOKEN`); without it, the dashboard takes changes from this machine only
+    #[arg(long, value_name = "TOKEN", help_heading = "Live")]
+    pub(crate) dashboard_token: Option<String>,
+
     /// Serve Prometheus' /metrics alone at ADDR (`127.0.0.1:9464`)
     #[arg(long, value_name = "ADDR", help_heading = "Live")]
     pub(crate) metrics: Option<String>,
@@ -249,6 +254,9 @@ impl LoadFlags {
         if let Some(metrics) = &self.metrics {
             args.extend(["--metrics".into(), metrics.clone()]);
         }
+        if let Some(token) = &self.dashboard_token {
+            args.extend(["--dashboard-token".into(), token.clone()]);
+        }
         let mut test = LoadTest::try_from_args(name, args).map_err(|error| {
             let _ = error.print();
             2
@@ -270,6 +278,12 @@ impl LoadFlags {
         });
         if !self.typed.is_empty() {
             test.set_command_line(self.typed.iter().cloned());
+        }
+        if self.rate.is_some() {
+            test.refuse_control(
+                "with --rate each connection owns its turns in one schedule: its connections \
+                 cannot come and go",
+            );
         }
         Ok(test)
     }

@@ -9,10 +9,19 @@ const REDACTED: &str = "[redacted]";
 pub(crate) fn redacted_command_line(args: &[String]) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len());
     let mut header_next = false;
+    let mut token_next = false;
     for arg in args {
         let arg = if header_next {
             header_next = false;
             redact_header(arg)
+        } else if token_next {
+            token_next = false;
+            REDACTED.to_owned()
+        } else if arg == "--dashboard-token" {
+            token_next = true;
+            arg.clone()
+        } else if arg.starts_with("--dashboard-token=") {
+            format!("--dashboard-token={REDACTED}")
         } else if arg == "-H" || arg == "--header" {
             header_next = true;
             arg.clone()
@@ -104,6 +113,23 @@ mod tests {
 
     fn words(line: &[&str]) -> Vec<String> {
         line.iter().map(|word| (*word).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_dashboard_token_is_taken_out() {
+        let typed: Vec<String> = [
+            "ttk",
+            "http",
+            "u",
+            "--dashboard-token",
+            "s3cret",
+            "--dashboard-token=s3cret",
+        ]
+        .map(String::from)
+        .to_vec();
+        let redacted = redacted_command_line(&typed).join(" ");
+        assert!(!redacted.contains("s3cret"), "{redacted}");
+        assert!(redacted.contains("--dashboard-token [redacted] --dashboard-token=[redacted]"));
     }
 
     #[test]

@@ -53,6 +53,52 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((code, body.to_owned()))
 }
 
+/// `POST path` with the JSON `body` to `127.0.0.1:port`, with `token` as a bearer token: the
+/// status code and the body.
+fn post(port: u16, path: &str, body: &str, token: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let authorization = token.map_or(String::new(), |token| {
+        format!("Authorization: Bearer {token}\r\n")
+    });
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         {authorization}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (
+        head.split(' ').nth(1).unwrap().parse().unwrap(),
+        body.to_owned(),
+    )
+}
+
+/// `/status`'s count of bots alive.
+fn bots_active(port: u16) -> u64 {
+    let (_, status) = get(port, "/status").unwrap();
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    status["bots_active"].as_u64().unwrap()
+}
+
+/// Waits until `/status` counts `bots` bots alive.
+fn wait_for_bots(port: u16, bots: u64) {
+    let started = Instant::now();
+    while bots_active(port) != bots {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "never {bots} bots, {} instead",
+            bots_active(port)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The value of the sample of `metric` whose labels contain every one of `labels`.
 fn sample(text: &str, metric: &str, labels: &[&str]) -> Option<f64> {
     text.lines()
@@ -194,6 +240,78 @@ fn the_dashboard_shows_the_run_as_it_goes_and_its_metrics_equal_the_report() {
     );
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(get(port, "/status").is_none(), "still serving");
+}
+
+#[test]
+fn bots_changed_from_the_dashboard_come_and_go_and_the_report_says_when() {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+        return;
+    };
+    let url = format!("http://{}/", nginx.addr);
+    let port = free_port();
+    let json = nginx.dir.join("controlled.json");
+    let dashboard = format!("--dashboard=127.0.0.1:{port}");
+    let ttk = start_ttk(&[
+        "http",
+        &url,
+        "-c",
+        "2",
+        "-d",
+        "5s",
+        &dashboard,
+        "--json",
+        json.to_str().unwrap(),
+        "-q",
+    ]);
+    wait_for_state(port, "running");
+    wait_for_bots(port, 2);
+    assert_eq!(post(port, "/control", r#"{"bots": 6}"#, None).0, 200);
+    wait_for_bots(port, 6);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, body) = post(port, "/control", r#"{"bots": 1}"#, None);
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("bots 6 → 1"), "{body}");
+    wait_for_bots(port, 1);
+    // What is not a change is refused, and changes nothing.
+    assert_eq!(post(port, "/control", r#"{"bots": "many"}"#, None).0, 409);
+    assert_eq!(post(port, "/control", "bots=3", None).0, 400);
+    assert_eq!(post(port, "/control", r#"{"rate": 50}"#, None).0, 409);
+    assert_eq!(get(port, "/control").unwrap().0, 404);
+
+    let output = ttk.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let report = Report::read_json(&json).unwrap();
+    let changes: Vec<&str> = report.run.changes.iter().map(|c| c.what.as_str()).collect();
+    assert_eq!(changes, ["bots 2 → 6", "bots 6 → 1"]);
+    assert!(report.run.changes[0].t_s < report.run.changes[1].t_s);
+    let peak = report.series.iter().map(|s| s.active_bots).max().unwrap();
+    assert_eq!(peak, 6, "the peak of bots");
+    assert_eq!(report.bots.started, 6, "2, then 4 more; none when lowered");
+    let request = report.transaction("request").unwrap();
+    assert_eq!((request.failed, request.ok), (0, served(&nginx)));
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(summary.contains("load changed: at "), "{summary}");
+    assert!(summary.contains("bots 2 → 6; at "), "{summary}");
+    let html = report.to_html();
+    assert!(html.contains("Load changed") && html.contains("bots 2 → 6"));
+}
+
+#[test]
+fn connections_on_a_rate_schedule_cannot_come_and_go() {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+        return;
+    };
+    let url = format!("http://{}/", nginx.addr);
+    let port = free_port();
+    let dashboard = format!("--dashboard=127.0.0.1:{port}");
+    let ttk = start_ttk(&[
+        "http", &url, "-c", "2", "--rate", "100", "-d", "2s", &dashboard, "-q",
+    ]);
+    wait_for_state(port, "running");
+    let (code, body) = post(port, "/control", r#"{"bots": 6}"#, None);
+    assert_eq!(code, 409);
+    assert!(body.contains("owns its turns"), "{body}");
+    assert_eq!(ttk.wait_with_output().unwrap().status.code(), Some(0));
 }
 
 /// Prometheus (Debian's `prometheus`), or `None` with the skip said, unless

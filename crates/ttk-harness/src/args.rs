@@ -124,6 +124,12 @@ pub struct LoadArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_duration, help_heading = "Live")]
     pub dashboard_linger: Option<Duration>,
 
+    /// The token a control request from another machine must carry (`Authorization: Bearer
+    /// TOKEN`): without one, the dashboard takes changes to the load from this machine only
+    /// (a load generator anyone on the network could steer is a weapon).
+    #[arg(long, value_name = "TOKEN", help_heading = "Live")]
+    pub dashboard_token: Option<String>,
+
     /// Serve Prometheus' `/metrics` alone at ADDR (`127.0.0.1:9464`), for a Prometheus that
     /// scrapes the run.
     #[arg(long, value_name = "ADDR", help_heading = "Live")]

@@ -13,6 +13,7 @@ use ttk_report::{BotTally, Report, Shard};
 
 use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
 use super::collector::add_bot_error;
+use super::control::{Control, ControlSource, Model};
 use super::live::Live;
 use super::live::server::{Server, Serves};
 use super::out::print_line;
@@ -46,6 +47,8 @@ pub(crate) struct Launch {
     live: Arc<Live>,
     /// `--dashboard` and `--metrics`, serving `live`.
     servers: Vec<Server>,
+    /// Live control, with a dashboard (and a duration).
+    control: Option<Arc<Control>>,
 }
 
 impl Launch {
@@ -66,7 +69,17 @@ impl Launch {
             count: shard.count,
         });
         let live = Live::new(report);
-        let servers = serve(args, &live);
+        // A run whose load has a length can be changed as it goes, from its dashboard (the
+        // parent of --processes controls its children).
+        let control = (args.dashboard.is_some() && plan.load_for.is_some() && !args.progress_lines)
+            .then(|| {
+                let model = match args.rate {
+                    Some(_) => Model::Open,
+                    None => Model::Closed,
+                };
+                Arc::new(Control::new(model, test.control_refused.clone()))
+            });
+        let servers = serve(args, &live, control.as_ref());
         // Bounded: a loop that outruns the collector (a virtual clock, or a collector starved
         // of CPU) waits for it rather than queueing seconds of histograms without end.
         let (snapshots, received) = mpsc::sync_channel(SECONDS_QUEUED * loops.max(1));
@@ -97,6 +110,7 @@ impl Launch {
         Launch {
             live,
             servers,
+            control,
             run_id: test.run_id(),
             snapshots,
             collector,
@@ -127,27 +141,55 @@ impl Launch {
         let sessions = LoopSessions::new(test);
         let mut runtime = runtime;
         if let Some(rate) = &test.rate {
-            runtime = runtime.source(RateSource::new(
+            let source = RateSource::new(
                 rate.clone(),
                 (slice.arrival_lane() as u64, slice.lanes() as u64),
                 test.load_for,
                 Rc::clone(&sessions.intended),
                 Rc::clone(&sessions.run_start),
-            ));
-        } else if let Some(ramp) = &test.ramp_up {
-            runtime = runtime.source(RampSource::new(
-                ramp.clone(),
-                test.bots,
-                slice.first_ids(),
-                test.load_for,
-                Rc::clone(&sessions.run_start),
-            ));
+            );
+            runtime = match &test.control {
+                Some(control) => runtime.source(source.controlled_by(Arc::clone(control))),
+                None => runtime.source(source),
+            };
+        } else {
+            let ramp = test.ramp_up.as_ref().map(|ramp| {
+                Box::new(RampSource::new(
+                    ramp.clone(),
+                    test.bots,
+                    slice.first_ids(),
+                    test.load_for,
+                    Rc::clone(&sessions.run_start),
+                )) as Box<dyn ttk_core::BotSource>
+            });
+            match (&test.control, test.load_for) {
+                (Some(control), Some(load_for)) => {
+                    runtime = runtime.source(ControlSource::new(
+                        ramp,
+                        Arc::clone(control),
+                        (worker, test.loops),
+                        Rc::clone(&sessions.stops),
+                        Rc::clone(&sessions.run_start),
+                        load_for,
+                    ));
+                }
+                _ => {
+                    if let Some(ramp) = ramp {
+                        runtime = runtime.source(BoxedSource(ramp));
+                    }
+                }
+            }
         }
         let runtime = runtime.metrics(move |snapshot| {
             // The collector only goes away if it panicked: the run goes on without it.
             let _ = snapshots.send((worker, snapshot));
         });
         (runtime, sessions)
+    }
+
+    /// Live control, if the run has it.
+    pub(crate) fn control(&self) -> Option<Arc<Control>> {
+        self.control.clone()
     }
 
     /// A sender of snapshots, for one more loop.
@@ -169,6 +211,7 @@ impl Launch {
         let Launch {
             live,
             servers,
+            control,
             run_id,
             snapshots,
             collector,
@@ -187,6 +230,9 @@ impl Launch {
         };
         report.run.parameters = test.parameters();
         report.run.started_unix_s = started_unix_s;
+        if let Some(control) = &control {
+            report.run.changes = control.made();
+        }
         // Gauges were timed on the loops' clock: from the start, onto the wall clock.
         let started_unix_ms = (started_unix_s * 1_000.0).round() as u64;
         for gauge in report.gauges.values_mut() {
@@ -299,6 +345,19 @@ pub(crate) struct LoadTestParts {
     pub(crate) load_for: Option<Duration>,
     pub(crate) iterations: Option<u64>,
     pub(crate) target: Option<String>,
+    /// Live control, when the run has it (a dashboard served, a duration).
+    pub(crate) control: Option<Arc<Control>>,
+    /// How many loops the process runs (each takes its share of a bot count set).
+    pub(crate) loops: usize,
+}
+
+/// A boxed source, as a source.
+struct BoxedSource(Box<dyn ttk_core::BotSource>);
+
+impl ttk_core::BotSource for BoxedSource {
+    fn arrivals(&mut self, now: Instant, live: usize) -> ttk_core::Arrivals {
+        self.0.arrivals(now, live)
+    }
 }
 
 /// One loop's makings of sessions: when load stops, the open model's intended starts.
@@ -311,11 +370,17 @@ pub(crate) struct LoopSessions {
     load_for: Option<Duration>,
     iterations: Option<u64>,
     target: Option<Rc<str>>,
+    /// Stop tokens under live control (see [`ControlSource`]).
+    stops: Rc<Cell<usize>>,
+    /// Whether the run is under live control (then sessions take stop tokens).
+    controlled: bool,
 }
 
 impl LoopSessions {
     fn new(test: &LoadTestParts) -> LoopSessions {
         LoopSessions {
+            stops: Rc::new(Cell::new(0)),
+            controlled: test.control.is_some(),
             intended: IntendedStarts::default(),
             run_start: RunStart::default(),
             load_until: Cell::new(None),
@@ -355,6 +420,7 @@ impl LoopSessions {
                 until
             },
             intended_start,
+            stops: self.controlled.then(|| Rc::clone(&self.stops)),
         }
     }
 }
@@ -451,7 +517,7 @@ fn collect(
 
 /// Starts the servers `--dashboard` and `--metrics` ask for, saying where they listen; one
 /// that cannot listen is said and left out (the run goes on without it).
-fn serve(args: &super::LoadArgs, live: &Arc<Live>) -> Vec<Server> {
+fn serve(args: &super::LoadArgs, live: &Arc<Live>, control: Option<&Arc<Control>>) -> Vec<Server> {
     let mut servers = Vec::new();
     let asked = [
         (args.dashboard.as_deref(), Serves::Dashboard),
@@ -463,7 +529,12 @@ fn serve(args: &super::LoadArgs, live: &Arc<Live>) -> Vec<Server> {
             Serves::Dashboard => "dashboard",
             Serves::Metrics => "Prometheus metrics",
         };
-        match Server::start(addr, Arc::clone(live), serves) {
+        let control = match serves {
+            Serves::Dashboard => control.cloned(),
+            Serves::Metrics => None,
+        };
+        let token = args.dashboard_token.clone();
+        match Server::start(addr, Arc::clone(live), serves, control, token) {
             Ok(server) => {
                 let path = match serves {
                     Serves::Dashboard => "/",

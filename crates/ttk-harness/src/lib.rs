@@ -70,6 +70,7 @@ mod args;
 mod codes;
 mod collect;
 mod collector;
+mod control;
 mod help;
 mod launch;
 mod live;
@@ -159,6 +160,9 @@ pub struct LoadTest<A = NoFlags> {
     /// What the report records as the run's parameters, when the test says (see
     /// [`LoadTest::record_parameters`]); else they are read from the standard flags.
     recorded: Option<ttk_report::Parameters>,
+    /// Why the load may not be changed while the run goes on, if the test says so (see
+    /// [`LoadTest::refuse_control`]).
+    control_refused: Option<String>,
 }
 
 impl LoadTest<NoFlags> {
@@ -310,6 +314,7 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
             together: 1,
             require_success: true,
             recorded: None,
+            control_refused: None,
         })
     }
 }

@@ -139,7 +139,26 @@ impl<A> LoadTest<A> {
             seed: args.seed,
             target: args.target.clone(),
             start_at: args.start_at.as_ref().map(|at| at.as_str().to_owned()),
-            command_line: self.command_line.clone(),
+            command_line: redact_token(&self.command_line),
         }
     }
+}
+
+/// `command_line` with the value of `--dashboard-token` taken out: reports are kept and shared.
+fn redact_token(command_line: &[String]) -> Vec<String> {
+    let mut redacted = Vec::with_capacity(command_line.len());
+    let mut words = command_line.iter();
+    while let Some(word) = words.next() {
+        if word == "--dashboard-token" {
+            redacted.push(word.clone());
+            if words.next().is_some() {
+                redacted.push("[redacted]".to_owned());
+            }
+        } else if word.starts_with("--dashboard-token=") {
+            redacted.push("--dashboard-token=[redacted]".to_owned());
+        } else {
+            redacted.push(word.clone());
+        }
+    }
+    redacted
 }

@@ -49,6 +49,7 @@ const NOT_PASSED_ON: &[(&str, bool)] = &[
     ("--dashboard", false),
     ("--dashboard-linger", true),
     ("--metrics", true),
+    ("--dashboard-token", true),
 ];
 
 /// How long children get from being started to their common start time: enough to start a

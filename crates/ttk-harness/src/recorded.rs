@@ -57,6 +57,22 @@ impl<A> LoadTest<A> {
         &self.command_line
     }
 
+    /// Refuses changes to the load from the live dashboard (`POST /control`), saying `why`: for
+    /// a test whose bots cannot come and go (the `ttk` command's connections on one `--rate`
+    /// schedule, each owning its turns in it).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::harness::LoadTest;
+    ///
+    /// let mut test = LoadTest::try_from_args("paced", ["paced", "--dashboard"]).unwrap();
+    /// test.refuse_control("the connections share one schedule: change the rate instead");
+    /// ```
+    pub fn refuse_control(&mut self, why: &str) -> &mut Self {
+        self.control_refused = Some(why.to_owned());
+        self
+    }
+
     /// Sets [`command_line`](LoadTest::command_line): for a program that builds the run from a
     /// command line of its own (as the `ttk` command does from `ttk http URL -c 100 …`), the
     /// one typed, so that the children of `--processes` are started as it was, and read their

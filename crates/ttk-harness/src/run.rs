@@ -119,8 +119,12 @@ impl<A> LoadTest<A> {
             let outcome = launch.finish(&self, &plan, &RunEnd::Stopped, 0, BotTally::default());
             return (outcome, None);
         }
-        let (runtime, sessions) =
-            Launch::loop_runtime(launch.snapshots(), 0, &self.parts(&plan), runtime);
+        let (runtime, sessions) = Launch::loop_runtime(
+            launch.snapshots(),
+            0,
+            &self.parts(&plan, &launch, 1),
+            runtime,
+        );
         let tally = RefCell::new(BotTally::default());
         let summary = runtime.execute_each(
             plan.first_bots,
@@ -244,7 +248,7 @@ impl<A> LoadTest<A> {
             return (outcome, None);
         }
         let snapshots = Mutex::new(launch.snapshots());
-        let parts = self.parts(&plan);
+        let parts = self.parts(&plan, &launch, workers.count());
         let workers = workers.each_loop(move |worker, runtime| {
             let snapshots = snapshots
                 .lock()
@@ -313,8 +317,10 @@ impl<A> LoadTest<A> {
     }
 
     /// What each loop needs of the test.
-    fn parts(&self, plan: &Plan) -> LoadTestParts {
+    fn parts(&self, plan: &Plan, launch: &Launch, loops: usize) -> LoadTestParts {
         LoadTestParts {
+            control: launch.control(),
+            loops,
             bots: self.args.bots,
             ramp_up: self.args.ramp_up.clone(),
             rate: self.args.rate.clone(),

@@ -30,6 +30,9 @@ pub struct Session {
     pub(crate) iterations: Option<u64>,
     pub(crate) until: Option<Instant>,
     pub(crate) intended_start: Option<Instant>,
+    /// Stop tokens of the bot's loop, under live control: a bot that takes one ends at the
+    /// end of its iteration.
+    pub(crate) stops: Option<Rc<std::cell::Cell<usize>>>,
 }
 
 /// A bot's iterations (see [`Session::iterations`]): an iterator of their numbers that ends
@@ -61,6 +64,7 @@ pub struct Iterations {
     next: u64,
     count: Option<u64>,
     until: Option<Instant>,
+    stops: Option<Rc<std::cell::Cell<usize>>>,
 }
 
 impl Iterator for Iterations {
@@ -71,6 +75,14 @@ impl Iterator for Iterations {
             return None;
         }
         if self.until.is_some_and(|until| ttk_core::now() >= until) {
+            return None;
+        }
+        // The bot count was lowered: this bot is one of those that go.
+        if let Some(stops) = &self.stops
+            && stops.get() > 0
+        {
+            stops.set(stops.get() - 1);
+            self.count = Some(self.next);
             return None;
         }
         self.next += 1;
@@ -151,6 +163,7 @@ impl Session {
             next: 0,
             count: self.iterations,
             until: self.until,
+            stops: self.stops.clone(),
         }
     }
 

@@ -403,11 +403,28 @@ pub(crate) struct RateSource {
     rate: Rate,
     /// The number, in the whole run, of the next session to start.
     started: u64,
+    /// This source's lane: the first session of a schedule that is its.
+    lane: u64,
     /// One session in `step` is this source's.
     step: u64,
     start: RunStart,
     until: Option<Duration>,
     intended: IntendedStarts,
+    /// Live control, if the run has it: a rate set there replaces the schedule.
+    control: Option<std::sync::Arc<super::control::Control>>,
+    /// The rate control set, and its schedule from when it was set.
+    changed: Option<ChangedRate>,
+}
+
+/// A rate set while the run goes on: its arrivals, numbered from when it was set.
+#[derive(Clone, Copy, Debug)]
+struct ChangedRate {
+    /// Which setting of the rate it is.
+    version: u64,
+    per_second: f64,
+    since: Instant,
+    /// The number of this source's next session in the new schedule.
+    next: u64,
 }
 
 impl RateSource {
@@ -421,19 +438,56 @@ impl RateSource {
         RateSource {
             rate,
             started: lane,
+            lane,
             step: lanes.max(1),
             start,
             until,
             intended,
+            control: None,
+            changed: None,
         }
     }
 
+    /// Lets `control` change the rate while the run goes on.
+    pub(crate) fn controlled_by(
+        mut self,
+        control: std::sync::Arc<super::control::Control>,
+    ) -> Self {
+        self.control = Some(control);
+        self
+    }
+
     fn next_arrival(&self, start: Instant) -> Option<Instant> {
-        let offset = self.rate.arrival_offset(self.started)?;
-        if self.until.is_some_and(|until| offset >= until) {
+        let at = match &self.changed {
+            None => start + self.rate.arrival_offset(self.started)?,
+            Some(changed) => {
+                changed.since
+                    + Duration::try_from_secs_f64(changed.next as f64 / changed.per_second).ok()?
+            }
+        };
+        if self.until.is_some_and(|until| at >= start + until) {
             return None;
         }
-        Some(start + offset)
+        Some(at)
+    }
+
+    /// Takes a rate control set since it last looked, from `now`.
+    fn follow_control(&mut self, now: Instant) {
+        let Some((version, per_second)) = self.control.as_ref().and_then(|control| control.rate())
+        else {
+            return;
+        };
+        if self
+            .changed
+            .is_none_or(|changed| changed.version != version)
+        {
+            self.changed = Some(ChangedRate {
+                version,
+                per_second,
+                since: now,
+                next: self.lane,
+            });
+        }
     }
 }
 
@@ -441,18 +495,30 @@ impl BotSource for RateSource {
     fn arrivals(&mut self, now: Instant, _live: usize) -> Arrivals {
         let start = self.start.get().unwrap_or(now);
         self.start.set(Some(start));
+        self.follow_control(now);
         let mut due = 0;
-        let mut intended = self.intended.borrow_mut();
+        let intended = std::rc::Rc::clone(&self.intended);
+        let mut intended = intended.borrow_mut();
         while let Some(at) = self.next_arrival(start)
             && at <= now
         {
             intended.push_back(at);
-            self.started += self.step;
+            match &mut self.changed {
+                None => self.started += self.step,
+                Some(changed) => changed.next += self.step,
+            }
             due += 1;
         }
-        match self.next_arrival(start) {
-            Some(next) => Arrivals::start(due).then_at(next),
-            None => Arrivals::start(due).then_done(),
+        let load_over = self.until.is_some_and(|until| now >= start + until);
+        match (self.next_arrival(start), &self.control) {
+            // Under control, asked again soon enough to take a new rate (a stage that ended
+            // may be followed by one set there).
+            (next, Some(_)) if !load_over => {
+                let poll = now + super::control::POLL;
+                Arrivals::start(due).then_at(next.map_or(poll, |next| next.min(poll)))
+            }
+            (Some(next), _) => Arrivals::start(due).then_at(next),
+            (None, _) => Arrivals::start(due).then_done(),
         }
     }
 }

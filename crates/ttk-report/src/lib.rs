@@ -45,10 +45,10 @@ pub use histogram::{
     HIGHEST_US, Histogram, HistogramError, LOWEST_US, PackedHistogram, SERIES_SIGNIFICANT_DIGITS,
     SIGNIFICANT_DIGITS,
 };
-pub use limits::{MAX_SERIES_SECONDS, MAX_SHARDS, MAX_TRANSACTIONS};
+pub use limits::{MAX_CHANGES, MAX_SERIES_SECONDS, MAX_SHARDS, MAX_TRANSACTIONS};
 pub use model::{
-    BotTally, ErrorTally, GaugeMerge, GaugeReport, Latency, Parameters, READS_TOO, Report,
-    ReportError, RunInfo, SCHEMA, SecondReport, SecondTransaction, Shard, ShardSet,
+    BotTally, ErrorTally, GaugeMerge, GaugeReport, Latency, LoadChange, Parameters, READS_TOO,
+    Report, ReportError, RunInfo, SCHEMA, SecondReport, SecondTransaction, Shard, ShardSet,
     ThresholdResult, TransactionReport,
 };
 pub use prometheus::LATENCY_BUCKETS_S;

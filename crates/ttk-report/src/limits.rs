@@ -99,6 +99,20 @@ pub(crate) fn check_report(report: &Report) -> Result<(), String> {
     if let Some(set) = &report.run.shards {
         check_shard_set(set)?;
     }
+    if report.run.changes.len() > MAX_CHANGES {
+        return Err(format!(
+            "run.changes holds {} changes, more than the {MAX_CHANGES} a run records",
+            report.run.changes.len()
+        ));
+    }
+    for (index, change) in report.run.changes.iter().enumerate() {
+        if !change.t_s.is_finite() || change.t_s < 0.0 || change.what.len() > MAX_CHANGE_TEXT {
+            return Err(format!(
+                "run.changes[{index}] is out of bounds: a time of 0 s or more, and at most \
+                 {MAX_CHANGE_TEXT} bytes of text"
+            ));
+        }
+    }
     for (index, second) in report.series.iter().enumerate() {
         check_second(second, index)?;
         // In order, each second once: merges search them, and charts draw them, by `t`.
@@ -117,6 +131,12 @@ pub(crate) fn check_report(report: &Report) -> Result<(), String> {
     }
     check_tallies(&report.bots.errors, "bots")
 }
+
+/// The most load changes a report holds: a run records at most this many (see the harness).
+pub const MAX_CHANGES: usize = 1_000;
+
+/// The longest text of a load change, in bytes.
+const MAX_CHANGE_TEXT: usize = 200;
 
 /// Refuses a shard count of 0 or over [`MAX_SHARDS`]; `field` names it in the message.
 pub(crate) fn check_shard_count(count: u32, field: &str) -> Result<(), String> {

@@ -286,6 +286,13 @@ impl RunInfo {
             self.end = other.end;
             self.end_detail = other.end_detail;
         }
+        // Changes each process saw, once each, in time order.
+        for change in other.changes {
+            if !self.changes.contains(&change) {
+                self.changes.push(change);
+            }
+        }
+        self.changes.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
     }
 }
 

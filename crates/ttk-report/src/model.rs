@@ -88,6 +88,29 @@ pub struct RunInfo {
     pub shards: Option<ShardSet>,
     /// The load shape and other parameters the run was given.
     pub parameters: Parameters,
+    /// Changes made to the load while the run went on (from its live dashboard), in the order
+    /// they were made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<LoadChange>,
+}
+
+/// A change made to a run's load while it went on: when, and what (`bots 10 → 50`).
+///
+/// # Examples
+/// ```
+/// use ttk_report::{LoadChange, Report};
+///
+/// let mut report = Report::new("shop");
+/// report.run.changes.push(LoadChange { t_s: 12.5, what: "bots 10 → 50".to_owned() });
+/// let read = Report::from_json(&report.to_json()).unwrap();
+/// assert_eq!(read.run.changes[0].what, "bots 10 → 50");
+/// ```
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct LoadChange {
+    /// Seconds since the run's start.
+    pub t_s: f64,
+    /// What changed, in words.
+    pub what: String,
 }
 
 /// One shard of a run cut in `count` (`--shard index/count`).

@@ -98,6 +98,20 @@ impl Report {
             out.push_str(&format!(", {} stopped", bots.stopped));
         }
         out.push('\n');
+        if !run.changes.is_empty() {
+            let changes: Vec<String> = run
+                .changes
+                .iter()
+                .map(|change| {
+                    format!(
+                        "at {} {}",
+                        format_duration_us_f64(change.t_s * 1e6),
+                        one_line(&change.what, SAMPLE_CHARS)
+                    )
+                })
+                .collect();
+            out.push_str(&format!("load changed: {}\n", changes.join("; ")));
+        }
     }
 
     /// A row per transaction: counts, rate and latency figures.

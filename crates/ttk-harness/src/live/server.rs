@@ -9,6 +9,11 @@
 //! | `/status` | the run's state as JSON: running or finished, elapsed, bots, transactions |
 //! | `/report.json` | the report so far (the final one after the run) |
 //! | `/metrics` | Prometheus' text format ([`Report::to_prometheus`]) |
+//! | `POST /control` | `{"bots": 50}` or `{"rate": 200}` (sessions per second): changes the load |
+//!
+//! A change to the load is taken from this machine (a loopback peer) only, unless the request
+//! carries the `--dashboard-token` (`Authorization: Bearer TOKEN`): a load generator that anyone
+//! on the network could steer is a weapon.
 //!
 //! Each request is answered on a short-lived thread of its own and the connection closed:
 //! a page polled each second and a scrape every few seconds need no more, and a slow reader
@@ -25,6 +30,7 @@ use std::time::Duration;
 use ttk_report::Report;
 
 use super::Live;
+use crate::control::Control;
 
 /// The script of the live page: it swaps `<main>` for `/live` every second until the run is
 /// over, and says when the server is gone.
@@ -59,16 +65,28 @@ impl Server {
     ///
     /// # Errors
     /// The address does not parse or cannot be bound; the message says which.
-    pub(crate) fn start(addr: &str, live: Arc<Live>, serves: Serves) -> io::Result<Server> {
+    pub(crate) fn start(
+        addr: &str,
+        live: Arc<Live>,
+        serves: Serves,
+        control: Option<Arc<Control>>,
+        token: Option<String>,
+    ) -> io::Result<Server> {
         let listener = TcpListener::bind(addr).map_err(|error| {
             io::Error::new(error.kind(), format!("cannot serve on {addr}: {error}"))
         })?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
+        let serving = Serving {
+            live,
+            serves,
+            control,
+            token,
+        };
         let thread = std::thread::Builder::new()
             .name("ttk-dashboard".to_owned())
-            .spawn(move || accept(&listener, &live, serves, &stopping))?;
+            .spawn(move || accept(&listener, &Arc::new(serving), &stopping))?;
         Ok(Server {
             addr,
             stop,
@@ -93,8 +111,16 @@ impl Drop for Server {
     }
 }
 
+/// What a server serves and how.
+struct Serving {
+    live: Arc<Live>,
+    serves: Serves,
+    control: Option<Arc<Control>>,
+    token: Option<String>,
+}
+
 /// Accepts until stopped, answering each request on a thread of its own.
-fn accept(listener: &TcpListener, live: &Arc<Live>, serves: Serves, stop: &AtomicBool) {
+fn accept(listener: &TcpListener, serving: &Arc<Serving>, stop: &AtomicBool) {
     let busy = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
@@ -109,11 +135,11 @@ fn accept(listener: &TcpListener, live: &Arc<Live>, serves: Serves, stop: &Atomi
             std::thread::sleep(Duration::from_millis(5));
         }
         busy.fetch_add(1, Ordering::SeqCst);
-        let (live, done) = (Arc::clone(live), Arc::clone(&busy));
+        let (serving, done) = (Arc::clone(serving), Arc::clone(&busy));
         let spawned = std::thread::Builder::new()
             .name("ttk-dashboard-client".to_owned())
             .spawn(move || {
-                let _ = answer(stream, &live, serves);
+                let _ = answer(stream, &serving);
                 done.fetch_sub(1, Ordering::SeqCst);
             });
         if spawned.is_err() {
@@ -145,8 +171,11 @@ impl Response {
     }
 }
 
+/// The most a control request's body may hold.
+const MAX_BODY: usize = 4096;
+
 /// Reads one request from `stream` and answers it.
-fn answer(mut stream: TcpStream, live: &Live, serves: Serves) -> io::Result<()> {
+fn answer(mut stream: TcpStream, serving: &Serving) -> io::Result<()> {
     stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
     let mut head = Vec::with_capacity(1024);
@@ -160,10 +189,36 @@ fn answer(mut stream: TcpStream, live: &Live, serves: Serves) -> io::Result<()> 
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut request = httparse::Request::new(&mut headers);
         match request.parse(&head) {
-            Ok(httparse::Status::Complete(_)) => {
-                let method = request.method.unwrap_or_default();
-                let path = request.path.unwrap_or_default();
-                break route(method, path, live, serves);
+            Ok(httparse::Status::Complete(head_len)) => {
+                let method = request.method.unwrap_or_default().to_owned();
+                let path = request.path.unwrap_or_default().to_owned();
+                let header = |name: &str| {
+                    request
+                        .headers
+                        .iter()
+                        .find(|header| header.name.eq_ignore_ascii_case(name))
+                        .map(|header| String::from_utf8_lossy(header.value).into_owned())
+                };
+                if method == "POST" && path.split('?').next() == Some("/control") {
+                    let length = header("content-length")
+                        .and_then(|length| length.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if length > MAX_BODY {
+                        break Response::text("413 Content Too Large", "a control is small JSON");
+                    }
+                    let mut body = head[head_len..].to_vec();
+                    while body.len() < length {
+                        let read = stream.read(&mut buf)?;
+                        if read == 0 {
+                            return Ok(());
+                        }
+                        body.extend_from_slice(&buf[..read]);
+                    }
+                    body.truncate(length);
+                    let allowed = allowed(&stream, header("authorization"), serving);
+                    break control(serving, allowed, &body);
+                }
+                break route(&method, &path, &serving.live, serving.serves);
             }
             Ok(httparse::Status::Partial) if head.len() < MAX_HEAD => {}
             Ok(httparse::Status::Partial) => {
@@ -182,6 +237,112 @@ fn answer(mut stream: TcpStream, live: &Live, serves: Serves) -> io::Result<()> 
     )?;
     stream.write_all(&response.body)?;
     stream.flush()
+}
+
+/// Whether a control request may change the load: from this machine, or with the token.
+fn allowed(
+    stream: &TcpStream,
+    authorization: Option<String>,
+    serving: &Serving,
+) -> Result<(), Response> {
+    let given = authorization
+        .as_deref()
+        .and_then(|value| value.trim().strip_prefix("Bearer "))
+        .map(str::trim);
+    match (&serving.token, given) {
+        (Some(token), Some(given)) if constant_time_eq(token.as_bytes(), given.as_bytes()) => {
+            Ok(())
+        }
+        (Some(_), Some(_)) => Err(Response::text(
+            "403 Forbidden",
+            "that is not the dashboard's token",
+        )),
+        _ if stream
+            .peer_addr()
+            .is_ok_and(|peer| peer_is_local(peer.ip())) =>
+        {
+            Ok(())
+        }
+        (Some(_), None) => Err(Response::text(
+            "403 Forbidden",
+            "a change from another machine needs the dashboard's token (Authorization: Bearer TOKEN)",
+        )),
+        (None, _) => Err(Response::text(
+            "403 Forbidden",
+            "changes are taken from this machine only: start the run with --dashboard-token to \
+             take them from others",
+        )),
+    }
+}
+
+/// Whether a peer is this machine: a loopback address (IPv4-mapped ones too).
+pub(crate) fn peer_is_local(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback(),
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+/// Compares without stopping at the first difference, so the time taken says nothing of how
+/// much of a guessed token was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+/// `POST /control`: `{"bots": N}` or `{"rate": R}` (sessions per second, or `"R/s"`).
+fn control(serving: &Serving, allowed: Result<(), Response>, body: &[u8]) -> Response {
+    if serving.serves != Serves::Dashboard {
+        return Response::text("404 Not Found", "no /control here");
+    }
+    if let Err(refused) = allowed {
+        return refused;
+    }
+    let Some(control) = &serving.control else {
+        return Response::text(
+            "409 Conflict",
+            "this run cannot be changed as it goes: it has no --duration (or it is a child of \
+             --processes, which its parent controls)",
+        );
+    };
+    let asked: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(asked) => asked,
+        Err(error) => return Response::text("400 Bad Request", format!("not JSON: {error}")),
+    };
+    let done = if let Some(bots) = asked.get("bots") {
+        match bots.as_u64().and_then(|bots| usize::try_from(bots).ok()) {
+            Some(bots) if bots <= 10_000_000 => {
+                let before = serving.live.read(|_, active, _| active).unwrap_or_default();
+                control.set_bots(bots, before)
+            }
+            _ => Err(format!(
+                "bots: {bots} is not a count of bots (0 to 10,000,000)"
+            )),
+        }
+    } else if let Some(rate) = asked.get("rate") {
+        let text = match rate {
+            serde_json::Value::String(text) => text.trim().to_owned(),
+            other => other.to_string(),
+        };
+        let number = text.strip_suffix("/s").unwrap_or(&text).trim();
+        match number.parse::<f64>() {
+            Ok(per_second) => control.set_rate(per_second, &format!("{number}/s")),
+            Err(_) => Err(format!(
+                "rate: {text:?} is not sessions per second (200, \"200/s\")"
+            )),
+        }
+    } else {
+        Err("give {\"bots\": N} or {\"rate\": R}".to_owned())
+    };
+    match done {
+        Ok(()) => Response::new(
+            "200 OK",
+            "application/json",
+            serde_json::json!({ "changes": control.made() }).to_string(),
+        ),
+        Err(why) => Response::text("409 Conflict", why),
+    }
 }
 
 /// The response to `method` on `path`.
@@ -264,4 +425,27 @@ fn status(report: &Report, active_bots: u64, finished: bool) -> String {
         "transactions": transactions,
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_peers_are_this_machine() {
+        for local in ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1"] {
+            assert!(peer_is_local(local.parse().unwrap()), "{local}");
+        }
+        for remote in [
+            "10.0.0.1",
+            "192.0.2.7",
+            "::ffff:10.0.0.1",
+            "fe80::1",
+            "0.0.0.0",
+        ] {
+            assert!(!peer_is_local(remote.parse().unwrap()), "{remote}");
+        }
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd") && !constant_time_eq(b"abc", b"ab"));
+    }
 }

@@ -180,6 +180,15 @@ fn parameters(report: &Report, html: &mut Html) {
     if let Some(start_at) = &given.start_at {
         rows.push(("Start at", start_at.clone()));
     }
+    if !report.run.changes.is_empty() {
+        let changes: Vec<String> = report
+            .run
+            .changes
+            .iter()
+            .map(|change| format!("at {}: {}", format::duration(change.t_s), change.what))
+            .collect();
+        rows.push(("Load changed", changes.join("; ")));
+    }
     if !report.run.run_id.is_empty() {
         rows.push(("Run id", report.run.run_id.clone()));
     }

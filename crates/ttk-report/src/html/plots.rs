@@ -57,9 +57,16 @@ pub(crate) fn plots(report: &Report, palette: &Palette<'_>, html: &mut Html) {
             ))
             .raw("</p>\n");
     }
-    throughput(&buckets, x_max, steps, palette, html);
+    let changes: Vec<f64> = report
+        .run
+        .changes
+        .iter()
+        .map(|change| change.t_s)
+        .filter(|t| t.is_finite() && (0.0..=x_max).contains(t))
+        .collect();
+    throughput(&buckets, x_max, steps, &changes, palette, html);
     latency_over_time(&buckets, x_max, palette, html);
-    active_bots(&buckets, x_max, html);
+    active_bots(&buckets, x_max, &changes, html);
     distribution(report, palette, html);
     failures(&buckets, x_max, steps, palette, html);
     html.raw("</section>\n");
@@ -83,11 +90,39 @@ fn over_buckets(
     }
 }
 
+/// A vertical line at each time in `changes`, as high as the highest point of `traces`: where
+/// the load was changed during the run.
+fn change_marks(changes: &[f64], traces: &[Trace]) -> Vec<Trace> {
+    let top = traces
+        .iter()
+        .flat_map(|trace| trace.segments.iter().flatten())
+        .map(|&(_, y)| y)
+        .fold(0.0, f64::max);
+    changes
+        .iter()
+        .map(|&t| Trace {
+            color: palette::CHANGE,
+            look: Look::Line,
+            segments: vec![vec![(t, 0.0), (t, top.max(1.0))]],
+        })
+        .collect()
+}
+
+/// The legend entry of the change marks.
+fn change_key() -> Key {
+    Key {
+        label: "load changed".to_owned(),
+        color: palette::css(palette::CHANGE),
+        look: Look::Line,
+    }
+}
+
 /// Successes per second of each transaction.
 fn throughput(
     buckets: &[Bucket<'_>],
     x_max: f64,
     steps: bool,
+    changes: &[f64],
     palette: &Palette<'_>,
     html: &mut Html,
 ) {
@@ -99,6 +134,11 @@ fn throughput(
         }
         traces.push(rate_line(buckets, name, steps, palette, |tx| tx.ok_per_s));
         keys.push(key(name, palette, Look::Line));
+    }
+    if !traces.is_empty() && !changes.is_empty() {
+        let marks = change_marks(changes, &traces);
+        traces.extend(marks);
+        keys.push(change_key());
     }
     let content = if buckets.is_empty() {
         Content::Nothing(NO_SERIES)
@@ -198,16 +238,22 @@ fn latency_segments(
 }
 
 /// Bots alive at the end of each second.
-fn active_bots(buckets: &[Bucket<'_>], x_max: f64, html: &mut Html) {
+fn active_bots(buckets: &[Bucket<'_>], x_max: f64, changes: &[f64], html: &mut Html) {
+    let mut keys = Vec::new();
     let content = if buckets.is_empty() {
         Content::Nothing(NO_SERIES)
     } else {
-        let trace = Trace {
+        let mut traces = vec![Trace {
             color: palette::NEUTRAL,
             look: Look::Area,
             segments: vec![buckets.iter().map(|b| (b.t, b.active_bots)).collect()],
-        };
-        Content::Chart(chart::over_time(BAND, x_max, "bots", &[trace]))
+        }];
+        if !changes.is_empty() {
+            let marks = change_marks(changes, &traces);
+            traces.extend(marks);
+            keys.push(change_key());
+        }
+        Content::Chart(chart::over_time(BAND, x_max, "bots", &traces))
     };
     figure(
         html,
@@ -215,7 +261,7 @@ fn active_bots(buckets: &[Bucket<'_>], x_max: f64, html: &mut Html) {
         "Active bots",
         "Bots alive at the end of each second.",
         content,
-        &[],
+        &keys,
     );
 }
 
