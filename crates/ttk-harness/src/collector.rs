@@ -176,7 +176,11 @@ impl Collector {
     /// Runs `read` on the report as it is now: its totals, its series so far (the open
     /// seconds included) and its gauges combined, its length on the loops' clocks. Nothing of
     /// the totals is copied (the histograms are large); the series is, bounded as it is.
-    pub(crate) fn with_live_report<R>(&mut self, read: impl FnOnce(&Report) -> R) -> R {
+    pub(crate) fn with_live_report<R>(
+        &mut self,
+        changes: Vec<ttk_report::LoadChange>,
+        read: impl FnOnce(&Report) -> R,
+    ) -> R {
         let mut series = self.series.clone();
         for second in self.seconds.values() {
             series.push(second.clone());
@@ -191,11 +195,20 @@ impl Collector {
             }
         }
         self.report.run.duration_s = self.loop_elapsed;
+        self.report.run.end = "running".to_owned();
+        self.report.run.changes = changes;
         let read = read(&self.report);
         // The report keeps only totals until it is finished.
         self.report.series = Vec::new();
         self.report.gauges.clear();
+        self.report.run.end.clear();
+        self.report.run.changes.clear();
         read
+    }
+
+    /// Sets when the run started, in seconds since the Unix epoch (the live view shows it).
+    pub(crate) fn set_started(&mut self, unix_s: f64) {
+        self.report.run.started_unix_s = unix_s;
     }
 
     /// The report, with its series and gauges, and the run's length on the loops' clocks (in

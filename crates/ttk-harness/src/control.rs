@@ -130,6 +130,15 @@ impl Control {
         Ok(())
     }
 
+    /// What a change may set on this run: `bots`, `rate`, or nothing.
+    pub(crate) fn changeable(&self) -> Option<&'static str> {
+        match (&self.refused, self.model) {
+            (Some(_), _) => None,
+            (None, Model::Closed) => Some("bots"),
+            (None, Model::Open) => Some("rate"),
+        }
+    }
+
     /// The changes made so far.
     pub(crate) fn made(&self) -> Vec<LoadChange> {
         self.changes().clone()

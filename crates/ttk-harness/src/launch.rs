@@ -68,7 +68,6 @@ impl Launch {
             index: shard.index,
             count: shard.count,
         });
-        let live = Live::new(report);
         // A run whose load has a length can be changed as it goes, from its dashboard (the
         // parent of --processes controls its children).
         let control = (args.dashboard.is_some() && plan.load_for.is_some() && !args.progress_lines)
@@ -79,6 +78,7 @@ impl Launch {
                 };
                 Arc::new(Control::new(model, test.control_refused.clone()))
             });
+        let live = Live::new(report, control.clone());
         let servers = serve(args, &live, control.as_ref());
         // Bounded: a loop that outruns the collector (a virtual clock, or a collector starved
         // of CPU) waits for it rather than queueing seconds of histograms without end.
@@ -107,6 +107,10 @@ impl Launch {
             (Some(start_at), true) => start_at.time(),
             _ => SystemTime::now(),
         };
+        let started_unix_s = started
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
+        live.with_collector(|collector| collector.set_started(started_unix_s));
         Launch {
             live,
             servers,
@@ -115,9 +119,7 @@ impl Launch {
             snapshots,
             collector,
             interrupts,
-            started_unix_s: started
-                .duration_since(UNIX_EPOCH)
-                .map_or(0.0, |since| since.as_secs_f64()),
+            started_unix_s,
             wall_start: Instant::now(),
             stopped_before_start,
         }

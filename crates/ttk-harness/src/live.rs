@@ -11,11 +11,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ttk_report::Report;
 
 use super::collector::Collector;
+use super::control::Control;
 
 /// The run's report in the making, then, once the run is over, the final one.
 #[derive(Debug)]
 pub(crate) struct Live {
     state: Mutex<State>,
+    /// Live control, if the run has it: its changes show in the live view.
+    control: Option<Arc<Control>>,
     /// Changes each time the report does (a loop's second added, the final report set).
     version: AtomicU64,
     /// What was rendered of each version, by what it is (`/live`, `/metrics`…): a page polled
@@ -36,8 +39,9 @@ enum State {
 
 impl Live {
     /// The live state of a run whose report starts as `report`.
-    pub(crate) fn new(report: Report) -> Arc<Live> {
+    pub(crate) fn new(report: Report, control: Option<Arc<Control>>) -> Arc<Live> {
         Arc::new(Live {
+            control,
             state: Mutex::new(State::Running(Box::new(Collector::new(report)))),
             version: AtomicU64::new(0),
             rendered: Mutex::new(HashMap::new()),
@@ -105,7 +109,12 @@ impl Live {
         match &mut *self.lock() {
             State::Running(collector) => {
                 let bots = collector.active_bots();
-                Some(collector.with_live_report(|report| read(report, bots, false)))
+                let changes = self
+                    .control
+                    .as_ref()
+                    .map(|control| control.made())
+                    .unwrap_or_default();
+                Some(collector.with_live_report(changes, |report| read(report, bots, false)))
             }
             State::Finished(Some(report)) => Some(read(report, 0, true)),
             State::Finished(None) => None,

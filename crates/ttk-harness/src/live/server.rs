@@ -218,7 +218,7 @@ fn answer(mut stream: TcpStream, serving: &Serving) -> io::Result<()> {
                     let allowed = allowed(&stream, header("authorization"), serving);
                     break control(serving, allowed, &body);
                 }
-                break route(&method, &path, &serving.live, serving.serves);
+                break route(&method, &path, serving);
             }
             Ok(httparse::Status::Partial) if head.len() < MAX_HEAD => {}
             Ok(httparse::Status::Partial) => {
@@ -346,7 +346,12 @@ fn control(serving: &Serving, allowed: Result<(), Response>, body: &[u8]) -> Res
 }
 
 /// The response to `method` on `path`.
-fn route(method: &str, path: &str, live: &Live, serves: Serves) -> Response {
+fn route(method: &str, path: &str, serving: &Serving) -> Response {
+    let (live, serves) = (&serving.live, serving.serves);
+    let changeable = serving
+        .control
+        .as_ref()
+        .and_then(|control| control.changeable());
     let path = path.split(['?', '#']).next().unwrap_or_default();
     let known = match serves {
         Serves::Metrics => matches!(path, "/metrics"),
@@ -379,7 +384,7 @@ fn route(method: &str, path: &str, live: &Live, serves: Serves) -> Response {
             }
             main.into_bytes()
         }
-        "/status" => status(report, active_bots, finished).into_bytes(),
+        "/status" => status(report, active_bots, finished, changeable).into_bytes(),
         "/report.json" => report.to_json().into_bytes(),
         _ => report.to_prometheus(active_bots).into_bytes(),
     });
@@ -404,7 +409,7 @@ fn path_key(path: &str) -> &'static str {
 }
 
 /// `/status`: the run's state, its time, its bots and its transactions' counts.
-fn status(report: &Report, active_bots: u64, finished: bool) -> String {
+fn status(report: &Report, active_bots: u64, finished: bool, changeable: Option<&str>) -> String {
     let transactions: serde_json::Map<String, serde_json::Value> = report
         .transactions
         .iter()
@@ -423,6 +428,8 @@ fn status(report: &Report, active_bots: u64, finished: bool) -> String {
         "elapsed_s": report.run.duration_s,
         "bots_active": active_bots,
         "transactions": transactions,
+        // What POST /control may change while the run goes on.
+        "control": if finished { None } else { changeable },
     })
     .to_string()
 }

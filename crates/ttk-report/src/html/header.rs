@@ -62,6 +62,8 @@ fn end_class(end: &str) -> &'static str {
     match end {
         "completed" | "duration" => "good",
         "interrupted" => "warn",
+        // A live view of a run still going on.
+        "running" => "live",
         _ => "bad",
     }
 }

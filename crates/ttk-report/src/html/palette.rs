@@ -22,8 +22,8 @@ const HUES: [(u8, u8, u8); 10] = [
 /// The color of things that belong to no one transaction (bots, all failures together).
 pub(crate) const NEUTRAL: RGBColor = RGBColor(0x3d, 0x4a, 0x5c);
 
-/// The marks of load changes made during the run: an amber none of the transactions takes.
-pub(crate) const CHANGE: RGBColor = RGBColor(0xd9, 0x7a, 0x00);
+/// The marks of load changes made during the run: the ink's color, which no series takes.
+pub(crate) const CHANGE: RGBColor = RGBColor(0x1f, 0x27, 0x33);
 
 /// The color of failures taken together.
 pub(crate) const FAILURE: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
