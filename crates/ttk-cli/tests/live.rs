@@ -297,6 +297,57 @@ fn bots_changed_from_the_dashboard_come_and_go_and_the_report_says_when() {
 }
 
 #[test]
+fn the_parent_of_processes_shows_the_sum_of_its_children() {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+        return;
+    };
+    let url = format!("http://{}/", nginx.addr);
+    let port = free_port();
+    let json = nginx.dir.join("processes.json");
+    let dashboard = format!("--dashboard=127.0.0.1:{port}");
+    let ttk = start_ttk(&[
+        "http",
+        &url,
+        "-c",
+        "6",
+        "-d",
+        "4s",
+        "--processes",
+        "2",
+        &dashboard,
+        "--dashboard-linger",
+        "60s",
+        "--json",
+        json.to_str().unwrap(),
+        "-q",
+    ]);
+    // Both children's bots, 3 each, in one view; their requests summed as they go.
+    wait_for_state(port, "running");
+    wait_for_bots(port, 6);
+    let first = requests_ok(&wait_for_state(port, "running"));
+    std::thread::sleep(Duration::from_millis(1500));
+    let second = requests_ok(&wait_for_state(port, "running"));
+    assert!(second > first, "{first} then {second}");
+    // After the run, the merged report.
+    let status = wait_for_state(port, "finished");
+    let report = Report::read_json(&json).unwrap();
+    assert_eq!(report.run.processes, 2);
+    let request = report.transaction("request").unwrap();
+    assert_eq!(requests_ok(&status), request.ok);
+    assert_eq!(request.ok, served(&nginx));
+    let (_, metrics) = get(port, "/metrics").unwrap();
+    assert_eq!(
+        sample(
+            &metrics,
+            "ttk_transactions_total",
+            &["transaction=\"request\"", "outcome=\"ok\""]
+        ),
+        Some(request.ok as f64)
+    );
+    assert_eq!(interrupt(ttk).status.code(), Some(0));
+}
+
+#[test]
 fn connections_on_a_rate_schedule_cannot_come_and_go() {
     let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
         return;

@@ -163,6 +163,32 @@ impl Collector {
         &self.seconds[&t]
     }
 
+    /// Adds a whole second of the run, its processes' figures merged (the parent of
+    /// `--processes`, which sees its children's seconds, not their loops'): its counts and
+    /// latencies join the totals (at the series' precision: the children's reports hold the
+    /// exact ones), and the second the series.
+    pub(crate) fn add_second(&mut self, second: SecondReport) {
+        for (name, figures) in &second.transactions {
+            let place = match self.places.get(name) {
+                Some(&place) => place,
+                None => {
+                    self.report.transactions.push(TransactionReport::new(name));
+                    let place = self.report.transactions.len() - 1;
+                    self.places.insert(name.clone(), place);
+                    place
+                }
+            };
+            let total = &mut self.report.transactions[place];
+            total.ok += figures.ok;
+            total.failed += figures.failed;
+            total.histogram.merge(&figures.histogram.unpack());
+        }
+        self.loop_elapsed = self.loop_elapsed.max(second.t as f64);
+        self.latest_of_loop
+            .insert(0, (second.t, second.length_s, second.active_bots));
+        self.series.push(second);
+    }
+
     /// The entry of second `t`, if any loop sent it.
     pub(crate) fn second(&self, t: u64) -> Option<&SecondReport> {
         self.seconds.get(&t)

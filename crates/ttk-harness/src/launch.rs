@@ -519,7 +519,11 @@ fn collect(
 
 /// Starts the servers `--dashboard` and `--metrics` ask for, saying where they listen; one
 /// that cannot listen is said and left out (the run goes on without it).
-fn serve(args: &super::LoadArgs, live: &Arc<Live>, control: Option<&Arc<Control>>) -> Vec<Server> {
+pub(crate) fn serve(
+    args: &super::LoadArgs,
+    live: &Arc<Live>,
+    control: Option<&Arc<Control>>,
+) -> Vec<Server> {
     let mut servers = Vec::new();
     let asked = [
         (args.dashboard.as_deref(), Serves::Dashboard),
@@ -555,7 +559,7 @@ fn serve(args: &super::LoadArgs, live: &Arc<Live>, control: Option<&Arc<Control>
 
 /// After the run, keeps `servers` serving the final report for `linger` (if given), or until
 /// Ctrl-C.
-fn linger(servers: &[Server], linger: Option<Duration>) {
+pub(crate) fn linger(servers: &[Server], linger: Option<Duration>) {
     let Some(linger) = linger.filter(|linger| !linger.is_zero()) else {
         return;
     };

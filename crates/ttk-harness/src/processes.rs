@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ttk_report::{Report, SecondReport};
 
 use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
+use super::live::Live;
 use super::out::print_line;
 use super::plan::Loops;
 use super::progress::Progress;
@@ -185,6 +186,12 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
 
     let total = test.plan().load_for;
     let progress = Progress::new(args.quiet, false, total);
+    // The live view of every child: their seconds, summed, as they come.
+    let mut report = Report::new(&test.name);
+    report.run.parameters = test.parameters();
+    report.run.run_id = run_id.clone();
+    let live = Live::new(report, None);
+    let servers = super::launch::serve(args, &live, None);
     let mut errors = 0;
     let mut died = Vec::new();
     let mut interrupted_children = 0;
@@ -220,6 +227,9 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
         for t in ready {
             if let Some(second) = seconds.remove(&t) {
                 progress.show(&second, total, errors);
+                if !servers.is_empty() {
+                    live.with_collector(|collector| collector.add_second(second));
+                }
             }
         }
     }
@@ -261,6 +271,10 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
     }
     // As recorded: a program's own command line, its secrets redacted.
     report.run.parameters.command_line = test.parameters().command_line;
+    if !servers.is_empty() {
+        live.take_collector();
+        live.set_final(report.clone());
+    }
     let passed = report.check_thresholds(&args.thresholds);
     print_line(report.summary());
     let written = write_reports(&report, args.json.as_deref(), args.html.as_deref(), true);
@@ -278,6 +292,8 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
         || interrupted_children > 0
         || report.run.end == "interrupted";
     drop(interrupts);
+    super::launch::linger(&servers, args.dashboard_linger);
+    drop(servers);
     let code = if interrupted {
         INTERRUPTED
     } else if !died.is_empty()
