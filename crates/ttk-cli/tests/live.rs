@@ -347,6 +347,148 @@ fn the_parent_of_processes_shows_the_sum_of_its_children() {
     assert_eq!(interrupt(ttk).status.code(), Some(0));
 }
 
+/// A network namespace joined to this one by a veth pair: `10.213.N.1` here, `10.213.N.2`
+/// there. Removed when dropped.
+struct Namespace {
+    name: String,
+    here: String,
+    there: String,
+}
+
+impl Namespace {
+    /// Makes one, or `None` where this process may not (not root, no `ip`).
+    fn make() -> Option<Namespace> {
+        let id = std::process::id() % 100_000;
+        let subnet = std::process::id() % 250 + 1;
+        let namespace = Namespace {
+            name: format!("ttk-test-{id}"),
+            here: format!("ttkh{id}"),
+            there: format!("ttkn{id}"),
+        };
+        let ip = |args: &[&str]| {
+            Command::new("ip")
+                .args(args)
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        };
+        if !ip(&["netns", "add", &namespace.name]) {
+            return None;
+        }
+        let (name, here, there) = (&namespace.name, &namespace.here, &namespace.there);
+        let (near, far) = (
+            format!("10.213.{subnet}.1/30"),
+            format!("10.213.{subnet}.2/30"),
+        );
+        let made = ip(&["link", "add", here, "type", "veth", "peer", "name", there])
+            && ip(&["link", "set", there, "netns", name])
+            && ip(&["addr", "add", &near, "dev", here])
+            && ip(&["link", "set", here, "up"])
+            && ip(&[
+                "netns", "exec", name, "ip", "addr", "add", &far, "dev", there,
+            ])
+            && ip(&["netns", "exec", name, "ip", "link", "set", there, "up"]);
+        assert!(made, "a namespace was made but not its link");
+        Some(namespace)
+    }
+
+    /// This side's address.
+    fn near(&self) -> String {
+        format!("10.213.{}.1", std::process::id() % 250 + 1)
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.here])
+            .status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// Posts `{"bots": 3}` to `url` from inside `namespace`, without a token, with a wrong one,
+/// with `token`: the three status codes.
+fn post_from(namespace: &Namespace, url: &str, token: &str) -> String {
+    let script = format!(
+        "import urllib.request, urllib.error\n\
+         def post(token):\n    \
+             headers = {{'Content-Type': 'application/json'}}\n    \
+             if token: headers['Authorization'] = 'Bearer ' + token\n    \
+             request = urllib.request.Request('{url}', data=b'{{\"bots\": 3}}', method='POST', headers=headers)\n    \
+             try: return urllib.request.urlopen(request, timeout=5).status\n    \
+             except urllib.error.HTTPError as error: return error.code\n    \
+             except urllib.error.URLError: return 'down'\n\
+         print(post(None), post('wrong'), post('{token}'))\n"
+    );
+    let output = Command::new("ip")
+        .args(["netns", "exec", &namespace.name, "python3", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn a_change_from_another_machine_needs_the_token() {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+        return;
+    };
+    let Some(namespace) = Namespace::make() else {
+        eprintln!("skipped: no network namespace may be made here (the peer check is unit-tested)");
+        return;
+    };
+    let url = format!("http://{}/", nginx.addr);
+    let port = free_port();
+    let dashboard = format!("--dashboard={}:{port}", namespace.near());
+    let json = nginx.dir.join("token.json");
+    let ttk = start_ttk(&[
+        "http",
+        &url,
+        "-c",
+        "2",
+        "-d",
+        "4s",
+        &dashboard,
+        "--dashboard-token",
+        "s3cret",
+        "--json",
+        json.to_str().unwrap(),
+        "-q",
+    ]);
+    let control = format!("http://{}:{port}/control", namespace.near());
+    // Refused without the token and with a wrong one; taken with it.
+    let started = Instant::now();
+    let codes = loop {
+        let codes = post_from(&namespace, &control, "s3cret");
+        if !codes.contains("down") {
+            break codes;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{codes}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(codes, "403 403 200");
+    let output = ttk.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let report = Report::read_json(&json).unwrap();
+    assert_eq!(report.run.changes.len(), 1, "the one change with the token");
+    // The token never reaches the report.
+    assert!(!report.to_json().contains("s3cret"));
+    assert!(
+        report
+            .run
+            .parameters
+            .command_line
+            .contains(&"[redacted]".to_owned())
+    );
+}
+
 #[test]
 fn connections_on_a_rate_schedule_cannot_come_and_go() {
     let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
