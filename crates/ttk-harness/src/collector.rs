@@ -204,14 +204,17 @@ impl Collector {
     /// the totals is copied (the histograms are large); the series is, bounded as it is.
     pub(crate) fn with_live_report<R>(
         &mut self,
+        with_series: bool,
         changes: Vec<ttk_report::LoadChange>,
         read: impl FnOnce(&Report) -> R,
     ) -> R {
-        let mut series = self.series.clone();
-        for second in self.seconds.values() {
-            series.push(second.clone());
+        if with_series {
+            let mut series = self.series.clone();
+            for second in self.seconds.values() {
+                series.push(second.clone());
+            }
+            (self.report.series, self.report.series_interval_s) = series.finish();
         }
-        (self.report.series, self.report.series_interval_s) = series.finish();
         for ((_, name), gauge) in &self.gauges {
             match self.report.gauges.entry(name.clone()) {
                 Entry::Occupied(mut total) => total.get_mut().combine(*gauge),

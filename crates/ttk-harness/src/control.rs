@@ -42,8 +42,8 @@ pub(crate) struct Control {
     refused: Option<String>,
     /// The changes made, for the report.
     changes: Mutex<Vec<LoadChange>>,
-    /// When the run started (on the wall clock, for the changes' times).
-    started: Instant,
+    /// When the load started (on the wall clock, for the changes' times).
+    started: Mutex<Instant>,
 }
 
 /// Which model a run follows: what can be changed.
@@ -65,8 +65,16 @@ impl Control {
             rate_version: AtomicU64::new(0),
             model,
             changes: Mutex::new(Vec::new()),
-            started: Instant::now(),
+            started: Mutex::new(Instant::now()),
         }
+    }
+
+    /// Times the changes from now: the load's start, after any wait for `--start-at`.
+    pub(crate) fn restart_clock(&self) {
+        *self
+            .started
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Instant::now();
     }
 
     fn changes(&self) -> MutexGuard<'_, Vec<LoadChange>> {
@@ -123,8 +131,12 @@ impl Control {
                 ttk_report::MAX_CHANGES
             ));
         }
+        let started = *self
+            .started
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         changes.push(LoadChange {
-            t_s: self.started.elapsed().as_secs_f64(),
+            t_s: started.elapsed().as_secs_f64(),
             what,
         });
         Ok(())
@@ -178,6 +190,13 @@ pub(crate) struct ControlSource {
     stops: Rc<Cell<usize>>,
     start: RunStart,
     load_for: Duration,
+    /// Bots that took a token and may not have ended yet (an HTTP/2 connection draining its
+    /// streams): not to be counted among those to stop again.
+    leaving: usize,
+    /// The tokens left out at the last look, the bots alive then and those started then.
+    last: (usize, usize, usize),
+    /// Whether a bot was seen alive: a loop asked before its first bots start is not over.
+    seen_bots: bool,
 }
 
 impl ControlSource {
@@ -197,6 +216,9 @@ impl ControlSource {
             stops,
             start,
             load_for,
+            leaving: 0,
+            last: (0, 0, 0),
+            seen_bots: false,
         }
     }
 }
@@ -211,11 +233,19 @@ impl BotSource for ControlSource {
             return Arrivals::done();
         }
         let poll = now + POLL;
+        self.seen_bots |= live > 0;
         let Some(target) = self.control.bots_of_loop(self.loop_index, self.loops) else {
             let Some(inner) = self.inner.as_mut() else {
+                // Nothing set and every bot ended: the run ends as it would without control.
+                if live == 0 && self.seen_bots {
+                    return Arrivals::done();
+                }
                 return Arrivals::wait_until(poll);
             };
             let arrivals = inner.arrivals(now, live);
+            if arrivals.is_done() {
+                self.inner = None;
+            }
             return match arrivals.next_time() {
                 // Asked again next tick: sooner than the poll.
                 None if !arrivals.is_done() => arrivals,
@@ -225,8 +255,18 @@ impl BotSource for ControlSource {
         };
         // A count was set: it replaces the ramp-up.
         self.inner = None;
-        self.stops.set(live.saturating_sub(target));
-        Arrivals::start(target.saturating_sub(live)).then_at(poll)
+        // Bots that ended since the last look end the leaving first; tokens taken since then
+        // are bots leaving now.
+        let (tokens_before, live_before, started_before) = self.last;
+        let taken = tokens_before.saturating_sub(self.stops.get());
+        let ended = (live_before + started_before).saturating_sub(live);
+        self.leaving = (self.leaving + taken).saturating_sub(ended);
+        let staying = live.saturating_sub(self.leaving);
+        let tokens = staying.saturating_sub(target);
+        let start = target.saturating_sub(staying);
+        self.stops.set(tokens);
+        self.last = (tokens, live, start);
+        Arrivals::start(start).then_at(poll)
     }
 }
 

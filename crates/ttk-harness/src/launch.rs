@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ttk_core::MetricsSnapshot;
 use ttk_core::metrics::TransactionOutput;
-use ttk_report::{BotTally, Report, Shard};
+use ttk_report::{BotTally, Report, SecondReport, Shard};
 
 use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
 use super::collector::add_bot_error;
@@ -111,6 +111,10 @@ impl Launch {
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |since| since.as_secs_f64());
         live.with_collector(|collector| collector.set_started(started_unix_s));
+        if let Some(control) = &control {
+            // Changes are timed from the load's start, not from before a --start-at wait.
+            control.restart_clock();
+        }
         Launch {
             live,
             servers,
@@ -492,23 +496,32 @@ fn collect(
     for (from, snapshot) in snapshots {
         errors += snapshot.transactions.iter().map(|t| t.failed).sum::<u64>();
         let last = snapshot.last;
-        live.with_collector(|collector| {
-            let t = collector.add(from, snapshot).t;
-            for t in seconds.heard(from, t, last) {
-                if let Some(second) = collector.second(t) {
-                    progress.show(second, total, errors);
-                }
-            }
-        });
+        // Shown after the lock is let go: a terminal that stalls must not stall the readers.
+        let ready: Vec<SecondReport> = live
+            .with_collector(|collector| {
+                let t = collector.add(from, snapshot).t;
+                seconds
+                    .heard(from, t, last)
+                    .filter_map(|t| collector.second(t).cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for second in &ready {
+            progress.show(second, total, errors);
+        }
     }
     if progress.is_stream() {
-        live.with_collector(|collector| {
-            for t in seconds.unshown() {
-                if let Some(second) = collector.second(t) {
-                    progress.show(second, total, errors);
-                }
-            }
-        });
+        let rest: Vec<SecondReport> = live
+            .with_collector(|collector| {
+                seconds
+                    .unshown()
+                    .filter_map(|t| collector.second(t).cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for second in &rest {
+            progress.show(second, total, errors);
+        }
     }
     progress.finish();
     match live.take_collector() {
@@ -563,10 +576,13 @@ pub(crate) fn linger(servers: &[Server], linger: Option<Duration>) {
     let Some(linger) = linger.filter(|linger| !linger.is_zero()) else {
         return;
     };
+    let Some(first) = servers.first() else {
+        return;
+    };
     let watch = Interrupts::watch_with(|| {});
     eprintln!(
         "serving the final report at {} for {} (Ctrl-C to stop)",
-        servers[0].url("/"),
+        first.url("/"),
         humantime::format_duration(linger)
     );
     let until = Instant::now() + linger;

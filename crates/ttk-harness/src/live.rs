@@ -66,10 +66,11 @@ impl Live {
     /// Takes the collector out to finish it: from now on readers wait for
     /// [`Live::set_final`].
     pub(crate) fn take_collector(&self) -> Option<Collector> {
-        match std::mem::replace(&mut *self.lock(), State::Finished(None)) {
+        let mut state = self.lock();
+        match std::mem::replace(&mut *state, State::Finished(None)) {
             State::Running(collector) => Some(*collector),
             State::Finished(report) => {
-                *self.lock() = State::Finished(report);
+                *state = State::Finished(report);
                 None
             }
         }
@@ -98,14 +99,31 @@ impl Live {
         {
             return Some(Arc::clone(bytes));
         }
-        let bytes: Arc<[u8]> = self.read(render)?.into();
-        rendered.insert(what, (version, Arc::clone(&bytes)));
-        Some(bytes)
+        let with_series = matches!(what, "/" | "/live" | "/report.json");
+        match self.read_with(with_series, render) {
+            Some(bytes) => {
+                let bytes: Arc<[u8]> = bytes.into();
+                rendered.insert(what, (version, Arc::clone(&bytes)));
+                Some(bytes)
+            }
+            // While the final report is being made, the last rendering stands.
+            None => rendered.get(what).map(|(_, bytes)| Arc::clone(bytes)),
+        }
     }
 
     /// Runs `read` on the report as it is now, with the bots alive now and whether the run is
     /// over; `None` between the collector's end and the final report.
     pub(crate) fn read<R>(&self, read: impl FnOnce(&Report, u64, bool) -> R) -> Option<R> {
+        self.read_with(false, read)
+    }
+
+    /// [`Live::read`], with the series so far in the report if `with_series` (a page's charts
+    /// need it; counts and `/metrics` do not, and are spared building it).
+    fn read_with<R>(
+        &self,
+        with_series: bool,
+        read: impl FnOnce(&Report, u64, bool) -> R,
+    ) -> Option<R> {
         match &mut *self.lock() {
             State::Running(collector) => {
                 let bots = collector.active_bots();
@@ -114,7 +132,10 @@ impl Live {
                     .as_ref()
                     .map(|control| control.made())
                     .unwrap_or_default();
-                Some(collector.with_live_report(changes, |report| read(report, bots, false)))
+                Some(
+                    collector
+                        .with_live_report(with_series, changes, |report| read(report, bots, false)),
+                )
             }
             State::Finished(Some(report)) => Some(read(report, 0, true)),
             State::Finished(None) => None,

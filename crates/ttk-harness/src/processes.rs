@@ -271,13 +271,14 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
     }
     // As recorded: a program's own command line, its secrets redacted.
     report.run.parameters.command_line = test.parameters().command_line;
-    if !servers.is_empty() {
-        live.take_collector();
-        live.set_final(report.clone());
-    }
     let passed = report.check_thresholds(&args.thresholds);
     print_line(report.summary());
     let written = write_reports(&report, args.json.as_deref(), args.html.as_deref(), true);
+    if !servers.is_empty() {
+        // Once the reports are on disk: a reader told the run is over may read them.
+        live.take_collector();
+        live.set_final(report.clone());
+    }
     let nothing_succeeded =
         fails_for_nothing_succeeded(&report, args.thresholds.len(), test.require_success);
     if let Some(why) = nothing_succeeded.as_deref() {

@@ -293,6 +293,8 @@ impl RunInfo {
             }
         }
         self.changes.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+        // A merge stays a report any reader takes.
+        self.changes.truncate(crate::MAX_CHANGES);
     }
 }
 

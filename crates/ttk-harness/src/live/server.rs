@@ -39,7 +39,8 @@ const SCRIPT: &str = include_str!("dashboard.js");
 /// The longest request head read.
 const MAX_HEAD: usize = 16 * 1024;
 
-/// How long a client may take to send its request, or to read the answer.
+/// How long a client may take to send its whole request, or to read the answer: a client that
+/// trickles bytes holds its thread no longer.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Requests answered at once; more wait to be accepted.
@@ -132,6 +133,9 @@ fn accept(listener: &TcpListener, serving: &Arc<Serving>, stop: &AtomicBool) {
             continue;
         };
         while busy.load(Ordering::SeqCst) >= MAX_CLIENTS {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
             std::thread::sleep(Duration::from_millis(5));
         }
         busy.fetch_add(1, Ordering::SeqCst);
@@ -176,12 +180,22 @@ const MAX_BODY: usize = 4096;
 
 /// Reads one request from `stream` and answers it.
 fn answer(mut stream: TcpStream, serving: &Serving) -> io::Result<()> {
-    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
+    let deadline = std::time::Instant::now() + CLIENT_TIMEOUT;
+    // Each read waits at most what is left of the client's time.
+    let read_within = |stream: &mut TcpStream, buf: &mut [u8]| -> io::Result<usize> {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        stream.set_read_timeout(Some(left))?;
+        stream.read(buf)
+    };
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 4096];
+    let mut is_head = false;
     let response = loop {
-        let read = stream.read(&mut buf)?;
+        let read = read_within(&mut stream, &mut buf)?;
         if read == 0 {
             return Ok(());
         }
@@ -199,7 +213,26 @@ fn answer(mut stream: TcpStream, serving: &Serving) -> io::Result<()> {
                         .find(|header| header.name.eq_ignore_ascii_case(name))
                         .map(|header| String::from_utf8_lossy(header.value).into_owned())
                 };
+                is_head = method == "HEAD";
+                // A page of another site the operator opens must not read the run, nor steer it:
+                // a name other than an address or localhost is a DNS rebinding, an Origin other
+                // than the Host another site.
+                if let Err(refused) = same_origin(header("host"), header("origin")) {
+                    break refused;
+                }
                 if method == "POST" && path.split('?').next() == Some("/control") {
+                    // A form of another site can post text without asking; JSON it cannot.
+                    let json = header("content-type").is_some_and(|kind| {
+                        kind.trim()
+                            .to_ascii_lowercase()
+                            .starts_with("application/json")
+                    });
+                    if !json {
+                        break Response::text(
+                            "415 Unsupported Media Type",
+                            "a control is JSON: Content-Type: application/json",
+                        );
+                    }
                     let length = header("content-length")
                         .and_then(|length| length.trim().parse::<usize>().ok())
                         .unwrap_or(0);
@@ -208,7 +241,7 @@ fn answer(mut stream: TcpStream, serving: &Serving) -> io::Result<()> {
                     }
                     let mut body = head[head_len..].to_vec();
                     while body.len() < length {
-                        let read = stream.read(&mut buf)?;
+                        let read = read_within(&mut stream, &mut buf)?;
                         if read == 0 {
                             return Ok(());
                         }
@@ -235,8 +268,44 @@ fn answer(mut stream: TcpStream, serving: &Serving) -> io::Result<()> {
         response.content_type,
         response.body.len()
     )?;
-    stream.write_all(&response.body)?;
+    if !is_head {
+        stream.write_all(&response.body)?;
+    }
     stream.flush()
+}
+
+/// Whether a request comes from the dashboard's own pages (or from no page at all): its Host
+/// an address or `localhost` (a DNS name pointed at this machine by another site is a DNS
+/// rebinding), its Origin, if any, that Host.
+fn same_origin(host: Option<String>, origin: Option<String>) -> Result<(), Response> {
+    let Some(host) = host else {
+        return Ok(());
+    };
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|byte| byte.is_ascii_digit()) => name,
+        _ => host.as_str(),
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    let known = name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok();
+    if !known {
+        return Err(Response::text(
+            "421 Misdirected Request",
+            format!("{host} is not this dashboard's address: reach it by its address"),
+        ));
+    }
+    match origin {
+        Some(origin)
+            if origin
+                .strip_prefix("http://")
+                .is_none_or(|origin| origin != host) =>
+        {
+            Err(Response::text(
+                "403 Forbidden",
+                "a page of another origin may not read or steer this run",
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Whether a control request may change the load: from this machine, or with the token.
@@ -291,6 +360,23 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
+/// The highest rate a change may set, in sessions per second: a rate no run makes would only
+/// queue sessions.
+const MOST_PER_SECOND: f64 = 10_000_000.0;
+
+/// A rate: sessions per second, or `N/s`, `N/m`, `N/h`.
+fn parse_rate(text: &str) -> Option<f64> {
+    let (number, per) = match text.trim().split_once('/') {
+        Some((number, "s")) => (number, 1.0),
+        Some((number, "m")) => (number, 60.0),
+        Some((number, "h")) => (number, 3_600.0),
+        Some(_) => return None,
+        None => (text.trim(), 1.0),
+    };
+    let per_second = number.trim().parse::<f64>().ok()? / per;
+    (per_second.is_finite() && per_second > 0.0).then_some(per_second)
+}
+
 /// `POST /control`: `{"bots": N}` or `{"rate": R}` (sessions per second, or `"R/s"`).
 fn control(serving: &Serving, allowed: Result<(), Response>, body: &[u8]) -> Response {
     if serving.serves != Serves::Dashboard {
@@ -325,11 +411,14 @@ fn control(serving: &Serving, allowed: Result<(), Response>, body: &[u8]) -> Res
             serde_json::Value::String(text) => text.trim().to_owned(),
             other => other.to_string(),
         };
-        let number = text.strip_suffix("/s").unwrap_or(&text).trim();
-        match number.parse::<f64>() {
-            Ok(per_second) => control.set_rate(per_second, &format!("{number}/s")),
-            Err(_) => Err(format!(
-                "rate: {text:?} is not sessions per second (200, \"200/s\")"
+        match parse_rate(&text) {
+            Some(per_second) if per_second <= MOST_PER_SECOND => {
+                control.set_rate(per_second, &format!("{per_second}/s"))
+            }
+            _ => Err(format!(
+                "rate: {:?} is not a rate up to {MOST_PER_SECOND} a second (200, \"200/s\", \
+                 \"6000/m\")",
+                text.chars().take(40).collect::<String>()
             )),
         }
     } else {
@@ -437,6 +526,29 @@ fn status(report: &Report, active_bots: u64, finished: bool, changeable: Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_are_per_second_minute_or_hour() {
+        assert_eq!(parse_rate("200"), Some(200.0));
+        assert_eq!(parse_rate("6000/m"), Some(100.0));
+        assert_eq!(parse_rate(" 7200/h "), Some(2.0));
+        for bad in ["0", "-3", "fast", "5/d", "NaN", "inf"] {
+            assert_eq!(parse_rate(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn pages_of_other_sites_are_refused() {
+        let allowed = |host: &str, origin: Option<&str>| {
+            same_origin(Some(host.to_owned()), origin.map(str::to_owned)).is_ok()
+        };
+        assert!(allowed("127.0.0.1:8089", None));
+        assert!(allowed("localhost:8089", Some("http://localhost:8089")));
+        assert!(allowed("[::1]:8089", None));
+        assert!(!allowed("evil.example:8089", None), "a DNS rebinding");
+        assert!(!allowed("127.0.0.1:8089", Some("http://evil.example")));
+        assert!(!allowed("127.0.0.1:8089", Some("null")));
+    }
 
     #[test]
     fn only_loopback_peers_are_this_machine() {
