@@ -15,7 +15,7 @@ use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
 use super::collector::add_bot_error;
 use super::control::{Control, ControlSource, Model};
 use super::live::Live;
-use super::live::server::{Server, Serves};
+use super::live::server::Server;
 use super::out::print_line;
 use super::plan::Plan;
 use super::progress::Progress;
@@ -79,7 +79,7 @@ impl Launch {
                 Arc::new(Control::new(model, test.control_refused.clone()))
             });
         let live = Live::new(report, control.clone());
-        let servers = serve(args, &live, control.as_ref());
+        let servers = super::live::serve(args, &live, control.as_ref());
         // Bounded: a loop that outruns the collector (a virtual clock, or a collector starved
         // of CPU) waits for it rather than queueing seconds of histograms without end.
         let (snapshots, received) = mpsc::sync_channel(SECONDS_QUEUED * loops.max(1));
@@ -326,7 +326,7 @@ impl Launch {
         drop(interrupts);
         if !servers.is_empty() {
             live.set_final(report.clone());
-            linger(&servers, args.dashboard_linger);
+            super::live::linger(&servers, args.dashboard_linger);
         }
         drop(servers);
         let code = if end == "interrupted" || interrupted {
@@ -527,70 +527,6 @@ fn collect(
     match live.take_collector() {
         Some(collector) => collector.finish(),
         None => (Report::default(), 0.0),
-    }
-}
-
-/// Starts the servers `--dashboard` and `--metrics` ask for, saying where they listen; one
-/// that cannot listen is said and left out (the run goes on without it).
-pub(crate) fn serve(
-    args: &super::LoadArgs,
-    live: &Arc<Live>,
-    control: Option<&Arc<Control>>,
-) -> Vec<Server> {
-    let mut servers = Vec::new();
-    let asked = [
-        (args.dashboard.as_deref(), Serves::Dashboard),
-        (args.metrics.as_deref(), Serves::Metrics),
-    ];
-    for (addr, serves) in asked {
-        let Some(addr) = addr else { continue };
-        let what = match serves {
-            Serves::Dashboard => "dashboard",
-            Serves::Metrics => "Prometheus metrics",
-        };
-        let control = match serves {
-            Serves::Dashboard => control.cloned(),
-            Serves::Metrics => None,
-        };
-        let token = args.dashboard_token.clone();
-        match Server::start(addr, Arc::clone(live), serves, control, token) {
-            Ok(server) => {
-                let path = match serves {
-                    Serves::Dashboard => "/",
-                    Serves::Metrics => "/metrics",
-                };
-                if !args.progress_lines {
-                    eprintln!("{what}: {}", server.url(path));
-                }
-                servers.push(server);
-            }
-            Err(error) => eprintln!("warning: no {what}: {error}"),
-        }
-    }
-    servers
-}
-
-/// After the run, keeps `servers` serving the final report for `linger` (if given), or until
-/// Ctrl-C.
-pub(crate) fn linger(servers: &[Server], linger: Option<Duration>) {
-    let Some(linger) = linger.filter(|linger| !linger.is_zero()) else {
-        return;
-    };
-    let Some(first) = servers.first() else {
-        return;
-    };
-    let watch = Interrupts::watch_with(|| {});
-    eprintln!(
-        "serving the final report at {} for {} (Ctrl-C to stop)",
-        first.url("/"),
-        humantime::format_duration(linger)
-    );
-    let until = Instant::now() + linger;
-    while Instant::now() < until {
-        if watch.as_ref().is_ok_and(Interrupts::interrupted) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

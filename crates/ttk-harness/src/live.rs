@@ -10,8 +10,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use ttk_report::Report;
 
+use std::time::{Duration, Instant};
+
 use super::collector::Collector;
 use super::control::Control;
+use super::signals::Interrupts;
+use server::{Server, Serves};
 
 /// The run's report in the making, then, once the run is over, the final one.
 #[derive(Debug)]
@@ -140,5 +144,69 @@ impl Live {
             State::Finished(Some(report)) => Some(read(report, 0, true)),
             State::Finished(None) => None,
         }
+    }
+}
+
+/// Starts the servers `--dashboard` and `--metrics` ask for, saying where they listen; one
+/// that cannot listen is said and left out (the run goes on without it).
+pub(crate) fn serve(
+    args: &super::LoadArgs,
+    live: &Arc<Live>,
+    control: Option<&Arc<Control>>,
+) -> Vec<Server> {
+    let mut servers = Vec::new();
+    let asked = [
+        (args.dashboard.as_deref(), Serves::Dashboard),
+        (args.metrics.as_deref(), Serves::Metrics),
+    ];
+    for (addr, serves) in asked {
+        let Some(addr) = addr else { continue };
+        let what = match serves {
+            Serves::Dashboard => "dashboard",
+            Serves::Metrics => "Prometheus metrics",
+        };
+        let control = match serves {
+            Serves::Dashboard => control.cloned(),
+            Serves::Metrics => None,
+        };
+        let token = args.dashboard_token.clone();
+        match Server::start(addr, Arc::clone(live), serves, control, token) {
+            Ok(server) => {
+                let path = match serves {
+                    Serves::Dashboard => "/",
+                    Serves::Metrics => "/metrics",
+                };
+                if !args.progress_lines {
+                    eprintln!("{what}: {}", server.url(path));
+                }
+                servers.push(server);
+            }
+            Err(error) => eprintln!("warning: no {what}: {error}"),
+        }
+    }
+    servers
+}
+
+/// After the run, keeps `servers` serving the final report for `linger` (if given), or until
+/// Ctrl-C.
+pub(crate) fn linger(servers: &[Server], linger: Option<Duration>) {
+    let Some(linger) = linger.filter(|linger| !linger.is_zero()) else {
+        return;
+    };
+    let Some(first) = servers.first() else {
+        return;
+    };
+    let watch = Interrupts::watch_with(|| {});
+    eprintln!(
+        "serving the final report at {} for {} (Ctrl-C to stop)",
+        first.url("/"),
+        humantime::format_duration(linger)
+    );
+    let until = Instant::now() + linger;
+    while Instant::now() < until {
+        if watch.as_ref().is_ok_and(Interrupts::interrupted) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -191,7 +191,7 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
     report.run.parameters = test.parameters();
     report.run.run_id = run_id.clone();
     let live = Live::new(report, None);
-    let servers = super::launch::serve(args, &live, None);
+    let servers = super::live::serve(args, &live, None);
     let mut errors = 0;
     let mut died = Vec::new();
     let mut interrupted_children = 0;
@@ -293,7 +293,7 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
         || interrupted_children > 0
         || report.run.end == "interrupted";
     drop(interrupts);
-    super::launch::linger(&servers, args.dashboard_linger);
+    super::live::linger(&servers, args.dashboard_linger);
     drop(servers);
     let code = if interrupted {
         INTERRUPTED
