@@ -108,6 +108,11 @@ pub(crate) struct LoadFlags {
     #[arg(long, value_name = "TOKEN", help_heading = "Live")]
     pub(crate) dashboard_token: Option<String>,
 
+    /// Push the run's metrics to this Prometheus remote-write URL every 5 s and at the end
+    /// (`http://127.0.0.1:9090/api/v1/write`), for runs no Prometheus can scrape
+    #[arg(long, value_name = "URL", help_heading = "Live")]
+    pub(crate) remote_write: Option<String>,
+
     /// Serve Prometheus' /metrics alone at ADDR (`127.0.0.1:9464`)
     #[arg(long, value_name = "ADDR", help_heading = "Live")]
     pub(crate) metrics: Option<String>,
@@ -253,6 +258,9 @@ impl LoadFlags {
         }
         if let Some(metrics) = &self.metrics {
             args.extend(["--metrics".into(), metrics.clone()]);
+        }
+        if let Some(url) = &self.remote_write {
+            args.extend(["--remote-write".into(), url.clone()]);
         }
         if let Some(token) = &self.dashboard_token {
             args.extend(["--dashboard-token".into(), token.clone()]);

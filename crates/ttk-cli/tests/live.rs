@@ -653,3 +653,67 @@ fn prometheus_scraping_the_run_stores_the_reports_counts() {
         bounds[upper]
     );
 }
+
+#[test]
+fn prometheus_receiving_the_runs_pushes_stores_the_reports_counts() {
+    let Some(binary) = prometheus_binary() else {
+        return;
+    };
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+        return;
+    };
+    // Nothing listens where it scrapes: what it holds of the run came by remote write.
+    let prometheus = Prometheus::start(binary, &nginx.dir, free_port());
+    let url = format!("http://{}/", nginx.addr);
+    let json = nginx.dir.join("pushed.json");
+    let write = format!("http://127.0.0.1:{}/api/v1/write", prometheus.port);
+    let output = Command::new(env!("CARGO_BIN_EXE_ttk"))
+        .args(["http", &url, "-c", "4", "--rate", "300", "-d", "3s", "-q"])
+        .args(["--remote-write", &write, "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{errors}");
+    assert!(!errors.contains("remote write"), "{errors}");
+    let report = Report::read_json(&json).unwrap();
+    let request = report.transaction("request").unwrap();
+    let run_id = &report.run.run_id;
+    let ok = prometheus
+        .query(&format!(
+            "ttk_transactions_total{{transaction=\"request\",run_id=\"{run_id}\",outcome=\"ok\"}}"
+        ))
+        .expect("the pushed counter in Prometheus");
+    assert_eq!(ok, request.ok as f64, "Prometheus against the JSON report");
+    assert_eq!(request.ok, served(&nginx));
+    let count = prometheus
+        .query(&format!(
+            "ttk_transaction_duration_seconds_count{{transaction=\"request\",run_id=\"{run_id}\"}}"
+        ))
+        .unwrap();
+    assert_eq!(count, request.ok as f64);
+
+    // A receiver that is not there is said once, and the run goes on.
+    let nowhere = format!("http://127.0.0.1:{}/api/v1/write", free_port());
+    let output = Command::new(env!("CARGO_BIN_EXE_ttk"))
+        .args([
+            "http",
+            &url,
+            "-c",
+            "1",
+            "-d",
+            "1s",
+            "-q",
+            "--remote-write",
+            &nowhere,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        errors.matches("warning: remote write").count(),
+        1,
+        "{errors}"
+    );
+}

@@ -135,10 +135,22 @@ pub struct LoadArgs {
     #[arg(long, value_name = "ADDR", help_heading = "Live")]
     pub metrics: Option<String>,
 
+    /// Push the run's metrics to this Prometheus remote-write URL every 5 s and at the end
+    /// (`http://127.0.0.1:9090/api/v1/write`; Prometheus with
+    /// `--web.enable-remote-write-receiver`, Mimir, VictoriaMetrics…): for shards no
+    /// Prometheus can scrape.
+    #[arg(long, value_name = "URL", value_parser = parse_remote_write, help_heading = "Live")]
+    pub remote_write: Option<String>,
+
     /// Set by --processes in its children: write each second's figures to stdout as JSON
     /// lines for the parent to combine.
     #[arg(long, hide = true)]
     pub progress_lines: bool,
+}
+
+fn parse_remote_write(text: &str) -> Result<String, String> {
+    text.parse::<super::live::remote_write::Endpoint>()
+        .map(|_| text.to_owned())
 }
 
 fn parse_ramp(text: &str) -> Result<RampUp, String> {

@@ -49,6 +49,8 @@ pub(crate) struct Launch {
     servers: Vec<Server>,
     /// Live control, with a dashboard (and a duration).
     control: Option<Arc<Control>>,
+    /// `--remote-write`, pushing `live`.
+    pusher: Option<super::live::remote_write::Pusher>,
 }
 
 impl Launch {
@@ -80,6 +82,7 @@ impl Launch {
             });
         let live = Live::new(report, control.clone());
         let servers = super::live::serve(args, &live, control.as_ref());
+        let pusher = super::live::push(args, &live);
         // Bounded: a loop that outruns the collector (a virtual clock, or a collector starved
         // of CPU) waits for it rather than queueing seconds of histograms without end.
         let (snapshots, received) = mpsc::sync_channel(SECONDS_QUEUED * loops.max(1));
@@ -119,6 +122,7 @@ impl Launch {
             live,
             servers,
             control,
+            pusher,
             run_id: test.run_id(),
             snapshots,
             collector,
@@ -218,6 +222,7 @@ impl Launch {
             live,
             servers,
             control,
+            pusher,
             run_id,
             snapshots,
             collector,
@@ -324,10 +329,14 @@ impl Launch {
         // still makes the exit code say interrupted.
         let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);
         drop(interrupts);
-        if !servers.is_empty() {
+        if !servers.is_empty() || pusher.is_some() {
             live.set_final(report.clone());
-            super::live::linger(&servers, args.dashboard_linger);
         }
+        // The last push carries the final report.
+        if let Some(pusher) = pusher {
+            pusher.finish();
+        }
+        super::live::linger(&servers, args.dashboard_linger);
         drop(servers);
         let code = if end == "interrupted" || interrupted {
             INTERRUPTED

@@ -2,6 +2,7 @@
 //! dashboard and Prometheus' `/metrics` ([`server`]), which read the report in the making
 //! under the same lock — nothing is copied for a reader but what it renders.
 
+pub(crate) mod remote_write;
 pub(crate) mod server;
 
 use std::collections::HashMap;
@@ -208,5 +209,22 @@ pub(crate) fn linger(servers: &[Server], linger: Option<Duration>) {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Starts pushing `live`'s metrics if `--remote-write` asks (not in a child of `--processes`:
+/// its parent pushes the sum); one that cannot start is said, and the run goes on.
+pub(crate) fn push(args: &super::LoadArgs, live: &Arc<Live>) -> Option<remote_write::Pusher> {
+    let url = args.remote_write.as_deref()?;
+    if args.progress_lines {
+        return None;
+    }
+    let endpoint = url.parse().ok()?;
+    match remote_write::Pusher::start(endpoint, Arc::clone(live)) {
+        Ok(pusher) => Some(pusher),
+        Err(error) => {
+            eprintln!("warning: no remote write to {url}: {error}");
+            None
+        }
     }
 }

@@ -51,6 +51,7 @@ const NOT_PASSED_ON: &[(&str, bool)] = &[
     ("--dashboard-linger", true),
     ("--metrics", true),
     ("--dashboard-token", true),
+    ("--remote-write", true),
 ];
 
 /// How long children get from being started to their common start time: enough to start a
@@ -192,6 +193,7 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
     report.run.run_id = run_id.clone();
     let live = Live::new(report, None);
     let servers = super::live::serve(args, &live, None);
+    let pusher = super::live::push(args, &live);
     let mut errors = 0;
     let mut died = Vec::new();
     let mut interrupted_children = 0;
@@ -227,7 +229,7 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
         for t in ready {
             if let Some(second) = seconds.remove(&t) {
                 progress.show(&second, total, errors);
-                if !servers.is_empty() {
+                if !servers.is_empty() || pusher.is_some() {
                     live.with_collector(|collector| collector.add_second(second));
                 }
             }
@@ -274,10 +276,13 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
     let passed = report.check_thresholds(&args.thresholds);
     print_line(report.summary());
     let written = write_reports(&report, args.json.as_deref(), args.html.as_deref(), true);
-    if !servers.is_empty() {
+    if !servers.is_empty() || pusher.is_some() {
         // Once the reports are on disk: a reader told the run is over may read them.
         live.take_collector();
         live.set_final(report.clone());
+    }
+    if let Some(pusher) = pusher {
+        pusher.finish();
     }
     let nothing_succeeded =
         fails_for_nothing_succeeded(&report, args.thresholds.len(), test.require_success);

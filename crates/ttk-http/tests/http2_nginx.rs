@@ -282,15 +282,13 @@ fn a_server_without_h2_in_alpn_is_named() {
         refused(cx, id, addr.clone(), tls)
     })
     .remove(0);
-    assert_eq!(
-        kind_and_text.0,
-        io::ErrorKind::InvalidData,
-        "{kind_and_text:?}"
-    );
-    assert!(
-        kind_and_text.1.contains("does not speak h2"),
-        "{kind_and_text:?}"
-    );
+    // nginx's alert names the refusal; now and then its reset overtakes the alert, and the
+    // error can only say what it suspects.
+    let named = kind_and_text.0 == io::ErrorKind::InvalidData
+        && kind_and_text.1.contains("does not speak h2");
+    let suspected = kind_and_text.0 == io::ErrorKind::ConnectionReset
+        && kind_and_text.1.contains("may not speak h2");
+    assert!(named || suspected, "{kind_and_text:?}");
 }
 
 /// Connects over TLS to a server that does not speak HTTP/2: the error's kind and text.

@@ -1458,6 +1458,20 @@ fn no_h2_named(error: io::Error) -> io::Error {
             format!("HTTP/2: the server does not speak h2 over TLS (it refused ALPN h2: {error})"),
         );
     }
+    // A server that refuses ALPN h2 sends its alert and closes; a reset can overtake the
+    // alert (the kernel drops what it had not read yet), and only the reset is seen.
+    if matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof
+    ) {
+        return io::Error::new(
+            error.kind(),
+            format!(
+                "HTTP/2: the server ended the TLS handshake ({error}): it may not speak h2 over \
+                 TLS (a server that refuses ALPN h2 ends the handshake)"
+            ),
+        );
+    }
     error
 }
 
