@@ -567,8 +567,8 @@ impl Prometheus {
         prometheus
     }
 
-    /// The value of the instant query `query`, if it has one result.
-    fn query(&self, query: &str) -> Option<f64> {
+    /// The results of the instant query `query` (which must be valid PromQL).
+    fn results(&self, query: &str) -> Vec<serde_json::Value> {
         let encoded: String = query
             .bytes()
             .map(|byte| match byte {
@@ -576,11 +576,18 @@ impl Prometheus {
                 _ => format!("%{byte:02X}"),
             })
             .collect();
-        let (code, body) = get(self.port, &format!("/api/v1/query?query={encoded}"))?;
-        assert_eq!(code, 200, "{body}");
+        let (code, body) = get(self.port, &format!("/api/v1/query?query={encoded}")).unwrap();
+        assert_eq!(code, 200, "{query}: {body}");
         let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let results = answer["data"]["result"].as_array()?;
-        match results.as_slice() {
+        answer["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The value of the instant query `query`, if it has one result.
+    fn query(&self, query: &str) -> Option<f64> {
+        match self.results(query).as_slice() {
             [one] => one["value"][1].as_str()?.parse().ok(),
             _ => None,
         }
@@ -668,7 +675,7 @@ fn prometheus_receiving_the_runs_pushes_stores_the_reports_counts() {
     let json = nginx.dir.join("pushed.json");
     let write = format!("http://127.0.0.1:{}/api/v1/write", prometheus.port);
     let output = Command::new(env!("CARGO_BIN_EXE_ttk"))
-        .args(["http", &url, "-c", "4", "--rate", "300", "-d", "3s", "-q"])
+        .args(["http", &url, "-c", "4", "--rate", "300", "-d", "6s", "-q"])
         .args(["--remote-write", &write, "--json"])
         .arg(&json)
         .output()
@@ -692,6 +699,29 @@ fn prometheus_receiving_the_runs_pushes_stores_the_reports_counts() {
         ))
         .unwrap();
     assert_eq!(count, request.ok as f64);
+
+    // Every query of the Grafana dashboard is valid, and those of a run without failures
+    // find it (pushed at 5 s and at the end: two samples, enough for a rate).
+    let dashboard =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/grafana/ttk-dashboard.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dashboard).unwrap()).unwrap();
+    let mut queries = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$run_id", run_id)
+                .replace("$__rate_interval", "1m");
+            let found = prometheus.results(&expr);
+            if !expr.contains("failures") {
+                assert!(!found.is_empty(), "{expr} finds nothing");
+            }
+            queries += 1;
+        }
+    }
+    assert_eq!(queries, 7);
 
     // A receiver that is not there is said once, and the run goes on.
     let nowhere = format!("http://127.0.0.1:{}/api/v1/write", free_port());

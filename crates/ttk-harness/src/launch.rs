@@ -65,7 +65,9 @@ impl Launch {
         let args = &test.args;
         let mut report = Report::new(&test.name);
         report.run.parameters = test.parameters();
-        report.run.run_id = test.run_id();
+        // Once: a run without a shard gets a fresh id each time it is asked for one.
+        let run_id = test.run_id();
+        report.run.run_id = run_id.clone();
         report.run.shard = args.shard.map(|shard| Shard {
             index: shard.index,
             count: shard.count,
@@ -123,7 +125,7 @@ impl Launch {
             servers,
             control,
             pusher,
-            run_id: test.run_id(),
+            run_id,
             snapshots,
             collector,
             interrupts,
