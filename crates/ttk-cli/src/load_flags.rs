@@ -117,6 +117,11 @@ pub(crate) struct LoadFlags {
     #[arg(long, value_name = "ADDR", help_heading = "Live")]
     pub(crate) metrics: Option<String>,
 
+    /// Set by --processes in its children when the parent's load may change: they follow
+    /// what it writes on their standard input.
+    #[arg(long, hide = true)]
+    pub(crate) control_stdin: bool,
+
     /// Set by --processes in its children: each second's figures go to stdout as JSON lines.
     #[arg(long, hide = true)]
     pub(crate) progress_lines: bool,
@@ -249,6 +254,9 @@ impl LoadFlags {
         }
         if self.progress_lines {
             args.push("--progress-lines".into());
+        }
+        if self.control_stdin {
+            args.push("--control-stdin".into());
         }
         if let Some(dashboard) = &self.dashboard {
             args.push(format!("--dashboard={dashboard}"));

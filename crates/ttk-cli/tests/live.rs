@@ -311,7 +311,7 @@ fn the_parent_of_processes_shows_the_sum_of_its_children() {
         "-c",
         "6",
         "-d",
-        "4s",
+        "6s",
         "--processes",
         "2",
         &dashboard,
@@ -328,10 +328,18 @@ fn the_parent_of_processes_shows_the_sum_of_its_children() {
     std::thread::sleep(Duration::from_millis(1500));
     let second = requests_ok(&wait_for_state(port, "running"));
     assert!(second > first, "{first} then {second}");
+    // A change made on the parent reaches both children: 5 bots each.
+    let (code, body) = post(port, "/control", r#"{"bots": 10}"#, None);
+    assert_eq!(code, 200, "{body}");
+    wait_for_bots(port, 10);
     // After the run, the merged report.
     let status = wait_for_state(port, "finished");
     let report = Report::read_json(&json).unwrap();
     assert_eq!(report.run.processes, 2);
+    let changes: Vec<&str> = report.run.changes.iter().map(|c| c.what.as_str()).collect();
+    assert_eq!(changes, ["bots 6 → 10"], "recorded once, for the whole run");
+    assert_eq!(report.bots.started, 10);
+    assert_eq!(report.series.iter().map(|s| s.active_bots).max(), Some(10));
     let request = report.transaction("request").unwrap();
     assert_eq!(requests_ok(&status), request.ok);
     assert_eq!(request.ok, served(&nginx));

@@ -142,6 +142,11 @@ pub struct LoadArgs {
     #[arg(long, value_name = "URL", value_parser = parse_remote_write, help_heading = "Live")]
     pub remote_write: Option<String>,
 
+    /// Set by --processes in its children when the parent's load may change: follow the
+    /// changes the parent writes on standard input.
+    #[arg(long, hide = true)]
+    pub control_stdin: bool,
+
     /// Set by --processes in its children: write each second's figures to stdout as JSON
     /// lines for the parent to combine.
     #[arg(long, hide = true)]

@@ -95,8 +95,26 @@ impl Control {
             return Err("this run starts sessions at a rate (--rate): change the rate".to_owned());
         }
         self.record(format!("bots {before} → {bots}"))?;
-        self.bots.store(bots, Ordering::SeqCst);
+        self.apply_bots(bots);
         Ok(())
+    }
+
+    /// Sets the bot count without recording it: a child of `--processes` told its share by
+    /// its parent, which records the change for the whole run.
+    pub(crate) fn apply_bots(&self, bots: usize) {
+        self.bots.store(bots, Ordering::SeqCst);
+    }
+
+    /// Sets the rate without recording it (see [`Control::apply_bots`]).
+    pub(crate) fn apply_rate(&self, per_second: f64) {
+        self.rate_bits.store(per_second.to_bits(), Ordering::SeqCst);
+        self.rate_version.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The bot count set, if any (the whole process's).
+    pub(crate) fn bots(&self) -> Option<usize> {
+        let bots = self.bots.load(Ordering::SeqCst);
+        (bots != UNSET).then_some(bots)
     }
 
     /// Sets the open model's rate, in sessions per second.
@@ -117,8 +135,7 @@ impl Control {
             ));
         }
         self.record(format!("rate → {text}"))?;
-        self.rate_bits.store(per_second.to_bits(), Ordering::SeqCst);
-        self.rate_version.fetch_add(1, Ordering::SeqCst);
+        self.apply_rate(per_second);
         Ok(())
     }
 
@@ -267,6 +284,91 @@ impl BotSource for ControlSource {
         self.stops.set(tokens);
         self.last = (tokens, live, start);
         Arrivals::start(start).then_at(poll)
+    }
+}
+
+/// Reads the changes a parent of `--processes` sends on standard input — a JSON line each,
+/// `{"bots": N}` (this child's share) or `{"rate": R}` (the whole run's: each child takes its
+/// lanes of it) — and applies them to `control`, until the input ends.
+pub(crate) fn follow_stdin(control: std::sync::Arc<Control>) {
+    let spawned = std::thread::Builder::new()
+        .name("ttk-control".to_owned())
+        .spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                let Ok(change) = serde_json::from_str::<serde_json::Value>(&line) else {
+                    continue;
+                };
+                if let Some(bots) = change["bots"].as_u64() {
+                    control.apply_bots(usize::try_from(bots).unwrap_or(usize::MAX));
+                } else if let Some(rate) = change["rate"].as_f64()
+                    && rate.is_finite()
+                    && rate > 0.0
+                {
+                    control.apply_rate(rate);
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        eprintln!("warning: this shard will not follow its parent's changes: {error}");
+    }
+}
+
+/// Passes the changes made on the parent of `--processes` (its `control`) to its children's
+/// standard inputs: each child its share of a bot count (shard `i` of `n`, as
+/// [`Control::bots_of_loop`] shares among loops), every child the whole rate. Looks every
+/// [`POLL`] until `done`.
+pub(crate) fn fan_out(
+    control: std::sync::Arc<Control>,
+    children: Vec<Option<std::process::ChildStdin>>,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("ttk-control-fan-out".to_owned())
+        .spawn(move || {
+            use std::io::Write as _;
+            let mut children = children;
+            let count = children.len();
+            let (mut bots_sent, mut rate_sent) = (None, 0);
+            while !done.load(Ordering::SeqCst) {
+                let bots = control.bots();
+                let rate = control.rate();
+                let mut lines: Vec<Option<String>> = vec![None; count];
+                if bots != bots_sent
+                    && let Some(bots) = bots
+                {
+                    for (shard, line) in lines.iter_mut().enumerate() {
+                        let share = bots / count + usize::from(shard < bots % count);
+                        *line = Some(format!("{{\"bots\": {share}}}\n"));
+                    }
+                    bots_sent = Some(bots);
+                }
+                if let Some((version, per_second)) = rate
+                    && version != rate_sent
+                {
+                    for line in &mut lines {
+                        line.get_or_insert_with(String::new)
+                            .push_str(&format!("{{\"rate\": {per_second}}}\n"));
+                    }
+                    rate_sent = version;
+                }
+                for (child, line) in children.iter_mut().zip(&lines) {
+                    if let (Some(stdin), Some(line)) = (child.as_mut(), line)
+                        && stdin
+                            .write_all(line.as_bytes())
+                            .and_then(|()| stdin.flush())
+                            .is_err()
+                    {
+                        // The child is gone: its share is lost with it.
+                        *child = None;
+                    }
+                }
+                std::thread::sleep(POLL);
+            }
+        });
+    if let Err(error) = spawned {
+        eprintln!("warning: changes will not reach the shards: {error}");
     }
 }
 

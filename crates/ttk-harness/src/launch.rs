@@ -74,15 +74,20 @@ impl Launch {
         });
         // A run whose load has a length can be changed as it goes, from its dashboard (the
         // parent of --processes controls its children).
-        let control = (args.dashboard.is_some() && plan.load_for.is_some() && !args.progress_lines)
-            .then(|| {
-                let model = match args.rate {
-                    Some(_) => Model::Open,
-                    None => Model::Closed,
-                };
-                Arc::new(Control::new(model, test.control_refused.clone()))
-            });
+        let steered = (args.dashboard.is_some() && !args.progress_lines) || args.control_stdin;
+        let control = (steered && plan.load_for.is_some()).then(|| {
+            let model = match args.rate {
+                Some(_) => Model::Open,
+                None => Model::Closed,
+            };
+            Arc::new(Control::new(model, test.control_refused.clone()))
+        });
         let live = Live::new(report, control.clone());
+        if args.control_stdin
+            && let Some(control) = &control
+        {
+            super::control::follow_stdin(Arc::clone(control));
+        }
         let servers = super::live::serve(args, &live, control.as_ref());
         let pusher = super::live::push(args, &live);
         // Bounded: a loop that outruns the collector (a virtual clock, or a collector starved

@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ttk_report::{Report, SecondReport};
 
 use super::codes::{INTERRUPTED, PASSED, RUN_FAILED, THRESHOLD_FAILED};
+use super::control::{Control, Model};
 use super::live::Live;
 use super::out::print_line;
 use super::plan::Loops;
@@ -52,6 +53,7 @@ const NOT_PASSED_ON: &[(&str, bool)] = &[
     ("--metrics", true),
     ("--dashboard-token", true),
     ("--remote-write", true),
+    ("--control-stdin", false),
 ];
 
 /// How long children get from being started to their common start time: enough to start a
@@ -133,6 +135,15 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
     let mut shown = SecondsShown::new(processes as usize);
     let interrupted = || interrupts.as_ref().is_some_and(Interrupts::interrupted);
     let mut started_pids = vec![None; processes as usize];
+    // The parent's dashboard may change the load: the children follow what it writes them.
+    let control = (args.dashboard.is_some() && test.plan().load_for.is_some()).then(|| {
+        let model = match args.rate {
+            Some(_) => Model::Open,
+            None => Model::Closed,
+        };
+        Arc::new(Control::new(model, test.control_refused.clone()))
+    });
+    let mut child_inputs = Vec::with_capacity(processes as usize);
     for (shard, started_pid) in started_pids.iter_mut().enumerate() {
         if interrupted() {
             // Interrupted while starting: the shards not yet started are not started.
@@ -158,8 +169,14 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
         if let Some(target) = &args.target {
             command.arg("--target").arg(target);
         }
+        if control.is_some() {
+            command.arg("--control-stdin");
+        }
         command
-            .stdin(Stdio::null())
+            .stdin(match control {
+                Some(_) => Stdio::piped(),
+                None => Stdio::null(),
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             // A group of its own: the terminal's Ctrl-C reaches the parent only, which passes
@@ -167,7 +184,8 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
             .process_group(0);
         die_with_parent(&mut command);
         match command.spawn() {
-            Ok(child) => {
+            Ok(mut child) => {
+                child_inputs.push(child.stdin.take());
                 *started_pid = Some(child.id());
                 pids.lock().unwrap_or_else(|poisoned| poisoned.into_inner())[shard] =
                     Some(child.id());
@@ -179,6 +197,7 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
             }
             Err(error) => {
                 eprintln!("error: shard {shard} could not be started: {error}");
+                child_inputs.push(None);
                 shown.heard(shard, 0, true);
             }
         }
@@ -191,8 +210,13 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
     let mut report = Report::new(&test.name);
     report.run.parameters = test.parameters();
     report.run.run_id = run_id.clone();
-    let live = Live::new(report, None);
-    let servers = super::live::serve(args, &live, None);
+    let live = Live::new(report, control.clone());
+    let servers = super::live::serve(args, &live, control.as_ref());
+    let fanned_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(control) = &control {
+        control.restart_clock();
+        super::control::fan_out(Arc::clone(control), child_inputs, Arc::clone(&fanned_out));
+    }
     let pusher = super::live::push(args, &live);
     let mut errors = 0;
     let mut died = Vec::new();
@@ -273,6 +297,12 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
     }
     // As recorded: a program's own command line, its secrets redacted.
     report.run.parameters.command_line = test.parameters().command_line;
+    fanned_out.store(true, std::sync::atomic::Ordering::SeqCst);
+    if let Some(control) = &control {
+        // The whole run's changes, as made on this dashboard (the children's shares are not
+        // recorded).
+        report.run.changes = control.made();
+    }
     let passed = report.check_thresholds(&args.thresholds);
     print_line(report.summary());
     let written = write_reports(&report, args.json.as_deref(), args.html.as_deref(), true);

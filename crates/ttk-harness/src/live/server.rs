@@ -388,8 +388,7 @@ fn control(serving: &Serving, allowed: Result<(), Response>, body: &[u8]) -> Res
     let Some(control) = &serving.control else {
         return Response::text(
             "409 Conflict",
-            "this run cannot be changed as it goes: it has no --duration, or it runs as \
-             --processes (whose children are not steered from the parent's dashboard yet)",
+            "this run cannot be changed as it goes: it has no --duration",
         );
     };
     let asked: serde_json::Value = match serde_json::from_slice(body) {
