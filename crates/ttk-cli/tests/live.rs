@@ -9,31 +9,14 @@ mod support;
 
 use std::fs;
 use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nginx::Nginx;
+use support::{HELLO_NGINX, free_port};
 use ttk_report::Report;
-
-const HTTP: &str = r#"
-    default_type text/plain;
-    access_log {dir}/access.log;
-    server {
-        listen 127.0.0.1:{port};
-        location = / { return 200 "Hello, World!"; }
-    }
-"#;
-
-/// A free loopback port.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `GET path` from `127.0.0.1:port`: the status code and the body (`None` if nothing listens).
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
@@ -164,7 +147,7 @@ fn interrupt(child: Child) -> std::process::Output {
 
 #[test]
 fn the_dashboard_shows_the_run_as_it_goes_and_its_metrics_equal_the_report() {
-    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HELLO_NGINX), |_| {}) else {
         return;
     };
     let url = format!("http://{}/", nginx.addr);
@@ -244,7 +227,7 @@ fn the_dashboard_shows_the_run_as_it_goes_and_its_metrics_equal_the_report() {
 
 #[test]
 fn bots_changed_from_the_dashboard_come_and_go_and_the_report_says_when() {
-    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HELLO_NGINX), |_| {}) else {
         return;
     };
     let url = format!("http://{}/", nginx.addr);
@@ -298,7 +281,7 @@ fn bots_changed_from_the_dashboard_come_and_go_and_the_report_says_when() {
 
 #[test]
 fn the_parent_of_processes_shows_the_sum_of_its_children() {
-    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HELLO_NGINX), |_| {}) else {
         return;
     };
     let url = format!("http://{}/", nginx.addr);
@@ -445,7 +428,7 @@ fn post_from(namespace: &Namespace, url: &str, token: &str) -> String {
 
 #[test]
 fn a_change_from_another_machine_needs_the_token() {
-    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HELLO_NGINX), |_| {}) else {
         return;
     };
     let Some(namespace) = Namespace::make() else {
@@ -499,7 +482,7 @@ fn a_change_from_another_machine_needs_the_token() {
 
 #[test]
 fn connections_on_a_rate_schedule_cannot_come_and_go() {
-    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HELLO_NGINX), |_| {}) else {
         return;
     };
     let url = format!("http://{}/", nginx.addr);
@@ -614,7 +597,7 @@ fn prometheus_scraping_the_run_stores_the_reports_counts() {
     let Some(binary) = prometheus_binary() else {
         return;
     };
-    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HELLO_NGINX), |_| {}) else {
         return;
     };
     let port = free_port();
@@ -674,7 +657,7 @@ fn prometheus_receiving_the_runs_pushes_stores_the_reports_counts() {
     let Some(binary) = prometheus_binary() else {
         return;
     };
-    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HELLO_NGINX), |_| {}) else {
         return;
     };
     // Nothing listens where it scrapes: what it holds of the run came by remote write.

@@ -9,10 +9,11 @@
 
 #[path = "../../ttk-http/tests/support/nginx.rs"]
 mod nginx;
+mod support;
 
 use std::fs;
 use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,24 +21,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use nginx::Nginx;
 use serde_json::{Value, json};
+use support::{HELLO_NGINX, free_port};
 use ttk_report::Report;
-
-const HTTP: &str = r#"
-    default_type text/plain;
-    access_log {dir}/access.log;
-    server {
-        listen 127.0.0.1:{port};
-        location = / { return 200 "Hello, World!"; }
-    }
-"#;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `method path` on `127.0.0.1:port`: the body, if it answered 200.
 fn http(port: u16, method: &str, path: &str) -> Option<String> {
@@ -240,7 +225,7 @@ fn the_live_page_changes_as_the_run_goes_and_changes_its_bots_from_10_to_50() {
     let Some(binary) = chromium() else {
         return;
     };
-    let Some(nginx) = Nginx::start(&nginx::config(1024, HTTP), |_| {}) else {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HELLO_NGINX), |_| {}) else {
         return;
     };
     let url = format!("http://{}/", nginx.addr);

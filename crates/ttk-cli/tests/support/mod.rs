@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -33,4 +34,24 @@ pub(crate) fn stdout(output: &Output) -> String {
 /// What the command printed on standard error.
 pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// nginx (in `nginx::config`'s frame) answering `GET /` with a 13-byte body and logging each
+/// request, for tests that count what it served.
+pub(crate) const HELLO_NGINX: &str = r#"
+    default_type text/plain;
+    access_log {dir}/access.log;
+    server {
+        listen 127.0.0.1:{port};
+        location = / { return 200 "Hello, World!"; }
+    }
+"#;
+
+/// A free loopback port (bound, then let go).
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
