@@ -59,11 +59,25 @@ fn big_body() -> Vec<u8> {
 
 /// The lines of nginx's access log (`protocol status method uri`).
 fn logged(nginx: &Nginx) -> Vec<String> {
-    fs::read_to_string(nginx.dir.join("access.log"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
+    // nginx logs a request after its response went out: a client that read the response may
+    // look before the line is written. The log is read until it stops growing.
+    let read = || {
+        fs::read_to_string(nginx.dir.join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let mut lines = read();
+    for _ in 0..40 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let again = read();
+        if again.len() == lines.len() {
+            break;
+        }
+        lines = again;
+    }
+    lines
 }
 
 /// What one bot's run came to.
@@ -327,15 +341,28 @@ fn mixed(_cx: Cx, _id: usize, addr: String) -> io::Result<(String, usize)> {
     Ok((own.text()?.to_owned(), others))
 }
 
-/// One bot of several sharing a connection: `count` GETs in turn; how many came back 200.
+/// One bot of several sharing a connection: `count` GETs in turn; how many came back 200, and
+/// the first failure, to say what went wrong.
 #[bot(crate = ttk_core)]
-fn tab(_cx: Cx, _id: usize, shared: ttk_http::http2::SharedHttp2Connection, count: usize) -> usize {
-    let mut ok = 0;
+fn tab(
+    _cx: Cx,
+    _id: usize,
+    shared: ttk_http::http2::SharedHttp2Connection,
+    count: usize,
+) -> (usize, Option<String>) {
+    let (mut ok, mut first_failure) = (0, None);
     for _ in 0..count {
-        let response = ttk_core::yield_!(shared.send(&Request::get("/hello")));
-        ok += usize::from(response.is_ok_and(|response| response.status() == 200));
+        match ttk_core::yield_!(shared.send(&Request::get("/hello"))) {
+            Ok(response) if response.status() == 200 => ok += 1,
+            Ok(response) => {
+                first_failure.get_or_insert_with(|| format!("status {}", response.status()));
+            }
+            Err(error) => {
+                first_failure.get_or_insert_with(|| format!("{:?}: {error}", error.kind()));
+            }
+        }
     }
-    ok
+    (ok, first_failure)
 }
 
 /// Ends the test process if it is still running after `limit`: a bot left waiting with
@@ -363,8 +390,14 @@ fn bots_of_one_loop_share_one_connection() {
         };
         let url = format!("http://{}/", nginx.addr);
         let shared = ttk_http::http2::SharedHttp2Connection::new(&url, None).unwrap();
-        let oks = ttk_core::run(10, |cx, id| tab(cx, id, shared.clone(), 100));
-        assert_eq!(oks, vec![100; 10], "{keepalive}");
+        let tabs = ttk_core::run(10, |cx, id| tab(cx, id, shared.clone(), 100));
+        let oks: Vec<usize> = tabs.iter().map(|(ok, _)| *ok).collect();
+        let first_failure = tabs.iter().find_map(|(_, failure)| failure.clone());
+        assert_eq!(
+            oks,
+            vec![100; 10],
+            "{keepalive}: first failure {first_failure:?}"
+        );
         assert!(
             connections.contains(&shared.connections_opened()),
             "{keepalive}: {} connections",
