@@ -31,6 +31,7 @@ mod limits;
 mod merge;
 mod model;
 mod prometheus;
+mod quantiles;
 mod series;
 mod series_entry;
 mod summary;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::histogram::{CoarseHistogram, Histogram, PackedHistogram};
+use crate::quantiles::quantile_values;
 
 /// The schema this crate writes (and reads).
 pub const SCHEMA: &str = "ttk-report/3";
@@ -567,13 +568,14 @@ impl Latency {
         if inner.is_empty() {
             return Latency::default();
         }
+        let [p50_us, p90_us, p99_us, p999_us] = quantile_values(inner, [0.5, 0.9, 0.99, 0.999]);
         Latency {
             count: inner.len(),
             mean_us: inner.mean(),
-            p50_us: inner.value_at_quantile(0.5),
-            p90_us: inner.value_at_quantile(0.9),
-            p99_us: inner.value_at_quantile(0.99),
-            p999_us: inner.value_at_quantile(0.999),
+            p50_us,
+            p90_us,
+            p99_us,
+            p999_us,
             max_us: inner.max(),
         }
     }

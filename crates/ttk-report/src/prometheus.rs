@@ -164,6 +164,7 @@ fn latency_histogram(out: &mut String, run: &str, transaction: &TransactionRepor
     let mut counts = [0u64; LATENCY_BUCKETS_S.len()];
     // Each bound's range summed straight from the counts (an HDR bucket is counted at its
     // highest equivalent value, so a latency is never put below its bucket).
+    let max = histogram.max();
     let mut low = 0;
     for (count, bound) in counts.iter_mut().zip(LATENCY_BUCKETS_S) {
         let high = (bound * 1e6) as u64;
@@ -174,6 +175,10 @@ fn latency_histogram(out: &mut String, run: &str, transaction: &TransactionRepor
             *count = histogram.count_between(low, high);
         }
         low = high.saturating_add(1);
+        // Past the largest value recorded, every count is 0: its walk is spared.
+        if low > max {
+            break;
+        }
     }
     // Each value at its bucket's median, as the report's mean counts it.
     let sum_us = histogram.mean() * histogram.len() as f64;
@@ -248,5 +253,18 @@ mod tests {
             .parse()
             .unwrap();
         assert!((sum - 90.71).abs() < 0.1, "{sum}");
+    }
+    #[test]
+    fn a_latency_whose_bucket_straddles_a_bound_counts_above_it() {
+        // 5 ms falls in the HDR bucket 5,000–5,003 µs: it may have been 5.003 ms, so it is
+        // not counted at or below 5 ms; 4.99 ms's bucket ends below 5 ms and is.
+        let mut transaction = TransactionReport::new("t");
+        transaction.record_ok(Duration::from_micros(5_000));
+        transaction.record_ok(Duration::from_micros(4_990));
+        let mut report = Report::new("run");
+        report.transactions.push(transaction);
+        let text = report.to_prometheus(0);
+        assert!(text.contains(r#"le="0.005"} 1"#), "{text}");
+        assert!(text.contains(r#"le="0.01"} 2"#), "{text}");
     }
 }

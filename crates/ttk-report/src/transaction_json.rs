@@ -4,6 +4,7 @@
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::model::TransactionReport;
+use crate::quantiles::quantile_values;
 
 /// The figures of a transaction's successful latencies, in microseconds, as written beside its
 /// histogram (the `summary` of a transaction in JSON). All zero without a success.
@@ -52,16 +53,18 @@ impl TransactionReport {
         if inner.is_empty() {
             return TransactionSummary::default();
         }
+        let [p50_us, p90_us, p95_us, p99_us, p999_us, p9999_us] =
+            quantile_values(inner, [0.5, 0.9, 0.95, 0.99, 0.999, 0.9999]);
         TransactionSummary {
             count: inner.len(),
             mean_us: inner.mean(),
             min_us: inner.min(),
-            p50_us: inner.value_at_quantile(0.5),
-            p90_us: inner.value_at_quantile(0.9),
-            p95_us: inner.value_at_quantile(0.95),
-            p99_us: inner.value_at_quantile(0.99),
-            p999_us: inner.value_at_quantile(0.999),
-            p9999_us: inner.value_at_quantile(0.9999),
+            p50_us,
+            p90_us,
+            p95_us,
+            p99_us,
+            p999_us,
+            p9999_us,
             max_us: inner.max(),
         }
     }

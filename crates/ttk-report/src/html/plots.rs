@@ -6,6 +6,7 @@ use super::buckets::{Bucket, BucketTransaction, buckets};
 use super::chart::{self, BAND, Drawn, Look, SMALL, Trace, WIDE};
 use super::escape::Html;
 use super::palette::{self, Palette};
+use crate::quantiles::values_at_quantiles;
 use crate::{Histogram, Report};
 
 /// Points computed along a percentile curve.
@@ -315,13 +316,18 @@ fn nines_for(samples: u64) -> u32 {
 
 /// Points `(nines, latency ms)` along `histogram`'s percentile curve, evenly spaced in nines.
 fn percentile_points(histogram: &Histogram, nines: &Nines) -> Vec<(f64, f64)> {
-    (0..=CURVE_POINTS)
-        .map(|i| {
-            let x = nines.max() * f64::from(i) / f64::from(CURVE_POINTS);
-            let quantile = if i == 0 { 0.0 } else { Nines::quantile(x) };
-            let micros = histogram.inner().value_at_quantile(quantile);
-            (x, micros as f64 / 1000.0)
-        })
+    let xs: Vec<f64> = (0..=CURVE_POINTS)
+        .map(|i| nines.max() * f64::from(i) / f64::from(CURVE_POINTS))
+        .collect();
+    let quantiles: Vec<f64> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| if i == 0 { 0.0 } else { Nines::quantile(x) })
+        .collect();
+    let values = values_at_quantiles(histogram.inner(), &quantiles);
+    xs.into_iter()
+        .zip(values)
+        .map(|(x, micros)| (x, micros as f64 / 1000.0))
         .collect()
 }
 
