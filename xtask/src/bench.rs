@@ -83,6 +83,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
             record(together_figures(results));
             record(crate::timeouts::figures(results));
             record(crate::metrics::timing_figures(results));
+            record(crate::live::render_figures(results));
         }
         Err(error) => record(Err(error)),
     }
@@ -93,6 +94,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
     record(crate::net::figures());
     record(crate::ws::figures());
     record(crate::day::figures());
+    record(crate::live::figures());
     // Last: it builds ttk-cli, and its rounds take a few minutes. A client the machine lacks is
     // skipped, not missed; ttk failing to build or run is a failure.
     match crate::peers::measure(&crate::peers::Plan::default()) {
@@ -165,6 +167,8 @@ fn run_criterion(criterion_args: &[String]) -> Result<(), String> {
         "timeouts",
         "--bench",
         "metrics",
+        "--bench",
+        "live",
         "--",
     ];
     bench_args.extend(criterion_args.iter().map(String::as_str));

@@ -24,6 +24,15 @@
 //!   one nginx, watched through nginx's `stub_status`; writes `target/ttk-bench/hold-http.json`;
 //!   exits with status 1 unless nginx saw them all open at once, no request failed, and ttk's
 //!   successes equal nginx's access log.
+//! - `cargo xtask live`: only the live rows of `cargo xtask bench`: `ttk http -c 100` plain and
+//!   with its dashboard open and scraped every second, in interleaved rounds (CPU per request,
+//!   at most 2 % more watched; `TTK_BENCH_LIVE_ROUNDS` sets the rounds). Exits with status 1
+//!   if the target is missed.
+//! - `cargo xtask live-soak [--duration 60m|1h] [--rate 1000]`: a watched `ttk http` run held
+//!   for an hour, its resident memory sampled every ten seconds; writes
+//!   `target/ttk-bench/live-soak.json`; exits with status 1 unless memory stayed flat (the
+//!   second half's peak within 5 % of the first half's), no request failed and every second
+//!   was scraped.
 //! - `cargo xtask peers [--duration 5s] [--rounds 3] [--connections 100,1000] [--only
 //!   plain|tls|h2] [--idle-bots 10000]`: `ttk http` side by side with wrk, hey and oha against one
 //!   pinned nginx on loopback, then over TLS beside wrk and `openssl s_time`, memory per idle
@@ -45,6 +54,7 @@ mod hold;
 mod hold_figures;
 mod hold_http;
 mod instructions;
+mod live;
 mod metrics;
 mod net;
 mod noise;
@@ -94,6 +104,14 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
+        Some("live") if rest.is_empty() => live::run(),
+        Some("live-soak") => match live::SoakPlan::parse(&rest) {
+            Ok(plan) => live::soak(&plan),
+            Err(error) => {
+                eprintln!("xtask live-soak: {error}\nusage: {}", live::SOAK_USAGE);
+                return ExitCode::from(2);
+            }
+        },
         Some("hold-http") => match hold_http::Plan::parse(&rest) {
             Ok(plan) => hold_http::run(&plan),
             Err(error) => {
@@ -107,6 +125,8 @@ fn main() -> ExitCode {
             eprintln!("       cargo xtask day");
             eprintln!("       {}", hold::USAGE);
             eprintln!("       {}", hold_http::USAGE);
+            eprintln!("       cargo xtask live");
+            eprintln!("       {}", live::SOAK_USAGE);
             eprintln!("       {}", peers::USAGE);
             eprintln!("       {}", fuzz::USAGE);
             return ExitCode::from(2);

@@ -41,8 +41,10 @@ mod wrk;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub(crate) use client::run_pinned;
 use client::{Client, Kind};
 use summary::{Sample, Summary};
+pub(crate) use ttk::parse as parse_ttk;
 
 use crate::cargo;
 use crate::report::Figure;
@@ -52,9 +54,9 @@ pub(crate) const USAGE: &str = "cargo xtask peers [--duration SECONDS(s)] [--rou
      [--connections N,N,...] [--only plain|tls] [--idle-bots N]";
 
 /// The core every client runs on.
-const CLIENT_CORE: usize = 0;
+pub(crate) const CLIENT_CORE: usize = 0;
 /// The core nginx runs on.
-const SERVER_CORE: usize = 1;
+pub(crate) const SERVER_CORE: usize = 1;
 /// The pause between two runs, for the previous client's connections to close.
 const PAUSE: Duration = Duration::from_secs(1);
 
