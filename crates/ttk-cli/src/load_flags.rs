@@ -109,7 +109,9 @@ pub(crate) struct LoadFlags {
     pub(crate) dashboard_token: Option<String>,
 
     /// Push the run's metrics to this Prometheus remote-write URL every 5 s and at the end
-    /// (`http://127.0.0.1:9090/api/v1/write`), for runs no Prometheus can scrape
+    /// (`http://127.0.0.1:9090/api/v1/write`), for runs no Prometheus can scrape; https://
+    /// checks the certificate (system roots or SSL_CERT_FILE), `https://user:password@…` sends
+    /// basic auth, TTK_REMOTE_WRITE_TOKEN a bearer token
     #[arg(long, value_name = "URL", help_heading = "Live")]
     pub(crate) remote_write: Option<String>,
 

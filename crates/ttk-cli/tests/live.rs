@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nginx::Nginx;
-use support::{HELLO_NGINX, free_port};
+use support::{HELLO_NGINX, free_port, scratch};
 use ttk_report::Report;
 
 /// `GET path` from `127.0.0.1:port`: the status code and the body (`None` if nothing listens).
@@ -737,4 +737,129 @@ fn prometheus_receiving_the_runs_pushes_stores_the_reports_counts() {
         1,
         "{errors}"
     );
+}
+
+/// The hello-world server, and a TLS server that takes remote writes for Prometheus (at
+/// `{prometheus}`) from the user `pusher` with the password `s3cret` alone, or with the bearer
+/// token `t0ken` on `/bearer/…`: how a receiver is put on a network (nginx terminating TLS and
+/// checking the credentials, Prometheus behind).
+const TLS_RECEIVER_NGINX: &str = r#"
+    default_type text/plain;
+    access_log {dir}/access.log;
+    server {
+        listen 127.0.0.1:{port};
+        location = / { return 200 "Hello, World!"; }
+    }
+    server {
+        listen 127.0.0.1:{tls_port} ssl;
+        ssl_certificate {dir}/server.pem;
+        ssl_certificate_key {dir}/server.key;
+        location = /api/v1/write {
+            auth_basic "ttk";
+            auth_basic_user_file {dir}/users;
+            proxy_pass http://127.0.0.1:{prometheus};
+        }
+        location = /bearer/api/v1/write {
+            if ($http_authorization != "Bearer t0ken") { return 401; }
+            proxy_pass http://127.0.0.1:{prometheus}/api/v1/write;
+        }
+    }
+"#;
+
+#[test]
+fn a_receiver_behind_https_and_a_password_stores_the_pushes() {
+    let Some(binary) = prometheus_binary() else {
+        return;
+    };
+    let prometheus = Prometheus::start(binary, &scratch("remote-write-tls"), free_port());
+    let tls_port = free_port();
+    let config = nginx::config(1024, TLS_RECEIVER_NGINX)
+        .replace("{tls_port}", &tls_port.to_string())
+        .replace("{prometheus}", &prometheus.port.to_string());
+    let pki = ttk::tls::TestPki::new().unwrap();
+    let certificate = pki.server_certificate(&["localhost"]).unwrap();
+    let Some(nginx) = Nginx::start(&config, |dir| {
+        fs::write(dir.join("server.pem"), certificate.chain_pem()).unwrap();
+        fs::write(dir.join("server.key"), certificate.key_pem()).unwrap();
+        fs::write(dir.join("ca.pem"), pki.ca_pem()).unwrap();
+        fs::write(dir.join("users"), "pusher:{PLAIN}s3cret\n").unwrap();
+    }) else {
+        return;
+    };
+    let url = format!("http://{}/", nginx.addr);
+    let ca = nginx.dir.join("ca.pem");
+    let push = |password: &str, trust: bool, seconds: &str, json: &Path| {
+        let write = format!("https://pusher:{password}@localhost:{tls_port}/api/v1/write");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ttk"));
+        command
+            .args([
+                "http", &url, "-c", "2", "--rate", "200", "-d", seconds, "-q",
+            ])
+            .args(["--remote-write", &write, "--json"])
+            .arg(json)
+            .env_remove("TTK_REMOTE_WRITE_TOKEN");
+        match trust {
+            true => command.env("SSL_CERT_FILE", &ca),
+            false => command.env_remove("SSL_CERT_FILE"),
+        };
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+
+    let json = nginx.dir.join("pushed-tls.json");
+    let errors = push("s3cret", true, "6s", &json);
+    assert!(!errors.contains("remote write"), "{errors}");
+    let report = Report::read_json(&json).unwrap();
+    let request = report.transaction("request").unwrap();
+    let ok = prometheus
+        .query(&format!(
+            "ttk_transactions_total{{transaction=\"request\",run_id=\"{}\",outcome=\"ok\"}}",
+            report.run.run_id
+        ))
+        .expect("the counter pushed over TLS, in Prometheus");
+    assert_eq!(ok, request.ok as f64, "Prometheus against the JSON report");
+    assert_eq!(request.ok, served(&nginx));
+    let recorded = report.run.parameters.command_line.join(" ");
+    assert!(!recorded.contains("s3cret"), "{recorded}");
+    assert!(
+        recorded.contains("pusher:[redacted]@localhost"),
+        "{recorded}"
+    );
+
+    // A bearer token from the environment.
+    let output = Command::new(env!("CARGO_BIN_EXE_ttk"))
+        .args(["http", &url, "-c", "1", "-d", "1s", "-q", "--remote-write"])
+        .arg(format!("https://localhost:{tls_port}/bearer/api/v1/write"))
+        .env("SSL_CERT_FILE", &ca)
+        .env("TTK_REMOTE_WRITE_TOKEN", "t0ken")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(!errors.contains("remote write"), "{errors}");
+    let bearer_pushes = fs::read_to_string(nginx.dir.join("access.log"))
+        .unwrap()
+        .lines()
+        .filter(|line| line.contains("POST /bearer/api/v1/write HTTP/1.1\" 204 "))
+        .count();
+    assert!(bearer_pushes >= 1, "no push with the token was taken");
+
+    // A wrong password is refused by the receiver, said once; the run goes on.
+    let errors = push("wrong", true, "1s", &nginx.dir.join("wrong.json"));
+    assert_eq!(
+        errors.matches("warning: remote write").count(),
+        1,
+        "{errors}"
+    );
+    assert!(errors.contains("401"), "{errors}");
+    assert!(!errors.contains("wrong@"), "{errors}");
+    // A certificate from an issuer the machine does not trust is refused too.
+    let errors = push("s3cret", false, "1s", &nginx.dir.join("untrusted.json"));
+    assert_eq!(
+        errors.matches("warning: remote write").count(),
+        1,
+        "{errors}"
+    );
+    assert!(errors.to_lowercase().contains("certificate"), "{errors}");
 }

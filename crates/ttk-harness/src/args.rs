@@ -137,8 +137,10 @@ pub struct LoadArgs {
 
     /// Push the run's metrics to this Prometheus remote-write URL every 5 s and at the end
     /// (`http://127.0.0.1:9090/api/v1/write`; Prometheus with
-    /// `--web.enable-remote-write-receiver`, Mimir, VictoriaMetrics…): for shards no
-    /// Prometheus can scrape.
+    /// `--web.enable-remote-write-receiver`, Mimir, VictoriaMetrics, Grafana Cloud…): for
+    /// shards no Prometheus can scrape. `https://` checks the receiver's certificate against
+    /// the system's roots (or `SSL_CERT_FILE`); `https://user:password@host/…` sends basic
+    /// auth, and `TTK_REMOTE_WRITE_TOKEN` in the environment a bearer token.
     #[arg(long, value_name = "URL", value_parser = parse_remote_write, help_heading = "Live")]
     pub remote_write: Option<String>,
 

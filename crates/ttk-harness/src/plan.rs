@@ -144,7 +144,9 @@ impl<A> LoadTest<A> {
     }
 }
 
-/// `command_line` with the value of `--dashboard-token` taken out: reports are kept and shared.
+/// `command_line` with the value of `--dashboard-token` and the secrets of URLs (a password,
+/// credential parameters: `--remote-write https://user:password@…`) taken out: reports are
+/// kept and shared.
 fn redact_token(command_line: &[String]) -> Vec<String> {
     let mut redacted = Vec::with_capacity(command_line.len());
     let mut words = command_line.iter();
@@ -156,9 +158,48 @@ fn redact_token(command_line: &[String]) -> Vec<String> {
             }
         } else if word.starts_with("--dashboard-token=") {
             redacted.push("--dashboard-token=[redacted]".to_owned());
+        } else if let Some((flag, url)) = word
+            .split_once('=')
+            .filter(|(flag, _)| flag.starts_with("--"))
+            && url.contains("://")
+        {
+            redacted.push(format!("{flag}={}", crate::redact_url(url)));
+        } else if word.contains("://") {
+            redacted.push(crate::redact_url(word));
         } else {
             redacted.push(word.clone());
         }
     }
     redacted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_passwords_in_urls_are_not_recorded() {
+        let typed: Vec<String> = [
+            "load",
+            "--remote-write",
+            "https://u:s3cret@metrics.example/push",
+            "--remote-write=https://u:s3cret@metrics.example/push",
+            "--dashboard-token",
+            "t0ken",
+            "--users",
+            "5",
+        ]
+        .map(String::from)
+        .to_vec();
+        let recorded = redact_token(&typed).join(" ");
+        assert!(
+            !recorded.contains("s3cret") && !recorded.contains("t0ken"),
+            "{recorded}"
+        );
+        assert!(
+            recorded.contains("--remote-write=https://u:[redacted]@metrics.example/push"),
+            "{recorded}"
+        );
+        assert!(recorded.ends_with("--users 5"), "{recorded}");
+    }
 }

@@ -258,6 +258,23 @@ impl TlsConnector {
     pub fn alpn_protocols(&self) -> &[Vec<u8>] {
         &self.config.alpn_protocols
     }
+
+    /// rustls's configuration inside: the same roots, versions and client certificate, for a
+    /// connection made outside ttk's loop (a blocking `rustls::StreamOwned` on a thread of its
+    /// own, as the harness pushes its metrics with).
+    ///
+    /// # Examples
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let connector = ttk_tls::TlsConnector::builder().alpn(&["http/1.1"]).build()?;
+    /// let config = connector.rustls_config();
+    /// assert_eq!(config.alpn_protocols, [b"http/1.1".to_vec()]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn rustls_config(&self) -> Arc<ClientConfig> {
+        Arc::clone(&self.config)
+    }
 }
 
 impl fmt::Debug for TlsConnector {

@@ -14,8 +14,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use prost::bytes::BufMut;
 use prost::encoding::{WireType, encode_key, encode_varint};
+
+use ttk_tls::TlsConnector;
 
 use super::Live;
 
@@ -25,34 +29,117 @@ pub(crate) const EVERY: Duration = Duration::from_secs(5);
 /// How long a push may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Where to push: `http://host:port/path`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The environment variable a bearer token for the receiver is read from (kept out of the
+/// command line, which other users of the machine can read).
+pub(crate) const TOKEN_VARIABLE: &str = "TTK_REMOTE_WRITE_TOKEN";
+
+/// Where to push: `http[s]://[user:password@]host[:port]/path`.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Endpoint {
+    /// Over TLS (`https://`), checked against the system's roots (and `SSL_CERT_FILE`).
+    tls: bool,
+    /// The host, as the certificate must name it.
+    host: String,
+    /// `host:port`.
     authority: String,
     path: String,
+    /// The `Authorization` header's value: Basic from the URL's user and password, else Bearer
+    /// from [`TOKEN_VARIABLE`].
+    authorization: Option<String>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the credentials.
+        f.debug_struct("Endpoint")
+            .field("tls", &self.tls)
+            .field("authority", &self.authority)
+            .field("path", &self.path)
+            .field("authorized", &self.authorization.is_some())
+            .finish()
+    }
 }
 
 impl std::str::FromStr for Endpoint {
     type Err = String;
 
     fn from_str(url: &str) -> Result<Endpoint, String> {
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
-            format!("{url:?}: remote write goes to an http:// URL (https is not supported yet)")
-        })?;
+        let shown = crate::redact_url(url);
+        let (tls, rest) = match url.split_once("://") {
+            Some(("http", rest)) => (false, rest),
+            Some(("https", rest)) => (true, rest),
+            _ => {
+                return Err(format!(
+                    "{shown:?}: remote write goes to an http:// or https:// URL, e.g. \
+                     http://127.0.0.1:9090/api/v1/write"
+                ));
+            }
+        };
         let (authority, path) = match rest.find('/') {
             Some(slash) => (&rest[..slash], &rest[slash..]),
             None => (rest, "/"),
         };
-        if authority.is_empty() || !authority.contains(':') {
+        let (credentials, authority) = match authority.rsplit_once('@') {
+            Some((credentials, authority)) => (Some(credentials), authority),
+            None => (None, authority),
+        };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => {
+                let port: u16 = port
+                    .parse()
+                    .map_err(|_| format!("{shown:?}: the port {port:?} is not a port number"))?;
+                (host, port)
+            }
+            _ => (authority, if tls { 443 } else { 80 }),
+        };
+        if host.is_empty() {
             return Err(format!(
-                "{url:?}: give the host and port, e.g. http://127.0.0.1:9090/api/v1/write"
+                "{shown:?}: give the host, e.g. http://127.0.0.1:9090/api/v1/write"
             ));
         }
+        let authorization = match credentials {
+            Some(credentials) => {
+                let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
+                let pair = format!("{}:{}", percent_decoded(user)?, percent_decoded(password)?);
+                Some(format!("Basic {}", STANDARD.encode(pair)))
+            }
+            None => std::env::var(TOKEN_VARIABLE)
+                .ok()
+                .filter(|token| !token.trim().is_empty())
+                .map(|token| format!("Bearer {}", token.trim())),
+        };
         Ok(Endpoint {
-            authority: authority.to_owned(),
+            tls,
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            authority: format!("{host}:{port}"),
             path: path.to_owned(),
+            authorization,
         })
     }
+}
+
+/// `text` with its `%XX` escapes decoded (a password may hold `@` or `:` escaped).
+fn percent_decoded(text: &str) -> Result<String, String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, after)) = rest.split_first() {
+        if byte == b'%' {
+            let hex = after
+                .get(..2)
+                .and_then(|hex| std::str::from_utf8(hex).ok())
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .ok_or("a bad %-escape in the URL's user or password")?;
+            bytes.push(hex);
+            rest = &after[2..];
+        } else {
+            bytes.push(byte);
+            rest = after;
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| "the URL's user or password is not UTF-8".to_owned())
 }
 
 /// The pushing thread; its last push is made (with the final report) when it is stopped.
@@ -126,22 +213,38 @@ fn push(endpoint: &Endpoint, text: &str) -> io::Result<()> {
     let addr = std::net::ToSocketAddrs::to_socket_addrs(&endpoint.authority)?
         .next()
         .ok_or_else(|| io::Error::other("the address names no host"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
+    let stream = TcpStream::connect_timeout(&addr, TIMEOUT)?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
-    write!(
-        stream,
+    let authorization = endpoint
+        .authorization
+        .as_ref()
+        .map(|value| format!("Authorization: {value}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
         "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: ttk/{}\r\nContent-Type: application/x-protobuf\r\n\
-         Content-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n\
+         Content-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\n{authorization}\
          Content-Length: {}\r\nConnection: close\r\n\r\n",
         endpoint.path,
         endpoint.authority,
         env!("CARGO_PKG_VERSION"),
         body.len()
-    )?;
-    stream.write_all(&body)?;
-    let mut answer = Vec::new();
-    stream.take(64 * 1024).read_to_end(&mut answer)?;
+    );
+    let answer = match endpoint.tls {
+        false => exchange(stream, head.as_bytes(), &body)?,
+        true => {
+            let config = TlsConnector::system_default()?.rustls_config();
+            let name = rustls::pki_types::ServerName::try_from(endpoint.host.clone())
+                .map_err(|error| io::Error::other(format!("{}: {error}", endpoint.host)))?;
+            let connection = rustls::ClientConnection::new(config, name)
+                .map_err(|error| io::Error::other(error.to_string()))?;
+            exchange(
+                rustls::StreamOwned::new(connection, stream),
+                head.as_bytes(),
+                &body,
+            )?
+        }
+    };
     let answer = String::from_utf8_lossy(&answer);
     let status = answer.split(' ').nth(1).unwrap_or_default();
     if status.starts_with('2') {
@@ -152,6 +255,22 @@ fn push(endpoint: &Endpoint, text: &str) -> io::Result<()> {
         "the receiver answered {status}: {}",
         body.trim().chars().take(200).collect::<String>()
     )))
+}
+
+/// Writes `head` and `body` to `stream` and reads the answer (its first 64 KiB) until the
+/// receiver closes; a TLS receiver that closes without saying so still has answered.
+fn exchange(mut stream: impl Read + Write, head: &[u8], body: &[u8]) -> io::Result<Vec<u8>> {
+    stream.write_all(head)?;
+    stream.write_all(body)?;
+    stream.flush()?;
+    let mut answer = Vec::new();
+    match stream.take(64 * 1024).read_to_end(&mut answer) {
+        Ok(_) => Ok(answer),
+        Err(error) if error.kind() == io::ErrorKind::UnexpectedEof && !answer.is_empty() => {
+            Ok(answer)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// A `WriteRequest` of every sample in `text`, all at `timestamp_ms`: field 1 repeated
@@ -274,11 +393,45 @@ mod tests {
     }
 
     #[test]
-    fn endpoints_are_http_urls_with_a_port() {
+    fn endpoints_are_http_or_https_urls() {
         let endpoint: Endpoint = "http://127.0.0.1:9090/api/v1/write".parse().unwrap();
         assert_eq!(endpoint.authority, "127.0.0.1:9090");
         assert_eq!(endpoint.path, "/api/v1/write");
-        assert!("https://x:1/".parse::<Endpoint>().is_err());
-        assert!("http://nohost/".parse::<Endpoint>().is_err());
+        assert!(!endpoint.tls);
+        let endpoint: Endpoint = "https://metrics.example/api/prom/push".parse().unwrap();
+        assert_eq!(
+            (
+                endpoint.tls,
+                endpoint.host.as_str(),
+                endpoint.authority.as_str()
+            ),
+            (true, "metrics.example", "metrics.example:443")
+        );
+        let endpoint: Endpoint = "https://[::1]:8443/w".parse().unwrap();
+        assert_eq!(
+            (endpoint.host.as_str(), endpoint.authority.as_str()),
+            ("::1", "[::1]:8443")
+        );
+        assert_eq!("http://h/".parse::<Endpoint>().unwrap().authority, "h:80");
+        assert!("ftp://x:1/".parse::<Endpoint>().is_err());
+        assert!("http://:9090/".parse::<Endpoint>().is_err());
+        assert!("http://h:port/".parse::<Endpoint>().is_err());
+    }
+
+    #[test]
+    fn a_user_and_password_in_the_url_are_sent_as_basic_and_never_shown() {
+        let endpoint: Endpoint = "https://12345:s%40cret@metrics.example/api/prom/push"
+            .parse()
+            .unwrap();
+        // base64("12345:s@cret")
+        assert_eq!(
+            endpoint.authorization.as_deref(),
+            Some("Basic MTIzNDU6c0BjcmV0")
+        );
+        assert_eq!(endpoint.authority, "metrics.example:443");
+        assert!(!format!("{endpoint:?}").contains("MTIz"));
+        let error = "ftp://12345:s3cret@h/".parse::<Endpoint>().unwrap_err();
+        assert!(!error.contains("s3cret"), "{error}");
+        assert!("http://u:%zz@h/".parse::<Endpoint>().is_err());
     }
 }
