@@ -108,7 +108,17 @@ pub(crate) struct BarrierState {
     /// For a group's barrier: (the loop, the group's number in it), so arrivals reach the group
     /// without looking its name up.
     group_id: Option<(u32, u32)>,
+    /// For a group's barrier: how many members a round needs at least (1, or what
+    /// [`Cx::group_barrier_of`](crate::Cx::group_barrier_of) asked).
+    quorum: usize,
+    /// Rounds of a group's barrier that ended without meeting (a member finished while others
+    /// waited for it), the latest few: their waiters see the error, later rounds go on.
+    failed_rounds: std::collections::VecDeque<(u64, BarrierError)>,
 }
+
+/// How many failed rounds a group's barrier remembers: waiters of a failed round are woken at
+/// once and read it in the next tick, so only rounds failed in the same tick must be kept.
+const FAILED_ROUNDS_KEPT: usize = 16;
 
 impl Barrier {
     /// A barrier for `parties` bots (at least 1).
@@ -166,6 +176,8 @@ impl Barrier {
                 registered_with: None,
                 queued_for_check: false,
                 group_id: None,
+                quorum: 1,
+                failed_rounds: std::collections::VecDeque::new(),
             })),
         }
     }
@@ -180,7 +192,8 @@ impl Barrier {
         &self.inner
     }
 
-    /// How many bots make a round (for a group's barrier: the group's members now, at least 1).
+    /// How many bots make a round (for a group's barrier: the group's members now, at least its
+    /// quorum — 1, or what [`Cx::group_barrier_of`](crate::Cx::group_barrier_of) asked).
     ///
     /// # Examples
     /// ```
@@ -198,7 +211,7 @@ impl Barrier {
                     .map_or(0, |id| meetings.member_count(loop_state, id))
             })
             .unwrap_or(0)
-            .max(1),
+            .max(state.quorum),
         }
     }
 
@@ -324,6 +337,13 @@ impl Future for BarrierWait {
             if let Some((me, round)) = this.arrived {
                 let barrier = this.inner.borrow();
                 if barrier.generation > round {
+                    if let Some((_, error)) = barrier
+                        .failed_rounds
+                        .iter()
+                        .find(|(failed, _)| *failed == round)
+                    {
+                        return Poll::Ready(Err(error.clone()));
+                    }
                     let leader = barrier.generation == round + 1 && barrier.leader == me;
                     return Poll::Ready(Ok(BarrierWaitResult { leader }));
                 }
@@ -362,6 +382,11 @@ impl Future for BarrierWait {
                     // Whether the round is complete is decided at the end of the tick, when the
                     // tick's joins and leaves are known.
                     let name = Rc::clone(name);
+                    // A room that waits to be full waits for its members: one that finishes
+                    // ends the round it is awaited in.
+                    if barrier.quorum > 1 && barrier.parties.insert(me) {
+                        Barriers::of(state).add_party(me, &this.inner);
+                    }
                     drop(barrier);
                     meetings.arrival(state, &name, me, &this.inner);
                 }
@@ -394,6 +419,7 @@ impl BarrierState {
         self.parties.clear();
         self.broken = None;
         self.queued_for_check = false;
+        self.failed_rounds.clear();
     }
 
     /// Records `bot` as waiting; false if it was already.
@@ -461,6 +487,27 @@ impl BarrierState {
     /// How many bots wait.
     pub(crate) fn waiters(&self) -> usize {
         self.place.len()
+    }
+
+    /// How many members a round of this group's barrier needs at least.
+    pub(crate) fn quorum(&self) -> usize {
+        self.quorum
+    }
+
+    /// Sets how many members a round of this group's barrier needs at least.
+    pub(crate) fn set_quorum(&mut self, members: usize) {
+        self.quorum = members.max(1);
+    }
+
+    /// Ends the current round of a group's barrier without a meeting: its waiters see `error`,
+    /// and the next arrivals start a new round.
+    fn fail_round(&mut self, error: BarrierError, state: &LoopState) {
+        if self.failed_rounds.len() == FAILED_ROUNDS_KEPT {
+            self.failed_rounds.pop_front();
+        }
+        self.failed_rounds.push_back((self.generation, error));
+        self.generation += 1;
+        self.wake_all(state);
     }
 
     /// How many waiting bots are members of the barrier's group.
@@ -564,17 +611,34 @@ impl Barriers {
 }
 
 impl Feature for Barriers {
-    /// A fixed barrier one of whose parties is done can no longer complete. (A group's barrier
-    /// carries on with the members left: the bot leaves its groups.)
+    /// A fixed barrier one of whose parties is done can no longer complete. A group's barrier
+    /// carries on with the members left (the bot leaves its groups); one that waits to be full
+    /// ([`Cx::group_barrier_of`](crate::Cx::group_barrier_of)) ends the round others wait in
+    /// for a member that finished, and meets again once the group is full.
     fn bot_exited(&self, state: &LoopState, bot: u32) {
         let barriers = self.inner.borrow_mut().of_party.remove(&bot);
         for barrier in barriers.into_iter().flatten() {
             if let Some(barrier) = barrier.upgrade()
                 && let Ok(mut barrier) = barrier.try_borrow_mut()
-                && barrier.parties.contains(&bot)
+                && barrier.parties.remove(&bot)
             {
-                let bot = state.id_of(bot);
-                barrier.break_with(BarrierError::PartyFinished { bot }, state);
+                let error = BarrierError::PartyFinished {
+                    bot: state.id_of(bot),
+                };
+                match barrier.round {
+                    Round::Fixed(_) => barrier.break_with(error, state),
+                    Round::Group { meetings, .. } => {
+                        let awaited = barrier.place.keys().any(|&waiting| waiting != bot);
+                        // Without it, the group is no longer full.
+                        let short = barrier.group_id(state.id()).is_some_and(|id| {
+                            meetings.is_committed_member(state, id, bot)
+                                && meetings.member_count(state, id) <= barrier.quorum
+                        });
+                        if awaited && short {
+                            barrier.fail_round(error, state);
+                        }
+                    }
+                }
             }
         }
     }
@@ -593,7 +657,8 @@ impl Feature for Barriers {
                 Round::Group { meetings, .. } => barrier
                     .group_id(state.id())
                     .map_or(0, |id| meetings.member_count(state, id))
-                    .max(barrier.place.len()),
+                    .max(barrier.place.len())
+                    .max(barrier.quorum),
             };
             let error = BarrierError::Stalled {
                 arrived: barrier.place.len(),

@@ -312,7 +312,10 @@ impl GroupsInner {
                 .group_id(state.id())
                 .and_then(|id| self.group(id))
                 .map_or(0, |group| group.members.len());
-            if meeting.waiters() > 0 && meeting.members_waiting() == members {
+            if meeting.waiters() > 0
+                && meeting.members_waiting() == members
+                && members >= meeting.quorum()
+            {
                 meeting.release_meeting(state);
             }
         }
@@ -584,6 +587,50 @@ impl<M, W> Cx<M, W> {
             check_home(state, self.index, group, true);
             meeting_of(state, self.index, group)
         })
+    }
+
+    /// The barrier of `group` ([`Cx::group_barrier`]), whose rounds wait until the group has at
+    /// least `members` members, every one of them waiting: a room that fills over time — its
+    /// bots started by a ramp-up or by arrivals — meets only once it is full, however early its
+    /// first bot arrives.
+    ///
+    /// The group has one barrier: this sets how many members its rounds need (the last call's
+    /// `members` stands), and [`Cx::group_barrier`] returns it as set. A member that leaves the
+    /// group is waited for no longer, and the room waits to be full again. A member that
+    /// finishes or panics while others wait for it, leaving the room short, ends their round
+    /// with [`BarrierError::PartyFinished`](crate::BarrierError::PartyFinished); the next round
+    /// waits for the room to fill again. A room that can never fill releases its waiters with
+    /// [`BarrierError::Stalled`](crate::BarrierError::Stalled) once no bot of the loop can come.
+    ///
+    /// # Panics
+    /// In a run on several workers, if the group lives on another worker's loop.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use ttk_core::Cx;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn player(cx: Cx, id: usize) -> u64 {
+    ///     // Players come one tick apart, as a ramp-up starts them: the first one is alone in
+    ///     // the room for three ticks, yet the room meets only when all four are in.
+    ///     for _ in 0..id {
+    ///         ttk_core::yield_!();
+    ///     }
+    ///     cx.join("room");
+    ///     let full = cx.group_barrier_of("room", 4);
+    ///     ttk_core::yield_!(full.wait()).expect("the room fills");
+    ///     cx.members("room").len() as u64 * 100 + ttk_core::tick()
+    /// }
+    ///
+    /// let met = ttk_core::run(4, player);
+    /// assert!(met.iter().all(|m| *m == met[0]), "{met:?}");
+    /// assert_eq!(met[0] / 100, 4);
+    /// ```
+    pub fn group_barrier_of(&self, group: &str, members: usize) -> Barrier {
+        let barrier = self.group_barrier(group);
+        barrier.state().borrow_mut().set_quorum(members);
+        barrier
     }
 }
 

@@ -41,8 +41,8 @@ pub use ttk_core::yield_;
 pub use ttk_core::{
     Arrivals, Barrier, BarrierError, BarrierWait, BarrierWaitResult, BotError, BotErrorKind,
     BotRng, BotSource, Cx, Elapsed, GroupError, IdSlice, Message, MetricsSnapshot, RunEnd,
-    RunError, RunReport, RunSummary, Runtime, Sleep, StopHandle, TickInfo, Transaction, Workers,
-    YieldNow, now, run, sleep, sleep_until, start_bots, tick, timeout, try_run,
+    RunError, RunReport, RunSummary, Runtime, Sleep, Stamp, StopHandle, TickInfo, Transaction,
+    Workers, YieldNow, now, run, sleep, sleep_until, start_bots, tick, timeout, try_run,
 };
 
 pub use ttk_core::{Acquire, Permit, Semaphore, ThinkTime};
