@@ -259,7 +259,9 @@ fn fan_out_latency_is_recorded_from_the_stamp_in_the_message() {
         .sum();
     assert_eq!(recorded, 3);
     assert!(
-        snapshots.iter().all(|snapshot| snapshot.counters.is_empty()),
+        snapshots
+            .iter()
+            .all(|snapshot| snapshot.counters.is_empty()),
         "no clock skew within a process"
     );
 }

@@ -102,6 +102,13 @@ pub struct LoadArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_start_at, help_heading = "Scale out")]
     pub start_at: Option<StartAt>,
 
+    /// The source addresses bots' connections and UDP sockets leave from, in turn: a range
+    /// (`127.0.0.2-127.0.0.250`), a CIDR block (`10.0.0.0/24`) or a list, each an address of
+    /// this machine. One source address reaches one server address and port from at most
+    /// 28,232 ports (Linux's default range); a pool holds more connections to one server.
+    #[arg(long, value_name = "POOL", value_parser = parse_local_ips, help_heading = "Scale out")]
+    pub local_ips: Option<String>,
+
     /// Loops of this process, each on a thread of its own (default: one per core, for tests
     /// that run in parallel; 1 otherwise).
     #[arg(long, value_name = "N", help_heading = "Scale out")]
@@ -153,6 +160,10 @@ pub struct LoadArgs {
     /// lines for the parent to combine.
     #[arg(long, hide = true)]
     pub progress_lines: bool,
+}
+
+fn parse_local_ips(text: &str) -> Result<String, String> {
+    text.parse::<ttk_net::SourcePool>().map(|_| text.to_owned())
 }
 
 fn parse_remote_write(text: &str) -> Result<String, String> {

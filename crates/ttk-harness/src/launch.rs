@@ -51,6 +51,8 @@ pub(crate) struct Launch {
     control: Option<Arc<Control>>,
     /// `--remote-write`, pushing `live`.
     pusher: Option<super::live::remote_write::Pusher>,
+    /// With `--local-ips`: the process's source pool before the run, put back after it.
+    sources_before: Option<Option<Arc<ttk_net::SourcePool>>>,
 }
 
 impl Launch {
@@ -63,6 +65,13 @@ impl Launch {
         loops: usize,
     ) -> Launch {
         let args = &test.args;
+        // Checked when the flag was read; this process's connections and UDP sockets leave
+        // from the pool's addresses in turn, until the run ends.
+        let sources_before = args.local_ips.as_ref().map(|pool| {
+            let before = ttk_net::SourcePool::default_pool();
+            ttk_net::SourcePool::set_default(pool.parse().ok());
+            before
+        });
         let mut report = Report::new(&test.name);
         report.run.parameters = test.parameters();
         // Once: a run without a shard gets a fresh id each time it is asked for one.
@@ -137,6 +146,7 @@ impl Launch {
             started_unix_s,
             wall_start: Instant::now(),
             stopped_before_start,
+            sources_before,
         }
     }
 
@@ -237,7 +247,11 @@ impl Launch {
             started_unix_s,
             wall_start,
             stopped_before_start,
+            sources_before,
         } = self;
+        if let Some(before) = sources_before {
+            ttk_net::SourcePool::set_default(before.map(|pool| (*pool).clone()));
+        }
         let wall = wall_start.elapsed();
         let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);
         // The loops' senders are gone with their runs: this last one ends the collector.

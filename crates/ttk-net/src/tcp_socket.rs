@@ -8,6 +8,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::limits;
 use crate::lookup;
+use crate::source_pool;
 use crate::tcp_stream::TcpStream;
 use crate::to_socket_addrs::ToSocketAddrs;
 
@@ -303,6 +304,9 @@ pub(crate) async fn connect_any_from(
                 continue;
             }
             socket.bind(source)?;
+        } else if let Some(pooled) = source_pool::default_source_for(addr) {
+            // The process's pool (`--local-ips`): each connection from its next address.
+            socket.bind(pooled)?;
         }
         match socket.connect(addr).await {
             Ok(stream) => return Ok(stream),

@@ -7,6 +7,7 @@ use ttk_core::io::IoSource;
 
 use crate::limits;
 use crate::lookup;
+use crate::source_pool;
 use crate::to_socket_addrs::ToSocketAddrs;
 
 /// A UDP socket registered with the bot's loop. Names follow std and tokio.
@@ -77,6 +78,11 @@ impl UdpSocket {
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let mut last_error = None;
         for addr in lookup::literal(&addr, "UdpSocket::bind")? {
+            // Any address and any port: the process's pool (`--local-ips`) chooses the address.
+            let addr = match addr.ip().is_unspecified() && addr.port() == 0 {
+                true => source_pool::default_datagram_source(addr).unwrap_or(addr),
+                false => addr,
+            };
             match std::net::UdpSocket::bind(addr) {
                 Ok(socket) => {
                     socket.set_nonblocking(true)?;
