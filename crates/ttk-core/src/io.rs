@@ -34,6 +34,8 @@ use std::task::Poll;
 use mio::Token;
 use mio::event::Source;
 
+pub use crate::deferred::{bot_seed, next_bot_seed, run_at};
+
 use crate::context::{self, with_loop};
 use crate::io_table::Direction;
 use crate::loop_state::LoopState;

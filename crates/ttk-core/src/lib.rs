@@ -36,6 +36,7 @@ mod bots;
 mod clock;
 mod context;
 mod cx;
+mod deferred;
 mod exchange;
 mod executor;
 mod fast_hash;

@@ -80,6 +80,11 @@ fn initial_state(seed: u64, id: usize) -> u64 {
     splitmix(&mut state)
 }
 
+/// One SplitMix64 step, for other modules' seeds.
+pub(crate) fn splitmix_step(state: &mut u64) -> u64 {
+    splitmix(state)
+}
+
 /// One SplitMix64 step.
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -39,6 +39,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod byte_stream;
+pub mod conditions;
 mod datagram_frames;
 #[cfg(unix)]
 mod fd;
@@ -56,6 +57,7 @@ mod to_socket_addrs;
 mod udp_socket;
 
 pub use byte_stream::ByteStream;
+pub use conditions::{NetMix, NetProfile};
 pub use datagram_frames::DatagramFrames;
 pub use frame_format::{Endian, FrameFormat, LineEnding, PrefixWidth};
 pub use framed::Framed;

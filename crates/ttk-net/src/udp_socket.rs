@@ -2,9 +2,13 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::rc::Rc;
 
 use ttk_core::io::IoSource;
 
+use crate::conditions::NetProfile;
+use crate::conditions::mix::profile_of_running_bot;
+use crate::conditions::udp::Conditioned;
 use crate::limits;
 use crate::lookup;
 use crate::source_pool;
@@ -35,8 +39,11 @@ use crate::to_socket_addrs::ToSocketAddrs;
 /// ```
 #[derive(Debug)]
 pub struct UdpSocket {
-    /// The registered socket.
-    io: IoSource<mio::net::UdpSocket>,
+    /// The registered socket (shared with the loop's sends of datagrams held back).
+    io: Rc<IoSource<mio::net::UdpSocket>>,
+    /// Emulated network conditions, if the socket has any (the run's `--net`, or
+    /// [`UdpSocket::set_conditions`]).
+    conditions: Option<Conditioned>,
 }
 
 impl UdpSocket {
@@ -87,7 +94,10 @@ impl UdpSocket {
                 Ok(socket) => {
                     socket.set_nonblocking(true)?;
                     return Ok(UdpSocket {
-                        io: IoSource::new(mio::net::UdpSocket::from_std(socket))?,
+                        io: Rc::new(IoSource::new(mio::net::UdpSocket::from_std(socket))?),
+                        conditions: profile_of_running_bot().map(|profile| {
+                            Conditioned::new(&profile, ttk_core::io::next_bot_seed())
+                        }),
                     });
                 }
                 Err(error) => last_error = Some(limits::explain(error, None)),
@@ -148,6 +158,9 @@ impl UdpSocket {
     /// assert_eq!(ttk_core::run(1, sends)[0].as_ref().unwrap(), b"ping");
     /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(conditions) = &self.conditions {
+            return conditions.send(&self.io, buf, None).await;
+        }
         self.io.write_with(|socket| socket.send(buf)).await
     }
 
@@ -177,6 +190,9 @@ impl UdpSocket {
     /// assert_eq!(ttk_core::run(1, receives)[0].as_ref().unwrap(), b"pong");
     /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(conditions) = &self.conditions {
+            return Ok(conditions.recv(&self.io, buf).await?.0);
+        }
         self.io.read_with(|socket| socket.recv(buf)).await
     }
 
@@ -201,6 +217,9 @@ impl UdpSocket {
     /// assert_eq!(ttk_core::run(1, sends_to)[0].as_ref().unwrap(), &5);
     /// ```
     pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        if let Some(conditions) = &self.conditions {
+            return conditions.send(&self.io, buf, Some(target)).await;
+        }
         self.io
             .write_with(|socket| socket.send_to(buf, target))
             .await
@@ -232,7 +251,42 @@ impl UdpSocket {
     /// assert_eq!(ttk_core::run(1, echo)[0].as_ref().unwrap(), b"echo me");
     /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        if let Some(conditions) = &self.conditions {
+            return conditions.recv(&self.io, buf).await;
+        }
         self.io.read_with(|socket| socket.recv_from(buf)).await
+    }
+
+    /// Emulates `profile`'s network on this socket from now on (replacing the run's `--net`
+    /// profile, if any): datagrams sent and received are delayed, lost, duplicated, reordered
+    /// and paced as it says (see [`conditions`](crate::conditions)). Its randomness comes from
+    /// the run's seed and the bot; a clear profile takes the conditions away.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::time::Duration;
+    /// use ttk_net::UdpSocket;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn far(_cx: Cx, _id: usize) -> std::io::Result<Duration> {
+    ///     let server = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let mut client = UdpSocket::bind("127.0.0.1:0")?;
+    ///     client.set_conditions(&"delay=40ms".parse().unwrap());
+    ///     let sent = ttk_core::now();
+    ///     ttk_core::yield_!(client.send_to(b"ping", server.local_addr()?))?;
+    ///     let mut buf = [0; 8];
+    ///     ttk_core::yield_!(server.recv_from(&mut buf))?;
+    ///     Ok(ttk_core::now() - sent)
+    /// }
+    ///
+    /// let took = ttk_core::run(1, far).pop().unwrap().unwrap();
+    /// assert!(took >= Duration::from_millis(40), "{took:?}");
+    /// ```
+    pub fn set_conditions(&mut self, profile: &NetProfile) {
+        self.conditions =
+            (!profile.is_clear()).then(|| Conditioned::new(profile, ttk_core::io::next_bot_seed()));
     }
 
     /// The local address.

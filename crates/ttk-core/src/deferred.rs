@@ -1,0 +1,219 @@
+//! Actions the loop runs at a time of its clock, with no bot to wake: how a transport does
+//! something later on its own (a datagram held back to emulate a slow network goes out when
+//! its delay is over, whatever its bot is doing then).
+
+use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::context::with_loop;
+use crate::feature::{Feature, Stage};
+use crate::loop_state::LoopState;
+use crate::timers::Nanos;
+
+/// One action and its time.
+struct Entry {
+    /// On the loop's clock.
+    at: Nanos,
+    /// Order among actions of one time: first asked, first run.
+    seq: u64,
+    action: Box<dyn FnOnce()>,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for Entry {}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Entry {
+    /// Reversed: the heap's top is the earliest.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// A loop's pending actions.
+#[derive(Default)]
+struct Deferred {
+    inner: RefCell<DeferredInner>,
+}
+
+#[derive(Default)]
+struct DeferredInner {
+    heap: BinaryHeap<Entry>,
+    next_seq: u64,
+}
+
+impl Deferred {
+    /// The loop's actions (registered at the first use).
+    fn of(state: &LoopState) -> Rc<Deferred> {
+        state
+            .features()
+            .get_or_insert(Stage::Streams, Deferred::default)
+    }
+}
+
+impl Feature for Deferred {
+    fn time_passed(&self, state: &LoopState, now: Nanos) {
+        let mut due = Vec::new();
+        {
+            let mut inner = self.inner.borrow_mut();
+            while inner.heap.peek().is_some_and(|entry| entry.at <= now) {
+                due.extend(inner.heap.pop());
+            }
+        }
+        // Outside the borrow: an action may ask for another.
+        for entry in due {
+            (entry.action)();
+        }
+        if let Some(next) = self.inner.borrow().heap.peek() {
+            state.wake_features_at(next.at);
+        }
+    }
+
+    fn release(&self) {
+        let dropped = std::mem::take(&mut self.inner.borrow_mut().heap);
+        drop(dropped);
+    }
+}
+
+/// Runs `action` on the running loop once its clock reaches `at` (at once, in the loop's next
+/// wait, if `at` has passed), with no bot woken for it: for transports that act on their own
+/// later. Actions of one time run in the order asked. The loop's clock is virtual under a
+/// virtual clock, so an action an hour away takes no wall time. An action still pending when
+/// the run ends is dropped, not run; it is not work that keeps a run going.
+///
+/// # Panics
+/// Outside a running loop.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+/// use ttk_core::{Cx, Runtime};
+///
+/// #[bot(crate = ttk_core)]
+/// fn later(_cx: Cx, _id: usize) -> (bool, bool) {
+///     let done = Rc::new(Cell::new(false));
+///     let flag = Rc::clone(&done);
+///     let at = ttk_core::now() + Duration::from_millis(30);
+///     ttk_core::io::run_at(at, move || flag.set(true));
+///     ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(20)));
+///     let early = done.get();
+///     ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(20)));
+///     (early, done.get())
+/// }
+///
+/// assert_eq!(Runtime::new().virtual_time(true).run(1, later), [(false, true)]);
+/// ```
+pub fn run_at(at: Instant, action: impl FnOnce() + 'static) {
+    with_loop(|state| {
+        let at = state.clock.since_start(at);
+        let deferred = Deferred::of(state);
+        let mut inner = deferred.inner.borrow_mut();
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        inner.heap.push(Entry {
+            at,
+            seq,
+            action: Box::new(action),
+        });
+        state.wake_features_at(at);
+    });
+}
+
+/// A seed for the random streams of a transport's own — a socket's emulated losses, say — made
+/// from the run's seed (`--seed`) and the running bot's id: the same in every run with the same
+/// seed, different for every bot. `salt` tells apart the streams of one bot (its first socket,
+/// its second…).
+///
+/// # Panics
+/// Outside a running loop.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::{Cx, Runtime};
+///
+/// #[bot(crate = ttk_core)]
+/// fn seeds(_cx: Cx, _id: usize) -> (u64, u64) {
+///     (ttk_core::io::bot_seed(0), ttk_core::io::bot_seed(1))
+/// }
+///
+/// let first = Runtime::new().seed(7).run(2, seeds);
+/// assert_eq!(first, Runtime::new().seed(7).run(2, seeds));
+/// assert_ne!(first[0], first[1]);
+/// assert_ne!(first[0].0, first[0].1);
+/// ```
+pub fn bot_seed(salt: u64) -> u64 {
+    with_loop(|state| {
+        let id = state.id_of(state.current()) as u64;
+        let mut mixed = state.seed()
+            ^ id.wrapping_mul(0xD1B5_4A32_D192_ED03)
+            ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        crate::rng::splitmix_step(&mut mixed)
+    })
+}
+
+/// How many seeds each bot of a loop has taken with [`next_bot_seed`].
+#[derive(Default)]
+struct SeedsTaken {
+    by_bot: RefCell<crate::fast_hash::FastMap<u32, u64>>,
+}
+
+impl Feature for SeedsTaken {
+    fn bot_exited(&self, _state: &LoopState, index: u32) {
+        self.by_bot.borrow_mut().remove(&index);
+    }
+
+    fn release(&self) {
+        self.by_bot.borrow_mut().clear();
+    }
+}
+
+/// The running bot's next seed for a transport's random stream: [`bot_seed`] of 0 at its first
+/// call, of 1 at its second… — so a bot's sockets get the same streams in every run with the
+/// same seed, whatever the other bots made.
+///
+/// # Panics
+/// Outside a running loop.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use ttk_core::{Cx, Runtime};
+///
+/// #[bot(crate = ttk_core)]
+/// fn sockets(_cx: Cx, _id: usize) -> [u64; 2] {
+///     [ttk_core::io::next_bot_seed(), ttk_core::io::next_bot_seed()]
+/// }
+///
+/// let first = Runtime::new().seed(3).run(2, sockets);
+/// assert_eq!(first, Runtime::new().seed(3).run(2, sockets));
+/// assert_ne!(first[0][0], first[0][1]);
+/// ```
+pub fn next_bot_seed() -> u64 {
+    let taken = with_loop(|state| {
+        let seeds = state
+            .features()
+            .get_or_insert(Stage::Streams, SeedsTaken::default);
+        let mut by_bot = seeds.by_bot.borrow_mut();
+        let count = by_bot.entry(state.current()).or_insert(0);
+        *count += 1;
+        *count - 1
+    });
+    bot_seed(taken)
+}

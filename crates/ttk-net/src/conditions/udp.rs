@@ -1,0 +1,262 @@
+//! Network conditions on a UDP socket: datagrams sent go through the link from the bot (lost,
+//! duplicated, held back until their delay is over — then sent by the loop on its own, whatever
+//! the bot is doing); datagrams received go through the link to it (lost, duplicated, held
+//! until due before the bot sees them).
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::{Rc, Weak};
+use std::time::{Duration, Instant};
+
+use ttk_core::io::IoSource;
+
+use super::link::{Fate, Link};
+use super::profile::NetProfile;
+
+/// The largest datagram read from the socket.
+const MOST_DATAGRAM: usize = 65_536;
+/// How long a send the socket refused (its buffer full) waits before it is tried again.
+const RETRY: Duration = Duration::from_millis(1);
+
+/// A datagram held back, with when it goes on.
+struct Held {
+    at: Instant,
+    seq: u64,
+    /// Where it goes (a send on a connected socket has none) or where it came from.
+    peer: Option<SocketAddr>,
+    data: Vec<u8>,
+}
+
+impl PartialEq for Held {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for Held {}
+
+impl PartialOrd for Held {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Held {
+    /// Reversed: a heap's top is the earliest.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// Datagrams on their way out, and when the loop is to send the next.
+#[derive(Default)]
+struct Outgoing {
+    held: BinaryHeap<Held>,
+    /// The time of the earliest send asked of the loop, if one is pending.
+    scheduled: Option<Instant>,
+}
+
+/// The conditions of one socket.
+pub(crate) struct Conditioned {
+    up: RefCell<Link>,
+    down: RefCell<Link>,
+    outgoing: Rc<RefCell<Outgoing>>,
+    incoming: RefCell<BinaryHeap<Held>>,
+    seq: Cell<u64>,
+    /// Where datagrams are read to before they are held.
+    scratch: RefCell<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Conditioned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conditioned")
+            .field("held_out", &self.outgoing.borrow().held.len())
+            .field("held_in", &self.incoming.borrow().len())
+            .finish()
+    }
+}
+
+impl Conditioned {
+    /// `profile`'s conditions, its randomness from `seed`.
+    pub(crate) fn new(profile: &NetProfile, seed: u64) -> Conditioned {
+        Conditioned {
+            up: RefCell::new(Link::new(profile, true, seed)),
+            down: RefCell::new(Link::new(profile, false, seed ^ 0x5DEE_CE66_D1CE_4E5B)),
+            outgoing: Rc::default(),
+            incoming: RefCell::default(),
+            seq: Cell::new(0),
+            scratch: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn next_seq(&self) -> u64 {
+        let seq = self.seq.get();
+        self.seq.set(seq + 1);
+        seq
+    }
+
+    /// Sends `buf` (to `peer`, or to the connected peer) through the link from the bot: what
+    /// is due now goes at once, the rest is held for the loop to send when due.
+    pub(crate) async fn send(
+        &self,
+        io: &Rc<IoSource<mio::net::UdpSocket>>,
+        buf: &[u8],
+        peer: Option<SocketAddr>,
+    ) -> io::Result<usize> {
+        let now = ttk_core::now();
+        let (first, second) = match self.up.borrow_mut().fate(now, buf.len()) {
+            Fate::Lost => return Ok(buf.len()),
+            Fate::Delivered { first, second } => (first, second),
+        };
+        for at in std::iter::once(first).chain(second) {
+            if at <= now {
+                io.write_with(|socket| send_one(socket, buf, peer)).await?;
+                continue;
+            }
+            let held = Held {
+                at,
+                seq: self.next_seq(),
+                peer,
+                data: buf.to_vec(),
+            };
+            let mut outgoing = self.outgoing.borrow_mut();
+            outgoing.held.push(held);
+            if outgoing.scheduled.is_none_or(|scheduled| at < scheduled) {
+                outgoing.scheduled = Some(at);
+                drop(outgoing);
+                schedule(at, Rc::downgrade(io), Rc::downgrade(&self.outgoing));
+            }
+        }
+        Ok(buf.len())
+    }
+
+    /// Receives the next datagram due through the link to the bot into `buf` (truncated to
+    /// it, as UDP does): its length and sender.
+    pub(crate) async fn recv(
+        &self,
+        io: &IoSource<mio::net::UdpSocket>,
+        buf: &mut [u8],
+    ) -> io::Result<(usize, SocketAddr)> {
+        loop {
+            let now = ttk_core::now();
+            let earliest = {
+                let mut incoming = self.incoming.borrow_mut();
+                if incoming.peek().is_some_and(|held| held.at <= now) {
+                    let held = incoming.pop().expect("peeked");
+                    let n = held.data.len().min(buf.len());
+                    buf[..n].copy_from_slice(&held.data[..n]);
+                    let from = held.peer.expect("received datagrams have a sender");
+                    return Ok((n, from));
+                }
+                incoming.peek().map(|held| held.at)
+            };
+            // Drains the socket into the held datagrams; a drain that took something in ends
+            // the wait, so the next is timed from what is held now.
+            let drain = |socket: &mio::net::UdpSocket| self.drain(socket);
+            match earliest {
+                None => io.read_with(drain).await?,
+                Some(at) => {
+                    if let Ok(drained) =
+                        ttk_core::timeout(at.saturating_duration_since(now), io.read_with(drain))
+                            .await
+                    {
+                        drained?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads every datagram the socket has, each through the link to the bot; `WouldBlock` if
+    /// there was none (the socket then has nothing: its next datagram wakes the bot).
+    fn drain(&self, socket: &mio::net::UdpSocket) -> io::Result<()> {
+        let mut scratch = self.scratch.borrow_mut();
+        if scratch.is_empty() {
+            scratch.resize(MOST_DATAGRAM, 0);
+        }
+        let mut took = false;
+        loop {
+            match socket.recv_from(&mut scratch) {
+                Ok((n, from)) => {
+                    took = true;
+                    let now = ttk_core::now();
+                    let Fate::Delivered { first, second } = self.down.borrow_mut().fate(now, n)
+                    else {
+                        continue;
+                    };
+                    let mut incoming = self.incoming.borrow_mut();
+                    for at in std::iter::once(first).chain(second) {
+                        incoming.push(Held {
+                            at,
+                            seq: self.next_seq(),
+                            peer: Some(from),
+                            data: scratch[..n].to_vec(),
+                        });
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    return match took {
+                        true => Ok(()),
+                        false => Err(error),
+                    };
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+/// Sends one datagram on a non-blocking socket.
+fn send_one(
+    socket: &mio::net::UdpSocket,
+    data: &[u8],
+    peer: Option<SocketAddr>,
+) -> io::Result<usize> {
+    match peer {
+        Some(peer) => socket.send_to(data, peer),
+        None => socket.send(data),
+    }
+}
+
+/// Asks the loop to send what is due of `outgoing` at `at`.
+fn schedule(
+    at: Instant,
+    io: Weak<IoSource<mio::net::UdpSocket>>,
+    outgoing: Weak<RefCell<Outgoing>>,
+) {
+    ttk_core::io::run_at(at, move || send_due(io, outgoing));
+}
+
+/// Sends what is due; asks to be called again for the rest. A socket dropped meanwhile takes
+/// its datagrams with it, as a closed socket's queue goes.
+fn send_due(io: Weak<IoSource<mio::net::UdpSocket>>, outgoing: Weak<RefCell<Outgoing>>) {
+    let (Some(socket), Some(queue)) = (io.upgrade(), outgoing.upgrade()) else {
+        return;
+    };
+    let now = ttk_core::now();
+    let mut queue = queue.borrow_mut();
+    queue.scheduled = None;
+    while queue.held.peek().is_some_and(|held| held.at <= now) {
+        let held = queue.held.pop().expect("peeked");
+        match send_one(socket.get_ref(), &held.data, held.peer) {
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                // The socket's buffer is full: try again shortly.
+                queue.held.push(Held {
+                    at: now + RETRY,
+                    ..held
+                });
+                break;
+            }
+            // Sent, or refused for good (as the kernel drops a datagram it cannot route).
+            _ => {}
+        }
+    }
+    if let Some(next) = queue.held.peek().map(|held| held.at) {
+        queue.scheduled = Some(next);
+        drop(queue);
+        schedule(next, io, outgoing);
+    }
+}

@@ -1,0 +1,222 @@
+//! Network conditions on UDP sockets, measured against a real echo server on loopback (a
+//! thread with the standard library's socket, timestamping what arrives): round trips take the
+//! profile's delay each way, with its jitter's spread; losses come at their rate and are the
+//! same for the same seed; a datagram held back goes out when due while its bot sleeps; a
+//! capped link paces what it sends.
+
+use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ttk_core::{Cx, Runtime};
+use ttk_macros::bot;
+use ttk_net::{NetProfile, UdpSocket};
+
+/// What arrived, and when.
+type Arrivals = Vec<(Instant, Vec<u8>)>;
+
+/// An echo server: answers every datagram, and notes when each arrived, until `b"stop"`.
+struct Echo {
+    addr: SocketAddr,
+    arrivals: Arc<Mutex<Arrivals>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Echo {
+    fn start() -> Echo {
+        let socket = StdUdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let addr = socket.local_addr().unwrap();
+        let arrivals = Arc::new(Mutex::new(Vec::new()));
+        let noted = Arc::clone(&arrivals);
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0; 2048];
+            while let Ok((n, from)) = socket.recv_from(&mut buf) {
+                if &buf[..n] == b"stop" {
+                    return;
+                }
+                noted
+                    .lock()
+                    .unwrap()
+                    .push((Instant::now(), buf[..n].to_vec()));
+                let _ = socket.send_to(&buf[..n], from);
+            }
+        });
+        Echo {
+            addr,
+            arrivals,
+            thread: Some(thread),
+        }
+    }
+
+    fn arrivals(&self) -> Arrivals {
+        self.arrivals.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Echo {
+    fn drop(&mut self) {
+        let stopper = StdUdpSocket::bind("127.0.0.1:0").unwrap();
+        let _ = stopper.send_to(b"stop", self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// `pings` round trips through `profile`, each waited for up to `patience`: the round-trip
+/// times of those answered (milliseconds), and the numbers of those that were not.
+#[bot(crate = ttk_core)]
+fn pinger(
+    _cx: Cx,
+    _id: usize,
+    server: SocketAddr,
+    profile: NetProfile,
+    pings: u32,
+    patience: Duration,
+) -> (Vec<f64>, Vec<u32>) {
+    let mut socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_conditions(&profile);
+    let (mut times, mut lost) = (Vec::new(), Vec::new());
+    let mut buf = [0; 64];
+    for ping in 0..pings {
+        let sent = ttk_core::now();
+        ttk_core::yield_!(socket.send_to(&ping.to_be_bytes(), server)).unwrap();
+        // An answer to an earlier ping that came late is not this one's.
+        loop {
+            match ttk_core::yield_!(ttk_core::timeout(patience, socket.recv_from(&mut buf))) {
+                Ok(Ok((4, _))) if buf[..4] == ping.to_be_bytes() => {
+                    times.push((ttk_core::now() - sent).as_secs_f64() * 1e3);
+                    break;
+                }
+                Ok(_) => continue,
+                Err(_) => {
+                    lost.push(ping);
+                    break;
+                }
+            }
+        }
+    }
+    (times, lost)
+}
+
+/// The `q` quantile of sorted `values`.
+fn quantile(values: &[f64], q: f64) -> f64 {
+    values[((values.len() - 1) as f64 * q).round() as usize]
+}
+
+#[test]
+fn round_trips_take_the_delay_each_way_with_its_spread() {
+    let echo = Echo::start();
+    let profile: NetProfile = "delay=20ms±5ms".parse().unwrap();
+    let server = echo.addr;
+    let results = Runtime::new().seed(1).run(50, move |cx, id| {
+        pinger(cx, id, server, profile.clone(), 12, Duration::from_secs(1))
+    });
+    let mut times: Vec<f64> = results
+        .iter()
+        .flat_map(|(times, _)| times.clone())
+        .collect();
+    times.sort_by(f64::total_cmp);
+    assert_eq!(times.len(), 600, "no loss was asked for");
+    // Two uniform delays of 15..25 ms: a triangle on 30..50 ms, its median 40 ms, its 99th
+    // percentile 50 - 10·√0.02 = 48.6 ms; loopback and the loop add a fraction of a ms.
+    let (p50, p99) = (quantile(&times, 0.5), quantile(&times, 0.99));
+    // (Margins for a loaded machine's scheduling, past which a wrong spread would show.)
+    assert!((40.0..42.5).contains(&p50), "p50 {p50:.2} ms");
+    assert!((47.6..52.0).contains(&p99), "p99 {p99:.2} ms");
+    assert!(times[0] >= 30.0, "fastest {:.2} ms", times[0]);
+}
+
+#[test]
+fn losses_come_at_their_rate_and_the_same_for_the_same_seed() {
+    let echo = Echo::start();
+    let server = echo.addr;
+    let lost_with = |seed: u64| {
+        let profile: NetProfile = "loss=10%".parse().unwrap();
+        Runtime::new().seed(seed).run(20, move |cx, id| {
+            pinger(
+                cx,
+                id,
+                server,
+                profile.clone(),
+                50,
+                Duration::from_millis(100),
+            )
+        })
+    };
+    let first = lost_with(9);
+    let lost: usize = first.iter().map(|(_, lost)| lost.len()).sum();
+    // Each way 10 %: 19 % of 1,000 round trips lost (a standard deviation of 12).
+    assert!((140..240).contains(&lost), "{lost} of 1000 lost");
+    let again = lost_with(9);
+    let losses = |results: &[(Vec<f64>, Vec<u32>)]| -> Vec<Vec<u32>> {
+        results.iter().map(|(_, lost)| lost.clone()).collect()
+    };
+    assert_eq!(
+        losses(&first),
+        losses(&again),
+        "one seed, one pattern of losses"
+    );
+    assert_ne!(losses(&first), losses(&lost_with(10)));
+}
+
+/// Sends one datagram through a 50 ms delay, then sleeps 300 ms.
+#[bot(crate = ttk_core)]
+fn sender_that_sleeps(_cx: Cx, _id: usize, server: SocketAddr) -> Instant {
+    let mut socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_conditions(&"delay=50ms".parse().unwrap());
+    let sent = Instant::now();
+    ttk_core::yield_!(socket.send_to(b"late", server)).unwrap();
+    ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(300)));
+    sent
+}
+
+#[test]
+fn a_held_datagram_goes_out_when_due_while_its_bot_sleeps() {
+    let echo = Echo::start();
+    let server = echo.addr;
+    let sent = ttk_core::run(1, move |cx, id| sender_that_sleeps(cx, id, server))[0];
+    let arrivals = echo.arrivals();
+    assert_eq!(arrivals.len(), 1);
+    let after = arrivals[0].0 - sent;
+    assert!(
+        (Duration::from_millis(50)..Duration::from_millis(80)).contains(&after),
+        "arrived {after:?} after it was sent"
+    );
+}
+
+/// Sends 20 datagrams of 1,250 bytes at once through a 1 Mbit/s link.
+#[bot(crate = ttk_core)]
+fn burst(_cx: Cx, _id: usize, server: SocketAddr) -> Instant {
+    let mut socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_conditions(&"up=1mbit".parse().unwrap());
+    let sent = Instant::now();
+    for k in 0..20u8 {
+        ttk_core::yield_!(socket.send_to(&[k; 1250], server)).unwrap();
+    }
+    ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(400)));
+    sent
+}
+
+#[test]
+fn a_capped_link_paces_its_datagrams() {
+    let echo = Echo::start();
+    let server = echo.addr;
+    let sent = ttk_core::run(1, move |cx, id| burst(cx, id, server))[0];
+    let arrivals = echo.arrivals();
+    assert_eq!(arrivals.len(), 20);
+    // 10 ms of the link each, in order: the last at 200 ms.
+    for (k, (at, data)) in arrivals.iter().enumerate() {
+        assert_eq!(data[0] as usize, k, "in order");
+        let expected = Duration::from_millis(10 * (k as u64 + 1));
+        let after = *at - sent;
+        assert!(
+            after >= expected && after < expected + Duration::from_millis(25),
+            "datagram {k} after {after:?}, due at {expected:?}"
+        );
+    }
+}
