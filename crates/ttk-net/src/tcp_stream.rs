@@ -2,9 +2,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::rc::Rc;
 
 use ttk_core::io::IoSource;
 
+use crate::conditions::NetProfile;
+use crate::conditions::mix::profile_of_running_bot;
+use crate::conditions::tcp::ConditionedStream;
 use crate::tcp_socket;
 use crate::to_socket_addrs::ToSocketAddrs;
 
@@ -34,8 +38,11 @@ use crate::to_socket_addrs::ToSocketAddrs;
 /// ```
 #[derive(Debug)]
 pub struct TcpStream {
-    /// The registered socket.
-    io: IoSource<mio::net::TcpStream>,
+    /// The registered socket (shared with the loop's writes of bytes held back).
+    io: Rc<IoSource<mio::net::TcpStream>>,
+    /// Emulated network conditions, if the stream has any (the run's `--net`, or
+    /// [`TcpStream::set_conditions`]).
+    conditions: Option<ConditionedStream>,
 }
 
 impl TcpStream {
@@ -127,7 +134,9 @@ impl TcpStream {
     /// Registers a mio stream with the running loop.
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
-            io: IoSource::new(stream)?,
+            io: Rc::new(IoSource::new(stream)?),
+            conditions: profile_of_running_bot()
+                .map(|profile| ConditionedStream::new(&profile, ttk_core::io::next_bot_seed())),
         })
     }
 
@@ -178,6 +187,9 @@ impl TcpStream {
     /// assert_eq!((got.as_slice(), after), (&b"bye"[..], 0));
     /// ```
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(conditions) = &self.conditions {
+            return conditions.read(&self.io, buf).await;
+        }
         let n = self.io.read_with(|mut stream| stream.read(buf)).await?;
         if n > 0 && n < buf.len() {
             // The queue is empty: the next read waits for the event of the next bytes instead
@@ -256,6 +268,9 @@ impl TcpStream {
     /// assert_eq!(ttk_core::run(1, writes)[0].as_ref().unwrap(), &5);
     /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(conditions) = &self.conditions {
+            return conditions.write(&self.io, buf).await;
+        }
         self.io.write_with(|mut stream| stream.write(buf)).await
     }
 
@@ -320,7 +335,44 @@ impl TcpStream {
     /// assert_eq!(ttk_core::run(1, half_close)[0].as_ref().unwrap(), &0);
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        if let Some(conditions) = &self.conditions {
+            return conditions.shutdown(&self.io, how);
+        }
         self.io.get_ref().shutdown(how)
+    }
+
+    /// Emulates `profile`'s network on this stream from now on (replacing the run's `--net`
+    /// profile, if any): bytes written and read are delayed and paced as it says, in order; a
+    /// lost segment arrives a retransmission timeout (200 ms) late, as TCP resends it (see
+    /// [`conditions`](crate::conditions)). A clear profile takes the conditions away (bytes
+    /// already held still go when due).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::time::Duration;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn far(_cx: Cx, _id: usize) -> std::io::Result<Duration> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let mut client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     client.set_conditions(&"delay=30ms".parse().unwrap());
+    ///     let sent = ttk_core::now();
+    ///     ttk_core::yield_!(client.write_all(b"ping"))?;
+    ///     let mut buf = [0; 4];
+    ///     ttk_core::yield_!(server.read_exact(&mut buf))?;
+    ///     Ok(ttk_core::now() - sent)
+    /// }
+    ///
+    /// let took = ttk_core::run(1, far).pop().unwrap().unwrap();
+    /// assert!(took >= Duration::from_millis(30), "{took:?}");
+    /// ```
+    pub fn set_conditions(&mut self, profile: &NetProfile) {
+        self.conditions = (!profile.is_clear())
+            .then(|| ConditionedStream::new(profile, ttk_core::io::next_bot_seed()));
     }
 
     /// The remote address.

@@ -220,3 +220,96 @@ fn a_capped_link_paces_its_datagrams() {
         );
     }
 }
+
+/// A TCP server on a thread: for each connection, echoes until the client closes, or (if the
+/// client's first byte is `b'S'`) sends `stream_bytes` and closes.
+fn tcp_server(stream_bytes: usize) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                use std::io::{Read as _, Write as _};
+                let mut buf = [0; 4096];
+                loop {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) if buf[0] == b'S' => {
+                            let _ = n;
+                            let _ = stream.write_all(&vec![7; stream_bytes]);
+                            return;
+                        }
+                        Ok(n) => {
+                            if stream.write_all(&buf[..n]).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// 20 round trips of 16 bytes over a stream through `profile`: their times (ms).
+#[bot(crate = ttk_core)]
+fn stream_pinger(_cx: Cx, _id: usize, server: SocketAddr, profile: NetProfile) -> Vec<f64> {
+    let mut stream = ttk_core::yield_!(ttk_net::TcpStream::connect(server)).unwrap();
+    stream.set_conditions(&profile);
+    let mut times = Vec::new();
+    let mut buf = [0; 16];
+    for ping in 0..20u8 {
+        let sent = ttk_core::now();
+        ttk_core::yield_!(stream.write_all(&[ping; 16])).unwrap();
+        ttk_core::yield_!(stream.read_exact(&mut buf)).unwrap();
+        assert_eq!(buf, [ping; 16]);
+        times.push((ttk_core::now() - sent).as_secs_f64() * 1e3);
+    }
+    times
+}
+
+#[test]
+fn a_streams_round_trips_take_the_delay_each_way_in_order() {
+    let server = tcp_server(0);
+    let profile: NetProfile = "delay=25ms±10ms".parse().unwrap();
+    let results = ttk_core::run(10, move |cx, id| stream_pinger(cx, id, server, profile.clone()));
+    let mut times: Vec<f64> = results.concat();
+    times.sort_by(f64::total_cmp);
+    // Each way 15..35 ms (a stream keeps order, so a byte never beats the one before).
+    assert!(times[0] >= 30.0, "fastest {:.2} ms", times[0]);
+    let p50 = quantile(&times, 0.5);
+    assert!((45.0..57.0).contains(&p50), "p50 {p50:.2} ms");
+    assert!(times[times.len() - 1] < 80.0, "slowest {:.2}", times[times.len() - 1]);
+}
+
+/// Asks the server for its stream and reads it to its end through a 1 Mbit/s link: how long
+/// it took, and how many bytes came.
+#[bot(crate = ttk_core)]
+fn download(_cx: Cx, _id: usize, server: SocketAddr) -> (Duration, usize) {
+    let mut stream = ttk_core::yield_!(ttk_net::TcpStream::connect(server)).unwrap();
+    stream.set_conditions(&"down=1mbit delay=20ms".parse().unwrap());
+    let started = ttk_core::now();
+    ttk_core::yield_!(stream.write_all(b"S")).unwrap();
+    let mut buf = vec![0; 8192];
+    let mut got = 0;
+    loop {
+        match ttk_core::yield_!(stream.read(&mut buf)).unwrap() {
+            0 => return (ttk_core::now() - started, got),
+            n => got += n,
+        }
+    }
+}
+
+#[test]
+fn a_capped_stream_downloads_at_its_rate_and_ends_after_its_last_byte() {
+    // 125,000 bytes are a megabit: a second at 1 Mbit/s, plus 20 ms each way.
+    let server = tcp_server(125_000);
+    let (took, got) = ttk_core::run(1, move |cx, id| download(cx, id, server))[0];
+    assert_eq!(got, 125_000);
+    assert!(
+        (Duration::from_millis(1_000)..Duration::from_millis(1_300)).contains(&took),
+        "took {took:?}"
+    );
+}

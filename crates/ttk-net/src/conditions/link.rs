@@ -5,6 +5,10 @@ use std::time::{Duration, Instant};
 
 use super::profile::{NetProfile, Spread};
 
+/// What a lost TCP segment costs: the sender sees the loss only when its retransmission timer
+/// runs out (Linux waits 200 ms at the least), and everything after waits for it.
+pub(crate) const RETRANSMISSION: Duration = Duration::from_millis(200);
+
 /// The most a capped link holds back: past a second of backlog it drops what comes (a router's
 /// queue is not endless; netem's default holds 1,000 packets).
 const MOST_BACKLOG: Duration = Duration::from_secs(1);
@@ -36,6 +40,8 @@ pub(crate) struct Link {
     free_at: Option<Instant>,
     /// The random stream's state (SplitMix64).
     rng: u64,
+    /// When the last bytes of a stream arrive: a stream's bytes keep their order.
+    stream_last: Option<Instant>,
 }
 
 impl Link {
@@ -55,6 +61,7 @@ impl Link {
             },
             free_at: None,
             rng: seed,
+            stream_last: None,
         }
     }
 
@@ -81,11 +88,38 @@ impl Link {
         Fate::Delivered { first, second }
     }
 
+    /// When `len` bytes of a stream that enter the link at `now` arrive: paced by the cap and
+    /// delayed, a lost segment [`RETRANSMISSION`] later (TCP sends it again), and never before
+    /// the bytes before them (TCP delivers in order; duplicates and reordering do not show).
+    pub(crate) fn stream_arrival(&mut self, now: Instant, len: usize) -> Instant {
+        let departs = match self.bits {
+            None => now,
+            Some(bits) => {
+                let start = self.free_at.filter(|free| *free > now).unwrap_or(now);
+                let sending = Duration::from_secs_f64(len as f64 * 8.0 / bits as f64);
+                self.free_at = Some(start + sending);
+                start + sending
+            }
+        };
+        let mut arrives = departs + self.jittered();
+        if self.loss > 0.0 && self.uniform() < self.loss {
+            arrives += RETRANSMISSION;
+        }
+        let arrives = self.stream_last.map_or(arrives, |last| arrives.max(last));
+        self.stream_last = Some(arrives);
+        arrives
+    }
+
     /// One datagram's delay: none for a reordered one, else the delay with its jitter.
     fn delay(&mut self) -> Duration {
         if self.reorder > 0.0 && self.uniform() < self.reorder {
             return Duration::ZERO;
         }
+        self.jittered()
+    }
+
+    /// The delay with its jitter.
+    fn jittered(&mut self) -> Duration {
         if self.jitter_ns == 0.0 {
             return Duration::from_nanos(self.delay_ns as u64);
         }
@@ -189,6 +223,21 @@ mod tests {
             fates.contains(&Fate::Lost),
             "a second of backlog is the most"
         );
+    }
+
+    #[test]
+    fn a_streams_bytes_keep_their_order_and_a_loss_costs_a_retransmission() {
+        let mut jittery = link("delay=20ms±15ms");
+        let now = Instant::now();
+        let mut last = now;
+        for k in 0..1_000 {
+            let at = jittery.stream_arrival(now + Duration::from_micros(k), 100);
+            assert!(at >= last);
+            last = at;
+        }
+        let mut lossy = link("loss=100% delay=10ms");
+        let at = lossy.stream_arrival(now, 100);
+        assert_eq!(at - now, Duration::from_millis(10) + RETRANSMISSION);
     }
 
     #[test]

@@ -1,0 +1,299 @@
+//! Network conditions on a TCP stream: bytes written go through the link from the bot — held
+//! until due, then written by the loop on its own, in order, paced by the cap; bytes read go
+//! through the link to the bot — taken from the socket and held until due. A lost segment
+//! arrives a retransmission timeout late, as TCP resends it; duplicates and reordering do not
+//! show on a stream.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::{self, Read as _, Write as _};
+use std::net::Shutdown;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use ttk_core::io::IoSource;
+
+use super::link::Link;
+use super::profile::NetProfile;
+
+/// Bytes read from the socket at once.
+const READ_CHUNK: usize = 65_536;
+/// The most bytes held on either side: past it, writes wait and reads leave the rest in the
+/// kernel (whose window then slows the peer, as a slow link's would).
+const MOST_HELD: usize = 1 << 20;
+/// How long a write the socket refused (its buffer full) waits before it is tried again.
+const RETRY: Duration = Duration::from_millis(1);
+
+/// Bytes held back, and when they go on.
+struct Chunk {
+    at: Instant,
+    data: Vec<u8>,
+    /// How much of `data` has gone already.
+    done: usize,
+}
+
+/// What is written but not yet sent.
+#[derive(Default)]
+struct Outgoing {
+    chunks: VecDeque<Chunk>,
+    held: usize,
+    /// The time of the earliest write asked of the loop, if one is pending.
+    scheduled: Option<Instant>,
+    /// Why a write the loop made failed: the bot's next operation says so.
+    failed: Option<io::ErrorKind>,
+    /// Shut the writing side once everything is sent.
+    shutdown: bool,
+}
+
+/// What is read but not yet due.
+#[derive(Default)]
+struct Incoming {
+    chunks: VecDeque<Chunk>,
+    held: usize,
+    /// When the peer's close reaches the bot, once read.
+    end_at: Option<Instant>,
+    /// A read error, for the bot once what came before is delivered.
+    failed: Option<io::Error>,
+}
+
+/// The conditions of one stream.
+pub(crate) struct ConditionedStream {
+    up: RefCell<Link>,
+    down: RefCell<Link>,
+    outgoing: Rc<RefCell<Outgoing>>,
+    incoming: RefCell<Incoming>,
+    scratch: RefCell<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ConditionedStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConditionedStream")
+            .field("held_out", &self.outgoing.borrow().held)
+            .field("held_in", &self.incoming.borrow().held)
+            .finish()
+    }
+}
+
+type Socket = IoSource<mio::net::TcpStream>;
+
+impl ConditionedStream {
+    /// `profile`'s conditions, its randomness from `seed`.
+    pub(crate) fn new(profile: &NetProfile, seed: u64) -> ConditionedStream {
+        ConditionedStream {
+            up: RefCell::new(Link::new(profile, true, seed)),
+            down: RefCell::new(Link::new(profile, false, seed ^ 0x5DEE_CE66_D1CE_4E5B)),
+            outgoing: Rc::default(),
+            incoming: RefCell::default(),
+            scratch: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Takes `buf` to send when it is due; waits while too much is held already.
+    pub(crate) async fn write(&self, io: &Rc<Socket>, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            let wait = {
+                let outgoing = self.outgoing.borrow();
+                if let Some(kind) = outgoing.failed {
+                    return Err(kind.into());
+                }
+                if outgoing.held < MOST_HELD || buf.is_empty() {
+                    None
+                } else {
+                    Some(outgoing.chunks.front().map_or(RETRY, |chunk| {
+                        chunk
+                            .at
+                            .saturating_duration_since(ttk_core::now())
+                            .max(RETRY)
+                    }))
+                }
+            };
+            match wait {
+                Some(wait) => ttk_core::sleep(wait).await,
+                None => break,
+            }
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let now = ttk_core::now();
+        let at = self.up.borrow_mut().stream_arrival(now, buf.len());
+        let mut outgoing = self.outgoing.borrow_mut();
+        outgoing.held += buf.len();
+        outgoing.chunks.push_back(Chunk {
+            at,
+            data: buf.to_vec(),
+            done: 0,
+        });
+        if outgoing.scheduled.is_none_or(|scheduled| at < scheduled) {
+            outgoing.scheduled = Some(at);
+            drop(outgoing);
+            schedule(at, Rc::clone(io), Rc::clone(&self.outgoing));
+        }
+        Ok(buf.len())
+    }
+
+    /// Shuts `how` once what is held is sent (the reading side at once).
+    pub(crate) fn shutdown(&self, io: &Socket, how: Shutdown) -> io::Result<()> {
+        if how == Shutdown::Read {
+            return io.get_ref().shutdown(how);
+        }
+        let mut outgoing = self.outgoing.borrow_mut();
+        if outgoing.chunks.is_empty() {
+            return io.get_ref().shutdown(how);
+        }
+        outgoing.shutdown = true;
+        if how == Shutdown::Both {
+            return io.get_ref().shutdown(Shutdown::Read);
+        }
+        Ok(())
+    }
+
+    /// Reads what is due into `buf`, waiting until something is; `Ok(0)` once the peer's
+    /// close is due.
+    pub(crate) async fn read(&self, io: &Socket, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let now = ttk_core::now();
+            let earliest = {
+                let mut incoming = self.incoming.borrow_mut();
+                if let Some(chunk) = incoming.chunks.front_mut().filter(|chunk| chunk.at <= now) {
+                    let n = (chunk.data.len() - chunk.done).min(buf.len());
+                    buf[..n].copy_from_slice(&chunk.data[chunk.done..chunk.done + n]);
+                    chunk.done += n;
+                    if chunk.done == chunk.data.len() {
+                        incoming.chunks.pop_front();
+                    }
+                    incoming.held -= n;
+                    return Ok(n);
+                }
+                if incoming.chunks.is_empty() {
+                    if let Some(error) = incoming.failed.take() {
+                        return Err(error);
+                    }
+                    if incoming.end_at.is_some_and(|end| end <= now) {
+                        return Ok(0);
+                    }
+                }
+                match incoming.chunks.front() {
+                    Some(chunk) => Some(chunk.at),
+                    None => incoming.end_at,
+                }
+            };
+            let ended = self.incoming.borrow().end_at.is_some();
+            let full = self.incoming.borrow().held >= MOST_HELD;
+            match earliest {
+                // Nothing more comes from the socket, or no room for it: wait for what is held.
+                Some(at) if ended || full => {
+                    ttk_core::sleep(at.saturating_duration_since(now)).await;
+                }
+                None => io.read_with(|stream| self.drain(stream)).await?,
+                Some(at) => {
+                    let wait = at.saturating_duration_since(now);
+                    let drain = io.read_with(|stream| self.drain(stream));
+                    if let Ok(drained) = ttk_core::timeout(wait, drain).await {
+                        drained?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes what the socket has (up to [`MOST_HELD`]) through the link to the bot;
+    /// `WouldBlock` if it had nothing.
+    fn drain(&self, mut stream: &mio::net::TcpStream) -> io::Result<()> {
+        let mut scratch = self.scratch.borrow_mut();
+        if scratch.is_empty() {
+            scratch.resize(READ_CHUNK, 0);
+        }
+        let mut took = false;
+        loop {
+            let mut incoming = self.incoming.borrow_mut();
+            if incoming.held >= MOST_HELD || incoming.end_at.is_some() {
+                return Ok(());
+            }
+            match stream.read(&mut scratch) {
+                Ok(0) => {
+                    let now = ttk_core::now();
+                    let end = self.down.borrow_mut().stream_arrival(now, 0);
+                    incoming.end_at = Some(end);
+                    return Ok(());
+                }
+                Ok(n) => {
+                    took = true;
+                    let now = ttk_core::now();
+                    let at = self.down.borrow_mut().stream_arrival(now, n);
+                    incoming.held += n;
+                    incoming.chunks.push_back(Chunk {
+                        at,
+                        data: scratch[..n].to_vec(),
+                        done: 0,
+                    });
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    return match took {
+                        true => Ok(()),
+                        false => Err(error),
+                    };
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    // After what came before it, as the peer's close would be.
+                    incoming.failed = Some(error);
+                    let now = ttk_core::now();
+                    incoming.end_at = Some(self.down.borrow_mut().stream_arrival(now, 0));
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Asks the loop to write what is due of `outgoing` at `at`; the loop holds the socket until
+/// everything is written (a dropped stream's bytes still go, as the kernel's would).
+fn schedule(at: Instant, io: Rc<Socket>, outgoing: Rc<RefCell<Outgoing>>) {
+    ttk_core::io::run_at(at, move || write_due(io, outgoing));
+}
+
+/// Writes what is due, in order; asks to be called again for the rest.
+fn write_due(io: Rc<Socket>, outgoing: Rc<RefCell<Outgoing>>) {
+    let now = ttk_core::now();
+    let mut queue = outgoing.borrow_mut();
+    queue.scheduled = None;
+    let mut next = None;
+    while let Some(chunk) = queue.chunks.front_mut() {
+        if chunk.at > now {
+            next = Some(chunk.at);
+            break;
+        }
+        match io.get_ref().write(&chunk.data[chunk.done..]) {
+            Ok(n) => {
+                chunk.done += n;
+                let finished = chunk.done == chunk.data.len();
+                queue.held -= n;
+                if finished {
+                    queue.chunks.pop_front();
+                }
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                // The socket's buffer is full: try again shortly.
+                next = Some(now + RETRY);
+                break;
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => {
+                queue.failed = Some(error.kind());
+                queue.chunks.clear();
+                queue.held = 0;
+                return;
+            }
+        }
+    }
+    if queue.chunks.is_empty() && queue.shutdown {
+        queue.shutdown = false;
+        let _ = io.get_ref().shutdown(Shutdown::Write);
+    }
+    if let Some(next) = next {
+        queue.scheduled = Some(next);
+        drop(queue);
+        schedule(next, io, outgoing);
+    }
+}
