@@ -62,6 +62,8 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
         "ttk-examples",
         "--bin",
         "echo_target",
+        "--example",
+        "udp_storm",
     ])?;
 
     let mut figures = Vec::new();
@@ -92,6 +94,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
     record(crate::workers::figures());
     record(crate::metrics::probe_figures());
     record(crate::net::figures());
+    record(crate::conditions::figures());
     record(crate::ws::figures());
     record(crate::day::figures());
     record(crate::live::figures());

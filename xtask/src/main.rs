@@ -24,6 +24,9 @@
 //!   one nginx, watched through nginx's `stub_status`; writes `target/ttk-bench/hold-http.json`;
 //!   exits with status 1 unless nginx saw them all open at once, no request failed, and ttk's
 //!   successes equal nginx's access log.
+//! - `cargo xtask conditions`: only the network conditions rows of `cargo xtask bench`:
+//!   `udp_storm` plain and with `--net delay=1ms` (CPU per datagram, at most 10 % more).
+//!   Exits with status 1 if the target is missed.
 //! - `cargo xtask live`: only the live rows of `cargo xtask bench`: `ttk http -c 100` plain and
 //!   with its dashboard open and scraped every second, in interleaved rounds (CPU per request,
 //!   at most 2 % more watched; `TTK_BENCH_LIVE_ROUNDS` sets the rounds). Exits with status 1
@@ -47,6 +50,7 @@
 
 mod bench;
 mod cargo;
+mod conditions;
 mod criterion;
 mod day;
 mod fuzz;
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
             }
         },
         Some("live") if rest.is_empty() => live::run(),
+        Some("conditions") if rest.is_empty() => conditions::run(),
         Some("live-soak") => match live::SoakPlan::parse(&rest) {
             Ok(plan) => live::soak(&plan),
             Err(error) => {
@@ -126,6 +131,7 @@ fn main() -> ExitCode {
             eprintln!("       {}", hold::USAGE);
             eprintln!("       {}", hold_http::USAGE);
             eprintln!("       cargo xtask live");
+            eprintln!("       cargo xtask conditions");
             eprintln!("       {}", live::SOAK_USAGE);
             eprintln!("       {}", peers::USAGE);
             eprintln!("       {}", fuzz::USAGE);

@@ -43,6 +43,7 @@ use std::time::Duration;
 
 pub(crate) use client::run_pinned;
 use client::{Client, Kind};
+pub(crate) use measure::pin;
 use summary::{Sample, Summary};
 pub(crate) use ttk::parse as parse_ttk;
 

@@ -92,6 +92,13 @@ pub(crate) struct LoadFlags {
     #[arg(long, value_name = "ADDRS", value_parser = parse_sources, help_heading = "Scale out")]
     pub(crate) local_ips: Option<Sources>,
 
+    /// Emulate a network on every connection: a preset (lte, 3g, lossy-wifi,
+    /// intercontinental), settings (`delay=80ms±20ms loss=2% rate=1mbit up=… down=…`, each
+    /// direction; loss on TCP costs a 200 ms retransmission) or a mix over the connections
+    /// (`lte:70%,3g:30%`) [tc netem, Chrome DevTools throttling]
+    #[arg(long, value_name = "PROFILE", help_heading = "Load")]
+    pub(crate) net: Option<String>,
+
     /// Serve a live dashboard of the run: the report's page, updated every second, with
     /// /status, /report.json and Prometheus' /metrics (`--dashboard` alone: a free port on
     /// 127.0.0.1, printed at the start; `--dashboard=0.0.0.0:8089` to be seen from elsewhere)
@@ -271,6 +278,9 @@ impl LoadFlags {
         }
         if let Some(url) = &self.remote_write {
             args.extend(["--remote-write".into(), url.clone()]);
+        }
+        if let Some(net) = &self.net {
+            args.extend(["--net".into(), net.clone()]);
         }
         if let Some(token) = &self.dashboard_token {
             args.extend(["--dashboard-token".into(), token.clone()]);

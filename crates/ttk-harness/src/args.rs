@@ -102,6 +102,13 @@ pub struct LoadArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_start_at, help_heading = "Scale out")]
     pub start_at: Option<StartAt>,
 
+    /// Emulate a network on every socket the bots make: a preset (lte, 3g, lossy-wifi,
+    /// intercontinental), settings (`delay=80ms±20ms loss=2% dup=1% reorder=5% rate=1mbit
+    /// up=… down=…`, each direction) or a mix over the bots (`lte:70%,3g:30%`), drawn from
+    /// --seed. Recorded in the report's parameters.
+    #[arg(long, value_name = "PROFILE", value_parser = parse_net, help_heading = "Load")]
+    pub net: Option<String>,
+
     /// The source addresses bots' connections and UDP sockets leave from, in turn: a range
     /// (`127.0.0.2-127.0.0.250`), a CIDR block (`10.0.0.0/24`) or a list, each an address of
     /// this machine. One source address reaches one server address and port from at most
@@ -160,6 +167,10 @@ pub struct LoadArgs {
     /// lines for the parent to combine.
     #[arg(long, hide = true)]
     pub progress_lines: bool,
+}
+
+fn parse_net(text: &str) -> Result<String, String> {
+    text.parse::<ttk_net::NetMix>().map(|mix| mix.to_string())
 }
 
 fn parse_local_ips(text: &str) -> Result<String, String> {

@@ -53,6 +53,8 @@ pub(crate) struct Launch {
     pusher: Option<super::live::remote_write::Pusher>,
     /// With `--local-ips`: the process's source pool before the run, put back after it.
     sources_before: Option<Option<Arc<ttk_net::SourcePool>>>,
+    /// With `--net`: the process's network mix before the run, put back after it.
+    net_before: Option<Option<Arc<ttk_net::NetMix>>>,
 }
 
 impl Launch {
@@ -70,6 +72,12 @@ impl Launch {
         let sources_before = args.local_ips.as_ref().map(|pool| {
             let before = ttk_net::SourcePool::default_pool();
             ttk_net::SourcePool::set_default(pool.parse().ok());
+            before
+        });
+        // Likewise the network every bot's sockets emulate.
+        let net_before = args.net.as_ref().map(|mix| {
+            let before = ttk_net::NetMix::default_mix();
+            ttk_net::NetMix::set_default(mix.parse().ok());
             before
         });
         let mut report = Report::new(&test.name);
@@ -147,6 +155,7 @@ impl Launch {
             wall_start: Instant::now(),
             stopped_before_start,
             sources_before,
+            net_before,
         }
     }
 
@@ -248,9 +257,13 @@ impl Launch {
             wall_start,
             stopped_before_start,
             sources_before,
+            net_before,
         } = self;
         if let Some(before) = sources_before {
             ttk_net::SourcePool::set_default(before.map(|pool| (*pool).clone()));
+        }
+        if let Some(before) = net_before {
+            ttk_net::NetMix::set_default(before.map(|mix| (*mix).clone()));
         }
         let wall = wall_start.elapsed();
         let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);

@@ -139,6 +139,7 @@ impl<A> LoadTest<A> {
             seed: args.seed,
             target: args.target.clone(),
             start_at: args.start_at.as_ref().map(|at| at.as_str().to_owned()),
+            net: args.net.clone(),
             command_line: redact_token(&self.command_line),
         }
     }

@@ -30,6 +30,7 @@
 mod link;
 pub(crate) mod mix;
 mod profile;
+pub(crate) mod shared_io;
 pub(crate) mod tcp;
 pub(crate) mod udp;
 

@@ -2,12 +2,12 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::rc::Rc;
 
 use ttk_core::io::IoSource;
 
 use crate::conditions::NetProfile;
 use crate::conditions::mix::profile_of_running_bot;
+use crate::conditions::shared_io::SharedIo;
 use crate::conditions::tcp::ConditionedStream;
 use crate::tcp_socket;
 use crate::to_socket_addrs::ToSocketAddrs;
@@ -38,11 +38,12 @@ use crate::to_socket_addrs::ToSocketAddrs;
 /// ```
 #[derive(Debug)]
 pub struct TcpStream {
-    /// The registered socket (shared with the loop's writes of bytes held back).
-    io: Rc<IoSource<mio::net::TcpStream>>,
+    /// The registered socket (shared with the loop's writes of bytes held back, if it has
+    /// conditions).
+    io: SharedIo<mio::net::TcpStream>,
     /// Emulated network conditions, if the stream has any (the run's `--net`, or
     /// [`TcpStream::set_conditions`]).
-    conditions: Option<ConditionedStream>,
+    conditions: Option<Box<ConditionedStream>>,
 }
 
 impl TcpStream {
@@ -133,11 +134,14 @@ impl TcpStream {
 
     /// Registers a mio stream with the running loop.
     pub(crate) fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
-        Ok(TcpStream {
-            io: Rc::new(IoSource::new(stream)?),
-            conditions: profile_of_running_bot()
-                .map(|profile| ConditionedStream::new(&profile, ttk_core::io::next_bot_seed())),
-        })
+        let mut stream = TcpStream {
+            io: SharedIo::Owned(IoSource::new(stream)?),
+            conditions: None,
+        };
+        if let Some(profile) = profile_of_running_bot() {
+            stream.set_conditions(&profile);
+        }
+        Ok(stream)
     }
 
     /// Waits until a non-blocking connect has finished, and reports how.
@@ -188,7 +192,7 @@ impl TcpStream {
     /// ```
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(conditions) = &self.conditions {
-            return conditions.read(&self.io, buf).await;
+            return conditions.read(self.io.shared(), buf).await;
         }
         let n = self.io.read_with(|mut stream| stream.read(buf)).await?;
         if n > 0 && n < buf.len() {
@@ -269,7 +273,7 @@ impl TcpStream {
     /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
         if let Some(conditions) = &self.conditions {
-            return conditions.write(&self.io, buf).await;
+            return conditions.write(self.io.shared(), buf).await;
         }
         self.io.write_with(|mut stream| stream.write(buf)).await
     }
@@ -336,7 +340,7 @@ impl TcpStream {
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if let Some(conditions) = &self.conditions {
-            return conditions.shutdown(&self.io, how);
+            return conditions.shutdown(self.io.shared(), how);
         }
         self.io.get_ref().shutdown(how)
     }
@@ -371,8 +375,13 @@ impl TcpStream {
     /// assert!(took >= Duration::from_millis(30), "{took:?}");
     /// ```
     pub fn set_conditions(&mut self, profile: &NetProfile) {
-        self.conditions = (!profile.is_clear())
-            .then(|| ConditionedStream::new(profile, ttk_core::io::next_bot_seed()));
+        if profile.is_clear() {
+            self.conditions = None;
+            return;
+        }
+        self.io.share();
+        let seed = ttk_core::io::next_bot_seed();
+        self.conditions = Some(Box::new(ConditionedStream::new(profile, seed)));
     }
 
     /// The remote address.

@@ -2,12 +2,12 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::rc::Rc;
 
 use ttk_core::io::IoSource;
 
 use crate::conditions::NetProfile;
 use crate::conditions::mix::profile_of_running_bot;
+use crate::conditions::shared_io::SharedIo;
 use crate::conditions::udp::Conditioned;
 use crate::limits;
 use crate::lookup;
@@ -39,11 +39,12 @@ use crate::to_socket_addrs::ToSocketAddrs;
 /// ```
 #[derive(Debug)]
 pub struct UdpSocket {
-    /// The registered socket (shared with the loop's sends of datagrams held back).
-    io: Rc<IoSource<mio::net::UdpSocket>>,
+    /// The registered socket (shared with the loop's sends of datagrams held back, if it has
+    /// conditions).
+    io: SharedIo<mio::net::UdpSocket>,
     /// Emulated network conditions, if the socket has any (the run's `--net`, or
     /// [`UdpSocket::set_conditions`]).
-    conditions: Option<Conditioned>,
+    conditions: Option<Box<Conditioned>>,
 }
 
 impl UdpSocket {
@@ -93,12 +94,14 @@ impl UdpSocket {
             match std::net::UdpSocket::bind(addr) {
                 Ok(socket) => {
                     socket.set_nonblocking(true)?;
-                    return Ok(UdpSocket {
-                        io: Rc::new(IoSource::new(mio::net::UdpSocket::from_std(socket))?),
-                        conditions: profile_of_running_bot().map(|profile| {
-                            Conditioned::new(&profile, ttk_core::io::next_bot_seed())
-                        }),
-                    });
+                    let mut socket = UdpSocket {
+                        io: SharedIo::Owned(IoSource::new(mio::net::UdpSocket::from_std(socket))?),
+                        conditions: None,
+                    };
+                    if let Some(profile) = profile_of_running_bot() {
+                        socket.set_conditions(&profile);
+                    }
+                    return Ok(socket);
                 }
                 Err(error) => last_error = Some(limits::explain(error, None)),
             }
@@ -159,7 +162,7 @@ impl UdpSocket {
     /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         if let Some(conditions) = &self.conditions {
-            return conditions.send(&self.io, buf, None).await;
+            return conditions.send(self.io.shared(), buf, None).await;
         }
         self.io.write_with(|socket| socket.send(buf)).await
     }
@@ -191,7 +194,7 @@ impl UdpSocket {
     /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(conditions) = &self.conditions {
-            return Ok(conditions.recv(&self.io, buf).await?.0);
+            return Ok(conditions.recv(self.io.shared(), buf).await?.0);
         }
         self.io.read_with(|socket| socket.recv(buf)).await
     }
@@ -218,7 +221,7 @@ impl UdpSocket {
     /// ```
     pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         if let Some(conditions) = &self.conditions {
-            return conditions.send(&self.io, buf, Some(target)).await;
+            return conditions.send(self.io.shared(), buf, Some(target)).await;
         }
         self.io
             .write_with(|socket| socket.send_to(buf, target))
@@ -252,7 +255,7 @@ impl UdpSocket {
     /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         if let Some(conditions) = &self.conditions {
-            return conditions.recv(&self.io, buf).await;
+            return conditions.recv(self.io.shared(), buf).await;
         }
         self.io.read_with(|socket| socket.recv_from(buf)).await
     }
@@ -285,8 +288,13 @@ impl UdpSocket {
     /// assert!(took >= Duration::from_millis(40), "{took:?}");
     /// ```
     pub fn set_conditions(&mut self, profile: &NetProfile) {
-        self.conditions =
-            (!profile.is_clear()).then(|| Conditioned::new(profile, ttk_core::io::next_bot_seed()));
+        if profile.is_clear() {
+            self.conditions = None;
+            return;
+        }
+        self.io.share();
+        let seed = ttk_core::io::next_bot_seed();
+        self.conditions = Some(Box::new(Conditioned::new(profile, seed)));
     }
 
     /// The local address.

@@ -274,14 +274,20 @@ fn stream_pinger(_cx: Cx, _id: usize, server: SocketAddr, profile: NetProfile) -
 fn a_streams_round_trips_take_the_delay_each_way_in_order() {
     let server = tcp_server(0);
     let profile: NetProfile = "delay=25ms±10ms".parse().unwrap();
-    let results = ttk_core::run(10, move |cx, id| stream_pinger(cx, id, server, profile.clone()));
+    let results = ttk_core::run(10, move |cx, id| {
+        stream_pinger(cx, id, server, profile.clone())
+    });
     let mut times: Vec<f64> = results.concat();
     times.sort_by(f64::total_cmp);
     // Each way 15..35 ms (a stream keeps order, so a byte never beats the one before).
     assert!(times[0] >= 30.0, "fastest {:.2} ms", times[0]);
     let p50 = quantile(&times, 0.5);
     assert!((45.0..57.0).contains(&p50), "p50 {p50:.2} ms");
-    assert!(times[times.len() - 1] < 80.0, "slowest {:.2}", times[times.len() - 1]);
+    assert!(
+        times[times.len() - 1] < 80.0,
+        "slowest {:.2}",
+        times[times.len() - 1]
+    );
 }
 
 /// Asks the server for its stream and reads it to its end through a 1 Mbit/s link: how long

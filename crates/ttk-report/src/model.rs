@@ -187,6 +187,10 @@ pub struct Parameters {
     /// When the run was set to start (`--start-at`), as given, if it was.
     #[serde(default)]
     pub start_at: Option<String>,
+    /// The network conditions the bots' sockets emulated (`--net`: a profile, a preset or a
+    /// mix), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net: Option<String>,
     /// The whole command line (of one process; not compared when merging).
     pub command_line: Vec<String>,
 }

@@ -66,8 +66,12 @@ pub(crate) struct Conditioned {
     outgoing: Rc<RefCell<Outgoing>>,
     incoming: RefCell<BinaryHeap<Held>>,
     seq: Cell<u64>,
-    /// Where datagrams are read to before they are held.
-    scratch: RefCell<Vec<u8>>,
+}
+
+thread_local! {
+    /// Where datagrams are read to before they are held: one per thread, not per socket, so a
+    /// thousand sockets read into one warm buffer.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 impl std::fmt::Debug for Conditioned {
@@ -88,7 +92,6 @@ impl Conditioned {
             outgoing: Rc::default(),
             incoming: RefCell::default(),
             seq: Cell::new(0),
-            scratch: RefCell::new(Vec::new()),
         }
     }
 
@@ -173,16 +176,20 @@ impl Conditioned {
     /// Reads every datagram the socket has, each through the link to the bot; `WouldBlock` if
     /// there was none (the socket then has nothing: its next datagram wakes the bot).
     fn drain(&self, socket: &mio::net::UdpSocket) -> io::Result<()> {
-        let mut scratch = self.scratch.borrow_mut();
+        SCRATCH.with(|scratch| self.drain_into(socket, &mut scratch.borrow_mut()))
+    }
+
+    /// [`Conditioned::drain`], through `scratch`.
+    fn drain_into(&self, socket: &mio::net::UdpSocket, scratch: &mut Vec<u8>) -> io::Result<()> {
         if scratch.is_empty() {
             scratch.resize(MOST_DATAGRAM, 0);
         }
         let mut took = false;
+        let now = ttk_core::now();
         loop {
-            match socket.recv_from(&mut scratch) {
+            match socket.recv_from(scratch) {
                 Ok((n, from)) => {
                     took = true;
-                    let now = ttk_core::now();
                     let Fate::Delivered { first, second } = self.down.borrow_mut().fate(now, n)
                     else {
                         continue;

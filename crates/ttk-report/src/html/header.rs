@@ -182,6 +182,9 @@ fn parameters(report: &Report, html: &mut Html) {
     if let Some(start_at) = &given.start_at {
         rows.push(("Start at", start_at.clone()));
     }
+    if let Some(net) = &given.net {
+        rows.push(("Network", net.clone()));
+    }
     if !report.run.changes.is_empty() {
         let changes: Vec<String> = report
             .run

@@ -1,0 +1,165 @@
+//! What emulating a network costs a bot (`cargo xtask bench`, after the network figures):
+//! `udp_storm` (1,000 bots, each a datagram and its echo at a time, against an echo target in a
+//! process of its own on the other core) plain and with `--net delay=1ms`, in interleaved pairs;
+//! client CPU per echoed datagram from the kernel (`wait4`). Both runs keep the loop busy, so
+//! the ratio is the conditions' own cost per datagram: held back and sent by the loop's timed
+//! actions, held on arrival until due. The target is the issue's: at most 10 % more.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use crate::cargo;
+use crate::peers;
+use crate::probe;
+use crate::report::{Figure, Goal};
+
+/// Bots of each run.
+const BOTS: &str = "1000";
+/// Seconds of each run.
+const SECONDS: u64 = 3;
+/// Pairs of runs.
+const PAIRS: usize = 3;
+/// The profile measured: a delay alone.
+const PROFILE: &str = "delay=1ms";
+/// The budget: conditioned CPU per datagram over plain.
+const BUDGET: f64 = 1.10;
+
+/// A UDP echo target in its own process, pinned to the server core; it exits when its stdin
+/// closes (on drop).
+struct UdpTarget {
+    child: Child,
+    addr: String,
+}
+
+impl UdpTarget {
+    fn start() -> Result<UdpTarget, String> {
+        let binary = probe::path("echo_target");
+        let mut command = Command::new(&binary);
+        command
+            .args(["127.0.0.1:0", "udp"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        peers::pin(&mut command, peers::SERVER_CORE);
+        let mut child = command
+            .spawn()
+            .map_err(|error| format!("cannot start {}: {error}", binary.display()))?;
+        let mut addr = String::new();
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut addr)
+            .map_err(|error| format!("echo_target printed no address: {error}"))?;
+        Ok(UdpTarget {
+            child,
+            addr: addr.trim().to_owned(),
+        })
+    }
+}
+
+impl Drop for UdpTarget {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU per echoed datagram (µs) of one `udp_storm` run, with `net` if given.
+fn measure(target: &UdpTarget, net: Option<&str>) -> Result<f64, String> {
+    let dir = cargo::target_dir().join("ttk-bench").join("conditions");
+    std::fs::create_dir_all(&dir)
+        .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
+    let report = dir.join("udp_storm.json");
+    let _ = std::fs::remove_file(&report);
+    let binary = cargo::target_dir()
+        .join("release")
+        .join("examples")
+        .join("udp_storm");
+    let mut command = Command::new(&binary);
+    command
+        .args(["--bots", BOTS, "--duration", &format!("{SECONDS}s")])
+        .args(["--target", &target.addr, "--workers", "1", "-q", "--json"])
+        .arg(&report);
+    if let Some(net) = net {
+        command.args(["--net", net]);
+    }
+    let label = format!(
+        "udp_storm{}",
+        net.map(|net| format!(" --net {net}")).unwrap_or_default()
+    );
+    let ran = peers::run_pinned(&mut command, SECONDS, peers::CLIENT_CORE, &dir, "udp_storm")?
+        .check(&label)?;
+    let text = std::fs::read_to_string(&report)
+        .map_err(|error| format!("{label} wrote no report: {error}"))?;
+    let report = ttk_report::Report::from_json(&text)
+        .map_err(|error| format!("{label}: its report: {error}"))?;
+    let echoed = report
+        .transaction("echo")
+        .map(|echo| echo.ok)
+        .filter(|&ok| ok > 0)
+        .ok_or(format!("{label} echoed nothing"))?;
+    Ok(ran.cpu_s * 1e6 / echoed as f64)
+}
+
+/// `cargo xtask conditions`: builds what it runs, the pairs, their table; an error if the
+/// target was missed.
+pub(crate) fn run() -> Result<(), String> {
+    cargo::run(&[
+        "build",
+        "--release",
+        "-p",
+        "ttk-examples",
+        "--bin",
+        "echo_target",
+        "--example",
+        "udp_storm",
+    ])?;
+    let figures = figures()?;
+    println!("\n{}", crate::report::table(&figures));
+    match crate::report::missed(&figures)[..] {
+        [] => Ok(()),
+        ref missed => Err(format!("missed: {}", missed.join("; "))),
+    }
+}
+
+/// The pairs' figures.
+pub(crate) fn figures() -> Result<Vec<Figure>, String> {
+    let target = UdpTarget::start()?;
+    let (mut plain, mut conditioned, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for pair in 0..PAIRS {
+        let mut order = [None, Some(PROFILE)];
+        if pair % 2 == 1 {
+            order.reverse();
+        }
+        let mut cpu = [0.0; 2];
+        for net in order {
+            cpu[usize::from(net.is_some())] = measure(&target, net)?;
+        }
+        println!(
+            "  conditions pair {}/{PAIRS}: {:.3} µs plain, {:.3} µs --net {PROFILE}",
+            pair + 1,
+            cpu[0],
+            cpu[1]
+        );
+        plain.push(cpu[0]);
+        conditioned.push(cpu[1]);
+        ratios.push(cpu[1] / cpu[0]);
+    }
+    Ok(vec![
+        Figure::median_of(
+            "udp_storm CPU per datagram, plain",
+            &plain,
+            "µs",
+            Goal::None,
+        ),
+        Figure::median_of(
+            format!("udp_storm CPU per datagram, --net {PROFILE}"),
+            &conditioned,
+            "µs",
+            Goal::None,
+        ),
+        Figure::median_of(
+            format!("--net {PROFILE} / plain CPU per datagram (udp_storm, 1,000 bots)"),
+            &ratios,
+            "x",
+            Goal::AtMost(BUDGET),
+        ),
+    ])
+}
