@@ -35,6 +35,7 @@ use mio::Token;
 use mio::event::Source;
 
 pub use crate::deferred::{bot_seed, next_bot_seed, run_at};
+pub use crate::extensions::extension;
 
 use crate::context::{self, with_loop};
 use crate::io_table::Direction;

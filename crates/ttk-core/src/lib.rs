@@ -39,6 +39,7 @@ mod cx;
 mod deferred;
 mod exchange;
 mod executor;
+mod extensions;
 mod fast_hash;
 mod feature;
 mod groups;

@@ -51,10 +51,6 @@ pub(crate) struct Launch {
     control: Option<Arc<Control>>,
     /// `--remote-write`, pushing `live`.
     pusher: Option<super::live::remote_write::Pusher>,
-    /// With `--local-ips`: the process's source pool before the run, put back after it.
-    sources_before: Option<Option<Arc<ttk_net::SourcePool>>>,
-    /// With `--net`: the process's network mix before the run, put back after it.
-    net_before: Option<Option<Arc<ttk_net::NetMix>>>,
 }
 
 impl Launch {
@@ -67,19 +63,6 @@ impl Launch {
         loops: usize,
     ) -> Launch {
         let args = &test.args;
-        // Checked when the flag was read; this process's connections and UDP sockets leave
-        // from the pool's addresses in turn, until the run ends.
-        let sources_before = args.local_ips.as_ref().map(|pool| {
-            let before = ttk_net::SourcePool::default_pool();
-            ttk_net::SourcePool::set_default(pool.parse().ok());
-            before
-        });
-        // Likewise the network every bot's sockets emulate.
-        let net_before = args.net.as_ref().map(|mix| {
-            let before = ttk_net::NetMix::default_mix();
-            ttk_net::NetMix::set_default(mix.parse().ok());
-            before
-        });
         let mut report = Report::new(&test.name);
         report.run.parameters = test.parameters();
         // Once: a run without a shard gets a fresh id each time it is asked for one.
@@ -154,8 +137,6 @@ impl Launch {
             started_unix_s,
             wall_start: Instant::now(),
             stopped_before_start,
-            sources_before,
-            net_before,
         }
     }
 
@@ -216,10 +197,18 @@ impl Launch {
                 }
             }
         }
-        let runtime = runtime.metrics(move |snapshot| {
+        let mut runtime = runtime.metrics(move |snapshot| {
             // The collector only goes away if it panicked: the run goes on without it.
             let _ = snapshots.send((worker, snapshot));
         });
+        // The run's own: another run in this process (a server it tests, a test beside it)
+        // keeps its sockets as they are.
+        if let Some(sources) = &test.sources {
+            runtime = runtime.extension(Arc::clone(sources));
+        }
+        if let Some(net) = &test.net {
+            runtime = runtime.extension(Arc::clone(net));
+        }
         (runtime, sessions)
     }
 
@@ -256,15 +245,7 @@ impl Launch {
             started_unix_s,
             wall_start,
             stopped_before_start,
-            sources_before,
-            net_before,
         } = self;
-        if let Some(before) = sources_before {
-            ttk_net::SourcePool::set_default(before.map(|pool| (*pool).clone()));
-        }
-        if let Some(before) = net_before {
-            ttk_net::NetMix::set_default(before.map(|mix| (*mix).clone()));
-        }
         let wall = wall_start.elapsed();
         let interrupted = interrupts.as_ref().is_some_and(Interrupts::interrupted);
         // The loops' senders are gone with their runs: this last one ends the collector.
@@ -398,6 +379,10 @@ pub(crate) struct LoadTestParts {
     pub(crate) control: Option<Arc<Control>>,
     /// How many loops the process runs (each takes its share of a bot count set).
     pub(crate) loops: usize,
+    /// `--local-ips`: the run's sockets leave from these addresses in turn.
+    pub(crate) sources: Option<Arc<ttk_net::SourcePool>>,
+    /// `--net`: the network the run's sockets emulate.
+    pub(crate) net: Option<Arc<ttk_net::NetMix>>,
 }
 
 /// A boxed source, as a source.

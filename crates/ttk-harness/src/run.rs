@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::Mutex;
 
 use ttk_core::metrics::TransactionOutput;
@@ -327,6 +328,19 @@ impl<A> LoadTest<A> {
             load_for: plan.load_for,
             iterations: plan.iterations,
             target: self.args.target.clone(),
+            // Both were checked when the flags were read.
+            sources: self
+                .args
+                .local_ips
+                .as_ref()
+                .and_then(|pool| pool.parse().ok())
+                .map(Arc::new),
+            net: self
+                .args
+                .net
+                .as_ref()
+                .and_then(|mix| mix.parse().ok())
+                .map(Arc::new),
         }
     }
 

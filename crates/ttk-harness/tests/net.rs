@@ -1,6 +1,6 @@
 //! `--net` on a load test: every socket its bots make emulates the profile (here, a link that
 //! loses everything: a real server on loopback receives nothing), the report records it, and
-//! the process has no profile once the run is over.
+//! the profile is the run's own: a run beside it in the same process is heard.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
@@ -50,11 +50,53 @@ fn a_link_that_loses_everything_delivers_nothing_and_the_report_says_why() {
     );
     assert!(
         NetMix::default_mix().is_none(),
-        "the run's profile outlived it"
+        "the run's profile is not the process's"
     );
+}
 
-    // Without --net, the same bots are heard.
-    let test = LoadTest::try_from_args("net", ["net", "--bots", "1", "-q"]).unwrap();
-    test.run(move |cx, session| sender(cx, session, addr));
-    assert!(server.recv_from(&mut [0; 16]).is_ok());
+/// Sends datagrams to `server` for half a second.
+#[ttk::bot]
+fn chatty(_cx: Cx, _session: Session, server: SocketAddr) -> std::io::Result<()> {
+    let socket = ttk::net::UdpSocket::bind("127.0.0.1:0")?;
+    for _ in 0..50 {
+        ttk::yield_!(socket.send_to(b"hello?", server))?;
+        ttk::yield_!(ttk::sleep(Duration::from_millis(10)));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_run_beside_one_with_a_profile_keeps_its_sockets_as_they_are() {
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap();
+    // A lossy run, and beside it, on another thread of the same process, a clear one.
+    let lossy = std::thread::spawn(move || {
+        let args = [
+            "lossy",
+            "--bots",
+            "2",
+            "--net",
+            "loss=100%",
+            "--workers",
+            "1",
+            "-q",
+        ];
+        let test = LoadTest::try_from_args("lossy", args).unwrap();
+        test.run(move |cx, session| chatty(cx, session, addr));
+    });
+    let clear =
+        LoadTest::try_from_args("clear", ["clear", "--bots", "1", "--workers", "1", "-q"]).unwrap();
+    clear.run(move |cx, session| chatty(cx, session, addr));
+    lossy.join().unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut heard = 0;
+    while server.recv_from(&mut [0; 16]).is_ok() {
+        heard += 1;
+    }
+    assert_eq!(
+        heard, 50,
+        "the clear run's datagrams, all, and none of the lossy one's"
+    );
 }

@@ -156,8 +156,9 @@ impl SourcePool {
     /// connection to its next address (when the server has an address of the pool's family),
     /// and [`UdpSocket::bind`] of an unspecified address (`0.0.0.0:0`, `[::]:0`) binds to its next
     /// address instead. `None` takes the default away. Explicit sources
-    /// ([`TcpStream::connect_from`], a socket bound to an address) are kept. The harness's
-    /// `--local-ips` sets it.
+    /// ([`TcpStream::connect_from`], a socket bound to an address) are kept. A run given a
+    /// pool of its own (`Runtime::extension`, as the harness's `--local-ips` does) uses that
+    /// one instead.
     ///
     /// # Examples
     /// ```
@@ -197,20 +198,25 @@ impl SourcePool {
     }
 }
 
+/// The pool of the running bot's run (the harness's `--local-ips`), else the process's.
+fn run_pool() -> Option<Arc<SourcePool>> {
+    ttk_core::io::extension::<SourcePool>().or_else(SourcePool::default_pool)
+}
+
 /// The process's default pool.
 static DEFAULT: RwLock<Option<Arc<SourcePool>>> = RwLock::new(None);
 
 /// The next address of the default pool for a connection to `peer`, if there is a default
 /// pool of its family.
 pub(crate) fn default_source_for(peer: SocketAddr) -> Option<SocketAddr> {
-    let pool = SourcePool::default_pool()?;
+    let pool = run_pool()?;
     (pool.is_ipv4() == peer.is_ipv4()).then(|| pool.next())
 }
 
 /// The next address of the default pool for a datagram socket bound to the unspecified
 /// address `any`, if there is a default pool of its family.
 pub(crate) fn default_datagram_source(any: SocketAddr) -> Option<SocketAddr> {
-    let pool = SourcePool::default_pool()?;
+    let pool = run_pool()?;
     let turn = pool.datagram_turn.fetch_add(1, Ordering::Relaxed);
     (pool.is_ipv4() == any.is_ipv4()).then(|| pool.for_connection(turn))
 }

@@ -53,7 +53,8 @@ impl NetMix {
 
     /// Makes `mix` the process's: from now on each UDP socket a bot binds takes the conditions
     /// of its bot's profile (drawn once per bot from the run's seed and its id). `None` takes
-    /// the mix away. The harness's `--net` sets it for a run.
+    /// the mix away. A run given a mix of its own (`Runtime::extension`, as the harness's
+    /// `--net` does) uses that one instead.
     ///
     /// # Examples
     /// ```
@@ -84,7 +85,8 @@ impl NetMix {
 /// The profile of the running bot under the process's mix, if there is one and it changes
 /// anything.
 pub(crate) fn profile_of_running_bot() -> Option<NetProfile> {
-    let mix = NetMix::default_mix()?;
+    // The run's own mix (the harness's `--net`), else the process's.
+    let mix = ttk_core::io::extension::<NetMix>().or_else(NetMix::default_mix)?;
     let draw = (ttk_core::io::bot_seed(PICK_SALT) >> 11) as f64 / (1u64 << 53) as f64;
     let profile = mix.pick(draw);
     (!profile.is_clear()).then(|| profile.clone())
