@@ -16,8 +16,11 @@
 //! `--players N` is the lobby's own flag: it sets the run's bots, one per player, and must be
 //! a positive multiple of 4. `--rounds R` is how many rounds each room plays. `--websocket`
 //! speaks the same protocol over WebSocket (`ttk::ws`), one text message per frame. Of the standard
-//! flags, `--ramp-up TIME` starts the players over that time, `--duration` caps the run (a
-//! lobby cut short fails its checks), and `--seed`, `--json`, `--html`, `--threshold` and
+//! flags, `--ramp-up TIME` starts the players over that time (each room meets once full:
+//! `Cx::group_barrier_of`), `--duration` caps the run (a lobby cut short fails its checks),
+//! `--net` puts the players on a network (`--net 'lte:70%,3g:30%'`: the server, a run of its
+//! own in this process, keeps its sockets as they are), `--local-ips` spreads their
+//! connections over source addresses, and `--seed`, `--json`, `--html`, `--threshold` and
 //! `--quiet` work as everywhere; `--bots`, `--rate`, `--iterations` and `--target` do not
 //! apply (the players are the bots, all in one game, against the lobby's own server) and are
 //! refused.

@@ -1,20 +1,21 @@
 //! The players: bots that join the lobby, play their room's rounds, tell their teammates about
-//! their moves through ttk messages, meet at a barrier after every round, chat, and check every
-//! answer the server gives.
+//! their moves through ttk messages, meet when their room is full after every round
+//! (`Cx::group_barrier_of`: players started by a ramp-up wait for their mates), chat, and check
+//! every answer the server gives.
 //!
 //! What they measure, through the harness: the transactions `join` (connect and JOIN until
 //! seated), `move` (MOVE sent until the server relays it as MOVED), `chat` (CHAT sent until it
-//! comes back as SAID) and `round` (from the round's start until the table has met at the
-//! barrier after it); the counters `frames sent`, `frames received` and
-//! `messages between players`; the gauge `players seated`.
+//! comes back as SAID) and `round` (from the round's start until the table has met after it);
+//! the latency `fan-out` (from a mover's `cx.stamp()`, carried in its MOVE and relayed in
+//! MOVED, until each teammate sees it: `cx.observed`); the counters `frames sent`,
+//! `frames received` and `messages between players`; the gauge `players seated`.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use ttk::cli::Session;
-use ttk::{Barrier, Cx, ThinkTime};
+use ttk::{Barrier, Cx, Stamp, ThinkTime};
 
 use crate::conn::Conn;
 use crate::protocol::{Frame, invalid};
@@ -35,8 +36,6 @@ pub(crate) struct Told {
 /// What all players of the run share.
 #[derive(Debug, Default)]
 pub(crate) struct Lobby {
-    /// One barrier per room, made by the first player to learn its room.
-    barriers: HashMap<u32, Barrier>,
     /// Players at a table now (between ROOM and BYE): the `players seated` gauge.
     seated: i64,
 }
@@ -54,7 +53,7 @@ struct Place {
     team: Vec<usize>,
     /// The room's message group.
     group: String,
-    /// The room's barrier.
+    /// The room's meeting: all of its seats, every one waiting.
     barrier: Barrier,
 }
 
@@ -120,18 +119,15 @@ fn join(
         .iter()
         .map(|name| id_of(name))
         .collect::<io::Result<_>>()?;
-    let barrier = cx.world(|lobby| {
-        lobby
-            .barriers
-            .entry(room)
-            .or_insert_with(|| Barrier::new(SEATS))
-            .clone()
-    });
+    let group = format!("room-{room}");
+    // The room meets full: its first player waits for the others, however late a ramp-up
+    // starts them.
+    let barrier = cx.group_barrier_of(&group, SEATS);
     let place = Place {
         seat,
         names,
         team,
-        group: format!("room-{room}"),
+        group,
         barrier,
     };
     Ok((conn, room, place))
@@ -163,7 +159,7 @@ fn play_round(cx: &PlayerCx, conn: &mut Conn, place: &Place, round: u32) -> io::
             let think = ThinkTime::uniform(Duration::from_millis(1), Duration::from_millis(5));
             ttk::yield_!(cx.think(think));
             let value = cx.rng().range(1..100) as u32;
-            let moved = make_move(cx, conn, &place.group, round, turn, value);
+            let moved = make_move(cx, conn, &place.team, round, turn, value);
             ttk::yield_!(cx.time("move", moved))?;
             value
         } else {
@@ -172,7 +168,12 @@ fn play_round(cx: &PlayerCx, conn: &mut Conn, place: &Place, round: u32) -> io::
                     round: r,
                     seat: s,
                     value,
-                } if r == round && s == turn => value,
+                    stamp,
+                } if r == round && s == turn => {
+                    // How long the mover's move took to reach this player, through the server.
+                    cx.observed("fan-out", Stamp::from_unix_nanos(stamp));
+                    value
+                }
                 other => return Err(invalid(&format!("{other} instead of MOVED {round} {turn}"))),
             };
             // The mover's word must match what the server relayed.
@@ -201,18 +202,36 @@ fn play_round(cx: &PlayerCx, conn: &mut Conn, place: &Place, round: u32) -> io::
 fn make_move(
     cx: &PlayerCx,
     conn: &mut Conn,
-    group: &str,
+    team: &[usize],
     round: u32,
     seat: usize,
     value: u32,
 ) -> io::Result<()> {
-    ttk::yield_!(send(cx, conn, Frame::Move { round, value }))?;
-    cx.send_group(group, Told { round, value });
+    let stamp = cx.stamp().unix_nanos();
+    ttk::yield_!(send(
+        cx,
+        conn,
+        Frame::Move {
+            round,
+            value,
+            stamp
+        }
+    ))?;
+    // To the table's bots by id, not to the room's group: a teammate whose ROOM frame is
+    // still on its way (a slow link, `--net`) has not joined the group yet, and its mailbox
+    // keeps the word until it reads it.
+    let others: Vec<usize> = team
+        .iter()
+        .copied()
+        .filter(|&id| id != team[seat])
+        .collect();
+    cx.send_many(&others, Told { round, value });
     match ttk::yield_!(receive(cx, conn))? {
         Frame::Moved {
             round: r,
             seat: s,
             value: seen,
+            ..
         } if r == round && s == seat => check(seen == value, || {
             format!("the server saw {seen}, I moved {value}")
         }),

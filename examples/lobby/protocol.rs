@@ -3,8 +3,8 @@
 //! ```text
 //! client → server          server → client
 //! JOIN <name>              ROOM <room> <seat> <name>,<name>,<name>,<name>
-//! MOVE <round> <value>     TURN <round> <seat>
-//! CHAT <text>              MOVED <round> <seat> <value>
+//! MOVE <round> <value> <stamp>   TURN <round> <seat>
+//! CHAT <text>              MOVED <round> <seat> <value> <stamp>
 //! LEAVE                    SCORE <round> <sum>
 //!                          SAID <seat> <text>
 //!                          BYE
@@ -33,10 +33,16 @@ pub(crate) enum Frame {
     },
     /// Whose turn it is.
     Turn { round: u32, seat: usize },
-    /// A player's move.
-    Move { round: u32, value: u32 },
-    /// A move, as the server saw it.
-    Moved { round: u32, seat: usize, value: u32 },
+    /// A player's move, stamped when it was made (`ttk::Stamp`, nanoseconds since the Unix
+    /// epoch): its teammates time how long it took to reach them.
+    Move { round: u32, value: u32, stamp: u64 },
+    /// A move, as the server saw it, with the mover's stamp.
+    Moved {
+        round: u32,
+        seat: usize,
+        value: u32,
+        stamp: u64,
+    },
     /// The round's total.
     Score { round: u32, sum: u32 },
     /// A player's chat line.
@@ -57,8 +63,17 @@ impl fmt::Display for Frame {
                 write!(f, "ROOM {room} {seat} {}", names.join(","))
             }
             Frame::Turn { round, seat } => write!(f, "TURN {round} {seat}"),
-            Frame::Move { round, value } => write!(f, "MOVE {round} {value}"),
-            Frame::Moved { round, seat, value } => write!(f, "MOVED {round} {seat} {value}"),
+            Frame::Move {
+                round,
+                value,
+                stamp,
+            } => write!(f, "MOVE {round} {value} {stamp}"),
+            Frame::Moved {
+                round,
+                seat,
+                value,
+                stamp,
+            } => write!(f, "MOVED {round} {seat} {value} {stamp}"),
             Frame::Score { round, sum } => write!(f, "SCORE {round} {sum}"),
             Frame::Chat { text } => write!(f, "CHAT {text}"),
             Frame::Said { seat, text } => write!(f, "SAID {seat} {text}"),
@@ -77,7 +92,7 @@ impl Frame {
         let text =
             std::str::from_utf8(payload).map_err(|_| invalid("a frame that is not UTF-8"))?;
         let (verb, rest) = text.split_once(' ').unwrap_or((text, ""));
-        let mut words = rest.splitn(3, ' ');
+        let mut words = rest.splitn(4, ' ');
         let mut word = || {
             words
                 .next()
@@ -86,6 +101,10 @@ impl Frame {
         let number = |w: &str| {
             w.parse::<u32>()
                 .map_err(|_| invalid(&format!("{verb}: bad number {w:?}")))
+        };
+        let stamp = |w: &str| {
+            w.parse::<u64>()
+                .map_err(|_| invalid(&format!("{verb}: bad stamp {w:?}")))
         };
         Ok(match verb {
             "JOIN" => Frame::Join {
@@ -103,11 +122,13 @@ impl Frame {
             "MOVE" => Frame::Move {
                 round: number(word()?)?,
                 value: number(word()?)?,
+                stamp: stamp(word()?)?,
             },
             "MOVED" => Frame::Moved {
                 round: number(word()?)?,
                 seat: number(word()?)? as usize,
                 value: number(word()?)?,
+                stamp: stamp(word()?)?,
             },
             "SCORE" => Frame::Score {
                 round: number(word()?)?,

@@ -144,8 +144,13 @@ fn room(mut table: Table, rounds: u32) -> io::Result<ServerStats> {
                 &Frame::Turn { round, seat: turn },
                 &mut stats
             ))?;
-            let value = match ttk::yield_!(read(&mut table.seats[turn].conn, &mut stats))? {
-                Frame::Move { round: r, value } if r == round => value,
+            let (value, stamp) = match ttk::yield_!(read(&mut table.seats[turn].conn, &mut stats))?
+            {
+                Frame::Move {
+                    round: r,
+                    value,
+                    stamp,
+                } if r == round => (value, stamp),
                 other => return Err(invalid(&format!("{other} instead of MOVE {round}"))),
             };
             sum += value;
@@ -153,6 +158,7 @@ fn room(mut table: Table, rounds: u32) -> io::Result<ServerStats> {
                 round,
                 seat: turn,
                 value,
+                stamp,
             };
             ttk::yield_!(broadcast(&mut table, &moved, &mut stats))?;
         }

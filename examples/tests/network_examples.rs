@@ -215,6 +215,38 @@ fn lobby_plays_every_room_to_the_end_and_every_check_passes() {
 }
 
 #[test]
+fn lobby_players_on_slow_networks_fill_their_rooms_under_ramp_up_and_time_the_fan_out() {
+    // Players started over a second, 70 % on lte and 30 % on 3g, from 8 source addresses:
+    // every room meets full, and each move reaches the mover's 3 teammates through the server,
+    // timed from the stamp in the move (lte: 35 ms up, 35 ms down at the least).
+    let (players, rounds) = (40, 2);
+    let args = [
+        "--players",
+        "40",
+        "--rounds",
+        "2",
+        "--ramp-up",
+        "1s",
+        "--net",
+        "lte:70%,3g:30%",
+        "--local-ips",
+        "127.0.0.2-127.0.0.9",
+    ];
+    let (output, report) = run_with_report("lobby", "lobby-net", &args);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.ends_with("all checks passed\n"), "{stdout}");
+    assert_eq!(report.run.parameters.net.as_deref(), Some("lte:70%,3g:30%"));
+    for name in ["move", "chat", "round"] {
+        assert_all_ok(&report, name, players * rounds);
+    }
+    assert_all_ok(&report, "fan-out", players * rounds * 3);
+    let fan_out = report.transaction("fan-out").unwrap();
+    let fastest = fan_out.histogram.inner().min();
+    assert!(fastest >= 40_000, "a move arrived in {fastest} µs over lte or 3g");
+}
+
+#[test]
 fn lobby_plays_over_websocket_too() {
     let (players, rounds) = (200, 2);
     let (output, report) = run_with_report(
