@@ -243,7 +243,10 @@ fn lobby_players_on_slow_networks_fill_their_rooms_under_ramp_up_and_time_the_fa
     assert_all_ok(&report, "fan-out", players * rounds * 3);
     let fan_out = report.transaction("fan-out").unwrap();
     let fastest = fan_out.histogram.inner().min();
-    assert!(fastest >= 40_000, "a move arrived in {fastest} µs over lte or 3g");
+    assert!(
+        fastest >= 40_000,
+        "a move arrived in {fastest} µs over lte or 3g"
+    );
 }
 
 #[test]

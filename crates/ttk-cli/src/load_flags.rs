@@ -301,7 +301,7 @@ impl LoadFlags {
                 (None, _) => Some(humantime::format_duration(DEFAULT_DURATION).to_string()),
             };
             recorded.rate = self.rate.as_ref().map(|rate| rate.text.clone());
-            recorded.target = Some(target.to_owned());
+            recorded.target = Some(crate::redact::redact_url(target));
             recorded.command_line.clone_from(&self.command_line);
         });
         if !self.typed.is_empty() {

@@ -192,6 +192,19 @@ impl Barrier {
         &self.inner
     }
 
+    /// Counts `bot` among the parties of this group barrier with a quorum: its exit while
+    /// others wait for it fails their round, even if it never waited itself.
+    pub(crate) fn enlist(&self, state: &LoopState, bot: u32) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.registered_with != Some(state.id()) {
+            inner.reset_for(state.id());
+            Barriers::of(state).watch(&self.inner);
+        }
+        if inner.parties.insert(bot) {
+            Barriers::of(state).add_party(bot, &self.inner);
+        }
+    }
+
     /// How many bots make a round (for a group's barrier: the group's members now, at least its
     /// quorum — 1, or what [`Cx::group_barrier_of`](crate::Cx::group_barrier_of) asked).
     ///

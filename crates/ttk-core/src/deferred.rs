@@ -73,9 +73,18 @@ impl Feature for Deferred {
                 due.extend(inner.heap.pop());
             }
         }
-        // Outside the borrow: an action may ask for another.
+        // Outside the borrow: an action may ask for another. One that panics is said and
+        // dropped; the run and the other actions go on.
         for entry in due {
-            (entry.action)();
+            let action = entry.action;
+            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(action)) {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|text| (*text).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                eprintln!("warning: a timed action (ttk_core::io::run_at) panicked: {message}");
+            }
         }
         if let Some(next) = self.inner.borrow().heap.peek() {
             state.wake_features_at(next.at);
@@ -92,7 +101,8 @@ impl Feature for Deferred {
 /// wait, if `at` has passed), with no bot woken for it: for transports that act on their own
 /// later. Actions of one time run in the order asked. The loop's clock is virtual under a
 /// virtual clock, so an action an hour away takes no wall time. An action still pending when
-/// the run ends is dropped, not run; it is not work that keeps a run going.
+/// the run ends is dropped, not run; it is not work that keeps a run going. An action that
+/// panics is said on stderr and dropped: the run goes on.
 ///
 /// # Panics
 /// Outside a running loop.
@@ -133,6 +143,35 @@ pub fn run_at(at: Instant, action: impl FnOnce() + 'static) {
         });
         state.wake_features_at(at);
     });
+}
+
+/// How many timed actions ([`run_at`]) the running loop holds: for a transport's tests, that
+/// what it asks of the loop stays bounded. `0` outside a running loop.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// use std::time::Duration;
+/// use ttk_core::Cx;
+///
+/// #[bot(crate = ttk_core)]
+/// fn two(_cx: Cx, _id: usize) -> usize {
+///     let later = ttk_core::now() + Duration::from_secs(1);
+///     ttk_core::io::run_at(later, || {});
+///     ttk_core::io::run_at(later, || {});
+///     ttk_core::io::pending_actions()
+/// }
+///
+/// assert_eq!(ttk_core::run(1, two), [2]);
+/// ```
+pub fn pending_actions() -> usize {
+    crate::context::try_with_loop(|state| {
+        state
+            .features()
+            .get::<Deferred>()
+            .map_or(0, |deferred| deferred.inner.borrow().heap.len())
+    })
+    .unwrap_or(0)
 }
 
 /// A seed for the random streams of a transport's own — a socket's emulated losses, say — made

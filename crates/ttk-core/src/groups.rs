@@ -596,10 +596,11 @@ impl<M, W> Cx<M, W> {
     ///
     /// The group has one barrier: this sets how many members its rounds need (the last call's
     /// `members` stands), and [`Cx::group_barrier`] returns it as set. A member that leaves the
-    /// group is waited for no longer, and the room waits to be full again. A member that
-    /// finishes or panics while others wait for it, leaving the room short, ends their round
-    /// with [`BarrierError::PartyFinished`](crate::BarrierError::PartyFinished); the next round
-    /// waits for the room to fill again. A room that can never fill releases its waiters with
+    /// group is waited for no longer, and the room waits to be full again. A member that asked
+    /// for the barrier (here) and finishes or panics while others wait for it, leaving the room
+    /// short, ends their round with
+    /// [`BarrierError::PartyFinished`](crate::BarrierError::PartyFinished); the next round waits
+    /// for the room to fill again. A room that can never fill releases its waiters with
     /// [`BarrierError::Stalled`](crate::BarrierError::Stalled) once no bot of the loop can come.
     ///
     /// # Panics
@@ -630,6 +631,10 @@ impl<M, W> Cx<M, W> {
     pub fn group_barrier_of(&self, group: &str, members: usize) -> Barrier {
         let barrier = self.group_barrier(group);
         barrier.state().borrow_mut().set_quorum(members);
+        if members > 1 {
+            // Whoever asks for the room's meeting is one of its parties from now on.
+            self.with_loop(|state| barrier.enlist(state, self.index));
+        }
         barrier
     }
 }

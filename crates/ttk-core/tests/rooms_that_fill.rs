@@ -265,3 +265,30 @@ fn fan_out_latency_is_recorded_from_the_stamp_in_the_message() {
         "no clock skew within a process"
     );
 }
+
+/// Bot 3 joins the room and asks for its meeting, then fails before it ever waits.
+#[bot(crate = ttk_core)]
+fn fails_before_waiting(cx: Cx, id: usize) -> Result<(), BarrierError> {
+    cx.join("room");
+    let table = cx.group_barrier_of("room", ROOM);
+    if id == 3 {
+        ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(20)));
+        return Ok(());
+    }
+    ttk_core::yield_!(table.wait())?;
+    Ok(())
+}
+
+#[test]
+fn a_member_that_ends_before_its_first_wait_fails_the_round_it_was_awaited_in() {
+    let seen = Runtime::new()
+        .virtual_time(true)
+        .run(ROOM, fails_before_waiting);
+    for bot in 0..3 {
+        assert_eq!(
+            seen[bot],
+            Err(BarrierError::PartyFinished { bot: 3 }),
+            "{seen:?}"
+        );
+    }
+}

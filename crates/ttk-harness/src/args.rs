@@ -170,7 +170,9 @@ pub struct LoadArgs {
 }
 
 fn parse_net(text: &str) -> Result<String, String> {
-    text.parse::<ttk_net::NetMix>().map(|mix| mix.to_string())
+    // Kept as given (the report shows it so); the run reads it again, the same way.
+    text.parse::<ttk_net::NetMix>()
+        .map(|_| text.trim().to_owned())
 }
 
 fn parse_local_ips(text: &str) -> Result<String, String> {

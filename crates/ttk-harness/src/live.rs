@@ -223,7 +223,10 @@ pub(crate) fn push(args: &super::LoadArgs, live: &Arc<Live>) -> Option<remote_wr
     match remote_write::Pusher::start(endpoint, Arc::clone(live)) {
         Ok(pusher) => Some(pusher),
         Err(error) => {
-            eprintln!("warning: no remote write to {url}: {error}");
+            eprintln!(
+                "warning: no remote write to {}: {error}",
+                crate::redact_url(url)
+            );
             None
         }
     }

@@ -137,7 +137,7 @@ impl<A> LoadTest<A> {
             rate: args.rate.as_ref().map(|rate| rate.to_string()),
             iterations: args.iterations,
             seed: args.seed,
-            target: args.target.clone(),
+            target: args.target.as_deref().map(crate::redact_url),
             start_at: args.start_at.as_ref().map(|at| at.as_str().to_owned()),
             net: args.net.clone(),
             command_line: redact_token(&self.command_line),

@@ -348,8 +348,10 @@ impl TcpStream {
     /// Emulates `profile`'s network on this stream from now on (replacing the run's `--net`
     /// profile, if any): bytes written and read are delayed and paced as it says, in order; a
     /// lost segment arrives a retransmission timeout (200 ms) late, as TCP resends it (see
-    /// [`conditions`](crate::conditions)). A clear profile takes the conditions away (bytes
-    /// already held still go when due).
+    /// [`conditions`](crate::conditions)). A stream in use keeps its order: what is held
+    /// still goes when due, and what comes after it goes after it (a clear profile passes
+    /// bytes on at once from then on). Bytes that arrive while the bot does not read are taken
+    /// in at its next read, and delayed from then.
     ///
     /// # Examples
     /// ```
@@ -375,13 +377,16 @@ impl TcpStream {
     /// assert!(took >= Duration::from_millis(30), "{took:?}");
     /// ```
     pub fn set_conditions(&mut self, profile: &NetProfile) {
-        if profile.is_clear() {
-            self.conditions = None;
-            return;
-        }
-        self.io.share();
         let seed = ttk_core::io::next_bot_seed();
-        self.conditions = Some(Box::new(ConditionedStream::new(profile, seed)));
+        match &self.conditions {
+            // What is held keeps its place: the new links carry what comes after it.
+            Some(conditions) => conditions.set_profile(profile, seed),
+            None if profile.is_clear() => {}
+            None => {
+                self.io.share();
+                self.conditions = Some(Box::new(ConditionedStream::new(profile, seed)));
+            }
+        }
     }
 
     /// The remote address.

@@ -263,7 +263,9 @@ impl UdpSocket {
     /// Emulates `profile`'s network on this socket from now on (replacing the run's `--net`
     /// profile, if any): datagrams sent and received are delayed, lost, duplicated, reordered
     /// and paced as it says (see [`conditions`](crate::conditions)). Its randomness comes from
-    /// the run's seed and the bot; a clear profile takes the conditions away.
+    /// the run's seed and the bot. What is held keeps its place; a clear profile passes
+    /// datagrams on at once from then on. Datagrams that arrive while the bot does not
+    /// receive are taken in at its next receive, and delayed from then.
     ///
     /// # Examples
     /// ```
@@ -288,13 +290,16 @@ impl UdpSocket {
     /// assert!(took >= Duration::from_millis(40), "{took:?}");
     /// ```
     pub fn set_conditions(&mut self, profile: &NetProfile) {
-        if profile.is_clear() {
-            self.conditions = None;
-            return;
-        }
-        self.io.share();
         let seed = ttk_core::io::next_bot_seed();
-        self.conditions = Some(Box::new(Conditioned::new(profile, seed)));
+        match &self.conditions {
+            // What is held keeps its place: the new links carry what comes after it.
+            Some(conditions) => conditions.set_profile(profile, seed),
+            None if profile.is_clear() => {}
+            None => {
+                self.io.share();
+                self.conditions = Some(Box::new(Conditioned::new(profile, seed)));
+            }
+        }
     }
 
     /// The local address.

@@ -88,6 +88,13 @@ impl Link {
         Fate::Delivered { first, second }
     }
 
+    /// Makes this link's stream arrive no earlier than `before`'s last (a profile changed on a
+    /// stream in use keeps its bytes in order).
+    pub(crate) fn keep_after(&mut self, before: &Link) {
+        self.stream_last = self.stream_last.max(before.stream_last);
+        self.free_at = self.free_at.max(before.free_at);
+    }
+
     /// When `len` bytes of a stream that enter the link at `now` arrive: paced by the cap and
     /// delayed, a lost segment [`RETRANSMISSION`] later (TCP sends it again), and never before
     /// the bytes before them (TCP delivers in order; duplicates and reordering do not show).

@@ -138,7 +138,7 @@ impl fmt::Display for NetMix {
         let entries: Vec<String> = self
             .profiles
             .iter()
-            .map(|(profile, share)| format!("{profile}:{}%", share * 100.0))
+            .map(|(profile, share)| format!("{profile}:{}%", super::profile::percent(*share)))
             .collect();
         f.write_str(&entries.join(","))
     }
@@ -152,6 +152,8 @@ mod tests {
     fn mixes_of_settings_and_presets_are_read() {
         let mix: NetMix = "delay=10ms loss=1%:25%,lossy-wifi:75%".parse().unwrap();
         assert_eq!(mix.to_string(), "delay=10ms loss=1%:25%,lossy-wifi:75%");
+        let odd: NetMix = "lte:71%,3g:29%".parse().unwrap();
+        assert_eq!(odd.to_string(), "lte:71%,3g:29%");
         assert_eq!(mix.pick(0.1).to_string(), "delay=10ms loss=1%");
         assert_eq!(mix.pick(0.9999).to_string(), "lossy-wifi");
         assert!(

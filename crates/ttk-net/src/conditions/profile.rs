@@ -285,7 +285,7 @@ impl fmt::Display for NetProfile {
             ("reorder", self.reorder),
         ] {
             if share > 0.0 {
-                words.push(format!("{key}={}%", share * 100.0));
+                words.push(format!("{key}={}%", percent(share)));
             }
         }
         match (self.up_bits, self.down_bits) {
@@ -300,6 +300,12 @@ impl fmt::Display for NetProfile {
         }
         f.write_str(&words.join(" "))
     }
+}
+
+/// A share as a percentage, as the settings write it: `0.07` is `7`, not `7.000000000000001`.
+pub(crate) fn percent(share: f64) -> String {
+    let text = format!("{:.6}", share * 100.0);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// A duration as the settings write it.
@@ -342,6 +348,8 @@ mod tests {
         }
         let ascii: NetProfile = "delay=80ms+-20ms".parse().unwrap();
         assert_eq!(ascii.jitter(), Duration::from_millis(20));
+        let odd: NetProfile = "loss=7% dup=0.3%".parse().unwrap();
+        assert_eq!(odd.to_string(), "loss=7% dup=0.3%");
         let apart: NetProfile = "delay=1.5s jitter=2ms".parse().unwrap();
         assert_eq!(apart.to_string(), "delay=1500ms±2ms");
         for (name, _) in PRESETS {

@@ -18,11 +18,22 @@ use super::profile::NetProfile;
 
 /// Bytes read from the socket at once.
 const READ_CHUNK: usize = 65_536;
+/// Bytes that cross a link as one: a write or a read is cut in segments of at most this, each
+/// timed on its own, so that the first bytes of a large body arrive before the last.
+const SEGMENT: usize = 16_384;
 /// The most bytes held on either side: past it, writes wait and reads leave the rest in the
 /// kernel (whose window then slows the peer, as a slow link's would).
 const MOST_HELD: usize = 1 << 20;
-/// How long a write the socket refused (its buffer full) waits before it is tried again.
+/// How long a write the socket refused (its buffer full) first waits before it is tried again;
+/// the wait doubles while it is refused, up to [`MOST_RETRY`].
 const RETRY: Duration = Duration::from_millis(1);
+/// The longest wait before a refused write is tried again.
+const MOST_RETRY: Duration = Duration::from_millis(100);
+
+thread_local! {
+    /// Where bytes are read to before they are held: one per thread, not per stream.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Bytes held back, and when they go on.
 struct Chunk {
@@ -37,8 +48,11 @@ struct Chunk {
 struct Outgoing {
     chunks: VecDeque<Chunk>,
     held: usize,
-    /// The time of the earliest write asked of the loop, if one is pending.
+    /// The time of the write asked of the loop, if one is pending: an action that finds another
+    /// time here was overtaken by an earlier one, and does nothing.
     scheduled: Option<Instant>,
+    /// How long the next refused write waits (see [`RETRY`]).
+    retry: Duration,
     /// Why a write the loop made failed: the bot's next operation says so.
     failed: Option<io::ErrorKind>,
     /// Shut the writing side once everything is sent.
@@ -62,7 +76,6 @@ pub(crate) struct ConditionedStream {
     down: RefCell<Link>,
     outgoing: Rc<RefCell<Outgoing>>,
     incoming: RefCell<Incoming>,
-    scratch: RefCell<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ConditionedStream {
@@ -84,8 +97,18 @@ impl ConditionedStream {
             down: RefCell::new(Link::new(profile, false, seed ^ 0x5DEE_CE66_D1CE_4E5B)),
             outgoing: Rc::default(),
             incoming: RefCell::default(),
-            scratch: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Takes `profile`'s links from now on, keeping what is held (it goes when it was due, and
+    /// what comes after never before it).
+    pub(crate) fn set_profile(&self, profile: &NetProfile, seed: u64) {
+        let mut up = Link::new(profile, true, seed);
+        let mut down = Link::new(profile, false, seed ^ 0x5DEE_CE66_D1CE_4E5B);
+        up.keep_after(&self.up.borrow());
+        down.keep_after(&self.down.borrow());
+        *self.up.borrow_mut() = up;
+        *self.down.borrow_mut() = down;
     }
 
     /// Takes `buf` to send when it is due; waits while too much is held already.
@@ -116,20 +139,29 @@ impl ConditionedStream {
             return Ok(0);
         }
         let now = ttk_core::now();
-        let at = self.up.borrow_mut().stream_arrival(now, buf.len());
         let mut outgoing = self.outgoing.borrow_mut();
-        outgoing.held += buf.len();
-        outgoing.chunks.push_back(Chunk {
-            at,
-            data: buf.to_vec(),
-            done: 0,
-        });
+        // At most what the queue has room for; the rest is the caller's next write.
+        let taken = buf
+            .len()
+            .min(MOST_HELD.saturating_sub(outgoing.held).max(1));
+        let mut earliest = None;
+        for segment in buf[..taken].chunks(SEGMENT) {
+            let at = self.up.borrow_mut().stream_arrival(now, segment.len());
+            earliest.get_or_insert(at);
+            outgoing.held += segment.len();
+            outgoing.chunks.push_back(Chunk {
+                at,
+                data: segment.to_vec(),
+                done: 0,
+            });
+        }
+        let at = earliest.expect("a write of at least a byte");
         if outgoing.scheduled.is_none_or(|scheduled| at < scheduled) {
             outgoing.scheduled = Some(at);
             drop(outgoing);
             schedule(at, Rc::clone(io), Rc::clone(&self.outgoing));
         }
-        Ok(buf.len())
+        Ok(taken)
     }
 
     /// Shuts `how` once what is held is sent (the reading side at once).
@@ -165,13 +197,12 @@ impl ConditionedStream {
                     incoming.held -= n;
                     return Ok(n);
                 }
-                if incoming.chunks.is_empty() {
+                if incoming.chunks.is_empty() && incoming.end_at.is_some_and(|end| end <= now) {
+                    // A reset, like a close, after what came before it and its delay.
                     if let Some(error) = incoming.failed.take() {
                         return Err(error);
                     }
-                    if incoming.end_at.is_some_and(|end| end <= now) {
-                        return Ok(0);
-                    }
+                    return Ok(0);
                 }
                 match incoming.chunks.front() {
                     Some(chunk) => Some(chunk.at),
@@ -199,8 +230,16 @@ impl ConditionedStream {
 
     /// Takes what the socket has (up to [`MOST_HELD`]) through the link to the bot;
     /// `WouldBlock` if it had nothing.
-    fn drain(&self, mut stream: &mio::net::TcpStream) -> io::Result<()> {
-        let mut scratch = self.scratch.borrow_mut();
+    fn drain(&self, stream: &mio::net::TcpStream) -> io::Result<()> {
+        SCRATCH.with(|scratch| self.drain_into(stream, &mut scratch.borrow_mut()))
+    }
+
+    /// [`ConditionedStream::drain`], through `scratch`.
+    fn drain_into(
+        &self,
+        mut stream: &mio::net::TcpStream,
+        scratch: &mut Vec<u8>,
+    ) -> io::Result<()> {
         if scratch.is_empty() {
             scratch.resize(READ_CHUNK, 0);
         }
@@ -210,7 +249,7 @@ impl ConditionedStream {
             if incoming.held >= MOST_HELD || incoming.end_at.is_some() {
                 return Ok(());
             }
-            match stream.read(&mut scratch) {
+            match stream.read(scratch) {
                 Ok(0) => {
                     let now = ttk_core::now();
                     let end = self.down.borrow_mut().stream_arrival(now, 0);
@@ -220,13 +259,15 @@ impl ConditionedStream {
                 Ok(n) => {
                     took = true;
                     let now = ttk_core::now();
-                    let at = self.down.borrow_mut().stream_arrival(now, n);
                     incoming.held += n;
-                    incoming.chunks.push_back(Chunk {
-                        at,
-                        data: scratch[..n].to_vec(),
-                        done: 0,
-                    });
+                    for segment in scratch[..n].chunks(SEGMENT) {
+                        let at = self.down.borrow_mut().stream_arrival(now, segment.len());
+                        incoming.chunks.push_back(Chunk {
+                            at,
+                            data: segment.to_vec(),
+                            done: 0,
+                        });
+                    }
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     return match took {
@@ -248,23 +289,36 @@ impl ConditionedStream {
 }
 
 /// Asks the loop to write what is due of `outgoing` at `at`; the loop holds the socket until
-/// everything is written (a dropped stream's bytes still go, as the kernel's would).
+/// everything is written (a dropped stream's bytes still go, as the kernel's would, while the
+/// run lasts).
 fn schedule(at: Instant, io: Rc<Socket>, outgoing: Rc<RefCell<Outgoing>>) {
-    ttk_core::io::run_at(at, move || write_due(io, outgoing));
+    ttk_core::io::run_at(at, move || write_due(at, io, outgoing));
 }
 
-/// Writes what is due, in order; asks to be called again for the rest.
-fn write_due(io: Rc<Socket>, outgoing: Rc<RefCell<Outgoing>>) {
+/// Writes what is due, in order (if this action is still the one asked for, `at`); asks to be
+/// called again for the rest.
+fn write_due(at: Instant, io: Rc<Socket>, outgoing: Rc<RefCell<Outgoing>>) {
     let now = ttk_core::now();
     let mut queue = outgoing.borrow_mut();
+    if queue.scheduled != Some(at) {
+        // Overtaken: the action asked for instead carries on.
+        return;
+    }
     queue.scheduled = None;
     let mut next = None;
+    let mut refused = false;
     while let Some(chunk) = queue.chunks.front_mut() {
         if chunk.at > now {
             next = Some(chunk.at);
             break;
         }
         match io.get_ref().write(&chunk.data[chunk.done..]) {
+            Ok(0) => {
+                queue.failed = Some(io::ErrorKind::WriteZero);
+                queue.chunks.clear();
+                queue.held = 0;
+                return;
+            }
             Ok(n) => {
                 chunk.done += n;
                 let finished = chunk.done == chunk.data.len();
@@ -274,8 +328,10 @@ fn write_due(io: Rc<Socket>, outgoing: Rc<RefCell<Outgoing>>) {
                 }
             }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                // The socket's buffer is full: try again shortly.
-                next = Some(now + RETRY);
+                // The socket's buffer is full (a peer that reads slowly): try again later,
+                // later each time it stays full.
+                refused = true;
+                next = Some(now);
                 break;
             }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
@@ -286,6 +342,14 @@ fn write_due(io: Rc<Socket>, outgoing: Rc<RefCell<Outgoing>>) {
                 return;
             }
         }
+    }
+    if refused {
+        let wait = queue.retry.max(RETRY);
+        queue.retry = (wait * 2).min(MOST_RETRY);
+        next = Some(now + wait);
+    } else {
+        // Not refused this time: the next refusal waits the least again.
+        queue.retry = RETRY;
     }
     if queue.chunks.is_empty() && queue.shutdown {
         queue.shutdown = false;

@@ -18,8 +18,13 @@ use super::profile::NetProfile;
 
 /// The largest datagram read from the socket.
 const MOST_DATAGRAM: usize = 65_536;
-/// How long a send the socket refused (its buffer full) waits before it is tried again.
+/// The most datagrams held each way, as netem's queue (`limit 1000`): past it, they are lost.
+const MOST_HELD: usize = 1_000;
+/// How long a send the socket refused (its buffer full) first waits before it is tried again;
+/// the wait doubles while it is refused, up to [`MOST_RETRY`].
 const RETRY: Duration = Duration::from_millis(1);
+/// The longest wait before a refused send is tried again.
+const MOST_RETRY: Duration = Duration::from_millis(100);
 
 /// A datagram held back, with when it goes on.
 struct Held {
@@ -55,8 +60,11 @@ impl Ord for Held {
 #[derive(Default)]
 struct Outgoing {
     held: BinaryHeap<Held>,
-    /// The time of the earliest send asked of the loop, if one is pending.
+    /// The time of the send asked of the loop, if one is pending: an action that finds another
+    /// time here was overtaken by an earlier one, and does nothing.
     scheduled: Option<Instant>,
+    /// How long the next refused send waits (see [`RETRY`]).
+    retry: Duration,
 }
 
 /// The conditions of one socket.
@@ -95,6 +103,12 @@ impl Conditioned {
         }
     }
 
+    /// Takes `profile`'s links from now on, keeping what is held (it goes when it was due).
+    pub(crate) fn set_profile(&self, profile: &NetProfile, seed: u64) {
+        *self.up.borrow_mut() = Link::new(profile, true, seed);
+        *self.down.borrow_mut() = Link::new(profile, false, seed ^ 0x5DEE_CE66_D1CE_4E5B);
+    }
+
     fn next_seq(&self) -> u64 {
         let seq = self.seq.get();
         self.seq.set(seq + 1);
@@ -126,6 +140,10 @@ impl Conditioned {
                 data: buf.to_vec(),
             };
             let mut outgoing = self.outgoing.borrow_mut();
+            if outgoing.held.len() >= MOST_HELD {
+                // A full queue drops what comes, as a router's does.
+                continue;
+            }
             outgoing.held.push(held);
             if outgoing.scheduled.is_none_or(|scheduled| at < scheduled) {
                 outgoing.scheduled = Some(at);
@@ -196,6 +214,9 @@ impl Conditioned {
                     };
                     let mut incoming = self.incoming.borrow_mut();
                     for at in std::iter::once(first).chain(second) {
+                        if incoming.len() >= MOST_HELD {
+                            break;
+                        }
                         incoming.push(Held {
                             at,
                             seq: self.next_seq(),
@@ -234,34 +255,54 @@ fn schedule(
     io: Weak<IoSource<mio::net::UdpSocket>>,
     outgoing: Weak<RefCell<Outgoing>>,
 ) {
-    ttk_core::io::run_at(at, move || send_due(io, outgoing));
+    ttk_core::io::run_at(at, move || send_due(at, io, outgoing));
 }
 
-/// Sends what is due; asks to be called again for the rest. A socket dropped meanwhile takes
-/// its datagrams with it, as a closed socket's queue goes.
-fn send_due(io: Weak<IoSource<mio::net::UdpSocket>>, outgoing: Weak<RefCell<Outgoing>>) {
+/// Sends what is due (if this action is still the one asked for, `at`); asks to be called
+/// again for the rest. A socket dropped meanwhile takes its datagrams with it, as a closed
+/// socket's queue goes.
+fn send_due(
+    at: Instant,
+    io: Weak<IoSource<mio::net::UdpSocket>>,
+    outgoing: Weak<RefCell<Outgoing>>,
+) {
     let (Some(socket), Some(queue)) = (io.upgrade(), outgoing.upgrade()) else {
         return;
     };
     let now = ttk_core::now();
     let mut queue = queue.borrow_mut();
+    if queue.scheduled != Some(at) {
+        // Overtaken: the action asked for instead carries on.
+        return;
+    }
     queue.scheduled = None;
+    let mut refused = false;
     while queue.held.peek().is_some_and(|held| held.at <= now) {
-        let held = queue.held.pop().expect("peeked");
+        let held = queue.held.peek().expect("peeked");
         match send_one(socket.get_ref(), &held.data, held.peer) {
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                // The socket's buffer is full: try again shortly.
-                queue.held.push(Held {
-                    at: now + RETRY,
-                    ..held
-                });
+                // The socket's buffer is full: this one stays first, and is tried again.
+                refused = true;
                 break;
             }
             // Sent, or refused for good (as the kernel drops a datagram it cannot route).
-            _ => {}
+            _ => {
+                queue.held.pop();
+            }
         }
     }
-    if let Some(next) = queue.held.peek().map(|held| held.at) {
+    let next = match refused {
+        true => {
+            let wait = queue.retry.max(RETRY);
+            queue.retry = (wait * 2).min(MOST_RETRY);
+            Some(now + wait)
+        }
+        false => {
+            queue.retry = RETRY;
+            queue.held.peek().map(|held| held.at)
+        }
+    };
+    if let Some(next) = next {
         queue.scheduled = Some(next);
         drop(queue);
         schedule(next, io, outgoing);
