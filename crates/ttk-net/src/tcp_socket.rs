@@ -281,6 +281,8 @@ impl TcpSocket {
         }
         let stream = TcpStream::from_std(self.socket.into())?;
         stream.finish_connect().await?;
+        // On an emulated network the handshake takes its round trip too.
+        stream.handshake_delay().await;
         Ok(stream)
     }
 }

@@ -144,6 +144,17 @@ impl TcpStream {
         Ok(stream)
     }
 
+    /// Waits the round trip of the stream's emulated network, if it has one: a connect's
+    /// SYN and SYN-ACK cross it as any bytes do.
+    pub(crate) async fn handshake_delay(&self) {
+        if let Some(conditions) = &self.conditions {
+            let round_trip = conditions.round_trip();
+            if !round_trip.is_zero() {
+                ttk_core::sleep(round_trip).await;
+            }
+        }
+    }
+
     /// Waits until a non-blocking connect has finished, and reports how.
     pub(crate) async fn finish_connect(&self) -> io::Result<()> {
         self.io

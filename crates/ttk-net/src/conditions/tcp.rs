@@ -100,6 +100,15 @@ impl ConditionedStream {
         }
     }
 
+    /// One round trip of the links (a connect's handshake): the delay out and back, jittered,
+    /// a retransmission timeout more for a lost SYN.
+    pub(crate) fn round_trip(&self) -> Duration {
+        let now = ttk_core::now();
+        let out = self.up.borrow_mut().stream_arrival(now, 0);
+        let back = self.down.borrow_mut().stream_arrival(out, 0);
+        back.saturating_duration_since(now)
+    }
+
     /// Takes `profile`'s links from now on, keeping what is held (it goes when it was due, and
     /// what comes after never before it).
     pub(crate) fn set_profile(&self, profile: &NetProfile, seed: u64) {
