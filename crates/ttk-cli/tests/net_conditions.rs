@@ -60,7 +60,11 @@ fn every_request_takes_the_delay_each_way_and_nginx_counts_them_all() {
     assert_eq!(request.ok, served(&nginx));
     // A connect's handshake crosses the link too: a round trip.
     let connect = report.transaction("connect").unwrap();
-    assert!(connect.histogram.inner().min() >= 40_000, "{:?}", connect.latency());
+    assert!(
+        connect.histogram.inner().min() >= 40_000,
+        "{:?}",
+        connect.latency()
+    );
 }
 
 #[test]

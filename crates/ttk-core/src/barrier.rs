@@ -111,14 +111,11 @@ pub(crate) struct BarrierState {
     /// For a group's barrier: how many members a round needs at least (1, or what
     /// [`Cx::group_barrier_of`](crate::Cx::group_barrier_of) asked).
     quorum: usize,
-    /// Rounds of a group's barrier that ended without meeting (a member finished while others
-    /// waited for it), the latest few: their waiters see the error, later rounds go on.
-    failed_rounds: std::collections::VecDeque<(u64, BarrierError)>,
+    /// The waiters of rounds of a group's barrier that ended without meeting (a member finished
+    /// while they waited for it), by bot, with the round and why: each reads its own once
+    /// (later rounds go on).
+    failed_waiters: FastMap<u32, (u64, BarrierError)>,
 }
-
-/// How many failed rounds a group's barrier remembers: waiters of a failed round are woken at
-/// once and read it in the next tick, so only rounds failed in the same tick must be kept.
-const FAILED_ROUNDS_KEPT: usize = 16;
 
 impl Barrier {
     /// A barrier for `parties` bots (at least 1).
@@ -177,7 +174,7 @@ impl Barrier {
                 queued_for_check: false,
                 group_id: None,
                 quorum: 1,
-                failed_rounds: std::collections::VecDeque::new(),
+                failed_waiters: FastMap::default(),
             })),
         }
     }
@@ -348,14 +345,12 @@ impl Future for BarrierWait {
         with_loop(|state| {
             let this = &mut *self;
             if let Some((me, round)) = this.arrived {
-                let barrier = this.inner.borrow();
+                let mut barrier = this.inner.borrow_mut();
                 if barrier.generation > round {
-                    if let Some((_, error)) = barrier
-                        .failed_rounds
-                        .iter()
-                        .find(|(failed, _)| *failed == round)
+                    if let Some((failed, error)) = barrier.failed_waiters.remove(&me)
+                        && failed == round
                     {
-                        return Poll::Ready(Err(error.clone()));
+                        return Poll::Ready(Err(error));
                     }
                     let leader = barrier.generation == round + 1 && barrier.leader == me;
                     return Poll::Ready(Ok(BarrierWaitResult { leader }));
@@ -410,14 +405,22 @@ impl Future for BarrierWait {
 }
 
 impl Drop for BarrierWait {
-    /// A bot that stops waiting (a timeout, say, or a stopped run) no longer counts as arrived.
+    /// A bot that stops waiting (a timeout, say, or a stopped run) no longer counts as arrived,
+    /// and a failure of its round it never read is forgotten.
     fn drop(&mut self) {
         if let Some((me, round)) = self.arrived
             && let Ok(mut barrier) = self.inner.try_borrow_mut()
-            && barrier.generation == round
             && barrier.registered_with == Some(context::current_loop_id())
         {
-            barrier.remove_waiter(me);
+            if barrier.generation == round {
+                barrier.remove_waiter(me);
+            } else if barrier
+                .failed_waiters
+                .get(&me)
+                .is_some_and(|(failed, _)| *failed == round)
+            {
+                barrier.failed_waiters.remove(&me);
+            }
         }
     }
 }
@@ -432,7 +435,7 @@ impl BarrierState {
         self.parties.clear();
         self.broken = None;
         self.queued_for_check = false;
-        self.failed_rounds.clear();
+        self.failed_waiters.clear();
     }
 
     /// Records `bot` as waiting; false if it was already.
@@ -515,10 +518,10 @@ impl BarrierState {
     /// Ends the current round of a group's barrier without a meeting: its waiters see `error`,
     /// and the next arrivals start a new round.
     fn fail_round(&mut self, error: BarrierError, state: &LoopState) {
-        if self.failed_rounds.len() == FAILED_ROUNDS_KEPT {
-            self.failed_rounds.pop_front();
+        let round = self.generation;
+        for &bot in self.waiting.iter().filter(|&&bot| bot != LEFT) {
+            self.failed_waiters.insert(bot, (round, error.clone()));
         }
-        self.failed_rounds.push_back((self.generation, error));
         self.generation += 1;
         self.wake_all(state);
     }

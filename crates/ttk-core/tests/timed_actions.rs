@@ -17,7 +17,9 @@ fn three_actions(_cx: Cx, _id: usize) -> Vec<&'static str> {
     ttk_core::io::run_at(start + Duration::from_millis(30), move || {
         last.borrow_mut().push("last")
     });
-    ttk_core::io::run_at(start + Duration::from_millis(20), || panic!("an action fails"));
+    ttk_core::io::run_at(start + Duration::from_millis(20), || {
+        panic!("an action fails")
+    });
     ttk_core::io::run_at(start + Duration::from_millis(10), move || {
         first.borrow_mut().push("first")
     });
