@@ -709,7 +709,9 @@ impl Feature for Barriers {
 #[non_exhaustive]
 pub enum BarrierError {
     /// A bot that had waited on the barrier finished or panicked, so a round can never gather
-    /// all parties again.
+    /// all parties again (a fixed barrier); or, for a room waiting to be full
+    /// ([`Cx::group_barrier_of`](crate::Cx::group_barrier_of)), a member it waited for ended
+    /// and left it short: that round is over, the next one fills again.
     PartyFinished {
         /// The bot.
         bot: usize,

@@ -200,10 +200,10 @@ pub fn pending_actions() -> usize {
 pub fn bot_seed(salt: u64) -> u64 {
     with_loop(|state| {
         let id = state.id_of(state.current()) as u64;
-        let mut mixed = state.seed()
-            ^ id.wrapping_mul(0xD1B5_4A32_D192_ED03)
-            ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        crate::rng::splitmix_step(&mut mixed)
+        // Chained, not XORed together: no two (bot, salt) pairs share a seed by arithmetic.
+        let mut bot = state.seed() ^ id.wrapping_mul(0xD1B5_4A32_D192_ED03);
+        let mut stream = crate::rng::splitmix_step(&mut bot) ^ salt;
+        crate::rng::splitmix_step(&mut stream)
     })
 }
 

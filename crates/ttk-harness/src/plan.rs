@@ -140,7 +140,7 @@ impl<A> LoadTest<A> {
             target: args.target.as_deref().map(crate::redact_url),
             start_at: args.start_at.as_ref().map(|at| at.as_str().to_owned()),
             net: args.net.clone(),
-            command_line: redact_token(&self.command_line),
+            command_line: redact_secrets(&self.command_line),
         }
     }
 }
@@ -148,7 +148,7 @@ impl<A> LoadTest<A> {
 /// `command_line` with the value of `--dashboard-token` and the secrets of URLs (a password,
 /// credential parameters: `--remote-write https://user:password@…`) taken out: reports are
 /// kept and shared.
-fn redact_token(command_line: &[String]) -> Vec<String> {
+fn redact_secrets(command_line: &[String]) -> Vec<String> {
     let mut redacted = Vec::with_capacity(command_line.len());
     let mut words = command_line.iter();
     while let Some(word) = words.next() {
@@ -192,7 +192,7 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
-        let recorded = redact_token(&typed).join(" ");
+        let recorded = redact_secrets(&typed).join(" ");
         assert!(
             !recorded.contains("s3cret") && !recorded.contains("t0ken"),
             "{recorded}"

@@ -51,7 +51,8 @@ impl NetMix {
         &self.profiles[self.profiles.len() - 1].0
     }
 
-    /// Makes `mix` the process's: from now on each UDP socket a bot binds takes the conditions
+    /// Makes `mix` the process's: from now on each socket a bot makes (a UDP socket it binds, a
+    /// stream it connects or accepts) takes the conditions
     /// of its bot's profile (drawn once per bot from the run's seed and its id). `None` takes
     /// the mix away. A run given a mix of its own (`Runtime::extension`, as the harness's
     /// `--net` does) uses that one instead.

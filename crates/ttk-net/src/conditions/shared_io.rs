@@ -1,7 +1,7 @@
 //! A socket's registered source, owned by the socket — or shared with the loop's timed
-//! actions once the socket emulates a network (they send what it holds back when due, even
-//! after the socket is dropped). A socket without conditions pays nothing for the possibility:
-//! no allocation, no indirection.
+//! actions once the socket emulates a network (they send what it holds back when due; a
+//! stream's actions keep it open until its bytes are written, while the run lasts). A socket
+//! without conditions pays nothing for the possibility: no allocation, no indirection.
 
 use std::ops::Deref;
 use std::rc::Rc;
