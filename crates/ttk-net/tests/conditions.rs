@@ -16,28 +16,31 @@ use ttk_net::{NetProfile, UdpSocket};
 /// What arrived, and when.
 type Arrivals = Vec<(Instant, Vec<u8>)>;
 
-/// An echo server: answers every datagram, and notes when each arrived, until `b"stop"`.
+/// An echo server: answers every datagram, and notes when each arrived, until dropped.
 struct Echo {
     addr: SocketAddr,
     arrivals: Arc<Mutex<Arrivals>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Echo {
     fn start() -> Echo {
         let socket = StdUdpSocket::bind("127.0.0.1:0").unwrap();
+        // Short waits, so that a stop is seen soon whatever the socket's queue holds.
         socket
-            .set_read_timeout(Some(Duration::from_secs(30)))
+            .set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
         let addr = socket.local_addr().unwrap();
         let arrivals = Arc::new(Mutex::new(Vec::new()));
-        let noted = Arc::clone(&arrivals);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (noted, stopping) = (Arc::clone(&arrivals), Arc::clone(&stop));
         let thread = std::thread::spawn(move || {
             let mut buf = [0; 2048];
-            while let Ok((n, from)) = socket.recv_from(&mut buf) {
-                if &buf[..n] == b"stop" {
-                    return;
-                }
+            while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
                 noted
                     .lock()
                     .unwrap()
@@ -48,6 +51,7 @@ impl Echo {
         Echo {
             addr,
             arrivals,
+            stop,
             thread: Some(thread),
         }
     }
@@ -59,8 +63,7 @@ impl Echo {
 
 impl Drop for Echo {
     fn drop(&mut self) {
-        let stopper = StdUdpSocket::bind("127.0.0.1:0").unwrap();
-        let _ = stopper.send_to(b"stop", self.addr);
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
