@@ -99,13 +99,9 @@ fn requests_ok(status: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Requests nginx logged as served.
+/// Requests nginx logged as served (`GET /`, 200).
 fn served(nginx: &Nginx) -> u64 {
-    fs::read_to_string(nginx.dir.join("access.log"))
-        .unwrap()
-        .lines()
-        .filter(|line| line.contains("\"GET / HTTP/1.1\" 200 "))
-        .count() as u64
+    support::served_hello(&nginx.dir)
 }
 
 /// Starts `ttk args…`, its output kept.

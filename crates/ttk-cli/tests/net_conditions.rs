@@ -6,19 +6,13 @@
 mod nginx;
 mod support;
 
-use std::fs;
-
 use nginx::Nginx;
 use support::{HELLO_NGINX, stderr, ttk};
 use ttk_report::Report;
 
-/// Requests nginx logged as served.
+/// Requests nginx logged as served (`GET /`, 200).
 fn served(nginx: &Nginx) -> u64 {
-    fs::read_to_string(nginx.dir.join("access.log"))
-        .unwrap()
-        .lines()
-        .filter(|line| line.contains("\"GET / HTTP/1.1\" 200 "))
-        .count() as u64
+    support::served_hello(&nginx.dir)
 }
 
 #[test]

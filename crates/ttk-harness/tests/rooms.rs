@@ -22,12 +22,26 @@ fn roommate(cx: Cx, session: Session, full: bool) -> Result<(), ttk::BarrierErro
 
 /// Runs 400 bots over a 2 s ramp-up: how many met with a full room.
 fn met_full(full: bool) -> u64 {
-    let args = ["rooms", "--bots", "400", "--ramp-up", "2s", "--workers", "1", "-q"];
+    let args = [
+        "rooms",
+        "--bots",
+        "400",
+        "--ramp-up",
+        "2s",
+        "--workers",
+        "1",
+        "-q",
+    ];
     let outcome = LoadTest::try_from_args("rooms", args)
         .unwrap()
         .run(move |cx, session| roommate(cx, session, full));
     assert_eq!(outcome.report.bots.failed, 0);
-    outcome.report.counters.get("met with 4").copied().unwrap_or(0)
+    outcome
+        .report
+        .counters
+        .get("met with 4")
+        .copied()
+        .unwrap_or(0)
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use std::ffi::OsStr;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs `ttk args…` and waits for it.
@@ -54,4 +54,14 @@ pub(crate) fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Requests `GET /` the nginx whose files are in `dir` logged as answered 200 (its
+/// `access.log`, as [`HELLO_NGINX`] writes it).
+pub(crate) fn served_hello(dir: &Path) -> u64 {
+    std::fs::read_to_string(dir.join("access.log"))
+        .unwrap()
+        .lines()
+        .filter(|line| line.contains("\"GET / HTTP/1.1\" 200 "))
+        .count() as u64
 }
