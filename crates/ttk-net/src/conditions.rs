@@ -27,6 +27,7 @@
 //! assert_eq!(mix.pick(0.1), &NetProfile::preset("lte").unwrap());
 //! ```
 
+mod buffers;
 mod link;
 pub(crate) mod mix;
 mod profile;

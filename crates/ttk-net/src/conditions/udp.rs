@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use ttk_core::io::IoSource;
 
+use super::buffers;
 use super::link::{Fate, Link};
 use super::profile::NetProfile;
 
@@ -137,7 +138,7 @@ impl Conditioned {
                 at,
                 seq: self.next_seq(),
                 peer,
-                data: buf.to_vec(),
+                data: buffers::copy_of(buf),
             };
             let mut outgoing = self.outgoing.borrow_mut();
             if outgoing.held.len() >= MOST_HELD {
@@ -170,6 +171,7 @@ impl Conditioned {
                     let n = held.data.len().min(buf.len());
                     buf[..n].copy_from_slice(&held.data[..n]);
                     let from = held.peer.expect("received datagrams have a sender");
+                    buffers::give_back(held.data);
                     return Ok((n, from));
                 }
                 incoming.peek().map(|held| held.at)
@@ -221,7 +223,7 @@ impl Conditioned {
                             at,
                             seq: self.next_seq(),
                             peer: Some(from),
-                            data: scratch[..n].to_vec(),
+                            data: buffers::copy_of(&scratch[..n]),
                         });
                     }
                 }
@@ -287,7 +289,9 @@ fn send_due(
             }
             // Sent, or refused for good (as the kernel drops a datagram it cannot route).
             _ => {
-                queue.held.pop();
+                if let Some(sent) = queue.held.pop() {
+                    buffers::give_back(sent.data);
+                }
             }
         }
     }
