@@ -126,6 +126,11 @@ struct Figures {
     /// Source addresses the connections left from, as nginx logged them.
     sources: usize,
     exit_code: Option<i32>,
+    /// The most resident memory of ttk's processes at once, in KiB.
+    peak_client_rss_kib: u64,
+    /// The most pages of buffer memory the kernel's TCP held at once (`/proc/net/sockstat`),
+    /// above what it held before the run.
+    peak_tcp_pages: u64,
 }
 
 /// Runs `plan`; an error unless every connection was held and counted.
@@ -172,12 +177,18 @@ pub(crate) fn run(plan: &Plan) -> Result<(), String> {
     let limit = Duration::from_secs(plan.duration_s + 60);
     let mut peak = 0;
     let mut all_open_after_s = None;
+    let (mut peak_client_rss_kib, mut peak_tcp_pages) = (0, 0);
+    let tcp_pages_before = crate::procfs::tcp_sockstat().map_or(0, |(_, pages)| pages);
     let status = loop {
         if let Some(status) = client.try_wait().map_err(|e| e.to_string())? {
             break status;
         }
         if started.elapsed() > limit {
             let _ = client.kill();
+        }
+        peak_client_rss_kib = peak_client_rss_kib.max(crate::procfs::tree(client.id()).kib);
+        if let Ok((_, pages)) = crate::procfs::tcp_sockstat() {
+            peak_tcp_pages = peak_tcp_pages.max(pages.saturating_sub(tcp_pages_before));
         }
         if let Ok(open) = nginx.open_connections() {
             peak = peak.max(open);
@@ -219,6 +230,8 @@ pub(crate) fn run(plan: &Plan) -> Result<(), String> {
         nginx_logged: served.len() as u64,
         sources: sources.len(),
         exit_code: status.code(),
+        peak_client_rss_kib,
+        peak_tcp_pages,
     };
     println!("{figures:#?}");
     let json = serde_json::to_string_pretty(&serde_json::json!({
@@ -235,6 +248,10 @@ pub(crate) fn run(plan: &Plan) -> Result<(), String> {
         "nginx_logged": figures.nginx_logged,
         "sources": figures.sources,
         "exit_code": figures.exit_code,
+        "peak_client_rss_kib": figures.peak_client_rss_kib,
+        "client_rss_bytes_per_connection":
+            figures.peak_client_rss_kib as f64 * 1024.0 / figures.connections as f64,
+        "peak_tcp_buffer_pages": figures.peak_tcp_pages,
     }))
     .map_err(|e| e.to_string())?;
     let path = out.join("hold-http.json");
@@ -266,8 +283,15 @@ pub(crate) fn run(plan: &Plan) -> Result<(), String> {
     match missed.is_empty() {
         true => {
             println!(
-                "held: {} connections at once, {} requests, as many as nginx logged",
-                plan.connections, figures.requests_ok
+                "held: {} connections at once, {} requests, as many as nginx logged; client \
+                 memory at its peak {} KiB ({:.0} B a connection, {} processes), kernel TCP \
+                 buffers {} pages",
+                plan.connections,
+                figures.requests_ok,
+                figures.peak_client_rss_kib,
+                figures.peak_client_rss_kib as f64 * 1024.0 / plan.connections as f64,
+                plan.processes,
+                figures.peak_tcp_pages
             );
             Ok(())
         }
