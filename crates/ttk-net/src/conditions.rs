@@ -27,6 +27,7 @@
 //! assert_eq!(mix.pick(0.1), &NetProfile::preset("lte").unwrap());
 //! ```
 
+mod arrival;
 mod buffers;
 mod link;
 pub(crate) mod mix;
@@ -35,5 +36,6 @@ pub(crate) mod shared_io;
 pub(crate) mod tcp;
 pub(crate) mod udp;
 
+pub(crate) use arrival::stamp_arrivals;
 pub use mix::NetMix;
 pub use profile::NetProfile;

@@ -264,8 +264,8 @@ impl UdpSocket {
     /// profile, if any): datagrams sent and received are delayed, lost, duplicated, reordered
     /// and paced as it says (see [`conditions`](crate::conditions)). Its randomness comes from
     /// the run's seed and the bot. What is held keeps its place; a clear profile passes
-    /// datagrams on at once from then on. Datagrams that arrive while the bot does not
-    /// receive are taken in at its next receive, and delayed from then.
+    /// datagrams on at once from then on. A datagram's delay runs from when it came (the
+    /// kernel's receive stamp), however late the bot receives it.
     ///
     /// # Examples
     /// ```
@@ -297,6 +297,7 @@ impl UdpSocket {
             None if profile.is_clear() => {}
             None => {
                 self.io.share();
+                crate::conditions::stamp_arrivals(self.io.get_ref());
                 self.conditions = Some(Box::new(Conditioned::new(profile, seed)));
             }
         }

@@ -374,3 +374,37 @@ fn a_profile_changed_on_a_stream_in_use_keeps_every_byte_in_order() {
     let server = tcp_server(0);
     assert!(ttk_core::run(1, move |cx, id| profile_changed_midway(cx, id, server))[0]);
 }
+
+/// A datagram comes while the bot sleeps 100 ms; through `delay=50ms` it is due 50 ms after it
+/// came, so the read after the sleep has it at once. Another, read as soon as it comes, waits
+/// its 50 ms. Returns how long each read took (ms).
+#[bot(crate = ttk_core)]
+fn reads_late_and_early(_cx: Cx, _id: usize) -> (f64, f64) {
+    let mut socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_conditions(&"delay=50ms".parse().unwrap());
+    let to = socket.local_addr().unwrap();
+    let pusher = StdUdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut buf = [0; 16];
+    // Linux turns its receive stamps on a moment after a socket first asks for them.
+    ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(50)));
+    pusher.send_to(b"pushed", to).unwrap();
+    ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(100)));
+    let started = ttk_core::now();
+    ttk_core::yield_!(socket.recv_from(&mut buf)).unwrap();
+    let late = (ttk_core::now() - started).as_secs_f64() * 1e3;
+    pusher.send_to(b"again", to).unwrap();
+    let started = ttk_core::now();
+    ttk_core::yield_!(socket.recv_from(&mut buf)).unwrap();
+    let early = (ttk_core::now() - started).as_secs_f64() * 1e3;
+    (late, early)
+}
+
+#[test]
+fn a_datagrams_delay_runs_from_when_it_came_not_from_the_read() {
+    let (late, early) = ttk_core::run(1, reads_late_and_early)[0];
+    assert!(late < 10.0, "read after the sleep took {late:.1} ms");
+    assert!(
+        (49.0..80.0).contains(&early),
+        "read at once took {early:.1} ms"
+    );
+}

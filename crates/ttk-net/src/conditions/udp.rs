@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use ttk_core::io::IoSource;
 
+use super::arrival;
 use super::buffers;
 use super::link::{Fate, Link};
 use super::profile::NetProfile;
@@ -207,11 +208,12 @@ impl Conditioned {
         let mut took = false;
         let now = ttk_core::now();
         loop {
-            match socket.recv_from(scratch) {
-                Ok((n, from)) => {
+            match arrival::recv_stamped(socket, scratch, now) {
+                Ok((n, from, arrived)) => {
                     took = true;
-                    let Fate::Delivered { first, second } = self.down.borrow_mut().fate(now, n)
-                    else {
+                    // Its delay runs from when it came, however late the bot reads.
+                    let fate = self.down.borrow_mut().fate(arrived, n);
+                    let Fate::Delivered { first, second } = fate else {
                         continue;
                     };
                     let mut incoming = self.incoming.borrow_mut();
