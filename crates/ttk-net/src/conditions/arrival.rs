@@ -83,7 +83,10 @@ fn recvmsg(
     }
     let from = sender(&storage, msg.msg_namelen)?;
     let control_len = (msg.msg_controllen).min(std::mem::size_of_val(&control));
-    let bytes: Vec<u8> = control.iter().flat_map(|word| word.to_ne_bytes()).collect();
+    let mut bytes = [0u8; 64];
+    for (chunk, word) in bytes.chunks_exact_mut(8).zip(control) {
+        chunk.copy_from_slice(&word.to_ne_bytes());
+    }
     Ok((n as usize, from, timestamp(&bytes[..control_len])))
 }
 
