@@ -30,64 +30,110 @@ pub(crate) fn stamp_arrivals(socket: &mio::net::UdpSocket) {
     let _ = socket;
 }
 
-/// Receives one datagram into `buf`: its length, sender, and when it arrived on the loop's
-/// clock (`now` if the kernel gave no stamp, or one not in the past).
-pub(crate) fn recv_stamped(
-    socket: &mio::net::UdpSocket,
-    buf: &mut [u8],
-    now: Instant,
-) -> io::Result<(usize, SocketAddr, Instant)> {
-    #[cfg(target_os = "linux")]
-    {
-        let (n, from, stamp) = recvmsg(socket, buf)?;
-        let arrived = stamp
-            .and_then(|stamp| SystemTime::now().duration_since(stamp).ok())
-            .and_then(|ago| now.checked_sub(ago))
-            .unwrap_or(now);
-        Ok((n, from, arrived))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let (n, from) = socket.recv_from(buf)?;
-        Ok((n, from, now))
-    }
+/// Datagrams taken at once by [`recv_batch`].
+pub(crate) const BATCH: usize = 8;
+
+/// One datagram of a batch: its length, sender and arrival on the loop's clock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Received {
+    pub(crate) len: usize,
+    pub(crate) from: SocketAddr,
+    pub(crate) arrived: Instant,
 }
 
-/// `recvmsg` of one datagram with its `SCM_TIMESTAMPNS` control message, if any.
+/// Receives up to [`BATCH`] datagrams in one call, the k-th into `slots[k]` (each a buffer of
+/// the largest datagram), described in `out`: how many came. Fewer than [`BATCH`] means the
+/// socket had no more, which spares the call that would find it empty.
 #[cfg(target_os = "linux")]
-fn recvmsg(
+pub(crate) fn recv_batch(
     socket: &mio::net::UdpSocket,
-    buf: &mut [u8],
-) -> io::Result<(usize, SocketAddr, Option<SystemTime>)> {
-    // Room for one control message of a timespec, aligned as the kernel writes it.
-    let mut control = [0u64; 8];
-    let mut storage: libc::sockaddr_storage = unsafe_zeroed_storage();
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
+    slots: &mut [u8],
+    slot_len: usize,
+    out: &mut [Option<Received>; BATCH],
+    now: Instant,
+) -> io::Result<usize> {
+    let mut controls = [[0u64; 8]; BATCH];
+    let mut storages: [libc::sockaddr_storage; BATCH] =
+        std::array::from_fn(|_| unsafe_zeroed_storage());
+    let mut chunks = slots.chunks_mut(slot_len);
+    let mut count = 0;
+    let mut iovs: [libc::iovec; BATCH] = std::array::from_fn(|_| match chunks.next() {
+        Some(slot) => {
+            count += 1;
+            libc::iovec {
+                iov_base: slot.as_mut_ptr().cast(),
+                iov_len: slot.len(),
+            }
+        }
+        None => libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        },
+    });
+    // SAFETY: mmsghdr is plain old data; all zeroes is a valid (empty) value, filled in below.
+    let mut messages: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+    for k in 0..count {
+        let header = &mut messages[k].msg_hdr;
+        header.msg_name = (&mut storages[k] as *mut libc::sockaddr_storage).cast();
+        header.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        header.msg_iov = &mut iovs[k];
+        header.msg_iovlen = 1;
+        header.msg_control = controls[k].as_mut_ptr().cast();
+        header.msg_controllen = std::mem::size_of_val(&controls[k]);
+    }
+    // SAFETY: the first `count` headers point at live buffers of this frame (`storages`,
+    // `iovs` over `slots`, `controls`) with their lengths; the kernel writes within them and
+    // sets each `msg_len`; no timeout is passed (null); the socket is open for the call.
+    let taken = unsafe {
+        libc::recvmmsg(
+            socket.as_raw_fd(),
+            messages.as_mut_ptr(),
+            count as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
     };
-    // SAFETY: msghdr is plain old data; all zeroes is a valid (empty) value, filled in below.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = (&mut storage as *mut libc::sockaddr_storage).cast();
-    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control);
-    // SAFETY: every pointer in `msg` points at a live buffer of this frame (`storage`, `iov`
-    // over `buf`, `control`) of the length given with it; the kernel writes within those
-    // lengths and nowhere else; the socket is open for the call.
-    let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
-    if n < 0 {
+    if taken < 0 {
         return Err(io::Error::last_os_error());
     }
-    let from = sender(&storage, msg.msg_namelen)?;
-    let control_len = (msg.msg_controllen).min(std::mem::size_of_val(&control));
-    let mut bytes = [0u8; 64];
-    for (chunk, word) in bytes.chunks_exact_mut(8).zip(control) {
-        chunk.copy_from_slice(&word.to_ne_bytes());
+    let taken = taken as usize;
+    let real_now = SystemTime::now();
+    for k in 0..taken {
+        let header = &messages[k].msg_hdr;
+        let mut bytes = [0u8; 64];
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(controls[k]) {
+            chunk.copy_from_slice(&word.to_ne_bytes());
+        }
+        let control_len = header.msg_controllen.min(bytes.len());
+        let arrived = timestamp(&bytes[..control_len])
+            .and_then(|stamp| real_now.duration_since(stamp).ok())
+            .and_then(|ago| now.checked_sub(ago))
+            .unwrap_or(now);
+        out[k] = Some(Received {
+            len: messages[k].msg_len as usize,
+            from: sender(&storages[k], header.msg_namelen)?,
+            arrived,
+        });
     }
-    Ok((n as usize, from, timestamp(&bytes[..control_len])))
+    Ok(taken)
+}
+
+/// [`recv_batch`] where the kernel has no `recvmmsg`: one datagram at a time.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn recv_batch(
+    socket: &mio::net::UdpSocket,
+    slots: &mut [u8],
+    slot_len: usize,
+    out: &mut [Option<Received>; BATCH],
+    now: Instant,
+) -> io::Result<usize> {
+    let (len, from) = socket.recv_from(&mut slots[..slot_len])?;
+    out[0] = Some(Received {
+        len,
+        from,
+        arrived: now,
+    });
+    Ok(1)
 }
 
 /// An all-zero `sockaddr_storage`.
@@ -179,23 +225,52 @@ mod tests {
             .unwrap();
         let sent = Instant::now();
         std::thread::sleep(Duration::from_millis(100));
-        let mut buf = [0; 16];
+        let mut slots = vec![0; 64 * BATCH];
+        let mut out = [None; BATCH];
         let now = Instant::now();
-        let (n, from, arrived) = recv_stamped(&receiver, &mut buf, now).unwrap();
+        let taken = recv_batch(&receiver, &mut slots, 64, &mut out, now).unwrap();
+        assert_eq!(taken, 1);
+        let received = out[0].unwrap();
         assert_eq!(
-            (&buf[..n], from),
+            (&slots[..received.len], received.from),
             (&b"early"[..], sender.local_addr().unwrap())
         );
         // Came within a few ms of being sent, not at the read 100 ms later.
-        let after_send = arrived.saturating_duration_since(sent);
+        let after_send = received.arrived.saturating_duration_since(sent);
         assert!(after_send < Duration::from_millis(20), "{after_send:?}");
-        assert!(
-            now - arrived >= Duration::from_millis(80),
-            "{:?}",
-            now - arrived
-        );
-        let error = recv_stamped(&receiver, &mut buf, now).unwrap_err();
+        assert!(now - received.arrived >= Duration::from_millis(80));
+        let error = recv_batch(&receiver, &mut slots, 64, &mut out, now).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn a_batch_takes_many_datagrams_in_one_call_in_order() {
+        let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver.set_nonblocking(true).unwrap();
+        let receiver = mio::net::UdpSocket::from_std(receiver);
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for k in 0..10u8 {
+            sender
+                .send_to(&[k; 3], receiver.local_addr().unwrap())
+                .unwrap();
+        }
+        let mut slots = vec![0; 64 * BATCH];
+        let mut out = [None; BATCH];
+        let now = Instant::now();
+        assert_eq!(
+            recv_batch(&receiver, &mut slots, 64, &mut out, now).unwrap(),
+            BATCH
+        );
+        for (k, received) in out.iter().enumerate() {
+            assert_eq!(
+                &slots[k * 64..k * 64 + received.unwrap().len],
+                &[k as u8; 3]
+            );
+        }
+        assert_eq!(
+            recv_batch(&receiver, &mut slots, 64, &mut out, now).unwrap(),
+            2
+        );
     }
 
     #[test]

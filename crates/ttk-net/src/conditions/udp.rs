@@ -178,64 +178,76 @@ impl Conditioned {
                 incoming.peek().map(|held| held.at)
             };
             // Drains the socket into the held datagrams; a drain that took something in ends
-            // the wait, so the next is timed from what is held now.
+            // the wait, so the next is timed from what is held now. One that found the socket
+            // empty says so: the next wait is for the selector's event, with no call first.
             let drain = |socket: &mio::net::UdpSocket| self.drain(socket);
-            match earliest {
+            let emptied = match earliest {
                 None => io.read_with(drain).await?,
                 Some(at) => {
-                    if let Ok(drained) =
-                        ttk_core::timeout(at.saturating_duration_since(now), io.read_with(drain))
-                            .await
+                    match ttk_core::timeout(at.saturating_duration_since(now), io.read_with(drain))
+                        .await
                     {
-                        drained?;
+                        Ok(drained) => drained?,
+                        Err(_) => false,
                     }
                 }
+            };
+            if emptied {
+                io.clear_read_ready();
             }
         }
     }
 
-    /// Reads every datagram the socket has, each through the link to the bot; `WouldBlock` if
-    /// there was none (the socket then has nothing: its next datagram wakes the bot).
-    fn drain(&self, socket: &mio::net::UdpSocket) -> io::Result<()> {
+    /// Reads every datagram the socket has (up to [`MOST_HELD`] held), each through the link
+    /// to the bot: whether the socket was found empty; `WouldBlock` if it had nothing (its
+    /// next datagram then wakes the bot).
+    fn drain(&self, socket: &mio::net::UdpSocket) -> io::Result<bool> {
         SCRATCH.with(|scratch| self.drain_into(socket, &mut scratch.borrow_mut()))
     }
 
-    /// [`Conditioned::drain`], through `scratch`.
-    fn drain_into(&self, socket: &mio::net::UdpSocket, scratch: &mut Vec<u8>) -> io::Result<()> {
+    /// [`Conditioned::drain`], through `scratch` ([`arrival::BATCH`] datagram buffers).
+    fn drain_into(&self, socket: &mio::net::UdpSocket, scratch: &mut Vec<u8>) -> io::Result<bool> {
         if scratch.is_empty() {
-            scratch.resize(MOST_DATAGRAM, 0);
+            scratch.resize(MOST_DATAGRAM * arrival::BATCH, 0);
         }
         let mut took = false;
         let now = ttk_core::now();
+        let mut batch = [None; arrival::BATCH];
         loop {
-            match arrival::recv_stamped(socket, scratch, now) {
-                Ok((n, from, arrived)) => {
-                    took = true;
-                    // Its delay runs from when it came, however late the bot reads.
-                    let fate = self.down.borrow_mut().fate(arrived, n);
-                    let Fate::Delivered { first, second } = fate else {
-                        continue;
-                    };
-                    let mut incoming = self.incoming.borrow_mut();
-                    for at in std::iter::once(first).chain(second) {
-                        if incoming.len() >= MOST_HELD {
-                            break;
-                        }
-                        incoming.push(Held {
-                            at,
-                            seq: self.next_seq(),
-                            peer: Some(from),
-                            data: buffers::copy_of(&scratch[..n]),
-                        });
-                    }
-                }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    return match took {
-                        true => Ok(()),
-                        false => Err(error),
-                    };
-                }
+            if self.incoming.borrow().len() >= MOST_HELD {
+                // No room: what is left stays in the kernel (the socket is not empty).
+                return Ok(false);
+            }
+            let taken = match arrival::recv_batch(socket, scratch, MOST_DATAGRAM, &mut batch, now) {
+                Ok(taken) => taken,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock && took => return Ok(true),
                 Err(error) => return Err(error),
+            };
+            took = true;
+            for (k, received) in batch.iter().take(taken).enumerate() {
+                let Some(received) = received else { continue };
+                let data = &scratch[k * MOST_DATAGRAM..k * MOST_DATAGRAM + received.len];
+                // Its delay runs from when it came, however late the bot reads.
+                let fate = self.down.borrow_mut().fate(received.arrived, received.len);
+                let Fate::Delivered { first, second } = fate else {
+                    continue;
+                };
+                let mut incoming = self.incoming.borrow_mut();
+                for at in std::iter::once(first).chain(second) {
+                    if incoming.len() >= MOST_HELD {
+                        break;
+                    }
+                    incoming.push(Held {
+                        at,
+                        seq: self.next_seq(),
+                        peer: Some(received.from),
+                        data: buffers::copy_of(data),
+                    });
+                }
+            }
+            if taken < arrival::BATCH {
+                // The kernel had no more: no call to find it empty.
+                return Ok(true);
             }
         }
     }
