@@ -255,7 +255,7 @@ fn bots_changed_from_the_dashboard_come_and_go_and_the_report_says_when() {
     assert_eq!(post(port, "/control", r#"{"bots": "many"}"#, None).0, 409);
     assert_eq!(post(port, "/control", "bots=3", None).0, 400);
     assert_eq!(post(port, "/control", r#"{"rate": 50}"#, None).0, 409);
-    assert_eq!(get(port, "/control").unwrap().0, 404);
+    assert_eq!(get(port, "/control").unwrap().0, 405, "a change is a POST");
 
     let output = ttk.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0));
@@ -403,7 +403,7 @@ fn post_from(namespace: &Namespace, url: &str, token: &str) -> String {
         "import urllib.request, urllib.error\n\
          def post(token):\n    \
              headers = {{'Content-Type': 'application/json'}}\n    \
-             if token: headers['Authorization'] = 'Bearer ' + token\n    \
+             if token: headers['Authorization'] = 'bearer ' + token\n    \
              request = urllib.request.Request('{url}', data=b'{{\"bots\": 3}}', method='POST', headers=headers)\n    \
              try: return urllib.request.urlopen(request, timeout=5).status\n    \
              except urllib.error.HTTPError as error: return error.code\n    \

@@ -314,10 +314,12 @@ fn allowed(
     authorization: Option<String>,
     serving: &Serving,
 ) -> Result<(), Response> {
+    // The scheme's name is case-insensitive (RFC 9110).
     let given = authorization
         .as_deref()
-        .and_then(|value| value.trim().strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|value| value.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     match (&serving.token, given) {
         (Some(token), Some(given)) if constant_time_eq(token.as_bytes(), given.as_bytes()) => {
             Ok(())
@@ -448,6 +450,12 @@ fn route(method: &str, path: &str, serving: &Serving) -> Response {
             "/" | "/live" | "/dashboard.js" | "/status" | "/report.json" | "/metrics"
         ),
     };
+    if path == "/control" && serves == Serves::Dashboard && serving.control.is_some() {
+        return Response::text(
+            "405 Method Not Allowed",
+            "/control takes a POST of JSON, such as {\"bots\": 50}",
+        );
+    }
     if !known {
         return Response::text("404 Not Found", format!("no {path} here"));
     }
