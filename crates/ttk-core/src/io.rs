@@ -256,7 +256,9 @@ impl<S: Source> IoSource<S> {
     /// socket returned fewer bytes than it asked for: the kernel's queue was empty then, and
     /// on Linux's edge-triggered epoll every byte that arrives later brings an event. Once an
     /// event said the peer closed (or the source failed), it has no effect: that event does
-    /// not come twice. Not for datagram sockets (a short datagram says nothing of the queue).
+    /// not come twice. For a datagram socket only after a read that proves the queue empty (a
+    /// `recvmmsg` that took fewer datagrams than it asked for): a short datagram says nothing
+    /// of the queue.
     ///
     /// # Examples
     /// ```

@@ -79,7 +79,7 @@ pub(crate) fn recv_batch(
         header.msg_iov = &mut iovs[k];
         header.msg_iovlen = 1;
         header.msg_control = controls[k].as_mut_ptr().cast();
-        header.msg_controllen = std::mem::size_of_val(&controls[k]);
+        header.msg_controllen = std::mem::size_of_val(&controls[k]) as _;
     }
     // SAFETY: the first `count` headers point at live buffers of this frame (`storages`,
     // `iovs` over `slots`, `controls`) with their lengths; the kernel writes within them and
@@ -88,8 +88,8 @@ pub(crate) fn recv_batch(
         libc::recvmmsg(
             socket.as_raw_fd(),
             messages.as_mut_ptr(),
-            count as libc::c_uint,
-            libc::MSG_DONTWAIT,
+            count as _,
+            libc::MSG_DONTWAIT as _,
             std::ptr::null_mut(),
         )
     };
@@ -104,7 +104,7 @@ pub(crate) fn recv_batch(
         for (chunk, word) in bytes.chunks_exact_mut(8).zip(controls[k]) {
             chunk.copy_from_slice(&word.to_ne_bytes());
         }
-        let control_len = header.msg_controllen.min(bytes.len());
+        let control_len = (header.msg_controllen as usize).min(bytes.len());
         let arrived = timestamp(&bytes[..control_len])
             .and_then(|stamp| real_now.duration_since(stamp).ok())
             .and_then(|ago| now.checked_sub(ago))
@@ -118,7 +118,8 @@ pub(crate) fn recv_batch(
     Ok(taken)
 }
 
-/// [`recv_batch`] where the kernel has no `recvmmsg`: one datagram at a time.
+/// [`recv_batch`] where the kernel has no `recvmmsg`: a datagram at a time, until the socket
+/// is empty or the batch full (so that fewer than [`BATCH`] still means empty).
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn recv_batch(
     socket: &mio::net::UdpSocket,
@@ -127,13 +128,22 @@ pub(crate) fn recv_batch(
     out: &mut [Option<Received>; BATCH],
     now: Instant,
 ) -> io::Result<usize> {
-    let (len, from) = socket.recv_from(&mut slots[..slot_len])?;
-    out[0] = Some(Received {
-        len,
-        from,
-        arrived: now,
-    });
-    Ok(1)
+    let mut taken = 0;
+    for (k, slot) in slots.chunks_mut(slot_len).take(BATCH).enumerate() {
+        match socket.recv_from(slot) {
+            Ok((len, from)) => {
+                out[k] = Some(Received {
+                    len,
+                    from,
+                    arrived: now,
+                });
+                taken += 1;
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock && taken > 0 => break,
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(taken)
 }
 
 /// An all-zero `sockaddr_storage`.

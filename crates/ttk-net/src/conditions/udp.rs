@@ -157,7 +157,8 @@ impl Conditioned {
     }
 
     /// Receives the next datagram due through the link to the bot into `buf` (truncated to
-    /// it, as UDP does): its length and sender.
+    /// it, as UDP does): its length and sender. One receiver at a time: datagrams one receive
+    /// takes in do not wake another receive of the same socket parked meanwhile.
     pub(crate) async fn recv(
         &self,
         io: &IoSource<mio::net::UdpSocket>,
@@ -177,6 +178,13 @@ impl Conditioned {
                 }
                 incoming.peek().map(|held| held.at)
             };
+            if let Some(at) = earliest
+                && self.incoming.borrow().len() >= MOST_HELD
+            {
+                // No room for more: the kernel keeps them until the earliest held is due.
+                ttk_core::sleep(at.saturating_duration_since(now)).await;
+                continue;
+            }
             // Drains the socket into the held datagrams; a drain that took something in ends
             // the wait, so the next is timed from what is held now. One that found the socket
             // empty says so: the next wait is for the selector's event, with no call first.
