@@ -361,8 +361,8 @@ impl TcpStream {
     /// lost segment arrives a retransmission timeout (200 ms) late, as TCP resends it (see
     /// [`conditions`](crate::conditions)). A stream in use keeps its order: what is held
     /// still goes when due, and what comes after it goes after it (a clear profile passes
-    /// bytes on at once from then on). Bytes that arrive while the bot does not read are taken
-    /// in at its next read, and delayed from then.
+    /// bytes on at once from then on). Bytes are delayed from when they came (the kernel's
+    /// stamp of the latest segment of a read), however late the bot reads.
     ///
     /// # Examples
     /// ```
@@ -395,6 +395,7 @@ impl TcpStream {
             None if profile.is_clear() => {}
             None => {
                 self.io.share();
+                crate::conditions::stamp_arrivals(self.io.get_ref());
                 self.conditions = Some(Box::new(ConditionedStream::new(profile, seed)));
             }
         }

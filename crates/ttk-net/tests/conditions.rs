@@ -449,3 +449,28 @@ fn a_socket_holding_all_it_may_waits_instead_of_spinning() {
     // once came, so the full queue was waited out.
     assert!(came > 1_000, "{came} of 1,500 came");
 }
+
+/// The server pushes bytes while the bot sleeps 100 ms; through `delay=50ms` they are due 50 ms
+/// after they came, so the read after the sleep has them at once: how long it took (ms).
+#[bot(crate = ttk_core)]
+fn stream_read_late(_cx: Cx, _id: usize) -> f64 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut stream = ttk_core::yield_!(ttk_net::TcpStream::connect(addr)).unwrap();
+    let (mut server, _) = listener.accept().unwrap();
+    stream.set_conditions(&"delay=50ms".parse().unwrap());
+    // Linux turns its receive stamps on a moment after a socket first asks for them.
+    ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(50)));
+    std::io::Write::write_all(&mut server, b"pushed").unwrap();
+    ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(100)));
+    let started = ttk_core::now();
+    let mut buf = [0; 6];
+    ttk_core::yield_!(stream.read_exact(&mut buf)).unwrap();
+    (ttk_core::now() - started).as_secs_f64() * 1e3
+}
+
+#[test]
+fn a_streams_delay_runs_from_when_its_bytes_came() {
+    let took = ttk_core::run(1, stream_read_late)[0];
+    assert!(took < 10.0, "read after the sleep took {took:.1} ms");
+}

@@ -8,9 +8,10 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Asks the kernel to stamp each datagram `socket` receives; a kernel that cannot is no
-/// failure (arrivals are then taken as the time of the read).
-pub(crate) fn stamp_arrivals(socket: &mio::net::UdpSocket) {
+/// Asks the kernel to stamp what `socket` receives (each datagram; a stream's reads with their
+/// latest segment's time); a kernel that cannot is no failure (arrivals are then taken as the
+/// time of the read).
+pub(crate) fn stamp_arrivals(socket: &impl AsRawFd) {
     #[cfg(target_os = "linux")]
     {
         let on: libc::c_int = 1;
@@ -144,6 +145,54 @@ pub(crate) fn recv_batch(
         }
     }
     Ok(taken)
+}
+
+/// Reads what a stream has into `buf`: how many bytes, and when the latest of them arrived on
+/// the loop's clock (its segment's kernel stamp; `now` without one).
+#[cfg(target_os = "linux")]
+pub(crate) fn read_stamped(
+    stream: &mio::net::TcpStream,
+    buf: &mut [u8],
+    now: Instant,
+) -> io::Result<(usize, Instant)> {
+    let mut control = [0u64; 8];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain old data; all zeroes is a valid (empty) value, filled in below.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = &mut iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.as_mut_ptr().cast();
+    message.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: the message points at live buffers of this frame (`iov` over `buf`, `control`)
+    // with their lengths; the kernel writes within them; the stream is open for the call.
+    let read = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut message, libc::MSG_DONTWAIT) };
+    if read < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut bytes = [0u8; 64];
+    for (chunk, word) in bytes.chunks_exact_mut(8).zip(control) {
+        chunk.copy_from_slice(&word.to_ne_bytes());
+    }
+    let control_len = (message.msg_controllen as usize).min(bytes.len());
+    let arrived = timestamp(&bytes[..control_len])
+        .and_then(|stamp| SystemTime::now().duration_since(stamp).ok())
+        .and_then(|ago| now.checked_sub(ago))
+        .unwrap_or(now);
+    Ok((read as usize, arrived))
+}
+
+/// [`read_stamped`] without the kernel's stamps: the time of the read.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn read_stamped(
+    mut stream: &mio::net::TcpStream,
+    buf: &mut [u8],
+    now: Instant,
+) -> io::Result<(usize, Instant)> {
+    use std::io::Read as _;
+    Ok((stream.read(buf)?, now))
 }
 
 /// An all-zero `sockaddr_storage`.

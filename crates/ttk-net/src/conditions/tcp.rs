@@ -6,13 +6,14 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::net::Shutdown;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use ttk_core::io::IoSource;
 
+use super::arrival;
 use super::link::Link;
 use super::profile::NetProfile;
 
@@ -244,11 +245,7 @@ impl ConditionedStream {
     }
 
     /// [`ConditionedStream::drain`], through `scratch`.
-    fn drain_into(
-        &self,
-        mut stream: &mio::net::TcpStream,
-        scratch: &mut Vec<u8>,
-    ) -> io::Result<()> {
+    fn drain_into(&self, stream: &mio::net::TcpStream, scratch: &mut Vec<u8>) -> io::Result<()> {
         if scratch.is_empty() {
             scratch.resize(READ_CHUNK, 0);
         }
@@ -258,19 +255,23 @@ impl ConditionedStream {
             if incoming.held >= MOST_HELD || incoming.end_at.is_some() {
                 return Ok(());
             }
-            match stream.read(scratch) {
-                Ok(0) => {
+            match arrival::read_stamped(stream, scratch, ttk_core::now()) {
+                Ok((0, _)) => {
                     let now = ttk_core::now();
                     let end = self.down.borrow_mut().stream_arrival(now, 0);
                     incoming.end_at = Some(end);
                     return Ok(());
                 }
-                Ok(n) => {
+                Ok((n, arrived)) => {
                     took = true;
-                    let now = ttk_core::now();
                     incoming.held += n;
+                    // Its delay runs from when it came (its latest segment), however late the
+                    // bot reads.
                     for segment in scratch[..n].chunks(SEGMENT) {
-                        let at = self.down.borrow_mut().stream_arrival(now, segment.len());
+                        let at = self
+                            .down
+                            .borrow_mut()
+                            .stream_arrival(arrived, segment.len());
                         incoming.chunks.push_back(Chunk {
                             at,
                             data: segment.to_vec(),
