@@ -179,7 +179,7 @@ impl Conditioned {
                 incoming.peek().map(|held| held.at)
             };
             if let Some(at) = earliest
-                && self.incoming.borrow().len() >= MOST_HELD
+                && self.incoming.borrow().len() + 2 * arrival::BATCH > MOST_HELD
             {
                 // No room for more: the kernel keeps them until the earliest held is due.
                 ttk_core::sleep(at.saturating_duration_since(now)).await;
@@ -222,8 +222,9 @@ impl Conditioned {
         let now = ttk_core::now();
         let mut batch = [None; arrival::BATCH];
         loop {
-            if self.incoming.borrow().len() >= MOST_HELD {
-                // No room: what is left stays in the kernel (the socket is not empty).
+            if self.incoming.borrow().len() + 2 * arrival::BATCH > MOST_HELD {
+                // No room for a batch (each datagram perhaps twice): what is left stays in the
+                // kernel (the socket is not empty), rather than be taken and dropped.
                 return Ok(false);
             }
             let taken = match arrival::recv_batch(socket, scratch, MOST_DATAGRAM, &mut batch, now) {
