@@ -25,7 +25,8 @@ pub fn redact_url(url: &str) -> String {
     let authority = match authority.rsplit_once('@') {
         Some((user_info, host)) => match user_info.split_once(':') {
             Some((user, _password)) => format!("{user}:{REDACTED}@{host}"),
-            None => format!("{user_info}@{host}"),
+            // A user alone is often a token (`https://TOKEN@host/`): it goes too.
+            None => format!("{REDACTED}@{host}"),
         },
         None => authority.to_owned(),
     };
@@ -97,6 +98,10 @@ mod tests {
         assert_eq!(
             redact_url("http://127.0.0.1:8080/search?q=shoes"),
             "http://127.0.0.1:8080/search?q=shoes"
+        );
+        assert_eq!(
+            redact_url("https://ghp_abc123@git.example/repo"),
+            "https://[redacted]@git.example/repo"
         );
     }
 }

@@ -187,8 +187,8 @@ impl SourcePool {
     ///
     /// # Examples
     /// ```
-    /// // None unless a run (or the code) set one.
-    /// let _maybe = ttk_net::SourcePool::default_pool();
+    /// // A process that never set one has none.
+    /// assert!(ttk_net::SourcePool::default_pool().is_none());
     /// ```
     pub fn default_pool() -> Option<Arc<SourcePool>> {
         DEFAULT

@@ -73,7 +73,8 @@ impl NetMix {
     ///
     /// # Examples
     /// ```
-    /// let _maybe = ttk_net::NetMix::default_mix();
+    /// // A process that never set one has none.
+    /// assert!(ttk_net::NetMix::default_mix().is_none());
     /// ```
     pub fn default_mix() -> Option<Arc<NetMix>> {
         DEFAULT
