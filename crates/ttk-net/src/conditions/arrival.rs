@@ -101,15 +101,7 @@ pub(crate) fn recv_batch(
     let real_now = SystemTime::now();
     for k in 0..taken {
         let header = &messages[k].msg_hdr;
-        let mut bytes = [0u8; 64];
-        for (chunk, word) in bytes.chunks_exact_mut(8).zip(controls[k]) {
-            chunk.copy_from_slice(&word.to_ne_bytes());
-        }
-        let control_len = (header.msg_controllen as usize).min(bytes.len());
-        let arrived = timestamp(&bytes[..control_len])
-            .and_then(|stamp| real_now.duration_since(stamp).ok())
-            .and_then(|ago| now.checked_sub(ago))
-            .unwrap_or(now);
+        let arrived = arrival(&controls[k], header.msg_controllen as usize, real_now, now);
         out[k] = Some(Received {
             len: messages[k].msg_len as usize,
             from: sender(&storages[k], header.msg_namelen)?,
@@ -172,15 +164,12 @@ pub(crate) fn read_stamped(
     if read < 0 {
         return Err(io::Error::last_os_error());
     }
-    let mut bytes = [0u8; 64];
-    for (chunk, word) in bytes.chunks_exact_mut(8).zip(control) {
-        chunk.copy_from_slice(&word.to_ne_bytes());
-    }
-    let control_len = (message.msg_controllen as usize).min(bytes.len());
-    let arrived = timestamp(&bytes[..control_len])
-        .and_then(|stamp| SystemTime::now().duration_since(stamp).ok())
-        .and_then(|ago| now.checked_sub(ago))
-        .unwrap_or(now);
+    let arrived = arrival(
+        &control,
+        message.msg_controllen as usize,
+        SystemTime::now(),
+        now,
+    );
     Ok((read as usize, arrived))
 }
 
@@ -193,6 +182,21 @@ pub(crate) fn read_stamped(
 ) -> io::Result<(usize, Instant)> {
     use std::io::Read as _;
     Ok((stream.read(buf)?, now))
+}
+
+/// When a message arrived on the loop's clock: its stamp among the `len` bytes of control
+/// messages in `control`, moved from the real clock (`real_now`) onto the loop's (`now`); `now`
+/// without a stamp, or with one not in the past.
+#[cfg(target_os = "linux")]
+fn arrival(control: &[u64; 8], len: usize, real_now: SystemTime, now: Instant) -> Instant {
+    let mut bytes = [0u8; 64];
+    for (chunk, word) in bytes.chunks_exact_mut(8).zip(control) {
+        chunk.copy_from_slice(&word.to_ne_bytes());
+    }
+    timestamp(&bytes[..len.min(bytes.len())])
+        .and_then(|stamp| real_now.duration_since(stamp).ok())
+        .and_then(|ago| now.checked_sub(ago))
+        .unwrap_or(now)
 }
 
 /// An all-zero `sockaddr_storage`.
