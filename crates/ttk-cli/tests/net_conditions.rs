@@ -110,3 +110,48 @@ fn a_bad_profile_is_refused_with_the_reason() {
     assert!(said.contains("delay=fast"), "{said}");
     assert!(said.contains("not a time"), "{said}");
 }
+
+/// nginx unlike its defaults: a connection ends after 3 requests, and idles out after 1 s.
+const CLOSING_NGINX: &str = r#"
+    default_type text/plain;
+    access_log {dir}/access.log;
+    keepalive_requests 3;
+    keepalive_timeout 1s;
+    server {
+        listen 127.0.0.1:{port};
+        location = / { return 200 "Hello, World!"; }
+    }
+"#;
+
+#[test]
+fn through_a_lossy_link_a_server_that_closes_often_is_counted_exactly() {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, CLOSING_NGINX), |_| {}) else {
+        return;
+    };
+    let url = format!("http://{}/", nginx.addr);
+    let json = nginx.dir.join("closing.json");
+    let output = ttk(&[
+        "http",
+        &url,
+        "-c",
+        "8",
+        "-d",
+        "2s",
+        "--workers",
+        "1",
+        "-q",
+        "--net",
+        "delay=5ms±3ms loss=1%",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = Report::read_json(&json).unwrap();
+    let request = report.transaction("request").unwrap();
+    // Reconnects every 3 requests, a lost segment a retransmission late: no false failure,
+    // and every success is one nginx logged.
+    assert_eq!(request.failed, 0, "{}", stderr(&output));
+    assert!(request.ok > 100, "{}", request.ok);
+    assert_eq!(request.ok, served(&nginx));
+    assert!(report.transaction("connect").unwrap().ok >= request.ok / 3);
+}
