@@ -41,6 +41,7 @@
 mod byte_stream;
 pub mod conditions;
 mod datagram_frames;
+pub mod enet;
 #[cfg(unix)]
 mod fd;
 mod frame_format;

@@ -260,6 +260,41 @@ impl UdpSocket {
         self.io.read_with(|socket| socket.recv_from(buf)).await
     }
 
+    /// Sends a datagram to `target` without waiting (for a transport whose state machine does
+    /// not wait, such as ENet's): `WouldBlock` if the socket's buffer is full.
+    pub(crate) fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        match &self.conditions {
+            Some(conditions) => conditions.try_send(self.io.shared(), buf, Some(target)),
+            None => self.io.get_ref().send_to(buf, target),
+        }
+    }
+
+    /// Receives a datagram without waiting: `WouldBlock` if none is there (then
+    /// [`UdpSocket::readable`] waits for one).
+    pub(crate) fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        if let Some(conditions) = &self.conditions {
+            return conditions.try_recv(self.io.shared(), buf);
+        }
+        let received = self.io.get_ref().recv_from(buf);
+        if received
+            .as_ref()
+            .is_err_and(|error| error.kind() == io::ErrorKind::WouldBlock)
+        {
+            // The kernel's queue is empty: the next wait is for the selector's event.
+            self.io.clear_read_ready();
+        }
+        received
+    }
+
+    /// After [`UdpSocket::try_recv_from`] said `WouldBlock`: parks the bot until a datagram
+    /// may be there.
+    pub(crate) async fn readable(&self) {
+        match &self.conditions {
+            Some(conditions) => conditions.readable(self.io.shared()).await,
+            None => self.io.readable().await,
+        }
+    }
+
     /// Emulates `profile`'s network on this socket from now on (replacing the run's `--net`
     /// profile, if any): datagrams sent and received are delayed, lost, duplicated, reordered
     /// and paced as it says (see [`conditions`](crate::conditions)). Its randomness comes from

@@ -131,29 +131,80 @@ impl Conditioned {
             Fate::Delivered { first, second } => (first, second),
         };
         for at in std::iter::once(first).chain(second) {
-            if at <= now {
-                io.write_with(|socket| send_one(socket, buf, peer)).await?;
-                continue;
-            }
-            let held = Held {
-                at,
-                seq: self.next_seq(),
-                peer,
-                data: buffers::copy_of(buf),
-            };
-            let mut outgoing = self.outgoing.borrow_mut();
-            if outgoing.held.len() >= MOST_HELD {
-                // A full queue drops what comes, as a router's does.
-                continue;
-            }
-            outgoing.held.push(held);
-            if outgoing.scheduled.is_none_or(|scheduled| at < scheduled) {
-                outgoing.scheduled = Some(at);
-                drop(outgoing);
-                schedule(at, Rc::downgrade(io), Rc::downgrade(&self.outgoing));
+            match at <= now {
+                true => _ = io.write_with(|socket| send_one(socket, buf, peer)).await?,
+                false => self.hold(io, at, buf, peer),
             }
         }
         Ok(buf.len())
+    }
+
+    /// [`Conditioned::send`] without waiting: `WouldBlock` if the socket's buffer has no room
+    /// for what is due now (which is then not sent, as a full queue drops it).
+    pub(crate) fn try_send(
+        &self,
+        io: &Rc<IoSource<mio::net::UdpSocket>>,
+        buf: &[u8],
+        peer: Option<SocketAddr>,
+    ) -> io::Result<usize> {
+        let now = ttk_core::now();
+        let (first, second) = match self.up.borrow_mut().fate(now, buf.len()) {
+            Fate::Lost => return Ok(buf.len()),
+            Fate::Delivered { first, second } => (first, second),
+        };
+        for at in std::iter::once(first).chain(second) {
+            match at <= now {
+                true => _ = send_one(io.get_ref(), buf, peer)?,
+                false => self.hold(io, at, buf, peer),
+            }
+        }
+        Ok(buf.len())
+    }
+
+    /// Holds a copy of `buf` for the loop to send at `at`.
+    fn hold(
+        &self,
+        io: &Rc<IoSource<mio::net::UdpSocket>>,
+        at: Instant,
+        buf: &[u8],
+        peer: Option<SocketAddr>,
+    ) {
+        let mut outgoing = self.outgoing.borrow_mut();
+        if outgoing.held.len() >= MOST_HELD {
+            // A full queue drops what comes, as a router's does.
+            return;
+        }
+        outgoing.held.push(Held {
+            at,
+            seq: self.next_seq(),
+            peer,
+            data: buffers::copy_of(buf),
+        });
+        if outgoing.scheduled.is_none_or(|scheduled| at < scheduled) {
+            outgoing.scheduled = Some(at);
+            drop(outgoing);
+            schedule(at, Rc::downgrade(io), Rc::downgrade(&self.outgoing));
+        }
+    }
+
+    /// The next datagram due by `now`, if one is, into `buf` (truncated to it): its length and
+    /// sender.
+    fn pop_due(&self, buf: &mut [u8], now: Instant) -> Option<(usize, SocketAddr)> {
+        let mut incoming = self.incoming.borrow_mut();
+        if incoming.peek().is_none_or(|held| held.at > now) {
+            return None;
+        }
+        let held = incoming.pop().expect("peeked");
+        let n = held.data.len().min(buf.len());
+        buf[..n].copy_from_slice(&held.data[..n]);
+        let from = held.peer.expect("received datagrams have a sender");
+        buffers::give_back(held.data);
+        Some((n, from))
+    }
+
+    /// Whether the held datagrams leave no room for another batch from the kernel.
+    fn full(&self) -> bool {
+        self.incoming.borrow().len() + 2 * arrival::BATCH > MOST_HELD
     }
 
     /// Receives the next datagram due through the link to the bot into `buf` (truncated to
@@ -166,20 +217,12 @@ impl Conditioned {
     ) -> io::Result<(usize, SocketAddr)> {
         loop {
             let now = ttk_core::now();
-            let earliest = {
-                let mut incoming = self.incoming.borrow_mut();
-                if incoming.peek().is_some_and(|held| held.at <= now) {
-                    let held = incoming.pop().expect("peeked");
-                    let n = held.data.len().min(buf.len());
-                    buf[..n].copy_from_slice(&held.data[..n]);
-                    let from = held.peer.expect("received datagrams have a sender");
-                    buffers::give_back(held.data);
-                    return Ok((n, from));
-                }
-                incoming.peek().map(|held| held.at)
-            };
+            if let Some(received) = self.pop_due(buf, now) {
+                return Ok(received);
+            }
+            let earliest = self.incoming.borrow().peek().map(|held| held.at);
             if let Some(at) = earliest
-                && self.incoming.borrow().len() + 2 * arrival::BATCH > MOST_HELD
+                && self.full()
             {
                 // No room for more: the kernel keeps them until the earliest held is due.
                 ttk_core::sleep(at.saturating_duration_since(now)).await;
@@ -206,6 +249,42 @@ impl Conditioned {
         }
     }
 
+    /// [`Conditioned::recv`] without waiting: `WouldBlock` if no datagram is due (then
+    /// [`Conditioned::readable`] waits for one).
+    pub(crate) fn try_recv(
+        &self,
+        io: &IoSource<mio::net::UdpSocket>,
+        buf: &mut [u8],
+    ) -> io::Result<(usize, SocketAddr)> {
+        if let Some(received) = self.pop_due(buf, ttk_core::now()) {
+            return Ok(received);
+        }
+        if !self.full() {
+            match self.drain(io.get_ref()) {
+                Ok(false) => {}
+                // The kernel had no more: the next wait is for the selector's event.
+                Ok(true) => io.clear_read_ready(),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => io.clear_read_ready(),
+                Err(error) => return Err(error),
+            }
+        }
+        self.pop_due(buf, ttk_core::now())
+            .ok_or_else(|| io::ErrorKind::WouldBlock.into())
+    }
+
+    /// After [`Conditioned::try_recv`] said `WouldBlock`: waits until a datagram may be due —
+    /// the earliest held one's time, or the socket's next datagram.
+    pub(crate) async fn readable(&self, io: &IoSource<mio::net::UdpSocket>) {
+        let earliest = self.incoming.borrow().peek().map(|held| held.at);
+        match earliest {
+            None => io.readable().await,
+            Some(at) => {
+                let wait = at.saturating_duration_since(ttk_core::now());
+                _ = ttk_core::timeout(wait, io.readable()).await;
+            }
+        }
+    }
+
     /// Reads every datagram the socket has (up to [`MOST_HELD`] held), each through the link
     /// to the bot: whether the socket was found empty; `WouldBlock` if it had nothing (its
     /// next datagram then wakes the bot).
@@ -222,7 +301,7 @@ impl Conditioned {
         let now = ttk_core::now();
         let mut batch = [None; arrival::BATCH];
         loop {
-            if self.incoming.borrow().len() + 2 * arrival::BATCH > MOST_HELD {
+            if self.full() {
                 // No room for a batch (each datagram perhaps twice): what is left stays in the
                 // kernel (the socket is not empty), rather than be taken and dropped.
                 return Ok(false);
