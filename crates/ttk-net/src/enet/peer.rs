@@ -366,7 +366,10 @@ impl EnetPeer {
     ///
     /// # Errors
     /// `TimedOut` if the peer did not acknowledge within
-    /// [`disconnect_timeout`](EnetConfig::disconnect_timeout) (the connection is dropped).
+    /// [`disconnect_timeout`](EnetConfig::disconnect_timeout) (the connection is then
+    /// dropped). Under loss this happens now and then though the peer got the disconnect: it
+    /// acknowledges once and forgets the connection, so a lost acknowledgement is not sent
+    /// again — as with the C library.
     ///
     /// # Examples
     /// See [`EnetPeer`].
@@ -458,7 +461,8 @@ impl EnetPeer {
                 Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     format!(
-                        "{} did not acknowledge the ENet disconnect within {:?}",
+                        "{} did not acknowledge the ENet disconnect within {:?} (it may have \
+                         it: ENet does not send a lost acknowledgement of a disconnect again)",
                         self.address_text(),
                         shared.config.disconnect_timeout
                     ),

@@ -1,0 +1,342 @@
+//! ENet against the C library (Debian's `libenet`, hosting the server side): the reliable
+//! packets the bots send are counted per channel by the C host and echoed; the counts match
+//! what the bots sent, every echo comes back in order, and disconnects are clean on both
+//! sides — also through an emulated 10 % loss each way, and when the C host disconnects the
+//! bots. Then a ttk host shared by the bots of one loop, serving many players at once.
+
+mod support {
+    pub(crate) mod enet_c;
+}
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use support::enet_c::CHost;
+use ttk_core::Cx;
+use ttk_macros::bot;
+use ttk_net::UdpSocket;
+use ttk_net::enet::{Delivery, EnetConfig, EnetHost, EnetPeer};
+
+/// Channels each connection uses.
+const CHANNELS: u8 = 4;
+/// The data a bot disconnects with; the C host counts it as a clean disconnect.
+const CLEAN: u32 = 0x77;
+/// The data the C host disconnects a bot with.
+const KICKED: u32 = 0xBEEF;
+
+/// What one player saw.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Reliable echoes, each in order on its channel.
+    reliable: u64,
+    /// Unreliable echoes (some may be dropped: ENet throttles unreliable packets).
+    unreliable: u64,
+    /// Whether its disconnect went unacknowledged (under loss only).
+    unacknowledged_disconnect: bool,
+}
+
+/// How long a bot waits for the next echo: ENet doubles a resend's timeout each time the
+/// packet is lost again (from about a second before the round-trip time is known), so under
+/// 10 % loss each way a channel can stall for seconds, as with the C library.
+const ECHO_WAIT: Duration = Duration::from_secs(60);
+/// Rounds a player plays in lockstep (each round's echoes before the next round) before the
+/// rest go in a burst: ENet learns the round-trip time from them.
+const LOCKSTEP: u32 = 5;
+
+/// A player: connects (through `net`'s conditions, if any), sends `per_channel` reliable
+/// packets on each channel and as many unreliable ones on channel 0, checks that every reliable
+/// echo comes back in order, then disconnects cleanly.
+#[bot(crate = ttk_core)]
+fn player(
+    _cx: Cx,
+    id: usize,
+    server: SocketAddr,
+    per_channel: u32,
+    net: Option<&'static str>,
+) -> io::Result<Seen> {
+    let mut socket = UdpSocket::bind("127.0.0.1:0")?;
+    if let Some(net) = net {
+        socket.set_conditions(&net.parse().unwrap());
+    }
+    let config = EnetConfig {
+        channels: usize::from(CHANNELS),
+        ..EnetConfig::default()
+    };
+    let host = EnetHost::on(socket, &config)?;
+    let peer = ttk_core::yield_!(host.connect(server))?;
+    let mut seen = Seen::default();
+    let mut next = [0u32; CHANNELS as usize];
+    for seq in 0..per_channel {
+        for channel in 0..CHANNELS {
+            let data = format!("r {id} {channel} {seq}");
+            peer.send(channel, data.as_bytes(), Delivery::Reliable)?;
+        }
+        peer.send(0, format!("u {id} {seq}").as_bytes(), Delivery::Unreliable)?;
+        if seq < LOCKSTEP {
+            let wanted = u64::from(seq + 1) * u64::from(CHANNELS);
+            while seen.reliable < wanted {
+                ttk_core::yield_!(take_echo(&peer, id, &mut seen, &mut next))?;
+            }
+        }
+    }
+    let wanted = u64::from(per_channel) * u64::from(CHANNELS);
+    while seen.reliable < wanted {
+        ttk_core::yield_!(take_echo(&peer, id, &mut seen, &mut next))?;
+    }
+    match ttk_core::yield_!(peer.disconnect_with(CLEAN)) {
+        Ok(()) => {}
+        // Under loss the host's one acknowledgement of the disconnect may be lost (ENet does
+        // not send it again); the host's count says whether it had the disconnect.
+        Err(error) if net.is_some() && error.kind() == io::ErrorKind::TimedOut => {
+            seen.unacknowledged_disconnect = true;
+        }
+        Err(error) => return Err(error),
+    }
+    Ok(seen)
+}
+
+/// Takes the next echo and checks it: a reliable one is the bot's own, on its channel, next in
+/// that channel's order (`next`).
+async fn take_echo(
+    peer: &EnetPeer,
+    id: usize,
+    seen: &mut Seen,
+    next: &mut [u32; CHANNELS as usize],
+) -> io::Result<()> {
+    let packet = ttk_core::timeout(ECHO_WAIT, peer.recv())
+        .await
+        .map_err(|_| io::Error::other(format!("bot {id}: echoes stopped at {seen:?}")))??
+        .ok_or_else(|| io::Error::other(format!("bot {id}: disconnected at {seen:?}")))?;
+    let text = String::from_utf8(packet.data().to_vec()).unwrap();
+    let words: Vec<&str> = text.split(' ').collect();
+    match words[0] {
+        "r" => {
+            let (channel, seq): (u8, u32) = (words[2].parse().unwrap(), words[3].parse().unwrap());
+            assert_eq!(words[1], id.to_string(), "another bot's echo");
+            assert_eq!(channel, packet.channel(), "echoed on another channel");
+            let expected = &mut next[usize::from(channel)];
+            assert_eq!(seq, *expected, "out of order on channel {channel}");
+            *expected += 1;
+            seen.reliable += 1;
+        }
+        _ => seen.unreliable += 1,
+    }
+    Ok(())
+}
+
+/// Runs `bots` players against the C host with `per_channel` packets each, and checks the
+/// host's counts against theirs.
+fn against_c_host(bots: usize, per_channel: u32, net: Option<&'static str>) {
+    let Some(c_host) = CHost::start(bots, bots, 60, 0) else {
+        return;
+    };
+    let server = c_host.addr;
+    let outcomes = ttk_core::run(bots, |cx, id| player(cx, id, server, per_channel, net));
+    let mut unreliable_echoes = 0;
+    let mut unacknowledged = 0;
+    for (id, outcome) in outcomes.into_iter().enumerate() {
+        let seen = outcome.unwrap_or_else(|error| panic!("bot {id}: {error}"));
+        assert_eq!(seen.reliable, u64::from(per_channel) * u64::from(CHANNELS));
+        unreliable_echoes += seen.unreliable;
+        unacknowledged += u64::from(seen.unacknowledged_disconnect);
+    }
+    eprintln!("disconnects the host did not acknowledge in time: {unacknowledged} of {bots}");
+    let counts = c_host.finish();
+    let sent = bots as u64 * u64::from(per_channel);
+    assert_eq!(counts.connects, bots as u64, "{counts:?}");
+    assert_eq!(
+        (counts.clean, counts.unclean),
+        (bots as u64, 0),
+        "{counts:?}"
+    );
+    for channel in 0..CHANNELS {
+        let (reliable, unreliable) = counts.channels.get(&channel).copied().unwrap_or_default();
+        assert_eq!(reliable, sent, "channel {channel}: {counts:?}");
+        if channel == 0 {
+            assert!(unreliable <= sent, "{counts:?}");
+            assert!(unreliable_echoes <= unreliable, "{counts:?}");
+        } else {
+            assert_eq!(unreliable, 0, "{counts:?}");
+        }
+    }
+    // Unreliable packets beside a reliable stream are ENet's to drop (its throttle, and
+    // those overtaken by the channel's reliable sequence): some arrive, none twice.
+    assert!(counts.channels[&0].1 > 0, "{counts:?}");
+}
+
+#[test]
+fn the_c_library_counts_every_reliable_packet_per_channel_and_echoes_it_in_order() {
+    against_c_host(20, 50, None);
+}
+
+#[test]
+fn every_reliable_packet_arrives_through_ten_percent_loss_each_way() {
+    against_c_host(8, 20, Some("loss=10%"));
+}
+
+#[test]
+fn unsequenced_packets_at_a_players_pace_all_arrive_on_loopback() {
+    let Some(c_host) = CHost::start(1, 1, 30, 0) else {
+        return;
+    };
+    let server = c_host.addr;
+    let outcomes = ttk_core::run(1, |_cx: Cx, _id| async move {
+        let peer = EnetPeer::connect(server, &EnetConfig::default()).await?;
+        for seq in 0..100u32 {
+            peer.send(0, &seq.to_le_bytes(), Delivery::Unsequenced)?;
+            peer.sleep(Duration::from_millis(1)).await?;
+        }
+        // The echoes, as many as come within a moment.
+        let mut echoes = 0;
+        while let Ok(packet) = ttk_core::timeout(Duration::from_millis(200), peer.recv()).await {
+            packet?.expect("connected");
+            echoes += 1;
+        }
+        peer.disconnect_with(CLEAN).await?;
+        io::Result::Ok(echoes)
+    });
+    let echoes = outcomes.into_iter().next().unwrap().unwrap();
+    let counts = c_host.finish();
+    assert_eq!(counts.channels[&0], (0, 100), "{counts:?}");
+    assert_eq!(echoes, 100);
+}
+
+#[test]
+fn large_packets_go_in_fragments_both_ways() {
+    let Some(c_host) = CHost::start(1, 1, 30, 0) else {
+        return;
+    };
+    let server = c_host.addr;
+    let sizes = [1usize, 1_400, 5_000, 100_000, 1_000_000];
+    let outcomes = ttk_core::run(1, |_cx: Cx, _id| async move {
+        let peer = EnetPeer::connect(server, &EnetConfig::default()).await?;
+        let mut echoed = Vec::new();
+        for (k, size) in sizes.iter().enumerate() {
+            let data: Vec<u8> = (0..*size).map(|i| (i * 7 + k) as u8).collect();
+            peer.send(0, &data, Delivery::Reliable)?;
+            let echo = peer.recv().await?.expect("connected");
+            assert!(
+                echo.data() == data,
+                "packet {k} of {size} bytes came back changed"
+            );
+            echoed.push(echo.data().len());
+        }
+        peer.disconnect_with(CLEAN).await?;
+        io::Result::Ok(echoed)
+    });
+    let echoed = outcomes.into_iter().next().unwrap().unwrap();
+    assert_eq!(echoed, sizes);
+    let counts = c_host.finish();
+    assert_eq!(counts.reliable_bytes, sizes.iter().sum::<usize>() as u64);
+    assert_eq!((counts.clean, counts.unclean), (1, 0));
+}
+
+#[test]
+fn a_bot_disconnected_by_the_c_host_sees_the_end_and_its_data() {
+    let kick_after = 5;
+    let Some(c_host) = CHost::start(4, 4, 30, kick_after) else {
+        return;
+    };
+    let server = c_host.addr;
+    let outcomes = ttk_core::run(4, |_cx: Cx, _id| async move {
+        let peer = EnetPeer::connect(server, &EnetConfig::default()).await?;
+        for seq in 0..20u32 {
+            if peer
+                .send(0, &seq.to_le_bytes(), Delivery::Reliable)
+                .is_err()
+            {
+                break;
+            }
+            peer.sleep(Duration::from_millis(2)).await?;
+        }
+        let mut echoes = 0;
+        while peer.recv().await?.is_some() {
+            echoes += 1;
+        }
+        io::Result::Ok((echoes, peer.disconnect_data(), peer.is_connected()))
+    });
+    for outcome in outcomes {
+        let (echoes, data, connected) = outcome.unwrap();
+        assert!(echoes >= kick_after, "{echoes} echoes before the end");
+        assert_eq!(data, Some(KICKED));
+        assert!(!connected);
+    }
+    let counts = c_host.finish();
+    assert_eq!(counts.kicked, 4, "{counts:?}");
+    assert_eq!((counts.clean, counts.unclean), (4, 0), "{counts:?}");
+}
+
+/// What the bots of the shared-host test pass: a connection to serve.
+type Handoff = Option<EnetPeer>;
+
+/// One loop plays both sides: bot 0 accepts `players` connections on one host and starts a
+/// bot to serve each; bots 1..=players are the players.
+#[bot(crate = ttk_core)]
+fn shared_host_bot(
+    cx: Cx<Handoff>,
+    id: usize,
+    server: SocketAddr,
+    players: usize,
+) -> io::Result<u64> {
+    const PACKETS: u64 = 20;
+    if id == 0 {
+        let config = EnetConfig {
+            peers: players,
+            channels: 2,
+            ..EnetConfig::default()
+        };
+        let host = EnetHost::bind(server, &config)?;
+        for _ in 0..players {
+            let connection = ttk_core::yield_!(host.accept())?;
+            let server_bot = cx.start_bots(1).start;
+            cx.send(server_bot, Some(connection));
+        }
+        return Ok(0);
+    }
+    if id > players {
+        // Serves one player: echoes until it leaves.
+        let connection = ttk_core::yield_!(cx.recv()).data.expect("a connection");
+        let mut echoed = 0;
+        while let Some(packet) = ttk_core::yield_!(connection.recv())? {
+            connection.send(packet.channel(), packet.data(), Delivery::Reliable)?;
+            echoed += 1;
+        }
+        return Ok(echoed);
+    }
+    let config = EnetConfig {
+        channels: 2,
+        ..EnetConfig::default()
+    };
+    // The players come over the first 100 ms.
+    ttk_core::yield_!(ttk_core::sleep(Duration::from_micros(100 * id as u64)));
+    let peer = ttk_core::yield_!(EnetPeer::connect(server, &config))?;
+    for seq in 0..PACKETS {
+        peer.send((seq % 2) as u8, &seq.to_le_bytes(), Delivery::Reliable)?;
+        let echo = ttk_core::yield_!(peer.recv())?.expect("connected");
+        assert_eq!(echo.data(), seq.to_le_bytes());
+    }
+    ttk_core::yield_!(peer.disconnect())?;
+    Ok(PACKETS)
+}
+
+#[test]
+fn one_host_shared_by_the_bots_of_a_loop_serves_every_player() {
+    let players = 300;
+    let server: SocketAddr = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let outcomes = ttk_core::run(1 + players, |cx, id| {
+        shared_host_bot(cx, id, server, players)
+    });
+    assert_eq!(outcomes.len(), 1 + 2 * players);
+    let results: Vec<u64> = outcomes
+        .into_iter()
+        .map(|outcome| outcome.unwrap())
+        .collect();
+    let played: u64 = results[1..=players].iter().sum();
+    let served: u64 = results[players + 1..].iter().sum();
+    assert_eq!(played, 20 * players as u64);
+    assert_eq!(served, played);
+}
