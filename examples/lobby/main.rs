@@ -15,7 +15,9 @@
 //! # Flags
 //! `--players N` is the lobby's own flag: it sets the run's bots, one per player, and must be
 //! a positive multiple of 4. `--rounds R` is how many rounds each room plays. `--websocket`
-//! speaks the same protocol over WebSocket (`ttk::ws`), one text message per frame. Of the standard
+//! speaks the same protocol over WebSocket (`ttk::ws`), one text message per frame, and `--enet`
+//! over ENet (`ttk::net::enet`: reliable UDP, one reliable packet per frame; with `--net` the
+//! players' losses are made good by ENet's resends). Of the standard
 //! flags, `--ramp-up TIME` starts the players over that time (each room meets once full:
 //! `Cx::group_barrier_of`), `--duration` caps the run (a lobby cut short fails its checks),
 //! `--net` puts the players on a network (`--net 'lte:70%,3g:30%'`: the server, a run of its
@@ -44,8 +46,12 @@ use ttk::cli::ttk_report::Report;
 use ttk::cli::{LoadTest, clap};
 use ttk::{BotError, Runtime};
 
+use conn::Transport;
 use player::{Lobby, player};
 use server::{SEATS, ServerStats};
+
+/// The most players `--enet` seats: one ENet host holds at most 4,095 connections.
+const ENET_PLAYERS: usize = 4_095;
 
 /// The lobby's own flags.
 #[derive(clap::Args, Debug)]
@@ -61,8 +67,13 @@ struct LobbyFlags {
 
     /// Speaks the protocol over WebSocket (one text message per frame) instead of
     /// length-prefixed frames on TCP.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "enet")]
     websocket: bool,
+
+    /// Speaks the protocol over ENet (one reliable packet per frame; reliable UDP, as many
+    /// game engines do) instead of TCP. One ENet host serves at most 4,095 players.
+    #[arg(long)]
+    enet: bool,
 }
 
 /// `--players`: a positive multiple of the room size.
@@ -105,6 +116,12 @@ fn fit_to_lobby(test: &mut LoadTest<LobbyFlags>) -> Result<(), String> {
     if args.target.is_some() {
         return Err("--target does not apply: the lobby plays against its own server".to_owned());
     }
+    if test.flags().enet && players > ENET_PLAYERS {
+        return Err(format!(
+            "--enet seats at most {ENET_PLAYERS} players (one ENet host), not --players {players}"
+        ));
+    }
+    let args = test.args_mut();
     if let Some(ramp) = &args.ramp_up
         && ramp.bots(players) != players
     {
@@ -195,10 +212,14 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let (players, rounds) = (test.flags().players, test.flags().rounds);
-    let websocket = test.flags().websocket;
+    let transport = match (test.flags().websocket, test.flags().enet) {
+        (true, _) => Transport::WebSocket,
+        (_, true) => Transport::Enet,
+        _ => Transport::Tcp,
+    };
 
     let (ready, address) = mpsc::channel();
-    let server = thread::spawn(move || server::serve(players, rounds, websocket, ready));
+    let server = thread::spawn(move || server::serve(players, rounds, transport, ready));
     let addr = match address.recv() {
         Ok(Ok(addr)) => addr,
         Ok(Err(error)) => {
@@ -213,12 +234,12 @@ fn main() -> ExitCode {
     println!(
         "lobby: {players} players, {} rooms of {SEATS}, {rounds} rounds, server {addr}{}",
         players / SEATS,
-        if websocket { " (WebSocket)" } else { "" }
+        transport.label()
     );
     test.default_target(|| addr.to_string());
 
     let outcome = test.run_with(Runtime::new().world(Lobby::default()), |cx, session| {
-        player(cx, session, addr, rounds, websocket)
+        player(cx, session, addr, rounds, transport)
     });
     let server = server.join().ok();
 

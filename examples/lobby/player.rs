@@ -17,7 +17,7 @@ use std::time::Duration;
 use ttk::cli::Session;
 use ttk::{Barrier, Cx, Stamp, ThinkTime};
 
-use crate::conn::Conn;
+use crate::conn::{Conn, Transport};
 use crate::protocol::{Frame, invalid};
 use crate::server::SEATS;
 
@@ -85,10 +85,10 @@ pub(crate) fn player(
     session: Session,
     server: SocketAddr,
     rounds: u32,
-    websocket: bool,
+    transport: Transport,
 ) -> io::Result<()> {
     let me = format!("player-{}", session.id());
-    let (mut conn, room, place) = ttk::yield_!(cx.time("join", join(&cx, server, websocket, me)))?;
+    let (mut conn, room, place) = ttk::yield_!(cx.time("join", join(&cx, server, transport, me)))?;
     cx.join(&place.group);
     seat_change(&cx, 1);
     let played = ttk::yield_!(play(&cx, &mut conn, &place, rounds));
@@ -103,10 +103,10 @@ pub(crate) fn player(
 fn join(
     cx: &PlayerCx,
     server: SocketAddr,
-    websocket: bool,
+    transport: Transport,
     me: String,
 ) -> io::Result<(Conn, u32, Place)> {
-    let mut conn = ttk::yield_!(Conn::connect(server, websocket))?;
+    let mut conn = ttk::yield_!(Conn::connect(server, transport))?;
     ttk::yield_!(send(cx, &mut conn, Frame::Join { name: me.clone() }))?;
     let (room, seat, names) = match ttk::yield_!(receive(cx, &mut conn))? {
         Frame::Room { room, seat, names } => (room, seat, names),

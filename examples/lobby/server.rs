@@ -5,10 +5,8 @@ use std::io;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use crate::conn::{Conn, Listener, Transport};
 use ttk::Cx;
-use ttk::net::TcpListener;
-
-use crate::conn::Conn;
 
 use crate::protocol::{Frame, invalid};
 
@@ -43,19 +41,19 @@ pub(crate) struct ServerStats {
     pub(crate) frames_out: u64,
 }
 
-/// Runs the server for `players` players and `rounds` rounds, over WebSocket if `websocket`;
-/// reports its address on `ready`
+/// Runs the server for `players` players and `rounds` rounds over `transport`; reports its
+/// address on `ready`
 /// once listening. Returns each bot's outcome: what it counted, or how it failed.
 pub(crate) fn serve(
     players: usize,
     rounds: u32,
-    websocket: bool,
+    transport: Transport,
     ready: mpsc::Sender<io::Result<std::net::SocketAddr>>,
 ) -> Vec<Result<io::Result<ServerStats>, ttk::BotError>> {
     let rooms = players / SEATS;
     let mut ready = Some(ready);
     ttk::try_run(1 + rooms, |cx, id| {
-        server_bot(cx, id, players, rounds, websocket, ready.take())
+        server_bot(cx, id, players, rounds, transport, ready.take())
     })
 }
 
@@ -66,12 +64,12 @@ fn server_bot(
     id: usize,
     players: usize,
     rounds: u32,
-    websocket: bool,
+    transport: Transport,
     ready: Option<mpsc::Sender<io::Result<std::net::SocketAddr>>>,
 ) -> io::Result<ServerStats> {
     if id == 0 {
         let ready = ready.expect("the lobby bot reports the address");
-        let listener = match TcpListener::bind("127.0.0.1:0") {
+        let listener = match Listener::bind(transport, players) {
             Ok(listener) => listener,
             Err(error) => {
                 let _ = ready.send(Err(io::Error::new(error.kind(), error.to_string())));
@@ -79,7 +77,7 @@ fn server_bot(
             }
         };
         let _ = ready.send(listener.local_addr());
-        ttk::yield_!(lobby(&cx, &listener, players, websocket))
+        ttk::yield_!(lobby(&cx, &listener, players))
     } else {
         let table = ttk::yield_!(cx.recv()).data;
         ttk::yield_!(room(table, rounds))
@@ -88,21 +86,12 @@ fn server_bot(
 
 /// Accepts `players` players, reads their JOIN, and sends each full table to its room bot.
 #[ttk::bot]
-fn lobby(
-    cx: &Cx<Table>,
-    listener: &TcpListener,
-    players: usize,
-    websocket: bool,
-) -> io::Result<ServerStats> {
+fn lobby(cx: &Cx<Table>, listener: &Listener, players: usize) -> io::Result<ServerStats> {
     let mut stats = ServerStats::default();
     let mut waiting = Vec::with_capacity(SEATS);
     let mut next_room = 0;
     for _ in 0..players {
-        let (stream, _) = ttk::yield_!(ttk::timeout(PLAYER_TIMEOUT, listener.accept()))??;
-        let mut conn = ttk::yield_!(ttk::timeout(
-            PLAYER_TIMEOUT,
-            Conn::accept(stream, websocket)
-        ))??;
+        let mut conn = ttk::yield_!(ttk::timeout(PLAYER_TIMEOUT, listener.accept()))??;
         let name = match ttk::yield_!(read(&mut conn, &mut stats))? {
             Frame::Join { name } => name,
             other => return Err(invalid(&format!("{other} instead of JOIN"))),
@@ -184,6 +173,9 @@ fn room(mut table: Table, rounds: u32) -> io::Result<ServerStats> {
             Frame::Leave => ttk::yield_!(write(&mut seat.conn, &Frame::Bye, &mut stats))?,
             other => return Err(invalid(&format!("{other} instead of LEAVE"))),
         }
+    }
+    for seat in table.seats {
+        ttk::yield_!(seat.conn.close())?;
     }
     Ok(stats)
 }

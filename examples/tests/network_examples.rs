@@ -268,6 +268,60 @@ fn lobby_plays_over_websocket_too() {
 }
 
 #[test]
+fn lobby_over_enet_fills_its_rooms_under_ramp_up_on_slow_networks_from_a_source_pool() {
+    // Issue #18's game: rooms of 4 that fill while the players arrive over a second, 70 % on
+    // lte and 30 % on 3g (with their losses, made good by ENet's resends), from 8 source
+    // addresses, over ENet; every frame arrives (the server's counts and the players' agree)
+    // and each move's fan-out to the mover's teammates is timed.
+    let (players, rounds) = (40, 2);
+    let args = [
+        "--players",
+        "40",
+        "--rounds",
+        "2",
+        "--enet",
+        "--ramp-up",
+        "1s",
+        "--net",
+        "lte:70%,3g:30%",
+        "--local-ips",
+        "127.0.0.2-127.0.0.9",
+    ];
+    let (output, report) = run_with_report("lobby", "lobby-enet", &args);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("(ENet)"), "{stdout}");
+    assert!(stdout.ends_with("all checks passed\n"), "{stdout}");
+    assert_eq!(report.run.parameters.net.as_deref(), Some("lte:70%,3g:30%"));
+    assert_all_ok(&report, "join", players);
+    for name in ["move", "chat", "round"] {
+        assert_all_ok(&report, name, players * rounds);
+    }
+    assert_all_ok(&report, "fan-out", players * rounds * 3);
+    let fastest = report
+        .transaction("fan-out")
+        .unwrap()
+        .histogram
+        .inner()
+        .min();
+    assert!(
+        fastest >= 40_000,
+        "a move arrived in {fastest} µs over lte or 3g"
+    );
+    let counter = |name: &str| report.counters.get(name).copied().unwrap_or(0);
+    assert_eq!(counter("frames sent"), players * (2 + 2 * rounds));
+    assert_eq!(counter("frames received"), players * (2 + 13 * rounds));
+    assert!(
+        stdout.contains(&format!(
+            "server: {} frames read, {} written",
+            players * (2 + 2 * rounds),
+            players * (2 + 13 * rounds)
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_lobby_cut_short_fails_its_checks() {
     let output = run_example_raw(
         "lobby",

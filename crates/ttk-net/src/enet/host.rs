@@ -103,6 +103,8 @@ pub(crate) struct Shared {
     busy_until: Cell<Option<Instant>>,
     /// When it was last serviced.
     last_service: Cell<Instant>,
+    /// Whether a flush is asked of the loop (sends of one step go out together).
+    flush_asked: Cell<bool>,
 }
 
 /// What the bots know of one peer slot.
@@ -228,6 +230,7 @@ impl EnetHost {
                 config: config.clone(),
                 busy_until: Cell::new(None),
                 last_service: Cell::new(epoch),
+                flush_asked: Cell::new(false),
             }),
         })
     }
@@ -449,6 +452,22 @@ impl Shared {
         }
     }
 
+    /// Sends what the bots queued, soon: once the running bot yields, in one pass over the
+    /// host's peers for all the packets queued meanwhile (each peer's in as few datagrams as
+    /// they fit), as a game flushes its host once a frame — rather than a pass per packet.
+    pub(crate) fn flush_soon(shared: &Rc<Shared>) {
+        if shared.flush_asked.replace(true) {
+            return;
+        }
+        let shared = Rc::downgrade(shared);
+        ttk_core::io::run_at(ttk_core::now(), move || {
+            if let Some(shared) = shared.upgrade() {
+                shared.flush_asked.set(false);
+                shared.host.borrow_mut().flush();
+            }
+        });
+    }
+
     /// The service's tick now.
     fn interval(&self, now: Instant) -> Duration {
         match self.busy_until.get().is_some_and(|until| until > now) {
@@ -461,15 +480,23 @@ impl Shared {
     /// concerns (waking the bots waiting for it).
     fn service(&self) -> io::Result<()> {
         let mut host = self.host.borrow_mut();
-        let serviced = loop {
-            match host.service() {
-                Ok(Some(event)) => {
+        // One service (its sends and receives pass over every peer, as `enet_host_service`'s
+        // do), then the events it queued, then a flush: a service that met an event returns
+        // before it sends what the event called for (the acknowledgement of a connection's
+        // last handshake step, say), and a bot may act on the event before the next service.
+        let serviced = match host.service() {
+            Ok(Some(event)) => {
+                let event = event.no_ref();
+                self.dispatch(&mut host, event);
+                while let Some(event) = host.check_events() {
                     let event = event.no_ref();
                     self.dispatch(&mut host, event);
                 }
-                Ok(None) => break Ok(()),
-                Err(error) => break Err(error),
+                host.flush();
+                Ok(())
             }
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
         };
         if host.socket_mut().take_refused() {
             self.refuse_connecting(&mut host);

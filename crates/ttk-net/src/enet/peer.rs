@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::Duration;
 
 use rusty_enet::error::PeerSendError;
@@ -20,9 +21,12 @@ const DEFAULT_DISCONNECT_DATA: u32 = 0;
 ///
 /// Packets go on a channel, with a [`Delivery`]: [`send`](Self::send) queues one and sends it
 /// at once; [`recv`](Self::recv) waits for the next, servicing the connection meanwhile;
-/// [`sleep`](Self::sleep) keeps it serviced while the bot thinks. Dropping a connection ends it
-/// at once (ENet's `enet_peer_disconnect_now`); [`disconnect`](Self::disconnect) ends it
-/// gracefully.
+/// [`sleep`](Self::sleep) keeps it serviced while the bot thinks.
+/// [`disconnect`](Self::disconnect) ends it gracefully and waits for the peer to acknowledge.
+/// Dropping it ends it too: after what was sent arrives if its host lives on (serviced by the
+/// bots of its other connections, as a server's is), at once otherwise (ENet's
+/// `enet_peer_disconnect_now`: what the peer has not acknowledged is lost — ENet drops the
+/// packets a peer has received but not yet handed over when the disconnect comes).
 ///
 /// # Examples
 /// ```
@@ -188,8 +192,9 @@ impl EnetPeer {
         }
     }
 
-    /// Queues `data` on `channel` (0 to the channels the connection has − 1) with `delivery`
-    /// and sends it at once (with what else is queued). A packet larger than the connection's
+    /// Queues `data` on `channel` (0 to the channels the connection has − 1) with `delivery`;
+    /// it goes out as soon as the bot yields, with what else the bots queued on the host
+    /// meanwhile (ENet packs them into as few datagrams as they fit). A packet larger than the connection's
     /// MTU goes in fragments. Before the connection is made, it waits for it.
     ///
     /// # Errors
@@ -239,8 +244,8 @@ impl EnetPeer {
                 PeerSendError::NotConnected => self.not_connected(),
                 other => io::Error::new(io::ErrorKind::InvalidInput, format!("ENet: {other}")),
             })?;
-        host.flush();
         drop(host);
+        Shared::flush_soon(shared);
         shared.mark_busy();
         Ok(())
     }
@@ -361,8 +366,8 @@ impl EnetPeer {
         }
     }
 
-    /// Ends the connection gracefully (data 0): what was sent reliably arrives first, and the
-    /// peer acknowledges. Waits for it.
+    /// Ends the connection gracefully (data 0): every packet sent reliably is acknowledged
+    /// first, then the disconnect, which the peer acknowledges. Waits for it.
     ///
     /// # Errors
     /// `TimedOut` if the peer did not acknowledge within
@@ -440,11 +445,14 @@ impl EnetPeer {
             Some(SlotState::Connected | SlotState::Connecting(_)) => {}
             _ => return Ok(()),
         }
+        // Once every packet sent is acknowledged (`enet_peer_disconnect_later`): ENet's
+        // immediate disconnect drops what is not, and the peer drops what it received and has
+        // not handed over when the disconnect comes with it.
         shared
             .host
             .borrow_mut()
             .peer_mut(PeerID(self.id))
-            .disconnect(data);
+            .disconnect_later(data);
         shared.mark_busy();
         let deadline = ttk_core::now() + shared.config.disconnect_timeout;
         let waited = shared
@@ -716,11 +724,27 @@ impl Drop for EnetPeer {
             return;
         };
         if matches!(state, SlotState::Connected | SlotState::Connecting(_)) {
-            // Told to the peer once, unreliably, as `enet_peer_disconnect_now` does.
             let mut host = shared.host.borrow_mut();
-            host.peer_mut(PeerID(self.id))
-                .disconnect_now(DEFAULT_DISCONNECT_DATA);
-            host.flush();
+            let peer = host.peer_mut(PeerID(self.id));
+            match Rc::strong_count(&self.host.shared) > 1 {
+                // The host lives on (other bots service it): what was sent arrives, then the
+                // disconnect (`enet_peer_disconnect_later`) — as a TCP close after a write.
+                true => {
+                    peer.disconnect_later(DEFAULT_DISCONNECT_DATA);
+                    drop(host);
+                    shared.mark_busy();
+                }
+                // The host goes too: told to the peer once, unreliably
+                // (`enet_peer_disconnect_now`); what the peer has not acknowledged is lost.
+                false => {
+                    // What the bot queued goes first (a flush the loop was asked for would
+                    // find the host gone).
+                    host.flush();
+                    host.peer_mut(PeerID(self.id))
+                        .disconnect_now(DEFAULT_DISCONNECT_DATA);
+                    host.flush();
+                }
+            }
         }
         let mut slots = shared.slots.borrow_mut();
         let slot = &mut slots[self.id];
