@@ -1,10 +1,12 @@
 //! Workloads shared by ttk's criterion benches and the probes that `cargo xtask bench` runs.
 
+mod cpu;
 mod floor;
 mod memory;
 mod rooms;
 mod stats;
 
+pub use cpu::cpu_seconds;
 pub use floor::tight_round_robin;
 pub use memory::{peak_rss_bytes, rss_bytes};
 pub use rooms::{ROOM_ROUNDS, ROOM_SIZE, expected_room_sum, roommate};

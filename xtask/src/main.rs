@@ -24,6 +24,8 @@
 //!   one nginx, watched through nginx's `stub_status`; writes `target/ttk-bench/hold-http.json`;
 //!   exits with status 1 unless nginx saw them all open at once, no request failed, and ttk's
 //!   successes equal nginx's access log.
+//! - `cargo xtask enet`: only the ENet rows of `cargo xtask bench`: 10,000 players on one loop
+//!   against ENet hosts on the C library.
 //! - `cargo xtask conditions`: only the network conditions rows of `cargo xtask bench`:
 //!   `udp_storm` plain and with `--net delay=1ms` (CPU per datagram, at most 10 % more).
 //!   Exits with status 1 if the target is missed.
@@ -53,6 +55,7 @@ mod cargo;
 mod conditions;
 mod criterion;
 mod day;
+mod enet;
 mod fuzz;
 mod hold;
 mod hold_figures;
@@ -110,6 +113,7 @@ fn main() -> ExitCode {
         },
         Some("live") if rest.is_empty() => live::run(),
         Some("conditions") if rest.is_empty() => conditions::run(),
+        Some("enet") if rest.is_empty() => enet::run(),
         Some("live-soak") => match live::SoakPlan::parse(&rest) {
             Ok(plan) => live::soak(&plan),
             Err(error) => {
@@ -132,6 +136,7 @@ fn main() -> ExitCode {
             eprintln!("       {}", hold_http::USAGE);
             eprintln!("       cargo xtask live");
             eprintln!("       cargo xtask conditions");
+            eprintln!("       cargo xtask enet");
             eprintln!("       {}", live::SOAK_USAGE);
             eprintln!("       {}", peers::USAGE);
             eprintln!("       {}", fuzz::USAGE);

@@ -14,9 +14,25 @@ pub(crate) fn path(probe: &str) -> PathBuf {
 /// Runs `probe` with `args` and returns the JSON it printed; an error if it fails or prints
 /// no JSON. The output is read from this very run, never from a file an earlier run left.
 pub(crate) fn json(probe: &str, args: &[&str]) -> Result<serde_json::Value, String> {
+    json_of(probe, Command::new(path(probe)).args(args), args)
+}
+
+/// [`json`], with the probe pinned to `core`.
+pub(crate) fn json_pinned(
+    probe: &str,
+    args: &[&str],
+    core: usize,
+) -> Result<serde_json::Value, String> {
+    let mut command = Command::new(path(probe));
+    command.args(args);
+    crate::peers::pin(&mut command, core);
+    json_of(probe, &mut command, args)
+}
+
+/// Runs `command` (the probe `probe` with `args`) and returns the JSON it printed.
+fn json_of(probe: &str, command: &mut Command, args: &[&str]) -> Result<serde_json::Value, String> {
     let binary = path(probe);
-    let output = Command::new(&binary)
-        .args(args)
+    let output = command
         .output()
         .map_err(|error| format!("cannot run {}: {error}", binary.display()))?;
     if !output.status.success() {

@@ -220,18 +220,6 @@ fn server(
     }
 }
 
-/// User + system CPU time of this process (getrusage).
-fn cpu_seconds() -> f64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `getrusage` writes one `rusage` through a pointer to a live local.
-    let status = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
-    assert_eq!(status, 0, "getrusage failed");
-    // SAFETY: `getrusage` succeeded, so it initialized the value (and zeroed is valid anyway).
-    let usage = unsafe { usage.assume_init() };
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime) + seconds(usage.ru_stime)
-}
-
 /// The first error among `outcomes`, and how many there are.
 fn errors<T>(outcomes: &[io::Result<T>]) -> (usize, String) {
     let first = outcomes.iter().find_map(|outcome| outcome.as_ref().err());
@@ -262,7 +250,7 @@ fn serve(serve: Serve, connections: usize) -> io::Result<()> {
     println!(
         "{{{}, \"cpu_seconds\": {}, \"errors\": {errors}, \"first_error\": {first_error:?}}}",
         samples.json(baseline),
-        cpu_seconds()
+        ttk_benches::cpu_seconds()
     );
     Ok(())
 }
@@ -340,14 +328,14 @@ fn echo(bots: usize, seconds: f64, bytes: usize) -> io::Result<()> {
     let url = child.url.clone();
     let message = Message::Binary(Bytes::from(vec![7; bytes]));
     let done = Rc::new(Cell::new(0));
-    let cpu_before = cpu_seconds();
+    let cpu_before = ttk_benches::cpu_seconds();
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(seconds);
     let outcomes = ttk::run(bots, |cx, id| {
         echo_client(cx, id, url.clone(), message.clone(), until, done.clone())
     });
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_before;
+    let cpu = ttk_benches::cpu_seconds() - cpu_before;
     let (errors, first_error) = errors(&outcomes);
     let server = child.finish()?;
     println!(

@@ -22,9 +22,12 @@ use crate::to_socket_addrs::ToSocketAddrs;
 
 /// ENet's most peers per host.
 const MOST_PEERS: usize = PeerID::MAX;
-/// How long the host stays busy (serviced every `service_interval`) after a bot sent,
-/// connected or disconnected.
-const BUSY: Duration = Duration::from_secs(1);
+/// How long a host stays busy (serviced every `service_interval`) after a bot sent, connected
+/// or disconnected, at the least and at the most: for a host of one connection, four of ENet's
+/// first resend timeouts (round-trip time and four deviations) — time for its acknowledgement
+/// and a resend or two; for a host of many, the most.
+const BUSY_LEAST: Duration = Duration::from_millis(20);
+const BUSY_MOST: Duration = Duration::from_secs(1);
 /// Where the host's clock starts: ENet's C code reads its clock as a count of milliseconds
 /// since long ago, and treats some early values as "never".
 const CLOCK_START: Duration = Duration::from_secs(3_600);
@@ -446,7 +449,16 @@ impl Shared {
     pub(crate) fn mark_busy(&self) {
         let now = ttk_core::now();
         let was_idle = self.busy_until.get().is_none_or(|until| until <= now);
-        self.busy_until.set(Some(now + BUSY));
+        let busy = match self.config.peers {
+            1 => {
+                let host = self.host.borrow();
+                let peer = host.peer(PeerID(0));
+                let first_resend = peer.round_trip_time() + 4 * peer.round_trip_time_variance();
+                (4 * first_resend).clamp(BUSY_LEAST, BUSY_MOST)
+            }
+            _ => BUSY_MOST,
+        };
+        self.busy_until.set(Some(now + busy));
         if was_idle && let Some(driver) = self.driver.get() {
             self.waiters.borrow_mut().poke(driver);
         }
