@@ -34,7 +34,13 @@ def strip_code(line):
 def public_names():
     names = set()
     files_all_public = set()
-    for lib in ["lib.rs", "metrics/mod.rs"]:
+    libs = ["lib.rs", "metrics/mod.rs"]
+    # A public module with a directory of its own re-exports its items from its mod.rs.
+    lib_text = open(os.path.join(src, "lib.rs")).read()
+    for m in re.finditer(r"^pub mod (\w+);", lib_text, re.M):
+        if os.path.exists(os.path.join(src, m.group(1), "mod.rs")):
+            libs.append(m.group(1) + "/mod.rs")
+    for lib in libs:
         p = os.path.join(src, lib)
         if not os.path.exists(p):
             continue
