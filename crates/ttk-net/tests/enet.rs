@@ -340,3 +340,109 @@ fn one_host_shared_by_the_bots_of_a_loop_serves_every_player() {
     assert_eq!(played, 20 * players as u64);
     assert_eq!(served, played);
 }
+
+/// What the bots of the hand-over test pass: a connection to serve.
+type Served = Option<EnetPeer>;
+
+/// Bot 0 accepts three connections and starts a bot to serve each (bots 2, 3, 4, which wait
+/// in that order); bot 1 is the client. The first two connections' packets come together:
+/// the first server bot services the host, wakes the second for its packet, and is done; the
+/// second, woken by its packet and for the turn at once, is done too — the third must still
+/// get its packet, which comes later.
+#[bot(crate = ttk_core)]
+fn hand_over_bot(cx: Cx<Served>, id: usize, server: SocketAddr) -> io::Result<bool> {
+    let config = EnetConfig {
+        peers: 3,
+        ..EnetConfig::default()
+    };
+    match id {
+        0 => {
+            let host = EnetHost::bind(server, &config)?;
+            for _ in 0..3 {
+                let connection = ttk_core::yield_!(host.accept())?;
+                let server_bot = cx.start_bots(1).start;
+                cx.send(server_bot, Some(connection));
+            }
+            Ok(true)
+        }
+        1 => {
+            let host = EnetHost::bind("127.0.0.1:0", &config)?;
+            let peers: Vec<EnetPeer> = (0..3)
+                .map(|_| host.start_connect(server))
+                .collect::<io::Result<_>>()?;
+            for peer in &peers {
+                ttk_core::yield_!(peer.connected())?;
+            }
+            // Let the server bots start and wait.
+            ttk_core::yield_!(peers[2].sleep(Duration::from_millis(50)))?;
+            peers[0].send(0, b"first", Delivery::Reliable)?;
+            peers[1].send(0, b"second", Delivery::Reliable)?;
+            ttk_core::yield_!(peers[2].sleep(Duration::from_millis(50)))?;
+            peers[2].send(0, b"third", Delivery::Reliable)?;
+            ttk_core::yield_!(peers[2].sleep(Duration::from_millis(500)))?;
+            Ok(true)
+        }
+        _ => {
+            let connection = ttk_core::yield_!(cx.recv()).data.expect("a connection");
+            let got =
+                ttk_core::yield_!(ttk_core::timeout(Duration::from_secs(2), connection.recv()));
+            // Stays connected, without waiting on the host, while the others go on.
+            ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(600)));
+            Ok(matches!(got, Ok(Ok(Some(_)))))
+        }
+    }
+}
+
+#[test]
+fn the_service_of_a_shared_host_is_handed_on_when_the_bot_woken_for_it_leaves() {
+    let server: SocketAddr = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let outcomes = ttk_core::run(2, |cx, id| hand_over_bot(cx, id, server));
+    let got: Vec<bool> = outcomes
+        .into_iter()
+        .map(|outcome| outcome.unwrap())
+        .collect();
+    assert_eq!(got, [true; 5], "server bots 2, 3, 4 each got their packet");
+}
+
+#[test]
+fn a_bot_that_does_not_read_has_its_connection_reset_past_max_queued() {
+    let server: SocketAddr = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let outcomes = ttk_core::run(2, |_cx: Cx, id| async move {
+        if id == 0 {
+            let config = EnetConfig {
+                max_queued: 5,
+                ..EnetConfig::default()
+            };
+            let host = EnetHost::bind(server, &config)?;
+            let player = host.accept().await?;
+            // Does not read while ten come.
+            player.sleep(Duration::from_millis(200)).await?;
+            let mut read = 0;
+            loop {
+                match player.recv().await {
+                    Ok(Some(_)) => read += 1,
+                    Ok(None) => return Ok(format!("ended after {read}")),
+                    Err(error) => return Ok(format!("{read} then {:?}: {error}", error.kind())),
+                }
+            }
+        }
+        let peer = EnetPeer::connect(server, &EnetConfig::default()).await?;
+        for k in 0..10u8 {
+            peer.send(0, &[k], Delivery::Reliable)?;
+        }
+        peer.sleep(Duration::from_millis(300)).await?;
+        io::Result::Ok(String::new())
+    });
+    let said = outcomes[0].as_ref().unwrap();
+    // What waited goes with the connection: memory stays bounded.
+    assert!(
+        said.starts_with("0 then InvalidData: more than 5 ENet packets"),
+        "{said}"
+    );
+}

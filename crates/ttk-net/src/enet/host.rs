@@ -1,7 +1,7 @@
 //! An ENet host on a bot's UDP socket: [`EnetHost`], and how bots take turns servicing it.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
@@ -96,6 +96,9 @@ pub(crate) struct Shared {
     pub(crate) slots: RefCell<Vec<Slot>>,
     /// Connections made to this host and not yet accepted: slot and generation.
     accepted: RefCell<VecDeque<(usize, u64)>>,
+    /// Ended connections whose slot went to another while their handle lives: what they had,
+    /// by slot and generation.
+    pub(crate) retired: RefCell<HashMap<(usize, u64), Retired>>,
     /// The bots waiting on the host.
     pub(crate) waiters: RefCell<Waiters>,
     /// The key of the bot servicing the host, if one is.
@@ -120,6 +123,46 @@ pub(crate) struct Slot {
     pub(crate) state: SlotState,
     /// Packets received and not yet taken.
     pub(crate) inbox: VecDeque<EnetPacket>,
+    /// Whether a handle ([`EnetPeer`]) of its connection lives.
+    pub(crate) held: bool,
+    /// The connection's figures when it ended.
+    pub(crate) last_figures: Option<Figures>,
+}
+
+/// What an ended connection had, kept for its handle once its slot holds another.
+#[derive(Debug)]
+pub(crate) struct Retired {
+    pub(crate) state: SlotState,
+    pub(crate) inbox: VecDeque<EnetPacket>,
+    pub(crate) last_figures: Option<Figures>,
+}
+
+/// ENet's figures of a connection: round-trip time, packets sent and lost.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Figures {
+    pub(crate) round_trip_time: Duration,
+    pub(crate) packets_sent: u32,
+    pub(crate) packets_lost: u32,
+}
+
+impl Figures {
+    /// The figures of the peer in `id`'s slot, now.
+    pub(crate) fn of(host: &Host<EnetSocket>, id: usize) -> Figures {
+        let peer = host.peer(PeerID(id));
+        Figures {
+            round_trip_time: peer.round_trip_time(),
+            packets_sent: peer.packets_sent(),
+            packets_lost: peer.packets_lost(),
+        }
+    }
+}
+
+impl Slot {
+    /// Ends the slot's connection as `ending`, keeping its figures (ENet's reset clears them).
+    pub(crate) fn close(&mut self, host: &Host<EnetSocket>, id: usize, ending: Ending) {
+        self.last_figures = Some(Figures::of(host, id));
+        self.state = SlotState::Closed(ending);
+    }
 }
 
 /// Where a slot's connection stands.
@@ -228,6 +271,7 @@ impl EnetHost {
                 host: RefCell::new(host),
                 slots: RefCell::new(slots),
                 accepted: RefCell::default(),
+                retired: RefCell::default(),
                 waiters: RefCell::default(),
                 driver: Cell::new(None),
                 config: config.clone(),
@@ -262,7 +306,7 @@ impl EnetHost {
     }
 
     /// Starts a connection to the ENet host at `addr` and returns it at once, connecting: wait
-    /// for it with [`EnetPeer::connected`]. Packets sent before it is connected wait for it.
+    /// for it with [`EnetPeer::connected`] before sending.
     ///
     /// # Errors
     /// `QuotaExceeded` if the host's [`peers`](EnetConfig::peers) are all in use.
@@ -318,10 +362,9 @@ impl EnetHost {
         let generation = {
             let mut slots = shared.slots.borrow_mut();
             let slot = &mut slots[id];
-            slot.generation += 1;
+            let generation = shared.renew(id, slot);
             slot.state = SlotState::Connecting(ttk_core::now());
-            slot.inbox.clear();
-            slot.generation
+            generation
         };
         shared.mark_busy();
         Ok(EnetPeer::new(self.clone(), id, generation))
@@ -437,6 +480,11 @@ fn check(config: &EnetConfig) -> io::Result<()> {
     if config.service_interval.is_zero() || config.idle_service_interval.is_zero() {
         return invalid("an ENet service interval of zero would spin the loop".into());
     }
+    if config.max_queued == 0 {
+        return invalid(
+            "an ENet max_queued of 0 would reset every connection at its first packet".into(),
+        );
+    }
     if config.incoming_bandwidth == Some(0) || config.outgoing_bandwidth == Some(0) {
         return invalid("an ENet bandwidth of 0 bytes/s: use None for no limit".into());
     }
@@ -480,6 +528,27 @@ impl Shared {
         });
     }
 
+    /// Gives `slot` (`id`'s) to a new connection: its generation. The old connection's handle,
+    /// if it lives, keeps what it had (its end, unread packets and figures) aside.
+    fn renew(&self, id: usize, slot: &mut Slot) -> u64 {
+        if slot.held {
+            let retired = Retired {
+                state: slot.state,
+                inbox: std::mem::take(&mut slot.inbox),
+                last_figures: slot.last_figures.take(),
+            };
+            self.retired
+                .borrow_mut()
+                .insert((id, slot.generation), retired);
+        }
+        slot.generation += 1;
+        slot.held = false;
+        slot.state = SlotState::Idle;
+        slot.inbox.clear();
+        slot.last_figures = None;
+        slot.generation
+    }
+
     /// The service's tick now.
     fn interval(&self, now: Instant) -> Duration {
         match self.busy_until.get().is_some_and(|until| until > now) {
@@ -492,6 +561,7 @@ impl Shared {
     /// concerns (waking the bots waiting for it).
     fn service(&self) -> io::Result<()> {
         let mut host = self.host.borrow_mut();
+        host.socket_mut().begin_service();
         // One service (its sends and receives pass over every peer, as `enet_host_service`'s
         // do), then the events it queued, then a flush: a service that met an event returns
         // before it sends what the event called for (the acknowledgement of a connection's
@@ -526,18 +596,15 @@ impl Shared {
                 let slot = &mut slots[peer.0];
                 if !matches!(slot.state, SlotState::Connecting(_)) {
                     // A connection made to this host.
-                    slot.generation += 1;
-                    slot.inbox.clear();
-                    self.accepted
-                        .borrow_mut()
-                        .push_back((peer.0, slot.generation));
+                    let generation = self.renew(peer.0, slot);
+                    self.accepted.borrow_mut().push_back((peer.0, generation));
                     waiters.wake_accepting();
                 }
                 slot.state = SlotState::Connected;
                 waiters.wake_peer(peer.0);
             }
             EventNoRef::Disconnect { peer, data } => {
-                slots[peer.0].state = SlotState::Closed(Ending::Disconnected(data));
+                slots[peer.0].close(host, peer.0, Ending::Disconnected(data));
                 waiters.wake_peer(peer.0);
             }
             EventNoRef::Receive {
@@ -550,9 +617,9 @@ impl Shared {
                     return;
                 }
                 if slot.inbox.len() >= self.config.max_queued {
+                    slot.close(host, peer.0, Ending::Overflowed);
                     host.peer_mut(peer).reset();
                     slot.inbox.clear();
-                    slot.state = SlotState::Closed(Ending::Overflowed);
                 } else {
                     slot.inbox.push_back(EnetPacket::new(channel_id, packet));
                 }
@@ -568,8 +635,8 @@ impl Shared {
         let mut waiters = self.waiters.borrow_mut();
         for (id, slot) in slots.iter_mut().enumerate() {
             if matches!(slot.state, SlotState::Connecting(_)) {
+                slot.close(host, id, Ending::Refused);
                 host.peer_mut(PeerID(id)).reset();
-                slot.state = SlotState::Closed(Ending::Refused);
                 waiters.wake_peer(id);
             }
         }
@@ -617,7 +684,9 @@ impl Shared {
                     return Err(io::ErrorKind::TimedOut.into());
                 }
                 if !self.host.borrow().socket().drained() {
-                    // ENet left datagrams in the kernel: service again at once.
+                    // ENet left datagrams in the kernel (or returned before it read): service
+                    // again, once the other bots had their turn.
+                    ttk_core::__private::yield_now().await;
                     continue;
                 }
                 let tick = self.last_service.get() + self.interval(now);
@@ -648,7 +717,13 @@ struct Enlisted<'a> {
 
 impl Drop for Enlisted<'_> {
     fn drop(&mut self) {
-        self.shared.waiters.borrow_mut().leave(self.key);
+        let mut waiters = self.shared.waiters.borrow_mut();
+        waiters.leave(self.key);
+        if self.shared.driver.get().is_none() {
+            // It may have been the one woken to service the host next (and, woken by its own
+            // news as well, left without servicing): the turn goes on to another.
+            waiters.wake_one_besides(self.key);
+        }
     }
 }
 

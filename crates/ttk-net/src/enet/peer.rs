@@ -9,7 +9,7 @@ use rusty_enet::error::PeerSendError;
 use rusty_enet::{Packet, PeerID};
 
 use super::config::EnetConfig;
-use super::host::{Ending, EnetHost, Shared, SlotState};
+use super::host::{Ending, EnetHost, Figures, Shared, SlotState};
 use super::packet::{Delivery, EnetPacket};
 use super::waiters::Interest;
 
@@ -70,6 +70,7 @@ pub struct EnetPeer {
 impl EnetPeer {
     /// The connection in `id`'s slot, its `generation`th.
     pub(crate) fn new(host: EnetHost, id: usize, generation: u64) -> EnetPeer {
+        host.shared.slots.borrow_mut()[id].held = true;
         EnetPeer {
             host,
             id,
@@ -195,10 +196,11 @@ impl EnetPeer {
     /// Queues `data` on `channel` (0 to the channels the connection has − 1) with `delivery`;
     /// it goes out as soon as the bot yields, with what else the bots queued on the host
     /// meanwhile (ENet packs them into as few datagrams as they fit). A packet larger than the connection's
-    /// MTU goes in fragments. Before the connection is made, it waits for it.
+    /// MTU goes in fragments.
     ///
     /// # Errors
-    /// `NotConnected` once the connection ended; `InvalidInput` for a channel it does not
+    /// `NotConnected` before the connection is made ([`connected`](Self::connected) waits for
+    /// it) and once it ended; `InvalidInput` for a channel it does not
     /// have, or a packet larger than ENet takes (32 MiB).
     ///
     /// # Examples
@@ -234,7 +236,16 @@ impl EnetPeer {
     pub fn send(&self, channel: u8, data: &[u8], delivery: Delivery) -> io::Result<()> {
         let shared = &self.host.shared;
         match self.state() {
-            Some(SlotState::Connected | SlotState::Connecting(_)) => {}
+            Some(SlotState::Connected) => {}
+            Some(SlotState::Connecting(_)) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    format!(
+                        "the ENet connection to {} is not made yet: wait for `connected` first",
+                        self.address_text()
+                    ),
+                ));
+            }
             _ => return Err(self.not_connected()),
         }
         let mut host = shared.host.borrow_mut();
@@ -291,18 +302,15 @@ impl EnetPeer {
     pub async fn recv(&self) -> io::Result<Option<EnetPacket>> {
         let shared = &self.host.shared;
         shared
-            .wait_until(Interest::Peer(self.id), None, |shared| {
-                let mut slots = shared.slots.borrow_mut();
-                let slot = &mut slots[self.id];
-                if slot.generation != self.generation {
+            .wait_until(Interest::Peer(self.id), None, |_| {
+                // A connection its slot forgot (it kept nothing unread) has ended.
+                let Some((packet, state)) = self.take_packet() else {
                     return Some(Ok(None));
-                }
-                if let Some(packet) = slot.inbox.pop_front() {
-                    return Some(Ok(Some(packet)));
-                }
-                match slot.state {
-                    SlotState::Connected | SlotState::Connecting(_) => None,
-                    SlotState::Closed(Ending::Overflowed) => Some(Err(io::Error::new(
+                };
+                match (packet, state) {
+                    (Some(packet), _) => Some(Ok(Some(packet))),
+                    (None, SlotState::Connected | SlotState::Connecting(_)) => None,
+                    (None, SlotState::Closed(Ending::Overflowed)) => Some(Err(io::Error::new(
                         io::ErrorKind::InvalidData,
                         format!(
                             "more than {} ENet packets from {} waited to be received: \
@@ -311,7 +319,7 @@ impl EnetPeer {
                             self.address_text()
                         ),
                     ))),
-                    SlotState::Closed(_) | SlotState::Idle => Some(Ok(None)),
+                    (None, SlotState::Closed(_) | SlotState::Idle) => Some(Ok(None)),
                 }
             })
             .await
@@ -442,7 +450,12 @@ impl EnetPeer {
     pub async fn disconnect_with(self, data: u32) -> io::Result<()> {
         let shared = &self.host.shared;
         match self.state() {
-            Some(SlotState::Connected | SlotState::Connecting(_)) => {}
+            Some(SlotState::Connected) => {}
+            Some(SlotState::Connecting(_)) => {
+                // ENet ends a connection not made yet at once, with no event to wait for.
+                self.end(Ending::Disconnected(data));
+                return Ok(());
+            }
             _ => return Ok(()),
         }
         // Once every packet sent is acknowledged (`enet_peer_disconnect_later`): ENet's
@@ -605,12 +618,7 @@ impl EnetPeer {
     /// assert!(outcomes[1].as_ref().unwrap() < &std::time::Duration::from_millis(500));
     /// ```
     pub fn round_trip_time(&self) -> Duration {
-        self.host
-            .shared
-            .host
-            .borrow()
-            .peer(PeerID(self.id))
-            .round_trip_time()
+        self.figures().round_trip_time
     }
 
     /// ENet's counts of the connection's packets: (sent, lost) — the datagrams ENet sent, and
@@ -646,9 +654,8 @@ impl EnetPeer {
     /// assert!(*sent >= 2 && *lost == 0, "{sent} {lost}");
     /// ```
     pub fn packet_counts(&self) -> (u32, u32) {
-        let host = self.host.shared.host.borrow();
-        let peer = host.peer(PeerID(self.id));
-        (peer.packets_sent(), peer.packets_lost())
+        let figures = self.figures();
+        (figures.packets_sent, figures.packets_lost)
     }
 
     /// The host the connection belongs to.
@@ -672,11 +679,52 @@ impl EnetPeer {
         &self.host
     }
 
-    /// Where the connection stands; `None` once its slot holds another.
+    /// Where the connection stands (`None` for a handle whose connection's slot holds
+    /// another and kept nothing of it).
     fn state(&self) -> Option<SlotState> {
-        let slots = self.host.shared.slots.borrow();
+        let shared = &self.host.shared;
+        let slots = shared.slots.borrow();
         let slot = &slots[self.id];
-        (slot.generation == self.generation).then_some(slot.state)
+        if slot.generation == self.generation {
+            return Some(slot.state);
+        }
+        let retired = shared.retired.borrow();
+        retired
+            .get(&(self.id, self.generation))
+            .map(|old| old.state)
+    }
+
+    /// The next packet of the connection, if one waits, and where the connection stands.
+    fn take_packet(&self) -> Option<(Option<EnetPacket>, SlotState)> {
+        let shared = &self.host.shared;
+        let mut slots = shared.slots.borrow_mut();
+        let slot = &mut slots[self.id];
+        if slot.generation == self.generation {
+            return Some((slot.inbox.pop_front(), slot.state));
+        }
+        let mut retired = shared.retired.borrow_mut();
+        let old = retired.get_mut(&(self.id, self.generation))?;
+        Some((old.inbox.pop_front(), old.state))
+    }
+
+    /// ENet's figures of the connection: live while it lasts, as they were when it ended.
+    fn figures(&self) -> Figures {
+        let shared = &self.host.shared;
+        let slots = shared.slots.borrow();
+        let slot = &slots[self.id];
+        if slot.generation == self.generation {
+            return match slot.state {
+                SlotState::Connected | SlotState::Connecting(_) => {
+                    Figures::of(&shared.host.borrow(), self.id)
+                }
+                _ => slot.last_figures.unwrap_or_default(),
+            };
+        }
+        let retired = shared.retired.borrow();
+        retired
+            .get(&(self.id, self.generation))
+            .and_then(|old| old.last_figures)
+            .unwrap_or_default()
     }
 
     /// Resets ENet's peer and marks the connection ended as `ending`.
@@ -685,9 +733,13 @@ impl EnetPeer {
         if self.state().is_none() {
             return;
         }
-        shared.host.borrow_mut().peer_mut(PeerID(self.id)).reset();
+        let mut host = shared.host.borrow_mut();
         let mut slots = shared.slots.borrow_mut();
-        slots[self.id].state = SlotState::Closed(ending);
+        if slots[self.id].generation != self.generation {
+            return;
+        }
+        slots[self.id].close(&host, self.id, ending);
+        host.peer_mut(PeerID(self.id)).reset();
         shared.waiters.borrow_mut().wake_peer(self.id);
     }
 
@@ -720,28 +772,36 @@ impl EnetPeer {
 impl Drop for EnetPeer {
     fn drop(&mut self) {
         let shared: &Shared = &self.host.shared;
-        let Some(state) = self.state() else {
+        let current = shared.slots.borrow()[self.id].generation == self.generation;
+        if !current {
+            // Its slot went to another connection: what it kept aside goes.
+            shared
+                .retired
+                .borrow_mut()
+                .remove(&(self.id, self.generation));
             return;
-        };
-        if matches!(state, SlotState::Connected | SlotState::Connecting(_)) {
+        }
+        let state = self.state();
+        if matches!(state, Some(SlotState::Connected | SlotState::Connecting(_))) {
             let mut host = shared.host.borrow_mut();
+            // What the bot queued goes first (a flush the loop was asked for may find the
+            // host gone).
+            host.flush();
             let peer = host.peer_mut(PeerID(self.id));
             match Rc::strong_count(&self.host.shared) > 1 {
-                // The host lives on (other bots service it): what was sent arrives, then the
-                // disconnect (`enet_peer_disconnect_later`) — as a TCP close after a write.
+                // The host lives on (other handles keep it): what was sent arrives, then the
+                // disconnect (`enet_peer_disconnect_later`) — as a TCP close after a write. If
+                // nothing waits for acknowledgement, the disconnect goes now.
                 true => {
                     peer.disconnect_later(DEFAULT_DISCONNECT_DATA);
+                    host.flush();
                     drop(host);
                     shared.mark_busy();
                 }
                 // The host goes too: told to the peer once, unreliably
                 // (`enet_peer_disconnect_now`); what the peer has not acknowledged is lost.
                 false => {
-                    // What the bot queued goes first (a flush the loop was asked for would
-                    // find the host gone).
-                    host.flush();
-                    host.peer_mut(PeerID(self.id))
-                        .disconnect_now(DEFAULT_DISCONNECT_DATA);
+                    peer.disconnect_now(DEFAULT_DISCONNECT_DATA);
                     host.flush();
                 }
             }
@@ -750,6 +810,8 @@ impl Drop for EnetPeer {
         let slot = &mut slots[self.id];
         slot.state = SlotState::Idle;
         slot.inbox.clear();
+        slot.held = false;
+        slot.last_figures = None;
         // The slot's next connection is another.
         slot.generation += 1;
     }

@@ -32,6 +32,12 @@ impl EnetSocket {
         }
     }
 
+    /// Marks the start of a service: until its receive finds the socket empty, the socket is
+    /// not known to be (a service may end before it receives, on an event).
+    pub(crate) fn begin_service(&mut self) {
+        self.drained = false;
+    }
+
     /// Whether the last receive found no datagram.
     pub(crate) fn drained(&self) -> bool {
         self.drained

@@ -103,11 +103,15 @@ impl Waiters {
         }
     }
 
-    /// Wakes the waiters for a new connection.
+    /// Wakes a waiter for a new connection: the longest-waiting one not woken yet (one per
+    /// connection, not all of them).
     pub(crate) fn wake_accepting(&mut self) {
         for key in &self.accepting {
-            if let Some(waiter) = self.all.get_mut(key) {
+            if let Some(waiter) = self.all.get_mut(key)
+                && !waiter.woken
+            {
                 wake(waiter);
+                return;
             }
         }
     }
