@@ -111,12 +111,7 @@ pub(crate) fn run() -> Result<(), String> {
         "--example",
         "udp_storm",
     ])?;
-    let figures = figures()?;
-    println!("\n{}", crate::report::table(&figures));
-    match crate::report::missed(&figures)[..] {
-        [] => Ok(()),
-        ref missed => Err(format!("missed: {}", missed.join("; "))),
-    }
+    crate::report::print_and_judge(&figures()?)
 }
 
 /// The pairs' figures.

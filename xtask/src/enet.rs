@@ -111,12 +111,7 @@ fn c_host() -> Result<PathBuf, String> {
 /// `cargo xtask enet`: builds the probe, runs it, prints the table; an error if a target was
 /// missed.
 pub(crate) fn run() -> Result<(), String> {
-    let figures = figures()?;
-    println!("\n{}", crate::report::table(&figures));
-    match crate::report::missed(&figures)[..] {
-        [] => Ok(()),
-        ref missed => Err(format!("missed: {}", missed.join("; "))),
-    }
+    crate::report::print_and_judge(&figures()?)
 }
 
 /// The figures of one run of 10,000 players.

@@ -72,12 +72,7 @@ pub(crate) fn ttk_binary() -> Result<PathBuf, String> {
 
 /// `cargo xtask live`: the rounds, their table; an error if the target was missed.
 pub(crate) fn run() -> Result<(), String> {
-    let figures = figures()?;
-    println!("\n{}", report::table(&figures));
-    match report::missed(&figures)[..] {
-        [] => Ok(()),
-        ref missed => Err(format!("missed: {}", missed.join("; "))),
-    }
+    report::print_and_judge(&figures()?)
 }
 
 /// The rounds' figures: CPU per request plain and watched, their ratio against its budget.

@@ -165,6 +165,16 @@ pub(crate) fn table(figures: &[Figure]) -> String {
     out
 }
 
+/// Prints `figures`' table; an error naming the figures that missed their targets (a task's
+/// exit status).
+pub(crate) fn print_and_judge(figures: &[Figure]) -> Result<(), String> {
+    println!("\n{}", table(figures));
+    match missed(figures)[..] {
+        [] => Ok(()),
+        ref missed => Err(format!("missed: {}", missed.join("; "))),
+    }
+}
+
 /// The names of the figures that missed their targets.
 pub(crate) fn missed(figures: &[Figure]) -> Vec<&str> {
     figures

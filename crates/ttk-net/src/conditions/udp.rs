@@ -126,11 +126,7 @@ impl Conditioned {
         peer: Option<SocketAddr>,
     ) -> io::Result<usize> {
         let now = ttk_core::now();
-        let (first, second) = match self.up.borrow_mut().fate(now, buf.len()) {
-            Fate::Lost => return Ok(buf.len()),
-            Fate::Delivered { first, second } => (first, second),
-        };
-        for at in std::iter::once(first).chain(second) {
+        for at in self.departures(now, buf.len()) {
             match at <= now {
                 true => _ = io.write_with(|socket| send_one(socket, buf, peer)).await?,
                 false => self.hold(io, at, buf, peer),
@@ -148,17 +144,23 @@ impl Conditioned {
         peer: Option<SocketAddr>,
     ) -> io::Result<usize> {
         let now = ttk_core::now();
-        let (first, second) = match self.up.borrow_mut().fate(now, buf.len()) {
-            Fate::Lost => return Ok(buf.len()),
-            Fate::Delivered { first, second } => (first, second),
-        };
-        for at in std::iter::once(first).chain(second) {
+        for at in self.departures(now, buf.len()) {
             match at <= now {
                 true => _ = send_one(io.get_ref(), buf, peer)?,
                 false => self.hold(io, at, buf, peer),
             }
         }
         Ok(buf.len())
+    }
+
+    /// When `len` bytes sent at `now` leave, through the link from the bot: none if lost,
+    /// twice if duplicated.
+    fn departures(&self, now: Instant, len: usize) -> impl Iterator<Item = Instant> {
+        let (first, second) = match self.up.borrow_mut().fate(now, len) {
+            Fate::Lost => (None, None),
+            Fate::Delivered { first, second } => (Some(first), second),
+        };
+        first.into_iter().chain(second)
     }
 
     /// Holds a copy of `buf` for the loop to send at `at`.
