@@ -446,3 +446,32 @@ fn a_bot_that_does_not_read_has_its_connection_reset_past_max_queued() {
         "{said}"
     );
 }
+
+#[test]
+fn a_full_c_host_leaves_the_extra_player_with_a_named_timeout() {
+    // The C host has room for 2; ENet ignores a third's request, and the bot says so in time.
+    let Some(c_host) = CHost::start(2, 2, 30, 0) else {
+        return;
+    };
+    let server = c_host.addr;
+    let outcomes = ttk_core::run(3, |_cx: Cx, id| async move {
+        // The third comes last.
+        ttk_core::sleep(Duration::from_millis(50 * id as u64)).await;
+        let config = EnetConfig {
+            connect_timeout: Duration::from_millis(500),
+            ..EnetConfig::default()
+        };
+        let peer = EnetPeer::connect(server, &config).await?;
+        peer.sleep(Duration::from_millis(600)).await?;
+        peer.disconnect_with(CLEAN).await
+    });
+    assert!(outcomes[0].is_ok() && outcomes[1].is_ok(), "{outcomes:?}");
+    let third = outcomes[2].as_ref().unwrap_err();
+    assert_eq!(third.kind(), io::ErrorKind::TimedOut, "{third}");
+    assert!(
+        third.to_string().contains("no ENet connection to"),
+        "{third}"
+    );
+    let counts = c_host.finish();
+    assert_eq!((counts.connects, counts.clean), (2, 2), "{counts:?}");
+}
