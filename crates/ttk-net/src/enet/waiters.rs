@@ -76,7 +76,7 @@ impl Waiters {
     }
 
     /// Whether `key` was woken since it last looked (and clears it); else keeps `waker` to be
-    /// woken by.
+    /// woken by (the first one it looked with).
     pub(crate) fn look(&mut self, key: u64, waker: &Waker) -> bool {
         let Some(waiter) = self.all.get_mut(&key) else {
             return true;
@@ -84,9 +84,10 @@ impl Waiters {
         if std::mem::take(&mut waiter.woken) {
             return true;
         }
-        match &waiter.waker {
-            Some(kept) if kept.will_wake(waker) => {}
-            _ => waiter.waker = Some(waker.clone()),
+        // Kept from the first look: a future is polled by its own bot, and on ttk's loop each
+        // clone of the waker is an allocation (an owned waker for the running bot).
+        if waiter.waker.is_none() {
+            waiter.waker = Some(waker.clone());
         }
         false
     }
