@@ -658,6 +658,144 @@ impl EnetPeer {
         (figures.packets_sent, figures.packets_lost)
     }
 
+    /// How long ENet waits for acknowledgements before it ends the connection (ENet's
+    /// `enet_peer_timeout`): a packet's resend timeout doubles until it is `limit` times the
+    /// first (0: ENet's 32); the connection ends once a packet went unacknowledged for
+    /// `minimum` at that limit (0: 5 s), or for `maximum` in any case (0: 30 s). No effect once
+    /// the connection ended.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use std::net::SocketAddr;
+    /// # use ttk_net::enet::{Delivery, EnetConfig, EnetHost, EnetPeer};
+    /// # /// An ENet server for one player: echoes its packets until it leaves.
+    /// # async fn echo(addr: SocketAddr) -> std::io::Result<()> {
+    /// #     let host = EnetHost::bind(addr, &EnetConfig { channels: 2, ..EnetConfig::default() })?;
+    /// #     let player = host.accept().await?;
+    /// #     while let Some(packet) = player.recv().await? {
+    /// #         player.send(packet.channel(), packet.data(), Delivery::Reliable)?;
+    /// #     }
+    /// #     Ok(())
+    /// # }
+    /// # let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    /// #[bot(crate = ttk_core)]
+    /// fn patient(_cx: Cx, id: usize, server: SocketAddr) -> std::io::Result<bool> {
+    /// #   if id == 0 { ttk_core::yield_!(echo(server))?; return Ok(false); }
+    ///     let peer = ttk_core::yield_!(EnetPeer::connect(server, &EnetConfig::default()))?;
+    ///     // Give up on the server after 2 s without acknowledgements, whatever the round-trip time.
+    ///     let seconds = std::time::Duration::from_secs;
+    ///     peer.set_timeout(32, seconds(2), seconds(2));
+    ///     peer.send(0, b"still there?", Delivery::Reliable)?;
+    ///     Ok(ttk_core::yield_!(peer.recv())?.is_some())
+    /// }
+    ///
+    /// let outcomes = ttk_core::run(2, |cx, id| patient(cx, id, server));
+    /// assert!(outcomes[1].as_ref().unwrap());
+    /// ```
+    pub fn set_timeout(&self, limit: u32, minimum: Duration, maximum: Duration) {
+        if self.is_current() {
+            self.host
+                .shared
+                .host
+                .borrow_mut()
+                .peer_mut(PeerID(self.id))
+                .set_timeout(limit, millis(minimum), millis(maximum));
+        }
+    }
+
+    /// How often ENet pings the peer while nothing else goes (ENet's default: 500 ms): pings
+    /// keep the connection alive and its round-trip time fresh. No effect once the connection
+    /// ended.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use std::net::SocketAddr;
+    /// # use ttk_net::enet::{Delivery, EnetConfig, EnetHost, EnetPeer};
+    /// # /// An ENet server for one player: echoes its packets until it leaves.
+    /// # async fn echo(addr: SocketAddr) -> std::io::Result<()> {
+    /// #     let host = EnetHost::bind(addr, &EnetConfig { channels: 2, ..EnetConfig::default() })?;
+    /// #     let player = host.accept().await?;
+    /// #     while let Some(packet) = player.recv().await? {
+    /// #         player.send(packet.channel(), packet.data(), Delivery::Reliable)?;
+    /// #     }
+    /// #     Ok(())
+    /// # }
+    /// # let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    /// #[bot(crate = ttk_core)]
+    /// fn pings(_cx: Cx, id: usize, server: SocketAddr) -> std::io::Result<bool> {
+    /// #   if id == 0 { ttk_core::yield_!(echo(server))?; return Ok(false); }
+    ///     let peer = ttk_core::yield_!(EnetPeer::connect(server, &EnetConfig::default()))?;
+    ///     // A ping every 100 ms (ENet's default is 500 ms) keeps the round-trip time fresh.
+    ///     peer.set_ping_interval(std::time::Duration::from_millis(100));
+    ///     ttk_core::yield_!(peer.sleep(std::time::Duration::from_millis(300)))?;
+    ///     Ok(peer.packet_counts().0 >= 3)
+    /// }
+    ///
+    /// let outcomes = ttk_core::run(2, |cx, id| pings(cx, id, server));
+    /// assert!(outcomes[1].as_ref().unwrap());
+    /// ```
+    pub fn set_ping_interval(&self, interval: Duration) {
+        if self.is_current() {
+            self.host
+                .shared
+                .host
+                .borrow_mut()
+                .peer_mut(PeerID(self.id))
+                .set_ping_interval(millis(interval));
+        }
+    }
+
+    /// ENet's throttle of unreliable packets (`enet_peer_throttle_configure`, told to the
+    /// peer too): over each `interval` it compares round-trip times with their mean, and raises
+    /// the chance an unreliable packet is sent by `acceleration` (of 32) when they fall, lowers
+    /// it by `deceleration` when they rise (ENet's defaults: 5 s, 2, 2). A deceleration of 0
+    /// never drops one. No effect once the connection ended.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use std::net::SocketAddr;
+    /// # use ttk_net::enet::{Delivery, EnetConfig, EnetHost, EnetPeer};
+    /// # /// An ENet server for one player: echoes its packets until it leaves.
+    /// # async fn echo(addr: SocketAddr) -> std::io::Result<()> {
+    /// #     let host = EnetHost::bind(addr, &EnetConfig { channels: 2, ..EnetConfig::default() })?;
+    /// #     let player = host.accept().await?;
+    /// #     while let Some(packet) = player.recv().await? {
+    /// #         player.send(packet.channel(), packet.data(), Delivery::Reliable)?;
+    /// #     }
+    /// #     Ok(())
+    /// # }
+    /// # let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    /// #[bot(crate = ttk_core)]
+    /// fn steady(_cx: Cx, id: usize, server: SocketAddr) -> std::io::Result<Vec<u8>> {
+    /// #   if id == 0 { ttk_core::yield_!(echo(server))?; return Ok(Vec::new()); }
+    ///     let peer = ttk_core::yield_!(EnetPeer::connect(server, &EnetConfig::default()))?;
+    ///     // Measure over 1 s; never drop an unreliable packet for a slower round trip.
+    ///     peer.set_throttle(std::time::Duration::from_secs(1), 2, 0);
+    ///     peer.send(0, b"position", Delivery::Unreliable)?;
+    ///     Ok(ttk_core::yield_!(peer.recv())?.expect("connected").data().to_vec())
+    /// }
+    ///
+    /// let outcomes = ttk_core::run(2, |cx, id| steady(cx, id, server));
+    /// assert_eq!(outcomes[1].as_ref().unwrap(), b"position");
+    /// ```
+    pub fn set_throttle(&self, interval: Duration, acceleration: u32, deceleration: u32) {
+        if self.is_current() {
+            self.host
+                .shared
+                .host
+                .borrow_mut()
+                .peer_mut(PeerID(self.id))
+                .set_throttle(millis(interval), acceleration, deceleration);
+            Shared::flush_soon(&self.host.shared);
+        }
+    }
+
     /// The host the connection belongs to.
     ///
     /// # Examples
@@ -677,6 +815,14 @@ impl EnetPeer {
     /// ```
     pub fn host(&self) -> &EnetHost {
         &self.host
+    }
+
+    /// Whether the connection is its slot's current one, and lasts.
+    fn is_current(&self) -> bool {
+        matches!(
+            self.state(),
+            Some(SlotState::Connected | SlotState::Connecting(_))
+        )
     }
 
     /// Where the connection stands (`None` for a handle whose connection's slot holds
@@ -823,5 +969,14 @@ impl std::fmt::Debug for EnetPeer {
             .field("peer_addr", &self.peer_addr())
             .field("state", &self.state())
             .finish()
+    }
+}
+
+/// `duration` in ENet's whole milliseconds (at least 1 for a duration above zero, as 0 means
+/// "ENet's default").
+fn millis(duration: Duration) -> u32 {
+    match duration.as_millis() {
+        0 if !duration.is_zero() => 1,
+        ms => u32::try_from(ms).unwrap_or(u32::MAX),
     }
 }
