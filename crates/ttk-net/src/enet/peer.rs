@@ -81,7 +81,9 @@ impl EnetPeer {
     /// Connects to the ENet host at `addr` from a host of its own (one connection, on a
     /// socket bound to any local address and port and connected to `addr`: the run's
     /// `--local-ips` pool chooses the address, its `--net` conditions apply, and a server that
-    /// is down is known at once): a player's client.
+    /// is down is known at once — unless `--net` delays what the socket sends: the kernel's
+    /// refusal then answers a send of the loop's, and the connection times out): a player's
+    /// client.
     ///
     /// # Errors
     /// As [`EnetHost::connect`]'s (`ConnectionRefused` when nothing listens at `addr`);
