@@ -4,6 +4,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use ttk::net::enet::{Delivery, EnetConfig, EnetHost, EnetPeer};
 use ttk::net::{Framed, TcpListener, TcpStream};
@@ -66,6 +67,9 @@ impl Listener {
             Transport::Enet => {
                 let config = EnetConfig {
                     peers: players,
+                    // A player that read its BYE may be gone before it acknowledges the
+                    // server's disconnect (under `--net`, its last datagram leaves with it).
+                    disconnect_timeout: Duration::from_millis(500),
                     ..EnetConfig::default()
                 };
                 Ok(Listener::Enet(EnetHost::bind("127.0.0.1:0", &config)?))
