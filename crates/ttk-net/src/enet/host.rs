@@ -158,9 +158,12 @@ impl Figures {
 }
 
 impl Slot {
-    /// Ends the slot's connection as `ending`, keeping its figures (ENet's reset clears them).
-    pub(crate) fn close(&mut self, host: &Host<EnetSocket>, id: usize, ending: Ending) {
-        self.last_figures = Some(Figures::of(host, id));
+    /// Ends the slot's connection as `ending`, keeping `figures` if given (taken before ENet
+    /// resets the peer), else the last ones seen.
+    pub(crate) fn close(&mut self, figures: Option<Figures>, ending: Ending) {
+        if figures.is_some() {
+            self.last_figures = figures;
+        }
         self.state = SlotState::Closed(ending);
     }
 }
@@ -575,6 +578,11 @@ impl Shared {
                     self.dispatch(&mut host, event);
                 }
                 host.flush();
+                // And what the flush itself ended (a disconnect it completed).
+                while let Some(event) = host.check_events() {
+                    let event = event.no_ref();
+                    self.dispatch(&mut host, event);
+                }
                 Ok(())
             }
             Ok(None) => Ok(()),
@@ -604,7 +612,8 @@ impl Shared {
                 waiters.wake_peer(peer.0);
             }
             EventNoRef::Disconnect { peer, data } => {
-                slots[peer.0].close(host, peer.0, Ending::Disconnected(data));
+                // ENet reset the peer before it told: its figures are the last seen.
+                slots[peer.0].close(None, Ending::Disconnected(data));
                 waiters.wake_peer(peer.0);
             }
             EventNoRef::Receive {
@@ -616,8 +625,9 @@ impl Shared {
                 if slot.state != SlotState::Connected {
                     return;
                 }
+                slot.last_figures = Some(Figures::of(host, peer.0));
                 if slot.inbox.len() >= self.config.max_queued {
-                    slot.close(host, peer.0, Ending::Overflowed);
+                    slot.close(None, Ending::Overflowed);
                     host.peer_mut(peer).reset();
                     slot.inbox.clear();
                 } else {
@@ -635,7 +645,7 @@ impl Shared {
         let mut waiters = self.waiters.borrow_mut();
         for (id, slot) in slots.iter_mut().enumerate() {
             if matches!(slot.state, SlotState::Connecting(_)) {
-                slot.close(host, id, Ending::Refused);
+                slot.close(Some(Figures::of(host, id)), Ending::Refused);
                 host.peer_mut(PeerID(id)).reset();
                 waiters.wake_peer(id);
             }
@@ -719,6 +729,10 @@ impl Drop for Enlisted<'_> {
     fn drop(&mut self) {
         let mut waiters = self.shared.waiters.borrow_mut();
         waiters.leave(self.key);
+        if !self.shared.accepted.borrow().is_empty() {
+            // It may have been woken for a connection it did not take: another takes it.
+            waiters.wake_accepting();
+        }
         if self.shared.driver.get().is_none() {
             // It may have been the one woken to service the host next (and, woken by its own
             // news as well, left without servicing): the turn goes on to another.

@@ -61,6 +61,8 @@ const DEFAULT_DISCONNECT_DATA: u32 = 0;
 pub struct EnetPeer {
     /// Its host.
     host: EnetHost,
+    /// The peer's address (its slot's next connection has another).
+    addr: Option<SocketAddr>,
     /// ENet's id of its peer slot.
     id: usize,
     /// Which of the slot's connections it is.
@@ -71,8 +73,10 @@ impl EnetPeer {
     /// The connection in `id`'s slot, its `generation`th.
     pub(crate) fn new(host: EnetHost, id: usize, generation: u64) -> EnetPeer {
         host.shared.slots.borrow_mut()[id].held = true;
+        let addr = host.shared.host.borrow().peer(PeerID(id)).address();
         EnetPeer {
             host,
+            addr,
             id,
             generation,
         }
@@ -250,14 +254,16 @@ impl EnetPeer {
             }
             _ => return Err(self.not_connected()),
         }
-        let mut host = shared.host.borrow_mut();
-        host.peer_mut(PeerID(self.id))
-            .send(channel, &Packet::new(data, delivery.kind()))
-            .map_err(|error| match error {
-                PeerSendError::NotConnected => self.not_connected(),
-                other => io::Error::new(io::ErrorKind::InvalidInput, format!("ENet: {other}")),
-            })?;
-        drop(host);
+        let sent = shared
+            .host
+            .borrow_mut()
+            .peer_mut(PeerID(self.id))
+            .send(channel, &Packet::new(data, delivery.kind()));
+        // The host is free again: the errors below name the peer.
+        sent.map_err(|error| match error {
+            PeerSendError::NotConnected => self.not_connected(),
+            other => io::Error::new(io::ErrorKind::InvalidInput, format!("ENet: {other}")),
+        })?;
         Shared::flush_soon(shared);
         shared.mark_busy();
         Ok(())
@@ -556,7 +562,7 @@ impl EnetPeer {
         }
     }
 
-    /// The peer's address (`None` once its slot went to another connection).
+    /// The peer's address.
     ///
     /// # Examples
     /// See [`EnetHost::accept`].
@@ -576,13 +582,7 @@ impl EnetPeer {
     /// assert!(ttk_core::run(1, address)[0].as_ref().unwrap());
     /// ```
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.state()?;
-        self.host
-            .shared
-            .host
-            .borrow()
-            .peer(PeerID(self.id))
-            .address()
+        self.addr
     }
 
     /// ENet's estimate of the round-trip time (its mean over recent acknowledgements; 500 ms
@@ -624,7 +624,8 @@ impl EnetPeer {
     }
 
     /// ENet's counts of the connection's packets: (sent, lost) — the datagrams ENet sent, and
-    /// how many of those it resent as lost.
+    /// how many of those it resent as lost, in ENet's current window (it starts them again
+    /// every 10 s, to reckon its packet loss).
     ///
     /// # Examples
     /// ```
@@ -755,7 +756,7 @@ impl EnetPeer {
     /// peer too): over each `interval` it compares round-trip times with their mean, and raises
     /// the chance an unreliable packet is sent by `acceleration` (of 32) when they fall, lowers
     /// it by `deceleration` when they rise (ENet's defaults: 5 s, 2, 2). A deceleration of 0
-    /// never drops one. No effect once the connection ended.
+    /// never drops one. No effect before the connection is made or once it ended.
     ///
     /// # Examples
     /// ```
@@ -787,7 +788,8 @@ impl EnetPeer {
     /// assert_eq!(outcomes[1].as_ref().unwrap(), b"position");
     /// ```
     pub fn set_throttle(&self, interval: Duration, acceleration: u32, deceleration: u32) {
-        if self.is_current() {
+        // Told to the peer: not before the handshake is done (ENet would break it).
+        if self.is_connected() {
             self.host
                 .shared
                 .host
@@ -855,7 +857,8 @@ impl EnetPeer {
         Some((old.inbox.pop_front(), old.state))
     }
 
-    /// ENet's figures of the connection: live while it lasts, as they were when it ended.
+    /// ENet's figures of the connection: live while it lasts; once it ended, as ttk last saw
+    /// them (at its last packet, or when it ended it itself: ENet resets them as it ends one).
     fn figures(&self) -> Figures {
         let shared = &self.host.shared;
         let slots = shared.slots.borrow();
@@ -886,7 +889,7 @@ impl EnetPeer {
         if slots[self.id].generation != self.generation {
             return;
         }
-        slots[self.id].close(&host, self.id, ending);
+        slots[self.id].close(Some(Figures::of(&host, self.id)), ending);
         host.peer_mut(PeerID(self.id)).reset();
         shared.waiters.borrow_mut().wake_peer(self.id);
     }
