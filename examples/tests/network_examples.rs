@@ -197,13 +197,19 @@ fn lobby_plays_every_room_to_the_end_and_every_check_passes() {
     let counter = |name: &str| report.counters.get(name).copied().unwrap_or(0);
     // Each mover's teammates (3) hear of each move.
     assert_eq!(counter("messages between players"), players * rounds * 3);
-    // A player sends JOIN, MOVE and CHAT each round, LEAVE; it receives ROOM, each round 4
-    // TURN, 4 MOVED, SCORE and 4 SAID, then BYE.
-    assert_eq!(counter("frames sent"), players * (2 + 2 * rounds));
-    assert_eq!(counter("frames received"), players * (2 + 13 * rounds));
+    assert_every_frame_counted(&report, &stdout, players, rounds);
     let seated = &report.gauges["players seated"];
     assert_eq!(seated.last, 0, "everyone left");
     assert!((4..=players as i64).contains(&seated.max), "{seated:?}");
+}
+
+/// The players' counts of frames, and the server's, are what a lobby of `players` playing
+/// `rounds` rounds exchanges: a player sends JOIN, MOVE and CHAT each round, LEAVE; it receives
+/// ROOM, each round 4 TURN, 4 MOVED, SCORE and 4 SAID, then BYE.
+fn assert_every_frame_counted(report: &Report, stdout: &str, players: u64, rounds: u64) {
+    let counter = |name: &str| report.counters.get(name).copied().unwrap_or(0);
+    assert_eq!(counter("frames sent"), players * (2 + 2 * rounds));
+    assert_eq!(counter("frames received"), players * (2 + 13 * rounds));
     assert!(
         stdout.contains(&format!(
             "server: {} frames read, {} written",
@@ -308,17 +314,7 @@ fn lobby_over_enet_fills_its_rooms_under_ramp_up_on_slow_networks_from_a_source_
         fastest >= 40_000,
         "a move arrived in {fastest} µs over lte or 3g"
     );
-    let counter = |name: &str| report.counters.get(name).copied().unwrap_or(0);
-    assert_eq!(counter("frames sent"), players * (2 + 2 * rounds));
-    assert_eq!(counter("frames received"), players * (2 + 13 * rounds));
-    assert!(
-        stdout.contains(&format!(
-            "server: {} frames read, {} written",
-            players * (2 + 2 * rounds),
-            players * (2 + 13 * rounds)
-        )),
-        "{stdout}"
-    );
+    assert_every_frame_counted(&report, &stdout, players, rounds);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use rusty_enet::{Packet, PeerID};
 use super::config::EnetConfig;
 use super::host::{Ending, EnetHost, Figures, Shared, SlotState};
 use super::packet::{Delivery, EnetPacket};
+use super::socket::EnetSocket;
 use super::waiters::Interest;
 
 /// The data a peer disconnects with by default.
@@ -254,11 +255,7 @@ impl EnetPeer {
             }
             _ => return Err(self.not_connected()),
         }
-        let sent = shared
-            .host
-            .borrow_mut()
-            .peer_mut(PeerID(self.id))
-            .send(channel, &Packet::new(data, delivery.kind()));
+        let sent = self.enet_peer(|peer| peer.send(channel, &Packet::new(data, delivery.kind())));
         // The host is free again: the errors below name the peer.
         sent.map_err(|error| match error {
             PeerSendError::NotConnected => self.not_connected(),
@@ -469,11 +466,7 @@ impl EnetPeer {
         // Once every packet sent is acknowledged (`enet_peer_disconnect_later`): ENet's
         // immediate disconnect drops what is not, and the peer drops what it received and has
         // not handed over when the disconnect comes with it.
-        shared
-            .host
-            .borrow_mut()
-            .peer_mut(PeerID(self.id))
-            .disconnect_later(data);
+        self.enet_peer(|peer| peer.disconnect_later(data));
         shared.mark_busy();
         let deadline = ttk_core::now() + shared.config.disconnect_timeout;
         let waited = shared
@@ -699,12 +692,7 @@ impl EnetPeer {
     /// ```
     pub fn set_timeout(&self, limit: u32, minimum: Duration, maximum: Duration) {
         if self.is_current() {
-            self.host
-                .shared
-                .host
-                .borrow_mut()
-                .peer_mut(PeerID(self.id))
-                .set_timeout(limit, millis(minimum), millis(maximum));
+            self.enet_peer(|peer| peer.set_timeout(limit, millis(minimum), millis(maximum)));
         }
     }
 
@@ -743,12 +731,7 @@ impl EnetPeer {
     /// ```
     pub fn set_ping_interval(&self, interval: Duration) {
         if self.is_current() {
-            self.host
-                .shared
-                .host
-                .borrow_mut()
-                .peer_mut(PeerID(self.id))
-                .set_ping_interval(millis(interval));
+            self.enet_peer(|peer| peer.set_ping_interval(millis(interval)));
         }
     }
 
@@ -790,12 +773,7 @@ impl EnetPeer {
     pub fn set_throttle(&self, interval: Duration, acceleration: u32, deceleration: u32) {
         // Told to the peer: not before the handshake is done (ENet would break it).
         if self.is_connected() {
-            self.host
-                .shared
-                .host
-                .borrow_mut()
-                .peer_mut(PeerID(self.id))
-                .set_throttle(millis(interval), acceleration, deceleration);
+            self.enet_peer(|peer| peer.set_throttle(millis(interval), acceleration, deceleration));
             Shared::flush_soon(&self.host.shared);
         }
     }
@@ -819,6 +797,11 @@ impl EnetPeer {
     /// ```
     pub fn host(&self) -> &EnetHost {
         &self.host
+    }
+
+    /// Runs `act` on ENet's peer of the connection (the host borrowed for just that long).
+    fn enet_peer<R>(&self, act: impl FnOnce(&mut rusty_enet::Peer<EnetSocket>) -> R) -> R {
+        act(self.host.shared.host.borrow_mut().peer_mut(PeerID(self.id)))
     }
 
     /// Whether the connection is its slot's current one, and lasts.
