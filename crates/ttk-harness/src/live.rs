@@ -61,11 +61,17 @@ impl Live {
 
     /// Runs `add` on the collector while the run goes on (`None` after).
     pub(crate) fn with_collector<R>(&self, add: impl FnOnce(&mut Collector) -> R) -> Option<R> {
-        self.version.fetch_add(1, Ordering::SeqCst);
-        match &mut *self.lock() {
+        let mut state = self.lock();
+        let added = match &mut *state {
             State::Running(collector) => Some(add(collector)),
             State::Finished(_) => None,
-        }
+        };
+        // A new version only once the change is in, and before the lock is let go: a reader
+        // that saw it renders the change (one that bumped first could render the report
+        // without it under the new version, and serve that until the next second).
+        self.version.fetch_add(1, Ordering::SeqCst);
+        drop(state);
+        added
     }
 
     /// Takes the collector out to finish it: from now on readers wait for
@@ -83,7 +89,8 @@ impl Live {
 
     /// The run's final report, served from now on.
     pub(crate) fn set_final(&self, report: Report) {
-        *self.lock() = State::Finished(Some(Box::new(report)));
+        let mut state = self.lock();
+        *state = State::Finished(Some(Box::new(report)));
         self.version.fetch_add(1, Ordering::SeqCst);
     }
 
