@@ -334,6 +334,104 @@ fn the_parent_of_processes_shows_the_sum_of_its_children() {
     assert_eq!(interrupt(ttk).status.code(), Some(0));
 }
 
+/// The failures of `transaction` by kind in a report's JSON: `(kind, count)`.
+fn failures_by_kind(report: &str, transaction: &str) -> Vec<(String, u64)> {
+    let report: serde_json::Value = serde_json::from_str(report).unwrap();
+    let transactions = report["transactions"].as_array().unwrap();
+    let Some(found) = transactions.iter().find(|t| t["name"] == transaction) else {
+        return Vec::new();
+    };
+    found["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tally| {
+            let kind = tally["kind"].as_str().unwrap().to_owned();
+            (kind, tally["count"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn the_parent_of_processes_shows_its_childrens_failures_by_kind_as_they_come() {
+    let Some(nginx) = Nginx::start(&nginx::config(1024, HELLO_NGINX), |_| {}) else {
+        return;
+    };
+    // Nothing is served there: every request fails with nginx's 404.
+    let url = format!("http://{}/missing", nginx.addr);
+    let port = free_port();
+    let json = nginx.dir.join("failures.json");
+    let dashboard = format!("--dashboard=127.0.0.1:{port}");
+    let ttk = start_ttk(&[
+        "http",
+        &url,
+        "-c",
+        "4",
+        "-d",
+        "5s",
+        "--rate",
+        "200",
+        "--processes",
+        "2",
+        &dashboard,
+        "--dashboard-linger",
+        "60s",
+        "--json",
+        json.to_str().unwrap(),
+        "-q",
+    ]);
+    // While the run goes on, not only in the merged report at its end: the kind, its count
+    // growing, and the same in /metrics.
+    wait_for_state(port, "running");
+    let started = Instant::now();
+    let first = loop {
+        let (_, live) = get(port, "/report.json").unwrap();
+        let kinds = failures_by_kind(&live, "request");
+        if let [(kind, count)] = &kinds[..]
+            && *count > 0
+        {
+            break (kind.clone(), *count);
+        }
+        assert!(kinds.len() <= 1, "one kind of failure: {kinds:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "no failure by kind in the live view: {live}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(first.0.contains("404"), "{first:?}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let (_, live) = get(port, "/report.json").unwrap();
+    let state: serde_json::Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(state["run"]["end"], "running", "still going");
+    let later = failures_by_kind(&live, "request");
+    assert_eq!(later.len(), 1, "{later:?}");
+    assert!(later[0].1 > first.1, "{first:?} then {later:?}");
+    let (_, metrics) = get(port, "/metrics").unwrap();
+    let kind_label = format!("kind=\"{}\"", first.0);
+    let live_failures = sample(
+        &metrics,
+        "ttk_transaction_failures_total",
+        &["transaction=\"request\"", &kind_label],
+    );
+    assert!(live_failures.is_some_and(|n| n > 0.0), "{metrics}");
+    // After the run, the merged report: every failure of that one kind, as nginx logged.
+    wait_for_state(port, "finished");
+    let report = Report::read_json(&json).unwrap();
+    let request = report.transaction("request").unwrap();
+    assert_eq!(request.ok, 0);
+    assert_eq!(request.errors.len(), 1);
+    assert_eq!(request.errors[0].kind, first.0);
+    assert_eq!(request.errors[0].count, request.failed);
+    let logged = fs::read_to_string(nginx.dir.join("access.log")).unwrap();
+    let not_found = logged
+        .lines()
+        .filter(|line| line.contains("\"GET /missing HTTP/1.1\" 404 "))
+        .count() as u64;
+    assert_eq!(request.failed, not_found);
+    assert_eq!(interrupt(ttk).status.code(), Some(1), "nothing succeeded");
+}
+
 /// A network namespace joined to this one by a veth pair: `10.213.N.1` here, `10.213.N.2`
 /// there. Removed when dropped.
 struct Namespace {

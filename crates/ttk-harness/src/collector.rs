@@ -13,6 +13,8 @@ use ttk_report::{
     SeriesBuilder, TransactionReport,
 };
 
+use super::shard_totals::ShardTotals;
+
 /// The longest last interval that joins the second before it, in seconds.
 const SLIVER_S: f64 = 0.05;
 
@@ -39,6 +41,9 @@ pub(crate) struct Collector {
     gauges: BTreeMap<(usize, String), GaugeReport>,
     /// Each loop's latest second, how long it covered and the bots alive at its end.
     latest_of_loop: BTreeMap<usize, (u64, f64, u64)>,
+    /// The parent of `--processes`: its children's failures by kind, counters and gauges so
+    /// far, summed (its seconds carry none of them).
+    children_totals: Option<ShardTotals>,
 }
 
 impl Collector {
@@ -51,6 +56,7 @@ impl Collector {
             loop_elapsed: 0.0,
             gauges: BTreeMap::new(),
             latest_of_loop: BTreeMap::new(),
+            children_totals: None,
         }
     }
 
@@ -223,6 +229,9 @@ impl Collector {
                 }
             }
         }
+        if let Some(totals) = &self.children_totals {
+            totals.put_in(&mut self.report);
+        }
         self.report.run.duration_s = self.loop_elapsed;
         self.report.run.end = "running".to_owned();
         self.report.run.changes = changes;
@@ -233,6 +242,26 @@ impl Collector {
         self.report.run.end.clear();
         self.report.run.changes.clear();
         read
+    }
+
+    /// The parent of `--processes`: its children's totals so far, summed, which the live
+    /// report shows.
+    pub(crate) fn set_children_totals(&mut self, totals: ShardTotals) {
+        self.children_totals = Some(totals);
+    }
+
+    /// What this process has counted so far besides its seconds (its loops' gauges combined),
+    /// for the parent of `--processes`.
+    pub(crate) fn totals(&self) -> ShardTotals {
+        let mut totals = ShardTotals::of(&self.report);
+        for ((_, name), gauge) in &self.gauges {
+            totals
+                .gauges
+                .entry(name.clone())
+                .and_modify(|total| total.combine(*gauge))
+                .or_insert(*gauge);
+        }
+        totals
     }
 
     /// Sets when the run started, in seconds since the Unix epoch (the live view shows it).

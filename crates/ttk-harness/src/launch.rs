@@ -521,34 +521,39 @@ fn collect(
 ) -> (Report, f64) {
     let mut errors = 0;
     let mut seconds = SecondsShown::new(loops);
+    // The parent of `--processes` gets this process's totals so far with each second.
+    let stream = progress.is_stream();
     for (from, snapshot) in snapshots {
         errors += snapshot.transactions.iter().map(|t| t.failed).sum::<u64>();
         let last = snapshot.last;
         // Shown after the lock is let go: a terminal that stalls must not stall the readers.
-        let ready: Vec<SecondReport> = live
+        let (ready, totals): (Vec<SecondReport>, _) = live
             .with_collector(|collector| {
                 let t = collector.add(from, snapshot).t;
-                seconds
+                let ready: Vec<SecondReport> = seconds
                     .heard(from, t, last)
                     .filter_map(|t| collector.second(t).cloned())
-                    .collect()
+                    .collect();
+                let totals = (stream && !ready.is_empty()).then(|| collector.totals());
+                (ready, totals)
             })
             .unwrap_or_default();
         for second in &ready {
-            progress.show(second, total, errors);
+            progress.show(second, total, errors, totals.as_ref());
         }
     }
-    if progress.is_stream() {
-        let rest: Vec<SecondReport> = live
+    if stream {
+        let (rest, totals): (Vec<SecondReport>, _) = live
             .with_collector(|collector| {
-                seconds
+                let rest = seconds
                     .unshown()
                     .filter_map(|t| collector.second(t).cloned())
-                    .collect()
+                    .collect();
+                (rest, Some(collector.totals()))
             })
             .unwrap_or_default();
         for second in &rest {
-            progress.show(second, total, errors);
+            progress.show(second, total, errors, totals.as_ref());
         }
     }
     progress.finish();

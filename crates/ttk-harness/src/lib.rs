@@ -88,6 +88,7 @@ mod seconds_shown;
 mod session;
 mod shape;
 mod shard;
+mod shard_totals;
 mod signals;
 mod success;
 

@@ -28,6 +28,7 @@ use super::progress::Progress;
 use super::report_files::write_reports;
 use super::seconds_shown::SecondsShown;
 use super::shard::fresh_run_id;
+use super::shard_totals::{ShardTotals, StreamedSecond};
 use super::signals::Interrupts;
 use super::success::{explain, fails_for_nothing_succeeded};
 use super::{LoadTest, RunOutcome};
@@ -62,8 +63,8 @@ const START_MARGIN: Duration = Duration::from_millis(500);
 
 /// What the children's threads tell the parent.
 enum Event {
-    /// A second of child `shard`'s run.
-    Second(usize, SecondReport),
+    /// A second of child `shard`'s run, with its totals so far.
+    Second(usize, SecondReport, ShardTotals),
     /// Child `shard` ended.
     Exited(usize, std::io::Result<ExitStatus>),
 }
@@ -219,12 +220,17 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
     }
     let pusher = super::live::push(args, &live);
     let mut errors = 0;
+    // Each child's failures by kind, counters and gauges so far, for the live view.
+    let mut children_totals = vec![ShardTotals::default(); processes as usize];
+    let mut totals_changed = false;
     let mut died = Vec::new();
     let mut interrupted_children = 0;
     for event in received {
         let ready = match event {
-            Event::Second(shard, second) => {
+            Event::Second(shard, second, totals) => {
                 errors += second.errors;
+                children_totals[shard] = totals;
+                totals_changed = true;
                 let t = second.t;
                 match seconds.get_mut(&t) {
                     Some(mine) => mine.add(second),
@@ -250,13 +256,18 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
                 shown.heard(shard, 0, true)
             }
         };
+        let watched = !servers.is_empty() || pusher.is_some();
         for t in ready {
             if let Some(second) = seconds.remove(&t) {
-                progress.show(&second, total, errors);
-                if !servers.is_empty() || pusher.is_some() {
+                progress.show(&second, total, errors, None);
+                if watched {
                     live.with_collector(|collector| collector.add_second(second));
                 }
             }
+        }
+        if watched && std::mem::take(&mut totals_changed) {
+            let sum = ShardTotals::sum(&children_totals);
+            live.with_collector(|collector| collector.set_children_totals(sum));
         }
     }
     progress.finish();
@@ -385,9 +396,9 @@ fn watch_child(
             if let Some(stdout) = stdout {
                 for line in BufReader::new(stdout).lines() {
                     let Ok(line) = line else { break };
-                    match serde_json::from_str::<SecondReport>(&line) {
-                        Ok(second) => {
-                            let _ = events.send(Event::Second(shard, second));
+                    match serde_json::from_str::<StreamedSecond>(&line) {
+                        Ok(line) => {
+                            let _ = events.send(Event::Second(shard, line.second, line.totals));
                         }
                         Err(_) => eprintln!("[shard {shard}] {line}"),
                     }

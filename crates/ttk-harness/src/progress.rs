@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ttk_report::{Latency, SecondReport, format_duration_us};
 
 use super::collector::all_latencies;
+use super::shard_totals::{ShardTotals, StreamedSecond};
 
 /// Where the progress goes.
 #[derive(Debug)]
@@ -59,8 +60,15 @@ impl Progress {
         Progress::Live(bar)
     }
 
-    /// Shows one second of the run.
-    pub(crate) fn show(&self, second: &SecondReport, total: Option<Duration>, errors_so_far: u64) {
+    /// Shows one second of the run; a stream to the parent of `--processes` sends `totals`
+    /// with it (this process's failures by kind, counters and gauges so far).
+    pub(crate) fn show(
+        &self,
+        second: &SecondReport,
+        total: Option<Duration>,
+        errors_so_far: u64,
+        totals: Option<&ShardTotals>,
+    ) {
         let line = || line(second, total, errors_so_far);
         match self {
             Progress::Silent => {}
@@ -79,7 +87,11 @@ impl Progress {
                 for transaction in second.transactions.values_mut() {
                     transaction.refresh_figures();
                 }
-                let json = serde_json::to_string(&second).expect("a second always serializes");
+                let line = StreamedSecond {
+                    second,
+                    totals: totals.cloned().unwrap_or_default(),
+                };
+                let json = serde_json::to_string(&line).expect("a second always serializes");
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{json}");
                 let _ = out.flush();
