@@ -261,8 +261,38 @@ impl UdpSocket {
     }
 
     /// Sends a datagram to `target` without waiting (for a transport whose state machine does
-    /// not wait, such as ENet's): `WouldBlock` if the socket's buffer is full.
-    pub(crate) fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+    /// not wait, such as ENet's or QUIC's): `WouldBlock` if the socket's buffer is full. Under
+    /// conditions the datagram is held and sent when due, as with [`UdpSocket::send_to`].
+    ///
+    /// # Errors
+    /// `WouldBlock` if the socket cannot take it now; the OS's.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::UdpSocket;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn state_machine(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let (a, b) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+    ///     a.try_send_to(b"tick", b.local_addr()?)?;
+    ///     let mut buf = [0; 16];
+    ///     let (n, from) = loop {
+    ///         match b.try_recv_from(&mut buf) {
+    ///             Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+    ///                 ttk_core::yield_!(b.readable())
+    ///             }
+    ///             received => break received?,
+    ///         }
+    ///     };
+    ///     assert_eq!(from, a.local_addr()?);
+    ///     Ok(buf[..n].to_vec())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, state_machine)[0].as_ref().unwrap(), b"tick");
+    /// ```
+    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         match &self.conditions {
             Some(conditions) => conditions.try_send(self.io.shared(), buf, Some(target)),
             None => self.io.get_ref().send_to(buf, target),
@@ -271,7 +301,14 @@ impl UdpSocket {
 
     /// Receives a datagram without waiting: `WouldBlock` if none is there (then
     /// [`UdpSocket::readable`] waits for one).
-    pub(crate) fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    ///
+    /// # Errors
+    /// `WouldBlock` if no datagram is there; `ConnectionRefused` on a connected socket after
+    /// ICMP said nothing listens at its peer; the OS's.
+    ///
+    /// # Examples
+    /// See [`UdpSocket::try_send_to`].
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         if let Some(conditions) = &self.conditions {
             return conditions.try_recv(self.io.shared(), buf);
         }
@@ -287,8 +324,11 @@ impl UdpSocket {
     }
 
     /// After [`UdpSocket::try_recv_from`] said `WouldBlock`: parks the bot until a datagram
-    /// may be there.
-    pub(crate) async fn readable(&self) {
+    /// may be there (under conditions, until one is due).
+    ///
+    /// # Examples
+    /// See [`UdpSocket::try_send_to`].
+    pub async fn readable(&self) {
         match &self.conditions {
             Some(conditions) => conditions.readable(self.io.shared()).await,
             None => self.io.readable().await,

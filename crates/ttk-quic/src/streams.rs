@@ -1,0 +1,435 @@
+//! A QUIC connection's streams: [`QuicSendStream`] (this side sends), [`QuicRecvStream`]
+//! (this side reads) and [`QuicStream`] (both: a bidirectional stream).
+
+use std::io;
+
+use quinn_proto::{FinishError, ReadError, ReadableError, StreamId, VarInt, WriteError};
+
+use crate::connection::QuicConnection;
+use crate::driver::Shared;
+use crate::errors;
+
+/// The sending half of a QUIC stream: bytes written arrive in order, reliably, until
+/// [`QuicSendStream::finish`] (or [`QuicSendStream::reset`]).
+///
+/// # Examples
+/// See [`QuicConnection::open_uni`].
+pub struct QuicSendStream {
+    connection: QuicConnection,
+    id: StreamId,
+}
+
+impl QuicSendStream {
+    pub(crate) fn new(connection: QuicConnection, id: StreamId) -> QuicSendStream {
+        QuicSendStream { connection, id }
+    }
+
+    /// The stream's id.
+    ///
+    /// # Examples
+    /// See [`QuicStream::id`].
+    pub fn id(&self) -> u64 {
+        VarInt::from(self.id).into_inner()
+    }
+
+    /// Writes all of `data`, waiting while QUIC's flow control holds it back.
+    ///
+    /// # Errors
+    /// `QuicStreamStopped` (`BrokenPipe`) if the server stopped the stream; `NotConnected`
+    /// after [`QuicSendStream::finish`] or [`QuicSendStream::reset`]; the connection's end.
+    ///
+    /// # Examples
+    /// See [`QuicConnection::open_uni`].
+    pub async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        let (id, peer) = (self.id, self.connection.shared.peer);
+        let mut written = 0;
+        let shared = &self.connection.shared;
+        let done = shared
+            .wait_until(None, |shared| {
+                if let Some(error) = shared.failure() {
+                    return Some(Err(error));
+                }
+                loop {
+                    let wrote = shared
+                        .conn
+                        .borrow_mut()
+                        .send_stream(id)
+                        .write(&data[written..]);
+                    match wrote {
+                        Ok(count) => written += count,
+                        Err(WriteError::Blocked) => return None,
+                        Err(WriteError::Stopped(code)) => {
+                            return Some(Err(errors::stream_stopped(peer, code.into_inner())));
+                        }
+                        Err(WriteError::ClosedStream) => return Some(Err(errors::closed_stream())),
+                    }
+                    if written == data.len() {
+                        return Some(Ok(()));
+                    }
+                }
+            })
+            .await;
+        if written > 0 {
+            Shared::flush_soon(shared);
+        }
+        done.unwrap_or_else(|| Err(io::ErrorKind::TimedOut.into()))
+    }
+
+    /// Ends the stream: the server reads to its end once what was written arrived.
+    ///
+    /// # Errors
+    /// `QuicStreamStopped` if the server stopped the stream; `NotConnected` if it was
+    /// finished or reset already.
+    ///
+    /// # Examples
+    /// See [`QuicConnection::open_uni`].
+    pub fn finish(&mut self) -> io::Result<()> {
+        let finished = self
+            .connection
+            .shared
+            .conn
+            .borrow_mut()
+            .send_stream(self.id)
+            .finish();
+        match finished {
+            Ok(()) => {
+                Shared::flush_soon(&self.connection.shared);
+                Ok(())
+            }
+            Err(FinishError::Stopped(code)) => Err(errors::stream_stopped(
+                self.connection.shared.peer,
+                code.into_inner(),
+            )),
+            Err(FinishError::ClosedStream) => Err(errors::closed_stream()),
+        }
+    }
+
+    /// Abandons the stream with the application's `code`: what was not delivered yet is not.
+    ///
+    /// # Errors
+    /// `NotConnected` if it was finished (and all delivered) or reset already.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn abandon(_cx: Cx, _id: usize) -> std::io::Result<()> {
+    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
+    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut upload = ttk_core::yield_!(connection.open_uni())?;
+    ///     ttk_core::yield_!(upload.write_all(&[0; 4096]))?;
+    ///     upload.reset(1)
+    /// }
+    /// ```
+    pub fn reset(&mut self, code: u32) -> io::Result<()> {
+        let reset = self
+            .connection
+            .shared
+            .conn
+            .borrow_mut()
+            .send_stream(self.id)
+            .reset(VarInt::from_u32(code));
+        match reset {
+            Ok(()) => {
+                Shared::flush_soon(&self.connection.shared);
+                Ok(())
+            }
+            Err(_) => Err(errors::closed_stream()),
+        }
+    }
+}
+
+impl std::fmt::Debug for QuicSendStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuicSendStream")
+            .field("id", &self.id())
+            .finish()
+    }
+}
+
+/// The receiving half of a QUIC stream: bytes in order, reliably, to the stream's end.
+///
+/// # Examples
+/// See [`QuicConnection::accept_bi`].
+pub struct QuicRecvStream {
+    connection: QuicConnection,
+    id: StreamId,
+    /// Whether its end was read (quinn-proto forgets a stream read to its end).
+    finished: bool,
+}
+
+impl QuicRecvStream {
+    pub(crate) fn new(connection: QuicConnection, id: StreamId) -> QuicRecvStream {
+        QuicRecvStream {
+            connection,
+            id,
+            finished: false,
+        }
+    }
+
+    /// The stream's id.
+    ///
+    /// # Examples
+    /// See [`QuicStream::id`].
+    pub fn id(&self) -> u64 {
+        VarInt::from(self.id).into_inner()
+    }
+
+    /// Reads what came into `buf`: how many bytes, 0 at the stream's end (or for an empty
+    /// `buf`).
+    ///
+    /// # Errors
+    /// `QuicStreamReset` (`ConnectionReset`) if the server reset the stream; `NotConnected`
+    /// after [`QuicRecvStream::stop`]; the connection's end.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn download(_cx: Cx, _id: usize) -> std::io::Result<usize> {
+    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
+    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
+    ///     ttk_core::yield_!(stream.write_all(b"GET /big"))?;
+    ///     stream.finish()?;
+    ///     let (mut total, mut buf) = (0, vec![0; 16 * 1024]);
+    ///     loop {
+    ///         match ttk_core::yield_!(stream.read(&mut buf))? {
+    ///             0 => return Ok(total),
+    ///             n => total += n,
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() || self.finished {
+            return Ok(0);
+        }
+        let (id, peer) = (self.id, self.connection.shared.peer);
+        let mut finished = false;
+        let mut opened_window = false;
+        let shared = &self.connection.shared;
+        let read = shared
+            .wait_until(None, |shared| {
+                let next = {
+                    let mut conn = shared.conn.borrow_mut();
+                    let mut stream = conn.recv_stream(id);
+                    match stream.read(true) {
+                        Ok(mut chunks) => {
+                            let next = chunks.next(buf.len());
+                            opened_window |= chunks.finalize().should_transmit();
+                            Ok(next)
+                        }
+                        Err(error) => Err(error),
+                    }
+                };
+                match next {
+                    Ok(Ok(Some(chunk))) => {
+                        buf[..chunk.bytes.len()].copy_from_slice(&chunk.bytes);
+                        Some(Ok(chunk.bytes.len()))
+                    }
+                    Ok(Ok(None)) => {
+                        finished = true;
+                        Some(Ok(0))
+                    }
+                    Ok(Err(ReadError::Blocked)) => shared.failure().map(Err),
+                    Ok(Err(ReadError::Reset(code))) => {
+                        Some(Err(errors::stream_reset(peer, code.into_inner())))
+                    }
+                    Err(ReadableError::ClosedStream) => {
+                        Some(Err(shared.failure().unwrap_or_else(errors::closed_stream)))
+                    }
+                    Err(ReadableError::IllegalOrderedRead) => {
+                        Some(Err(io::Error::other("a QUIC stream read out of order")))
+                    }
+                }
+            })
+            .await;
+        self.finished |= finished;
+        if opened_window {
+            // The server may send more: it is told.
+            Shared::flush_soon(shared);
+        }
+        read.unwrap_or_else(|| Err(io::ErrorKind::TimedOut.into()))
+    }
+
+    /// Reads to the stream's end: all of it, if at most `limit` bytes.
+    ///
+    /// # Errors
+    /// `InvalidData` past `limit` bytes (the stream is stopped); those of
+    /// [`QuicRecvStream::read`].
+    ///
+    /// # Examples
+    /// See [`QuicConnection::accept_bi`].
+    pub async fn read_to_end(&mut self, limit: usize) -> io::Result<Vec<u8>> {
+        let mut all = Vec::new();
+        let mut buf = vec![0; (limit.saturating_add(1)).clamp(1, 64 * 1024)];
+        loop {
+            let count = self.read(&mut buf).await?;
+            if count == 0 {
+                return Ok(all);
+            }
+            all.extend_from_slice(&buf[..count]);
+            if all.len() > limit {
+                let _ = self.stop(0);
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("a QUIC stream longer than the {limit} bytes allowed"),
+                ));
+            }
+        }
+    }
+
+    /// Tells the server to stop sending on the stream, with the application's `code`.
+    ///
+    /// # Errors
+    /// `NotConnected` if it was read to its end or stopped already.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn enough(_cx: Cx, _id: usize) -> std::io::Result<()> {
+    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
+    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut feed = ttk_core::yield_!(connection.accept_uni())?;
+    ///     let mut first = [0; 100];
+    ///     ttk_core::yield_!(feed.read(&mut first))?;
+    ///     feed.stop(0)
+    /// }
+    /// ```
+    pub fn stop(&mut self, code: u32) -> io::Result<()> {
+        if self.finished {
+            return Err(errors::closed_stream());
+        }
+        let stopped = self
+            .connection
+            .shared
+            .conn
+            .borrow_mut()
+            .recv_stream(self.id)
+            .stop(VarInt::from_u32(code));
+        self.finished = true;
+        match stopped {
+            Ok(()) => {
+                Shared::flush_soon(&self.connection.shared);
+                Ok(())
+            }
+            Err(_) => Err(errors::closed_stream()),
+        }
+    }
+}
+
+impl std::fmt::Debug for QuicRecvStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuicRecvStream")
+            .field("id", &self.id())
+            .field("finished", &self.finished)
+            .finish()
+    }
+}
+
+/// A bidirectional QUIC stream: both halves, to use as one or split.
+///
+/// # Examples
+/// See [`QuicConnection`].
+#[derive(Debug)]
+pub struct QuicStream {
+    send: QuicSendStream,
+    recv: QuicRecvStream,
+}
+
+impl QuicStream {
+    pub(crate) fn new(connection: QuicConnection, id: StreamId) -> QuicStream {
+        QuicStream {
+            send: QuicSendStream::new(connection.clone(), id),
+            recv: QuicRecvStream::new(connection, id),
+        }
+    }
+
+    /// The stream's id (QUIC's: a client's bidirectional streams are 0, 4, 8…).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn ids(_cx: Cx, _id: usize) -> std::io::Result<()> {
+    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
+    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let (first, second) = (ttk_core::yield_!(connection.open_bi())?, ttk_core::yield_!(connection.open_bi())?);
+    ///     assert_eq!((first.id(), second.id()), (0, 4));
+    ///     let uni = ttk_core::yield_!(connection.open_uni())?;
+    ///     assert_eq!(uni.id(), 2);
+    ///     let (send, recv) = first.into_split();
+    ///     assert_eq!(send.id(), recv.id());
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.send.id()
+    }
+
+    /// See [`QuicSendStream::write_all`].
+    ///
+    /// # Errors
+    /// See [`QuicSendStream::write_all`].
+    ///
+    /// # Examples
+    /// See [`QuicConnection`].
+    pub async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.send.write_all(data).await
+    }
+
+    /// See [`QuicSendStream::finish`].
+    ///
+    /// # Errors
+    /// See [`QuicSendStream::finish`].
+    ///
+    /// # Examples
+    /// See [`QuicConnection`].
+    pub fn finish(&mut self) -> io::Result<()> {
+        self.send.finish()
+    }
+
+    /// See [`QuicRecvStream::read`].
+    ///
+    /// # Errors
+    /// See [`QuicRecvStream::read`].
+    ///
+    /// # Examples
+    /// See [`QuicRecvStream::read`].
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv.read(buf).await
+    }
+
+    /// See [`QuicRecvStream::read_to_end`].
+    ///
+    /// # Errors
+    /// See [`QuicRecvStream::read_to_end`].
+    ///
+    /// # Examples
+    /// See [`QuicConnection`].
+    pub async fn read_to_end(&mut self, limit: usize) -> io::Result<Vec<u8>> {
+        self.recv.read_to_end(limit).await
+    }
+
+    /// The two halves, to use apart.
+    ///
+    /// # Examples
+    /// See [`QuicStream::id`].
+    pub fn into_split(self) -> (QuicSendStream, QuicRecvStream) {
+        (self.send, self.recv)
+    }
+}

@@ -1,0 +1,303 @@
+//! QUIC against aioquic's server (a QUIC stack no one here wrote, from PyPI): streams both
+//! ways and datagrams echoed and counted by the server, through an emulated lossy network too;
+//! certificates, ALPN and datagram refusals named by kind; sessions resumed.
+
+mod support;
+
+use std::io;
+use std::time::Duration;
+
+use support::aioquic::{Aioquic, Certificate};
+use ttk_core::Cx;
+use ttk_core::metrics::Failure;
+use ttk_macros::bot;
+use ttk_net::UdpSocket;
+use ttk_quic::{QuicConnection, QuicConnector};
+use ttk_tls::TlsConnector;
+
+const ALPN: &str = "ttk-echo";
+
+/// A connector trusting `server`'s CA only.
+fn connector(server: &Aioquic) -> QuicConnector {
+    let tls = TlsConnector::builder()
+        .system_roots(false)
+        .ca_pem(&server.ca_pem)
+        .unwrap()
+        .build()
+        .unwrap();
+    QuicConnector::new(&tls, &[ALPN]).unwrap()
+}
+
+/// What one bot sent and got back.
+#[derive(Debug, Default)]
+struct Sent {
+    bi_bytes: u64,
+    uni_bytes: u64,
+    datagrams: u64,
+    datagrams_back: u64,
+}
+
+/// One player's session: three bidirectional streams of 10 KiB echoed exactly (in turn), two
+/// unidirectional streams of 5,000 bytes, five datagrams echoed; then a close. With `profile`,
+/// its socket goes through that emulated network.
+#[bot(crate = ttk_core)]
+fn session(
+    _cx: Cx,
+    id: usize,
+    addr: std::net::SocketAddr,
+    connector: QuicConnector,
+    profile: Option<&'static str>,
+) -> io::Result<Sent> {
+    let mut socket = UdpSocket::bind("127.0.0.1:0")?;
+    if let Some(profile) = profile {
+        socket.set_conditions(&profile.parse().unwrap());
+    }
+    let connection = ttk_core::yield_!(QuicConnection::connect_on(
+        socket,
+        addr,
+        "localhost",
+        &connector
+    ))?;
+    assert_eq!(connection.alpn_protocol().as_deref(), Some(ALPN.as_bytes()));
+    let mut sent = Sent::default();
+    for round in 0..3u8 {
+        let data: Vec<u8> = (0..10 * 1024)
+            .map(|i| (i as u8) ^ round ^ id as u8)
+            .collect();
+        let mut stream = ttk_core::yield_!(connection.open_bi())?;
+        ttk_core::yield_!(stream.write_all(&data))?;
+        stream.finish()?;
+        let echoed = ttk_core::yield_!(stream.read_to_end(1 << 20))?;
+        assert!(echoed == data, "stream {} came back changed", stream.id());
+        sent.bi_bytes += data.len() as u64;
+    }
+    for _ in 0..2 {
+        let mut stream = ttk_core::yield_!(connection.open_uni())?;
+        ttk_core::yield_!(stream.write_all(&[7; 5_000]))?;
+        stream.finish()?;
+        sent.uni_bytes += 5_000;
+    }
+    for turn in 0..5u8 {
+        connection.send_datagram(&[id as u8, turn])?;
+        sent.datagrams += 1;
+        // A datagram may be lost (under a lossy profile): its echo is waited for a while.
+        let back = ttk_core::yield_!(ttk_core::timeout(
+            Duration::from_millis(500),
+            connection.recv_datagram()
+        ));
+        if let Ok(back) = back {
+            assert_eq!(back?[0], id as u8);
+            sent.datagrams_back += 1;
+        }
+    }
+    // What the unidirectional streams carried is acknowledged before the close drops it.
+    ttk_core::yield_!(connection.sleep(Duration::from_millis(200)))?;
+    ttk_core::yield_!(connection.close(0, b"done"));
+    Ok(sent)
+}
+
+fn run_sessions(server: &Aioquic, bots: usize, profile: Option<&'static str>) -> Vec<Sent> {
+    let connector = connector(server);
+    let addr = server.addr;
+    ttk_core::run(bots, move |cx, id| {
+        session(cx, id, addr, connector.for_one_client(), profile)
+    })
+    .into_iter()
+    .map(|outcome| outcome.unwrap())
+    .collect()
+}
+
+#[test]
+fn streams_and_datagrams_echo_and_the_servers_counts_equal_the_bots() {
+    let Some(server) = Aioquic::start(ALPN, "", Certificate::Good) else {
+        return;
+    };
+    let bots = 20;
+    let sent = run_sessions(&server, bots, None);
+    let counts = server.finish();
+    let sum = |f: fn(&Sent) -> u64| sent.iter().map(f).sum::<u64>();
+    assert_eq!(counts["handshakes"], bots as u64);
+    assert_eq!(counts["bi_streams"], 3 * bots as u64);
+    assert_eq!(counts["bi_bytes"], sum(|s| s.bi_bytes));
+    assert_eq!(counts["uni_streams"], 2 * bots as u64);
+    assert_eq!(counts["uni_bytes"], sum(|s| s.uni_bytes));
+    // On loopback, nothing is lost.
+    assert_eq!(counts["datagrams"], sum(|s| s.datagrams));
+    assert_eq!(sum(|s| s.datagrams_back), sum(|s| s.datagrams));
+    assert_eq!(counts["closed"], bots as u64, "every bot closed");
+    assert_eq!(
+        counts["app_closed"], bots as u64,
+        "with the application's code 0"
+    );
+}
+
+#[test]
+fn streams_arrive_whole_through_a_lossy_slow_network() {
+    let Some(server) = Aioquic::start(ALPN, "", Certificate::Good) else {
+        return;
+    };
+    let bots = 8;
+    let sent = run_sessions(&server, bots, Some("delay=20ms±5ms loss=5%"));
+    let counts = server.finish();
+    let sum = |f: fn(&Sent) -> u64| sent.iter().map(f).sum::<u64>();
+    // Streams are reliable: every byte, through 5 % loss each way.
+    assert_eq!(counts["handshakes"], bots as u64);
+    assert_eq!(counts["bi_bytes"], sum(|s| s.bi_bytes));
+    assert_eq!(counts["uni_bytes"], sum(|s| s.uni_bytes));
+    assert_eq!(counts["uni_streams"], 2 * bots as u64);
+    // Datagrams are not: some may be lost, none made up.
+    assert!(counts["datagrams"] <= sum(|s| s.datagrams));
+    assert!(sum(|s| s.datagrams_back) <= counts["datagrams"]);
+}
+
+/// The kind a connection to `server` with `connector` as `name` fails with.
+fn failure_kind(server: &Aioquic, connector: QuicConnector, name: &'static str) -> String {
+    #[bot(crate = ttk_core)]
+    fn connects(
+        _cx: Cx,
+        _id: usize,
+        addr: std::net::SocketAddr,
+        connector: QuicConnector,
+        name: &'static str,
+    ) -> String {
+        match ttk_core::yield_!(QuicConnection::connect(addr, name, &connector)) {
+            Ok(_) => "connected".to_owned(),
+            Err(error) => {
+                eprintln!("{error}");
+                Failure::of(&error).kind().to_owned()
+            }
+        }
+    }
+    let addr = server.addr;
+    ttk_core::run(1, move |cx, id| {
+        connects(cx, id, addr, connector.clone(), name)
+    })
+    .pop()
+    .unwrap()
+}
+
+#[test]
+fn certificates_alpn_and_versions_fail_by_kind() {
+    let Some(server) = Aioquic::start(ALPN, "", Certificate::Good) else {
+        return;
+    };
+    // Trusting one certificate only, of another name than the server's issuer.
+    let other = ttk_tls::TestPki::new().unwrap();
+    let other = other.server_certificate(&["elsewhere.example"]).unwrap();
+    let end = "-----END CERTIFICATE-----";
+    let leaf = &other.chain_pem()[..other.chain_pem().find(end).unwrap() + end.len()];
+    let untrusting = TlsConnector::builder()
+        .system_roots(false)
+        .ca_pem(leaf)
+        .unwrap()
+        .build()
+        .unwrap();
+    let unknown = QuicConnector::new(&untrusting, &[ALPN]).unwrap();
+    assert_eq!(
+        failure_kind(&server, unknown, "localhost"),
+        "TlsUnknownIssuer"
+    );
+    // A CA of the same name but another key: the signature fails, as over TCP.
+    let same_name = ttk_tls::TestPki::new().unwrap();
+    let forged = TlsConnector::builder()
+        .system_roots(false)
+        .ca_pem(same_name.ca_pem())
+        .unwrap()
+        .build()
+        .unwrap();
+    let forged = QuicConnector::new(&forged, &[ALPN]).unwrap();
+    assert_eq!(
+        failure_kind(&server, forged, "localhost"),
+        "TlsBadCertificate"
+    );
+    assert_eq!(
+        failure_kind(&server, connector(&server), "wrong.example"),
+        "TlsWrongHost"
+    );
+    let trusting = TlsConnector::builder()
+        .system_roots(false)
+        .ca_pem(&server.ca_pem)
+        .unwrap()
+        .build()
+        .unwrap();
+    let h3 = QuicConnector::new(&trusting, &["h3"]).unwrap();
+    assert_eq!(failure_kind(&server, h3, "localhost"), "TlsAlert");
+    let counts = server.finish();
+    assert_eq!(counts["handshakes"], 0, "no handshake finished");
+
+    let Some(expired) = Aioquic::start(ALPN, "", Certificate::Expired) else {
+        return;
+    };
+    let connector = connector(&expired);
+    assert_eq!(failure_kind(&expired, connector, "localhost"), "TlsExpired");
+}
+
+#[test]
+fn a_server_without_datagrams_refuses_them_by_kind_and_pushed_streams_are_read() {
+    let Some(server) = Aioquic::start(ALPN, "nodatagrams,push", Certificate::Good) else {
+        return;
+    };
+    #[bot(crate = ttk_core)]
+    fn pushed(
+        _cx: Cx,
+        _id: usize,
+        addr: std::net::SocketAddr,
+        connector: QuicConnector,
+    ) -> io::Result<(String, usize)> {
+        let connection = ttk_core::yield_!(QuicConnection::connect(addr, "localhost", &connector))?;
+        assert_eq!(connection.max_datagram_size(), None);
+        let refused = connection.send_datagram(b"x").unwrap_err();
+        let mut stream = ttk_core::yield_!(connection.accept_uni())?;
+        let data = ttk_core::yield_!(stream.read_to_end(1 << 20))?;
+        assert!(data.iter().all(|&b| b == b'p'));
+        ttk_core::yield_!(connection.close(0, b""));
+        Ok((Failure::of(&refused).kind().to_owned(), data.len()))
+    }
+    let connector = connector(&server);
+    let addr = server.addr;
+    let outcome = ttk_core::run(1, move |cx, id| pushed(cx, id, addr, connector.clone()))
+        .pop()
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, ("QuicNoDatagrams".to_owned(), 3000));
+}
+
+#[test]
+fn a_bots_second_connection_resumes_its_session() {
+    let Some(server) = Aioquic::start(ALPN, "tickets", Certificate::Good) else {
+        return;
+    };
+    #[bot(crate = ttk_core)]
+    fn twice(
+        _cx: Cx,
+        _id: usize,
+        addr: std::net::SocketAddr,
+        connector: QuicConnector,
+    ) -> io::Result<()> {
+        for _ in 0..2 {
+            let connection =
+                ttk_core::yield_!(QuicConnection::connect(addr, "localhost", &connector))?;
+            // The server's ticket comes after the handshake: it is waited for.
+            let mut stream = ttk_core::yield_!(connection.open_bi())?;
+            ttk_core::yield_!(stream.write_all(b"hi"))?;
+            stream.finish()?;
+            ttk_core::yield_!(stream.read_to_end(16))?;
+            ttk_core::yield_!(connection.close(0, b""));
+        }
+        Ok(())
+    }
+    let connector = connector(&server);
+    let addr = server.addr;
+    let bots = 3;
+    for outcome in ttk_core::run(bots, move |cx, id| {
+        twice(cx, id, addr, connector.for_one_client())
+    }) {
+        outcome.unwrap();
+    }
+    let counts = server.finish();
+    assert_eq!(counts["handshakes"], 2 * bots as u64);
+    assert_eq!(
+        counts["resumed"], bots as u64,
+        "each bot's second connection"
+    );
+}

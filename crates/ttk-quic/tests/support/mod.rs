@@ -1,0 +1,3 @@
+//! What the QUIC tests share.
+
+pub(crate) mod aioquic;
