@@ -29,6 +29,7 @@
 //!   alias).
 //! - `http`: HTTP/1.1 and WebSocket bots, `ttk::http` and `ttk::ws`.
 //! - `tls`: TLS over any byte stream, `ttk::tls`.
+//! - `quic`: QUIC connections, streams and datagrams, `ttk::quic` (brings `tls`).
 
 #![deny(missing_docs, missing_debug_implementations)]
 
@@ -76,6 +77,12 @@ pub use ttk_http as http;
 /// crate). Feature `tls` (on by default).
 #[cfg(feature = "tls")]
 pub use ttk_tls as tls;
+
+/// QUIC for bots: connections, streams and datagrams over TLS 1.3 on ttk's UDP sockets,
+/// quinn-proto's state machine driven by the bots' loop (the `ttk-quic` crate). Feature `quic`
+/// (on by default).
+#[cfg(feature = "quic")]
+pub use ttk_quic as quic;
 
 /// WebSocket bots: handshake and messages over ttk's sockets, with tungstenite doing the protocol
 /// (`ttk::http::ws`). Feature `http` (on by default).
