@@ -96,6 +96,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
     record(crate::net::figures());
     record(crate::conditions::figures());
     record(crate::enet::figures());
+    record(crate::quic::figures());
     record(crate::ws::figures());
     record(crate::day::figures());
     record(crate::live::figures());

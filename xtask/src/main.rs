@@ -26,6 +26,8 @@
 //!   successes equal nginx's access log.
 //! - `cargo xtask enet`: only the ENet rows of `cargo xtask bench`: 10,000 players on one loop
 //!   against ENet hosts on the C library.
+//! - `cargo xtask quic`: only the QUIC rows of `cargo xtask bench`: handshakes per client
+//!   CPU-second (full and resumed) against aioquic's server, and 1,000 idle connections held.
 //! - `cargo xtask conditions`: only the network conditions rows of `cargo xtask bench`:
 //!   `udp_storm` plain and with `--net delay=1ms` (CPU per datagram, at most 10 % more).
 //!   Exits with status 1 if the target is missed.
@@ -68,6 +70,7 @@ mod noise;
 mod peers;
 mod probe;
 mod procfs;
+mod quic;
 mod report;
 mod rooms;
 mod sampler;
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
         Some("live") if rest.is_empty() => live::run(),
         Some("conditions") if rest.is_empty() => conditions::run(),
         Some("enet") if rest.is_empty() => enet::run(),
+        Some("quic") if rest.is_empty() => quic::run(),
         Some("live-soak") => match live::SoakPlan::parse(&rest) {
             Ok(plan) => live::soak(&plan),
             Err(error) => {
@@ -137,6 +141,7 @@ fn main() -> ExitCode {
             eprintln!("       cargo xtask live");
             eprintln!("       cargo xtask conditions");
             eprintln!("       cargo xtask enet");
+            eprintln!("       cargo xtask quic");
             eprintln!("       {}", live::SOAK_USAGE);
             eprintln!("       {}", peers::USAGE);
             eprintln!("       {}", fuzz::USAGE);

@@ -12,7 +12,7 @@
 //! client failed, or if ttk missed a target. Clients that cannot be installed are reported as
 //! skipped with the reason, never faked.
 
-mod client;
+pub(crate) mod client;
 mod counts;
 mod goose;
 mod h2;
@@ -28,7 +28,7 @@ mod measure;
 pub(crate) mod nginx;
 mod oha;
 mod output;
-mod pki;
+pub(crate) mod pki;
 mod s_time;
 mod summary;
 mod syscalls;
