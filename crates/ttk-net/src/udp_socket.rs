@@ -307,7 +307,20 @@ impl UdpSocket {
     /// ICMP said nothing listens at its peer; the OS's.
     ///
     /// # Examples
-    /// See [`UdpSocket::try_send_to`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::UdpSocket;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn nothing_yet(_cx: Cx, _id: usize) -> std::io::Result<std::io::ErrorKind> {
+    ///     let socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let mut buf = [0; 16];
+    ///     Ok(socket.try_recv_from(&mut buf).unwrap_err().kind())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, nothing_yet)[0].as_ref().unwrap(), &std::io::ErrorKind::WouldBlock);
+    /// ```
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         if let Some(conditions) = &self.conditions {
             return conditions.try_recv(self.io.shared(), buf);
@@ -327,7 +340,22 @@ impl UdpSocket {
     /// may be there (under conditions, until one is due).
     ///
     /// # Examples
-    /// See [`UdpSocket::try_send_to`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::UdpSocket;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn woken(_cx: Cx, _id: usize) -> std::io::Result<usize> {
+    ///     let (a, b) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+    ///     a.try_send_to(b"ping", b.local_addr()?)?;
+    ///     ttk_core::yield_!(b.readable());
+    ///     let mut buf = [0; 16];
+    ///     Ok(b.try_recv_from(&mut buf)?.0)
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, woken)[0].as_ref().unwrap(), &4);
+    /// ```
     pub async fn readable(&self) {
         match &self.conditions {
             Some(conditions) => conditions.readable(self.io.shared()).await,
