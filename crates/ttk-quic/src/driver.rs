@@ -73,6 +73,13 @@ pub(crate) struct Shared {
     flush_asked: Cell<bool>,
     /// The loop's time at the latest pass.
     last_pass: Cell<Instant>,
+    /// Whether a bot's act inside a wait changed what the connection has to send (a write
+    /// that went in after waiting for flow control, a read that opened the window).
+    dirty: Cell<bool>,
+    /// When the timed pass of an undriven connection is set for (quinn's next deadline).
+    armed_at: Cell<Option<Instant>>,
+    /// Itself, for the timed actions it asks of the loop.
+    me: std::rc::Weak<Shared>,
 }
 
 impl Shared {
@@ -102,7 +109,7 @@ impl Shared {
                     format!("no QUIC connection to {peer} as {server_name:?}: {error}"),
                 )
             })?;
-        Ok(Rc::new(Shared {
+        Ok(Rc::new_cyclic(|me| Shared {
             socket,
             peer,
             endpoint: RefCell::new(endpoint),
@@ -115,6 +122,9 @@ impl Shared {
             driver: Cell::new(None),
             flush_asked: Cell::new(false),
             last_pass: Cell::new(ttk_core::now()),
+            dirty: Cell::new(false),
+            armed_at: Cell::new(None),
+            me: me.clone(),
         }))
     }
 
@@ -155,7 +165,48 @@ impl Shared {
                     // Its timers may have changed: the driver times its wait again.
                     waiters.poke(driver);
                 }
+                drop(waiters);
+                shared.arm_if_undriven();
             }
+        });
+    }
+
+    /// Marks that a bot's act inside a wait left something to send: the wait sends it.
+    pub(crate) fn mark_dirty(&self) {
+        self.dirty.set(true);
+    }
+
+    /// While no bot drives the connection (its bots think under `ttk::sleep`, or do other
+    /// work), a timed action of the loop makes a pass at quinn's next deadline — resends,
+    /// acknowledgements, keep-alives, the idle timeout — and reads what came meanwhile.
+    pub(crate) fn arm_if_undriven(&self) {
+        if self.driver.get().is_some() || self.conn.borrow().is_drained() {
+            return;
+        }
+        let Some(due) = self.conn.borrow_mut().poll_timeout() else {
+            return;
+        };
+        if self.armed_at.get().is_some_and(|armed| armed <= due) {
+            return;
+        }
+        self.armed_at.set(Some(due));
+        let me = self.me.clone();
+        ttk_core::io::run_at(due, move || {
+            let Some(shared) = me.upgrade() else {
+                return;
+            };
+            if shared.armed_at.get() != Some(due) {
+                // Set again for another time since.
+                return;
+            }
+            shared.armed_at.set(None);
+            if shared.driver.get().is_none() {
+                let (_, news) = shared.drive();
+                if news {
+                    shared.waiters.borrow_mut().wake_all_besides(None);
+                }
+            }
+            shared.arm_if_undriven();
         });
     }
 
@@ -297,6 +348,7 @@ impl Shared {
                 return Some(answer);
             }
             let now = ttk_core::now();
+            self.send_what_acts_left(Some(key), now);
             if deadline.is_some_and(|deadline| deadline <= now) {
                 return None;
             }
@@ -323,6 +375,7 @@ impl Shared {
                     return Some(answer);
                 }
                 let now = ttk_core::now();
+                self.send_what_acts_left(Some(key), now);
                 if deadline.is_some_and(|deadline| deadline <= now) {
                     return None;
                 }
@@ -338,6 +391,22 @@ impl Shared {
                 };
                 self.datagram_poke_or_until(key, until).await;
             }
+        }
+    }
+
+    /// Sends what a waiting bot's act left to send (see [`Shared::mark_dirty`]), and has the
+    /// driver, if another bot, time its wait again.
+    fn send_what_acts_left(&self, key: Option<u64>, now: Instant) {
+        if !self.dirty.take() {
+            return;
+        }
+        let news = self.settle(now);
+        let mut waiters = self.waiters.borrow_mut();
+        if news {
+            waiters.wake_all_besides(key);
+        }
+        if let Some(driver) = self.driver.get().filter(|driver| Some(*driver) != key) {
+            waiters.poke(driver);
         }
     }
 
@@ -403,5 +472,7 @@ impl Drop for Driving<'_> {
     fn drop(&mut self) {
         self.shared.driver.set(None);
         self.shared.waiters.borrow_mut().wake_one_besides(self.key);
+        // No bot may take it: its timers are the loop's until one does.
+        self.shared.arm_if_undriven();
     }
 }

@@ -165,13 +165,14 @@ fn local_tls_failure(alert: u8, reason: &str, peer: SocketAddr) -> io::Error {
             tls_kinds::UNKNOWN_ISSUER,
             "its certificate is from an unknown issuer (--cacert names the CA to trust)",
         ),
-        _ if why("expired") || why("notvalidyet") => (
-            tls_kinds::EXPIRED,
-            "its certificate has expired or is not valid yet",
-        ),
+        // Before "expired": the name it was not valid for may hold any word.
         _ if why("notvalidforname") => (
             tls_kinds::WRONG_HOST,
             "its certificate is for another host name",
+        ),
+        _ if why("expired") || why("notvalidyet") => (
+            tls_kinds::EXPIRED,
+            "its certificate has expired or is not valid yet",
         ),
         _ if certificate => (
             tls_kinds::BAD_CERTIFICATE,
@@ -285,7 +286,7 @@ mod tests {
             ),
             (
                 42,
-                "invalid peer certificate: certificate not valid for name \"a\"",
+                "invalid peer certificate: certificate not valid for name \"expired.example\"",
                 "TlsWrongHost",
             ),
             (

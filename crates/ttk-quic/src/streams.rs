@@ -17,11 +17,17 @@ use crate::errors;
 pub struct QuicSendStream {
     connection: QuicConnection,
     id: StreamId,
+    /// Whether it was finished or reset (else dropping it finishes it).
+    ended: bool,
 }
 
 impl QuicSendStream {
     pub(crate) fn new(connection: QuicConnection, id: StreamId) -> QuicSendStream {
-        QuicSendStream { connection, id }
+        QuicSendStream {
+            connection,
+            id,
+            ended: false,
+        }
     }
 
     /// The stream's id.
@@ -56,7 +62,10 @@ impl QuicSendStream {
                         .send_stream(id)
                         .write(&data[written..]);
                     match wrote {
-                        Ok(count) => written += count,
+                        Ok(count) => {
+                            written += count;
+                            shared.mark_dirty();
+                        }
                         Err(WriteError::Blocked) => return None,
                         Err(WriteError::Stopped(code)) => {
                             return Some(Err(errors::stream_stopped(peer, code.into_inner())));
@@ -84,6 +93,7 @@ impl QuicSendStream {
     /// # Examples
     /// See [`QuicConnection::open_uni`].
     pub fn finish(&mut self) -> io::Result<()> {
+        self.ended = true;
         let finished = self
             .connection
             .shared
@@ -125,6 +135,7 @@ impl QuicSendStream {
     /// }
     /// ```
     pub fn reset(&mut self, code: u32) -> io::Result<()> {
+        self.ended = true;
         let reset = self
             .connection
             .shared
@@ -138,6 +149,16 @@ impl QuicSendStream {
                 Ok(())
             }
             Err(_) => Err(errors::closed_stream()),
+        }
+    }
+}
+
+impl Drop for QuicSendStream {
+    fn drop(&mut self) {
+        // Dropped unended: finished, as a TCP stream is closed after its writes, so the
+        // server's stream (and its count of open streams) ends too.
+        if !self.ended {
+            let _ = self.finish();
         }
     }
 }
@@ -159,6 +180,8 @@ pub struct QuicRecvStream {
     id: StreamId,
     /// Whether its end was read (quinn-proto forgets a stream read to its end).
     finished: bool,
+    /// Whether this side stopped it.
+    stopped: bool,
 }
 
 impl QuicRecvStream {
@@ -167,6 +190,7 @@ impl QuicRecvStream {
             connection,
             id,
             finished: false,
+            stopped: false,
         }
     }
 
@@ -208,6 +232,9 @@ impl QuicRecvStream {
     /// }
     /// ```
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.stopped {
+            return Err(errors::closed_stream());
+        }
         if buf.is_empty() || self.finished {
             return Ok(0);
         }
@@ -223,7 +250,11 @@ impl QuicRecvStream {
                     match stream.read(true) {
                         Ok(mut chunks) => {
                             let next = chunks.next(buf.len());
-                            opened_window |= chunks.finalize().should_transmit();
+                            let transmit = chunks.finalize().should_transmit();
+                            if transmit {
+                                shared.mark_dirty();
+                            }
+                            opened_window |= transmit;
                             Ok(next)
                         }
                         Err(error) => Err(error),
@@ -308,9 +339,10 @@ impl QuicRecvStream {
     /// }
     /// ```
     pub fn stop(&mut self, code: u32) -> io::Result<()> {
-        if self.finished {
+        if self.finished || self.stopped {
             return Err(errors::closed_stream());
         }
+        self.stopped = true;
         let stopped = self
             .connection
             .shared
@@ -318,13 +350,22 @@ impl QuicRecvStream {
             .borrow_mut()
             .recv_stream(self.id)
             .stop(VarInt::from_u32(code));
-        self.finished = true;
         match stopped {
             Ok(()) => {
                 Shared::flush_soon(&self.connection.shared);
                 Ok(())
             }
             Err(_) => Err(errors::closed_stream()),
+        }
+    }
+}
+
+impl Drop for QuicRecvStream {
+    fn drop(&mut self) {
+        // Dropped unread to its end: the server is told to stop sending, so what it would
+        // still send is not buffered here.
+        if !self.finished && !self.stopped {
+            let _ = self.stop(0);
         }
     }
 }

@@ -301,3 +301,99 @@ fn a_bots_second_connection_resumes_its_session() {
         "each bot's second connection"
     );
 }
+
+#[test]
+fn a_large_upload_waits_for_flow_control_and_arrives_whole() {
+    let Some(server) = Aioquic::start(ALPN, "", Certificate::Good) else {
+        return;
+    };
+    #[bot(crate = ttk_core)]
+    fn upload(
+        _cx: Cx,
+        _id: usize,
+        addr: std::net::SocketAddr,
+        connector: QuicConnector,
+    ) -> io::Result<()> {
+        let connection = ttk_core::yield_!(QuicConnection::connect(addr, "localhost", &connector))?;
+        // Four times aioquic's 1 MiB window: the write waits for the server to open it.
+        let mut stream = ttk_core::yield_!(connection.open_uni())?;
+        ttk_core::yield_!(ttk_core::timeout(
+            Duration::from_secs(20),
+            stream.write_all(&vec![3; 4 << 20])
+        ))
+        .map_err(|_| io::Error::other("the upload stalled"))??;
+        stream.finish()?;
+        // Its end is acknowledged once the server has it all: an echo on a stream opened
+        // after it comes back after it.
+        let mut after = ttk_core::yield_!(connection.open_bi())?;
+        ttk_core::yield_!(after.write_all(b"after"))?;
+        after.finish()?;
+        ttk_core::yield_!(after.read_to_end(16))?;
+        ttk_core::yield_!(connection.sleep(Duration::from_millis(300)))?;
+        ttk_core::yield_!(connection.close(0, b""));
+        Ok(())
+    }
+    let connector = connector(&server);
+    let addr = server.addr;
+    ttk_core::run(1, move |cx, id| upload(cx, id, addr, connector.clone()))
+        .pop()
+        .unwrap()
+        .unwrap();
+    let counts = server.finish();
+    assert_eq!(counts["uni_bytes"], 4 << 20);
+    assert_eq!(counts["uni_streams"], 1);
+}
+
+#[test]
+fn bots_sharing_one_connection_take_turns_driving_it() {
+    let Some(server) = Aioquic::start(ALPN, "", Certificate::Good) else {
+        return;
+    };
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    type Slot = Rc<RefCell<Option<QuicConnection>>>;
+    /// Bot 0 connects; all four then echo five streams each on its connection at once.
+    #[bot(crate = ttk_core)]
+    fn sharer(
+        _cx: Cx,
+        id: usize,
+        addr: std::net::SocketAddr,
+        connector: QuicConnector,
+        slot: Slot,
+    ) -> io::Result<u64> {
+        if id == 0 {
+            let connection =
+                ttk_core::yield_!(QuicConnection::connect(addr, "localhost", &connector))?;
+            *slot.borrow_mut() = Some(connection);
+        }
+        let connection = loop {
+            if let Some(connection) = slot.borrow().clone() {
+                break connection;
+            }
+            ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(5)));
+        };
+        let mut echoed = 0;
+        for round in 0..5u8 {
+            let data = vec![id as u8 ^ round; 50_000];
+            let mut stream = ttk_core::yield_!(connection.open_bi())?;
+            ttk_core::yield_!(stream.write_all(&data))?;
+            stream.finish()?;
+            let back = ttk_core::yield_!(stream.read_to_end(1 << 20))?;
+            assert!(back == data, "bot {id}'s stream came back changed");
+            echoed += back.len() as u64;
+        }
+        Ok(echoed)
+    }
+    let connector = connector(&server);
+    let addr = server.addr;
+    let slot: Slot = Rc::default();
+    let outcomes = ttk_core::run(4, move |cx, id| {
+        sharer(cx, id, addr, connector.clone(), Rc::clone(&slot))
+    });
+    let echoed: u64 = outcomes.into_iter().map(|outcome| outcome.unwrap()).sum();
+    let counts = server.finish();
+    assert_eq!(counts["handshakes"], 1, "one connection for the four bots");
+    assert_eq!(counts["bi_streams"], 20);
+    assert_eq!(counts["bi_bytes"], echoed);
+    assert_eq!(echoed, 4 * 5 * 50_000);
+}
