@@ -97,6 +97,26 @@ impl Feature for Deferred {
     }
 }
 
+/// Whether this thread runs a ttk loop now (inside a bot, a timed action or a hook): what a
+/// `Drop` that would ask something of the loop checks first, for a value dropped after its
+/// run ended.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// #[bot(crate = ttk_core)]
+/// fn inside(_cx: Cx, _id: usize) -> bool {
+///     ttk_core::io::in_loop()
+/// }
+///
+/// assert!(ttk_core::run(1, inside)[0]);
+/// assert!(!ttk_core::io::in_loop());
+/// ```
+pub fn in_loop() -> bool {
+    crate::context::try_with_loop(|_| ()).is_some()
+}
+
 /// Runs `action` on the running loop once its clock reaches `at` (at once, in the loop's next
 /// wait, if `at` has passed), with no bot woken for it: for transports that act on their own
 /// later. Actions of one time run in the order asked. The loop's clock is virtual under a

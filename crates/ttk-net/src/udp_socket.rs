@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use ttk_core::io::IoSource;
 
@@ -361,6 +362,37 @@ impl UdpSocket {
             Some(conditions) => conditions.readable(self.io.shared()).await,
             None => self.io.readable().await,
         }
+    }
+
+    /// When the last datagram its conditions hold back on the way out leaves (`None`: none is
+    /// held, or the socket has no conditions). A socket dropped before then takes them with it,
+    /// as a closed socket's queue goes: keep it until then to have them sent (a last message,
+    /// a protocol's close).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::UdpSocket;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn last_words(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let mut socket = UdpSocket::bind("127.0.0.1:0")?;
+    ///     let peer = std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+    ///     assert_eq!(socket.held_until(), None);
+    ///     socket.set_conditions(&"delay=50ms".parse().unwrap());
+    ///     socket.try_send_to(b"bye", peer)?;
+    ///     let until = socket.held_until().expect("held for 50 ms");
+    ///     ttk_core::yield_!(ttk_core::sleep(until - ttk_core::now()));
+    ///     Ok(socket.held_until().is_none())
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, last_words)[0].as_ref().unwrap());
+    /// ```
+    pub fn held_until(&self) -> Option<Instant> {
+        self.conditions
+            .as_ref()
+            .and_then(|conditions| conditions.held_until())
     }
 
     /// Emulates `profile`'s network on this socket from now on (replacing the run's `--net`

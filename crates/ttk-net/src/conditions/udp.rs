@@ -67,6 +67,8 @@ struct Outgoing {
     scheduled: Option<Instant>,
     /// How long the next refused send waits (see [`RETRY`]).
     retry: Duration,
+    /// When the latest of the held datagrams leaves (while any is held).
+    latest: Option<Instant>,
 }
 
 /// The conditions of one socket.
@@ -153,6 +155,15 @@ impl Conditioned {
         Ok(buf.len())
     }
 
+    /// When the last datagram held back on its way out leaves (`None`: none is held).
+    pub(crate) fn held_until(&self) -> Option<Instant> {
+        let outgoing = self.outgoing.borrow();
+        match outgoing.held.is_empty() {
+            true => None,
+            false => outgoing.latest,
+        }
+    }
+
     /// When `len` bytes sent at `now` leave, through the link from the bot: none if lost,
     /// twice if duplicated.
     fn departures(&self, now: Instant, len: usize) -> impl Iterator<Item = Instant> {
@@ -176,6 +187,10 @@ impl Conditioned {
             // A full queue drops what comes, as a router's does.
             return;
         }
+        if outgoing.held.is_empty() {
+            outgoing.latest = None;
+        }
+        outgoing.latest = Some(outgoing.latest.map_or(at, |latest| latest.max(at)));
         outgoing.held.push(Held {
             at,
             seq: self.next_seq(),
