@@ -56,7 +56,7 @@ pub(crate) enum State {
 
 /// What the handles of one connection share.
 pub(crate) struct Shared {
-    pub(crate) socket: UdpSocket,
+    pub(crate) socket: Rc<UdpSocket>,
     pub(crate) peer: SocketAddr,
     endpoint: RefCell<Endpoint>,
     handle: ConnectionHandle,
@@ -110,7 +110,7 @@ impl Shared {
                 )
             })?;
         Ok(Rc::new_cyclic(|me| Shared {
-            socket,
+            socket: Rc::new(socket),
             peer,
             endpoint: RefCell::new(endpoint),
             handle,
@@ -431,17 +431,26 @@ impl Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        // The last handle is gone: the server is told (code 0), as quinn's endpoint does for a
-        // dropped connection, rather than left to its idle timeout. On the clock of the last
-        // pass (a drop may come as the loop ends).
-        let now = self.last_pass.get();
-        let conn = self.conn.get_mut();
-        if conn.is_closed() {
+        if !ttk_core::io::in_loop() {
+            // Dropped after its run ended (a bot's output): no loop to send on.
             return;
         }
-        conn.close(now, 0u32.into(), bytes::Bytes::new());
-        let mut conn = self.conn.borrow_mut();
-        self.transmit(&mut conn, now);
+        // The last handle is gone: the server is told (code 0), as quinn's endpoint does for a
+        // dropped connection, rather than left to its idle timeout. On the clock of the last
+        // pass.
+        let now = self.last_pass.get();
+        let conn = self.conn.get_mut();
+        if !conn.is_closed() {
+            conn.close(now, 0u32.into(), bytes::Bytes::new());
+            let mut conn = self.conn.borrow_mut();
+            self.transmit(&mut conn, now);
+        }
+        // Under `--net`, the close (this one or the bot's) may be held back on its way out:
+        // the socket lives until it has left.
+        if let Some(until) = self.socket.held_until() {
+            let socket = Rc::clone(&self.socket);
+            ttk_core::io::run_at(until, move || drop(socket));
+        }
     }
 }
 

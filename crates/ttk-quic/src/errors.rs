@@ -161,6 +161,12 @@ fn local_tls_failure(alert: u8, reason: &str, peer: SocketAddr) -> io::Error {
         .collect();
     let why = |cause: &str| certificate && words.contains(cause);
     let (kind, advice) = match alert {
+        // A revocation list's trouble, whatever its words, is not the certificate's issuer or
+        // age (ttk-tls counts it so over TCP too).
+        _ if why("revocation") => (
+            tls_kinds::BAD_CERTIFICATE,
+            "its certificate's revocation could not be checked, or it is revoked",
+        ),
         _ if why("unknownissuer") => (
             tls_kinds::UNKNOWN_ISSUER,
             "its certificate is from an unknown issuer (--cacert names the CA to trust)",

@@ -19,6 +19,8 @@ pub struct QuicSendStream {
     id: StreamId,
     /// Whether it was finished or reset (else dropping it finishes it).
     ended: bool,
+    /// Whether it was finished (its end sent).
+    finished: bool,
 }
 
 impl QuicSendStream {
@@ -27,6 +29,7 @@ impl QuicSendStream {
             connection,
             id,
             ended: false,
+            finished: false,
         }
     }
 
@@ -94,6 +97,7 @@ impl QuicSendStream {
     /// See [`QuicConnection::open_uni`].
     pub fn finish(&mut self) -> io::Result<()> {
         self.ended = true;
+        self.finished = true;
         let finished = self
             .connection
             .shared
@@ -112,6 +116,56 @@ impl QuicSendStream {
             )),
             Err(FinishError::ClosedStream) => Err(errors::closed_stream()),
         }
+    }
+
+    /// Waits until the server acknowledged all of the stream, its end included (after
+    /// [`QuicSendStream::finish`]): then a bot may close the connection knowing its last writes
+    /// arrived.
+    ///
+    /// # Errors
+    /// `InvalidInput` if the stream was not finished; `QuicStreamStopped` if the server
+    /// stopped it; the connection's end.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn last_report(_cx: Cx, _id: usize) -> std::io::Result<()> {
+    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
+    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut report = ttk_core::yield_!(connection.open_uni())?;
+    ///     ttk_core::yield_!(report.write_all(b"final score 42"))?;
+    ///     report.finish()?;
+    ///     ttk_core::yield_!(report.delivered())?;
+    ///     ttk_core::yield_!(connection.close(0, b"bye"));
+    ///     Ok(())
+    /// }
+    /// ```
+    pub async fn delivered(&mut self) -> io::Result<()> {
+        if !self.finished {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a QUIC stream is delivered once finished: finish it first",
+            ));
+        }
+        let (id, peer) = (self.id, self.connection.shared.peer);
+        let delivered = self
+            .connection
+            .shared
+            .wait_until(None, |shared| {
+                let stopped = shared.conn.borrow_mut().send_stream(id).stopped();
+                match stopped {
+                    // Forgotten by quinn-proto: everything was acknowledged.
+                    Err(_) => Some(Ok(())),
+                    Ok(Some(code)) => Some(Err(errors::stream_stopped(peer, code.into_inner()))),
+                    Ok(None) => shared.failure().map(Err),
+                }
+            })
+            .await;
+        delivered.unwrap_or_else(|| Err(io::ErrorKind::TimedOut.into()))
     }
 
     /// Abandons the stream with the application's `code`: what was not delivered yet is not.
@@ -442,6 +496,17 @@ impl QuicStream {
     /// See [`QuicConnection`].
     pub fn finish(&mut self) -> io::Result<()> {
         self.send.finish()
+    }
+
+    /// See [`QuicSendStream::delivered`].
+    ///
+    /// # Errors
+    /// See [`QuicSendStream::delivered`].
+    ///
+    /// # Examples
+    /// See [`QuicSendStream::delivered`].
+    pub async fn delivered(&mut self) -> io::Result<()> {
+        self.send.delivered().await
     }
 
     /// See [`QuicRecvStream::read`].

@@ -19,7 +19,7 @@ from aioquic.quic.events import (ConnectionTerminated, DatagramFrameReceived,
 
 PUSHED = 3000
 counts = dict.fromkeys(["handshakes", "resumed", "bi_streams", "bi_bytes", "uni_streams",
-                        "uni_bytes", "datagrams", "closed", "app_closed"], 0)
+                        "uni_bytes", "datagrams", "closed"], 0)
 tickets = {}
 modes = set()
 
@@ -51,8 +51,10 @@ class Echo(QuicConnectionProtocol):
         elif isinstance(event, ConnectionTerminated):
             live[0] -= 1
             counts["closed"] += 1
-            # A client's application close (a frame of type 0x1d) carries no frame type.
-            counts["app_closed"] += int(event.frame_type is None and event.error_code == 0)
+            # By the code a client's application close (no frame type) carried.
+            if event.frame_type is None:
+                key = "closed_with_%d" % event.error_code
+                counts[key] = counts.get(key, 0) + 1
         self.transmit()
 
 
