@@ -87,6 +87,62 @@ impl QuicSendStream {
         done.unwrap_or_else(|| Err(io::ErrorKind::TimedOut.into()))
     }
 
+    /// Writes what of `data` QUIC's flow control lets go now, waiting until that is at least
+    /// a byte: how many bytes. For a bot that must know what went out if it gives up (a
+    /// [`QuicSendStream::write_all`] cut short by a timeout leaves that unknown).
+    ///
+    /// # Errors
+    /// Those of [`QuicSendStream::write_all`].
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn upload(_cx: Cx, _id: usize) -> std::io::Result<usize> {
+    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
+    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut stream = ttk_core::yield_!(connection.open_uni())?;
+    ///     let data = vec![0; 8 << 20];
+    ///     let mut sent = 0;
+    ///     while sent < data.len() {
+    ///         let wait = std::time::Duration::from_secs(1);
+    ///         match ttk_core::yield_!(ttk_core::timeout(wait, stream.write(&data[sent..]))) {
+    ///             Ok(written) => sent += written?,
+    ///             Err(_) => break, // stalled for a second: give up, knowing what went out
+    ///         }
+    ///     }
+    ///     Ok(sent)
+    /// }
+    /// ```
+    pub async fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let (id, peer) = (self.id, self.connection.shared.peer);
+        let shared = &self.connection.shared;
+        let wrote = shared
+            .wait_until(None, |shared| {
+                if let Some(error) = shared.failure() {
+                    return Some(Err(error));
+                }
+                let wrote = shared.conn.borrow_mut().send_stream(id).write(data);
+                match wrote {
+                    Ok(count) => Some(Ok(count)),
+                    Err(WriteError::Blocked) => None,
+                    Err(WriteError::Stopped(code)) => {
+                        Some(Err(errors::stream_stopped(peer, code.into_inner())))
+                    }
+                    Err(WriteError::ClosedStream) => Some(Err(errors::closed_stream())),
+                }
+            })
+            .await;
+        Shared::flush_soon(shared);
+        wrote.unwrap_or_else(|| Err(io::ErrorKind::TimedOut.into()))
+    }
+
     /// Ends the stream: the server reads to its end once what was written arrived.
     ///
     /// # Errors
