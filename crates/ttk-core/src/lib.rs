@@ -53,6 +53,7 @@ mod messages;
 pub mod metrics;
 mod outcome;
 mod panic_capture;
+mod precise_wait;
 mod ready;
 mod rng;
 mod run_end;

@@ -20,6 +20,7 @@ use crate::context::NO_LOOP;
 use crate::feature::Features;
 use crate::ids::IdSlice;
 use crate::io_table::{Direction, IoTable};
+use crate::precise_wait::{PRECISE_TOKEN, PreciseWait};
 use crate::ready::ReadyQueue;
 use crate::run_end::RunError;
 use crate::stop::StopSignal;
@@ -77,6 +78,9 @@ pub(crate) struct LoopState {
     next_op: Cell<u32>,
     /// The selector.
     poll: RefCell<Poll>,
+    /// A timer on the selector that ends its waits on time, made at the first wait that needs
+    /// it (`None` inside: the system has none).
+    precise: std::cell::OnceCell<Option<RefCell<PreciseWait>>>,
     /// Reused event buffer.
     events: RefCell<Events>,
     /// How other threads wake this loop; made at the first foreign waker or stop handle.
@@ -145,6 +149,7 @@ impl LoopState {
             io: RefCell::new(IoTable::default()),
             next_op: Cell::new(0),
             poll: RefCell::new(Poll::new()?),
+            precise: std::cell::OnceCell::new(),
             events: RefCell::new(Events::with_capacity(EVENTS_PER_POLL)),
             remote: RefCell::new(None),
             features: Features::default(),
@@ -689,6 +694,7 @@ impl LoopState {
 
     /// Asks the selector for events and wakes the bots parked on them.
     fn poll_io(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let timeout = timeout.map(|timeout| self.on_time(timeout));
         let mut events = self.events.borrow_mut();
         match self.poll.borrow_mut().poll(&mut events, timeout) {
             Ok(()) => {}
@@ -701,6 +707,13 @@ impl LoopState {
                 // The wakes themselves are taken after the poll (`take_remote_wakes`).
                 continue;
             }
+            if event.token() == PRECISE_TOKEN {
+                // The timers due are fired after the poll (`fire_due_timers`).
+                if let Some(Some(precise)) = self.precise.get() {
+                    precise.borrow_mut().fired();
+                }
+                continue;
+            }
             // Errors and hang-ups wake both halves: the next operation reports them.
             let failed = event.is_error() || event.is_read_closed() || event.is_write_closed();
             let readable = event.is_readable() || failed;
@@ -710,6 +723,18 @@ impl LoopState {
             });
         }
         Ok(())
+    }
+
+    /// The selector's timeout for a wait that is to end `timeout` from now, the precise timer
+    /// armed for it if its end falls between milliseconds (see [`PreciseWait`]).
+    fn on_time(&self, timeout: Duration) -> Duration {
+        let precise = self
+            .precise
+            .get_or_init(|| PreciseWait::new(self.poll.borrow().registry()).map(RefCell::new));
+        match precise {
+            Some(precise) => precise.borrow_mut().timeout_for(timeout),
+            None => timeout,
+        }
     }
 
     /// Wakes every bot whose timer is due.

@@ -1,0 +1,166 @@
+//! Waits on the selector that end on time. epoll takes its timeout in whole milliseconds, and
+//! mio rounds it up, so while some bots wait on I/O a timer of another would fire up to a
+//! millisecond late — half a millisecond on average: a think time, a rate's next arrival, a
+//! datagram an emulated link holds back, all late by that much. A timerfd registered with the
+//! selector wakes it at the deadline itself; the selector's own timeout, a millisecond later,
+//! stays as a backstop.
+//!
+//! Costs a `timerfd_settime` per wait whose deadline is near (50 ms or less) and changed — none
+//! for a wait of whole milliseconds or of none; a far deadline costs one early wake instead.
+//! The timer is never read: re-arming it clears it, and the selector is edge-triggered.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use mio::{Registry, Token};
+
+/// The selector's token for the timer.
+pub(crate) const PRECISE_TOKEN: Token = Token(usize::MAX - 1);
+
+/// Deadlines this close to the armed one are the same: no new arming.
+const SAME_DEADLINE: Duration = Duration::from_micros(20);
+/// A wait longer than this ends `EARLY` before its deadline, and the next arms the timer.
+const FAR: Duration = Duration::from_millis(50);
+const EARLY: Duration = Duration::from_millis(20);
+
+/// A timerfd on the selector, armed for the next wait's end.
+#[derive(Debug)]
+pub(crate) struct PreciseWait {
+    #[cfg(target_os = "linux")]
+    timer: std::os::fd::OwnedFd,
+    /// The deadline it is armed for, until it fires.
+    armed: Option<Instant>,
+}
+
+impl PreciseWait {
+    /// A timer registered with `registry` (`None` where the system has no timerfd).
+    pub(crate) fn new(registry: &Registry) -> Option<PreciseWait> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+            // SAFETY: timerfd_create takes no pointers; a negative result is an error, checked.
+            let fd = unsafe {
+                libc::timerfd_create(
+                    libc::CLOCK_MONOTONIC,
+                    libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+                )
+            };
+            if fd < 0 {
+                return None;
+            }
+            // SAFETY: `fd` was just made and is owned by nothing else.
+            let timer = unsafe { OwnedFd::from_raw_fd(fd) };
+            let raw = timer.as_raw_fd();
+            registry
+                .register(
+                    &mut mio::unix::SourceFd(&raw),
+                    PRECISE_TOKEN,
+                    mio::Interest::READABLE,
+                )
+                .ok()?;
+            Some(PreciseWait { timer, armed: None })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = registry;
+            None
+        }
+    }
+
+    /// The selector's timeout for a wait that is to end `timeout` from now: `timeout` itself
+    /// if it is whole milliseconds; else, with the timer armed for its end, a millisecond more
+    /// (the backstop).
+    pub(crate) fn timeout_for(&mut self, timeout: Duration) -> Duration {
+        if timeout.subsec_nanos().is_multiple_of(1_000_000) {
+            return timeout;
+        }
+        if timeout > FAR {
+            // A far deadline (a request's timeout, mostly) moves at every request; the timer is
+            // armed only once it is near: the selector wakes a little before it, and the wait
+            // after is timed to the microsecond.
+            return timeout - EARLY;
+        }
+        let deadline = Instant::now() + timeout;
+        let same = self
+            .armed
+            .is_some_and(|armed| armed.max(deadline) - armed.min(deadline) < SAME_DEADLINE);
+        if !same {
+            if self.arm(timeout).is_err() {
+                return timeout;
+            }
+            self.armed = Some(deadline);
+        }
+        timeout + Duration::from_millis(1)
+    }
+
+    /// The timer fired: the next wait arms it again, whatever its deadline.
+    pub(crate) fn fired(&mut self) {
+        self.armed = None;
+    }
+
+    #[cfg(target_os = "linux")]
+    fn arm(&self, timeout: Duration) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let value = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: libc::timespec {
+                tv_sec: timeout.as_secs() as libc::time_t,
+                // A zero value would disarm it: the earliest is a nanosecond.
+                tv_nsec: (timeout.subsec_nanos().max(1)) as libc::c_long,
+            },
+        };
+        // SAFETY: `value` is a valid itimerspec for the call's duration; the old value is not
+        // asked for (null).
+        let result = unsafe {
+            libc::timerfd_settime(self.timer.as_raw_fd(), 0, &value, std::ptr::null_mut())
+        };
+        match result {
+            0 => Ok(()),
+            _ => Err(io::Error::last_os_error()),
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn arm(&self, _timeout: Duration) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_between_milliseconds_arm_the_timer_and_others_do_not() {
+        let poll = mio::Poll::new().unwrap();
+        let mut precise = PreciseWait::new(poll.registry()).unwrap();
+        // Whole milliseconds: epoll's own timeout is exact enough.
+        assert_eq!(
+            precise.timeout_for(Duration::from_millis(3)),
+            Duration::from_millis(3)
+        );
+        assert_eq!(precise.armed, None);
+        // Far: an early wake instead, no arming.
+        let far = Duration::from_micros(2_000_500);
+        assert_eq!(precise.timeout_for(far), far - EARLY);
+        assert_eq!(precise.armed, None);
+        // Near, between milliseconds: armed, the selector's timeout a backstop past it.
+        let near = Duration::from_micros(2_500);
+        assert_eq!(precise.timeout_for(near), near + Duration::from_millis(1));
+        assert!(precise.armed.is_some());
+        // The timer wakes the selector at its deadline.
+        let mut events = mio::Events::with_capacity(4);
+        let started = Instant::now();
+        let mut poll = poll;
+        poll.poll(&mut events, Some(near + Duration::from_millis(1)))
+            .unwrap();
+        let woke = started.elapsed();
+        assert!(events.iter().any(|event| event.token() == PRECISE_TOKEN));
+        assert!(woke >= near, "woke after {woke:?}, before the deadline");
+        precise.fired();
+        assert_eq!(precise.armed, None);
+    }
+}
