@@ -5,9 +5,10 @@
 //! selector wakes it at the deadline itself; the selector's own timeout, a millisecond later,
 //! stays as a backstop.
 //!
-//! Costs a `timerfd_settime` per wait whose deadline is near (50 ms or less) and changed — none
-//! for a wait of whole milliseconds or of none; a far deadline costs one early wake instead.
-//! The timer is never read: re-arming it clears it, and the selector is edge-triggered.
+//! Costs a `timerfd_settime` per wait whose deadline is near (50 ms or less) and in another
+//! 100 µs step of a grid than the one armed — none for a wait epoll ends within the step itself,
+//! or of no timeout; a far deadline costs one early wake instead. The timer is never read:
+//! re-arming it clears it, and the selector is edge-triggered.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -17,8 +18,10 @@ use mio::{Registry, Token};
 /// The selector's token for the timer.
 pub(crate) const PRECISE_TOKEN: Token = Token(usize::MAX - 1);
 
-/// Deadlines this close to the armed one are the same: no new arming.
-const SAME_DEADLINE: Duration = Duration::from_micros(20);
+/// The timer's grid: it is armed for a deadline rounded up to it, so the waits of many
+/// deadlines close together (an emulated link's datagrams, a fast rate's arrivals) share one
+/// arming; a timer fires at most this late.
+const GRID: Duration = Duration::from_micros(100);
 /// A wait longer than this ends `EARLY` before its deadline, and the next arms the timer.
 const FAR: Duration = Duration::from_millis(50);
 const EARLY: Duration = Duration::from_millis(20);
@@ -28,8 +31,10 @@ const EARLY: Duration = Duration::from_millis(20);
 pub(crate) struct PreciseWait {
     #[cfg(target_os = "linux")]
     timer: std::os::fd::OwnedFd,
-    /// The deadline it is armed for, until it fires.
-    armed: Option<Instant>,
+    /// Where the grid starts.
+    base: Instant,
+    /// The grid point it is armed for, until it fires.
+    armed: Option<u64>,
 }
 
 impl PreciseWait {
@@ -58,7 +63,11 @@ impl PreciseWait {
                     mio::Interest::READABLE,
                 )
                 .ok()?;
-            Some(PreciseWait { timer, armed: None })
+            Some(PreciseWait {
+                timer,
+                base: Instant::now(),
+                armed: None,
+            })
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -80,15 +89,24 @@ impl PreciseWait {
             // after is timed to the microsecond.
             return timeout - EARLY;
         }
-        let deadline = Instant::now() + timeout;
-        let same = self
-            .armed
-            .is_some_and(|armed| armed.max(deadline) - armed.min(deadline) < SAME_DEADLINE);
-        if !same {
-            if self.arm(timeout).is_err() {
+        let late_by_epoll = Duration::from_millis(1)
+            - Duration::from_nanos(u64::from(timeout.subsec_nanos() % 1_000_000));
+        if late_by_epoll < GRID {
+            // epoll's own rounding is within the grid.
+            return timeout;
+        }
+        let now = Instant::now();
+        let grid = GRID.as_nanos() as u64;
+        let point = ((now + timeout)
+            .saturating_duration_since(self.base)
+            .as_nanos() as u64)
+            .div_ceil(grid);
+        if self.armed != Some(point) {
+            let at = self.base + Duration::from_nanos(point * grid);
+            if self.arm(at.saturating_duration_since(now)).is_err() {
                 return timeout;
             }
-            self.armed = Some(deadline);
+            self.armed = Some(point);
         }
         timeout + Duration::from_millis(1)
     }
