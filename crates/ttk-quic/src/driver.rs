@@ -447,10 +447,17 @@ impl Drop for Shared {
         }
         // Under `--net`, the close (this one or the bot's) may be held back on its way out:
         // the socket lives until it has left.
-        if let Some(until) = self.socket.held_until() {
-            let socket = Rc::clone(&self.socket);
-            ttk_core::io::run_at(until, move || drop(socket));
-        }
+        keep_until_sent(Rc::clone(&self.socket));
+    }
+}
+
+/// Keeps `socket` until its conditions hold nothing back on the way out. Looked at again after
+/// each due time (the send due then may have been asked after this look, or refused and tried
+/// again later), at least a millisecond apart.
+fn keep_until_sent(socket: Rc<UdpSocket>) {
+    if let Some(until) = socket.held_until() {
+        let at = until.max(ttk_core::now() + std::time::Duration::from_millis(1));
+        ttk_core::io::run_at(at, move || keep_until_sent(socket));
     }
 }
 

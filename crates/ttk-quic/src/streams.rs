@@ -153,7 +153,6 @@ impl QuicSendStream {
     /// See [`QuicConnection::open_uni`].
     pub fn finish(&mut self) -> io::Result<()> {
         self.ended = true;
-        self.finished = true;
         let finished = self
             .connection
             .shared
@@ -163,6 +162,7 @@ impl QuicSendStream {
             .finish();
         match finished {
             Ok(()) => {
+                self.finished = true;
                 Shared::flush_soon(&self.connection.shared);
                 Ok(())
             }
@@ -179,8 +179,8 @@ impl QuicSendStream {
     /// arrived.
     ///
     /// # Errors
-    /// `InvalidInput` if the stream was not finished; `QuicStreamStopped` if the server
-    /// stopped it; the connection's end.
+    /// `InvalidInput` if the stream was not finished (or was reset since); `QuicStreamStopped`
+    /// if the server stopped it; the connection's end.
     ///
     /// # Examples
     /// ```no_run
@@ -246,6 +246,9 @@ impl QuicSendStream {
     /// ```
     pub fn reset(&mut self, code: u32) -> io::Result<()> {
         self.ended = true;
+        // Quinn forgets a reset stream once the reset is acknowledged, as it does a delivered
+        // one: it is not delivered.
+        self.finished = false;
         let reset = self
             .connection
             .shared
