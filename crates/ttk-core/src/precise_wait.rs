@@ -167,11 +167,11 @@ mod tests {
         assert_eq!(precise.armed, None);
         // Near, between milliseconds: armed, the selector's timeout a backstop past it.
         let near = Duration::from_micros(2_500);
+        let started = Instant::now();
         assert_eq!(precise.timeout_for(near), near + Duration::from_millis(1));
         assert!(precise.armed.is_some());
         // The timer wakes the selector at its deadline.
         let mut events = mio::Events::with_capacity(4);
-        let started = Instant::now();
         let mut poll = poll;
         poll.poll(&mut events, Some(near + Duration::from_millis(1)))
             .unwrap();
