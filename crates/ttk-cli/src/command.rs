@@ -8,7 +8,7 @@ use crate::line_load::TcpArgs;
 use crate::report_command::ReportArgs;
 use crate::udp_load::UdpArgs;
 
-/// Load without writing code: HTTP, TCP and UDP, each connection a ttk bot.
+/// Load without writing code: HTTP, gRPC, TCP, UDP and QUIC, each connection a ttk bot.
 #[derive(Parser, Debug)]
 #[command(
     name = "ttk",
@@ -36,6 +36,9 @@ enum Command {
     Tcp(TcpArgs),
     /// Datagram load over UDP: each bot sends a datagram and waits for the reply datagram.
     Udp(UdpArgs),
+    /// QUIC load: each connection sends a message on a stream (or as a datagram) and reads the
+    /// answer, over TLS 1.3 on its own UDP socket.
+    Quic(crate::quic_load::QuicArgs),
     /// Merge the JSON reports of a sharded run (--shard I/N of each) into the whole run's.
     #[command(
         after_help = "Example:\n  ttk merge shard-*.json --json all.json --html all.html\n\n\
@@ -72,6 +75,11 @@ impl Ttk {
                 args.run()
             }
             Command::Udp(mut args) => {
+                args.load.command_line = command_line;
+                args.load.typed = typed;
+                args.run()
+            }
+            Command::Quic(mut args) => {
                 args.load.command_line = command_line;
                 args.load.typed = typed;
                 args.run()

@@ -33,6 +33,7 @@ mod pace;
 #[cfg(test)]
 mod parse_props;
 mod proto_json;
+mod quic_load;
 mod redact;
 mod report_command;
 mod sources;

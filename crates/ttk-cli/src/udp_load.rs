@@ -135,7 +135,7 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
 
 /// The address `addr` names (looked up once per bot, off the loop): the first, or the first
 /// of `source`'s family.
-async fn resolve(addr: &str, source: Option<SocketAddr>) -> io::Result<SocketAddr> {
+pub(crate) async fn resolve(addr: &str, source: Option<SocketAddr>) -> io::Result<SocketAddr> {
     ttk::net::lookup_host(addr)
         .await?
         .into_iter()
@@ -154,7 +154,7 @@ async fn resolve(addr: &str, source: Option<SocketAddr>) -> io::Result<SocketAdd
 
 /// A socket bound to `source` (or any address of `target`'s family), on an ephemeral port,
 /// and connected to `target`.
-fn open(target: SocketAddr, source: Option<SocketAddr>) -> io::Result<UdpSocket> {
+pub(crate) fn open(target: SocketAddr, source: Option<SocketAddr>) -> io::Result<UdpSocket> {
     let local: SocketAddr = match (source, target) {
         (Some(source), _) => source,
         (None, SocketAddr::V4(_)) => ([0, 0, 0, 0], 0).into(),

@@ -1,5 +1,6 @@
 //! aioquic's QUIC server (`quic_echo.py`), for the interop tests: a QUIC stack no one here
-//! wrote, run as a subprocess with a certificate from a [`TestPki`].
+//! wrote, run as a subprocess with a certificate from a [`TestPki`]. The `ttk` command's tests
+//! use it too (by path).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -85,7 +86,9 @@ impl Aioquic {
         let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
         std::fs::write(&cert, certified.chain_pem()).unwrap();
         std::fs::write(&key, certified.key_pem()).unwrap();
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/quic_echo.py");
+        // From ttk-quic's directory, as from another crate's that borrows this file.
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../ttk-quic/tests/support/quic_echo.py");
         let mut child = Command::new(&python)
             .arg(script)
             .arg(&cert)
