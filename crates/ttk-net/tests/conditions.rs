@@ -128,8 +128,9 @@ fn round_trips_take_the_delay_each_way_with_its_spread() {
     // Two uniform delays of 15..25 ms: a triangle on 30..50 ms, its median 40 ms, its 99th
     // percentile 50 - 10·√0.02 = 48.6 ms; loopback and the loop add a fraction of a ms.
     let (p50, p99) = (quantile(&times, 0.5), quantile(&times, 0.99));
-    // (Margins for a loaded machine's scheduling, past which a wrong spread would show.)
-    assert!((40.0..45.0).contains(&p50), "p50 {p50:.2} ms");
+    // (Margins: 600 round trips put the median within a few tenths of 40 ms either way, and a
+    // loaded machine's scheduling adds; past them a wrong spread would show.)
+    assert!((39.0..45.0).contains(&p50), "p50 {p50:.2} ms");
     assert!((47.6..60.0).contains(&p99), "p99 {p99:.2} ms");
     assert!(times[0] >= 30.0, "fastest {:.2} ms", times[0]);
 }
