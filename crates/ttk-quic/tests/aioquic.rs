@@ -28,6 +28,27 @@ fn connector(server: &Aioquic) -> QuicConnector {
     QuicConnector::new(&tls, &[ALPN]).unwrap()
 }
 
+/// Runs `bots` of `bot` against `server`, each with a connector of its own (its own session
+/// cache, trusting the server's CA): their outcomes, each unwrapped.
+fn run_bots<T, F>(
+    server: &Aioquic,
+    bots: usize,
+    bot: impl Fn(Cx, usize, std::net::SocketAddr, QuicConnector) -> F + 'static,
+) -> Vec<T>
+where
+    F: std::future::Future<Output = io::Result<T>> + 'static,
+    T: 'static,
+{
+    let connector = connector(server);
+    let addr = server.addr;
+    ttk_core::run(bots, move |cx, id| {
+        bot(cx, id, addr, connector.for_one_client())
+    })
+    .into_iter()
+    .map(|outcome| outcome.unwrap())
+    .collect()
+}
+
 /// What one bot sent and got back.
 #[derive(Debug, Default)]
 struct Sent {
@@ -293,12 +314,7 @@ fn a_server_without_datagrams_refuses_them_by_kind_and_pushed_streams_are_read()
         ttk_core::yield_!(connection.close(0, b""));
         Ok((Failure::of(&refused).kind().to_owned(), data.len()))
     }
-    let connector = connector(&server);
-    let addr = server.addr;
-    let outcome = ttk_core::run(1, move |cx, id| pushed(cx, id, addr, connector.clone()))
-        .pop()
-        .unwrap()
-        .unwrap();
+    let outcome = run_bots(&server, 1, pushed).pop().unwrap();
     assert_eq!(outcome, ("QuicNoDatagrams".to_owned(), 3000));
 }
 
@@ -326,14 +342,8 @@ fn a_bots_second_connection_resumes_its_session() {
         }
         Ok(())
     }
-    let connector = connector(&server);
-    let addr = server.addr;
     let bots = 3;
-    for outcome in ttk_core::run(bots, move |cx, id| {
-        twice(cx, id, addr, connector.for_one_client())
-    }) {
-        outcome.unwrap();
-    }
+    run_bots(&server, bots, twice);
     let counts = server.finish();
     assert_eq!(counts["handshakes"], 2 * bots as u64);
     assert_eq!(
@@ -381,12 +391,7 @@ fn a_large_upload_waits_for_flow_control_and_arrives_whole() {
         ttk_core::yield_!(connection.close(0, b""));
         Ok(())
     }
-    let connector = connector(&server);
-    let addr = server.addr;
-    ttk_core::run(1, move |cx, id| upload(cx, id, addr, connector.clone()))
-        .pop()
-        .unwrap()
-        .unwrap();
+    run_bots(&server, 1, upload);
     let counts = server.finish();
     assert_eq!(counts["uni_bytes"], 4 << 20);
     assert_eq!(counts["uni_streams"], 1);
@@ -480,12 +485,8 @@ fn a_close_right_after_writes_leaves_behind_them_through_a_slow_link() {
         ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(150)));
         Ok(())
     }
-    let connector = connector(&server);
-    let addr = server.addr;
     let bots = 4;
-    for outcome in ttk_core::run(bots, move |cx, id| hasty(cx, id, addr, connector.clone())) {
-        outcome.unwrap();
-    }
+    run_bots(&server, bots, hasty);
     let counts = server.finish();
     assert_eq!(
         counts.get("closed_with_7"),
