@@ -122,3 +122,31 @@ fn a_protocol_the_server_does_not_speak_fails_by_kind() {
     assert_eq!(connect.errors[0].kind, "TlsAlert", "{:?}", connect.errors);
     assert_eq!(server.finish()["handshakes"], 0);
 }
+
+#[test]
+fn connections_the_server_idles_out_are_made_again_without_false_failures() {
+    // aioquic ends a connection idle for 1 s; each bot asks every 2 s, so every connection
+    // ends between two requests (QUIC's idle end is silent: both sides just stop).
+    let Some(server) = Aioquic::start(ALPN, "idle1", Certificate::Good) else {
+        return;
+    };
+    let (report, code) = run_quic(
+        &server,
+        "idle",
+        &[
+            "--alpn", ALPN, "--send", "ping", "--expect", "ping", "-c", "2", "--rate", "1", "-d",
+            "6s",
+        ],
+    );
+    let counts = server.finish();
+    assert_eq!(code, 0);
+    let request = report.transaction("request").unwrap();
+    let connect = report.transaction("connect").unwrap();
+    assert_eq!(request.failed, 0, "{:?}", request.errors);
+    assert!(request.ok >= 5, "{}", request.ok);
+    // Each request after the first of its bot found its connection ended and made it again.
+    assert!(connect.ok > 2, "{} connections", connect.ok);
+    assert_eq!(connect.failed, 0);
+    assert_eq!(counts["handshakes"], connect.ok);
+    assert_eq!(counts["bi_streams"], request.ok);
+}

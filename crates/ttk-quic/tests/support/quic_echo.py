@@ -4,7 +4,8 @@ Echoes bidirectional streams and datagrams; counts the bytes of unidirectional s
 Arguments: CERT KEY ALPN [MODES], MODES a comma-separated list of:
   tickets      resume TLS sessions (it issues and takes back tickets);
   nodatagrams  take no QUIC datagrams;
-  push         open a unidirectional stream to each client, with 3000 bytes, then its end.
+  push         open a unidirectional stream to each client, with 3000 bytes, then its end;
+  idle1        end a connection idle for 1 s (the default here: 10 s).
 Prints "ready PORT"; when its standard input closes, waits for its connections' ends, prints
 its counts as one JSON line and exits."""
 import asyncio
@@ -61,7 +62,8 @@ class Echo(QuicConnectionProtocol):
 async def main(cert, key, alpn, mode_list=""):
     modes.update(filter(None, mode_list.split(",")))
     config = QuicConfiguration(
-        is_client=False, alpn_protocols=[alpn], idle_timeout=10.0,
+        is_client=False, alpn_protocols=[alpn],
+        idle_timeout=1.0 if "idle1" in modes else 10.0,
         max_datagram_frame_size=None if "nodatagrams" in modes else 65536)
     config.load_cert_chain(cert, key)
     resume = {}
