@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use quinn_proto::{ConnectionError, TransportErrorCode};
 use ttk_core::metrics::KindedError;
+use ttk_tls::kinds as tls_kinds;
 
 /// The failure kinds this crate counts, by name.
 pub mod kinds {
@@ -32,17 +33,6 @@ pub mod kinds {
     pub const NO_DATAGRAMS: &str = "QuicNoDatagrams";
     /// ICMP said nothing listens on the server's UDP port.
     pub const REFUSED: &str = "QuicRefused";
-}
-
-/// TLS's kinds (as ttk-tls counts them over TCP).
-mod tls_kinds {
-    pub(super) const UNKNOWN_ISSUER: &str = "TlsUnknownIssuer";
-    pub(super) const EXPIRED: &str = "TlsExpired";
-    pub(super) const WRONG_HOST: &str = "TlsWrongHost";
-    pub(super) const BAD_CERTIFICATE: &str = "TlsBadCertificate";
-    pub(super) const VERSION: &str = "TlsVersion";
-    pub(super) const ALERT: &str = "TlsAlert";
-    pub(super) const HANDSHAKE: &str = "TlsHandshake";
 }
 
 /// TLS alerts by number (RFC 8446 §6), the ones a handshake meets.

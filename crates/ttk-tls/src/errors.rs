@@ -7,25 +7,30 @@ use std::io;
 use rustls::{AlertDescription, CertificateError, Error};
 use ttk_core::metrics::KindedError;
 
-/// The failure kinds this crate reports, by name.
-pub(crate) mod kinds {
+/// The failure kinds this crate reports, by name (QUIC's TLS failures count under them too).
+///
+/// # Examples
+/// ```
+/// assert_eq!(ttk_tls::kinds::UNKNOWN_ISSUER, "TlsUnknownIssuer");
+/// ```
+pub mod kinds {
     /// The server's certificate chains to no trusted root.
-    pub(crate) const UNKNOWN_ISSUER: &str = "TlsUnknownIssuer";
+    pub const UNKNOWN_ISSUER: &str = "TlsUnknownIssuer";
     /// The server's certificate has expired or is not valid yet.
-    pub(crate) const EXPIRED: &str = "TlsExpired";
+    pub const EXPIRED: &str = "TlsExpired";
     /// The server's certificate is for another host name.
-    pub(crate) const WRONG_HOST: &str = "TlsWrongHost";
+    pub const WRONG_HOST: &str = "TlsWrongHost";
     /// The server's certificate is otherwise unacceptable.
-    pub(crate) const BAD_CERTIFICATE: &str = "TlsBadCertificate";
+    pub const BAD_CERTIFICATE: &str = "TlsBadCertificate";
     /// The two sides share no protocol version.
-    pub(crate) const VERSION: &str = "TlsVersion";
+    pub const VERSION: &str = "TlsVersion";
     /// The peer sent a fatal alert.
-    pub(crate) const ALERT: &str = "TlsAlert";
+    pub const ALERT: &str = "TlsAlert";
     /// The handshake failed: the peer sent something that is not a valid handshake, closed
     /// during it, or did not finish it in time.
-    pub(crate) const HANDSHAKE: &str = "TlsHandshake";
+    pub const HANDSHAKE: &str = "TlsHandshake";
     /// After the handshake: a record that does not decrypt, is malformed or cut short.
-    pub(crate) const PROTOCOL: &str = "TlsProtocol";
+    pub const PROTOCOL: &str = "TlsProtocol";
 }
 
 /// Turns a rustls error on the connection with `peer` into an `io::Error` with a kind of its
