@@ -34,7 +34,7 @@ use crate::timers::{Nanos, TimerKey, nanos};
 /// assert!(ttk_core::run(1, timed)[0] >= Duration::from_millis(5));
 /// ```
 pub fn now() -> Instant {
-    with_loop(|state| state.clock.instant(state.clock.now()))
+    with_loop(|state| state.clock.now_instant())
 }
 
 /// Waits until `duration` has passed; wait for it with `yield_!(ttk_core::sleep(d))`.
