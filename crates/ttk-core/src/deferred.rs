@@ -4,7 +4,8 @@
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
+use std::collections::{BinaryHeap, VecDeque};
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -51,8 +52,10 @@ struct Deferred {
 
 #[derive(Default)]
 struct DeferredInner {
-    heap: BinaryHeap<Entry>,
+    queue: Queue,
     next_seq: u64,
+    /// The due actions of a pass, kept between passes so that a pass allocates nothing.
+    due: Vec<Entry>,
 }
 
 impl Deferred {
@@ -64,18 +67,82 @@ impl Deferred {
     }
 }
 
+impl Deferred {
+    /// Asks for `action` at `at`.
+    fn push(&self, at: Nanos, action: Box<dyn FnOnce()>) {
+        let mut inner = self.inner.borrow_mut();
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        inner.queue.push(Entry { at, seq, action });
+    }
+}
+
+/// Actions in time order. Most come in it already (a link's fixed delay makes each held
+/// datagram due after the one before): those join a queue's end and leave its front, O(1)
+/// each, where a heap of a thousand would sift ten levels both ways; the others go to a heap.
+#[derive(Default)]
+struct Queue {
+    /// In order of (time, sequence), each no earlier than the one before.
+    in_order: VecDeque<Entry>,
+    /// Those that came earlier than the in-order queue's last.
+    heap: BinaryHeap<Entry>,
+}
+
+impl Queue {
+    fn push(&mut self, entry: Entry) {
+        // Sequences grow, so a time no earlier than the last's is a later (time, sequence).
+        match self.in_order.back() {
+            Some(last) if entry.at < last.at => self.heap.push(entry),
+            _ => self.in_order.push_back(entry),
+        }
+    }
+
+    /// The earliest action's time.
+    fn next_at(&self) -> Option<Nanos> {
+        match (self.in_order.front(), self.heap.peek()) {
+            (Some(a), Some(b)) => Some(a.at.min(b.at)),
+            (a, b) => a.or(b).map(|entry| entry.at),
+        }
+    }
+
+    /// The earliest action if it is due by `now`.
+    fn pop_due(&mut self, now: Nanos) -> Option<Entry> {
+        let from_heap = match (self.in_order.front(), self.heap.peek()) {
+            (Some(a), Some(b)) => (b.at, b.seq) < (a.at, a.seq),
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        match from_heap {
+            true => self
+                .heap
+                .peek_mut()
+                .filter(|entry| entry.at <= now)
+                .map(PeekMut::pop),
+            false => match self.in_order.front() {
+                Some(entry) if entry.at <= now => self.in_order.pop_front(),
+                _ => None,
+            },
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.in_order.len() + self.heap.len()
+    }
+}
+
 impl Feature for Deferred {
     fn time_passed(&self, state: &LoopState, now: Nanos) {
-        let mut due = Vec::new();
-        {
+        let mut due = {
             let mut inner = self.inner.borrow_mut();
-            while inner.heap.peek().is_some_and(|entry| entry.at <= now) {
-                due.extend(inner.heap.pop());
+            let mut due = std::mem::take(&mut inner.due);
+            while let Some(entry) = inner.queue.pop_due(now) {
+                due.push(entry);
             }
-        }
+            due
+        };
         // Outside the borrow: an action may ask for another. One that panics is said and
         // dropped; the run and the other actions go on.
-        for entry in due {
+        for entry in due.drain(..) {
             let action = entry.action;
             if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(action)) {
                 let message = panic
@@ -86,13 +153,17 @@ impl Feature for Deferred {
                 eprintln!("warning: a timed action (ttk_core::io::run_at) panicked: {message}");
             }
         }
-        if let Some(next) = self.inner.borrow().heap.peek() {
-            state.wake_features_at(next.at);
+        let mut inner = self.inner.borrow_mut();
+        if inner.due.capacity() < due.capacity() {
+            inner.due = due;
+        }
+        if let Some(next) = inner.queue.next_at() {
+            state.wake_features_at(next);
         }
     }
 
     fn release(&self) {
-        let dropped = std::mem::take(&mut self.inner.borrow_mut().heap);
+        let dropped = std::mem::take(&mut self.inner.borrow_mut().queue);
         drop(dropped);
     }
 }
@@ -152,15 +223,12 @@ pub fn in_loop() -> bool {
 pub fn run_at(at: Instant, action: impl FnOnce() + 'static) {
     with_loop(|state| {
         let at = state.clock.since_start(at);
-        let deferred = Deferred::of(state);
-        let mut inner = deferred.inner.borrow_mut();
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
-        inner.heap.push(Entry {
-            at,
-            seq,
-            action: Box::new(action),
-        });
+        let mut action: Option<Box<dyn FnOnce()>> = Some(Box::new(action));
+        // Without an `Rc` of the feature when it is there already (every call but the first).
+        let push = |deferred: &Deferred| deferred.push(at, action.take().expect("once"));
+        if state.features().with::<Deferred, _>(push).is_none() {
+            Deferred::of(state).push(at, action.take().expect("not pushed"));
+        }
         state.wake_features_at(at);
     });
 }
@@ -189,7 +257,7 @@ pub fn pending_actions() -> usize {
         state
             .features()
             .get::<Deferred>()
-            .map_or(0, |deferred| deferred.inner.borrow().heap.len())
+            .map_or(0, |deferred| deferred.inner.borrow().queue.len())
     })
     .unwrap_or(0)
 }
@@ -275,4 +343,42 @@ pub fn next_bot_seed() -> u64 {
         *count - 1
     });
     bot_seed(taken)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(at: Nanos, seq: u64) -> Entry {
+        Entry {
+            at,
+            seq,
+            action: Box::new(|| {}),
+        }
+    }
+
+    #[test]
+    fn actions_leave_in_time_order_whichever_way_they_came() {
+        let mut queue = Queue::default();
+        // In order, then earlier ones, then ties with both sides, then a long in-order run.
+        let times = [10, 20, 30, 5, 25, 20, 30, 40, 15, 50, 60, 70];
+        for (seq, at) in times.into_iter().enumerate() {
+            queue.push(entry(at, seq as u64));
+        }
+        for seq in 0..10_000u64 {
+            queue.push(entry(100 + seq / 3, 100 + seq));
+        }
+        assert_eq!(queue.next_at(), Some(5));
+        assert!(queue.pop_due(4).is_none(), "nothing due before 5");
+        let mut order = Vec::new();
+        while let Some(entry) = queue.pop_due(Nanos::MAX) {
+            order.push((entry.at, entry.seq));
+        }
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted);
+        assert_eq!(order.len(), times.len() + 10_000);
+        assert_eq!(queue.len(), 0);
+        assert_eq!(queue.next_at(), None);
+    }
 }
