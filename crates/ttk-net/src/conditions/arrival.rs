@@ -42,38 +42,91 @@ pub(crate) struct Received {
     pub(crate) arrived: Instant,
 }
 
-/// Receives up to [`BATCH`] datagrams in one call, the k-th into `slots[k]` (each a buffer of
-/// the largest datagram), described in `out`: how many came. Fewer than [`BATCH`] means the
-/// socket had no more, which spares the call that would find it empty.
+/// What [`recv_batch`] reads into, kept from call to call (one per thread): the datagrams'
+/// buffers and, on Linux, the senders' addresses, the control messages and the headers
+/// `recvmmsg` fills. Made afresh per call they cost more than the conditions' own work: some
+/// 2 KiB zeroed and copied for each datagram received.
+pub(crate) struct BatchBuffers {
+    /// [`BATCH`] buffers of `slot_len` bytes, end to end.
+    slots: Vec<u8>,
+    slot_len: usize,
+    /// What the last call received: its first `taken`.
+    received: [Option<Received>; BATCH],
+    taken: usize,
+    #[cfg(target_os = "linux")]
+    headers: Box<LinuxHeaders>,
+}
+
+/// `recvmmsg`'s arrays; pointed at their buffers again before each call.
+#[cfg(target_os = "linux")]
+struct LinuxHeaders {
+    storages: [libc::sockaddr_storage; BATCH],
+    controls: [[u64; 8]; BATCH],
+    iovs: [libc::iovec; BATCH],
+    messages: [libc::mmsghdr; BATCH],
+}
+
+#[cfg(target_os = "linux")]
+impl LinuxHeaders {
+    /// All zeroes: no pointer set yet.
+    fn empty() -> Box<LinuxHeaders> {
+        // SAFETY: every field is plain old data (addresses, control bytes, iovecs and headers
+        // of pointers and lengths), for which all zeroes is a valid, empty value; the pointers
+        // are set before each use.
+        Box::new(unsafe { std::mem::zeroed() })
+    }
+}
+
+impl BatchBuffers {
+    /// Buffers for datagrams of up to `slot_len` bytes (longer ones are truncated, as UDP
+    /// does).
+    pub(crate) fn new(slot_len: usize) -> BatchBuffers {
+        BatchBuffers {
+            slots: vec![0; slot_len * BATCH],
+            slot_len,
+            received: [None; BATCH],
+            taken: 0,
+            #[cfg(target_os = "linux")]
+            headers: LinuxHeaders::empty(),
+        }
+    }
+
+    /// The `k`-th datagram of the last call to [`recv_batch`], with what came with it.
+    pub(crate) fn datagram(&self, k: usize) -> Option<(&[u8], Received)> {
+        let received = self.received[..self.taken].get(k).copied().flatten()?;
+        let start = k * self.slot_len;
+        Some((&self.slots[start..start + received.len], received))
+    }
+}
+
+/// Receives up to [`BATCH`] datagrams in one call into `buffers` (then read with
+/// [`BatchBuffers::datagram`]): how many came. Fewer than [`BATCH`] means the socket had no
+/// more, which spares the call that would find it empty.
 #[cfg(target_os = "linux")]
 pub(crate) fn recv_batch(
     socket: &mio::net::UdpSocket,
-    slots: &mut [u8],
-    slot_len: usize,
-    out: &mut [Option<Received>; BATCH],
+    buffers: &mut BatchBuffers,
     now: Instant,
 ) -> io::Result<usize> {
-    let mut controls = [[0u64; 8]; BATCH];
-    let mut storages: [libc::sockaddr_storage; BATCH] =
-        std::array::from_fn(|_| unsafe_zeroed_storage());
-    let mut chunks = slots.chunks_mut(slot_len);
-    let mut count = 0;
-    let mut iovs: [libc::iovec; BATCH] = std::array::from_fn(|_| match chunks.next() {
-        Some(slot) => {
-            count += 1;
-            libc::iovec {
-                iov_base: slot.as_mut_ptr().cast(),
-                iov_len: slot.len(),
-            }
-        }
-        None => libc::iovec {
-            iov_base: std::ptr::null_mut(),
-            iov_len: 0,
-        },
-    });
-    // SAFETY: mmsghdr is plain old data; all zeroes is a valid (empty) value, filled in below.
-    let mut messages: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-    for k in 0..count {
+    let BatchBuffers {
+        slots,
+        slot_len,
+        received,
+        taken: received_count,
+        headers,
+    } = buffers;
+    *received_count = 0;
+    let LinuxHeaders {
+        storages,
+        controls,
+        iovs,
+        messages,
+    } = &mut **headers;
+    for (k, slot) in slots.chunks_mut(*slot_len).take(BATCH).enumerate() {
+        iovs[k] = libc::iovec {
+            iov_base: slot.as_mut_ptr().cast(),
+            iov_len: slot.len(),
+        };
         let header = &mut messages[k].msg_hdr;
         header.msg_name = (&mut storages[k] as *mut libc::sockaddr_storage).cast();
         header.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
@@ -81,15 +134,16 @@ pub(crate) fn recv_batch(
         header.msg_iovlen = 1;
         header.msg_control = controls[k].as_mut_ptr().cast();
         header.msg_controllen = std::mem::size_of_val(&controls[k]) as _;
+        header.msg_flags = 0;
     }
-    // SAFETY: the first `count` headers point at live buffers of this frame (`storages`,
-    // `iovs` over `slots`, `controls`) with their lengths; the kernel writes within them and
-    // sets each `msg_len`; no timeout is passed (null); the socket is open for the call.
+    // SAFETY: the BATCH headers point at live buffers of `buffers` (`storages`, `iovs` over
+    // `slots`, `controls`), set just above with their lengths; the kernel writes within them
+    // and sets each `msg_len`; no timeout is passed (null); the socket is open for the call.
     let taken = unsafe {
         libc::recvmmsg(
             socket.as_raw_fd(),
             messages.as_mut_ptr(),
-            count as _,
+            BATCH as _,
             libc::MSG_DONTWAIT as _,
             std::ptr::null_mut(),
         )
@@ -101,13 +155,13 @@ pub(crate) fn recv_batch(
     let real_now = SystemTime::now();
     for k in 0..taken {
         let header = &messages[k].msg_hdr;
-        let arrived = arrival(&controls[k], header.msg_controllen as usize, real_now, now);
-        out[k] = Some(Received {
+        received[k] = Some(Received {
             len: messages[k].msg_len as usize,
             from: sender(&storages[k], header.msg_namelen)?,
-            arrived,
+            arrived: arrival(&controls[k], header.msg_controllen as _, real_now, now),
         });
     }
+    *received_count = taken;
     Ok(taken)
 }
 
@@ -116,16 +170,20 @@ pub(crate) fn recv_batch(
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn recv_batch(
     socket: &mio::net::UdpSocket,
-    slots: &mut [u8],
-    slot_len: usize,
-    out: &mut [Option<Received>; BATCH],
+    buffers: &mut BatchBuffers,
     now: Instant,
 ) -> io::Result<usize> {
     let mut taken = 0;
-    for (k, slot) in slots.chunks_mut(slot_len).take(BATCH).enumerate() {
+    buffers.taken = 0;
+    for (k, slot) in buffers
+        .slots
+        .chunks_mut(buffers.slot_len)
+        .take(BATCH)
+        .enumerate()
+    {
         match socket.recv_from(slot) {
             Ok((len, from)) => {
-                out[k] = Some(Received {
+                buffers.received[k] = Some(Received {
                     len,
                     from,
                     arrived: now,
@@ -136,6 +194,7 @@ pub(crate) fn recv_batch(
             Err(error) => return Err(error),
         }
     }
+    buffers.taken = taken;
     Ok(taken)
 }
 
@@ -197,13 +256,6 @@ fn arrival(control: &[u64; 8], len: usize, real_now: SystemTime, now: Instant) -
         .and_then(|stamp| real_now.duration_since(stamp).ok())
         .and_then(|ago| now.checked_sub(ago))
         .unwrap_or(now)
-}
-
-/// An all-zero `sockaddr_storage`.
-#[cfg(target_os = "linux")]
-fn unsafe_zeroed_storage() -> libc::sockaddr_storage {
-    // SAFETY: sockaddr_storage is plain old data; all zeroes is a valid (unspecified) address.
-    unsafe { std::mem::zeroed() }
 }
 
 /// The sender's address, from what `recvmsg` wrote.
@@ -288,21 +340,20 @@ mod tests {
             .unwrap();
         let sent = Instant::now();
         std::thread::sleep(Duration::from_millis(100));
-        let mut slots = vec![0; 64 * BATCH];
-        let mut out = [None; BATCH];
+        let mut buffers = BatchBuffers::new(64);
         let now = Instant::now();
-        let taken = recv_batch(&receiver, &mut slots, 64, &mut out, now).unwrap();
+        let taken = recv_batch(&receiver, &mut buffers, now).unwrap();
         assert_eq!(taken, 1);
-        let received = out[0].unwrap();
+        let (data, received) = buffers.datagram(0).unwrap();
         assert_eq!(
-            (&slots[..received.len], received.from),
+            (data, received.from),
             (&b"early"[..], sender.local_addr().unwrap())
         );
         // Came within a few ms of being sent, not at the read 100 ms later.
         let after_send = received.arrived.saturating_duration_since(sent);
         assert!(after_send < Duration::from_millis(20), "{after_send:?}");
         assert!(now - received.arrived >= Duration::from_millis(80));
-        let error = recv_batch(&receiver, &mut slots, 64, &mut out, now).unwrap_err();
+        let error = recv_batch(&receiver, &mut buffers, now).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
     }
 
@@ -317,22 +368,19 @@ mod tests {
                 .send_to(&[k; 3], receiver.local_addr().unwrap())
                 .unwrap();
         }
-        let mut slots = vec![0; 64 * BATCH];
-        let mut out = [None; BATCH];
+        let mut buffers = BatchBuffers::new(64);
         let now = Instant::now();
-        assert_eq!(
-            recv_batch(&receiver, &mut slots, 64, &mut out, now).unwrap(),
-            BATCH
-        );
-        for (k, received) in out.iter().enumerate() {
-            assert_eq!(
-                &slots[k * 64..k * 64 + received.unwrap().len],
-                &[k as u8; 3]
-            );
+        assert_eq!(recv_batch(&receiver, &mut buffers, now).unwrap(), BATCH);
+        for k in 0..BATCH {
+            assert_eq!(buffers.datagram(k).unwrap().0, &[k as u8; 3]);
         }
-        assert_eq!(
-            recv_batch(&receiver, &mut slots, 64, &mut out, now).unwrap(),
-            2
+        assert_eq!(recv_batch(&receiver, &mut buffers, now).unwrap(), 2);
+        for k in 0..2 {
+            assert_eq!(buffers.datagram(k).unwrap().0, &[k as u8 + 8; 3]);
+        }
+        assert!(
+            buffers.datagram(2).is_none(),
+            "nothing left from the call before"
         );
     }
 

@@ -9,6 +9,7 @@ use std::collections::BinaryHeap;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use ttk_core::io::IoSource;
@@ -82,8 +83,8 @@ pub(crate) struct Conditioned {
 
 thread_local! {
     /// Where datagrams are read to before they are held: one per thread, not per socket, so a
-    /// thousand sockets read into one warm buffer.
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// thousand sockets read into one warm buffer (made at the first read).
+    static SCRATCH: RefCell<Option<arrival::BatchBuffers>> = const { RefCell::new(None) };
 }
 
 impl std::fmt::Debug for Conditioned {
@@ -233,16 +234,19 @@ impl Conditioned {
         buf: &mut [u8],
     ) -> io::Result<(usize, SocketAddr)> {
         loop {
-            let now = ttk_core::now();
-            if let Some(received) = self.pop_due(buf, now) {
+            // The clock is read only when something is held: a bot waiting on an empty link
+            // costs what a plain receive does.
+            let earliest = self.incoming.borrow().peek().map(|held| held.at);
+            if earliest.is_some()
+                && let Some(received) = self.pop_due(buf, ttk_core::now())
+            {
                 return Ok(received);
             }
-            let earliest = self.incoming.borrow().peek().map(|held| held.at);
             if let Some(at) = earliest
                 && self.full()
             {
                 // No room for more: the kernel keeps them until the earliest held is due.
-                ttk_core::sleep(at.saturating_duration_since(now)).await;
+                ttk_core::sleep_until(at).await;
                 continue;
             }
             // Drains the socket into the held datagrams; a drain that took something in ends
@@ -251,14 +255,10 @@ impl Conditioned {
             let drain = |socket: &mio::net::UdpSocket| self.drain(socket);
             let emptied = match earliest {
                 None => io.read_with(drain).await?,
-                Some(at) => {
-                    match ttk_core::timeout(at.saturating_duration_since(now), io.read_with(drain))
-                        .await
-                    {
-                        Ok(drained) => drained?,
-                        Err(_) => false,
-                    }
-                }
+                Some(at) => match until(at, io.read_with(drain)).await {
+                    Some(drained) => drained?,
+                    None => false,
+                },
             };
             if emptied {
                 io.clear_read_ready();
@@ -295,10 +295,7 @@ impl Conditioned {
         let earliest = self.incoming.borrow().peek().map(|held| held.at);
         match earliest {
             None => io.readable().await,
-            Some(at) => {
-                let wait = at.saturating_duration_since(ttk_core::now());
-                _ = ttk_core::timeout(wait, io.readable()).await;
-            }
+            Some(at) => _ = until(at, io.readable()).await,
         }
     }
 
@@ -306,32 +303,37 @@ impl Conditioned {
     /// to the bot: whether the socket was found empty; `WouldBlock` if it had nothing (its
     /// next datagram then wakes the bot).
     fn drain(&self, socket: &mio::net::UdpSocket) -> io::Result<bool> {
-        SCRATCH.with(|scratch| self.drain_into(socket, &mut scratch.borrow_mut()))
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let buffers = scratch.get_or_insert_with(|| arrival::BatchBuffers::new(MOST_DATAGRAM));
+            self.drain_into(socket, buffers)
+        })
     }
 
-    /// [`Conditioned::drain`], through `scratch` ([`arrival::BATCH`] datagram buffers).
-    fn drain_into(&self, socket: &mio::net::UdpSocket, scratch: &mut Vec<u8>) -> io::Result<bool> {
-        if scratch.is_empty() {
-            scratch.resize(MOST_DATAGRAM * arrival::BATCH, 0);
-        }
+    /// [`Conditioned::drain`], through `buffers`.
+    fn drain_into(
+        &self,
+        socket: &mio::net::UdpSocket,
+        buffers: &mut arrival::BatchBuffers,
+    ) -> io::Result<bool> {
         let mut took = false;
         let now = ttk_core::now();
-        let mut batch = [None; arrival::BATCH];
         loop {
             if self.full() {
                 // No room for a batch (each datagram perhaps twice): what is left stays in the
                 // kernel (the socket is not empty), rather than be taken and dropped.
                 return Ok(false);
             }
-            let taken = match arrival::recv_batch(socket, scratch, MOST_DATAGRAM, &mut batch, now) {
+            let taken = match arrival::recv_batch(socket, buffers, now) {
                 Ok(taken) => taken,
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock && took => return Ok(true),
                 Err(error) => return Err(error),
             };
             took = true;
-            for (k, received) in batch.iter().take(taken).enumerate() {
-                let Some(received) = received else { continue };
-                let data = &scratch[k * MOST_DATAGRAM..k * MOST_DATAGRAM + received.len];
+            for k in 0..taken {
+                let Some((data, received)) = buffers.datagram(k) else {
+                    continue;
+                };
                 // Its delay runs from when it came, however late the bot reads.
                 let fate = self.down.borrow_mut().fate(received.arrived, received.len);
                 let Fate::Delivered { first, second } = fate else {
@@ -356,6 +358,20 @@ impl Conditioned {
             }
         }
     }
+}
+
+/// `op`'s output if it comes by `at`, else `None` (at `at`): a [`ttk_core::timeout`] on a
+/// deadline, which spares reading the clock to turn it into a limit.
+async fn until<F: Future>(at: Instant, op: F) -> Option<F::Output> {
+    let mut op = std::pin::pin!(op);
+    let mut timer = std::pin::pin!(ttk_core::sleep_until(at));
+    std::future::poll_fn(|context| {
+        if let Poll::Ready(output) = op.as_mut().poll(context) {
+            return Poll::Ready(Some(output));
+        }
+        timer.as_mut().poll(context).map(|()| None)
+    })
+    .await
 }
 
 /// Sends one datagram on a non-blocking socket.
