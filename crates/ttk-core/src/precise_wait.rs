@@ -37,6 +37,20 @@ pub(crate) struct PreciseWait {
     armed: Option<u64>,
 }
 
+/// Says once per process that precise waits are off, and what that costs: a loop without them
+/// still runs, its timers up to a millisecond late while bots wait on I/O (epoll's whole
+/// milliseconds), which a user reading sub-millisecond latencies should know.
+#[cfg(target_os = "linux")]
+fn warn_once(error: &std::io::Error) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        eprintln!(
+            "warning: no timerfd for precise waits ({error}): timers may fire up to 1 ms late \
+             while bots wait on I/O"
+        );
+    });
+}
+
 impl PreciseWait {
     /// A timer registered with `registry` (`None` where the system has no timerfd).
     pub(crate) fn new(registry: &Registry) -> Option<PreciseWait> {
@@ -51,18 +65,20 @@ impl PreciseWait {
                 )
             };
             if fd < 0 {
+                warn_once(&std::io::Error::last_os_error());
                 return None;
             }
             // SAFETY: `fd` was just made and is owned by nothing else.
             let timer = unsafe { OwnedFd::from_raw_fd(fd) };
             let raw = timer.as_raw_fd();
-            registry
-                .register(
-                    &mut mio::unix::SourceFd(&raw),
-                    PRECISE_TOKEN,
-                    mio::Interest::READABLE,
-                )
-                .ok()?;
+            if let Err(error) = registry.register(
+                &mut mio::unix::SourceFd(&raw),
+                PRECISE_TOKEN,
+                mio::Interest::READABLE,
+            ) {
+                warn_once(&error);
+                return None;
+            }
             Some(PreciseWait {
                 timer,
                 base: Instant::now(),
