@@ -188,6 +188,28 @@ pub fn in_loop() -> bool {
     crate::context::try_with_loop(|_| ()).is_some()
 }
 
+/// The running loop's id, unique in the process (`None` outside a loop): state a transport
+/// keeps per thread, for the loop it runs on, tells that loop from a later one on the same
+/// thread by it (the clock and the timed actions of a loop end with its run).
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// #[bot(crate = ttk_core)]
+/// fn which(_cx: Cx, _id: usize) -> Option<u32> {
+///     ttk_core::io::loop_id()
+/// }
+///
+/// let (first, second) = (ttk_core::run(1, which)[0], ttk_core::run(1, which)[0]);
+/// assert!(first.is_some() && second.is_some());
+/// assert_ne!(first, second, "each run's loop is another");
+/// assert_eq!(ttk_core::io::loop_id(), None);
+/// ```
+pub fn loop_id() -> Option<u32> {
+    crate::context::try_with_loop(|state| state.id())
+}
+
 /// Runs `action` on the running loop once its clock reaches `at` (at once, in the loop's next
 /// wait, if `at` has passed), with no bot woken for it: for transports that act on their own
 /// later. Actions of one time run in the order asked. The loop's clock is virtual under a

@@ -34,7 +34,7 @@ use std::task::Poll;
 use mio::Token;
 use mio::event::Source;
 
-pub use crate::deferred::{bot_seed, in_loop, next_bot_seed, pending_actions, run_at};
+pub use crate::deferred::{bot_seed, in_loop, loop_id, next_bot_seed, pending_actions, run_at};
 pub use crate::extensions::extension;
 
 use crate::context::{self, with_loop};
