@@ -31,6 +31,7 @@ mod arrival;
 mod buffers;
 mod link;
 pub(crate) mod mix;
+mod outbox;
 mod profile;
 pub(crate) mod shared_io;
 pub(crate) mod tcp;

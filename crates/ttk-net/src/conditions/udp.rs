@@ -8,26 +8,23 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::io;
 use std::net::SocketAddr;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ttk_core::io::IoSource;
 
 use super::arrival;
 use super::buffers;
 use super::link::{Fate, Link};
+use super::outbox::{self, SendSide, send_one};
 use super::profile::NetProfile;
 
 /// The largest datagram read from the socket.
 const MOST_DATAGRAM: usize = 65_536;
-/// The most datagrams held each way, as netem's queue (`limit 1000`): past it, they are lost.
+/// The most datagrams held on their way in, as netem's queue (`limit 1000`): past it, they are
+/// lost (on their way out: [`outbox`]).
 const MOST_HELD: usize = 1_000;
-/// How long a send the socket refused (its buffer full) first waits before it is tried again;
-/// the wait doubles while it is refused, up to [`MOST_RETRY`].
-const RETRY: Duration = Duration::from_millis(1);
-/// The longest wait before a refused send is tried again.
-const MOST_RETRY: Duration = Duration::from_millis(100);
 
 /// A datagram held back, with when it goes on.
 struct Held {
@@ -59,24 +56,11 @@ impl Ord for Held {
     }
 }
 
-/// Datagrams on their way out, and when the loop is to send the next.
-#[derive(Default)]
-struct Outgoing {
-    held: BinaryHeap<Held>,
-    /// The time of the send asked of the loop, if one is pending: an action that finds another
-    /// time here was overtaken by an earlier one, and does nothing.
-    scheduled: Option<Instant>,
-    /// How long the next refused send waits (see [`RETRY`]).
-    retry: Duration,
-    /// When the latest of the held datagrams leaves (while any is held).
-    latest: Option<Instant>,
-}
-
 /// The conditions of one socket.
 pub(crate) struct Conditioned {
     up: RefCell<Link>,
     down: RefCell<Link>,
-    outgoing: Rc<RefCell<Outgoing>>,
+    sending: Rc<SendSide>,
     incoming: RefCell<BinaryHeap<Held>>,
     seq: Cell<u64>,
 }
@@ -90,7 +74,7 @@ thread_local! {
 impl std::fmt::Debug for Conditioned {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Conditioned")
-            .field("held_out", &self.outgoing.borrow().held.len())
+            .field("held_out_until", &self.sending.held_until())
             .field("held_in", &self.incoming.borrow().len())
             .finish()
     }
@@ -102,7 +86,7 @@ impl Conditioned {
         Conditioned {
             up: RefCell::new(Link::new(profile, true, seed)),
             down: RefCell::new(Link::new(profile, false, seed ^ 0x5DEE_CE66_D1CE_4E5B)),
-            outgoing: Rc::default(),
+            sending: Rc::default(),
             incoming: RefCell::default(),
             seq: Cell::new(0),
         }
@@ -132,7 +116,7 @@ impl Conditioned {
         for at in self.departures(now, buf.len()) {
             match at <= now {
                 true => _ = io.write_with(|socket| send_one(socket, buf, peer)).await?,
-                false => self.hold(io, at, buf, peer),
+                false => outbox::hold(&self.sending, io, at, buf, peer),
             }
         }
         Ok(buf.len())
@@ -150,7 +134,7 @@ impl Conditioned {
         for at in self.departures(now, buf.len()) {
             match at <= now {
                 true => _ = send_one(io.get_ref(), buf, peer)?,
-                false => self.hold(io, at, buf, peer),
+                false => outbox::hold(&self.sending, io, at, buf, peer),
             }
         }
         Ok(buf.len())
@@ -158,11 +142,7 @@ impl Conditioned {
 
     /// When the last datagram held back on its way out leaves (`None`: none is held).
     pub(crate) fn held_until(&self) -> Option<Instant> {
-        let outgoing = self.outgoing.borrow();
-        match outgoing.held.is_empty() {
-            true => None,
-            false => outgoing.latest,
-        }
+        self.sending.held_until()
     }
 
     /// When `len` bytes sent at `now` leave, through the link from the bot: none if lost,
@@ -173,36 +153,6 @@ impl Conditioned {
             Fate::Delivered { first, second } => (Some(first), second),
         };
         first.into_iter().chain(second)
-    }
-
-    /// Holds a copy of `buf` for the loop to send at `at`.
-    fn hold(
-        &self,
-        io: &Rc<IoSource<mio::net::UdpSocket>>,
-        at: Instant,
-        buf: &[u8],
-        peer: Option<SocketAddr>,
-    ) {
-        let mut outgoing = self.outgoing.borrow_mut();
-        if outgoing.held.len() >= MOST_HELD {
-            // A full queue drops what comes, as a router's does.
-            return;
-        }
-        if outgoing.held.is_empty() {
-            outgoing.latest = None;
-        }
-        outgoing.latest = Some(outgoing.latest.map_or(at, |latest| latest.max(at)));
-        outgoing.held.push(Held {
-            at,
-            seq: self.next_seq(),
-            peer,
-            data: buffers::copy_of(buf),
-        });
-        if outgoing.scheduled.is_none_or(|scheduled| at < scheduled) {
-            outgoing.scheduled = Some(at);
-            drop(outgoing);
-            schedule(at, Rc::downgrade(io), Rc::downgrade(&self.outgoing));
-        }
     }
 
     /// The next datagram due by `now`, if one is, into `buf` (truncated to it): its length and
@@ -372,78 +322,4 @@ async fn until<F: Future>(at: Instant, op: F) -> Option<F::Output> {
         timer.as_mut().poll(context).map(|()| None)
     })
     .await
-}
-
-/// Sends one datagram on a non-blocking socket.
-fn send_one(
-    socket: &mio::net::UdpSocket,
-    data: &[u8],
-    peer: Option<SocketAddr>,
-) -> io::Result<usize> {
-    match peer {
-        Some(peer) => socket.send_to(data, peer),
-        None => socket.send(data),
-    }
-}
-
-/// Asks the loop to send what is due of `outgoing` at `at`.
-fn schedule(
-    at: Instant,
-    io: Weak<IoSource<mio::net::UdpSocket>>,
-    outgoing: Weak<RefCell<Outgoing>>,
-) {
-    ttk_core::io::run_at(at, move || send_due(at, io, outgoing));
-}
-
-/// Sends what is due (if this action is still the one asked for, `at`); asks to be called
-/// again for the rest. A socket dropped meanwhile takes its datagrams with it, as a closed
-/// socket's queue goes.
-fn send_due(
-    at: Instant,
-    io: Weak<IoSource<mio::net::UdpSocket>>,
-    outgoing: Weak<RefCell<Outgoing>>,
-) {
-    let (Some(socket), Some(queue)) = (io.upgrade(), outgoing.upgrade()) else {
-        return;
-    };
-    let now = ttk_core::now();
-    let mut queue = queue.borrow_mut();
-    if queue.scheduled != Some(at) {
-        // Overtaken: the action asked for instead carries on.
-        return;
-    }
-    queue.scheduled = None;
-    let mut refused = false;
-    while queue.held.peek().is_some_and(|held| held.at <= now) {
-        let held = queue.held.peek().expect("peeked");
-        match send_one(socket.get_ref(), &held.data, held.peer) {
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                // The socket's buffer is full: this one stays first, and is tried again.
-                refused = true;
-                break;
-            }
-            // Sent, or refused for good (as the kernel drops a datagram it cannot route).
-            _ => {
-                if let Some(sent) = queue.held.pop() {
-                    buffers::give_back(sent.data);
-                }
-            }
-        }
-    }
-    let next = match refused {
-        true => {
-            let wait = queue.retry.max(RETRY);
-            queue.retry = (wait * 2).min(MOST_RETRY);
-            Some(now + wait)
-        }
-        false => {
-            queue.retry = RETRY;
-            queue.held.peek().map(|held| held.at)
-        }
-    };
-    if let Some(next) = next {
-        queue.scheduled = Some(next);
-        drop(queue);
-        schedule(next, io, outgoing);
-    }
 }
