@@ -3,46 +3,17 @@
 //! its delay is over, whatever its bot is doing then).
 
 use std::cell::RefCell;
-use std::cmp::Ordering;
-use std::collections::binary_heap::PeekMut;
-use std::collections::{BinaryHeap, VecDeque};
 use std::rc::Rc;
 use std::time::Instant;
 
 use crate::context::with_loop;
 use crate::feature::{Feature, Stage};
 use crate::loop_state::LoopState;
+use crate::time_queue::TimeQueue;
 use crate::timers::Nanos;
 
-/// One action and its time.
-struct Entry {
-    /// On the loop's clock.
-    at: Nanos,
-    /// Order among actions of one time: first asked, first run.
-    seq: u64,
-    action: Box<dyn FnOnce()>,
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-
-impl Eq for Entry {}
-
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Entry {
-    /// Reversed: the heap's top is the earliest.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
-}
+/// A timed action.
+type Action = Box<dyn FnOnce()>;
 
 /// A loop's pending actions.
 #[derive(Default)]
@@ -52,10 +23,10 @@ struct Deferred {
 
 #[derive(Default)]
 struct DeferredInner {
-    queue: Queue,
-    next_seq: u64,
+    /// By time on the loop's clock; actions of one time in the order asked.
+    queue: TimeQueue<Nanos, Action>,
     /// The due actions of a pass, kept between passes so that a pass allocates nothing.
-    due: Vec<Entry>,
+    due: Vec<Action>,
 }
 
 impl Deferred {
@@ -69,64 +40,8 @@ impl Deferred {
 
 impl Deferred {
     /// Asks for `action` at `at`.
-    fn push(&self, at: Nanos, action: Box<dyn FnOnce()>) {
-        let mut inner = self.inner.borrow_mut();
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
-        inner.queue.push(Entry { at, seq, action });
-    }
-}
-
-/// Actions in time order. Most come in it already (a link's fixed delay makes each held
-/// datagram due after the one before): those join a queue's end and leave its front, O(1)
-/// each, where a heap of a thousand would sift ten levels both ways; the others go to a heap.
-#[derive(Default)]
-struct Queue {
-    /// In order of (time, sequence), each no earlier than the one before.
-    in_order: VecDeque<Entry>,
-    /// Those that came earlier than the in-order queue's last.
-    heap: BinaryHeap<Entry>,
-}
-
-impl Queue {
-    fn push(&mut self, entry: Entry) {
-        // Sequences grow, so a time no earlier than the last's is a later (time, sequence).
-        match self.in_order.back() {
-            Some(last) if entry.at < last.at => self.heap.push(entry),
-            _ => self.in_order.push_back(entry),
-        }
-    }
-
-    /// The earliest action's time.
-    fn next_at(&self) -> Option<Nanos> {
-        match (self.in_order.front(), self.heap.peek()) {
-            (Some(a), Some(b)) => Some(a.at.min(b.at)),
-            (a, b) => a.or(b).map(|entry| entry.at),
-        }
-    }
-
-    /// The earliest action if it is due by `now`.
-    fn pop_due(&mut self, now: Nanos) -> Option<Entry> {
-        let from_heap = match (self.in_order.front(), self.heap.peek()) {
-            (Some(a), Some(b)) => (b.at, b.seq) < (a.at, a.seq),
-            (None, Some(_)) => true,
-            (_, None) => false,
-        };
-        match from_heap {
-            true => self
-                .heap
-                .peek_mut()
-                .filter(|entry| entry.at <= now)
-                .map(PeekMut::pop),
-            false => match self.in_order.front() {
-                Some(entry) if entry.at <= now => self.in_order.pop_front(),
-                _ => None,
-            },
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.in_order.len() + self.heap.len()
+    fn push(&self, at: Nanos, action: Action) {
+        self.inner.borrow_mut().queue.push(at, action);
     }
 }
 
@@ -135,15 +50,14 @@ impl Feature for Deferred {
         let mut due = {
             let mut inner = self.inner.borrow_mut();
             let mut due = std::mem::take(&mut inner.due);
-            while let Some(entry) = inner.queue.pop_due(now) {
-                due.push(entry);
+            while let Some((_, action)) = inner.queue.pop_due(now) {
+                due.push(action);
             }
             due
         };
         // Outside the borrow: an action may ask for another. One that panics is said and
         // dropped; the run and the other actions go on.
-        for entry in due.drain(..) {
-            let action = entry.action;
+        for action in due.drain(..) {
             if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(action)) {
                 let message = panic
                     .downcast_ref::<&str>()
@@ -188,28 +102,6 @@ pub fn in_loop() -> bool {
     crate::context::try_with_loop(|_| ()).is_some()
 }
 
-/// The running loop's id, unique in the process (`None` outside a loop): state a transport
-/// keeps per thread, for the loop it runs on, tells that loop from a later one on the same
-/// thread by it (the clock and the timed actions of a loop end with its run).
-///
-/// # Examples
-/// ```
-/// # use ttk_macros::bot;
-/// # use ttk_core::Cx;
-/// #[bot(crate = ttk_core)]
-/// fn which(_cx: Cx, _id: usize) -> Option<u32> {
-///     ttk_core::io::loop_id()
-/// }
-///
-/// let (first, second) = (ttk_core::run(1, which)[0], ttk_core::run(1, which)[0]);
-/// assert!(first.is_some() && second.is_some());
-/// assert_ne!(first, second, "each run's loop is another");
-/// assert_eq!(ttk_core::io::loop_id(), None);
-/// ```
-pub fn loop_id() -> Option<u32> {
-    crate::context::try_with_loop(|state| state.id())
-}
-
 /// Runs `action` on the running loop once its clock reaches `at` (at once, in the loop's next
 /// wait, if `at` has passed), with no bot woken for it: for transports that act on their own
 /// later. Actions of one time run in the order asked. The loop's clock is virtual under a
@@ -245,7 +137,7 @@ pub fn loop_id() -> Option<u32> {
 pub fn run_at(at: Instant, action: impl FnOnce() + 'static) {
     with_loop(|state| {
         let at = state.clock.since_start(at);
-        let mut action: Option<Box<dyn FnOnce()>> = Some(Box::new(action));
+        let mut action: Option<Action> = Some(Box::new(action));
         // Without an `Rc` of the feature when it is there already (every call but the first).
         let push = |deferred: &Deferred| deferred.push(at, action.take().expect("once"));
         if state.features().with::<Deferred, _>(push).is_none() {
@@ -365,42 +257,4 @@ pub fn next_bot_seed() -> u64 {
         *count - 1
     });
     bot_seed(taken)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(at: Nanos, seq: u64) -> Entry {
-        Entry {
-            at,
-            seq,
-            action: Box::new(|| {}),
-        }
-    }
-
-    #[test]
-    fn actions_leave_in_time_order_whichever_way_they_came() {
-        let mut queue = Queue::default();
-        // In order, then earlier ones, then ties with both sides, then a long in-order run.
-        let times = [10, 20, 30, 5, 25, 20, 30, 40, 15, 50, 60, 70];
-        for (seq, at) in times.into_iter().enumerate() {
-            queue.push(entry(at, seq as u64));
-        }
-        for seq in 0..10_000u64 {
-            queue.push(entry(100 + seq / 3, 100 + seq));
-        }
-        assert_eq!(queue.next_at(), Some(5));
-        assert!(queue.pop_due(4).is_none(), "nothing due before 5");
-        let mut order = Vec::new();
-        while let Some(entry) = queue.pop_due(Nanos::MAX) {
-            order.push((entry.at, entry.seq));
-        }
-        let mut sorted = order.clone();
-        sorted.sort();
-        assert_eq!(order, sorted);
-        assert_eq!(order.len(), times.len() + 10_000);
-        assert_eq!(queue.len(), 0);
-        assert_eq!(queue.next_at(), None);
-    }
 }

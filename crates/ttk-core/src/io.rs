@@ -34,8 +34,10 @@ use std::task::Poll;
 use mio::Token;
 use mio::event::Source;
 
-pub use crate::deferred::{bot_seed, in_loop, loop_id, next_bot_seed, pending_actions, run_at};
+pub use crate::deferred::{bot_seed, in_loop, next_bot_seed, pending_actions, run_at};
 pub use crate::extensions::extension;
+pub use crate::loop_local::loop_local;
+pub use crate::time_queue::TimeQueue;
 
 use crate::context::{self, with_loop};
 use crate::io_table::Direction;
