@@ -29,7 +29,8 @@ pub(crate) fn copy_of(data: &[u8]) -> Vec<u8> {
 /// Gives `buffer` back for reuse.
 pub(crate) fn give_back(buffer: Vec<u8>) {
     if buffer.capacity() <= KEPT_CAPACITY && buffer.capacity() >= 256 {
-        FREE.with(|free| {
+        // `try_with`: a buffer dropped while the thread exits is simply freed.
+        let _ = FREE.try_with(|free| {
             let mut free = free.borrow_mut();
             if free.len() < KEPT {
                 free.push(buffer);

@@ -4,31 +4,29 @@
 //! Each socket scheduling its own action per datagram cost an allocation and two heap
 //! operations per datagram, and touched the socket's own queue from the loop: more than a
 //! plain send costs. Here a held datagram joins the end of a queue (a link's fixed delay makes
-//! each due after the one before; those that are not go to a heap beside it), and the loop's
-//! action sends all that are due, whichever socket they are from, then asks for the next time.
+//! each due after the one before; see [`TimeQueue`]), and the loop's action sends all that are
+//! due, whichever socket they are from, then asks for the next time. The queue is the loop's
+//! ([`ttk_core::io::loop_local`]): what is still held when the run ends goes with it.
 //!
 //! Per socket, a [`SendSide`] keeps what the socket needs to know: how many of its datagrams
 //! are held (a full queue drops what comes, as netem's `limit`), when its last leaves
 //! ([`UdpSocket::held_until`](crate::UdpSocket::held_until)), and, while its buffer refuses
-//! sends, until when it waits: its datagrams due meanwhile wait behind the refused one, in
-//! order.
+//! sends, which datagram was refused: every other of the socket's datagrams that comes due
+//! meanwhile waits behind it, so they leave in the order they were sent.
 
 use std::cell::{Cell, RefCell};
-use std::cmp::Ordering;
-use std::collections::binary_heap::PeekMut;
-use std::collections::{BinaryHeap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
-use ttk_core::io::IoSource;
+use ttk_core::io::{IoSource, TimeQueue};
 
 use super::buffers;
 
-/// The most datagrams one socket holds on their way out, as netem's queue (`limit 1000`): past
-/// it, they are lost.
-const MOST_HELD: usize = 1_000;
+/// The most datagrams one socket holds each way, as netem's queue (`limit 1000`): past it,
+/// they are lost.
+pub(crate) const MOST_HELD: usize = 1_000;
 /// How long a send the socket refused (its buffer full) first waits before it is tried again;
 /// the wait doubles while it is refused, up to [`MOST_RETRY`].
 const RETRY: Duration = Duration::from_millis(1);
@@ -42,8 +40,9 @@ pub(crate) struct SendSide {
     held: Cell<usize>,
     /// When the latest of them leaves (while any is held).
     latest: Cell<Option<Instant>>,
-    /// While its buffer refuses sends: when the next try is.
-    blocked_until: Cell<Option<Instant>>,
+    /// While its buffer refuses sends: the refused datagram's number ([`Parcel::number`]) and
+    /// when it is tried again; it leaves first.
+    refused: Cell<Option<(u64, Instant)>>,
     /// How long the next refused send waits.
     retry: Cell<Duration>,
 }
@@ -52,6 +51,23 @@ impl SendSide {
     /// When the last of this socket's held datagrams leaves (`None`: none is held).
     pub(crate) fn held_until(&self) -> Option<Instant> {
         (self.held.get() > 0).then(|| self.latest.get()).flatten()
+    }
+
+    /// One of its datagrams waits again, until `until`.
+    fn delayed_to(&self, until: Instant) {
+        let latest = self.latest.get().map_or(until, |latest| latest.max(until));
+        self.latest.set(Some(latest));
+    }
+
+    /// Datagram `number` left: if it was the refused one, the others go on.
+    fn forget_refused(&self, number: u64) {
+        if self
+            .refused
+            .get()
+            .is_some_and(|(refused, _)| refused == number)
+        {
+            self.refused.set(None);
+        }
     }
 
     /// One of its datagrams left the queue (sent, or lost with its socket).
@@ -66,118 +82,54 @@ impl SendSide {
 
 /// A datagram held back.
 struct Parcel {
-    at: Instant,
-    seq: u64,
+    /// Its number among the loop's held datagrams: tells the refused one from the others.
+    number: u64,
+    /// Its socket's side of the queue.
     side: Rc<SendSide>,
+    /// Its socket (gone if the socket was dropped: the datagram goes with it).
     socket: Weak<IoSource<mio::net::UdpSocket>>,
     /// Where it goes (a send on a connected socket has none).
     peer: Option<SocketAddr>,
     data: Vec<u8>,
 }
 
-impl PartialEq for Parcel {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
+impl Drop for Parcel {
+    /// However it leaves — sent, refused for good, lost with its socket or with its run — its
+    /// socket counts it gone and its buffer is kept for another.
+    fn drop(&mut self) {
+        self.side.forget_refused(self.number);
+        self.side.left();
+        buffers::give_back(std::mem::take(&mut self.data));
     }
 }
 
-impl Eq for Parcel {}
-
-impl PartialOrd for Parcel {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Parcel {
-    /// Reversed: a heap's top is the earliest.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
-}
-
-/// The loop's held datagrams.
+/// The loop's held datagrams ([`ttk_core::io::loop_local`]).
 #[derive(Default)]
-struct Outbox {
-    /// The loop they are for: a later loop on this thread starts afresh (the earlier one's
-    /// action ended with its run).
-    loop_id: Option<u32>,
-    /// In order of (time, sequence).
-    in_order: VecDeque<Parcel>,
-    /// Those that came earlier than the in-order queue's last.
-    heap: BinaryHeap<Parcel>,
-    next_seq: u64,
-    /// The time of the action asked of the loop, if one is pending: an action that finds
-    /// another time here was overtaken by an earlier one, and does nothing.
+pub(crate) struct Outbox {
+    inner: RefCell<OutboxInner>,
+}
+
+#[derive(Default)]
+struct OutboxInner {
+    parcels: TimeQueue<Instant, Parcel>,
+    /// The number of the next datagram held.
+    next_number: u64,
+    /// The time of the pass asked of the loop, if one is pending: a pass that finds another
+    /// time here was overtaken by an earlier one, and does nothing.
     scheduled: Option<Instant>,
 }
 
-thread_local! {
-    static OUTBOX: RefCell<Outbox> = RefCell::default();
-}
-
-impl Outbox {
-    fn push(&mut self, at: Instant, parcel: impl FnOnce(u64) -> Parcel) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let parcel = parcel(seq);
-        match self.in_order.back() {
-            Some(last) if at < last.at => self.heap.push(parcel),
-            _ => self.in_order.push_back(parcel),
-        }
-    }
-
-    /// The earliest parcel's time.
-    fn next_at(&self) -> Option<Instant> {
-        match (self.in_order.front(), self.heap.peek()) {
-            (Some(a), Some(b)) => Some(a.at.min(b.at)),
-            (a, b) => a.or(b).map(|parcel| parcel.at),
-        }
-    }
-
-    /// The earliest parcel if it is due by `now`.
-    fn pop_due(&mut self, now: Instant) -> Option<Parcel> {
-        let from_heap = match (self.in_order.front(), self.heap.peek()) {
-            (Some(a), Some(b)) => (b.at, b.seq) < (a.at, a.seq),
-            (None, Some(_)) => true,
-            (_, None) => false,
-        };
-        match from_heap {
-            true => self
-                .heap
-                .peek_mut()
-                .filter(|parcel| parcel.at <= now)
-                .map(PeekMut::pop),
-            false => match self.in_order.front() {
-                Some(parcel) if parcel.at <= now => self.in_order.pop_front(),
-                _ => None,
-            },
-        }
-    }
-
-    /// Starts afresh if this is another loop than the one its parcels were for.
-    fn for_this_loop(&mut self) {
-        let current = ttk_core::io::loop_id();
-        if self.loop_id != current {
-            let left = std::mem::replace(
-                self,
-                Outbox {
-                    loop_id: current,
-                    ..Outbox::default()
-                },
-            );
-            // Their loop's run is over: they are lost, as a closed socket's queue is.
-            for parcel in left.in_order.into_iter().chain(left.heap) {
-                parcel.side.left();
-            }
-        }
-    }
-
-    /// Asks the loop for a pass at `at` unless one as early is pending.
-    fn schedule(&mut self, at: Instant) {
+impl OutboxInner {
+    /// Asks `outbox`'s loop for a pass at `at` unless one as early is pending.
+    fn schedule(&mut self, outbox: &Rc<Outbox>, at: Instant) {
         if self.scheduled.is_none_or(|scheduled| at < scheduled) {
             self.scheduled = Some(at);
-            ttk_core::io::run_at(at, move || OUTBOX.with(|outbox| send_due(outbox, at)));
+            let outbox = Rc::downgrade(outbox);
+            ttk_core::io::run_at(at, move || {
+                if let Some(outbox) = outbox.upgrade() {
+                    outbox.pass(at, send_one);
+                }
+            });
         }
     }
 }
@@ -191,81 +143,84 @@ pub(crate) fn hold(
     data: &[u8],
     peer: Option<SocketAddr>,
 ) {
+    let Some(outbox) = ttk_core::io::loop_local::<Outbox>() else {
+        // No loop runs: nothing would send it, as no loop would have sent it plain.
+        return;
+    };
     if side.held.get() >= MOST_HELD {
         // A full queue drops what comes, as a router's does.
         return;
     }
     side.held.set(side.held.get() + 1);
-    side.latest
-        .set(Some(side.latest.get().map_or(at, |latest| latest.max(at))));
-    OUTBOX.with(|outbox| {
-        let mut outbox = outbox.borrow_mut();
-        outbox.for_this_loop();
-        outbox.push(at, |seq| Parcel {
-            at,
-            seq,
+    side.delayed_to(at);
+    let mut inner = outbox.inner.borrow_mut();
+    let number = inner.next_number;
+    inner.next_number += 1;
+    inner.parcels.push(
+        at,
+        Parcel {
+            number,
             side: Rc::clone(side),
             socket: Rc::downgrade(socket),
             peer,
             data: buffers::copy_of(data),
-        });
-        outbox.schedule(at);
-    });
+        },
+    );
+    inner.schedule(&outbox, at);
 }
 
-/// The loop's pass at `at`: sends what is due (if this pass is still the one asked for), then
-/// asks for the next. A parcel whose socket was dropped meanwhile goes with it, as a closed
-/// socket's queue does.
-fn send_due(outbox: &RefCell<Outbox>, at: Instant) {
-    let mut outbox = outbox.borrow_mut();
-    if outbox.loop_id != ttk_core::io::loop_id() || outbox.scheduled != Some(at) {
-        // Overtaken by an earlier pass, or left from another loop.
-        return;
-    }
-    outbox.scheduled = None;
-    let now = ttk_core::now();
-    while let Some(parcel) = outbox.pop_due(now) {
-        let blocked_until = parcel.side.blocked_until.get().filter(|until| *until > now);
-        if let Some(until) = blocked_until {
-            // Behind a refused one of its socket: waits with it, in order.
-            outbox.push(until, |seq| Parcel {
-                at: until,
-                seq,
-                ..parcel
-            });
-            continue;
+impl Outbox {
+    /// The loop's pass at `at`: sends what is due through `send` (if this pass is still the one
+    /// asked for), then asks for the next.
+    fn pass(
+        self: &Rc<Self>,
+        at: Instant,
+        mut send: impl FnMut(&mio::net::UdpSocket, &[u8], Option<SocketAddr>) -> io::Result<usize>,
+    ) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.scheduled != Some(at) {
+            // Overtaken by an earlier pass.
+            return;
         }
-        let Some(socket) = parcel.socket.upgrade() else {
-            parcel.side.left();
-            buffers::give_back(parcel.data);
-            continue;
-        };
-        match send_one(socket.get_ref(), &parcel.data, parcel.peer) {
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                // The socket's buffer is full: this one stays first, and is tried again.
-                let side = &parcel.side;
-                let wait = side.retry.get().max(RETRY);
-                side.retry.set((wait * 2).min(MOST_RETRY));
-                let until = now + wait;
-                side.blocked_until.set(Some(until));
-                outbox.push(until, |seq| Parcel {
-                    at: until,
-                    seq,
-                    ..parcel
-                });
+        inner.scheduled = None;
+        let now = ttk_core::now();
+        while let Some((due, parcel)) = inner.parcels.pop_due(now) {
+            let side = Rc::clone(&parcel.side);
+            let Some(socket) = parcel.socket.upgrade() else {
+                // Lost with its socket, as a closed socket's queue is.
+                drop(parcel);
+                continue;
+            };
+            if let Some((refused, retry_at)) = side.refused.get()
+                && refused != parcel.number
+            {
+                // Behind its socket's refused datagram: waits until that one has left. Pushed
+                // again at that one's time (or its own, if later), it comes after it.
+                let until = retry_at.max(due);
+                side.delayed_to(until);
+                inner.parcels.push(until, parcel);
+                continue;
             }
-            // Sent, or refused for good (as the kernel drops a datagram it cannot route).
-            _ => {
-                let side = &parcel.side;
-                side.retry.set(RETRY);
-                side.blocked_until.set(None);
-                side.left();
-                buffers::give_back(parcel.data);
+            match send(socket.get_ref(), &parcel.data, parcel.peer) {
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    // The socket's buffer is full: this one stays first, and is tried again.
+                    let wait = side.retry.get().max(RETRY);
+                    side.retry.set((wait * 2).min(MOST_RETRY));
+                    let until = now + wait;
+                    side.refused.set(Some((parcel.number, until)));
+                    side.delayed_to(until);
+                    inner.parcels.push(until, parcel);
+                }
+                // Sent, or refused for good (as the kernel drops a datagram it cannot route).
+                _ => {
+                    side.retry.set(RETRY);
+                    drop(parcel);
+                }
             }
         }
-    }
-    if let Some(next) = outbox.next_at() {
-        outbox.schedule(next);
+        if let Some(next) = inner.parcels.next_at() {
+            inner.schedule(self, next);
+        }
     }
 }
 
@@ -278,5 +233,142 @@ pub(crate) fn send_one(
     match peer {
         Some(peer) => socket.send_to(data, peer),
         None => socket.send(data),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ttk_core::Cx;
+    use ttk_macros::bot;
+
+    /// A UDP socket of the running loop, and an address to send to.
+    fn socket() -> (Rc<IoSource<mio::net::UdpSocket>>, SocketAddr) {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let to = socket.local_addr().unwrap();
+        let socket = IoSource::new(mio::net::UdpSocket::from_std(socket)).unwrap();
+        (Rc::new(socket), to)
+    }
+
+    /// The loop's pass asked for, run now (rather than by the loop) through `send`.
+    fn pass_now(
+        send: impl FnMut(&mio::net::UdpSocket, &[u8], Option<SocketAddr>) -> io::Result<usize>,
+    ) {
+        let outbox = ttk_core::io::loop_local::<Outbox>().unwrap();
+        let at = outbox
+            .inner
+            .borrow()
+            .scheduled
+            .expect("a pass is asked for");
+        outbox.pass(at, send);
+    }
+
+    /// Holds ten numbered datagrams 100 µs apart; a pass 300 µs in has the first refused by a
+    /// full buffer; the next pass comes late, after the refused one's retry time and after
+    /// every datagram's own. Returns the order they left in, and what `held_until` said in
+    /// between and after.
+    #[bot(crate = ttk_core)]
+    fn refused_then_late(_cx: Cx, _id: usize) -> (Vec<u8>, Option<Duration>, Option<Instant>) {
+        let (socket, to) = socket();
+        let side = Rc::new(SendSide::default());
+        let base = ttk_core::now();
+        for k in 0..10u8 {
+            let at = base + Duration::from_micros(100 * u64::from(k));
+            hold(&side, &socket, at, &[k], Some(to));
+        }
+        let mut sent = Vec::new();
+        let mut refusals = 1;
+        let mut send = |_: &mio::net::UdpSocket, data: &[u8], _: Option<SocketAddr>| {
+            if refusals > 0 {
+                refusals -= 1;
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            sent.push(data[0]);
+            Ok(data.len())
+        };
+        std::thread::sleep(Duration::from_micros(300));
+        pass_now(&mut send);
+        // The refused one waits a millisecond; what came due meanwhile waits behind it.
+        let waiting = side.held_until().map(|until| until - base);
+        std::thread::sleep(Duration::from_millis(5));
+        pass_now(&mut send);
+        (sent, waiting, side.held_until())
+    }
+
+    #[test]
+    fn a_socket_s_datagrams_leave_in_order_behind_one_its_buffer_refused() {
+        let (sent, waiting, after) = ttk_core::run(1, refused_then_late).remove(0);
+        assert_eq!(sent, (0..10).collect::<Vec<u8>>());
+        // Held until at least the refused one's retry, a millisecond after the first pass.
+        assert!(
+            waiting.is_some_and(|until| until >= Duration::from_micros(1_300)),
+            "{waiting:?}"
+        );
+        assert_eq!(after, None, "nothing left held");
+    }
+
+    /// Holds three datagrams, then drops the socket before they are due.
+    #[bot(crate = ttk_core)]
+    fn dropped_socket(_cx: Cx, _id: usize) -> (usize, Option<Instant>, usize) {
+        let (socket, to) = socket();
+        let side = Rc::new(SendSide::default());
+        let at = ttk_core::now();
+        for k in 0..3u8 {
+            hold(&side, &socket, at, &[k], Some(to));
+        }
+        drop(socket);
+        let mut sent = 0;
+        pass_now(|_, _, _| {
+            sent += 1;
+            Ok(1)
+        });
+        let outbox = ttk_core::io::loop_local::<Outbox>().unwrap();
+        let left = outbox.inner.borrow().parcels.len();
+        (sent, side.held_until(), left)
+    }
+
+    #[test]
+    fn a_dropped_socket_takes_its_held_datagrams_with_it() {
+        assert_eq!(ttk_core::run(1, dropped_socket), [(0, None, 0)]);
+    }
+
+    /// Holds a datagram an hour away and ends: its run ends with it held.
+    #[bot(crate = ttk_core)]
+    fn held_at_the_end(_cx: Cx, _id: usize, side: Rc<SendSide>) -> usize {
+        let (socket, to) = socket();
+        hold(
+            &side,
+            &socket,
+            ttk_core::now() + Duration::from_secs(3_600),
+            b"late",
+            Some(to),
+        );
+        side.held.get()
+    }
+
+    /// How many datagrams the loop holds.
+    #[bot(crate = ttk_core)]
+    fn held_now(_cx: Cx, _id: usize) -> usize {
+        ttk_core::io::loop_local::<Outbox>()
+            .unwrap()
+            .inner
+            .borrow()
+            .parcels
+            .len()
+    }
+
+    #[test]
+    fn what_a_run_still_holds_when_it_ends_goes_with_it() {
+        let side = Rc::new(SendSide::default());
+        let kept = Rc::clone(&side);
+        let held = ttk_core::run(1, move |cx, id| held_at_the_end(cx, id, Rc::clone(&kept)));
+        assert_eq!(held, [1]);
+        assert_eq!(side.held_until(), None, "its socket counts it gone");
+        assert_eq!(
+            ttk_core::run(1, held_now),
+            [0],
+            "the next run starts afresh"
+        );
     }
 }

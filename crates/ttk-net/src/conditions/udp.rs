@@ -17,14 +17,11 @@ use ttk_core::io::IoSource;
 use super::arrival;
 use super::buffers;
 use super::link::{Fate, Link};
-use super::outbox::{self, SendSide, send_one};
+use super::outbox::{self, MOST_HELD, SendSide, send_one};
 use super::profile::NetProfile;
 
 /// The largest datagram read from the socket.
 const MOST_DATAGRAM: usize = 65_536;
-/// The most datagrams held on their way in, as netem's queue (`limit 1000`): past it, they are
-/// lost (on their way out: [`outbox`]).
-const MOST_HELD: usize = 1_000;
 
 /// A datagram held back, with when it goes on.
 struct Held {
@@ -184,8 +181,8 @@ impl Conditioned {
         buf: &mut [u8],
     ) -> io::Result<(usize, SocketAddr)> {
         loop {
-            // The clock is read only when something is held: a bot waiting on an empty link
-            // costs what a plain receive does.
+            // The clock is read only when something is held or comes in (to stamp it): a bot
+            // waiting on an empty link reads it no more than a plain receive does.
             let earliest = self.incoming.borrow().peek().map(|held| held.at);
             if earliest.is_some()
                 && let Some(received) = self.pop_due(buf, ttk_core::now())
@@ -267,14 +264,13 @@ impl Conditioned {
         buffers: &mut arrival::BatchBuffers,
     ) -> io::Result<bool> {
         let mut took = false;
-        let now = ttk_core::now();
         loop {
             if self.full() {
                 // No room for a batch (each datagram perhaps twice): what is left stays in the
                 // kernel (the socket is not empty), rather than be taken and dropped.
                 return Ok(false);
             }
-            let taken = match arrival::recv_batch(socket, buffers, now) {
+            let taken = match arrival::recv_batch(socket, buffers, ttk_core::now) {
                 Ok(taken) => taken,
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock && took => return Ok(true),
                 Err(error) => return Err(error),
