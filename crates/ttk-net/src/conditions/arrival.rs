@@ -45,7 +45,7 @@ pub(crate) struct Received {
 /// What [`recv_batch`] reads into, kept from call to call (one per thread): the datagrams'
 /// buffers and, on Linux, the senders' addresses, the control messages and the headers
 /// `recvmmsg` fills. Made afresh per call they cost more than the conditions' own work: some
-/// 2 KiB zeroed and copied for each datagram received.
+/// 2 KiB zeroed and copied per call (per datagram, when they come one at a time).
 pub(crate) struct BatchBuffers {
     /// [`BATCH`] buffers of `slot_len` bytes, end to end.
     slots: Vec<u8>,
@@ -100,14 +100,16 @@ impl BatchBuffers {
 }
 
 /// Receives up to [`BATCH`] datagrams in one call into `buffers` (then read with
-/// [`BatchBuffers::datagram`]): how many came. Fewer than [`BATCH`] means the socket had no
-/// more, which spares the call that would find it empty.
+/// [`BatchBuffers::datagram`]): how many came, their arrivals on the clock `now` reads (read
+/// only if one came, beside the real clock its stamps are moved from). Fewer than [`BATCH`]
+/// means the socket had no more, which spares the call that would find it empty.
 #[cfg(target_os = "linux")]
 pub(crate) fn recv_batch(
     socket: &mio::net::UdpSocket,
     buffers: &mut BatchBuffers,
-    now: Instant,
+    now: fn() -> Instant,
 ) -> io::Result<usize> {
+    debug_assert_eq!(buffers.slots.len(), buffers.slot_len * BATCH);
     let BatchBuffers {
         slots,
         slot_len,
@@ -137,7 +139,7 @@ pub(crate) fn recv_batch(
         header.msg_flags = 0;
     }
     // SAFETY: the BATCH headers point at live buffers of `buffers` (`storages`, `iovs` over
-    // `slots`, `controls`), set just above with their lengths; the kernel writes within them
+    // `slots`, which `new` made BATCH slots long, `controls`), set just above with their lengths; the kernel writes within them
     // and sets each `msg_len`; no timeout is passed (null); the socket is open for the call.
     let taken = unsafe {
         libc::recvmmsg(
@@ -152,12 +154,13 @@ pub(crate) fn recv_batch(
         return Err(io::Error::last_os_error());
     }
     let taken = taken as usize;
-    let real_now = SystemTime::now();
+    let (real_now, now) = (SystemTime::now(), now());
     for k in 0..taken {
         let header = &messages[k].msg_hdr;
-        received[k] = Some(Received {
+        // A sender of no IP family loses its own datagram, not the batch the kernel handed over.
+        received[k] = sender(&storages[k], header.msg_namelen).map(|from| Received {
             len: messages[k].msg_len as usize,
-            from: sender(&storages[k], header.msg_namelen)?,
+            from,
             arrived: arrival(&controls[k], header.msg_controllen as _, real_now, now),
         });
     }
@@ -171,7 +174,7 @@ pub(crate) fn recv_batch(
 pub(crate) fn recv_batch(
     socket: &mio::net::UdpSocket,
     buffers: &mut BatchBuffers,
-    now: Instant,
+    now: fn() -> Instant,
 ) -> io::Result<usize> {
     let mut taken = 0;
     buffers.taken = 0;
@@ -186,7 +189,7 @@ pub(crate) fn recv_batch(
                 buffers.received[k] = Some(Received {
                     len,
                     from,
-                    arrived: now,
+                    arrived: now(),
                 });
                 taken += 1;
             }
@@ -258,9 +261,9 @@ fn arrival(control: &[u64; 8], len: usize, real_now: SystemTime, now: Instant) -
         .unwrap_or(now)
 }
 
-/// The sender's address, from what `recvmsg` wrote.
+/// The sender's address, from what `recvmsg` wrote (`None` for no IP address).
 #[cfg(target_os = "linux")]
-fn sender(storage: &libc::sockaddr_storage, _len: libc::socklen_t) -> io::Result<SocketAddr> {
+fn sender(storage: &libc::sockaddr_storage, _len: libc::socklen_t) -> Option<SocketAddr> {
     use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV6};
     match libc::c_int::from(storage.ss_family) {
         libc::AF_INET => {
@@ -269,24 +272,21 @@ fn sender(storage: &libc::sockaddr_storage, _len: libc::socklen_t) -> io::Result
             let v4 =
                 unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
             let ip = Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr));
-            Ok(SocketAddr::from((ip, u16::from_be(v4.sin_port))))
+            Some(SocketAddr::from((ip, u16::from_be(v4.sin_port))))
         }
         libc::AF_INET6 => {
             // SAFETY: as above, for a sockaddr_in6.
             let v6 = unsafe {
                 &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
             };
-            Ok(SocketAddr::V6(SocketAddrV6::new(
+            Some(SocketAddr::V6(SocketAddrV6::new(
                 Ipv6Addr::from(v6.sin6_addr.s6_addr),
                 u16::from_be(v6.sin6_port),
                 v6.sin6_flowinfo,
                 v6.sin6_scope_id,
             )))
         }
-        _ => Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "a datagram from no IP address",
-        )),
+        _ => None,
     }
 }
 
@@ -342,7 +342,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(100));
         let mut buffers = BatchBuffers::new(64);
         let now = Instant::now();
-        let taken = recv_batch(&receiver, &mut buffers, now).unwrap();
+        let taken = recv_batch(&receiver, &mut buffers, Instant::now).unwrap();
         assert_eq!(taken, 1);
         let (data, received) = buffers.datagram(0).unwrap();
         assert_eq!(
@@ -353,7 +353,7 @@ mod tests {
         let after_send = received.arrived.saturating_duration_since(sent);
         assert!(after_send < Duration::from_millis(20), "{after_send:?}");
         assert!(now - received.arrived >= Duration::from_millis(80));
-        let error = recv_batch(&receiver, &mut buffers, now).unwrap_err();
+        let error = recv_batch(&receiver, &mut buffers, Instant::now).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
     }
 
@@ -369,12 +369,17 @@ mod tests {
                 .unwrap();
         }
         let mut buffers = BatchBuffers::new(64);
-        let now = Instant::now();
-        assert_eq!(recv_batch(&receiver, &mut buffers, now).unwrap(), BATCH);
+        assert_eq!(
+            recv_batch(&receiver, &mut buffers, Instant::now).unwrap(),
+            BATCH
+        );
         for k in 0..BATCH {
             assert_eq!(buffers.datagram(k).unwrap().0, &[k as u8; 3]);
         }
-        assert_eq!(recv_batch(&receiver, &mut buffers, now).unwrap(), 2);
+        assert_eq!(
+            recv_batch(&receiver, &mut buffers, Instant::now).unwrap(),
+            2
+        );
         for k in 0..2 {
             assert_eq!(buffers.datagram(k).unwrap().0, &[k as u8 + 8; 3]);
         }
