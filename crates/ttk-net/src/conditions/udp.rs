@@ -3,16 +3,14 @@
 //! the bot is doing); datagrams received go through the link to it (lost, duplicated, held
 //! until due before the bot sees them).
 
-use std::cell::{Cell, RefCell};
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Instant;
 
-use ttk_core::io::IoSource;
+use ttk_core::io::{IoSource, TimeQueue};
 
 use super::arrival;
 use super::buffers;
@@ -23,34 +21,11 @@ use super::profile::NetProfile;
 /// The largest datagram read from the socket.
 const MOST_DATAGRAM: usize = 65_536;
 
-/// A datagram held back, with when it goes on.
-struct Held {
-    at: Instant,
-    seq: u64,
-    /// Where it goes (a send on a connected socket has none) or where it came from.
-    peer: Option<SocketAddr>,
+/// A datagram held on its way in, until due.
+struct Arrived {
+    /// Where it came from.
+    from: SocketAddr,
     data: Vec<u8>,
-}
-
-impl PartialEq for Held {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-
-impl Eq for Held {}
-
-impl PartialOrd for Held {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Held {
-    /// Reversed: a heap's top is the earliest.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
 }
 
 /// The conditions of one socket.
@@ -58,8 +33,7 @@ pub(crate) struct Conditioned {
     up: RefCell<Link>,
     down: RefCell<Link>,
     sending: Rc<SendSide>,
-    incoming: RefCell<BinaryHeap<Held>>,
-    seq: Cell<u64>,
+    incoming: RefCell<TimeQueue<Instant, Arrived>>,
 }
 
 thread_local! {
@@ -85,7 +59,6 @@ impl Conditioned {
             down: RefCell::new(Link::new(profile, false, seed ^ 0x5DEE_CE66_D1CE_4E5B)),
             sending: Rc::default(),
             incoming: RefCell::default(),
-            seq: Cell::new(0),
         }
     }
 
@@ -93,12 +66,6 @@ impl Conditioned {
     pub(crate) fn set_profile(&self, profile: &NetProfile, seed: u64) {
         *self.up.borrow_mut() = Link::new(profile, true, seed);
         *self.down.borrow_mut() = Link::new(profile, false, seed ^ 0x5DEE_CE66_D1CE_4E5B);
-    }
-
-    fn next_seq(&self) -> u64 {
-        let seq = self.seq.get();
-        self.seq.set(seq + 1);
-        seq
     }
 
     /// Sends `buf` (to `peer`, or to the connected peer) through the link from the bot: what
@@ -155,16 +122,11 @@ impl Conditioned {
     /// The next datagram due by `now`, if one is, into `buf` (truncated to it): its length and
     /// sender.
     fn pop_due(&self, buf: &mut [u8], now: Instant) -> Option<(usize, SocketAddr)> {
-        let mut incoming = self.incoming.borrow_mut();
-        if incoming.peek().is_none_or(|held| held.at > now) {
-            return None;
-        }
-        let held = incoming.pop().expect("peeked");
-        let n = held.data.len().min(buf.len());
-        buf[..n].copy_from_slice(&held.data[..n]);
-        let from = held.peer.expect("received datagrams have a sender");
-        buffers::give_back(held.data);
-        Some((n, from))
+        let (_, arrived) = self.incoming.borrow_mut().pop_due(now)?;
+        let n = arrived.data.len().min(buf.len());
+        buf[..n].copy_from_slice(&arrived.data[..n]);
+        buffers::give_back(arrived.data);
+        Some((n, arrived.from))
     }
 
     /// Whether the held datagrams leave no room for another batch from the kernel.
@@ -183,7 +145,7 @@ impl Conditioned {
         loop {
             // The clock is read only when something is held or comes in (to stamp it): a bot
             // waiting on an empty link reads it no more than a plain receive does.
-            let earliest = self.incoming.borrow().peek().map(|held| held.at);
+            let earliest = self.incoming.borrow().next_at();
             if earliest.is_some()
                 && let Some(received) = self.pop_due(buf, ttk_core::now())
             {
@@ -239,7 +201,7 @@ impl Conditioned {
     /// After [`Conditioned::try_recv`] said `WouldBlock`: waits until a datagram may be due —
     /// the earliest held one's time, or the socket's next datagram.
     pub(crate) async fn readable(&self, io: &IoSource<mio::net::UdpSocket>) {
-        let earliest = self.incoming.borrow().peek().map(|held| held.at);
+        let earliest = self.incoming.borrow().next_at();
         match earliest {
             None => io.readable().await,
             Some(at) => _ = until(at, io.readable()).await,
@@ -290,12 +252,14 @@ impl Conditioned {
                     if incoming.len() >= MOST_HELD {
                         break;
                     }
-                    incoming.push(Held {
+                    let data = buffers::copy_of(data);
+                    incoming.push(
                         at,
-                        seq: self.next_seq(),
-                        peer: Some(received.from),
-                        data: buffers::copy_of(data),
-                    });
+                        Arrived {
+                            from: received.from,
+                            data,
+                        },
+                    );
                 }
             }
             if taken < arrival::BATCH {
