@@ -45,6 +45,9 @@ pub(crate) struct SendSide {
     refused: Cell<Option<(u64, Instant)>>,
     /// How long the next refused send waits.
     retry: Cell<Duration>,
+    /// The queue its datagrams went to last: found again without a lookup while its run lasts
+    /// (the queue goes with the run, and then this no longer upgrades).
+    outbox: RefCell<Weak<Outbox>>,
 }
 
 impl SendSide {
@@ -143,7 +146,12 @@ pub(crate) fn hold(
     data: &[u8],
     peer: Option<SocketAddr>,
 ) {
-    let Some(outbox) = ttk_core::io::loop_local::<Outbox>() else {
+    let cached = side.outbox.borrow().upgrade();
+    let Some(outbox) = cached.or_else(|| {
+        let outbox = ttk_core::io::loop_local::<Outbox>()?;
+        *side.outbox.borrow_mut() = Rc::downgrade(&outbox);
+        Some(outbox)
+    }) else {
         // No loop runs: nothing would send it, as no loop would have sent it plain.
         return;
     };
