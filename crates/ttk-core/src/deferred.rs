@@ -27,6 +27,8 @@ struct DeferredInner {
     queue: TimeQueue<Nanos, Action>,
     /// The due actions of a pass, kept between passes so that a pass allocates nothing.
     due: Vec<Action>,
+    /// What runs when the run ends ([`at_run_end`]).
+    at_end: Vec<Action>,
 }
 
 impl Deferred {
@@ -58,14 +60,7 @@ impl Feature for Deferred {
         // Outside the borrow: an action may ask for another. One that panics is said and
         // dropped; the run and the other actions go on.
         for action in due.drain(..) {
-            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(action)) {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|text| (*text).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                eprintln!("warning: a timed action (ttk_core::io::run_at) panicked: {message}");
-            }
+            run_caught(action, "a timed action (ttk_core::io::run_at)");
         }
         let mut inner = self.inner.borrow_mut();
         if inner.due.capacity() < due.capacity() {
@@ -76,9 +71,46 @@ impl Feature for Deferred {
         }
     }
 
+    fn run_ended(&self, _state: &LoopState) {
+        // An action may ask for another; a few rounds, not forever.
+        for _ in 0..END_ROUNDS {
+            let actions = std::mem::take(&mut self.inner.borrow_mut().at_end);
+            if actions.is_empty() {
+                break;
+            }
+            for action in actions {
+                run_caught(
+                    action,
+                    "an action at the run's end (ttk_core::io::at_run_end)",
+                );
+            }
+        }
+    }
+
     fn release(&self) {
-        let dropped = std::mem::take(&mut self.inner.borrow_mut().queue);
+        let mut inner = self.inner.borrow_mut();
+        let dropped = (
+            std::mem::take(&mut inner.queue),
+            std::mem::take(&mut inner.at_end),
+        );
+        drop(inner);
         drop(dropped);
+    }
+}
+
+/// Rounds of [`at_run_end`] actions asked by those of the round before.
+const END_ROUNDS: usize = 4;
+
+/// Runs `action`; one that panics is said (as `what`) and dropped: the run and the other
+/// actions go on.
+fn run_caught(action: Action, what: &str) {
+    if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(action)) {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("warning: {what} panicked: {message}");
     }
 }
 
@@ -144,6 +176,41 @@ pub fn run_at(at: Instant, action: impl FnOnce() + 'static) {
             Deferred::of(state).push(at, action.take().expect("not pushed"));
         }
         state.wake_features_at(at);
+    });
+}
+
+/// Runs `action` when the running loop's run ends — every bot done or stopped — before what
+/// the run holds is released: a transport's last word, such as a close that an emulated link
+/// still holds back, sent at once rather than lost. Outside a running loop it is dropped.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// #[bot(crate = ttk_core)]
+/// fn last_word(_cx: Cx, _id: usize, said: Rc<Cell<bool>>) -> bool {
+///     let later = Rc::clone(&said);
+///     ttk_core::io::at_run_end(move || later.set(true));
+///     said.get()
+/// }
+///
+/// let said = Rc::new(Cell::new(false));
+/// let during = ttk_core::run(1, {
+///     let said = Rc::clone(&said);
+///     move |cx, id| last_word(cx, id, Rc::clone(&said))
+/// });
+/// assert_eq!((during, said.get()), (vec![false], true));
+/// ```
+pub fn at_run_end(action: impl FnOnce() + 'static) {
+    crate::context::try_with_loop(|state| {
+        Deferred::of(state)
+            .inner
+            .borrow_mut()
+            .at_end
+            .push(Box::new(action));
     });
 }
 

@@ -34,7 +34,7 @@ use std::task::Poll;
 use mio::Token;
 use mio::event::Source;
 
-pub use crate::deferred::{bot_seed, in_loop, next_bot_seed, pending_actions, run_at};
+pub use crate::deferred::{at_run_end, bot_seed, in_loop, next_bot_seed, pending_actions, run_at};
 pub use crate::extensions::extension;
 pub use crate::loop_local::loop_local;
 pub use crate::time_queue::TimeQueue;

@@ -148,6 +148,20 @@ impl<K: Ord + Copy, T> TimeQueue<K, T> {
         Some((entry.at, entry.item))
     }
 
+    /// The earliest item and its time, due or not.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut queue = ttk_core::io::TimeQueue::default();
+    /// queue.push(9u64, 'b');
+    /// queue.push(8, 'a');
+    /// assert_eq!(queue.pop_next(), Some((8, 'a')));
+    /// ```
+    pub fn pop_next(&mut self) -> Option<(K, T)> {
+        let at = self.next_at()?;
+        self.pop_due(at)
+    }
+
     /// How many items it holds.
     ///
     /// # Examples

@@ -494,3 +494,51 @@ fn a_close_right_after_writes_leaves_behind_them_through_a_slow_link() {
         "{counts:?}"
     );
 }
+
+#[test]
+fn a_close_the_link_still_holds_when_the_run_ends_leaves_then() {
+    let Some(server) = Aioquic::start(ALPN, "", Certificate::Good) else {
+        return;
+    };
+    /// Writes, closes and ends at once: the run ends while the link (30 ms each way) still
+    /// holds the stream's datagrams and the close behind them.
+    #[bot(crate = ttk_core)]
+    fn last(
+        _cx: Cx,
+        _id: usize,
+        addr: std::net::SocketAddr,
+        connector: QuicConnector,
+    ) -> io::Result<()> {
+        let mut socket = UdpSocket::bind("127.0.0.1:0")?;
+        socket.set_conditions(&"delay=30ms".parse().unwrap());
+        let connection = ttk_core::yield_!(QuicConnection::connect_on(
+            socket,
+            addr,
+            "localhost",
+            &connector
+        ))?;
+        let mut stream = ttk_core::yield_!(connection.open_uni())?;
+        ttk_core::yield_!(stream.write_all(&[5; 3_000]))?;
+        stream.finish()?;
+        drop(stream);
+        // A little later (the stream's datagrams are in the link, due before the close).
+        ttk_core::yield_!(connection.sleep(Duration::from_millis(5)))?;
+        ttk_core::yield_!(connection.close(7, b"bye"));
+        Ok(())
+    }
+    let bots = 4;
+    run_bots(&server, bots, last);
+    let counts = server.finish();
+    // Sent at once when the run ended, in order: the server read each stream whole, then the
+    // close with the bot's code (not its own idle timeout).
+    assert_eq!(
+        counts.get("closed_with_7"),
+        Some(&(bots as u64)),
+        "{counts:?}"
+    );
+    assert_eq!(
+        counts.get("uni_bytes"),
+        Some(&(bots as u64 * 3_000)),
+        "{counts:?}"
+    );
+}

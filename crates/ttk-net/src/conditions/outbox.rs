@@ -6,7 +6,8 @@
 //! plain send costs. Here a held datagram joins the end of a queue (a link's fixed delay makes
 //! each due after the one before; see [`TimeQueue`]), and the loop's action sends all that are
 //! due, whichever socket they are from, then asks for the next time. The queue is the loop's
-//! ([`ttk_core::io::loop_local`]): what is still held when the run ends goes with it.
+//! ([`ttk_core::io::loop_local`]). When the run ends, what is still held for a socket still
+//! open is sent at once ([`ttk_core::io::at_run_end`]); the rest goes with the run.
 //!
 //! Per socket, a [`SendSide`] keeps what the socket needs to know: how many of its datagrams
 //! are held (a full queue drops what comes, as netem's `limit`), when its last leaves
@@ -120,6 +121,8 @@ struct OutboxInner {
     /// The time of the pass asked of the loop, if one is pending: a pass that finds another
     /// time here was overtaken by an earlier one, and does nothing.
     scheduled: Option<Instant>,
+    /// Whether the run's end is to send what is still held ([`Outbox::flush`]).
+    flush_asked: bool,
 }
 
 impl OutboxInner {
@@ -175,6 +178,15 @@ pub(crate) fn hold(
         },
     );
     inner.schedule(&outbox, at);
+    if !inner.flush_asked {
+        inner.flush_asked = true;
+        let outbox = Rc::downgrade(&outbox);
+        ttk_core::io::at_run_end(move || {
+            if let Some(outbox) = outbox.upgrade() {
+                outbox.flush(send_one);
+            }
+        });
+    }
 }
 
 impl Outbox {
@@ -228,6 +240,23 @@ impl Outbox {
         }
         if let Some(next) = inner.parcels.next_at() {
             inner.schedule(self, next);
+        }
+    }
+}
+
+impl Outbox {
+    /// At the run's end: sends at once, in order, what is still held for a socket still open
+    /// (a QUIC connection's close, whose driver keeps its socket until it has left), rather
+    /// than lose it with the run; once each, whatever the socket says.
+    fn flush(
+        &self,
+        mut send: impl FnMut(&mio::net::UdpSocket, &[u8], Option<SocketAddr>) -> io::Result<usize>,
+    ) {
+        let mut inner = self.inner.borrow_mut();
+        while let Some((_, parcel)) = inner.parcels.pop_next() {
+            if let Some(socket) = parcel.socket.upgrade() {
+                let _ = send(socket.get_ref(), &parcel.data, parcel.peer);
+            }
         }
     }
 }
@@ -353,6 +382,30 @@ mod tests {
             Some(to),
         );
         side.held.get()
+    }
+
+    /// Holds a datagram an hour away on a socket it hands back (so it is open at the run's end).
+    #[bot(crate = ttk_core)]
+    fn last_word(_cx: Cx, _id: usize, to: SocketAddr) -> Rc<IoSource<mio::net::UdpSocket>> {
+        let (socket, _) = socket();
+        let side = Rc::new(SendSide::default());
+        let later = ttk_core::now() + Duration::from_secs(3_600);
+        hold(&side, &socket, later, b"bye", Some(to));
+        socket
+    }
+
+    #[test]
+    fn what_an_open_socket_still_holds_at_the_run_s_end_is_sent_then() {
+        let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let to = receiver.local_addr().unwrap();
+        let sockets = ttk_core::run(1, move |cx, id| last_word(cx, id, to));
+        let mut buf = [0; 16];
+        let (n, from) = receiver.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"bye");
+        assert_eq!(from, sockets[0].get_ref().local_addr().unwrap());
     }
 
     /// How many datagrams the loop holds.
