@@ -40,8 +40,12 @@ pub fn loop_local<T: Default + 'static>() -> Option<Rc<T>> {
         let holder = state
             .features()
             .get_or_insert(Stage::Streams, LoopLocal::<T>::default);
-        let mut value = holder.value.borrow_mut();
-        Rc::clone(value.get_or_insert_with(Rc::default))
+        if let Some(value) = holder.value.borrow().as_ref() {
+            return Rc::clone(value);
+        }
+        // Made outside the borrow: `T::default` may ask for another loop-local value.
+        let made = Rc::new(T::default());
+        Rc::clone(holder.value.borrow_mut().get_or_insert(made))
     })
 }
 
@@ -60,7 +64,8 @@ impl<T> Default for LoopLocal<T> {
 
 impl<T: 'static> Feature for LoopLocal<T> {
     fn release(&self) {
-        // Taken out first: dropping it may drop sockets whose own drop asks the loop for more.
+        // Taken out of the cell before it drops: its drop may look for this value again (and,
+        // the run being over, finds none).
         let value = self.value.borrow_mut().take();
         drop(value);
     }

@@ -183,24 +183,6 @@ impl<K: Ord + Copy, T> TimeQueue<K, T> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-
-    /// Takes every item out, in no particular order.
-    ///
-    /// # Examples
-    /// ```
-    /// let mut queue = ttk_core::io::TimeQueue::default();
-    /// queue.push(2u64, 'b');
-    /// queue.push(1, 'a');
-    /// let mut all: Vec<char> = queue.drain().collect();
-    /// all.sort();
-    /// assert_eq!((all, queue.len()), (vec!['a', 'b'], 0));
-    /// ```
-    pub fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
-        self.in_order
-            .drain(..)
-            .chain(self.aside.drain())
-            .map(|entry| entry.item)
-    }
 }
 
 #[cfg(test)]

@@ -49,10 +49,13 @@ pub(crate) struct Received {
 pub(crate) struct BatchBuffers {
     /// [`BATCH`] buffers of `slot_len` bytes, end to end.
     slots: Vec<u8>,
+    /// The length of each buffer: the longest datagram kept whole.
     slot_len: usize,
-    /// What the last call received: its first `taken`.
+    /// What the last call received, by slot (`None`: a sender of no IP address).
     received: [Option<Received>; BATCH],
+    /// How many slots the last call filled.
     taken: usize,
+    /// The arrays `recvmmsg` reads and fills (boxed: 2 KiB that stay put).
     #[cfg(target_os = "linux")]
     headers: Box<LinuxHeaders>,
 }
@@ -60,9 +63,13 @@ pub(crate) struct BatchBuffers {
 /// `recvmmsg`'s arrays; pointed at their buffers again before each call.
 #[cfg(target_os = "linux")]
 struct LinuxHeaders {
+    /// Each datagram's sender.
     storages: [libc::sockaddr_storage; BATCH],
+    /// Each datagram's control messages (its receive stamp).
     controls: [[u64; 8]; BATCH],
+    /// Each datagram's buffer, a slot of [`BatchBuffers::slots`].
     iovs: [libc::iovec; BATCH],
+    /// The headers pointing at the above, one per datagram.
     messages: [libc::mmsghdr; BATCH],
 }
 
@@ -139,8 +146,9 @@ pub(crate) fn recv_batch(
         header.msg_flags = 0;
     }
     // SAFETY: the BATCH headers point at live buffers of `buffers` (`storages`, `iovs` over
-    // `slots`, which `new` made BATCH slots long, `controls`), set just above with their lengths; the kernel writes within them
-    // and sets each `msg_len`; no timeout is passed (null); the socket is open for the call.
+    // `slots`, which `new` made BATCH slots long, `controls`), set just above with their
+    // lengths; the kernel writes within them and sets each `msg_len`; no timeout is passed
+    // (null); the socket is open for the call.
     let taken = unsafe {
         libc::recvmmsg(
             socket.as_raw_fd(),

@@ -94,6 +94,7 @@ struct Parcel {
     socket: Weak<IoSource<mio::net::UdpSocket>>,
     /// Where it goes (a send on a connected socket has none).
     peer: Option<SocketAddr>,
+    /// A copy of what was sent (a buffer of [`buffers`], given back as it drops).
     data: Vec<u8>,
 }
 
@@ -115,6 +116,7 @@ pub(crate) struct Outbox {
 
 #[derive(Default)]
 struct OutboxInner {
+    /// By the time each is due.
     parcels: TimeQueue<Instant, Parcel>,
     /// The number of the next datagram held.
     next_number: u64,
@@ -247,16 +249,32 @@ impl Outbox {
 impl Outbox {
     /// At the run's end: sends at once, in order, what is still held for a socket still open
     /// (a QUIC connection's close, whose driver keeps its socket until it has left), rather
-    /// than lose it with the run; once each, whatever the socket says.
+    /// than lose it with the run. Once each: what the socket's buffer refuses then is lost,
+    /// as at a socket's close. A socket's datagrams behind one its buffer refused earlier go
+    /// after that one, as in a pass.
     fn flush(
         &self,
         mut send: impl FnMut(&mio::net::UdpSocket, &[u8], Option<SocketAddr>) -> io::Result<usize>,
     ) {
         let mut inner = self.inner.borrow_mut();
-        while let Some((_, parcel)) = inner.parcels.pop_next() {
+        // Another datagram held after this (by a later last word) asks for another flush.
+        inner.flush_asked = false;
+        let mut behind = Vec::new();
+        let mut send_parcel = |parcel: &Parcel| {
             if let Some(socket) = parcel.socket.upgrade() {
                 let _ = send(socket.get_ref(), &parcel.data, parcel.peer);
             }
+        };
+        while let Some((_, parcel)) = inner.parcels.pop_next() {
+            match parcel.side.refused.get() {
+                // Its socket's refused one is due later: this one waits for it.
+                Some((refused, _)) if refused != parcel.number => behind.push(parcel),
+                // Sent, it clears its socket's refusal as it drops.
+                _ => send_parcel(&parcel),
+            }
+        }
+        for parcel in &behind {
+            send_parcel(parcel);
         }
     }
 }
@@ -426,10 +444,51 @@ mod tests {
         let held = ttk_core::run(1, move |cx, id| held_at_the_end(cx, id, Rc::clone(&kept)));
         assert_eq!(held, [1]);
         assert_eq!(side.held_until(), None, "its socket counts it gone");
+        assert!(
+            side.outbox.borrow().upgrade().is_none(),
+            "the run's queue went with it"
+        );
         assert_eq!(
             ttk_core::run(1, held_now),
             [0],
             "the next run starts afresh"
+        );
+    }
+
+    /// Holds six numbered datagrams 100 µs apart; a pass 300 µs in has the first refused; then
+    /// the run's end sends what is held, at once. Returns the order they left in.
+    #[bot(crate = ttk_core)]
+    fn refused_then_flushed(_cx: Cx, _id: usize) -> Vec<u8> {
+        let (socket, to) = socket();
+        let side = Rc::new(SendSide::default());
+        let base = ttk_core::now();
+        for k in 0..6u8 {
+            let at = base + Duration::from_micros(100 * u64::from(k));
+            hold(&side, &socket, at, &[k], Some(to));
+        }
+        let mut sent = Vec::new();
+        let mut refusals = 1;
+        let mut send = |_: &mio::net::UdpSocket, data: &[u8], _: Option<SocketAddr>| {
+            if refusals > 0 {
+                refusals -= 1;
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            sent.push(data[0]);
+            Ok(data.len())
+        };
+        std::thread::sleep(Duration::from_micros(300));
+        pass_now(&mut send);
+        // Those not yet due kept their own times, before the refused one's retry.
+        let outbox = ttk_core::io::loop_local::<Outbox>().unwrap();
+        outbox.flush(&mut send);
+        sent
+    }
+
+    #[test]
+    fn the_run_s_end_sends_a_socket_s_datagrams_in_order_behind_a_refused_one() {
+        assert_eq!(
+            ttk_core::run(1, refused_then_flushed).remove(0),
+            (0..6).collect::<Vec<u8>>()
         );
     }
 }

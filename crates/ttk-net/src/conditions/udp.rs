@@ -25,6 +25,7 @@ const MOST_DATAGRAM: usize = 65_536;
 struct Arrived {
     /// Where it came from.
     from: SocketAddr,
+    /// A copy of it (a buffer of [`buffers`], given back once the bot has it).
     data: Vec<u8>,
 }
 
@@ -32,7 +33,9 @@ struct Arrived {
 pub(crate) struct Conditioned {
     up: RefCell<Link>,
     down: RefCell<Link>,
+    /// Its side of the loop's queue of held sends.
     sending: Rc<SendSide>,
+    /// What came, by when it reaches the bot.
     incoming: RefCell<TimeQueue<Instant, Arrived>>,
 }
 
