@@ -451,42 +451,49 @@ fn bots_sharing_one_connection_take_turns_driving_it() {
     assert_eq!(echoed, 4 * 5 * 50_000);
 }
 
+/// Through a link of 30 ms each way: writes a stream, finishes it, then closes and drops the
+/// connection, so that the link holds the stream's datagrams and the close behind them; then
+/// lets the run go on for `linger` (none: the run ends while the link still holds them).
+#[bot(crate = ttk_core)]
+fn write_then_close(
+    _cx: Cx,
+    _id: usize,
+    addr: std::net::SocketAddr,
+    connector: QuicConnector,
+    linger: Duration,
+) -> io::Result<()> {
+    let mut socket = UdpSocket::bind("127.0.0.1:0")?;
+    socket.set_conditions(&"delay=30ms".parse().unwrap());
+    let connection = ttk_core::yield_!(QuicConnection::connect_on(
+        socket,
+        addr,
+        "localhost",
+        &connector
+    ))?;
+    let mut stream = ttk_core::yield_!(connection.open_uni())?;
+    ttk_core::yield_!(stream.write_all(&[5; 3_000]))?;
+    stream.finish()?;
+    drop(stream);
+    // A little later (the stream's datagrams are in the link, due before the close).
+    ttk_core::yield_!(connection.sleep(Duration::from_millis(5)))?;
+    ttk_core::yield_!(connection.close(7, b"bye"));
+    drop(connection);
+    if !linger.is_zero() {
+        ttk_core::yield_!(ttk_core::sleep(linger));
+    }
+    Ok(())
+}
+
 #[test]
 fn a_close_right_after_writes_leaves_behind_them_through_a_slow_link() {
     let Some(server) = Aioquic::start(ALPN, "", Certificate::Good) else {
         return;
     };
-    /// Writes, finishes, then closes and drops: the link holds the stream's datagrams and the
-    /// close behind them.
-    #[bot(crate = ttk_core)]
-    fn hasty(
-        _cx: Cx,
-        _id: usize,
-        addr: std::net::SocketAddr,
-        connector: QuicConnector,
-    ) -> io::Result<()> {
-        let mut socket = UdpSocket::bind("127.0.0.1:0")?;
-        socket.set_conditions(&"delay=30ms".parse().unwrap());
-        let connection = ttk_core::yield_!(QuicConnection::connect_on(
-            socket,
-            addr,
-            "localhost",
-            &connector
-        ))?;
-        let mut stream = ttk_core::yield_!(connection.open_uni())?;
-        ttk_core::yield_!(stream.write_all(&[5; 3_000]))?;
-        stream.finish()?;
-        drop(stream);
-        // A little later (the stream's datagrams are in the link, due before the close).
-        ttk_core::yield_!(connection.sleep(Duration::from_millis(5)))?;
-        ttk_core::yield_!(connection.close(7, b"bye"));
-        drop(connection);
-        // The run goes on while the link lets them go.
-        ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(150)));
-        Ok(())
-    }
     let bots = 4;
-    run_bots(&server, bots, hasty);
+    // The run goes on while the link lets them go.
+    run_bots(&server, bots, |cx, id, addr, connector| {
+        write_then_close(cx, id, addr, connector, Duration::from_millis(150))
+    });
     let counts = server.finish();
     assert_eq!(
         counts.get("closed_with_7"),
@@ -500,34 +507,11 @@ fn a_close_the_link_still_holds_when_the_run_ends_leaves_then() {
     let Some(server) = Aioquic::start(ALPN, "", Certificate::Good) else {
         return;
     };
-    /// Writes, closes and ends at once: the run ends while the link (30 ms each way) still
-    /// holds the stream's datagrams and the close behind them.
-    #[bot(crate = ttk_core)]
-    fn last(
-        _cx: Cx,
-        _id: usize,
-        addr: std::net::SocketAddr,
-        connector: QuicConnector,
-    ) -> io::Result<()> {
-        let mut socket = UdpSocket::bind("127.0.0.1:0")?;
-        socket.set_conditions(&"delay=30ms".parse().unwrap());
-        let connection = ttk_core::yield_!(QuicConnection::connect_on(
-            socket,
-            addr,
-            "localhost",
-            &connector
-        ))?;
-        let mut stream = ttk_core::yield_!(connection.open_uni())?;
-        ttk_core::yield_!(stream.write_all(&[5; 3_000]))?;
-        stream.finish()?;
-        drop(stream);
-        // A little later (the stream's datagrams are in the link, due before the close).
-        ttk_core::yield_!(connection.sleep(Duration::from_millis(5)))?;
-        ttk_core::yield_!(connection.close(7, b"bye"));
-        Ok(())
-    }
     let bots = 4;
-    run_bots(&server, bots, last);
+    // The run ends while the link still holds each bot's stream and close.
+    run_bots(&server, bots, |cx, id, addr, connector| {
+        write_then_close(cx, id, addr, connector, Duration::ZERO)
+    });
     let counts = server.finish();
     // Sent at once when the run ended, in order: the server read each stream whole, then the
     // close with the bot's code (not its own idle timeout).

@@ -306,6 +306,49 @@ mod tests {
         (Rc::new(socket), to)
     }
 
+    /// Holds `count` datagrams numbered from 0, 100 µs apart from now on, on a socket of the
+    /// running loop: the socket, its side of the queue and the first one's time.
+    fn hold_numbered(count: u8) -> (Rc<IoSource<mio::net::UdpSocket>>, Rc<SendSide>, Instant) {
+        let (socket, to) = socket();
+        let side = Rc::new(SendSide::default());
+        let base = ttk_core::now();
+        for k in 0..count {
+            let at = base + Duration::from_micros(100 * u64::from(k));
+            hold(&side, &socket, at, &[k], Some(to));
+        }
+        (socket, side, base)
+    }
+
+    /// A send that refuses its first `refusals` (a full buffer) and keeps the number of each
+    /// datagram it sends.
+    struct Sender {
+        refusals: usize,
+        sent: Vec<u8>,
+    }
+
+    impl Sender {
+        fn refusing(refusals: usize) -> Sender {
+            Sender {
+                refusals,
+                sent: Vec::new(),
+            }
+        }
+
+        fn send(
+            &mut self,
+            _: &mio::net::UdpSocket,
+            data: &[u8],
+            _: Option<SocketAddr>,
+        ) -> io::Result<usize> {
+            if self.refusals > 0 {
+                self.refusals -= 1;
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.sent.push(data[0]);
+            Ok(data.len())
+        }
+    }
+
     /// The loop's pass asked for, run now (rather than by the loop) through `send`.
     fn pass_now(
         send: impl FnMut(&mio::net::UdpSocket, &[u8], Option<SocketAddr>) -> io::Result<usize>,
@@ -325,30 +368,15 @@ mod tests {
     /// between and after.
     #[bot(crate = ttk_core)]
     fn refused_then_late(_cx: Cx, _id: usize) -> (Vec<u8>, Option<Duration>, Option<Instant>) {
-        let (socket, to) = socket();
-        let side = Rc::new(SendSide::default());
-        let base = ttk_core::now();
-        for k in 0..10u8 {
-            let at = base + Duration::from_micros(100 * u64::from(k));
-            hold(&side, &socket, at, &[k], Some(to));
-        }
-        let mut sent = Vec::new();
-        let mut refusals = 1;
-        let mut send = |_: &mio::net::UdpSocket, data: &[u8], _: Option<SocketAddr>| {
-            if refusals > 0 {
-                refusals -= 1;
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-            sent.push(data[0]);
-            Ok(data.len())
-        };
+        let (_socket, side, base) = hold_numbered(10);
+        let mut sender = Sender::refusing(1);
         std::thread::sleep(Duration::from_micros(300));
-        pass_now(&mut send);
+        pass_now(|socket, data, peer| sender.send(socket, data, peer));
         // The refused one waits a millisecond; what came due meanwhile waits behind it.
         let waiting = side.held_until().map(|until| until - base);
         std::thread::sleep(Duration::from_millis(5));
-        pass_now(&mut send);
-        (sent, waiting, side.held_until())
+        pass_now(|socket, data, peer| sender.send(socket, data, peer));
+        (sender.sent, waiting, side.held_until())
     }
 
     #[test]
@@ -459,29 +487,14 @@ mod tests {
     /// the run's end sends what is held, at once. Returns the order they left in.
     #[bot(crate = ttk_core)]
     fn refused_then_flushed(_cx: Cx, _id: usize) -> Vec<u8> {
-        let (socket, to) = socket();
-        let side = Rc::new(SendSide::default());
-        let base = ttk_core::now();
-        for k in 0..6u8 {
-            let at = base + Duration::from_micros(100 * u64::from(k));
-            hold(&side, &socket, at, &[k], Some(to));
-        }
-        let mut sent = Vec::new();
-        let mut refusals = 1;
-        let mut send = |_: &mio::net::UdpSocket, data: &[u8], _: Option<SocketAddr>| {
-            if refusals > 0 {
-                refusals -= 1;
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-            sent.push(data[0]);
-            Ok(data.len())
-        };
+        let (_socket, _side, _) = hold_numbered(6);
+        let mut sender = Sender::refusing(1);
         std::thread::sleep(Duration::from_micros(300));
-        pass_now(&mut send);
+        pass_now(|socket, data, peer| sender.send(socket, data, peer));
         // Those not yet due kept their own times, before the refused one's retry.
         let outbox = ttk_core::io::loop_local::<Outbox>().unwrap();
-        outbox.flush(&mut send);
-        sent
+        outbox.flush(|socket, data, peer| sender.send(socket, data, peer));
+        sender.sent
     }
 
     #[test]
