@@ -214,4 +214,25 @@ mod tests {
         assert!(queue.is_empty());
         assert_eq!(queue.next_at(), None);
     }
+
+    #[test]
+    fn a_million_items_in_order_with_a_thousand_out_of_it_leave_by_time() {
+        let mut queue = TimeQueue::default();
+        for k in 0..1_000_000u64 {
+            queue.push(k * 10, k);
+            if k % 1_000 == 999 {
+                // One that comes late: due before the last queued.
+                queue.push(k * 10 - 5_000, u64::MAX - k);
+            }
+        }
+        assert_eq!(queue.len(), 1_001_000);
+        let mut last = 0;
+        let mut count = 0;
+        while let Some((at, _)) = queue.pop_due(u64::MAX) {
+            assert!(at >= last, "{at} after {last}");
+            last = at;
+            count += 1;
+        }
+        assert_eq!(count, 1_001_000);
+    }
 }
