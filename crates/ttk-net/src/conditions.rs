@@ -29,6 +29,7 @@
 
 mod arrival;
 mod buffers;
+mod held_streams;
 mod link;
 pub(crate) mod mix;
 mod outbox;

@@ -479,3 +479,67 @@ fn a_streams_delay_runs_from_when_its_bytes_came() {
     let took = ttk_core::run(1, stream_read_late)[0];
     assert!(took < 10.0, "read after the sleep took {took:.1} ms");
 }
+
+/// Connects to `server` through an hour's delay, writes its last words and, if `shut`, shuts
+/// its writing side; ends then, handing its stream back (so that it is still open after the
+/// run) or dropping it.
+#[bot(crate = ttk_core)]
+fn last_words(
+    _cx: Cx,
+    _id: usize,
+    server: SocketAddr,
+    shut: bool,
+    keep: bool,
+) -> Option<ttk_net::TcpStream> {
+    let mut stream = ttk_core::yield_!(ttk_net::TcpStream::connect(server)).unwrap();
+    stream.set_conditions(&"delay=3600s".parse().unwrap());
+    ttk_core::yield_!(stream.write_all(b"PRIVMSG #room :bye\r\n")).unwrap();
+    ttk_core::yield_!(stream.write_all(b"QUIT\r\n")).unwrap();
+    if shut {
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+    keep.then_some(stream)
+}
+
+/// What the server read on the connection of a `last_words` bot run with `shut` and `keep`,
+/// up to its end or a second's silence.
+fn server_heard(shut: bool, keep: bool) -> Vec<u8> {
+    use std::io::Read as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.local_addr().unwrap();
+    let kept = ttk_core::run(1, move |cx, id| last_words(cx, id, server, shut, keep));
+    let (mut accepted, _) = listener.accept().unwrap();
+    accepted
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut heard = Vec::new();
+    let mut buf = [0; 256];
+    loop {
+        match accepted.read(&mut buf) {
+            Ok(0) => {
+                heard.extend_from_slice(b"<end>");
+                break;
+            }
+            Ok(n) => heard.extend_from_slice(&buf[..n]),
+            Err(_) => break,
+        }
+    }
+    drop(kept);
+    heard
+}
+
+#[test]
+fn what_a_stream_still_holds_when_the_run_ends_is_written_then_in_order() {
+    // Dropped by its bot: its bytes go, then its close, as the kernel's buffered bytes would.
+    assert_eq!(
+        server_heard(false, false),
+        b"PRIVMSG #room :bye\r\nQUIT\r\n<end>"
+    );
+    // Still open after the run: its bytes go, and its writing side is shut after them only if
+    // its bot asked.
+    assert_eq!(
+        server_heard(true, true),
+        b"PRIVMSG #room :bye\r\nQUIT\r\n<end>"
+    );
+    assert_eq!(server_heard(false, true), b"PRIVMSG #room :bye\r\nQUIT\r\n");
+}

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use ttk_core::io::IoSource;
 
 use super::arrival;
+use super::held_streams::HeldStreams;
 use super::link::Link;
 use super::profile::NetProfile;
 
@@ -46,9 +47,12 @@ struct Chunk {
 
 /// What is written but not yet sent.
 #[derive(Default)]
-struct Outgoing {
+pub(super) struct Outgoing {
     chunks: VecDeque<Chunk>,
     held: usize,
+    /// Its place among the loop's streams that hold bytes (see [`HeldStreams`]), while it
+    /// holds some.
+    pub(super) slot: Option<usize>,
     /// The time of the write asked of the loop, if one is pending: an action that finds another
     /// time here was overtaken by an earlier one, and does nothing.
     scheduled: Option<Instant>,
@@ -88,7 +92,7 @@ impl std::fmt::Debug for ConditionedStream {
     }
 }
 
-type Socket = IoSource<mio::net::TcpStream>;
+pub(super) type Socket = IoSource<mio::net::TcpStream>;
 
 impl ConditionedStream {
     /// `profile`'s conditions, its randomness from `seed`.
@@ -166,6 +170,9 @@ impl ConditionedStream {
             });
         }
         let at = earliest.expect("a write of at least a byte");
+        if outgoing.slot.is_none() {
+            HeldStreams::add(io, &self.outgoing, &mut outgoing);
+        }
         if outgoing.scheduled.is_none_or(|scheduled| at < scheduled) {
             outgoing.scheduled = Some(at);
             drop(outgoing);
@@ -299,8 +306,8 @@ impl ConditionedStream {
 }
 
 /// Asks the loop to write what is due of `outgoing` at `at`; the loop holds the socket until
-/// everything is written (a dropped stream's bytes still go, as the kernel's would, while the
-/// run lasts).
+/// everything is written (a dropped stream's bytes still go, as the kernel's would; what is
+/// still held when the run ends is written then, see [`HeldStreams`]).
 fn schedule(at: Instant, io: Rc<Socket>, outgoing: Rc<RefCell<Outgoing>>) {
     ttk_core::io::run_at(at, move || write_due(at, io, outgoing));
 }
@@ -315,20 +322,65 @@ fn write_due(at: Instant, io: Rc<Socket>, outgoing: Rc<RefCell<Outgoing>>) {
         return;
     }
     queue.scheduled = None;
-    let mut next = None;
-    let mut refused = false;
-    while let Some(chunk) = queue.chunks.front_mut() {
-        if chunk.at > now {
-            next = Some(chunk.at);
-            break;
+    let next = match write_front(io.get_ref(), &mut queue, Some(now)) {
+        Wrote::All | Wrote::Failed => None,
+        Wrote::NotDue(next) => {
+            // Not refused this time: the next refusal waits the least again.
+            queue.retry = RETRY;
+            Some(next)
         }
-        match io.get_ref().write(&chunk.data[chunk.done..]) {
-            Ok(0) => {
-                queue.failed = Some(io::ErrorKind::WriteZero);
-                queue.chunks.clear();
-                queue.held = 0;
-                return;
-            }
+        Wrote::Refused => {
+            // The socket's buffer is full (a peer that reads slowly): try again later, later
+            // each time it stays full.
+            let wait = queue.retry.max(RETRY);
+            queue.retry = (wait * 2).min(MOST_RETRY);
+            Some(now + wait)
+        }
+    };
+    if queue.chunks.is_empty() {
+        queue.retry = RETRY;
+        HeldStreams::remove(&mut queue);
+    }
+    if let Some(next) = next {
+        queue.scheduled = Some(next);
+        drop(queue);
+        schedule(next, io, outgoing);
+    }
+}
+
+/// What [`write_front`] came to.
+pub(super) enum Wrote {
+    /// Everything held is written (and the writing side shut, if asked).
+    All,
+    /// What was due is written; the next chunk is due then.
+    NotDue(Instant),
+    /// The socket's buffer is full.
+    Refused,
+    /// The socket failed: the queue is emptied, the bot's next operation says why.
+    Failed,
+}
+
+/// Writes `queue`'s chunks due by `now` (all of them if `None`), in order, to `socket`; once
+/// none is left, shuts the writing side if the bot asked to.
+pub(super) fn write_front(
+    socket: &mio::net::TcpStream,
+    queue: &mut Outgoing,
+    now: Option<Instant>,
+) -> Wrote {
+    let failed = |queue: &mut Outgoing, kind: io::ErrorKind| {
+        queue.failed = Some(kind);
+        queue.chunks.clear();
+        queue.held = 0;
+        Wrote::Failed
+    };
+    while let Some(chunk) = queue.chunks.front_mut() {
+        if let Some(now) = now
+            && chunk.at > now
+        {
+            return Wrote::NotDue(chunk.at);
+        }
+        match (&*socket).write(&chunk.data[chunk.done..]) {
+            Ok(0) => return failed(queue, io::ErrorKind::WriteZero),
             Ok(n) => {
                 chunk.done += n;
                 let finished = chunk.done == chunk.data.len();
@@ -337,37 +389,14 @@ fn write_due(at: Instant, io: Rc<Socket>, outgoing: Rc<RefCell<Outgoing>>) {
                     queue.chunks.pop_front();
                 }
             }
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                // The socket's buffer is full (a peer that reads slowly): try again later,
-                // later each time it stays full.
-                refused = true;
-                next = Some(now);
-                break;
-            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Wrote::Refused,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => {
-                queue.failed = Some(error.kind());
-                queue.chunks.clear();
-                queue.held = 0;
-                return;
-            }
+            Err(error) => return failed(queue, error.kind()),
         }
     }
-    if refused {
-        let wait = queue.retry.max(RETRY);
-        queue.retry = (wait * 2).min(MOST_RETRY);
-        next = Some(now + wait);
-    } else {
-        // Not refused this time: the next refusal waits the least again.
-        queue.retry = RETRY;
-    }
-    if queue.chunks.is_empty() && queue.shutdown {
+    if queue.shutdown {
         queue.shutdown = false;
-        let _ = io.get_ref().shutdown(Shutdown::Write);
+        let _ = socket.shutdown(Shutdown::Write);
     }
-    if let Some(next) = next {
-        queue.scheduled = Some(next);
-        drop(queue);
-        schedule(next, io, outgoing);
-    }
+    Wrote::All
 }
