@@ -299,6 +299,42 @@ impl<S: Source> IoSource<S> {
         }
     }
 
+    /// Whether a read might find something, without a syscall: `false` from a read that found
+    /// the source empty (`WouldBlock`, or [`IoSource::clear_read_ready`]) until the selector's
+    /// next event for it — bytes, the peer's close or an error. So a client can tell, for
+    /// free, whether a connection kept idle heard anything since its last answer (a server's
+    /// close of an idle keep-alive connection), and read only then. `true` when it cannot
+    /// know (outside the loop the source belongs to, or before any read).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::io::{self, Read, Write};
+    /// use std::time::Duration;
+    /// use ttk_core::io::IoSource;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn idle(_cx: Cx, _id: usize) -> io::Result<(bool, bool)> {
+    ///     let (left, mut right) = mio::net::UnixStream::pair()?;
+    ///     let left = IoSource::new(left)?;
+    ///     right.write_all(b"answer")?;
+    ///     let mut buf = [0; 64];
+    ///     ttk_core::yield_!(left.read_with(|mut s| s.read(&mut buf)))?;
+    ///     left.clear_read_ready(); // a short read: nothing more was queued
+    ///     let quiet = left.read_ready();
+    ///     drop(right); // the peer closes while this side is idle
+    ///     ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(10)));
+    ///     Ok((quiet, left.read_ready()))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, idle)[0].as_ref().unwrap(), &(false, true));
+    /// ```
+    pub fn read_ready(&self) -> bool {
+        context::current_loop_id() != self.state.id()
+            || self.state.io_ready(self.token, Direction::Read)
+    }
+
     /// Like [`IoSource::read_with`], for operations that need `&mut S`.
     ///
     /// # Examples

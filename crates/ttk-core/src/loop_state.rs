@@ -640,7 +640,10 @@ impl LoopState {
             self.real_mark.set(std::time::Instant::now());
         } else {
             let timeout = wake_at.map(|at| Duration::from_nanos(at.saturating_sub(now)));
-            if io_waiters {
+            // With sources registered, the wait is the selector's even when no bot waits on
+            // one: the events it takes in keep their readiness true (a server's close of an
+            // idle connection shows in `IoSource::read_ready`), for the same cost as a sleep.
+            if io_waiters || !self.io.borrow().is_empty() {
                 self.poll_io(timeout)?;
             } else if let Some(timeout) = timeout {
                 self.sleep(timeout)?;

@@ -102,6 +102,39 @@ pub trait ByteStream {
     /// assert_eq!(ttk_core::run(1, greeter)[0].as_ref().unwrap(), b"hello\n");
     /// ```
     fn write_all(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>>;
+
+    /// Whether a read might find something now (bytes, the peer's close, an error), known
+    /// without a syscall; `false` only when the last read found nothing and no event came
+    /// since. A client asks it of a connection kept idle before reusing it: a server's close of
+    /// an idle keep-alive connection makes it `true`. `true` by default (a transport that
+    /// cannot tell).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::time::Duration;
+    /// use ttk_net::{ByteStream, TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn hung_up(_cx: Cx, _id: usize) -> std::io::Result<(bool, bool)> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     ttk_core::yield_!(server.write_all(b"hi"))?;
+    ///     let mut buf = [0; 16];
+    ///     ttk_core::yield_!(client.read(&mut buf))?; // a short read: nothing else queued
+    ///     let quiet = ByteStream::read_ready(&client);
+    ///     drop(server); // the server closes while the client is idle
+    ///     ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(10)));
+    ///     Ok((quiet, ByteStream::read_ready(&client)))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, hung_up)[0].as_ref().unwrap(), &(false, true));
+    /// ```
+    fn read_ready(&self) -> bool {
+        true
+    }
 }
 
 impl ByteStream for TcpStream {
@@ -111,5 +144,9 @@ impl ByteStream for TcpStream {
 
     fn write_all(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>> {
         TcpStream::write_all(self, buf)
+    }
+
+    fn read_ready(&self) -> bool {
+        TcpStream::read_ready(self)
     }
 }

@@ -214,6 +214,40 @@ impl TcpStream {
         Ok(n)
     }
 
+    /// Whether a read might find something now, known without a syscall (see
+    /// [`ByteStream::read_ready`](crate::ByteStream::read_ready)): `false` after a read that
+    /// found the socket's queue empty, until the next bytes, the peer's close or an error. With
+    /// [conditions](TcpStream::set_conditions), also what the link holds for the bot.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn answered(_cx: Cx, _id: usize) -> std::io::Result<(bool, bool)> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     ttk_core::yield_!(server.write_all(b"hi"))?;
+    ///     let mut buf = [0; 16];
+    ///     ttk_core::yield_!(client.read(&mut buf))?;
+    ///     let quiet = client.read_ready(); // the short read found the queue empty
+    ///     ttk_core::yield_!(server.write_all(b"more"))?;
+    ///     ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_millis(10)));
+    ///     Ok((quiet, client.read_ready()))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, answered)[0].as_ref().unwrap(), &(false, true));
+    /// ```
+    pub fn read_ready(&self) -> bool {
+        match &self.conditions {
+            Some(conditions) => conditions.read_ready(&self.io),
+            None => self.io.read_ready(),
+        }
+    }
+
     /// Reads exactly `buf.len()` bytes.
     ///
     /// # Errors

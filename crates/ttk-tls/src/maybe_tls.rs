@@ -99,4 +99,11 @@ impl<S: ByteStream> ByteStream for MaybeTls<S> {
             MaybeTls::Tls(tls) => tls.write_all(buf).await,
         }
     }
+
+    fn read_ready(&self) -> bool {
+        match self {
+            MaybeTls::Plain(stream) => stream.read_ready(),
+            MaybeTls::Tls(tls) => tls.read_ready(),
+        }
+    }
 }

@@ -607,6 +607,14 @@ impl<S: ByteStream> ByteStream for TlsStream<S> {
         }
         Ok(())
     }
+
+    /// Records read and not yet given to rustls, the end of the stream or a failure, or the
+    /// stream below's own readiness (plaintext rustls decrypted is read by the reads that
+    /// asked for it: a reader that stops inside it keeps its place itself).
+    fn read_ready(&self) -> bool {
+        let tls = self.tls.borrow();
+        tls.unfed < tls.filled || tls.eof || tls.failed.is_some() || self.io.read_ready()
+    }
 }
 
 impl<S: fmt::Debug> fmt::Debug for TlsStream<S> {

@@ -245,6 +245,16 @@ impl ConditionedStream {
         }
     }
 
+    /// Whether a read might find something: bytes or a close held for the bot (due or not), or
+    /// the socket's own readiness.
+    pub(crate) fn read_ready(&self, io: &Socket) -> bool {
+        let incoming = self.incoming.borrow();
+        !incoming.chunks.is_empty()
+            || incoming.end_at.is_some()
+            || incoming.failed.is_some()
+            || io.read_ready()
+    }
+
     /// Takes what the socket has (up to [`MOST_HELD`]) through the link to the bot;
     /// `WouldBlock` if it had nothing.
     fn drain(&self, stream: &mio::net::TcpStream) -> io::Result<()> {
