@@ -27,7 +27,7 @@ const REFUSED: &str = "requests sent again (refused unprocessed: GOAWAY, REFUSED
 const REOPENED: &str = "connections made again (the server ended one: GOAWAY, close)";
 use crate::pace::Turns;
 use crate::status::failure_reason;
-use crate::tls_flags::{connect_timed, count_handshakes};
+use crate::tls_flags::{connect_timed, count_handshakes, record_reconnects};
 
 /// The counter of connections by the protocol they speak: shows what was negotiated.
 fn protocol_counter(protocol: &str) -> String {
@@ -73,6 +73,14 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                 pending = Some(k);
                 next_due = Some(at);
                 break;
+            }
+            if open.is_empty()
+                && let Some(connection) = wire.as_mut()
+                && !ttk::yield_!(connection.still_open())
+            {
+                // The server ended it while it was idle (GOAWAY at its keep-alive timeout):
+                // the next one is opened, and timed, as a connect, not inside a request.
+                wire = None;
             }
             if wire.is_none() {
                 let source = plan.load.source_for(session.id());
@@ -125,7 +133,12 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         }
         if after.opened > before.opened {
             cx.count(REOPENED, after.opened - before.opened);
+            cx.count(
+                &protocol_counter(connection.protocol()),
+                after.opened - before.opened,
+            );
         }
+        connection.record_reconnects(&cx);
         if let Some(tls) = tls.as_ref() {
             // Handshakes of connections made again inside requests (GOAWAY).
             count_handshakes(
@@ -317,6 +330,32 @@ impl Connection {
         match self {
             Connection::Two(h2) => h2.is_open(),
             Connection::One { http, .. } => http.is_open(),
+        }
+    }
+
+    /// Whether new requests can go on it, the server not having ended it while it was idle
+    /// (see `still_open` of each).
+    async fn still_open(&mut self) -> bool {
+        match self {
+            Connection::Two(h2) => h2.still_open().await,
+            Connection::One { http, .. } => http.still_open().await,
+        }
+    }
+
+    /// The protocol it speaks, for the counter of connections by protocol.
+    fn protocol(&self) -> &'static str {
+        match self {
+            Connection::Two(h2) => h2.protocol(),
+            Connection::One { .. } => "http/1.1",
+        }
+    }
+
+    /// Times the connections it made again on its own inside requests, as `connect` and
+    /// `tls`.
+    fn record_reconnects(&mut self, cx: &Cx) {
+        match self {
+            Connection::Two(h2) => record_reconnects(cx, h2.take_reconnects()),
+            Connection::One { http, .. } => record_reconnects(cx, http.take_reconnects()),
         }
     }
 }

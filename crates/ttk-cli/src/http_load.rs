@@ -16,7 +16,7 @@ use crate::http2_load::h2_connection;
 use crate::load_flags::{LoadFlags, finish};
 use crate::pace::{Pace, Turns};
 use crate::status::failure_reason;
-use crate::tls_flags::{TlsFlags, connect_timed, count_handshakes};
+use crate::tls_flags::{TlsFlags, connect_timed, count_handshakes, record_reconnects};
 
 /// The counter of requests sent again on a new connection after the server closed the
 /// kept-alive one they went out on.
@@ -289,6 +289,13 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
+        if let Some(connection) = http.as_mut()
+            && !ttk::yield_!(connection.still_open())
+        {
+            // The server closed it while it was idle (its keep-alive timeout): the next one is
+            // opened, and timed, as a connect, not inside the request.
+            http = None;
+        }
         if http.is_none() {
             // Boxed: connecting (a TLS handshake with it) takes kilobytes of future, which held
             // inline would make every bot that large for all of its requests.
@@ -322,12 +329,14 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                 request.fail_with(&error);
             }
         }
-        if let Some(connection) = http.as_ref()
-            && connection.retries() > retries_before
-        {
-            // The server had closed the kept-alive connection: the request went again on a
-            // new one (its connect and handshake inside the request's time).
-            cx.count(RESENT, connection.retries() - retries_before);
+        if let Some(connection) = http.as_mut() {
+            if connection.retries() > retries_before {
+                // The server had closed the kept-alive connection as the request went: it
+                // went again on a new one (its connect and handshake inside the request's
+                // time, and also timed as such).
+                cx.count(RESENT, connection.retries() - retries_before);
+            }
+            record_reconnects(&cx, connection.take_reconnects());
         }
         if let (Some(connection), Some(tls)) = (http.as_ref(), tls.as_ref()) {
             // Handshakes made inside the request (to send it again): counted, though timed in

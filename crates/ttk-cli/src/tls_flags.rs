@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use ttk::Cx;
+use ttk::http::Reconnect;
 use ttk::net::TcpStream;
 use ttk::tls::{MaybeTls, TlsConnector, TlsVersion};
 
@@ -145,6 +146,33 @@ pub(crate) async fn connect_timed(
         u64::from(stream.is_resumed()),
     );
     Ok(MaybeTls::from(stream))
+}
+
+/// Times the connections a connection made again on its own, inside requests (see
+/// [`Reconnect`]), as the `connect` and `tls` transactions that [`connect_timed`] times: a
+/// connect or handshake that failed is timed to now (it failed the request that just ended).
+pub(crate) fn record_reconnects(cx: &Cx, reconnects: impl Iterator<Item = Reconnect>) {
+    for reconnect in reconnects {
+        let connected = match reconnect.connected {
+            Ok(at) => {
+                cx.record("connect", at.saturating_duration_since(reconnect.started));
+                at
+            }
+            Err(error) => {
+                cx.measure_from(reconnect.started);
+                cx.transaction("connect").fail_with(&error);
+                continue;
+            }
+        };
+        match reconnect.handshaken {
+            Some(Ok(at)) => cx.record("tls", at.saturating_duration_since(connected)),
+            Some(Err(error)) => {
+                cx.measure_from(connected);
+                cx.transaction("tls").fail_with(&error);
+            }
+            None => {}
+        }
+    }
 }
 
 /// Counts `full` and `resumed` handshakes made with `connector` (and, with `--insecure`, that

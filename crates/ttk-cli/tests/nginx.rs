@@ -12,6 +12,9 @@ use std::process::Command;
 use nginx::Nginx;
 use ttk_report::Report;
 
+/// The counter of requests sent again on a new connection.
+const RESENT: &str = "requests sent again (server closed an idle connection)";
+
 /// nginx as the peers benchmark runs it, with an access log to count from. The default
 /// `keepalive_requests` (1,000) makes nginx close each connection now and then, so the count
 /// also covers ttk reconnecting.
@@ -124,6 +127,8 @@ fn successes_are_the_requests_nginx_served() {
 /// sends it); `{cookies}` is filled in.
 const WHAT_WRK_READS: &str = r#"
     access_log {dir}/access.log;
+    log_format connection '$connection';
+    access_log {dir}/connections.log connection;
     default_type application/octet-stream;
     keepalive_timeout 1s;
     absolute_redirect off;
@@ -184,6 +189,21 @@ fn idle_closes_big_bodies_many_headers_and_relative_redirects_are_no_failures() 
     let paced = ["-c", "5", "--rate", "4", "-d", "4s"];
     let ok = all_served(&nginx, "/", &paced, "/");
     assert!(ok >= 10, "{ok} requests");
+    // ttk saw each close before its next request: every connection is a timed connect, and no
+    // request was sent on a closed one (and again, inside its own time).
+    let report = Report::read_json(nginx.dir.join("_.json")).unwrap();
+    let connections: std::collections::HashSet<String> =
+        fs::read_to_string(nginx.dir.join("connections.log"))
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+    assert_eq!(
+        report.transaction("connect").unwrap().ok as usize,
+        connections.len(),
+        "ttk's connects against nginx's connections"
+    );
+    assert_eq!(report.counters.get(RESENT), None, "{:?}", report.counters);
     // 20 MiB bodies: over the 16 MiB a kept body may have, counted and dropped.
     all_served(&nginx, "/big.bin", &["-c", "2", "-d", "1s"], "/big.bin");
     all_served(&nginx, "/cookies", &["-c", "2", "-d", "300ms"], "/cookies");

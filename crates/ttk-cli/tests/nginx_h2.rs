@@ -15,7 +15,7 @@ use ttk_report::Report;
 /// nginx on one port; `{listen}` and `{keepalive}` are filled in by each test.
 const HTTP: &str = r#"
     default_type text/plain;
-    log_format proto '$server_protocol $status';
+    log_format proto '$server_protocol $status $connection';
     access_log {dir}/access.log proto;
     {keepalive}
     server {
@@ -64,6 +64,16 @@ fn logged(nginx: &Nginx, prefix: &str) -> u64 {
         .count() as u64
 }
 
+/// The connections nginx logged requests on.
+fn connections(nginx: &Nginx) -> u64 {
+    fs::read_to_string(nginx.dir.join("access.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.rsplit(' ').next().map(str::to_owned))
+        .collect::<std::collections::HashSet<_>>()
+        .len() as u64
+}
+
 /// Checks a run that passed, with every success logged as `logged_as`; the report.
 fn check(output: &Output, report: Option<Report>, nginx: &Nginx, logged_as: &str) -> Report {
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -101,17 +111,55 @@ fn h2c_with_many_streams_and_goaway_every_50_requests() {
     ];
     let (output, report) = ttk(&args, &nginx, "h2c");
     let report = check(&output, report, &nginx, "HTTP/2.0 200");
-    assert_eq!(report.counters["connections over h2c"], 10);
     // Each connection served 50 requests: the rest of its 40 in flight went again.
     let refused = "requests sent again (refused unprocessed: GOAWAY, REFUSED_STREAM)";
     assert!(report.counters[refused] > 0, "{:?}", report.counters);
+    // The connections made again inside requests are timed as connects too: ttk's connects
+    // are nginx's connections, and so is the count by protocol.
+    let connects = report.transaction("connect").unwrap().ok;
+    assert_eq!(
+        connects,
+        connections(&nginx),
+        "ttk's connects against nginx's"
+    );
+    assert_eq!(report.counters["connections over h2c"], connects);
     let reopened = "connections made again (the server ended one: GOAWAY, close)";
-    let connections = report.counters[reopened] + report.transaction("connect").unwrap().ok;
+    assert_eq!(report.counters[reopened], connects - 10);
     let requests = report.transaction("request").unwrap().ok;
     assert!(
-        connections >= requests / 50,
-        "{connections} connections for {requests} requests"
+        connects >= requests / 50,
+        "{connects} connections for {requests} requests"
     );
+}
+
+#[test]
+fn h2c_and_h2_when_nginx_ends_idle_connections() {
+    // Each connection sends every 500 ms; nginx ends a connection idle for 200 ms (GOAWAY,
+    // then its close), so every request after a connection's first finds its connection
+    // ended, before it is sent.
+    let Some((nginx, ca)) = start("ssl http2", "keepalive_timeout 200ms;") else {
+        return;
+    };
+    let url = format!("https://{}/", nginx.addr);
+    let args = [
+        "http", &url, "--http", "2", "--cacert", &ca, "-c", "4", "--rate", "8", "-d", "2s",
+    ];
+    let (output, report) = ttk(&args, &nginx, "h2-idle");
+    let report = check(&output, report, &nginx, "HTTP/2.0 200");
+    let requests = report.transaction("request").unwrap().ok;
+    assert!(requests >= 12, "{requests} requests");
+    // Each was seen ended before the next request: every connection is a timed connect and
+    // handshake, none made inside a request.
+    let connects = report.transaction("connect").unwrap().ok;
+    assert_eq!(connects, requests, "a connection per request");
+    assert_eq!(
+        connects,
+        connections(&nginx),
+        "ttk's connects against nginx's"
+    );
+    assert_eq!(report.transaction("tls").unwrap().ok, connects);
+    let reopened = "connections made again (the server ended one: GOAWAY, close)";
+    assert_eq!(report.counters.get(reopened), None, "{:?}", report.counters);
 }
 
 #[test]

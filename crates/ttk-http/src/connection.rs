@@ -11,11 +11,13 @@ use ttk_tls::{MaybeTls, TlsConnector};
 use address::{connect_tcp, server_name, strip_scheme};
 
 use crate::error::closed_early;
+use crate::reconnect::{Reconnect, Reconnects};
 use crate::request::Request;
 use crate::response::{Head, Response};
 
 pub(crate) mod address;
 mod body;
+mod idle;
 mod reading;
 mod redirect;
 mod retry;
@@ -165,6 +167,8 @@ pub struct HttpConnection {
     body: Option<BodyProgress>,
     /// Requests sent again on a new connection.
     retries: u64,
+    /// Connections made again inside requests, for [`HttpConnection::take_reconnects`].
+    reconnects: Reconnects,
 }
 
 impl HttpConnection {
@@ -312,6 +316,7 @@ impl HttpConnection {
             silent: false,
             body: None,
             retries: 0,
+            reconnects: Reconnects::default(),
         };
         connection.adopt(stream)?;
         Ok(connection)
@@ -326,22 +331,43 @@ impl HttpConnection {
         // failure, never a reused connection's close.
         self.served = 0;
         self.silent = false;
+        let started = ttk_core::now();
         let stream = match self.source {
-            Some(source) => TcpStream::connect_from(source, self.addr).await?,
-            None => TcpStream::connect(self.addr).await?,
+            Some(source) => TcpStream::connect_from(source, self.addr).await,
+            None => TcpStream::connect(self.addr).await,
+        };
+        let mut record = Reconnect {
+            started,
+            connected: Ok(ttk_core::now()),
+            handshaken: None,
+        };
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(error) => {
+                record.connected = Err(io::Error::new(error.kind(), error.to_string()));
+                self.reconnects.push(record);
+                return Err(error);
+            }
         };
         let stream = match &self.tls {
             None => MaybeTls::Plain(stream),
             Some((tls, name)) => {
-                let stream = tls.connect(name, stream).await?;
+                let stream = tls.connect(name, stream).await;
+                record.handshaken = Some(match &stream {
+                    Ok(_) => Ok(ttk_core::now()),
+                    Err(error) => Err(io::Error::new(error.kind(), error.to_string())),
+                });
+                self.reconnects.push(record);
+                let stream = stream?;
                 if stream.is_resumed() {
                     self.handshakes.1 += 1;
                 } else {
                     self.handshakes.0 += 1;
                 }
-                MaybeTls::from(stream)
+                return self.adopt(MaybeTls::from(stream));
             }
         };
+        self.reconnects.push(record);
         self.adopt(stream)
     }
 
@@ -619,6 +645,48 @@ impl HttpConnection {
     /// ```
     pub fn is_open(&self) -> bool {
         self.stream.is_some() && !self.broken
+    }
+
+    /// The connections this one made again on its own, inside requests (the next request
+    /// after the server closed one, or a request sent again after a close it met), not yet
+    /// taken: when each started and how its connect and handshake went, oldest first. The
+    /// first connection is not among them.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use std::io::{Read, Write};
+    /// use ttk_http::{HttpConnection, Request};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = listener.local_addr()?.to_string();
+    /// # std::thread::spawn(move || {
+    /// #     for socket in listener.incoming().take(2) {
+    /// #         let mut socket = socket.unwrap();
+    /// #         let mut request = [0; 1024];
+    /// #         let _ = socket.read(&mut request).unwrap();
+    /// #         socket.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok").unwrap();
+    /// #     }
+    /// # });
+    /// #[bot(crate = ttk_core)]
+    /// fn twice(_cx: Cx, _id: usize, addr: String) -> std::io::Result<usize> {
+    ///     let mut http = ttk_core::yield_!(HttpConnection::connect(&addr))?;
+    ///     ttk_core::yield_!(http.send(&Request::get("/")))?; // answered, then closed
+    ///     ttk_core::yield_!(http.send(&Request::get("/")))?; // on a connection made again
+    ///     let made_again: Vec<_> = http.take_reconnects().collect();
+    ///     assert!(made_again[0].connected.is_ok() && made_again[0].handshaken.is_none());
+    ///     Ok(made_again.len())
+    /// }
+    ///
+    /// let made = ttk_core::run(1, |cx, id| twice(cx, id, addr.clone())).pop().unwrap()?;
+    /// assert_eq!(made, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn take_reconnects(&mut self) -> impl Iterator<Item = Reconnect> + '_ {
+        self.reconnects.take()
     }
 
     /// Queues `request` for pipelining: it is encoded after any queued before it, and all are

@@ -76,10 +76,12 @@ mod error;
 pub mod grpc;
 pub mod http2;
 mod location;
+mod reconnect;
 mod request;
 mod response;
 pub mod ws;
 
 pub use connection::HttpConnection;
+pub use reconnect::Reconnect;
 pub use request::Request;
 pub use response::Response;

@@ -22,9 +22,11 @@ use super::prepared::Prepared;
 use super::response::Http2Response;
 use super::wakes::Wakes;
 
+mod idle;
 mod streaming;
 
 use crate::connection::address::{connect_tcp, server_name, strip_scheme};
+use crate::reconnect::{Reconnect, Reconnects};
 use crate::request::Request;
 pub use streaming::StreamEvent;
 
@@ -170,6 +172,8 @@ pub struct Http2Connection {
     /// answers others is sent again however often; by one that answers none, at most
     /// [`MAX_RESENDS`] times.
     answered_here: u64,
+    /// Connections made again inside requests, for [`Http2Connection::take_reconnects`].
+    reconnects: Reconnects,
 }
 
 /// Where the connection goes and how.
@@ -389,6 +393,7 @@ impl Http2Connection {
             tls_handshakes: (0, 0),
             max_body_len: DEFAULT_MAX_BODY_LEN,
             answered_here: 0,
+            reconnects: Reconnects::default(),
             interrupt: None,
         };
         connection.begin(stream)?;
@@ -1104,37 +1109,103 @@ impl Http2Connection {
     }
 
     /// Makes a new connection to the same server, within the first waiting request's time
-    /// (`Ok` with no connection if that ran out).
+    /// (`Ok` with no connection if that ran out); keeps how it went for
+    /// [`Http2Connection::take_reconnects`].
     async fn reconnect(&mut self) -> io::Result<()> {
         let limit = self
             .waiting
             .front()
             .and_then(|queued| queued.deadline)
             .map(|deadline| deadline.saturating_duration_since(ttk_core::now()));
+        let started = ttk_core::now();
+        // When TCP's connect ended, for a time that runs out during the handshake.
+        let connected_at = std::cell::Cell::new(None);
+        let target = &self.target;
         let connecting = async {
-            let tcp = match self.target.source {
-                Some(source) => TcpStream::connect_from(source, self.target.addr).await?,
-                None => TcpStream::connect(self.target.addr).await?,
+            let tcp = match target.source {
+                Some(source) => TcpStream::connect_from(source, target.addr).await,
+                None => TcpStream::connect(target.addr).await,
             };
-            match &self.target.tls {
-                Some((tls, name)) => Ok(MaybeTls::from(
-                    tls.connect(name, tcp).await.map_err(no_h2_named)?,
-                )),
-                None => Ok::<_, io::Error>(MaybeTls::Plain(tcp)),
+            let tcp = tcp.map_err(Failed::Connect)?;
+            connected_at.set(Some(ttk_core::now()));
+            match &target.tls {
+                Some((tls, name)) => match tls.connect(name, tcp).await {
+                    Ok(tls) => Ok(MaybeTls::from(tls)),
+                    Err(error) => Err(Failed::Handshake(no_h2_named(error))),
+                },
+                None => Ok(MaybeTls::Plain(tcp)),
             }
         };
-        let stream = match limit {
-            Some(limit) => match ttk_core::timeout(limit, connecting).await {
-                Ok(connected) => connected?,
-                // The first waiting request's time ran out: it fails as timed out, and the
-                // others try again.
-                Err(_) => return Ok(()),
-            },
-            None => connecting.await?,
+        let attempt = match limit {
+            // `None`: the time ran out.
+            Some(limit) => ttk_core::timeout(limit, connecting).await.ok(),
+            None => Some(connecting.await),
         };
-        self.begin(stream)?;
-        self.count_handshake();
+        let over_tls = self.target.tls.is_some();
+        let mut record = Reconnect {
+            started,
+            connected: connected_at
+                .get()
+                .ok_or_else(|| io::ErrorKind::TimedOut.into()),
+            handshaken: None,
+        };
+        let outcome = match attempt {
+            // The first waiting request's time ran out: it fails as timed out, and the others
+            // try again.
+            None => {
+                if over_tls && record.connected.is_ok() {
+                    record.handshaken = Some(Err(io::ErrorKind::TimedOut.into()));
+                }
+                Ok(None)
+            }
+            Some(Ok(stream)) => {
+                if over_tls {
+                    record.handshaken = Some(Ok(ttk_core::now()));
+                }
+                Ok(Some(stream))
+            }
+            Some(Err(Failed::Connect(error))) => {
+                record.connected = Err(copy_of(&error));
+                Err(error)
+            }
+            Some(Err(Failed::Handshake(error))) => {
+                record.handshaken = Some(Err(copy_of(&error)));
+                Err(error)
+            }
+        };
+        self.reconnects.push(record);
+        if let Some(stream) = outcome? {
+            self.begin(stream)?;
+            self.count_handshake();
+        }
         Ok(())
+    }
+
+    /// The connections made again on this connection's own, inside requests (the server
+    /// ended one with requests waiting: GOAWAY, a close), not yet taken: when each started
+    /// and how its connect and handshake went, oldest first. The first connection is not
+    /// among them.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_http::http2::Http2Connection;
+    /// use ttk_net::{TcpListener, TcpStream};
+    /// use ttk_tls::MaybeTls;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn fresh(_cx: Cx, _id: usize) -> std::io::Result<usize> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let tcp = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let mut h2c = Http2Connection::over(MaybeTls::Plain(tcp), "localhost", None)?;
+    ///     Ok(h2c.take_reconnects().count())
+    /// }
+    ///
+    /// assert_eq!(*ttk_core::run(1, fresh)[0].as_ref().unwrap(), 0);
+    /// ```
+    pub fn take_reconnects(&mut self) -> impl Iterator<Item = Reconnect> + '_ {
+        self.reconnects.take()
     }
 
     /// Counts the TLS handshake of the connection of the moment.
@@ -1451,6 +1522,19 @@ fn closed_early() -> io::Error {
 
 /// A TLS handshake's error, saying what it means for HTTP/2 when the server refused every
 /// protocol offered in ALPN (it does not speak `h2`).
+/// Which part of a reconnect failed.
+enum Failed {
+    /// TCP's connect.
+    Connect(io::Error),
+    /// TLS's handshake.
+    Handshake(io::Error),
+}
+
+/// `error` again (an `io::Error` is not `Clone`): its kind and its message.
+fn copy_of(error: &io::Error) -> io::Error {
+    io::Error::new(error.kind(), error.to_string())
+}
+
 fn no_h2_named(error: io::Error) -> io::Error {
     if error.to_string().contains("NoApplicationProtocol") {
         return io::Error::new(
