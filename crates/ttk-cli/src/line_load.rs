@@ -126,6 +126,13 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
+        if let Some(connection) = framed.as_mut()
+            && !ttk::yield_!(connection.still_open())
+        {
+            // The server closed it while it was idle (redis's `timeout`): the next one is
+            // opened, and timed, as a connect; the request is not written into the close.
+            framed = None;
+        }
         if framed.is_none() {
             let connected = ttk::yield_!(connect_timed(
                 &cx,

@@ -151,6 +151,8 @@ pub(crate) async fn connect_timed(
 /// Times the connections a connection made again on its own, inside requests (see
 /// [`Reconnect`]), as the `connect` and `tls` transactions that [`connect_timed`] times: a
 /// connect or handshake that failed is timed to now (it failed the request that just ended).
+/// Call it between transactions: it uses `cx.measure_from` for the failed ones, which a
+/// `measure_from` meant for the next transaction must not precede.
 pub(crate) fn record_reconnects(cx: &Cx, reconnects: impl Iterator<Item = Reconnect>) {
     for reconnect in reconnects {
         let connected = match reconnect.connected {

@@ -299,12 +299,14 @@ impl<S: Source> IoSource<S> {
         }
     }
 
-    /// Whether a read might find something, without a syscall: `false` from a read that found
+    /// Whether a read might find something, without a read: `false` from a read that found
     /// the source empty (`WouldBlock`, or [`IoSource::clear_read_ready`]) until the selector's
-    /// next event for it — bytes, the peer's close or an error. So a client can tell, for
-    /// free, whether a connection kept idle heard anything since its last answer (a server's
-    /// close of an idle keep-alive connection), and read only then. `true` when it cannot
-    /// know (outside the loop the source belongs to, or before any read).
+    /// next event for it — bytes, the peer's close or an error. So a client can tell whether a
+    /// connection kept idle heard anything since its last answer (a server's close of an idle
+    /// keep-alive connection), and read only then. No syscall while the loop keeps asking the
+    /// selector (whenever bots run); after a wait that did not (a sleep with no bot waiting on
+    /// I/O), the first such question asks it once, without waiting. `true` when it cannot know
+    /// (outside the loop the source belongs to, or before any read).
     ///
     /// # Examples
     /// ```
@@ -331,8 +333,7 @@ impl<S: Source> IoSource<S> {
     /// assert_eq!(ttk_core::run(1, idle)[0].as_ref().unwrap(), &(false, true));
     /// ```
     pub fn read_ready(&self) -> bool {
-        context::current_loop_id() != self.state.id()
-            || self.state.io_ready(self.token, Direction::Read)
+        context::current_loop_id() != self.state.id() || self.state.io_read_ready(self.token)
     }
 
     /// Like [`IoSource::read_with`], for operations that need `&mut S`.

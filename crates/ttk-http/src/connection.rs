@@ -11,7 +11,7 @@ use ttk_tls::{MaybeTls, TlsConnector};
 use address::{connect_tcp, server_name, strip_scheme};
 
 use crate::error::closed_early;
-use crate::reconnect::{Reconnect, Reconnects};
+use crate::reconnect::{Reconnect, Reconnects, copy_of};
 use crate::request::Request;
 use crate::response::{Head, Response};
 
@@ -331,21 +331,31 @@ impl HttpConnection {
         // failure, never a reused connection's close.
         self.served = 0;
         self.silent = false;
-        let started = ttk_core::now();
+        // Kept at once, as timed out, and filled in as it goes: a request's timeout that
+        // drops this connect part way leaves it so.
+        let timed_out = || Err(io::ErrorKind::TimedOut.into());
+        self.reconnects.push(Reconnect {
+            started: ttk_core::now(),
+            connected: timed_out(),
+            handshaken: None,
+        });
         let stream = match self.source {
             Some(source) => TcpStream::connect_from(source, self.addr).await,
             None => TcpStream::connect(self.addr).await,
         };
-        let mut record = Reconnect {
-            started,
-            connected: Ok(ttk_core::now()),
-            handshaken: None,
-        };
+        let record = self.reconnects.last_mut();
         let stream = match stream {
-            Ok(stream) => stream,
+            Ok(stream) => {
+                if let Some(record) = record {
+                    record.connected = Ok(ttk_core::now());
+                    record.handshaken = self.tls.as_ref().map(|_| timed_out());
+                }
+                stream
+            }
             Err(error) => {
-                record.connected = Err(io::Error::new(error.kind(), error.to_string()));
-                self.reconnects.push(record);
+                if let Some(record) = record {
+                    record.connected = Err(copy_of(&error));
+                }
                 return Err(error);
             }
         };
@@ -353,21 +363,21 @@ impl HttpConnection {
             None => MaybeTls::Plain(stream),
             Some((tls, name)) => {
                 let stream = tls.connect(name, stream).await;
-                record.handshaken = Some(match &stream {
-                    Ok(_) => Ok(ttk_core::now()),
-                    Err(error) => Err(io::Error::new(error.kind(), error.to_string())),
-                });
-                self.reconnects.push(record);
+                if let Some(record) = self.reconnects.last_mut() {
+                    record.handshaken = Some(match &stream {
+                        Ok(_) => Ok(ttk_core::now()),
+                        Err(error) => Err(copy_of(error)),
+                    });
+                }
                 let stream = stream?;
                 if stream.is_resumed() {
                     self.handshakes.1 += 1;
                 } else {
                     self.handshakes.0 += 1;
                 }
-                return self.adopt(MaybeTls::from(stream));
+                MaybeTls::from(stream)
             }
         };
-        self.reconnects.push(record);
         self.adopt(stream)
     }
 

@@ -4,6 +4,8 @@
 use std::io;
 use std::time::Instant;
 
+use ttk_core::metrics::KindedError;
+
 /// A connection that an [`HttpConnection`](crate::HttpConnection) or an
 /// [`Http2Connection`](crate::http2::Http2Connection) made again on its own, inside a request:
 /// the server ended the one before with requests still to send (an HTTP/2 GOAWAY, a close met
@@ -42,7 +44,7 @@ pub struct Reconnect {
 
 impl Reconnect {
     /// The most reconnects a connection keeps until they are taken (older ones are dropped
-    /// first, still counted by `connections_opened`).
+    /// first).
     ///
     /// # Examples
     /// ```
@@ -70,5 +72,65 @@ impl Reconnects {
     /// Takes them, oldest first.
     pub(crate) fn take(&mut self) -> impl Iterator<Item = Reconnect> + '_ {
         self.kept.drain(..)
+    }
+
+    /// The newest, to fill in as its connect goes on.
+    pub(crate) fn last_mut(&mut self) -> Option<&mut Reconnect> {
+        self.kept.back_mut()
+    }
+}
+
+/// `error` again (an `io::Error` is not `Clone`): its kind, and its [`KindedError`] if it has
+/// one (a TLS failure's name, `TlsUnknownIssuer`), else its message.
+pub(crate) fn copy_of(error: &io::Error) -> io::Error {
+    match error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<KindedError>())
+    {
+        Some(kinded) => io::Error::new(error.kind(), kinded.clone()),
+        None => io::Error::new(error.kind(), error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn made(at: Instant) -> Reconnect {
+        Reconnect {
+            started: at,
+            connected: Ok(at),
+            handshaken: None,
+        }
+    }
+
+    #[test]
+    fn the_last_ones_are_kept_and_taken_oldest_first() {
+        let base = Instant::now();
+        let mut reconnects = Reconnects::default();
+        let count = Reconnect::KEPT + 10;
+        for k in 0..count {
+            reconnects.push(made(base + std::time::Duration::from_millis(k as u64)));
+        }
+        let taken: Vec<_> = reconnects.take().map(|r| r.started - base).collect();
+        assert_eq!(taken.len(), Reconnect::KEPT);
+        assert_eq!(taken[0], std::time::Duration::from_millis(10));
+        assert!(taken.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(reconnects.take().count(), 0, "taken once");
+    }
+
+    #[test]
+    fn a_copy_keeps_a_kinded_error_s_kind() {
+        let kinded = KindedError::new("TlsUnknownIssuer", "unknown issuer");
+        let error = io::Error::new(io::ErrorKind::InvalidData, kinded.clone());
+        let copy = copy_of(&error);
+        assert_eq!(copy.kind(), io::ErrorKind::InvalidData);
+        let inner = copy.get_ref().and_then(|e| e.downcast_ref::<KindedError>());
+        assert_eq!(inner, Some(&kinded));
+        let plain = copy_of(&io::Error::new(io::ErrorKind::TimedOut, "slow"));
+        assert_eq!(
+            (plain.kind(), plain.to_string()),
+            (io::ErrorKind::TimedOut, "slow".to_owned())
+        );
     }
 }

@@ -6,6 +6,7 @@ use crate::byte_stream::ByteStream;
 use crate::frame_format::FrameFormat;
 use crate::tcp_stream::TcpStream;
 
+mod idle;
 mod raw_reads;
 
 /// The most bytes one read asks for; a buffer grows in steps up to one whole frame.

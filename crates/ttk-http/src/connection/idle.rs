@@ -26,7 +26,8 @@ impl HttpConnection {
     /// request under way is not idle: `true` while it is open.
     ///
     /// A load test asks it before each request and, when it says `false`, opens (and times)
-    /// the next connection itself; the request is then timed alone.
+    /// the next connection itself, rather than inside the request (a request on a schedule is
+    /// still timed from when it was due, as its user would feel it).
     ///
     /// # Examples
     /// ```

@@ -26,7 +26,7 @@ mod idle;
 mod streaming;
 
 use crate::connection::address::{connect_tcp, server_name, strip_scheme};
-use crate::reconnect::{Reconnect, Reconnects};
+use crate::reconnect::{Reconnect, Reconnects, copy_of};
 use crate::request::Request;
 pub use streaming::StreamEvent;
 
@@ -1103,8 +1103,7 @@ impl Http2Connection {
     /// Fails every waiting request with `error` (a new connection could not be made).
     fn fail_waiting(&mut self, error: &io::Error) {
         for queued in std::mem::take(&mut self.waiting) {
-            let copy = io::Error::new(error.kind(), error.to_string());
-            self.hand_out(&queued, Err(copy));
+            self.hand_out(&queued, Err(copy_of(error)));
         }
     }
 
@@ -1520,8 +1519,6 @@ fn closed_early() -> io::Error {
     )
 }
 
-/// A TLS handshake's error, saying what it means for HTTP/2 when the server refused every
-/// protocol offered in ALPN (it does not speak `h2`).
 /// Which part of a reconnect failed.
 enum Failed {
     /// TCP's connect.
@@ -1530,11 +1527,8 @@ enum Failed {
     Handshake(io::Error),
 }
 
-/// `error` again (an `io::Error` is not `Clone`): its kind and its message.
-fn copy_of(error: &io::Error) -> io::Error {
-    io::Error::new(error.kind(), error.to_string())
-}
-
+/// A TLS handshake's error, saying what it means for HTTP/2 when the server refused every
+/// protocol offered in ALPN (it does not speak `h2`).
 fn no_h2_named(error: io::Error) -> io::Error {
     if error.to_string().contains("NoApplicationProtocol") {
         return io::Error::new(

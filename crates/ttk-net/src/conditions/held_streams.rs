@@ -6,7 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use super::tcp::{Outgoing, Socket, write_front};
+use super::tcp::{Outgoing, Socket, write_all_now};
 
 /// The loop's streams holding bytes to write.
 #[derive(Default)]
@@ -60,12 +60,14 @@ impl HeldStreams {
             return;
         }
         drop(streams.swap_remove(slot));
-        // The last one took the place left (`queue`, borrowed already, is not it).
-        if let Some(mut moved) = streams
-            .get(slot)
-            .and_then(|moved| moved.outgoing.try_borrow_mut().ok())
-        {
-            moved.slot = Some(slot);
+        // The last one took the place left. No other stream's queue is borrowed while one
+        // writes (`queue`, borrowed already, is not it).
+        if let Some(moved) = streams.get(slot) {
+            let moved = moved.outgoing.try_borrow_mut();
+            debug_assert!(moved.is_ok(), "a stream's queue borrowed as another's left");
+            if let Ok(mut moved) = moved {
+                moved.slot = Some(slot);
+            }
         }
     }
 
@@ -77,9 +79,7 @@ impl HeldStreams {
         // Another write held after this (by a later last word) asks for another flush.
         self.flush_asked.set(false);
         for Held { socket, outgoing } in streams {
-            let mut queue = outgoing.borrow_mut();
-            queue.slot = None;
-            let _ = write_front(socket.get_ref(), &mut queue, None);
+            write_all_now(socket.get_ref(), &mut outgoing.borrow_mut());
         }
     }
 

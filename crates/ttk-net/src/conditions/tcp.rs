@@ -358,6 +358,15 @@ fn write_due(at: Instant, io: Rc<Socket>, outgoing: Rc<RefCell<Outgoing>>) {
     }
 }
 
+/// At the run's end: writes everything `queue` holds, at once (see [`HeldStreams`]); the
+/// run's timed actions go with it, so none is pending any more.
+pub(super) fn write_all_now(socket: &mio::net::TcpStream, queue: &mut Outgoing) {
+    queue.slot = None;
+    queue.scheduled = None;
+    queue.retry = RETRY;
+    let _ = write_front(socket, queue, None);
+}
+
 /// What [`write_front`] came to.
 pub(super) enum Wrote {
     /// Everything held is written (and the writing side shut, if asked).

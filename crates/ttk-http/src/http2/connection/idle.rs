@@ -19,8 +19,8 @@ impl Http2Connection {
     /// the next request opens a new one.
     ///
     /// A load test asks it before starting requests on a connection with none under way and,
-    /// when it says `false`, opens (and times) the next connection itself; the requests are
-    /// then timed alone.
+    /// when it says `false`, opens (and times) the next connection itself, rather than inside
+    /// a request (one on a schedule is still timed from when it was due).
     ///
     /// # Examples
     /// ```
@@ -52,6 +52,7 @@ impl Http2Connection {
         if self.in_flight > 0 || !self.waiting.is_empty() {
             return true;
         }
+        self.recover_abandoned_write();
         let Some(session) = self.session.as_ref() else {
             return false;
         };
