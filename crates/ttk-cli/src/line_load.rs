@@ -19,10 +19,12 @@ use crate::tls_flags::{TlsFlags, connect_timed};
 #[command(
     after_help = "Each connection is a bot that writes the line, reads one reply \
     line, and writes again; with --expect, a reply without that text fails the request. A \
-    connection the server closes is opened again. Transactions: `connect` and `request`, and \
-    with --tls `tls`, each TLS handshake. Exit code 1 if no request succeeded.\n\n\
+    connection the server closes is opened again. Transactions: `connect` and `request`, with \
+    --tls `tls`, each TLS handshake, and with --greeting `greeting`, the wait for the server's \
+    banner. Exit code 1 if no request succeeded.\n\n\
     Examples:\n  \
     ttk tcp 127.0.0.1:6379 --send PING --expect PONG --crlf -c 50 -d 10s\n  \
+    ttk tcp 127.0.0.1:2525 --greeting 220 --send NOOP --expect 250 --crlf\n  \
     ttk tcp 127.0.0.1:6380 --tls --cacert ca.pem --send PING --expect PONG --crlf\n  \
     ttk tcp 127.0.0.1:7000 --send hello --expect hello --rate 5000"
 )]
@@ -42,6 +44,12 @@ pub(crate) struct TcpArgs {
     /// Lines end in CRLF (Redis inline commands, IRC, SMTP), not LF
     #[arg(long)]
     crlf: bool,
+
+    /// After connecting, wait for a line containing this text before the first line is sent:
+    /// a server's banner (SMTP's and FTP's `220`, an IRC server's notices); the lines before
+    /// it are skipped. Timed as `greeting`
+    #[arg(long, value_name = "TEXT")]
+    greeting: Option<String>,
 
     /// The longest reply line accepted, in bytes
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
@@ -141,13 +149,25 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
                 tls.as_ref().map(|tls| (tls, host)),
                 plan.args.load.timeout,
             ));
-            match connected {
-                Ok(stream) => framed = Some(Framed::new(stream, plan.format)),
+            let mut connection = match connected {
+                Ok(stream) => Framed::new(stream, plan.format),
                 Err(_) => {
                     ttk::yield_!(turns.pause_after_failure());
                     continue;
                 }
+            };
+            if let Some(greeting) = &plan.args.greeting {
+                let waited = wait_for(&mut connection, greeting);
+                let greeted = match plan.args.load.timeout {
+                    Some(limit) => ttk::yield_!(cx.time_within("greeting", limit, waited)),
+                    None => ttk::yield_!(cx.time("greeting", waited)),
+                };
+                if greeted.is_err() {
+                    ttk::yield_!(turns.pause_after_failure());
+                    continue;
+                }
             }
+            framed = Some(connection);
         }
         let Some(connection) = framed.as_mut() else {
             continue;
@@ -172,6 +192,22 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
                 // The connection's state is unknown (a reply may still come): start over.
                 framed = None;
             }
+        }
+    }
+}
+
+/// Reads lines until one contains `greeting` (those before it skipped); `UnexpectedEof` if the
+/// server closes first.
+async fn wait_for(framed: &mut Framed<MaybeTls>, greeting: &str) -> io::Result<()> {
+    loop {
+        let Some(line) = framed.read_frame().await? else {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the server closed the connection before its greeting ({greeting:?})"),
+            ));
+        };
+        if check_reply(line, Some(greeting)).is_ok() {
+            return Ok(());
         }
     }
 }
