@@ -7,7 +7,6 @@ mod redis;
 mod support;
 
 use redis::Redis;
-use ttk_report::Report;
 
 #[test]
 fn a_line_protocol_reconnects_when_redis_closes_idle_connections() {
@@ -19,31 +18,14 @@ fn a_line_protocol_reconnects_when_redis_closes_idle_connections() {
     let first = counts(&redis);
     let before = counts(&redis);
     let look = (before.0 - first.0, before.1 - first.1);
-    let dir = support::scratch("redis-idle");
-    let json = dir.join("report.json");
     // Two connections, each sending every two seconds: redis has closed it every time.
-    let output = support::ttk(&[
-        "tcp",
-        &redis.addr(),
-        "--send",
-        "PING",
-        "--expect",
-        "PONG",
-        "--crlf",
-        "-c",
-        "2",
-        "--rate",
-        "1",
-        "-d",
-        "6s",
-        "--quiet",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    assert!(output.status.success(), "{output:?}");
-    let report = Report::read_json(&json).unwrap();
+    let addr = redis.addr();
+    let args = [
+        "tcp", &addr, "--send", "PING", "--expect", "PONG", "--crlf", "-c", "2", "--rate", "1",
+        "-d", "6s",
+    ];
+    let report = support::passed(&args, "redis-idle");
     let request = report.transaction("request").unwrap();
-    assert_eq!(request.failed, 0, "{:?}", request.errors);
     assert!(request.ok >= 5, "{} requests", request.ok);
     let connects = report.transaction("connect").unwrap().ok;
     assert_eq!(connects, request.ok, "a connection per request");

@@ -47,6 +47,20 @@ pub(crate) const HELLO_NGINX: &str = r#"
     }
 "#;
 
+/// Runs `ttk args…` quietly with a JSON report (in the scratch directory `name`), checks that
+/// it passed and that no request failed; the report.
+pub(crate) fn passed(args: &[&str], name: &str) -> ttk_report::Report {
+    let json = scratch(name).join("report.json");
+    let mut args = args.to_vec();
+    args.extend(["--quiet", "--json", json.to_str().unwrap()]);
+    let output = ttk(&args);
+    assert!(output.status.success(), "{output:?}");
+    let report = ttk_report::Report::read_json(&json).unwrap();
+    let request = report.transaction("request").unwrap();
+    assert_eq!(request.failed, 0, "{:?}", request.errors);
+    report
+}
+
 /// A free loopback port (bound, then let go).
 pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
