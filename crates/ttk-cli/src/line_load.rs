@@ -2,6 +2,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 use ttk::Cx;
@@ -24,7 +25,7 @@ use crate::tls_flags::{TlsFlags, connect_timed};
     banner. Exit code 1 if no request succeeded.\n\n\
     Examples:\n  \
     ttk tcp 127.0.0.1:6379 --send PING --expect PONG --crlf -c 50 -d 10s\n  \
-    ttk tcp 127.0.0.1:2525 --greeting 220 --send NOOP --expect 250 --crlf\n  \
+    ttk tcp 127.0.0.1:2525 --greeting '220 ' --send NOOP --expect 250 --crlf\n  \
     ttk tcp 127.0.0.1:6380 --tls --cacert ca.pem --send PING --expect PONG --crlf\n  \
     ttk tcp 127.0.0.1:7000 --send hello --expect hello --rate 5000"
 )]
@@ -46,8 +47,9 @@ pub(crate) struct TcpArgs {
     crlf: bool,
 
     /// After connecting, wait for a line containing this text before the first line is sent:
-    /// a server's banner (SMTP's and FTP's `220`, an IRC server's notices); the lines before
-    /// it are skipped. Timed as `greeting`
+    /// a server's banner (SMTP's and FTP's `220 `: with its space, the last line of a banner
+    /// of several, `220-…` lines, is the one matched); the lines before it are skipped. Timed
+    /// as `greeting`, within --timeout (10 s without it)
     #[arg(long, value_name = "TEXT")]
     greeting: Option<String>,
 
@@ -158,10 +160,8 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
             };
             if let Some(greeting) = &plan.args.greeting {
                 let waited = wait_for(&mut connection, greeting);
-                let greeted = match plan.args.load.timeout {
-                    Some(limit) => ttk::yield_!(cx.time_within("greeting", limit, waited)),
-                    None => ttk::yield_!(cx.time("greeting", waited)),
-                };
+                let limit = plan.args.load.timeout.unwrap_or(GREETING_LIMIT);
+                let greeted = ttk::yield_!(cx.time_within("greeting", limit, waited));
                 if greeted.is_err() {
                     ttk::yield_!(turns.pause_after_failure());
                     continue;
@@ -195,6 +195,9 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
         }
     }
 }
+
+/// How long a server may take to greet without `--timeout` (as a TLS handshake may).
+const GREETING_LIMIT: Duration = Duration::from_secs(10);
 
 /// Reads lines until one contains `greeting` (those before it skipped); `UnexpectedEof` if the
 /// server closes first.

@@ -123,8 +123,8 @@ fn https_with_the_ca_and_insecure_and_without_either() {
         report.counters
     );
 
-    // Paced, on connections nginx keeps open: what TLS 1.3 sends after its handshake (session
-    // tickets) makes a socket readable while idle, and is no close: one connection each.
+    // Paced, on connections nginx keeps open: each is kept, whatever TLS records came while it
+    // was idle (TLS 1.3's session tickets follow the handshake): one connection each.
     let before = served(&nginx);
     let args = [
         "http", &url, "-c", "3", "--rate", "30", "-d", "1s", "--cacert", ca,

@@ -741,9 +741,15 @@ impl LoopState {
             let failed = event.is_error() || event.is_read_closed() || event.is_write_closed();
             let readable = event.is_readable() || failed;
             let writable = event.is_writable() || failed;
+            // Through `wake`: a bot that asked `IoSource::read_ready` polls the selector from
+            // inside its own poll, and its own wake must become a yield, not a lost push.
             io.on_event(event.token(), readable, writable, failed, |bot| {
-                self.ready.push(bot)
+                self.wake(bot)
             });
+        }
+        if events.iter().count() == events.capacity() {
+            // A full buffer: more events wait in the kernel.
+            self.events_unread.set(true);
         }
         Ok(())
     }

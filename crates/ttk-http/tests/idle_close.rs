@@ -14,7 +14,7 @@ const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 const TIMED_OUT: &[u8] =
     b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 
-/// Each connection: answers its first request, then 100 ms later sends a `408` and stays open
+/// Each connection: answers its first request, then 500 ms later sends a `408` and stays open
 /// a second longer.
 fn server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -26,9 +26,9 @@ fn server() -> String {
                 let mut request = [0; 1024];
                 let _ = socket.read(&mut request).unwrap();
                 socket.write_all(OK).unwrap();
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(Duration::from_millis(500));
                 let _ = socket.write_all(TIMED_OUT);
-                std::thread::sleep(Duration::from_secs(1));
+                std::thread::sleep(Duration::from_secs(2));
             });
         }
     });
@@ -42,7 +42,7 @@ fn twice(_cx: Cx, _id: usize, addr: String) -> std::io::Result<(bool, bool, u16,
     let mut http = ttk_core::yield_!(HttpConnection::connect(&addr))?;
     ttk_core::yield_!(http.send(&Request::get("/")))?;
     let before = ttk_core::yield_!(http.still_open());
-    ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(400)));
+    ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(1_000)));
     let after = ttk_core::yield_!(http.still_open());
     let second = ttk_core::yield_!(http.send(&Request::get("/")))?;
     Ok((before, after, second.status(), http.connections_opened()))

@@ -104,7 +104,7 @@ pub trait ByteStream {
     fn write_all(&self, buf: &[u8]) -> impl Future<Output = io::Result<()>>;
 
     /// Whether a read might find something now (bytes, the peer's close, an error), known
-    /// without a syscall; `false` only when the last read found nothing and no event came
+    /// without a read; `false` only when the last read found nothing and no event came
     /// since. A client asks it of a connection kept idle before reusing it: a server's close of
     /// an idle keep-alive connection makes it `true`. `true` by default (a transport that
     /// cannot tell).

@@ -214,7 +214,7 @@ impl TcpStream {
         Ok(n)
     }
 
-    /// Whether a read might find something now, known without a syscall (see
+    /// Whether a read might find something now, known without a read (see
     /// [`ByteStream::read_ready`](crate::ByteStream::read_ready)): `false` after a read that
     /// found the socket's queue empty, until the next bytes, the peer's close or an error. With
     /// [conditions](TcpStream::set_conditions), also what the link holds for the bot.

@@ -18,9 +18,10 @@ use super::HttpConnection;
 
 impl HttpConnection {
     /// Whether the connection is open ([`HttpConnection::is_open`]) and the server has not
-    /// closed it while it was idle. The look costs no syscall unless the loop saw the socket
-    /// readable since the last answer ([`ByteStream::read_ready`]); only then does it read what
-    /// is there, without waiting. The end of the stream, a reset, or bytes no request asked for
+    /// closed it while it was idle. The look reads nothing unless the socket was readable since
+    /// the last answer ([`ByteStream::read_ready`]: no syscall while the loop keeps polling,
+    /// one non-blocking poll after it slept); only then does it read what is there, without
+    /// waiting. The end of the stream, a reset, or bytes no request asked for
     /// (a `408` sent before a close) end the connection, as Go's client does with its idle
     /// ones; a TLS record with no data in it (a session ticket) does not. A connection with a
     /// request under way is not idle: `true` while it is open.

@@ -16,8 +16,9 @@ impl<S: ByteStream> Framed<S> {
     /// Whether the peer has not closed the connection while it was idle. Servers close
     /// connections idle too long (redis's `timeout`, an IRC server's ping timeout); a request
     /// written on such a connection meets the close and fails, though the server never saw it.
-    /// The look costs no syscall unless the loop saw the stream readable since the last read
-    /// ([`ByteStream::read_ready`]); only then does it read what is there, without waiting.
+    /// The look reads nothing unless the stream was readable since the last read
+    /// ([`ByteStream::read_ready`]: no syscall while the loop keeps polling, one non-blocking
+    /// poll after it slept); only then does it read what is there, without waiting.
     /// What came is kept for the next [`Framed::read_frame`] (a server's push); the end of the
     /// stream or an error means closed (what came before it is dropped with the connection).
     ///
@@ -52,10 +53,6 @@ impl<S: ByteStream> Framed<S> {
                 return true;
             }
             self.make_room();
-            if self.end == self.read_buf.len() {
-                // No room left below a frame's maximum: what came waits for the next read.
-                return true;
-            }
             let tried = {
                 let mut read = pin!(self.stream.read(&mut self.read_buf[self.end..]));
                 poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await

@@ -13,9 +13,10 @@ use super::Http2Connection;
 impl Http2Connection {
     /// Whether the connection is open ([`Http2Connection::is_open`]) and the server has not
     /// ended it while it was idle. With requests under way it is not idle: `true` while open.
-    /// The look costs no syscall unless the loop saw the socket readable since the last read
-    /// ([`ByteStream::read_ready`]); only then does it read what is there, without waiting,
-    /// and hand it to h2: a GOAWAY, the end of the stream or a reset end the connection, and
+    /// The look reads nothing unless the socket was readable since the last read
+    /// ([`ByteStream::read_ready`]: no syscall while the loop keeps polling, one non-blocking
+    /// poll after it slept); only then does it read what is there, without waiting, and hand
+    /// it to h2: a GOAWAY, the end of the stream or a reset end the connection, and
     /// the next request opens a new one.
     ///
     /// A load test asks it before starting requests on a connection with none under way and,
@@ -46,13 +47,14 @@ impl Http2Connection {
     /// assert_eq!(ttk_core::run(1, hung_up)[0].as_ref().unwrap(), &(true, false));
     /// ```
     pub async fn still_open(&mut self) -> bool {
+        // A write abandoned part way ends the connection first.
+        self.recover_abandoned_write();
         if !self.is_open() {
             return false;
         }
         if self.in_flight > 0 || !self.waiting.is_empty() {
             return true;
         }
-        self.recover_abandoned_write();
         let Some(session) = self.session.as_ref() else {
             return false;
         };
