@@ -74,7 +74,10 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                 next_due = Some(at);
                 break;
             }
-            if open.is_empty()
+            // Only a connection left idle (on a schedule: without one, the next request goes
+            // as the last one ends) may have been ended for it.
+            if due.is_some()
+                && open.is_empty()
                 && let Some(connection) = wire.as_mut()
                 && !ttk::yield_!(connection.still_open())
             {

@@ -289,7 +289,10 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
-        if let Some(connection) = http.as_mut()
+        // Only a connection left idle (on a schedule: without one, the next request goes as
+        // the last one ends) may have been closed for it.
+        if send_at.is_some()
+            && let Some(connection) = http.as_mut()
             && !ttk::yield_!(connection.still_open())
         {
             // The server closed it while it was idle (its keep-alive timeout): the next one is

@@ -136,7 +136,10 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
-        if let Some(connection) = framed.as_mut()
+        // Only a connection left idle (on a schedule: without one, the next line goes as the
+        // last reply comes) may have been closed for it.
+        if send_at.is_some()
+            && let Some(connection) = framed.as_mut()
             && !ttk::yield_!(connection.still_open())
         {
             // The server closed it while it was idle (redis's `timeout`): the next one is
