@@ -1,6 +1,7 @@
 //! `Http2Connection` against a real nginx on loopback, over h2c (prior knowledge) and over TLS
 //! (ALPN `h2`): every success is a line of nginx's access log, also when nginx ends each
-//! connection with GOAWAY after a few requests while many more are in flight.
+//! connection with GOAWAY after a few requests while many more are in flight. And, on the same
+//! TLS setup, `HttpConnection` meeting nginx's close of an idle HTTPS connection.
 
 mod support;
 
@@ -438,4 +439,54 @@ fn the_servers_stream_limit_holds_back_the_rest() {
         "only the first burst is refused: {tally:?}"
     );
     assert_eq!(logged(&nginx).len(), 600);
+}
+
+#[test]
+fn over_tls_a_request_that_meets_an_idle_close_goes_again_and_the_reconnect_is_recorded() {
+    let Some((nginx, ca)) = start("ssl", "keepalive_timeout 200ms;") else {
+        return;
+    };
+    let addr = nginx.addr.clone();
+    let outcome = ttk_core::run(1, move |cx, id| {
+        let tls = TlsConnector::builder()
+            .system_roots(false)
+            .ca_pem(&ca)
+            .unwrap()
+            .build()
+            .unwrap();
+        after_idle(cx, id, addr.clone(), tls)
+    })
+    .remove(0)
+    .unwrap();
+    // Without a look first, the second request met nginx's close (its close_notify and FIN)
+    // and went again on a new connection, whose connect and handshake are recorded.
+    assert_eq!(outcome, (200, 1, 2, 1, true));
+    assert_eq!(logged(&nginx).len(), 2, "nginx served each once");
+}
+
+/// Two requests over TLS, 500 ms apart (nginx closes a connection idle for 200 ms), without
+/// asking `still_open` between them: the second's status, the retries, the connections, the
+/// reconnects recorded and whether the last shook hands.
+#[bot(crate = ttk_core)]
+fn after_idle(
+    _cx: Cx,
+    _id: usize,
+    addr: String,
+    tls: TlsConnector,
+) -> io::Result<(u16, u64, u64, usize, bool)> {
+    let mut http = ttk_core::yield_!(ttk_http::HttpConnection::connect_tls(&addr, &tls))?;
+    ttk_core::yield_!(http.send(&Request::get("/hello")))?;
+    ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_millis(500)));
+    let status = ttk_core::yield_!(http.send(&Request::get("/hello")))?.status();
+    let reconnects: Vec<_> = http.take_reconnects().collect();
+    let shook = reconnects
+        .last()
+        .is_some_and(|r| r.connected.is_ok() && matches!(r.handshaken, Some(Ok(_))));
+    Ok((
+        status,
+        http.retries(),
+        http.connections_opened(),
+        reconnects.len(),
+        shook,
+    ))
 }
