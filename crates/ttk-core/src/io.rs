@@ -38,6 +38,7 @@ pub use crate::deferred::{at_run_end, bot_seed, in_loop, next_bot_seed, pending_
 pub use crate::extensions::extension;
 pub use crate::loop_local::loop_local;
 pub use crate::time_queue::TimeQueue;
+pub use crate::try_now::try_now;
 
 use crate::context::{self, with_loop};
 use crate::io_table::Direction;

@@ -68,6 +68,7 @@ mod think;
 mod time;
 mod time_queue;
 mod timers;
+mod try_now;
 mod waker;
 mod workers;
 mod world;

@@ -53,6 +53,20 @@ fn start(listen: &str, keepalive: &str) -> Option<(Nginx, String)> {
     Some((nginx, pki.ca_pem().to_owned()))
 }
 
+/// A connector trusting only the test's CA (`ca`, PEM), offering `alpn` (none if empty).
+fn trusting(ca: &str, alpn: &[&str]) -> TlsConnector {
+    let builder = TlsConnector::builder()
+        .system_roots(false)
+        .ca_pem(ca)
+        .unwrap();
+    let builder = if alpn.is_empty() {
+        builder
+    } else {
+        builder.alpn(alpn)
+    };
+    builder.build().unwrap()
+}
+
 /// The content of `big.bin`.
 fn big_body() -> Vec<u8> {
     (0..BIG_LEN).map(|i| (i % 251) as u8).collect()
@@ -231,14 +245,7 @@ fn tls_with_alpn_h2_bodies_both_ways_and_statuses() {
     let Some((nginx, ca)) = start("ssl http2", "keepalive_requests 100000;") else {
         return;
     };
-    let tls = TlsConnector::builder()
-        .system_roots(false)
-        .ca_pem(&ca)
-        .unwrap()
-        .alpn(&["h2"])
-        .build()
-        .unwrap()
-        .for_one_client();
+    let tls = trusting(&ca, &["h2"]).for_one_client();
     // A 3 MB file: many windows' worth, reopened as it is read.
     let big = run_load(
         &nginx,
@@ -287,14 +294,7 @@ fn a_server_without_h2_in_alpn_is_named() {
     };
     let addr = nginx.addr.clone();
     let kind_and_text = ttk_core::run(1, move |cx, id| {
-        let tls = TlsConnector::builder()
-            .system_roots(false)
-            .ca_pem(&ca)
-            .unwrap()
-            .alpn(&["h2"])
-            .build()
-            .unwrap();
-        refused(cx, id, addr.clone(), tls)
+        refused(cx, id, addr.clone(), trusting(&ca, &["h2"]))
     })
     .remove(0);
     // nginx's alert names the refusal; now and then its reset overtakes the alert, and the
@@ -448,13 +448,7 @@ fn over_tls_a_request_that_meets_an_idle_close_goes_again_and_the_reconnect_is_r
     };
     let addr = nginx.addr.clone();
     let outcome = ttk_core::run(1, move |cx, id| {
-        let tls = TlsConnector::builder()
-            .system_roots(false)
-            .ca_pem(&ca)
-            .unwrap()
-            .build()
-            .unwrap();
-        after_idle(cx, id, addr.clone(), tls)
+        after_idle(cx, id, addr.clone(), trusting(&ca, &[]))
     })
     .remove(0)
     .unwrap();

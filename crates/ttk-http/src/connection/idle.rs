@@ -8,10 +8,7 @@
 //! and open a new one instead; a load test that times its connects wants the same, so that a
 //! connect shows as a connect and a request's latency is the request's.
 
-use std::future::{Future, poll_fn};
-use std::pin::pin;
-use std::task::Poll;
-
+use ttk_core::io::try_now;
 use ttk_net::ByteStream;
 
 use super::HttpConnection;
@@ -84,14 +81,10 @@ impl HttpConnection {
             return self.stream.is_some();
         }
         // One try, without waiting: a read that would wait means nothing came.
-        let tried = {
-            let mut read = pin!(self.fill());
-            poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await
-        };
-        match tried {
-            Poll::Pending => true,
+        match try_now(self.fill()).await {
+            None => true,
             // Closed (`Ok(0)`), reset, or bytes no request asked for.
-            Poll::Ready(_) => {
+            Some(_) => {
                 self.stream = None;
                 false
             }

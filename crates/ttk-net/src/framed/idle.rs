@@ -1,9 +1,7 @@
 //! Noticing that the peer closed a connection while it was idle, before the next request goes
 //! on it.
 
-use std::future::{Future, poll_fn};
-use std::pin::pin;
-use std::task::Poll;
+use ttk_core::io::try_now;
 
 use super::Framed;
 use crate::byte_stream::ByteStream;
@@ -53,14 +51,10 @@ impl<S: ByteStream> Framed<S> {
                 return true;
             }
             self.make_room();
-            let tried = {
-                let mut read = pin!(self.stream.read(&mut self.read_buf[self.end..]));
-                poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await
-            };
-            match tried {
-                Poll::Pending => return true,
-                Poll::Ready(Ok(0) | Err(_)) => return false,
-                Poll::Ready(Ok(n)) => self.end += n,
+            match try_now(self.stream.read(&mut self.read_buf[self.end..])).await {
+                None => return true,
+                Some(Ok(0) | Err(_)) => return false,
+                Some(Ok(n)) => self.end += n,
             }
         }
         true

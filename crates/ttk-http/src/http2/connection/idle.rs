@@ -2,10 +2,7 @@
 //! keep-alive timeout: nginx sends GOAWAY and closes), so that a load test opens and times the
 //! next connection itself rather than inside a request.
 
-use std::future::{Future, poll_fn};
-use std::pin::pin;
-use std::task::Poll;
-
+use ttk_core::io::try_now;
 use ttk_net::ByteStream;
 
 use super::Http2Connection;
@@ -62,15 +59,11 @@ impl Http2Connection {
             return true;
         }
         // One try, without waiting: a read that would wait means nothing came.
-        let tried = {
-            let mut read = pin!(session.stream.read(&mut self.read_buf));
-            poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await
-        };
-        match tried {
-            Poll::Pending => return true,
-            Poll::Ready(Ok(0)) => session.pipe.end(Ok(())),
-            Poll::Ready(Ok(n)) => session.pipe.receive(&self.read_buf[..n]),
-            Poll::Ready(Err(error)) => session.pipe.end(Err(error)),
+        match try_now(session.stream.read(&mut self.read_buf)).await {
+            None => return true,
+            Some(Ok(0)) => session.pipe.end(Ok(())),
+            Some(Ok(n)) => session.pipe.receive(&self.read_buf[..n]),
+            Some(Err(error)) => session.pipe.end(Err(error)),
         }
         // h2 takes it in: a GOAWAY or the end ends the session.
         self.step();
