@@ -57,6 +57,7 @@ pub fn spawn_tcp(addr: impl ToSocketAddrs) -> io::Result<SocketAddr> {
 /// ```
 pub fn spawn_udp(addr: impl ToSocketAddrs) -> io::Result<SocketAddr> {
     let socket = std::net::UdpSocket::bind(first_addr(addr)?)?;
+    deepen_receive_buffer(&socket);
     let local = socket.local_addr()?;
     thread::Builder::new()
         .name("udp-echo-target".into())
@@ -72,6 +73,19 @@ pub fn spawn_udp(addr: impl ToSocketAddrs) -> io::Result<SocketAddr> {
             }
         })?;
     Ok(local)
+}
+
+/// The receive buffer the UDP target asks for: a datagram in flight from each of thousands of
+/// bots at once. Linux's default (208 KiB, some 270 small datagrams) overflowed under 1,000
+/// bots, and every datagram dropped there left its bot waiting out its timeout instead of
+/// sending: the target, not the client, set the pace.
+const UDP_RECEIVE_BUFFER: usize = 4 << 20;
+
+/// Asks for [`UDP_RECEIVE_BUFFER`], which Linux caps at `net.core.rmem_max` (4 MiB on the
+/// bench machine, 208 KiB by default): a smaller buffer is no failure, only a target that
+/// drops sooner.
+fn deepen_receive_buffer(socket: &std::net::UdpSocket) {
+    let _ = socket2::SockRef::from(socket).set_recv_buffer_size(UDP_RECEIVE_BUFFER);
 }
 
 /// A non-blocking listener with a backlog deep enough for a storm of connects (mio's default
