@@ -45,22 +45,26 @@ pub(crate) struct Received {
 /// What [`recv_batch`] reads into, kept from call to call (one per thread): the datagrams'
 /// buffers and, on Linux, the senders' addresses, the control messages and the headers
 /// `recvmmsg` fills. Made afresh per call they cost more than the conditions' own work: some
-/// 2 KiB zeroed and copied per call (per datagram, when they come one at a time).
+/// 2 KiB zeroed and copied per call (per datagram, when they come one at a time). The headers
+/// point at their buffers from the start; a call only resets the lengths the last one changed.
 pub(crate) struct BatchBuffers {
-    /// [`BATCH`] buffers of `slot_len` bytes, end to end.
-    slots: Vec<u8>,
+    /// [`BATCH`] buffers of `slot_len` bytes, end to end (never resized: the headers point
+    /// into them).
+    slots: Box<[u8]>,
     /// The length of each buffer: the longest datagram kept whole.
     slot_len: usize,
     /// What the last call received, by slot (`None`: a sender of no IP address).
     received: [Option<Received>; BATCH],
     /// How many slots the last call filled.
     taken: usize,
-    /// The arrays `recvmmsg` reads and fills (boxed: 2 KiB that stay put).
+    /// The loop's clock as the last call that received read it (to stamp what came).
+    read_at: Option<Instant>,
+    /// The arrays `recvmmsg` reads and fills (boxed: 2 KiB that stay put, pointed at).
     #[cfg(target_os = "linux")]
     headers: Box<LinuxHeaders>,
 }
 
-/// `recvmmsg`'s arrays; pointed at their buffers again before each call.
+/// `recvmmsg`'s arrays.
 #[cfg(target_os = "linux")]
 struct LinuxHeaders {
     /// Each datagram's sender.
@@ -75,12 +79,43 @@ struct LinuxHeaders {
 
 #[cfg(target_os = "linux")]
 impl LinuxHeaders {
-    /// All zeroes: no pointer set yet.
-    fn empty() -> Box<LinuxHeaders> {
+    /// Headers pointing at their own arrays and at the slots of `slots`, `slot_len` bytes
+    /// each.
+    fn pointing_at(slots: &mut [u8], slot_len: usize) -> Box<LinuxHeaders> {
         // SAFETY: every field is plain old data (addresses, control bytes, iovecs and headers
         // of pointers and lengths), for which all zeroes is a valid, empty value; the pointers
-        // are set before each use.
-        Box::new(unsafe { std::mem::zeroed() })
+        // are set just below.
+        let mut headers: Box<LinuxHeaders> = Box::new(unsafe { std::mem::zeroed() });
+        let LinuxHeaders {
+            storages,
+            controls,
+            iovs,
+            messages,
+        } = &mut *headers;
+        for (k, slot) in slots.chunks_mut(slot_len).take(BATCH).enumerate() {
+            iovs[k] = libc::iovec {
+                iov_base: slot.as_mut_ptr().cast(),
+                iov_len: slot.len(),
+            };
+            let header = &mut messages[k].msg_hdr;
+            header.msg_name = (&mut storages[k] as *mut libc::sockaddr_storage).cast();
+            header.msg_iov = &mut iovs[k];
+            header.msg_iovlen = 1;
+            header.msg_control = controls[k].as_mut_ptr().cast();
+        }
+        headers.reset_lengths(BATCH);
+        headers
+    }
+
+    /// Gives the first `count` headers back the lengths of their buffers, which a call
+    /// shortened to what it wrote (the others the kernel left alone).
+    fn reset_lengths(&mut self, count: usize) {
+        for k in 0..count {
+            let header = &mut self.messages[k].msg_hdr;
+            header.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            header.msg_controllen = std::mem::size_of_val(&self.controls[k]) as _;
+            header.msg_flags = 0;
+        }
     }
 }
 
@@ -88,14 +123,28 @@ impl BatchBuffers {
     /// Buffers for datagrams of up to `slot_len` bytes (longer ones are truncated, as UDP
     /// does).
     pub(crate) fn new(slot_len: usize) -> BatchBuffers {
+        #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
+        let mut slots = vec![0; slot_len * BATCH].into_boxed_slice();
         BatchBuffers {
-            slots: vec![0; slot_len * BATCH],
+            #[cfg(target_os = "linux")]
+            headers: LinuxHeaders::pointing_at(&mut slots, slot_len),
+            slots,
             slot_len,
             received: [None; BATCH],
             taken: 0,
-            #[cfg(target_os = "linux")]
-            headers: LinuxHeaders::empty(),
+            read_at: None,
         }
+    }
+
+    /// The loop's clock as the last call to [`recv_batch`] that received read it: a clock
+    /// read the caller can spare.
+    pub(crate) fn read_at(&self) -> Option<Instant> {
+        self.read_at
+    }
+
+    /// Forgets [`BatchBuffers::read_at`] until a call receives again.
+    pub(crate) fn forget_read_at(&mut self) {
+        self.read_at = None;
     }
 
     /// The `k`-th datagram of the last call to [`recv_batch`], with what came with it.
@@ -118,41 +167,24 @@ pub(crate) fn recv_batch(
 ) -> io::Result<usize> {
     debug_assert_eq!(buffers.slots.len(), buffers.slot_len * BATCH);
     let BatchBuffers {
-        slots,
-        slot_len,
         received,
         taken: received_count,
+        read_at,
         headers,
+        ..
     } = buffers;
+    // The first header too after a call that failed: what it left is not relied on.
+    headers.reset_lengths((*received_count).max(1));
     *received_count = 0;
-    let LinuxHeaders {
-        storages,
-        controls,
-        iovs,
-        messages,
-    } = &mut **headers;
-    for (k, slot) in slots.chunks_mut(*slot_len).take(BATCH).enumerate() {
-        iovs[k] = libc::iovec {
-            iov_base: slot.as_mut_ptr().cast(),
-            iov_len: slot.len(),
-        };
-        let header = &mut messages[k].msg_hdr;
-        header.msg_name = (&mut storages[k] as *mut libc::sockaddr_storage).cast();
-        header.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        header.msg_iov = &mut iovs[k];
-        header.msg_iovlen = 1;
-        header.msg_control = controls[k].as_mut_ptr().cast();
-        header.msg_controllen = std::mem::size_of_val(&controls[k]) as _;
-        header.msg_flags = 0;
-    }
-    // SAFETY: the BATCH headers point at live buffers of `buffers` (`storages`, `iovs` over
-    // `slots`, which `new` made BATCH slots long, `controls`), set just above with their
-    // lengths; the kernel writes within them and sets each `msg_len`; no timeout is passed
-    // (null); the socket is open for the call.
+    // SAFETY: the BATCH headers point at live buffers of `buffers`, which have not moved since
+    // `pointing_at` set them (the slots are a boxed slice never resized, the other arrays sit
+    // in the boxed headers): each `iov` over its slot, `storages` and `controls`, with their
+    // lengths, reset above where the last call shortened them; the kernel writes within them
+    // and sets each `msg_len`; no timeout is passed (null); the socket is open for the call.
     let taken = unsafe {
         libc::recvmmsg(
             socket.as_raw_fd(),
-            messages.as_mut_ptr(),
+            headers.messages.as_mut_ptr(),
             BATCH as _,
             libc::MSG_DONTWAIT as _,
             std::ptr::null_mut(),
@@ -163,6 +195,13 @@ pub(crate) fn recv_batch(
     }
     let taken = taken as usize;
     let (real_now, now) = (SystemTime::now(), now());
+    *read_at = Some(now);
+    let LinuxHeaders {
+        storages,
+        controls,
+        messages,
+        ..
+    } = &**headers;
     for k in 0..taken {
         let header = &messages[k].msg_hdr;
         // A sender of no IP family loses its own datagram, not the batch the kernel handed over.
@@ -194,11 +233,9 @@ pub(crate) fn recv_batch(
     {
         match socket.recv_from(slot) {
             Ok((len, from)) => {
-                buffers.received[k] = Some(Received {
-                    len,
-                    from,
-                    arrived: now(),
-                });
+                let arrived = now();
+                buffers.read_at = Some(arrived);
+                buffers.received[k] = Some(Received { len, from, arrived });
                 taken += 1;
             }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock && taken > 0 => break,

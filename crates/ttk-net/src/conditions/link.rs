@@ -42,11 +42,25 @@ pub(crate) struct Link {
     rng: u64,
     /// When the last bytes of a stream arrive: a stream's bytes keep their order.
     stream_last: Option<Instant>,
+    /// The delay of a link that only delays (no jitter, loss, duplicates, reordering or cap):
+    /// every datagram's fate, known without a draw.
+    only_delay: Option<Duration>,
 }
 
 impl Link {
     /// The direction of `profile` from the bot (`up`) or to it, its randomness from `seed`.
     pub(crate) fn new(profile: &NetProfile, up: bool, seed: u64) -> Link {
+        let bits = if up {
+            profile.up_bits
+        } else {
+            profile.down_bits
+        };
+        let only_delay = (profile.jitter.is_zero()
+            && profile.loss == 0.0
+            && profile.duplicate == 0.0
+            && profile.reorder == 0.0
+            && bits.is_none())
+        .then_some(profile.delay);
         Link {
             delay_ns: profile.delay.as_nanos() as f64,
             jitter_ns: profile.jitter.as_nanos() as f64,
@@ -54,19 +68,22 @@ impl Link {
             loss: profile.loss,
             duplicate: profile.duplicate,
             reorder: profile.reorder,
-            bits: if up {
-                profile.up_bits
-            } else {
-                profile.down_bits
-            },
+            bits,
             free_at: None,
             rng: seed,
             stream_last: None,
+            only_delay,
         }
     }
 
     /// The fate of a datagram of `len` bytes that enters the link at `now`.
     pub(crate) fn fate(&mut self, now: Instant, len: usize) -> Fate {
+        if let Some(delay) = self.only_delay {
+            return Fate::Delivered {
+                first: now + delay,
+                second: None,
+            };
+        }
         if self.loss > 0.0 && self.uniform() < self.loss {
             return Fate::Lost;
         }
@@ -245,6 +262,22 @@ mod tests {
         let mut lossy = link("loss=100% delay=10ms");
         let at = lossy.stream_arrival(now, 100);
         assert_eq!(at - now, Duration::from_millis(10) + RETRANSMISSION);
+    }
+
+    #[test]
+    fn a_link_that_only_delays_delivers_each_datagram_once_after_its_delay() {
+        let mut plain = link("delay=25ms");
+        let now = Instant::now();
+        for k in 0..1_000u64 {
+            let sent = now + Duration::from_micros(k);
+            assert_eq!(
+                plain.fate(sent, 100),
+                Fate::Delivered {
+                    first: sent + Duration::from_millis(25),
+                    second: None
+                }
+            );
+        }
     }
 
     #[test]

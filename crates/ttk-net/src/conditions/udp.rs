@@ -145,12 +145,15 @@ impl Conditioned {
         io: &IoSource<mio::net::UdpSocket>,
         buf: &mut [u8],
     ) -> io::Result<(usize, SocketAddr)> {
+        let mut drained_at = None;
         loop {
             // The clock is read only when something is held or comes in (to stamp it): a bot
             // waiting on an empty link reads it no more than a plain receive does.
             let earliest = self.incoming.borrow().next_at();
+            // Right after a drain, the clock as it read it (a read spared per datagram).
+            let seen_at: Option<Instant> = drained_at.take();
             if earliest.is_some()
-                && let Some(received) = self.pop_due(buf, ttk_core::now())
+                && let Some(received) = self.pop_due(buf, seen_at.unwrap_or_else(ttk_core::now))
             {
                 return Ok(received);
             }
@@ -165,13 +168,14 @@ impl Conditioned {
             // the wait, so the next is timed from what is held now. One that found the socket
             // empty says so: the next wait is for the selector's event, with no call first.
             let drain = |socket: &mio::net::UdpSocket| self.drain(socket);
-            let emptied = match earliest {
+            let (emptied, read_at) = match earliest {
                 None => io.read_with(drain).await?,
                 Some(at) => match until(at, io.read_with(drain)).await {
                     Some(drained) => drained?,
-                    None => false,
+                    None => (false, None),
                 },
             };
+            drained_at = read_at;
             if emptied {
                 io.clear_read_ready();
             }
@@ -190,9 +194,9 @@ impl Conditioned {
         }
         if !self.full() {
             match self.drain(io.get_ref()) {
-                Ok(false) => {}
+                Ok((false, _)) => {}
                 // The kernel had no more: the next wait is for the selector's event.
-                Ok(true) => io.clear_read_ready(),
+                Ok((true, _)) => io.clear_read_ready(),
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => io.clear_read_ready(),
                 Err(error) => return Err(error),
             }
@@ -212,13 +216,17 @@ impl Conditioned {
     }
 
     /// Reads every datagram the socket has (up to [`MOST_HELD`] held), each through the link
-    /// to the bot: whether the socket was found empty; `WouldBlock` if it had nothing (its
-    /// next datagram then wakes the bot).
-    fn drain(&self, socket: &mio::net::UdpSocket) -> io::Result<bool> {
+    /// to the bot: whether the socket was found empty, and the loop's clock as the last read
+    /// that took something saw it; `WouldBlock` if it had nothing (its next datagram then
+    /// wakes the bot).
+    fn drain(&self, socket: &mio::net::UdpSocket) -> io::Result<(bool, Option<Instant>)> {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let buffers = scratch.get_or_insert_with(|| arrival::BatchBuffers::new(MOST_DATAGRAM));
-            self.drain_into(socket, buffers)
+            // What an earlier drain (of any socket) read is no time of this one.
+            buffers.forget_read_at();
+            let emptied = self.drain_into(socket, buffers)?;
+            Ok((emptied, buffers.read_at()))
         })
     }
 
