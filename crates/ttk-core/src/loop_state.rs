@@ -465,6 +465,11 @@ impl LoopState {
         self.timers.borrow_mut().insert(deadline, self.current())
     }
 
+    /// Whether a timer is still pending: it has not fired (nor been cancelled).
+    pub(crate) fn timer_pending(&self, key: TimerKey) -> bool {
+        self.timers.borrow().is_pending(key)
+    }
+
     /// Cancels a pending timer (no effect if it fired or was cancelled already).
     pub(crate) fn cancel_timer(&self, key: TimerKey) {
         self.timers.borrow_mut().cancel(key);

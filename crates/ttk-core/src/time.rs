@@ -131,6 +131,18 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
         let timer = self.timer;
+        if let Some((loop_id, key)) = timer {
+            // Once set, its timer says when it is over: the loop fires a timer when the clock
+            // reaches its deadline, and wakes the bot. No clock is read (a sleep inside a
+            // `timeout` is polled each time its bot is, and a clock read costs more here than
+            // the look).
+            return with_own_loop(loop_id, "a ttk::sleep", |state| {
+                match state.timer_pending(key) {
+                    true => Poll::Pending,
+                    false => Poll::Ready(()),
+                }
+            });
+        }
         let run = |state: &std::rc::Rc<crate::loop_state::LoopState>| {
             let now = state.clock.now();
             let deadline = match self.wait {
@@ -142,18 +154,10 @@ impl Future for Sleep {
             if now >= deadline {
                 return Poll::Ready(());
             }
-            // A spurious wake-up polls again before the deadline: the timer set the first time
-            // is still pending, so it is not set twice.
-            if self.timer.is_none() {
-                self.timer = Some((state.id(), state.add_timer(deadline)));
-            }
+            self.timer = Some((state.id(), state.add_timer(deadline)));
             Poll::Pending
         };
-        match timer {
-            // Its deadline is on that loop's clock, and its timer in that loop's heap.
-            Some((loop_id, _)) => with_own_loop(loop_id, "a ttk::sleep", run),
-            None => with_loop(run),
-        }
+        with_loop(run)
     }
 }
 

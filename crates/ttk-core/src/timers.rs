@@ -120,6 +120,13 @@ impl Timers {
         }
     }
 
+    /// Whether the timer of `key` is still pending (not fired, not cancelled).
+    pub(crate) fn is_pending(&self, key: TimerKey) -> bool {
+        self.slab
+            .get(key.index as usize)
+            .is_some_and(|entry| entry.generation == key.generation && entry.position != FREE)
+    }
+
     /// The earliest deadline, if any timer is pending.
     pub(crate) fn next_deadline(&self) -> Option<Nanos> {
         self.heap.first().map(|entry| entry.deadline)
