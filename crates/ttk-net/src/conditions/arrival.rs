@@ -194,7 +194,7 @@ pub(crate) fn recv_batch(
         return Err(io::Error::last_os_error());
     }
     let taken = taken as usize;
-    let (real_now, now) = (SystemTime::now(), now());
+    let (real_now, now) = (since_epoch(), now());
     *read_at = Some(now);
     let LinuxHeaders {
         storages,
@@ -271,12 +271,7 @@ pub(crate) fn read_stamped(
     if read < 0 {
         return Err(io::Error::last_os_error());
     }
-    let arrived = arrival(
-        &control,
-        message.msg_controllen as usize,
-        SystemTime::now(),
-        now,
-    );
+    let arrived = arrival(&control, message.msg_controllen as usize, since_epoch(), now);
     Ok((read as usize, arrived))
 }
 
@@ -292,18 +287,50 @@ pub(crate) fn read_stamped(
 }
 
 /// When a message arrived on the loop's clock: its stamp among the `len` bytes of control
-/// messages in `control`, moved from the real clock (`real_now`) onto the loop's (`now`); `now`
-/// without a stamp, or with one not in the past.
+/// messages in `control`, moved from the real clock (`real_now`, since the epoch) onto the
+/// loop's (`now`); `now` without a stamp, or with one not in the past.
 #[cfg(target_os = "linux")]
-fn arrival(control: &[u64; 8], len: usize, real_now: SystemTime, now: Instant) -> Instant {
-    let mut bytes = [0u8; 64];
-    for (chunk, word) in bytes.chunks_exact_mut(8).zip(control) {
-        chunk.copy_from_slice(&word.to_ne_bytes());
-    }
-    timestamp(&bytes[..len.min(bytes.len())])
-        .and_then(|stamp| real_now.duration_since(stamp).ok())
+fn arrival(control: &[u64; 8], len: usize, real_now: Duration, now: Instant) -> Instant {
+    let stamp = first_stamp(control, len).or_else(|| {
+        let mut bytes = [0u8; 64];
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(control) {
+            chunk.copy_from_slice(&word.to_ne_bytes());
+        }
+        timestamp(&bytes[..len.min(bytes.len())])
+    });
+    stamp
+        .and_then(|stamp| real_now.checked_sub(stamp))
         .and_then(|ago| now.checked_sub(ago))
         .unwrap_or(now)
+}
+
+/// The real clock, as the kernel's stamps count: since the epoch.
+#[cfg(target_os = "linux")]
+fn since_epoch() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// The stamp, when it is the first control message on a 64-bit Linux (the only one asked
+/// for, so always): read from its words, where [`timestamp`] walks the bytes of any list.
+#[cfg(target_os = "linux")]
+fn first_stamp(control: &[u64; 8], len: usize) -> Option<Duration> {
+    if !cfg!(target_pointer_width = "64") {
+        return None;
+    }
+    // A cmsghdr of a word of length and two ints (level, type), then a timespec of two words.
+    const STAMPED: usize = 4 * 8;
+    let [length, kinds, seconds, nanos, ..] = *control;
+    let kinds = kinds.to_ne_bytes();
+    let level = i32::from_ne_bytes([kinds[0], kinds[1], kinds[2], kinds[3]]);
+    let kind = i32::from_ne_bytes([kinds[4], kinds[5], kinds[6], kinds[7]]);
+    let stamped = len >= STAMPED
+        && length as usize >= STAMPED
+        && level == libc::SOL_SOCKET
+        && kind == libc::SCM_TIMESTAMPNS
+        && nanos < 1_000_000_000;
+    stamped.then(|| Duration::new(seconds, nanos as u32))
 }
 
 /// The sender's address, from what `recvmsg` wrote (`None` for no IP address).
@@ -339,7 +366,7 @@ fn sender(storage: &libc::sockaddr_storage, _len: libc::socklen_t) -> Option<Soc
 /// from their bytes (Linux's layout: a `cmsghdr` of length, level and type, then the data,
 /// each aligned to the word).
 #[cfg(target_os = "linux")]
-fn timestamp(control: &[u8]) -> Option<SystemTime> {
+fn timestamp(control: &[u8]) -> Option<Duration> {
     const WORD: usize = std::mem::size_of::<usize>();
     let header = WORD + 2 * std::mem::size_of::<libc::c_int>();
     let mut at = 0;
@@ -360,7 +387,7 @@ fn timestamp(control: &[u8]) -> Option<SystemTime> {
         if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
             let seconds = word(header)?;
             let nanos = word(header + 8)?;
-            return UNIX_EPOCH.checked_add(Duration::new(seconds, u32::try_from(nanos).ok()?));
+            return Some(Duration::new(seconds, u32::try_from(nanos).ok()?));
         }
         at += len.div_ceil(WORD) * WORD;
     }
@@ -432,6 +459,29 @@ mod tests {
             buffers.datagram(2).is_none(),
             "nothing left from the call before"
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_stamp_read_from_words_is_the_one_read_from_bytes() {
+        let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let receiver = mio::net::UdpSocket::from_std(receiver);
+        stamp_arrivals(&receiver);
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sender.send_to(b"x", receiver.local_addr().unwrap()).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let mut buffers = BatchBuffers::new(16);
+        assert_eq!(recv_batch(&receiver, &mut buffers, Instant::now).unwrap(), 1);
+        let control = buffers.headers.controls[0];
+        let len = buffers.headers.messages[0].msg_hdr.msg_controllen as usize;
+        let mut bytes = [0u8; 64];
+        for (chunk, word) in bytes.chunks_exact_mut(8).zip(&control) {
+            chunk.copy_from_slice(&word.to_ne_bytes());
+        }
+        let walked = timestamp(&bytes[..len]);
+        assert!(walked.is_some(), "the kernel stamped it");
+        assert_eq!(first_stamp(&control, len), walked);
+        assert_eq!(first_stamp(&[0; 8], 0), None);
     }
 
     #[test]

@@ -145,15 +145,17 @@ impl Conditioned {
         io: &IoSource<mio::net::UdpSocket>,
         buf: &mut [u8],
     ) -> io::Result<(usize, SocketAddr)> {
-        let mut drained_at = None;
+        // A time known to have passed (the clock a drain read, a held datagram's time once its
+        // timer fired): the next look for a due datagram spares a clock read.
+        let mut passed = None;
         loop {
             // The clock is read only when something is held or comes in (to stamp it): a bot
             // waiting on an empty link reads it no more than a plain receive does.
             let earliest = self.incoming.borrow().next_at();
             // Right after a drain, the clock as it read it (a read spared per datagram).
-            let seen_at: Option<Instant> = drained_at.take();
+            let known: Option<Instant> = passed.take();
             if earliest.is_some()
-                && let Some(received) = self.pop_due(buf, seen_at.unwrap_or_else(ttk_core::now))
+                && let Some(received) = self.pop_due(buf, known.unwrap_or_else(ttk_core::now))
             {
                 return Ok(received);
             }
@@ -162,6 +164,7 @@ impl Conditioned {
             {
                 // No room for more: the kernel keeps them until the earliest held is due.
                 ttk_core::sleep_until(at).await;
+                passed = Some(at);
                 continue;
             }
             // Drains the socket into the held datagrams; a drain that took something in ends
@@ -172,10 +175,10 @@ impl Conditioned {
                 None => io.read_with(drain).await?,
                 Some(at) => match until(at, io.read_with(drain)).await {
                     Some(drained) => drained?,
-                    None => (false, None),
+                    None => (false, Some(at)),
                 },
             };
-            drained_at = read_at;
+            passed = read_at;
             if emptied {
                 io.clear_read_ready();
             }
@@ -281,16 +284,18 @@ impl Conditioned {
     }
 }
 
-/// `op`'s output if it comes by `at`, else `None` (at `at`): a [`ttk_core::timeout`] on a
-/// deadline, which spares reading the clock to turn it into a limit.
+/// `op`'s output if it comes before `at`, else `None` (at `at`): a [`ttk_core::timeout`] on a
+/// deadline, which spares reading the clock to turn it into a limit. Once `at` has come, `op` is
+/// not tried again: what it waits for stays where it is (the kernel's buffer) for the next
+/// receive, and the timer's wake costs no attempt.
 async fn until<F: Future>(at: Instant, op: F) -> Option<F::Output> {
     let mut op = std::pin::pin!(op);
     let mut timer = std::pin::pin!(ttk_core::sleep_until(at));
     std::future::poll_fn(|context| {
-        if let Poll::Ready(output) = op.as_mut().poll(context) {
-            return Poll::Ready(Some(output));
+        if timer.as_mut().poll(context).is_ready() {
+            return Poll::Ready(None);
         }
-        timer.as_mut().poll(context).map(|()| None)
+        op.as_mut().poll(context).map(Some)
     })
     .await
 }
