@@ -152,7 +152,6 @@ impl Conditioned {
             // The clock is read only when something is held or comes in (to stamp it): a bot
             // waiting on an empty link reads it no more than a plain receive does.
             let earliest = self.incoming.borrow().next_at();
-            // Right after a drain, the clock as it read it (a read spared per datagram).
             let known: Option<Instant> = passed.take();
             if earliest.is_some()
                 && let Some(received) = self.pop_due(buf, known.unwrap_or_else(ttk_core::now))
