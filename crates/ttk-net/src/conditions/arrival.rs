@@ -271,7 +271,12 @@ pub(crate) fn read_stamped(
     if read < 0 {
         return Err(io::Error::last_os_error());
     }
-    let arrived = arrival(&control, message.msg_controllen as usize, since_epoch(), now);
+    let arrived = arrival(
+        &control,
+        message.msg_controllen as usize,
+        since_epoch(),
+        now,
+    );
     Ok((read as usize, arrived))
 }
 
@@ -468,12 +473,17 @@ mod tests {
         let receiver = mio::net::UdpSocket::from_std(receiver);
         stamp_arrivals(&receiver);
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        sender.send_to(b"x", receiver.local_addr().unwrap()).unwrap();
+        sender
+            .send_to(b"x", receiver.local_addr().unwrap())
+            .unwrap();
         std::thread::sleep(Duration::from_millis(20));
         let mut buffers = BatchBuffers::new(16);
-        assert_eq!(recv_batch(&receiver, &mut buffers, Instant::now).unwrap(), 1);
+        assert_eq!(
+            recv_batch(&receiver, &mut buffers, Instant::now).unwrap(),
+            1
+        );
         let control = buffers.headers.controls[0];
-        let len = buffers.headers.messages[0].msg_hdr.msg_controllen as usize;
+        let len: usize = buffers.headers.messages[0].msg_hdr.msg_controllen as _;
         let mut bytes = [0u8; 64];
         for (chunk, word) in bytes.chunks_exact_mut(8).zip(&control) {
             chunk.copy_from_slice(&word.to_ne_bytes());
