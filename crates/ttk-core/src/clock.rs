@@ -13,9 +13,6 @@ pub(crate) struct Clock {
     /// `Some(t)`: virtual time, now `t` nanoseconds after `start`; it moves only when the loop
     /// advances it to the next timer. `None`: real time.
     virtual_now: Option<Cell<Nanos>>,
-    /// A real clock's latest reading by [`Clock::now`] (the loop reads it at least once a
-    /// tick, to fire timers).
-    last_read: Cell<Nanos>,
 }
 
 impl Clock {
@@ -24,7 +21,6 @@ impl Clock {
         Clock {
             start: Instant::now(),
             virtual_now: virtual_time.then(|| Cell::new(0)),
-            last_read: Cell::new(0),
         }
     }
 
@@ -37,20 +33,7 @@ impl Clock {
     pub(crate) fn now(&self) -> Nanos {
         match &self.virtual_now {
             Some(now) => now.get(),
-            None => {
-                let now = nanos(self.start.elapsed());
-                self.last_read.set(now);
-                now
-            }
-        }
-    }
-
-    /// A time known to have passed, without reading the clock: a virtual clock's now, a real
-    /// clock's latest reading by [`Clock::now`].
-    pub(crate) fn passed(&self) -> Nanos {
-        match &self.virtual_now {
-            Some(now) => now.get(),
-            None => self.last_read.get(),
+            None => nanos(self.start.elapsed()),
         }
     }
 

@@ -144,16 +144,11 @@ impl Future for Sleep {
             });
         }
         let run = |state: &std::rc::Rc<crate::loop_state::LoopState>| {
-            let (deadline, now) = match self.wait {
-                Wait::For(duration) => {
-                    let now = state.clock.now();
-                    (now.saturating_add(nanos(duration)), now)
-                }
-                // Against the time the loop last read rather than a fresh reading: a deadline
-                // passed since then is met by the timer at the loop's next look at its timers,
-                // within the tick, as any timer is.
-                Wait::Until(instant) => (state.clock.since_start(instant), state.clock.passed()),
-                Wait::Resolved(deadline) => (deadline, state.clock.now()),
+            let now = state.clock.now();
+            let deadline = match self.wait {
+                Wait::For(duration) => now.saturating_add(nanos(duration)),
+                Wait::Until(instant) => state.clock.since_start(instant),
+                Wait::Resolved(deadline) => deadline,
             };
             self.wait = Wait::Resolved(deadline);
             if now >= deadline {
