@@ -178,9 +178,12 @@ pub(crate) fn recv_batch(
     *received_count = 0;
     // SAFETY: the BATCH headers point at live buffers of `buffers`, which have not moved since
     // `pointing_at` set them (the slots are a boxed slice never resized, the other arrays sit
-    // in the boxed headers): each `iov` over its slot, `storages` and `controls`, with their
-    // lengths, reset above where the last call shortened them; the kernel writes within them
-    // and sets each `msg_len`; no timeout is passed (null); the socket is open for the call.
+    // in the boxed headers; moving `BatchBuffers` moves only the boxes' pointers): each `iov`
+    // over its slot, `storages` and `controls`, with their lengths, reset above where the last
+    // call shortened them (the kernel writes a header's lengths back only for a message it
+    // received, and never the iovecs); the kernel writes within them and sets each `msg_len`;
+    // no timeout is passed (null); the socket is open for the call. Only the kernel writes
+    // through these pointers; Rust reads the arrays through `headers` after the call.
     let taken = unsafe {
         libc::recvmmsg(
             socket.as_raw_fd(),
@@ -247,12 +250,13 @@ pub(crate) fn recv_batch(
 }
 
 /// Reads what a stream has into `buf`: how many bytes, and when the latest of them arrived on
-/// the loop's clock (its segment's kernel stamp; `now` without one).
+/// the loop's clock (its segment's kernel stamp; the clock `now` reads, after the read, without
+/// one).
 #[cfg(target_os = "linux")]
 pub(crate) fn read_stamped(
     stream: &mio::net::TcpStream,
     buf: &mut [u8],
-    now: Instant,
+    now: fn() -> Instant,
 ) -> io::Result<(usize, Instant)> {
     let mut control = [0u64; 8];
     let mut iov = libc::iovec {
@@ -271,12 +275,12 @@ pub(crate) fn read_stamped(
     if read < 0 {
         return Err(io::Error::last_os_error());
     }
-    let arrived = arrival(
-        &control,
-        message.msg_controllen as usize,
-        since_epoch(),
-        now,
-    );
+    // Both clocks read together, after the call: the loop's clock read before it, a moment
+    // the thread spent preempted in between would be taken for the time since the stamp, and
+    // the bytes would arrive that much too early (a request under its two delays, seen under
+    // load).
+    let (real_now, now) = (since_epoch(), now());
+    let arrived = arrival(&control, message.msg_controllen as usize, real_now, now);
     Ok((read as usize, arrived))
 }
 
@@ -285,10 +289,11 @@ pub(crate) fn read_stamped(
 pub(crate) fn read_stamped(
     mut stream: &mio::net::TcpStream,
     buf: &mut [u8],
-    now: Instant,
+    now: fn() -> Instant,
 ) -> io::Result<(usize, Instant)> {
     use std::io::Read as _;
-    Ok((stream.read(buf)?, now))
+    let read = stream.read(buf)?;
+    Ok((read, now()))
 }
 
 /// When a message arrived on the loop's clock: its stamp among the `len` bytes of control
