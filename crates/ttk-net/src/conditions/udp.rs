@@ -286,7 +286,9 @@ impl Conditioned {
 /// `op`'s output if it comes before `at`, else `None` (at `at`): a [`ttk_core::timeout`] on a
 /// deadline, which spares reading the clock to turn it into a limit. Once `at` has come, `op` is
 /// not tried again: what it waits for stays where it is (the kernel's buffer) for the next
-/// receive, and the timer's wake costs no attempt.
+/// receive, and the timer's wake costs no attempt. Under jitter or reordering, a datagram that
+/// came in the same tick and is due before the held one is then delivered after it, a tick
+/// late at most.
 async fn until<F: Future>(at: Instant, op: F) -> Option<F::Output> {
     let mut op = std::pin::pin!(op);
     let mut timer = std::pin::pin!(ttk_core::sleep_until(at));
