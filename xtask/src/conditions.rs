@@ -86,8 +86,20 @@ fn measure(target: &UdpTarget, net: Option<&str>) -> Result<f64, String> {
         "udp_storm{}",
         net.map(|net| format!(" --net {net}")).unwrap_or_default()
     );
+    let dropped_before = receive_buffer_errors();
     let ran = peers::run_pinned(&mut command, SECONDS, peers::CLIENT_CORE, &dir, "udp_storm")?
         .check(&label)?;
+    if let (Some(before), Some(after)) = (dropped_before, receive_buffer_errors())
+        && after > before
+    {
+        // A drop leaves its bot waiting out a second's timeout: the run idled, and its CPU per
+        // datagram is not the busy loop's this figure means to measure.
+        println!(
+            "  warning: {label}: {} datagrams dropped by a full receive buffer \
+             (net.core.rmem_max may cap the echo target's): this pair measured idle loops",
+            after - before
+        );
+    }
     let text = std::fs::read_to_string(&report)
         .map_err(|error| format!("{label} wrote no report: {error}"))?;
     let report = ttk_report::Report::from_json(&text)
@@ -98,6 +110,18 @@ fn measure(target: &UdpTarget, net: Option<&str>) -> Result<f64, String> {
         .filter(|&ok| ok > 0)
         .ok_or(format!("{label} echoed nothing"))?;
     Ok(ran.cpu_s * 1e6 / echoed as f64)
+}
+
+/// Datagrams the kernel dropped for a full receive buffer, machine-wide (`RcvbufErrors` of
+/// `/proc/net/snmp`); `None` where it cannot be read.
+fn receive_buffer_errors() -> Option<u64> {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").ok()?;
+    let mut udp = snmp.lines().filter(|line| line.starts_with("Udp:"));
+    let (names, values) = (udp.next()?, udp.next()?);
+    let at = names
+        .split_whitespace()
+        .position(|name| name == "RcvbufErrors")?;
+    values.split_whitespace().nth(at)?.parse().ok()
 }
 
 /// `cargo xtask conditions`: builds what it runs, the pairs, their table; an error if the
