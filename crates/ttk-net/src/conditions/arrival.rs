@@ -345,10 +345,14 @@ fn first_stamp(control: &[u64; 8], len: usize) -> Option<Duration> {
 
 /// The sender's address, from what `recvmsg` wrote (`None` for no IP address).
 #[cfg(target_os = "linux")]
-fn sender(storage: &libc::sockaddr_storage, _len: libc::socklen_t) -> Option<SocketAddr> {
+fn sender(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<SocketAddr> {
+    use std::mem::size_of;
     use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV6};
+    // Only an address the kernel wrote whole: a shorter one would leave part of an earlier
+    // sender in the storage.
+    let len = len as usize;
     match libc::c_int::from(storage.ss_family) {
-        libc::AF_INET => {
+        libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
             // SAFETY: the family says the storage holds a sockaddr_in, which it is large and
             // aligned enough for (that is what sockaddr_storage is for).
             let v4 =
@@ -356,7 +360,7 @@ fn sender(storage: &libc::sockaddr_storage, _len: libc::socklen_t) -> Option<Soc
             let ip = Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr));
             Some(SocketAddr::from((ip, u16::from_be(v4.sin_port))))
         }
-        libc::AF_INET6 => {
+        libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
             // SAFETY: as above, for a sockaddr_in6.
             let v6 = unsafe {
                 &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
@@ -497,6 +501,52 @@ mod tests {
         assert!(walked.is_some(), "the kernel stamped it");
         assert_eq!(first_stamp(&control, len), walked);
         assert_eq!(first_stamp(&[0; 8], 0), None);
+    }
+
+    /// A short batch from a socket without stamps, then a full one from a socket with them,
+    /// through the same buffers: every datagram of the second keeps its sender and its stamp
+    /// (each header had its lengths back, not the first call's shortened ones).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_batch_after_a_shorter_one_gets_whole_senders_and_stamps() {
+        let socket = |stamped: bool| {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket.set_nonblocking(true).unwrap();
+            let socket = mio::net::UdpSocket::from_std(socket);
+            if stamped {
+                stamp_arrivals(&socket);
+            }
+            socket
+        };
+        let (plain, stamped) = (socket(false), socket(true));
+        // Linux turns its receive stamps on a moment after a socket first asks for them.
+        std::thread::sleep(Duration::from_millis(50));
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for _ in 0..2 {
+            sender.send_to(b"p", plain.local_addr().unwrap()).unwrap();
+        }
+        for _ in 0..BATCH {
+            sender.send_to(b"s", stamped.local_addr().unwrap()).unwrap();
+        }
+        let mut buffers = BatchBuffers::new(16);
+        assert_eq!(recv_batch(&plain, &mut buffers, Instant::now).unwrap(), 2);
+        assert_eq!(
+            recv_batch(&stamped, &mut buffers, Instant::now).unwrap(),
+            BATCH
+        );
+        for k in 0..BATCH {
+            let (data, received) = buffers.datagram(k).unwrap();
+            assert_eq!(
+                (data, received.from),
+                (&b"s"[..], sender.local_addr().unwrap())
+            );
+            let header = &buffers.headers.messages[k].msg_hdr;
+            let len: usize = header.msg_controllen as _;
+            assert!(
+                first_stamp(&buffers.headers.controls[k], len).is_some(),
+                "datagram {k} has no stamp"
+            );
+        }
     }
 
     #[test]
