@@ -130,8 +130,7 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        let timer = self.timer;
-        if let Some((loop_id, key)) = timer {
+        if let Some((loop_id, key)) = self.timer {
             // Once set, its timer says when it is over: the loop fires a timer when the clock
             // reaches its deadline, and wakes the bot. No clock is read (a sleep inside a
             // `timeout` is polled each time its bot is, and a clock read costs more here than

@@ -57,8 +57,6 @@ pub(crate) struct BatchBuffers {
     received: [Option<Received>; BATCH],
     /// How many slots the last call filled.
     taken: usize,
-    /// The loop's clock as the last call that received read it (to stamp what came).
-    read_at: Option<Instant>,
     /// The arrays `recvmmsg` reads and fills (boxed: 2 KiB that stay put, pointed at).
     #[cfg(target_os = "linux")]
     headers: Box<LinuxHeaders>,
@@ -132,19 +130,7 @@ impl BatchBuffers {
             slot_len,
             received: [None; BATCH],
             taken: 0,
-            read_at: None,
         }
-    }
-
-    /// The loop's clock as the last call to [`recv_batch`] that received read it: a clock
-    /// read the caller can spare.
-    pub(crate) fn read_at(&self) -> Option<Instant> {
-        self.read_at
-    }
-
-    /// Forgets [`BatchBuffers::read_at`] until a call receives again.
-    pub(crate) fn forget_read_at(&mut self) {
-        self.read_at = None;
     }
 
     /// The `k`-th datagram of the last call to [`recv_batch`], with what came with it.
@@ -156,20 +142,19 @@ impl BatchBuffers {
 }
 
 /// Receives up to [`BATCH`] datagrams in one call into `buffers` (then read with
-/// [`BatchBuffers::datagram`]): how many came, their arrivals on the clock `now` reads (read
-/// only if one came, beside the real clock its stamps are moved from). Fewer than [`BATCH`]
-/// means the socket had no more, which spares the call that would find it empty.
+/// [`BatchBuffers::datagram`]): how many came, and the time `now` read then (only once one
+/// came, beside the real clock the stamps are moved from onto it: the datagrams' arrivals). Fewer
+/// than [`BATCH`] means the socket had no more, which spares the call that would find it empty.
 #[cfg(target_os = "linux")]
 pub(crate) fn recv_batch(
     socket: &mio::net::UdpSocket,
     buffers: &mut BatchBuffers,
     now: fn() -> Instant,
-) -> io::Result<usize> {
+) -> io::Result<(usize, Instant)> {
     debug_assert_eq!(buffers.slots.len(), buffers.slot_len * BATCH);
     let BatchBuffers {
         received,
         taken: received_count,
-        read_at,
         headers,
         ..
     } = buffers;
@@ -198,7 +183,6 @@ pub(crate) fn recv_batch(
     }
     let taken = taken as usize;
     let (real_now, now) = (since_epoch(), now());
-    *read_at = Some(now);
     let LinuxHeaders {
         storages,
         controls,
@@ -215,7 +199,7 @@ pub(crate) fn recv_batch(
         });
     }
     *received_count = taken;
-    Ok(taken)
+    Ok((taken, now))
 }
 
 /// [`recv_batch`] where the kernel has no `recvmmsg`: a datagram at a time, until the socket
@@ -225,7 +209,7 @@ pub(crate) fn recv_batch(
     socket: &mio::net::UdpSocket,
     buffers: &mut BatchBuffers,
     now: fn() -> Instant,
-) -> io::Result<usize> {
+) -> io::Result<(usize, Instant)> {
     let mut taken = 0;
     buffers.taken = 0;
     for (k, slot) in buffers
@@ -236,9 +220,11 @@ pub(crate) fn recv_batch(
     {
         match socket.recv_from(slot) {
             Ok((len, from)) => {
-                let arrived = now();
-                buffers.read_at = Some(arrived);
-                buffers.received[k] = Some(Received { len, from, arrived });
+                buffers.received[k] = Some(Received {
+                    len,
+                    from,
+                    arrived: now(),
+                });
                 taken += 1;
             }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock && taken > 0 => break,
@@ -246,7 +232,7 @@ pub(crate) fn recv_batch(
         }
     }
     buffers.taken = taken;
-    Ok(taken)
+    Ok((taken, now()))
 }
 
 /// Reads what a stream has into `buf`: how many bytes, and when the latest of them arrived on
@@ -428,7 +414,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(100));
         let mut buffers = BatchBuffers::new(64);
         let now = Instant::now();
-        let taken = recv_batch(&receiver, &mut buffers, Instant::now).unwrap();
+        let taken = recv_batch(&receiver, &mut buffers, Instant::now).unwrap().0;
         assert_eq!(taken, 1);
         let (data, received) = buffers.datagram(0).unwrap();
         assert_eq!(
@@ -456,14 +442,14 @@ mod tests {
         }
         let mut buffers = BatchBuffers::new(64);
         assert_eq!(
-            recv_batch(&receiver, &mut buffers, Instant::now).unwrap(),
+            recv_batch(&receiver, &mut buffers, Instant::now).unwrap().0,
             BATCH
         );
         for k in 0..BATCH {
             assert_eq!(buffers.datagram(k).unwrap().0, &[k as u8; 3]);
         }
         assert_eq!(
-            recv_batch(&receiver, &mut buffers, Instant::now).unwrap(),
+            recv_batch(&receiver, &mut buffers, Instant::now).unwrap().0,
             2
         );
         for k in 0..2 {
@@ -488,7 +474,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         let mut buffers = BatchBuffers::new(16);
         assert_eq!(
-            recv_batch(&receiver, &mut buffers, Instant::now).unwrap(),
+            recv_batch(&receiver, &mut buffers, Instant::now).unwrap().0,
             1
         );
         let control = buffers.headers.controls[0];
@@ -529,9 +515,9 @@ mod tests {
             sender.send_to(b"s", stamped.local_addr().unwrap()).unwrap();
         }
         let mut buffers = BatchBuffers::new(16);
-        assert_eq!(recv_batch(&plain, &mut buffers, Instant::now).unwrap(), 2);
+        assert_eq!(recv_batch(&plain, &mut buffers, Instant::now).unwrap().0, 2);
         assert_eq!(
-            recv_batch(&stamped, &mut buffers, Instant::now).unwrap(),
+            recv_batch(&stamped, &mut buffers, Instant::now).unwrap().0,
             BATCH
         );
         for k in 0..BATCH {

@@ -225,10 +225,7 @@ impl Conditioned {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let buffers = scratch.get_or_insert_with(|| arrival::BatchBuffers::new(MOST_DATAGRAM));
-            // What an earlier drain (of any socket) read is no time of this one.
-            buffers.forget_read_at();
-            let emptied = self.drain_into(socket, buffers)?;
-            Ok((emptied, buffers.read_at()))
+            self.drain_into(socket, buffers)
         })
     }
 
@@ -237,20 +234,25 @@ impl Conditioned {
         &self,
         socket: &mio::net::UdpSocket,
         buffers: &mut arrival::BatchBuffers,
-    ) -> io::Result<bool> {
-        let mut took = false;
+    ) -> io::Result<(bool, Option<Instant>)> {
+        // The clock as the last call that took something read it (none yet: nothing taken).
+        let mut read_at = None;
         loop {
             if self.full() {
                 // No room for a batch (each datagram perhaps twice): what is left stays in the
                 // kernel (the socket is not empty), rather than be taken and dropped.
-                return Ok(false);
+                return Ok((false, read_at));
             }
             let taken = match arrival::recv_batch(socket, buffers, ttk_core::now) {
-                Ok(taken) => taken,
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock && took => return Ok(true),
+                Ok((taken, now)) => {
+                    read_at = Some(now);
+                    taken
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock && read_at.is_some() => {
+                    return Ok((true, read_at));
+                }
                 Err(error) => return Err(error),
             };
-            took = true;
             for k in 0..taken {
                 let Some((data, received)) = buffers.datagram(k) else {
                     continue;
@@ -277,7 +279,7 @@ impl Conditioned {
             }
             if taken < arrival::BATCH {
                 // The kernel had no more: no call to find it empty.
-                return Ok(true);
+                return Ok((true, read_at));
             }
         }
     }
