@@ -1,7 +1,8 @@
 //! Finding Slurm's programs, and installing Debian's packages of them when they are missing.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+
+use crate::debian::{self, program};
 
 /// The Debian packages that hold the controller, the node daemon and the client commands.
 const PACKAGES: [&str; 3] = ["slurmctld", "slurmd", "slurm-client"];
@@ -30,16 +31,7 @@ pub(crate) fn ensure() -> Result<Programs, String> {
     if let Some(programs) = find() {
         return Ok(programs);
     }
-    println!("== installing {} (apt-get)", PACKAGES.join(" "));
-    let install: Vec<&str> = ["install", "-y", "-qq"]
-        .into_iter()
-        .chain(PACKAGES)
-        .collect();
-    // An install from a stale package list fails to download; then refresh it and try again.
-    if apt_get(&install).is_err() {
-        apt_get(&["update", "-qq"])?;
-        apt_get(&install)?;
-    }
+    debian::install(&PACKAGES, debian::Extras::Recommended)?;
     find().ok_or_else(|| {
         format!(
             "{} are installed but their programs are not in PATH, /usr/sbin or /usr/bin",
@@ -59,33 +51,4 @@ fn find() -> Option<Programs> {
         scontrol: program("scontrol")?,
         scancel: program("scancel")?,
     })
-}
-
-/// The program `name` in `PATH`, or in the system directories (a user's `PATH` may lack
-/// `/usr/sbin`, where the daemons are).
-fn program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-}
-
-/// Runs `apt-get <args>` without questions.
-fn apt_get(args: &[&str]) -> Result<(), String> {
-    // dpkg's progress goes to stdout even with -qq; apt-get's errors go to stderr.
-    let status = Command::new("apt-get")
-        .args(args)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|error| format!("cannot run apt-get (is this Debian?): {error}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`apt-get {}` failed ({status}); installing Slurm needs root",
-            args.join(" ")
-        ))
-    }
 }
