@@ -8,6 +8,10 @@
 //! skipped, never faked — ttk's side is measured all the same, against the distribution both
 //! promise: a uniform ±5 ms each way, so a round trip's jitter is the sum of two (p50 at 40 ms,
 //! p99 at 40 + 10 − √2 ms over the link's own).
+//!
+//! `cargo xtask netem` runs this test where netem is sure to be: in a virtual machine booted on
+//! Debian's own kernel (its `sch_netem` module loaded), with `TTK_REQUIRE_NETEM` set so that a
+//! half skipped fails instead.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -21,6 +25,16 @@ use ttk_net::UdpSocket;
 /// Bots pinging at once, and pings each: 3,000 round trips a side.
 const BOTS: usize = 30;
 const PINGS: usize = 100;
+/// Set for the echo server's process (this binary, run inside the namespace): the address
+/// it serves on.
+const ECHO_ON: &str = "TTK_NETEM_ECHO_ON";
+/// Set where the kernel must have netem (`cargo xtask netem`'s VM): a missing namespace or
+/// netem fails the test instead of skipping its half.
+const REQUIRE: &str = "TTK_REQUIRE_NETEM";
+/// How the echo server tells its port.
+const PORT_LINE: &str = "echo port ";
+/// ttk's profile: the same link as netem's below.
+const PROFILE: &str = "delay=20ms±5ms";
 /// The emulated link, each way.
 const DELAY: &str = "20ms";
 const JITTER: &str = "5ms";
@@ -89,24 +103,31 @@ impl Far {
             "ip",
             &["netns", "exec", &name, "ip", "link", "set", &there, "up"],
         )?;
-        // A UDP echo server inside, on a port of its choosing.
-        let script = "import socket,sys\n\
-                      s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
-                      s.bind((sys.argv[1],0))\n\
-                      print(s.getsockname()[1],flush=True)\n\
-                      while True:\n    d,a=s.recvfrom(2048)\n    s.sendto(d,a)\n";
+        // A UDP echo server inside, on a port of its choosing: this test binary again, run as
+        // its ignored helper (no interpreter needed, so it also runs in a bare VM's initramfs).
         let ip = far.addr.ip().to_string();
+        let this = std::env::current_exe().map_err(|error| format!("this test binary: {error}"))?;
         let echo = Command::new("ip")
-            .args(["netns", "exec", &name, "python3", "-c", script, &ip])
+            .args(["netns", "exec", &name])
+            .arg(this)
+            .args(["--exact", "echo_server", "--ignored", "--nocapture"])
+            .env(ECHO_ON, &ip)
             .stdout(Stdio::piped())
             .spawn()
-            .map_err(|error| format!("python3 in the namespace: {error}"))?;
+            .map_err(|error| format!("the echo server in the namespace: {error}"))?;
         // Kept before it is heard from: dropped, the namespace stops it.
         let stdout = far.echo.insert(echo).stdout.take().expect("piped");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|error| format!("the echo server said nothing: {error}"))?;
+        // libtest prints its own lines ("running 1 test") before the helper's port.
+        let mut lines = BufReader::new(stdout).lines();
+        let line = loop {
+            match lines.next() {
+                Some(Ok(line)) if line.starts_with(PORT_LINE) => break line,
+                Some(Ok(_)) => continue,
+                Some(Err(error)) => return Err(format!("the echo server said nothing: {error}")),
+                None => return Err("the echo server ended without a port".to_owned()),
+            }
+        };
+        let line = line[PORT_LINE.len()..].to_owned();
         let port = line
             .trim()
             .parse()
@@ -210,17 +231,17 @@ fn pinger(
     Ok(round_trips)
 }
 
-/// Every bot's round trips to `addr`, sorted.
-fn round_trips(addr: SocketAddr, profile: Option<&'static str>) -> Vec<u64> {
-    let mut all: Vec<u64> = ttk_core::run(BOTS, move |cx, id| pinger(cx, id, addr, profile))
+/// The round trips of `bots` bots to `addr`, sorted.
+fn round_trips(addr: SocketAddr, profile: Option<&'static str>, bots: usize) -> Vec<u64> {
+    let mut all: Vec<u64> = ttk_core::run(bots, move |cx, id| pinger(cx, id, addr, profile))
         .into_iter()
         .flat_map(|outcome| outcome.unwrap())
         .collect();
     assert!(
-        all.len() * 100 >= BOTS * PINGS * 99,
+        all.len() * 100 >= bots * PINGS * 99,
         "{} of {} pings answered",
         all.len(),
-        BOTS * PINGS
+        bots * PINGS
     );
     all.sort_unstable();
     all
@@ -235,37 +256,62 @@ fn quantile_ms(values: &[u64], q: f64) -> f64 {
 fn emulated_delay_matches_netem_within_a_millisecond() {
     let far = match Far::make() {
         Ok(far) => far,
+        Err(why) if std::env::var_os(REQUIRE).is_some() => {
+            panic!("{REQUIRE} is set, but the netem comparison could not make its namespace: {why}")
+        }
         Err(why) => {
             eprintln!("skipped: the netem comparison needs a namespace of its own: {why}");
             return;
         }
     };
-    // The link's own round trip, unemulated (a veth pair: tens of microseconds).
-    let bare = round_trips(far.addr, None);
+    // The link's own round trip, unemulated (a veth pair: tens of microseconds), one ping at
+    // a time: the emulated runs' pings are 40 ms apart per bot, so queueing behind each
+    // other's is no part of their round trips either (in a slow VM, it would be milliseconds).
+    let bare = round_trips(far.addr, None, 1);
     let base = quantile_ms(&bare, 0.5);
     // ttk's: uniform ±5 ms each way, so the round trip's jitter is the sum of two — a
     // triangle from −10 to +10 ms: p50 at 0, p99 at 10 − √2.
-    let ttk = round_trips(far.addr, Some("delay=20ms±5ms"));
+    let ttk = round_trips(far.addr, Some(PROFILE), BOTS);
     let (ttk_p50, ttk_p99) = (quantile_ms(&ttk, 0.5), quantile_ms(&ttk, 0.99));
     eprintln!("bare p50 {base:.3} ms; ttk p50 {ttk_p50:.3} ms, p99 {ttk_p99:.3} ms");
     let (p50, p99) = (40.0 + base, 40.0 + 10.0 - 2f64.sqrt() + base);
-    assert!(
-        (ttk_p50 - p50).abs() <= 1.0,
-        "ttk's p50 {ttk_p50:.3} ms, not {p50:.3}"
-    );
-    assert!(
-        (ttk_p99 - p99).abs() <= 1.0,
-        "ttk's p99 {ttk_p99:.3} ms, not {p99:.3}"
-    );
     if let Err(why) = far.add_netem() {
         far.remove_netem();
+        assert!(
+            std::env::var_os(REQUIRE).is_none(),
+            "{REQUIRE} is set, but {why}"
+        );
         eprintln!("skipped: the comparison with netem itself: {why}");
+        // Without netem, ttk is held to the distribution netem promises instead.
+        assert!(
+            (ttk_p50 - p50).abs() <= 1.0,
+            "ttk's p50 {ttk_p50:.3} ms, not {p50:.3}"
+        );
+        assert!(
+            (ttk_p99 - p99).abs() <= 1.0,
+            "ttk's p99 {ttk_p99:.3} ms, not {p99:.3}"
+        );
         return;
     }
-    let netem = round_trips(far.addr, None);
+    let mut netem = round_trips(far.addr, None, BOTS);
     far.remove_netem();
+    // A second round of each, taken in turn: a drift in the machine's pace (a VM's is slow
+    // and uneven) falls on both alike, and twice the samples steady the p99.
+    let mut ttk = ttk;
+    ttk.extend(round_trips(far.addr, Some(PROFILE), BOTS));
+    far.add_netem().expect("netem was added once already");
+    netem.extend(round_trips(far.addr, None, BOTS));
+    far.remove_netem();
+    ttk.sort_unstable();
+    netem.sort_unstable();
+    let (ttk_p50, ttk_p99) = (quantile_ms(&ttk, 0.5), quantile_ms(&ttk, 0.99));
     let (netem_p50, netem_p99) = (quantile_ms(&netem, 0.5), quantile_ms(&netem, 0.99));
-    eprintln!("netem p50 {netem_p50:.3} ms, p99 {netem_p99:.3} ms");
+    // Where timers fire late (a VM's emulated ones do, by a millisecond or two), both fall
+    // behind the promise alike: netem, the real thing, is what ttk is held to here.
+    eprintln!(
+        "both rounds: ttk p50 {ttk_p50:.3} ms, p99 {ttk_p99:.3} ms; netem p50 {netem_p50:.3} ms, \
+         p99 {netem_p99:.3} ms (the promise: p50 {p50:.3}, p99 {p99:.3})"
+    );
     assert!(
         (ttk_p50 - netem_p50).abs() <= 1.0,
         "p50: ttk {ttk_p50:.3} ms, netem {netem_p50:.3} ms"
@@ -274,4 +320,24 @@ fn emulated_delay_matches_netem_within_a_millisecond() {
         (ttk_p99 - netem_p99).abs() <= 1.0,
         "p99: ttk {ttk_p99:.3} ms, netem {netem_p99:.3} ms"
     );
+}
+
+/// The echo server [`Far::make`] starts inside its namespace: not a test of its own (ignored,
+/// and it returns at once without [`ECHO_ON`]), but this binary's way to serve UDP echoes with
+/// nothing else installed. Echoes until its process is killed.
+#[test]
+#[ignore = "the netem test's echo server, run by that test inside its namespace"]
+fn echo_server() {
+    let Some(ip) = std::env::var_os(ECHO_ON) else {
+        return;
+    };
+    let ip: std::net::IpAddr = ip.to_str().and_then(|ip| ip.parse().ok()).expect("an IP");
+    let socket = std::net::UdpSocket::bind((ip, 0)).expect("bind the echo server");
+    let port = socket.local_addr().expect("its address").port();
+    println!("{PORT_LINE}{port}");
+    let mut buf = [0u8; 2048];
+    loop {
+        let (n, from) = socket.recv_from(&mut buf).expect("receive");
+        let _ = socket.send_to(&buf[..n], from);
+    }
 }
