@@ -95,6 +95,7 @@ pub(crate) fn run(criterion_args: &[String]) -> Result<(), String> {
     record(crate::metrics::probe_figures());
     record(crate::net::figures());
     record(crate::conditions::figures());
+    record(crate::netem::figures());
     record(crate::enet::figures());
     record(crate::quic::figures());
     record(crate::ws::figures());

@@ -24,6 +24,10 @@
 //!   one nginx, watched through nginx's `stub_status`; writes `target/ttk-bench/hold-http.json`;
 //!   exits with status 1 unless nginx saw them all open at once, no request failed, and ttk's
 //!   successes equal nginx's access log.
+//! - `cargo xtask netem`: ttk's emulated delay against the kernel's netem, in a VM booted on
+//!   Debian's kernel (this machine's has no netem): the p50 and p99 of `delay=20ms±5ms` and
+//!   netem's `delay 20ms 5ms` within 1 ms of each other (see `netem.rs`). Exits with status 1
+//!   if they are not, or the VM could not run the test.
 //! - `cargo xtask enet`: only the ENet rows of `cargo xtask bench`: 10,000 players on one loop
 //!   against ENet hosts on the C library.
 //! - `cargo xtask quic`: only the QUIC rows of `cargo xtask bench`: handshakes per client
@@ -57,6 +61,7 @@ mod cargo;
 mod conditions;
 mod criterion;
 mod day;
+mod debian;
 mod enet;
 mod fuzz;
 mod hold;
@@ -66,6 +71,7 @@ mod instructions;
 mod live;
 mod metrics;
 mod net;
+mod netem;
 mod noise;
 mod peers;
 mod probe;
@@ -117,6 +123,7 @@ fn main() -> ExitCode {
         Some("live") if rest.is_empty() => live::run(),
         Some("conditions") if rest.is_empty() => conditions::run(),
         Some("enet") if rest.is_empty() => enet::run(),
+        Some("netem") if rest.is_empty() => netem::run(),
         Some("quic") if rest.is_empty() => quic::run(),
         Some("live-soak") => match live::SoakPlan::parse(&rest) {
             Ok(plan) => live::soak(&plan),
@@ -141,6 +148,7 @@ fn main() -> ExitCode {
             eprintln!("       cargo xtask live");
             eprintln!("       cargo xtask conditions");
             eprintln!("       cargo xtask enet");
+            eprintln!("       cargo xtask netem");
             eprintln!("       cargo xtask quic");
             eprintln!("       {}", live::SOAK_USAGE);
             eprintln!("       {}", peers::USAGE);
