@@ -114,7 +114,7 @@ pub(crate) fn figures() -> Result<Vec<Figure>, String> {
     );
     let lines = boot(&qemu, &kernel.image, &initramfs)?;
     let quantiles = |label: &str| {
-        // The last line that has them: the test's summary of both rounds.
+        // The last line that has them: the test's summary of all its rounds.
         lines.iter().rev().find_map(|line| {
             let rest = &line[line.find(&format!("{label} p50 "))? + label.len() + 5..];
             let (p50, rest) = rest.split_once(" ms, p99 ")?;
