@@ -462,7 +462,10 @@ fn a_full_c_host_leaves_the_extra_player_with_a_named_timeout() {
             ..EnetConfig::default()
         };
         let peer = EnetPeer::connect(server, &config).await?;
-        peer.sleep(Duration::from_millis(600)).await?;
+        // Held well past the third's connect timeout (it gives up by 600 ms): a slot freed
+        // before then would take the third in, whose disconnect would then find the host gone
+        // (it ends after two).
+        peer.sleep(Duration::from_millis(1_500)).await?;
         peer.disconnect_with(CLEAN).await
     });
     assert!(outcomes[0].is_ok() && outcomes[1].is_ok(), "{outcomes:?}");
