@@ -5,9 +5,9 @@
 //!
 //! Where this process may not make a namespace (not root, no `ip`), the test says so and is
 //! skipped; where the kernel has no netem (`sch_netem`), the comparison with it says so and is
-//! skipped, never faked — ttk's side is measured all the same (one round), against the distribution both
-//! promise: a uniform ±5 ms each way, so a round trip's jitter is the sum of two (p50 at 40 ms,
-//! p99 at 40 + 10 − √2 ms over the link's own).
+//! skipped, never faked — ttk's side is measured all the same (one round), against the
+//! distribution both promise: a uniform ±5 ms each way, so a round trip's jitter is the sum of
+//! two (p50 at 40 ms, p99 at 40 + 10 − √2 ms over the link's own).
 //!
 //! `cargo xtask netem` runs this test where netem is sure to be: in a virtual machine booted on
 //! Debian's own kernel (its `sch_netem` module loaded), with `TTK_REQUIRE_NETEM` set so that a
@@ -114,22 +114,25 @@ impl Far {
             .arg(this)
             .args(["--exact", "echo_server", "--ignored", "--nocapture"])
             .env(ECHO_ON, &ip)
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .map_err(|error| format!("the echo server in the namespace: {error}"))?;
-        // Kept before it is heard from: dropped, the namespace stops it.
+        // Kept before it is heard from: dropped, `Far` kills it (and should this process die
+        // first, its end of the helper's stdin closes, which ends the helper too).
         let stdout = far.echo.insert(echo).stdout.take().expect("piped");
         // libtest prints its own lines ("running 1 test") before the helper's port.
         let mut lines = BufReader::new(stdout).lines();
         let line = loop {
             match lines.next() {
-                Some(Ok(line)) if line.starts_with(PORT_LINE) => break line,
-                Some(Ok(_)) => continue,
+                Some(Ok(line)) => match line.strip_prefix(PORT_LINE) {
+                    Some(port) => break port.to_owned(),
+                    None => continue,
+                },
                 Some(Err(error)) => return Err(format!("the echo server said nothing: {error}")),
                 None => return Err("the echo server ended without a port".to_owned()),
             }
         };
-        let line = line[PORT_LINE.len()..].to_owned();
         let port = line
             .trim()
             .parse()
@@ -273,7 +276,7 @@ fn emulated_delay_matches_netem_within_a_millisecond() {
     let base = quantile_ms(&bare, 0.5);
     // ttk's: uniform ±5 ms each way, so the round trip's jitter is the sum of two — a
     // triangle from −10 to +10 ms: p50 at 0, p99 at 10 − √2.
-    let ttk = round_trips(far.addr, Some(PROFILE), BOTS);
+    let mut ttk = round_trips(far.addr, Some(PROFILE), BOTS);
     let (ttk_p50, ttk_p99) = (quantile_ms(&ttk, 0.5), quantile_ms(&ttk, 0.99));
     eprintln!("bare p50 {base:.3} ms; ttk p50 {ttk_p50:.3} ms, p99 {ttk_p99:.3} ms");
     let (p50, p99) = (40.0 + base, 40.0 + 10.0 - 2f64.sqrt() + base);
@@ -299,7 +302,6 @@ fn emulated_delay_matches_netem_within_a_millisecond() {
     far.remove_netem();
     // More rounds of each, taken in turn: a drift in the machine's pace (a VM's is slow and
     // uneven) falls on both alike, and more samples steady the p99.
-    let mut ttk = ttk;
     for _ in 1..ROUNDS_WITH_NETEM {
         ttk.extend(round_trips(far.addr, Some(PROFILE), BOTS));
         far.add_netem().expect("netem was added once already");
@@ -312,6 +314,7 @@ fn emulated_delay_matches_netem_within_a_millisecond() {
     let (netem_p50, netem_p99) = (quantile_ms(&netem, 0.5), quantile_ms(&netem, 0.99));
     // Where timers fire late (a VM's emulated ones do, by a millisecond or two), both fall
     // behind the promise alike: netem, the real thing, is what ttk is held to here.
+    // `cargo xtask netem` reads the figures off this line (`netem.rs`, `quantiles`).
     eprintln!(
         "all rounds: ttk p50 {ttk_p50:.3} ms, p99 {ttk_p99:.3} ms; netem p50 {netem_p50:.3} ms, \
          p99 {netem_p99:.3} ms (the promise: p50 {p50:.3}, p99 {p99:.3})"
@@ -338,6 +341,11 @@ fn echo_server() {
     let ip: std::net::IpAddr = ip.to_str().and_then(|ip| ip.parse().ok()).expect("an IP");
     let socket = std::net::UdpSocket::bind((ip, 0)).expect("bind the echo server");
     let port = socket.local_addr().expect("its address").port();
+    // Ends with the test that started it, however that ends: its stdin closes then.
+    std::thread::spawn(|| {
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+        std::process::exit(0);
+    });
     println!("{PORT_LINE}{port}");
     let mut buf = [0u8; 2048];
     loop {

@@ -9,16 +9,20 @@ use std::process::Command;
 /// An initramfs being put together: entries in the order the kernel will make them.
 #[derive(Default)]
 pub(crate) struct Initramfs {
+    /// The archive so far.
     archive: Vec<u8>,
     /// Directories already in the archive (the kernel makes no parent directory itself).
     dirs: BTreeSet<String>,
     /// Files already in it, so that a library two programs load goes in once.
     files: BTreeSet<String>,
+    /// The last entry's inode number (each entry has its own: the kernel links entries that
+    /// share one as hard links).
     next_inode: u32,
 }
 
-/// A regular file's permission bits: executables and the rest.
+/// The permission bits of an executable file.
 const EXECUTABLE: u32 = 0o755;
+/// The permission bits of any other file.
 const DATA: u32 = 0o644;
 
 impl Initramfs {
@@ -129,12 +133,17 @@ fn libraries(program: &Path) -> Result<Vec<String>, String> {
         .arg(program)
         .output()
         .map_err(|error| format!("cannot run ldd: {error}"))?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    if text.contains("not a dynamic executable") || !output.status.success() {
-        return Ok(Vec::new());
+    if !output.status.success() {
+        // ldd says so on its error output, and fails, for a program that loads nothing.
+        let said = String::from_utf8_lossy(&output.stderr);
+        return match said.contains("not a dynamic executable") {
+            true => Ok(Vec::new()),
+            false => Err(format!("ldd {}: {}", program.display(), said.trim())),
+        };
     }
-    // `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)`, `/lib64/ld-linux-x86-64.so.2 (0x…)`;
-    // the vDSO has no file.
+    let text = String::from_utf8_lossy(&output.stdout);
+    // `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)`,
+    // `/lib64/ld-linux-x86-64.so.2 (0x…)`; the vDSO has no file.
     let mut found = Vec::new();
     for line in text.lines() {
         let path = match line.split_once("=>") {
@@ -198,6 +207,13 @@ mod tests {
             .collect();
         assert_eq!(entries, expected);
         assert_eq!(offset, archive.len());
+    }
+
+    #[test]
+    fn a_static_program_brings_nothing_and_a_missing_one_is_an_error() {
+        // Debian's ldconfig is linked statically (ldd: "statically linked").
+        assert_eq!(libraries(Path::new("/sbin/ldconfig")), Ok(Vec::new()));
+        assert!(libraries(Path::new("/nonexistent/program")).is_err());
     }
 
     #[test]

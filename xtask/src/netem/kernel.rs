@@ -23,23 +23,46 @@ pub(crate) struct Kernel {
 /// The kernel of Debian's `linux-image-amd64` in `dir`, downloaded and unpacked if it is not
 /// there yet.
 pub(crate) fn fetch(dir: &Path) -> Result<Kernel, String> {
-    let package = match current_package() {
-        Ok(package) => package,
-        // A machine whose package lists were never fetched knows no candidate yet.
-        Err(_) => {
+    // Package lists never fetched know no kernel; old ones may name a kernel the mirror has
+    // since replaced. Either way the download fails, and fresh lists fix it.
+    let package = match current_package().and_then(|package| download(dir, &package)) {
+        Ok(kernel) => return Ok(kernel),
+        Err(first) => {
+            println!("== {first}; fetching apt's package lists and trying again");
             debian::apt_get(&["update", "-qq"])?;
             current_package()?
         }
     };
-    let unpacked = dir.join(&package);
-    if let Some(kernel) = found(&unpacked, &package) {
+    download(dir, &package)
+}
+
+/// The kernel `package` unpacked in `dir`, downloaded first if it is not there.
+fn download(dir: &Path, package: &str) -> Result<Kernel, String> {
+    let unpacked = dir.join(package);
+    if let Some(kernel) = found(&unpacked, package) {
         return Ok(kernel);
     }
     std::fs::create_dir_all(dir)
         .map_err(|error| format!("cannot make {}: {error}", dir.display()))?;
+    let prefix = format!("{package}_");
+    let debs = || -> Result<Vec<PathBuf>, String> {
+        Ok(std::fs::read_dir(dir)
+            .map_err(|error| format!("cannot list {}: {error}", dir.display()))?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with(&prefix) && name.ends_with(".deb"))
+            })
+            .collect())
+    };
+    // A package a run before left half unpacked is not taken for this one's.
+    for old in debs()? {
+        let _ = std::fs::remove_file(old);
+    }
     println!("== downloading {package} (apt-get download)");
     let status = Command::new("apt-get")
-        .args(["download", "-qq", &package])
+        .args(["download", "-qq", package])
         .current_dir(dir)
         .stdout(Stdio::null())
         .status()
@@ -47,25 +70,15 @@ pub(crate) fn fetch(dir: &Path) -> Result<Kernel, String> {
     if !status.success() {
         return Err(format!("`apt-get download {package}` failed ({status})"));
     }
-    let deb = std::fs::read_dir(dir)
-        .map_err(|error| format!("cannot list {}: {error}", dir.display()))?
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .find(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| {
-                    name.starts_with(&format!("{package}_")) && name.ends_with(".deb")
-                })
-        })
-        .ok_or_else(|| {
-            format!(
-                "apt-get download left no {package}_….deb in {}",
-                dir.display()
-            )
-        })?;
+    let deb = debs()?.pop().ok_or_else(|| {
+        format!(
+            "apt-get download left no {prefix}….deb in {}",
+            dir.display()
+        )
+    })?;
     unpack(&deb, &unpacked)?;
     let _ = std::fs::remove_file(&deb);
-    found(&unpacked, &package).ok_or_else(|| {
+    found(&unpacked, package).ok_or_else(|| {
         format!(
             "{package} has no kernel image or lacks one of {MODULES:?} (unpacked in {})",
             unpacked.display()
@@ -127,26 +140,30 @@ fn unpack(deb: &Path, into: &Path) -> Result<(), String> {
         .iter()
         .flat_map(|dir| MODULES.map(|m| dir.join(m)))
     {
-        for (suffix, tool) in [("xz", "xz"), ("zst", "zstd")] {
+        for (suffix, tool, package) in [("xz", "xz", "xz-utils"), ("zst", "zstd", "zstd")] {
             let compressed = module.with_extension(format!("ko.{suffix}"));
             if compressed.is_file() {
-                let status = Command::new(tool)
-                    .args(["-d", "-q", "-f"])
-                    .arg(&compressed)
-                    .status()
-                    .map_err(|error| {
-                        format!("cannot run {tool} for {}: {error}", compressed.display())
-                    })?;
-                if !status.success() {
-                    return Err(format!(
-                        "{tool} could not uncompress {}",
-                        compressed.display()
-                    ));
-                }
+                uncompress(&compressed, tool, package)?;
             }
         }
     }
     Ok(())
+}
+
+/// Uncompresses `file` in place with `tool` (installed from `package` if missing).
+fn uncompress(file: &Path, tool: &str, package: &str) -> Result<(), String> {
+    if debian::program(tool).is_none() {
+        debian::install(&[package], debian::Extras::DependenciesOnly)?;
+    }
+    let status = Command::new(tool)
+        .args(["-d", "-q", "-f"])
+        .arg(file)
+        .status()
+        .map_err(|error| format!("cannot run {tool} for {}: {error}", file.display()))?;
+    match status.success() {
+        true => Ok(()),
+        false => Err(format!("{tool} could not uncompress {}", file.display())),
+    }
 }
 
 /// `lib/modules/<version>/kernel` (or under `usr/`) in an unpacked package.
