@@ -45,6 +45,7 @@ use std::thread;
 use ttk::cli::ttk_report::Report;
 use ttk::cli::{LoadTest, clap};
 use ttk::{BotError, Runtime};
+use ttk_examples::flags::given;
 
 use conn::Transport;
 use player::{Lobby, player};
@@ -84,17 +85,6 @@ fn parse_players(text: &str) -> Result<usize, String> {
             "must be a positive multiple of {SEATS} (rooms of {SEATS}), not {text}"
         )),
     }
-}
-
-/// Whether the command line gave the standard flag `flag` (its default cannot tell).
-fn given(flag: &str) -> bool {
-    std::env::args_os().skip(1).any(|arg| {
-        let arg = arg.to_string_lossy();
-        arg == flag
-            || arg
-                .strip_prefix(flag)
-                .is_some_and(|rest| rest.starts_with('='))
-    })
 }
 
 /// Fits the standard flags to the lobby: the players are the run's bots, all in one game

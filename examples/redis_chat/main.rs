@@ -30,6 +30,7 @@ use std::process::ExitCode;
 use ttk::Runtime;
 use ttk::cli::ttk_report::Report;
 use ttk::cli::{LoadTest, clap};
+use ttk_examples::flags::given;
 
 use chatter::{ROOM, Rooms, chatter};
 
@@ -44,14 +45,6 @@ struct ChatFlags {
     /// Lines each chatter publishes, one a round.
     #[arg(long, default_value_t = 20, value_name = "R")]
     rounds: u32,
-}
-
-/// Whether the command line gave the standard flag `flag` (its default cannot tell).
-fn given(flag: &str) -> bool {
-    std::env::args_os().skip(1).any(|arg| {
-        let arg = arg.to_string_lossy();
-        arg == flag || arg.starts_with(&format!("{flag}="))
-    })
 }
 
 /// Fits the standard flags to the chat: the chatters are the run's bots, kept in rooms.

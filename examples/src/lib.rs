@@ -7,6 +7,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 pub mod echo_target;
+pub mod flags;
 pub mod reply_target;
 pub mod reuseport_target;
 pub mod storm_setup;
