@@ -31,7 +31,9 @@ pub(crate) const ROOM: usize = 4;
 /// resets some of the connections it half-made, which fail their registration.
 const CONNECT_SPACING: Duration = Duration::from_millis(10);
 
-/// How long a chatter waits for the server, or for its room's lines, before giving up.
+/// How long a chatter waits for the server, or for its room's lines, before giving up: longer
+/// than `redis_chat`'s 10 s, since an IRC server may hold a busy client's commands back for
+/// seconds (ngircd's throttling).
 const PATIENCE: Duration = Duration::from_secs(20);
 
 /// What the chatters share: one barrier per room, made by its first chatter.
@@ -124,11 +126,17 @@ async fn join(cx: &ChatCx, irc: &mut Irc, channel: &str) -> io::Result<()> {
     irc.send(&format!("JOIN {channel}")).await?;
     loop {
         let message = irc.next(cx).await?;
-        let for_channel = message.params.get(1).is_some_and(|name| name == channel);
+        // Channel names are case-insensitive: the server names it as its creator spelled it.
+        let for_channel = message
+            .params
+            .get(1)
+            .is_some_and(|name| name.eq_ignore_ascii_case(channel));
         match message.command.as_str() {
             "366" if for_channel => return Ok(()),
-            // 422 (no MOTD) and the like are no answer to the JOIN.
-            command if is_error(command) && for_channel => return Err(refused(&message)),
+            // No MOTD (422) is no answer to the JOIN; any other error is (registered, the
+            // chatter sent nothing else).
+            "422" => {}
+            command if is_error(command) => return Err(refused(&message)),
             // The MOTD, our own JOIN, the channel's names.
             _ => {}
         }
@@ -149,7 +157,8 @@ async fn hear_round(cx: &ChatCx, irc: &mut Irc, channel: &str, round: u32) -> io
         let [target, text] = &message.params[..] else {
             return Err(refused(&message));
         };
-        if target != channel || !text.starts_with(&prefix) || !text.ends_with(message.nick()) {
+        let in_room = target.eq_ignore_ascii_case(channel);
+        if !in_room || !text.starts_with(&prefix) || !text.ends_with(message.nick()) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(

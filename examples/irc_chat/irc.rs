@@ -100,7 +100,9 @@ impl Irc {
         }
     }
 
-    /// Sends QUIT and reads until the server closes: its counts of this client are final.
+    /// Sends QUIT and reads until the server closes (what comes meanwhile, a PING included,
+    /// goes unanswered: the server is ending the connection): its counts of this client are
+    /// final then.
     pub(crate) async fn quit(mut self) -> io::Result<()> {
         self.send("QUIT :done").await?;
         // The server's goodbye is an ERROR line, then the close.
@@ -129,5 +131,16 @@ mod tests {
         assert_eq!(names.command, "366");
         assert_eq!(names.params[1], "#room-0");
         assert_eq!(Message::parse(":only-a-prefix"), None);
+        assert_eq!(Message::parse(""), None);
+        // An empty trailing parameter, spaces repeated or left at the end, a ` :` inside the
+        // trailing text, a PING without a token.
+        let empty = Message::parse(":a!b@c PRIVMSG #r :").unwrap();
+        assert_eq!(empty.params, ["#r", ""]);
+        let spaced = Message::parse(":srv  353 me  =  #r :a b :c ").unwrap();
+        assert_eq!(spaced.params, ["me", "=", "#r", "a b :c "]);
+        let trailing_spaces = Message::parse("JOIN #r  ").unwrap();
+        assert_eq!(trailing_spaces.params, ["#r"]);
+        let bare = Message::parse("PING").unwrap();
+        assert_eq!((bare.command.as_str(), bare.params.len()), ("PING", 0));
     }
 }

@@ -3,7 +3,8 @@
 //! IRC is lines ending in CRLF, read through `ttk::net::Framed`; the server's PINGs are answered
 //! wherever a chatter reads.
 //!
-//! An IRC server on 127.0.0.1:6667 (Debian's `ngircd`, say), then
+//! An IRC server on 127.0.0.1:6667 (Debian's `ngircd`, say, with `MaxConnectionsIP = 0` in
+//! `/etc/ngircd/ngircd.conf`: its default takes 10 clients from one address), then
 //! `cargo run --release --example irc_chat -- [--rooms 10] [--rounds 20] [--target HOST:PORT]`
 //! runs through the harness (`ttk::cli`): live progress, then the summary of the transactions
 //! `connect`, `register`, `join` and `round` and the counters `sent` (PRIVMSGs), `delivered`
@@ -13,7 +14,10 @@
 //!
 //! # Flags
 //! `--rooms N` sets the run's bots, four per room; `--rounds R` how many lines each chatter
-//! says; `--target HOST:PORT` the server (127.0.0.1:6667 by default). Of the standard flags,
+//! says; `--target HOST:PORT` the server (127.0.0.1:6667 by default). The chatters connect
+//! 10 ms apart (100 a second), so that a server's listen backlog does not overflow; nicks are
+//! `ttk<id>` (at most 9 characters, many servers' limit, up to 1,000,000 chatters). Of the
+//! standard flags,
 //! `--duration` caps the run (a chat cut short fails its checks), and `--seed`, `--json`,
 //! `--html`, `--threshold` and `--quiet` work as everywhere; `--bots`, `--rate`, `--iterations`
 //! and `--ramp-up` do not apply and are refused.

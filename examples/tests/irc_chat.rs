@@ -1,8 +1,10 @@
 //! The irc_chat example against a real IRC server: Debian's ngircd, which this test starts on
-//! a free loopback port with a configuration of its own (40 clients from one address, where
-//! ngircd's default allows 5; no ident, DNS or PAM lookups), the example run as a subprocess,
-//! and its report's counts checked against what ngircd itself counted (`STATS m`: the
-//! commands it received, by name).
+//! a free loopback port with a configuration of its own — no limit of clients per address
+//! (ngircd's built-in one is 5, Debian's configuration 10), a PING every client must answer
+//! before it is welcomed (`RequireAuthPing`, so the chatters' PONGs are exercised), no ident,
+//! DNS or PAM lookups, and none of the system's configuration — the example run as a
+//! subprocess, and its report's counts checked against what ngircd itself counted (`STATS m`:
+//! the commands it received, by name).
 //!
 //! Skipped, with a message, where `/usr/sbin/ngircd` is missing, unless `TTK_REQUIRE_NGIRCD=1`
 //! (as in CI), where it fails.
@@ -22,12 +24,14 @@ use std::time::{Duration, Instant};
 use ttk::cli::ttk_report::Report;
 use util::run_example_raw;
 
+/// Where Debian installs ngircd.
 const NGIRCD: &str = "/usr/sbin/ngircd";
 
 /// An ngircd of this test's, stopped when dropped.
 struct Ngircd {
     child: Child,
     port: u16,
+    /// Its configuration, its empty include directory and its log.
     dir: std::path::PathBuf,
 }
 
@@ -49,6 +53,9 @@ impl Ngircd {
         let dir = std::env::temp_dir().join(format!("ttk-ngircd-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let config = dir.join("ngircd.conf");
+        // An include directory of its own, empty: ngircd would read the system's otherwise.
+        let include = dir.join("conf.d");
+        std::fs::create_dir_all(&include).unwrap();
         std::fs::write(
             &config,
             format!(
@@ -57,64 +64,84 @@ impl Ngircd {
                  Info = the irc_chat test's server\n\
                  Listen = 127.0.0.1\n\
                  Ports = {port}\n\
-                 PidFile = {pid}\n\
-                 MotdPhrase = \"a line of MOTD the chatters pass over\"\n\
+                 MotdPhrase = a line of MOTD the chatters pass over\n\
+                 IncludeDir = {include}\n\
                  [Limits]\n\
-                 MaxConnections = 500\n\
                  MaxConnectionsIP = 0\n\
-                 MaxJoins = 0\n\
                  [Options]\n\
+                 RequireAuthPing = yes\n\
                  PAM = no\n\
                  Ident = no\n\
                  DNS = no\n",
-                pid = dir.join("ngircd.pid").display()
+                include = include.display()
             ),
         )
         .unwrap();
+        let log = std::fs::File::create(dir.join("ngircd.log")).unwrap();
         let child = Command::new(NGIRCD)
             .arg("--nodaemon")
             .arg("--config")
             .arg(&config)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start ngircd");
-        let ngircd = Ngircd { child, port, dir };
+        let mut ngircd = Ngircd { child, port, dir };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(ngircd.addr()).is_err() {
-            assert!(Instant::now() < deadline, "ngircd did not listen in 10 s");
+            if let Ok(Some(status)) = ngircd.child.try_wait() {
+                panic!("ngircd ended ({status}) before listening: {}", ngircd.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ngircd did not listen in 10 s: {}",
+                ngircd.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Some(ngircd)
     }
 
+    /// What ngircd logged.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("ngircd.log")).unwrap_or_default()
+    }
+
+    /// The address it listens on.
     fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// The commands ngircd received, by name, from `STATS m` asked as a client of its own.
+    /// The commands ngircd received, by name, from `STATS m` asked as a client of its own
+    /// (which answers the PING ngircd asks for before the welcome: one PONG of the counts).
     fn command_counts(&self) -> HashMap<String, u64> {
         let mut stream = TcpStream::connect(self.addr()).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         stream
-            .write_all(b"NICK counter\r\nUSER counter 0 * :counter\r\nSTATS m\r\n")
+            .write_all(b"NICK counter\r\nUSER counter 0 * :counter\r\n")
             .unwrap();
         let mut counts = HashMap::new();
-        for line in BufReader::new(stream).lines() {
-            let line = line.expect("ngircd's STATS reply");
-            // `:irc.ttk.test 212 counter PRIVMSG 800 145800 0`, then 219 ends it.
-            let words: Vec<&str> = line.split(' ').collect();
-            match words.get(1) {
-                Some(&"212") => {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        while reader.read_line(&mut line).expect("ngircd's reply") > 0 {
+            let words: Vec<&str> = line.trim_end().split(' ').collect();
+            match (words[0], words.get(1)) {
+                ("PING", _) => {
+                    let pong = format!("PONG {}\r\nSTATS m\r\n", words[1..].join(" "));
+                    stream.write_all(pong.as_bytes()).unwrap();
+                }
+                // `:irc.ttk.test 212 counter PRIVMSG 800 145800 0`, then 219 ends it.
+                (_, Some(&"212")) => {
                     counts.insert(words[3].to_owned(), words[4].parse().unwrap());
                 }
-                Some(&"219") => return counts,
+                (_, Some(&"219")) => return counts,
                 _ => {}
             }
+            line.clear();
         }
-        panic!("ngircd closed before the end of STATS m");
+        panic!("ngircd closed before the end of STATS m: {}", self.log());
     }
 }
 
@@ -160,15 +187,17 @@ fn the_chat_counts_what_ngircd_counted() {
     assert_eq!(report.bots.finished, chatters);
     assert_eq!(counter("sent"), chatters * rounds);
     assert_eq!(counter("delivered"), 3 * counter("sent"));
+    // Each chatter answered the PING ngircd asks for before its welcome.
+    assert_eq!(counter("pongs"), chatters);
     // ngircd's own counts: a PRIVMSG per line sent, a JOIN and a QUIT per chatter (each
     // chatter read to the close after its QUIT, so ngircd had them all), a PONG per PING
-    // answered.
+    // answered, and the counting client's own.
     let counts = ngircd.command_counts();
     let server = |command: &str| counts.get(command).copied().unwrap_or(0);
     assert_eq!(server("PRIVMSG"), counter("sent"), "{counts:?}");
     assert_eq!(server("JOIN"), chatters, "{counts:?}");
     assert_eq!(server("QUIT"), chatters, "{counts:?}");
-    assert_eq!(server("PONG"), counter("pongs"), "{counts:?}");
+    assert_eq!(server("PONG"), counter("pongs") + 1, "{counts:?}");
     assert_eq!(report.transaction("round").unwrap().ok, chatters * rounds);
 }
 
