@@ -12,19 +12,16 @@
 //! `round` (from the PRIVMSG until the room's three lines were read); the counters `sent`
 //! (PRIVMSGs), `delivered` (mates' lines read) and `pongs` (PINGs answered).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::time::Duration;
 
 use ttk::cli::Session;
 use ttk::net::TcpStream;
-use ttk::{Barrier, Cx, ThinkTime};
+use ttk::{Cx, ThinkTime};
+use ttk_examples::chat_rooms::{ROOM, Rooms};
 
 use crate::irc::{Irc, Message};
-
-/// Chatters in a room.
-pub(crate) const ROOM: usize = 4;
 
 /// How far apart the chatters connect. All at once, they overflow a server's listen backlog
 /// (ngircd's is 10): the kernel drops the SYNs past it (a connect then takes a second) and
@@ -35,12 +32,6 @@ const CONNECT_SPACING: Duration = Duration::from_millis(10);
 /// than `redis_chat`'s 10 s, since an IRC server may hold a busy client's commands back for
 /// seconds (ngircd's throttling).
 const PATIENCE: Duration = Duration::from_secs(20);
-
-/// What the chatters share: one barrier per room, made by its first chatter.
-#[derive(Debug, Default)]
-pub(crate) struct Rooms {
-    barriers: HashMap<usize, Barrier>,
-}
 
 /// A chatter's context: no messages between bots, the rooms as the world.
 type ChatCx = Cx<(), Rooms>;
@@ -53,13 +44,7 @@ pub(crate) fn chatter(cx: ChatCx, session: Session, server: String, rounds: u32)
     let room = me / ROOM;
     let channel = format!("#room-{room}");
     let nick = format!("ttk{me}");
-    let barrier = cx.world(|rooms| {
-        rooms
-            .barriers
-            .entry(room)
-            .or_insert_with(|| Barrier::new(ROOM))
-            .clone()
-    });
+    let barrier = cx.world(|rooms| rooms.barrier(room));
 
     ttk::yield_!(ttk::sleep(CONNECT_SPACING * me as u32));
     let stream = ttk::yield_!(cx.time("connect", patiently(TcpStream::connect(&server))))?;

@@ -32,42 +32,11 @@ mod irc;
 use std::process::ExitCode;
 
 use ttk::Runtime;
+use ttk::cli::LoadTest;
 use ttk::cli::ttk_report::Report;
-use ttk::cli::{LoadTest, clap};
-use ttk_examples::flags::given;
+use ttk_examples::chat_rooms::{ChatFlags, ROOM, Rooms, finish, fit_to_chat};
 
-use chatter::{ROOM, Rooms, chatter};
-
-/// The chat's own flags.
-#[derive(clap::Args, Debug)]
-#[command(next_help_heading = "Chat")]
-struct ChatFlags {
-    /// Rooms of four chatters, one bot each.
-    #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    rooms: u32,
-
-    /// Lines each chatter says, one a round.
-    #[arg(long, default_value_t = 20, value_name = "R")]
-    rounds: u32,
-}
-
-/// Fits the standard flags to the chat: the chatters are the run's bots, kept in rooms.
-fn fit_to_chat(test: &mut LoadTest<ChatFlags>) -> Result<(), String> {
-    let chatters = test.flags().rooms as usize * ROOM;
-    if given("--bots") {
-        return Err("--bots does not apply: the bots are the chatters; use --rooms".to_owned());
-    }
-    let args = test.args_mut();
-    if args.rate.is_some() || args.iterations.is_some() || args.ramp_up.is_some() {
-        return Err(
-            "--rate, --iterations and --ramp-up do not apply: every room chats --rounds rounds"
-                .to_owned(),
-        );
-    }
-    args.bots = chatters;
-    test.default_target(|| "127.0.0.1:6667".to_owned());
-    Ok(())
-}
+use chatter::chatter;
 
 /// The chat's checks of a run: every chatter finished, each said its lines, and each line
 /// reached the room's three others.
@@ -99,7 +68,7 @@ fn check_run(report: &Report, chatters: u64, rounds: u32) -> Vec<String> {
 
 fn main() -> ExitCode {
     let mut test: LoadTest<ChatFlags> = LoadTest::from_env_with("irc_chat");
-    if let Err(error) = fit_to_chat(&mut test) {
+    if let Err(error) = fit_to_chat(&mut test, "127.0.0.1:6667") {
         eprintln!("irc_chat: {error}");
         return ExitCode::from(2);
     }
@@ -116,16 +85,5 @@ fn main() -> ExitCode {
         move |cx, session| chatter(cx, session, server.clone(), rounds),
     );
     let failures = check_run(&outcome.report, chatters, rounds);
-    if failures.is_empty() {
-        println!("all checks passed");
-    } else {
-        println!("checks failed: {}", failures.len());
-        for failure in &failures {
-            println!("  {failure}");
-        }
-    }
-    match (outcome.code, failures.is_empty()) {
-        (0, false) => ExitCode::FAILURE,
-        (code, _) => ExitCode::from(code),
-    }
+    finish(outcome.code, &failures)
 }

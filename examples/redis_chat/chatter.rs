@@ -13,28 +13,19 @@
 //! `receivers` (the PUBLISH replies summed: how many subscribers Redis says it delivered to)
 //! and `delivered` (lines read on the subscriptions).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::time::Duration;
 
 use ttk::cli::Session;
 use ttk::net::TcpStream;
-use ttk::{Barrier, Cx, ThinkTime};
+use ttk::{Cx, ThinkTime};
+use ttk_examples::chat_rooms::{ROOM, Rooms};
 
 use crate::resp::{Reply, Resp, encode, invalid, read_reply, resp};
 
-/// Chatters in a room.
-pub(crate) const ROOM: usize = 4;
-
 /// How long a chatter waits for Redis, or for its room's lines, before giving up.
 const PATIENCE: Duration = Duration::from_secs(10);
-
-/// What the chatters share: one barrier per room, made by its first chatter.
-#[derive(Debug, Default)]
-pub(crate) struct Rooms {
-    barriers: HashMap<usize, Barrier>,
-}
 
 /// A chatter's context: no messages between bots, the rooms as the world.
 type ChatCx = Cx<(), Rooms>;
@@ -45,13 +36,7 @@ pub(crate) fn chatter(cx: ChatCx, session: Session, redis: String, rounds: u32) 
     let me = session.id();
     let room = me / ROOM;
     let channel = format!("room-{room}");
-    let barrier = cx.world(|rooms| {
-        rooms
-            .barriers
-            .entry(room)
-            .or_insert_with(|| Barrier::new(ROOM))
-            .clone()
-    });
+    let barrier = cx.world(|rooms| rooms.barrier(room));
 
     let mut listening = ttk::yield_!(connect(&cx, &redis))?;
     let subscribed = subscribe(&mut listening, &channel);

@@ -6,6 +6,7 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
+pub mod chat_rooms;
 pub mod echo_target;
 pub mod flags;
 pub mod reply_target;
