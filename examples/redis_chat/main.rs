@@ -16,7 +16,8 @@
 //! publishes; `--target HOST:PORT` the Redis server (127.0.0.1:6379 by default). Of the standard
 //! flags, `--duration` caps the run (a chat cut short fails its checks), and `--seed`,
 //! `--json`, `--html`, `--threshold` and `--quiet` work as everywhere; `--bots`,
-//! `--rate`, `--iterations` and `--ramp-up` do not apply and are refused.
+//! `--rate`, `--iterations`, `--ramp-up`, `--processes` and `--shard` do not apply and are
+//! refused.
 //!
 //! # Exit codes
 //! The harness's (0 passed, 1 a threshold failed, 2 bad command line, 3 the run failed, 130

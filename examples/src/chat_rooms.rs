@@ -27,8 +27,8 @@ pub struct ChatFlags {
 }
 
 /// Fits the standard flags to a chat: the chatters are the run's bots, kept in rooms (which
-/// `--bots`, `--rate`, `--iterations` and `--ramp-up` would break: refused), aimed at
-/// `default_target` unless `--target` says otherwise.
+/// `--bots`, `--rate`, `--iterations`, `--ramp-up`, `--processes` and `--shard` would break:
+/// refused), aimed at `default_target` unless `--target` says otherwise.
 pub fn fit_to_chat(test: &mut LoadTest<ChatFlags>, default_target: &str) -> Result<(), String> {
     let chatters = test.flags().rooms as usize * ROOM;
     if given("--bots") {
@@ -38,6 +38,13 @@ pub fn fit_to_chat(test: &mut LoadTest<ChatFlags>, default_target: &str) -> Resu
     if args.rate.is_some() || args.iterations.is_some() || args.ramp_up.is_some() {
         return Err(
             "--rate, --iterations and --ramp-up do not apply: every room chats --rounds rounds"
+                .to_owned(),
+        );
+    }
+    // A room's chatters meet at a barrier of their process: a room cut in two never meets.
+    if args.processes.is_some_and(|processes| processes > 1) || args.shard.is_some() {
+        return Err(
+            "--processes and --shard do not apply: a room's chatters meet in one process"
                 .to_owned(),
         );
     }

@@ -206,4 +206,6 @@ fn flags_that_would_break_the_rooms_are_refused() {
     util::assert_usage_error("irc_chat", &["--bots", "6"], "use --rooms");
     util::assert_usage_error("irc_chat", &["--ramp-up", "1s"], "do not apply");
     util::assert_usage_error("irc_chat", &["--rooms", "0"], "--rooms");
+    util::assert_usage_error("irc_chat", &["--processes", "2"], "one process");
+    util::assert_usage_error("irc_chat", &["--shard", "0/2"], "one process");
 }

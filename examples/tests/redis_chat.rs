@@ -77,4 +77,6 @@ fn flags_that_would_break_the_rooms_are_refused() {
     util::assert_usage_error("redis_chat", &["--bots", "6"], "use --rooms");
     util::assert_usage_error("redis_chat", &["--rate", "5/s"], "do not apply");
     util::assert_usage_error("redis_chat", &["--rooms", "0"], "--rooms");
+    util::assert_usage_error("redis_chat", &["--processes", "2"], "one process");
+    util::assert_usage_error("redis_chat", &["--shard", "0/2"], "one process");
 }
