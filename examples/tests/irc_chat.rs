@@ -21,9 +21,6 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ttk::cli::ttk_report::Report;
-use util::run_example_raw;
-
 /// Where Debian installs ngircd.
 const NGIRCD: &str = "/usr/sbin/ngircd";
 
@@ -159,28 +156,7 @@ fn the_chat_counts_what_ngircd_counted() {
         return;
     };
     let (rooms, rounds) = (10u64, 20u64);
-    let json = std::env::temp_dir().join(format!("ttk-irc-chat-{}.json", std::process::id()));
-    let output = run_example_raw(
-        "irc_chat",
-        &[
-            "--target",
-            &ngircd.addr(),
-            "--rooms",
-            &rooms.to_string(),
-            "--rounds",
-            &rounds.to_string(),
-            "--duration",
-            "120s",
-            "--quiet",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "irc_chat failed: {output:?}");
-    assert!(stdout.contains("all checks passed"), "{stdout}");
-    let report = Report::read_json(&json).unwrap();
-    let _ = std::fs::remove_file(&json);
+    let report = util::run_chat("irc_chat", &ngircd.addr(), rooms, rounds, "120s");
 
     let chatters = rooms * 4;
     let counter = |name: &str| report.counters.get(name).copied().unwrap_or(0);

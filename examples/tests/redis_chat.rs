@@ -13,8 +13,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use redis::Redis;
-use ttk::cli::ttk_report::Report;
-use util::run_example_raw;
 
 #[test]
 fn the_chat_counts_what_redis_counted() {
@@ -22,28 +20,7 @@ fn the_chat_counts_what_redis_counted() {
         return;
     };
     let (rooms, rounds) = (10u64, 60u64);
-    let json = std::env::temp_dir().join(format!("ttk-redis-chat-{}.json", std::process::id()));
-    let output = run_example_raw(
-        "redis_chat",
-        &[
-            "--target",
-            &redis.addr(),
-            "--rooms",
-            &rooms.to_string(),
-            "--rounds",
-            &rounds.to_string(),
-            "--duration",
-            "60s",
-            "--quiet",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "redis_chat failed: {output:?}");
-    assert!(stdout.contains("all checks passed"), "{stdout}");
-    let report = Report::read_json(&json).unwrap();
-    let _ = std::fs::remove_file(&json);
+    let report = util::run_chat("redis_chat", &redis.addr(), rooms, rounds, "60s");
 
     let chatters = rooms * 4;
     let counter = |name: &str| report.counters.get(name).copied().unwrap_or(0);

@@ -6,6 +6,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use ttk::cli::ttk_report::Report;
+
 /// Runs example `name` with `args` and returns its output, asserting it exited successfully.
 pub(crate) fn run_example(name: &str, args: &[&str]) -> String {
     let output = run_example_raw(name, args);
@@ -38,4 +40,39 @@ pub(crate) fn example_path(name: &str) -> PathBuf {
         .and_then(|deps| deps.parent())
         .expect("target/<profile>");
     profile_dir.join("examples").join(name)
+}
+
+/// Runs chat example `name` (`redis_chat`, `irc_chat`) against `target` with `rooms` rooms of
+/// `rounds` rounds, capped at `duration`, checks that it passed its own checks, and returns its
+/// JSON report.
+pub(crate) fn run_chat(
+    name: &str,
+    target: &str,
+    rooms: u64,
+    rounds: u64,
+    duration: &str,
+) -> Report {
+    let json = std::env::temp_dir().join(format!("ttk-{name}-{}.json", std::process::id()));
+    let output = run_example_raw(
+        name,
+        &[
+            "--target",
+            target,
+            "--rooms",
+            &rooms.to_string(),
+            "--rounds",
+            &rounds.to_string(),
+            "--duration",
+            duration,
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{name} failed: {output:?}");
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+    let report = Report::read_json(&json).unwrap();
+    let _ = std::fs::remove_file(&json);
+    report
 }
