@@ -19,8 +19,10 @@ use crate::tls_flags::{TlsFlags, connect_timed};
 #[derive(Args, Clone, Debug)]
 #[command(
     after_help = "Each connection is a bot that writes the line, reads one reply \
-    line, and writes again; with --expect, a reply without that text fails the request. A \
-    connection the server closes is opened again. Transactions: `connect` and `request`, with \
+    line, and writes again; with --expect, a reply without that text fails the request. Lines \
+    that came before a line was written (a server's push, the rest of a reply of several \
+    lines) are not its reply: they are skipped and counted as `lines skipped (not a reply)`. \
+    A connection the server closes is opened again. Transactions: `connect` and `request`, with \
     --tls `tls`, each TLS handshake, and with --greeting `greeting`, the wait for the server's \
     banner. Exit code 1 if no request succeeded.\n\n\
     Examples:\n  \
@@ -179,13 +181,18 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
             cx.measure_from(at);
         }
         let request = cx.transaction("request");
+        let mut skipped = 0;
+        let exchange = exchange(connection, &plan, &mut skipped);
         let exchanged = match plan.args.load.timeout {
-            Some(limit) => match ttk::yield_!(ttk::timeout(limit, exchange(connection, &plan))) {
+            Some(limit) => match ttk::yield_!(ttk::timeout(limit, exchange)) {
                 Ok(done) => done,
                 Err(elapsed) => Err(elapsed.into()),
             },
-            None => ttk::yield_!(exchange(connection, &plan)),
+            None => ttk::yield_!(exchange),
         };
+        if skipped > 0 {
+            cx.count(LINES_SKIPPED, skipped);
+        }
         match exchanged {
             Ok(()) => {
                 request.ok();
@@ -198,6 +205,9 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
         }
     }
 }
+
+/// The counter of lines read that were not a reply: they came before the line was written.
+const LINES_SKIPPED: &str = "lines skipped (not a reply)";
 
 /// How long a server may take to greet without `--timeout` (as a TLS handshake may).
 const GREETING_LIMIT: Duration = Duration::from_secs(10);
@@ -218,8 +228,19 @@ async fn wait_for(framed: &mut Framed<MaybeTls>, greeting: &str) -> io::Result<(
     }
 }
 
-/// Writes the line and reads the reply line; `InvalidData` if it lacks `--expect`.
-async fn exchange(framed: &mut Framed<MaybeTls>, plan: &LinePlan) -> io::Result<()> {
+/// Writes the line and reads the reply line; `InvalidData` if it lacks `--expect`. The whole
+/// lines already read are skipped first (counted in `skipped`): they came before the line was
+/// written, so none is its reply — the rest of a reply of several lines (a RESP bulk string's
+/// `$5`, then `hello`), or a push (an IRC server's `PING`). Read as the reply, each would have
+/// put every reply after it one request late.
+async fn exchange(
+    framed: &mut Framed<MaybeTls>,
+    plan: &LinePlan,
+    skipped: &mut u64,
+) -> io::Result<()> {
+    while framed.next_buffered_frame()?.is_some() {
+        *skipped += 1;
+    }
     framed.write_frame(plan.args.send.as_bytes()).await?;
     let Some(reply) = framed.read_frame().await? else {
         return Err(io::Error::new(

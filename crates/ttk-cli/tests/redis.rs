@@ -1,6 +1,7 @@
-//! `ttk tcp` against a real redis-server that closes connections idle for a second (its
-//! `timeout`): no request fails for it, every connection is a timed `connect`, and ttk's counts
-//! are redis's own (`INFO stats`).
+//! `ttk tcp` against a real redis-server: one that closes connections idle for a second (its
+//! `timeout`), where no request fails for it and every connection is a timed `connect`; and
+//! replies of two lines (a bulk string), whose second line is not taken for the next reply.
+//! ttk's counts are redis's own (`INFO stats`, `INFO commandstats`).
 
 #[path = "support/redis.rs"]
 mod redis;
@@ -37,6 +38,58 @@ fn a_line_protocol_reconnects_when_redis_closes_idle_connections() {
         redis_counted,
         "ttk's against redis's"
     );
+}
+
+#[test]
+fn the_second_line_of_a_bulk_reply_is_skipped_not_read_as_the_next_reply() {
+    let Some(redis) = Redis::start(&[]) else {
+        return;
+    };
+    redis.try_command("SET greeting hello").unwrap();
+    let addr = redis.addr();
+    // As fast as replies come, then on a schedule (the connections idle between requests).
+    for (label, pace) in [
+        ("bulk-closed", &["-d", "2s"][..]),
+        ("bulk-paced", &["--rate", "300", "-d", "2s"]),
+    ] {
+        let calls_before = get_calls(&redis);
+        let mut args = vec![
+            "tcp",
+            &addr,
+            "--send",
+            "GET greeting",
+            "--expect",
+            "$5",
+            "--crlf",
+            "-c",
+            "3",
+        ];
+        args.extend_from_slice(pace);
+        // Read one request late, the second request's reply would be `hello`: a failure.
+        let report = support::passed(&args, label);
+        let request = report.transaction("request").unwrap();
+        assert_eq!(request.failed, 0, "{label}: {request:?}");
+        assert!(request.ok >= 100, "{label}: {} requests", request.ok);
+        assert_eq!(
+            get_calls(&redis) - calls_before,
+            request.ok,
+            "{label}: redis's GETs"
+        );
+        // Each `hello` is skipped before the next request; a connection's last stays unread.
+        let skipped = report.counters.get("lines skipped (not a reply)").copied();
+        assert_eq!(skipped, Some(request.ok - 3), "{label}");
+    }
+}
+
+/// The GETs redis has served (`cmdstat_get` of `INFO commandstats`, absent before the first).
+fn get_calls(redis: &Redis) -> u64 {
+    let info = redis.try_command("INFO commandstats").unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_get:calls="))
+        .map_or(0, |rest| {
+            let calls = rest.split(',').next().unwrap_or(rest);
+            calls.parse().unwrap_or_else(|_| panic!("calls in {info}"))
+        })
 }
 
 /// Redis's connections received and commands processed, from one `INFO stats`.

@@ -129,11 +129,7 @@ impl<S: ByteStream> Framed<S> {
     /// ```
     pub async fn read_frame(&mut self) -> io::Result<Option<&[u8]>> {
         let payload = loop {
-            if let Some((payload, used)) =
-                self.format.decode(&self.read_buf[self.start..self.end])?
-            {
-                let payload = self.start + payload.start..self.start + payload.end;
-                self.start += used;
+            if let Some(payload) = self.take_buffered_frame()? {
                 break payload;
             }
             self.make_room();
@@ -154,6 +150,56 @@ impl<S: ByteStream> Framed<S> {
             self.end += n;
         };
         Ok(Some(&self.read_buf[payload]))
+    }
+
+    /// The next frame among the bytes already read, if they hold a whole one: nothing is read
+    /// from the stream, so it never waits. A bot that sends a request and reads one reply frame
+    /// takes what came before the request this way — a server's push, the rest of a reply of
+    /// several frames — so that it is not read as the reply.
+    ///
+    /// # Errors
+    /// `InvalidData` for a frame over the format's maximum.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{FrameFormat, Framed, TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn leftovers(_cx: Cx, _id: usize) -> std::io::Result<Vec<Vec<u8>>> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     // A reply of two lines (a RESP bulk string), then half of a push.
+    ///     ttk_core::yield_!(server.write_all(b"$5\r\nhello\r\n:PI"))?;
+    ///     let mut client = Framed::new(client, FrameFormat::crlf_lines());
+    ///     let mut got = vec![ttk_core::yield_!(client.read_frame())?.expect("a line").to_vec()];
+    ///     while let Some(line) = client.next_buffered_frame()? {
+    ///         got.push(line.to_vec());
+    ///     }
+    ///     assert_eq!(client.buffered(), b":PI", "half a line stays for the next read");
+    ///     Ok(got)
+    /// }
+    ///
+    /// let lines = ttk_core::run(1, leftovers).pop().unwrap().unwrap();
+    /// assert_eq!(lines, [b"$5".to_vec(), b"hello".to_vec()]);
+    /// ```
+    pub fn next_buffered_frame(&mut self) -> io::Result<Option<&[u8]>> {
+        Ok(self
+            .take_buffered_frame()?
+            .map(|payload| &self.read_buf[payload]))
+    }
+
+    /// Takes the next whole frame from the buffer: where its payload lies in `read_buf`.
+    fn take_buffered_frame(&mut self) -> io::Result<Option<std::ops::Range<usize>>> {
+        let Some((payload, used)) = self.format.decode(&self.read_buf[self.start..self.end])?
+        else {
+            return Ok(None);
+        };
+        let payload = self.start + payload.start..self.start + payload.end;
+        self.start += used;
+        Ok(Some(payload))
     }
 
     /// Makes free space at the end of the read buffer: moves unconsumed bytes to the front, and
