@@ -41,6 +41,14 @@ const STREAM_WINDOW: u32 = 1 << 20;
 /// The connection's receive window, over all its streams.
 const CONNECTION_WINDOW: u32 = 1 << 24;
 
+/// The HPACK table the server may fill for its headers: the protocol's default, stated in the
+/// SETTINGS as browsers state theirs. Its size does not change what the server may do, but
+/// stating it changes what some servers do: nginx, told any size, answers that it keeps no
+/// table (a size update to 0), where otherwise it adds each header of each response to the
+/// table, never to use it again — a table the client then keeps filling and emptying, at four
+/// headers a response (a third of ttk's decoding of nginx's response headers).
+const HEADER_TABLE: u32 = 4096;
+
 /// The largest header block accepted from the server (h2's default is 16 MiB): a peer that
 /// sends more fails the stream instead of filling memory.
 const MAX_HEADER_LIST: u32 = 256 * 1024;
@@ -1243,6 +1251,7 @@ impl Http2Connection {
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .max_header_list_size(MAX_HEADER_LIST)
+            .header_table_size(HEADER_TABLE)
             // Until the server's SETTINGS say otherwise (RFC 9113 advises at least 100).
             .initial_max_send_streams(100)
             .enable_push(false)
