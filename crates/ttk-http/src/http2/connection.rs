@@ -807,11 +807,12 @@ impl Http2Connection {
     }
 
     /// One pass over h2 without waiting: the connection, then new streams, then the streams
-    /// h2 woke; again while it woke anything.
+    /// h2 woke; again while it woke anything, until a request finishes.
     fn step(&mut self) {
         if self.session.is_none() {
             return;
         }
+        let results_before = self.finished.len() + self.events.len();
         for _ in 0..PASSES_BEFORE_YIELD {
             self.open_waiting();
             // This poll serves every wake so far (opening streams wakes the connection);
@@ -821,6 +822,15 @@ impl Http2Connection {
             self.poll_woken();
             if ended {
                 self.end_session();
+                return;
+            }
+            if self.finished.len() + self.events.len() > results_before {
+                // A request finished, and its bot goes on now. The wake that a finished
+                // stream gives the connection (h2 releasing it) stays set for the next pass,
+                // which the bot's next request makes anyway: one poll of the connection a
+                // request fewer (of three), and nothing waits on it meanwhile — what h2
+                // would write then is housekeeping (a stream's release, a window update for
+                // data the bot has read), and reading goes on in every pass.
                 return;
             }
             if !self.wakes.take_connection() {
