@@ -410,6 +410,61 @@ fn a_datagrams_delay_runs_from_when_it_came_not_from_the_read() {
     );
 }
 
+/// Through `profile` (a delay of 50 ms), five datagrams come while the bot sleeps 100 ms and
+/// three more just before it reads: the five are due as they are read, the three 50 ms later.
+/// Returns what came, in order, and when (ms after the first read began).
+#[bot(crate = ttk_core)]
+fn reads_a_backlog(_cx: Cx, _id: usize, profile: &'static str) -> Vec<(u8, f64)> {
+    let mut socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_conditions(&profile.parse().unwrap());
+    let to = socket.local_addr().unwrap();
+    let pusher = StdUdpSocket::bind("127.0.0.1:0").unwrap();
+    // Linux turns its receive stamps on a moment after a socket first asks for them.
+    ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(50)));
+    for k in 0..5u8 {
+        pusher.send_to(&[k], to).unwrap();
+    }
+    ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(100)));
+    for k in 5..8u8 {
+        pusher.send_to(&[k], to).unwrap();
+    }
+    let started = ttk_core::now();
+    let mut came = Vec::new();
+    let mut buf = [0; 4];
+    while let Ok(Ok(_)) = ttk_core::yield_!(ttk_core::timeout(
+        Duration::from_millis(300),
+        socket.recv_from(&mut buf)
+    )) {
+        came.push((buf[0], (ttk_core::now() - started).as_secs_f64() * 1e3));
+    }
+    came
+}
+
+#[test]
+fn a_backlog_read_late_comes_in_order_each_datagram_once_or_twice_when_duplicated() {
+    for (profile, copies) in [("delay=50ms", 1), ("delay=50ms duplicate=100%", 2)] {
+        let came = ttk_core::run(1, move |cx, id| reads_a_backlog(cx, id, profile)).remove(0);
+        let order: Vec<u8> = came.iter().map(|&(k, _)| k).collect();
+        let expected: Vec<u8> = (0..8u8)
+            .flat_map(|k| std::iter::repeat_n(k, copies))
+            .collect();
+        assert_eq!(order, expected, "{profile}: {came:?}");
+        for &(k, at) in &came {
+            if k < 5 {
+                assert!(
+                    at < 10.0,
+                    "{profile}: {k}, due before the read, after {at:.1} ms"
+                );
+            } else {
+                assert!(
+                    (45.0..90.0).contains(&at),
+                    "{profile}: {k} after {at:.1} ms"
+                );
+            }
+        }
+    }
+}
+
 /// 1,200 datagrams come in three bursts 30 ms apart to a socket through `delay=100ms`: more than
 /// the 1,000 it holds back at once. It receives them all the same (the last burst waits in the
 /// kernel meanwhile), on a virtual clock too: how many came.

@@ -76,6 +76,12 @@ impl Link {
         }
     }
 
+    /// Whether datagrams leave the link in the order they entered it (no jitter, no
+    /// reordering): then the first of them due is the first that came.
+    pub(crate) fn keeps_order(&self) -> bool {
+        self.jitter_ns == 0.0 && self.reorder == 0.0
+    }
+
     /// The fate of a datagram of `len` bytes that enters the link at `now`.
     pub(crate) fn fate(&mut self, now: Instant, len: usize) -> Fate {
         if let Some(delay) = self.only_delay {

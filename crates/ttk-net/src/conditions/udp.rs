@@ -169,17 +169,27 @@ impl Conditioned {
             // Drains the socket into the held datagrams; a drain that took something in ends
             // the wait, so the next is timed from what is held now. One that found the socket
             // empty says so: the next wait is for the selector's event, with no call first.
-            let drain = |socket: &mio::net::UdpSocket| self.drain(socket);
-            let (emptied, read_at) = match earliest {
-                None => io.read_with(drain).await?,
-                Some(at) => match until(at, io.read_with(drain)).await {
-                    Some(drained) => drained?,
-                    None => (false, Some(at)),
-                },
+            let drained = match earliest {
+                // Nothing held: a datagram already due as it is read goes straight to `buf`.
+                None => {
+                    let direct = &mut *buf;
+                    io.read_with(|socket| self.drain(socket, Some(&mut *direct)))
+                        .await?
+                }
+                Some(at) => {
+                    let drain = |socket: &mio::net::UdpSocket| self.drain(socket, None);
+                    match until(at, io.read_with(drain)).await {
+                        Some(drained) => drained?,
+                        None => Drained::timed_out(at),
+                    }
+                }
             };
-            passed = read_at;
-            if emptied {
+            passed = drained.read_at;
+            if drained.emptied {
                 io.clear_read_ready();
+            }
+            if let Some(received) = drained.handed {
+                return Ok(received);
             }
         }
     }
@@ -191,14 +201,23 @@ impl Conditioned {
         io: &IoSource<mio::net::UdpSocket>,
         buf: &mut [u8],
     ) -> io::Result<(usize, SocketAddr)> {
-        if let Some(received) = self.pop_due(buf, ttk_core::now()) {
+        let held = self.incoming.borrow().next_at().is_some();
+        if held && let Some(received) = self.pop_due(buf, ttk_core::now()) {
             return Ok(received);
         }
         if !self.full() {
-            match self.drain(io.get_ref()) {
-                Ok((false, _)) => {}
-                // The kernel had no more: the next wait is for the selector's event.
-                Ok((true, _)) => io.clear_read_ready(),
+            // Nothing held: a datagram already due as it is read goes straight to `buf`.
+            let direct = (!held).then_some(&mut *buf);
+            match self.drain(io.get_ref(), direct) {
+                Ok(drained) => {
+                    if drained.emptied {
+                        // The kernel had no more: the next wait is for the selector's event.
+                        io.clear_read_ready();
+                    }
+                    if let Some(received) = drained.handed {
+                        return Ok(received);
+                    }
+                }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => io.clear_read_ready(),
                 Err(error) => return Err(error),
             }
@@ -218,14 +237,21 @@ impl Conditioned {
     }
 
     /// Reads every datagram the socket has (up to [`MOST_HELD`] held), each through the link
-    /// to the bot: whether the socket was found empty, and the loop's clock as the last read
-    /// that took something saw it; `WouldBlock` if it had nothing (its next datagram then
-    /// wakes the bot).
-    fn drain(&self, socket: &mio::net::UdpSocket) -> io::Result<(bool, Option<Instant>)> {
+    /// to the bot; `WouldBlock` if it had nothing (its next datagram then wakes the bot). With
+    /// `direct`, given only while nothing is held, the first datagram that is due as soon as
+    /// it is read goes into it instead of being held, if the link keeps datagrams in order (so
+    /// none held after it can be due before it): under load a bot reads its datagrams later
+    /// than their delay, and each would be copied in, queued, taken out and copied again for
+    /// nothing.
+    fn drain(
+        &self,
+        socket: &mio::net::UdpSocket,
+        direct: Option<&mut [u8]>,
+    ) -> io::Result<Drained> {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let buffers = scratch.get_or_insert_with(|| arrival::BatchBuffers::new(MOST_DATAGRAM));
-            self.drain_into(socket, buffers)
+            self.drain_into(socket, buffers, direct)
         })
     }
 
@@ -234,25 +260,33 @@ impl Conditioned {
         &self,
         socket: &mio::net::UdpSocket,
         buffers: &mut arrival::BatchBuffers,
-    ) -> io::Result<(bool, Option<Instant>)> {
-        // The clock as the last call that took something read it (none yet: nothing taken).
-        let mut read_at = None;
+        mut direct: Option<&mut [u8]>,
+    ) -> io::Result<Drained> {
+        if !self.down.borrow().keeps_order() {
+            direct = None;
+        }
+        let mut drained = Drained {
+            emptied: false,
+            read_at: None,
+            handed: None,
+        };
         loop {
             if self.full() {
                 // No room for a batch (each datagram perhaps twice): what is left stays in the
                 // kernel (the socket is not empty), rather than be taken and dropped.
-                return Ok((false, read_at));
+                return Ok(drained);
             }
-            let taken = match arrival::recv_batch(socket, buffers, ttk_core::now) {
-                Ok((taken, now)) => {
-                    read_at = Some(now);
-                    taken
-                }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock && read_at.is_some() => {
-                    return Ok((true, read_at));
+            let (taken, now) = match arrival::recv_batch(socket, buffers, ttk_core::now) {
+                Ok(batch) => batch,
+                Err(error)
+                    if error.kind() == io::ErrorKind::WouldBlock && drained.read_at.is_some() =>
+                {
+                    drained.emptied = true;
+                    return Ok(drained);
                 }
                 Err(error) => return Err(error),
             };
+            drained.read_at = Some(now);
             for k in 0..taken {
                 let Some((data, received)) = buffers.datagram(k) else {
                     continue;
@@ -262,8 +296,17 @@ impl Conditioned {
                 let Fate::Delivered { first, second } = fate else {
                     continue;
                 };
+                let mut times = std::iter::once(first).chain(second);
+                if first <= now
+                    && let Some(buf) = direct.take()
+                {
+                    let n = data.len().min(buf.len());
+                    buf[..n].copy_from_slice(&data[..n]);
+                    drained.handed = Some((n, received.from));
+                    times.next();
+                }
                 let mut incoming = self.incoming.borrow_mut();
-                for at in std::iter::once(first).chain(second) {
+                for at in times {
                     if incoming.len() >= MOST_HELD {
                         break;
                     }
@@ -276,11 +319,37 @@ impl Conditioned {
                         },
                     );
                 }
+                // Once one is held, none after it goes straight to the bot.
+                if !incoming.is_empty() {
+                    direct = None;
+                }
             }
             if taken < arrival::BATCH {
                 // The kernel had no more: no call to find it empty.
-                return Ok((true, read_at));
+                drained.emptied = true;
+                return Ok(drained);
             }
+        }
+    }
+}
+
+/// What a drain of the socket came to.
+struct Drained {
+    /// Whether it found the socket empty (the next wait is for the selector's event).
+    emptied: bool,
+    /// The loop's clock as the last read that took something saw it (none: nothing taken).
+    read_at: Option<Instant>,
+    /// The datagram it put straight into the bot's buffer: its length and sender.
+    handed: Option<(usize, SocketAddr)>,
+}
+
+impl Drained {
+    /// A wait for the socket that the earliest held datagram's time, `at`, ended.
+    fn timed_out(at: Instant) -> Drained {
+        Drained {
+            emptied: false,
+            read_at: Some(at),
+            handed: None,
         }
     }
 }
