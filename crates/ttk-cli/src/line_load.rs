@@ -20,8 +20,8 @@ use crate::tls_flags::{TlsFlags, connect_timed};
 #[command(
     after_help = "Each connection is a bot that writes the line, reads one reply \
     line, and writes again; with --expect, a reply without that text fails the request. Lines \
-    that came before a line was written (a server's push, the rest of a reply of several \
-    lines) are not its reply: they are skipped and counted as `lines skipped (not a reply)`. \
+    read before a line is written (a server's push, the rest of a reply of several lines) are \
+    not its reply: they are skipped and counted as `lines skipped (not a reply)`. \
     A connection the server closes is opened again. Transactions: `connect` and `request`, with \
     --tls `tls`, each TLS handshake, and with --greeting `greeting`, the wait for the server's \
     banner. Exit code 1 if no request succeeded.\n\n\
@@ -228,11 +228,14 @@ async fn wait_for(framed: &mut Framed<MaybeTls>, greeting: &str) -> io::Result<(
     }
 }
 
-/// Writes the line and reads the reply line; `InvalidData` if it lacks `--expect`. The whole
-/// lines already read are skipped first (counted in `skipped`): they came before the line was
-/// written, so none is its reply — the rest of a reply of several lines (a RESP bulk string's
-/// `$5`, then `hello`), or a push (an IRC server's `PING`). Read as the reply, each would have
-/// put every reply after it one request late.
+/// Writes the line and reads the reply line; `InvalidData` if it lacks `--expect`. What was
+/// read before the line is written is not its reply, and is skipped (counted in `skipped`):
+/// the whole lines already read — the rest of a reply of several lines (a RESP bulk string's
+/// `$5`, then `hello`), a push (an IRC server's `PING`) — and a line begun before the write
+/// (a reply's line longer than one read), once it is whole. Read as the reply, each would have
+/// put every reply after it one request late. A line the server sends entirely after the
+/// write cannot be told from the reply, and is read as it. An over-long line among those
+/// skipped fails the request with `InvalidData` before the line is written.
 async fn exchange(
     framed: &mut Framed<MaybeTls>,
     plan: &LinePlan,
@@ -241,7 +244,14 @@ async fn exchange(
     while framed.next_buffered_frame()?.is_some() {
         *skipped += 1;
     }
+    let begun = !framed.buffered().is_empty();
     framed.write_frame(plan.args.send.as_bytes()).await?;
+    if begun {
+        // The line that was coming: its end was the first thing to read.
+        if framed.read_frame().await?.is_some() {
+            *skipped += 1;
+        }
+    }
     let Some(reply) = framed.read_frame().await? else {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,

@@ -46,26 +46,26 @@ fn the_second_line_of_a_bulk_reply_is_skipped_not_read_as_the_next_reply() {
         return;
     };
     redis.try_command("SET greeting hello").unwrap();
+    // A value longer than one read (16 KiB): its line is only begun when the reply's first
+    // line is read.
+    redis
+        .try_command(&format!("SET big {}", "x".repeat(20_000)))
+        .unwrap();
     let addr = redis.addr();
     // As fast as replies come, then on a schedule (the connections idle between requests).
-    for (label, pace) in [
-        ("bulk-closed", &["-d", "2s"][..]),
-        ("bulk-paced", &["--rate", "300", "-d", "2s"]),
+    let closed = &["-d", "2s"][..];
+    let paced = &["--rate", "300", "-d", "2s"][..];
+    for (label, get, length, pace) in [
+        ("bulk-closed", "GET greeting", "$5", closed),
+        ("bulk-paced", "GET greeting", "$5", paced),
+        ("bulk-big", "GET big", "$20000", closed),
     ] {
         let calls_before = get_calls(&redis);
         let mut args = vec![
-            "tcp",
-            &addr,
-            "--send",
-            "GET greeting",
-            "--expect",
-            "$5",
-            "--crlf",
-            "-c",
-            "3",
+            "tcp", &addr, "--send", get, "--expect", length, "--crlf", "-c", "3",
         ];
         args.extend_from_slice(pace);
-        // Read one request late, the second request's reply would be `hello`: a failure.
+        // Read one request late, the second request's reply would be the value: a failure.
         let report = support::passed(&args, label);
         let request = report.transaction("request").unwrap();
         assert_eq!(request.failed, 0, "{label}: {request:?}");
@@ -75,7 +75,7 @@ fn the_second_line_of_a_bulk_reply_is_skipped_not_read_as_the_next_reply() {
             request.ok,
             "{label}: redis's GETs"
         );
-        // Each `hello` is skipped before the next request; a connection's last stays unread.
+        // Each value is skipped before the next request; a connection's last stays unread.
         let skipped = report.counters.get("lines skipped (not a reply)").copied();
         assert_eq!(skipped, Some(request.ok - 3), "{label}");
     }
