@@ -172,8 +172,8 @@ impl Conditioned {
             let drained = match earliest {
                 // Nothing held: a datagram already due as it is read goes straight to `buf`.
                 None => {
-                    let direct = &mut *buf;
-                    io.read_with(|socket| self.drain(socket, Some(&mut *direct)))
+                    let due_into = &mut *buf;
+                    io.read_with(|socket| self.drain(socket, Some(&mut *due_into)))
                         .await?
                 }
                 Some(at) => {
@@ -207,8 +207,8 @@ impl Conditioned {
         }
         if !self.full() {
             // Nothing held: a datagram already due as it is read goes straight to `buf`.
-            let direct = (!held).then_some(&mut *buf);
-            match self.drain(io.get_ref(), direct) {
+            let due_into = (!held).then_some(&mut *buf);
+            match self.drain(io.get_ref(), due_into) {
                 Ok(drained) => {
                     if drained.emptied {
                         // The kernel had no more: the next wait is for the selector's event.
@@ -238,7 +238,7 @@ impl Conditioned {
 
     /// Reads every datagram the socket has (up to [`MOST_HELD`] held), each through the link
     /// to the bot; `WouldBlock` if it had nothing (its next datagram then wakes the bot). With
-    /// `direct`, given only while nothing is held, the first datagram that is due as soon as
+    /// `due_into`, given only while nothing is held, the first datagram that is due as soon as
     /// it is read goes into it instead of being held, if the link keeps datagrams in order (so
     /// none held after it can be due before it): under load a bot reads its datagrams later
     /// than their delay, and each would be copied in, queued, taken out and copied again for
@@ -246,12 +246,12 @@ impl Conditioned {
     fn drain(
         &self,
         socket: &mio::net::UdpSocket,
-        direct: Option<&mut [u8]>,
+        due_into: Option<&mut [u8]>,
     ) -> io::Result<Drained> {
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let buffers = scratch.get_or_insert_with(|| arrival::BatchBuffers::new(MOST_DATAGRAM));
-            self.drain_into(socket, buffers, direct)
+            self.drain_into(socket, buffers, due_into)
         })
     }
 
@@ -260,10 +260,14 @@ impl Conditioned {
         &self,
         socket: &mio::net::UdpSocket,
         buffers: &mut arrival::BatchBuffers,
-        mut direct: Option<&mut [u8]>,
+        mut due_into: Option<&mut [u8]>,
     ) -> io::Result<Drained> {
+        debug_assert!(
+            due_into.is_none() || self.incoming.borrow().is_empty(),
+            "a datagram goes straight to the bot only while none is held"
+        );
         if !self.down.borrow().keeps_order() {
-            direct = None;
+            due_into = None;
         }
         let mut drained = Drained {
             emptied: false,
@@ -298,7 +302,7 @@ impl Conditioned {
                 };
                 let mut times = std::iter::once(first).chain(second);
                 if first <= now
-                    && let Some(buf) = direct.take()
+                    && let Some(buf) = due_into.take()
                 {
                     let n = data.len().min(buf.len());
                     buf[..n].copy_from_slice(&data[..n]);
@@ -321,12 +325,18 @@ impl Conditioned {
                 }
                 // Once one is held, none after it goes straight to the bot.
                 if !incoming.is_empty() {
-                    direct = None;
+                    due_into = None;
                 }
             }
             if taken < arrival::BATCH {
                 // The kernel had no more: no call to find it empty.
                 drained.emptied = true;
+                return Ok(drained);
+            }
+            if drained.handed.is_some() {
+                // The bot has a datagram: it goes on with it now. A read after this one could
+                // fail (an ICMP error on a connected socket), and the datagram handed would be
+                // lost with the error; the rest waits in the kernel for the next receive.
                 return Ok(drained);
             }
         }
@@ -370,4 +380,56 @@ async fn until<F: Future>(at: Instant, op: F) -> Option<F::Output> {
         op.as_mut().poll(context).map(Some)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use ttk_core::Cx;
+    use ttk_macros::bot;
+
+    /// Through `profile` (a delay of 20 ms), three datagrams come and are due before the drain
+    /// reads them: what the drain handed to the bot (the first byte) and how many it held.
+    #[bot(crate = ttk_core)]
+    fn drain_late(_cx: Cx, _id: usize, profile: &'static str) -> (Option<u8>, usize) {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let to = socket.local_addr().unwrap();
+        arrival::stamp_arrivals(&socket);
+        let io = IoSource::new(mio::net::UdpSocket::from_std(socket)).unwrap();
+        let conditioned = Conditioned::new(&profile.parse().unwrap(), 7);
+        // Linux turns its receive stamps on a moment after a socket first asks for them.
+        ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(30)));
+        let pusher = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for k in 0..3u8 {
+            pusher.send_to(&[k], to).unwrap();
+        }
+        ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(60)));
+        let mut buf = [0xFF; 4];
+        let drained = conditioned.drain(io.get_ref(), Some(&mut buf)).unwrap();
+        assert!(drained.emptied, "three datagrams, one batch");
+        let handed = drained.handed.map(|(n, from)| {
+            assert_eq!((n, from), (1, pusher.local_addr().unwrap()));
+            buf[0]
+        });
+        (handed, conditioned.incoming.borrow().len())
+    }
+
+    #[test]
+    fn a_datagram_due_as_it_is_read_goes_straight_to_the_bot_on_a_link_that_keeps_order() {
+        let run = |profile| ttk_core::run(1, move |cx, id| drain_late(cx, id, profile))[0];
+        assert_eq!(
+            run("delay=20ms"),
+            (Some(0), 2),
+            "the first handed, the others held"
+        );
+        assert_eq!(
+            run("delay=20ms duplicate=100%"),
+            (Some(0), 5),
+            "its copy held, due with it"
+        );
+        // Under jitter a datagram held after it could be due before it: all are held.
+        assert_eq!(run("delay=20ms±1ms"), (None, 3));
+    }
 }
