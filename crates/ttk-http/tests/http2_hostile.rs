@@ -1,7 +1,8 @@
 //! `Http2Connection` against hostile HTTP/2 peers, written frame by frame here: a bad preface,
 //! a SETTINGS flood, a window never opened, a huge header block, a storm of stream resets.
 //! Each ends in a named failure (or, for the flood, in answers), within the request's time:
-//! never a hang, never a panic.
+//! never a hang, never a panic. And what the client's own SETTINGS state, as such a peer reads
+//! them.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -114,15 +115,6 @@ fn client(_cx: Cx, _id: usize, addr: SocketAddr, request: Request, count: usize)
 
 /// Runs [`client`] in one bot against `addr`.
 fn run(addr: SocketAddr, request: Request, count: usize) -> Outcome {
-    let o = run_(addr, request, count);
-    eprintln!(
-        "OUTCOME {:?} {:?}",
-        o.took,
-        o.results.iter().take(2).collect::<Vec<_>>()
-    );
-    o
-}
-fn run_(addr: SocketAddr, request: Request, count: usize) -> Outcome {
     ttk_core::run(1, move |cx, id| {
         client(cx, id, addr, request.clone(), count)
     })
@@ -132,6 +124,35 @@ fn run_(addr: SocketAddr, request: Request, count: usize) -> Outcome {
 /// A request that gives up after 2 s.
 fn get() -> Request {
     Request::get("/").timeout(Duration::from_secs(2))
+}
+
+#[test]
+fn the_clients_settings_state_its_hpack_table_size_and_no_push() {
+    let (read, settings) = std::sync::mpsc::channel();
+    let addr = peer(move |mut stream| {
+        let _ = read.send(read_frame(&mut stream)?);
+        Ok(())
+    });
+    // The peer hangs up after the client's SETTINGS: the request fails, as it may.
+    run(addr, get(), 1);
+    let (kind, flags, stream, payload) = settings
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the client's first frame");
+    assert_eq!((kind, flags, stream), (SETTINGS, 0, 0));
+    let stated: Vec<(u16, u32)> = payload
+        .chunks_exact(6)
+        .map(|setting| {
+            let id = u16::from_be_bytes([setting[0], setting[1]]);
+            (
+                id,
+                u32::from_be_bytes([setting[2], setting[3], setting[4], setting[5]]),
+            )
+        })
+        .collect();
+    // SETTINGS_HEADER_TABLE_SIZE (nginx, told it, keeps no table for its response headers)
+    // and SETTINGS_ENABLE_PUSH.
+    assert!(stated.contains(&(0x1, 4096)), "{stated:?}");
+    assert!(stated.contains(&(0x2, 0)), "{stated:?}");
 }
 
 #[test]

@@ -46,8 +46,8 @@ const CONNECTION_WINDOW: u32 = 1 << 24;
 /// stating it changes what some servers do: nginx, told any size, answers that it keeps no
 /// table (a size update to 0), where otherwise it adds each header of each response to the
 /// table, never to use it again — a table the client then keeps filling and emptying, at four
-/// headers a response (a third of ttk's decoding of nginx's response headers).
-const HEADER_TABLE: u32 = 4096;
+/// headers a response (15 % of h2's decoding of nginx's response headers).
+const HEADER_TABLE_SIZE: u32 = 4096;
 
 /// The largest header block accepted from the server (h2's default is 16 MiB): a peer that
 /// sends more fails the stream instead of filling memory.
@@ -807,12 +807,12 @@ impl Http2Connection {
     }
 
     /// One pass over h2 without waiting: the connection, then new streams, then the streams
-    /// h2 woke; again while it woke anything, until a request finishes.
+    /// h2 woke; again while it woke anything, until a request has finished.
     fn step(&mut self) {
         if self.session.is_none() {
             return;
         }
-        let results_before = self.finished.len() + self.events.len();
+        let finished_before = self.finished.len();
         for _ in 0..PASSES_BEFORE_YIELD {
             self.open_waiting();
             // This poll serves every wake so far (opening streams wakes the connection);
@@ -824,13 +824,16 @@ impl Http2Connection {
                 self.end_session();
                 return;
             }
-            if self.finished.len() + self.events.len() > results_before {
+            if self.finished.len() > finished_before {
                 // A request finished, and its bot goes on now. The wake that a finished
-                // stream gives the connection (h2 releasing it) stays set for the next pass,
-                // which the bot's next request makes anyway: one poll of the connection a
-                // request fewer (of three), and nothing waits on it meanwhile — what h2
-                // would write then is housekeeping (a stream's release, a window update for
-                // data the bot has read), and reading goes on in every pass.
+                // stream gives the connection (h2 releasing it) stays set for the next pass:
+                // the next request's, or a look at an idle connection's
+                // ([`Http2Connection::still_open`]). One poll of the connection a request
+                // fewer (of three). What h2 would write then is housekeeping, and nothing
+                // waits on it: a stream's release, or the window a finished response's data
+                // returns (a stream still under way that needs it is driven by its bot, and
+                // every pass polls the connection first). An opened stream's events do not
+                // end the pass: its window is its own.
                 return;
             }
             if !self.wakes.take_connection() {
@@ -1261,7 +1264,7 @@ impl Http2Connection {
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .max_header_list_size(MAX_HEADER_LIST)
-            .header_table_size(HEADER_TABLE)
+            .header_table_size(HEADER_TABLE_SIZE)
             // Until the server's SETTINGS say otherwise (RFC 9113 advises at least 100).
             .initial_max_send_streams(100)
             .enable_push(false)

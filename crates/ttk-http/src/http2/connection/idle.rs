@@ -52,6 +52,14 @@ impl Http2Connection {
         if self.in_flight > 0 || !self.waiting.is_empty() {
             return true;
         }
+        if self.wakes.take_connection() {
+            // What h2 asked when the last request finished (its stream's release) is served
+            // now: with a GOAWAY taken in before it, it ends the session.
+            self.step();
+            if !self.is_open() {
+                return false;
+            }
+        }
         let Some(session) = self.session.as_ref() else {
             return false;
         };
