@@ -26,16 +26,16 @@ use crate::streams::{QuicRecvStream, QuicSendStream, QuicStream};
 /// share it); it is not `Send`. The last handle dropped closes the connection (code 0).
 ///
 /// # Examples
-/// ```no_run
+/// ```
 /// # use ttk_macros::bot;
 /// # use ttk_core::Cx;
 /// use ttk_quic::{QuicConnection, QuicConnector};
 ///
 /// #[bot(crate = ttk_core)]
 /// fn echo(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
-///     let tls = ttk_tls::TlsConnector::new()?;
+///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
 ///     let connector = QuicConnector::new(&tls, &["echo"])?;
-///     let server = "127.0.0.1:4433".parse().unwrap();
 ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
 ///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
 ///     ttk_core::yield_!(stream.write_all(b"ping"))?;
@@ -44,6 +44,8 @@ use crate::streams::{QuicRecvStream, QuicSendStream, QuicStream};
 ///     ttk_core::yield_!(connection.close(0, b"done"));
 ///     Ok(answer)
 /// }
+///
+/// assert_eq!(ttk_core::run(1, echo)[0].as_ref().unwrap(), b"ping");
 /// ```
 #[derive(Clone)]
 pub struct QuicConnection {
@@ -187,14 +189,15 @@ impl QuicConnection {
     /// The connection's smoothed round-trip time, as QUIC estimates it.
     ///
     /// # Examples
-    /// ```no_run
+    /// ```
     /// # use ttk_macros::bot;
     /// # use ttk_core::Cx;
     /// # use ttk_quic::{QuicConnection, QuicConnector};
     /// #[bot(crate = ttk_core)]
     /// fn figures(_cx: Cx, _id: usize) -> std::io::Result<()> {
-    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
-    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["h3"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
     ///     assert_eq!(connection.remote_addr(), server);
     ///     assert!(connection.local_addr()?.port() != 0);
@@ -203,6 +206,8 @@ impl QuicConnection {
     ///     println!("rtt {:?}, {} packets sent, {} lost", connection.rtt(), stats.sent_packets, stats.lost_packets);
     ///     Ok(())
     /// }
+    ///
+    /// ttk_core::run(1, figures)[0].as_ref().unwrap();
     /// ```
     pub fn rtt(&self) -> Duration {
         self.shared.conn.borrow().rtt()
@@ -242,19 +247,22 @@ impl QuicConnection {
     /// The connection's end, if it ended.
     ///
     /// # Examples
-    /// ```no_run
+    /// ```
     /// # use ttk_macros::bot;
     /// # use ttk_core::Cx;
     /// # use ttk_quic::{QuicConnection, QuicConnector};
     /// #[bot(crate = ttk_core)]
     /// fn report(_cx: Cx, _id: usize) -> std::io::Result<()> {
-    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
-    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["h3"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
     ///     let mut stream = ttk_core::yield_!(connection.open_uni())?;
     ///     ttk_core::yield_!(stream.write_all(b"score 42"))?;
     ///     stream.finish()
     /// }
+    ///
+    /// ttk_core::run(1, report)[0].as_ref().unwrap();
     /// ```
     pub async fn open_uni(&self) -> io::Result<QuicSendStream> {
         let id = self.open(Dir::Uni).await?;
@@ -280,20 +288,23 @@ impl QuicConnection {
     /// The connection's end, if it ended.
     ///
     /// # Examples
-    /// ```no_run
+    /// ```
     /// # use ttk_macros::bot;
     /// # use ttk_core::Cx;
     /// # use ttk_quic::{QuicConnection, QuicConnector};
     /// #[bot(crate = ttk_core)]
     /// fn pushed(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
-    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
-    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["h3"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
     ///     let mut from_server = ttk_core::yield_!(connection.accept_uni())?;
     ///     let mut both_ways = ttk_core::yield_!(connection.accept_bi())?;
     ///     ttk_core::yield_!(both_ways.write_all(b"hello"))?;
     ///     ttk_core::yield_!(from_server.read_to_end(64 * 1024))
     /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, pushed)[0].as_ref().unwrap().len(), 4096);
     /// ```
     pub async fn accept_bi(&self) -> io::Result<QuicStream> {
         let id = self.accept(Dir::Bi).await?;
@@ -341,19 +352,22 @@ impl QuicConnection {
     /// larger than [`QuicConnection::max_datagram_size`]; the connection's end, if it ended.
     ///
     /// # Examples
-    /// ```no_run
+    /// ```
     /// # use ttk_macros::bot;
     /// # use ttk_core::Cx;
     /// # use ttk_quic::{QuicConnection, QuicConnector};
     /// #[bot(crate = ttk_core)]
     /// fn positions(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
-    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["game"])?;
-    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["game"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
     ///     assert!(connection.max_datagram_size().is_some_and(|size| size >= 8));
     ///     connection.send_datagram(b"x=3 y=4")?;
     ///     ttk_core::yield_!(connection.recv_datagram())
     /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, positions)[0].as_ref().unwrap(), b"x=3 y=4");
     /// ```
     pub fn send_datagram(&self, data: &[u8]) -> io::Result<()> {
         if let Some(error) = self.shared.failure() {
@@ -417,14 +431,15 @@ impl QuicConnection {
     /// The connection's end, if it ends meanwhile.
     ///
     /// # Examples
-    /// ```no_run
+    /// ```
     /// # use ttk_macros::bot;
     /// # use ttk_core::Cx;
     /// # use ttk_quic::{QuicConnection, QuicConnector};
     /// #[bot(crate = ttk_core)]
     /// fn player(_cx: Cx, _id: usize) -> std::io::Result<()> {
-    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["game"])?;
-    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["game"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
     ///     for turn in 0..10u8 {
     ///         connection.send_datagram(&[turn])?;
@@ -432,6 +447,8 @@ impl QuicConnection {
     ///     }
     ///     Ok(())
     /// }
+    ///
+    /// ttk_core::run(1, player)[0].as_ref().unwrap();
     /// ```
     pub async fn sleep(&self, duration: Duration) -> io::Result<()> {
         let until = ttk_core::now() + duration;
@@ -455,18 +472,21 @@ impl QuicConnection {
     /// Whether the connection ended (closed by either side, or lost).
     ///
     /// # Examples
-    /// ```no_run
+    /// ```
     /// # use ttk_macros::bot;
     /// # use ttk_core::Cx;
     /// # use ttk_quic::{QuicConnection, QuicConnector};
     /// #[bot(crate = ttk_core)]
     /// fn ends(_cx: Cx, _id: usize) -> std::io::Result<bool> {
-    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
-    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["h3"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
     ///     ttk_core::yield_!(connection.close(0, b"bye"));
     ///     Ok(connection.is_closed())
     /// }
+    ///
+    /// assert!(*ttk_core::run(1, ends)[0].as_ref().unwrap());
     /// ```
     pub fn is_closed(&self) -> bool {
         self.shared.conn.borrow().is_closed()

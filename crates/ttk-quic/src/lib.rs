@@ -20,32 +20,35 @@
 //! Client side only: ttk's bots are the clients of the server under test.
 //!
 //! # Examples
-//! ```no_run
+//! ```
 //! # use ttk_macros::bot;
 //! # use ttk_core::Cx;
 //! use ttk_quic::{QuicConnection, QuicConnector};
 //!
 //! #[bot(crate = ttk_core)]
 //! fn player(_cx: Cx, _id: usize) -> std::io::Result<()> {
-//!     let tls = ttk_tls::TlsConnector::builder().ca_file("ca.pem")?.build()?;
+//!     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+//!     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
 //!     let connector = QuicConnector::new(&tls, &["game"])?;
-//!     let server = "127.0.0.1:4433".parse().unwrap();
 //!     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
 //!     // A reliable command, then positions as datagrams.
 //!     let mut command = ttk_core::yield_!(connection.open_bi())?;
 //!     ttk_core::yield_!(command.write_all(b"join room 7"))?;
 //!     command.finish()?;
 //!     let answer = ttk_core::yield_!(command.read_to_end(1024))?;
-//!     assert_eq!(answer, b"joined");
-//!     for step in 0..100u8 {
+//!     assert_eq!(answer, b"join room 7"); // this example's server echoes
+//!     for step in 0..20u8 {
 //!         connection.send_datagram(&[step])?;
 //!         ttk_core::yield_!(connection.sleep(std::time::Duration::from_millis(50)))?;
 //!     }
 //!     ttk_core::yield_!(connection.close(0, b"bye"));
 //!     Ok(())
 //! }
+//!
+//! ttk_core::run(1, player)[0].as_ref().unwrap();
 //! ```
 
+mod canned;
 mod connection;
 mod connector;
 mod driver;
@@ -53,6 +56,8 @@ mod errors;
 mod streams;
 mod waiters;
 
+#[doc(hidden)]
+pub use canned::echo_quic_server;
 pub use connection::{QuicConnection, QuicStats};
 pub use connector::QuicConnector;
 pub use errors::kinds;

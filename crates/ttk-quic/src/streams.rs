@@ -95,17 +95,18 @@ impl QuicSendStream {
     /// Those of [`QuicSendStream::write_all`].
     ///
     /// # Examples
-    /// ```no_run
+    /// ```
     /// # use ttk_macros::bot;
     /// # use ttk_core::Cx;
     /// # use ttk_quic::{QuicConnection, QuicConnector};
     /// #[bot(crate = ttk_core)]
     /// fn upload(_cx: Cx, _id: usize) -> std::io::Result<usize> {
-    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
-    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["h3"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
     ///     let mut stream = ttk_core::yield_!(connection.open_uni())?;
-    ///     let data = vec![0; 8 << 20];
+    ///     let data = vec![0; 1 << 20];
     ///     let mut sent = 0;
     ///     while sent < data.len() {
     ///         let wait = std::time::Duration::from_secs(1);
@@ -116,6 +117,8 @@ impl QuicSendStream {
     ///     }
     ///     Ok(sent)
     /// }
+    ///
+    /// assert_eq!(*ttk_core::run(1, upload)[0].as_ref().unwrap(), 1 << 20);
     /// ```
     pub async fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if data.is_empty() {
@@ -183,14 +186,15 @@ impl QuicSendStream {
     /// if the server stopped it; the connection's end.
     ///
     /// # Examples
-    /// ```no_run
+    /// ```
     /// # use ttk_macros::bot;
     /// # use ttk_core::Cx;
     /// # use ttk_quic::{QuicConnection, QuicConnector};
     /// #[bot(crate = ttk_core)]
     /// fn last_report(_cx: Cx, _id: usize) -> std::io::Result<()> {
-    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
-    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["h3"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
     ///     let mut report = ttk_core::yield_!(connection.open_uni())?;
     ///     ttk_core::yield_!(report.write_all(b"final score 42"))?;
@@ -199,6 +203,8 @@ impl QuicSendStream {
     ///     ttk_core::yield_!(connection.close(0, b"bye"));
     ///     Ok(())
     /// }
+    ///
+    /// ttk_core::run(1, last_report)[0].as_ref().unwrap();
     /// ```
     pub async fn delivered(&mut self) -> io::Result<()> {
         if !self.finished {
@@ -230,19 +236,22 @@ impl QuicSendStream {
     /// `NotConnected` if it was finished (and all delivered) or reset already.
     ///
     /// # Examples
-    /// ```no_run
+    /// ```
     /// # use ttk_macros::bot;
     /// # use ttk_core::Cx;
     /// # use ttk_quic::{QuicConnection, QuicConnector};
     /// #[bot(crate = ttk_core)]
     /// fn abandon(_cx: Cx, _id: usize) -> std::io::Result<()> {
-    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
-    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["h3"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
     ///     let mut upload = ttk_core::yield_!(connection.open_uni())?;
     ///     ttk_core::yield_!(upload.write_all(&[0; 4096]))?;
     ///     upload.reset(1)
     /// }
+    ///
+    /// ttk_core::run(1, abandon)[0].as_ref().unwrap();
     /// ```
     pub fn reset(&mut self, code: u32) -> io::Result<()> {
         self.ended = true;
@@ -323,14 +332,15 @@ impl QuicRecvStream {
     /// after [`QuicRecvStream::stop`]; the connection's end.
     ///
     /// # Examples
-    /// ```no_run
+    /// ```
     /// # use ttk_macros::bot;
     /// # use ttk_core::Cx;
     /// # use ttk_quic::{QuicConnection, QuicConnector};
     /// #[bot(crate = ttk_core)]
     /// fn download(_cx: Cx, _id: usize) -> std::io::Result<usize> {
-    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
-    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["h3"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
     ///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
     ///     ttk_core::yield_!(stream.write_all(b"GET /big"))?;
@@ -343,6 +353,8 @@ impl QuicRecvStream {
     ///         }
     ///     }
     /// }
+    ///
+    /// assert_eq!(*ttk_core::run(1, download)[0].as_ref().unwrap(), 8, "this server echoes the request");
     /// ```
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.stopped {
@@ -436,20 +448,23 @@ impl QuicRecvStream {
     /// `NotConnected` if it was read to its end or stopped already.
     ///
     /// # Examples
-    /// ```no_run
+    /// ```
     /// # use ttk_macros::bot;
     /// # use ttk_core::Cx;
     /// # use ttk_quic::{QuicConnection, QuicConnector};
     /// #[bot(crate = ttk_core)]
     /// fn enough(_cx: Cx, _id: usize) -> std::io::Result<()> {
-    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
-    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["h3"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
     ///     let mut feed = ttk_core::yield_!(connection.accept_uni())?;
     ///     let mut first = [0; 100];
     ///     ttk_core::yield_!(feed.read(&mut first))?;
     ///     feed.stop(0)
     /// }
+    ///
+    /// ttk_core::run(1, enough)[0].as_ref().unwrap();
     /// ```
     pub fn stop(&mut self, code: u32) -> io::Result<()> {
         if self.finished || self.stopped {
@@ -513,14 +528,15 @@ impl QuicStream {
     /// The stream's id (QUIC's: a client's bidirectional streams are 0, 4, 8…).
     ///
     /// # Examples
-    /// ```no_run
+    /// ```
     /// # use ttk_macros::bot;
     /// # use ttk_core::Cx;
     /// # use ttk_quic::{QuicConnection, QuicConnector};
     /// #[bot(crate = ttk_core)]
     /// fn ids(_cx: Cx, _id: usize) -> std::io::Result<()> {
-    ///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
-    ///     let server = "127.0.0.1:4433".parse().unwrap();
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["h3"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
     ///     let (first, second) = (ttk_core::yield_!(connection.open_bi())?, ttk_core::yield_!(connection.open_bi())?);
     ///     assert_eq!((first.id(), second.id()), (0, 4));
@@ -530,6 +546,8 @@ impl QuicStream {
     ///     assert_eq!(send.id(), recv.id());
     ///     Ok(())
     /// }
+    ///
+    /// ttk_core::run(1, ids)[0].as_ref().unwrap();
     /// ```
     pub fn id(&self) -> u64 {
         self.send.id()
