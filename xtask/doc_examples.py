@@ -9,7 +9,7 @@ Fields and enum variants are not counted (like rustdoc's example coverage). Item
 usage: doc_examples.py CRATE_SRC_DIR [--list] [--require-all]
 
 With --require-all it lists the items without an example and exits 1 if there is any (CI runs
-it on ttk-core and ttk-net, whose every public item has one).
+it on ttk-core, ttk-net and ttk-quic, whose every public item has one).
 """
 import os
 import re

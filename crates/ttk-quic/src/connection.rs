@@ -162,7 +162,21 @@ impl QuicConnection {
     /// The server's address.
     ///
     /// # Examples
-    /// See [`QuicConnection::rtt`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn to(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     Ok(connection.remote_addr() == server)
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, to)[0].as_ref().unwrap());
+    /// ```
     pub fn remote_addr(&self) -> SocketAddr {
         self.shared.peer
     }
@@ -173,7 +187,21 @@ impl QuicConnection {
     /// The OS's.
     ///
     /// # Examples
-    /// See [`QuicConnection::rtt`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn from(_cx: Cx, _id: usize) -> std::io::Result<std::net::SocketAddr> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     connection.local_addr()
+    /// }
+    ///
+    /// assert_ne!(ttk_core::run(1, from)[0].as_ref().unwrap().port(), 0);
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.shared.socket.local_addr()
     }
@@ -181,7 +209,22 @@ impl QuicConnection {
     /// The application protocol the server chose (ALPN).
     ///
     /// # Examples
-    /// See [`QuicConnection::rtt`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn agreed(_cx: Cx, _id: usize) -> std::io::Result<Option<Vec<u8>>> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     // This server speaks `echo`, `h3` and `game`: of the two offered, `game`.
+    ///     let offering = QuicConnector::new(&tls, &["chess", "game"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &offering))?;
+    ///     Ok(connection.alpn_protocol())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, agreed)[0].as_ref().unwrap().as_deref(), Some(&b"game"[..]));
+    /// ```
     pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
         self.shared.alpn.borrow().clone()
     }
@@ -216,7 +259,27 @@ impl QuicConnection {
     /// The connection's counts so far.
     ///
     /// # Examples
-    /// See [`QuicConnection::rtt`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn counted(_cx: Cx, _id: usize) -> std::io::Result<(u64, u64)> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
+    ///     ttk_core::yield_!(stream.write_all(b"ping"))?;
+    ///     stream.finish()?;
+    ///     ttk_core::yield_!(stream.read_to_end(1024))?;
+    ///     let stats = connection.stats();
+    ///     Ok((stats.sent_packets, stats.lost_packets))
+    /// }
+    ///
+    /// let (sent, lost) = *ttk_core::run(1, counted)[0].as_ref().unwrap();
+    /// assert!(sent >= 2 && lost <= sent);
+    /// ```
     pub fn stats(&self) -> QuicStats {
         let stats = self.shared.conn.borrow().stats();
         QuicStats {
@@ -235,7 +298,24 @@ impl QuicConnection {
     /// The connection's end, if it ended.
     ///
     /// # Examples
-    /// See [`QuicConnection`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn asked(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
+    ///     ttk_core::yield_!(stream.write_all(b"who is there?"))?;
+    ///     stream.finish()?;
+    ///     ttk_core::yield_!(stream.read_to_end(1024))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, asked)[0].as_ref().unwrap(), b"who is there?"); // echoed
+    /// ```
     pub async fn open_bi(&self) -> io::Result<QuicStream> {
         let id = self.open(Dir::Bi).await?;
         Ok(QuicStream::new(self.clone(), id))
@@ -317,7 +397,23 @@ impl QuicConnection {
     /// The connection's end, if it ended.
     ///
     /// # Examples
-    /// See [`QuicConnection::accept_bi`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn fed(_cx: Cx, _id: usize) -> std::io::Result<usize> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     // This server opens a unidirectional stream to each client, with 4 KiB.
+    ///     let mut feed = ttk_core::yield_!(connection.accept_uni())?;
+    ///     Ok(ttk_core::yield_!(feed.read_to_end(64 * 1024))?.len())
+    /// }
+    ///
+    /// assert_eq!(*ttk_core::run(1, fed)[0].as_ref().unwrap(), 4096);
+    /// ```
     pub async fn accept_uni(&self) -> io::Result<QuicRecvStream> {
         let id = self.accept(Dir::Uni).await?;
         Ok(QuicRecvStream::new(self.clone(), id))
@@ -339,7 +435,21 @@ impl QuicConnection {
     /// The largest datagram the server takes now (`None`: it takes none).
     ///
     /// # Examples
-    /// See [`QuicConnection::send_datagram`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn room(_cx: Cx, _id: usize) -> std::io::Result<Option<usize>> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     Ok(connection.max_datagram_size())
+    /// }
+    ///
+    /// assert!(ttk_core::run(1, room)[0].as_ref().unwrap().is_some_and(|size| size > 1_000));
+    /// ```
     pub fn max_datagram_size(&self) -> Option<usize> {
         self.shared.conn.borrow_mut().datagrams().max_size()
     }
@@ -410,7 +520,22 @@ impl QuicConnection {
     /// The connection's end, if it ended.
     ///
     /// # Examples
-    /// See [`QuicConnection::send_datagram`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn answered(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     connection.send_datagram(b"where are you?")?;
+    ///     ttk_core::yield_!(connection.recv_datagram())
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, answered)[0].as_ref().unwrap(), b"where are you?"); // echoed
+    /// ```
     pub async fn recv_datagram(&self) -> io::Result<Vec<u8>> {
         let received = self
             .shared
@@ -464,7 +589,27 @@ impl QuicConnection {
     /// full, wait for first (a stream's answer, say).
     ///
     /// # Examples
-    /// See [`QuicConnection`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn done(_cx: Cx, _id: usize) -> std::io::Result<bool> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
+    ///     ttk_core::yield_!(stream.write_all(b"last words"))?;
+    ///     stream.finish()?;
+    ///     // The answer is in: nothing the server should have is in flight.
+    ///     ttk_core::yield_!(stream.read_to_end(1024))?;
+    ///     ttk_core::yield_!(connection.close(0, b"bye"));
+    ///     Ok(connection.is_closed())
+    /// }
+    ///
+    /// assert!(*ttk_core::run(1, done)[0].as_ref().unwrap());
+    /// ```
     pub async fn close(&self, code: u32, reason: &[u8]) {
         self.shared.close_now(code, reason);
     }
@@ -505,7 +650,24 @@ impl std::fmt::Debug for QuicConnection {
 /// A QUIC connection's counts so far ([`QuicConnection::stats`]).
 ///
 /// # Examples
-/// See [`QuicConnection::rtt`].
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// # use ttk_quic::{QuicConnection, QuicConnector};
+/// #[bot(crate = ttk_core)]
+/// fn counted(_cx: Cx, _id: usize) -> std::io::Result<ttk_quic::QuicStats> {
+///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+///     let connector = QuicConnector::new(&tls, &["echo"])?;
+///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+///     connection.send_datagram(b"hello")?;
+///     ttk_core::yield_!(connection.recv_datagram())?;
+///     Ok(connection.stats())
+/// }
+///
+/// let stats = *ttk_core::run(1, counted)[0].as_ref().unwrap();
+/// assert!(stats.sent_datagrams >= 1 && stats.lost_packets <= stats.sent_packets);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct QuicStats {

@@ -94,7 +94,16 @@ impl QuicConnector {
     /// `InvalidInput` if `tls` does not offer TLS 1.3 (QUIC's only TLS) or `alpn` is empty.
     ///
     /// # Examples
-    /// See [`QuicConnector`].
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use ttk_quic::QuicConnector;
+    /// let tls = ttk_tls::TlsConnector::new()?;
+    /// let connector = QuicConnector::new(&tls, &["h3", "game"])?;
+    /// assert_eq!(connector.alpn_protocols(), [b"h3".to_vec(), b"game".to_vec()]);
+    /// assert_eq!(QuicConnector::new(&tls, &[]).unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(tls: &TlsConnector, alpn: &[&str]) -> io::Result<QuicConnector> {
         if alpn.is_empty() {
             return Err(io::Error::new(
@@ -172,7 +181,15 @@ impl QuicConnector {
     /// (`QuicHandshakeTimedOut`).
     ///
     /// # Examples
-    /// See [`QuicConnector`].
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let connector = ttk_quic::QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?
+    ///     .with_handshake_timeout(Duration::from_secs(2));
+    /// assert_eq!(connector.handshake_timeout(), Duration::from_secs(2));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_handshake_timeout(mut self, limit: Duration) -> QuicConnector {
         self.settings.handshake_timeout = limit;
         self
@@ -186,7 +203,16 @@ impl QuicConnector {
     /// `InvalidInput` for a timeout past QUIC's limit (2⁶² ms).
     ///
     /// # Examples
-    /// See [`QuicConnector`].
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let connector = ttk_quic::QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
+    /// let patient = connector.clone().with_idle_timeout(Some(Duration::from_secs(120)))?;
+    /// # drop(patient);
+    /// assert!(connector.with_idle_timeout(Some(Duration::MAX)).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_idle_timeout(self, timeout: Option<Duration>) -> io::Result<QuicConnector> {
         let settings = Settings {
             idle_timeout: timeout,
@@ -262,7 +288,15 @@ impl QuicConnector {
     /// `InvalidInput` for 0.
     ///
     /// # Examples
-    /// See [`QuicConnector::with_receive_windows`].
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let connector = ttk_quic::QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
+    /// let uploader = connector.clone().with_send_window(8 << 20)?;
+    /// # drop(uploader);
+    /// assert!(connector.with_send_window(0).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_send_window(self, bytes: u64) -> io::Result<QuicConnector> {
         if bytes == 0 {
             return Err(io::Error::new(
@@ -284,7 +318,14 @@ impl QuicConnector {
     /// Never, as of now: `io::Result` for limits checked later.
     ///
     /// # Examples
-    /// See [`QuicConnector::with_receive_windows`].
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let connector = ttk_quic::QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?
+    ///     .with_incoming_streams(100, 3)?;
+    /// # drop(connector);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_incoming_streams(self, bidi: u32, uni: u32) -> io::Result<QuicConnector> {
         let settings = Settings {
             incoming_bidi: bidi,
@@ -315,7 +356,13 @@ impl QuicConnector {
     /// The handshake limit.
     ///
     /// # Examples
-    /// See [`QuicConnector`].
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let connector = ttk_quic::QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
+    /// assert_eq!(connector.handshake_timeout(), ttk_tls::DEFAULT_HANDSHAKE_TIMEOUT);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn handshake_timeout(&self) -> Duration {
         self.settings.handshake_timeout
     }
@@ -323,7 +370,16 @@ impl QuicConnector {
     /// The keep-alive interval, if any.
     ///
     /// # Examples
-    /// See [`QuicConnector::with_keep_alive`].
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let connector = ttk_quic::QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
+    /// assert_eq!(connector.keep_alive(), None);
+    /// let chatty = connector.with_keep_alive(Some(Duration::from_secs(5)));
+    /// assert_eq!(chatty.keep_alive(), Some(Duration::from_secs(5)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn keep_alive(&self) -> Option<Duration> {
         self.settings.keep_alive
     }
@@ -331,7 +387,13 @@ impl QuicConnector {
     /// The application protocols offered, in order.
     ///
     /// # Examples
-    /// See [`QuicConnector::for_one_client`].
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let connector = ttk_quic::QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3", "hq-interop"])?;
+    /// assert_eq!(connector.alpn_protocols(), [b"h3".to_vec(), b"hq-interop".to_vec()]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn alpn_protocols(&self) -> &[Vec<u8>] {
         &self.alpn
     }

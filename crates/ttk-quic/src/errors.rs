@@ -10,6 +10,23 @@ use ttk_core::metrics::KindedError;
 use ttk_tls::kinds as tls_kinds;
 
 /// The failure kinds this crate counts, by name.
+///
+/// # Examples
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// # use ttk_quic::{QuicConnection, QuicConnector};
+/// #[bot(crate = ttk_core)]
+/// fn refused(_cx: Cx, _id: usize) -> String {
+///     // Nothing listens on this UDP port (bound, then let go).
+///     let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+///     let connector = QuicConnector::new(&ttk_tls::TlsConnector::new().unwrap(), &["h3"]).unwrap();
+///     let error = ttk_core::yield_!(QuicConnection::connect(port, "localhost", &connector)).unwrap_err();
+///     ttk_core::metrics::Failure::of(&error).kind().to_owned()
+/// }
+///
+/// assert_eq!(ttk_core::run(1, refused)[0], ttk_quic::kinds::REFUSED);
+/// ```
 pub mod kinds {
     /// The handshake did not finish within the connector's limit.
     pub const HANDSHAKE_TIMED_OUT: &str = "QuicHandshakeTimedOut";

@@ -13,7 +13,24 @@ use crate::errors;
 /// [`QuicSendStream::finish`] (or [`QuicSendStream::reset`]).
 ///
 /// # Examples
-/// See [`QuicConnection::open_uni`].
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// # use ttk_quic::{QuicConnection, QuicConnector};
+/// #[bot(crate = ttk_core)]
+/// fn told(_cx: Cx, _id: usize) -> std::io::Result<()> {
+///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+///     let connector = QuicConnector::new(&tls, &["echo"])?;
+///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+///     let mut stream = ttk_core::yield_!(connection.open_uni())?;
+///     ttk_core::yield_!(stream.write_all(b"score 42"))?;
+///     stream.finish()?;
+///     ttk_core::yield_!(stream.delivered())
+/// }
+///
+/// ttk_core::run(1, told)[0].as_ref().unwrap();
+/// ```
 pub struct QuicSendStream {
     connection: QuicConnection,
     id: StreamId,
@@ -36,7 +53,23 @@ impl QuicSendStream {
     /// The stream's id.
     ///
     /// # Examples
-    /// See [`QuicStream::id`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn ids(_cx: Cx, _id: usize) -> std::io::Result<(u64, u64)> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     // A client's unidirectional streams are 2, 6, 10…
+    ///     let (first, second) = (ttk_core::yield_!(connection.open_uni())?, ttk_core::yield_!(connection.open_uni())?);
+    ///     Ok((first.id(), second.id()))
+    /// }
+    ///
+    /// assert_eq!(*ttk_core::run(1, ids)[0].as_ref().unwrap(), (2, 6));
+    /// ```
     pub fn id(&self) -> u64 {
         VarInt::from(self.id).into_inner()
     }
@@ -48,7 +81,25 @@ impl QuicSendStream {
     /// after [`QuicSendStream::finish`] or [`QuicSendStream::reset`]; the connection's end.
     ///
     /// # Examples
-    /// See [`QuicConnection::open_uni`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn sent(_cx: Cx, _id: usize) -> std::io::Result<()> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut stream = ttk_core::yield_!(connection.open_uni())?;
+    ///     // Far more than one packet: it goes as the server's windows allow.
+    ///     ttk_core::yield_!(stream.write_all(&[7; 200_000]))?;
+    ///     stream.finish()?;
+    ///     ttk_core::yield_!(stream.delivered())
+    /// }
+    ///
+    /// ttk_core::run(1, sent)[0].as_ref().unwrap();
+    /// ```
     pub async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         let (id, peer) = (self.id, self.connection.shared.peer);
         let mut written = 0;
@@ -153,7 +204,25 @@ impl QuicSendStream {
     /// finished or reset already.
     ///
     /// # Examples
-    /// See [`QuicConnection::open_uni`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn ended(_cx: Cx, _id: usize) -> std::io::Result<std::io::ErrorKind> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut stream = ttk_core::yield_!(connection.open_uni())?;
+    ///     ttk_core::yield_!(stream.write_all(b"the end"))?;
+    ///     stream.finish()?;
+    ///     // Nothing more may go after its end.
+    ///     Ok(ttk_core::yield_!(stream.write_all(b"more")).unwrap_err().kind())
+    /// }
+    ///
+    /// assert_eq!(*ttk_core::run(1, ended)[0].as_ref().unwrap(), std::io::ErrorKind::NotConnected);
+    /// ```
     pub fn finish(&mut self) -> io::Result<()> {
         self.ended = true;
         let finished = self
@@ -296,7 +365,29 @@ impl std::fmt::Debug for QuicSendStream {
 /// The receiving half of a QUIC stream: bytes in order, reliably, to the stream's end.
 ///
 /// # Examples
-/// See [`QuicConnection::accept_bi`].
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// # use ttk_quic::{QuicConnection, QuicConnector};
+/// #[bot(crate = ttk_core)]
+/// fn fed(_cx: Cx, _id: usize) -> std::io::Result<usize> {
+///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+///     let connector = QuicConnector::new(&tls, &["echo"])?;
+///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+///     // This server opens a unidirectional stream to each client, with 4 KiB.
+///     let mut feed = ttk_core::yield_!(connection.accept_uni())?;
+///     let (mut total, mut buf) = (0, [0; 1024]);
+///     loop {
+///         match ttk_core::yield_!(feed.read(&mut buf))? {
+///             0 => return Ok(total),
+///             n => total += n,
+///         }
+///     }
+/// }
+///
+/// assert_eq!(*ttk_core::run(1, fed)[0].as_ref().unwrap(), 4096);
+/// ```
 pub struct QuicRecvStream {
     connection: QuicConnection,
     id: StreamId,
@@ -319,7 +410,23 @@ impl QuicRecvStream {
     /// The stream's id.
     ///
     /// # Examples
-    /// See [`QuicStream::id`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn first(_cx: Cx, _id: usize) -> std::io::Result<u64> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     // A server's unidirectional streams are 3, 7, 11…
+    ///     let feed = ttk_core::yield_!(connection.accept_uni())?;
+    ///     Ok(feed.id())
+    /// }
+    ///
+    /// assert_eq!(*ttk_core::run(1, first)[0].as_ref().unwrap(), 3);
+    /// ```
     pub fn id(&self) -> u64 {
         VarInt::from(self.id).into_inner()
     }
@@ -422,7 +529,23 @@ impl QuicRecvStream {
     /// [`QuicRecvStream::read`].
     ///
     /// # Examples
-    /// See [`QuicConnection::accept_bi`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn capped(_cx: Cx, _id: usize) -> std::io::Result<std::io::ErrorKind> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     // The server's stream has 4 KiB: over a limit of 1 KiB, it fails.
+    ///     let mut feed = ttk_core::yield_!(connection.accept_uni())?;
+    ///     Ok(ttk_core::yield_!(feed.read_to_end(1024)).unwrap_err().kind())
+    /// }
+    ///
+    /// assert_eq!(*ttk_core::run(1, capped)[0].as_ref().unwrap(), std::io::ErrorKind::InvalidData);
+    /// ```
     pub async fn read_to_end(&mut self, limit: usize) -> io::Result<Vec<u8>> {
         let mut all = Vec::new();
         let mut buf = vec![0; (limit.saturating_add(1)).clamp(1, 64 * 1024)];
@@ -510,7 +633,24 @@ impl std::fmt::Debug for QuicRecvStream {
 /// A bidirectional QUIC stream: both halves, to use as one or split.
 ///
 /// # Examples
-/// See [`QuicConnection`].
+/// ```
+/// # use ttk_macros::bot;
+/// # use ttk_core::Cx;
+/// # use ttk_quic::{QuicConnection, QuicConnector};
+/// #[bot(crate = ttk_core)]
+/// fn asked(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+///     let connector = QuicConnector::new(&tls, &["echo"])?;
+///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
+///     ttk_core::yield_!(stream.write_all(b"who is there?"))?;
+///     stream.finish()?;
+///     ttk_core::yield_!(stream.read_to_end(1024))
+/// }
+///
+/// assert_eq!(ttk_core::run(1, asked)[0].as_ref().unwrap(), b"who is there?"); // echoed
+/// ```
 #[derive(Debug)]
 pub struct QuicStream {
     send: QuicSendStream,
@@ -559,7 +699,24 @@ impl QuicStream {
     /// See [`QuicSendStream::write_all`].
     ///
     /// # Examples
-    /// See [`QuicConnection`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn asked(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
+    ///     ttk_core::yield_!(stream.write_all(b"who is there?"))?;
+    ///     stream.finish()?;
+    ///     ttk_core::yield_!(stream.read_to_end(1024))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, asked)[0].as_ref().unwrap(), b"who is there?"); // echoed
+    /// ```
     pub async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         self.send.write_all(data).await
     }
@@ -570,7 +727,24 @@ impl QuicStream {
     /// See [`QuicSendStream::finish`].
     ///
     /// # Examples
-    /// See [`QuicConnection`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn asked(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
+    ///     ttk_core::yield_!(stream.write_all(b"who is there?"))?;
+    ///     stream.finish()?;
+    ///     ttk_core::yield_!(stream.read_to_end(1024))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, asked)[0].as_ref().unwrap(), b"who is there?"); // echoed
+    /// ```
     pub fn finish(&mut self) -> io::Result<()> {
         self.send.finish()
     }
@@ -581,7 +755,24 @@ impl QuicStream {
     /// See [`QuicSendStream::delivered`].
     ///
     /// # Examples
-    /// See [`QuicSendStream::delivered`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn acknowledged(_cx: Cx, _id: usize) -> std::io::Result<()> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
+    ///     ttk_core::yield_!(stream.write_all(b"move e2 e4"))?;
+    ///     stream.finish()?;
+    ///     ttk_core::yield_!(stream.delivered())
+    /// }
+    ///
+    /// ttk_core::run(1, acknowledged)[0].as_ref().unwrap();
+    /// ```
     pub async fn delivered(&mut self) -> io::Result<()> {
         self.send.delivered().await
     }
@@ -592,7 +783,25 @@ impl QuicStream {
     /// See [`QuicRecvStream::read`].
     ///
     /// # Examples
-    /// See [`QuicRecvStream::read`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn first_bytes(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
+    ///     ttk_core::yield_!(stream.write_all(b"hello"))?;
+    ///     let mut buf = [0; 64];
+    ///     let n = ttk_core::yield_!(stream.read(&mut buf))?;
+    ///     Ok(buf[..n].to_vec())
+    /// }
+    ///
+    /// assert!(b"hello".starts_with(ttk_core::run(1, first_bytes)[0].as_ref().unwrap())); // echoed
+    /// ```
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv.read(buf).await
     }
@@ -603,7 +812,24 @@ impl QuicStream {
     /// See [`QuicRecvStream::read_to_end`].
     ///
     /// # Examples
-    /// See [`QuicConnection`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn asked(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
+    ///     ttk_core::yield_!(stream.write_all(b"who is there?"))?;
+    ///     stream.finish()?;
+    ///     ttk_core::yield_!(stream.read_to_end(1024))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, asked)[0].as_ref().unwrap(), b"who is there?"); // echoed
+    /// ```
     pub async fn read_to_end(&mut self, limit: usize) -> io::Result<Vec<u8>> {
         self.recv.read_to_end(limit).await
     }
@@ -611,7 +837,24 @@ impl QuicStream {
     /// The two halves, to use apart.
     ///
     /// # Examples
-    /// See [`QuicStream::id`].
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use ttk_quic::{QuicConnection, QuicConnector};
+    /// #[bot(crate = ttk_core)]
+    /// fn apart(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
+    ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
+    ///     let connector = QuicConnector::new(&tls, &["echo"])?;
+    ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
+    ///     let (mut send, mut recv) = ttk_core::yield_!(connection.open_bi())?.into_split();
+    ///     ttk_core::yield_!(send.write_all(b"split"))?;
+    ///     send.finish()?;
+    ///     ttk_core::yield_!(recv.read_to_end(1024))
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, apart)[0].as_ref().unwrap(), b"split"); // echoed
+    /// ```
     pub fn into_split(self) -> (QuicSendStream, QuicRecvStream) {
         (self.send, self.recv)
     }
