@@ -10,7 +10,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use quinn_proto::crypto::rustls::QuicServerConfig;
 use quinn_proto::{
     Connection, ConnectionHandle, DatagramEvent, Dir, Endpoint, EndpointConfig, Event,
@@ -40,7 +40,12 @@ pub fn echo_quic_server() -> io::Result<(SocketAddr, String)> {
     let config = ServerConfig::with_crypto(Arc::new(crypto));
     let socket = UdpSocket::bind("127.0.0.1:0")?;
     let addr = socket.local_addr()?;
-    std::thread::spawn(move || Server::new(socket, config).serve());
+    std::thread::spawn(move || {
+        if let Err(error) = Server::new(socket, config).serve() {
+            // A doc test would only see its handshake time out: say why here.
+            eprintln!("echo_quic_server: {error}");
+        }
+    });
     Ok((addr, pki.ca_pem().to_owned()))
 }
 
@@ -48,17 +53,19 @@ pub fn echo_quic_server() -> io::Result<(SocketAddr, String)> {
 struct Server {
     socket: UdpSocket,
     endpoint: Endpoint,
-    connections: HashMap<ConnectionHandle, Connection>,
+    connections: HashMap<ConnectionHandle, Served>,
     /// Datagrams to send are written here.
     out: Vec<u8>,
 }
 
 impl Server {
     fn new(socket: UdpSocket, config: ServerConfig) -> Server {
+        // Path MTU discovery on: the server's datagrams may grow as the client's do, and a
+        // datagram as large as the client may send is echoed.
         let endpoint = Endpoint::new(
             Arc::new(EndpointConfig::default()),
             Some(Arc::new(config)),
-            false,
+            true,
             None,
         );
         Server {
@@ -77,7 +84,7 @@ impl Server {
             let wait = self
                 .connections
                 .values_mut()
-                .filter_map(Connection::poll_timeout)
+                .filter_map(|served| served.connection.poll_timeout())
                 .min()
                 .map_or(MOST_WAIT, |at| at.saturating_duration_since(now))
                 .clamp(Duration::from_millis(1), MOST_WAIT);
@@ -89,8 +96,13 @@ impl Server {
                         error.kind(),
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) => {}
-                // An ICMP answer to something sent: a client gone.
-                Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {}
+                // Windows reports an ICMP answer to something sent (a client gone) on the next
+                // read: it concerns that client only.
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionRefused
+                    ) => {}
                 Err(error) => return Err(error),
             }
             self.settle(Instant::now());
@@ -109,7 +121,11 @@ impl Server {
                 self.out.clear();
                 match self.endpoint.accept(incoming, now, &mut self.out, None) {
                     Ok((handle, connection)) => {
-                        self.connections.insert(handle, connection);
+                        let served = Served {
+                            connection,
+                            unsent: HashMap::new(),
+                        };
+                        self.connections.insert(handle, served);
                     }
                     Err(refused) => {
                         if let Some(transmit) = refused.response {
@@ -119,8 +135,8 @@ impl Server {
                 }
             }
             Some(DatagramEvent::ConnectionEvent(handle, event)) => {
-                if let Some(connection) = self.connections.get_mut(&handle) {
-                    connection.handle_event(event);
+                if let Some(served) = self.connections.get_mut(&handle) {
+                    served.connection.handle_event(event);
                 }
             }
             Some(DatagramEvent::Response(transmit)) => self.send(&transmit),
@@ -133,13 +149,14 @@ impl Server {
     fn settle(&mut self, now: Instant) {
         let handles: Vec<ConnectionHandle> = self.connections.keys().copied().collect();
         for handle in handles {
-            let Some(mut connection) = self.connections.remove(&handle) else {
+            let Some(mut served) = self.connections.remove(&handle) else {
                 continue;
             };
-            if connection.poll_timeout().is_some_and(|at| at <= now) {
-                connection.handle_timeout(now);
+            if served.connection.poll_timeout().is_some_and(|at| at <= now) {
+                served.connection.handle_timeout(now);
             }
-            serve_events(&mut connection);
+            served.serve_events();
+            let connection = &mut served.connection;
             while let Some(event) = connection.poll_endpoint_events() {
                 if let Some(back) = self.endpoint.handle_event(handle, event) {
                     connection.handle_event(back);
@@ -153,7 +170,7 @@ impl Server {
                 self.send(&transmit);
             }
             if !connection.is_drained() {
-                self.connections.insert(handle, connection);
+                self.connections.insert(handle, served);
             }
         }
     }
@@ -167,66 +184,101 @@ impl Server {
     }
 }
 
-/// Serves a connection's events: welcomes it with its two streams, echoes what comes on
-/// bidirectional streams and in datagrams, and takes in what comes on unidirectional ones.
-fn serve_events(connection: &mut Connection) {
-    while let Some(event) = connection.poll() {
-        match event {
-            Event::Connected => welcome(connection),
-            Event::Stream(StreamEvent::Opened { dir }) => {
-                while let Some(id) = connection.streams().accept(dir) {
-                    serve_stream(connection, id);
+/// A connection and what it still has to send: bytes its streams' windows held back, and
+/// whether each stream's end goes after them.
+struct Served {
+    connection: Connection,
+    unsent: HashMap<StreamId, (Vec<u8>, bool)>,
+}
+
+impl Served {
+    /// Serves the connection's events: welcomes it with its two streams, echoes what comes on
+    /// bidirectional streams and in datagrams, and takes in what comes on unidirectional ones.
+    fn serve_events(&mut self) {
+        while let Some(event) = self.connection.poll() {
+            match event {
+                Event::Connected => self.welcome(),
+                Event::Stream(StreamEvent::Opened { dir }) => {
+                    while let Some(id) = self.connection.streams().accept(dir) {
+                        self.serve_stream(id);
+                    }
                 }
-            }
-            Event::Stream(StreamEvent::Readable { id }) => serve_stream(connection, id),
-            Event::DatagramReceived => {
-                while let Some(datagram) = connection.datagrams().recv() {
-                    let _ = connection.datagrams().send(datagram, true);
+                Event::Stream(StreamEvent::Readable { id }) => self.serve_stream(id),
+                Event::Stream(StreamEvent::Writable { id }) => self.send_more(id),
+                Event::DatagramReceived => {
+                    while let Some(datagram) = self.connection.datagrams().recv() {
+                        // Datagrams are unreliable: one too large for the path is dropped.
+                        let _ = self.connection.datagrams().send(datagram, true);
+                    }
                 }
+                _ => {}
             }
-            _ => {}
         }
     }
-}
 
-/// Opens the server's two streams to a new client.
-fn welcome(connection: &mut Connection) {
-    if let Some(id) = connection.streams().open(Dir::Bi) {
-        let _ = connection.send_stream(id).write(b"welcome");
+    /// Opens the server's two streams to a new client.
+    fn welcome(&mut self) {
+        if let Some(id) = self.connection.streams().open(Dir::Bi) {
+            self.send(id, b"welcome".to_vec(), false);
+        }
+        if let Some(id) = self.connection.streams().open(Dir::Uni) {
+            self.send(id, vec![b'p'; PUSHED], true);
+        }
     }
-    if let Some(id) = connection.streams().open(Dir::Uni) {
-        let _ = connection.send_stream(id).write(&[b'p'; PUSHED]);
-        let _ = connection.send_stream(id).finish();
-    }
-}
 
-/// Reads what came on stream `id`: echoed back on a bidirectional stream (its end too), taken
-/// in on a unidirectional one.
-fn serve_stream(connection: &mut Connection, id: StreamId) {
-    let mut came = Vec::new();
-    let mut ended = false;
-    {
-        let mut stream = connection.recv_stream(id);
-        let Ok(mut chunks) = stream.read(true) else {
+    /// Reads what came on stream `id`: echoed back on a bidirectional stream (its end too),
+    /// taken in on a unidirectional one. A stream whose echo the client's window holds back is
+    /// not read meanwhile: what it does not read, the client may not send.
+    fn serve_stream(&mut self, id: StreamId) {
+        if self.unsent.contains_key(&id) {
             return;
-        };
-        loop {
-            match chunks.next(usize::MAX) {
-                Ok(Some(chunk)) => came.push(chunk.bytes),
-                Ok(None) => {
-                    ended = true;
-                    break;
-                }
-                Err(_) => break,
-            }
         }
-        let _ = chunks.finalize();
+        let mut came = Vec::new();
+        let mut ended = false;
+        {
+            let mut stream = self.connection.recv_stream(id);
+            let Ok(mut chunks) = stream.read(true) else {
+                return;
+            };
+            loop {
+                match chunks.next(usize::MAX) {
+                    Ok(Some(chunk)) => came.extend_from_slice(&chunk.bytes),
+                    Ok(None) => {
+                        ended = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            let _ = chunks.finalize();
+        }
+        if id.dir() == Dir::Bi && (!came.is_empty() || ended) {
+            self.send(id, came, ended);
+        }
     }
-    if id.dir() == Dir::Bi {
-        let came: Bytes = came.concat().into();
-        let _ = connection.send_stream(id).write(&came);
-        if ended {
-            let _ = connection.send_stream(id).finish();
+
+    /// Sends `data` on stream `id`, then its end if `end`: what the window takes now, the rest
+    /// when it opens ([`Served::send_more`]).
+    fn send(&mut self, id: StreamId, mut data: Vec<u8>, end: bool) {
+        let taken = self.connection.send_stream(id).write(&data).unwrap_or(0);
+        data.drain(..taken);
+        if data.is_empty() {
+            if end {
+                let _ = self.connection.send_stream(id).finish();
+            }
+            // What came meanwhile, now that it can be echoed.
+            if id.dir() == Dir::Bi {
+                self.serve_stream(id);
+            }
+        } else {
+            self.unsent.insert(id, (data, end));
+        }
+    }
+
+    /// Stream `id`'s window opened: sends what it held back.
+    fn send_more(&mut self, id: StreamId) {
+        if let Some((data, end)) = self.unsent.remove(&id) {
+            self.send(id, data, end);
         }
     }
 }

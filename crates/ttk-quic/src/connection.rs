@@ -381,10 +381,13 @@ impl QuicConnection {
     ///     let mut from_server = ttk_core::yield_!(connection.accept_uni())?;
     ///     let mut both_ways = ttk_core::yield_!(connection.accept_bi())?;
     ///     ttk_core::yield_!(both_ways.write_all(b"hello"))?;
-    ///     ttk_core::yield_!(from_server.read_to_end(64 * 1024))
+    ///     both_ways.finish()?;
+    ///     assert_eq!(ttk_core::yield_!(from_server.read_to_end(64 * 1024))?.len(), 4096);
+    ///     // This server's stream begins `welcome`, then echoes what it is sent, to its end.
+    ///     ttk_core::yield_!(both_ways.read_to_end(1024))
     /// }
     ///
-    /// assert_eq!(ttk_core::run(1, pushed)[0].as_ref().unwrap().len(), 4096);
+    /// assert_eq!(ttk_core::run(1, pushed)[0].as_ref().unwrap(), b"welcomehello");
     /// ```
     pub async fn accept_bi(&self) -> io::Result<QuicStream> {
         let id = self.accept(Dir::Bi).await?;
@@ -660,13 +663,17 @@ impl std::fmt::Debug for QuicConnection {
 ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
 ///     let connector = QuicConnector::new(&tls, &["echo"])?;
 ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
-///     connection.send_datagram(b"hello")?;
-///     ttk_core::yield_!(connection.recv_datagram())?;
+///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
+///     ttk_core::yield_!(stream.write_all(b"count me"))?;
+///     stream.finish()?;
+///     ttk_core::yield_!(stream.read_to_end(1024))?;
 ///     Ok(connection.stats())
 /// }
 ///
 /// let stats = *ttk_core::run(1, counted)[0].as_ref().unwrap();
-/// assert!(stats.sent_datagrams >= 1 && stats.lost_packets <= stats.sent_packets);
+/// // UDP datagrams, the handshake's included; bytes on the wire, not the streams' alone.
+/// assert!(stats.sent_datagrams >= 2 && stats.received_bytes > 8);
+/// assert!(stats.lost_packets <= stats.sent_packets);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -209,7 +209,8 @@ impl QuicConnector {
     /// let connector = ttk_quic::QuicConnector::new(&ttk_tls::TlsConnector::new()?, &["h3"])?;
     /// let patient = connector.clone().with_idle_timeout(Some(Duration::from_secs(120)))?;
     /// # drop(patient);
-    /// assert!(connector.with_idle_timeout(Some(Duration::MAX)).is_err());
+    /// let error = connector.with_idle_timeout(Some(Duration::MAX)).unwrap_err();
+    /// assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
     /// # Ok(())
     /// # }
     /// ```

@@ -377,13 +377,7 @@ impl std::fmt::Debug for QuicSendStream {
 ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
 ///     // This server opens a unidirectional stream to each client, with 4 KiB.
 ///     let mut feed = ttk_core::yield_!(connection.accept_uni())?;
-///     let (mut total, mut buf) = (0, [0; 1024]);
-///     loop {
-///         match ttk_core::yield_!(feed.read(&mut buf))? {
-///             0 => return Ok(total),
-///             n => total += n,
-///         }
-///     }
+///     Ok(ttk_core::yield_!(feed.read_to_end(64 * 1024))?.len())
 /// }
 ///
 /// assert_eq!(*ttk_core::run(1, fed)[0].as_ref().unwrap(), 4096);
@@ -449,10 +443,9 @@ impl QuicRecvStream {
     ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
     ///     let connector = QuicConnector::new(&tls, &["h3"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
-    ///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
-    ///     ttk_core::yield_!(stream.write_all(b"GET /big"))?;
-    ///     stream.finish()?;
-    ///     let (mut total, mut buf) = (0, vec![0; 16 * 1024]);
+    ///     // This server opens a unidirectional stream to each client, with 4 KiB.
+    ///     let mut stream = ttk_core::yield_!(connection.accept_uni())?;
+    ///     let (mut total, mut buf) = (0, vec![0; 1024]);
     ///     loop {
     ///         match ttk_core::yield_!(stream.read(&mut buf))? {
     ///             0 => return Ok(total),
@@ -461,7 +454,7 @@ impl QuicRecvStream {
     ///     }
     /// }
     ///
-    /// assert_eq!(*ttk_core::run(1, download)[0].as_ref().unwrap(), 8, "this server echoes the request");
+    /// assert_eq!(*ttk_core::run(1, download)[0].as_ref().unwrap(), 4096);
     /// ```
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.stopped {
@@ -817,18 +810,21 @@ impl QuicStream {
     /// # use ttk_core::Cx;
     /// # use ttk_quic::{QuicConnection, QuicConnector};
     /// #[bot(crate = ttk_core)]
-    /// fn asked(_cx: Cx, _id: usize) -> std::io::Result<Vec<u8>> {
+    /// fn big_echo(_cx: Cx, _id: usize) -> std::io::Result<usize> {
     ///     let (server, ca) = ttk_quic::echo_quic_server()?; // a QUIC server in this process, for the example
     ///     let tls = ttk_tls::TlsConnector::builder().ca_pem(ca)?.build()?;
     ///     let connector = QuicConnector::new(&tls, &["echo"])?;
     ///     let connection = ttk_core::yield_!(QuicConnection::connect(server, "localhost", &connector))?;
     ///     let mut stream = ttk_core::yield_!(connection.open_bi())?;
-    ///     ttk_core::yield_!(stream.write_all(b"who is there?"))?;
+    ///     ttk_core::yield_!(stream.write_all(&[7; 300_000]))?;
     ///     stream.finish()?;
-    ///     ttk_core::yield_!(stream.read_to_end(1024))
+    ///     // Unread for a while, the echo fills this side's window for the stream (256 KiB);
+    ///     // the rest comes as it is read.
+    ///     ttk_core::yield_!(connection.sleep(std::time::Duration::from_millis(200)))?;
+    ///     Ok(ttk_core::yield_!(stream.read_to_end(1 << 20))?.len())
     /// }
     ///
-    /// assert_eq!(ttk_core::run(1, asked)[0].as_ref().unwrap(), b"who is there?"); // echoed
+    /// assert_eq!(*ttk_core::run(1, big_echo)[0].as_ref().unwrap(), 300_000);
     /// ```
     pub async fn read_to_end(&mut self, limit: usize) -> io::Result<Vec<u8>> {
         self.recv.read_to_end(limit).await
