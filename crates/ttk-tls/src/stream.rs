@@ -108,6 +108,9 @@ struct Tls {
     records: RecordBoundaries,
     /// The stream below has reached its end.
     eof: bool,
+    /// rustls may hold decrypted bytes not yet read: a read of them would find something
+    /// without the stream below (whose own readiness says nothing of them).
+    plaintext_held: bool,
     /// A read of the stream below is under way.
     reading: bool,
     /// A write to the stream below is under way: what rustls has to send waits for it, so
@@ -144,6 +147,7 @@ impl<S: ByteStream> TlsStream<S> {
                 outgoing: Vec::new(),
                 records: RecordBoundaries::default(),
                 eof: false,
+                plaintext_held: false,
                 reading: false,
                 writing: false,
                 write_waiters: Vec::new(),
@@ -472,11 +476,12 @@ impl Tls {
                     return Err(self.fail(error));
                 }
             };
+            self.plaintext_held = state.plaintext_bytes_to_read() > 0;
             if taken == 0 || state.peer_has_closed() {
                 self.unfed = self.filled;
                 break;
             }
-            if state.plaintext_bytes_to_read() > 0 && !self.conn.is_handshaking() {
+            if self.plaintext_held && !self.conn.is_handshaking() {
                 break;
             }
         }
@@ -487,8 +492,14 @@ impl Tls {
     /// ciphertext is needed.
     fn read_plaintext(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         match self.conn.reader().read(buf) {
-            Ok(n) => Ok(Some(n)),
+            Ok(n) => {
+                // rustls's reader fills `buf` from all it holds: a read that filled it may have
+                // left some, a shorter one left none.
+                self.plaintext_held = n > 0 && n == buf.len();
+                Ok(Some(n))
+            }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                self.plaintext_held = false;
                 self.check()?;
                 if self.eof && self.unfed == self.filled {
                     // rustls waits for more; there is none.
@@ -608,12 +619,16 @@ impl<S: ByteStream> ByteStream for TlsStream<S> {
         Ok(())
     }
 
-    /// Records read and not yet given to rustls, the end of the stream or a failure, or the
-    /// stream below's own readiness (plaintext rustls decrypted is read by the reads that
-    /// asked for it: a reader that stops inside it keeps its place itself).
+    /// Decrypted bytes rustls may hold (a read that did not take them all), records read and
+    /// not yet given to rustls, the end of the stream or a failure, or the stream below's own
+    /// readiness.
     fn read_ready(&self) -> bool {
         let tls = self.tls.borrow();
-        tls.unfed < tls.filled || tls.eof || tls.failed.is_some() || self.io.read_ready()
+        tls.plaintext_held
+            || tls.unfed < tls.filled
+            || tls.eof
+            || tls.failed.is_some()
+            || self.io.read_ready()
     }
 }
 

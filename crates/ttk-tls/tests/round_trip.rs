@@ -329,3 +329,40 @@ fn more_plaintext_than_rustls_holds_in_one_read_is_all_delivered() {
     assert_eq!(got, pattern(got.len()));
     assert_eq!(got.len(), 3 * 16 * 1024 + 300);
 }
+
+/// Bot 0 writes 1,000 bytes in one record and holds the connection; bot 1 reads 10 of them,
+/// then asks whether a read would find more (the other 990 wait decrypted in rustls, with
+/// nothing left in the socket), reads the rest, and asks again.
+#[bot(crate = ttk_core)]
+fn partly_read(
+    _cx: Cx,
+    id: usize,
+    port: Rc<Cell<u16>>,
+    acceptor: TlsAcceptor,
+    connector: TlsConnector,
+) -> io::Result<(bool, usize, bool)> {
+    if id == 0 {
+        let tls = ttk_core::yield_!(accept_one(&port, &acceptor))?;
+        ttk_core::yield_!(tls.write_all(&pattern(1_000)))?;
+        ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_millis(300)));
+        return Ok((false, 0, false));
+    }
+    let tls = ttk_core::yield_!(connect_one(port.get(), &connector))?;
+    let mut first = [0; 10];
+    let mut n = ttk_core::yield_!(tls.read(&mut first))?;
+    let held = tls.read_ready();
+    let mut rest = [0; 2_000];
+    while n < 1_000 {
+        n += ttk_core::yield_!(tls.read(&mut rest))?;
+    }
+    // Everything read, the server quiet: nothing to find.
+    Ok((held, n, tls.read_ready()))
+}
+
+#[test]
+fn plaintext_rustls_holds_makes_the_stream_read_ready() {
+    let (held, read, after) = client_of(partly_read).unwrap();
+    assert!(held, "990 decrypted bytes wait, yet read_ready said no");
+    assert_eq!(read, 1_000);
+    assert!(!after, "all read, yet read_ready said yes");
+}
