@@ -856,6 +856,12 @@ impl HttpConnection {
         self.flush().await?;
         self.broken = true;
         let done = match self.read_response(expect).await {
+            Err(error) if self.closed_unanswered(&error) && self.server_took_them(&error) => {
+                return Err(closed_early(
+                    "the server closed the connection without answering, after it had the \
+                     request (its TCP acknowledged every byte): not an idle close crossing it",
+                ));
+            }
             Err(error) if self.may_resend(&error) => {
                 self.resend().await?;
                 self.read_response(expect).await?

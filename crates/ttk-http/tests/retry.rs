@@ -152,6 +152,31 @@ fn a_response_that_started_is_not_sent_again() {
     assert_eq!(server.accepted(), 1);
 }
 
+#[test]
+fn a_request_the_server_took_and_dropped_is_a_failure_not_sent_again() {
+    // The first request on each connection is answered; the second is read, and the
+    // connection closed without an answer: at once, or 200 ms later. Either way the server had
+    // the request (its TCP acknowledged it, its program read it): no idle close crossed it.
+    for pause in [Duration::ZERO, Duration::from_millis(200)] {
+        let server = Server::start(move |mut peer, _| {
+            if peer.next_request().is_some() {
+                peer.send(OK);
+            }
+            if peer.next_request().is_some() {
+                std::thread::sleep(pause);
+            }
+        });
+        let seen = run(&server.addr, vec![Request::get("/"); 4]);
+        let o = &seen.outcomes;
+        assert_eq!(o[0], Ok(200), "{pause:?}: {o:?}");
+        assert_eq!(o[1], Err(ErrorKind::UnexpectedEof), "{pause:?}: {o:?}");
+        assert_eq!(o[2], Ok(200), "{pause:?}: {o:?}");
+        assert_eq!(o[3], Err(ErrorKind::UnexpectedEof), "{pause:?}: {o:?}");
+        assert_eq!((seen.opened, seen.retries), (2, 0), "{pause:?}");
+        assert_eq!(server.accepted(), 2);
+    }
+}
+
 /// Sends one request, then pipelines `paths`; the bodies or error kinds, and the connections
 /// opened and requests sent again.
 #[bot(crate = ttk_core)]

@@ -566,4 +566,62 @@ impl TcpStream {
     pub fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
         socket2::SockRef::from(self.io.get_ref()).set_linger(linger)
     }
+
+    /// Bytes written to this stream that the peer's TCP has not acknowledged: sent and not yet
+    /// acknowledged, or still queued on this side (in the kernel, or held by the stream's
+    /// network conditions). 0 once the peer's kernel has all of them, read by its program or
+    /// not. A client that meets the server's close after a request tells by it whether the
+    /// server got the request (0: a server whose program closes with bytes unread resets the
+    /// connection instead) or had closed before it came (more: it never will be).
+    ///
+    /// # Errors
+    /// The OS's; `Unsupported` where it cannot tell (off Linux, from `SIOCOUTQ`).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn delivered(_cx: Cx, _id: usize) -> std::io::Result<usize> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let (server, _) = ttk_core::yield_!(listener.accept())?;
+    ///     ttk_core::yield_!(client.write_all(b"GET / HTTP/1.1\r\n\r\n"))?;
+    ///     // Once the server's kernel has the bytes (read or not), none is unacknowledged.
+    ///     let mut buf = [0; 64];
+    ///     ttk_core::yield_!(server.read(&mut buf))?;
+    ///     ttk_core::yield_!(ttk_core::sleep(std::time::Duration::from_millis(10)));
+    ///     client.unacknowledged()
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, delivered).pop().unwrap().unwrap(), 0);
+    /// ```
+    pub fn unacknowledged(&self) -> io::Result<usize> {
+        let held = self.conditions.as_ref().map_or(0, |c| c.held_out());
+        Ok(held + kernel_unacknowledged(self.io.get_ref())?)
+    }
+}
+
+/// What `SIOCOUTQ` says of `socket`: for TCP, the bytes written that the peer has not
+/// acknowledged (sent or not).
+#[cfg(target_os = "linux")]
+fn kernel_unacknowledged(socket: &mio::net::TcpStream) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let mut queued: libc::c_int = 0;
+    // SAFETY: `SIOCOUTQ` (`TIOCOUTQ`) writes one `c_int` through the pointer, which points at
+    // `queued`, alive and writable for the call; the descriptor is the socket's own, open for
+    // as long as `socket` is borrowed.
+    let done = unsafe { libc::ioctl(socket.as_raw_fd(), libc::TIOCOUTQ, &mut queued) };
+    if done < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(usize::try_from(queued).unwrap_or(0))
+}
+
+/// Off Linux there is no `SIOCOUTQ` to ask.
+#[cfg(not(target_os = "linux"))]
+fn kernel_unacknowledged(_socket: &mio::net::TcpStream) -> io::Result<usize> {
+    Err(io::ErrorKind::Unsupported.into())
 }

@@ -9,6 +9,15 @@
 //! connection had carried a complete response (a new connection that fails is a real
 //! failure), not a byte of answer came (a response that started is never repeated), and every
 //! request waiting may be repeated ([`Request::retries_on_reuse`](crate::Request)).
+//!
+//! And one more, which a load test needs and a browser does not: the server had not got the
+//! request. A close that crosses a request on the wire was sent before the request arrived,
+//! and the server's TCP answers the request's bytes with a reset, never an acknowledgement;
+//! a server whose program closes with a request unread resets the connection too. So a
+//! graceful close (the end of the stream) after the server's TCP acknowledged every byte
+//! written means the server took the request and dropped it: that is the request's failure
+//! (`UnexpectedEof`), not sent again, or a server that drops requests would pass for one
+//! that answers them all.
 
 use std::io;
 
@@ -81,6 +90,14 @@ impl HttpConnection {
     /// Whether, after `error` writing or waiting for an answer, the requests waiting are to be
     /// written again on a new connection.
     pub(super) fn may_resend(&self, error: &io::Error) -> bool {
+        self.closed_unanswered(error)
+            && self.awaiting.iter().all(|expect| expect.retry)
+            && !self.server_took_them(error)
+    }
+
+    /// Whether `error` is the server's close or reset of a reused connection before a byte of
+    /// answer to the requests written on it.
+    pub(super) fn closed_unanswered(&self, error: &io::Error) -> bool {
         let closed = matches!(
             error.kind(),
             io::ErrorKind::UnexpectedEof
@@ -98,7 +115,19 @@ impl HttpConnection {
             && self.served > 0
             && self.silent
             && self.buffered == self.awaiting.len()
-            && self.awaiting.iter().all(|expect| expect.retry)
+    }
+
+    /// Whether the server closed (`error` is the end of the stream, not a reset) after its TCP
+    /// acknowledged every byte written: it had the requests, and its program took them (one
+    /// that closes with bytes unread resets the connection). Then the close did not cross
+    /// them on the wire: the server dropped them. A close that crossed them comes before they
+    /// arrive, and they are never acknowledged. Where the socket cannot tell, false.
+    pub(super) fn server_took_them(&self, error: &io::Error) -> bool {
+        error.kind() == io::ErrorKind::UnexpectedEof
+            && self
+                .stream
+                .as_ref()
+                .is_some_and(|stream| matches!(stream.get_ref().unacknowledged(), Ok(0)))
     }
 
     /// Writes every request waiting again, on a new connection (which has served nothing, so
