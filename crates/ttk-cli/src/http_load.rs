@@ -192,6 +192,10 @@ impl HttpArgs {
             })?,
             None => self.body.clone().unwrap_or_default().into_bytes(),
         };
+        if let Err(why) = framing_headers_fit(&self.headers, body.len()) {
+            eprintln!("error: {why}");
+            return Err(2);
+        }
         let mut request = Request::new(self.method.clone(), self.url.path.clone());
         for (name, value) in &self.headers {
             request = request.header(name.clone(), value.clone());
@@ -414,6 +418,28 @@ fn parse_method(method: &str) -> Result<String, String> {
     }
 }
 
+/// Refuses `-H` headers that would frame the body otherwise than it is sent (as given, after a
+/// `Content-Length` ttk adds): a `Content-Length` of another length, and any
+/// `Transfer-Encoding` (ttk does not chunk the body). Either would make the server read the
+/// body wrongly, and take the next request into it or wait for bytes never sent.
+fn framing_headers_fit(headers: &[(String, String)], body_len: usize) -> Result<(), String> {
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("transfer-encoding") {
+            return Err(format!(
+                "-H '{name}: {value}': ttk sends the body as given, with a Content-Length; \
+                 leave Transfer-Encoding out"
+            ));
+        }
+        if name.eq_ignore_ascii_case("content-length") && value.trim() != body_len.to_string() {
+            return Err(format!(
+                "-H '{name}: {value}' does not match the body, {body_len} bytes; leave it out \
+                 (ttk sets Content-Length from the body)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A header, `Name: value`: the name an HTTP token, the value on one line.
 fn parse_header(header: &str) -> Result<(String, String), String> {
     let Some((name, value)) = header.split_once(':') else {
@@ -466,6 +492,12 @@ mod tests {
             Ok(("Content-Type".into(), "text/plain".into()))
         );
         assert!(parse_header("no colon").unwrap_err().contains("no `:`"));
+        let header = |name: &str, value: &str| vec![(name.to_owned(), value.to_owned())];
+        assert!(framing_headers_fit(&header("Content-Length", "3"), 3).is_ok());
+        assert!(framing_headers_fit(&header("content-length", "0"), 3).is_err());
+        assert!(framing_headers_fit(&header("Content-Length", "7"), 3).is_err());
+        assert!(framing_headers_fit(&header("Transfer-Encoding", "chunked"), 3).is_err());
+        assert!(framing_headers_fit(&header("Content-Type", "text/plain"), 3).is_ok());
         assert!(
             parse_header("bad name: x")
                 .unwrap_err()

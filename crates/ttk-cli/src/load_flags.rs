@@ -30,7 +30,7 @@ pub(crate) struct LoadFlags {
     pub(crate) rate: Option<Given<Rate>>,
 
     /// Give up on a request (or a connect) after this long; it counts as failed [oha -t, hey -t]
-    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    #[arg(long, value_name = "TIME", value_parser = parse_timeout)]
     pub(crate) timeout: Option<Duration>,
 
     /// When the duration is over, how long the requests in flight may take to finish; those
@@ -201,6 +201,35 @@ impl LoadFlags {
             .unwrap_or(DEFAULT_DURATION)
     }
 
+    /// Refuses stages of `--rate` that last no time at all (nothing would be sent), and a `-d`
+    /// beside stages that say how long otherwise (one of the two would be ignored).
+    fn duration_fits_the_stages(&self) -> Result<(), String> {
+        let (Some(rate), Some(stages_last)) = (
+            self.rate.as_ref(),
+            self.rate().and_then(Rate::total_duration),
+        ) else {
+            return Ok(());
+        };
+        if stages_last.is_zero() {
+            return Err(format!(
+                "--rate {}: its stages last no time, so nothing would be sent; give each a length \
+                 above 0 (`100/s:10s`)",
+                rate.text
+            ));
+        }
+        match &self.duration {
+            Some(duration) if duration.value != stages_last => Err(format!(
+                "-d {} and --rate {}, whose stages last {}: the stages say how long the load \
+                 lasts; leave -d out, or leave the last stage without a length (`…,100/s`) to \
+                 hold it until -d",
+                duration.text,
+                rate.text,
+                humantime::format_duration(stages_last)
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// `--rate`, if given.
     pub(crate) fn rate(&self) -> Option<&Rate> {
         self.rate.as_ref().map(|rate| &rate.value)
@@ -217,6 +246,10 @@ impl LoadFlags {
         target: &str,
         sockets_per_bot: u64,
     ) -> Result<LoadTest, u8> {
+        if let Err(why) = self.duration_fits_the_stages() {
+            eprintln!("error: {why}");
+            return Err(2);
+        }
         if let Some(parts) = self.processes.or(self.shard.map(|shard| shard.count))
             && parts > self.connections
         {
@@ -362,6 +395,16 @@ fn parse_load_duration(text: &str) -> Result<Given<Duration>, String> {
             duration => Ok(duration),
         }
     })
+}
+
+/// `--timeout`: above 0 (a limit of no time would fail every request, and every connect).
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match parse_duration(text).map_err(|e| e.to_string())? {
+        Duration::ZERO => Err(format!(
+            "`{text}` is no time: every request would time out; give a limit above 0, e.g. 5s"
+        )),
+        limit => Ok(limit),
+    }
 }
 
 /// `--local-ips`.
