@@ -49,6 +49,8 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
     let mut ended = false;
     let mut wire: Option<Connection> = None;
     let mut open: HashMap<u64, Transaction> = HashMap::new();
+    // The first request number not sent: those from it that were due are counted at the end.
+    let mut unsent_from = 0;
     loop {
         // Start what is due while slots are free.
         let mut next_due: Option<Instant> = None;
@@ -63,6 +65,7 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                 ended = true;
                 break;
             };
+            unsent_from = k;
             let Some(due) = turns.at(k) else {
                 ended = true;
                 break;
@@ -93,6 +96,7 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                         // Refused or timed out (counted as a failed connect): this request is
                         // not sent, as over HTTP/1.1, so that on a schedule the next one's due
                         // time paces the retries (without one, a pause does).
+                        unsent_from = k + 1;
                         ttk::yield_!(turns.pause_after_failure());
                         continue;
                     }
@@ -107,6 +111,7 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             let transaction = cx.transaction(plan.transaction);
             let ticket = connection.start(&plan.request);
             open.insert(ticket, transaction);
+            unsent_from = k + 1;
         }
         if open.is_empty() {
             if ended {
@@ -172,6 +177,7 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             wire = None;
         }
     }
+    turns.count_unsent(&cx, unsent_from);
 }
 
 /// A connection of `--http 2` (or of `--http auto` where the server chose HTTP/1.1 in ALPN:

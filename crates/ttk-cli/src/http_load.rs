@@ -289,10 +289,12 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
     // This connection's own TLS sessions: it resumes its own, as a browser does.
     let tls = plan.tls.as_ref().map(TlsConnector::for_one_client);
     let turns = Turns::new(plan.pace.as_ref(), session.id());
+    let mut unsent_from = 0;
     for k in session.iterations() {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
+        unsent_from = k + 1;
         // Only a connection left idle (on a schedule: without one, the next request goes as
         // the last one ends) may have been closed for it.
         if send_at.is_some()
@@ -365,6 +367,7 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             http = None;
         }
     }
+    turns.count_unsent(&cx, unsent_from);
 }
 
 /// Connects, timed as `connect`, then for https makes the handshake, timed as `tls` (each

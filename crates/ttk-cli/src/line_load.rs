@@ -134,10 +134,12 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
     let turns = Turns::new(plan.pace.as_ref(), session.id());
     let tls = plan.tls.as_ref().map(TlsConnector::for_one_client);
     let host = server_name(&plan.args.addr);
+    let mut unsent_from = 0;
     for k in session.iterations() {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
+        unsent_from = k + 1;
         // Only a connection left idle (on a schedule: without one, the next line goes as the
         // last reply comes) may have been closed for it.
         if send_at.is_some()
@@ -204,6 +206,7 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
             }
         }
     }
+    turns.count_unsent(&cx, unsent_from);
 }
 
 /// The counter of lines read that were not a reply: they came before the line was written.

@@ -24,8 +24,9 @@ pub(crate) struct LoadFlags {
 
     /// Requests per second over all connections, on one schedule, each timed from when it was
     /// due (no coordinated omission): a connection still waiting for a reply sends its next
-    /// request late, and the wait counts [wrk2 -R, oha -q]: `2000`, `2000/s`, `120000/m`, or
-    /// stages `100/s:10s,1000/s:20s`
+    /// request late, and the wait counts; those due but not sent by the end are counted as
+    /// `requests due, never sent` [wrk2 -R, oha -q]: `2000`, `2000/s`, `120000/m`, or stages
+    /// `100/s:10s,1000/s:20s`
     #[arg(long, value_name = "RATE", value_parser = parse_given_rate)]
     pub(crate) rate: Option<Given<Rate>>,
 

@@ -8,7 +8,14 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use ttk::Cx;
 use ttk::cli::Rate;
+
+/// The counter of requests the schedule made due before the end of the load that were never
+/// sent: the connections fell behind the rate (a client short of CPU, or a server slower than
+/// the rate with too few connections). They are in no latency, so a run that fell behind reads
+/// better than it went without it.
+pub(crate) const UNSENT: &str = "requests due, never sent (fell behind the rate)";
 
 /// The schedule, shared by every connection of the run (across workers).
 #[derive(Clone, Debug)]
@@ -87,6 +94,43 @@ impl<'a> Turns<'a> {
         pace.send_at(start, self.connection, k).map(Some)
     }
 
+    /// How many of this connection's requests from number `k` on are due within the schedule:
+    /// 0 without one. A search, not a count: a connection far behind may have millions left.
+    pub(crate) fn due_from(&self, k: u64) -> u64 {
+        if self.schedule.is_none() || self.at(k).is_none() {
+            return 0;
+        }
+        // `at` is `Some` up to the schedule's last request and `None` after it: doubling steps
+        // to pass the end, then halving between the last found and the first past it.
+        let (mut last, mut step) = (k, 1u64);
+        let mut past = loop {
+            let probe = k.saturating_add(step);
+            if probe == u64::MAX || self.at(probe).is_none() {
+                break probe;
+            }
+            last = probe;
+            step = step.saturating_mul(2);
+        };
+        while past - last > 1 {
+            let middle = last + (past - last) / 2;
+            if self.at(middle).is_some() {
+                last = middle;
+            } else {
+                past = middle;
+            }
+        }
+        past - k
+    }
+
+    /// Counts as [`UNSENT`] this connection's requests from number `next` (the first it did
+    /// not take) that were due within the schedule; called when its load is over.
+    pub(crate) fn count_unsent(&self, cx: &Cx, next: u64) {
+        let unsent = self.due_from(next);
+        if unsent > 0 {
+            cx.count(UNSENT, unsent);
+        }
+    }
+
     /// Waits until request `k` is due: `Some(Some(due))` on a schedule, `Some(None)` without
     /// one, `None` once the schedule is over.
     pub(crate) async fn wait(&self, k: u64) -> Option<Option<Instant>> {
@@ -119,6 +163,25 @@ mod tests {
             .map(|connection| (0..).take_while(|&k| at(connection, k).is_some()).count())
             .sum();
         assert_eq!(sent, 100);
+    }
+
+    #[test]
+    fn the_requests_left_due_are_found_without_counting_them() {
+        let pace = Pace::new("1000/s".parse().unwrap(), 3, Duration::from_secs(60));
+        let turns = Turns {
+            schedule: Some((&pace, Instant::now())),
+            connection: 1,
+        };
+        // 60,000 requests over 3 connections: connection 1 has 20,000, numbers 0 to 19,999.
+        assert_eq!(turns.due_from(0), 20_000);
+        assert_eq!(turns.due_from(19_999), 1);
+        assert_eq!(turns.due_from(20_000), 0);
+        assert_eq!(turns.due_from(12_345), 20_000 - 12_345);
+        assert_eq!(
+            Turns::new(None, 0).due_from(0),
+            0,
+            "no schedule: nothing is due"
+        );
     }
 
     #[test]

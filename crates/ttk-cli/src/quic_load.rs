@@ -133,10 +133,12 @@ fn quic_bot(cx: Cx, session: Session, plan: Arc<QuicPlan>) -> io::Result<()> {
     let connector = plan.connector.for_one_client();
     let mut connection: Option<QuicConnection> = None;
     let turns = Turns::new(plan.pace.as_ref(), session.id());
+    let mut unsent_from = 0;
     for k in session.iterations() {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
+        unsent_from = k + 1;
         if let Some(at) = send_at {
             cx.measure_from(at);
         }
@@ -186,6 +188,7 @@ fn quic_bot(cx: Cx, session: Session, plan: Arc<QuicPlan>) -> io::Result<()> {
             }
         }
     }
+    turns.count_unsent(&cx, unsent_from);
     if let Some(connection) = connection {
         ttk::yield_!(connection.close(0, b""));
     }

@@ -82,10 +82,12 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
     let mut reply = vec![0; 64 * 1024];
     let mut socket: Option<UdpSocket> = None;
     let turns = Turns::new(plan.pace.as_ref(), session.id());
+    let mut unsent_from = 0;
     for k in session.iterations() {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
+        unsent_from = k + 1;
         if let Some(at) = send_at {
             cx.measure_from(at);
         }
@@ -130,6 +132,7 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
             }
         }
     }
+    turns.count_unsent(&cx, unsent_from);
     Ok(())
 }
 
