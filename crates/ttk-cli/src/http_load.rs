@@ -21,6 +21,10 @@ use crate::tls_flags::{TlsFlags, connect_timed, count_handshakes, record_reconne
 /// The counter of requests sent again on a new connection after the server closed the
 /// kept-alive one they went out on.
 pub(crate) const RESENT: &str = "requests sent again (server closed an idle connection)";
+/// Counter: connections given up because the server had sent bytes after an answer that no
+/// request asked for (a body longer than its `Content-Length`): read as the next answer, they
+/// would have failed the next request for the server's fault.
+pub(crate) const UNASKED: &str = "connections dropped (server sent bytes no request asked for)";
 
 /// `ttk http`'s flags.
 #[derive(Args, Clone, Debug)]
@@ -299,11 +303,18 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         // the last one ends) may have been closed for it.
         if send_at.is_some()
             && let Some(connection) = http.as_mut()
-            && !ttk::yield_!(connection.still_open())
         {
-            // The server closed it while it was idle (its keep-alive timeout): the next one is
-            // opened, and timed, as a connect, not inside the request.
-            http = None;
+            let unasked_before = connection.dropped_for_unasked_bytes();
+            if !ttk::yield_!(connection.still_open()) {
+                // The server closed it while it was idle (its keep-alive timeout), or sent
+                // what no request asked for: the next one is opened, and timed, as a connect,
+                // not inside the request.
+                let unasked = connection.dropped_for_unasked_bytes() - unasked_before;
+                if unasked > 0 {
+                    cx.count(UNASKED, unasked);
+                }
+                http = None;
+            }
         }
         if http.is_none() {
             // Boxed: connecting (a TLS handshake with it) takes kilobytes of future, which held
@@ -325,6 +336,7 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             cx.measure_from(at);
         }
         let retries_before = connection.retries();
+        let unasked_before = connection.dropped_for_unasked_bytes();
         let handshakes_before = connection.tls_handshakes();
         let request = cx.transaction("request");
         match ttk::yield_!(connection.send(&plan.request)) {
@@ -344,6 +356,10 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                 // went again on a new one (its connect and handshake inside the request's
                 // time, and also timed as such).
                 cx.count(RESENT, connection.retries() - retries_before);
+            }
+            let unasked = connection.dropped_for_unasked_bytes() - unasked_before;
+            if unasked > 0 {
+                cx.count(UNASKED, unasked);
             }
             record_reconnects(&cx, connection.take_reconnects());
         }

@@ -167,6 +167,9 @@ pub struct HttpConnection {
     body: Option<BodyProgress>,
     /// Requests sent again on a new connection.
     retries: u64,
+    /// Connections given up before a request because the server had sent bytes after its last
+    /// answer that no request asked for.
+    unasked: u64,
     /// Connections made again inside requests, for [`HttpConnection::take_reconnects`].
     reconnects: Reconnects,
 }
@@ -316,6 +319,7 @@ impl HttpConnection {
             silent: false,
             body: None,
             retries: 0,
+            unasked: 0,
             reconnects: Reconnects::default(),
         };
         connection.adopt(stream)?;

@@ -68,8 +68,9 @@ impl HttpConnection {
             return true;
         }
         if self.end > self.next {
-            // Bytes after the last answer, and no request: nothing can be read as an answer
-            // on this connection any more.
+            // Bytes that came with the last answer, after it, and no request: nothing can be
+            // read as an answer on this connection any more.
+            self.unasked += 1;
             self.stream = None;
             return false;
         }

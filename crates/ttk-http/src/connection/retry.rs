@@ -69,8 +69,65 @@ impl HttpConnection {
         self.retries
     }
 
+    /// How many times the connection was given up before a request because the server had sent
+    /// bytes after its last answer that no request asked for (a body longer than its
+    /// `Content-Length`, a second response to one request): read as the next request's
+    /// response, they would fail it for the server's fault. The request goes on a new
+    /// connection instead, and this counts the server's fault.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// # use std::io::{Read, Write};
+    /// use ttk_http::{HttpConnection, Request};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let addr = listener.local_addr()?.to_string();
+    /// # std::thread::spawn(move || {
+    /// #     // Each answer says 2 bytes and sends 6.
+    /// #     for socket in listener.incoming() {
+    /// #         let mut socket = socket.unwrap();
+    /// #         let mut request = [0; 1024];
+    /// #         while socket.read(&mut request).unwrap_or(0) > 0 {
+    /// #             let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokXXXX");
+    /// #         }
+    /// #     }
+    /// # });
+    /// #[bot(crate = ttk_core)]
+    /// fn overlong(_cx: Cx, _id: usize, addr: String) -> std::io::Result<(u64, u64)> {
+    ///     let mut http = ttk_core::yield_!(HttpConnection::connect(&addr))?;
+    ///     for _ in 0..3 {
+    ///         assert_eq!(ttk_core::yield_!(http.send(&Request::get("/")))?.body(), b"ok");
+    ///     }
+    ///     Ok((http.dropped_for_unasked_bytes(), http.connections_opened()))
+    /// }
+    ///
+    /// let counts = ttk_core::run(1, |cx, id| overlong(cx, id, addr.clone())).pop().unwrap()?;
+    /// assert_eq!(counts, (2, 3));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn dropped_for_unasked_bytes(&self) -> u64 {
+        self.unasked
+    }
+
     /// Writes what `write_buf` holds after `flushed`, connecting first if need be.
     pub(super) async fn write_queued(&mut self) -> io::Result<()> {
+        if self.flushed == 0
+            && self.stream.is_some()
+            && self.buffered == self.awaiting.len()
+            && self.end > self.next
+        {
+            // Bytes after the last answer, and every request waiting is still to be written:
+            // nothing asked for them, and read as an answer they would fail a request for the
+            // server's fault.
+            self.unasked += 1;
+            self.stream = None;
+            self.end = 0;
+            self.next = 0;
+        }
         if self.stream.is_none() {
             // Boxed: connecting (a TLS handshake's state included) takes about 3 KB of future,
             // which, held inline, every request's write and read would carry and move.
