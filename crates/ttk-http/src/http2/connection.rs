@@ -981,6 +981,7 @@ impl Http2Connection {
                 ),
                 Outcome::Broken => closed_early(),
             };
+            let error = self.explained(error);
             self.events
                 .push_back((queued.ticket, StreamEvent::Failed(error)));
             return;
@@ -1025,12 +1026,32 @@ impl Http2Connection {
                 ),
             )),
         };
+        let result = result.map_err(|error| self.explained(error));
         self.finished.push_back((Ticket(queued.ticket), result));
+    }
+
+    /// `error`, or, where the server answered in HTTP/1 (h2 then fails on a frame too large,
+    /// the bytes of `HTTP/1.1 400` read as a frame's length), an error that says so.
+    fn explained(&self, error: io::Error) -> io::Error {
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|session| session.pipe.spoke_http1())
+        {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "HTTP/2: the server answered in HTTP/1: it does not speak HTTP/2 on this \
+                 connection (over cleartext, h2c with prior knowledge)",
+            )
+        } else {
+            error
+        }
     }
 
     /// Hands out `queued`'s failure or result: to [`Http2Connection::next`], or as an event of
     /// its stream if it was opened with [`Http2Connection::open`].
     fn hand_out(&mut self, queued: &Queued, result: io::Result<Http2Response>) {
+        let result = result.map_err(|error| self.explained(error));
         match (result, queued.open.is_some()) {
             (Err(error), true) => {
                 self.events

@@ -33,7 +33,14 @@ struct Buffers {
     end: Option<io::Result<()>>,
     /// Bytes h2 wrote, not yet sent to the peer.
     outgoing: Vec<u8>,
+    /// The first bytes received (up to [`FIRST`]): what the peer spoke first.
+    first: [u8; FIRST],
+    /// How many of `first` came.
+    first_len: usize,
 }
+
+/// How many of the first bytes received are kept: enough for `HTTP/1.`.
+const FIRST: usize = 8;
 
 impl Pipe {
     /// Hands h2 `bytes` received from the peer.
@@ -44,6 +51,17 @@ impl Pipe {
             inner.read = 0;
         }
         inner.incoming.extend_from_slice(bytes);
+        let kept = inner.first_len;
+        let more = bytes.len().min(FIRST - kept);
+        inner.first[kept..kept + more].copy_from_slice(&bytes[..more]);
+        inner.first_len += more;
+    }
+
+    /// Whether the peer's first bytes were an HTTP/1 response's (`HTTP/1.`): a server that
+    /// does not speak HTTP/2 on this port, answering the preface as a bad HTTP/1.1 request.
+    pub(crate) fn spoke_http1(&self) -> bool {
+        let inner = self.inner.borrow();
+        inner.first[..inner.first_len].starts_with(b"HTTP/1.")
     }
 
     /// The peer's stream ended: cleanly (`Ok`) or with an error.
