@@ -305,6 +305,16 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
                 ),
             ));
         }
+        if let (Some(ramp), Some(duration)) = (&load.ramp_up, load.duration)
+            && let Some((started, all)) = ramp_past_the_end(ramp, load.bots, duration)
+        {
+            // Not an error: a run may mean to watch the start of a long ramp.
+            eprintln!(
+                "warning: --ramp-up {ramp} starts bots until after --duration {} is over: \
+                 {started} of {all} bots start",
+                humantime::format_duration(duration)
+            );
+        }
         Ok(LoadTest {
             name: name.to_owned(),
             args: load,
@@ -530,5 +540,51 @@ impl<A> LoadTest<A> {
             self.args.html = Some(path.into());
         }
         self
+    }
+}
+
+/// Where `ramp` would start bots after the run's `duration` is over (those never start, and a
+/// run meant for 100 bots tests fewer without a word): how many start, of how many.
+fn ramp_past_the_end(
+    ramp: &RampUp,
+    bots: usize,
+    duration: std::time::Duration,
+) -> Option<(usize, usize)> {
+    let all = ramp.bots(bots);
+    if all == 0 || ramp.start_offset(all - 1, bots) < duration {
+        return None;
+    }
+    // The bots that start in time: those whose offset is below the duration (a search; the
+    // offsets grow with the bot's number).
+    let (mut started, mut late) = (0, all - 1);
+    while started < late {
+        let middle = started + (late - started) / 2;
+        if ramp.start_offset(middle, bots) < duration {
+            started = middle + 1;
+        } else {
+            late = middle;
+        }
+    }
+    Some((started, all))
+}
+
+#[cfg(test)]
+mod ramp_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_ramp_longer_than_the_run_is_found_with_the_bots_that_start() {
+        let ramp: RampUp = "5s".parse().unwrap();
+        assert_eq!(
+            ramp_past_the_end(&ramp, 100, Duration::from_secs(2)),
+            Some((40, 100))
+        );
+        assert_eq!(ramp_past_the_end(&ramp, 100, Duration::from_secs(5)), None);
+        let staged: RampUp = "10:1s,1000:9s".parse().unwrap();
+        assert_eq!(
+            ramp_past_the_end(&staged, 1, Duration::from_secs(1)),
+            Some((10, 1000))
+        );
     }
 }
