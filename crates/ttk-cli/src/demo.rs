@@ -20,9 +20,9 @@ pub(crate) struct DemoArgs {
     #[arg(short = 'c', long, default_value_t = 50, value_name = "N")]
     connections: u32,
 
-    /// How long to send
-    #[arg(short = 'd', long, default_value = "5s", value_name = "TIME")]
-    duration: String,
+    /// How long to send: 5s, or with --rate stages (`100/s:3s,500/s:2s`) their length
+    #[arg(short = 'd', long, value_name = "TIME")]
+    duration: Option<String>,
 
     /// Requests per second over all connections (default: as fast as the target answers)
     #[arg(long, value_name = "RATE")]
@@ -67,11 +67,16 @@ impl DemoArgs {
             url,
             "-c".to_owned(),
             self.connections.to_string(),
-            "-d".to_owned(),
-            self.duration.clone(),
             "--html".to_owned(),
             self.html.display().to_string(),
         ];
+        // Stages with lengths say how long themselves (`ttk http` refuses a -d beside them).
+        let staged = self.rate.as_ref().is_some_and(|rate| rate.contains(':'));
+        match &self.duration {
+            Some(duration) => command.extend(["-d".to_owned(), duration.clone()]),
+            None if !staged => command.extend(["-d".to_owned(), "5s".to_owned()]),
+            None => {}
+        }
         if let Some(rate) = &self.rate {
             command.extend(["--rate".to_owned(), rate.clone()]);
         }

@@ -17,7 +17,7 @@ use crate::grpc_load::GrpcPlan;
 use ttk::http::http2::{Http2Connection, Http2Response};
 use ttk::tls::TlsConnector;
 
-use crate::http_load::{HttpPlan, RESENT};
+use crate::http_load::{HttpPlan, RESENT, UNASKED};
 
 /// The counter of requests an HTTP/2 server refused unprocessed (above the last stream of its
 /// GOAWAY, or reset with REFUSED_STREAM), sent again on a new connection.
@@ -139,6 +139,9 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         if after.resent > before.resent {
             cx.count(RESENT, after.resent - before.resent);
         }
+        if after.unasked > before.unasked {
+            cx.count(UNASKED, after.unasked - before.unasked);
+        }
         if after.opened > before.opened {
             cx.count(REOPENED, after.opened - before.opened);
             cx.count(
@@ -248,6 +251,8 @@ struct Counts {
     resent: u64,
     /// Requests an HTTP/2 server refused unprocessed, sent again.
     refused: u64,
+    /// Over HTTP/1.1, connections given up for bytes no request asked for.
+    unasked: u64,
     opened: u64,
     handshakes: (u64, u64),
 }
@@ -314,12 +319,14 @@ impl Connection {
             Connection::Two(h2) => Counts {
                 resent: h2.retries() - h2.refused(),
                 refused: h2.refused(),
+                unasked: 0,
                 opened: h2.connections_opened(),
                 handshakes: h2.tls_handshakes(),
             },
             Connection::One { http, .. } => Counts {
                 resent: http.retries(),
                 refused: 0,
+                unasked: http.dropped_for_unasked_bytes(),
                 opened: http.connections_opened(),
                 handshakes: http.tls_handshakes(),
             },

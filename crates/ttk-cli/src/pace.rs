@@ -14,7 +14,8 @@ use ttk::cli::Rate;
 /// The counter of requests the schedule made due before the end of the load that were never
 /// sent: the connections fell behind the rate (a client short of CPU, or a server slower than
 /// the rate with too few connections). They are in no latency, so a run that fell behind reads
-/// better than it went without it.
+/// better than it went without it. Counted when a connection's load ends; one stopped at the
+/// end of `--grace` with a request in flight counts none (that request shows as stopped).
 pub(crate) const UNSENT: &str = "requests due, never sent (fell behind the rate)";
 
 /// The schedule, shared by every connection of the run (across workers).

@@ -163,6 +163,8 @@ pub struct HttpConnection {
     served: u64,
     /// Nothing was read on this socket since `write_buf[..flushed]` started to be written.
     silent: bool,
+    /// When the last write of requests was done.
+    written_at: Option<std::time::Instant>,
     /// The body being read piece by piece, once its response's head was read.
     body: Option<BodyProgress>,
     /// Requests sent again on a new connection.
@@ -317,6 +319,7 @@ impl HttpConnection {
             handshakes: (0, 0),
             served: 0,
             silent: false,
+            written_at: None,
             body: None,
             retries: 0,
             unasked: 0,

@@ -2,6 +2,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::time::Duration;
 
 use ttk_core::io::IoSource;
 
@@ -602,6 +603,68 @@ impl TcpStream {
         let held = self.conditions.as_ref().map_or(0, |c| c.held_out());
         Ok(held + kernel_unacknowledged(self.io.get_ref())?)
     }
+
+    /// The kernel's smoothed estimate of the round trip to the peer, from the connection's
+    /// own acknowledgements (`TCP_INFO`'s `tcpi_rtt`; under network conditions, the real link's
+    /// alone: the emulated delay is added above the kernel). A client uses it as a yardstick
+    /// for "soon": a server's close that crossed a request on the wire comes within about a
+    /// round trip of the request.
+    ///
+    /// # Errors
+    /// The OS's; `Unsupported` where it cannot tell (off Linux).
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use std::time::Duration;
+    /// use ttk_net::{TcpListener, TcpStream};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn measured(_cx: Cx, _id: usize) -> std::io::Result<Duration> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let _server = ttk_core::yield_!(listener.accept())?;
+    ///     client.round_trip_estimate()
+    /// }
+    ///
+    /// let rtt = ttk_core::run(1, measured).pop().unwrap().unwrap();
+    /// assert!(rtt < Duration::from_secs(1), "loopback: {rtt:?}");
+    /// ```
+    pub fn round_trip_estimate(&self) -> io::Result<Duration> {
+        kernel_round_trip(self.io.get_ref())
+    }
+}
+
+/// The kernel's smoothed round-trip time of `socket` (`TCP_INFO`'s `tcpi_rtt`).
+#[cfg(target_os = "linux")]
+fn kernel_round_trip(socket: &mio::net::TcpStream) -> io::Result<Duration> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `tcp_info` is plain old data (integers only), so all zeros is a valid value.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `TCP_INFO` writes at most `len` bytes through the pointer, which points at
+    // `info`, alive, writable and `len` bytes long for the call; the descriptor is the
+    // socket's own, open for as long as `socket` is borrowed.
+    let done = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&raw mut info).cast(),
+            &mut len,
+        )
+    };
+    if done < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(Duration::from_micros(u64::from(info.tcpi_rtt)))
+}
+
+/// Off Linux there is no `TCP_INFO` to ask.
+#[cfg(not(target_os = "linux"))]
+fn kernel_round_trip(_socket: &mio::net::TcpStream) -> io::Result<Duration> {
+    Err(io::ErrorKind::Unsupported.into())
 }
 
 /// What `SIOCOUTQ` says of `socket`: for TCP, the bytes written that the peer has not

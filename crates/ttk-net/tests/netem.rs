@@ -2,7 +2,8 @@
 //! test's own, each reached over a veth pair and serving UDP echoes, pinged by the same bots of
 //! one run side by side — half through ttk's `delay=20ms±5ms` on their sockets to the first,
 //! half to the second through netem's `delay 20ms 5ms` on both ends of its link — in five
-//! rounds. In the median round, their round trips' p50 and p99 agree within 1 ms.
+//! rounds. The median over the rounds of how far apart their p50s are, and of how far apart
+//! their p99s are, are each within 1 ms.
 //!
 //! Side by side, not in turn: whatever slows the machine (a VM's host busy with other work)
 //! slows both halves at once, so it is ttk's emulation that is compared with netem's, not two
@@ -40,7 +41,7 @@ const REQUIRE: &str = "TTK_REQUIRE_NETEM";
 /// How the echo server tells its port.
 const PORT_LINE: &str = "echo port ";
 /// Rounds where netem is there to compare with (a round: every bot's pings); odd, so that the
-/// median round is one of them.
+/// median is one of the rounds' own.
 const ROUNDS_WITH_NETEM: usize = 5;
 /// ttk's profile: the same link as netem's below.
 const PROFILE: &str = "delay=20ms±5ms";
@@ -381,8 +382,8 @@ fn emulated_delay_matches_netem_within_a_millisecond() {
         "all rounds: ttk p50 {ttk_p50:.3} ms, p99 {ttk_p99:.3} ms; netem p50 {netem_p50:.3} ms, \
          p99 {netem_p99:.3} ms (the promise: p50 {p50:.3}, p99 {p99:.3})"
     );
-    // Held to the median round: a round that a stall of the machine running the VM lands on
-    // moves the pooled tail, not the median round.
+    // Held to the medians over the rounds: a round that a stall of the machine running the VM
+    // lands on moves the pooled tail, not the median.
     // `cargo xtask netem` reads its figures off this line (`netem.rs`, `apart`).
     let (p50_median, p99_median) = (median(&p50_apart), median(&p99_apart));
     eprintln!(
@@ -396,7 +397,7 @@ fn emulated_delay_matches_netem_within_a_millisecond() {
     for (quantile, apart) in [("p50", p50_median), ("p99", p99_median)] {
         assert!(
             apart <= 1.0,
-            "{quantile}: in the median round, ttk's and netem's are {apart:.3} ms apart"
+            "{quantile}: the rounds' median: ttk's and netem's are {apart:.3} ms apart"
         );
     }
 }

@@ -111,6 +111,8 @@ struct Tls {
     /// rustls may hold decrypted bytes not yet read: a read of them would find something
     /// without the stream below (whose own readiness says nothing of them).
     plaintext_held: bool,
+    /// The peer's `close_notify` came: a read returns at once.
+    close_notified: bool,
     /// A read of the stream below is under way.
     reading: bool,
     /// A write to the stream below is under way: what rustls has to send waits for it, so
@@ -148,6 +150,7 @@ impl<S: ByteStream> TlsStream<S> {
                 records: RecordBoundaries::default(),
                 eof: false,
                 plaintext_held: false,
+                close_notified: false,
                 reading: false,
                 writing: false,
                 write_waiters: Vec::new(),
@@ -477,6 +480,9 @@ impl Tls {
                 }
             };
             self.plaintext_held = state.plaintext_bytes_to_read() > 0;
+            // After the peer's `close_notify` a read ends at once (0): ready, whatever the
+            // stream below says.
+            self.close_notified |= state.peer_has_closed();
             if taken == 0 || state.peer_has_closed() {
                 self.unfed = self.filled;
                 break;
@@ -619,12 +625,13 @@ impl<S: ByteStream> ByteStream for TlsStream<S> {
         Ok(())
     }
 
-    /// Decrypted bytes rustls may hold (a read that did not take them all), records read and
-    /// not yet given to rustls, the end of the stream or a failure, or the stream below's own
-    /// readiness.
+    /// Decrypted bytes rustls may hold (a read that did not take them all), the peer's
+    /// `close_notify`, records read and not yet given to rustls, the end of the stream or a
+    /// failure, or the stream below's own readiness.
     fn read_ready(&self) -> bool {
         let tls = self.tls.borrow();
         tls.plaintext_held
+            || tls.close_notified
             || tls.unfed < tls.filled
             || tls.eof
             || tls.failed.is_some()

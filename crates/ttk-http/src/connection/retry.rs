@@ -12,18 +12,24 @@
 //!
 //! And one more, which a load test needs and a browser does not: the server had not got the
 //! request. A close that crosses a request on the wire was sent before the request arrived,
-//! and the server's TCP answers the request's bytes with a reset, never an acknowledgement;
-//! a server whose program closes with a request unread resets the connection too. So a
-//! graceful close (the end of the stream) after the server's TCP acknowledged every byte
-//! written means the server took the request and dropped it: that is the request's failure
-//! (`UnexpectedEof`), not sent again, or a server that drops requests would pass for one
-//! that answers them all.
+//! so it comes within about a round trip of the request's write, and a server that closed
+//! outright answers the request's bytes with a reset, never an acknowledgement. So a graceful
+//! close (the end of the stream) that comes later than that, after the server's TCP
+//! acknowledged every byte written, means the server took the request and dropped it: that is
+//! the request's failure (`UnexpectedEof`), not sent again, or a server that drops requests
+//! would pass for one that answers them all. A server that drops a request at once cannot be
+//! told from a close crossing it: that request is sent again (and counted as such).
 
 use std::io;
+use std::time::Duration;
 
 use ttk_net::ByteStream;
 
 use super::HttpConnection;
+
+/// How much later than two round trips after the write a close that crossed the requests may
+/// still be noticed: the loop's own lag in getting to it, under load.
+const CROSSING_SLACK: Duration = Duration::from_millis(50);
 
 impl HttpConnection {
     /// How many requests were sent again on a new connection because the reused one they went
@@ -141,6 +147,7 @@ impl HttpConnection {
         let stream = self.stream.as_ref().expect("connected above");
         ByteStream::write_all(stream, &self.write_buf[self.flushed..]).await?;
         self.flushed = self.write_buf.len();
+        self.written_at = Some(ttk_core::now());
         Ok(())
     }
 
@@ -174,17 +181,27 @@ impl HttpConnection {
             && self.buffered == self.awaiting.len()
     }
 
-    /// Whether the server closed (`error` is the end of the stream, not a reset) after its TCP
-    /// acknowledged every byte written: it had the requests, and its program took them (one
-    /// that closes with bytes unread resets the connection). Then the close did not cross
-    /// them on the wire: the server dropped them. A close that crossed them comes before they
-    /// arrive, and they are never acknowledged. Where the socket cannot tell, false.
+    /// Whether the server closed (`error` is the end of the stream, not a reset) after it had
+    /// the requests written: its TCP acknowledged every byte of them, and the close came later
+    /// than a close that crossed them could. A close that crossed them was sent before they
+    /// arrived: a server that closed outright answers them with a reset, never an
+    /// acknowledgement; one that closes in stages (shuts its side, then reads and drops what
+    /// comes, as RFC 9112 advises and Apache does; or sends TLS's `close_notify` before it
+    /// closes) acknowledges them, but its close still reaches this side within about a round
+    /// trip of the write. Where the socket cannot tell, false.
     pub(super) fn server_took_them(&self, error: &io::Error) -> bool {
-        error.kind() == io::ErrorKind::UnexpectedEof
-            && self
-                .stream
-                .as_ref()
-                .is_some_and(|stream| matches!(stream.get_ref().unacknowledged(), Ok(0)))
+        if error.kind() != io::ErrorKind::UnexpectedEof {
+            return false;
+        }
+        let (Some(stream), Some(written_at)) = (self.stream.as_ref(), self.written_at) else {
+            return false;
+        };
+        let tcp = stream.get_ref();
+        let (Ok(0), Ok(round_trip)) = (tcp.unacknowledged(), tcp.round_trip_estimate()) else {
+            return false;
+        };
+        let crossing = round_trip.saturating_mul(2).saturating_add(CROSSING_SLACK);
+        ttk_core::now().saturating_duration_since(written_at) > crossing
     }
 
     /// Writes every request waiting again, on a new connection (which has served nothing, so

@@ -128,6 +128,33 @@ impl Peer {
     pub fn send(&mut self, bytes: &[u8]) {
         let _ = self.socket.write_all(bytes);
     }
+
+    /// Waits until the client's next bytes are in this side's kernel (acknowledged by its TCP),
+    /// without reading them.
+    pub fn wait_for_bytes(&mut self) {
+        let _ = self.socket.peek(&mut [0; 1]);
+    }
+
+    /// Shuts the writing side (a FIN), the reading side kept open.
+    pub fn shut_write(&mut self) {
+        let _ = self.socket.shutdown(std::net::Shutdown::Write);
+    }
+
+    /// Reads and drops what comes for `how_long` (or until the client closes), as a server
+    /// closing in stages does.
+    pub fn drain_for(&mut self, how_long: std::time::Duration) {
+        let until = std::time::Instant::now() + how_long;
+        let mut chunk = [0; 4096];
+        while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+            let _ = self
+                .socket
+                .set_read_timeout(Some(left.max(std::time::Duration::from_millis(1))));
+            // The end, a timeout or an error: done.
+            if !matches!(self.socket.read(&mut chunk), Ok(1..)) {
+                return;
+            }
+        }
+    }
 }
 
 /// A response as a test sees it.

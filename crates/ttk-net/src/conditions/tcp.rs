@@ -105,13 +105,13 @@ impl ConditionedStream {
         }
     }
 
-    /// One round trip of the links (a connect's handshake): the delay out and back, jittered,
-    /// a retransmission timeout more for a lost SYN.
     /// Bytes written and held here, not yet handed to the kernel.
     pub(crate) fn held_out(&self) -> usize {
         self.outgoing.borrow().held
     }
 
+    /// One round trip of the links (a connect's handshake): the delay out and back, jittered,
+    /// a retransmission timeout more for a lost SYN.
     pub(crate) fn round_trip(&self) -> Duration {
         let now = ttk_core::now();
         let out = self.up.borrow_mut().stream_arrival(now, 0);
