@@ -65,41 +65,68 @@ impl Nginx {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("www")).unwrap();
         prepare(&dir);
-        // A free port: bind one, let it go, give it to nginx.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config = config
-            .replace("{dir}", dir.to_str().unwrap())
-            .replace("{port}", &port.to_string());
-        fs::write(dir.join("nginx.conf"), config).unwrap();
-        let child = Command::new(binary)
-            .arg("-p")
-            .arg(&dir)
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("nginx starts");
-        let nginx = Nginx {
-            child,
-            addr: format!("127.0.0.1:{port}"),
-            dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(&nginx.addr).is_err() {
+        // A free port: bind one, let it go, give it to nginx. Tests of one file run at once,
+        // and two may be given the same port: the second nginx then fails to bind (and tries
+        // again for 2 s), while a probe of the port reaches the first, which may go away
+        // mid-test. So nginx counts as up only once its pid file is written (nginx writes it
+        // after it bound its port), and one that gave up on its port starts again on another.
+        let pid_file = dir.join("nginx.pid");
+        let mut tries = 0;
+        let nginx = loop {
+            tries += 1;
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let filled = config
+                .replace("{dir}", dir.to_str().unwrap())
+                .replace("{port}", &port.to_string());
+            fs::write(dir.join("nginx.conf"), &filled).unwrap();
+            let _ = fs::remove_file(&pid_file);
+            let child = Command::new(&binary)
+                .arg("-p")
+                .arg(&dir)
+                .arg("-c")
+                .arg(dir.join("nginx.conf"))
+                .arg("-e")
+                .arg(dir.join("error.log"))
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("nginx starts");
+            let mut nginx = Nginx {
+                child,
+                addr: format!("127.0.0.1:{port}"),
+                dir: dir.clone(),
+            };
+            let has_pid_file = filled.contains("nginx.pid");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let up = loop {
+                if let Ok(Some(_)) = nginx.child.try_wait() {
+                    break false; // it ended: its port was taken, or its config is wrong
+                }
+                if (!has_pid_file || pid_file.exists()) && TcpStream::connect(&nginx.addr).is_ok() {
+                    break true;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "nginx did not listen on {} within 10 s; its log: {}",
+                    nginx.addr,
+                    fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            if up {
+                break nginx;
+            }
+            let log = fs::read_to_string(dir.join("error.log")).unwrap_or_default();
             assert!(
-                Instant::now() < deadline,
-                "nginx did not listen on {} within 10 s; its log: {}",
-                nginx.addr,
-                fs::read_to_string(nginx.dir.join("error.log")).unwrap_or_default()
+                tries < 5 && log.contains("Address already in use"),
+                "nginx ended at its start; its log: {log}"
             );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            // Its files stay for the next try: only the process is gone.
+            nginx.dir = PathBuf::new();
+        };
         Some(nginx)
     }
 }
