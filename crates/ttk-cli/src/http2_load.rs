@@ -25,7 +25,7 @@ const REFUSED: &str = "requests sent again (refused unprocessed: GOAWAY, REFUSED
 
 /// The counter of connections made inside requests, after a server ended one.
 const REOPENED: &str = "connections made again (the server ended one: GOAWAY, close)";
-use crate::pace::Turns;
+use crate::pace::{Turns, Unsent};
 use crate::status::failure_reason;
 use crate::tls_flags::{connect_timed, count_handshakes, record_reconnects};
 
@@ -50,7 +50,7 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
     let mut wire: Option<Connection> = None;
     let mut open: HashMap<u64, Transaction> = HashMap::new();
     // The first request number not sent: those from it that were due are counted at the end.
-    let mut unsent_from = 0;
+    let mut unsent = Unsent::new(&cx, turns);
     loop {
         // Start what is due while slots are free.
         let mut next_due: Option<Instant> = None;
@@ -65,7 +65,7 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                 ended = true;
                 break;
             };
-            unsent_from = k;
+            unsent.next = k;
             let Some(due) = turns.at(k) else {
                 ended = true;
                 break;
@@ -96,7 +96,7 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                         // Refused or timed out (counted as a failed connect): this request is
                         // not sent, as over HTTP/1.1, so that on a schedule the next one's due
                         // time paces the retries (without one, a pause does).
-                        unsent_from = k + 1;
+                        unsent.next = k + 1;
                         ttk::yield_!(turns.pause_after_failure());
                         continue;
                     }
@@ -111,7 +111,7 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             let transaction = cx.transaction(plan.transaction);
             let ticket = connection.start(&plan.request);
             open.insert(ticket, transaction);
-            unsent_from = k + 1;
+            unsent.next = k + 1;
         }
         if open.is_empty() {
             if ended {
@@ -180,7 +180,6 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             wire = None;
         }
     }
-    turns.count_unsent(&cx, unsent_from);
 }
 
 /// A connection of `--http 2` (or of `--http auto` where the server chose HTTP/1.1 in ALPN:

@@ -14,7 +14,7 @@ use ttk::tls::TlsConnector;
 use crate::http_target::HttpTarget;
 use crate::http2_load::h2_connection;
 use crate::load_flags::{LoadFlags, finish};
-use crate::pace::{Pace, Turns};
+use crate::pace::{Pace, Turns, Unsent};
 use crate::status::failure_reason;
 use crate::tls_flags::{TlsFlags, connect_timed, count_handshakes, record_reconnects};
 
@@ -293,12 +293,12 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
     // This connection's own TLS sessions: it resumes its own, as a browser does.
     let tls = plan.tls.as_ref().map(TlsConnector::for_one_client);
     let turns = Turns::new(plan.pace.as_ref(), session.id());
-    let mut unsent_from = 0;
+    let mut unsent = Unsent::new(&cx, turns);
     for k in session.iterations() {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
-        unsent_from = k + 1;
+        unsent.next = k + 1;
         // Only a connection left idle (on a schedule: without one, the next request goes as
         // the last one ends) may have been closed for it.
         if send_at.is_some()
@@ -383,7 +383,6 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             http = None;
         }
     }
-    turns.count_unsent(&cx, unsent_from);
 }
 
 /// Connects, timed as `connect`, then for https makes the handshake, timed as `tls` (each

@@ -12,7 +12,7 @@ use ttk::tls::{MaybeTls, TlsConnector};
 
 use crate::host_port::parse_host_port;
 use crate::load_flags::{LoadFlags, finish};
-use crate::pace::{Pace, Turns};
+use crate::pace::{Pace, Turns, Unsent};
 use crate::tls_flags::{TlsFlags, connect_timed};
 
 /// `ttk tcp`'s flags.
@@ -134,12 +134,12 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
     let turns = Turns::new(plan.pace.as_ref(), session.id());
     let tls = plan.tls.as_ref().map(TlsConnector::for_one_client);
     let host = server_name(&plan.args.addr);
-    let mut unsent_from = 0;
+    let mut unsent = Unsent::new(&cx, turns);
     for k in session.iterations() {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
-        unsent_from = k + 1;
+        unsent.next = k + 1;
         // Only a connection left idle (on a schedule: without one, the next line goes as the
         // last reply comes) may have been closed for it.
         if send_at.is_some()
@@ -206,7 +206,6 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
             }
         }
     }
-    turns.count_unsent(&cx, unsent_from);
 }
 
 /// The counter of lines read that were not a reply: they came before the line was written.

@@ -14,8 +14,8 @@ use ttk::cli::Rate;
 /// The counter of requests the schedule made due before the end of the load that were never
 /// sent: the connections fell behind the rate (a client short of CPU, or a server slower than
 /// the rate with too few connections). They are in no latency, so a run that fell behind reads
-/// better than it went without it. Counted when a connection's load ends; one stopped at the
-/// end of `--grace` with a request in flight counts none (that request shows as stopped).
+/// better than it went without it. Counted when a connection's load ends, or when the run
+/// stops it at the end of `--grace` with a request still in flight.
 pub(crate) const UNSENT: &str = "requests due, never sent (fell behind the rate)";
 
 /// The schedule, shared by every connection of the run (across workers).
@@ -58,6 +58,37 @@ impl Pace {
 /// How long a connection whose connect or request failed at once waits before the next try,
 /// without `--rate`.
 const FAILURE_PAUSE: Duration = Duration::from_millis(100);
+
+/// Counts, when dropped, a connection's requests from number `next` (the first it did not
+/// take) that were due within the schedule, as [`UNSENT`]: at the end of its load, or when the
+/// run stops it (a request in flight past `--grace`: a server that stopped answering is when
+/// the count matters most).
+pub(crate) struct Unsent<'a> {
+    cx: &'a Cx,
+    turns: Turns<'a>,
+    /// The first request number not taken.
+    pub(crate) next: u64,
+}
+
+impl<'a> Unsent<'a> {
+    /// Counts `turns`' requests not taken, in `cx`, when dropped.
+    pub(crate) fn new(cx: &'a Cx, turns: Turns<'a>) -> Unsent<'a> {
+        Unsent { cx, turns, next: 0 }
+    }
+}
+
+impl Drop for Unsent<'_> {
+    fn drop(&mut self) {
+        // Not while a bot's panic unwinds: a second panic there would end the process.
+        if std::thread::panicking() {
+            return;
+        }
+        let unsent = self.turns.due_from(self.next);
+        if unsent > 0 {
+            self.cx.count(UNSENT, unsent);
+        }
+    }
+}
 
 /// One connection's turns in the schedule (every request at once without `--rate`).
 #[derive(Clone, Copy, Debug)]
@@ -121,15 +152,6 @@ impl<'a> Turns<'a> {
             }
         }
         past - k
-    }
-
-    /// Counts as [`UNSENT`] this connection's requests from number `next` (the first it did
-    /// not take) that were due within the schedule; called when its load is over.
-    pub(crate) fn count_unsent(&self, cx: &Cx, next: u64) {
-        let unsent = self.due_from(next);
-        if unsent > 0 {
-            cx.count(UNSENT, unsent);
-        }
     }
 
     /// Waits until request `k` is due: `Some(Some(due))` on a schedule, `Some(None)` without

@@ -13,7 +13,7 @@ use ttk::quic::{QuicConnection, QuicConnector};
 use crate::host_port::parse_host_port;
 use crate::line_load::{check_reply, server_name};
 use crate::load_flags::{LoadFlags, finish};
-use crate::pace::{Pace, Turns};
+use crate::pace::{Pace, Turns, Unsent};
 use crate::tls_flags::TlsFlags;
 use crate::udp_load::{open, resolve};
 
@@ -133,12 +133,12 @@ fn quic_bot(cx: Cx, session: Session, plan: Arc<QuicPlan>) -> io::Result<()> {
     let connector = plan.connector.for_one_client();
     let mut connection: Option<QuicConnection> = None;
     let turns = Turns::new(plan.pace.as_ref(), session.id());
-    let mut unsent_from = 0;
+    let mut unsent = Unsent::new(&cx, turns);
     for k in session.iterations() {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
-        unsent_from = k + 1;
+        unsent.next = k + 1;
         if let Some(at) = send_at {
             cx.measure_from(at);
         }
@@ -188,7 +188,6 @@ fn quic_bot(cx: Cx, session: Session, plan: Arc<QuicPlan>) -> io::Result<()> {
             }
         }
     }
-    turns.count_unsent(&cx, unsent_from);
     if let Some(connection) = connection {
         ttk::yield_!(connection.close(0, b""));
     }

@@ -13,7 +13,7 @@ use ttk::net::UdpSocket;
 use crate::host_port::parse_host_port;
 use crate::line_load::check_reply;
 use crate::load_flags::{LoadFlags, finish};
-use crate::pace::{Pace, Turns};
+use crate::pace::{Pace, Turns, Unsent};
 
 /// How long a bot waits for a reply datagram without `--timeout`: UDP loses datagrams, and a
 /// bot must not wait for a lost one until the run's grace is over.
@@ -82,12 +82,12 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
     let mut reply = vec![0; 64 * 1024];
     let mut socket: Option<UdpSocket> = None;
     let turns = Turns::new(plan.pace.as_ref(), session.id());
-    let mut unsent_from = 0;
+    let mut unsent = Unsent::new(&cx, turns);
     for k in session.iterations() {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
         };
-        unsent_from = k + 1;
+        unsent.next = k + 1;
         if let Some(at) = send_at {
             cx.measure_from(at);
         }
@@ -132,7 +132,6 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
             }
         }
     }
-    turns.count_unsent(&cx, unsent_from);
     Ok(())
 }
 

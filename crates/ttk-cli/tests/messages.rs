@@ -111,3 +111,46 @@ fn a_server_that_never_answers_holds_the_run_for_the_grace_given_only() {
         report.run.duration_s
     );
 }
+
+#[test]
+fn requests_due_on_a_rate_and_never_sent_are_counted_also_when_the_run_stops_them() {
+    // 100 requests due over 1 s on 2 connections; the server never answers, so each connection
+    // sends its first and waits until the grace ends and stops it: 98 due, never sent.
+    let addr = silent_server();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ttk-messages-unsent");
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("run.json");
+    let url = format!("http://{addr}/");
+    let output = ttk(&[
+        "http",
+        &url,
+        "-c",
+        "2",
+        "--rate",
+        "100",
+        "-d",
+        "1s",
+        "--grace",
+        "300ms",
+        "-q",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report = Report::from_json(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let request = report
+        .transactions
+        .iter()
+        .find(|t| t.name == "request")
+        .unwrap();
+    assert_eq!((request.ok, request.failed, request.stopped), (0, 0, 2));
+    assert_eq!(
+        report
+            .counters
+            .get("requests due, never sent (fell behind the rate)")
+            .copied(),
+        Some(98),
+        "{}",
+        stdout(&output)
+    );
+}
