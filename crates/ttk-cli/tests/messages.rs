@@ -74,33 +74,32 @@ fn silent_server() -> String {
     addr
 }
 
-#[test]
-fn a_server_that_never_answers_holds_the_run_for_the_grace_given_only() {
+/// `ttk http` with `load` (flags) on 2 connections and a grace of 300 ms against a
+/// [`silent_server`]: its output and report (`name` names the scratch directory). Every run
+/// against it exits 1: no request succeeds.
+fn against_a_silent_server(name: &str, load: &[&str]) -> (std::process::Output, Report) {
     let addr = silent_server();
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ttk-messages-grace");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ttk-messages-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("run.json");
     let url = format!("http://{addr}/");
-    let output = ttk(&[
-        "http",
-        &url,
-        "-c",
-        "2",
-        "-d",
-        "200ms",
-        "--grace",
-        "300ms",
-        "-q",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    let mut args = vec!["http", &url, "-c", "2", "--grace", "300ms", "-q"];
+    args.extend(load);
+    args.extend(["--json", json.to_str().unwrap()]);
+    let output = ttk(&args);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report = Report::read_json(&json).unwrap();
+    (output, report)
+}
+
+#[test]
+fn a_server_that_never_answers_holds_the_run_for_the_grace_given_only() {
+    let (output, report) = against_a_silent_server("grace", &["-d", "200ms"]);
     let err = stderr(&output);
     assert!(
         err.contains("none was answered before the run ended"),
         "{err}"
     );
-    let report = Report::read_json(&json).unwrap();
     let request = report.transaction("request").unwrap();
     // Both requests were cut by the grace's end: stopped, neither answered nor failed.
     assert_eq!((request.ok, request.failed, request.stopped), (0, 0, 2));
@@ -116,33 +115,8 @@ fn a_server_that_never_answers_holds_the_run_for_the_grace_given_only() {
 fn requests_due_on_a_rate_and_never_sent_are_counted_also_when_the_run_stops_them() {
     // 100 requests due over 1 s on 2 connections; the server never answers, so each connection
     // sends its first and waits until the grace ends and stops it: 98 due, never sent.
-    let addr = silent_server();
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ttk-messages-unsent");
-    std::fs::create_dir_all(&dir).unwrap();
-    let json = dir.join("run.json");
-    let url = format!("http://{addr}/");
-    let output = ttk(&[
-        "http",
-        &url,
-        "-c",
-        "2",
-        "--rate",
-        "100",
-        "-d",
-        "1s",
-        "--grace",
-        "300ms",
-        "-q",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let report = Report::from_json(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let request = report
-        .transactions
-        .iter()
-        .find(|t| t.name == "request")
-        .unwrap();
+    let (output, report) = against_a_silent_server("unsent", &["--rate", "100", "-d", "1s"]);
+    let request = report.transaction("request").unwrap();
     assert_eq!((request.ok, request.failed, request.stopped), (0, 0, 2));
     assert_eq!(
         report
