@@ -309,10 +309,7 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                 // The server closed it while it was idle (its keep-alive timeout), or sent
                 // what no request asked for: the next one is opened, and timed, as a connect,
                 // not inside the request.
-                let unasked = connection.dropped_for_unasked_bytes() - unasked_before;
-                if unasked > 0 {
-                    cx.count(UNASKED, unasked);
-                }
+                count_unasked(&cx, connection, unasked_before);
                 http = None;
             }
         }
@@ -357,10 +354,7 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                 // time, and also timed as such).
                 cx.count(RESENT, connection.retries() - retries_before);
             }
-            let unasked = connection.dropped_for_unasked_bytes() - unasked_before;
-            if unasked > 0 {
-                cx.count(UNASKED, unasked);
-            }
+            count_unasked(&cx, connection, unasked_before);
             record_reconnects(&cx, connection.take_reconnects());
         }
         if let (Some(connection), Some(tls)) = (http.as_ref(), tls.as_ref()) {
@@ -382,6 +376,14 @@ fn connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         {
             http = None;
         }
+    }
+}
+
+/// Counts as [`UNASKED`] the connections `connection` gave up since its count was `before`.
+fn count_unasked(cx: &Cx, connection: &HttpConnection, before: u64) {
+    let unasked = connection.dropped_for_unasked_bytes() - before;
+    if unasked > 0 {
+        cx.count(UNASKED, unasked);
     }
 }
 
