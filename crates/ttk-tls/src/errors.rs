@@ -123,6 +123,25 @@ fn certificate_error(error: &CertificateError, peer: &str, client: bool) -> (&'s
             kinds::UNKNOWN_ISSUER,
             format!("{whose} is signed by an issuer that is not trusted: {fix_roots}"),
         ),
+        // A self-signed certificate made as a CA (`openssl req -x509` marks it so by default):
+        // webpki refuses a CA's certificate as a server's own before it looks for an issuer,
+        // but trusted as it is (`--cacert` with that very file), it is accepted. So, untrusted,
+        // it is an unknown issuer, and said so plainly rather than in webpki's words.
+        CertificateError::Other(other)
+            if matches!(
+                other.0.downcast_ref::<webpki::Error>(),
+                Some(webpki::Error::CaUsedAsEndEntity)
+            ) =>
+        {
+            (
+                kinds::UNKNOWN_ISSUER,
+                format!(
+                    "{whose} is a CA's certificate used as its own (a self-signed certificate \
+                     made as a CA, as `openssl req -x509` makes one by default), and not \
+                     trusted: {fix_roots} (the certificate itself will do)"
+                ),
+            )
+        }
         CertificateError::Expired
         | CertificateError::ExpiredContext { .. }
         | CertificateError::NotValidYet
