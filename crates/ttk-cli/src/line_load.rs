@@ -2,12 +2,12 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use ttk::Cx;
 use ttk::cli::Session;
-use ttk::net::{FrameFormat, Framed};
+use ttk::net::{FrameFormat, Framed, PeerEnd};
 use ttk::tls::{MaybeTls, TlsConnector};
 
 use crate::host_port::parse_host_port;
@@ -22,7 +22,10 @@ use crate::tls_flags::{TlsFlags, connect_timed};
     line, and writes again; with --expect, a reply without that text fails the request. Lines \
     read before a line is written (a server's push, the rest of a reply of several lines) are \
     not its reply: they are skipped and counted as `lines skipped (not a reply)`. \
-    A connection the server closes is opened again. Transactions: `connect` and `request`, with \
+    A connection the server closes is opened again: a line written into a close (a server \
+    that ends connections after a reply) is written again on a new connection, once, and \
+    counted; a connection refused with a line (redis past maxclients: the line, then a close \
+    with the request unread) fails its request. Transactions: `connect` and `request`, with \
     --tls `tls`, each TLS handshake, and with --greeting `greeting`, the wait for the server's \
     banner. Exit code 1 if no request succeeded.\n\n\
     Examples:\n  \
@@ -127,13 +130,31 @@ impl TcpArgs {
     }
 }
 
+/// A connection and what it has carried.
+struct Line {
+    framed: Framed<MaybeTls>,
+    /// Replies read on it: a connection that replied before may meet a close crossing the
+    /// next line; a new one that fails has failed.
+    replies: u64,
+    /// When its last line was written.
+    written_at: Option<Instant>,
+}
+
+/// What a line brought back.
+struct Reply {
+    /// `--expect`'s verdict on it.
+    verdict: io::Result<()>,
+    /// How it began, kept for a connection's first reply only: to name it if the server turns
+    /// out to have refused the connection.
+    first: Option<String>,
+}
+
 /// One connection: connects, then exchanges a line for each of its iterations.
 #[ttk::bot]
 fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
-    let mut framed: Option<Framed<MaybeTls>> = None;
+    let mut line: Option<Line> = None;
     let turns = Turns::new(plan.pace.as_ref(), session.id());
     let tls = plan.tls.as_ref().map(TlsConnector::for_one_client);
-    let host = server_name(&plan.args.addr);
     let mut unsent = Unsent::new(&cx, turns);
     for k in session.iterations() {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
@@ -143,68 +164,215 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
         // Only a connection left idle (on a schedule: without one, the next line goes as the
         // last reply comes) may have been closed for it.
         if send_at.is_some()
-            && let Some(connection) = framed.as_mut()
-            && !ttk::yield_!(connection.still_open())
+            && let Some(connection) = line.as_mut()
+            && !ttk::yield_!(connection.framed.still_open())
         {
             // The server closed it while it was idle (redis's `timeout`): the next one is
             // opened, and timed, as a connect; the request is not written into the close.
-            framed = None;
+            line = None;
         }
-        if framed.is_none() {
-            let connected = ttk::yield_!(connect_timed(
-                &cx,
-                &plan.args.addr,
-                plan.args.load.source_for(session.id()),
-                tls.as_ref().map(|tls| (tls, host)),
-                plan.args.load.timeout,
-            ));
-            let mut connection = match connected {
-                Ok(stream) => Framed::new(stream, plan.format),
+        if line.is_none() {
+            match ttk::yield_!(open(&cx, &plan, &session, tls.as_ref())) {
+                Ok(opened) => line = Some(opened),
                 Err(_) => {
                     ttk::yield_!(turns.pause_after_failure());
                     continue;
                 }
-            };
-            if let Some(greeting) = &plan.args.greeting {
-                let waited = wait_for(&mut connection, greeting);
-                let limit = plan.args.load.timeout.unwrap_or(GREETING_LIMIT);
-                let greeted = ttk::yield_!(cx.time_within("greeting", limit, waited));
-                if greeted.is_err() {
-                    ttk::yield_!(turns.pause_after_failure());
-                    continue;
-                }
             }
-            framed = Some(connection);
         }
-        let Some(connection) = framed.as_mut() else {
-            continue;
-        };
         if let Some(at) = send_at {
             cx.measure_from(at);
         }
         let request = cx.transaction("request");
         let mut skipped = 0;
-        let exchange = exchange(connection, &plan, &mut skipped);
-        let exchanged = match plan.args.load.timeout {
-            Some(limit) => match ttk::yield_!(ttk::timeout(limit, exchange)) {
-                Ok(done) => done,
-                Err(elapsed) => Err(elapsed.into()),
-            },
-            None => ttk::yield_!(exchange),
+        let mut resent = false;
+        let exchanged = loop {
+            let Some(connection) = line.as_mut() else {
+                unreachable!("a connection is open or opened above")
+            };
+            let exchange = exchange(connection, &plan, &mut skipped);
+            let exchanged = match plan.args.load.timeout {
+                Some(limit) => match ttk::yield_!(ttk::timeout(limit, exchange)) {
+                    Ok(done) => done,
+                    Err(elapsed) => Err(elapsed.into()),
+                },
+                None => ttk::yield_!(exchange),
+            };
+            match exchanged {
+                Err(error) if !resent && closed_under_it(&error, connection) => {
+                    // The server had ended the connection (after a reply, or idle): the line
+                    // went into the close, and it never saw it. Once more, on a new one.
+                    resent = true;
+                    cx.count(RESENT, 1);
+                    match ttk::yield_!(open(&cx, &plan, &session, tls.as_ref())) {
+                        Ok(opened) => line = Some(opened),
+                        Err(error) => {
+                            line = None;
+                            break Err(error);
+                        }
+                    }
+                }
+                other => break other,
+            }
+        };
+        let mut answered = None;
+        let verdict = match exchanged {
+            Ok(reply) => {
+                answered = Some(ttk::now());
+                let mut end = None;
+                if let Some(connection) = line.as_mut() {
+                    connection.replies += 1;
+                    if let Some(first) = reply.first.as_deref() {
+                        end = ttk::yield_!(first_reply_end(connection, first, &mut skipped));
+                    }
+                }
+                match end {
+                    // The server's last word: the next line goes on a new connection.
+                    Some(ended) => {
+                        line = None;
+                        ended.and(reply.verdict)
+                    }
+                    None => reply.verdict,
+                }
+            }
+            Err(error) => {
+                // The connection's state is unknown (a reply may still come): start over.
+                line = None;
+                Err(error)
+            }
         };
         if skipped > 0 {
             cx.count(LINES_SKIPPED, skipped);
         }
-        match exchanged {
-            Ok(()) => {
-                request.ok();
+        match (verdict, answered) {
+            (Ok(()), Some(answered)) => {
+                // Timed to the reply, not to the look after it.
+                request.ok_at(answered);
             }
-            Err(error) => {
+            (Ok(()), None) => unreachable!("a success is a reply"),
+            (Err(error), _) => {
                 request.fail_with(&error);
-                // The connection's state is unknown (a reply may still come): start over.
-                framed = None;
             }
         }
+    }
+}
+
+/// The counter of lines written again on a new connection because the server had closed the
+/// one they went on.
+const RESENT: &str = "requests sent again (the server closed the connection before replying)";
+
+/// Connects (with --tls, and the handshake) and waits for --greeting: a connection ready for
+/// its first line. Each step is timed as its own transaction, which records its failure.
+async fn open(
+    cx: &Cx,
+    plan: &LinePlan,
+    session: &Session,
+    tls: Option<&TlsConnector>,
+) -> io::Result<Line> {
+    let host = server_name(&plan.args.addr);
+    let stream = connect_timed(
+        cx,
+        &plan.args.addr,
+        plan.args.load.source_for(session.id()),
+        tls.map(|tls| (tls, host)),
+        plan.args.load.timeout,
+    )
+    .await?;
+    let mut framed = Framed::new(stream, plan.format);
+    if let Some(greeting) = &plan.args.greeting {
+        let waited = wait_for(&mut framed, greeting);
+        let limit = plan.args.load.timeout.unwrap_or(GREETING_LIMIT);
+        cx.time_within("greeting", limit, waited).await?;
+    }
+    Ok(Line {
+        framed,
+        replies: 0,
+        written_at: None,
+    })
+}
+
+/// Whether `error`, met by a line on `connection`, is the server's close crossing the line:
+/// the end of the stream or a reset, before a byte of reply, on a connection that had replied
+/// before (a new one that fails has failed), and not a close that came after the server had
+/// taken the line ([`TcpStream::delivered_before_close`](ttk::net::TcpStream)): a server that
+/// reads a line and then closes without a reply has dropped it, and that is the line's
+/// failure. A server that drops a line at once cannot be told from a close crossing it: that
+/// line is sent again (and counted).
+fn closed_under_it(error: &io::Error, connection: &Line) -> bool {
+    let closed = matches!(
+        error.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    );
+    // A TLS failure (a record cut short) carries a kind of its own: not a close before a reply.
+    let tls_failure = error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<ttk::metrics::KindedError>());
+    let taken = error.kind() == io::ErrorKind::UnexpectedEof
+        && connection.written_at.is_some_and(|at| {
+            connection
+                .framed
+                .get_ref()
+                .get_ref()
+                .delivered_before_close(at)
+        });
+    closed
+        && !tls_failure
+        && connection.replies > 0
+        && connection.framed.buffered().is_empty()
+        && !taken
+}
+
+/// How long a connection's first reply is watched for the server's close right after it.
+const FIRST_REPLY_WATCH: Duration = Duration::from_millis(1);
+
+/// After a connection's first reply, `first`: whether the server closed the connection right
+/// after it (`None` if not). Closed gracefully, the reply stands: a server that answers one
+/// line and closes. Reset, the reply was not one: a server that refuses a connection (redis
+/// past `maxclients`, an IRC server past its limit) writes its reason and closes with the line
+/// unread, which resets the connection, and the line failed. The kernel is asked first (a
+/// reset that came with the reply raises no new event); then the connection is watched for
+/// [`FIRST_REPLY_WATCH`], for a close a moment after the reply. Once per connection; a line
+/// that comes meanwhile is no reply (counted in `skipped`).
+async fn first_reply_end(
+    connection: &mut Line,
+    first: &str,
+    skipped: &mut u64,
+) -> Option<io::Result<()>> {
+    let refused = || {
+        io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            format!(
+                "the server reset the connection right after its first line `{first}`: it \
+                 closed with the request unread, as a server refusing a connection does \
+                 (redis past maxclients, an IRC server past its limit)"
+            ),
+        )
+    };
+    match connection.framed.get_ref().get_ref().peer_end() {
+        Ok(PeerEnd::Ended) => return Some(Ok(())),
+        Ok(PeerEnd::Reset) => return Some(Err(refused())),
+        Ok(PeerEnd::Open) | Err(_) => {}
+    }
+    match ttk::timeout(FIRST_REPLY_WATCH, connection.framed.read_frame()).await {
+        Err(_elapsed) => None,
+        Ok(Ok(Some(_))) => {
+            *skipped += 1;
+            None
+        }
+        Ok(Ok(None)) => Some(Ok(())),
+        Ok(Err(error))
+            if matches!(
+                error.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+            ) =>
+        {
+            Some(Err(refused()))
+        }
+        // Another failure (an over-long line): the connection is given up; the reply stands.
+        Ok(Err(_)) => Some(Ok(())),
     }
 }
 
@@ -230,37 +398,61 @@ async fn wait_for(framed: &mut Framed<MaybeTls>, greeting: &str) -> io::Result<(
     }
 }
 
-/// Writes the line and reads the reply line; `InvalidData` if it lacks `--expect`. What was
-/// read before the line is written is not its reply, and is skipped (counted in `skipped`):
-/// the whole lines already read — the rest of a reply of several lines (a RESP bulk string's
-/// `$5`, then `hello`), a push (an IRC server's `PING`) — and a line begun before the write
-/// (a reply's line longer than one read), once it is whole. Read as the reply, each would have
-/// put every reply after it one request late. A line the server sends entirely after the
-/// write cannot be told from the reply, and is read as it. An over-long line among those
-/// skipped fails the request with `InvalidData` before the line is written.
-async fn exchange(
-    framed: &mut Framed<MaybeTls>,
-    plan: &LinePlan,
-    skipped: &mut u64,
-) -> io::Result<()> {
+/// Writes the line and reads the reply line, judged by `--expect`. What was read before the
+/// line is written is not its reply, and is skipped (counted in `skipped`): the whole lines
+/// already read — the rest of a reply of several lines (a RESP bulk string's `$5`, then
+/// `hello`), a push (an IRC server's `PING`) — and a line begun before the write (a reply's
+/// line longer than one read), once it is whole. Read as the reply, each would have put every
+/// reply after it one request late. A line the server sends entirely after the write cannot be
+/// told from the reply, and is read as it. An over-long line among those skipped fails the
+/// request with `InvalidData` before the line is written.
+async fn exchange(connection: &mut Line, plan: &LinePlan, skipped: &mut u64) -> io::Result<Reply> {
+    let framed = &mut connection.framed;
     while framed.next_buffered_frame()?.is_some() {
         *skipped += 1;
     }
     let begun = !framed.buffered().is_empty();
     framed.write_frame(plan.args.send.as_bytes()).await?;
+    connection.written_at = Some(ttk::now());
     if begun {
         // The line that was coming: its end was the first thing to read.
         if framed.read_frame().await?.is_some() {
             *skipped += 1;
         }
     }
-    let Some(reply) = framed.read_frame().await? else {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "the server closed the connection instead of replying",
-        ));
-    };
-    check_reply(reply, plan.args.expect.as_deref())
+    // A line the server sent before it had this one (its TCP had not acknowledged it yet) is
+    // no reply: a refusal, or a banner not waited for with --greeting. Asked of a connection's
+    // first reply only (a syscall), where such lines come.
+    let mut early: Option<String> = None;
+    loop {
+        let Some(reply) = framed.read_frame().await? else {
+            let closed = "the server closed the connection instead of replying";
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                match early {
+                    Some(early) => {
+                        format!("{closed} (its line `{early}` came before it had the request)")
+                    }
+                    None => closed.to_owned(),
+                },
+            ));
+        };
+        let verdict = check_reply(reply, plan.args.expect.as_deref());
+        let first = (connection.replies == 0)
+            .then(|| String::from_utf8_lossy(&reply[..reply.len().min(80)]).into_owned());
+        if first.is_some()
+            && framed
+                .get_ref()
+                .get_ref()
+                .unacknowledged()
+                .is_ok_and(|unacknowledged| unacknowledged > 0)
+        {
+            *skipped += 1;
+            early = first;
+            continue;
+        }
+        return Ok(Reply { verdict, first });
+    }
 }
 
 /// The host of `HOST:PORT`, without brackets: the TLS server name.

@@ -1,7 +1,9 @@
 //! `ttk tcp` against a real redis-server: one that closes connections idle for a second (its
 //! `timeout`), where no request fails for it and every connection is a timed `connect`; and
-//! replies of two lines (a bulk string), whose second line is not taken for the next reply.
-//! ttk's counts are redis's own (`INFO stats`, `INFO commandstats`).
+//! replies of two lines (a bulk string), whose second line is not taken for the next reply;
+//! and one past its `maxclients`, whose refusals (a line, then the connection closed with the
+//! request unread) are failures, not replies. ttk's counts are redis's own (`INFO stats`,
+//! `INFO commandstats`).
 
 #[path = "support/redis.rs"]
 mod redis;
@@ -60,7 +62,7 @@ fn the_second_line_of_a_bulk_reply_is_skipped_not_read_as_the_next_reply() {
         ("bulk-paced", "GET greeting", "$5", paced),
         ("bulk-big", "GET big", "$20000", closed),
     ] {
-        let calls_before = get_calls(&redis);
+        let calls_before = calls(&redis, "cmdstat_get");
         let mut args = vec![
             "tcp", &addr, "--send", get, "--expect", length, "--crlf", "-c", "3",
         ];
@@ -71,7 +73,7 @@ fn the_second_line_of_a_bulk_reply_is_skipped_not_read_as_the_next_reply() {
         assert_eq!(request.failed, 0, "{label}: {request:?}");
         assert!(request.ok >= 100, "{label}: {} requests", request.ok);
         assert_eq!(
-            get_calls(&redis) - calls_before,
+            calls(&redis, "cmdstat_get") - calls_before,
             request.ok,
             "{label}: redis's GETs"
         );
@@ -81,14 +83,71 @@ fn the_second_line_of_a_bulk_reply_is_skipped_not_read_as_the_next_reply() {
     }
 }
 
-/// The GETs redis has served (`cmdstat_get` of `INFO commandstats`, absent before the first).
-fn get_calls(redis: &Redis) -> u64 {
+#[test]
+fn connections_redis_refuses_past_maxclients_are_failures_not_replies() {
+    // Five clients at most: of twenty connections, fifteen are refused as fast as they come.
+    let Some(redis) = Redis::start(&["--maxclients", "5"]) else {
+        return;
+    };
+    let before = (
+        redis.info("stats", "rejected_connections"),
+        calls(&redis, "cmdstat_ping"),
+    );
+    let addr = redis.addr();
+    let json = support::scratch("redis-maxclients").join("report.json");
+    let output = support::ttk(&[
+        "tcp",
+        &addr,
+        "--send",
+        "PING",
+        "--crlf",
+        "-c",
+        "20",
+        "-d",
+        "2s",
+        "-q",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let report = ttk_report::Report::read_json(&json).unwrap();
+    let request = report.transaction("request").unwrap();
+    // Once ttk's connections are gone, redis takes this test's again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while redis
+        .try_command("PING")
+        .map_or(true, |reply| reply != "+PONG")
+    {
+        assert!(std::time::Instant::now() < deadline, "redis refuses still");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let rejected = redis.info("stats", "rejected_connections") - before.0;
+    let pings = calls(&redis, "cmdstat_ping") - before.1;
+    assert!(rejected > 100, "{rejected} refused");
+    // A refusal whose close came over a millisecond after its line counts as a reply, and the
+    // next line, meeting the close, goes again: that many successes are not redis's.
+    let missed = report
+        .counters
+        .get("requests sent again (the server closed the connection before replying)")
+        .copied()
+        .unwrap_or(0);
+    assert!(missed * 100 <= rejected, "{missed} of {rejected} missed");
+    // The PINGs of the test's own looks (one after the run) are redis's too.
+    assert_eq!(request.ok + 1, pings + missed, "{request:?}");
+    assert!(
+        request.failed + missed <= rejected && request.failed + missed + 20 >= rejected,
+        "{request:?}: {rejected} refused"
+    );
+}
+
+/// The calls of a command redis has served (`calls` of `name` in `INFO commandstats`: 0 before
+/// the first).
+fn calls(redis: &Redis, name: &str) -> u64 {
     let info = redis.try_command("INFO commandstats").unwrap();
     info.lines()
-        .find_map(|line| line.strip_prefix("cmdstat_get:calls="))
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(":calls="))
         .map_or(0, |rest| {
-            let calls = rest.split(',').next().unwrap_or(rest);
-            calls.parse().unwrap_or_else(|_| panic!("calls in {info}"))
+            rest.split(',').next().unwrap_or(rest).parse().unwrap()
         })
 }
 

@@ -639,26 +639,9 @@ impl TcpStream {
 /// The kernel's smoothed round-trip time of `socket` (`TCP_INFO`'s `tcpi_rtt`).
 #[cfg(target_os = "linux")]
 fn kernel_round_trip(socket: &mio::net::TcpStream) -> io::Result<Duration> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: `tcp_info` is plain old data (integers only), so all zeros is a valid value.
-    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-    // SAFETY: `TCP_INFO` writes at most `len` bytes through the pointer, which points at
-    // `info`, alive, writable and `len` bytes long for the call; the descriptor is the
-    // socket's own, open for as long as `socket` is borrowed.
-    let done = unsafe {
-        libc::getsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            (&raw mut info).cast(),
-            &mut len,
-        )
-    };
-    if done < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(Duration::from_micros(u64::from(info.tcpi_rtt)))
+    Ok(Duration::from_micros(u64::from(
+        crate::tcp_info::tcp_info(socket)?.tcpi_rtt,
+    )))
 }
 
 /// Off Linux there is no `TCP_INFO` to ask.

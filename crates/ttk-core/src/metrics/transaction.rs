@@ -2,7 +2,7 @@
 
 use std::fmt::Display;
 use std::marker::PhantomData;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::failure::{Failure, TransactionOutput};
 use super::registry::{Registry, Unfinished};
@@ -99,6 +99,35 @@ impl Transaction {
         self.complete(|registry, number, latency| registry.succeeded(number, latency))
     }
 
+    /// Finishes the transaction as a success that ended at `end`, a moment already past;
+    /// returns how long it took. For a bot that looks further before it knows a reply was a
+    /// success (whether the server then closed the connection, say): the look is not part of
+    /// the reply's latency.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// use std::time::Duration;
+    /// use ttk_core::{Cx, Runtime};
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn looker(cx: Cx, _id: usize) -> Duration {
+    ///     let load = cx.transaction("load");
+    ///     ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(40)));
+    ///     let answered = ttk_core::now();
+    ///     ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(5))); // a further look
+    ///     load.ok_at(answered)
+    /// }
+    ///
+    /// let took = Runtime::new().virtual_time(true).run(1, looker);
+    /// assert_eq!(took, [Duration::from_millis(40)]);
+    /// ```
+    pub fn ok_at(self, end: Instant) -> Duration {
+        self.complete_at(Some(end), |registry, number, latency| {
+            registry.succeeded(number, latency)
+        })
+    }
+
     /// Finishes the transaction as a failure counted under `reason`; returns how long it took.
     ///
     /// # Examples
@@ -181,10 +210,20 @@ impl Transaction {
     }
 
     /// Ends the transaction now, recording it with `record` (given its number and latency).
-    fn complete(mut self, record: impl FnOnce(&mut Registry, u32, Nanos)) -> Duration {
+    fn complete(self, record: impl FnOnce(&mut Registry, u32, Nanos)) -> Duration {
+        self.complete_at(None, record)
+    }
+
+    /// Ends the transaction at `end` (now if `None`), recording it with `record`.
+    fn complete_at(
+        mut self,
+        end: Option<Instant>,
+        record: impl FnOnce(&mut Registry, u32, Nanos),
+    ) -> Duration {
         self.finished = true;
         with_metrics(self.loop_id, WHAT, |state, metrics| {
-            let latency = state.clock.now().saturating_sub(self.start);
+            let end = end.map_or_else(|| state.clock.now(), |end| state.clock.since_start(end));
+            let latency = end.saturating_sub(self.start);
             record(&mut metrics.registry.borrow_mut(), self.number, latency);
             Duration::from_nanos(latency)
         })

@@ -21,15 +21,10 @@
 //! told from a close crossing it: that request is sent again (and counted as such).
 
 use std::io;
-use std::time::Duration;
 
 use ttk_net::ByteStream;
 
 use super::HttpConnection;
-
-/// How much later than two round trips after the write a close that crossed the requests may
-/// still be noticed: the loop's own lag in getting to it, under load.
-const CROSSING_SLACK: Duration = Duration::from_millis(50);
 
 impl HttpConnection {
     /// How many requests were sent again on a new connection because the reused one they went
@@ -182,13 +177,7 @@ impl HttpConnection {
     }
 
     /// Whether the server closed (`error` is the end of the stream, not a reset) after it had
-    /// the requests written: its TCP acknowledged every byte of them, and the close came later
-    /// than a close that crossed them could. A close that crossed them was sent before they
-    /// arrived: a server that closed outright answers them with a reset, never an
-    /// acknowledgement; one that closes in stages (shuts its side, then reads and drops what
-    /// comes, as RFC 9112 advises and Apache does; or sends TLS's `close_notify` before it
-    /// closes) acknowledges them, but its close still reaches this side within about a round
-    /// trip of the write. Where the socket cannot tell, false.
+    /// the requests written ([`TcpStream::delivered_before_close`](ttk_net::TcpStream)).
     pub(super) fn server_took_them(&self, error: &io::Error) -> bool {
         if error.kind() != io::ErrorKind::UnexpectedEof {
             return false;
@@ -196,12 +185,7 @@ impl HttpConnection {
         let (Some(stream), Some(written_at)) = (self.stream.as_ref(), self.written_at) else {
             return false;
         };
-        let tcp = stream.get_ref();
-        let (Ok(0), Ok(round_trip)) = (tcp.unacknowledged(), tcp.round_trip_estimate()) else {
-            return false;
-        };
-        let crossing = round_trip.saturating_mul(2).saturating_add(CROSSING_SLACK);
-        ttk_core::now().saturating_duration_since(written_at) > crossing
+        stream.get_ref().delivered_before_close(written_at)
     }
 
     /// Writes every request waiting again, on a new connection (which has served nothing, so

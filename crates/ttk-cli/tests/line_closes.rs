@@ -1,0 +1,151 @@
+//! `ttk tcp` against servers that close connections: after a few replies, after every reply,
+//! and at once with a line of refusal (as redis past `maxclients` and IRC servers past their
+//! limit do). ttk's successes are the server's own count of replies, whatever it closes.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ttk_report::Report;
+
+use support::{scratch, stderr, ttk};
+
+/// What a test server counted.
+#[derive(Default)]
+struct Served {
+    /// `PING`s answered.
+    answered: AtomicU64,
+    /// Connections refused with a line.
+    refused: AtomicU64,
+}
+
+/// A line server answering `PING` with `+PONG` and closing each connection after `replies`
+/// of them; past `keeps` connections open at once, each new one is refused: a line, and the
+/// connection closed unread.
+fn closing_server(replies: u64, keeps: u64) -> (String, Arc<Served>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let served = Arc::new(Served::default());
+    let counts = Arc::clone(&served);
+    let open = Arc::new(AtomicU64::new(0));
+    std::thread::spawn(move || {
+        for socket in listener.incoming().flatten() {
+            let mut writer = socket.try_clone().unwrap();
+            if open.load(Ordering::SeqCst) >= keeps {
+                let _ = writer.write_all(b"-ERR max number of clients reached\r\n");
+                counts.refused.fetch_add(1, Ordering::SeqCst);
+                continue; // dropped: closed, with whatever the client sent unread
+            }
+            open.fetch_add(1, Ordering::SeqCst);
+            let (counts, open) = (Arc::clone(&counts), Arc::clone(&open));
+            std::thread::spawn(move || {
+                let mut lines = BufReader::new(socket).lines();
+                for _ in 0..replies {
+                    match lines.next() {
+                        Some(Ok(line)) if line.trim_end() == "PING" => {
+                            if writer.write_all(b"+PONG\r\n").is_err() {
+                                break;
+                            }
+                            counts.answered.fetch_add(1, Ordering::SeqCst);
+                        }
+                        _ => break,
+                    }
+                }
+                open.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    (addr, served)
+}
+
+/// Runs `ttk tcp` at `addr` for `duration` over `connections`; the report.
+fn run(addr: &str, connections: &str, duration: &str, name: &str) -> Report {
+    let json = scratch(name).join("report.json");
+    let output = ttk(&[
+        "tcp",
+        addr,
+        "--send",
+        "PING",
+        "--crlf",
+        "-c",
+        connections,
+        "-d",
+        duration,
+        "-q",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(output.status.code().is_some(), "{}", stderr(&output));
+    Report::read_json(&json).unwrap()
+}
+
+/// The count of lines sent again on a new connection.
+fn resent(report: &Report) -> u64 {
+    report
+        .counters
+        .get("requests sent again (the server closed the connection before replying)")
+        .copied()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_line_written_into_a_close_goes_again_on_a_new_connection() {
+    // Closes after three replies (a server's limit of requests per connection), and after
+    // each one (a server that answers once). Without --expect: any reply is a success.
+    for (replies, name) in [(3, "after-three"), (1, "after-each")] {
+        let (addr, served) = closing_server(replies, u64::MAX);
+        let report = run(&addr, "4", "1s", name);
+        let request = report.transaction("request").unwrap();
+        assert_eq!(request.failed, 0, "{name}: {:?}", request.errors);
+        assert!(request.ok > 200, "{name}: {} requests", request.ok);
+        assert_eq!(
+            request.ok,
+            served.answered.load(Ordering::SeqCst),
+            "{name}: the server's replies"
+        );
+        // A line that met the close on the wire was sent again; one the server closed on
+        // before it (seen right after a first reply) went on a new connection at once.
+        let connects = report.transaction("connect").unwrap().ok;
+        assert!(resent(&report) < connects, "{name}");
+    }
+}
+
+#[test]
+fn a_refusal_line_then_a_close_is_a_failure_not_a_reply() {
+    // Two connections kept; the other six are refused as fast as they come back.
+    let (addr, served) = closing_server(u64::MAX, 2);
+    let report = run(&addr, "8", "1s", "refused");
+    let request = report.transaction("request").unwrap();
+    let answered = served.answered.load(Ordering::SeqCst);
+    let refused = served.refused.load(Ordering::SeqCst);
+    assert!(refused > 100, "{refused} refused");
+    // A refusal ttk could not tell (the server's close came over a millisecond after its
+    // line) counted as a reply, and the next line met the close and went again.
+    let missed = resent(&report);
+    assert_eq!(request.ok, answered + missed, "{request:?}");
+    assert!(
+        missed * 100 <= refused,
+        "{missed} of {refused} refusals missed"
+    );
+    assert!(
+        request.failed + missed <= refused && request.failed + missed + 8 >= refused,
+        "{} failed, {missed} missed, {refused} refused",
+        request.failed
+    );
+    for error in &request.errors {
+        assert!(
+            ["ConnectionReset", "UnexpectedEof"].contains(&error.kind.as_str()),
+            "{error:?}"
+        );
+        assert!(
+            error
+                .samples
+                .iter()
+                .all(|sample| sample.contains("-ERR max number of clients reached")),
+            "{error:?}"
+        );
+    }
+}
