@@ -299,17 +299,6 @@ async fn open(
 /// failure. A server that drops a line at once cannot be told from a close crossing it: that
 /// line is sent again (and counted).
 fn closed_under_it(error: &io::Error, connection: &Line) -> bool {
-    let closed = matches!(
-        error.kind(),
-        io::ErrorKind::UnexpectedEof
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe
-    );
-    // A TLS failure (a record cut short) carries a kind of its own: not a close before a reply.
-    let tls_failure = error
-        .get_ref()
-        .is_some_and(|inner| inner.is::<ttk::metrics::KindedError>());
     let taken = error.kind() == io::ErrorKind::UnexpectedEof
         && connection.written_at.is_some_and(|at| {
             connection
@@ -318,8 +307,7 @@ fn closed_under_it(error: &io::Error, connection: &Line) -> bool {
                 .get_ref()
                 .delivered_before_close(at)
         });
-    closed
-        && !tls_failure
+    ttk::tls::closed_by_peer(error)
         && connection.replies > 0
         && connection.framed.buffered().is_empty()
         && !taken

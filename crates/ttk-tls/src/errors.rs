@@ -218,3 +218,31 @@ pub(crate) fn handshake_timed_out(peer: &str, limit: std::time::Duration) -> io:
 pub(crate) fn config_error(message: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message.into())
 }
+
+/// Whether `error` is the peer's close of the connection — its end of stream, a reset or an
+/// abort, or a write into a connection it had closed — rather than a TLS failure (a record cut
+/// short, a close inside the handshake), which carries a kind of its own. A client that wrote
+/// a request on a reused connection and meets such a close before a byte of answer may have
+/// written into the server's close, and may send the request again.
+///
+/// # Examples
+/// ```
+/// use std::io;
+///
+/// let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+/// assert!(ttk_tls::closed_by_peer(&reset));
+/// assert!(!ttk_tls::closed_by_peer(&io::Error::from(io::ErrorKind::TimedOut)));
+/// ```
+pub fn closed_by_peer(error: &io::Error) -> bool {
+    let closed = matches!(
+        error.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    );
+    let tls_failure = error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<KindedError>());
+    closed && !tls_failure
+}

@@ -75,7 +75,7 @@ mod test_pki;
 
 pub use acceptor::TlsAcceptor;
 pub use connector::{DEFAULT_HANDSHAKE_TIMEOUT, TlsConnector, TlsConnectorBuilder, TlsVersion};
-pub use errors::kinds;
+pub use errors::{closed_by_peer, kinds};
 pub use maybe_tls::MaybeTls;
 pub use stream::TlsStream;
 #[cfg(feature = "test-pki")]

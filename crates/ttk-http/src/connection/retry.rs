@@ -157,20 +157,9 @@ impl HttpConnection {
     /// Whether `error` is the server's close or reset of a reused connection before a byte of
     /// answer to the requests written on it.
     pub(super) fn closed_unanswered(&self, error: &io::Error) -> bool {
-        let closed = matches!(
-            error.kind(),
-            io::ErrorKind::UnexpectedEof
-                | io::ErrorKind::ConnectionReset
-                | io::ErrorKind::ConnectionAborted
-                | io::ErrorKind::BrokenPipe
-        );
         // A TLS failure (a record cut short, a close in a handshake) carries a kind of its own:
         // the server answered something, or the new connection failed; never an idle close.
-        let tls_failure = error
-            .get_ref()
-            .is_some_and(|inner| inner.is::<ttk_core::metrics::KindedError>());
-        closed
-            && !tls_failure
+        ttk_tls::closed_by_peer(error)
             && self.served > 0
             && self.silent
             && self.buffered == self.awaiting.len()
