@@ -36,6 +36,7 @@ mod proto_json;
 mod quic_load;
 mod redact;
 mod report_command;
+mod resp;
 mod sources;
 mod status;
 mod tls_flags;

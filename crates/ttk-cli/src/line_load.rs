@@ -13,6 +13,7 @@ use ttk::tls::{MaybeTls, TlsConnector};
 use crate::host_port::parse_host_port;
 use crate::load_flags::{LoadFlags, finish};
 use crate::pace::{Pace, Turns, Unsent};
+use crate::resp;
 use crate::tls_flags::{TlsFlags, connect_timed};
 
 /// `ttk tcp`'s flags.
@@ -30,6 +31,7 @@ use crate::tls_flags::{TlsFlags, connect_timed};
     banner. Exit code 1 if no request succeeded.\n\n\
     Examples:\n  \
     ttk tcp 127.0.0.1:6379 --send PING --expect PONG --crlf -c 50 -d 10s\n  \
+    ttk tcp 127.0.0.1:6379 --send 'GET greeting' --expect hello --resp\n  \
     ttk tcp 127.0.0.1:2525 --greeting '220 ' --send NOOP --expect 250 --crlf\n  \
     ttk tcp 127.0.0.1:6380 --tls --cacert ca.pem --send PING --expect PONG --crlf\n  \
     ttk tcp 127.0.0.1:7000 --send hello --expect hello --rate 5000"
@@ -50,6 +52,13 @@ pub(crate) struct TcpArgs {
     /// Lines end in CRLF (Redis inline commands, IRC, SMTP), not LF
     #[arg(long)]
     crlf: bool,
+
+    /// Replies are redis's RESP (implies --crlf): a bulk string or an array is one reply however
+    /// many lines it takes, and --expect looks in its whole value; an error reply (`-ERR …`,
+    /// `-NOAUTH …`) fails its request, counted under its code. Without it, every line is a
+    /// reply and a bulk string's value is skipped as a line that is not one
+    #[arg(long)]
+    resp: bool,
 
     /// After connecting, wait for a line containing this text before the first line is sent:
     /// a server's banner (SMTP's and FTP's `220 `: with its space, the last line of a banner
@@ -107,7 +116,7 @@ impl TcpArgs {
             Ok(test) => test,
             Err(code) => return code,
         };
-        let format = if self.crlf {
+        let format = if self.crlf || self.resp {
             FrameFormat::crlf_lines()
         } else {
             FrameFormat::lines()
@@ -138,6 +147,9 @@ struct Line {
     replies: u64,
     /// When its last line was written.
     written_at: Option<Instant>,
+    /// With --resp: the reply read whole, its lines and values one after another (kept for
+    /// the next).
+    text: Vec<u8>,
 }
 
 /// What a line brought back.
@@ -288,6 +300,7 @@ async fn open(
         framed,
         replies: 0,
         written_at: None,
+        text: Vec::new(),
     })
 }
 
@@ -425,9 +438,20 @@ async fn exchange(connection: &mut Line, plan: &LinePlan, skipped: &mut u64) -> 
                 },
             ));
         };
-        let verdict = check_reply(reply, plan.args.expect.as_deref());
         let first = (connection.replies == 0)
             .then(|| String::from_utf8_lossy(&reply[..reply.len().min(80)]).into_owned());
+        let verdict = if plan.args.resp {
+            let text = &mut connection.text;
+            text.clear();
+            text.extend_from_slice(reply);
+            resp::read_rest(framed, text, plan.args.max_line).await?;
+            match resp::error_reply(text) {
+                Some(error) => Err(error),
+                None => check_reply(text, plan.args.expect.as_deref()),
+            }
+        } else {
+            check_reply(reply, plan.args.expect.as_deref())
+        };
         if first.is_some()
             && framed
                 .get_ref()

@@ -3,7 +3,8 @@
 //! replies of two lines (a bulk string), whose second line is not taken for the next reply;
 //! and one past its `maxclients`, whose refusals (a line, then the connection closed with the
 //! request unread) are failures, not replies. ttk's counts are redis's own (`INFO stats`,
-//! `INFO commandstats`).
+//! `INFO commandstats`); and with `--resp`, whole values as replies (a bulk string holding line
+//! breaks, an array) and error replies as failures under their code.
 
 #[path = "support/redis.rs"]
 mod redis;
@@ -138,6 +139,90 @@ fn connections_redis_refuses_past_maxclients_are_failures_not_replies() {
         request.failed + missed <= rejected && request.failed + missed + 20 >= rejected,
         "{request:?}: {rejected} refused"
     );
+}
+
+#[test]
+fn with_resp_a_reply_is_a_whole_value_and_an_error_reply_a_failure() {
+    let Some(redis) = Redis::start(&[]) else {
+        return;
+    };
+    // A value with line breaks in it, longer than one read, and a list.
+    let value = format!(
+        "{}\r\nsecond line\r\n{}",
+        "x".repeat(20_000),
+        "y".repeat(100)
+    );
+    let mut stream = std::net::TcpStream::connect(redis.addr()).unwrap();
+    let set = format!(
+        "*3\r\n$3\r\nSET\r\n$4\r\nlong\r\n${}\r\n{value}\r\n",
+        value.len()
+    );
+    std::io::Write::write_all(&mut stream, set.as_bytes()).unwrap();
+    let mut ok = [0; 5];
+    std::io::Read::read_exact(&mut stream, &mut ok).unwrap();
+    assert_eq!(&ok, b"+OK\r\n");
+    redis.try_command("RPUSH list a b needle").unwrap();
+    redis.try_command("SET word bar").unwrap();
+    let addr = redis.addr();
+    for (label, command, expect, name) in [
+        ("resp-bulk", "GET long", "second line", "cmdstat_get"),
+        ("resp-array", "LRANGE list 0 -1", "needle", "cmdstat_lrange"),
+    ] {
+        let before = calls(&redis, name);
+        let args = [
+            "tcp", &addr, "--send", command, "--expect", expect, "--resp", "-c", "3", "-d", "1s",
+        ];
+        let report = support::passed(&args, label);
+        let request = report.transaction("request").unwrap();
+        assert!(request.ok >= 100, "{label}: {} requests", request.ok);
+        assert_eq!(calls(&redis, name) - before, request.ok, "{label}");
+        // No part of a value is a line read before the next request.
+        assert_eq!(
+            report.counters.get("lines skipped (not a reply)"),
+            None,
+            "{label}"
+        );
+    }
+    // An error reply (INCR of a word) fails its request, counted under redis's code.
+    let before = error_count(&redis, "ERR");
+    let json = support::scratch("resp-error").join("report.json");
+    let output = support::ttk(&[
+        "tcp",
+        &addr,
+        "--send",
+        "INCR word",
+        "--resp",
+        "-c",
+        "2",
+        "-d",
+        "500ms",
+        "-q",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "nothing succeeded: {output:?}"
+    );
+    let report = ttk_report::Report::read_json(&json).unwrap();
+    let request = report.transaction("request").unwrap();
+    assert_eq!(request.ok, 0);
+    assert_eq!(request.errors.len(), 1, "{:?}", request.errors);
+    assert_eq!(request.errors[0].kind, "ERR");
+    let errors = error_count(&redis, "ERR") - before;
+    assert_eq!(request.failed, errors, "redis's own count of ERR replies");
+}
+
+/// The error replies of code `code` redis has sent (`INFO errorstats`: 0 before the first).
+fn error_count(redis: &Redis, code: &str) -> u64 {
+    let info = redis.try_command("INFO errorstats").unwrap();
+    let prefix = format!("errorstat_{code}:count=");
+    info.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .map_or(0, |rest| {
+            rest.split(',').next().unwrap_or(rest).parse().unwrap()
+        })
 }
 
 /// The calls of a command redis has served (`calls` of `name` in `INFO commandstats`: 0 before
