@@ -198,26 +198,34 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
         let request = cx.transaction("request");
         let mut skipped = 0;
         let mut resent = false;
+        // --timeout bounds the request, a line sent again included.
+        let deadline = plan.args.load.timeout.map(|limit| ttk::now() + limit);
         let exchanged = loop {
             let Some(connection) = line.as_mut() else {
                 unreachable!("a connection is open or opened above")
             };
             let exchange = exchange(connection, &plan, &mut skipped);
-            let exchanged = match plan.args.load.timeout {
-                Some(limit) => match ttk::yield_!(ttk::timeout(limit, exchange)) {
-                    Ok(done) => done,
-                    Err(elapsed) => Err(elapsed.into()),
-                },
+            let exchanged = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(ttk::now());
+                    match ttk::yield_!(ttk::timeout(left, exchange)) {
+                        Ok(done) => done,
+                        Err(elapsed) => Err(elapsed.into()),
+                    }
+                }
                 None => ttk::yield_!(exchange),
             };
             match exchanged {
                 Err(error) if !resent && closed_under_it(&error, connection) => {
                     // The server had ended the connection (after a reply, or idle): the line
-                    // went into the close, and it never saw it. Once more, on a new one.
+                    // went into the close, and it never saw it. Once more, on a new one (a
+                    // connect that fails is its own failure, and the request's).
                     resent = true;
-                    cx.count(RESENT, 1);
                     match ttk::yield_!(open(&cx, &plan, &session, tls.as_ref())) {
-                        Ok(opened) => line = Some(opened),
+                        Ok(opened) => {
+                            cx.count(RESENT, 1);
+                            line = Some(opened);
+                        }
                         Err(error) => {
                             line = None;
                             break Err(error);
@@ -307,7 +315,7 @@ async fn open(
 /// Whether `error`, met by a line on `connection`, is the server's close crossing the line:
 /// the end of the stream or a reset, before a byte of reply, on a connection that had replied
 /// before (a new one that fails has failed), and not a close that came after the server had
-/// taken the line ([`TcpStream::delivered_before_close`](ttk::net::TcpStream)): a server that
+/// taken the line ([`TcpStream::delivered_before_close`](ttk::net::TcpStream::delivered_before_close)): a server that
 /// reads a line and then closes without a reply has dropped it, and that is the line's
 /// failure. A server that drops a line at once cannot be told from a close crossing it: that
 /// line is sent again (and counted).
@@ -333,10 +341,11 @@ const FIRST_REPLY_WATCH: Duration = Duration::from_millis(1);
 /// after it (`None` if not). Closed gracefully, the reply stands: a server that answers one
 /// line and closes. Reset, the reply was not one: a server that refuses a connection (redis
 /// past `maxclients`, an IRC server past its limit) writes its reason and closes with the line
-/// unread, which resets the connection, and the line failed. The kernel is asked first (a
-/// reset that came with the reply raises no new event); then the connection is watched for
-/// [`FIRST_REPLY_WATCH`], for a close a moment after the reply. Once per connection; a line
-/// that comes meanwhile is no reply (counted in `skipped`).
+/// unread, which resets the connection, and the line failed (a server that answers and then
+/// resets, closing with `SO_LINGER` 0, is taken for one that refuses). The kernel is asked
+/// first (a close already there costs no wait); then the connection is watched for
+/// [`FIRST_REPLY_WATCH`], for a close a moment after the reply. Once per connection; lines
+/// that come meanwhile are no reply (counted in `skipped`).
 async fn first_reply_end(
     connection: &mut Line,
     first: &str,
@@ -357,23 +366,26 @@ async fn first_reply_end(
         Ok(PeerEnd::Reset) => return Some(Err(refused())),
         Ok(PeerEnd::Open) | Err(_) => {}
     }
-    match ttk::timeout(FIRST_REPLY_WATCH, connection.framed.read_frame()).await {
-        Err(_elapsed) => None,
-        Ok(Ok(Some(_))) => {
-            *skipped += 1;
-            None
+    let until = ttk::now() + FIRST_REPLY_WATCH;
+    loop {
+        let left = until.saturating_duration_since(ttk::now());
+        match ttk::timeout(left, connection.framed.read_frame()).await {
+            Err(_elapsed) => return None,
+            // A second line of a refusal, a push: no reply; the watch goes on.
+            Ok(Ok(Some(_))) => *skipped += 1,
+            Ok(Ok(None)) => return Some(Ok(())),
+            Ok(Err(error))
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                return Some(Err(refused()));
+            }
+            // Another failure (an over-long line): the connection is given up; the reply
+            // stands.
+            Ok(Err(_)) => return Some(Ok(())),
         }
-        Ok(Ok(None)) => Some(Ok(())),
-        Ok(Err(error))
-            if matches!(
-                error.kind(),
-                io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
-            ) =>
-        {
-            Some(Err(refused()))
-        }
-        // Another failure (an over-long line): the connection is given up; the reply stands.
-        Ok(Err(_)) => Some(Ok(())),
     }
 }
 
@@ -426,7 +438,23 @@ async fn exchange(connection: &mut Line, plan: &LinePlan, skipped: &mut u64) -> 
     // first reply only (a syscall), where such lines come.
     let mut early: Option<String> = None;
     loop {
-        let Some(reply) = framed.read_frame().await? else {
+        let read = match framed.read_frame().await {
+            // After a line sent early, the close (a reset, too) is the server's refusal: named
+            // by that line.
+            Err(error) => {
+                return Err(match early {
+                    Some(early) if ttk::tls::closed_by_peer(&error) => io::Error::new(
+                        error.kind(),
+                        format!(
+                            "{error} (the server's line `{early}` came before it had the request)"
+                        ),
+                    ),
+                    _ => error,
+                });
+            }
+            Ok(read) => read,
+        };
+        let Some(reply) = read else {
             let closed = "the server closed the connection instead of replying";
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,

@@ -106,10 +106,16 @@ fn a_line_written_into_a_close_goes_again_on_a_new_connection() {
             served.answered.load(Ordering::SeqCst),
             "{name}: the server's replies"
         );
-        // A line that met the close on the wire was sent again; one the server closed on
-        // before it (seen right after a first reply) went on a new connection at once.
+        // After three replies, the fourth line meets the close and is sent again, on nearly
+        // every connection; after each one, the close is seen right after the first reply,
+        // and the next line goes on a new connection at once (sent again only when the close
+        // came later than the look: rarely).
         let connects = report.transaction("connect").unwrap().ok;
-        assert!(resent(&report) < connects, "{name}");
+        let resent = resent(&report);
+        match replies {
+            3 => assert!(resent * 2 >= connects, "{name}: {resent} of {connects}"),
+            _ => assert!(resent * 2 <= connects, "{name}: {resent} of {connects}"),
+        }
     }
 }
 
@@ -123,15 +129,21 @@ fn a_refusal_line_then_a_close_is_a_failure_not_a_reply() {
     let refused = served.refused.load(Ordering::SeqCst);
     assert!(refused > 100, "{refused} refused");
     // A refusal ttk could not tell (the server's close came over a millisecond after its
-    // line) counted as a reply, and the next line met the close and went again.
+    // line, as on a loaded machine it may) counted as a reply, and the next line met the
+    // close and went again; a bot's last such refusal has no next line, so is not seen: at
+    // most one a connection.
     let missed = resent(&report);
-    assert_eq!(request.ok, answered + missed, "{request:?}");
+    let connections = 8;
     assert!(
-        missed * 100 <= refused,
+        answered + missed <= request.ok && request.ok <= answered + missed + connections,
+        "{request:?}: {answered} answered, {missed} missed"
+    );
+    assert!(
+        missed * 10 <= refused,
         "{missed} of {refused} refusals missed"
     );
     assert!(
-        request.failed + missed <= refused && request.failed + missed + 8 >= refused,
+        request.failed + missed <= refused && request.failed + missed + 2 * connections >= refused,
         "{} failed, {missed} missed, {refused} refused",
         request.failed
     );

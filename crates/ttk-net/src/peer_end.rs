@@ -38,7 +38,9 @@ impl TcpStream {
     /// that answers one request and closes ends it gracefully. A client asks this right after
     /// a first reply to tell the two apart. Under [network
     /// conditions](TcpStream::set_conditions) it is the real link's state, ahead of what the
-    /// emulated link has delivered to reads.
+    /// emulated link has delivered to reads. It holds while this side has not shut down its
+    /// writing ([`TcpStream::shutdown`]): after that, the kernel closes the connection at the
+    /// peer's end of stream as at a reset, and both read as `Reset`.
     ///
     /// # Errors
     /// The OS's; `Unsupported` where it cannot tell (off Linux).
@@ -90,7 +92,10 @@ impl TcpStream {
     /// and drops what comes, as Apache does; TLS's `close_notify` first) acknowledges them,
     /// but its close still comes within about a round trip of the write. So a client may send
     /// the request again on a new connection unless this says yes. `false` where the socket
-    /// cannot tell.
+    /// cannot tell. The round trip is the real link's: under [network
+    /// conditions](TcpStream::set_conditions) whose delay is over about 25 ms each way, a
+    /// crossing close from a server that acknowledges before it closes can come after the
+    /// yardstick and be judged a close after delivery.
     ///
     /// # Examples
     /// ```
@@ -128,15 +133,15 @@ impl TcpStream {
 /// The peer's side of `socket` from `TCP_INFO`'s state.
 #[cfg(target_os = "linux")]
 fn peer_end_of(socket: &mio::net::TcpStream) -> io::Result<PeerEnd> {
-    // The states of the kernel's `enum tcp_state` (include/net/tcp_states.h).
+    // The states of the kernel's `enum tcp_state` (include/net/tcp_states.h). A socket its
+    // program holds never shows TIME_WAIT: the kernel moves such a connection to CLOSE.
     const CLOSE: u8 = 7;
     const CLOSE_WAIT: u8 = 8;
     const LAST_ACK: u8 = 9;
-    const TIME_WAIT: u8 = 6;
     const CLOSING: u8 = 11;
     Ok(match crate::tcp_info::tcp_info(socket)?.tcpi_state {
         CLOSE => PeerEnd::Reset,
-        CLOSE_WAIT | LAST_ACK | TIME_WAIT | CLOSING => PeerEnd::Ended,
+        CLOSE_WAIT | LAST_ACK | CLOSING => PeerEnd::Ended,
         _ => PeerEnd::Open,
     })
 }

@@ -166,7 +166,7 @@ impl HttpConnection {
     }
 
     /// Whether the server closed (`error` is the end of the stream, not a reset) after it had
-    /// the requests written ([`TcpStream::delivered_before_close`](ttk_net::TcpStream)).
+    /// the requests written ([`TcpStream::delivered_before_close`](ttk_net::TcpStream::delivered_before_close)).
     pub(super) fn server_took_them(&self, error: &io::Error) -> bool {
         if error.kind() != io::ErrorKind::UnexpectedEof {
             return false;
