@@ -28,6 +28,7 @@ mod http_load;
 mod http_target;
 mod limits;
 mod line_load;
+mod line_pipeline;
 mod load_flags;
 mod pace;
 #[cfg(test)]

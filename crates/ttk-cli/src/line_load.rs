@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use ttk::Cx;
 use ttk::cli::Session;
+use ttk::metrics::KindedError;
 use ttk::net::{FrameFormat, Framed, PeerEnd};
 use ttk::tls::{MaybeTls, TlsConnector};
 
 use crate::host_port::parse_host_port;
+use crate::line_pipeline::pipelined_connection;
 use crate::load_flags::{LoadFlags, finish};
 use crate::pace::{Pace, Turns, Unsent};
 use crate::resp;
@@ -67,6 +69,11 @@ pub(crate) struct TcpArgs {
     #[arg(long, value_name = "TEXT")]
     greeting: Option<String>,
 
+    /// Write this many lines at once, then read their replies, as redis-benchmark's -P does:
+    /// each line is a request, timed from the write to its reply. Not with --rate
+    #[arg(long, short = 'P', value_name = "N", default_value_t = 1)]
+    pub(crate) pipeline: usize,
+
     /// The longest reply line accepted, in bytes
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
     max_line: usize,
@@ -85,17 +92,33 @@ pub(crate) struct TcpArgs {
 
 /// What every connection of a run shares.
 #[derive(Debug)]
-struct LinePlan {
-    args: TcpArgs,
+pub(crate) struct LinePlan {
+    pub(crate) args: TcpArgs,
     /// With --tls: how TLS connections are made (each connection gets its own session cache).
-    tls: Option<TlsConnector>,
+    pub(crate) tls: Option<TlsConnector>,
     format: FrameFormat,
     pace: Option<Pace>,
+    /// The line with its ending, --pipeline times over: `n` lines are its first `n *
+    /// line_len` bytes.
+    pub(crate) lines: Vec<u8>,
+    /// The length of one line with its ending.
+    pub(crate) line_len: usize,
 }
 
 impl TcpArgs {
     /// Runs the load; the exit code.
     pub(crate) fn run(mut self) -> u8 {
+        if self.pipeline == 0 {
+            eprintln!("error: --pipeline is at least 1 (1: a line, then its reply)");
+            return 2;
+        }
+        if self.pipeline > 1 && self.load.rate().is_some() {
+            eprintln!(
+                "error: --pipeline writes lines as replies come, not on a schedule: give \
+                 --rate or --pipeline, not both"
+            );
+            return 2;
+        }
         if self.send.contains(['\r', '\n']) {
             eprintln!("error: --send is one line: it has a line break (the ending is added)");
             return 2;
@@ -127,12 +150,24 @@ impl TcpArgs {
             .rate()
             .cloned()
             .map(|rate| Pace::new(rate, self.load.connections, self.load.load_duration()));
+        let mut line = Vec::new();
+        if let Err(error) = format.encode(self.send.as_bytes(), &mut line) {
+            eprintln!("error: --send: {error}");
+            return 2;
+        }
         let plan = Arc::new(LinePlan {
+            lines: line.repeat(self.pipeline),
+            line_len: line.len(),
             args: self,
             tls,
             format,
             pace,
         });
+        if plan.args.pipeline > 1 {
+            return finish(test.run_parallel(move |cx, session| {
+                pipelined_connection(cx, session, Arc::clone(&plan))
+            }));
+        }
         finish(
             test.run_parallel(move |cx, session| line_connection(cx, session, Arc::clone(&plan))),
         )
@@ -140,11 +175,11 @@ impl TcpArgs {
 }
 
 /// A connection and what it has carried.
-struct Line {
-    framed: Framed<MaybeTls>,
+pub(crate) struct Line {
+    pub(crate) framed: Framed<MaybeTls>,
     /// Replies read on it: a connection that replied before may meet a close crossing the
     /// next line; a new one that fails has failed.
-    replies: u64,
+    pub(crate) replies: u64,
     /// When its last line was written.
     written_at: Option<Instant>,
     /// With --resp: the reply read whole, its lines and values one after another (kept for
@@ -153,12 +188,12 @@ struct Line {
 }
 
 /// What a line brought back.
-struct Reply {
+pub(crate) struct Reply {
     /// `--expect`'s verdict on it.
-    verdict: io::Result<()>,
+    pub(crate) verdict: io::Result<()>,
     /// How it began, kept for a connection's first reply only: to name it if the server turns
     /// out to have refused the connection.
-    first: Option<String>,
+    pub(crate) first: Option<String>,
 }
 
 /// One connection: connects, then exchanges a line for each of its iterations.
@@ -240,11 +275,10 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
             Ok(reply) => {
                 answered = Some(ttk::now());
                 let mut end = None;
-                if let Some(connection) = line.as_mut() {
-                    connection.replies += 1;
-                    if let Some(first) = reply.first.as_deref() {
-                        end = ttk::yield_!(first_reply_end(connection, first, &mut skipped));
-                    }
+                if let Some(connection) = line.as_mut()
+                    && let Some(first) = reply.first.as_deref()
+                {
+                    end = ttk::yield_!(first_reply_end(connection, first, &mut skipped));
                 }
                 match end {
                     // The server's last word: the next line goes on a new connection.
@@ -279,11 +313,12 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
 
 /// The counter of lines written again on a new connection because the server had closed the
 /// one they went on.
-const RESENT: &str = "requests sent again (the server closed the connection before replying)";
+pub(crate) const RESENT: &str =
+    "requests sent again (the server closed the connection before replying)";
 
 /// Connects (with --tls, and the handshake) and waits for --greeting: a connection ready for
 /// its first line. Each step is timed as its own transaction, which records its failure.
-async fn open(
+pub(crate) async fn open(
     cx: &Cx,
     plan: &LinePlan,
     session: &Session,
@@ -319,7 +354,7 @@ async fn open(
 /// reads a line and then closes without a reply has dropped it, and that is the line's
 /// failure. A server that drops a line at once cannot be told from a close crossing it: that
 /// line is sent again (and counted).
-fn closed_under_it(error: &io::Error, connection: &Line) -> bool {
+pub(crate) fn closed_under_it(error: &io::Error, connection: &Line) -> bool {
     let taken = error.kind() == io::ErrorKind::UnexpectedEof
         && connection.written_at.is_some_and(|at| {
             connection
@@ -346,21 +381,12 @@ const FIRST_REPLY_WATCH: Duration = Duration::from_millis(1);
 /// first (a close already there costs no wait); then the connection is watched for
 /// [`FIRST_REPLY_WATCH`], for a close a moment after the reply. Once per connection; lines
 /// that come meanwhile are no reply (counted in `skipped`).
-async fn first_reply_end(
+pub(crate) async fn first_reply_end(
     connection: &mut Line,
     first: &str,
     skipped: &mut u64,
 ) -> Option<io::Result<()>> {
-    let refused = || {
-        io::Error::new(
-            io::ErrorKind::ConnectionReset,
-            format!(
-                "the server reset the connection right after its first line `{first}`: it \
-                 closed with the request unread, as a server refusing a connection does \
-                 (redis past maxclients, an IRC server past its limit)"
-            ),
-        )
-    };
+    let refused = || refusal(first);
     match connection.framed.get_ref().get_ref().peer_end() {
         Ok(PeerEnd::Ended) => return Some(Ok(())),
         Ok(PeerEnd::Reset) => return Some(Err(refused())),
@@ -389,8 +415,23 @@ async fn first_reply_end(
     }
 }
 
+/// The failure of a request on a connection refused with `first`, its line: a kind of its own
+/// (counted as `ConnectionReset`), so that it is not taken for a close that crossed a request
+/// ([`closed_under_it`]), and the request not sent again.
+pub(crate) fn refusal(first: &str) -> io::Error {
+    KindedError::new(
+        "ConnectionReset",
+        format!(
+            "the server reset the connection right after its first line `{first}`: it closed \
+             with the request unread, as a server refusing a connection does (redis past \
+             maxclients, an IRC server past its limit)"
+        ),
+    )
+    .into_io(io::ErrorKind::ConnectionReset)
+}
+
 /// The counter of lines read that were not a reply: they came before the line was written.
-const LINES_SKIPPED: &str = "lines skipped (not a reply)";
+pub(crate) const LINES_SKIPPED: &str = "lines skipped (not a reply)";
 
 /// How long a server may take to greet without `--timeout` (as a TLS handshake may).
 const GREETING_LIMIT: Duration = Duration::from_secs(10);
@@ -411,21 +452,33 @@ async fn wait_for(framed: &mut Framed<MaybeTls>, greeting: &str) -> io::Result<(
     }
 }
 
-/// Writes the line and reads the reply line, judged by `--expect`. What was read before the
-/// line is written is not its reply, and is skipped (counted in `skipped`): the whole lines
-/// already read — the rest of a reply of several lines (a RESP bulk string's `$5`, then
-/// `hello`), a push (an IRC server's `PING`) — and a line begun before the write (a reply's
-/// line longer than one read), once it is whole. Read as the reply, each would have put every
-/// reply after it one request late. A line the server sends entirely after the write cannot be
-/// told from the reply, and is read as it. An over-long line among those skipped fails the
-/// request with `InvalidData` before the line is written.
+/// Writes the line and reads the reply line, judged by `--expect` ([`send_lines`], then
+/// [`read_reply`]).
 async fn exchange(connection: &mut Line, plan: &LinePlan, skipped: &mut u64) -> io::Result<Reply> {
+    send_lines(connection, plan, 1, skipped).await?;
+    read_reply(connection, plan, skipped).await
+}
+
+/// Writes `n` lines at once (one write). What was read before they are written is not their
+/// reply, and is skipped (counted in `skipped`): the whole lines already read — the rest of a
+/// reply of several lines (a RESP bulk string's `$5`, then `hello`, without --resp), a push
+/// (an IRC server's `PING`) — and a line begun before the write (a reply's line longer than one
+/// read), once it is whole. Read as a reply, each would have put every reply after it one
+/// request late. A line the server sends entirely after the write cannot be told from a reply,
+/// and is read as one. An over-long line among those skipped fails with `InvalidData` before
+/// the lines are written.
+pub(crate) async fn send_lines(
+    connection: &mut Line,
+    plan: &LinePlan,
+    n: usize,
+    skipped: &mut u64,
+) -> io::Result<()> {
     let framed = &mut connection.framed;
     while framed.next_buffered_frame()?.is_some() {
         *skipped += 1;
     }
     let begun = !framed.buffered().is_empty();
-    framed.write_frame(plan.args.send.as_bytes()).await?;
+    framed.write_raw(&plan.lines[..n * plan.line_len]).await?;
     connection.written_at = Some(ttk::now());
     if begun {
         // The line that was coming: its end was the first thing to read.
@@ -433,9 +486,20 @@ async fn exchange(connection: &mut Line, plan: &LinePlan, skipped: &mut u64) -> 
             *skipped += 1;
         }
     }
-    // A line the server sent before it had this one (its TCP had not acknowledged it yet) is
-    // no reply: a refusal, or a banner not waited for with --greeting. Asked of a connection's
-    // first reply only (a syscall), where such lines come.
+    Ok(())
+}
+
+/// Reads the next reply (with --resp, a whole RESP value), judged by `--expect`, and counts it
+/// in the connection's replies.
+pub(crate) async fn read_reply(
+    connection: &mut Line,
+    plan: &LinePlan,
+    skipped: &mut u64,
+) -> io::Result<Reply> {
+    let framed = &mut connection.framed;
+    // A line the server sent before it had the request (its TCP had not acknowledged it yet)
+    // is no reply: a refusal, or a banner not waited for with --greeting. Asked of a
+    // connection's first reply only (a syscall), where such lines come.
     let mut early: Option<String> = None;
     loop {
         let read = match framed.read_frame().await {
@@ -491,6 +555,7 @@ async fn exchange(connection: &mut Line, plan: &LinePlan, skipped: &mut u64) -> 
             early = first;
             continue;
         }
+        connection.replies += 1;
         return Ok(Reply { verdict, first });
     }
 }

@@ -15,7 +15,7 @@ use support::{scratch, stderr, stdout, ttk};
 
 #[test]
 fn bad_flags_and_urls_get_a_message_and_exit_2() {
-    let cases: [(&[&str], &str); 12] = [
+    let cases: [(&[&str], &str); 14] = [
         (&["tcp", "127.0.0.1", "--send", "PING"], "has no port"),
         (&["udp", "127.0.0.1:0", "--send", "ping"], "port `0`"),
         (
@@ -57,6 +57,23 @@ fn bad_flags_and_urls_get_a_message_and_exit_2() {
             "threshold",
         ),
         (&["tcp", "127.0.0.1:1", "--expect", "x"], "--send"),
+        (
+            &["tcp", "127.0.0.1:1", "--send", "x", "--pipeline", "0"],
+            "at least 1",
+        ),
+        (
+            &[
+                "tcp",
+                "127.0.0.1:1",
+                "--send",
+                "x",
+                "-P",
+                "4",
+                "--rate",
+                "100",
+            ],
+            "not both",
+        ),
     ];
     for (args, message) in cases {
         let output = ttk(args);

@@ -61,10 +61,10 @@ fn closing_server(replies: u64, keeps: u64) -> (String, Arc<Served>) {
     (addr, served)
 }
 
-/// Runs `ttk tcp` at `addr` for `duration` over `connections`; the report.
-fn run(addr: &str, connections: &str, duration: &str, name: &str) -> Report {
+/// Runs `ttk tcp` at `addr` for `duration` over `connections`, with `extra` flags; the report.
+fn run(addr: &str, connections: &str, duration: &str, name: &str, extra: &[&str]) -> Report {
     let json = scratch(name).join("report.json");
-    let output = ttk(&[
+    let args = [
         "tcp",
         addr,
         "--send",
@@ -77,7 +77,8 @@ fn run(addr: &str, connections: &str, duration: &str, name: &str) -> Report {
         "-q",
         "--json",
         json.to_str().unwrap(),
-    ]);
+    ];
+    let output = ttk(&[&args[..], extra].concat());
     assert!(output.status.code().is_some(), "{}", stderr(&output));
     Report::read_json(&json).unwrap()
 }
@@ -97,7 +98,7 @@ fn a_line_written_into_a_close_goes_again_on_a_new_connection() {
     // each one (a server that answers once). Without --expect: any reply is a success.
     for (replies, name) in [(3, "after-three"), (1, "after-each")] {
         let (addr, served) = closing_server(replies, u64::MAX);
-        let report = run(&addr, "4", "1s", name);
+        let report = run(&addr, "4", "1s", name, &[]);
         let request = report.transaction("request").unwrap();
         assert_eq!(request.failed, 0, "{name}: {:?}", request.errors);
         assert!(request.ok > 200, "{name}: {} requests", request.ok);
@@ -121,30 +122,41 @@ fn a_line_written_into_a_close_goes_again_on_a_new_connection() {
 
 #[test]
 fn a_refusal_line_then_a_close_is_a_failure_not_a_reply() {
-    // Two connections kept; the other six are refused as fast as they come back.
+    for (pipeline, name) in [("1", "refused"), ("4", "refused-pipelined")] {
+        refusals_fail(pipeline, name);
+    }
+}
+
+/// Two connections kept, the other six refused as fast as they come back, under `--pipeline`.
+fn refusals_fail(pipeline: &str, name: &str) {
     let (addr, served) = closing_server(u64::MAX, 2);
-    let report = run(&addr, "8", "1s", "refused");
+    let report = run(&addr, "8", "1s", name, &["--pipeline", pipeline]);
+    let depth: u64 = pipeline.parse().unwrap();
     let request = report.transaction("request").unwrap();
     let answered = served.answered.load(Ordering::SeqCst);
     let refused = served.refused.load(Ordering::SeqCst);
-    assert!(refused > 100, "{refused} refused");
+    assert!(refused > 100, "{name}: {refused} refused");
     // A refusal ttk could not tell (the server's close came over a millisecond after its
     // line, as on a loaded machine it may) counted as a reply, and the next line met the
     // close and went again; a bot's last such refusal has no next line, so is not seen: at
     // most one a connection.
-    let missed = resent(&report);
+    // A missed refusal's next lines, the batch's others, went again.
+    let missed = resent(&report) / depth.saturating_sub(1).max(1);
     let connections = 8;
     assert!(
         answered + missed <= request.ok && request.ok <= answered + missed + connections,
-        "{request:?}: {answered} answered, {missed} missed"
+        "{name}: {request:?}: {answered} answered, {missed} missed"
     );
     assert!(
         missed * 10 <= refused,
-        "{missed} of {refused} refusals missed"
+        "{name}: {missed} of {refused} refusals missed"
     );
+    // Every line of a refused connection failed: with --pipeline, that many a connection.
+    let refusals = request.failed / depth;
+    assert_eq!(request.failed % depth, 0, "{name}: {request:?}");
     assert!(
-        request.failed + missed <= refused && request.failed + missed + 2 * connections >= refused,
-        "{} failed, {missed} missed, {refused} refused",
+        refusals + missed <= refused && refusals + missed + 2 * connections >= refused,
+        "{name}: {} failed, {missed} missed, {refused} refused",
         request.failed
     );
     for error in &request.errors {
@@ -157,7 +169,26 @@ fn a_refusal_line_then_a_close_is_a_failure_not_a_reply() {
                 .samples
                 .iter()
                 .all(|sample| sample.contains("-ERR max number of clients reached")),
-            "{error:?}"
+            "{name}: {error:?}"
         );
     }
+}
+
+#[test]
+fn pipelined_lines_each_get_their_reply() {
+    let (addr, served) = closing_server(u64::MAX, u64::MAX);
+    let report = run(
+        &addr,
+        "4",
+        "1s",
+        "pipelined",
+        &["--pipeline", "16", "--expect", "PONG"],
+    );
+    let request = report.transaction("request").unwrap();
+    assert_eq!(request.failed, 0, "{:?}", request.errors);
+    assert!(request.ok > 1_000, "{} requests", request.ok);
+    assert_eq!(request.ok, served.answered.load(Ordering::SeqCst));
+    // Written 16 at a time: the run ends after whole batches (one a connection at most short).
+    let connects = report.transaction("connect").unwrap().ok;
+    assert_eq!(connects, 4);
 }

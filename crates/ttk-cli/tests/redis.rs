@@ -169,13 +169,39 @@ fn with_resp_a_reply_is_a_whole_value_and_an_error_reply_a_failure() {
     redis.try_command("RPUSH list a b needle").unwrap();
     redis.try_command("SET word bar").unwrap();
     let addr = redis.addr();
-    for (label, command, expect, name) in [
-        ("resp-bulk", "GET long", "second line", "cmdstat_get"),
-        ("resp-array", "LRANGE list 0 -1", "needle", "cmdstat_lrange"),
+    for (label, command, expect, name, pipeline) in [
+        ("resp-bulk", "GET long", "second line", "cmdstat_get", "1"),
+        (
+            "resp-array",
+            "LRANGE list 0 -1",
+            "needle",
+            "cmdstat_lrange",
+            "1",
+        ),
+        // Sixteen at a time, as redis-benchmark -P 16.
+        (
+            "resp-pipelined",
+            "GET long",
+            "second line",
+            "cmdstat_get",
+            "16",
+        ),
     ] {
         let before = calls(&redis, name);
         let args = [
-            "tcp", &addr, "--send", command, "--expect", expect, "--resp", "-c", "3", "-d", "1s",
+            "tcp",
+            &addr,
+            "--send",
+            command,
+            "--expect",
+            expect,
+            "--resp",
+            "--pipeline",
+            pipeline,
+            "-c",
+            "3",
+            "-d",
+            "1s",
         ];
         let report = support::passed(&args, label);
         let request = report.transaction("request").unwrap();

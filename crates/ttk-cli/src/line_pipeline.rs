@@ -1,0 +1,176 @@
+//! `ttk tcp --pipeline N`: each connection writes N lines at once, then reads their N replies,
+//! as redis-benchmark's `-P` does. Each line is a request, timed from the write to its reply.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ttk::Cx;
+use ttk::cli::Session;
+use ttk::metrics::Transaction;
+use ttk::net::PeerEnd;
+use ttk::tls::TlsConnector;
+
+use crate::line_load::{
+    LINES_SKIPPED, Line, LinePlan, RESENT, Reply, closed_under_it, first_reply_end, open,
+    read_reply, refusal, send_lines,
+};
+use crate::pace::Turns;
+
+/// One connection writing its lines `--pipeline` at a time.
+///
+/// A connection's first reply is held until the next one comes: a server that refuses a
+/// connection writes one line and closes with the lines unread (a reset), and that line is
+/// then no reply. A close that crossed the lines after earlier replies (a server's limit of
+/// requests per connection) has the lines it left unanswered written again on a new
+/// connection, once, as `ttk tcp` does without --pipeline.
+#[ttk::bot]
+pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
+    let depth = plan.args.pipeline;
+    let turns = Turns::new(None, session.id());
+    let tls = plan.tls.as_ref().map(TlsConnector::for_one_client);
+    let mut line: Option<Line> = None;
+    let mut iterations = session.iterations();
+    // The batch's requests still waiting for their reply, oldest first.
+    let mut waiting: VecDeque<Transaction> = VecDeque::with_capacity(depth);
+    loop {
+        let n = iterations.by_ref().take(depth).count();
+        if n == 0 {
+            break;
+        }
+        if line.is_none() {
+            match ttk::yield_!(open(&cx, &plan, &session, tls.as_ref())) {
+                Ok(opened) => line = Some(opened),
+                Err(_) => {
+                    ttk::yield_!(turns.pause_after_failure());
+                    continue;
+                }
+            }
+        }
+        waiting.extend((0..n).map(|_| cx.transaction("request")));
+        // A connection's first reply, held until the next (see `exchange_batch`); here, not in
+        // the exchange, so that a timeout that drops the exchange does not drop it too.
+        let mut held: Option<Held> = None;
+        let mut skipped = 0;
+        let deadline = plan.args.load.timeout.map(|limit| ttk::now() + limit);
+        let mut resent = false;
+        let outcome = loop {
+            let Some(connection) = line.as_mut() else {
+                unreachable!("a connection is open or opened above")
+            };
+            let batch = exchange_batch(connection, &plan, &mut waiting, &mut held, &mut skipped);
+            let exchanged = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(ttk::now());
+                    match ttk::yield_!(ttk::timeout(left, batch)) {
+                        Ok(done) => done,
+                        Err(elapsed) => Err(elapsed.into()),
+                    }
+                }
+                None => ttk::yield_!(batch),
+            };
+            match exchanged {
+                Err(error) if !resent && closed_under_it(&error, connection) => {
+                    // The server ended the connection after earlier replies: the lines left
+                    // went into its close. Once more, on a new connection.
+                    resent = true;
+                    match ttk::yield_!(open(&cx, &plan, &session, tls.as_ref())) {
+                        Ok(opened) => {
+                            cx.count(RESENT, waiting.len() as u64);
+                            line = Some(opened);
+                        }
+                        Err(error) => break Err(error),
+                    }
+                }
+                other => break other,
+            }
+        };
+        if let Some((request, at, reply)) = held.take() {
+            // Its reply came; the exchange was given up after it.
+            finish(request, at, reply);
+        }
+        if let Err(error) = outcome {
+            // The connection's state is unknown: start over; what is still waiting failed.
+            line = None;
+            for request in waiting.drain(..) {
+                request.fail_with(&error);
+            }
+        }
+        if skipped > 0 {
+            cx.count(LINES_SKIPPED, skipped);
+        }
+    }
+}
+
+/// Writes a line for each request `waiting` and reads their replies in order, finishing each
+/// request by its reply. A connection's first reply is finished only once the next reply
+/// comes (or, last of its batch, once [`first_reply_end`] has watched for a close): if the
+/// server closes instead, with a reset, that line was a refusal and fails. On an error, the
+/// requests not answered stay in `waiting`.
+async fn exchange_batch(
+    connection: &mut Line,
+    plan: &LinePlan,
+    waiting: &mut VecDeque<Transaction>,
+    held: &mut Option<Held>,
+    skipped: &mut u64,
+) -> io::Result<()> {
+    send_lines(connection, plan, waiting.len(), skipped).await?;
+    while !waiting.is_empty() {
+        let reply = match read_reply(connection, plan, skipped).await {
+            Ok(reply) => reply,
+            Err(error) => {
+                if let Some((request, at, first)) = held.take() {
+                    // Closed with the lines unread (a reset), or before they came (never
+                    // acknowledged): the first line answered none of them.
+                    let tcp = connection.framed.get_ref().get_ref();
+                    let refused = ttk::tls::closed_by_peer(&error)
+                        && (tcp.peer_end().ok() == Some(PeerEnd::Reset)
+                            || tcp.unacknowledged().is_ok_and(|bytes| bytes > 0));
+                    if refused {
+                        // Not a reply: the server closed with the lines unread.
+                        let named = refusal(first.first.as_deref().unwrap_or(""));
+                        request.fail_with(&named);
+                        return Err(named);
+                    }
+                    finish(request, at, first);
+                }
+                return Err(error);
+            }
+        };
+        let request = waiting.pop_front().expect("a request waits for each reply");
+        let at = ttk::now();
+        if let Some((request, at, first)) = held.take() {
+            finish(request, at, first);
+        }
+        if reply.first.is_some() {
+            *held = Some((request, at, reply));
+        } else {
+            finish(request, at, reply);
+        }
+    }
+    if let Some((request, at, mut first)) = held.take() {
+        // The batch ended on the connection's first reply: watch for a close after it.
+        let name = first.first.take().unwrap_or_default();
+        if let Some(ended) = first_reply_end(connection, &name, skipped).await {
+            first.verdict = ended.and(first.verdict);
+        }
+        finish(request, at, first);
+    }
+    Ok(())
+}
+
+/// A connection's first reply, held: its request, when it came, and the reply.
+type Held = (Transaction, Instant, Reply);
+
+/// Finishes `request` by `reply`, which came at `at`.
+fn finish(request: Transaction, at: Instant, reply: Reply) {
+    match reply.verdict {
+        Ok(()) => {
+            request.ok_at(at);
+        }
+        Err(error) => {
+            request.fail_with(&error);
+        }
+    }
+}
