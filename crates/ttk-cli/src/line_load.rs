@@ -22,7 +22,8 @@ use crate::tls_flags::{TlsFlags, connect_timed};
 #[derive(Args, Clone, Debug)]
 #[command(
     after_help = "Each connection is a bot that writes the line, reads one reply \
-    line, and writes again; with --expect, a reply without that text fails the request. Lines \
+    (a line; with --resp, a whole RESP value), and writes again (with --pipeline N, N lines, \
+    then their N replies); with --expect, a reply without that text fails the request. Lines \
     read before a line is written (a server's push, the rest of a reply of several lines) are \
     not its reply: they are skipped and counted as `lines skipped (not a reply)`. \
     A connection the server closes is opened again: a line written into a close (a server \
@@ -47,7 +48,7 @@ pub(crate) struct TcpArgs {
     #[arg(long, value_name = "TEXT")]
     send: String,
 
-    /// A reply line must contain this text
+    /// A reply must contain this text (a reply line; with --resp, anywhere in its value)
     #[arg(long, value_name = "TEXT")]
     expect: Option<String>,
 
@@ -90,6 +91,9 @@ pub(crate) struct TcpArgs {
     tls_flags: TlsFlags,
 }
 
+/// The most lines `--pipeline` writes at once.
+const MOST_PIPELINED: usize = 10_000;
+
 /// What every connection of a run shares.
 #[derive(Debug)]
 pub(crate) struct LinePlan {
@@ -108,8 +112,8 @@ pub(crate) struct LinePlan {
 impl TcpArgs {
     /// Runs the load; the exit code.
     pub(crate) fn run(mut self) -> u8 {
-        if self.pipeline == 0 {
-            eprintln!("error: --pipeline is at least 1 (1: a line, then its reply)");
+        if !(1..=MOST_PIPELINED).contains(&self.pipeline) {
+            eprintln!("error: --pipeline is from 1 (a line, then its reply) to {MOST_PIPELINED}");
             return 2;
         }
         if self.pipeline > 1 && self.load.rate().is_some() {
@@ -185,6 +189,8 @@ pub(crate) struct Line {
     /// With --resp: the reply read whole, its lines and values one after another (kept for
     /// the next).
     text: Vec<u8>,
+    /// How many lines the last write carried.
+    batch: usize,
 }
 
 /// What a line brought back.
@@ -245,7 +251,7 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
                     let left = deadline.saturating_duration_since(ttk::now());
                     match ttk::yield_!(ttk::timeout(left, exchange)) {
                         Ok(done) => done,
-                        Err(elapsed) => Err(elapsed.into()),
+                        Err(_) => Err(timed_out(&plan)),
                     }
                 }
                 None => ttk::yield_!(exchange),
@@ -344,6 +350,7 @@ pub(crate) async fn open(
         replies: 0,
         written_at: None,
         text: Vec::new(),
+        batch: 0,
     })
 }
 
@@ -415,6 +422,32 @@ pub(crate) async fn first_reply_end(
     }
 }
 
+/// The failure of a request given up at `--timeout` (the whole of it: a line sent again on a
+/// new connection shares it).
+pub(crate) fn timed_out(plan: &LinePlan) -> io::Error {
+    let limit = plan.args.load.timeout.unwrap_or_default();
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("timed out after {limit:?} (--timeout)"),
+    )
+}
+
+/// `error`, met in the middle of a reply: a close there is no close before the reply (the server
+/// had the request), so it is given a kind of its own (counted under the same name), and the
+/// request is not sent again ([`closed_under_it`]).
+fn begun_reply(error: io::Error) -> io::Error {
+    if !ttk::tls::closed_by_peer(&error) {
+        return error;
+    }
+    let kind = match error.kind() {
+        io::ErrorKind::UnexpectedEof => "UnexpectedEof",
+        io::ErrorKind::ConnectionReset => "ConnectionReset",
+        io::ErrorKind::ConnectionAborted => "ConnectionAborted",
+        _ => "BrokenPipe",
+    };
+    KindedError::new(kind, format!("{error}, in the middle of a reply")).into_io(error.kind())
+}
+
 /// The failure of a request on a connection refused with `first`, its line: a kind of its own
 /// (counted as `ConnectionReset`), so that it is not taken for a close that crossed a request
 /// ([`closed_under_it`]), and the request not sent again.
@@ -480,6 +513,7 @@ pub(crate) async fn send_lines(
     let begun = !framed.buffered().is_empty();
     framed.write_raw(&plan.lines[..n * plan.line_len]).await?;
     connection.written_at = Some(ttk::now());
+    connection.batch = n;
     if begun {
         // The line that was coming: its end was the first thing to read.
         if framed.read_frame().await?.is_some() {
@@ -499,7 +533,8 @@ pub(crate) async fn read_reply(
     let framed = &mut connection.framed;
     // A line the server sent before it had the request (its TCP had not acknowledged it yet)
     // is no reply: a refusal, or a banner not waited for with --greeting. Asked of a
-    // connection's first reply only (a syscall), where such lines come.
+    // connection's first reply only (a syscall), where such lines come, after a write of one
+    // line (of several, a reply to the first may come while the later ones are unacknowledged).
     let mut early: Option<String> = None;
     loop {
         let read = match framed.read_frame().await {
@@ -536,7 +571,17 @@ pub(crate) async fn read_reply(
             let text = &mut connection.text;
             text.clear();
             text.extend_from_slice(reply);
-            resp::read_rest(framed, text, plan.args.max_line).await?;
+            // The value's parts are kept only to look for --expect in (a blob error's, to
+            // name it).
+            let keep = plan.args.expect.is_some() || text.first() == Some(&b'!');
+            resp::read_rest(framed, text, plan.args.max_line, keep)
+                .await
+                .map_err(begun_reply)?;
+            if text.first() == Some(&b'>') {
+                // A push (RESP3), no reply: the next value is.
+                *skipped += 1;
+                continue;
+            }
             match resp::error_reply(text) {
                 Some(error) => Err(error),
                 None => check_reply(text, plan.args.expect.as_deref()),
@@ -545,6 +590,7 @@ pub(crate) async fn read_reply(
             check_reply(reply, plan.args.expect.as_deref())
         };
         if first.is_some()
+            && connection.batch == 1
             && framed
                 .get_ref()
                 .get_ref()

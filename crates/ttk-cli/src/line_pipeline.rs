@@ -14,7 +14,7 @@ use ttk::tls::TlsConnector;
 
 use crate::line_load::{
     LINES_SKIPPED, Line, LinePlan, RESENT, Reply, closed_under_it, first_reply_end, open,
-    read_reply, refusal, send_lines,
+    read_reply, refusal, send_lines, timed_out,
 };
 use crate::pace::Turns;
 
@@ -24,7 +24,8 @@ use crate::pace::Turns;
 /// connection writes one line and closes with the lines unread (a reset), and that line is
 /// then no reply. A close that crossed the lines after earlier replies (a server's limit of
 /// requests per connection) has the lines it left unanswered written again on a new
-/// connection, once, as `ttk tcp` does without --pipeline.
+/// connection, as `ttk tcp` does without --pipeline: again as long as each connection answers
+/// some of them, once more after one that answered none.
 #[ttk::bot]
 pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
     let depth = plan.args.pipeline;
@@ -59,21 +60,28 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
             let Some(connection) = line.as_mut() else {
                 unreachable!("a connection is open or opened above")
             };
+            let before = waiting.len();
             let batch = exchange_batch(connection, &plan, &mut waiting, &mut held, &mut skipped);
             let exchanged = match deadline {
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(ttk::now());
                     match ttk::yield_!(ttk::timeout(left, batch)) {
                         Ok(done) => done,
-                        Err(elapsed) => Err(elapsed.into()),
+                        Err(_) => Err(timed_out(&plan)),
                     }
                 }
                 None => ttk::yield_!(batch),
             };
+            // A connection that answered some of the lines may close on the rest (a server's
+            // limit of requests per connection, smaller than the batch): they go again as
+            // long as each connection answers some; one that answers none gets one more.
+            if waiting.len() < before {
+                resent = false;
+            }
             match exchanged {
                 Err(error) if !resent && closed_under_it(&error, connection) => {
                     // The server ended the connection after earlier replies: the lines left
-                    // went into its close. Once more, on a new connection.
+                    // went into its close. Again, on a new connection.
                     resent = true;
                     match ttk::yield_!(open(&cx, &plan, &session, tls.as_ref())) {
                         Ok(opened) => {
@@ -83,18 +91,25 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
                         Err(error) => break Err(error),
                     }
                 }
-                other => break other,
+                Ok(ended) => break Ok(ended),
+                Err(error) => break Err(error),
             }
         };
         if let Some((request, at, reply)) = held.take() {
             // Its reply came; the exchange was given up after it.
             finish(request, at, reply);
         }
-        if let Err(error) = outcome {
-            // The connection's state is unknown: start over; what is still waiting failed.
-            line = None;
-            for request in waiting.drain(..) {
-                request.fail_with(&error);
+        match outcome {
+            // The server closed it right after its first reply: the next batch goes on a new
+            // one.
+            Ok(true) => line = None,
+            Ok(false) => {}
+            Err(error) => {
+                // The connection's state is unknown: start over; what is still waiting failed.
+                line = None;
+                for request in waiting.drain(..) {
+                    request.fail_with(&error);
+                }
             }
         }
         if skipped > 0 {
@@ -107,14 +122,15 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
 /// request by its reply. A connection's first reply is finished only once the next reply
 /// comes (or, last of its batch, once [`first_reply_end`] has watched for a close): if the
 /// server closes instead, with a reset, that line was a refusal and fails. On an error, the
-/// requests not answered stay in `waiting`.
+/// requests not answered stay in `waiting`. `true` if the server closed the connection right
+/// after its first reply (a server that answers once): it is not to be used again.
 async fn exchange_batch(
     connection: &mut Line,
     plan: &LinePlan,
     waiting: &mut VecDeque<Transaction>,
     held: &mut Option<Held>,
     skipped: &mut u64,
-) -> io::Result<()> {
+) -> io::Result<bool> {
     send_lines(connection, plan, waiting.len(), skipped).await?;
     while !waiting.is_empty() {
         let reply = match read_reply(connection, plan, skipped).await {
@@ -149,15 +165,20 @@ async fn exchange_batch(
             finish(request, at, reply);
         }
     }
+    let Some(name) = held.as_mut().and_then(|(_, _, first)| first.first.take()) else {
+        return Ok(false);
+    };
+    // The batch ended on the connection's first reply: watch for a close after it. The reply
+    // stays held meanwhile, where a timeout that drops this exchange leaves it.
+    let ended = first_reply_end(connection, &name, skipped).await;
+    let closed = ended.is_some();
     if let Some((request, at, mut first)) = held.take() {
-        // The batch ended on the connection's first reply: watch for a close after it.
-        let name = first.first.take().unwrap_or_default();
-        if let Some(ended) = first_reply_end(connection, &name, skipped).await {
+        if let Some(ended) = ended {
             first.verdict = ended.and(first.verdict);
         }
         finish(request, at, first);
     }
-    Ok(())
+    Ok(closed)
 }
 
 /// A connection's first reply, held: its request, when it came, and the reply.

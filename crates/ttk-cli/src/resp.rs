@@ -10,7 +10,7 @@ use ttk::net::{ByteStream, Framed};
 
 /// The codes redis's own error replies start with, counted under their name; another error
 /// reply is counted as `RedisError`.
-const CODES: [&str; 20] = [
+const CODES: &[&str] = &[
     "ERR",
     "WRONGTYPE",
     "NOAUTH",
@@ -19,7 +19,11 @@ const CODES: [&str; 20] = [
     "OOM",
     "BUSY",
     "BUSYKEY",
+    "BUSYGROUP",
+    "NOGROUP",
     "NOSCRIPT",
+    "NOTBUSY",
+    "UNKILLABLE",
     "READONLY",
     "LOADING",
     "MASTERDOWN",
@@ -29,76 +33,140 @@ const CODES: [&str; 20] = [
     "MOVED",
     "ASK",
     "TRYAGAIN",
+    "CROSSSLOT",
     "CLUSTERDOWN",
+    "UNBLOCKED",
     "NOPROTO",
 ];
 
 /// Reads the rest of the RESP value whose first line `text` holds: the payload of a bulk string
 /// (up to `most` bytes; it may hold line breaks), each element of an array, set, map or push
-/// (nested ones too), appended to `text` after a line feed, so that `--expect` is looked for in
-/// the whole value.
+/// (nested ones too), an attribute and the value it comes before. With `keep` (there is an
+/// `--expect` to look for), each part is appended to `text` after a line feed, so that
+/// `--expect` is looked for in the whole value, up to `most` bytes of it; without, they are
+/// read and let go.
 ///
 /// # Errors
-/// `InvalidData` for a length that is not one, or a bulk string over `most` bytes; those of
-/// the reads.
+/// `InvalidData` for a length that is not one, a bulk string over `most` bytes, a payload not
+/// ended by CRLF, or a value kept over `most` bytes; those of the reads.
 pub(crate) async fn read_rest<S: ByteStream>(
     framed: &mut Framed<S>,
     text: &mut Vec<u8>,
     most: usize,
+    keep: bool,
 ) -> io::Result<()> {
-    // Values still to read whole; the first line (in `text`) is the first value's.
-    let mut pending: u64 = 1;
-    let mut line_at = 0;
-    loop {
-        let line = &text[line_at..];
-        pending -= 1;
-        match line.first() {
-            // An array, a set, a push: that many values follow; a map, an attribute: twice.
-            Some(b'*' | b'~' | b'>') => pending += count(line)?,
-            Some(b'%' | b'|') => pending += 2 * count(line)?,
-            // A bulk string, a blob error, a verbatim string: that many bytes and a CRLF.
-            Some(b'$' | b'!' | b'=') => {
-                let len = count(line)?;
-                if len > 0 {
-                    let len = usize::try_from(len)
-                        .ok()
-                        .filter(|&len| len <= most)
-                        .ok_or_else(|| {
-                            invalid(format!("a bulk string of {len} bytes, over --max-line"))
-                        })?;
-                    let payload = framed.read_raw_exact(len + 2).await?;
-                    text.push(b'\n');
-                    text.extend_from_slice(&payload[..len]);
-                }
-            }
-            _ => {}
-        }
-        if pending == 0 {
-            return Ok(());
-        }
-        let Some(next) = framed.read_frame().await? else {
+    let first = Parts::of(text)?;
+    // Values still to read whole.
+    let mut pending = first.values;
+    if let Some(len) = first.bulk {
+        read_bulk(framed, len, text, most, keep).await?;
+    }
+    while pending > 0 {
+        let Some(line) = framed.read_frame().await? else {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "the server closed the connection in the middle of a reply",
             ));
         };
-        text.push(b'\n');
-        line_at = text.len();
-        text.extend_from_slice(next);
+        let parts = Parts::of(line)?;
+        if keep {
+            text.push(b'\n');
+            text.extend_from_slice(line);
+        }
+        pending = (pending - 1)
+            .checked_add(parts.values)
+            .ok_or_else(|| invalid("a RESP value of more elements than can be counted".into()))?;
+        if let Some(len) = parts.bulk {
+            read_bulk(framed, len, text, most, keep).await?;
+        }
+        if keep && text.len() > most {
+            return Err(invalid(format!(
+                "a reply over --max-line ({most} bytes) to look for --expect in"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What a RESP value's first line says follows it.
+struct Parts {
+    /// Values that follow as its elements (an array's, a map's keys and values, an attribute's
+    /// and the value it comes before).
+    values: u64,
+    /// The bytes of its payload, for a bulk string (not a null one).
+    bulk: Option<usize>,
+}
+
+impl Parts {
+    /// What follows `line`, a RESP value's first line.
+    fn of(line: &[u8]) -> io::Result<Parts> {
+        let nothing = Parts {
+            values: 0,
+            bulk: None,
+        };
+        let values = |n: Option<u64>, per: u64, more: u64| {
+            n.map_or(Some(0), |n| n.checked_mul(per)?.checked_add(more))
+                .map(|values| Parts { values, bulk: None })
+                .ok_or_else(|| invalid(format!("a RESP count too large: {}", shown(line))))
+        };
+        match line.first() {
+            // An array, a set, a push: that many values follow; a map: twice that.
+            Some(b'*' | b'~' | b'>') => values(count(line)?, 1, 0),
+            Some(b'%') => values(count(line)?, 2, 0),
+            // An attribute: its pairs, then the value it is about.
+            Some(b'|') => values(count(line)?, 2, 1),
+            // A bulk string, a blob error, a verbatim string: that many bytes and a CRLF.
+            Some(b'$' | b'!' | b'=') => Ok(match count(line)? {
+                Some(len) => Parts {
+                    values: 0,
+                    bulk: Some(usize::try_from(len).unwrap_or(usize::MAX)),
+                },
+                None => nothing,
+            }),
+            _ => Ok(nothing),
+        }
     }
 }
 
-/// The count after a RESP line's type byte (`*3`, `$5`); -1 (a null) reads as 0.
-fn count(line: &[u8]) -> io::Result<u64> {
+/// Reads a bulk string's payload of `len` bytes and its CRLF (appended to `text` with `keep`).
+async fn read_bulk<S: ByteStream>(
+    framed: &mut Framed<S>,
+    len: usize,
+    text: &mut Vec<u8>,
+    most: usize,
+    keep: bool,
+) -> io::Result<()> {
+    if len > most {
+        return Err(invalid(format!(
+            "a bulk string of {len} bytes, over --max-line ({most})"
+        )));
+    }
+    let payload = framed.read_raw_exact(len + 2).await?;
+    if &payload[len..] != b"\r\n" {
+        return Err(invalid(format!(
+            "a bulk string of {len} bytes not ended by CRLF"
+        )));
+    }
+    if keep {
+        text.push(b'\n');
+        text.extend_from_slice(&payload[..len]);
+    }
+    Ok(())
+}
+
+/// The count after a RESP line's type byte (`*3`, `$5`); `None` for -1, a null.
+fn count(line: &[u8]) -> io::Result<Option<u64>> {
     let digits = std::str::from_utf8(&line[1..]).unwrap_or("");
     match digits.trim().parse::<i64>() {
-        Ok(-1) => Ok(0),
-        Ok(n) if n >= 0 => Ok(n.unsigned_abs()),
-        _ => Err(invalid(format!(
-            "`{}` is not a RESP length",
-            String::from_utf8_lossy(&line[..line.len().min(40)])
-        ))),
+        Ok(-1) => Ok(None),
+        Ok(n) if n >= 0 => Ok(Some(n.unsigned_abs())),
+        _ => Err(invalid(format!("{} is not a RESP length", shown(line)))),
     }
+}
+
+/// `line`'s start, for a message.
+fn shown(line: &[u8]) -> String {
+    format!("`{}`", String::from_utf8_lossy(&line[..line.len().min(40)]))
 }
 
 /// The failure for a RESP error reply (`-NOAUTH Authentication required.`, or a blob error),
@@ -127,13 +195,76 @@ fn invalid(what: String) -> io::Error {
 
 #[cfg(test)]
 mod tests {
-    use super::{count, error_reply};
+    use super::{count, error_reply, read_rest};
+    use std::io::Write;
     use ttk::metrics::Failure;
+    use ttk::net::{FrameFormat, Framed, TcpStream};
+
+    /// Reads `values` (RESP, back to back, each then `+END`) from a real connection, each
+    /// whole and kept: their texts, and that each left nothing of itself behind.
+    fn read_all(values: &'static [u8], count: usize) -> Vec<String> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            // Byte by byte: every value arrives over many reads.
+            for byte in values {
+                socket.write_all(&[*byte]).unwrap();
+            }
+        });
+        #[ttk::bot]
+        fn reader(
+            _cx: ttk::Cx,
+            _id: usize,
+            addr: std::net::SocketAddr,
+            count: usize,
+        ) -> Vec<String> {
+            let stream = ttk::yield_!(TcpStream::connect(addr)).unwrap();
+            let mut framed = Framed::new(stream, FrameFormat::crlf_lines());
+            let mut texts = Vec::new();
+            for _ in 0..count {
+                let mut text = ttk::yield_!(framed.read_frame()).unwrap().unwrap().to_vec();
+                ttk::yield_!(read_rest(&mut framed, &mut text, 1024, true)).unwrap();
+                texts.push(String::from_utf8(text).unwrap());
+                let end = ttk::yield_!(framed.read_frame()).unwrap().unwrap().to_vec();
+                assert_eq!(end, b"+END", "after {:?}", texts.last());
+            }
+            texts
+        }
+        ttk::run(1, move |cx, id| reader(cx, id, addr, count))
+            .pop()
+            .unwrap()
+    }
+
+    #[test]
+    fn whole_values_are_read_and_nothing_of_them_is_left() {
+        let values = b"$0\r\n\r\n+END\r\n\
+            $-1\r\n+END\r\n\
+            *-1\r\n+END\r\n\
+            $5\r\nhe\r\nl\r\n+END\r\n\
+            *3\r\n$1\r\na\r\n$0\r\n\r\n*1\r\n:7\r\n+END\r\n\
+            %1\r\n+key\r\n$3\r\nval\r\n+END\r\n\
+            |1\r\n+ttl\r\n:3\r\n+OK\r\n+END\r\n";
+        let texts = read_all(values, 7);
+        assert_eq!(
+            texts,
+            [
+                "$0\n",
+                "$-1",
+                "*-1",
+                "$5\nhe\r\nl",
+                "*3\n$1\na\n$0\n\n*1\n:7",
+                "%1\n+key\n$3\nval",
+                "|1\n+ttl\n:3\n+OK",
+            ]
+        );
+    }
 
     #[test]
     fn lengths_and_nulls_are_read() {
-        assert_eq!(count(b"*3").unwrap(), 3);
-        assert_eq!(count(b"$-1").unwrap(), 0);
+        assert_eq!(count(b"*3").unwrap(), Some(3));
+        assert_eq!(count(b"$0").unwrap(), Some(0));
+        assert_eq!(count(b"$-1").unwrap(), None);
         assert!(count(b"$x").is_err());
         assert!(count(b"*-2").is_err());
     }

@@ -59,7 +59,7 @@ fn bad_flags_and_urls_get_a_message_and_exit_2() {
         (&["tcp", "127.0.0.1:1", "--expect", "x"], "--send"),
         (
             &["tcp", "127.0.0.1:1", "--send", "x", "--pipeline", "0"],
-            "at least 1",
+            "--pipeline is from 1",
         ),
         (
             &[

@@ -121,6 +121,32 @@ fn a_line_written_into_a_close_goes_again_on_a_new_connection() {
 }
 
 #[test]
+fn pipelined_lines_a_close_left_unanswered_go_again() {
+    // Four lines at a time to a server that answers three a connection: the line left goes
+    // again on a new one. Two at a time to one that answers once: the second goes again, and
+    // its new connection, closed after that one reply, is seen closed and not used again.
+    for (replies, pipeline, name) in [
+        (3, "4", "after-three-pipelined"),
+        (1, "2", "after-each-pipelined"),
+    ] {
+        let (addr, served) = closing_server(replies, u64::MAX);
+        let report = run(&addr, "4", "1s", name, &["--pipeline", pipeline]);
+        let request = report.transaction("request").unwrap();
+        assert!(request.ok > 200, "{name}: {} requests", request.ok);
+        assert_eq!(
+            request.ok,
+            served.answered.load(Ordering::SeqCst),
+            "{name}: the server's replies"
+        );
+        // Lines go again while each connection answers some; one that answers none fails
+        // them (after each: only when the close after the one reply came later than the look
+        // for it, on a loaded machine).
+        assert!(request.failed * 100 <= request.ok, "{name}: {request:?}");
+        assert!(resent(&report) > 0, "{name}");
+    }
+}
+
+#[test]
 fn a_refusal_line_then_a_close_is_a_failure_not_a_reply() {
     for (pipeline, name) in [("1", "refused"), ("4", "refused-pipelined")] {
         refusals_fail(pipeline, name);
