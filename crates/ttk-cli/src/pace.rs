@@ -83,7 +83,8 @@ impl Drop for Unsent<'_> {
         if std::thread::panicking() {
             return;
         }
-        let unsent = self.turns.due_from(self.next);
+        // Due by now: a run stopped early (Ctrl-C) never made the rest of its schedule due.
+        let unsent = self.turns.due_from(self.next, ttk::now());
         if unsent > 0 {
             self.cx.count(UNSENT, unsent);
         }
@@ -126,18 +127,21 @@ impl<'a> Turns<'a> {
         pace.send_at(start, self.connection, k).map(Some)
     }
 
-    /// How many of this connection's requests from number `k` on are due within the schedule:
-    /// 0 without one. A search, not a count: a connection far behind may have millions left.
-    pub(crate) fn due_from(&self, k: u64) -> u64 {
-        if self.schedule.is_none() || self.at(k).is_none() {
+    /// How many of this connection's requests from number `k` on were due by `by` (and within
+    /// the schedule): 0 without one. A search, not a count: a connection far behind may have
+    /// millions left.
+    pub(crate) fn due_from(&self, k: u64, by: Instant) -> u64 {
+        // Due times grow with the number: `due` holds up to some number and not after it.
+        let due = |n: u64| matches!(self.at(n), Some(Some(at)) if at <= by);
+        if !due(k) {
             return 0;
         }
-        // `at` is `Some` up to the schedule's last request and `None` after it: doubling steps
-        // to pass the end, then halving between the last found and the first past it.
+        // Doubling steps to pass the last due, then halving between the last found and the
+        // first past it.
         let (mut last, mut step) = (k, 1u64);
         let mut past = loop {
             let probe = k.saturating_add(step);
-            if probe == u64::MAX || self.at(probe).is_none() {
+            if probe == u64::MAX || !due(probe) {
                 break probe;
             }
             last = probe;
@@ -145,7 +149,7 @@ impl<'a> Turns<'a> {
         };
         while past - last > 1 {
             let middle = last + (past - last) / 2;
-            if self.at(middle).is_some() {
+            if due(middle) {
                 last = middle;
             } else {
                 past = middle;
@@ -191,17 +195,25 @@ mod tests {
     #[test]
     fn the_requests_left_due_are_found_without_counting_them() {
         let pace = Pace::new("1000/s".parse().unwrap(), 3, Duration::from_secs(60));
+        let start = Instant::now();
         let turns = Turns {
-            schedule: Some((&pace, Instant::now())),
+            schedule: Some((&pace, start)),
             connection: 1,
         };
         // 60,000 requests over 3 connections: connection 1 has 20,000, numbers 0 to 19,999.
-        assert_eq!(turns.due_from(0), 20_000);
-        assert_eq!(turns.due_from(19_999), 1);
-        assert_eq!(turns.due_from(20_000), 0);
-        assert_eq!(turns.due_from(12_345), 20_000 - 12_345);
+        let end = start + Duration::from_secs(61);
+        assert_eq!(turns.due_from(0, end), 20_000);
+        assert_eq!(turns.due_from(19_999, end), 1);
+        assert_eq!(turns.due_from(20_000, end), 0);
+        assert_eq!(turns.due_from(12_345, end), 20_000 - 12_345);
+        // Stopped 6 s in (Ctrl-C): only what was due by then. Connection 1's request k is due
+        // at 1 ms + 3k ms: by 6 s, numbers 0 to 1,999.
+        let stopped = start + Duration::from_secs(6);
+        assert_eq!(turns.due_from(0, stopped), 2_000);
+        assert_eq!(turns.due_from(1_500, stopped), 500);
+        assert_eq!(turns.due_from(2_000, stopped), 0);
         assert_eq!(
-            Turns::new(None, 0).due_from(0),
+            Turns::new(None, 0).due_from(0, end),
             0,
             "no schedule: nothing is due"
         );

@@ -128,3 +128,45 @@ fn requests_due_on_a_rate_and_never_sent_are_counted_also_when_the_run_stops_the
         stdout(&output)
     );
 }
+
+#[test]
+fn a_run_stopped_early_counts_as_never_sent_only_what_was_due() {
+    // 200 datagrams a second for 10 s, echoed; interrupted after about a second. The rest of
+    // the schedule was never due: it is not "fell behind the rate".
+    let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut buf = [0; 1500];
+        while let Ok((len, from)) = server.recv_from(&mut buf) {
+            let _ = server.send_to(&buf[..len], from);
+        }
+    });
+    let json = support::scratch("interrupted").join("report.json");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ttk"))
+        .args([
+            "udp", &addr, "--send", "ping", "--expect", "ping", "-c", "2",
+        ])
+        .args(["--rate", "200", "-d", "10s", "-q", "--json"])
+        .arg(&json)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    let report = Report::read_json(&json).unwrap();
+    let request = report.transaction("request").unwrap();
+    assert!(request.ok >= 100, "{request:?}");
+    // At most the few due as the stop came: not the 1,700-odd the schedule had left.
+    let unsent = report
+        .counters
+        .get("requests due, never sent (fell behind the rate)")
+        .copied()
+        .unwrap_or(0);
+    assert!(unsent <= 10, "{unsent} counted as never sent");
+}
