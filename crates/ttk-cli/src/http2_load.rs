@@ -48,6 +48,8 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
     // No request is left to start (the duration or the schedule is over).
     let mut ended = false;
     let mut wire: Option<Connection> = None;
+    // Of `wire`'s connections the server spoke the protocol on, those counted.
+    let mut spoken_counted = 0;
     let mut open: HashMap<u64, Transaction> = HashMap::new();
     // The first request number not sent: those from it that were due are counted at the end.
     let mut unsent = Unsent::new(&cx, turns);
@@ -91,7 +93,10 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             if wire.is_none() {
                 let source = plan.load.source_for(session.id());
                 match ttk::yield_!(Box::pin(connect(&cx, &plan, source, tls.as_ref()))) {
-                    Ok(connected) => wire = Some(connected),
+                    Ok(connected) => {
+                        wire = Some(connected);
+                        spoken_counted = 0;
+                    }
                     Err(_) => {
                         // Refused or timed out (counted as a failed connect): this request is
                         // not sent, as over HTTP/1.1, so that on a schedule the next one's due
@@ -144,10 +149,15 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         }
         if after.opened > before.opened {
             cx.count(REOPENED, after.opened - before.opened);
+        }
+        if after.spoken > spoken_counted {
+            // Counted once the server spoke the protocol on them (h2c to a server of
+            // HTTP/1.1 alone: none).
             cx.count(
                 &protocol_counter(connection.protocol()),
-                after.opened - before.opened,
+                after.spoken - spoken_counted,
             );
+            spoken_counted = after.spoken;
         }
         connection.record_reconnects(&cx);
         if let Some(tls) = tls.as_ref() {
@@ -253,6 +263,8 @@ struct Counts {
     /// Over HTTP/1.1, connections given up for bytes no request asked for.
     unasked: u64,
     opened: u64,
+    /// Connections the server spoke the protocol on.
+    spoken: u64,
     handshakes: (u64, u64),
 }
 
@@ -320,6 +332,7 @@ impl Connection {
                 refused: h2.refused(),
                 unasked: 0,
                 opened: h2.connections_opened(),
+                spoken: h2.connections_spoken(),
                 handshakes: h2.tls_handshakes(),
             },
             Connection::One { http, .. } => Counts {
@@ -327,6 +340,7 @@ impl Connection {
                 refused: 0,
                 unasked: http.dropped_for_unasked_bytes(),
                 opened: http.connections_opened(),
+                spoken: http.connections_opened(),
                 handshakes: http.tls_handshakes(),
             },
         }
@@ -398,10 +412,10 @@ async fn connect(
     // Only `--http auto` falls back; otherwise `over` names the server's refusal of h2.
     if h2 || !plan.http1_fallback {
         let mut connection = Http2Connection::over(stream, &plan.target.authority, tls)?;
+        connection.set_max_head_len(plan.max_head);
         if let Some(source) = source {
             connection.set_source(source);
         }
-        cx.count(&protocol_counter(connection.protocol()), 1);
         return Ok(Connection::Two(connection));
     }
     let mut http = HttpConnection::over(stream, &plan.target.authority, tls)?;
@@ -409,7 +423,6 @@ async fn connect(
     if let Some(source) = source {
         http.set_source(source);
     }
-    cx.count(&protocol_counter("http/1.1"), 1);
     Ok(Connection::One {
         http,
         request: plan.request.clone(),

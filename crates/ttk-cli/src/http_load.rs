@@ -79,8 +79,9 @@ pub(crate) struct HttpArgs {
     redirects: u8,
 
     /// The longest response head (status line and headers) accepted, in bytes or with K or M
-    /// (1024, 1024²); any number of headers that fit [wrk: 80K]. Bodies have no limit: they
-    /// are counted and dropped as they arrive
+    /// (1024, 1024²); any number of headers that fit [wrk: 80K]. Over HTTP/2, the header list
+    /// size said to the server in SETTINGS. Bodies have no limit: they are counted and dropped
+    /// as they arrive
     #[arg(long, value_name = "SIZE", default_value = "80K", value_parser = parse_size)]
     max_head: usize,
 

@@ -247,3 +247,27 @@ fn flags_that_do_not_fit_are_refused() {
     assert_eq!(bad_version.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_version.stderr).contains("write 1.1, 2, 2c or auto"));
 }
+
+#[test]
+fn h2c_against_a_server_of_http1_alone_is_named_and_its_connections_not_counted_as_h2c() {
+    let Some((nginx, _)) = start("", "") else {
+        return;
+    };
+    let url = format!("http://{}/", nginx.addr);
+    let args = ["http", &url, "--http", "2c", "-c", "1", "-d", "300ms"];
+    let (output, report) = ttk(&args, &nginx, "h2c-to-h1");
+    assert_eq!(output.status.code(), Some(1), "nothing succeeded");
+    let report = report.unwrap();
+    let request = report.transaction("request").unwrap();
+    assert_eq!(request.ok, 0);
+    assert!(request.failed > 0);
+    let sample = &request.errors[0].samples[0];
+    assert!(sample.contains("the server answered in HTTP/1"), "{sample}");
+    // Each connection answered the preface in HTTP/1: none spoke h2c.
+    assert_eq!(
+        report.counters.get("connections over h2c"),
+        None,
+        "{:?}",
+        report.counters
+    );
+}

@@ -173,6 +173,10 @@ pub struct Http2Connection {
     tls_handshakes: (u64, u64),
     /// Bodies longer than this fail the request.
     max_body_len: usize,
+    /// The largest response header block accepted, said in SETTINGS.
+    max_head_len: u32,
+    /// Connections on which the server spoke HTTP/2, before the current one.
+    spoken: u64,
     /// Set by the bots sharing this connection ([`super::SharedHttp2Connection`]) when they
     /// hand the driving bot a request: its wait ends so it can start it.
     pub(crate) interrupt: Option<Rc<std::cell::Cell<bool>>>,
@@ -400,6 +404,8 @@ impl Http2Connection {
             refused: 0,
             tls_handshakes: (0, 0),
             max_body_len: DEFAULT_MAX_BODY_LEN,
+            max_head_len: MAX_HEADER_LIST,
+            spoken: 0,
             answered_here: 0,
             reconnects: Reconnects::default(),
             interrupt: None,
@@ -515,6 +521,77 @@ impl Http2Connection {
         self.session
             .as_ref()
             .map(|session| session.send.current_max_send_streams())
+    }
+
+    /// Fails a response whose header block is longer than `limit` bytes (`InvalidData`): h2's
+    /// header list size, said to the server in SETTINGS. 256 KiB by default; as
+    /// [`HttpConnection::set_max_head_len`](crate::HttpConnection::set_max_head_len) for
+    /// HTTP/1.1. Set before the first request, it is in the first connection's SETTINGS (its
+    /// SETTINGS are written again, nothing having gone yet) and in every one opened after.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_http::http2::Http2Connection;
+    /// use ttk_net::{TcpListener, TcpStream};
+    /// use ttk_tls::MaybeTls;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn bounded(_cx: Cx, _id: usize) -> std::io::Result<u64> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let tcp = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let mut h2c = Http2Connection::over(MaybeTls::Plain(tcp), "localhost", None)?;
+    ///     h2c.set_max_head_len(1 << 20); // headers of up to 1 MiB
+    ///     Ok(h2c.connections_opened()) // still the one connection
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, bounded)[0].as_ref().unwrap(), &1);
+    /// ```
+    pub fn set_max_head_len(&mut self, limit: usize) {
+        self.max_head_len = u32::try_from(limit).unwrap_or(u32::MAX);
+        if self.in_flight > 0 || !self.waiting.is_empty() {
+            return;
+        }
+        if let Some(session) = self.session.take_if(|session| session.pipe.untouched()) {
+            // The SETTINGS went nowhere yet: written again with the new size, on the same
+            // connection.
+            self.connections_opened -= 1;
+            // Writing SETTINGS to memory does not fail; were it to, the connection would be
+            // left without a session, and the next request would open a new one.
+            let _ = self.begin(session.stream);
+        }
+    }
+
+    /// How many of the connections made ([`Http2Connection::connections_opened`]) the server
+    /// spoke HTTP/2 on: its first frame, SETTINGS, came (over TLS, ALPN's `h2` says so at
+    /// once). A server that speaks only HTTP/1.1 on the port answers the preface in HTTP/1,
+    /// and its connections are not counted.
+    ///
+    /// # Examples
+    /// ```
+    /// # use ttk_macros::bot;
+    /// # use ttk_core::Cx;
+    /// use ttk_http::http2::Http2Connection;
+    /// use ttk_net::{TcpListener, TcpStream};
+    /// use ttk_tls::MaybeTls;
+    ///
+    /// #[bot(crate = ttk_core)]
+    /// fn unheard(_cx: Cx, _id: usize) -> std::io::Result<u64> {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let tcp = ttk_core::yield_!(TcpStream::connect(listener.local_addr()?))?;
+    ///     let h2c = Http2Connection::over(MaybeTls::Plain(tcp), "localhost", None)?;
+    ///     Ok(h2c.connections_spoken()) // nothing came from the server yet
+    /// }
+    ///
+    /// assert_eq!(ttk_core::run(1, unheard)[0].as_ref().unwrap(), &0);
+    /// ```
+    pub fn connections_spoken(&self) -> u64 {
+        let current = self
+            .session
+            .as_ref()
+            .is_some_and(|session| session.stream.is_tls() || session.pipe.spoke_http2());
+        self.spoken + u64::from(current)
     }
 
     /// Fails a response whose body is longer than `limit` bytes, unless its request discards
@@ -1085,6 +1162,7 @@ impl Http2Connection {
                 self.settle(request.queued, outcome);
             }
         }
+        self.spoken = self.connections_spoken();
         self.session = None;
     }
 
@@ -1284,7 +1362,7 @@ impl Http2Connection {
         let handshake = h2::client::Builder::new()
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
-            .max_header_list_size(MAX_HEADER_LIST)
+            .max_header_list_size(self.max_head_len)
             .header_table_size(HEADER_TABLE_SIZE)
             // Until the server's SETTINGS say otherwise (RFC 9113 advises at least 100).
             .initial_max_send_streams(100)
@@ -1296,6 +1374,7 @@ impl Http2Connection {
         };
         let (send, connection) = handshake.map_err(|error| h2_error(&error))?;
         self.answered_here = 0;
+        self.spoken = self.connections_spoken();
         self.session = Some(Box::new(Session {
             stream,
             pipe,
@@ -1536,6 +1615,9 @@ fn h2_error(error: &h2::Error) -> io::Error {
         "the server reset the stream"
     } else if error.is_go_away() && error.is_remote() {
         "the server ended the connection (GOAWAY)"
+    } else if error.is_library() {
+        "what the server sent was refused (a frame against the protocol, or a header block \
+         over the limit: --max-head, `set_max_head_len`)"
     } else {
         "protocol error"
     };

@@ -37,10 +37,15 @@ struct Buffers {
     first: [u8; FIRST],
     /// How many of `first` came.
     first_len: usize,
+    /// Whether the driver took what h2 wrote, to send it.
+    taken: bool,
 }
 
 /// How many of the first bytes received are kept: enough for `HTTP/1.`.
 const FIRST: usize = 8;
+
+/// The type of a SETTINGS frame (RFC 9113, 6.5): the fourth byte of its header.
+const SETTINGS: u8 = 0x4;
 
 impl Pipe {
     /// Hands h2 `bytes` received from the peer.
@@ -83,7 +88,23 @@ impl Pipe {
     /// the caller sends them, clears the buffer and hands it back the next time.
     pub(crate) fn take_outgoing(&self, spare: &mut Vec<u8>) {
         debug_assert!(spare.is_empty());
-        std::mem::swap(&mut self.inner.borrow_mut().outgoing, spare);
+        let mut inner = self.inner.borrow_mut();
+        inner.taken = true;
+        std::mem::swap(&mut inner.outgoing, spare);
+    }
+
+    /// Whether nothing went either way yet: what h2 wrote was never taken to be sent, and
+    /// nothing was received.
+    pub(crate) fn untouched(&self) -> bool {
+        let inner = self.inner.borrow();
+        !inner.taken && inner.first_len == 0 && inner.end.is_none()
+    }
+
+    /// Whether the peer's first bytes were an HTTP/2 frame's header, and its SETTINGS (every
+    /// HTTP/2 server's first frame): the peer speaks HTTP/2.
+    pub(crate) fn spoke_http2(&self) -> bool {
+        let inner = self.inner.borrow();
+        inner.first_len >= 4 && inner.first[3] == SETTINGS
     }
 
     /// Bytes received and not yet read by h2.
