@@ -29,6 +29,13 @@ pub(crate) fn check_open_files(sockets: u64, parts: Option<u32>) -> Result<(), u
     Ok(())
 }
 
+/// The open files a process may use for its sockets: the limit (raised to the hard one) less
+/// those it needs besides.
+pub(crate) fn usable_open_files() -> u64 {
+    raise_to_hard_limit();
+    open_file_limit().saturating_sub(SPARE_DESCRIPTORS).max(1)
+}
+
 /// The most open files ttk asks for itself: more would only size the kernel's tables.
 const MOST_FILES: u64 = 1 << 20;
 

@@ -253,6 +253,10 @@ fn bots_changed_from_the_dashboard_come_and_go_and_the_report_says_when() {
     wait_for_bots(port, 1);
     // What is not a change is refused, and changes nothing.
     assert_eq!(post(port, "/control", r#"{"bots": "many"}"#, None).0, 409);
+    // More connections than the open-file limit lets a process hold: refused, as -c is.
+    let (code, body) = post(port, "/control", r#"{"bots": 5000000}"#, None);
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("more than this run can hold"), "{body}");
     assert_eq!(post(port, "/control", "bots=3", None).0, 400);
     assert_eq!(post(port, "/control", r#"{"rate": 50}"#, None).0, 409);
     assert_eq!(get(port, "/control").unwrap().0, 405, "a change is a POST");

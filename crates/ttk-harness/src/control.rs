@@ -40,6 +40,11 @@ pub(crate) struct Control {
     ///
     /// [`LoadTest::refuse_control`]: super::LoadTest::refuse_control
     refused: Option<String>,
+    /// The most bots a change may ask for, and why, if the test says so
+    /// ([`LoadTest::limit_control_bots`]).
+    ///
+    /// [`LoadTest::limit_control_bots`]: super::LoadTest::limit_control_bots
+    most_bots: Option<(usize, String)>,
     /// The changes made, for the report.
     changes: Mutex<Vec<LoadChange>>,
     /// When the load started (on the wall clock, for the changes' times).
@@ -60,6 +65,7 @@ impl Control {
     pub(crate) fn new(model: Model, refused: Option<String>) -> Control {
         Control {
             refused,
+            most_bots: None,
             bots: AtomicUsize::new(UNSET),
             rate_bits: AtomicU64::new(0),
             rate_version: AtomicU64::new(0),
@@ -67,6 +73,12 @@ impl Control {
             changes: Mutex::new(Vec::new()),
             started: Mutex::new(Instant::now()),
         }
+    }
+
+    /// This control, refusing bot counts over `most` (saying why).
+    pub(crate) fn with_most_bots(mut self, most: Option<(usize, String)>) -> Control {
+        self.most_bots = most;
+        self
     }
 
     /// Times the changes from now: the load's start, after any wait for `--start-at`.
@@ -94,6 +106,15 @@ impl Control {
         if self.model != Model::Closed {
             return Err("this run starts sessions at a rate (--rate): change the rate".to_owned());
         }
+        if let Some((most, why)) = &self.most_bots
+            && bots > *most
+        {
+            return Err(format!(
+                "bots: {bots} is more than this run can hold ({most}): {why}"
+            ));
+        }
+        // From the count last set, if one was: the bots running may not have caught up yet.
+        let before = self.bots().map_or(before, |set| set as u64);
         self.record(format!("bots {before} → {bots}"))?;
         self.apply_bots(bots);
         Ok(())
@@ -394,6 +415,17 @@ mod tests {
         let made = control.made();
         assert_eq!(made.len(), 1);
         assert_eq!(made[0].what, "bots 4 → 10");
+
+        // A second change counts from the first's count, whatever the bots running say.
+        control.set_bots(0, 10).unwrap();
+        control.set_bots(7, 10).unwrap();
+        assert_eq!(control.made()[2].what, "bots 0 → 7");
+        // Past the test's limit: refused, saying why.
+        let limited =
+            Control::new(Model::Closed, None).with_most_bots(Some((100, "100 sockets".to_owned())));
+        let refused = limited.set_bots(101, 2).unwrap_err();
+        assert!(refused.contains("more than this run can hold (100): 100 sockets"));
+        limited.set_bots(100, 2).unwrap();
 
         let open = Control::new(Model::Open, None);
         assert!(open.set_bots(3, 1).is_err());

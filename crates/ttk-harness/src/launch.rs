@@ -80,7 +80,10 @@ impl Launch {
                 Some(_) => Model::Open,
                 None => Model::Closed,
             };
-            Arc::new(Control::new(model, test.control_refused.clone()))
+            Arc::new(
+                Control::new(model, test.control_refused.clone())
+                    .with_most_bots(test.most_control_bots.clone()),
+            )
         });
         let live = Live::new(report, control.clone());
         if args.control_stdin

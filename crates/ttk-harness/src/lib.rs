@@ -166,6 +166,9 @@ pub struct LoadTest<A = NoFlags> {
     /// Why the load may not be changed while the run goes on, if the test says so (see
     /// [`LoadTest::refuse_control`]).
     control_refused: Option<String>,
+    /// The most bots `POST /control` may ask for, and why (see
+    /// [`LoadTest::limit_control_bots`]).
+    most_control_bots: Option<(usize, String)>,
 }
 
 impl LoadTest<NoFlags> {
@@ -328,6 +331,7 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
             require_success: true,
             recorded: None,
             control_refused: None,
+            most_control_bots: None,
         })
     }
 }

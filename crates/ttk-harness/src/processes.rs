@@ -142,7 +142,10 @@ pub(crate) fn run<A>(test: &LoadTest<A>, processes: u32, loops: Loops) -> RunOut
             Some(_) => Model::Open,
             None => Model::Closed,
         };
-        Arc::new(Control::new(model, test.control_refused.clone()))
+        Arc::new(
+            Control::new(model, test.control_refused.clone())
+                .with_most_bots(test.most_control_bots.clone()),
+        )
     });
     let mut child_inputs = Vec::with_capacity(processes as usize);
     for (shard, started_pid) in started_pids.iter_mut().enumerate() {

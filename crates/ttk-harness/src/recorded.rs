@@ -73,6 +73,23 @@ impl<A> LoadTest<A> {
         self
     }
 
+    /// Refuses bot counts over `most` from the live dashboard (`POST /control`), saying
+    /// `why`: a test whose bots each hold a file (a socket) can hold only so many under the
+    /// open-file limit, and a count past it would fail its connects part way through (the
+    /// `ttk` command checks `-c` against the limit before the run, and this against it during).
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk::harness::LoadTest;
+    ///
+    /// let mut test = LoadTest::try_from_args("held", ["held", "--dashboard"]).unwrap();
+    /// test.limit_control_bots(19_000, "each bot holds a socket, and ulimit -n is 20,000");
+    /// ```
+    pub fn limit_control_bots(&mut self, most: usize, why: &str) -> &mut Self {
+        self.most_control_bots = Some((most, why.to_owned()));
+        self
+    }
+
     /// Sets [`command_line`](LoadTest::command_line): for a program that builds the run from a
     /// command line of its own (as the `ttk` command does from `ttk http URL -c 100 …`), the
     /// one typed, so that the children of `--processes` are started as it was, and read their
