@@ -50,9 +50,17 @@ pub(crate) enum State {
     Connected,
     /// Ended, as quinn-proto says.
     Lost(ConnectionError),
-    /// ICMP said nothing listens there, during the handshake.
+    /// ICMP said nothing listens there: during the handshake, or, once made, to
+    /// [`GONE_AFTER`] datagrams in a row with none from the server between them (it went
+    /// away: a restarted or killed server, whose clients would otherwise wait out their
+    /// timeouts).
     Refused,
 }
+
+/// How many ICMP "port unreachable" in a row, with no datagram from the server between them,
+/// end a connection that was made: one could be a packet of the past; several say the server
+/// is gone.
+const GONE_AFTER: u32 = 3;
 
 /// What the handles of one connection share.
 pub(crate) struct Shared {
@@ -78,6 +86,8 @@ pub(crate) struct Shared {
     dirty: Cell<bool>,
     /// When the timed pass of an undriven connection is set for (quinn's next deadline).
     armed_at: Cell<Option<Instant>>,
+    /// ICMP "port unreachable" met since the server's last datagram.
+    unreachable: Cell<u32>,
     /// Itself, for the timed actions it asks of the loop.
     me: std::rc::Weak<Shared>,
 }
@@ -124,6 +134,7 @@ impl Shared {
             last_pass: Cell::new(ttk_core::now()),
             dirty: Cell::new(false),
             armed_at: Cell::new(None),
+            unreachable: Cell::new(0),
             me: me.clone(),
         }))
     }
@@ -214,6 +225,7 @@ impl Shared {
     /// whether the socket was drained, and whether there was news for the bots.
     fn drive(&self) -> (bool, bool) {
         let now = ttk_core::now();
+        let was_refused = matches!(*self.state.borrow(), State::Refused);
         let drained = self.receive(now);
         {
             let mut conn = self.conn.borrow_mut();
@@ -221,7 +233,23 @@ impl Shared {
                 conn.handle_timeout(now);
             }
         }
-        (drained, self.settle(now))
+        let news = self.settle(now);
+        // A connection just ended by ICMP is news for every bot waiting on it.
+        let refused = !was_refused && matches!(*self.state.borrow(), State::Refused);
+        (drained, news || refused)
+    }
+
+    /// Notes an ICMP "port unreachable" (on a read or a send): fatal while connecting, and
+    /// once made after [`GONE_AFTER`] in a row.
+    fn unreachable(&self) {
+        let count = self.unreachable.get() + 1;
+        self.unreachable.set(count);
+        let mut state = self.state.borrow_mut();
+        match *state {
+            State::Connecting => *state = State::Refused,
+            State::Connected if count >= GONE_AFTER => *state = State::Refused,
+            _ => {}
+        }
     }
 
     /// Feeds the connection the datagrams in the socket, up to a batch: whether it drained them.
@@ -234,17 +262,16 @@ impl Shared {
                     Ok(received) => received,
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => return true,
                     Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
-                        // An answer to an earlier datagram: nothing listens there. Fatal while
-                        // connecting; once connected, the idle timeout judges.
-                        let mut state = self.state.borrow_mut();
-                        if matches!(*state, State::Connecting) {
-                            *state = State::Refused;
-                        }
+                        // An answer to an earlier datagram: nothing listens there.
+                        self.unreachable();
                         continue;
                     }
                     // Another error of a UDP read concerns that datagram only.
                     Err(_) => continue,
                 };
+                if from == self.peer {
+                    self.unreachable.set(0);
+                }
                 let mut response = Vec::new();
                 let data = BytesMut::from(&scratch[..size]);
                 match endpoint.handle(now, from, None, None, data, &mut response) {
@@ -327,8 +354,13 @@ impl Shared {
                 let segment = transmit.segment_size.unwrap_or(transmit.size).max(1);
                 for datagram in buffer[..transmit.size].chunks(segment) {
                     // A datagram the socket cannot take now is lost, as on a network: QUIC
-                    // sends it again.
-                    let _ = self.socket.try_send_to(datagram, transmit.destination);
+                    // sends it again. An ICMP "port unreachable" of an earlier datagram
+                    // comes back on a send too.
+                    if let Err(error) = self.socket.try_send_to(datagram, transmit.destination)
+                        && error.kind() == io::ErrorKind::ConnectionRefused
+                    {
+                        self.unreachable();
+                    }
                 }
             }
         });

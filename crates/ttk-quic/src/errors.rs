@@ -239,7 +239,7 @@ pub(crate) fn handshake_timed_out(peer: SocketAddr, limit: Duration) -> io::Erro
     .into_io(io::ErrorKind::TimedOut)
 }
 
-/// ICMP "port unreachable" came back while connecting.
+/// ICMP "port unreachable" came back: while connecting, or again and again once connected.
 pub(crate) fn refused(peer: SocketAddr) -> io::Error {
     KindedError::new(
         kinds::REFUSED,

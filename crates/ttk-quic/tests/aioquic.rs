@@ -526,3 +526,51 @@ fn a_close_the_link_still_holds_when_the_run_ends_leaves_then() {
         "{counts:?}"
     );
 }
+
+#[test]
+fn a_server_that_goes_away_fails_the_next_stream_as_refused_at_once() {
+    let Some(server) = Aioquic::start(ALPN, "", Certificate::Good) else {
+        return;
+    };
+    #[bot(crate = ttk_core)]
+    fn outlived(
+        _cx: Cx,
+        _id: usize,
+        addr: std::net::SocketAddr,
+        connector: QuicConnector,
+    ) -> io::Result<(String, Duration)> {
+        let connection = ttk_core::yield_!(QuicConnection::connect(addr, "localhost", &connector))?;
+        let mut stream = ttk_core::yield_!(connection.open_bi())?;
+        ttk_core::yield_!(stream.write_all(b"hello"))?;
+        stream.finish()?;
+        assert_eq!(ttk_core::yield_!(stream.read_to_end(1024))?, b"hello");
+        // The server is killed meanwhile (by the test's thread).
+        ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(800)));
+        let asked = std::time::Instant::now();
+        let outcome = async {
+            let mut stream = connection.open_bi().await?;
+            stream.write_all(b"anyone?").await?;
+            stream.finish()?;
+            stream.read_to_end(1024).await
+        };
+        let failed = ttk_core::yield_!(ttk_core::timeout(Duration::from_secs(20), outcome))
+            .expect("an answer before 20 s")
+            .expect_err("no server to echo");
+        Ok((Failure::of(&failed).kind().to_owned(), asked.elapsed()))
+    }
+    let (addr, connector) = (server.addr, connector(&server));
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(server);
+    });
+    let (kind, took) = ttk_core::run(1, move |cx, id| {
+        outlived(cx, id, addr, connector.for_one_client())
+    })
+    .pop()
+    .unwrap()
+    .unwrap();
+    killer.join().unwrap();
+    // ICMP's "port unreachable", three times over, rather than the idle timeout's wait.
+    assert_eq!(kind, "QuicRefused");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
