@@ -485,3 +485,41 @@ fn many_bots_talk_at_once() {
         outcome.unwrap();
     }
 }
+
+#[test]
+// tungstenite's callback returns its own (large) error type.
+#[allow(clippy::result_large_err)]
+fn an_extension_the_server_agrees_to_is_refused_at_the_handshake() {
+    // The client asked for permessage-deflate by hand; the server agrees. ttk compresses
+    // nothing: every compressed frame would fail, so the handshake does, saying why.
+    let server = ThreadServer::raw(|socket, _| {
+        let _ = tungstenite::accept_hdr(
+            socket,
+            |_: &tungstenite::handshake::server::Request,
+             mut response: tungstenite::handshake::server::Response| {
+                response.headers_mut().insert(
+                    "Sec-WebSocket-Extensions",
+                    "permessage-deflate".parse().unwrap(),
+                );
+                Ok(response)
+            },
+        );
+    });
+    let url = server.url.clone();
+    let error = in_bot(async move || {
+        let mut request = ws::request(&url).unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Extensions",
+            "permessage-deflate".parse().unwrap(),
+        );
+        WebSocket::connect_with(&request).await.unwrap_err()
+    });
+    assert_eq!(error.kind(), ErrorKind::InvalidData, "{error}");
+    assert!(error.to_string().contains("permessage-deflate"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("leave Sec-WebSocket-Extensions out"),
+        "{error}"
+    );
+}

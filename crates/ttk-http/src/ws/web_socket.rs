@@ -346,7 +346,19 @@ impl<S: ByteStream> WebSocket<S> {
         let key = HeaderValue::from_str(&generate_key()).expect("a base64 key is a header value");
         request.headers_mut().insert("Sec-WebSocket-Key", key);
         let mid = ClientHandshake::start(Duplex::new(), request, Some(config())).map_err(to_io)?;
-        let ((mut socket, _response), stream) = finish_handshake(stream, mid).await?;
+        let ((mut socket, response), stream) = finish_handshake(stream, mid).await?;
+        if let Some(agreed) = response.headers().get("Sec-WebSocket-Extensions") {
+            // An extension asked for by hand (`permessage-deflate`) and agreed to: its frames
+            // (compressed, with a reserved bit set) would each fail as a protocol error.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the server agreed to the WebSocket extension {:?}, which ttk does not \
+                     speak (no compression): leave Sec-WebSocket-Extensions out of the request",
+                    String::from_utf8_lossy(agreed.as_bytes())
+                ),
+            ));
+        }
         socket.get_mut().handshake_done();
         let mut ws = WebSocket {
             stream,
