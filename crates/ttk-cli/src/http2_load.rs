@@ -34,6 +34,16 @@ fn protocol_counter(protocol: &str) -> String {
     format!("connections over {protocol}")
 }
 
+/// Counts the connections of `connection` the server spoke its protocol on since
+/// `counted` (h2c to a server of HTTP/1.1 alone: none), as `connections over …`.
+fn count_spoken(cx: &Cx, connection: &Connection, counted: &mut u64) {
+    let spoken = connection.counts().spoken;
+    if spoken > *counted {
+        cx.count(&protocol_counter(connection.protocol()), spoken - *counted);
+        *counted = spoken;
+    }
+}
+
 /// One connection keeping up to `--streams` requests in flight: each request is started when
 /// due (at once, or on the `--rate` schedule) and a slot is free, and timed from when it was
 /// due, so a request held back by the stream limit shows as latency.
@@ -94,8 +104,10 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                 let source = plan.load.source_for(session.id());
                 match ttk::yield_!(Box::pin(connect(&cx, &plan, source, tls.as_ref()))) {
                     Ok(connected) => {
-                        wire = Some(connected);
                         spoken_counted = 0;
+                        // Over TLS (ALPN) and HTTP/1.1, known at once.
+                        count_spoken(&cx, &connected, &mut spoken_counted);
+                        wire = Some(connected);
                     }
                     Err(_) => {
                         // Refused or timed out (counted as a failed connect): this request is
@@ -150,15 +162,7 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         if after.opened > before.opened {
             cx.count(REOPENED, after.opened - before.opened);
         }
-        if after.spoken > spoken_counted {
-            // Counted once the server spoke the protocol on them (h2c to a server of
-            // HTTP/1.1 alone: none).
-            cx.count(
-                &protocol_counter(connection.protocol()),
-                after.spoken - spoken_counted,
-            );
-            spoken_counted = after.spoken;
-        }
+        count_spoken(&cx, connection, &mut spoken_counted);
         connection.record_reconnects(&cx);
         if let Some(tls) = tls.as_ref() {
             // Handshakes of connections made again inside requests (GOAWAY).
@@ -189,6 +193,9 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         if open.is_empty() && wire.as_ref().is_some_and(|c| !c.is_open()) {
             wire = None;
         }
+    }
+    if let Some(connection) = wire.as_ref() {
+        count_spoken(&cx, connection, &mut spoken_counted);
     }
 }
 

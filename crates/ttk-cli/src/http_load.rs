@@ -159,7 +159,8 @@ impl HttpPlan {
             tls,
             request: grpc.call.request(),
             target,
-            max_head: 80 * 1024,
+            // gRPC's metadata and trailers: HTTP/2's own limit (no --max-head on ttk grpc).
+            max_head: 256 * 1024,
             load,
             pace,
             http2: true,

@@ -357,10 +357,11 @@ pub(crate) async fn open(
 /// Whether `error`, met by a line on `connection`, is the server's close crossing the line:
 /// the end of the stream or a reset, before a byte of reply, on a connection that had replied
 /// before (a new one that fails has failed), and not a close that came after the server had
-/// taken the line ([`TcpStream::delivered_before_close`](ttk::net::TcpStream::delivered_before_close)): a server that
-/// reads a line and then closes without a reply has dropped it, and that is the line's
-/// failure. A server that drops a line at once cannot be told from a close crossing it: that
-/// line is sent again (and counted).
+/// taken the line
+/// ([`TcpStream::delivered_before_close`](ttk::net::TcpStream::delivered_before_close)): a
+/// server that reads a line and then closes without a reply has dropped it, and that is the
+/// line's failure. A server that drops a line at once cannot be told from a close crossing
+/// it: that line is sent again (and counted).
 pub(crate) fn closed_under_it(error: &io::Error, connection: &Line) -> bool {
     let taken = error.kind() == io::ErrorKind::UnexpectedEof
         && connection.written_at.is_some_and(|at| {

@@ -161,18 +161,7 @@ impl LoadFlags {
     /// 127.0.0.0/8 with more connections than one source carries well, loopback addresses
     /// enough for them (said once, by the process the user started).
     pub(crate) fn choose_sources(&mut self, host: &str) {
-        // With a dashboard (and no --rate), `POST /control` may add connections up to the
-        // open-file limit: the sources are chosen for as many.
-        let growable = self.dashboard.is_some() && self.rate.is_none();
-        let planned = if growable {
-            let parts = self.processes.or(self.shard.map(|shard| shard.count));
-            let most = usable_open_files().saturating_mul(u64::from(parts.unwrap_or(1)));
-            self.connections
-                .max(u32::try_from(most).unwrap_or(u32::MAX))
-        } else {
-            self.connections
-        };
-        if self.local_ips.is_some() || planned <= PER_LOOPBACK_SOURCE {
+        if self.local_ips.is_some() || self.connections <= PER_LOOPBACK_SOURCE {
             return;
         }
         // Only where all of 127.0.0.0/8 is the loopback's (Linux; macOS has 127.0.0.1 alone),
@@ -184,12 +173,8 @@ impl LoadFlags {
         if !loopback {
             return;
         }
-        let sources = Sources::loopback(planned.div_ceil(PER_LOOPBACK_SOURCE));
-        if self.connections > PER_LOOPBACK_SOURCE
-            && !self.quiet
-            && !self.progress_lines
-            && self.shard.is_none()
-        {
+        let sources = Sources::loopback(self.connections.div_ceil(PER_LOOPBACK_SOURCE));
+        if !self.quiet && !self.progress_lines && self.shard.is_none() {
             eprintln!(
                 "{} connections to {host}: sent from {} (10,000 from each address: Linux \
                  slows every connect past about 14,000 from one); --local-ips chooses others",
@@ -363,9 +348,10 @@ impl LoadFlags {
             );
         }
         // As -c is checked against the open-file limit before the run, a count the dashboard
-        // asks for is checked during it.
-        let parts = self.processes.or(self.shard.map(|shard| shard.count));
-        let most = usable_open_files() / sockets_per_bot.max(1) * u64::from(parts.unwrap_or(1));
+        // asks for is checked during it: the whole run's, over its --processes (a shard's is
+        // its own).
+        let processes = u64::from(self.processes.unwrap_or(1));
+        let most = (usable_open_files() / sockets_per_bot.max(1)).saturating_mul(processes);
         test.limit_control_bots(
             usize::try_from(most).unwrap_or(usize::MAX),
             &format!(

@@ -60,9 +60,10 @@ impl Pace {
 const FAILURE_PAUSE: Duration = Duration::from_millis(100);
 
 /// Counts, when dropped, a connection's requests from number `next` (the first it did not
-/// take) that were due within the schedule, as [`UNSENT`]: at the end of its load, or when the
-/// run stops it (a request in flight past `--grace`: a server that stopped answering is when
-/// the count matters most).
+/// take) that were due by then (and within the schedule), as [`UNSENT`]: at the end of its
+/// load, or when the run stops it (a request in flight past `--grace`: a server that stopped
+/// answering is when the count matters most; an interrupt, which leaves the rest of the
+/// schedule never due).
 pub(crate) struct Unsent<'a> {
     cx: &'a Cx,
     turns: Turns<'a>,

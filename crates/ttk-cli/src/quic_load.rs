@@ -34,7 +34,8 @@ const LONGEST_ANSWER: usize = 16 << 20;
     datagram and waits for one back instead (unreliable: a lost one fails the request after \
     --timeout, 10s if not given). With --expect, an answer without that text fails the \
     request. A connection that ends (closed by the server, idle, lost; a server gone, as \
-    ICMP says three times in a row: QuicRefused) is made again for the next request. At the end each bot closes its connection (code 0). Failures count by kind: \
+    ICMP says three times in a row: QuicRefused) is made again for the next request. At the \
+    end each bot closes its connection (code 0). Failures count by kind: \
     TLS's (TlsUnknownIssuer, TlsWrongHost, TlsAlert for a protocol the server does not \
     speak…) and QUIC's (QuicHandshakeTimedOut, QuicRefused, QuicClosed…). Exit code 1 if no \
     request succeeded.\n\n\

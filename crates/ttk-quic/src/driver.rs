@@ -242,6 +242,10 @@ impl Shared {
     /// Notes an ICMP "port unreachable" (on a read or a send): fatal while connecting, and
     /// once made after [`GONE_AFTER`] in a row.
     fn unreachable(&self) {
+        if self.closed_here.get() {
+            // Answers to this side's close: the connection's end is its own.
+            return;
+        }
         let count = self.unreachable.get() + 1;
         self.unreachable.set(count);
         let mut state = self.state.borrow_mut();

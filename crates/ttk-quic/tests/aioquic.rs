@@ -538,13 +538,15 @@ fn a_server_that_goes_away_fails_the_next_stream_as_refused_at_once() {
         _id: usize,
         addr: std::net::SocketAddr,
         connector: QuicConnector,
+        echoed: std::sync::mpsc::Sender<()>,
     ) -> io::Result<(String, Duration)> {
         let connection = ttk_core::yield_!(QuicConnection::connect(addr, "localhost", &connector))?;
         let mut stream = ttk_core::yield_!(connection.open_bi())?;
         ttk_core::yield_!(stream.write_all(b"hello"))?;
         stream.finish()?;
         assert_eq!(ttk_core::yield_!(stream.read_to_end(1024))?, b"hello");
-        // The server is killed meanwhile (by the test's thread).
+        // The test's thread kills the server now.
+        echoed.send(()).unwrap();
         ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(800)));
         let asked = std::time::Instant::now();
         let outcome = async {
@@ -559,12 +561,13 @@ fn a_server_that_goes_away_fails_the_next_stream_as_refused_at_once() {
         Ok((Failure::of(&failed).kind().to_owned(), asked.elapsed()))
     }
     let (addr, connector) = (server.addr, connector(&server));
+    let (echoed, first_echo) = std::sync::mpsc::channel();
     let killer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
+        let _ = first_echo.recv();
         drop(server);
     });
     let (kind, took) = ttk_core::run(1, move |cx, id| {
-        outlived(cx, id, addr, connector.for_one_client())
+        outlived(cx, id, addr, connector.for_one_client(), echoed.clone())
     })
     .pop()
     .unwrap()

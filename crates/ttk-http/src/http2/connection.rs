@@ -557,9 +557,11 @@ impl Http2Connection {
             // The SETTINGS went nowhere yet: written again with the new size, on the same
             // connection.
             self.connections_opened -= 1;
-            // Writing SETTINGS to memory does not fail; were it to, the connection would be
-            // left without a session, and the next request would open a new one.
-            let _ = self.begin(session.stream);
+            if self.begin(session.stream).is_err() {
+                // The socket refused an option (a reset already came): the connection was
+                // made all the same, and the next request opens a new one.
+                self.connections_opened += 1;
+            }
         }
     }
 

@@ -308,8 +308,9 @@ impl<S: ByteStream> WebSocket<S> {
     ///
     /// # Errors
     /// `InvalidData` if the server refuses the handshake (the message names the HTTP status it
-    /// answered, e.g. `404 Not Found`) or answers something else than a valid `101 Switching
-    /// Protocols`; `UnexpectedEof` if it closes the connection first; the stream's errors.
+    /// answered, e.g. `404 Not Found`), answers something else than a valid `101 Switching
+    /// Protocols`, or agrees to an extension (`permessage-deflate`: ttk speaks none);
+    /// `UnexpectedEof` if it closes the connection first; the stream's errors.
     ///
     /// # Examples
     /// ```
@@ -345,16 +346,26 @@ impl<S: ByteStream> WebSocket<S> {
         let mut request = request.clone();
         let key = HeaderValue::from_str(&generate_key()).expect("a base64 key is a header value");
         request.headers_mut().insert("Sec-WebSocket-Key", key);
+        let asked = request.headers().contains_key("Sec-WebSocket-Extensions");
         let mid = ClientHandshake::start(Duplex::new(), request, Some(config())).map_err(to_io)?;
         let ((mut socket, response), stream) = finish_handshake(stream, mid).await?;
-        if let Some(agreed) = response.headers().get("Sec-WebSocket-Extensions") {
-            // An extension asked for by hand (`permessage-deflate`) and agreed to: its frames
+        if let Some(agreed) = response
+            .headers()
+            .get("Sec-WebSocket-Extensions")
+            .filter(|agreed| !agreed.as_bytes().trim_ascii().is_empty())
+        {
+            // An extension agreed to (`permessage-deflate`, asked for by hand): its frames
             // (compressed, with a reserved bit set) would each fail as a protocol error.
+            let what_to_do = if asked {
+                "leave Sec-WebSocket-Extensions out of the request"
+            } else {
+                "the request asked for none: the server is at fault"
+            };
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
                     "the server agreed to the WebSocket extension {:?}, which ttk does not \
-                     speak (no compression): leave Sec-WebSocket-Extensions out of the request",
+                     speak (no compression): {what_to_do}",
                     String::from_utf8_lossy(agreed.as_bytes())
                 ),
             ));
