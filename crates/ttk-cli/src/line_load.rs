@@ -224,14 +224,15 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
             // opened, and timed, as a connect; the request is not written into the close.
             line = None;
         }
-        if line.is_none() {
-            match ttk::yield_!(open(&cx, &plan, &session, tls.as_ref())) {
-                Ok(opened) => line = Some(opened),
-                Err(_) => {
-                    ttk::yield_!(turns.pause_after_failure());
-                    continue;
-                }
-            }
+        if !ttk::yield_!(ensure_open(
+            &mut line,
+            &cx,
+            &plan,
+            &session,
+            tls.as_ref(),
+            &turns
+        )) {
+            continue;
         }
         if let Some(at) = send_at {
             cx.measure_from(at);
@@ -246,16 +247,7 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
                 unreachable!("a connection is open or opened above")
             };
             let exchange = exchange(connection, &plan, &mut skipped);
-            let exchanged = match deadline {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(ttk::now());
-                    match ttk::yield_!(ttk::timeout(left, exchange)) {
-                        Ok(done) => done,
-                        Err(_) => Err(timed_out(&plan)),
-                    }
-                }
-                None => ttk::yield_!(exchange),
-            };
+            let exchanged = ttk::yield_!(by_deadline(deadline, &plan, exchange));
             match exchanged {
                 Err(error) if !resent && closed_under_it(&error, connection) => {
                     // The server had ended the connection (after a reply, or idle): the line
@@ -321,6 +313,47 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
 /// one they went on.
 pub(crate) const RESENT: &str =
     "requests sent again (the server closed the connection before replying)";
+
+/// Opens a connection into `line` if it has none ([`open`]); after a failure (its own
+/// transaction's), pauses as `turns` says and answers `false`: the request is not made.
+pub(crate) async fn ensure_open(
+    line: &mut Option<Line>,
+    cx: &Cx,
+    plan: &LinePlan,
+    session: &Session,
+    tls: Option<&TlsConnector>,
+    turns: &Turns<'_>,
+) -> bool {
+    if line.is_some() {
+        return true;
+    }
+    match open(cx, plan, session, tls).await {
+        Ok(opened) => {
+            *line = Some(opened);
+            true
+        }
+        Err(_) => {
+            turns.pause_after_failure().await;
+            false
+        }
+    }
+}
+
+/// `exchange`, given up at `deadline` (if any) as --timeout's failure.
+pub(crate) async fn by_deadline<T>(
+    deadline: Option<Instant>,
+    plan: &LinePlan,
+    exchange: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    let Some(deadline) = deadline else {
+        return exchange.await;
+    };
+    let left = deadline.saturating_duration_since(ttk::now());
+    match ttk::timeout(left, exchange).await {
+        Ok(done) => done,
+        Err(_) => Err(timed_out(plan)),
+    }
+}
 
 /// Connects (with --tls, and the handshake) and waits for --greeting: a connection ready for
 /// its first line. Each step is timed as its own transaction, which records its failure.

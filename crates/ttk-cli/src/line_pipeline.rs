@@ -13,8 +13,8 @@ use ttk::net::PeerEnd;
 use ttk::tls::TlsConnector;
 
 use crate::line_load::{
-    LINES_SKIPPED, Line, LinePlan, RESENT, Reply, closed_under_it, first_reply_end, open,
-    read_reply, refusal, send_lines, timed_out,
+    LINES_SKIPPED, Line, LinePlan, RESENT, Reply, by_deadline, closed_under_it, ensure_open,
+    first_reply_end, open, read_reply, refusal, send_lines,
 };
 use crate::pace::Turns;
 
@@ -40,14 +40,15 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
         if n == 0 {
             break;
         }
-        if line.is_none() {
-            match ttk::yield_!(open(&cx, &plan, &session, tls.as_ref())) {
-                Ok(opened) => line = Some(opened),
-                Err(_) => {
-                    ttk::yield_!(turns.pause_after_failure());
-                    continue;
-                }
-            }
+        if !ttk::yield_!(ensure_open(
+            &mut line,
+            &cx,
+            &plan,
+            &session,
+            tls.as_ref(),
+            &turns
+        )) {
+            continue;
         }
         waiting.extend((0..n).map(|_| cx.transaction("request")));
         // A connection's first reply, held until the next (see `exchange_batch`); here, not in
@@ -62,16 +63,7 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
             };
             let before = waiting.len();
             let batch = exchange_batch(connection, &plan, &mut waiting, &mut held, &mut skipped);
-            let exchanged = match deadline {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(ttk::now());
-                    match ttk::yield_!(ttk::timeout(left, batch)) {
-                        Ok(done) => done,
-                        Err(_) => Err(timed_out(&plan)),
-                    }
-                }
-                None => ttk::yield_!(batch),
-            };
+            let exchanged = ttk::yield_!(by_deadline(deadline, &plan, batch));
             // A connection that answered some of the lines may close on the rest (a server's
             // limit of requests per connection, smaller than the batch): they go again as
             // long as each connection answers some; one that answers none gets one more.
