@@ -61,7 +61,7 @@ pub(crate) struct TcpArgs {
     /// `-NOAUTH …`) fails its request, counted under its code. Without it, every line is a
     /// reply and a bulk string's value is skipped as a line that is not one
     #[arg(long)]
-    resp: bool,
+    pub(crate) resp: bool,
 
     /// After connecting, wait for a line containing this text before the first line is sent:
     /// a server's banner (SMTP's and FTP's `220 `: with its space, the last line of a banner
@@ -71,11 +71,14 @@ pub(crate) struct TcpArgs {
     greeting: Option<String>,
 
     /// Write this many lines at once, then read their replies, as redis-benchmark's -P does:
-    /// each line is a request, timed from the write to its reply. Not with --rate
+    /// each line is a request, timed from the write to its reply. Each reply must be one line
+    /// (or a RESP value, with --resp): replies of several lines fail their batch as
+    /// `RepliesOfSeveralLines`. Not with --rate
     #[arg(long, short = 'P', value_name = "N", default_value_t = 1)]
     pub(crate) pipeline: usize,
 
-    /// The longest reply line accepted, in bytes
+    /// The longest reply line accepted, in bytes (with --resp, also the longest bulk string,
+    /// and the most of a value kept to look for --expect in)
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
     max_line: usize,
 
@@ -449,9 +452,9 @@ pub(crate) async fn first_reply_end(
             {
                 return Some(Err(refused()));
             }
-            // Another failure (an over-long line): the connection is given up; the reply
-            // stands.
-            Ok(Err(_)) => return Some(Ok(())),
+            // Another failure (a line over --max-line): the reply stands, and the next
+            // exchange meets the failure again, and fails with it.
+            Ok(Err(_)) => return None,
         }
     }
 }

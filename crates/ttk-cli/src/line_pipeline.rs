@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use ttk::Cx;
 use ttk::cli::Session;
-use ttk::metrics::Transaction;
+use ttk::metrics::{KindedError, Transaction};
 use ttk::net::PeerEnd;
 use ttk::tls::TlsConnector;
 
@@ -51,9 +51,9 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
             continue;
         }
         waiting.extend((0..n).map(|_| cx.transaction("request")));
-        // A connection's first reply, held until the next (see `exchange_batch`); here, not in
-        // the exchange, so that a timeout that drops the exchange does not drop it too.
-        let mut held: Option<Held> = None;
+        // The batch's replies, held until it is whole (see `exchange_batch`); here, not in
+        // the exchange, so that a timeout that drops the exchange does not drop them too.
+        let mut answered: Vec<Held> = Vec::with_capacity(n);
         let mut skipped = 0;
         let deadline = plan.args.load.timeout.map(|limit| ttk::now() + limit);
         let mut resent = false;
@@ -62,7 +62,8 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
                 unreachable!("a connection is open or opened above")
             };
             let before = waiting.len();
-            let batch = exchange_batch(connection, &plan, &mut waiting, &mut held, &mut skipped);
+            let batch =
+                exchange_batch(connection, &plan, &mut waiting, &mut answered, &mut skipped);
             let exchanged = ttk::yield_!(by_deadline(deadline, &plan, batch));
             // A connection that answered some of the lines may close on the rest (a server's
             // limit of requests per connection, smaller than the batch): they go again as
@@ -87,10 +88,8 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
                 Err(error) => break Err(error),
             }
         };
-        if let Some((request, at, reply)) = held.take() {
-            // Its reply came; the exchange was given up after it.
-            finish(request, at, reply);
-        }
+        // Their replies came; the exchange was given up after them (--timeout).
+        finish_all(&mut answered, None);
         match outcome {
             // The server closed it right after its first reply: the next batch goes on a new
             // one.
@@ -110,70 +109,112 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
     }
 }
 
-/// Writes a line for each request `waiting` and reads their replies in order, finishing each
-/// request by its reply. A connection's first reply is finished only once the next reply
-/// comes (or, last of its batch, once [`first_reply_end`] has watched for a close): if the
-/// server closes instead, with a reset, that line was a refusal and fails. On an error, the
-/// requests not answered stay in `waiting`. `true` if the server closed the connection right
-/// after its first reply (a server that answers once): it is not to be used again.
+/// Writes a line for each request `waiting` and reads their replies in order, holding each
+/// request with its reply in `answered` until the batch is whole, then finishing them:
+/// - a connection's first reply, followed by the server's reset instead of a second, was a
+///   refusal (its line answered none of the lines), and fails;
+/// - without --resp a reply is a line: lines left over once the batch has its replies (or
+///   found before the next batch is written) mean replies of several lines, which one line
+///   per reply misreads, and the batch fails saying so rather than count what it cannot tell;
+/// - a batch that ended on a connection's first reply is watched for a close after it
+///   ([`first_reply_end`]).
+///
+/// On an error, the requests not answered stay in `waiting`. `true` if the server closed the
+/// connection right after its first reply (a server that answers once): it is not to be used
+/// again.
 async fn exchange_batch(
     connection: &mut Line,
     plan: &LinePlan,
     waiting: &mut VecDeque<Transaction>,
-    held: &mut Option<Held>,
+    answered: &mut Vec<Held>,
     skipped: &mut u64,
 ) -> io::Result<bool> {
+    if !plan.args.resp {
+        // Lines (or part of one) already here, before this batch is written: the rest of the
+        // last batch's replies.
+        if connection.framed.next_buffered_frame()?.is_some()
+            || !connection.framed.buffered().is_empty()
+        {
+            return Err(several_lines());
+        }
+    }
     send_lines(connection, plan, waiting.len(), skipped).await?;
     while !waiting.is_empty() {
         let reply = match read_reply(connection, plan, skipped).await {
             Ok(reply) => reply,
             Err(error) => {
-                if let Some((request, at, first)) = held.take() {
-                    // Closed with the lines unread (a reset), or before they came (never
-                    // acknowledged): the first line answered none of them.
+                // Closed with the lines unread (a reset), or before they came (never
+                // acknowledged), right after the connection's first line: that line answered
+                // none of them.
+                if let [(_, _, first)] = answered.as_slice()
+                    && let Some(line) = first.first.as_deref()
+                {
                     let tcp = connection.framed.get_ref().get_ref();
                     let refused = ttk::tls::closed_by_peer(&error)
                         && (tcp.peer_end().ok() == Some(PeerEnd::Reset)
                             || tcp.unacknowledged().is_ok_and(|bytes| bytes > 0));
                     if refused {
-                        // Not a reply: the server closed with the lines unread.
-                        let named = refusal(first.first.as_deref().unwrap_or(""));
-                        request.fail_with(&named);
+                        let named = refusal(line);
+                        if let Some((request, _, _)) = answered.pop() {
+                            request.fail_with(&named);
+                        }
                         return Err(named);
                     }
-                    finish(request, at, first);
                 }
+                finish_all(answered, None);
                 return Err(error);
             }
         };
         let request = waiting.pop_front().expect("a request waits for each reply");
-        let at = ttk::now();
-        if let Some((request, at, first)) = held.take() {
-            finish(request, at, first);
-        }
-        if reply.first.is_some() {
-            *held = Some((request, at, reply));
-        } else {
-            finish(request, at, reply);
+        answered.push((request, ttk::now(), reply));
+    }
+    if !plan.args.resp && connection.framed.next_buffered_frame()?.is_some() {
+        let error = several_lines();
+        finish_all(answered, Some(&error));
+        return Err(error);
+    }
+    let mut closed = false;
+    if let [(_, _, first)] = answered.as_mut_slice()
+        && let Some(name) = first.first.take()
+    {
+        // The batch ended on the connection's first reply: watch for a close after it. The
+        // reply stays in `answered` meanwhile, where a timeout that drops this exchange
+        // leaves it.
+        let ended = first_reply_end(connection, &name, skipped).await;
+        closed = ended.is_some();
+        if let (Some(ended), Some((_, _, first))) = (ended, answered.first_mut()) {
+            let verdict = std::mem::replace(&mut first.verdict, Ok(()));
+            first.verdict = ended.and(verdict);
         }
     }
-    let Some(name) = held.as_mut().and_then(|(_, _, first)| first.first.take()) else {
-        return Ok(false);
-    };
-    // The batch ended on the connection's first reply: watch for a close after it. The reply
-    // stays held meanwhile, where a timeout that drops this exchange leaves it.
-    let ended = first_reply_end(connection, &name, skipped).await;
-    let closed = ended.is_some();
-    if let Some((request, at, mut first)) = held.take() {
-        if let Some(ended) = ended {
-            first.verdict = ended.and(first.verdict);
-        }
-        finish(request, at, first);
-    }
+    finish_all(answered, None);
     Ok(closed)
 }
 
-/// A connection's first reply, held: its request, when it came, and the reply.
+/// Finishes every request of `answered` by its reply, or, given `failed`, as that failure.
+fn finish_all(answered: &mut Vec<Held>, failed: Option<&io::Error>) {
+    for (request, at, reply) in answered.drain(..) {
+        match failed {
+            Some(error) => {
+                request.fail_with(error);
+            }
+            None => finish(request, at, reply),
+        }
+    }
+}
+
+/// The failure of a batch whose server sent more lines than replies.
+fn several_lines() -> io::Error {
+    KindedError::new(
+        "RepliesOfSeveralLines",
+        "the server sent more lines than the lines written: with --pipeline, each reply must be \
+         one line (for redis, --resp reads whole values; or use --pipeline 1, where the rest of \
+         a reply is skipped), and the batch's replies cannot be told apart",
+    )
+    .into_io(io::ErrorKind::InvalidData)
+}
+
+/// A reply held: its request, when it came, and the reply.
 type Held = (Transaction, Instant, Reply);
 
 /// Finishes `request` by `reply`, which came at `at`.

@@ -218,3 +218,57 @@ fn pipelined_lines_each_get_their_reply() {
     let connects = report.transaction("connect").unwrap().ok;
     assert_eq!(connects, 4);
 }
+
+#[test]
+fn pipelined_replies_of_several_lines_fail_their_batch_not_count_wrong() {
+    // Each line is answered in two (as memcached's `get`: `VALUE …`, then `END`).
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let answered = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&answered);
+    std::thread::spawn(move || {
+        for socket in listener.incoming().flatten() {
+            let counted = Arc::clone(&counted);
+            std::thread::spawn(move || {
+                let mut writer = socket.try_clone().unwrap();
+                for line in BufReader::new(socket).lines() {
+                    if line.is_err() || writer.write_all(b"VALUE k 0 2\r\nok\r\nEND\r\n").is_err() {
+                        return;
+                    }
+                    counted.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    // One at a time: the lines after the first are skipped before the next line is written,
+    // and every request is the server's.
+    let report = run(&addr, "2", "500ms", "several-lines", &[]);
+    let request = report.transaction("request").unwrap();
+    assert_eq!(request.failed, 0, "{:?}", request.errors);
+    // Eight at a time: three lines a reply cannot be told apart; the batches fail, saying so,
+    // rather than count three replies for each request answered.
+    let before = answered.load(Ordering::SeqCst);
+    let report = run(
+        &addr,
+        "2",
+        "500ms",
+        "several-lines-pipelined",
+        &["--pipeline", "8"],
+    );
+    let request = report.transaction("request").unwrap();
+    let served = answered.load(Ordering::SeqCst) - before;
+    assert!(request.failed > 0, "{request:?}");
+    assert!(
+        request
+            .errors
+            .iter()
+            .any(|error| error.kind == "RepliesOfSeveralLines"),
+        "{:?}",
+        request.errors
+    );
+    assert!(
+        request.ok <= served,
+        "{} ok for {served} served",
+        request.ok
+    );
+}

@@ -409,35 +409,46 @@ fn the_service_of_a_shared_host_is_handed_on_when_the_bot_woken_for_it_leaves() 
 
 #[test]
 fn a_bot_that_does_not_read_has_its_connection_reset_past_max_queued() {
-    let server: SocketAddr = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let outcomes = ttk_core::run(2, |_cx: Cx, id| async move {
-        if id == 0 {
-            let config = EnetConfig {
-                max_queued: 5,
-                ..EnetConfig::default()
-            };
-            let host = EnetHost::bind(server, &config)?;
-            let player = host.accept().await?;
-            // Does not read while ten come.
-            player.sleep(Duration::from_millis(200)).await?;
-            let mut read = 0;
-            loop {
-                match player.recv().await {
-                    Ok(Some(_)) => read += 1,
-                    Ok(None) => return Ok(format!("ended after {read}")),
-                    Err(error) => return Ok(format!("{read} then {:?}: {error}", error.kind())),
+    // The server bot binds its own port and tells it (a port found free and bound again
+    // later was once taken meanwhile by a test running beside it).
+    let bound: std::rc::Rc<std::cell::Cell<Option<SocketAddr>>> = std::rc::Rc::default();
+    let outcomes = ttk_core::run(2, move |_cx: Cx, id| {
+        let bound = std::rc::Rc::clone(&bound);
+        async move {
+            if id == 0 {
+                let config = EnetConfig {
+                    max_queued: 5,
+                    ..EnetConfig::default()
+                };
+                let host = EnetHost::bind("127.0.0.1:0", &config)?;
+                bound.set(Some(host.local_addr()?));
+                let player = host.accept().await?;
+                // Does not read while ten come.
+                player.sleep(Duration::from_millis(200)).await?;
+                let mut read = 0;
+                loop {
+                    match player.recv().await {
+                        Ok(Some(_)) => read += 1,
+                        Ok(None) => return Ok(format!("ended after {read}")),
+                        Err(error) => {
+                            return Ok(format!("{read} then {:?}: {error}", error.kind()));
+                        }
+                    }
                 }
             }
+            let server = loop {
+                match bound.get() {
+                    Some(server) => break server,
+                    None => ttk_core::sleep(Duration::from_millis(1)).await,
+                }
+            };
+            let peer = EnetPeer::connect(server, &EnetConfig::default()).await?;
+            for k in 0..10u8 {
+                peer.send(0, &[k], Delivery::Reliable)?;
+            }
+            peer.sleep(Duration::from_millis(300)).await?;
+            io::Result::Ok(String::new())
         }
-        let peer = EnetPeer::connect(server, &EnetConfig::default()).await?;
-        for k in 0..10u8 {
-            peer.send(0, &[k], Delivery::Reliable)?;
-        }
-        peer.sleep(Duration::from_millis(300)).await?;
-        io::Result::Ok(String::new())
     });
     let said = outcomes[0].as_ref().unwrap();
     // What waited goes with the connection: memory stays bounded.
