@@ -267,18 +267,36 @@ fn a_bot_disconnected_by_the_c_host_sees_the_end_and_its_data() {
     assert_eq!((counts.clean, counts.unclean), (4, 0), "{counts:?}");
 }
 
+/// Where a test's server bot listens, told to its other bots once it is bound: a port found
+/// free, let go and bound again later can be taken meanwhile by a test running beside it (seen
+/// in CI as `AddrInUse`).
+#[derive(Clone, Default)]
+struct Told(std::rc::Rc<std::cell::Cell<Option<SocketAddr>>>);
+
+impl Told {
+    /// Tells the others where the server listens.
+    fn tell(&self, addr: SocketAddr) {
+        self.0.set(Some(addr));
+    }
+
+    /// Waits until the server has said where it listens.
+    async fn wait(&self) -> SocketAddr {
+        loop {
+            if let Some(addr) = self.0.get() {
+                return addr;
+            }
+            ttk_core::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}
+
 /// What the bots of the shared-host test pass: a connection to serve.
 type Handoff = Option<EnetPeer>;
 
 /// One loop plays both sides: bot 0 accepts `players` connections on one host and starts a
 /// bot to serve each; bots 1..=players are the players.
 #[bot(crate = ttk_core)]
-fn shared_host_bot(
-    cx: Cx<Handoff>,
-    id: usize,
-    server: SocketAddr,
-    players: usize,
-) -> io::Result<u64> {
+fn shared_host_bot(cx: Cx<Handoff>, id: usize, server: Told, players: usize) -> io::Result<u64> {
     const PACKETS: u64 = 20;
     if id == 0 {
         let config = EnetConfig {
@@ -286,7 +304,8 @@ fn shared_host_bot(
             channels: 2,
             ..EnetConfig::default()
         };
-        let host = EnetHost::bind(server, &config)?;
+        let host = EnetHost::bind("127.0.0.1:0", &config)?;
+        server.tell(host.local_addr()?);
         for _ in 0..players {
             let connection = ttk_core::yield_!(host.accept())?;
             let server_bot = cx.start_bots(1).start;
@@ -310,6 +329,7 @@ fn shared_host_bot(
     };
     // The players come over the first 100 ms.
     ttk_core::yield_!(ttk_core::sleep(Duration::from_micros(100 * id as u64)));
+    let server = ttk_core::yield_!(server.wait());
     let peer = ttk_core::yield_!(EnetPeer::connect(server, &config))?;
     for seq in 0..PACKETS {
         peer.send((seq % 2) as u8, &seq.to_le_bytes(), Delivery::Reliable)?;
@@ -323,12 +343,9 @@ fn shared_host_bot(
 #[test]
 fn one_host_shared_by_the_bots_of_a_loop_serves_every_player() {
     let players = 300;
-    let server: SocketAddr = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let outcomes = ttk_core::run(1 + players, |cx, id| {
-        shared_host_bot(cx, id, server, players)
+    let server = Told::default();
+    let outcomes = ttk_core::run(1 + players, move |cx, id| {
+        shared_host_bot(cx, id, server.clone(), players)
     });
     assert_eq!(outcomes.len(), 1 + 2 * players);
     let results: Vec<u64> = outcomes
@@ -350,14 +367,15 @@ type Served = Option<EnetPeer>;
 /// second, woken by its packet and for the turn at once, is done too — the third must still
 /// get its packet, which comes later.
 #[bot(crate = ttk_core)]
-fn hand_over_bot(cx: Cx<Served>, id: usize, server: SocketAddr) -> io::Result<bool> {
+fn hand_over_bot(cx: Cx<Served>, id: usize, server: Told) -> io::Result<bool> {
     let config = EnetConfig {
         peers: 3,
         ..EnetConfig::default()
     };
     match id {
         0 => {
-            let host = EnetHost::bind(server, &config)?;
+            let host = EnetHost::bind("127.0.0.1:0", &config)?;
+            server.tell(host.local_addr()?);
             for _ in 0..3 {
                 let connection = ttk_core::yield_!(host.accept())?;
                 let server_bot = cx.start_bots(1).start;
@@ -366,6 +384,7 @@ fn hand_over_bot(cx: Cx<Served>, id: usize, server: SocketAddr) -> io::Result<bo
             Ok(true)
         }
         1 => {
+            let server = ttk_core::yield_!(server.wait());
             let host = EnetHost::bind("127.0.0.1:0", &config)?;
             let peers: Vec<EnetPeer> = (0..3)
                 .map(|_| host.start_connect(server))
@@ -395,11 +414,8 @@ fn hand_over_bot(cx: Cx<Served>, id: usize, server: SocketAddr) -> io::Result<bo
 
 #[test]
 fn the_service_of_a_shared_host_is_handed_on_when_the_bot_woken_for_it_leaves() {
-    let server: SocketAddr = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let outcomes = ttk_core::run(2, |cx, id| hand_over_bot(cx, id, server));
+    let server = Told::default();
+    let outcomes = ttk_core::run(2, move |cx, id| hand_over_bot(cx, id, server.clone()));
     let got: Vec<bool> = outcomes
         .into_iter()
         .map(|outcome| outcome.unwrap())
@@ -409,11 +425,9 @@ fn the_service_of_a_shared_host_is_handed_on_when_the_bot_woken_for_it_leaves() 
 
 #[test]
 fn a_bot_that_does_not_read_has_its_connection_reset_past_max_queued() {
-    // The server bot binds its own port and tells it (a port found free and bound again
-    // later was once taken meanwhile by a test running beside it).
-    let bound: std::rc::Rc<std::cell::Cell<Option<SocketAddr>>> = std::rc::Rc::default();
+    let told = Told::default();
     let outcomes = ttk_core::run(2, move |_cx: Cx, id| {
-        let bound = std::rc::Rc::clone(&bound);
+        let told = told.clone();
         async move {
             if id == 0 {
                 let config = EnetConfig {
@@ -421,7 +435,7 @@ fn a_bot_that_does_not_read_has_its_connection_reset_past_max_queued() {
                     ..EnetConfig::default()
                 };
                 let host = EnetHost::bind("127.0.0.1:0", &config)?;
-                bound.set(Some(host.local_addr()?));
+                told.tell(host.local_addr()?);
                 let player = host.accept().await?;
                 // Does not read while ten come.
                 player.sleep(Duration::from_millis(200)).await?;
@@ -436,12 +450,7 @@ fn a_bot_that_does_not_read_has_its_connection_reset_past_max_queued() {
                     }
                 }
             }
-            let server = loop {
-                match bound.get() {
-                    Some(server) => break server,
-                    None => ttk_core::sleep(Duration::from_millis(1)).await,
-                }
-            };
+            let server = told.wait().await;
             let peer = EnetPeer::connect(server, &EnetConfig::default()).await?;
             for k in 0..10u8 {
                 peer.send(0, &[k], Delivery::Reliable)?;
