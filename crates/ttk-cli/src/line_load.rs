@@ -611,7 +611,7 @@ pub(crate) async fn read_reply(
             // The value's parts are kept only to look for --expect in (a blob error's, to
             // name it).
             let keep = plan.args.expect.is_some() || text.first() == Some(&b'!');
-            resp::read_rest(framed, text, plan.args.max_line, keep)
+            let nested_error = resp::read_rest(framed, text, plan.args.max_line, keep)
                 .await
                 .map_err(begun_reply)?;
             if text.first() == Some(&b'>') {
@@ -619,7 +619,11 @@ pub(crate) async fn read_reply(
                 *skipped += 1;
                 continue;
             }
-            match resp::error_reply(text) {
+            // An error inside an array fails the request as a whole error would (redis counts
+            // the command among its failed calls).
+            let error = resp::error_reply(text)
+                .or_else(|| nested_error.as_deref().and_then(resp::error_reply));
+            match error {
                 Some(error) => Err(error),
                 None => check_reply(text, plan.args.expect.as_deref()),
             }

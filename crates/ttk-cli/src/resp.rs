@@ -44,7 +44,10 @@ const CODES: &[&str] = &[
 /// (nested ones too), an attribute and the value it comes before. With `keep` (there is an
 /// `--expect` to look for), each part is appended to `text` after a line feed, so that
 /// `--expect` is looked for in the whole value, up to `most` bytes of it; without, they are
-/// read and let go.
+/// read and let go. The first error among the elements (a script's table holding
+/// `redis.error_reply`, which redis counts among its `failed_calls`) is given back, as
+/// [`error_reply`] reads it, once the whole value is read (so the next reply starts where it
+/// should).
 ///
 /// # Errors
 /// `InvalidData` for a length that is not one, a bulk string over `most` bytes, a payload not
@@ -54,8 +57,9 @@ pub(crate) async fn read_rest<S: ByteStream>(
     text: &mut Vec<u8>,
     most: usize,
     keep: bool,
-) -> io::Result<()> {
+) -> io::Result<Option<Vec<u8>>> {
     let first = Parts::of(text)?;
+    let mut nested_error: Option<Vec<u8>> = None;
     // Values still to read whole.
     let mut pending = first.values;
     if let Some(len) = first.bulk {
@@ -69,6 +73,16 @@ pub(crate) async fn read_rest<S: ByteStream>(
             ));
         };
         let parts = Parts::of(line)?;
+        let error_kind = match line.first() {
+            Some(b'-') => Some(ErrorKind::Simple),
+            Some(b'!') => Some(ErrorKind::Blob),
+            _ => None,
+        }
+        .filter(|_| nested_error.is_none());
+        if error_kind == Some(ErrorKind::Simple) {
+            nested_error = Some(line.to_vec());
+        }
+        let blob_error = (error_kind == Some(ErrorKind::Blob)).then(|| line.to_vec());
         if keep {
             text.push(b'\n');
             text.extend_from_slice(line);
@@ -77,7 +91,18 @@ pub(crate) async fn read_rest<S: ByteStream>(
             .checked_add(parts.values)
             .ok_or_else(|| invalid("a RESP value of more elements than can be counted".into()))?;
         if let Some(len) = parts.bulk {
-            read_bulk(framed, len, text, most, keep).await?;
+            match blob_error {
+                // Its payload is the error's text: kept to name it, whether or not the value is.
+                Some(mut error) => {
+                    let start = error.len();
+                    read_bulk(framed, len, &mut error, most, true).await?;
+                    if keep {
+                        text.extend_from_slice(&error[start..]);
+                    }
+                    nested_error = Some(error);
+                }
+                None => read_bulk(framed, len, text, most, keep).await?,
+            }
         }
         if keep && text.len() > most {
             return Err(invalid(format!(
@@ -85,7 +110,14 @@ pub(crate) async fn read_rest<S: ByteStream>(
             )));
         }
     }
-    Ok(())
+    Ok(nested_error)
+}
+
+/// The two kinds of error values: a line (`-ERR …`) and a blob (`!21`, then its text).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ErrorKind {
+    Simple,
+    Blob,
 }
 
 /// What a RESP value's first line says follows it.
@@ -201,8 +233,17 @@ mod tests {
     use ttk::net::{FrameFormat, Framed, TcpStream};
 
     /// Reads `values` (RESP, back to back, each then `+END`) from a real connection, each
-    /// whole and kept: their texts, and that each left nothing of itself behind.
+    /// whole, kept (with `keep`) or not: their texts, and that each left nothing of itself
+    /// behind.
     fn read_all(values: &'static [u8], count: usize) -> Vec<String> {
+        read_each(values, count, true)
+            .into_iter()
+            .map(|(text, _)| text)
+            .collect()
+    }
+
+    /// [`read_all`], each text with the error [`read_rest`] found among its elements.
+    fn read_each(values: &'static [u8], count: usize, keep: bool) -> Vec<(String, Option<String>)> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         std::thread::spawn(move || {
@@ -218,20 +259,22 @@ mod tests {
             _id: usize,
             addr: std::net::SocketAddr,
             count: usize,
-        ) -> Vec<String> {
+            keep: bool,
+        ) -> Vec<(String, Option<String>)> {
             let stream = ttk::yield_!(TcpStream::connect(addr)).unwrap();
             let mut framed = Framed::new(stream, FrameFormat::crlf_lines());
             let mut texts = Vec::new();
             for _ in 0..count {
                 let mut text = ttk::yield_!(framed.read_frame()).unwrap().unwrap().to_vec();
-                ttk::yield_!(read_rest(&mut framed, &mut text, 1024, true)).unwrap();
-                texts.push(String::from_utf8(text).unwrap());
+                let nested = ttk::yield_!(read_rest(&mut framed, &mut text, 1024, keep)).unwrap();
+                let nested = nested.map(|error| String::from_utf8(error).unwrap());
+                texts.push((String::from_utf8(text).unwrap(), nested));
                 let end = ttk::yield_!(framed.read_frame()).unwrap().unwrap().to_vec();
                 assert_eq!(end, b"+END", "after {:?}", texts.last());
             }
             texts
         }
-        ttk::run(1, move |cx, id| reader(cx, id, addr, count))
+        ttk::run(1, move |cx, id| reader(cx, id, addr, count, keep))
             .pop()
             .unwrap()
     }
@@ -257,6 +300,35 @@ mod tests {
                 "%1\n+key\n$3\nval",
                 "|1\n+ttl\n:3\n+OK",
             ]
+        );
+    }
+
+    /// A script's table holding errors (redis counts the call among its failed ones): the
+    /// first error is found, kept or not, and the whole value is read.
+    #[test]
+    fn an_error_inside_an_array_is_found_after_the_whole_value() {
+        let values = b"*3\r\n:1\r\n-BOOM x\r\n-LATER y\r\n+END\r\n\
+            *2\r\n*1\r\n!8\r\nERR a\r\nb\r\n$2\r\nok\r\n+END\r\n\
+            *1\r\n$4\r\n-ERR\r\n+END\r\n";
+        for keep in [true, false] {
+            let read = read_each(values, 3, keep);
+            let nested: Vec<_> = read.iter().map(|(_, nested)| nested.as_deref()).collect();
+            assert_eq!(
+                nested,
+                [Some("-BOOM x"), Some("!8\nERR a\r\nb"), None],
+                "keep {keep}: a bulk string's text is no error"
+            );
+            let kinds: Vec<_> = nested
+                .iter()
+                .map(|nested| nested.and_then(|text| error_reply(text.as_bytes())))
+                .map(|error| error.map(|error| Failure::of(&error).kind().to_owned()))
+                .collect();
+            assert_eq!(kinds, [Some("RedisError".into()), Some("ERR".into()), None]);
+        }
+        assert_eq!(
+            read_all(values, 3)[1],
+            "*2\n*1\n!8\nERR a\r\nb\n$2\nok",
+            "the blob error's text kept with the value"
         );
     }
 

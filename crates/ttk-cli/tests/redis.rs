@@ -214,35 +214,53 @@ fn with_resp_a_reply_is_a_whole_value_and_an_error_reply_a_failure() {
             "{label}"
         );
     }
-    // An error reply (INCR of a word) fails its request, counted under redis's code.
-    let before = error_count(&redis, "ERR");
-    let json = support::scratch("resp-error").join("report.json");
-    let output = support::ttk(&[
-        "tcp",
-        &addr,
-        "--send",
-        "INCR word",
-        "--resp",
-        "-c",
-        "2",
-        "-d",
-        "500ms",
-        "-q",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    // An error reply (INCR of a word) fails its request, counted under redis's code; so does
+    // an error inside an array (a script's table), which redis counts among its failed calls.
+    for (label, command, code) in [
+        ("resp-error", "INCR word", "ERR"),
+        (
+            "resp-nested-error",
+            "EVAL \"return {1, redis.error_reply('WRONGTYPE nested')}\" 0",
+            "WRONGTYPE",
+        ),
+    ] {
+        let before = error_count(&redis, code);
+        let json = support::scratch(label).join("report.json");
+        let output = support::ttk(&[
+            "tcp",
+            &addr,
+            "--send",
+            command,
+            "--resp",
+            "-c",
+            "2",
+            "-d",
+            "500ms",
+            "-q",
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{label}: nothing succeeded: {output:?}"
+        );
+        let report = ttk_report::Report::read_json(&json).unwrap();
+        let request = report.transaction("request").unwrap();
+        assert_eq!(request.ok, 0, "{label}");
+        assert_eq!(request.errors.len(), 1, "{label}: {:?}", request.errors);
+        assert_eq!(request.errors[0].kind, code, "{label}");
+        let errors = error_count(&redis, code) - before;
+        assert_eq!(
+            request.failed, errors,
+            "{label}: redis's own count of {code} replies"
+        );
+    }
     assert_eq!(
-        output.status.code(),
-        Some(1),
-        "nothing succeeded: {output:?}"
+        failed_calls(&redis, "cmdstat_eval"),
+        calls(&redis, "cmdstat_eval"),
+        "every script call failed, in redis's count too"
     );
-    let report = ttk_report::Report::read_json(&json).unwrap();
-    let request = report.transaction("request").unwrap();
-    assert_eq!(request.ok, 0);
-    assert_eq!(request.errors.len(), 1, "{:?}", request.errors);
-    assert_eq!(request.errors[0].kind, "ERR");
-    let errors = error_count(&redis, "ERR") - before;
-    assert_eq!(request.failed, errors, "redis's own count of ERR replies");
 }
 
 /// The error replies of code `code` redis has sent (`INFO errorstats`: 0 before the first).
@@ -262,6 +280,18 @@ fn calls(redis: &Redis, name: &str) -> u64 {
     let info = redis.try_command("INFO commandstats").unwrap();
     info.lines()
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(":calls="))
+        .map_or(0, |rest| {
+            rest.split(',').next().unwrap_or(rest).parse().unwrap()
+        })
+}
+
+/// The failed calls of a command (`failed_calls` of `name` in `INFO commandstats`: 0 before
+/// the first).
+fn failed_calls(redis: &Redis, name: &str) -> u64 {
+    let info = redis.try_command("INFO commandstats").unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(":calls="))
+        .and_then(|rest| rest.split("failed_calls=").nth(1))
         .map_or(0, |rest| {
             rest.split(',').next().unwrap_or(rest).parse().unwrap()
         })
