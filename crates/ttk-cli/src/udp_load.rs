@@ -25,7 +25,10 @@ const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
     after_help = "Each bot has its own socket, sends the datagram to ADDR and waits for \
     one reply datagram from it (up to --timeout, 1s if not given: a lost datagram fails the \
     request, and the bot goes on from a new socket so that a late reply is not taken for the \
-    next one), then sends again. With --expect, a reply without that text fails the request. \
+    next one), then sends again. Datagrams that came before a request was sent (a second \
+    reply to the last one, a duplicate) are not its reply: they are skipped and counted as \
+    `datagrams skipped (not a reply)`; one that comes after it cannot be told from its reply. \
+    With --expect, a reply without that text fails the request. \
     Transactions: `request`. Exit code 1 if no request succeeded.\n\n\
     Example:\n  \
     ttk udp 127.0.0.1:9000 --send ping --expect pong -c 20 --rate 10000 -d 10s"
@@ -83,6 +86,7 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
     let mut socket: Option<UdpSocket> = None;
     let turns = Turns::new(plan.pace.as_ref(), session.id());
     let mut unsent = Unsent::new(&cx, turns);
+    let mut stale = 0;
     for k in session.iterations() {
         let Some(send_at) = ttk::yield_!(turns.wait(k)) else {
             break;
@@ -99,6 +103,7 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
         let exchanged = match opened {
             Ok(open) => {
                 let exchange = async {
+                    stale += take_stale(&open, &mut reply)?;
                     open.send(plan.args.send.as_bytes()).await?;
                     let len = open.recv(&mut reply).await?;
                     check_reply(&reply[..len], plan.args.expect.as_deref())
@@ -118,6 +123,9 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
             }
             Err(error) => Err(error),
         };
+        if stale > 0 {
+            cx.count(DATAGRAMS_SKIPPED, std::mem::take(&mut stale));
+        }
         match exchanged {
             Ok(()) => {
                 request.ok();
@@ -133,6 +141,25 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
         }
     }
     Ok(())
+}
+
+/// The counter of datagrams that came before their bot sent its request.
+const DATAGRAMS_SKIPPED: &str = "datagrams skipped (not a reply)";
+
+/// Takes the datagrams `socket` has received and not read, into `buf`, and lets them go: how
+/// many. Sent before the request about to go, they answer none of it (a second reply to the
+/// last request, a duplicate the network made), and read after it they would pass for its
+/// reply, at once. Costs no syscall more than the receive after the send would: the read that
+/// finds the socket empty is made here instead, and that receive then waits for the selector.
+fn take_stale(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<u64> {
+    let mut taken = 0;
+    loop {
+        match socket.try_recv_from(buf) {
+            Ok(_) => taken += 1,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(taken),
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 /// The address `addr` names (looked up once per bot, off the loop): the first, or the first

@@ -413,3 +413,68 @@ fn a_late_datagram_is_not_taken_for_the_next_reply() {
     );
     assert_eq!(request.errors[0].kind, "TimedOut");
 }
+
+/// Datagrams that came before a request was sent are not its reply: a server that answers
+/// twice (the second copy 5 ms after the first, well before the next request of the rate), and
+/// ttk's own `--net` duplicating every datagram each way. Each request is then timed from its
+/// send to a reply to it: never under the server's delay, where taking an extra copy for the
+/// next request's reply timed it at once.
+#[test]
+fn datagrams_that_came_before_the_request_are_not_its_reply() {
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap().to_string();
+    let answered = Arc::new(AtomicU64::new(0));
+    let count = Arc::clone(&answered);
+    std::thread::spawn(move || {
+        let mut buf = [0; 1500];
+        while let Ok((_, from)) = server.recv_from(&mut buf) {
+            count.fetch_add(1, Ordering::SeqCst);
+            let server = server.try_clone().unwrap();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                let _ = server.send_to(b"pong", from);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                let _ = server.send_to(b"pong", from);
+            });
+        }
+    });
+    for (label, net, least_ms) in [
+        ("twice", None, 20),
+        ("duplicated", Some("delay=10ms dup=100%"), 40),
+    ] {
+        let json = scratch("udp-stale").join(format!("{label}.json"));
+        let json = json.to_str().unwrap();
+        let mut args = vec![
+            "udp", &addr, "--send", "ping", "--expect", "pong", "-c", "1", "--rate", "10", "-d",
+            "2s", "-q", "--json", json,
+        ];
+        if let Some(net) = net {
+            args.extend(["--net", net]);
+        }
+        let before = answered.load(Ordering::SeqCst);
+        let output = ttk(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{label}: {}",
+            stderr(&output)
+        );
+        let report = Report::read_json(json).unwrap();
+        let request = report.transaction("request").unwrap();
+        assert_eq!((request.ok, request.failed), (20, 0), "{label}");
+        let least = request.histogram.inner().min();
+        assert!(
+            least >= least_ms * 1000,
+            "{label}: a request answered in {least} µs, before the server's reply could come"
+        );
+        // Every copy but the reply (and the last request's, still to come) was skipped: two
+        // replies to each request, all of them twice under --net.
+        let copies: u64 = if net.is_some() { 8 } else { 2 };
+        let skipped = report.counters["datagrams skipped (not a reply)"];
+        assert_eq!(skipped, (copies - 1) * 19, "{label}");
+        // Duplicated on its way, each request reached the server twice.
+        let received = answered.load(Ordering::SeqCst) - before;
+        let sent = if net.is_some() { 2 } else { 1 };
+        assert_eq!(received, request.ok * sent, "{label}");
+    }
+}
