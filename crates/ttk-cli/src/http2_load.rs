@@ -61,12 +61,16 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
     // Of `wire`'s connections the server spoke the protocol on, those counted.
     let mut spoken_counted = 0;
     let mut open: HashMap<u64, Transaction> = HashMap::new();
+    // Whether a connection the connection made again on its own failed: nothing more starts
+    // on it.
+    let mut broken = false;
     // The first request number not sent: those from it that were due are counted at the end.
     let mut unsent = Unsent::new(&cx, turns);
     loop {
         // Start what is due while slots are free.
         let mut next_due: Option<Instant> = None;
         while !ended
+            && !broken
             && open.len()
                 < wire
                     .as_ref()
@@ -163,7 +167,13 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             cx.count(REOPENED, after.opened - before.opened);
         }
         count_spoken(&cx, connection, &mut spoken_counted);
-        connection.record_reconnects(&cx);
+        if connection.record_reconnects(&cx) {
+            // The server is gone or refuses for now: the requests waiting for the connection
+            // failed with it. No more start on it (each would try again at once, and fail all
+            // others with it); once those under way are over, the next goes through a paused,
+            // timed `connect`, as after a refused one.
+            broken = true;
+        }
         if let Some(tls) = tls.as_ref() {
             // Handshakes of connections made again inside requests (GOAWAY).
             count_handshakes(
@@ -192,6 +202,11 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         // goes through a new, timed `connect`.
         if open.is_empty() && wire.as_ref().is_some_and(|c| !c.is_open()) {
             wire = None;
+        }
+        if open.is_empty() && broken {
+            broken = false;
+            wire = None;
+            ttk::yield_!(turns.pause_after_failure());
         }
     }
     if let Some(connection) = wire.as_ref() {
@@ -387,8 +402,8 @@ impl Connection {
     }
 
     /// Times the connections it made again on its own inside requests, as `connect` and
-    /// `tls`.
-    fn record_reconnects(&mut self, cx: &Cx) {
+    /// `tls`; whether one of them failed.
+    fn record_reconnects(&mut self, cx: &Cx) -> bool {
         match self {
             Connection::Two(h2) => record_reconnects(cx, h2.take_reconnects()),
             Connection::One { http, .. } => record_reconnects(cx, http.take_reconnects()),

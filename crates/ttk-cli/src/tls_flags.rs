@@ -152,8 +152,10 @@ pub(crate) async fn connect_timed(
 /// [`Reconnect`]), as the `connect` and `tls` transactions that [`connect_timed`] times: a
 /// connect or handshake that failed is timed to now (it failed the request that just ended).
 /// Call it between transactions: it uses `cx.measure_from` for the failed ones, which a
-/// `measure_from` meant for the next transaction must not precede.
-pub(crate) fn record_reconnects(cx: &Cx, reconnects: impl Iterator<Item = Reconnect>) {
+/// `measure_from` meant for the next transaction must not precede. Whether one of them failed
+/// (the server is gone, or refuses connections for now).
+pub(crate) fn record_reconnects(cx: &Cx, reconnects: impl Iterator<Item = Reconnect>) -> bool {
+    let mut failed = false;
     for reconnect in reconnects {
         let connected = match reconnect.connected {
             Ok(at) => {
@@ -163,6 +165,7 @@ pub(crate) fn record_reconnects(cx: &Cx, reconnects: impl Iterator<Item = Reconn
             Err(error) => {
                 cx.measure_from(reconnect.started);
                 cx.transaction("connect").fail_with(&error);
+                failed = true;
                 continue;
             }
         };
@@ -171,10 +174,12 @@ pub(crate) fn record_reconnects(cx: &Cx, reconnects: impl Iterator<Item = Reconn
             Some(Err(error)) => {
                 cx.measure_from(connected);
                 cx.transaction("tls").fail_with(&error);
+                failed = true;
             }
             None => {}
         }
     }
+    failed
 }
 
 /// Counts `full` and `resumed` handshakes made with `connector` (and, with `--insecure`, that

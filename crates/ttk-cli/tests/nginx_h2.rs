@@ -271,3 +271,61 @@ fn h2c_against_a_server_of_http1_alone_is_named_and_its_connections_not_counted_
         report.counters
     );
 }
+
+/// nginx killed a second into a run of 2 connections × 4 streams: the requests under way fail,
+/// and then each connection tries again at the pace of refused connects (as over HTTP/1.1),
+/// starting no request the server is not there for. Each refused connection made again on its
+/// own used to fail every request waiting for it and start as many more at once: 77,844
+/// refused connects and 155,690 failed requests in a second, none of them sent.
+#[test]
+fn h2c_against_a_server_gone_mid_run_tries_again_at_a_pace() {
+    let Some((nginx, _)) = start("http2", "") else {
+        return;
+    };
+    let pid = fs::read_to_string(nginx.dir.join("nginx.pid")).unwrap();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let killed = Command::new("kill")
+            .args(["-KILL", pid.trim()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    });
+    let url = format!("http://{}/", nginx.addr);
+    let args = [
+        "http",
+        &url,
+        "--http",
+        "2c",
+        "-c",
+        "2",
+        "--streams",
+        "4",
+        "-d",
+        "3s",
+    ];
+    let (output, report) = ttk(&args, &nginx, "gone");
+    killer.join().unwrap();
+    let report = report.unwrap_or_else(|| panic!("{output:?}"));
+    let request = report.transaction("request").unwrap();
+    assert!(request.ok > 100, "served for a second: {}", request.ok);
+    assert!(
+        request.ok <= logged(&nginx, "HTTP/2.0 200"),
+        "no success nginx did not log"
+    );
+    // At most the requests under way when it died, and those waiting as each connection found
+    // it gone (a few rounds of 2 × 4).
+    assert!(
+        request.failed <= 40,
+        "{} failed: {:?}",
+        request.failed,
+        request.errors
+    );
+    let connect = report.transaction("connect").unwrap();
+    // Two seconds without a server, two connections, some ten tries a second each.
+    assert!(
+        (2..=100).contains(&connect.failed),
+        "{} refused connects",
+        connect.failed
+    );
+}
