@@ -22,6 +22,7 @@ mod demo;
 mod demo_target;
 mod given;
 mod grpc_load;
+mod hex_bytes;
 mod host_port;
 mod http2_load;
 mod http_load;

@@ -10,6 +10,7 @@ use ttk::Cx;
 use ttk::cli::Session;
 use ttk::net::UdpSocket;
 
+use crate::hex_bytes::HexBytes;
 use crate::host_port::parse_host_port;
 use crate::line_load::check_reply;
 use crate::load_flags::{LoadFlags, finish};
@@ -28,10 +29,13 @@ const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
     next one), then sends again. Datagrams that came before a request was sent (a second \
     reply to the last one, a duplicate) are not its reply: they are skipped and counted as \
     `datagrams skipped (not a reply)`; one that comes after it cannot be told from its reply. \
-    With --expect, a reply without that text fails the request. \
+    With --expect, a reply without that text fails the request. A binary protocol's datagram \
+    (DNS, memcached's UDP frames) is given in hexadecimal with --send-hex, and the bytes a reply \
+    must hold with --expect-hex. \
     Transactions: `request`. Exit code 1 if no request succeeded.\n\n\
     Example:\n  \
-    ttk udp 127.0.0.1:9000 --send ping --expect pong -c 20 --rate 10000 -d 10s"
+    ttk udp 127.0.0.1:9000 --send ping --expect pong -c 20 --rate 10000 -d 10s\n  \
+    ttk udp 127.0.0.1:53 --send-hex '1234 0100 0001 0000 0000 0000 076578616d706c65 03636f6d 00 0001 0001' --expect-hex 1234"
 )]
 pub(crate) struct UdpArgs {
     /// HOST:PORT
@@ -39,12 +43,26 @@ pub(crate) struct UdpArgs {
     addr: String,
 
     /// The datagram to send
-    #[arg(long, value_name = "TEXT")]
-    send: String,
+    #[arg(
+        long,
+        value_name = "TEXT",
+        required_unless_present = "send_hex",
+        conflicts_with = "send_hex"
+    )]
+    send: Option<String>,
+
+    /// The datagram to send, as hexadecimal bytes (`0001 abcd`; spaces and colons allowed), for
+    /// a binary protocol: DNS, memcached's UDP frames, a game's packets
+    #[arg(long, value_name = "HEX")]
+    send_hex: Option<HexBytes>,
 
     /// A reply datagram must contain this text
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", conflicts_with = "expect_hex")]
     expect: Option<String>,
+
+    /// A reply datagram must contain these bytes, in hexadecimal (as --send-hex)
+    #[arg(long, value_name = "HEX")]
+    expect_hex: Option<HexBytes>,
 
     #[command(flatten)]
     pub(crate) load: LoadFlags,
@@ -55,6 +73,8 @@ pub(crate) struct UdpArgs {
 struct UdpPlan {
     args: UdpArgs,
     pace: Option<Pace>,
+    /// The datagram sent (`--send`'s text or `--send-hex`'s bytes).
+    datagram: Vec<u8>,
 }
 
 impl UdpArgs {
@@ -71,7 +91,16 @@ impl UdpArgs {
             .rate()
             .cloned()
             .map(|rate| Pace::new(rate, self.load.connections, self.load.load_duration()));
-        let plan = Arc::new(UdpPlan { args: self, pace });
+        let datagram = match (&self.send, &self.send_hex) {
+            (_, Some(bytes)) => bytes.0.clone(),
+            (Some(text), None) => text.as_bytes().to_vec(),
+            (None, None) => unreachable!("clap requires --send or --send-hex"),
+        };
+        let plan = Arc::new(UdpPlan {
+            args: self,
+            pace,
+            datagram,
+        });
         finish(test.run_parallel(move |cx, session| datagram_bot(cx, session, Arc::clone(&plan))))
     }
 }
@@ -104,9 +133,12 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
             Ok(open) => {
                 let exchange = async {
                     stale += take_stale(&open, &mut reply)?;
-                    open.send(plan.args.send.as_bytes()).await?;
+                    open.send(&plan.datagram).await?;
                     let len = open.recv(&mut reply).await?;
-                    check_reply(&reply[..len], plan.args.expect.as_deref())
+                    match &plan.args.expect_hex {
+                        Some(bytes) => check_bytes(&reply[..len], bytes),
+                        None => check_reply(&reply[..len], plan.args.expect.as_deref()),
+                    }
                 };
                 let exchanged = match ttk::yield_!(ttk::timeout(limit, exchange)) {
                     Ok(done) => done,
@@ -141,6 +173,24 @@ fn datagram_bot(cx: Cx, session: Session, plan: Arc<UdpPlan>) -> io::Result<()> 
         }
     }
     Ok(())
+}
+
+/// Whether `reply` contains `expect`'s bytes; the error shows the reply's first bytes in
+/// hexadecimal.
+fn check_bytes(reply: &[u8], expect: &HexBytes) -> io::Result<()> {
+    let expect = &expect.0;
+    if reply
+        .windows(expect.len())
+        .any(|window| window == expect.as_slice())
+    {
+        return Ok(());
+    }
+    let shown = HexBytes(reply[..reply.len().min(32)].to_vec());
+    let more = if reply.len() > 32 { " …" } else { "" };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("the reply `{shown}{more}` lacks the expected bytes"),
+    ))
 }
 
 /// The counter of datagrams that came before their bot sent its request.

@@ -15,8 +15,17 @@ use support::{scratch, stderr, stdout, ttk};
 
 #[test]
 fn bad_flags_and_urls_get_a_message_and_exit_2() {
-    let cases: [(&[&str], &str); 14] = [
+    let cases: [(&[&str], &str); 17] = [
         (&["tcp", "127.0.0.1", "--send", "PING"], "has no port"),
+        (
+            &["udp", "127.0.0.1:9", "--send", "x", "--send-hex", "00"],
+            "cannot be used with",
+        ),
+        (
+            &["udp", "127.0.0.1:9", "--send-hex", "0g"],
+            "`g` is not a hexadecimal digit",
+        ),
+        (&["udp", "127.0.0.1:9", "--expect", "x"], "--send"),
         (&["udp", "127.0.0.1:0", "--send", "ping"], "port `0`"),
         (
             &["http", "127.0.0.1:80/"],
@@ -476,5 +485,60 @@ fn datagrams_that_came_before_the_request_are_not_its_reply() {
         let received = answered.load(Ordering::SeqCst) - before;
         let sent = if net.is_some() { 2 } else { 1 };
         assert_eq!(received, request.ok * sent, "{label}");
+    }
+}
+
+/// A binary protocol's datagram, with a NUL and bytes that are no UTF-8, given in hexadecimal;
+/// a reply judged by the bytes it must hold, and shown in hexadecimal when it lacks them.
+#[test]
+fn udp_sends_and_expects_bytes_given_in_hexadecimal() {
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap().to_string();
+    let answered = Arc::new(AtomicU64::new(0));
+    let count = Arc::clone(&answered);
+    std::thread::spawn(move || {
+        let mut buf = [0; 1500];
+        while let Ok((len, from)) = server.recv_from(&mut buf) {
+            if buf[..len] == [0x00, 0x01, 0xfe, 0x00] {
+                count.fetch_add(1, Ordering::SeqCst);
+                let _ = server.send_to(&[0x80, 0x00, 0xff, 0x07], from);
+            }
+        }
+    });
+    let dir = scratch("udp-hex");
+    for (label, expect, ok) in [("holds", "00 ff", true), ("lacks", "ab:cd", false)] {
+        let json = dir.join(format!("{label}.json"));
+        let json = json.to_str().unwrap();
+        let args = [
+            "udp",
+            &addr,
+            "--send-hex",
+            "0001 fe00",
+            "--expect-hex",
+            expect,
+            "-c",
+            "2",
+            "-d",
+            "500ms",
+            "-q",
+            "--json",
+            json,
+        ];
+        let before = answered.load(Ordering::SeqCst);
+        let output = ttk(&args);
+        let request = Report::read_json(json).unwrap().transactions[0].clone();
+        let replies = answered.load(Ordering::SeqCst) - before;
+        if ok {
+            assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+            assert!(request.ok > 100, "{label}: {} requests", request.ok);
+            assert_eq!((request.ok, request.failed), (replies, 0), "{label}");
+        } else {
+            assert_eq!(output.status.code(), Some(1), "{label}: nothing succeeded");
+            assert_eq!((request.ok, request.failed), (0, replies), "{label}");
+            assert_eq!(
+                request.errors[0].samples[0],
+                "the reply `8000ff07` lacks the expected bytes"
+            );
+        }
     }
 }
