@@ -75,7 +75,8 @@ pub struct LoadArgs {
     pub html: Option<PathBuf>,
 
     /// Fail the run (exit code 1) unless this holds: `p99(login) < 50ms`, `p(99.9) < 200ms`,
-    /// `failures < 0.1%`, `rate(move) > 1000`, `count(chat) >= 5000`. Repeatable.
+    /// `failures < 0.1%`, `rate(move) > 1000`, `count(chat) >= 5000`, `failed_bots == 0` (bots
+    /// that panicked or returned an error). Repeatable.
     #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold, help_heading = "Report")]
     pub thresholds: Vec<Threshold>,
 

@@ -12,7 +12,8 @@ use crate::model::{Report, ThresholdResult, TransactionReport};
 /// The metrics a threshold can name, for the message that meets an unknown one.
 const KNOWN_METRICS: &str = "p50, p90, p99, p99.9 (any pNN), p(NN), p(NN, name), mean, max, \
                              failures, rate, count (each alone for all transactions, or with a \
-                             transaction's name: p99(login)), counter(name)";
+                             transaction's name: p99(login)), counter(name), failed_bots, \
+                             failed_bots(kind)";
 
 /// A condition on a report: `METRIC OP VALUE`, whitespace optional.
 ///
@@ -24,6 +25,7 @@ const KNOWN_METRICS: &str = "p50, p90, p99, p99.9 (any pNN), p(NN), p(NN, name),
 /// | `rate`, `rate(name)` | successes per second of the run | a number, `/s` optional: `100/s` |
 /// | `count`, `count(name)` | successes | a whole number |
 /// | `counter(name)` | a counter's value | a whole number |
+/// | `failed_bots`, `failed_bots(kind)` | bots that panicked or returned an error (of one kind: `panicked`, `stalled`, an error's kind), which no transaction counts | a whole number |
 ///
 /// OP is one of `<`, `<=`, `>`, `>=`, `==`. Without a name, a metric covers every transaction
 /// together (their histograms merged, their counts summed). A name runs to the first `)`, so it
@@ -85,6 +87,8 @@ enum Metric {
     Count(Option<String>),
     /// A counter's value.
     Counter(String),
+    /// Bots that failed (panicked, returned an error), or those of one kind.
+    FailedBots(Option<String>),
 }
 
 /// The unit of a metric's values: how its limit is read and how its figures are shown.
@@ -262,7 +266,7 @@ impl Metric {
             Metric::Percentile { .. } | Metric::Mean(_) | Metric::Max(_) => Unit::Duration,
             Metric::Failures(_) => Unit::Fraction,
             Metric::Rate(_) => Unit::PerSecond,
-            Metric::Count(_) | Metric::Counter(_) => Unit::Whole,
+            Metric::Count(_) | Metric::Counter(_) | Metric::FailedBots(_) => Unit::Whole,
         }
     }
 
@@ -308,6 +312,15 @@ impl Metric {
                 .get(name)
                 .map(|&value| value as f64)
                 .ok_or("no such counter"),
+            Metric::FailedBots(None) => Ok(report.bots.failed as f64),
+            // A kind no bot failed with: none failed so.
+            Metric::FailedBots(Some(kind)) => Ok(report
+                .bots
+                .errors
+                .iter()
+                .filter(|tally| &tally.kind == kind)
+                .map(|tally| tally.count)
+                .sum::<u64>() as f64),
         }
     }
 }
@@ -494,6 +507,7 @@ fn parse_metric(text: &str) -> Result<(Metric, &str), String> {
         "failures" => Metric::Failures(name(argument)?),
         "rate" => Metric::Rate(name(argument)?),
         "count" => Metric::Count(name(argument)?),
+        "failed_bots" => Metric::FailedBots(name(argument)?),
         "counter" => match name(argument)? {
             Some(counter) => Metric::Counter(counter),
             None => return Err("`counter` needs a counter's name: counter(name)".to_owned()),
@@ -632,6 +646,30 @@ mod tests {
         assert_eq!(quantile(100.0), 1.0);
     }
 
+    /// Bots that failed, which no transaction counts, in all and by kind; a kind none failed
+    /// with is none.
+    #[test]
+    fn failed_bots_are_measured_in_all_and_by_kind() {
+        let mut report = Report::new("demo");
+        report.bots.started = 100;
+        report.bots.failed = 3;
+        report.bots.errors = [("panicked", 2), ("TimedOut", 1)]
+            .map(|(kind, count)| crate::model::ErrorTally {
+                kind: kind.into(),
+                count,
+                samples: Vec::new(),
+            })
+            .into();
+        let check = |expression: &str| Threshold::parse(expression).unwrap().check(&report);
+        let all = check("failed_bots == 0");
+        assert!(!all.passed);
+        assert_eq!(all.measured, "3");
+        let panicked = check("failed_bots(panicked) <= 2");
+        assert!(panicked.passed);
+        assert_eq!(panicked.measured, "2");
+        assert!(check("failed_bots(stalled) == 0").passed);
+    }
+
     #[test]
     fn every_comparison() {
         let cases = [
@@ -669,6 +707,12 @@ mod tests {
                 "counter(bytes sent) >= 42",
                 Metric::Counter(named("bytes sent").unwrap()),
                 42.0,
+            ),
+            ("failed_bots == 0", Metric::FailedBots(None), 0.0),
+            (
+                "failed_bots(panicked) < 3",
+                Metric::FailedBots(named("panicked")),
+                3.0,
             ),
         ];
         for (expression, metric, limit) in cases {

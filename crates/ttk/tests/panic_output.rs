@@ -117,4 +117,24 @@ fn child_runs_panicking_bots() {
         "{:?}",
         panicked.samples
     );
+    // Every step succeeded: only a threshold on the bots that failed sees the panics.
+    for (threshold, code) in [
+        ("failures == 0", 0),
+        ("failed_bots == 0", 1),
+        ("failed_bots(panicked) <= 300", 0),
+        ("failed_bots(stalled) == 0", 0),
+    ] {
+        let args = [
+            "doomed",
+            "--bots",
+            "300",
+            "--quiet",
+            "--threshold",
+            threshold,
+        ];
+        let outcome = LoadTest::try_from_args("doomed", args)
+            .unwrap()
+            .run(doomed_session);
+        assert_eq!(outcome.code, code, "{threshold}");
+    }
 }
