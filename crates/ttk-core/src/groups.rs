@@ -503,7 +503,9 @@ fn check_home(state: &LoopState, bot: u32, name: &str, claim: bool) {
         panic!(
             "group {name:?} lives on worker {home}, and bot {} runs on worker {here}: a group's \
              members must share a worker (a group's changes and barriers follow one loop's \
-             ticks); keep them together with `Workers::keep_together`",
+             ticks); keep each group's ids on one worker with `LoadTest::keep_together(n)` \
+             (a load test) or `Workers::keep_together(n)`, n the group's size, its ids in a \
+             block of n (a room of 4: ids 0-3, 4-7, …)",
             state.id_of(bot)
         );
     }
