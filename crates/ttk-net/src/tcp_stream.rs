@@ -298,7 +298,9 @@ impl TcpStream {
     /// Writes some of `buf`, waiting until the socket can take any; returns how much.
     ///
     /// # Errors
-    /// `BrokenPipe` or `ConnectionReset` if the peer is gone; the OS's other errors.
+    /// `BrokenPipe` or `ConnectionReset` if the peer is gone — its message then shows the line
+    /// of text the peer sent before it went, if no one read it (a server's reason for refusing
+    /// the connection), which a read still gets; the OS's other errors.
     ///
     /// # Examples
     /// ```
@@ -318,10 +320,45 @@ impl TcpStream {
     /// assert_eq!(ttk_core::run(1, writes)[0].as_ref().unwrap(), &5);
     /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        if let Some(conditions) = &self.conditions {
-            return conditions.write(self.io.shared(), buf).await;
+        let written = match &self.conditions {
+            Some(conditions) => conditions.write(self.io.shared(), buf).await,
+            None => self.io.write_with(|mut stream| stream.write(buf)).await,
+        };
+        written.map_err(|error| self.with_what_the_peer_said(error))
+    }
+
+    /// `error` of a write, saying what the peer sent before it ended the connection, when that
+    /// is a line of text no one read: a server refusing a connection says why (an IRC server's
+    /// `ERROR :Connection limit reached`, redis's `-ERR max number of clients reached`), then
+    /// closes, and a bot writing its next line meets the close (`BrokenPipe`,
+    /// `ConnectionReset`) before it reads the reason. The bytes are looked at, not taken: a read
+    /// after the error still gets them.
+    fn with_what_the_peer_said(&self, error: io::Error) -> io::Error {
+        if !matches!(
+            error.kind(),
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+        ) {
+            return error;
         }
-        self.io.write_with(|mut stream| stream.write(buf)).await
+        let mut first = [0u8; 160];
+        let Ok(peeked) = self.io.get_ref().peek(&mut first) else {
+            return error;
+        };
+        let line = first[..peeked]
+            .split(|&byte| byte == b'\n')
+            .next()
+            .unwrap_or_default();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // Text only: a TLS record or a binary protocol's bytes say nothing to a reader.
+        match std::str::from_utf8(line) {
+            Ok(text) if !text.is_empty() && !text.chars().any(|c| c.is_control() && c != '\t') => {
+                io::Error::new(
+                    error.kind(),
+                    format!("{error}; the peer had sent `{text}` first, unread"),
+                )
+            }
+            _ => error,
+        }
     }
 
     /// Writes all of `buf`.

@@ -50,6 +50,54 @@ fn reset_in_the_middle_of_a_response() {
     assert_eq!(error.kind(), io::ErrorKind::ConnectionReset, "{error}");
 }
 
+/// Says why it refuses, then closes with the client's first line unread (so it resets), as an
+/// IRC server past its limit does.
+fn refuses_with_a_reason(mut stream: StdStream) {
+    let _ = stream.write_all(b"ERROR :Connection limit reached\r\n");
+    thread::sleep(Duration::from_millis(100));
+}
+
+/// Registers line by line without reading, as a client that expects no answer before the
+/// second line; the write that meets the close fails. Then reads what the server had said.
+#[bot(crate = ttk_core)]
+fn registers(addr: SocketAddr) -> io::Result<()> {
+    let stream = ttk_core::yield_!(TcpStream::connect(addr))?;
+    ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(20)));
+    ttk_core::yield_!(stream.write_all(b"NICK bot\r\n"))?;
+    let mut failed = None;
+    for _ in 0..50 {
+        ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(10)));
+        if let Err(error) = ttk_core::yield_!(stream.write_all(b"USER bot 0 * :bot\r\n")) {
+            failed = Some(error);
+            break;
+        }
+    }
+    let failed = failed.expect("a write met the close");
+    let mut reason = [0; 33];
+    ttk_core::yield_!(stream.read_exact(&mut reason)).expect("the reason is still there to read");
+    assert_eq!(&reason, b"ERROR :Connection limit reached\r\n");
+    Err(failed)
+}
+
+#[test]
+fn a_write_into_a_refusal_names_the_reason_the_server_gave() {
+    let addr = spawn_server(refuses_with_a_reason);
+    let error = run_beside_healthy_bots(|| registers(addr));
+    assert!(
+        matches!(
+            error.kind(),
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .ends_with("; the peer had sent `ERROR :Connection limit reached` first, unread"),
+        "{error}"
+    );
+}
+
 #[bot(crate = ttk_core)]
 fn impatient_request(addr: SocketAddr) -> io::Result<()> {
     let limit = Duration::from_millis(200);
