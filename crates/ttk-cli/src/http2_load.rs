@@ -64,6 +64,8 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
     // Whether a connection the connection made again on its own failed: nothing more starts
     // on it.
     let mut broken = false;
+    // Whether the connection's turns on the schedule are over (not its session's iterations).
+    let mut schedule_over = false;
     // The first request number not sent: those from it that were due are counted at the end.
     let mut unsent = Unsent::new(&cx, turns);
     loop {
@@ -84,6 +86,7 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
             unsent.next = k;
             let Some(due) = turns.at(k) else {
                 ended = true;
+                schedule_over = true;
                 break;
             };
             if let Some(at) = due
@@ -211,6 +214,9 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
     }
     if let Some(connection) = wire.as_ref() {
         count_spoken(&cx, connection, &mut spoken_counted);
+    }
+    if schedule_over {
+        ttk::yield_!(turns.until_over());
     }
 }
 

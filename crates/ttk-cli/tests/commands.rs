@@ -542,3 +542,29 @@ fn udp_sends_and_expects_bytes_given_in_hexadecimal() {
         }
     }
 }
+
+/// A run on a schedule lasts its duration, though its last request was sent and answered
+/// earlier: its rate is over the duration asked for (3 requests at `--rate 3 -d 1s` ended the
+/// run at 667 ms, shown as 4.5/s).
+#[test]
+fn a_run_on_a_schedule_lasts_its_duration() {
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut buf = [0; 1500];
+        while let Ok((_, from)) = server.recv_from(&mut buf) {
+            let _ = server.send_to(b"pong", from);
+        }
+    });
+    let json = scratch("udp-schedule").join("run.json");
+    let json = json.to_str().unwrap();
+    let args = [
+        "udp", &addr, "--send", "ping", "-c", "1", "--rate", "3", "-d", "1s", "-q", "--json", json,
+    ];
+    let output = ttk(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = Report::read_json(json).unwrap();
+    assert_eq!(report.transactions[0].ok, 3);
+    let duration = report.run.duration_s;
+    assert!((1.0..1.5).contains(&duration), "{duration} s");
+}
