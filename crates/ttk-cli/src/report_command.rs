@@ -10,7 +10,8 @@ use ttk::cli::ttk_report::{Report, Threshold};
 #[command(after_help = "Examples:\n  \
     ttk report run.json --html run.html\n  \
     ttk report run.json --threshold 'p99(request) < 10ms' --threshold 'failures < 0.1%'\n\n\
-    Exit codes: 0 read (and every threshold held), 1 a threshold failed, 2 bad command line \
+    Exit codes: 0 read (and every threshold held), 1 a threshold failed (without one: nothing \
+    succeeded in the run, as the run itself judged), 2 bad command line \
     or a report this ttk cannot read, 3 a report could not be written.")]
 pub(crate) struct ReportArgs {
     /// A JSON report (`--json` of a run, or of a merge)
@@ -45,7 +46,17 @@ impl ReportArgs {
         } else {
             report.check_thresholds(&self.thresholds)
         };
+        // Judged as its run was: without a threshold, a run in which nothing succeeded fails.
+        let nothing = match report.thresholds.is_empty() {
+            true => report.nothing_succeeded(),
+            false => None,
+        };
         print!("{}", report.summary());
+        if let Some(why) = &nothing {
+            eprintln!(
+                "error: {why}: the run fails (exit code 1); a --threshold given judges it instead"
+            );
+        }
         if let Some(path) = &self.html {
             if let Err(error) = report.write_html(path) {
                 eprintln!("error: cannot write {}: {error}", path.display());
@@ -60,7 +71,7 @@ impl ReportArgs {
             }
             println!("JSON report: {}", path.display());
         }
-        if held { 0 } else { 1 }
+        if held && nothing.is_none() { 0 } else { 1 }
     }
 }
 

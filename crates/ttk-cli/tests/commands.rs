@@ -568,3 +568,46 @@ fn a_run_on_a_schedule_lasts_its_duration() {
     let duration = report.run.duration_s;
     assert!((1.0..1.5).contains(&duration), "{duration} s");
 }
+
+/// Shards in which nothing succeeded each fail (exit 1, no threshold given); so does their
+/// merge, and `ttk report` on it, by the same rule, unless a threshold judges instead.
+#[test]
+fn a_merge_and_a_report_of_a_run_in_which_nothing_succeeded_fail_as_the_run_did() {
+    let dir = scratch("merge-nothing");
+    let shard = |index: usize| {
+        let path = dir.join(format!("shard-{index}.json"));
+        let shard = format!("{index}/2");
+        let args = [
+            "down", "--bots", "4", "--shard", &shard, "--run-id", "nothing", "-q",
+        ];
+        let mut test = ttk::cli::LoadTest::try_from_args("down", args).unwrap();
+        test.args_mut().json = Some(path.clone());
+        let outcome = test.run(|cx: ttk::Cx, _session| async move {
+            cx.transaction("request").fail("refused");
+        });
+        assert_eq!(outcome.code, 1, "nothing succeeded in shard {index}");
+        path.to_str().unwrap().to_owned()
+    };
+    let (first, second) = (shard(0), shard(1));
+    let merged = dir.join("all.json");
+    let merged = merged.to_str().unwrap();
+    let output = ttk(&["merge", &first, &second, "--json", merged]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no transaction succeeded (0 of 4)"),
+        "{}",
+        stderr(&output)
+    );
+    let output = ttk(&["report", merged]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let judged = ["report", merged, "--threshold", "failures <= 100%"];
+    assert_eq!(ttk(&judged).status.code(), Some(0));
+    let judged = [
+        "merge",
+        &first,
+        &second,
+        "--threshold",
+        "count(request) == 0",
+    ];
+    assert_eq!(ttk(&judged).status.code(), Some(0));
+}

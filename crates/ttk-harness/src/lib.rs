@@ -253,7 +253,7 @@ impl<A: Args + FromArgMatches> LoadTest<A> {
         if let Some(merge) = &test.merge {
             // The code between here and the run (a target started, a world built) is setup for
             // a run: a merge must not wait for it, or fail with it.
-            let code = merge.run(&test.name).code;
+            let code = merge.run(&test.name, true).code;
             std::process::exit(i32::from(code));
         }
         test

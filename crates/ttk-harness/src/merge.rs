@@ -93,16 +93,18 @@ impl MergeArgs {
     /// # std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn merge(&self, name: &str) -> RunOutcome {
-        self.run(name)
+        self.run(name, true)
     }
 
     /// Reads the reports, merges them, prints the summary, writes the merged reports and checks
     /// the thresholds. A report that cannot be read (missing, torn) is named and left out: the
     /// merge of the others is still written, and names the shards it lacks. Exit code: 0 when
-    /// every shard was merged and the thresholds held, 1 when a threshold failed, 2 when the
-    /// reports are not of one run or one is not a report this ttk reads (another schema, a
-    /// field out of bounds, not JSON; nothing is written), 3 when a shard is missing.
-    pub(crate) fn run(&self, name: &str) -> RunOutcome {
+    /// every shard was merged and the thresholds held, 1 when a threshold failed (or, with no
+    /// threshold and success `required`, when nothing succeeded in the whole run, by the rule
+    /// a run of one process follows), 2 when the reports are not of one run or one is not a
+    /// report this ttk reads (another schema, a field out of bounds, not JSON; nothing is
+    /// written), 3 when a shard is missing.
+    pub(crate) fn run(&self, name: &str, required: bool) -> RunOutcome {
         let mut reports = Vec::new();
         let mut unreadable = 0;
         for path in &self.reports {
@@ -140,9 +142,14 @@ impl MergeArgs {
                 .shards
                 .as_ref()
                 .is_none_or(ttk_report::ShardSet::is_complete);
+        let nothing =
+            crate::success::fails_for_nothing_succeeded(&merged, self.thresholds.len(), required);
         let code = if !complete || !written {
             RUN_FAILED
-        } else if !passed {
+        } else if !passed || nothing.is_some() {
+            if let Some(why) = &nothing {
+                crate::success::explain(why);
+            }
             THRESHOLD_FAILED
         } else {
             PASSED

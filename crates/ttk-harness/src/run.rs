@@ -292,7 +292,7 @@ impl<A> LoadTest<A> {
     /// a merge, a run as several processes, or nothing (a bad command line) — with its outcome.
     fn instead_of_running(&self, loops: Loops) -> Option<RunOutcome> {
         if let Some(merge) = &self.merge {
-            return Some(merge.run(&self.name));
+            return Some(merge.run(&self.name, self.require_success));
         }
         if loops == Loops::One && self.args.workers.is_some_and(|workers| workers != 1) {
             eprintln!(

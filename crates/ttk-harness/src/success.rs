@@ -8,22 +8,10 @@
 
 use ttk_report::Report;
 
-/// Why `report` shows a run in which nothing succeeded, if it does.
+/// Why `report` shows a run in which nothing succeeded, if it does
+/// ([`Report::nothing_succeeded`]).
 pub(crate) fn nothing_succeeded(report: &Report) -> Option<String> {
-    let bots = &report.bots;
-    if bots.started > 0 && bots.failed == bots.started {
-        return Some(format!(
-            "every bot failed ({} of {})",
-            bots.failed, bots.started
-        ));
-    }
-    let ended: u64 = report
-        .transactions
-        .iter()
-        .map(|t| t.ok + t.failed + t.abandoned + t.stopped)
-        .sum();
-    let ok: u64 = report.transactions.iter().map(|t| t.ok).sum();
-    (ended > 0 && ok == 0).then(|| format!("no transaction succeeded (0 of {ended})"))
+    report.nothing_succeeded()
 }
 
 /// Why the run fails by the rule, if it does: no threshold given, success `required`, and

@@ -722,6 +722,43 @@ impl Report {
     pub fn transaction(&self, name: &str) -> Option<&TransactionReport> {
         self.transactions.iter().find(|tx| tx.name == name)
     }
+
+    /// Why the report shows a run in which nothing succeeded, if it does: every bot failed, or
+    /// transactions ended and none succeeded. A run without a threshold fails by this (exit
+    /// code 1: a target that was down measured nothing worth passing), and so do its merge
+    /// and `ttk report` on it.
+    ///
+    /// # Examples
+    /// ```
+    /// use ttk_report::{Report, TransactionReport};
+    ///
+    /// let mut report = Report::new("demo");
+    /// let mut request = TransactionReport::new("request");
+    /// request.failed = 5;
+    /// report.transactions.push(request);
+    /// assert_eq!(
+    ///     report.nothing_succeeded().as_deref(),
+    ///     Some("no transaction succeeded (0 of 5)")
+    /// );
+    /// report.transactions[0].ok = 1;
+    /// assert_eq!(report.nothing_succeeded(), None);
+    /// ```
+    pub fn nothing_succeeded(&self) -> Option<String> {
+        let bots = &self.bots;
+        if bots.started > 0 && bots.failed == bots.started {
+            return Some(format!(
+                "every bot failed ({} of {})",
+                bots.failed, bots.started
+            ));
+        }
+        let ended: u64 = self
+            .transactions
+            .iter()
+            .map(|t| t.ok + t.failed + t.abandoned + t.stopped)
+            .sum();
+        let ok: u64 = self.transactions.iter().map(|t| t.ok).sum();
+        (ended > 0 && ok == 0).then(|| format!("no transaction succeeded (0 of {ended})"))
+    }
 }
 
 impl TransactionReport {
