@@ -205,8 +205,23 @@ fn compile(proto: &Path, import_paths: &[PathBuf]) -> Result<DescriptorPool, Str
     compiler.include_imports(true);
     compiler
         .open_file(proto)
-        .map_err(|error| format!("{}: {error}", proto.display()))?;
+        .map_err(|error| format!("{}{}: {error}", proto.display(), where_in(&error)))?;
     Ok(compiler.descriptor_pool())
+}
+
+/// Where in its file `error` is, as `:line:column` (from 1), when it says (a syntax error).
+fn where_in(error: &protox::Error) -> String {
+    use miette::Diagnostic;
+    let (Some(source), Some(label)) = (
+        error.source_code(),
+        error.labels().and_then(|mut l| l.next()),
+    ) else {
+        return String::new();
+    };
+    match source.read_span(label.inner(), 0, 0) {
+        Ok(span) => format!(":{}:{}", span.line() + 1, span.column() + 1),
+        Err(_) => String::new(),
+    }
 }
 
 /// The request messages, encoded, from `data`: one object, or (for a client-streaming method)
@@ -279,6 +294,25 @@ const RESERVED: [&str; 9] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A syntax error is named with its line and column, as a compiler names it.
+    #[test]
+    fn a_proto_syntax_error_says_where() {
+        let dir = std::env::temp_dir().join(format!("ttk-proto-syntax-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let proto = dir.join("bad.proto");
+        std::fs::write(
+            &proto,
+            "syntax = \"proto3\";\npackage p;\nmessage A {\n  int32 x = 1\n}\n",
+        )
+        .unwrap();
+        let error = compile(&proto, &[]).unwrap_err();
+        assert!(
+            error.ends_with("bad.proto:5:1: expected ';' or '[', but found '}'"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn metadata_is_checked() {
