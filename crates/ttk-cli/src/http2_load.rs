@@ -19,6 +19,9 @@ use ttk::tls::TlsConnector;
 
 use crate::http_load::{HttpPlan, RESENT, UNASKED};
 
+/// The counter of the messages of server-streaming gRPC calls that succeeded.
+const STREAMED: &str = "messages received (server streaming)";
+
 /// The counter of requests an HTTP/2 server refused unprocessed (above the last stream of its
 /// GOAWAY, or reset with REFUSED_STREAM), sent again on a new connection.
 const REFUSED: &str = "requests sent again (refused unprocessed: GOAWAY, REFUSED_STREAM)";
@@ -193,6 +196,10 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                 Verdict::Ok => {
                     transaction.ok();
                 }
+                Verdict::Streamed(messages) => {
+                    transaction.ok();
+                    cx.count(STREAMED, messages);
+                }
                 Verdict::Status(status) => {
                     transaction.fail(failure_reason(status));
                 }
@@ -242,6 +249,8 @@ pub(crate) enum Connection {
 enum Verdict {
     /// It succeeded.
     Ok,
+    /// A server-streaming gRPC call succeeded, with this many messages.
+    Streamed(u64),
     /// An HTTP status of 400 or more.
     Status(u16),
     /// An error, or a gRPC status other than OK (named by its code).
@@ -262,6 +271,8 @@ impl Verdict {
                         &format!("a unary reply has one message, this one {}", reply.len()),
                     ))
                 }
+                // A stream's messages are counted: a call's worth depends on how many came.
+                Ok(reply) if !plan.one_reply => Verdict::Streamed(reply.len() as u64),
                 Ok(_) => Verdict::Ok,
                 Err(error) => Verdict::Failed(error),
             },

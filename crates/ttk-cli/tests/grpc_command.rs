@@ -99,9 +99,15 @@ fn unary_and_streaming_calls_counted_as_the_server_counts_them() {
     ];
     let (output, report) = ttk_grpc(&server, &args, "count");
     assert_eq!(output.status.code(), Some(0));
-    let call = report.unwrap().transaction("call").unwrap().clone();
+    let report = report.unwrap();
+    let call = report.transaction("call").unwrap().clone();
     assert_eq!(call.failed, 0, "{:?}", call.errors);
     assert_eq!(call.ok, served(&server, "Count"));
+    // Each call's 20 messages, counted.
+    assert_eq!(
+        report.counters["messages received (server streaming)"],
+        call.ok * 20
+    );
 }
 
 #[test]
