@@ -157,6 +157,9 @@ struct Mail<M> {
     boxes: RefCell<Mailboxes<M>>,
 }
 
+/// The counter of messages dropped for want of a bot to take them.
+pub(crate) const UNDELIVERED: &str = "messages dropped (no bot with that id running here)";
+
 /// Drops user values (messages) where a panicking destructor cannot take the run down.
 fn drop_contained<T>(values: T) {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(values)));
@@ -179,6 +182,11 @@ impl<M: 'static> Feature for Mail<M> {
         }
         let undeliverable = boxes.deliver(state);
         drop(boxes);
+        if !undeliverable.is_empty() {
+            // Said in the report: a message to a bot of another process (which messages do
+            // not reach) or to one that ended otherwise looks like a receive that timed out.
+            crate::metrics::count_in_loop(state, UNDELIVERED, undeliverable.len() as u64);
+        }
         drop_contained(undeliverable);
     }
 
@@ -300,8 +308,9 @@ impl<M: 'static, W> Cx<M, W> {
     }
 
     /// Sends `data` to bot `to` (ignored if `to` is this bot; dropped if no bot with that id is
-    /// running when the tick ends). In a run on several workers, a bot of another loop gets it
-    /// on that loop's next tick.
+    /// running when the tick ends — a bot of another process, one that has ended — and counted
+    /// in the run's metrics as `messages dropped (no bot with that id running here)`). In a run
+    /// on several workers, a bot of another loop gets it on that loop's next tick.
     ///
     /// # Examples
     /// ```

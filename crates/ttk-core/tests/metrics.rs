@@ -70,3 +70,40 @@ fn unfinished_transactions_count_as_abandoned_stopped_or_failed_never_as_success
     }));
     assert!(snapshots[10].last);
 }
+
+/// Sends to a bot that has ended and to an id no bot of the run has (as a bot of another
+/// process would be), then to one that takes it.
+#[bot(crate = ttk_core)]
+fn mailer(cx: Cx<u8>, id: usize) -> Option<u8> {
+    match id {
+        0 => {
+            ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(10)));
+            cx.send(1, 1); // ended
+            cx.send(99, 2); // none
+            cx.send(2, 3);
+            None
+        }
+        1 => None,
+        _ => Some(ttk_core::yield_!(cx.recv()).data),
+    }
+}
+
+/// Messages dropped for want of a bot to take them are counted: they would otherwise show as
+/// a receive that timed out, with nothing to say why.
+#[test]
+fn messages_no_bot_takes_are_counted_as_dropped() {
+    let snapshots = Rc::new(RefCell::new(Vec::new()));
+    let seen = Rc::clone(&snapshots);
+    let outputs = Runtime::new()
+        .metrics(move |snapshot| seen.borrow_mut().push(snapshot))
+        .run(3, mailer);
+    assert_eq!(outputs, [None, None, Some(3)]);
+    let dropped: u64 = snapshots
+        .borrow()
+        .iter()
+        .flat_map(|snapshot| &snapshot.counters)
+        .filter(|(name, _)| name == "messages dropped (no bot with that id running here)")
+        .map(|(_, count)| count)
+        .sum();
+    assert_eq!(dropped, 2);
+}

@@ -211,6 +211,22 @@ pub(crate) fn with_registry<R>(loop_id: u32, what: &str, f: impl FnOnce(&mut Reg
     }
 }
 
+/// Adds `amount` to the counter `name` of `state`'s metrics, if the loop has any (a run given a
+/// sink, or in which something recorded: every load test), else nothing: for what the loop
+/// itself counts from its features' hooks, which have no bot's `Cx` to count with.
+pub(crate) fn count_in_loop(state: &LoopState, name: &str, amount: u64) {
+    let counted = RUNNING.with(|running| match &*running.borrow() {
+        Some((id, metrics)) if *id == state.id() => {
+            metrics.registry.borrow_mut().count(name, amount);
+            true
+        }
+        _ => false,
+    });
+    if !counted && let Some(metrics) = state.features().get::<Metrics>() {
+        metrics.registry.borrow_mut().count(name, amount);
+    }
+}
+
 /// Installs the loop's metrics with a sink that gets a snapshot every `interval`.
 pub(crate) fn install(state: &LoopState, sink: Sink, interval: Duration) {
     let metrics = state
