@@ -47,7 +47,7 @@ impl ReportArgs {
             report.check_thresholds(&self.thresholds)
         };
         // Judged as its run was: without a threshold, a run in which nothing succeeded fails.
-        let nothing = match report.thresholds.is_empty() {
+        let nothing = match report.thresholds.is_empty() && !report.run.success_optional {
             true => report.nothing_succeeded(),
             false => None,
         };

@@ -570,37 +570,63 @@ fn a_run_on_a_schedule_lasts_its_duration() {
 }
 
 /// Shards in which nothing succeeded each fail (exit 1, no threshold given); so does their
-/// merge, and `ttk report` on it, by the same rule, unless a threshold judges instead.
+/// merge, and `ttk report` on it, by the same rule, unless a threshold judges instead. Shards
+/// judged by thresholds of their own, or whose test turned the rule off, passed: so do their
+/// merge and report.
 #[test]
 fn a_merge_and_a_report_of_a_run_in_which_nothing_succeeded_fail_as_the_run_did() {
     let dir = scratch("merge-nothing");
-    let shard = |index: usize| {
-        let path = dir.join(format!("shard-{index}.json"));
-        let shard = format!("{index}/2");
-        let args = [
-            "down", "--bots", "4", "--shard", &shard, "--run-id", "nothing", "-q",
-        ];
-        let mut test = ttk::cli::LoadTest::try_from_args("down", args).unwrap();
-        test.args_mut().json = Some(path.clone());
-        let outcome = test.run(|cx: ttk::Cx, _session| async move {
-            cx.transaction("request").fail("refused");
+    for (judged, code) in [("by the rule", 1), ("by thresholds", 0), ("rule off", 0)] {
+        let shard = |index: usize| {
+            let path = dir.join(format!("{judged}-{index}.json"));
+            let shard = format!("{index}/2");
+            let mut args = vec![
+                "down", "--bots", "4", "--shard", &shard, "--run-id", "nothing", "-q",
+            ];
+            if judged == "by thresholds" {
+                args.extend(["--threshold", "failures <= 100%"]);
+            }
+            let mut test = ttk::cli::LoadTest::try_from_args("down", args).unwrap();
+            test.args_mut().json = Some(path.clone());
+            test.require_success(judged != "rule off");
+            let outcome = test.run(|cx: ttk::Cx, _session| async move {
+                cx.transaction("request").fail("refused");
+            });
+            assert_eq!(i32::from(outcome.code), code, "{judged}: shard {index}");
+            path.to_str().unwrap().to_owned()
+        };
+        let (first, second) = (shard(0), shard(1));
+        let merged = dir.join(format!("{judged}-all.json"));
+        let merged = merged.to_str().unwrap();
+        let output = ttk(&["merge", &first, &second, "--json", merged]);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{judged}: {}",
+            stderr(&output)
+        );
+        assert_eq!(
+            stderr(&output).contains("no transaction succeeded (0 of 4)"),
+            code == 1,
+            "{judged}: {}",
+            stderr(&output)
+        );
+        let output = ttk(&["report", merged]);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{judged}: {}",
+            stderr(&output)
+        );
+    }
+    let [first, second, merged] =
+        ["by the rule-0", "by the rule-1", "by the rule-all"].map(|name| {
+            dir.join(format!("{name}.json"))
+                .to_str()
+                .unwrap()
+                .to_owned()
         });
-        assert_eq!(outcome.code, 1, "nothing succeeded in shard {index}");
-        path.to_str().unwrap().to_owned()
-    };
-    let (first, second) = (shard(0), shard(1));
-    let merged = dir.join("all.json");
-    let merged = merged.to_str().unwrap();
-    let output = ttk(&["merge", &first, &second, "--json", merged]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("no transaction succeeded (0 of 4)"),
-        "{}",
-        stderr(&output)
-    );
-    let output = ttk(&["report", merged]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let judged = ["report", merged, "--threshold", "failures <= 100%"];
+    let judged = ["report", &merged, "--threshold", "failures <= 100%"];
     assert_eq!(ttk(&judged).status.code(), Some(0));
     let judged = [
         "merge",

@@ -428,7 +428,9 @@ impl<A> LoadTest<A> {
     /// Whether a run given no `--threshold` fails (exit code 1) when nothing succeeded — every
     /// bot failed, or transactions were timed and none succeeded. Required by default; a test
     /// whose bots are meant to fail (a check that the target refuses them) sets `false`. Any
-    /// `--threshold` on the command line judges the run instead. `merge` is not judged by it.
+    /// `--threshold` on the command line judges the run instead. The report records it
+    /// (`RunInfo::success_optional`), so that a merge of the run's shards and `ttk report` on it
+    /// judge it the same way.
     ///
     /// # Examples
     /// ```

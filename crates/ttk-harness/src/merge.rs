@@ -62,9 +62,10 @@ impl MergeArgs {
     /// Merges the reports as the `merge` command of a load test named `name` does, for a
     /// program with a `merge` command of its own (the `ttk` command's `ttk merge`): reads the
     /// reports, prints the summary, writes the merged reports and checks the thresholds. Exit
-    /// code: 0 when every shard was merged and the thresholds held, 1 when a threshold failed,
-    /// 2 when the reports are not of one run, 3 when a shard is missing (the merge of the
-    /// others is still written).
+    /// code: 0 when every shard was merged and the thresholds held, 1 when a threshold failed
+    /// (or, without one, when nothing succeeded in the whole run, unless the shards' success
+    /// was optional: see `RunInfo::success_optional`), 2 when the reports are not of one run,
+    /// 3 when a shard is missing (the merge of the others is still written).
     ///
     /// # Examples
     /// ```
@@ -100,10 +101,12 @@ impl MergeArgs {
     /// the thresholds. A report that cannot be read (missing, torn) is named and left out: the
     /// merge of the others is still written, and names the shards it lacks. Exit code: 0 when
     /// every shard was merged and the thresholds held, 1 when a threshold failed (or, with no
-    /// threshold and success `required`, when nothing succeeded in the whole run, by the rule
-    /// a run of one process follows), 2 when the reports are not of one run or one is not a
-    /// report this ttk reads (another schema, a field out of bounds, not JSON; nothing is
-    /// written), 3 when a shard is missing.
+    /// threshold, when nothing succeeded in the whole run, by the rule each shard followed:
+    /// not for shards judged by their own thresholds or run with
+    /// [`LoadTest::require_success(false)`](crate::LoadTest::require_success), nor when
+    /// `required` is false), 2 when the reports are not of one run or one is not a report this
+    /// ttk reads (another schema, a field out of bounds, not JSON; nothing is written), 3 when
+    /// a shard is missing.
     pub(crate) fn run(&self, name: &str, required: bool) -> RunOutcome {
         let mut reports = Vec::new();
         let mut unreadable = 0;
@@ -142,8 +145,11 @@ impl MergeArgs {
                 .shards
                 .as_ref()
                 .is_none_or(ttk_report::ShardSet::is_complete);
-        let nothing =
-            crate::success::fails_for_nothing_succeeded(&merged, self.thresholds.len(), required);
+        let nothing = crate::success::fails_for_nothing_succeeded(
+            &merged,
+            self.thresholds.len(),
+            required && !merged.run.success_optional,
+        );
         let code = if !complete || !written {
             RUN_FAILED
         } else if !passed || nothing.is_some() {

@@ -8,12 +8,6 @@
 
 use ttk_report::Report;
 
-/// Why `report` shows a run in which nothing succeeded, if it does
-/// ([`Report::nothing_succeeded`]).
-pub(crate) fn nothing_succeeded(report: &Report) -> Option<String> {
-    report.nothing_succeeded()
-}
-
 /// Why the run fails by the rule, if it does: no threshold given, success `required`, and
 /// nothing succeeded.
 pub(crate) fn fails_for_nothing_succeeded(
@@ -22,7 +16,7 @@ pub(crate) fn fails_for_nothing_succeeded(
     required: bool,
 ) -> Option<String> {
     match thresholds == 0 && required {
-        true => nothing_succeeded(report),
+        true => report.nothing_succeeded(),
         false => None,
     }
 }
@@ -56,19 +50,21 @@ mod tests {
     #[test]
     fn nothing_succeeded_when_every_bot_failed_or_no_transaction_did() {
         assert!(
-            nothing_succeeded(&report(3, 3, &[(5, 0)]))
+            report(3, 3, &[(5, 0)])
+                .nothing_succeeded()
                 .unwrap()
                 .contains("every bot")
         );
         assert!(
-            nothing_succeeded(&report(3, 0, &[(0, 4), (0, 1)]))
+            report(3, 0, &[(0, 4), (0, 1)])
+                .nothing_succeeded()
                 .unwrap()
                 .contains("0 of 5")
         );
-        assert_eq!(nothing_succeeded(&report(3, 2, &[(0, 4), (1, 0)])), None);
+        assert_eq!(report(3, 2, &[(0, 4), (1, 0)]).nothing_succeeded(), None);
         // Bots that time nothing (or no bot at all) are not a failure.
-        assert_eq!(nothing_succeeded(&report(3, 0, &[])), None);
-        assert_eq!(nothing_succeeded(&report(0, 0, &[])), None);
+        assert_eq!(report(3, 0, &[]).nothing_succeeded(), None);
+        assert_eq!(report(0, 0, &[]).nothing_succeeded(), None);
     }
 
     #[test]

@@ -277,6 +277,8 @@ impl RunInfo {
     /// Adds the run of another process of the same run.
     fn add(&mut self, other: RunInfo) {
         self.processes = self.processes.saturating_add(other.processes);
+        // Judged by thresholds (or with the rule off) in one process: the whole run is too.
+        self.success_optional |= other.success_optional;
         // From the earliest start to the latest end.
         let end =
             (self.started_unix_s + self.duration_s).max(other.started_unix_s + other.duration_s);

@@ -78,6 +78,11 @@ pub struct RunInfo {
     pub end_detail: Option<String>,
     /// How many processes' reports were merged into this one (1 for a single run).
     pub processes: u32,
+    /// Whether a run in which nothing succeeded passes anyway: it was given thresholds, which
+    /// judge it instead, or its test turned the rule off (`LoadTest::require_success(false)`).
+    /// A merge, and `ttk report`, judge the run by it as the run itself was judged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub success_optional: bool,
     /// The run's id: the shards of one run share it, and only reports of one run merge.
     #[serde(default)]
     pub run_id: String,
@@ -726,7 +731,8 @@ impl Report {
     /// Why the report shows a run in which nothing succeeded, if it does: every bot failed, or
     /// transactions ended and none succeeded. A run without a threshold fails by this (exit
     /// code 1: a target that was down measured nothing worth passing), and so do its merge
-    /// and `ttk report` on it.
+    /// and `ttk report` on it, unless the run's success was optional
+    /// ([`RunInfo::success_optional`]).
     ///
     /// # Examples
     /// ```
