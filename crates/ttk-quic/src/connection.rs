@@ -617,7 +617,8 @@ impl QuicConnection {
         self.shared.close_now(code, reason);
     }
 
-    /// Whether the connection ended (closed by either side, or lost).
+    /// Whether the connection ended (closed by either side, lost, or refused: ICMP said
+    /// nothing listens where the server was).
     ///
     /// # Examples
     /// ```
@@ -637,7 +638,9 @@ impl QuicConnection {
     /// assert!(*ttk_core::run(1, ends)[0].as_ref().unwrap());
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.shared.conn.borrow().is_closed()
+        // Refused is the driver's own end (a server gone): quinn-proto still waits for it.
+        matches!(*self.shared.state.borrow(), State::Lost(_) | State::Refused)
+            || self.shared.conn.borrow().is_closed()
     }
 }
 

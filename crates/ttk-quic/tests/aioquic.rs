@@ -539,7 +539,7 @@ fn a_server_that_goes_away_fails_the_next_stream_as_refused_at_once() {
         addr: std::net::SocketAddr,
         connector: QuicConnector,
         echoed: std::sync::mpsc::Sender<()>,
-    ) -> io::Result<(String, Duration)> {
+    ) -> io::Result<(String, Duration, bool)> {
         let connection = ttk_core::yield_!(QuicConnection::connect(addr, "localhost", &connector))?;
         let mut stream = ttk_core::yield_!(connection.open_bi())?;
         ttk_core::yield_!(stream.write_all(b"hello"))?;
@@ -558,7 +558,14 @@ fn a_server_that_goes_away_fails_the_next_stream_as_refused_at_once() {
         let failed = ttk_core::yield_!(ttk_core::timeout(Duration::from_secs(20), outcome))
             .expect("an answer before 20 s")
             .expect_err("no server to echo");
-        Ok((Failure::of(&failed).kind().to_owned(), asked.elapsed()))
+        // Ended: a client that asks before its next request makes a new connection (and
+        // does not fail request after request on this one at once).
+        let ended = connection.is_closed();
+        Ok((
+            Failure::of(&failed).kind().to_owned(),
+            asked.elapsed(),
+            ended,
+        ))
     }
     let (addr, connector) = (server.addr, connector(&server));
     let (echoed, first_echo) = std::sync::mpsc::channel();
@@ -566,7 +573,7 @@ fn a_server_that_goes_away_fails_the_next_stream_as_refused_at_once() {
         let _ = first_echo.recv();
         drop(server);
     });
-    let (kind, took) = ttk_core::run(1, move |cx, id| {
+    let (kind, took, ended) = ttk_core::run(1, move |cx, id| {
         outlived(cx, id, addr, connector.for_one_client(), echoed.clone())
     })
     .pop()
@@ -576,4 +583,5 @@ fn a_server_that_goes_away_fails_the_next_stream_as_refused_at_once() {
     // ICMP's "port unreachable", three times over, rather than the idle timeout's wait.
     assert_eq!(kind, "QuicRefused");
     assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(ended, "the connection ended with its server");
 }
