@@ -193,6 +193,39 @@ fn a_held_datagram_goes_out_when_due_while_its_bot_sleeps() {
     );
 }
 
+/// Bot 0 sends its last datagram through a 50 ms delay and ends, its socket closed with it;
+/// bot 1 keeps the run going for 300 ms.
+#[bot(crate = ttk_core)]
+fn last_word_then_gone(_cx: Cx, id: usize, server: SocketAddr) -> Instant {
+    let sent = Instant::now();
+    if id == 0 {
+        let mut socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_conditions(&"delay=50ms".parse().unwrap());
+        ttk_core::yield_!(socket.send_to(b"LEAVE", server)).unwrap();
+    } else {
+        ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(300)));
+    }
+    sent
+}
+
+/// A datagram sent is on its way though its socket closed right after (a player's last
+/// `LEAVE`): it leaves when due, not with the socket (which lost it: 0 of 200 at a game
+/// server).
+#[test]
+fn a_held_datagram_leaves_when_due_though_its_socket_closed() {
+    let echo = Echo::start();
+    let server = echo.addr;
+    let sent = ttk_core::run(2, move |cx, id| last_word_then_gone(cx, id, server))[0];
+    let arrivals = echo.arrivals();
+    assert_eq!(arrivals.len(), 1, "the LEAVE arrived");
+    assert_eq!(arrivals[0].1, b"LEAVE");
+    let after = arrivals[0].0 - sent;
+    assert!(
+        after >= Duration::from_millis(50),
+        "arrived {after:?} after it was sent: not when due"
+    );
+}
+
 /// Sends 20 datagrams of 1,250 bytes at once through a 1 Mbit/s link.
 #[bot(crate = ttk_core)]
 fn burst(_cx: Cx, _id: usize, server: SocketAddr) -> Instant {

@@ -6,8 +6,9 @@
 //! plain send costs. Here a held datagram joins the end of a queue (a link's fixed delay makes
 //! each due after the one before; see [`TimeQueue`]), and the loop's action sends all that are
 //! due, whichever socket they are from, then asks for the next time. The queue is the loop's
-//! ([`ttk_core::io::loop_local`]). When the run ends, what is still held for a socket still
-//! open is sent at once ([`ttk_core::io::at_run_end`]); the rest goes with the run.
+//! ([`ttk_core::io::loop_local`]). A held datagram keeps its socket open until it has left:
+//! one sent is on its way, though its bot closed the socket (a player's last `LEAVE`). When the
+//! run ends, what is still held is sent at once ([`ttk_core::io::at_run_end`]).
 //!
 //! Per socket, a [`SendSide`] keeps what the socket needs to know: how many of its datagrams
 //! are held (a full queue drops what comes, as netem's `limit`), when its last leaves
@@ -74,7 +75,7 @@ impl SendSide {
         }
     }
 
-    /// One of its datagrams left the queue (sent, or lost with its socket).
+    /// One of its datagrams left the queue (sent, or lost with its run).
     fn left(&self) {
         let held = self.held.get().saturating_sub(1);
         self.held.set(held);
@@ -90,8 +91,9 @@ struct Parcel {
     number: u64,
     /// Its socket's side of the queue.
     side: Rc<SendSide>,
-    /// Its socket (gone if the socket was dropped: the datagram goes with it).
-    socket: Weak<IoSource<mio::net::UdpSocket>>,
+    /// Its socket, kept open until the datagram has left: one sent is on its way, as on a
+    /// real network, though its bot closed the socket (a player's last `LEAVE` before it goes).
+    socket: Rc<IoSource<mio::net::UdpSocket>>,
     /// Where it goes (a send on a connected socket has none).
     peer: Option<SocketAddr>,
     /// A copy of what was sent (a buffer of [`buffers`], given back as it drops).
@@ -99,7 +101,7 @@ struct Parcel {
 }
 
 impl Drop for Parcel {
-    /// However it leaves — sent, refused for good, lost with its socket or with its run — its
+    /// However it leaves — sent, refused for good, or lost with its run — its
     /// socket counts it gone and its buffer is kept for another.
     fn drop(&mut self) {
         self.side.forget_refused(self.number);
@@ -174,7 +176,7 @@ pub(crate) fn hold(
         Parcel {
             number,
             side: Rc::clone(side),
-            socket: Rc::downgrade(socket),
+            socket: Rc::clone(socket),
             peer,
             data: buffers::copy_of(data),
         },
@@ -208,11 +210,7 @@ impl Outbox {
         let now = ttk_core::now();
         while let Some((due, parcel)) = inner.parcels.pop_due(now) {
             let side = Rc::clone(&parcel.side);
-            let Some(socket) = parcel.socket.upgrade() else {
-                // Lost with its socket, as a closed socket's queue is.
-                drop(parcel);
-                continue;
-            };
+            let socket = Rc::clone(&parcel.socket);
             if let Some((refused, retry_at)) = side.refused.get()
                 && refused != parcel.number
             {
@@ -247,9 +245,8 @@ impl Outbox {
 }
 
 impl Outbox {
-    /// At the run's end: sends at once, in order, what is still held for a socket still open
-    /// (a QUIC connection's close, whose driver keeps its socket until it has left), rather
-    /// than lose it with the run. Once each: what the socket's buffer refuses then is lost,
+    /// At the run's end: sends at once, in order, what is still held (a QUIC connection's
+    /// close, a player's last datagram), rather than lose it with the run. Once each: what the socket's buffer refuses then is lost,
     /// as at a socket's close. A socket's datagrams behind one its buffer refused earlier go
     /// after that one, as in a pass.
     fn flush(
@@ -261,9 +258,7 @@ impl Outbox {
         inner.flush_asked = false;
         let mut behind = Vec::new();
         let mut send_parcel = |parcel: &Parcel| {
-            if let Some(socket) = parcel.socket.upgrade() {
-                let _ = send(socket.get_ref(), &parcel.data, parcel.peer);
-            }
+            let _ = send(parcel.socket.get_ref(), &parcel.data, parcel.peer);
         };
         while let Some((_, parcel)) = inner.parcels.pop_next() {
             match parcel.side.refused.get() {
@@ -412,8 +407,8 @@ mod tests {
     }
 
     #[test]
-    fn a_dropped_socket_takes_its_held_datagrams_with_it() {
-        assert_eq!(ttk_core::run(1, dropped_socket), [(0, None, 0)]);
+    fn a_dropped_socket_s_held_datagrams_still_leave() {
+        assert_eq!(ttk_core::run(1, dropped_socket), [(3, None, 0)]);
     }
 
     /// Holds a datagram an hour away and ends: its run ends with it held.
