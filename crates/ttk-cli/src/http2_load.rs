@@ -119,10 +119,17 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
                         count_spoken(&cx, &connected, &mut spoken_counted);
                         wire = Some(connected);
                     }
-                    Err(_) => {
+                    Err(failed) => {
                         // Refused or timed out (counted as a failed connect): this request is
                         // not sent, as over HTTP/1.1, so that on a schedule the next one's due
-                        // time paces the retries (without one, a pause does).
+                        // time paces the retries (without one, a pause does). Made, but not
+                        // in HTTP/2: it could not go, and fails, named.
+                        if let ConnectFailed::Protocol(error) = failed {
+                            if let Some(at) = due {
+                                cx.measure_from(at);
+                            }
+                            cx.transaction(plan.transaction).fail_with(&error);
+                        }
                         unsent.next = k + 1;
                         ttk::yield_!(turns.pause_after_failure());
                         continue;
@@ -225,6 +232,15 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
     if schedule_over {
         ttk::yield_!(turns.until_over());
     }
+}
+
+/// Why [`connect`] made no connection.
+enum ConnectFailed {
+    /// The connect or the TLS handshake failed: timed and counted already.
+    Counted,
+    /// Made, but the server speaks no HTTP/2 on it (it chose another protocol in ALPN, or none):
+    /// counted by no transaction yet.
+    Protocol(io::Error),
 }
 
 /// A connection of `--http 2` (or of `--http auto` where the server chose HTTP/1.1 in ALPN:
@@ -435,7 +451,7 @@ async fn connect(
     plan: &HttpPlan,
     source: Option<SocketAddr>,
     tls: Option<&TlsConnector>,
-) -> io::Result<Connection> {
+) -> Result<Connection, ConnectFailed> {
     let name = plan.target.host();
     let stream = connect_timed(
         cx,
@@ -444,20 +460,28 @@ async fn connect(
         tls.map(|tls| (tls, name)),
         plan.load.timeout,
     )
-    .await?;
+    .await
+    .map_err(|_| ConnectFailed::Counted)?;
     let h2 = stream
         .tls()
         .is_none_or(|tls| tls.alpn_protocol().as_deref() == Some(b"h2"));
     // Only `--http auto` falls back; otherwise `over` names the server's refusal of h2.
     if h2 || !plan.http1_fallback {
-        let mut connection = Http2Connection::over(stream, &plan.target.authority, tls)?;
+        let mut connection =
+            Http2Connection::over(stream, &plan.target.authority, tls).map_err(|error| {
+                ConnectFailed::Protocol(io::Error::new(
+                    error.kind(),
+                    format!("{error}: for a server of HTTP/1.1, use --http auto or --http 1.1"),
+                ))
+            })?;
         connection.set_max_head_len(plan.max_head);
         if let Some(source) = source {
             connection.set_source(source);
         }
         return Ok(Connection::Two(connection));
     }
-    let mut http = HttpConnection::over(stream, &plan.target.authority, tls)?;
+    let mut http = HttpConnection::over(stream, &plan.target.authority, tls)
+        .map_err(ConnectFailed::Protocol)?;
     http.set_max_head_len(plan.max_head);
     if let Some(source) = source {
         http.set_source(source);

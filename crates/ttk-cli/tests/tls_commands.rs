@@ -36,7 +36,8 @@ fn the_demo_serves_and_loads_https() {
     );
 }
 
-/// `openssl s_server -rev` (each line answered reversed), killed on drop.
+/// `openssl s_server` (`-rev`: each line answered reversed; `-www`: HTTP/1.0 answers), killed
+/// on drop.
 struct Reverser(Child, u16);
 
 impl Drop for Reverser {
@@ -47,6 +48,11 @@ impl Drop for Reverser {
 }
 
 fn reverser(dir: &Path, pki: &TestPki) -> Reverser {
+    s_server(dir, pki, "-rev")
+}
+
+/// `openssl s_server` in `mode` (`-rev`, `-www`), with no ALPN of its own.
+fn s_server(dir: &Path, pki: &TestPki, mode: &str) -> Reverser {
     let server = pki.server_certificate(&["localhost"]).unwrap();
     std::fs::write(dir.join("server.pem"), server.chain_pem()).unwrap();
     std::fs::write(dir.join("server.key"), server.key_pem()).unwrap();
@@ -56,7 +62,7 @@ fn reverser(dir: &Path, pki: &TestPki) -> Reverser {
         .unwrap()
         .port();
     let child = Command::new("openssl")
-        .args(["s_server", "-quiet", "-rev", "-naccept", "100000"])
+        .args(["s_server", "-quiet", mode, "-naccept", "100000"])
         .args(["-accept", &format!("127.0.0.1:{port}")])
         .arg("-cert")
         .arg(dir.join("server.pem"))
@@ -108,4 +114,38 @@ fn tcp_lines_over_tls_to_openssl() {
     assert_eq!(output.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("TlsUnknownIssuer"), "{stdout}");
+}
+
+/// `--http 2` against a TLS server that picks no protocol in ALPN (it ignores the client's
+/// offer of h2, as `openssl s_server -www` does): each request fails, named, with what to do;
+/// it used to make connections one after another without a word (no request, no error).
+#[test]
+fn http2_against_a_server_that_agrees_to_no_h2_fails_named() {
+    let dir = dir("no-alpn");
+    let pki = TestPki::new().unwrap();
+    let server = s_server(&dir, &pki, "-www");
+    std::fs::write(dir.join("ca.pem"), pki.ca_pem()).unwrap();
+    let json = dir.join("h2.json");
+    let url = format!("https://localhost:{}/", server.1);
+    let status = Command::new(env!("CARGO_BIN_EXE_ttk"))
+        .args([
+            "http", &url, "--http", "2", "-c", "1", "-d", "500ms", "--quiet",
+        ])
+        .arg("--cacert")
+        .arg(dir.join("ca.pem"))
+        .arg("--json")
+        .arg(&json)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "nothing succeeded");
+    let report = Report::read_json(&json).unwrap();
+    let request = report.transaction("request").unwrap();
+    assert_eq!(request.ok, 0);
+    assert!(request.failed >= 1);
+    assert_eq!(request.failed, report.transaction("tls").unwrap().ok);
+    let sample = &request.errors[0].samples[0];
+    assert!(
+        sample.contains("did not agree to h2") && sample.contains("--http auto"),
+        "{sample}"
+    );
 }

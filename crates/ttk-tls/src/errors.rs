@@ -182,6 +182,10 @@ fn alert_message(alert: AlertDescription, peer: &str, client: bool) -> String {
             ": the server refused the client certificate"
         }
         AlertDescription::ProtocolVersion => ": the two sides share no protocol version",
+        AlertDescription::NoApplicationProtocol if client => {
+            ": the server speaks none of the protocols offered in ALPN (h2 for HTTP/2): ask for \
+             the one it speaks (--http auto or 1.1 for an HTTP/1.1 server, --alpn for QUIC)"
+        }
         _ => "",
     };
     format!("{peer} sent the TLS alert {alert:?}{hint}")
