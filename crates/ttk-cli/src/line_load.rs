@@ -241,6 +241,12 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
             cx.measure_from(at);
         }
         let request = cx.transaction("request");
+        // A connection that fails its first request was refused (a server at its limit, a TLS
+        // 1.3 server that wanted a client certificate, which says so only after the client's
+        // handshake): the next is paused as after a refused connect, not made at once.
+        let fresh = line
+            .as_ref()
+            .is_some_and(|connection| connection.replies == 0);
         let mut skipped = 0;
         let mut resent = false;
         // --timeout bounds the request, a line sent again included.
@@ -307,6 +313,9 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
             (Ok(()), None) => unreachable!("a success is a reply"),
             (Err(error), _) => {
                 request.fail_with(&error);
+                if fresh && line.is_none() {
+                    ttk::yield_!(turns.pause_after_failure());
+                }
             }
         }
     }

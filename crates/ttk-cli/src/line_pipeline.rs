@@ -50,6 +50,11 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
         )) {
             continue;
         }
+        // A connection that fails its first batch was refused: paused after, as in
+        // `line_connection`.
+        let fresh = line
+            .as_ref()
+            .is_some_and(|connection| connection.replies == 0);
         waiting.extend((0..n).map(|_| cx.transaction("request")));
         // The batch's replies, held until it is whole (see `exchange_batch`); here, not in
         // the exchange, so that a timeout that drops the exchange does not drop them too.
@@ -100,6 +105,9 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
                 line = None;
                 for request in waiting.drain(..) {
                     request.fail_with(&error);
+                }
+                if fresh {
+                    ttk::yield_!(turns.pause_after_failure());
                 }
             }
         }

@@ -153,7 +153,8 @@ fn a_refusal_line_then_a_close_is_a_failure_not_a_reply() {
     }
 }
 
-/// Two connections kept, the other six refused as fast as they come back, under `--pipeline`.
+/// Two connections kept, the other six refused each time they come back (a pause of a
+/// refused connect after each), under `--pipeline`.
 fn refusals_fail(pipeline: &str, name: &str) {
     let (addr, served) = closing_server(u64::MAX, 2);
     let report = run(&addr, "8", "1s", name, &["--pipeline", pipeline]);
@@ -161,7 +162,7 @@ fn refusals_fail(pipeline: &str, name: &str) {
     let request = report.transaction("request").unwrap();
     let answered = served.answered.load(Ordering::SeqCst);
     let refused = served.refused.load(Ordering::SeqCst);
-    assert!(refused > 100, "{name}: {refused} refused");
+    assert!(refused > 30, "{name}: {refused} refused");
     // A refusal ttk could not tell (the server's close came over a millisecond after its
     // line, as on a loaded machine it may) counted as a reply, and the next line met the
     // close and went again; a bot's last such refusal has no next line, so is not seen: at
