@@ -881,7 +881,14 @@ impl HttpConnection {
         self.flushed = 0;
         self.buffered = 0;
         if let Some(close) = done {
-            self.complete(close);
+            // A `close_notify` (or the end) read with the response: the server has closed, and
+            // the next request goes on a new connection rather than into the close.
+            let peer_closed = self
+                .stream
+                .as_ref()
+                .and_then(|stream| stream.tls())
+                .is_some_and(|tls| tls.peer_closed());
+            self.complete(close || peer_closed);
         }
         Ok(())
     }

@@ -388,6 +388,22 @@ impl<S: ByteStream> TlsStream<S> {
         }
     }
 
+    /// Whether the reads so far found that the peer ended the stream (its `close_notify`, or
+    /// the end of the stream below), without a read now: a client that read a response and
+    /// the server's `close_notify` behind it in one read knows not to write its next request
+    /// on the connection.
+    ///
+    /// # Examples
+    /// ```
+    /// # fn f(stream: &ttk_tls::TlsStream) {
+    /// let reusable = !stream.peer_closed();
+    /// # }
+    /// ```
+    pub fn peer_closed(&self) -> bool {
+        let tls = self.tls.borrow();
+        tls.close_notified || tls.eof
+    }
+
     /// Sends a `close_notify` alert: the peer reads the end of the stream. The stream below
     /// stays open (drop the `TlsStream` to close it). While another write of this stream is
     /// under way, the alert goes out with it, after what it is sending.

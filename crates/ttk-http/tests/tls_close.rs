@@ -1,0 +1,73 @@
+//! A TLS server that ends each connection after its response with a `close_notify` sent in
+//! the same write (as servers closing after one response do): the client reads both at once,
+//! and its next request goes on a new connection rather than into the close (which it used to
+//! write it into, then send it again, counted as sent again: 97 % of requests).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ttk_core::Cx;
+use ttk_http::{HttpConnection, Request};
+use ttk_macros::bot;
+use ttk_tls::{TestPki, TlsAcceptor, TlsConnector};
+
+const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+/// Answers each connection's first request, its `close_notify` in the same write, then keeps
+/// the connection open a moment (so that only the alert says it is over); the CA's PEM.
+fn server() -> (String, String) {
+    let pki = TestPki::new().unwrap();
+    let certificate = pki.server_certificate(&["localhost"]).unwrap();
+    let acceptor = TlsAcceptor::from_pem(certificate.chain_pem(), certificate.key_pem()).unwrap();
+    let config = acceptor.rustls_config();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for socket in listener.incoming().take(3) {
+            let Ok(socket) = socket else { return };
+            let conn = rustls::ServerConnection::new(Arc::clone(&config)).unwrap();
+            std::thread::spawn(move || {
+                let mut tls = rustls::StreamOwned::new(conn, socket);
+                let mut request = [0; 1024];
+                if std::io::Read::read(&mut tls, &mut request).is_err() {
+                    return;
+                }
+                // Into rustls's buffer: the answer and the alert leave in one write.
+                std::io::Write::write_all(&mut tls.conn.writer(), OK).unwrap();
+                tls.conn.send_close_notify();
+                let _ = std::io::Write::flush(&mut tls);
+                std::thread::sleep(Duration::from_millis(300));
+            });
+        }
+    });
+    (format!("localhost:{port}"), pki.ca_pem().to_owned())
+}
+
+/// Two requests on one `HttpConnection`: their statuses, the requests sent again, and the
+/// connections opened.
+#[bot(crate = ttk_core)]
+fn twice(_cx: Cx, _id: usize, addr: String, ca: String) -> (Vec<u16>, u64, u64) {
+    let tls = TlsConnector::builder().ca_pem(ca).unwrap().build().unwrap();
+    let mut http = ttk_core::yield_!(HttpConnection::connect_tls(&addr, &tls)).unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let response = ttk_core::yield_!(http.send(&Request::get("/"))).unwrap();
+        statuses.push(response.status());
+        // Enough for the alert to have come with the answer, whoever reads it first.
+        ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(50)));
+    }
+    (statuses, http.retries(), http.connections_opened())
+}
+
+#[test]
+fn a_close_notify_read_with_the_response_sends_the_next_request_on_a_new_connection() {
+    let (addr, ca) = server();
+    let outcome = ttk_core::run(1, move |cx, id| twice(cx, id, addr.clone(), ca.clone()));
+    let (statuses, retries, opened) = outcome[0].clone();
+    assert_eq!(statuses, [200, 200]);
+    assert_eq!(
+        retries, 0,
+        "no request written into the close, then sent again"
+    );
+    assert_eq!(opened, 2);
+}
