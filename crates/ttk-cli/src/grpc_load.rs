@@ -203,9 +203,13 @@ fn compile(proto: &Path, import_paths: &[PathBuf]) -> Result<DescriptorPool, Str
     let mut compiler = protox::Compiler::new(&includes)
         .map_err(|error| format!("cannot read .proto files from {includes:?}: {error}"))?;
     compiler.include_imports(true);
-    compiler
-        .open_file(proto)
-        .map_err(|error| format!("{}{}: {error}", proto.display(), where_in(&error)))?;
+    compiler.open_file(proto).map_err(|error| {
+        // The file the error is in: an import's, perhaps.
+        let file = error
+            .file()
+            .map_or_else(|| proto.display().to_string(), str::to_owned);
+        format!("{file}{}: {error}", where_in(&error))
+    })?;
     Ok(compiler.descriptor_pool())
 }
 
@@ -311,6 +315,15 @@ mod tests {
             error.ends_with("bad.proto:5:1: expected ';' or '[', but found '}'"),
             "{error}"
         );
+        // In a file it imports: that file is named.
+        let main = dir.join("main.proto");
+        std::fs::write(
+            &main,
+            "syntax = \"proto3\";\nimport \"bad.proto\";\npackage m;\n",
+        )
+        .unwrap();
+        let error = compile(&main, &[]).unwrap_err();
+        assert!(error.starts_with("bad.proto:5:1: "), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

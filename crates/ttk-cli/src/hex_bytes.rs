@@ -5,8 +5,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// Bytes read from hexadecimal digits, two a byte; spaces, colons and a leading `0x` may
-/// separate or start them (`0001 abcd`, `00:01:ab:cd`, `0x0001abcd`).
+/// Bytes read from hexadecimal digits, two a byte; whitespace (line breaks too), colons and a
+/// leading `0x` may separate or start them (`0001 abcd`, `00:01:ab:cd`, `0x0001abcd`, `xxd -p`'s
+/// lines).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct HexBytes(pub(crate) Vec<u8>);
 
@@ -14,11 +15,15 @@ impl FromStr for HexBytes {
     type Err = String;
 
     fn from_str(text: &str) -> Result<HexBytes, String> {
-        let digits: Vec<u8> = text
-            .trim()
-            .trim_start_matches("0x")
-            .bytes()
-            .filter(|byte| !matches!(byte, b' ' | b':' | b'\t'))
+        let text = text.trim();
+        let text = ["0x", "0X"]
+            .iter()
+            .find_map(|prefix| text.strip_prefix(prefix))
+            .unwrap_or(text);
+        // Any whitespace (`xxd -p` breaks its lines) and colons separate.
+        let digits: Vec<char> = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != ':')
             .collect();
         if digits.is_empty() {
             return Err("no hexadecimal digits".into());
@@ -29,14 +34,11 @@ impl FromStr for HexBytes {
                 digits.len()
             ));
         }
-        let value = |digit: u8| match digit {
-            b'0'..=b'9' => Ok(digit - b'0'),
-            b'a'..=b'f' => Ok(digit - b'a' + 10),
-            b'A'..=b'F' => Ok(digit - b'A' + 10),
-            _ => Err(format!(
-                "`{}` is not a hexadecimal digit",
-                char::from(digit)
-            )),
+        let value = |digit: char| {
+            digit
+                .to_digit(16)
+                .map(|value| value as u8)
+                .ok_or_else(|| format!("`{digit}` is not a hexadecimal digit"))
         };
         digits
             .chunks_exact(2)
@@ -70,7 +72,8 @@ mod tests {
             "00 01 ab cd",
             "00:01:ab:cd",
             "0x0001abcd",
-            " 0001 ABCD ",
+            "0X0001abcd",
+            " 0001\nABCD ",
         ] {
             assert_eq!(text.parse(), Ok(HexBytes(vec![0, 1, 0xab, 0xcd])), "{text}");
         }
@@ -89,6 +92,7 @@ mod tests {
                 .contains("odd number")
         );
         assert!("zz".parse::<HexBytes>().unwrap_err().contains("`z`"));
+        assert!("é0".parse::<HexBytes>().unwrap_err().contains("`é`"));
         assert!(
             " ".parse::<HexBytes>()
                 .unwrap_err()

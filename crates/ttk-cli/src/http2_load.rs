@@ -19,8 +19,9 @@ use ttk::tls::TlsConnector;
 
 use crate::http_load::{HttpPlan, RESENT, UNASKED};
 
-/// The counter of the messages of server-streaming gRPC calls that succeeded.
-const STREAMED: &str = "messages received (server streaming)";
+/// The counter of the reply messages of streaming gRPC calls (server-streaming and
+/// bidirectional) that succeeded.
+const STREAMED: &str = "messages received (streaming calls)";
 
 /// The counter of requests an HTTP/2 server refused unprocessed (above the last stream of its
 /// GOAWAY, or reset with REFUSED_STREAM), sent again on a new connection.
@@ -223,7 +224,10 @@ pub(crate) fn h2_connection(cx: Cx, session: Session, plan: Arc<HttpPlan>) {
         if open.is_empty() && broken {
             broken = false;
             wire = None;
-            ttk::yield_!(turns.pause_after_failure());
+            // Not once the load is over: nothing follows to pace.
+            if !ended {
+                ttk::yield_!(turns.pause_after_failure());
+            }
         }
     }
     if let Some(connection) = wire.as_ref() {
@@ -265,7 +269,8 @@ pub(crate) enum Connection {
 enum Verdict {
     /// It succeeded.
     Ok,
-    /// A server-streaming gRPC call succeeded, with this many messages.
+    /// A streaming gRPC call (server-streaming, bidirectional) succeeded, with this many reply
+    /// messages.
     Streamed(u64),
     /// An HTTP status of 400 or more.
     Status(u16),

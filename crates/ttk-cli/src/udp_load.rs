@@ -91,10 +91,11 @@ impl UdpArgs {
             .rate()
             .cloned()
             .map(|rate| Pace::new(rate, self.load.connections, self.load.load_duration()));
+        // Clap requires one of them.
         let datagram = match (&self.send, &self.send_hex) {
             (_, Some(bytes)) => bytes.0.clone(),
             (Some(text), None) => text.as_bytes().to_vec(),
-            (None, None) => unreachable!("clap requires --send or --send-hex"),
+            (None, None) => Vec::new(),
         };
         let plan = Arc::new(UdpPlan {
             args: self,
@@ -201,16 +202,24 @@ const DATAGRAMS_SKIPPED: &str = "datagrams skipped (not a reply)";
 /// last request, a duplicate the network made), and read after it they would pass for its
 /// reply, at once. Costs no syscall more than the receive after the send would: the read that
 /// finds the socket empty is made here instead, and that receive then waits for the selector.
+/// An ICMP error waiting on the socket answers an earlier datagram: it is let go too, and this
+/// request goes (its own answer, or error, follows). At most [`MOST_STALE`] a time, so that a
+/// peer flooding the socket does not keep its bot from ever sending.
 fn take_stale(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<u64> {
     let mut taken = 0;
-    loop {
+    while taken < MOST_STALE {
         match socket.try_recv_from(buf) {
             Ok(_) => taken += 1,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(taken),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {}
             Err(error) => return Err(error),
         }
     }
+    Ok(taken)
 }
+
+/// The most datagrams [`take_stale`] lets go before a send.
+const MOST_STALE: u64 = 256;
 
 /// The address `addr` names (looked up once per bot, off the loop): the first, or the first
 /// of `source`'s family.

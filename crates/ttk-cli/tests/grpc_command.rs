@@ -105,7 +105,7 @@ fn unary_and_streaming_calls_counted_as_the_server_counts_them() {
     assert_eq!(call.ok, served(&server, "Count"));
     // Each call's 20 messages, counted.
     assert_eq!(
-        report.counters["messages received (server streaming)"],
+        report.counters["messages received (streaming calls)"],
         call.ok * 20
     );
 }

@@ -155,7 +155,11 @@ fn groups_live_on_one_loop_and_say_so_when_split() {
         failed[0].contains("group \"room-1\" lives on worker"),
         "{failed:?}"
     );
-    assert!(failed[0].contains("keep_together"), "{failed:?}");
+    assert!(
+        failed[0].contains("LoadTest::keep_together(n)")
+            && failed[0].contains("Workers::keep_together(n)"),
+        "{failed:?}"
+    );
 }
 
 #[bot(crate = ttk_core)]

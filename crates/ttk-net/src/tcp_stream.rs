@@ -327,38 +327,48 @@ impl TcpStream {
         written.map_err(|error| self.with_what_the_peer_said(error))
     }
 
-    /// `error` of a write, saying what the peer sent before it ended the connection, when that
-    /// is a line of text no one read: a server refusing a connection says why (an IRC server's
+    /// `error` of a write, saying what the peer sent before it ended the connection, when the
+    /// next bytes no one read are a line of text: a server refusing a connection says why (an IRC server's
     /// `ERROR :Connection limit reached`, redis's `-ERR max number of clients reached`), then
     /// closes, and a bot writing its next line meets the close (`BrokenPipe`,
     /// `ConnectionReset`) before it reads the reason. The bytes are looked at, not taken: a read
     /// after the error still gets them.
     fn with_what_the_peer_said(&self, error: io::Error) -> io::Error {
-        if !matches!(
-            error.kind(),
-            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
-        ) {
+        // Under conditions, what came is held above the kernel, and the kernel's bytes are not
+        // yet the bot's: nothing to say.
+        if self.conditions.is_some()
+            || !matches!(
+                error.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            )
+        {
             return error;
         }
-        let mut first = [0u8; 160];
-        let Ok(peeked) = self.io.get_ref().peek(&mut first) else {
+        const SHOWN: usize = 160;
+        let mut unread = [0u8; SHOWN];
+        let Ok(peeked) = self.io.get_ref().peek(&mut unread) else {
             return error;
         };
-        let line = first[..peeked]
+        let line = unread[..peeked]
             .split(|&byte| byte == b'\n')
             .next()
             .unwrap_or_default();
+        let whole = line.len() < peeked || peeked < SHOWN;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // Up to a character cut by the end of what was looked at.
+        let text = match std::str::from_utf8(line) {
+            Ok(text) => text,
+            Err(cut) => std::str::from_utf8(&line[..cut.valid_up_to()]).unwrap_or_default(),
+        };
         // Text only: a TLS record or a binary protocol's bytes say nothing to a reader.
-        match std::str::from_utf8(line) {
-            Ok(text) if !text.is_empty() && !text.chars().any(|c| c.is_control() && c != '\t') => {
-                io::Error::new(
-                    error.kind(),
-                    format!("{error}; the peer had sent `{text}` first, unread"),
-                )
-            }
-            _ => error,
+        if text.is_empty() || text.chars().any(|c| c.is_control() && c != '\t') {
+            return error;
         }
+        let more = if whole { "" } else { "…" };
+        io::Error::new(
+            error.kind(),
+            format!("{error}; the peer had sent `{text}{more}`, unread"),
+        )
     }
 
     /// Writes all of `buf`.

@@ -93,7 +93,7 @@ fn a_write_into_a_refusal_names_the_reason_the_server_gave() {
     assert!(
         error
             .to_string()
-            .ends_with("; the peer had sent `ERROR :Connection limit reached` first, unread"),
+            .ends_with("; the peer had sent `ERROR :Connection limit reached`, unread"),
         "{error}"
     );
 }
