@@ -100,6 +100,11 @@ pub(crate) struct LoadFlags {
     #[arg(long, value_name = "PROFILE", help_heading = "Load")]
     pub(crate) net: Option<String>,
 
+    /// Seed of the run's random draws (--net's losses, delays and mix of profiles):
+    /// the same seed, the same draws; recorded in the report
+    #[arg(long, default_value_t = 0, value_name = "N", help_heading = "Load")]
+    pub(crate) seed: u64,
+
     /// Serve a live dashboard of the run: the report's page, updated every second, with
     /// /status, /report.json and Prometheus' /metrics (`--dashboard` alone: a free port on
     /// 127.0.0.1, printed at the start; `--dashboard=0.0.0.0:8089` to be seen from elsewhere)
@@ -316,6 +321,7 @@ impl LoadFlags {
         if let Some(net) = &self.net {
             args.extend(["--net".into(), net.clone()]);
         }
+        args.extend(["--seed".into(), self.seed.to_string()]);
         if let Some(token) = &self.dashboard_token {
             args.extend(["--dashboard-token".into(), token.clone()]);
         }

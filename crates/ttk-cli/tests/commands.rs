@@ -637,3 +637,61 @@ fn a_merge_and_a_report_of_a_run_in_which_nothing_succeeded_fail_as_the_run_did(
     ];
     assert_eq!(ttk(&judged).status.code(), Some(0));
 }
+
+/// `--seed` draws `--net`'s losses: the same seed, the same losses; other seeds, others.
+#[test]
+fn the_seed_draws_the_emulated_losses() {
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut buf = [0; 1500];
+        while let Ok((_, from)) = server.recv_from(&mut buf) {
+            let _ = server.send_to(b"pong", from);
+        }
+    });
+    let dir = scratch("udp-seed");
+    let outcome = |seed: u64, run: usize| {
+        let json = dir.join(format!("seed-{seed}-{run}.json"));
+        let json = json.to_str().unwrap();
+        let seed = seed.to_string();
+        let args = [
+            "udp",
+            &addr,
+            "--send",
+            "ping",
+            "-c",
+            "2",
+            "--rate",
+            "20",
+            "-d",
+            "1s",
+            "--timeout",
+            "30ms",
+            "--net",
+            "loss=30%",
+            "--seed",
+            &seed,
+            "-q",
+            "--json",
+            json,
+        ];
+        ttk(&args);
+        let report = Report::read_json(json).unwrap();
+        assert_eq!(report.run.parameters.seed, seed.parse::<u64>().unwrap());
+        let request = report.transactions[0].clone();
+        assert_eq!(request.ok + request.failed, 20, "every request sent");
+        (request.ok, request.failed)
+    };
+    let drawn: Vec<_> = (1..=4).map(|seed| outcome(seed, 0)).collect();
+    for seed in 1..=2 {
+        assert_eq!(
+            outcome(seed, 1),
+            drawn[seed as usize - 1],
+            "seed {seed} again"
+        );
+    }
+    assert!(
+        drawn.iter().any(|losses| *losses != drawn[0]),
+        "other seeds, other losses: {drawn:?}"
+    );
+}
