@@ -17,9 +17,13 @@ use crate::pace::{Pace, Turns, Unsent};
 use crate::tls_flags::TlsFlags;
 use crate::udp_load::{open, resolve};
 
-/// How long a request may take without `--timeout`: a datagram may be lost, and a bot must not
-/// wait for a lost one until the run's grace is over.
+/// How long a request on a stream may take without `--timeout`: the stream is reliable, but a
+/// server that stopped answering must not hold a bot until the run's grace is over.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a datagram's answer is waited for without `--timeout`, as `ttk udp`'s: a lost
+/// datagram is not sent again, and a bot waiting 10 s for it would fall behind its `--rate`.
+const DEFAULT_DATAGRAM_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The longest answer read on a stream: past it, the request fails.
 const LONGEST_ANSWER: usize = 16 << 20;
@@ -32,7 +36,7 @@ const LONGEST_ANSWER: usize = 16 << 20;
     request, opens a bidirectional stream, sends the message, ends the stream and reads the \
     answer to its end (timed as `request`); with --datagram, it sends the message as a QUIC \
     datagram and waits for one back instead (unreliable: a lost one fails the request after \
-    --timeout, 10s if not given). With --expect, an answer without that text fails the \
+    --timeout, 1s if not given, as ttk udp's; a stream's request, 10s). With --expect, an answer without that text fails the \
     request. A connection that ends (closed by the server, idle, lost; a server gone, as \
     ICMP says three times in a row: QuicRefused) is made again for the next request. At the \
     end each bot closes its connection (code 0). Failures count by kind: \
@@ -129,7 +133,10 @@ impl QuicArgs {
 fn quic_bot(cx: Cx, session: Session, plan: Arc<QuicPlan>) -> io::Result<()> {
     let source = plan.args.load.source_for(session.id());
     let target = ttk::yield_!(resolve(&plan.args.addr, source))?;
-    let limit = plan.args.load.timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT);
+    let limit = plan.args.load.timeout.unwrap_or(match plan.args.datagram {
+        true => DEFAULT_DATAGRAM_TIMEOUT,
+        false => DEFAULT_REQUEST_TIMEOUT,
+    });
     // Each bot resumes its own sessions, as a browser does.
     let connector = plan.connector.for_one_client();
     let mut connection: Option<QuicConnection> = None;
