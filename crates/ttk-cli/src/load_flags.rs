@@ -341,6 +341,10 @@ impl LoadFlags {
                 (None, _) => Some(humantime::format_duration(DEFAULT_DURATION).to_string()),
             };
             recorded.rate = self.rate.as_ref().map(|rate| rate.text.clone());
+            recorded.local_ips = self
+                .local_ips
+                .as_ref()
+                .map(|sources| sources.as_str().to_owned());
             recorded.target = Some(crate::redact::redact_url(target));
             recorded.command_line.clone_from(&self.command_line);
         });

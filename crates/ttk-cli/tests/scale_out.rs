@@ -257,6 +257,7 @@ fn local_ips_spread_the_connections_over_source_addresses() {
         return;
     };
     let url = format!("http://{}/", nginx.addr);
+    let json = nginx.dir.join("local-ips.json");
     let output = ttk(&[
         "http",
         &url,
@@ -267,8 +268,16 @@ fn local_ips_spread_the_connections_over_source_addresses() {
         "-q",
         "--local-ips",
         "127.0.0.2-127.0.0.4",
+        "--json",
+        json.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // Recorded with the run's other parameters.
+    let report = Report::read_json(&json).unwrap();
+    assert_eq!(
+        report.run.parameters.local_ips.as_deref(),
+        Some("127.0.0.2-127.0.0.4")
+    );
     // Reconnects (every 50 requests) leave from the same sources.
     let sources: BTreeSet<String> = served(&nginx)
         .iter()

@@ -140,6 +140,7 @@ impl<A> LoadTest<A> {
             target: args.target.as_deref().map(crate::redact_url),
             start_at: args.start_at.as_ref().map(|at| at.as_str().to_owned()),
             net: args.net.clone(),
+            local_ips: args.local_ips.clone(),
             command_line: redact_secrets(&self.command_line),
         }
     }

@@ -196,6 +196,10 @@ pub struct Parameters {
     /// mix), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub net: Option<String>,
+    /// The source addresses the bots' sockets left from (`--local-ips`, or those the `ttk`
+    /// command chose for many connections to a loopback target), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_ips: Option<String>,
     /// The whole command line (of one process; not compared when merging).
     pub command_line: Vec<String>,
 }

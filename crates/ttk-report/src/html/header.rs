@@ -185,6 +185,9 @@ fn parameters(report: &Report, html: &mut Html) {
     if let Some(net) = &given.net {
         rows.push(("Network", net.clone()));
     }
+    if let Some(sources) = &given.local_ips {
+        rows.push(("Source addresses", sources.clone()));
+    }
     if !report.run.changes.is_empty() {
         let changes: Vec<String> = report
             .run
