@@ -474,10 +474,15 @@ async fn connect(
     if h2 || !plan.http1_fallback {
         let mut connection =
             Http2Connection::over(stream, &plan.target.authority, tls).map_err(|error| {
-                ConnectFailed::Protocol(io::Error::new(
-                    error.kind(),
-                    format!("{error}: for a server of HTTP/1.1, use --http auto or --http 1.1"),
-                ))
+                // What to do, for `ttk http` (gRPC has no other protocol to ask for).
+                let refused_h2 = !h2 && plan.grpc.is_none();
+                ConnectFailed::Protocol(match refused_h2 {
+                    true => io::Error::new(
+                        error.kind(),
+                        format!("{error}: for a server of HTTP/1.1, use --http auto or --http 1.1"),
+                    ),
+                    false => error,
+                })
             })?;
         connection.set_max_head_len(plan.max_head);
         if let Some(source) = source {

@@ -313,7 +313,8 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
             (Ok(()), None) => unreachable!("a success is a reply"),
             (Err(error), _) => {
                 request.fail_with(&error);
-                if fresh && line.is_none() {
+                // Not after a first reply slow past --timeout: that server did not refuse.
+                if fresh && line.is_none() && error.kind() != io::ErrorKind::TimedOut {
                     ttk::yield_!(turns.pause_after_failure());
                 }
             }

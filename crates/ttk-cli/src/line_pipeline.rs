@@ -106,7 +106,7 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
                 for request in waiting.drain(..) {
                     request.fail_with(&error);
                 }
-                if fresh {
+                if fresh && error.kind() != io::ErrorKind::TimedOut {
                     ttk::yield_!(turns.pause_after_failure());
                 }
             }

@@ -36,8 +36,8 @@ const LONGEST_ANSWER: usize = 16 << 20;
     request, opens a bidirectional stream, sends the message, ends the stream and reads the \
     answer to its end (timed as `request`); with --datagram, it sends the message as a QUIC \
     datagram and waits for one back instead (unreliable: a lost one fails the request after \
-    --timeout, 1s if not given, as ttk udp's; a stream's request, 10s). With --expect, an answer without that text fails the \
-    request. A connection that ends (closed by the server, idle, lost; a server gone, as \
+    --timeout, 1s if not given, as ttk udp's; a stream's request, 10s). With --expect, an \
+    answer without that text fails the request. A connection that ends (closed by the server, idle, lost; a server gone, as \
     ICMP says three times in a row: QuicRefused) is made again for the next request. At the \
     end each bot closes its connection (code 0). Failures count by kind: \
     TLS's (TlsUnknownIssuer, TlsWrongHost, TlsAlert for a protocol the server does not \

@@ -204,7 +204,8 @@ const DATAGRAMS_SKIPPED: &str = "datagrams skipped (not a reply)";
 /// finds the socket empty is made here instead, and that receive then waits for the selector.
 /// An ICMP error waiting on the socket answers an earlier datagram: it is let go too, and this
 /// request goes (its own answer, or error, follows). At most [`MOST_STALE`] a time, so that a
-/// peer flooding the socket does not keep its bot from ever sending.
+/// peer flooding the socket does not keep its bot from ever sending (under such a flood, a
+/// datagram past them can still pass for the reply).
 fn take_stale(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<u64> {
     let mut taken = 0;
     while taken < MOST_STALE {

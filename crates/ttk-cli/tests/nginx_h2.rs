@@ -272,7 +272,8 @@ fn h2c_against_a_server_of_http1_alone_is_named_and_its_connections_not_counted_
     );
 }
 
-/// nginx killed a second into a run of 2 connections × 4 streams: the requests under way fail,
+/// nginx killed once it served 300 requests of a run of 2 connections × 4 streams: the requests
+/// under way fail,
 /// and then each connection tries again at the pace of refused connects (as over HTTP/1.1),
 /// starting no request the server is not there for. Each refused connection made again on its
 /// own used to fail every request waiting for it and start as many more at once: 77,844
@@ -309,7 +310,7 @@ fn h2c_against_a_server_gone_mid_run_tries_again_at_a_pace() {
         "--streams",
         "4",
         "-d",
-        "3s",
+        "4s",
     ];
     let (output, report) = ttk(&args, &nginx, "gone");
     killer.join().unwrap();
@@ -329,7 +330,7 @@ fn h2c_against_a_server_gone_mid_run_tries_again_at_a_pace() {
         request.errors
     );
     let connect = report.transaction("connect").unwrap();
-    // Two seconds without a server, two connections, some ten tries a second each.
+    // Seconds without a server, two connections, some ten tries a second each.
     assert!(
         (2..=100).contains(&connect.failed),
         "{} refused connects",

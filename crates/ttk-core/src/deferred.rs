@@ -182,8 +182,9 @@ pub fn run_at(at: Instant, action: impl FnOnce() + 'static) {
 /// Runs `action` when the running loop's run ends — every bot done or stopped — before what
 /// the run holds is released: a transport's last word, such as a close that an emulated link
 /// still holds back, sent at once rather than lost. Each loop of a run with workers ends on its
-/// own and runs its own. By then the sockets of bots that ended are closed; an action may ask
-/// for more (up to four rounds). Each call is kept until the run ends: ask once per loop (a
+/// own and runs its own. By then the bots are gone, and a socket lives on only where something
+/// still holds it (a transport's queue of what it has to send); an action may ask for more
+/// (up to four rounds). Each call is kept until the run ends: ask once per loop (a
 /// [`loop_local`](crate::io::loop_local) value knows whether it has), not once per connection.
 /// Outside a running loop it is dropped.
 ///

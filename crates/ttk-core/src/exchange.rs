@@ -111,12 +111,13 @@ impl<M: 'static> CrossMail<M> {
         !self.ids.holds(id)
     }
 
-    /// Hands `data`, from bot `from`, to the loop that holds bot `to` (dropped if that loop
-    /// is another process's: messages do not cross processes).
-    pub(crate) fn post(&self, to: usize, from: usize, data: M) {
+    /// Hands `data`, from bot `from`, to the loop that holds bot `to`; gives it back if none
+    /// takes it: that loop is another process's (messages do not cross processes), or it has
+    /// ended.
+    pub(crate) fn post(&self, to: usize, from: usize, data: M) -> Option<M> {
         match self.worker_of(self.ids.owner(to)) {
             Some(worker) => self.put(worker, Addressee::Bot(to), from, data),
-            None => drop(data),
+            None => Some(data),
         }
     }
 
@@ -128,11 +129,13 @@ impl<M: 'static> CrossMail<M> {
     {
         let me = self.ids.lane() - self.first_lane;
         for worker in (0..self.exchange.inboxes.len()).filter(|&worker| worker != me) {
-            self.put(worker, Addressee::Everyone(M::clone), from, data.clone());
+            // A loop that ended has no bot to miss it.
+            drop(self.put(worker, Addressee::Everyone(M::clone), from, data.clone()));
         }
     }
 
-    fn put(&self, worker: usize, to: Addressee<M>, from: usize, data: M) {
+    /// Queues `data` for `worker`'s loop; gives it back if that loop has ended.
+    fn put(&self, worker: usize, to: Addressee<M>, from: usize, data: M) -> Option<M> {
         let inbox = &self.exchange.inboxes[worker];
         let refused = {
             let mut queue = inbox.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -144,15 +147,11 @@ impl<M: 'static> CrossMail<M> {
                 None
             }
         };
-        match refused {
-            // Dropped outside the lock: its destructor is user code.
-            Some(data) => drop(data),
-            None => {
-                if !inbox.pending.swap(true, Ordering::AcqRel) {
-                    self.link.knock(worker);
-                }
-            }
+        // Given back to be dropped outside the lock: its destructor is user code.
+        if refused.is_none() && !inbox.pending.swap(true, Ordering::AcqRel) {
+            self.link.knock(worker);
         }
+        refused
     }
 
     /// Takes this loop's inbox in: its messages join those sent this tick.

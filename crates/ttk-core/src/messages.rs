@@ -261,11 +261,17 @@ fn send_away<M: 'static>(state: &LoopState, to: usize, from: usize, data: M) -> 
         return Some(data);
     }
     let mut data = Some(data);
+    let mut dropped = None;
     state.features().with(|cross: &CrossMail<M>| {
         if cross.is_away(to) {
-            cross.post(to, from, data.take().expect("not sent yet"));
+            dropped = cross.post(to, from, data.take().expect("not sent yet"));
         }
     });
+    if let Some(dropped) = dropped {
+        // A bot of another process, or of a loop that ended: counted as delivery counts.
+        crate::metrics::count_in_loop(state, UNDELIVERED, 1);
+        drop_contained(dropped);
+    }
     data
 }
 

@@ -62,10 +62,11 @@ impl MergeArgs {
     /// Merges the reports as the `merge` command of a load test named `name` does, for a
     /// program with a `merge` command of its own (the `ttk` command's `ttk merge`): reads the
     /// reports, prints the summary, writes the merged reports and checks the thresholds. Exit
-    /// code: 0 when every shard was merged and the thresholds held, 1 when a threshold failed
-    /// (or, without one, when nothing succeeded in the whole run, unless the shards' success
-    /// was optional: see `RunInfo::success_optional`), 2 when the reports are not of one run,
-    /// 3 when a shard is missing (the merge of the others is still written).
+    /// code: 0 when every shard was merged and the thresholds held (without `--threshold`,
+    /// those the shards were run with), 1 when a threshold failed (or, with none, when nothing
+    /// succeeded in the whole run, unless the shards' success was optional: see
+    /// `RunInfo::success_optional`), 2 when the reports are not of one run, 3 when a shard is
+    /// missing (the merge of the others is still written).
     ///
     /// # Examples
     /// ```
@@ -100,13 +101,13 @@ impl MergeArgs {
     /// Reads the reports, merges them, prints the summary, writes the merged reports and checks
     /// the thresholds. A report that cannot be read (missing, torn) is named and left out: the
     /// merge of the others is still written, and names the shards it lacks. Exit code: 0 when
-    /// every shard was merged and the thresholds held, 1 when a threshold failed (or, with no
-    /// threshold, when nothing succeeded in the whole run, by the rule each shard followed:
-    /// not for shards judged by their own thresholds or run with
-    /// [`LoadTest::require_success(false)`](crate::LoadTest::require_success), nor when
-    /// `required` is false), 2 when the reports are not of one run or one is not a report this
-    /// ttk reads (another schema, a field out of bounds, not JSON; nothing is written), 3 when
-    /// a shard is missing.
+    /// every shard was merged and the thresholds held (those given, or else those the shards
+    /// were run with, checked on the whole run), 1 when a threshold failed (or, with none at
+    /// all, when nothing succeeded in the whole run, by the rule each shard followed: not for
+    /// shards run with [`LoadTest::require_success(false)`](crate::LoadTest::require_success),
+    /// nor when `required` is false), 2 when the reports are not of one run or one is not a
+    /// report this ttk reads (another schema, a field out of bounds, not JSON; nothing is
+    /// written), 3 when a shard is missing.
     pub(crate) fn run(&self, name: &str, required: bool) -> RunOutcome {
         let mut reports = Vec::new();
         let mut unreadable = 0;
@@ -129,6 +130,16 @@ impl MergeArgs {
             eprintln!("error: no report to merge could be read");
             return RunOutcome::new(Report::new(name), RUN_FAILED);
         }
+        // Without thresholds of its own, the merge judges the whole run by those its shards
+        // were run with (one command line: the first's are all's), as each shard was judged.
+        let thresholds: Vec<Threshold> = match self.thresholds.is_empty() {
+            true => reports[0]
+                .thresholds
+                .iter()
+                .filter_map(|result| Threshold::parse(&result.expression).ok())
+                .collect(),
+            false => self.thresholds.clone(),
+        };
         let mut merged = match Report::merge(reports) {
             Ok(merged) => merged,
             Err(error) => {
@@ -136,7 +147,7 @@ impl MergeArgs {
                 return RunOutcome::new(Report::new(name), BAD_COMMAND_LINE);
             }
         };
-        let passed = merged.check_thresholds(&self.thresholds);
+        let passed = merged.check_thresholds(&thresholds);
         print_line(merged.summary());
         let written = write_reports(&merged, self.json.as_deref(), self.html.as_deref(), true);
         let complete = unreadable == 0
@@ -147,7 +158,7 @@ impl MergeArgs {
                 .is_none_or(ttk_report::ShardSet::is_complete);
         let nothing = crate::success::fails_for_nothing_succeeded(
             &merged,
-            self.thresholds.len(),
+            thresholds.len(),
             required && !merged.run.success_optional,
         );
         let code = if !complete || !written {

@@ -888,7 +888,8 @@ impl HttpConnection {
                 .as_ref()
                 .and_then(|stream| stream.tls())
                 .is_some_and(|tls| tls.peer_closed());
-            self.complete(close || peer_closed);
+            // Responses still awaited may be read already, behind this one: they end it.
+            self.complete(close || (peer_closed && self.awaiting.is_empty()));
         }
         Ok(())
     }

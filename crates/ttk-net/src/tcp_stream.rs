@@ -328,9 +328,9 @@ impl TcpStream {
     }
 
     /// `error` of a write, saying what the peer sent before it ended the connection, when the
-    /// next bytes no one read are a line of text: a server refusing a connection says why (an IRC server's
-    /// `ERROR :Connection limit reached`, redis's `-ERR max number of clients reached`), then
-    /// closes, and a bot writing its next line meets the close (`BrokenPipe`,
+    /// next bytes no one read are a line of text: a server refusing a connection says why (an
+    /// IRC server's `ERROR :Connection limit reached`, redis's `-ERR max number of clients
+    /// reached`), then closes, and a bot writing its next line meets the close (`BrokenPipe`,
     /// `ConnectionReset`) before it reads the reason. The bytes are looked at, not taken: a read
     /// after the error still gets them.
     fn with_what_the_peer_said(&self, error: io::Error) -> io::Error {
@@ -355,16 +355,21 @@ impl TcpStream {
             .unwrap_or_default();
         let whole = line.len() < peeked || peeked < SHOWN;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        // Up to a character cut by the end of what was looked at.
-        let text = match std::str::from_utf8(line) {
-            Ok(text) => text,
-            Err(cut) => std::str::from_utf8(&line[..cut.valid_up_to()]).unwrap_or_default(),
+        // Up to a character cut by the end of what was looked at; bytes that are no UTF-8
+        // inside it are no text.
+        let (text, cut) = match std::str::from_utf8(line) {
+            Ok(text) => (text, false),
+            Err(error) if error.error_len().is_none() => (
+                std::str::from_utf8(&line[..error.valid_up_to()]).unwrap_or_default(),
+                true,
+            ),
+            Err(_) => return error,
         };
         // Text only: a TLS record or a binary protocol's bytes say nothing to a reader.
         if text.is_empty() || text.chars().any(|c| c.is_control() && c != '\t') {
             return error;
         }
-        let more = if whole { "" } else { "…" };
+        let more = if whole && !cut { "" } else { "…" };
         io::Error::new(
             error.kind(),
             format!("{error}; the peer had sent `{text}{more}`, unread"),

@@ -78,9 +78,10 @@ pub struct RunInfo {
     pub end_detail: Option<String>,
     /// How many processes' reports were merged into this one (1 for a single run).
     pub processes: u32,
-    /// Whether a run in which nothing succeeded passes anyway: it was given thresholds, which
-    /// judge it instead, or its test turned the rule off (`LoadTest::require_success(false)`).
-    /// A merge, and `ttk report`, judge the run by it as the run itself was judged.
+    /// Whether a run in which nothing succeeded passes anyway, given no threshold: its test
+    /// turned the rule off (`LoadTest::require_success(false)`). A merge, and `ttk report`,
+    /// judge the run by it as the run itself was judged (a run given thresholds is judged by
+    /// them: the report keeps them, and a merge checks them on the whole run).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub success_optional: bool,
     /// The run's id: the shards of one run share it, and only reports of one run merge.

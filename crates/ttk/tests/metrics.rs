@@ -252,3 +252,38 @@ fn a_run_that_ends_before_its_duration_says_completed() {
     assert_eq!(outcome.report.run.end, "completed");
     assert_eq!(outcome.report.transaction("nap").unwrap().ok, 6);
 }
+
+/// Each bot of shard 0 of 2, on two workers, sends to the bot of the other shard that its
+/// id mirrors (another process's: messages do not cross processes) and to a bot of its own
+/// shard on the other worker.
+#[ttk::bot]
+fn across(cx: Cx<u8>, session: Session) {
+    cx.transaction("sent").ok();
+    let id = session.id();
+    cx.send(id + 4, 1); // shard 1 holds 4..8
+    cx.send(id ^ 3, 2); // 0 <-> 3, 1 <-> 2: the other worker of this shard
+    let _ = ttk::yield_!(ttk::timeout(Duration::from_millis(200), cx.recv()));
+}
+
+/// Messages to bots of another process are dropped and counted, on a run of several loops
+/// (their path between loops) as on one.
+#[test]
+fn messages_to_another_process_s_bots_are_counted_as_dropped() {
+    let args = [
+        "across",
+        "--bots",
+        "8",
+        "--shard",
+        "0/2",
+        "--workers",
+        "2",
+        "--quiet",
+    ];
+    let test = LoadTest::try_from_args("across", args).unwrap();
+    let outcome = test.run_parallel(across);
+    assert_eq!(outcome.report.bots.started, 4);
+    assert_eq!(
+        outcome.report.counters["messages dropped (no bot with that id running here)"],
+        4
+    );
+}

@@ -246,9 +246,9 @@ impl Outbox {
 
 impl Outbox {
     /// At the run's end: sends at once, in order, what is still held (a QUIC connection's
-    /// close, a player's last datagram), rather than lose it with the run. Once each: what the socket's buffer refuses then is lost,
-    /// as at a socket's close. A socket's datagrams behind one its buffer refused earlier go
-    /// after that one, as in a pass.
+    /// close, a player's last datagram), rather than lose it with the run. Once each: what the
+    /// socket's buffer refuses then is lost, as at a socket's close. A socket's datagrams
+    /// behind one its buffer refused earlier go after that one, as in a pass.
     fn flush(
         &self,
         mut send: impl FnMut(&mio::net::UdpSocket, &[u8], Option<SocketAddr>) -> io::Result<usize>,
@@ -411,7 +411,7 @@ mod tests {
         assert_eq!(ttk_core::run(1, dropped_socket), [(3, None, 0)]);
     }
 
-    /// Holds a datagram an hour away and ends: its run ends with it held.
+    /// Holds a datagram an hour away and ends (its socket with it): the run's end sends it.
     #[bot(crate = ttk_core)]
     fn held_at_the_end(_cx: Cx, _id: usize, side: Rc<SendSide>) -> usize {
         let (socket, to) = socket();
@@ -460,8 +460,10 @@ mod tests {
             .len()
     }
 
+    /// What a run held leaves at its end (its socket kept for it), and the run's queue goes
+    /// with the run: the next starts with none.
     #[test]
-    fn what_a_run_still_holds_when_it_ends_goes_with_it() {
+    fn a_run_s_queue_is_emptied_at_its_end_and_goes_with_it() {
         let side = Rc::new(SendSide::default());
         let kept = Rc::clone(&side);
         let held = ttk_core::run(1, move |cx, id| held_at_the_end(cx, id, Rc::clone(&kept)));
