@@ -229,17 +229,9 @@ fn tcp_exchanges_lines_and_checks_the_replies() {
 
 #[test]
 fn udp_exchanges_datagrams() {
-    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = server.local_addr().unwrap().to_string();
-    let answered = Arc::new(AtomicU64::new(0));
-    let count = Arc::clone(&answered);
-    std::thread::spawn(move || {
-        let mut buf = [0; 1500];
-        while let Ok((len, from)) = server.recv_from(&mut buf) {
-            if &buf[..len] == b"ping" {
-                count.fetch_add(1, Ordering::SeqCst);
-                let _ = server.send_to(b"pong", from);
-            }
+    let (addr, answered) = udp_server(|server, datagram, from| {
+        if datagram == b"ping" {
+            let _ = server.send_to(b"pong", from);
         }
     });
     let dir = scratch("udp");
@@ -372,23 +364,17 @@ fn a_run_in_which_nothing_succeeded_exits_1() {
 
 #[test]
 fn a_late_datagram_is_not_taken_for_the_next_reply() {
-    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = server.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        let mut buf = [0; 1500];
-        let mut first = true;
-        while let Ok((_, from)) = server.recv_from(&mut buf) {
-            if first {
-                // The first request's reply comes after its 100 ms and says so.
-                first = false;
-                let late = server.try_clone().unwrap();
-                std::thread::spawn(move || {
-                    std::thread::sleep(std::time::Duration::from_millis(300));
-                    let _ = late.send_to(b"stale", from);
-                });
-            } else {
-                let _ = server.send_to(b"pong", from);
-            }
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let (addr, _) = udp_server(move |server, _, from| {
+        if first.swap(false, Ordering::SeqCst) {
+            // The first request's reply comes after its 100 ms and says so.
+            let late = server.try_clone().unwrap();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let _ = late.send_to(b"stale", from);
+            });
+        } else {
+            let _ = server.send_to(b"pong", from);
         }
     });
     let dir = scratch("udp-late");
@@ -430,22 +416,14 @@ fn a_late_datagram_is_not_taken_for_the_next_reply() {
 /// next request's reply timed it at once.
 #[test]
 fn datagrams_that_came_before_the_request_are_not_its_reply() {
-    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = server.local_addr().unwrap().to_string();
-    let answered = Arc::new(AtomicU64::new(0));
-    let count = Arc::clone(&answered);
-    std::thread::spawn(move || {
-        let mut buf = [0; 1500];
-        while let Ok((_, from)) = server.recv_from(&mut buf) {
-            count.fetch_add(1, Ordering::SeqCst);
-            let server = server.try_clone().unwrap();
-            std::thread::spawn(move || {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-                let _ = server.send_to(b"pong", from);
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                let _ = server.send_to(b"pong", from);
-            });
-        }
+    let (addr, answered) = udp_server(|server, _, from| {
+        let server = server.try_clone().unwrap();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let _ = server.send_to(b"pong", from);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            let _ = server.send_to(b"pong", from);
+        });
     });
     for (label, net, least_ms) in [
         ("twice", None, 20),
@@ -492,17 +470,9 @@ fn datagrams_that_came_before_the_request_are_not_its_reply() {
 /// a reply judged by the bytes it must hold, and shown in hexadecimal when it lacks them.
 #[test]
 fn udp_sends_and_expects_bytes_given_in_hexadecimal() {
-    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = server.local_addr().unwrap().to_string();
-    let answered = Arc::new(AtomicU64::new(0));
-    let count = Arc::clone(&answered);
-    std::thread::spawn(move || {
-        let mut buf = [0; 1500];
-        while let Ok((len, from)) = server.recv_from(&mut buf) {
-            if buf[..len] == [0x00, 0x01, 0xfe, 0x00] {
-                count.fetch_add(1, Ordering::SeqCst);
-                let _ = server.send_to(&[0x80, 0x00, 0xff, 0x07], from);
-            }
+    let (addr, answered) = udp_server(|server, datagram, from| {
+        if datagram == [0x00, 0x01, 0xfe, 0x00] {
+            let _ = server.send_to(&[0x80, 0x00, 0xff, 0x07], from);
         }
     });
     let dir = scratch("udp-hex");
@@ -548,13 +518,8 @@ fn udp_sends_and_expects_bytes_given_in_hexadecimal() {
 /// run at 667 ms, shown as 4.5/s).
 #[test]
 fn a_run_on_a_schedule_lasts_its_duration() {
-    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = server.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        let mut buf = [0; 1500];
-        while let Ok((_, from)) = server.recv_from(&mut buf) {
-            let _ = server.send_to(b"pong", from);
-        }
+    let (addr, _) = udp_server(|server, _, from| {
+        let _ = server.send_to(b"pong", from);
     });
     let json = scratch("udp-schedule").join("run.json");
     let json = json.to_str().unwrap();
@@ -648,13 +613,8 @@ fn a_merge_and_a_report_of_a_run_in_which_nothing_succeeded_fail_as_the_run_did(
 /// `--seed` draws `--net`'s losses: the same seed, the same losses; other seeds, others.
 #[test]
 fn the_seed_draws_the_emulated_losses() {
-    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = server.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        let mut buf = [0; 1500];
-        while let Ok((_, from)) = server.recv_from(&mut buf) {
-            let _ = server.send_to(b"pong", from);
-        }
+    let (addr, _) = udp_server(|server, _, from| {
+        let _ = server.send_to(b"pong", from);
     });
     let dir = scratch("udp-seed");
     let outcome = |seed: u64, run: usize| {
@@ -701,4 +661,23 @@ fn the_seed_draws_the_emulated_losses() {
         drawn.iter().any(|losses| *losses != drawn[0]),
         "other seeds, other losses: {drawn:?}"
     );
+}
+
+/// A UDP server on a thread of its own, answering each datagram with `answer` (given the
+/// socket, the datagram and its sender): its address, and how many datagrams it received.
+fn udp_server(
+    answer: impl Fn(&UdpSocket, &[u8], std::net::SocketAddr) + Send + 'static,
+) -> (String, Arc<AtomicU64>) {
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr().unwrap().to_string();
+    let received = Arc::new(AtomicU64::new(0));
+    let count = Arc::clone(&received);
+    std::thread::spawn(move || {
+        let mut buf = [0; 1500];
+        while let Ok((len, from)) = server.recv_from(&mut buf) {
+            count.fetch_add(1, Ordering::SeqCst);
+            answer(&server, &buf[..len], from);
+        }
+    });
+    (addr, received)
 }
