@@ -244,9 +244,7 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
         // A connection that fails its first request was refused (a server at its limit, a TLS
         // 1.3 server that wanted a client certificate, which says so only after the client's
         // handshake): the next is paused as after a refused connect, not made at once.
-        let fresh = line
-            .as_ref()
-            .is_some_and(|connection| connection.replies == 0);
+        let fresh = line.as_ref().is_some_and(Line::is_new);
         let mut skipped = 0;
         let mut resent = false;
         // --timeout bounds the request, a line sent again included.
@@ -313,13 +311,26 @@ fn line_connection(cx: Cx, session: Session, plan: Arc<LinePlan>) {
             (Ok(()), None) => unreachable!("a success is a reply"),
             (Err(error), _) => {
                 request.fail_with(&error);
-                // Not after a first reply slow past --timeout: that server did not refuse.
-                if fresh && line.is_none() && error.kind() != io::ErrorKind::TimedOut {
+                if fresh && line.is_none() && refused_on_arrival(&error) {
                     ttk::yield_!(turns.pause_after_failure());
                 }
             }
         }
     }
+}
+
+impl Line {
+    /// Whether it has answered nothing yet: a failure on it is the server's refusal of it.
+    pub(crate) fn is_new(&self) -> bool {
+        self.replies == 0
+    }
+}
+
+/// Whether `error`, failing a connection that had answered nothing, is the server refusing it
+/// (the next connection then waits as after a refused connect): any error but a first reply
+/// slow past `--timeout`.
+pub(crate) fn refused_on_arrival(error: &io::Error) -> bool {
+    error.kind() != io::ErrorKind::TimedOut
 }
 
 /// The counter of lines written again on a new connection because the server had closed the

@@ -14,7 +14,7 @@ use ttk::tls::TlsConnector;
 
 use crate::line_load::{
     LINES_SKIPPED, Line, LinePlan, RESENT, Reply, by_deadline, closed_under_it, ensure_open,
-    first_reply_end, open, read_reply, refusal, send_lines,
+    first_reply_end, open, read_reply, refusal, refused_on_arrival, send_lines,
 };
 use crate::pace::Turns;
 
@@ -52,9 +52,7 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
         }
         // A connection that fails its first batch was refused: paused after, as in
         // `line_connection`.
-        let fresh = line
-            .as_ref()
-            .is_some_and(|connection| connection.replies == 0);
+        let fresh = line.as_ref().is_some_and(Line::is_new);
         waiting.extend((0..n).map(|_| cx.transaction("request")));
         // The batch's replies, held until it is whole (see `exchange_batch`); here, not in
         // the exchange, so that a timeout that drops the exchange does not drop them too.
@@ -106,7 +104,7 @@ pub(crate) fn pipelined_connection(cx: Cx, session: Session, plan: Arc<LinePlan>
                 for request in waiting.drain(..) {
                     request.fail_with(&error);
                 }
-                if fresh && error.kind() != io::ErrorKind::TimedOut {
+                if fresh && refused_on_arrival(&error) {
                     ttk::yield_!(turns.pause_after_failure());
                 }
             }
