@@ -134,7 +134,12 @@ impl UdpSocket {
     /// assert!(ttk_core::run(1, connected)[0].as_ref().unwrap());
     /// ```
     pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
-        self.io.get_ref().connect(addr)
+        self.io.get_ref().connect(addr)?;
+        if let Some(conditions) = &self.conditions {
+            // As the kernel has it (it may differ from `addr`, e.g. an unspecified address).
+            conditions.connected_to(self.io.get_ref().peer_addr()?);
+        }
+        Ok(())
     }
 
     /// Sends a datagram to the connected address.
@@ -433,7 +438,8 @@ impl UdpSocket {
             None => {
                 self.io.share();
                 crate::conditions::stamp_arrivals(self.io.get_ref());
-                self.conditions = Some(Box::new(Conditioned::new(profile, seed)));
+                let peer = self.io.get_ref().peer_addr().ok();
+                self.conditions = Some(Box::new(Conditioned::new(profile, seed, peer)));
             }
         }
     }

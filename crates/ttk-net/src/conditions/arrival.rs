@@ -73,6 +73,9 @@ struct LinuxHeaders {
     iovs: [libc::iovec; BATCH],
     /// The headers pointing at the above, one per datagram.
     messages: [libc::mmsghdr; BATCH],
+    /// Whether the headers ask the kernel for senders (point at `storages`): not for a
+    /// connected socket, whose every datagram comes from its peer.
+    asking_senders: bool,
 }
 
 #[cfg(target_os = "linux")]
@@ -89,6 +92,7 @@ impl LinuxHeaders {
             controls,
             iovs,
             messages,
+            ..
         } = &mut *headers;
         for (k, slot) in slots.chunks_mut(slot_len).take(BATCH).enumerate() {
             iovs[k] = libc::iovec {
@@ -101,8 +105,24 @@ impl LinuxHeaders {
             header.msg_iovlen = 1;
             header.msg_control = controls[k].as_mut_ptr().cast();
         }
+        headers.asking_senders = true;
         headers.reset_lengths(BATCH);
         headers
+    }
+
+    /// Points the headers at the senders' storages, or at none (the kernel then copies no
+    /// address out: some 40 ns of a receive on this VM).
+    fn ask_senders(&mut self, ask: bool) {
+        if self.asking_senders == ask {
+            return;
+        }
+        self.asking_senders = ask;
+        for (message, storage) in self.messages.iter_mut().zip(&mut self.storages) {
+            message.msg_hdr.msg_name = match ask {
+                true => (storage as *mut libc::sockaddr_storage).cast(),
+                false => std::ptr::null_mut(),
+            };
+        }
     }
 
     /// Gives the first `count` headers back the lengths of their buffers, which a call
@@ -145,11 +165,14 @@ impl BatchBuffers {
 /// [`BatchBuffers::datagram`]): how many came, and the time `now` read then (only once one
 /// came, beside the real clock the stamps are moved from onto it: the datagrams' arrivals). Fewer
 /// than [`BATCH`] means the socket had no more, which spares the call that would find it empty.
+/// `peer`, for a connected socket, is every datagram's sender (a connected socket receives from
+/// its peer only): the kernel is then not asked for each one's.
 #[cfg(target_os = "linux")]
 pub(crate) fn recv_batch(
     socket: &mio::net::UdpSocket,
     buffers: &mut BatchBuffers,
     now: fn() -> Instant,
+    peer: Option<SocketAddr>,
 ) -> io::Result<(usize, Instant)> {
     debug_assert_eq!(buffers.slots.len(), buffers.slot_len * BATCH);
     let BatchBuffers {
@@ -158,6 +181,7 @@ pub(crate) fn recv_batch(
         headers,
         ..
     } = buffers;
+    headers.ask_senders(peer.is_none());
     // The first header too after a call that failed: what it left is not relied on.
     headers.reset_lengths((*received_count).max(1));
     *received_count = 0;
@@ -192,7 +216,8 @@ pub(crate) fn recv_batch(
     for k in 0..taken {
         let header = &messages[k].msg_hdr;
         // A sender of no IP family loses its own datagram, not the batch the kernel handed over.
-        received[k] = sender(&storages[k], header.msg_namelen).map(|from| Received {
+        let from = peer.or_else(|| sender(&storages[k], header.msg_namelen));
+        received[k] = from.map(|from| Received {
             len: messages[k].msg_len as usize,
             from,
             arrived: arrival(&controls[k], header.msg_controllen as _, real_now, now),
@@ -209,6 +234,7 @@ pub(crate) fn recv_batch(
     socket: &mio::net::UdpSocket,
     buffers: &mut BatchBuffers,
     now: fn() -> Instant,
+    _peer: Option<SocketAddr>,
 ) -> io::Result<(usize, Instant)> {
     let mut taken = 0;
     buffers.taken = 0;
@@ -287,17 +313,23 @@ pub(crate) fn read_stamped(
 /// loop's (`now`); `now` without a stamp, or with one not in the past.
 #[cfg(target_os = "linux")]
 fn arrival(control: &[u64; 8], len: usize, real_now: Duration, now: Instant) -> Instant {
-    let stamp = first_stamp(control, len).or_else(|| {
-        let mut bytes = [0u8; 64];
-        for (chunk, word) in bytes.chunks_exact_mut(8).zip(control) {
-            chunk.copy_from_slice(&word.to_ne_bytes());
-        }
-        timestamp(&bytes[..len.min(bytes.len())])
-    });
+    let stamp = first_stamp(control, len).or_else(|| walked_stamp(control, len));
     stamp
         .and_then(|stamp| real_now.checked_sub(stamp))
         .and_then(|ago| now.checked_sub(ago))
         .unwrap_or(now)
+}
+
+/// The stamp among the `len` bytes of control messages in `control`, wherever it is: the
+/// slow way, kept out of the hot path for a kernel that ever puts it anywhere but first.
+#[cfg(target_os = "linux")]
+#[cold]
+fn walked_stamp(control: &[u64; 8], len: usize) -> Option<Duration> {
+    let mut bytes = [0u8; 64];
+    for (chunk, word) in bytes.chunks_exact_mut(8).zip(control) {
+        chunk.copy_from_slice(&word.to_ne_bytes());
+    }
+    timestamp(&bytes[..len.min(bytes.len())])
 }
 
 /// The real clock, as the kernel's stamps count: since the epoch.
@@ -329,8 +361,10 @@ fn first_stamp(control: &[u64; 8], len: usize) -> Option<Duration> {
     stamped.then(|| Duration::new(seconds, nanos as u32))
 }
 
-/// The sender's address, from what `recvmsg` wrote (`None` for no IP address).
+/// The sender's address, from what `recvmsg` wrote (`None` for no IP address). Out of line:
+/// a connected socket's receives never ask for it, and it is most of `recv_batch`'s code.
 #[cfg(target_os = "linux")]
+#[inline(never)]
 fn sender(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<SocketAddr> {
     use std::mem::size_of;
     use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV6};
@@ -414,7 +448,9 @@ mod tests {
         std::thread::sleep(Duration::from_millis(100));
         let mut buffers = BatchBuffers::new(64);
         let now = Instant::now();
-        let taken = recv_batch(&receiver, &mut buffers, Instant::now).unwrap().0;
+        let taken = recv_batch(&receiver, &mut buffers, Instant::now, None)
+            .unwrap()
+            .0;
         assert_eq!(taken, 1);
         let (data, received) = buffers.datagram(0).unwrap();
         assert_eq!(
@@ -425,7 +461,7 @@ mod tests {
         let after_send = received.arrived.saturating_duration_since(sent);
         assert!(after_send < Duration::from_millis(20), "{after_send:?}");
         assert!(now - received.arrived >= Duration::from_millis(80));
-        let error = recv_batch(&receiver, &mut buffers, Instant::now).unwrap_err();
+        let error = recv_batch(&receiver, &mut buffers, Instant::now, None).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
     }
 
@@ -442,14 +478,18 @@ mod tests {
         }
         let mut buffers = BatchBuffers::new(64);
         assert_eq!(
-            recv_batch(&receiver, &mut buffers, Instant::now).unwrap().0,
+            recv_batch(&receiver, &mut buffers, Instant::now, None)
+                .unwrap()
+                .0,
             BATCH
         );
         for k in 0..BATCH {
             assert_eq!(buffers.datagram(k).unwrap().0, &[k as u8; 3]);
         }
         assert_eq!(
-            recv_batch(&receiver, &mut buffers, Instant::now).unwrap().0,
+            recv_batch(&receiver, &mut buffers, Instant::now, None)
+                .unwrap()
+                .0,
             2
         );
         for k in 0..2 {
@@ -474,7 +514,9 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         let mut buffers = BatchBuffers::new(16);
         assert_eq!(
-            recv_batch(&receiver, &mut buffers, Instant::now).unwrap().0,
+            recv_batch(&receiver, &mut buffers, Instant::now, None)
+                .unwrap()
+                .0,
             1
         );
         let control = buffers.headers.controls[0];
@@ -515,9 +557,16 @@ mod tests {
             sender.send_to(b"s", stamped.local_addr().unwrap()).unwrap();
         }
         let mut buffers = BatchBuffers::new(16);
-        assert_eq!(recv_batch(&plain, &mut buffers, Instant::now).unwrap().0, 2);
         assert_eq!(
-            recv_batch(&stamped, &mut buffers, Instant::now).unwrap().0,
+            recv_batch(&plain, &mut buffers, Instant::now, None)
+                .unwrap()
+                .0,
+            2
+        );
+        assert_eq!(
+            recv_batch(&stamped, &mut buffers, Instant::now, None)
+                .unwrap()
+                .0,
             BATCH
         );
         for k in 0..BATCH {
@@ -533,6 +582,46 @@ mod tests {
                 "datagram {k} has no stamp"
             );
         }
+    }
+
+    /// A connected socket's batch names its peer without asking the kernel; the next batch,
+    /// from an unconnected socket through the same buffers, has each sender from the kernel
+    /// again (not the peer's, nor what an earlier call left).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_connected_socket_names_its_peer_and_the_next_unconnected_one_its_senders() {
+        let bound = || {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket.set_nonblocking(true).unwrap();
+            socket
+        };
+        let (connected, open, peer, other) = (bound(), bound(), bound(), bound());
+        connected.connect(peer.local_addr().unwrap()).unwrap();
+        let (connected, open) = (
+            mio::net::UdpSocket::from_std(connected),
+            mio::net::UdpSocket::from_std(open),
+        );
+        peer.send_to(b"c", connected.local_addr().unwrap()).unwrap();
+        other.send_to(b"o", open.local_addr().unwrap()).unwrap();
+        let mut buffers = BatchBuffers::new(16);
+        let peer_addr = Some(peer.local_addr().unwrap());
+        let receive = |socket, buffers: &mut BatchBuffers, from| {
+            assert_eq!(
+                recv_batch(socket, buffers, Instant::now, from).unwrap().0,
+                1
+            );
+            let (data, received) = buffers.datagram(0).unwrap();
+            (data.to_vec(), received.from)
+        };
+        assert_eq!(
+            receive(&connected, &mut buffers, peer_addr),
+            (b"c".to_vec(), peer.local_addr().unwrap())
+        );
+        assert!(buffers.headers.messages[0].msg_hdr.msg_name.is_null());
+        assert_eq!(
+            receive(&open, &mut buffers, None),
+            (b"o".to_vec(), other.local_addr().unwrap())
+        );
     }
 
     #[test]

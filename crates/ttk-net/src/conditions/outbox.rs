@@ -64,6 +64,28 @@ impl SendSide {
         self.latest.set(Some(latest));
     }
 
+    /// The running loop's queue, kept for the next datagram held (`None`: no loop runs).
+    /// Once per socket and run (cold: kept out of the path of every held datagram).
+    #[cold]
+    fn find_outbox(&self) -> Option<Rc<Outbox>> {
+        let outbox = ttk_core::io::loop_local::<Outbox>()?;
+        *self.outbox.borrow_mut() = Rc::downgrade(&outbox);
+        Some(outbox)
+    }
+
+    /// Its buffer refused datagram `number` at `now`: when that one is tried again (the wait
+    /// doubling while refusals go on). Cold: a full buffer is rare, and this stays out of the
+    /// pass's loop.
+    #[cold]
+    fn refused_at(&self, number: u64, now: Instant) -> Instant {
+        let wait = self.retry.get().max(RETRY);
+        self.retry.set((wait * 2).min(MOST_RETRY));
+        let until = now + wait;
+        self.refused.set(Some((number, until)));
+        self.delayed_to(until);
+        until
+    }
+
     /// Datagram `number` left: if it was the refused one, the others go on.
     fn forget_refused(&self, number: u64) {
         if self
@@ -130,6 +152,19 @@ struct OutboxInner {
 }
 
 impl OutboxInner {
+    /// Asks the run's end to send what `outbox` still holds then. Once per run (cold: kept
+    /// out of the path of every held datagram).
+    #[cold]
+    fn ask_flush(&mut self, outbox: &Rc<Outbox>) {
+        self.flush_asked = true;
+        let outbox = Rc::downgrade(outbox);
+        ttk_core::io::at_run_end(move || {
+            if let Some(outbox) = outbox.upgrade() {
+                outbox.flush(send_one);
+            }
+        });
+    }
+
     /// Asks `outbox`'s loop for a pass at `at` unless one as early is pending.
     fn schedule(&mut self, outbox: &Rc<Outbox>, at: Instant) {
         if self.scheduled.is_none_or(|scheduled| at < scheduled) {
@@ -154,11 +189,7 @@ pub(crate) fn hold(
     peer: Option<SocketAddr>,
 ) {
     let cached = side.outbox.borrow().upgrade();
-    let Some(outbox) = cached.or_else(|| {
-        let outbox = ttk_core::io::loop_local::<Outbox>()?;
-        *side.outbox.borrow_mut() = Rc::downgrade(&outbox);
-        Some(outbox)
-    }) else {
+    let Some(outbox) = cached.or_else(|| side.find_outbox()) else {
         // No loop runs: nothing would send it, as no loop would have sent it plain.
         return;
     };
@@ -183,13 +214,7 @@ pub(crate) fn hold(
     );
     inner.schedule(&outbox, at);
     if !inner.flush_asked {
-        inner.flush_asked = true;
-        let outbox = Rc::downgrade(&outbox);
-        ttk_core::io::at_run_end(move || {
-            if let Some(outbox) = outbox.upgrade() {
-                outbox.flush(send_one);
-            }
-        });
+        inner.ask_flush(&outbox);
     }
 }
 
@@ -209,8 +234,7 @@ impl Outbox {
         inner.scheduled = None;
         let now = ttk_core::now();
         while let Some((due, parcel)) = inner.parcels.pop_due(now) {
-            let side = Rc::clone(&parcel.side);
-            let socket = Rc::clone(&parcel.socket);
+            let side = &parcel.side;
             if let Some((refused, retry_at)) = side.refused.get()
                 && refused != parcel.number
             {
@@ -221,21 +245,15 @@ impl Outbox {
                 inner.parcels.push(until, parcel);
                 continue;
             }
-            match send(socket.get_ref(), &parcel.data, parcel.peer) {
+            match send(parcel.socket.get_ref(), &parcel.data, parcel.peer) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     // The socket's buffer is full: this one stays first, and is tried again.
-                    let wait = side.retry.get().max(RETRY);
-                    side.retry.set((wait * 2).min(MOST_RETRY));
-                    let until = now + wait;
-                    side.refused.set(Some((parcel.number, until)));
-                    side.delayed_to(until);
+                    let until = side.refused_at(parcel.number, now);
                     inner.parcels.push(until, parcel);
                 }
-                // Sent, or refused for good (as the kernel drops a datagram it cannot route).
-                _ => {
-                    side.retry.set(RETRY);
-                    drop(parcel);
-                }
+                // Sent, or refused for good (as the kernel drops a datagram it cannot route):
+                // dropped, it counts itself gone from its socket.
+                _ => side.retry.set(RETRY),
             }
         }
         if let Some(next) = inner.parcels.next_at() {

@@ -3,7 +3,7 @@
 //! the bot is doing); datagrams received go through the link to it (lost, duplicated, held
 //! until due before the bot sees them).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -37,6 +37,8 @@ pub(crate) struct Conditioned {
     sending: Rc<SendSide>,
     /// What came, by when it reaches the bot.
     incoming: RefCell<TimeQueue<Instant, Arrived>>,
+    /// The peer of a connected socket: the sender of all it receives.
+    peer: Cell<Option<SocketAddr>>,
 }
 
 thread_local! {
@@ -55,14 +57,21 @@ impl std::fmt::Debug for Conditioned {
 }
 
 impl Conditioned {
-    /// `profile`'s conditions, its randomness from `seed`.
-    pub(crate) fn new(profile: &NetProfile, seed: u64) -> Conditioned {
+    /// `profile`'s conditions, its randomness from `seed`, for a socket connected to `peer`
+    /// (if it is).
+    pub(crate) fn new(profile: &NetProfile, seed: u64, peer: Option<SocketAddr>) -> Conditioned {
         Conditioned {
             up: RefCell::new(Link::new(profile, true, seed)),
             down: RefCell::new(Link::new(profile, false, seed ^ 0x5DEE_CE66_D1CE_4E5B)),
             sending: Rc::default(),
             incoming: RefCell::default(),
+            peer: Cell::new(peer),
         }
+    }
+
+    /// The socket is now connected to `peer`: what it receives comes from there.
+    pub(crate) fn connected_to(&self, peer: SocketAddr) {
+        self.peer.set(Some(peer));
     }
 
     /// Takes `profile`'s links from now on, keeping what is held (it goes when it was due).
@@ -280,16 +289,18 @@ impl Conditioned {
                 // kernel (the socket is not empty), rather than be taken and dropped.
                 return Ok(drained);
             }
-            let (taken, now) = match arrival::recv_batch(socket, buffers, ttk_core::now) {
-                Ok(batch) => batch,
-                Err(error)
-                    if error.kind() == io::ErrorKind::WouldBlock && drained.read_at.is_some() =>
-                {
-                    drained.emptied = true;
-                    return Ok(drained);
-                }
-                Err(error) => return Err(error),
-            };
+            let (taken, now) =
+                match arrival::recv_batch(socket, buffers, ttk_core::now, self.peer.get()) {
+                    Ok(batch) => batch,
+                    Err(error)
+                        if error.kind() == io::ErrorKind::WouldBlock
+                            && drained.read_at.is_some() =>
+                    {
+                        drained.emptied = true;
+                        return Ok(drained);
+                    }
+                    Err(error) => return Err(error),
+                };
             drained.read_at = Some(now);
             for k in 0..taken {
                 let Some((data, received)) = buffers.datagram(k) else {
@@ -309,22 +320,9 @@ impl Conditioned {
                     drained.handed = Some((n, received.from));
                     times.next();
                 }
-                let mut incoming = self.incoming.borrow_mut();
-                for at in times {
-                    if incoming.len() >= MOST_HELD {
-                        break;
-                    }
-                    let data = buffers::copy_of(data);
-                    incoming.push(
-                        at,
-                        Arrived {
-                            from: received.from,
-                            data,
-                        },
-                    );
-                }
+                self.hold_arrival(times, data, received.from);
                 // Once one is held, none after it goes straight to the bot.
-                if !incoming.is_empty() {
+                if !self.incoming.borrow().is_empty() {
                     due_into = None;
                 }
             }
@@ -339,6 +337,23 @@ impl Conditioned {
                 // lost with the error; the rest waits in the kernel for the next receive.
                 return Ok(drained);
             }
+        }
+    }
+}
+
+impl Conditioned {
+    /// Holds a copy of `data`, from `from`, for each of `times` (up to [`MOST_HELD`] held).
+    /// Out of line: under load a bot reads its datagrams late, already due, and this code
+    /// would only crowd the instruction cache around the hot path.
+    #[inline(never)]
+    fn hold_arrival(&self, times: impl Iterator<Item = Instant>, data: &[u8], from: SocketAddr) {
+        let mut incoming = self.incoming.borrow_mut();
+        for at in times {
+            if incoming.len() >= MOST_HELD {
+                break;
+            }
+            let data = buffers::copy_of(data);
+            incoming.push(at, Arrived { from, data });
         }
     }
 }
@@ -398,7 +413,7 @@ mod tests {
         let to = socket.local_addr().unwrap();
         arrival::stamp_arrivals(&socket);
         let io = IoSource::new(mio::net::UdpSocket::from_std(socket)).unwrap();
-        let conditioned = Conditioned::new(&profile.parse().unwrap(), 7);
+        let conditioned = Conditioned::new(&profile.parse().unwrap(), 7, None);
         // Linux turns its receive stamps on a moment after a socket first asks for them.
         ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(30)));
         let pusher = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
