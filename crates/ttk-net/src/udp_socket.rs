@@ -112,7 +112,10 @@ impl UdpSocket {
     }
 
     /// Sets the default destination of [`UdpSocket::send`] and filters [`UdpSocket::recv`] to
-    /// datagrams from it. Immediate: UDP has no handshake.
+    /// datagrams from it. Immediate: UDP has no handshake. Datagrams that came before the
+    /// connect, from anyone, are still received, with their own senders. Connect through this
+    /// method rather than the raw descriptor: a socket under network conditions learns its
+    /// peer here.
     ///
     /// # Errors
     /// The OS's.
@@ -136,8 +139,9 @@ impl UdpSocket {
     pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
         self.io.get_ref().connect(addr)?;
         if let Some(conditions) = &self.conditions {
-            // As the kernel has it (it may differ from `addr`, e.g. an unspecified address).
-            conditions.connected_to(self.io.get_ref().peer_addr()?);
+            // As the kernel has it (it may differ from `addr`: an IPv4-mapped address), or
+            // none it can name (port 0, which Linux connects to): senders are then asked.
+            conditions.connected_to(self.io.get_ref().peer_addr().ok());
         }
         Ok(())
     }

@@ -631,3 +631,45 @@ fn what_a_stream_still_holds_when_the_run_ends_is_written_then_in_order() {
     );
     assert_eq!(server_heard(false, true), b"PRIVMSG #room :bye\r\nQUIT\r\n");
 }
+
+/// Senders a conditioned socket reports, with who sent: a stranger's datagram that came before
+/// the connect, the peer's just after it, and the peer's once the socket was read empty; and
+/// whether a connect to port 0 (which Linux takes, and names no peer for) succeeds.
+#[bot(crate = ttk_core)]
+fn senders_around_a_connect(_cx: Cx, _id: usize) -> std::io::Result<(Vec<SocketAddr>, bool)> {
+    let mut socket = UdpSocket::bind("127.0.0.1:0")?;
+    socket.set_conditions(&"delay=1ms".parse().unwrap());
+    let stranger = StdUdpSocket::bind("127.0.0.1:0")?;
+    let peer = StdUdpSocket::bind("127.0.0.1:0")?;
+    let to = socket.local_addr()?;
+    stranger.send_to(b"early", to)?;
+    socket.connect(peer.local_addr()?)?;
+    peer.send_to(b"late", to)?;
+    let mut senders = vec![stranger.local_addr()?, peer.local_addr()?];
+    let mut buf = [0; 16];
+    // One drain takes both: the kernel is asked for each sender.
+    for _ in 0..2 {
+        senders.push(ttk_core::yield_!(socket.recv_from(&mut buf))?.1);
+    }
+    // The socket was read empty since the connect: its peer is the sender from here on.
+    peer.send_to(b"later", to)?;
+    senders.push(ttk_core::yield_!(socket.recv_from(&mut buf))?.1);
+    let mut zero = UdpSocket::bind("127.0.0.1:0")?;
+    zero.set_conditions(&"delay=1ms".parse().unwrap());
+    let port_zero = zero.connect("127.0.0.1:0".parse().unwrap()).is_ok();
+    Ok((senders, port_zero))
+}
+
+#[test]
+fn a_datagram_from_before_the_connect_keeps_its_sender() {
+    let (senders, port_zero) = ttk_core::run(1, senders_around_a_connect)
+        .pop()
+        .unwrap()
+        .unwrap();
+    let (stranger, peer) = (senders[0], senders[1]);
+    assert_eq!(senders[2..], [stranger, peer, peer], "{senders:?}");
+    assert!(
+        port_zero,
+        "a connect Linux takes is no error under conditions"
+    );
+}

@@ -46,7 +46,9 @@ pub(crate) struct Received {
 /// buffers and, on Linux, the senders' addresses, the control messages and the headers
 /// `recvmmsg` fills. Made afresh per call they cost more than the conditions' own work: some
 /// 2 KiB zeroed and copied per call (per datagram, when they come one at a time). The headers
-/// point at their buffers from the start; a call only resets the lengths the last one changed.
+/// point at their buffers from the start (at the senders' storages too, unless a call for a
+/// socket with a known peer took them off); a call only resets the lengths the last one
+/// changed.
 pub(crate) struct BatchBuffers {
     /// [`BATCH`] buffers of `slot_len` bytes, end to end (never resized: the headers point
     /// into them).
@@ -84,8 +86,8 @@ impl LinuxHeaders {
     /// each.
     fn pointing_at(slots: &mut [u8], slot_len: usize) -> Box<LinuxHeaders> {
         // SAFETY: every field is plain old data (addresses, control bytes, iovecs and headers
-        // of pointers and lengths), for which all zeroes is a valid, empty value; the pointers
-        // are set just below.
+        // of pointers and lengths, a bool), for which all zeroes is a valid, empty value (the
+        // bool `false`); the pointers are set just below.
         let mut headers: Box<LinuxHeaders> = Box::new(unsafe { std::mem::zeroed() });
         let LinuxHeaders {
             storages,
@@ -165,8 +167,9 @@ impl BatchBuffers {
 /// [`BatchBuffers::datagram`]): how many came, and the time `now` read then (only once one
 /// came, beside the real clock the stamps are moved from onto it: the datagrams' arrivals). Fewer
 /// than [`BATCH`] means the socket had no more, which spares the call that would find it empty.
-/// `peer`, for a connected socket, is every datagram's sender (a connected socket receives from
-/// its peer only): the kernel is then not asked for each one's.
+/// `peer`, when every datagram the socket holds is known to come from it (a connected socket
+/// whose queue was emptied since its connect), is each one's sender: the kernel is then not
+/// asked for each one's.
 #[cfg(target_os = "linux")]
 pub(crate) fn recv_batch(
     socket: &mio::net::UdpSocket,
@@ -188,7 +191,8 @@ pub(crate) fn recv_batch(
     // SAFETY: the BATCH headers point at live buffers of `buffers`, which have not moved since
     // `pointing_at` set them (the slots are a boxed slice never resized, the other arrays sit
     // in the boxed headers; moving `BatchBuffers` moves only the boxes' pointers): each `iov`
-    // over its slot, `storages` and `controls`, with their lengths, reset above where the last
+    // over its slot, `storages` (or no name at all: a null `msg_name`, which the kernel takes
+    // as "no sender wanted") and `controls`, with their lengths, reset above where the last
     // call shortened them (the kernel writes a header's lengths back only for a message it
     // received, and never the iovecs); the kernel writes within them and sets each `msg_len`;
     // no timeout is passed (null); the socket is open for the call. Only the kernel writes

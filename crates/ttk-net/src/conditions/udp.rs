@@ -37,8 +37,13 @@ pub(crate) struct Conditioned {
     sending: Rc<SendSide>,
     /// What came, by when it reaches the bot.
     incoming: RefCell<TimeQueue<Instant, Arrived>>,
-    /// The peer of a connected socket: the sender of all it receives.
+    /// The peer of a connected socket, once every datagram the socket holds comes from it:
+    /// the kernel keeps what came before the connect (from anyone) until it is read, so the
+    /// peer is taken as the sender only from the first drain that empties the socket after
+    /// the connect ([`Conditioned::connected_to`]) on.
     peer: Cell<Option<SocketAddr>>,
+    /// The peer the socket is connected to, until a drain has emptied it ([`Conditioned::peer`]).
+    connecting: Cell<Option<SocketAddr>>,
 }
 
 thread_local! {
@@ -65,13 +70,24 @@ impl Conditioned {
             down: RefCell::new(Link::new(profile, false, seed ^ 0x5DEE_CE66_D1CE_4E5B)),
             sending: Rc::default(),
             incoming: RefCell::default(),
-            peer: Cell::new(peer),
+            peer: Cell::new(None),
+            connecting: Cell::new(peer),
         }
     }
 
-    /// The socket is now connected to `peer`: what it receives comes from there.
-    pub(crate) fn connected_to(&self, peer: SocketAddr) {
-        self.peer.set(Some(peer));
+    /// The socket is now connected to `peer` (`None`: connected to none the kernel names,
+    /// such as port 0): what it receives comes from there once what it held before has been
+    /// read; until then each datagram's sender is asked of the kernel.
+    pub(crate) fn connected_to(&self, peer: Option<SocketAddr>) {
+        self.peer.set(None);
+        self.connecting.set(peer);
+    }
+
+    /// A drain emptied the socket: what comes next is from its peer, if it has one.
+    fn emptied(&self) {
+        if let Some(peer) = self.connecting.take() {
+            self.peer.set(Some(peer));
+        }
     }
 
     /// Takes `profile`'s links from now on, keeping what is held (it goes when it was due).
@@ -297,6 +313,7 @@ impl Conditioned {
                             && drained.read_at.is_some() =>
                     {
                         drained.emptied = true;
+                        self.emptied();
                         return Ok(drained);
                     }
                     Err(error) => return Err(error),
@@ -311,7 +328,7 @@ impl Conditioned {
                 let Fate::Delivered { first, second } = fate else {
                     continue;
                 };
-                let mut times = std::iter::once(first).chain(second);
+                let mut times = std::iter::once(first).chain(second).peekable();
                 if first <= now
                     && let Some(buf) = due_into.take()
                 {
@@ -320,7 +337,9 @@ impl Conditioned {
                     drained.handed = Some((n, received.from));
                     times.next();
                 }
-                self.hold_arrival(times, data, received.from);
+                if times.peek().is_some() {
+                    self.hold_arrival(times, data, received.from);
+                }
                 // Once one is held, none after it goes straight to the bot.
                 if !self.incoming.borrow().is_empty() {
                     due_into = None;
@@ -329,6 +348,7 @@ impl Conditioned {
             if taken < arrival::BATCH {
                 // The kernel had no more: no call to find it empty.
                 drained.emptied = true;
+                self.emptied();
                 return Ok(drained);
             }
             if drained.handed.is_some() {
