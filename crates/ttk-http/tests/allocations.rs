@@ -10,7 +10,7 @@ use std::time::Duration;
 use ttk_core::Cx;
 use ttk_http::{HttpConnection, Request};
 use ttk_macros::bot;
-use ttk_tls::{TestPki, TlsAcceptor, TlsConnector};
+use ttk_tls::TlsConnector;
 use util::Server;
 
 thread_local! {
@@ -185,41 +185,25 @@ fn a_request_timeout_allocates_nothing() {
     assert_steady_state_allocates_nothing(response, request);
 }
 
-/// A TLS server on threads of its own (rustls's blocking stream, with ttk's acceptor's
-/// configuration), answering every request with `response`; its address (`localhost:port`)
-/// and the CA to trust.
+/// A TLS server ([`util::tls_server`]) answering every request with `response`; its address
+/// (`localhost:port`) and the CA to trust.
 fn tls_canned(response: &'static [u8]) -> (String, String) {
-    let pki = TestPki::new().unwrap();
-    let certificate = pki.server_certificate(&["localhost"]).unwrap();
-    let acceptor = TlsAcceptor::from_pem(certificate.chain_pem(), certificate.key_pem()).unwrap();
-    let config = acceptor.rustls_config();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for socket in listener.incoming() {
-            let Ok(socket) = socket else { return };
-            socket.set_nodelay(true).unwrap();
-            let conn = rustls::ServerConnection::new(std::sync::Arc::clone(&config)).unwrap();
-            std::thread::spawn(move || {
-                let mut tls = rustls::StreamOwned::new(conn, socket);
-                let mut buf = [0; 4096];
-                let mut got = Vec::new();
-                loop {
-                    match std::io::Read::read(&mut tls, &mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
-                    while let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-                        got.drain(..end + 4);
-                        if std::io::Write::write_all(&mut tls, response).is_err() {
-                            return;
-                        }
-                    }
+    util::tls_server(move |mut tls| {
+        let mut buf = [0; 4096];
+        let mut got = Vec::new();
+        loop {
+            match std::io::Read::read(&mut tls, &mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+            while let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                got.drain(..end + 4);
+                if std::io::Write::write_all(&mut tls, response).is_err() {
+                    return;
                 }
-            });
+            }
         }
-    });
-    (format!("localhost:{port}"), pki.ca_pem().to_owned())
+    })
 }
 
 /// Over TLS, rustls 0.23 allocates one buffer per record it encrypts (the request) and one per

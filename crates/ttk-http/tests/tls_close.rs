@@ -3,13 +3,14 @@
 //! and its next request goes on a new connection rather than into the close (which it used to
 //! write it into, then send it again, counted as sent again: 97 % of requests).
 
-use std::sync::Arc;
+mod util;
+
 use std::time::Duration;
 
 use ttk_core::Cx;
 use ttk_http::{HttpConnection, Request};
 use ttk_macros::bot;
-use ttk_tls::{TestPki, TlsAcceptor, TlsConnector};
+use ttk_tls::TlsConnector;
 
 const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
@@ -17,33 +18,19 @@ const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 /// once, pipelined), its `close_notify` in the same write, then keeps the connection open a
 /// moment (so that only the alert says it is over); the CA's PEM.
 fn server(answers: usize) -> (String, String) {
-    let pki = TestPki::new().unwrap();
-    let certificate = pki.server_certificate(&["localhost"]).unwrap();
-    let acceptor = TlsAcceptor::from_pem(certificate.chain_pem(), certificate.key_pem()).unwrap();
-    let config = acceptor.rustls_config();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for socket in listener.incoming().take(3) {
-            let Ok(socket) = socket else { return };
-            let conn = rustls::ServerConnection::new(Arc::clone(&config)).unwrap();
-            std::thread::spawn(move || {
-                let mut tls = rustls::StreamOwned::new(conn, socket);
-                let mut request = [0; 1024];
-                if std::io::Read::read(&mut tls, &mut request).is_err() {
-                    return;
-                }
-                // Into rustls's buffer: the answers and the alert leave in one write.
-                for _ in 0..answers {
-                    std::io::Write::write_all(&mut tls.conn.writer(), OK).unwrap();
-                }
-                tls.conn.send_close_notify();
-                let _ = std::io::Write::flush(&mut tls);
-                std::thread::sleep(Duration::from_millis(300));
-            });
+    util::tls_server(move |mut tls| {
+        let mut request = [0; 1024];
+        if std::io::Read::read(&mut tls, &mut request).is_err() {
+            return;
         }
-    });
-    (format!("localhost:{port}"), pki.ca_pem().to_owned())
+        // Into rustls's buffer: the answers and the alert leave in one write.
+        for _ in 0..answers {
+            std::io::Write::write_all(&mut tls.conn.writer(), OK).unwrap();
+        }
+        tls.conn.send_close_notify();
+        let _ = std::io::Write::flush(&mut tls);
+        std::thread::sleep(Duration::from_millis(300));
+    })
 }
 
 /// Two requests on one `HttpConnection`: their statuses, the requests sent again, and the

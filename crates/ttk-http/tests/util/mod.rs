@@ -267,3 +267,30 @@ pub fn exchange_with(
 pub fn one(addr: &str, request: Request, limits: Limits) -> io::Result<Outcome> {
     exchange_with(addr, vec![request], limits).0.pop().unwrap()
 }
+
+/// A rustls server stream of [`tls_server`]'s.
+pub type TlsServerStream = rustls::StreamOwned<rustls::ServerConnection, TcpStream>;
+
+/// A TLS server on threads of its own (rustls's blocking stream, with ttk's acceptor's
+/// configuration and a certificate for `localhost` from a new CA), `serve` run on a thread per
+/// connection; its address (`localhost:port`) and the CA's PEM to trust.
+pub fn tls_server(serve: impl Fn(TlsServerStream) + Send + Sync + 'static) -> (String, String) {
+    let pki = ttk_tls::TestPki::new().unwrap();
+    let certificate = pki.server_certificate(&["localhost"]).unwrap();
+    let acceptor =
+        ttk_tls::TlsAcceptor::from_pem(certificate.chain_pem(), certificate.key_pem()).unwrap();
+    let config = acceptor.rustls_config();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let serve = Arc::new(serve);
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(socket) = socket else { return };
+            socket.set_nodelay(true).unwrap();
+            let conn = rustls::ServerConnection::new(Arc::clone(&config)).unwrap();
+            let serve = Arc::clone(&serve);
+            std::thread::spawn(move || serve(rustls::StreamOwned::new(conn, socket)));
+        }
+    });
+    (format!("localhost:{port}"), pki.ca_pem().to_owned())
+}
