@@ -13,7 +13,15 @@ pub(crate) struct Clock {
     /// `Some(t)`: virtual time, now `t` nanoseconds after `start`; it moves only when the loop
     /// advances it to the next timer. `None`: real time.
     virtual_now: Option<Cell<Nanos>>,
+    /// A reading of the real clock (since the epoch), the instant it was taken, and until when
+    /// it is trusted ([`Clock::real_base`]).
+    real_base: Cell<Option<(Duration, Instant, Instant)>>,
 }
+
+/// How long a pair of readings of the real clock and the monotonic one places the first on the
+/// second: they run at one rate (the kernel slews both alike), and part only when the real clock
+/// is set (a step), which this bounds the effect of.
+const REAL_BASE_TRUSTED: Duration = Duration::from_secs(1);
 
 impl Clock {
     /// A clock starting now; virtual if `virtual_time`.
@@ -21,7 +29,29 @@ impl Clock {
         Clock {
             start: Instant::now(),
             virtual_now: virtual_time.then(|| Cell::new(0)),
+            real_base: Cell::new(None),
         }
+    }
+
+    /// On a real clock: a reading of the real clock (since the epoch) and the instant it was
+    /// taken, measured again once `now` is [`REAL_BASE_TRUSTED`] past the last pair. `None` on
+    /// a virtual clock, whose instants follow no real one.
+    pub(crate) fn real_base(&self, now: Instant) -> Option<(Duration, Instant)> {
+        if self.is_virtual() {
+            return None;
+        }
+        // Compared, not subtracted: a subtraction of instants costs more than the rest of a
+        // stamp's placing.
+        if let Some((real, instant, until)) = self.real_base.get()
+            && instant <= now
+            && now < until
+        {
+            return Some((real, instant));
+        }
+        let (real, instant) = (crate::real_clock::since_epoch(), Instant::now());
+        self.real_base
+            .set(Some((real, instant, instant + REAL_BASE_TRUSTED)));
+        Some((real, instant))
     }
 
     /// Whether this clock is virtual.

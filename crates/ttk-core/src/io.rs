@@ -37,6 +37,7 @@ use mio::event::Source;
 pub use crate::deferred::{at_run_end, bot_seed, in_loop, next_bot_seed, pending_actions, run_at};
 pub use crate::extensions::extension;
 pub use crate::loop_local::loop_local;
+pub use crate::real_clock::RealClock;
 pub use crate::time_queue::TimeQueue;
 pub use crate::try_now::try_now;
 

@@ -56,6 +56,7 @@ mod outcome;
 mod panic_capture;
 mod precise_wait;
 mod ready;
+mod real_clock;
 mod rng;
 mod run_end;
 mod runtime;

@@ -1,12 +1,14 @@
 //! When a datagram arrived, as the kernel stamped it (`SO_TIMESTAMPNS`): a conditioned socket
 //! is read when its bot reads, which may be long after the datagram came; its emulated delay
 //! runs from its arrival, not from the read. On the loop's clock: the loop's now less the real
-//! time since the kernel's stamp (so under a virtual clock too).
+//! time since the kernel's stamp ([`RealClock`], so under a virtual clock too).
 
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use ttk_core::io::RealClock;
 
 /// Asks the kernel to stamp what `socket` receives (each datagram; a stream's reads with their
 /// latest segment's time); a kernel that cannot is no failure (arrivals are then taken as the
@@ -164,9 +166,9 @@ impl BatchBuffers {
 }
 
 /// Receives up to [`BATCH`] datagrams in one call into `buffers` (then read with
-/// [`BatchBuffers::datagram`]): how many came, and the time `now` read then (only once one
-/// came, beside the real clock the stamps are moved from onto it: the datagrams' arrivals). Fewer
-/// than [`BATCH`] means the socket had no more, which spares the call that would find it empty.
+/// [`BatchBuffers::datagram`]): how many came, and the loop's clock read then (only once one
+/// came; the stamps are placed on it: the datagrams' arrivals). Fewer than [`BATCH`] means the
+/// socket had no more, which spares the call that would find it empty.
 /// `peer`, when every datagram the socket holds is known to come from it (a connected socket
 /// whose queue was emptied since its connect), is each one's sender: the kernel is then not
 /// asked for each one's.
@@ -174,7 +176,6 @@ impl BatchBuffers {
 pub(crate) fn recv_batch(
     socket: &mio::net::UdpSocket,
     buffers: &mut BatchBuffers,
-    now: fn() -> Instant,
     peer: Option<SocketAddr>,
 ) -> io::Result<(usize, Instant)> {
     debug_assert_eq!(buffers.slots.len(), buffers.slot_len * BATCH);
@@ -210,7 +211,7 @@ pub(crate) fn recv_batch(
         return Err(io::Error::last_os_error());
     }
     let taken = taken as usize;
-    let (real_now, now) = (since_epoch(), now());
+    let clock = RealClock::now();
     let LinuxHeaders {
         storages,
         controls,
@@ -224,11 +225,11 @@ pub(crate) fn recv_batch(
         received[k] = from.map(|from| Received {
             len: messages[k].msg_len as usize,
             from,
-            arrived: arrival(&controls[k], header.msg_controllen as _, real_now, now),
+            arrived: arrival(&controls[k], header.msg_controllen as _, &clock),
         });
     }
     *received_count = taken;
-    Ok((taken, now))
+    Ok((taken, clock.instant()))
 }
 
 /// [`recv_batch`] where the kernel has no `recvmmsg`: a datagram at a time, until the socket
@@ -237,7 +238,6 @@ pub(crate) fn recv_batch(
 pub(crate) fn recv_batch(
     socket: &mio::net::UdpSocket,
     buffers: &mut BatchBuffers,
-    now: fn() -> Instant,
     _peer: Option<SocketAddr>,
 ) -> io::Result<(usize, Instant)> {
     let mut taken = 0;
@@ -253,7 +253,7 @@ pub(crate) fn recv_batch(
                 buffers.received[k] = Some(Received {
                     len,
                     from,
-                    arrived: now(),
+                    arrived: RealClock::now().instant(),
                 });
                 taken += 1;
             }
@@ -262,17 +262,16 @@ pub(crate) fn recv_batch(
         }
     }
     buffers.taken = taken;
-    Ok((taken, now()))
+    Ok((taken, RealClock::now().instant()))
 }
 
 /// Reads what a stream has into `buf`: how many bytes, and when the latest of them arrived on
-/// the loop's clock (its segment's kernel stamp; the clock `now` reads, after the read, without
+/// the loop's clock (its segment's kernel stamp; the loop's clock read after the read, without
 /// one).
 #[cfg(target_os = "linux")]
 pub(crate) fn read_stamped(
     stream: &mio::net::TcpStream,
     buf: &mut [u8],
-    now: fn() -> Instant,
 ) -> io::Result<(usize, Instant)> {
     let mut control = [0u64; 8];
     let mut iov = libc::iovec {
@@ -291,12 +290,11 @@ pub(crate) fn read_stamped(
     if read < 0 {
         return Err(io::Error::last_os_error());
     }
-    // Both clocks read together, after the call: the loop's clock read before it, a moment
-    // the thread spent preempted in between would be taken for the time since the stamp, and
-    // the bytes would arrive that much too early (a request under its two delays, seen under
-    // load).
-    let (real_now, now) = (since_epoch(), now());
-    let arrived = arrival(&control, message.msg_controllen as usize, real_now, now);
+    // The clock read after the call: read before it, a moment the thread spent preempted in
+    // between would be taken for the time since the stamp, and the bytes would arrive that
+    // much too early (a request under its two delays, seen under load).
+    let clock = RealClock::now();
+    let arrived = arrival(&control, message.msg_controllen as usize, &clock);
     Ok((read as usize, arrived))
 }
 
@@ -305,23 +303,19 @@ pub(crate) fn read_stamped(
 pub(crate) fn read_stamped(
     mut stream: &mio::net::TcpStream,
     buf: &mut [u8],
-    now: fn() -> Instant,
 ) -> io::Result<(usize, Instant)> {
     use std::io::Read as _;
     let read = stream.read(buf)?;
-    Ok((read, now()))
+    Ok((read, RealClock::now().instant()))
 }
 
 /// When a message arrived on the loop's clock: its stamp among the `len` bytes of control
-/// messages in `control`, moved from the real clock (`real_now`, since the epoch) onto the
-/// loop's (`now`); `now` without a stamp, or with one not in the past.
+/// messages in `control`, moved from the real clock onto the loop's by `clock` (read after the
+/// message); the clock's now without a stamp, or with one not in the past.
 #[cfg(target_os = "linux")]
-fn arrival(control: &[u64; 8], len: usize, real_now: Duration, now: Instant) -> Instant {
+fn arrival(control: &[u64; 8], len: usize, clock: &RealClock) -> Instant {
     let stamp = first_stamp(control, len).or_else(|| walked_stamp(control, len));
-    stamp
-        .and_then(|stamp| real_now.checked_sub(stamp))
-        .and_then(|ago| now.checked_sub(ago))
-        .unwrap_or(now)
+    stamp.map_or(clock.instant(), |stamp| clock.instant_of_real(stamp))
 }
 
 /// The stamp among the `len` bytes of control messages in `control`, wherever it is: the
@@ -334,14 +328,6 @@ fn walked_stamp(control: &[u64; 8], len: usize) -> Option<Duration> {
         chunk.copy_from_slice(&word.to_ne_bytes());
     }
     timestamp(&bytes[..len.min(bytes.len())])
-}
-
-/// The real clock, as the kernel's stamps count: since the epoch.
-#[cfg(target_os = "linux")]
-fn since_epoch() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
 }
 
 /// The stamp, when it is the first control message on a 64-bit Linux (the only one asked
@@ -452,9 +438,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(100));
         let mut buffers = BatchBuffers::new(64);
         let now = Instant::now();
-        let taken = recv_batch(&receiver, &mut buffers, Instant::now, None)
-            .unwrap()
-            .0;
+        let taken = recv_batch(&receiver, &mut buffers, None).unwrap().0;
         assert_eq!(taken, 1);
         let (data, received) = buffers.datagram(0).unwrap();
         assert_eq!(
@@ -465,7 +449,7 @@ mod tests {
         let after_send = received.arrived.saturating_duration_since(sent);
         assert!(after_send < Duration::from_millis(20), "{after_send:?}");
         assert!(now - received.arrived >= Duration::from_millis(80));
-        let error = recv_batch(&receiver, &mut buffers, Instant::now, None).unwrap_err();
+        let error = recv_batch(&receiver, &mut buffers, None).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
     }
 
@@ -481,21 +465,11 @@ mod tests {
                 .unwrap();
         }
         let mut buffers = BatchBuffers::new(64);
-        assert_eq!(
-            recv_batch(&receiver, &mut buffers, Instant::now, None)
-                .unwrap()
-                .0,
-            BATCH
-        );
+        assert_eq!(recv_batch(&receiver, &mut buffers, None).unwrap().0, BATCH);
         for k in 0..BATCH {
             assert_eq!(buffers.datagram(k).unwrap().0, &[k as u8; 3]);
         }
-        assert_eq!(
-            recv_batch(&receiver, &mut buffers, Instant::now, None)
-                .unwrap()
-                .0,
-            2
-        );
+        assert_eq!(recv_batch(&receiver, &mut buffers, None).unwrap().0, 2);
         for k in 0..2 {
             assert_eq!(buffers.datagram(k).unwrap().0, &[k as u8 + 8; 3]);
         }
@@ -517,12 +491,7 @@ mod tests {
             .unwrap();
         std::thread::sleep(Duration::from_millis(20));
         let mut buffers = BatchBuffers::new(16);
-        assert_eq!(
-            recv_batch(&receiver, &mut buffers, Instant::now, None)
-                .unwrap()
-                .0,
-            1
-        );
+        assert_eq!(recv_batch(&receiver, &mut buffers, None).unwrap().0, 1);
         let control = buffers.headers.controls[0];
         let len: usize = buffers.headers.messages[0].msg_hdr.msg_controllen as _;
         let mut bytes = [0u8; 64];
@@ -561,18 +530,8 @@ mod tests {
             sender.send_to(b"s", stamped.local_addr().unwrap()).unwrap();
         }
         let mut buffers = BatchBuffers::new(16);
-        assert_eq!(
-            recv_batch(&plain, &mut buffers, Instant::now, None)
-                .unwrap()
-                .0,
-            2
-        );
-        assert_eq!(
-            recv_batch(&stamped, &mut buffers, Instant::now, None)
-                .unwrap()
-                .0,
-            BATCH
-        );
+        assert_eq!(recv_batch(&plain, &mut buffers, None).unwrap().0, 2);
+        assert_eq!(recv_batch(&stamped, &mut buffers, None).unwrap().0, BATCH);
         for k in 0..BATCH {
             let (data, received) = buffers.datagram(k).unwrap();
             assert_eq!(
@@ -610,10 +569,7 @@ mod tests {
         let mut buffers = BatchBuffers::new(16);
         let peer_addr = Some(peer.local_addr().unwrap());
         let receive = |socket, buffers: &mut BatchBuffers, from| {
-            assert_eq!(
-                recv_batch(socket, buffers, Instant::now, from).unwrap().0,
-                1
-            );
+            assert_eq!(recv_batch(socket, buffers, from).unwrap().0, 1);
             let (data, received) = buffers.datagram(0).unwrap();
             (data.to_vec(), received.from)
         };

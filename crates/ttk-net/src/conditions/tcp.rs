@@ -277,7 +277,7 @@ impl ConditionedStream {
             if incoming.held >= MOST_HELD || incoming.end_at.is_some() {
                 return Ok(());
             }
-            match arrival::read_stamped(stream, scratch, ttk_core::now) {
+            match arrival::read_stamped(stream, scratch) {
                 Ok((0, _)) => {
                     let now = ttk_core::now();
                     let end = self.down.borrow_mut().stream_arrival(now, 0);

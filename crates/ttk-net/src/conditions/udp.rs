@@ -305,19 +305,17 @@ impl Conditioned {
                 // kernel (the socket is not empty), rather than be taken and dropped.
                 return Ok(drained);
             }
-            let (taken, now) =
-                match arrival::recv_batch(socket, buffers, ttk_core::now, self.peer.get()) {
-                    Ok(batch) => batch,
-                    Err(error)
-                        if error.kind() == io::ErrorKind::WouldBlock
-                            && drained.read_at.is_some() =>
-                    {
-                        drained.emptied = true;
-                        self.emptied();
-                        return Ok(drained);
-                    }
-                    Err(error) => return Err(error),
-                };
+            let (taken, now) = match arrival::recv_batch(socket, buffers, self.peer.get()) {
+                Ok(batch) => batch,
+                Err(error)
+                    if error.kind() == io::ErrorKind::WouldBlock && drained.read_at.is_some() =>
+                {
+                    drained.emptied = true;
+                    self.emptied();
+                    return Ok(drained);
+                }
+                Err(error) => return Err(error),
+            };
             drained.read_at = Some(now);
             for k in 0..taken {
                 let Some((data, received)) = buffers.datagram(k) else {
