@@ -498,3 +498,38 @@ fn a_full_c_host_leaves_the_extra_player_with_a_named_timeout() {
     let counts = c_host.finish();
     assert_eq!((counts.connects, counts.clean), (2, 2), "{counts:?}");
 }
+
+#[test]
+fn a_bot_whose_c_host_dies_fails_with_a_named_timeout_not_a_clean_end() {
+    let Some(c_host) = CHost::start(2, 2, 30, 0) else {
+        return;
+    };
+    let server = c_host.addr;
+    // The host dies once both players had an echo: no disconnect comes, only silence.
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(800));
+        c_host.kill();
+    });
+    let outcomes = ttk_core::run(2, |_cx: Cx, id| async move {
+        let peer = EnetPeer::connect(server, &EnetConfig::default()).await?;
+        // ENet gives up after 200 ms to 1 s without acknowledgements, not the default 5-30 s.
+        peer.set_timeout(4, Duration::from_millis(200), Duration::from_secs(1));
+        peer.send(0, format!("r {id} 0 0").as_bytes(), Delivery::Reliable)?;
+        let echo = ttk_core::timeout(Duration::from_secs(5), peer.recv()).await??;
+        assert!(echo.is_some(), "the host echoed while alive");
+        // Then only the pings ENet sends (reliable, so acknowledged while the host lives).
+        let after_death = ttk_core::timeout(Duration::from_secs(10), peer.recv()).await?;
+        io::Result::Ok((
+            after_death.map(|packet| packet.map(|_| ())),
+            peer.disconnect_data(),
+        ))
+    });
+    killer.join().unwrap();
+    for outcome in outcomes {
+        let (after_death, data) = outcome.unwrap();
+        let error = after_death.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut, "{error}");
+        assert!(error.to_string().contains("stopped answering"), "{error}");
+        assert_eq!(data, None, "it did not disconnect");
+    }
+}

@@ -185,8 +185,11 @@ pub(crate) enum SlotState {
 /// How a connection ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Ending {
-    /// The peer disconnected (or was disconnected, or stopped answering), with this data.
+    /// The peer disconnected (or was disconnected), with this data.
     Disconnected(u32),
+    /// The peer stopped answering: ENet gave up waiting for its acknowledgements (its
+    /// timeout), with nothing from the peer in the service that ended it.
+    StoppedAnswering,
     /// An ICMP "port unreachable" came back while it was connecting.
     Refused,
     /// It was not made within the connect timeout.
@@ -612,8 +615,18 @@ impl Shared {
                 waiters.wake_peer(peer.0);
             }
             EventNoRef::Disconnect { peer, data } => {
+                // A disconnect (or its acknowledgement) is a datagram from the peer, received
+                // in the service that tells of it; ENet's timeout comes of none.
+                let heard = host
+                    .peer(peer)
+                    .address()
+                    .is_some_and(|addr| host.socket().heard_from(addr));
+                let ending = match heard {
+                    true => Ending::Disconnected(data),
+                    false => Ending::StoppedAnswering,
+                };
                 // ENet reset the peer before it told: its figures are the last seen.
-                slots[peer.0].close(None, Ending::Disconnected(data));
+                slots[peer.0].close(None, ending);
                 waiters.wake_peer(peer.0);
             }
             EventNoRef::Receive {

@@ -176,7 +176,9 @@ impl EnetPeer {
                     Some(SlotState::Connected) => Some(Ok(())),
                     Some(SlotState::Connecting(_)) => None,
                     Some(SlotState::Closed(Ending::Refused)) => Some(Err(self.refused())),
-                    Some(SlotState::Closed(Ending::Disconnected(_))) if deadline.is_some() => {
+                    Some(SlotState::Closed(Ending::Disconnected(_) | Ending::StoppedAnswering))
+                        if deadline.is_some() =>
+                    {
                         // ENet gave up on the handshake, or the host turned it down.
                         Some(Err(self.refused()))
                     }
@@ -266,11 +268,12 @@ impl EnetPeer {
         Ok(())
     }
 
-    /// The next packet received: `None` once the connection ended (the peer disconnected, or
-    /// stopped answering). Services the connection while it waits. Wait with a limit through
-    /// `ttk::timeout`.
+    /// The next packet received: `None` once the connection ended (the peer disconnected).
+    /// Services the connection while it waits. Wait with a limit through `ttk::timeout`.
     ///
     /// # Errors
+    /// `TimedOut` once the peer stopped answering (a server that died: ENet gave up waiting
+    /// for its acknowledgements, after the timeout [`set_timeout`](Self::set_timeout) sets);
     /// `InvalidData` if more than [`max_queued`](EnetConfig::max_queued) packets waited
     /// (the connection was then reset); the socket's errors.
     ///
@@ -324,6 +327,9 @@ impl EnetPeer {
                             self.address_text()
                         ),
                     ))),
+                    (None, SlotState::Closed(Ending::StoppedAnswering)) => {
+                        Some(Err(self.stopped_answering()))
+                    }
                     (None, SlotState::Closed(_) | SlotState::Idle) => Some(Ok(None)),
                 }
             })
@@ -385,7 +391,7 @@ impl EnetPeer {
     /// # Errors
     /// `TimedOut` if the peer did not acknowledge within
     /// [`disconnect_timeout`](EnetConfig::disconnect_timeout) (the connection is then
-    /// dropped). Under loss this happens now and then though the peer got the disconnect: it
+    /// dropped), or stopped answering before (ENet's own timeout). Under loss this happens now and then though the peer got the disconnect: it
     /// acknowledges once and forgets the connection, so a lost acknowledgement is not sent
     /// again — as with the C library.
     ///
@@ -473,6 +479,9 @@ impl EnetPeer {
             .wait_until(Interest::Peer(self.id), Some(deadline), |_| {
                 match self.state() {
                     Some(SlotState::Connected | SlotState::Connecting(_)) => None,
+                    Some(SlotState::Closed(Ending::StoppedAnswering)) => {
+                        Some(Err(self.stopped_answering()))
+                    }
                     _ => Some(Ok(())),
                 }
             })
@@ -888,6 +897,18 @@ impl EnetPeer {
         io::Error::new(
             io::ErrorKind::NotConnected,
             format!("the ENet connection to {} has ended", self.address_text()),
+        )
+    }
+
+    /// `TimedOut`: the peer stopped answering (ENet's timeout), naming it.
+    fn stopped_answering(&self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "{} stopped answering: ENet gave up waiting for its acknowledgements (the \
+                 peer is gone, or the network lost everything; see EnetPeer::set_timeout)",
+                self.address_text()
+            ),
         )
     }
 

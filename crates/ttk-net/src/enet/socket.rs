@@ -20,7 +20,15 @@ pub(crate) struct EnetSocket {
     drained: bool,
     /// A failure the socket reported (an ICMP refusal), kept for the connection it ends.
     refused: bool,
+    /// The senders of what the current service received, in order: a
+    /// connection ENet ends in a service that heard nothing from its peer ended because the
+    /// peer stopped answering, not because it disconnected.
+    heard: Vec<SocketAddr>,
 }
+
+/// The most senders [`EnetSocket::heard`] keeps per service: ENet receives at most 256
+/// datagrams in one.
+const MOST_HEARD: usize = 256;
 
 impl EnetSocket {
     /// ENet's view of `udp`.
@@ -29,6 +37,7 @@ impl EnetSocket {
             udp,
             drained: false,
             refused: false,
+            heard: Vec::new(),
         }
     }
 
@@ -36,6 +45,12 @@ impl EnetSocket {
     /// not known to be (a service may end before it receives, on an event).
     pub(crate) fn begin_service(&mut self) {
         self.drained = false;
+        self.heard.clear();
+    }
+
+    /// Whether the current service received anything from `addr`.
+    pub(crate) fn heard_from(&self, addr: SocketAddr) -> bool {
+        self.heard.contains(&addr)
     }
 
     /// Whether the last receive found no datagram.
@@ -74,6 +89,10 @@ impl Socket for EnetSocket {
             match self.udp.try_recv_from(buffer) {
                 Ok((len, from)) => {
                     self.drained = false;
+                    // Looked through only when a connection ends; a sender's run is kept once.
+                    if self.heard.len() < MOST_HEARD && self.heard.last() != Some(&from) {
+                        self.heard.push(from);
+                    }
                     return Ok(Some((from, PacketReceived::Complete(len))));
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {

@@ -97,6 +97,12 @@ impl CHost {
         })
     }
 
+    /// Kills the host at once (SIGKILL): a server that died, with no disconnect sent.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Waits for the host to end, and reads its counts.
     pub(crate) fn finish(mut self) -> Counts {
         let mut out = String::new();
