@@ -76,6 +76,11 @@ impl Link {
         }
     }
 
+    /// The delay of a link that only delays (every datagram's fate known without a draw).
+    pub(crate) fn only_delay(&self) -> Option<Duration> {
+        self.only_delay
+    }
+
     /// Whether datagrams leave the link in the order they entered it (no jitter, no
     /// reordering): then the first of them due is the first that came.
     pub(crate) fn keeps_order(&self) -> bool {
