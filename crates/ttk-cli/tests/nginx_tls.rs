@@ -36,10 +36,14 @@ fn config() -> String {
 
 /// nginx with `keepalive` directives, its certificate signed by a new CA; the CA's file.
 fn start(keepalive: &str) -> Option<(Nginx, std::path::PathBuf)> {
+    start_with(&config().replace("{keepalive}", keepalive))
+}
+
+/// nginx with `config`, its certificate signed by a new CA; the CA's file.
+fn start_with(config: &str) -> Option<(Nginx, std::path::PathBuf)> {
     let pki = TestPki::new().unwrap();
     let server = pki.server_certificate(&["localhost", "127.0.0.1"]).unwrap();
-    let config = config().replace("{keepalive}", keepalive);
-    let nginx = Nginx::start(&config, |dir| {
+    let nginx = Nginx::start(config, |dir| {
         fs::write(dir.join("server.pem"), server.chain_pem()).unwrap();
         fs::write(dir.join("server.key"), server.key_pem()).unwrap();
         fs::write(dir.join("ca.pem"), pki.ca_pem()).unwrap();
@@ -264,4 +268,32 @@ fn no_false_failures_when_nginx_closes_after_every_response() {
     assert!(tls > 4, "{tls} handshakes");
     assert_eq!(report.counters["tls full handshakes"], tls);
     assert!(!report.counters.contains_key("tls resumed handshakes"));
+}
+
+#[test]
+fn a_server_that_resumes_no_session_is_reported_as_zero_resumed_handshakes() {
+    // No session cache and no tickets: nginx resumes nothing; a connection per request.
+    let config = config()
+        .replace("{keepalive}", "keepalive_requests 1;")
+        .replace(
+            "ssl_session_cache shared:TTK:1m;",
+            "ssl_session_cache off; ssl_session_tickets off;",
+        );
+    let Some((nginx, ca)) = start_with(&config) else {
+        return;
+    };
+    let url = format!("https://{}/", nginx.addr);
+    let ca = ca.to_str().unwrap();
+    let args = ["http", &url, "-c", "4", "-d", "500ms", "--cacert", ca];
+    let (output, report) = ttk(&args, &nginx, "no_resumption");
+    let report = check_counts(&output, report, &nginx);
+    let tls = report.transaction("tls").unwrap().ok;
+    assert!(tls > 4, "{tls} handshakes");
+    assert_eq!(report.counters["tls full handshakes"], tls);
+    assert_eq!(
+        report.counters.get("tls resumed handshakes"),
+        Some(&0),
+        "resumption was on and none resumed: {:?}",
+        report.counters
+    );
 }

@@ -172,7 +172,9 @@ impl<M, W> Cx<M, W> {
         });
     }
 
-    /// Adds `amount` to the counter `name` (bytes sent, messages received…).
+    /// Adds `amount` to the counter `name` (bytes sent, messages received…). A counter counted
+    /// only with 0 is reported, once, with 0: none counted is a figure too (a server that
+    /// resumed no TLS session); leave a counter out by not counting it.
     ///
     /// # Examples
     /// ```
@@ -182,6 +184,7 @@ impl<M, W> Cx<M, W> {
     /// #[bot(crate = ttk_core)]
     /// fn sender(cx: Cx, _id: usize) {
     ///     cx.count("bytes sent", 512);
+    ///     cx.count("retries", 0);
     /// }
     ///
     /// let snapshots = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
@@ -189,7 +192,10 @@ impl<M, W> Cx<M, W> {
     /// Runtime::new()
     ///     .metrics(move |snapshot| seen.borrow_mut().push(snapshot))
     ///     .run(3, sender);
-    /// assert_eq!(snapshots.borrow()[0].counters, [("bytes sent".to_owned(), 1536)]);
+    /// assert_eq!(
+    ///     snapshots.borrow()[0].counters,
+    ///     [("bytes sent".to_owned(), 1536), ("retries".to_owned(), 0)]
+    /// );
     /// ```
     #[inline]
     pub fn count(&self, name: &str, amount: u64) {

@@ -42,9 +42,19 @@ pub(crate) struct Registry {
     transaction_names: NameIndex,
     transactions: Vec<TransactionState>,
     counter_names: NameIndex,
-    counters: Vec<(Box<str>, u64)>,
+    counters: Vec<CounterState>,
     gauge_names: NameIndex,
     gauges: Vec<GaugeState>,
+}
+
+/// A counter: what it counted this interval.
+struct CounterState {
+    name: Box<str>,
+    amount: u64,
+    /// Whether an interval reported it: one counted with 0 only is reported once, with 0 (a
+    /// count of none is a figure: "tls resumed handshakes 0" against a server that resumes
+    /// none), and then only when it counts more.
+    reported: bool,
 }
 
 struct TransactionState {
@@ -148,11 +158,15 @@ impl Registry {
         let number = match self.counter_names.find(name) {
             Some(number) => number,
             None => {
-                self.counters.push((name.into(), 0));
+                self.counters.push(CounterState {
+                    name: name.into(),
+                    amount: 0,
+                    reported: false,
+                });
                 self.counter_names.add(name)
             }
         };
-        let counter = &mut self.counters[number as usize].1;
+        let counter = &mut self.counters[number as usize].amount;
         *counter = counter.saturating_add(amount);
     }
 
@@ -194,8 +208,14 @@ impl Registry {
         let counters = self
             .counters
             .iter_mut()
-            .filter(|(_, amount)| *amount > 0)
-            .map(|(name, amount)| (name.to_string(), std::mem::take(amount)))
+            .filter(|counter| counter.amount > 0 || !counter.reported)
+            .map(|counter| {
+                counter.reported = true;
+                (
+                    counter.name.to_string(),
+                    std::mem::take(&mut counter.amount),
+                )
+            })
             .collect();
         let gauges = self
             .gauges
