@@ -589,7 +589,15 @@ impl Shared {
                 Ok(())
             }
             Ok(None) => Ok(()),
-            Err(error) => Err(error),
+            Err(error) => {
+                // What the service queued before it failed is told now, while what it heard
+                // is known (a disconnect among it).
+                while let Some(event) = host.check_events() {
+                    let event = event.no_ref();
+                    self.dispatch(&mut host, event);
+                }
+                Err(error)
+            }
         };
         if host.socket_mut().take_refused() {
             self.refuse_connecting(&mut host);
@@ -617,10 +625,7 @@ impl Shared {
             EventNoRef::Disconnect { peer, data } => {
                 // A disconnect (or its acknowledgement) is a datagram from the peer, received
                 // in the service that tells of it; ENet's timeout comes of none.
-                let heard = host
-                    .peer(peer)
-                    .address()
-                    .is_some_and(|addr| host.socket().heard_from(addr));
+                let heard = host.socket().heard_from(peer.0);
                 let ending = match heard {
                     true => Ending::Disconnected(data),
                     false => Ending::StoppedAnswering,

@@ -176,9 +176,11 @@ impl EnetPeer {
                     Some(SlotState::Connected) => Some(Ok(())),
                     Some(SlotState::Connecting(_)) => None,
                     Some(SlotState::Closed(Ending::Refused)) => Some(Err(self.refused())),
-                    Some(SlotState::Closed(Ending::Disconnected(_) | Ending::StoppedAnswering))
-                        if deadline.is_some() =>
-                    {
+                    Some(SlotState::Closed(Ending::StoppedAnswering)) if deadline.is_some() => {
+                        // ENet gave up on the handshake: the host did not answer.
+                        Some(Err(self.stopped_answering()))
+                    }
+                    Some(SlotState::Closed(Ending::Disconnected(_))) if deadline.is_some() => {
                         // ENet gave up on the handshake, or the host turned it down.
                         Some(Err(self.refused()))
                     }
@@ -391,9 +393,9 @@ impl EnetPeer {
     /// # Errors
     /// `TimedOut` if the peer did not acknowledge within
     /// [`disconnect_timeout`](EnetConfig::disconnect_timeout) (the connection is then
-    /// dropped), or stopped answering before (ENet's own timeout). Under loss this happens now and then though the peer got the disconnect: it
-    /// acknowledges once and forgets the connection, so a lost acknowledgement is not sent
-    /// again — as with the C library.
+    /// dropped), or stopped answering before (ENet's own timeout). Under loss this happens now
+    /// and then though the peer got the disconnect: it acknowledges once and forgets the
+    /// connection, so a lost acknowledgement is not sent again — as with the C library.
     ///
     /// # Examples
     /// See [`EnetPeer`].
@@ -906,7 +908,8 @@ impl EnetPeer {
             io::ErrorKind::TimedOut,
             format!(
                 "{} stopped answering: ENet gave up waiting for its acknowledgements (the \
-                 peer is gone, or the network lost everything; see EnetPeer::set_timeout)",
+                 peer is gone, the network lost everything, or this host was not serviced \
+                 for that long; see EnetPeer::set_timeout)",
                 self.address_text()
             ),
         )

@@ -20,15 +20,18 @@ pub(crate) struct EnetSocket {
     drained: bool,
     /// A failure the socket reported (an ICMP refusal), kept for the connection it ends.
     refused: bool,
-    /// The senders of what the current service received, in order: a
-    /// connection ENet ends in a service that heard nothing from its peer ended because the
-    /// peer stopped answering, not because it disconnected.
-    heard: Vec<SocketAddr>,
+    /// The peers (this host's ids of them, from each datagram's ENet header) that the current
+    /// service received from, in order: a connection ENet ends in a service that heard nothing
+    /// from its peer ended because the peer stopped answering, not because it disconnected.
+    /// By id, not address: a host's connections to one server share its address.
+    heard: Vec<u16>,
 }
 
 /// The most senders [`EnetSocket::heard`] keeps per service: ENet receives at most 256
 /// datagrams in one.
 const MOST_HEARD: usize = 256;
+/// The bits of ENet's header that hold the peer's id (`ENET_PROTOCOL_MAXIMUM_PEER_ID`).
+const PEER_ID_BITS: u16 = 0x0FFF;
 
 impl EnetSocket {
     /// ENet's view of `udp`.
@@ -48,9 +51,9 @@ impl EnetSocket {
         self.heard.clear();
     }
 
-    /// Whether the current service received anything from `addr`.
-    pub(crate) fn heard_from(&self, addr: SocketAddr) -> bool {
-        self.heard.contains(&addr)
+    /// Whether the current service received anything from this host's peer `peer`.
+    pub(crate) fn heard_from(&self, peer: usize) -> bool {
+        u16::try_from(peer).is_ok_and(|peer| self.heard.contains(&peer))
     }
 
     /// Whether the last receive found no datagram.
@@ -89,9 +92,14 @@ impl Socket for EnetSocket {
             match self.udp.try_recv_from(buffer) {
                 Ok((len, from)) => {
                     self.drained = false;
-                    // Looked through only when a connection ends; a sender's run is kept once.
-                    if self.heard.len() < MOST_HEARD && self.heard.last() != Some(&from) {
-                        self.heard.push(from);
+                    // ENet's header starts with the receiver's id of the peer (its low 12
+                    // bits; the others are flags and a session). Looked through only when a
+                    // connection ends; a peer's run of datagrams is kept once.
+                    if len >= 2 {
+                        let peer = u16::from_be_bytes([buffer[0], buffer[1]]) & PEER_ID_BITS;
+                        if self.heard.len() < MOST_HEARD && self.heard.last() != Some(&peer) {
+                            self.heard.push(peer);
+                        }
                     }
                     return Ok(Some((from, PacketReceived::Complete(len))));
                 }
