@@ -182,15 +182,17 @@ pub(crate) fn record_reconnects(cx: &Cx, reconnects: impl Iterator<Item = Reconn
     failed
 }
 
-/// Counts `full` and `resumed` handshakes made with `connector` (and, with `--insecure`, that
-/// they went unverified). With resumption on, resumed handshakes are counted though none
-/// resumed: a report that says 0 tells of a server that resumes nothing, where a missing line
-/// told nothing.
+/// Counts `full` and `resumed` handshakes just made with `connector`, a bot's own (and, with
+/// `--insecure`, that they went unverified). Resumed handshakes are counted though none
+/// resumed when some could have (resumption on, and the bot had made a handshake before):
+/// a report that says 0 tells of a server that resumes nothing, where a missing line told
+/// nothing; a bot that never connected again tried no resumption, and has no line.
 pub(crate) fn count_handshakes(cx: &Cx, connector: &TlsConnector, full: u64, resumed: u64) {
     if full > 0 {
         cx.count(FULL, full);
     }
-    if resumed > 0 || (full > 0 && connector.resumes_sessions()) {
+    let made_before = connector.handshakes_made().saturating_sub(full + resumed);
+    if resumed > 0 || (full > 0 && connector.resumes_sessions() && made_before > 0) {
         cx.count(RESUMED, resumed);
     }
     if connector.is_insecure() && full + resumed > 0 {

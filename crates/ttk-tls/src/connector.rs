@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rustls::client::{Resumption, WebPkiServerVerifier};
@@ -116,6 +117,9 @@ pub struct TlsConnector {
     resume: bool,
     /// How long a handshake may take.
     handshake_timeout: Option<Duration>,
+    /// Handshakes this connector (and its clones; not [`TlsConnector::for_one_client`]'s
+    /// copies) completed.
+    handshakes: Arc<AtomicU64>,
 }
 
 impl TlsConnector {
@@ -188,6 +192,7 @@ impl TlsConnector {
         config.resumption = Resumption::in_memory_sessions(SESSIONS_KEPT);
         TlsConnector {
             config: Arc::new(config),
+            handshakes: Arc::default(),
             ..self.clone()
         }
     }
@@ -220,7 +225,24 @@ impl TlsConnector {
             .map_err(|error| config_error(format!("TLS with {server_name}: {error}")))?;
         let tls = TlsStream::new(stream, Connection::Client(conn), server_name);
         tls.handshake(self.handshake_timeout).await?;
+        self.handshakes.fetch_add(1, Ordering::Relaxed);
         Ok(tls)
+    }
+
+    /// How many handshakes this connector completed (its clones' too; a
+    /// [`for_one_client`](Self::for_one_client) copy counts its own): after the first with a
+    /// server, a handshake can resume a session.
+    ///
+    /// # Examples
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// let connector = ttk_tls::TlsConnector::builder().build()?;
+    /// assert_eq!(connector.for_one_client().handshakes_made(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn handshakes_made(&self) -> u64 {
+        self.handshakes.load(Ordering::Relaxed)
     }
 
     /// Whether certificates go unchecked ([`TlsConnectorBuilder::insecure`]).
@@ -556,6 +578,7 @@ impl TlsConnectorBuilder {
             handshake_timeout: self
                 .handshake_timeout
                 .unwrap_or(Some(DEFAULT_HANDSHAKE_TIMEOUT)),
+            handshakes: Arc::default(),
         })
     }
 
