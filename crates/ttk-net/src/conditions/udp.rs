@@ -84,6 +84,18 @@ impl Hot {
     }
 }
 
+/// The fate of `len` bytes that enter `link` at `at`: known from `only_ns` (the link's
+/// mirror in [`Hot`]) without touching the link when it only delays.
+fn fate(only_ns: &Cell<u64>, link: &RefCell<Link>, at: Instant, len: usize) -> Fate {
+    match only_ns.get() {
+        NOT_ONLY_DELAY => link.borrow_mut().fate(at, len),
+        only_ns => Fate::Delivered {
+            first: at + Duration::from_nanos(only_ns),
+            second: None,
+        },
+    }
+}
+
 thread_local! {
     /// Where datagrams are read to before they are held: one per thread, not per socket, so a
     /// thousand sockets read into one warm buffer (made at the first read).
@@ -201,14 +213,7 @@ impl Conditioned {
     /// When `len` bytes sent at `now` leave, through the link from the bot: none if lost,
     /// twice if duplicated.
     fn departures(&self, now: Instant, len: usize) -> impl Iterator<Item = Instant> {
-        let only_ns = self.hot.up_only_ns.get();
-        let fate = match only_ns {
-            NOT_ONLY_DELAY => self.up.borrow_mut().fate(now, len),
-            only_ns => Fate::Delivered {
-                first: now + Duration::from_nanos(only_ns),
-                second: None,
-            },
-        };
+        let fate = fate(&self.hot.up_only_ns, &self.up, now, len);
         let (first, second) = match fate {
             Fate::Lost => (None, None),
             Fate::Delivered { first, second } => (Some(first), second),
@@ -401,13 +406,12 @@ impl Conditioned {
                     continue;
                 };
                 // Its delay runs from when it came, however late the bot reads.
-                let fate = match self.hot.down_only_ns.get() {
-                    NOT_ONLY_DELAY => self.down.borrow_mut().fate(received.arrived, received.len),
-                    only_ns => Fate::Delivered {
-                        first: received.arrived + Duration::from_nanos(only_ns),
-                        second: None,
-                    },
-                };
+                let fate = fate(
+                    &self.hot.down_only_ns,
+                    &self.down,
+                    received.arrived,
+                    received.len,
+                );
                 let Fate::Delivered { first, second } = fate else {
                     continue;
                 };

@@ -576,26 +576,17 @@ impl Shared {
             Ok(Some(event)) => {
                 let event = event.no_ref();
                 self.dispatch(&mut host, event);
-                while let Some(event) = host.check_events() {
-                    let event = event.no_ref();
-                    self.dispatch(&mut host, event);
-                }
+                self.dispatch_queued(&mut host);
                 host.flush();
                 // And what the flush itself ended (a disconnect it completed).
-                while let Some(event) = host.check_events() {
-                    let event = event.no_ref();
-                    self.dispatch(&mut host, event);
-                }
+                self.dispatch_queued(&mut host);
                 Ok(())
             }
             Ok(None) => Ok(()),
             Err(error) => {
                 // What the service queued before it failed is told now, while what it heard
                 // is known (a disconnect among it).
-                while let Some(event) = host.check_events() {
-                    let event = event.no_ref();
-                    self.dispatch(&mut host, event);
-                }
+                self.dispatch_queued(&mut host);
                 Err(error)
             }
         };
@@ -604,6 +595,14 @@ impl Shared {
         }
         self.last_service.set(ttk_core::now());
         serviced
+    }
+
+    /// Hands on every event ENet has queued, in order.
+    fn dispatch_queued(&self, host: &mut Host<EnetSocket>) {
+        while let Some(event) = host.check_events() {
+            let event = event.no_ref();
+            self.dispatch(host, event);
+        }
     }
 
     /// Hands `event` to its slot.
