@@ -10,13 +10,18 @@
 //! one sent is on its way, though its bot closed the socket (a player's last `LEAVE`). When the
 //! run ends, what is still held is sent at once ([`ttk_core::io::at_run_end`]).
 //!
+//! A held datagram points only at its socket's [`SendSide`], which keeps the socket itself: a
+//! pass reads each datagram's side and socket, gone cold in the delay, once each, and counts
+//! no reference to the socket up and down per datagram. A short datagram's bytes travel in the
+//! queue's entry ([`HeldBytes`]).
+//!
 //! Per socket, a [`SendSide`] keeps what the socket needs to know: how many of its datagrams
 //! are held (a full queue drops what comes, as netem's `limit`), when its last leaves
 //! ([`UdpSocket::held_until`](crate::UdpSocket::held_until)), and, while its buffer refuses
 //! sends, which datagram was refused: every other of the socket's datagrams that comes due
 //! meanwhile waits behind it, so they leave in the order they were sent.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::io;
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
@@ -24,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use ttk_core::io::{IoSource, TimeQueue};
 
-use super::buffers;
+use super::buffers::HeldBytes;
 
 /// The most datagrams one socket holds each way, as netem's queue (`limit 1000`): past it,
 /// they are lost.
@@ -50,6 +55,9 @@ pub(crate) struct SendSide {
     /// The queue its datagrams went to last: found again without a lookup while its run lasts
     /// (the queue goes with the run, and then this no longer upgrades).
     outbox: RefCell<Weak<Outbox>>,
+    /// Its socket, from its first datagram held on: kept open while a datagram held points at
+    /// this side (one sent is on its way, though its bot closed the socket).
+    socket: OnceCell<Rc<IoSource<mio::net::UdpSocket>>>,
 }
 
 impl SendSide {
@@ -111,24 +119,32 @@ impl SendSide {
 struct Parcel {
     /// Its number among the loop's held datagrams: tells the refused one from the others.
     number: u64,
-    /// Its socket's side of the queue.
+    /// Its socket's side of the queue, which keeps the socket open until the datagram has
+    /// left ([`SendSide::socket`]).
     side: Rc<SendSide>,
-    /// Its socket, kept open until the datagram has left: one sent is on its way, as on a
-    /// real network, though its bot closed the socket (a player's last `LEAVE` before it goes).
-    socket: Rc<IoSource<mio::net::UdpSocket>>,
     /// Where it goes (a send on a connected socket has none).
     peer: Option<SocketAddr>,
-    /// A copy of what was sent (a buffer of [`buffers`], given back as it drops).
-    data: Vec<u8>,
+    /// A copy of what was sent.
+    data: HeldBytes,
+}
+
+impl Parcel {
+    /// Sends it through `send` on its socket.
+    fn send_through(
+        &self,
+        send: &mut impl FnMut(&mio::net::UdpSocket, &[u8], Option<SocketAddr>) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let socket = self.side.socket.get().expect("a side holds its socket");
+        send(socket.get_ref(), self.data.as_slice(), self.peer)
+    }
 }
 
 impl Drop for Parcel {
     /// However it leaves — sent, refused for good, or lost with its run — its
-    /// socket counts it gone and its buffer is kept for another.
+    /// socket counts it gone.
     fn drop(&mut self) {
         self.side.forget_refused(self.number);
         self.side.left();
-        buffers::give_back(std::mem::take(&mut self.data));
     }
 }
 
@@ -199,6 +215,7 @@ pub(crate) fn hold(
     }
     side.held.set(side.held.get() + 1);
     side.delayed_to(at);
+    side.socket.get_or_init(|| Rc::clone(socket));
     let mut inner = outbox.inner.borrow_mut();
     let number = inner.next_number;
     inner.next_number += 1;
@@ -207,9 +224,8 @@ pub(crate) fn hold(
         Parcel {
             number,
             side: Rc::clone(side),
-            socket: Rc::clone(socket),
             peer,
-            data: buffers::copy_of(data),
+            data: HeldBytes::copy_of(data),
         },
     );
     inner.schedule(&outbox, at);
@@ -245,7 +261,7 @@ impl Outbox {
                 inner.parcels.push(until, parcel);
                 continue;
             }
-            match send(parcel.socket.get_ref(), &parcel.data, parcel.peer) {
+            match parcel.send_through(&mut send) {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
                     // The socket's buffer is full: this one stays first, and is tried again.
                     let until = side.refused_at(parcel.number, now);
@@ -276,7 +292,7 @@ impl Outbox {
         inner.flush_asked = false;
         let mut behind = Vec::new();
         let mut send_parcel = |parcel: &Parcel| {
-            let _ = send(parcel.socket.get_ref(), &parcel.data, parcel.peer);
+            let _ = parcel.send_through(&mut send);
         };
         while let Some((_, parcel)) = inner.parcels.pop_next() {
             match parcel.side.refused.get() {

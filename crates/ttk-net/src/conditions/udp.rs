@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use ttk_core::io::{IoSource, TimeQueue};
 
 use super::arrival;
-use super::buffers;
+use super::buffers::HeldBytes;
 use super::link::{Fate, Link};
 use super::outbox::{self, MOST_HELD, SendSide, send_one};
 use super::profile::NetProfile;
@@ -25,8 +25,8 @@ const MOST_DATAGRAM: usize = 65_536;
 struct Arrived {
     /// Where it came from.
     from: SocketAddr,
-    /// A copy of it (a buffer of [`buffers`], given back once the bot has it).
-    data: Vec<u8>,
+    /// A copy of it.
+    data: HeldBytes,
 }
 
 /// The conditions of one socket. What a datagram's way through them reads comes first, in one
@@ -226,9 +226,9 @@ impl Conditioned {
     fn pop_due(&self, buf: &mut [u8], now: Instant) -> Option<(usize, SocketAddr)> {
         let (_, arrived) = self.incoming.borrow_mut().pop_due(now)?;
         self.hot.held_in.set(self.hot.held_in.get() - 1);
-        let n = arrived.data.len().min(buf.len());
-        buf[..n].copy_from_slice(&arrived.data[..n]);
-        buffers::give_back(arrived.data);
+        let data = arrived.data.as_slice();
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
         Some((n, arrived.from))
     }
 
@@ -459,7 +459,7 @@ impl Conditioned {
             if incoming.len() >= MOST_HELD {
                 break;
             }
-            let data = buffers::copy_of(data);
+            let data = HeldBytes::copy_of(data);
             incoming.push(at, Arrived { from, data });
         }
         self.hot.held_in.set(incoming.len() as u32);
