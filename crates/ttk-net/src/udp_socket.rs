@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::Instant;
 
 use ttk_core::io::IoSource;
@@ -440,10 +441,10 @@ impl UdpSocket {
             Some(conditions) => conditions.set_profile(profile, seed),
             None if profile.is_clear() => {}
             None => {
-                self.io.share();
-                crate::conditions::stamp_arrivals(self.io.get_ref());
-                let peer = self.io.get_ref().peer_addr().ok();
-                self.conditions = Some(Box::new(Conditioned::new(profile, seed, peer)));
+                let io = Rc::clone(self.io.share());
+                crate::conditions::stamp_arrivals(io.get_ref());
+                let peer = io.get_ref().peer_addr().ok();
+                self.conditions = Some(Box::new(Conditioned::new(profile, seed, peer, io)));
             }
         }
     }

@@ -21,7 +21,7 @@
 //! sends, which datagram was refused: every other of the socket's datagrams that comes due
 //! meanwhile waits behind it, so they leave in the order they were sent.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
@@ -41,7 +41,7 @@ const RETRY: Duration = Duration::from_millis(1);
 const MOST_RETRY: Duration = Duration::from_millis(100);
 
 /// One socket's side of the queue.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct SendSide {
     /// Its datagrams in the queue.
     held: Cell<usize>,
@@ -55,12 +55,24 @@ pub(crate) struct SendSide {
     /// The queue its datagrams went to last: found again without a lookup while its run lasts
     /// (the queue goes with the run, and then this no longer upgrades).
     outbox: RefCell<Weak<Outbox>>,
-    /// Its socket, from its first datagram held on: kept open while a datagram held points at
-    /// this side (one sent is on its way, though its bot closed the socket).
-    socket: OnceCell<Rc<IoSource<mio::net::UdpSocket>>>,
+    /// Its socket, kept open while a datagram held points at this side (one sent is on its
+    /// way, though its bot closed the socket).
+    socket: Rc<IoSource<mio::net::UdpSocket>>,
 }
 
 impl SendSide {
+    /// The side of `socket`, which holds nothing yet.
+    pub(crate) fn new(socket: Rc<IoSource<mio::net::UdpSocket>>) -> SendSide {
+        SendSide {
+            held: Cell::new(0),
+            latest: Cell::new(None),
+            refused: Cell::new(None),
+            retry: Cell::new(Duration::ZERO),
+            outbox: RefCell::new(Weak::new()),
+            socket,
+        }
+    }
+
     /// When the last of this socket's held datagrams leaves (`None`: none is held).
     pub(crate) fn held_until(&self) -> Option<Instant> {
         (self.held.get() > 0).then(|| self.latest.get()).flatten()
@@ -134,8 +146,7 @@ impl Parcel {
         &self,
         send: &mut impl FnMut(&mio::net::UdpSocket, &[u8], Option<SocketAddr>) -> io::Result<usize>,
     ) -> io::Result<usize> {
-        let socket = self.side.socket.get().expect("a side holds its socket");
-        send(socket.get_ref(), self.data.as_slice(), self.peer)
+        send(self.side.socket.get_ref(), self.data.as_slice(), self.peer)
     }
 }
 
@@ -195,15 +206,9 @@ impl OutboxInner {
     }
 }
 
-/// Holds a copy of `data` for the loop to send through `socket` at `at` (dropped if `side`
-/// holds all it may).
-pub(crate) fn hold(
-    side: &Rc<SendSide>,
-    socket: &Rc<IoSource<mio::net::UdpSocket>>,
-    at: Instant,
-    data: &[u8],
-    peer: Option<SocketAddr>,
-) {
+/// Holds a copy of `data` for the loop to send through `side`'s socket at `at` (dropped if
+/// `side` holds all it may).
+pub(crate) fn hold(side: &Rc<SendSide>, at: Instant, data: &[u8], peer: Option<SocketAddr>) {
     let cached = side.outbox.borrow().upgrade();
     let Some(outbox) = cached.or_else(|| side.find_outbox()) else {
         // No loop runs: nothing would send it, as no loop would have sent it plain.
@@ -215,7 +220,6 @@ pub(crate) fn hold(
     }
     side.held.set(side.held.get() + 1);
     side.delayed_to(at);
-    side.socket.get_or_init(|| Rc::clone(socket));
     let mut inner = outbox.inner.borrow_mut();
     let number = inner.next_number;
     inner.next_number += 1;
@@ -339,11 +343,11 @@ mod tests {
     /// running loop: the socket, its side of the queue and the first one's time.
     fn hold_numbered(count: u8) -> (Rc<IoSource<mio::net::UdpSocket>>, Rc<SendSide>, Instant) {
         let (socket, to) = socket();
-        let side = Rc::new(SendSide::default());
+        let side = Rc::new(SendSide::new(Rc::clone(&socket)));
         let base = ttk_core::now();
         for k in 0..count {
             let at = base + Duration::from_micros(100 * u64::from(k));
-            hold(&side, &socket, at, &[k], Some(to));
+            hold(&side, at, &[k], Some(to));
         }
         (socket, side, base)
     }
@@ -420,16 +424,33 @@ mod tests {
         assert_eq!(after, None, "nothing left held");
     }
 
-    /// Holds three datagrams, then drops the socket before they are due.
+    /// What became of three datagrams held on a socket dropped before they were due.
+    #[derive(Debug, PartialEq)]
+    struct AfterDrop {
+        /// Whether the socket was still open once dropped, its datagrams held.
+        open_while_held: bool,
+        /// How many the pass sent.
+        sent: usize,
+        /// What the side says is held after the pass.
+        held_until: Option<Instant>,
+        /// How many the queue still holds.
+        left: usize,
+        /// Whether the socket was closed once the side went too.
+        closed_after: bool,
+    }
+
+    /// Holds three datagrams, then drops the socket before they are due; a pass sends them.
     #[bot(crate = ttk_core)]
-    fn dropped_socket(_cx: Cx, _id: usize) -> (usize, Option<Instant>, usize) {
+    fn dropped_socket(_cx: Cx, _id: usize) -> AfterDrop {
         let (socket, to) = socket();
-        let side = Rc::new(SendSide::default());
+        let side = Rc::new(SendSide::new(Rc::clone(&socket)));
         let at = ttk_core::now();
         for k in 0..3u8 {
-            hold(&side, &socket, at, &[k], Some(to));
+            hold(&side, at, &[k], Some(to));
         }
+        let watch = Rc::downgrade(&socket);
         drop(socket);
+        let open_while_held = watch.upgrade().is_some();
         let mut sent = 0;
         pass_now(|_, _, _| {
             sent += 1;
@@ -437,35 +458,53 @@ mod tests {
         });
         let outbox = ttk_core::io::loop_local::<Outbox>().unwrap();
         let left = outbox.inner.borrow().parcels.len();
-        (sent, side.held_until(), left)
+        let held_until = side.held_until();
+        drop(side);
+        AfterDrop {
+            open_while_held,
+            sent,
+            held_until,
+            left,
+            closed_after: watch.upgrade().is_none(),
+        }
     }
 
     #[test]
-    fn a_dropped_socket_s_held_datagrams_still_leave() {
-        assert_eq!(ttk_core::run(1, dropped_socket), [(3, None, 0)]);
+    fn a_dropped_socket_s_held_datagrams_still_leave_and_then_it_closes() {
+        assert_eq!(
+            ttk_core::run(1, dropped_socket),
+            [AfterDrop {
+                open_while_held: true,
+                sent: 3,
+                held_until: None,
+                left: 0,
+                closed_after: true,
+            }]
+        );
     }
 
     /// Holds a datagram an hour away and ends (its socket with it): the run's end sends it.
+    /// Returns how many its side held, and the side.
     #[bot(crate = ttk_core)]
-    fn held_at_the_end(_cx: Cx, _id: usize, side: Rc<SendSide>) -> usize {
+    fn held_at_the_end(_cx: Cx, _id: usize) -> (usize, Rc<SendSide>) {
         let (socket, to) = socket();
+        let side = Rc::new(SendSide::new(socket));
         hold(
             &side,
-            &socket,
             ttk_core::now() + Duration::from_secs(3_600),
             b"late",
             Some(to),
         );
-        side.held.get()
+        (side.held.get(), side)
     }
 
     /// Holds a datagram an hour away on a socket it hands back (so it is open at the run's end).
     #[bot(crate = ttk_core)]
     fn last_word(_cx: Cx, _id: usize, to: SocketAddr) -> Rc<IoSource<mio::net::UdpSocket>> {
         let (socket, _) = socket();
-        let side = Rc::new(SendSide::default());
+        let side = Rc::new(SendSide::new(Rc::clone(&socket)));
         let later = ttk_core::now() + Duration::from_secs(3_600);
-        hold(&side, &socket, later, b"bye", Some(to));
+        hold(&side, later, b"bye", Some(to));
         socket
     }
 
@@ -498,10 +537,8 @@ mod tests {
     /// with the run: the next starts with none.
     #[test]
     fn a_run_s_queue_is_emptied_at_its_end_and_goes_with_it() {
-        let side = Rc::new(SendSide::default());
-        let kept = Rc::clone(&side);
-        let held = ttk_core::run(1, move |cx, id| held_at_the_end(cx, id, Rc::clone(&kept)));
-        assert_eq!(held, [1]);
+        let (held, side) = ttk_core::run(1, held_at_the_end).remove(0);
+        assert_eq!(held, 1);
         assert_eq!(side.held_until(), None, "its socket counts it gone");
         assert!(
             side.outbox.borrow().upgrade().is_none(),

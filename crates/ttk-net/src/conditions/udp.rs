@@ -112,15 +112,20 @@ impl std::fmt::Debug for Conditioned {
 }
 
 impl Conditioned {
-    /// `profile`'s conditions, its randomness from `seed`, for a socket connected to `peer`
+    /// `profile`'s conditions, its randomness from `seed`, for `socket`, connected to `peer`
     /// (if it is).
-    pub(crate) fn new(profile: &NetProfile, seed: u64, peer: Option<SocketAddr>) -> Conditioned {
+    pub(crate) fn new(
+        profile: &NetProfile,
+        seed: u64,
+        peer: Option<SocketAddr>,
+        socket: Rc<IoSource<mio::net::UdpSocket>>,
+    ) -> Conditioned {
         let (up, down) = Conditioned::links(profile, seed);
         Conditioned {
             hot: Hot {
                 up_only_ns: Cell::new(Hot::only_ns(&up)),
                 down_only_ns: Cell::new(Hot::only_ns(&down)),
-                sending: Rc::default(),
+                sending: Rc::new(SendSide::new(socket)),
                 held_in: Cell::new(0),
                 down_keeps_order: Cell::new(down.keeps_order()),
                 connecting: Cell::new(peer.is_some()),
@@ -173,7 +178,7 @@ impl Conditioned {
     /// is due now goes at once, the rest is held for the loop to send when due.
     pub(crate) async fn send(
         &self,
-        io: &Rc<IoSource<mio::net::UdpSocket>>,
+        io: &IoSource<mio::net::UdpSocket>,
         buf: &[u8],
         peer: Option<SocketAddr>,
     ) -> io::Result<usize> {
@@ -181,7 +186,7 @@ impl Conditioned {
         for at in self.departures(now, buf.len()) {
             match at <= now {
                 true => _ = io.write_with(|socket| send_one(socket, buf, peer)).await?,
-                false => outbox::hold(&self.hot.sending, io, at, buf, peer),
+                false => outbox::hold(&self.hot.sending, at, buf, peer),
             }
         }
         Ok(buf.len())
@@ -191,7 +196,7 @@ impl Conditioned {
     /// for what is due now (which is then not sent, as a full queue drops it).
     pub(crate) fn try_send(
         &self,
-        io: &Rc<IoSource<mio::net::UdpSocket>>,
+        io: &IoSource<mio::net::UdpSocket>,
         buf: &[u8],
         peer: Option<SocketAddr>,
     ) -> io::Result<usize> {
@@ -199,7 +204,7 @@ impl Conditioned {
         for at in self.departures(now, buf.len()) {
             match at <= now {
                 true => _ = send_one(io.get_ref(), buf, peer)?,
-                false => outbox::hold(&self.hot.sending, io, at, buf, peer),
+                false => outbox::hold(&self.hot.sending, at, buf, peer),
             }
         }
         Ok(buf.len())
@@ -520,8 +525,8 @@ mod tests {
         socket.set_nonblocking(true).unwrap();
         let to = socket.local_addr().unwrap();
         arrival::stamp_arrivals(&socket);
-        let io = IoSource::new(mio::net::UdpSocket::from_std(socket)).unwrap();
-        let conditioned = Conditioned::new(&profile.parse().unwrap(), 7, None);
+        let io = Rc::new(IoSource::new(mio::net::UdpSocket::from_std(socket)).unwrap());
+        let conditioned = Conditioned::new(&profile.parse().unwrap(), 7, None, Rc::clone(&io));
         // Linux turns its receive stamps on a moment after a socket first asks for them.
         ttk_core::yield_!(ttk_core::sleep(Duration::from_millis(30)));
         let pusher = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
