@@ -498,7 +498,7 @@ mod tests {
         (side.held.get(), side)
     }
 
-    /// Holds a datagram an hour away on a socket it hands back (so it is open at the run's end).
+    /// Holds a datagram an hour away on a socket it hands back (whose address the test checks).
     #[bot(crate = ttk_core)]
     fn last_word(_cx: Cx, _id: usize, to: SocketAddr) -> Rc<IoSource<mio::net::UdpSocket>> {
         let (socket, _) = socket();
